@@ -1,0 +1,11 @@
+/** Raised when a model file's size or sha256 differs from its manifest entry (corrupted or partial download). */
+export class IntegrityError extends Error {
+  override name = 'IntegrityError';
+  constructor(
+    readonly file: string,
+    readonly expected: string,
+    readonly actual: string,
+  ) {
+    super(`${file} is corrupted: expected ${expected}, got ${actual}. Delete it and download the model again.`);
+  }
+}

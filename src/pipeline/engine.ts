@@ -1,0 +1,130 @@
+/**
+ * One prompt through the model: encoder once (cond + uncond rows), 256 decoder steps with the KV
+ * cache fed back as-is (GPU-resident when the session keeps outputs on the GPU), then VQGAN.
+ */
+import type { ModelManifest } from '../model/manifest.ts';
+import type { EncodedPrompt } from '../text/bpe-tokenizer.ts';
+import { throwIfCancelled } from './errors.ts';
+import { createRng } from './rng.ts';
+import { checkSamplingSettings, sampleNextTokens } from './sampler.ts';
+import type { SamplingSettings } from './sampler.ts';
+import type { DalleSessions, OrtApi, Tensor } from './runtime.ts';
+
+export interface TokenRequest {
+  readonly prompt: EncodedPrompt;
+  readonly unconditional: EncodedPrompt;
+  readonly images: number;
+  readonly seed: number;
+  readonly sampling: SamplingSettings;
+  readonly signal?: AbortSignal;
+  /** Called after each step with the codes sampled so far ([n, imageLength], unsampled slots −1). */
+  readonly onStep?: (step: number, codes: Int32Array) => void | Promise<void>;
+}
+
+type Feeds = Record<string, Tensor>;
+
+function int64(ort: OrtApi, values: ArrayLike<number>, dims: readonly number[]): Tensor {
+  return new ort.Tensor('int64', BigInt64Array.from(Array.from(values, (v) => BigInt(v))), dims);
+}
+
+/** Repeats each of the 2 encoder rows n times along the batch axis: [cond×n, uncond×n]. */
+function repeatRows(ort: OrtApi, tensor: Tensor, n: number): Tensor {
+  const data = tensor.data as Float32Array | Uint16Array;
+  const rowSize = data.length / 2;
+  const out = new (data.constructor as Float32ArrayConstructor | Uint16ArrayConstructor)(rowSize * 2 * n);
+  for (let r = 0; r < 2; r++) for (let i = 0; i < n; i++) out.set(data.subarray(r * rowSize, (r + 1) * rowSize), (r * n + i) * rowSize);
+  return new ort.Tensor(tensor.type as 'float32', out as Float32Array, [2 * n, ...tensor.dims.slice(1)]);
+}
+
+export class DalleEngine {
+  constructor(
+    readonly ort: OrtApi,
+    readonly sessions: DalleSessions,
+    readonly manifest: ModelManifest,
+  ) {}
+
+  /** Samples `images` × imageLength codes for one prompt. */
+  async generateTokens(request: TokenRequest): Promise<Int32Array> {
+    checkSamplingSettings(request.sampling);
+    const { ort, manifest } = this;
+    const c = manifest.dalleBart;
+    const n = request.images;
+    const T = c.maxTextLength;
+    const S = c.imageLength;
+    const vocab = c.imageVocabSize + 1;
+    const codes = manifest.specialTokens.imageCodes;
+
+    const encoded = await this.sessions.encoder.run({
+      input_ids: int64(ort, [...request.prompt.ids, ...request.unconditional.ids], [2, T]),
+      attention_mask: int64(ort, [...request.prompt.attentionMask, ...request.unconditional.attentionMask], [2, T]),
+    });
+    throwIfCancelled(request.signal);
+    const rowMask = Array.from({ length: 2 * n }, (_, r) => (r < n ? request.prompt : request.unconditional).attentionMask).flat();
+    const fixed: Feeds = { attention_mask: int64(ort, rowMask, [2 * n, T]) };
+    for (let l = 0; l < c.decoderLayers; l++) {
+      fixed[`cross.${l}.key`] = repeatRows(ort, encoded[`cross.${l}.key`]!, n);
+      fixed[`cross.${l}.value`] = repeatRows(ort, encoded[`cross.${l}.value`]!, n);
+    }
+    for (const t of Object.values(encoded)) t.dispose();
+
+    let past = this.emptyCache(2 * n);
+    const rngs = Array.from({ length: n }, (_, i) => createRng(request.seed, i));
+    const result = new Int32Array(n * S).fill(-1);
+    let previous = new Array<number>(n).fill(manifest.specialTokens.imageStart);
+    try {
+      for (let step = 0; step < S; step++) {
+        throwIfCancelled(request.signal);
+        const outputs = await this.sessions.decoder.run({
+          ...fixed,
+          ...past,
+          input_ids: int64(ort, [...previous, ...previous], [2 * n]),
+          position: int64(ort, [step], []),
+        });
+        for (const t of Object.values(past)) t.dispose();
+        past = {};
+        for (let l = 0; l < c.decoderLayers; l++) {
+          past[`past.${l}.key`] = outputs[`present.${l}.key`]!;
+          past[`past.${l}.value`] = outputs[`present.${l}.value`]!;
+        }
+        const logits = await outputs.logits!.getData() as Float32Array;
+        outputs.logits!.dispose();
+        const next = sampleNextTokens(logits, n, vocab, codes, request.sampling, rngs);
+        for (let i = 0; i < n; i++) result[i * S + step] = next[i]!;
+        previous = Array.from(next);
+        await request.onStep?.(step, result);
+      }
+    } finally {
+      for (const t of Object.values(past)) t.dispose();
+    }
+    return result;
+  }
+
+  private emptyCache(rows: number): Feeds {
+    const c = this.manifest.dalleBart;
+    const { compute } = this.manifest.graphs.decoder;
+    const hd = c.dModel / c.decoderHeads;
+    const size = rows * c.dModel * c.imageLength;
+    const feeds: Feeds = {};
+    for (let l = 0; l < c.decoderLayers; l++) {
+      const zeros = (): Float32Array => (compute === 'float16' ? (new Uint16Array(size) as unknown as Float32Array) : new Float32Array(size));
+      feeds[`past.${l}.key`] = new this.ort.Tensor(compute as 'float32', zeros(), [rows, c.decoderHeads, hd, c.imageLength]);
+      feeds[`past.${l}.value`] = new this.ort.Tensor(compute as 'float32', zeros(), [rows, c.decoderHeads, c.imageLength, hd]);
+    }
+    return feeds;
+  }
+
+  /** codes [n, g·g] (every entry a valid code) → pixels [n, 3, R, R] float32. */
+  async decodeImages(codes: Int32Array, n: number): Promise<Float32Array> {
+    const { vqgan } = this.manifest;
+    const grid = vqganGrid(this.manifest);
+    const outputs = await this.sessions.vqgan.run({ codes: int64(this.ort, codes, [n, grid * grid]) });
+    const pixels = (await outputs.pixels!.getData()) as Float32Array;
+    outputs.pixels!.dispose();
+    if (pixels.length !== n * vqgan.outCh * vqgan.resolution ** 2) throw new Error('VQGAN returned an unexpected pixel count');
+    return pixels;
+  }
+}
+
+function vqganGrid(manifest: ModelManifest): number {
+  return manifest.vqgan.resolution / 2 ** (manifest.vqgan.chMult.length - 1);
+}

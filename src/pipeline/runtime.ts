@@ -1,0 +1,38 @@
+/**
+ * The slice of the ONNX Runtime API the pipeline uses. onnxruntime-web (browser worker, Node CLI)
+ * and onnxruntime-node (benchmarks, reports) both satisfy it, so one pipeline serves them all.
+ */
+import type * as Ort from 'onnxruntime-web';
+import type { GraphName, ModelManifest } from '../model/manifest.ts';
+
+export type OrtApi = Pick<typeof Ort, 'InferenceSession' | 'Tensor'>;
+export type Session = Ort.InferenceSession;
+export type Tensor = Ort.Tensor;
+export type SessionOptions = Ort.InferenceSession.SessionOptions;
+
+/** Where a model's files come from: a folder on disk, IndexedDB, or HTTP. */
+export interface ModelSource {
+  readonly manifest: ModelManifest;
+  readFile(path: string): Promise<Uint8Array>;
+}
+
+export type DalleSessions = Readonly<Record<GraphName, Session>>;
+
+export async function createSession(ort: OrtApi, source: ModelSource, graph: GraphName, options: SessionOptions = {}): Promise<Session> {
+  const entry = source.manifest.graphs[graph];
+  const model = await source.readFile(entry.file);
+  const externalData = await Promise.all(entry.externalData.map(async (path) => ({ path, data: await source.readFile(path) })));
+  return ort.InferenceSession.create(model, { ...options, externalData });
+}
+
+/** Sessions are created one after another: WebGPU cannot start two at once. */
+export async function createDalleSessions(
+  ort: OrtApi,
+  source: ModelSource,
+  options: (graph: GraphName) => SessionOptions = () => ({}),
+): Promise<DalleSessions> {
+  const encoder = await createSession(ort, source, 'encoder', options('encoder'));
+  const decoder = await createSession(ort, source, 'decoder', options('decoder'));
+  const vqgan = await createSession(ort, source, 'vqgan', options('vqgan'));
+  return { encoder, decoder, vqgan };
+}

@@ -1,0 +1,152 @@
+/**
+ * Official checkpoint folders → a deployable model folder (manifest.json, tokenizer files, three
+ * ONNX graphs with external data). Everything is written to a sibling temp folder and renamed into
+ * place at the end, so a failed export leaves nothing half-written at --out.
+ */
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, readFileSync, readdirSync, renameSync, rmSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { parseDalleBartConfig, parseVqganConfig } from '../../src/model/config.ts';
+import type { DalleBartConfig, VqganConfig } from '../../src/model/config.ts';
+import { MANIFEST_FORMAT } from '../../src/model/manifest.ts';
+import type { GraphEntry, GraphName, ManifestFile, ModelManifest } from '../../src/model/manifest.ts';
+import { CheckpointError, FlaxCheckpoint } from './flax-msgpack.ts';
+import { buildDecoderGraph, buildEncoderGraph } from './graphs/dallebart.ts';
+import { computeType } from './graphs/precision.ts';
+import type { ExportDtype } from './graphs/precision.ts';
+import { buildVqganGraph } from './graphs/vqgan.ts';
+import { dalleBartLayout, vqganLayout } from './layout.ts';
+import { GraphBuilder } from './onnx/graph-builder.ts';
+import { ExternalDataWriter } from './onnx/weight-file.ts';
+import { CheckpointParams, checkLayout } from './params.ts';
+import type { ParamSource } from './params.ts';
+
+export interface ExportOptions {
+  readonly dalleDir: string;
+  readonly vqganDir: string;
+  readonly outDir: string;
+  readonly dtype: ExportDtype;
+  readonly modelId?: string;
+  readonly log?: (line: string) => void;
+}
+
+const TOKENIZER_FILES = ['vocab.json', 'merges.txt'] as const;
+const OPTIONAL_FILES = ['enwiki-words-frequency.txt'] as const;
+
+function readJson(file: string): Record<string, unknown> {
+  if (!existsSync(file)) throw new CheckpointError(`${file} is missing`);
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  } catch (error) {
+    throw new CheckpointError(`${file} is not valid JSON (${(error as Error).message})`);
+  }
+}
+
+function sha256File(file: string): string {
+  return createHash('sha256').update(readFileSync(file)).digest('hex');
+}
+
+function writeGraph(dir: string, name: GraphName, dtype: ExportDtype, build: (b: GraphBuilder) => void): GraphEntry {
+  const data = new ExternalDataWriter(dir, `${name}.onnx_data`);
+  const builder = new GraphBuilder(name, data);
+  try {
+    build(builder);
+  } finally {
+    data.close();
+  }
+  writeFileSync(join(dir, `${name}.onnx`), builder.serialize());
+  return { file: `${name}.onnx`, externalData: data.files, compute: name === 'vqgan' ? 'float32' : computeType(dtype) };
+}
+
+function openChecked(dir: string, layout: (c: never) => unknown, what: string): FlaxCheckpoint {
+  void layout;
+  const file = join(dir, 'flax_model.msgpack');
+  if (!existsSync(file)) throw new CheckpointError(`${file} is missing (${what} checkpoint)`);
+  return FlaxCheckpoint.open(file);
+}
+
+interface OpenedModel {
+  readonly dalleConfig: DalleBartConfig;
+  readonly vqganConfig: VqganConfig;
+  readonly dalle: ParamSource;
+  readonly vqgan: ParamSource;
+  close(): void;
+}
+
+/** Reads both configs and checkpoints and checks every tensor's shape before anything is written. */
+export function openCheckpoints(dalleDir: string, vqganDir: string): OpenedModel {
+  const dalleConfig = parseDalleBartConfig(readJson(join(dalleDir, 'config.json')), join(dalleDir, 'config.json'));
+  const vqganConfig = parseVqganConfig(readJson(join(vqganDir, 'config.json')), join(vqganDir, 'config.json'));
+  for (const file of TOKENIZER_FILES) {
+    if (!existsSync(join(dalleDir, file))) throw new CheckpointError(`${join(dalleDir, file)} is missing (tokenizer file)`);
+  }
+  const dalleCheckpoint = openChecked(dalleDir, dalleBartLayout, 'DalleBart');
+  let vqganCheckpoint: FlaxCheckpoint | null = null;
+  try {
+    checkLayout(dalleCheckpoint, dalleBartLayout(dalleConfig), 'DalleBart');
+    vqganCheckpoint = openChecked(vqganDir, vqganLayout, 'VQGAN');
+    checkLayout(vqganCheckpoint, vqganLayout(vqganConfig), 'VQGAN');
+  } catch (error) {
+    dalleCheckpoint.close();
+    vqganCheckpoint?.close();
+    throw error;
+  }
+  const vq = vqganCheckpoint;
+  return {
+    dalleConfig,
+    vqganConfig,
+    dalle: new CheckpointParams(dalleCheckpoint),
+    vqgan: new CheckpointParams(vq),
+    close: () => {
+      dalleCheckpoint.close();
+      vq.close();
+    },
+  };
+}
+
+export function exportModel(options: ExportOptions): ModelManifest {
+  const log = options.log ?? (() => undefined);
+  const model = openCheckpoints(options.dalleDir, options.vqganDir);
+  const out = options.outDir;
+  mkdirSync(dirname(out), { recursive: true });
+  const staging = join(dirname(out), `.${basename(out)}.partial-${process.pid}`);
+  rmSync(staging, { recursive: true, force: true });
+  mkdirSync(staging);
+  try {
+    const { dtype } = options;
+    log(`encoder (${dtype})…`);
+    const encoder = writeGraph(staging, 'encoder', dtype, (b) => buildEncoderGraph(b, model.dalle, model.dalleConfig, dtype));
+    log(`decoder (${dtype})…`);
+    const decoder = writeGraph(staging, 'decoder', dtype, (b) => buildDecoderGraph(b, model.dalle, model.dalleConfig, dtype));
+    log(`vqgan (${dtype})…`);
+    const vqgan = writeGraph(staging, 'vqgan', dtype, (b) => buildVqganGraph(b, model.vqgan, model.vqganConfig, dtype));
+    for (const file of [...TOKENIZER_FILES, ...OPTIONAL_FILES]) {
+      if (existsSync(join(options.dalleDir, file))) copyFileSync(join(options.dalleDir, file), join(staging, file));
+    }
+    const hasWords = existsSync(join(staging, OPTIONAL_FILES[0]));
+    const files: ManifestFile[] = readdirSync(staging)
+      .sort()
+      .map((path) => ({ path, bytes: statSync(join(staging, path)).size, sha256: sha256File(join(staging, path)) }));
+    const c = model.dalleConfig;
+    const manifest: ModelManifest = {
+      format: MANIFEST_FORMAT,
+      modelId: options.modelId ?? basename(options.dalleDir),
+      dtype,
+      dalleBart: c,
+      vqgan: model.vqganConfig,
+      specialTokens: { bos: 0, pad: 1, eos: 2, unk: 3, imageStart: c.decoderStartTokenId, imageCodes: model.vqganConfig.nEmbed },
+      graphs: { encoder, decoder, vqgan },
+      tokenizer: { vocab: 'vocab.json', merges: 'merges.txt', ...(hasWords ? { wordFrequencies: OPTIONAL_FILES[0] } : {}) },
+      files,
+    };
+    writeFileSync(join(staging, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+    rmSync(out, { recursive: true, force: true });
+    renameSync(staging, out);
+    return manifest;
+  } catch (error) {
+    rmSync(staging, { recursive: true, force: true });
+    throw error;
+  } finally {
+    model.close();
+  }
+}

@@ -1,0 +1,80 @@
+/** Building blocks shared by the DalleBart graphs: weights in the export dtype, norms, GELU, GLU. */
+import type { GraphBuilder } from '../onnx/graph-builder.ts';
+import { MS_DOMAIN } from '../onnx/onnx-types.ts';
+import { float32ToFloat16 } from '../../../src/model/half.ts';
+import { computeType } from './precision.ts';
+import type { ComputeType, ExportDtype } from './precision.ts';
+import { Q4_BLOCK, quantizeInt8PerColumn, quantizeInt8PerRow, quantizeQ4Blockwise } from './quantize.ts';
+
+export class Layers {
+  readonly compute: ComputeType;
+
+  constructor(
+    readonly b: GraphBuilder,
+    readonly dtype: ExportDtype,
+  ) {
+    this.compute = computeType(dtype);
+  }
+
+  /** A float tensor (norm parameters, position tables) stored in the compute type. */
+  floatTensor(name: string, dims: readonly number[], data: Float32Array): string {
+    return this.compute === 'float16'
+      ? this.b.initializer(name, 'float16', dims, float32ToFloat16(data))
+      : this.b.initializer(name, 'float32', dims, data);
+  }
+
+  scalar(value: number): string {
+    return this.b.scalar(this.compute, value);
+  }
+
+  /** x · W for a flax [in, out] kernel, in the export dtype's weight format. */
+  linear(x: string, name: string, kernel: Float32Array, inDim: number, outDim: number): string {
+    const { b } = this;
+    if (this.dtype === 'q4') {
+      const { packed, scales, blocks } = quantizeQ4Blockwise(kernel, inDim, outDim);
+      const B = b.initializer(`${name}.q4`, 'uint8', [outDim, blocks, Q4_BLOCK / 2], packed);
+      const S = b.initializer(`${name}.scales`, 'float32', [outDim * blocks], scales);
+      return b.op('MatMulNBits', [x, B, S], { K: { i: inDim }, N: { i: outDim }, bits: { i: 4 }, block_size: { i: Q4_BLOCK } }, MS_DOMAIN);
+    }
+    if (this.dtype === 'q8') {
+      const { q, scales } = quantizeInt8PerColumn(kernel, inDim, outDim);
+      const W = b.initializer(`${name}.q8`, 'int8', [inDim, outDim], q);
+      const S = b.initializer(`${name}.scales`, 'float32', [outDim], scales);
+      const Z = b.initializer(`${name}.zero`, 'int8', [outDim], new Int8Array(outDim));
+      return b.op('MatMul', [x, b.op('DequantizeLinear', [W, S, Z], { axis: { i: 1 } })]);
+    }
+    return b.op('MatMul', [x, this.floatTensor(name, [inDim, outDim], kernel)]);
+  }
+
+  /** Rows of an embedding table picked by integer ids; quantized dtypes keep int8 rows + a scale per row. */
+  embedding(ids: string, name: string, table: Float32Array, rows: number, cols: number): string {
+    const { b } = this;
+    if (this.dtype === 'q8' || this.dtype === 'q4') {
+      const { q, scales } = quantizeInt8PerRow(table, rows, cols);
+      const T = b.initializer(`${name}.q8`, 'int8', [rows, cols], q);
+      const S = b.initializer(`${name}.scales`, 'float32', [rows, 1], scales);
+      const picked = b.op('Cast', [b.op('Gather', [T, ids])], { to: { i: 1 } });
+      return b.op('Mul', [picked, b.op('Gather', [S, ids])]);
+    }
+    return b.op('Gather', [this.floatTensor(name, [rows, cols], table), ids]);
+  }
+
+  /** LayerNorm over the last axis; `scale` absent means the bias-only norms of spec §3.2. */
+  layerNorm(x: string, name: string, bias: Float32Array, scale: Float32Array | null, eps: number): string {
+    const width = bias.length;
+    const gamma = this.floatTensor(`${name}.scale`, [width], scale ?? new Float32Array(width).fill(1));
+    const beta = this.floatTensor(`${name}.bias`, [width], bias);
+    return this.b.op('LayerNormalization', [x, gamma, beta], { axis: { i: -1 }, epsilon: { f: eps }, stash_type: { i: 1 } });
+  }
+
+  /** Exact (erf) GELU, written so ORT's fusion recognises it. */
+  gelu(x: string): string {
+    const { b } = this;
+    const erf = b.op('Erf', [b.op('Div', [x, this.scalar(Math.SQRT2)])]);
+    return b.op('Mul', [b.op('Mul', [x, b.op('Add', [erf, this.scalar(1)])]), this.scalar(0.5)]);
+  }
+
+  cast(x: string, to: ComputeType | 'float32'): string {
+    return this.b.op('Cast', [x], { to: { i: to === 'float16' ? 10 : 1 } });
+  }
+}

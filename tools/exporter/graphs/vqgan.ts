@@ -1,0 +1,133 @@
+/**
+ * VQGAN decoder graph: codes [N, g·g] int64 → pixels [N, outCh, R, R] float32 (nominally [0, 1],
+ * not yet clipped). Structure comes from `vqganLevels`, the same walk the reference uses.
+ * GroupNorm is written as InstanceNormalization over [N, groups, rest] plus a per-channel affine,
+ * because ONNX Runtime's WebGPU EP has InstanceNormalization but no GroupNormalization kernel.
+ */
+import { GROUP_NORM_EPS, GROUP_NORM_GROUPS, vqganGridSize, vqganLevelChannels } from '../../../src/model/config.ts';
+import type { VqganConfig } from '../../../src/model/config.ts';
+import type { GraphBuilder } from '../onnx/graph-builder.ts';
+import type { ParamSource } from '../params.ts';
+import { float32ToFloat16 } from '../../../src/model/half.ts';
+import { vqganLevels } from '../layout.ts';
+import type { ExportDtype } from './precision.ts';
+import { quantizeInt8PerColumn } from './quantize.ts';
+
+interface Ctx {
+  readonly b: GraphBuilder;
+  readonly p: ParamSource;
+  readonly dtype: ExportDtype;
+}
+
+/** flax [kh, kw, in, out] → ONNX [out, in, kh, kw]. */
+function toOihw(kernel: Float32Array, k: number, cin: number, cout: number): Float32Array {
+  const out = new Float32Array(kernel.length);
+  for (let y = 0; y < k; y++)
+    for (let x = 0; x < k; x++)
+      for (let i = 0; i < cin; i++)
+        for (let o = 0; o < cout; o++) out[((o * cin + i) * k + y) * k + x] = kernel[((y * k + x) * cin + i) * cout + o]!;
+  return out;
+}
+
+/** A conv weight in float32 for the graph, stored per the dtype (see precision.ts). */
+function convWeight(ctx: Ctx, name: string, oihw: Float32Array, dims: number[]): string {
+  const { b, dtype } = ctx;
+  if (dtype === 'fp32') return b.initializer(name, 'float32', dims, oihw);
+  if (dtype === 'fp16') {
+    return b.op('Cast', [b.initializer(name, 'float16', dims, float32ToFloat16(oihw))], { to: { i: 1 } });
+  }
+  const cout = dims[0]!;
+  const perOut = oihw.length / cout;
+  // Per output channel = per column of the transposed [perOut, cout] view.
+  const transposed = new Float32Array(oihw.length);
+  for (let o = 0; o < cout; o++) for (let j = 0; j < perOut; j++) transposed[j * cout + o] = oihw[o * perOut + j]!;
+  const { q, scales } = quantizeInt8PerColumn(transposed, perOut, cout);
+  const back = new Int8Array(q.length);
+  for (let o = 0; o < cout; o++) for (let j = 0; j < perOut; j++) back[o * perOut + j] = q[j * cout + o]!;
+  const W = b.initializer(`${name}.q8`, 'int8', dims, back);
+  const S = b.initializer(`${name}.scales`, 'float32', [cout], scales);
+  const Z = b.initializer(`${name}.zero`, 'int8', [cout], new Int8Array(cout));
+  return b.op('DequantizeLinear', [W, S, Z], { axis: { i: 0 } });
+}
+
+function conv(ctx: Ctx, x: string, path: string, cin: number, cout: number): string {
+  const shape = ctx.p.shape(`${path}/kernel`);
+  const k = shape[0]!;
+  const w = convWeight(ctx, path, toOihw(ctx.p.read(`${path}/kernel`), k, cin, cout), [cout, cin, k, k]);
+  const bias = ctx.b.initializer(`${path}/bias`, 'float32', [cout], ctx.p.read(`${path}/bias`));
+  const pad = (k - 1) / 2;
+  return ctx.b.op('Conv', [x, w, bias], { kernel_shape: { ints: [k, k] }, pads: { ints: [pad, pad, pad, pad] } });
+}
+
+function groupNorm(ctx: Ctx, x: string, path: string, channels: number, size: number): string {
+  const { b, p } = ctx;
+  const grouped = b.op('Reshape', [x, b.int64s([0, GROUP_NORM_GROUPS, -1])]);
+  const ones = b.constant('float32', [GROUP_NORM_GROUPS], new Array<number>(GROUP_NORM_GROUPS).fill(1));
+  const zeros = b.constant('float32', [GROUP_NORM_GROUPS], new Array<number>(GROUP_NORM_GROUPS).fill(0));
+  const normed = b.op('InstanceNormalization', [grouped, ones, zeros], { epsilon: { f: GROUP_NORM_EPS } });
+  const back = b.op('Reshape', [normed, b.int64s([0, channels, size, size])]);
+  const scale = b.initializer(`${path}/scale`, 'float32', [channels, 1, 1], p.read(`${path}/scale`));
+  const bias = b.initializer(`${path}/bias`, 'float32', [channels, 1, 1], p.read(`${path}/bias`));
+  return b.op('Add', [b.op('Mul', [back, scale]), bias]);
+}
+
+function swish(ctx: Ctx, x: string): string {
+  return ctx.b.op('Mul', [x, ctx.b.op('Sigmoid', [x])]);
+}
+
+function resBlock(ctx: Ctx, x: string, prefix: string, cin: number, cout: number, size: number): string {
+  let h = conv(ctx, swish(ctx, groupNorm(ctx, x, `${prefix}/norm1`, cin, size)), `${prefix}/conv1`, cin, cout);
+  h = conv(ctx, swish(ctx, groupNorm(ctx, h, `${prefix}/norm2`, cout, size)), `${prefix}/conv2`, cout, cout);
+  const shortcut = cin !== cout ? conv(ctx, x, `${prefix}/nin_shortcut`, cin, cout) : x;
+  return ctx.b.op('Add', [shortcut, h]);
+}
+
+function attnBlock(ctx: Ctx, x: string, prefix: string, channels: number, size: number): string {
+  const { b } = ctx;
+  const h = groupNorm(ctx, x, `${prefix}/norm`, channels, size);
+  const flat = (t: string): string => b.op('Reshape', [t, b.int64s([0, channels, size * size])]);
+  const q = b.op('Transpose', [flat(conv(ctx, h, `${prefix}/q`, channels, channels))], { perm: { ints: [0, 2, 1] } });
+  const k = flat(conv(ctx, h, `${prefix}/k`, channels, channels));
+  const v = flat(conv(ctx, h, `${prefix}/v`, channels, channels));
+  const scores = b.op('Mul', [b.op('MatMul', [q, k]), b.scalar('float32', 1 / Math.sqrt(channels))]);
+  const weights = b.op('Softmax', [scores], { axis: { i: -1 } });
+  // out[c, i] = Σ_j v[c, j] · w[i, j]
+  const mixed = b.op('MatMul', [v, b.op('Transpose', [weights], { perm: { ints: [0, 2, 1] } })]);
+  const out = conv(ctx, b.op('Reshape', [mixed, b.int64s([0, channels, size, size])]), `${prefix}/proj_out`, channels, channels);
+  return b.op('Add', [x, out]);
+}
+
+export function buildVqganGraph(b: GraphBuilder, p: ParamSource, c: VqganConfig, dtype: ExportDtype): void {
+  const ctx: Ctx = { b, p, dtype };
+  const grid = vqganGridSize(c);
+  const codes = b.input('codes', 'int64', ['batch', grid * grid]);
+  const codebook = convWeight(ctx, 'quantize/embedding/embedding', p.read('quantize/embedding/embedding'), [c.nEmbed, c.embedDim]);
+  const picked = b.op('Gather', [codebook, codes]);
+  let x = b.op('Transpose', [b.op('Reshape', [picked, b.int64s([0, grid, grid, c.embedDim])])], { perm: { ints: [0, 3, 1, 2] } });
+  x = conv(ctx, x, 'post_quant_conv', c.embedDim, c.zChannels);
+  const top = vqganLevelChannels(c, c.chMult.length - 1);
+  x = conv(ctx, x, 'decoder/conv_in', c.zChannels, top);
+  b.scope = 'mid';
+  x = resBlock(ctx, x, 'decoder/mid/block_1', top, top, grid);
+  x = attnBlock(ctx, x, 'decoder/mid/attn_1', top, grid);
+  x = resBlock(ctx, x, 'decoder/mid/block_2', top, top, grid);
+  for (const level of vqganLevels(c)) {
+    b.scope = `up_${level.level}`;
+    level.blocks.forEach((block, i) => {
+      x = resBlock(ctx, x, block.prefix, block.cin, block.cout, level.resolution);
+      const attention = level.attentions[i];
+      if (attention) x = attnBlock(ctx, x, attention, block.cout, level.resolution);
+    });
+    if (level.upsample) {
+      const ch = vqganLevelChannels(c, level.level);
+      const scales = b.constant('float32', [4], [1, 1, 2, 2]);
+      const up = b.op('Resize', [x, '', scales], { mode: { s: 'nearest' }, coordinate_transformation_mode: { s: 'asymmetric' }, nearest_mode: { s: 'floor' } });
+      x = conv(ctx, up, level.upsample, ch, ch);
+    }
+  }
+  b.scope = '';
+  const last = vqganLevelChannels(c, 0);
+  x = swish(ctx, groupNorm(ctx, x, 'decoder/norm_out', last, c.resolution));
+  x = conv(ctx, x, 'decoder/conv_out', last, c.outCh);
+  b.output('pixels', x, 'float32', ['batch', c.outCh, c.resolution, c.resolution]);
+}

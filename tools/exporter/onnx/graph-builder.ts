@@ -1,0 +1,211 @@
+/**
+ * Builds an ONNX model node by node and serializes it. Large initializers stream straight into
+ * external-data files through a `WeightSink`, so even mega never holds its weights in memory twice.
+ */
+import { ProtoWriter } from './protobuf.ts';
+import { AttributeType, ELEMENT_BYTES, MS_DOMAIN, ONNX_IR_VERSION, ONNX_OPSET, TensorType } from './onnx-types.ts';
+import type { TensorTypeName } from './onnx-types.ts';
+import { float32ToFloat16 } from '../../../src/model/half.ts';
+
+export type Dim = number | string;
+
+export type Attr =
+  | { readonly i: number }
+  | { readonly f: number }
+  | { readonly s: string }
+  | { readonly ints: readonly number[] }
+  | { readonly floats: readonly number[] };
+
+export interface ValueInfo {
+  readonly name: string;
+  readonly type: TensorTypeName;
+  readonly shape: readonly Dim[];
+}
+
+interface NodeRecord {
+  readonly op: string;
+  readonly domain: string;
+  readonly name: string;
+  readonly inputs: readonly string[];
+  readonly outputs: readonly string[];
+  readonly attrs: Readonly<Record<string, Attr>>;
+}
+
+/** Where an initializer's bytes went: inline in the .onnx file or in an external data file. */
+type Placement = { readonly inline: Uint8Array } | { readonly location: string; readonly offset: number; readonly length: number };
+
+interface InitializerRecord {
+  readonly name: string;
+  readonly type: TensorTypeName;
+  readonly dims: readonly number[];
+  readonly placement: Placement;
+}
+
+/** Receives weight bytes and says where they were stored. */
+export interface WeightSink {
+  write(bytes: Uint8Array): { location: string; offset: number; length: number };
+}
+
+/** Initializers at least this large go to external data; small constants stay in the graph. */
+const EXTERNAL_THRESHOLD = 1024;
+
+export type TypedData = Float32Array | Uint16Array | Int8Array | Uint8Array | Int32Array | BigInt64Array;
+
+function asBytes(data: TypedData): Uint8Array {
+  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+}
+
+export class GraphBuilder {
+  private readonly nodes: NodeRecord[] = [];
+  private readonly initializers: InitializerRecord[] = [];
+  private readonly inputs: ValueInfo[] = [];
+  private readonly outputs: ValueInfo[] = [];
+  private readonly constants = new Map<string, string>();
+  private readonly usedNames = new Set<string>();
+  private counter = 0;
+  private usesMsDomain = false;
+  /** Prefix for generated names, so a graph viewer shows which layer a node belongs to. */
+  scope = '';
+
+  constructor(
+    readonly graphName: string,
+    private readonly sink: WeightSink,
+  ) {}
+
+  private fresh(base: string): string {
+    const name = `${this.scope ? `${this.scope}/` : ''}${base}_${this.counter++}`;
+    this.usedNames.add(name);
+    return name;
+  }
+
+  input(name: string, type: TensorTypeName, shape: readonly Dim[]): string {
+    this.inputs.push({ name, type, shape });
+    return name;
+  }
+
+  /** Declares `value` as a graph output named `name` (an Identity bridges differing names). */
+  output(name: string, value: string, type: TensorTypeName, shape: readonly Dim[]): void {
+    if (value !== name) this.nodes.push({ op: 'Identity', domain: '', name: this.fresh('Identity'), inputs: [value], outputs: [name], attrs: {} });
+    this.outputs.push({ name, type, shape });
+  }
+
+  op(op: string, inputs: readonly string[], attrs: Record<string, Attr> = {}, domain = ''): string {
+    return this.opMulti(op, inputs, 1, attrs, domain)[0]!;
+  }
+
+  opMulti(op: string, inputs: readonly string[], outputCount: number, attrs: Record<string, Attr> = {}, domain = ''): string[] {
+    if (domain === MS_DOMAIN) this.usesMsDomain = true;
+    const name = this.fresh(op);
+    const outputs = Array.from({ length: outputCount }, (_, i) => `${name}:${i}`);
+    this.nodes.push({ op, domain, name, inputs, outputs, attrs });
+    return outputs;
+  }
+
+  /** A named tensor stored with the model (external when large). */
+  initializer(name: string, type: TensorTypeName, dims: readonly number[], data: TypedData): string {
+    const count = dims.reduce((a, b) => a * b, 1);
+    if (count * ELEMENT_BYTES[type] !== data.byteLength) {
+      throw new Error(`initializer ${name}: [${dims.join(', ')}] ${type} needs ${count * ELEMENT_BYTES[type]} bytes, got ${data.byteLength}`);
+    }
+    if (this.usedNames.has(name)) throw new Error(`initializer name ${name} is used twice`);
+    this.usedNames.add(name);
+    const bytes = asBytes(data);
+    const placement: Placement = bytes.length >= EXTERNAL_THRESHOLD ? this.sink.write(bytes) : { inline: bytes.slice() };
+    this.initializers.push({ name, type, dims, placement });
+    return name;
+  }
+
+  /** A small constant, shared by every use of the same value. */
+  constant(type: TensorTypeName, dims: readonly number[], values: readonly number[]): string {
+    const key = `${type}|${dims.join(',')}|${values.join(',')}`;
+    const existing = this.constants.get(key);
+    if (existing) return existing;
+    let data: TypedData;
+    if (type === 'int64') data = BigInt64Array.from(values.map((v) => BigInt(v)));
+    else if (type === 'float32') data = Float32Array.from(values);
+    else if (type === 'int32') data = Int32Array.from(values);
+    else if (type === 'float16') data = float32ToFloat16(Float32Array.from(values));
+    else if (type === 'bool' || type === 'uint8') data = Uint8Array.from(values);
+    else throw new Error(`constant of type ${type} is not supported`);
+    const name = this.initializer(`const_${this.constants.size}`, type, dims, data);
+    this.constants.set(key, name);
+    return name;
+  }
+
+  int64s(values: readonly number[]): string {
+    return this.constant('int64', [values.length], values);
+  }
+
+  scalar(type: 'float32' | 'float16' | 'int64', value: number): string {
+    return this.constant(type, [], [value]);
+  }
+
+  serialize(): Uint8Array {
+    const w = new ProtoWriter();
+    w.int(1, ONNX_IR_VERSION);
+    w.string(2, 'dalle-mini-web exporter');
+    w.message(7, (g) => this.writeGraph(g));
+    w.message(8, (o) => o.string(1, '').int(2, ONNX_OPSET));
+    if (this.usesMsDomain) w.message(8, (o) => o.string(1, MS_DOMAIN).int(2, 1));
+    return w.finish();
+  }
+
+  private writeGraph(g: ProtoWriter): void {
+    for (const node of this.nodes) g.message(1, (n) => writeNode(n, node));
+    g.string(2, this.graphName);
+    for (const init of this.initializers) g.message(5, (t) => writeTensor(t, init));
+    for (const input of this.inputs) g.message(11, (v) => writeValueInfo(v, input));
+    for (const output of this.outputs) g.message(12, (v) => writeValueInfo(v, output));
+  }
+}
+
+function writeNode(n: ProtoWriter, node: NodeRecord): void {
+  for (const input of node.inputs) n.string(1, input);
+  for (const output of node.outputs) n.string(2, output);
+  n.string(3, node.name);
+  n.string(4, node.op);
+  for (const [name, attr] of Object.entries(node.attrs)) n.message(5, (a) => writeAttribute(a, name, attr));
+  if (node.domain) n.string(7, node.domain);
+}
+
+function writeAttribute(a: ProtoWriter, name: string, attr: Attr): void {
+  a.string(1, name);
+  if ('i' in attr) a.int(3, attr.i).int(20, AttributeType.int);
+  else if ('f' in attr) a.float(2, attr.f).int(20, AttributeType.float);
+  else if ('s' in attr) a.string(4, attr.s).int(20, AttributeType.string);
+  else if ('ints' in attr) a.packedInts(8, attr.ints).int(20, AttributeType.ints);
+  else {
+    for (const f of attr.floats) a.float(7, f);
+    a.int(20, AttributeType.floats);
+  }
+}
+
+function writeTensor(t: ProtoWriter, init: InitializerRecord): void {
+  t.packedInts(1, init.dims);
+  t.int(2, TensorType[init.type]);
+  t.string(8, init.name);
+  const placement = init.placement;
+  if ('inline' in placement) {
+    t.bytes(9, placement.inline);
+    return;
+  }
+  const entry = (key: string, value: string) => (e: ProtoWriter) => e.string(1, key).string(2, value);
+  t.message(13, entry('location', placement.location));
+  t.message(13, entry('offset', String(placement.offset)));
+  t.message(13, entry('length', String(placement.length)));
+  t.int(14, 1);
+}
+
+function writeValueInfo(v: ProtoWriter, info: ValueInfo): void {
+  v.string(1, info.name);
+  v.message(2, (type) =>
+    type.message(1, (tensor) => {
+      tensor.int(1, TensorType[info.type]);
+      tensor.message(2, (shape) => {
+        for (const dim of info.shape) {
+          shape.message(1, (d) => (typeof dim === 'number' ? d.int(1, dim) : d.string(2, dim)));
+        }
+      });
+    }),
+  );
+}

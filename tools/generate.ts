@@ -1,0 +1,71 @@
+/**
+ * npm run generate -- --model <dir> --prompt "…" --seed <n> --images <k>
+ *   [--top-k 50 --top-p 1 --temperature 1 --condition-scale 10] --out <dir>
+ * Writes image-0.png … and tokens.json (k arrays of 256 codes), using the same pipeline as the app
+ * (onnxruntime-web, WASM backend, in Node).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-web';
+import { DalleEngine } from '../src/pipeline/engine.ts';
+import { pixelsToRgba } from '../src/pipeline/images.ts';
+import { createDalleSessions } from '../src/pipeline/runtime.ts';
+import { DEFAULT_SAMPLING } from '../src/pipeline/sampler.ts';
+import { BpeTokenizer } from '../src/text/bpe-tokenizer.ts';
+import { intArg, numberArg, parseArgs, runCli, UsageError } from './cli-args.ts';
+import { openModelFolder, readText } from './node/model-folder.ts';
+import { encodePng } from './node/png.ts';
+
+const FLAGS = ['model', 'prompt', 'seed', 'images', 'top-k', 'top-p', 'temperature', 'condition-scale', 'out'];
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2), FLAGS);
+  const modelDir = args.values.get('model');
+  const out = args.values.get('out');
+  const prompt = args.values.get('prompt');
+  if (!modelDir || !out || prompt === undefined) throw new UsageError('--model <dir>, --prompt "…" and --out <dir> are required');
+  if (prompt.trim() === '') throw new UsageError('--prompt is empty: describe the image to draw');
+  const images = intArg(args, 'images', 1, 1);
+  const seed = intArg(args, 'seed', 0);
+  const sampling = {
+    topK: intArg(args, 'top-k', DEFAULT_SAMPLING.topK),
+    topP: numberArg(args, 'top-p', DEFAULT_SAMPLING.topP),
+    temperature: numberArg(args, 'temperature', DEFAULT_SAMPLING.temperature),
+    conditionScale: numberArg(args, 'condition-scale', DEFAULT_SAMPLING.conditionScale),
+  };
+
+  const source = openModelFolder(modelDir);
+  const { manifest } = source;
+  const tokenizer = BpeTokenizer.fromFiles(await readText(source, manifest.tokenizer.vocab), await readText(source, manifest.tokenizer.merges));
+  // Plain normalization for now (lowercase, leading space); the full dalle-mini normalizer replaces it.
+  const normalized = ` ${prompt.trim().toLowerCase().replace(/\s+/g, ' ')}`;
+  const T = manifest.dalleBart.maxTextLength;
+
+  ort.env.wasm.numThreads = 1;
+  const engine = new DalleEngine(ort, await createDalleSessions(ort, source), manifest);
+  const started = Date.now();
+  const codes = await engine.generateTokens({
+    prompt: tokenizer.encodePrompt(normalized, T),
+    unconditional: tokenizer.encodePrompt('', T),
+    images,
+    seed,
+    sampling,
+    onStep: (step) => {
+      if ((step + 1) % 32 === 0) process.stderr.write(`\rstep ${step + 1}/${manifest.dalleBart.imageLength}`);
+    },
+  });
+  process.stderr.write('\n');
+  const pixels = await engine.decodeImages(codes, images);
+  mkdirSync(out, { recursive: true });
+  const size = manifest.vqgan.resolution;
+  const S = manifest.dalleBart.imageLength;
+  const tokens: number[][] = [];
+  for (let i = 0; i < images; i++) {
+    writeFileSync(join(out, `image-${i}.png`), encodePng(pixelsToRgba(pixels, i, size), size, size));
+    tokens.push(Array.from(codes.subarray(i * S, (i + 1) * S)));
+  }
+  writeFileSync(join(out, 'tokens.json'), `${JSON.stringify(tokens)}\n`);
+  console.log(`wrote ${images} image(s) and tokens.json to ${out} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
+
+runCli(main);
