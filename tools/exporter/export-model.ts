@@ -58,8 +58,7 @@ function writeGraph(dir: string, name: GraphName, dtype: ExportDtype, build: (b:
   return { file: `${name}.onnx`, externalData: data.files, compute: name === 'vqgan' ? 'float32' : computeType(dtype) };
 }
 
-function openChecked(dir: string, layout: (c: never) => unknown, what: string): FlaxCheckpoint {
-  void layout;
+function openChecked(dir: string, what: string): FlaxCheckpoint {
   const file = join(dir, 'flax_model.msgpack');
   if (!existsSync(file)) throw new CheckpointError(`${file} is missing (${what} checkpoint)`);
   return FlaxCheckpoint.open(file);
@@ -80,11 +79,11 @@ export function openCheckpoints(dalleDir: string, vqganDir: string): OpenedModel
   for (const file of TOKENIZER_FILES) {
     if (!existsSync(join(dalleDir, file))) throw new CheckpointError(`${join(dalleDir, file)} is missing (tokenizer file)`);
   }
-  const dalleCheckpoint = openChecked(dalleDir, dalleBartLayout, 'DalleBart');
+  const dalleCheckpoint = openChecked(dalleDir, 'DalleBart');
   let vqganCheckpoint: FlaxCheckpoint | null = null;
   try {
     checkLayout(dalleCheckpoint, dalleBartLayout(dalleConfig), 'DalleBart');
-    vqganCheckpoint = openChecked(vqganDir, vqganLayout, 'VQGAN');
+    vqganCheckpoint = openChecked(vqganDir, 'VQGAN');
     checkLayout(vqganCheckpoint, vqganLayout(vqganConfig), 'VQGAN');
   } catch (error) {
     dalleCheckpoint.close();

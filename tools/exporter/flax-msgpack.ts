@@ -35,6 +35,8 @@ class FileCursor {
   private start = 0; // file offset of buffer[0]
   private end = 0; // file offset one past the valid bytes
   pos = 0;
+  /** The tree path being parsed, so a truncation names the tensor it cut. */
+  context = '';
   constructor(
     private readonly fd: number,
     readonly size: number,
@@ -44,7 +46,7 @@ class FileCursor {
   private fill(need: number): void {
     if (this.pos >= this.start && this.pos + need <= this.end) return;
     if (this.pos + need > this.size) {
-      throw new CheckpointError(`${this.file}: truncated msgpack (needed ${need} bytes at offset ${this.pos}, file has ${this.size})`);
+      throw new CheckpointError(`${this.file}: truncated msgpack in "${this.context}" (needed ${need} bytes at offset ${this.pos}, file has ${this.size})`);
     }
     if (need > this.buffer.length) this.buffer = Buffer.alloc(need);
     const read = readSync(this.fd, this.buffer, 0, this.buffer.length, this.pos);
@@ -77,7 +79,7 @@ class FileCursor {
   }
   skip(n: number): void {
     if (this.pos + n > this.size) {
-      throw new CheckpointError(`${this.file}: truncated msgpack (a ${n}-byte value at offset ${this.pos} runs past the end, file has ${this.size} bytes)`);
+      throw new CheckpointError(`${this.file}: truncated msgpack in "${this.context}" (a ${n}-byte value at offset ${this.pos} runs past the end, file has ${this.size} bytes)`);
     }
     this.pos += n;
   }
@@ -87,6 +89,7 @@ class FileCursor {
 type Value = null | boolean | number | string | { bin: { offset: number; length: number } } | Value[] | Map<string, Value> | FlaxLeaf | { scalar: true };
 
 function readValue(c: FileCursor, path: string, file: string): Value {
+  c.context = path;
   const tag = c.u8();
   if (tag <= 0x7f) return tag;
   if (tag >= 0xe0) return tag - 0x100;
@@ -132,7 +135,7 @@ function readValue(c: FileCursor, path: string, file: string): Value {
 
 function readArray(c: FileCursor, n: number, path: string, file: string): Value[] {
   const out: Value[] = [];
-  for (let i = 0; i < n; i++) out.push(readValue(c, `${path}[${i}]`, file));
+  for (let i = 0; i < n; i++) out.push(readValue(c, path, file));
   return out;
 }
 
@@ -176,7 +179,7 @@ function payloadToLeaf(payload: Value, path: string, file: string): FlaxLeaf {
   if (data === null || typeof data !== 'object' || !('bin' in data)) {
     throw new CheckpointError(`${file}: array "${path}" has no byte payload`);
   }
-  const dims = shape as number[];
+  const dims = shape;
   const expected = dims.reduce((a, b) => a * b, 1) * DTYPE_BYTES[dtype];
   if (data.bin.length !== expected) {
     throw new CheckpointError(`${file}: array "${path}" holds ${data.bin.length} bytes, shape [${dims.join(', ')}] ${dtype} needs ${expected}`);

@@ -1,0 +1,79 @@
+/**
+ * The messages between the page and the DALL·E worker. Every request carries an id; every response
+ * names the request it answers, so the client can route progress, results and errors to the right
+ * pending call. Errors cross as plain data (structured clone drops custom classes) and are rebuilt.
+ */
+import type { GraphName } from '../model/manifest.ts';
+import type { SamplingSettings } from '../pipeline/sampler.ts';
+
+export const BACKENDS = ['webgpu', 'wasm'] as const;
+export type BackendName = (typeof BACKENDS)[number];
+
+export function isBackendName(value: string): value is BackendName {
+  return (BACKENDS as readonly string[]).includes(value);
+}
+
+export type RequestId = number;
+
+export interface LoadParams {
+  /** Folder holding manifest.json, absolute URL. */
+  readonly modelUrl: string;
+  /** Folder holding onnxruntime-web's .mjs/.wasm files, absolute URL (served from our own origin). */
+  readonly wasmPaths: string;
+  /** Forces a backend (the `?backend=` URL parameter); otherwise WebGPU when an adapter exists. */
+  readonly backend?: BackendName;
+}
+
+export interface ReadyInfo {
+  readonly backend: BackendName;
+  /** Why this backend was chosen, for the status line. */
+  readonly reason: string;
+  readonly modelId: string;
+  readonly imageSize: number;
+}
+
+export type LoadProgress =
+  /** Bytes of the model's files fetched and verified so far, out of all it needs. */
+  | { readonly stage: 'download'; readonly file: string; readonly loaded: number; readonly total: number }
+  | { readonly stage: 'compile'; readonly graph: GraphName };
+
+export interface GenerateParams {
+  readonly prompt: string;
+  readonly images: number;
+  readonly seed: number;
+  readonly sampling: SamplingSettings;
+}
+
+export interface StepProgress {
+  /** Decoder steps done, 1 … total. */
+  readonly step: number;
+  readonly total: number;
+}
+
+export interface GenerateResult {
+  /** One RGBA buffer per image, size × size pixels. */
+  readonly images: Uint8ClampedArray[];
+  /** The image codes of each image, in order. */
+  readonly tokens: number[][];
+  readonly size: number;
+}
+
+/** A thrown error as data: its class name, message and any primitive fields it carries (file, expected, …). */
+export interface ErrorData {
+  readonly name: string;
+  readonly message: string;
+  readonly details?: Readonly<Record<string, string | number | boolean>>;
+}
+
+export type WorkerRequest =
+  | { readonly type: 'load'; readonly id: RequestId; readonly params: LoadParams }
+  | { readonly type: 'generate'; readonly id: RequestId; readonly params: GenerateParams }
+  /** Stops the generate request `target` at its next decoder step (or before it starts). */
+  | { readonly type: 'cancel'; readonly id: RequestId; readonly target: RequestId };
+
+export type WorkerResponse =
+  | { readonly type: 'load-progress'; readonly id: RequestId; readonly progress: LoadProgress }
+  | { readonly type: 'ready'; readonly id: RequestId; readonly info: ReadyInfo }
+  | { readonly type: 'step'; readonly id: RequestId; readonly progress: StepProgress }
+  | { readonly type: 'result'; readonly id: RequestId; readonly result: GenerateResult }
+  | { readonly type: 'error'; readonly id: RequestId; readonly error: ErrorData };

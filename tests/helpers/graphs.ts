@@ -1,0 +1,41 @@
+/** Builds one graph from in-memory params into a temp folder and opens it with onnxruntime-web (WASM, Node). */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-web';
+import { GraphBuilder } from '../../tools/exporter/onnx/graph-builder.ts';
+import { ExternalDataWriter } from '../../tools/exporter/onnx/weight-file.ts';
+
+ort.env.wasm.numThreads = 1;
+export { ort };
+
+export async function buildSession(name: string, build: (b: GraphBuilder) => void): Promise<ort.InferenceSession> {
+  const dir = mkdtempSync(join(tmpdir(), 'graph-'));
+  try {
+    const data = new ExternalDataWriter(dir, `${name}.onnx_data`);
+    const builder = new GraphBuilder(name, data);
+    build(builder);
+    data.close();
+    writeFileSync(join(dir, `${name}.onnx`), builder.serialize());
+    const externalData = data.files.map((path) => ({ path, data: readFileSync(join(dir, path)) }));
+    return await ort.InferenceSession.create(readFileSync(join(dir, `${name}.onnx`)), { externalData });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export function int64(values: readonly number[], dims: readonly number[]): ort.Tensor {
+  return new ort.Tensor('int64', BigInt64Array.from(values.map((v) => BigInt(v))), dims);
+}
+
+/** max |a − b| relative to max |b| (the output's scale). */
+export function relativeError(actual: Float32Array, expected: Float32Array): number {
+  if (actual.length !== expected.length) throw new Error(`length ${actual.length} ≠ ${expected.length}`);
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < expected.length; i++) {
+    diff = Math.max(diff, Math.abs(actual[i]! - expected[i]!));
+    scale = Math.max(scale, Math.abs(expected[i]!));
+  }
+  return diff / (scale || 1);
+}

@@ -1,0 +1,108 @@
+/**
+ * The exported ONNX graphs, run by onnxruntime-web in Node, against the plain-TypeScript reference:
+ * fp32 outputs within 1e-4 of the output's scale.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { DalleBartConfig, VqganConfig } from '../src/model/config.ts';
+import { buildDecoderGraph, buildEncoderGraph } from '../tools/exporter/graphs/dallebart.ts';
+import { buildVqganGraph } from '../tools/exporter/graphs/vqgan.ts';
+import { dalleBartLayout, vqganLayout } from '../tools/exporter/layout.ts';
+import { Layers } from '../tools/exporter/graphs/layers.ts';
+import { buildSession, int64, ort, relativeError } from './helpers/graphs.ts';
+import { gelu, referenceDecoder, referenceEncoder } from './reference/dallebart.ts';
+import { MemoryParams, randomParams } from './reference/memory-params.ts';
+import { referenceVqgan } from './reference/vqgan.ts';
+
+const config: DalleBartConfig = {
+  dModel: 32, encoderLayers: 2, decoderLayers: 2, encoderHeads: 2, decoderHeads: 4,
+  encoderFfnDim: 48, decoderFfnDim: 40, encoderVocabSize: 100, imageVocabSize: 64,
+  maxTextLength: 8, imageLength: 256, decoderStartTokenId: 64,
+};
+const params = randomParams(dalleBartLayout(config), 7);
+// Row 0: a prompt with padding; row 1: the unconditional row [<s>, </s>, pad…].
+const ids = [[0, 17, 42, 9, 2, 1, 1, 1], [0, 2, 1, 1, 1, 1, 1, 1]];
+const mask = ids.map((row) => row.map((id) => (id === 1 ? 0 : 1)));
+const TOLERANCE = 1e-4;
+
+async function runEncoder(): Promise<Record<string, ort.Tensor>> {
+  const encoder = await buildSession('encoder', (b) => buildEncoderGraph(b, params, config, 'fp32'));
+  return encoder.run({ input_ids: int64(ids.flat(), [2, 8]), attention_mask: int64(mask.flat(), [2, 8]) });
+}
+
+void test('encoder graph matches the reference encoder', async () => {
+  const out = await runEncoder();
+  const expected = referenceEncoder(params, config, ids, mask);
+  const err = relativeError(out.last_hidden_state!.data as Float32Array, expected);
+  assert.ok(err <= TOLERANCE, `relative error ${err}`);
+});
+
+void test('decoding with the KV cache step by step equals the full prefix without it', async () => {
+  const cross = await runEncoder();
+  const decoder = await buildSession('decoder', (b) => buildDecoderGraph(b, params, config, 'fp32'));
+  const encoderOut = referenceEncoder(params, config, ids, mask);
+  const S = config.imageLength;
+  const V = config.imageVocabSize + 1;
+  const hd = config.dModel / config.decoderHeads;
+  // Fixed token streams (teacher forcing) starting with the image start token.
+  const tokens = [0, 1].map((row) => [config.decoderStartTokenId, ...Array.from({ length: S - 1 }, (_, i) => (i * 7 + row * 13) % 64)]);
+  const expected = referenceDecoder(params, config, encoderOut, mask, tokens);
+
+  const feeds: Record<string, ort.Tensor> = { attention_mask: int64(mask.flat(), [2, 8]) };
+  for (let l = 0; l < config.decoderLayers; l++) {
+    feeds[`cross.${l}.key`] = cross[`cross.${l}.key`]!;
+    feeds[`cross.${l}.value`] = cross[`cross.${l}.value`]!;
+    feeds[`past.${l}.key`] = new ort.Tensor('float32', new Float32Array(2 * config.dModel * S), [2, config.decoderHeads, hd, S]);
+    feeds[`past.${l}.value`] = new ort.Tensor('float32', new Float32Array(2 * config.dModel * S), [2, config.decoderHeads, S, hd]);
+  }
+  let worst = 0;
+  for (let step = 0; step < S; step++) {
+    const out = await decoder.run({ ...feeds, input_ids: int64([tokens[0]![step]!, tokens[1]![step]!], [2]), position: int64([step], []) });
+    for (let l = 0; l < config.decoderLayers; l++) {
+      feeds[`past.${l}.key`] = out[`present.${l}.key`]!;
+      feeds[`past.${l}.value`] = out[`present.${l}.value`]!;
+    }
+    const logits = out.logits!.data as Float32Array;
+    const want = new Float32Array(2 * V);
+    for (let r = 0; r < 2; r++) want.set(expected.subarray((r * S + step) * V, (r * S + step + 1) * V), r * V);
+    worst = Math.max(worst, relativeError(logits, want));
+  }
+  assert.ok(worst <= TOLERANCE, `worst relative error over ${S} steps: ${worst}`);
+});
+
+void test('VQGAN graph matches the reference decoder', async () => {
+  const vq: VqganConfig = {
+    ch: 32, chMult: [1, 2], numResBlocks: 1, attnResolutions: [8], resolution: 16,
+    zChannels: 16, embedDim: 8, nEmbed: 64, outCh: 3,
+  };
+  const vqParams = randomParams(vqganLayout(vq), 3);
+  const codes = [Array.from({ length: 64 }, (_, i) => (i * 5) % 64), Array.from({ length: 64 }, (_, i) => (i * i) % 64)];
+  const session = await buildSession('vqgan', (b) => buildVqganGraph(b, vqParams, vq, 'fp32'));
+  const out = await session.run({ codes: int64(codes.flat(), [2, 64]) });
+  assert.deepEqual(out.pixels!.dims, [2, 3, 16, 16]);
+  const err = relativeError(out.pixels!.data as Float32Array, referenceVqgan(vqParams, vq, codes));
+  assert.ok(err <= TOLERANCE, `relative error ${err}`);
+});
+
+void test('GELU is the exact erf form, not the tanh approximation', async () => {
+  const xs = Float32Array.from({ length: 61 }, (_, i) => -3 + i * 0.1);
+  const session = await buildSession('gelu', (b) => {
+    const L = new Layers(b, 'fp32');
+    b.output('y', L.gelu(b.input('x', 'float32', [61])), 'float32', [61]);
+  });
+  const y = (await session.run({ x: new ort.Tensor('float32', xs, [61]) })).y!.data as Float32Array;
+  // The tanh form differs from erf by up to ~1e-3 here; the exact form must agree to float precision.
+  xs.forEach((x, i) => assert.ok(Math.abs(y[i]! - gelu(x)) < 2e-6, `gelu(${x}) = ${y[i]}, want ${gelu(x)}`));
+});
+
+void test('LayerNorm epsilon is 1e-5: tiny activations make eps dominate', async () => {
+  const tensors = new Map([...params.tensors].map(([path, t]) => [path, { shape: [...t.shape], data: Float32Array.from(t.data) }]));
+  for (const path of ['model/encoder/embed_tokens/embedding', 'model/encoder/embed_positions/embedding']) {
+    tensors.get(path)!.data.forEach((v, i, a) => (a[i] = v * 1e-3));
+  }
+  const small = new MemoryParams(tensors);
+  const encoder = await buildSession('encoder', (b) => buildEncoderGraph(b, small, config, 'fp32'));
+  const out = await encoder.run({ input_ids: int64(ids.flat(), [2, 8]), attention_mask: int64(mask.flat(), [2, 8]) });
+  const err = relativeError(out.last_hidden_state!.data as Float32Array, referenceEncoder(small, config, ids, mask));
+  assert.ok(err <= TOLERANCE, `relative error ${err}`);
+});

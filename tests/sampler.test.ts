@@ -1,0 +1,79 @@
+/** The pure sampling core: super-conditioning, warper order and semantics, seeded randomness. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { createRng } from '../src/pipeline/rng.ts';
+import { checkSamplingSettings, DEFAULT_SAMPLING, sampleFromLogits, sampleNextTokens, superCondition, topKIndices } from '../src/pipeline/sampler.ts';
+
+void test('super-conditioning is uncond + s·(cond − uncond) on rows i and n + i, over image codes only', () => {
+  // n = 2 images, vocab 4 (the last id is the start token, never sampled), 3 codes.
+  const logits = Float32Array.from([1, 2, 3, 99, 0, 0, 1, 99, /* uncond */ 0, 1, 1, 99, 1, 1, 1, 99]);
+  const combined = superCondition(logits, 2, 4, 3, 10);
+  assert.deepEqual(Array.from(combined), [0 + 10 * 1, 1 + 10 * 1, 1 + 10 * 2, 1 - 10, 1 - 10, 1]);
+});
+
+void test('top-k keeps exactly k, ties to the lower index', () => {
+  const values = Float32Array.from([0.5, 3, 3, -1, 2, 3]);
+  assert.deepEqual(Array.from(topKIndices(values, 2)), [1, 2]);
+  assert.deepEqual(Array.from(topKIndices(values, 4)), [1, 2, 5, 4]);
+  const big = Float32Array.from({ length: 5000 }, (_, i) => Math.sin(i));
+  const viaSort = Array.from(big.keys()).sort((a, b) => big[b]! - big[a]! || a - b).slice(0, 2000);
+  assert.deepEqual(Array.from(topKIndices(big, 2000)), viaSort);
+  assert.deepEqual(Array.from(topKIndices(big, 50)), viaSort.slice(0, 50));
+});
+
+void test('top-k 1 is greedy whatever the seed', () => {
+  const logits = Float32Array.from([0.1, 5, 4.9, 0]);
+  for (let seed = 0; seed < 20; seed++) {
+    assert.equal(sampleFromLogits(logits, { ...DEFAULT_SAMPLING, topK: 1 }, createRng(seed)), 1);
+  }
+});
+
+void test('top-p keeps the smallest prefix reaching p', () => {
+  // softmax of [ln 6, ln 3, ln 1] = [0.6, 0.3, 0.1]
+  const logits = Float32Array.from([Math.log(6), Math.log(3), Math.log(1)]);
+  const draws = (topP: number): Set<number> => {
+    const rng = createRng(3);
+    return new Set(Array.from({ length: 400 }, () => sampleFromLogits(logits, { ...DEFAULT_SAMPLING, topK: 0, topP }, rng)));
+  };
+  assert.deepEqual(draws(0.5), new Set([0]));
+  assert.deepEqual(draws(0.6), new Set([0]));
+  assert.deepEqual(draws(0.85), new Set([0, 1]));
+  assert.deepEqual(draws(1), new Set([0, 1, 2]));
+});
+
+void test('sampling follows the softmax; temperature sharpens it', () => {
+  const logits = Float32Array.from([Math.log(3), 0]);
+  const frequency = (temperature: number): number => {
+    const rng = createRng(11);
+    let zeros = 0;
+    for (let i = 0; i < 20000; i++) zeros += sampleFromLogits(logits, { ...DEFAULT_SAMPLING, topK: 0, temperature }, rng) === 0 ? 1 : 0;
+    return zeros / 20000;
+  };
+  assert.ok(Math.abs(frequency(1) - 0.75) < 0.015);
+  assert.ok(Math.abs(frequency(0.5) - 0.9) < 0.015); // 3² : 1
+});
+
+void test('the seeded generator is reproducible and streams differ', () => {
+  const a = createRng(42, 0);
+  const b = createRng(42, 0);
+  const c = createRng(42, 1);
+  const xs = Array.from({ length: 5 }, a);
+  assert.deepEqual(xs, Array.from({ length: 5 }, b));
+  assert.notDeepEqual(xs, Array.from({ length: 5 }, c));
+  assert.ok(xs.every((x) => x >= 0 && x < 1));
+  assert.notDeepEqual(Array.from({ length: 5 }, createRng(2 ** 40)), Array.from({ length: 5 }, createRng(0)));
+});
+
+void test('sampleNextTokens never picks a non-image id', () => {
+  const vocab = 6;
+  const logits = Float32Array.from([0, 0, 0, 0, 0, 50, /* uncond */ 0, 0, 0, 0, 0, 50]);
+  const rngs = [createRng(1)];
+  for (let i = 0; i < 50; i++) assert.ok(sampleNextTokens(logits, 1, vocab, 5, { ...DEFAULT_SAMPLING, topK: 0 }, rngs)[0]! < 5);
+});
+
+void test('bad settings are refused with a clear message', () => {
+  assert.throws(() => checkSamplingSettings({ ...DEFAULT_SAMPLING, topP: 0 }), /top-p/);
+  assert.throws(() => checkSamplingSettings({ ...DEFAULT_SAMPLING, temperature: 0 }), /temperature/);
+  assert.throws(() => checkSamplingSettings({ ...DEFAULT_SAMPLING, topK: 1.5 }), /top-k/);
+  assert.throws(() => checkSamplingSettings({ ...DEFAULT_SAMPLING, conditionScale: Number.NaN }), /condition scale/);
+});
