@@ -78,3 +78,13 @@ void test('VQGAN decodes codes into 256×256 RGBA images', async () => {
   assert.ok(new Set(first).size > 10, 'the image is not flat');
   assert.notDeepEqual(first, second);
 });
+
+for (const dtype of ['q8', 'q4', 'fp16'] as const) {
+  void test(`the ${dtype} export generates through onnxruntime-web`, async () => {
+    const quantized = openModelFolder(tinyModel(dtype));
+    const q = new DalleEngine(ort, await createDalleSessions(ort, quantized), quantized.manifest);
+    const codes = await q.generateTokens(request(' a red apple', 1, 1, { ...DEFAULT_SAMPLING, topK: 1 }));
+    assert.ok(codes.every((code) => code >= 0 && code < 16384));
+    assert.equal((await q.decodeImages(codes, 1)).length, 3 * 256 * 256);
+  });
+}

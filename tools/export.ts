@@ -8,7 +8,9 @@ import { join, resolve } from 'node:path';
 import { intArg, parseArgs, runCli, UsageError } from './cli-args.ts';
 import { exportModel } from './exporter/export-model.ts';
 import { EXPORT_DTYPES, isExportDtype } from './exporter/graphs/precision.ts';
-import { downloadHubFiles, formatProgressLine } from './exporter/hub-download.ts';
+import { DEFAULT_HUB_ENDPOINT, formatProgressLine } from './exporter/hub-download.ts';
+import type { HubProgress } from './exporter/hub-download.ts';
+import { downloadCheckpoints } from './exporter/from-hub.ts';
 import { PRESETS } from './exporter/presets.ts';
 import type { PresetName } from './exporter/presets.ts';
 import { writeRandomCheckpoint } from './exporter/random-checkpoint.ts';
@@ -16,43 +18,19 @@ import { printQuantizationReport } from './exporter/quantization-report.ts';
 
 const FLAGS = ['dalle', 'vqgan', 'out', 'dtype', 'random', 'seed', 'from-hub', 'revision', 'vqgan-repo', 'vqgan-revision', 'hub-endpoint', 'cache-dir', 'report'];
 
-/** The VQGAN revision dalle-mini's inference notebook pins (spec §2.4). */
-const VQGAN_REPO = 'dalle-mini/vqgan_imagenet_f16_16384';
-const VQGAN_REVISION = 'e93a26e7707683d349bf5d5c41c5b0ef69b677a9';
-
 function isPreset(value: string): value is PresetName {
   return (PRESETS as readonly string[]).includes(value);
 }
 
-async function fromHub(repo: string, args: ReturnType<typeof parseArgs>, cacheDir: string): Promise<{ dalle: string; vqgan: string }> {
-  const endpoint = args.values.get('hub-endpoint') ?? process.env.HF_ENDPOINT ?? 'https://huggingface.co';
-  const revision = args.values.get('revision') ?? 'main';
-  const vqganRepo = args.values.get('vqgan-repo') ?? VQGAN_REPO;
-  const vqganRevision = args.values.get('vqgan-revision') ?? VQGAN_REVISION;
-  const dalle = join(cacheDir, repo.replaceAll('/', '--'), revision);
-  const vqgan = join(cacheDir, vqganRepo.replaceAll('/', '--'), vqganRevision);
+/** One updating progress line on stderr, at most twice a second. */
+function progressPrinter(): (p: HubProgress) => void {
   let last = 0;
-  const onProgress = (p: Parameters<typeof formatProgressLine>[0]): void => {
+  return (p) => {
     const now = Date.now();
     if (now - last < 500 && p.loaded !== p.total) return;
     last = now;
     process.stderr.write(`\r${formatProgressLine(p)}\u001b[K`);
   };
-  const dalleFiles = ['config.json', 'flax_model.msgpack', 'vocab.json', 'merges.txt'].map((file) => ({ repo, revision, file }));
-  await downloadHubFiles({
-    endpoint,
-    destDir: dalle,
-    files: [...dalleFiles, { repo, revision, file: 'enwiki-words-frequency.txt', optional: true }],
-    onProgress,
-  });
-  await downloadHubFiles({
-    endpoint,
-    destDir: vqgan,
-    files: ['config.json', 'flax_model.msgpack'].map((file) => ({ repo: vqganRepo, revision: vqganRevision, file })),
-    onProgress,
-  });
-  process.stderr.write('\n');
-  return { dalle, vqgan };
 }
 
 async function main(): Promise<void> {
@@ -84,7 +62,19 @@ async function main(): Promise<void> {
     }
   } else if (hubRepo !== undefined) {
     modelId = hubRepo.split('/').pop();
-    ({ dalle: dalleDir, vqgan: vqganDir } = await fromHub(hubRepo, args, join(cacheDir, 'hub')));
+    const vqganRepo = args.values.get('vqgan-repo');
+    const vqganRevision = args.values.get('vqgan-revision');
+    const revision = args.values.get('revision');
+    ({ dalle: dalleDir, vqgan: vqganDir } = await downloadCheckpoints({
+      repo: hubRepo,
+      endpoint: args.values.get('hub-endpoint') ?? process.env.HF_ENDPOINT ?? DEFAULT_HUB_ENDPOINT,
+      cacheDir: join(cacheDir, 'hub'),
+      onProgress: progressPrinter(),
+      ...(revision ? { revision } : {}),
+      ...(vqganRepo ? { vqganRepo } : {}),
+      ...(vqganRevision ? { vqganRevision } : {}),
+    }));
+    process.stderr.write('\n');
   }
   if (!dalleDir || !vqganDir) throw new UsageError('--dalle and --vqgan are both required');
 

@@ -46,60 +46,54 @@ export class DalleEngine {
   /** Samples `images` × imageLength codes for one prompt. */
   async generateTokens(request: TokenRequest): Promise<Int32Array> {
     checkSamplingSettings(request.sampling);
-    const { ort, manifest } = this;
-    const c = manifest.dalleBart;
+    const { manifest } = this;
     const n = request.images;
-    const T = c.maxTextLength;
-    const S = c.imageLength;
-    const vocab = c.imageVocabSize + 1;
+    const S = manifest.dalleBart.imageLength;
+    const vocab = manifest.dalleBart.imageVocabSize + 1;
     const codes = manifest.specialTokens.imageCodes;
-
-    const encoded = await this.sessions.encoder.run({
-      input_ids: int64(ort, [...request.prompt.ids, ...request.unconditional.ids], [2, T]),
-      attention_mask: int64(ort, [...request.prompt.attentionMask, ...request.unconditional.attentionMask], [2, T]),
-    });
-    throwIfCancelled(request.signal);
-    const rowMask = Array.from({ length: 2 * n }, (_, r) => (r < n ? request.prompt : request.unconditional).attentionMask).flat();
-    const fixed: Feeds = { attention_mask: int64(ort, rowMask, [2 * n, T]) };
-    for (let l = 0; l < c.decoderLayers; l++) {
-      fixed[`cross.${l}.key`] = repeatRows(ort, encoded[`cross.${l}.key`]!, n);
-      fixed[`cross.${l}.value`] = repeatRows(ort, encoded[`cross.${l}.value`]!, n);
-    }
-    for (const t of Object.values(encoded)) t.dispose();
-
-    let past = this.emptyCache(2 * n);
+    const decoding = await this.beginDecoding(request.prompt, request.unconditional, n);
     const rngs = Array.from({ length: n }, (_, i) => createRng(request.seed, i));
     const result = new Int32Array(n * S).fill(-1);
     let previous = new Array<number>(n).fill(manifest.specialTokens.imageStart);
     try {
       for (let step = 0; step < S; step++) {
         throwIfCancelled(request.signal);
-        const outputs = await this.sessions.decoder.run({
-          ...fixed,
-          ...past,
-          input_ids: int64(ort, [...previous, ...previous], [2 * n]),
-          position: int64(ort, [step], []),
-        });
-        for (const t of Object.values(past)) t.dispose();
-        past = {};
-        for (let l = 0; l < c.decoderLayers; l++) {
-          past[`past.${l}.key`] = outputs[`present.${l}.key`]!;
-          past[`past.${l}.value`] = outputs[`present.${l}.value`]!;
-        }
-        const logits = await outputs.logits!.getData() as Float32Array;
-        outputs.logits!.dispose();
+        const logits = await decoding.step(previous);
         const next = sampleNextTokens(logits, n, vocab, codes, request.sampling, rngs);
         for (let i = 0; i < n; i++) result[i * S + step] = next[i]!;
         previous = Array.from(next);
         await request.onStep?.(step, result);
       }
     } finally {
-      for (const t of Object.values(past)) t.dispose();
+      decoding.dispose();
     }
     return result;
   }
 
-  private emptyCache(rows: number): Feeds {
+  /**
+   * Runs the encoder for one prompt and returns a decoder positioned at step 0 for n images
+   * (2n rows: cond × n, then uncond × n). Each `step` feeds the n previous tokens and returns
+   * the raw logits [2n, V+1]; callers choose the next tokens (sampling, or teacher forcing in reports).
+   */
+  async beginDecoding(prompt: EncodedPrompt, unconditional: EncodedPrompt, n: number): Promise<DecoderState> {
+    const { ort, manifest } = this;
+    const c = manifest.dalleBart;
+    const T = c.maxTextLength;
+    const encoded = await this.sessions.encoder.run({
+      input_ids: int64(ort, [...prompt.ids, ...unconditional.ids], [2, T]),
+      attention_mask: int64(ort, [...prompt.attentionMask, ...unconditional.attentionMask], [2, T]),
+    });
+    const rowMask = Array.from({ length: 2 * n }, (_, r) => (r < n ? prompt : unconditional).attentionMask).flat();
+    const fixed: Feeds = { attention_mask: int64(ort, rowMask, [2 * n, T]) };
+    for (let l = 0; l < c.decoderLayers; l++) {
+      fixed[`cross.${l}.key`] = repeatRows(ort, encoded[`cross.${l}.key`]!, n);
+      fixed[`cross.${l}.value`] = repeatRows(ort, encoded[`cross.${l}.value`]!, n);
+    }
+    for (const t of Object.values(encoded)) t.dispose();
+    return new DecoderState(this, fixed, this.emptyCache(2 * n));
+  }
+
+  emptyCache(rows: number): Feeds {
     const c = this.manifest.dalleBart;
     const { compute } = this.manifest.graphs.decoder;
     const hd = c.dModel / c.decoderHeads;
@@ -127,4 +121,38 @@ export class DalleEngine {
 
 function vqganGrid(manifest: ModelManifest): number {
   return manifest.vqgan.resolution / 2 ** (manifest.vqgan.chMult.length - 1);
+}
+
+/** A decoder run in progress: the per-prompt feeds and the KV cache of the steps so far. */
+export class DecoderState {
+  private position = 0;
+  constructor(
+    private readonly engine: DalleEngine,
+    private readonly fixed: Feeds,
+    private past: Feeds,
+  ) {}
+
+  async step(previous: readonly number[]): Promise<Float32Array> {
+    const { ort, sessions, manifest } = this.engine;
+    const outputs = await sessions.decoder.run({
+      ...this.fixed,
+      ...this.past,
+      input_ids: int64(ort, [...previous, ...previous], [2 * previous.length]),
+      position: int64(ort, [this.position++], []),
+    });
+    for (const t of Object.values(this.past)) t.dispose();
+    this.past = {};
+    for (let l = 0; l < manifest.dalleBart.decoderLayers; l++) {
+      this.past[`past.${l}.key`] = outputs[`present.${l}.key`]!;
+      this.past[`past.${l}.value`] = outputs[`present.${l}.value`]!;
+    }
+    const logits = (await outputs.logits!.getData()) as Float32Array;
+    outputs.logits!.dispose();
+    return logits;
+  }
+
+  dispose(): void {
+    for (const t of Object.values(this.past)) t.dispose();
+    this.past = {};
+  }
 }

@@ -1,1 +1,111 @@
-export async function printQuantizationReport(_: { dalleDir: string; vqganDir: string; quantizedDir: string; cacheDir: string }): Promise<void> {}
+/**
+ * The error of a quantized export against fp32 of the same checkpoint, printed after `export`:
+ *  - max |Δlogit| over the first decoder steps,
+ *  - greedy-token agreement over all 256 steps (teacher-forced on the fp32 greedy tokens, so one
+ *    early disagreement does not hide the rest),
+ *  - PSNR of the VQGAN output for the fp32 tokens.
+ * Runs both models through the same `DalleEngine` on onnxruntime-node (CPU).
+ */
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import * as ortNode from 'onnxruntime-node';
+import type { ModelSource, OrtApi } from '../../src/pipeline/runtime.ts';
+import { createDalleSessions } from '../../src/pipeline/runtime.ts';
+import { DalleEngine } from '../../src/pipeline/engine.ts';
+import { superCondition, topKIndices } from '../../src/pipeline/sampler.ts';
+import { BpeTokenizer } from '../../src/text/bpe-tokenizer.ts';
+import { openModelFolder } from '../node/model-folder.ts';
+import { exportModel } from './export-model.ts';
+
+export interface QuantizationReport {
+  readonly dtype: string;
+  readonly firstSteps: number;
+  readonly maxLogitError: number;
+  readonly logitScale: number;
+  readonly agreement: number;
+  readonly steps: number;
+  readonly psnr: number;
+}
+
+const PROMPT = ' a photo of an astronaut riding a horse';
+const FIRST_STEPS = 8;
+const CONDITION_SCALE = 10;
+
+function engineFor(source: ModelSource): Promise<DalleEngine> {
+  const ort = ortNode as unknown as OrtApi;
+  return createDalleSessions(ort, source).then((sessions) => new DalleEngine(ort, sessions, source.manifest));
+}
+
+function argmax(values: Float32Array): number {
+  return topKIndices(values, 1)[0]!;
+}
+
+function psnr(a: Float32Array, b: Float32Array): number {
+  let mse = 0;
+  const clip = (v: number): number => Math.min(1, Math.max(0, v));
+  for (let i = 0; i < a.length; i++) mse += (clip(a[i]!) - clip(b[i]!)) ** 2;
+  mse /= a.length;
+  return mse === 0 ? Infinity : 10 * Math.log10(1 / mse);
+}
+
+export async function measureQuantizationError(fp32Dir: string, quantizedDir: string): Promise<QuantizationReport> {
+  const reference = await engineFor(openModelFolder(fp32Dir));
+  const quantizedSource = openModelFolder(quantizedDir);
+  const quantized = await engineFor(quantizedSource);
+  const { manifest } = quantizedSource;
+  const tokenizer = BpeTokenizer.fromFiles(readFileSync(join(quantizedDir, manifest.tokenizer.vocab), 'utf8'), readFileSync(join(quantizedDir, manifest.tokenizer.merges), 'utf8'));
+  const T = manifest.dalleBart.maxTextLength;
+  const prompt = tokenizer.encodePrompt(PROMPT, T);
+  const empty = tokenizer.encodePrompt('', T);
+  const vocab = manifest.dalleBart.imageVocabSize + 1;
+  const codes = manifest.specialTokens.imageCodes;
+  const S = manifest.dalleBart.imageLength;
+
+  const a = await reference.beginDecoding(prompt, empty, 1);
+  const b = await quantized.beginDecoding(prompt, empty, 1);
+  const tokens = new Int32Array(S);
+  let previous = manifest.specialTokens.imageStart;
+  let maxLogitError = 0;
+  let logitScale = 0;
+  let agreement = 0;
+  for (let step = 0; step < S; step++) {
+    const [la, lb] = [await a.step([previous]), await b.step([previous])];
+    if (step < FIRST_STEPS) {
+      for (let i = 0; i < la.length; i++) {
+        maxLogitError = Math.max(maxLogitError, Math.abs(la[i]! - lb[i]!));
+        logitScale = Math.max(logitScale, Math.abs(la[i]!));
+      }
+    }
+    const ta = argmax(superCondition(la, 1, vocab, codes, CONDITION_SCALE));
+    const tb = argmax(superCondition(lb, 1, vocab, codes, CONDITION_SCALE));
+    if (ta === tb) agreement++;
+    tokens[step] = ta;
+    previous = ta;
+  }
+  a.dispose();
+  b.dispose();
+  const psnrDb = psnr(await reference.decodeImages(tokens, 1), await quantized.decodeImages(tokens, 1));
+  return { dtype: manifest.dtype, firstSteps: FIRST_STEPS, maxLogitError, logitScale, agreement, steps: S, psnr: psnrDb };
+}
+
+export function formatQuantizationReport(r: QuantizationReport): string {
+  return [
+    `error report, ${r.dtype} vs fp32 (onnxruntime-node CPU, prompt "${PROMPT.trim()}", condition scale ${CONDITION_SCALE}):`,
+    `  max |Δlogit| over the first ${r.firstSteps} decoder steps: ${r.maxLogitError.toPrecision(3)} (largest |logit| ${r.logitScale.toPrecision(3)})`,
+    `  greedy-token agreement, ${r.steps} teacher-forced steps: ${r.agreement}/${r.steps} (${((100 * r.agreement) / r.steps).toFixed(1)} %)`,
+    `  VQGAN PSNR on the fp32 tokens: ${r.psnr.toFixed(1)} dB`,
+  ].join('\n');
+}
+
+/** Exports fp32 of the same checkpoints next to the cache, measures, prints, and removes it. */
+export async function printQuantizationReport(options: { dalleDir: string; vqganDir: string; quantizedDir: string; cacheDir: string }): Promise<QuantizationReport> {
+  const fp32Dir = join(options.cacheDir, `report-fp32-${process.pid}`);
+  try {
+    exportModel({ dalleDir: options.dalleDir, vqganDir: options.vqganDir, outDir: fp32Dir, dtype: 'fp32' });
+    const report = await measureQuantizationError(fp32Dir, options.quantizedDir);
+    console.log(formatQuantizationReport(report));
+    return report;
+  } finally {
+    rmSync(fp32Dir, { recursive: true, force: true });
+  }
+}

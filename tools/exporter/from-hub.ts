@@ -1,0 +1,45 @@
+/** `export --from-hub`: fetch a DalleBart repo and the pinned VQGAN repo in the official layout. */
+import { join } from 'node:path';
+import { downloadHubFiles } from './hub-download.ts';
+import type { HubProgress } from './hub-download.ts';
+
+/** The VQGAN repo and revision dalle-mini's inference notebook pins (spec §2.4). */
+export const VQGAN_REPO = 'dalle-mini/vqgan_imagenet_f16_16384';
+export const VQGAN_REVISION = 'e93a26e7707683d349bf5d5c41c5b0ef69b677a9';
+
+export interface CheckpointDownload {
+  readonly repo: string;
+  readonly endpoint: string;
+  readonly cacheDir: string;
+  readonly revision?: string;
+  readonly vqganRepo?: string;
+  readonly vqganRevision?: string;
+  readonly onProgress?: (p: HubProgress) => void;
+  readonly signal?: AbortSignal;
+}
+
+/** Downloads (resuming, verified) into `<cacheDir>/<repo>/<revision>` folders and returns them. */
+export async function downloadCheckpoints(options: CheckpointDownload): Promise<{ dalle: string; vqgan: string }> {
+  const revision = options.revision ?? 'main';
+  const vqganRepo = options.vqganRepo ?? VQGAN_REPO;
+  const vqganRevision = options.vqganRevision ?? VQGAN_REVISION;
+  const dalle = join(options.cacheDir, options.repo.replaceAll('/', '--'), revision);
+  const vqgan = join(options.cacheDir, vqganRepo.replaceAll('/', '--'), vqganRevision);
+  const common = { endpoint: options.endpoint, onProgress: options.onProgress, signal: options.signal };
+  const repo = options.repo;
+  await downloadHubFiles({
+    ...common,
+    destDir: dalle,
+    files: [
+      ...['config.json', 'flax_model.msgpack', 'vocab.json', 'merges.txt'].map((file) => ({ repo, revision, file })),
+      // The hashtag splitter's word list: optional, the normalizer degrades without it.
+      { repo, revision, file: 'enwiki-words-frequency.txt', optional: true },
+    ],
+  });
+  await downloadHubFiles({
+    ...common,
+    destDir: vqgan,
+    files: ['config.json', 'flax_model.msgpack'].map((file) => ({ repo: vqganRepo, revision: vqganRevision, file })),
+  });
+  return { dalle, vqgan };
+}
