@@ -5,10 +5,12 @@
  * (onnxruntime-web, WASM backend, in Node).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { freemem } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-web';
 import { DalleEngine } from '../src/pipeline/engine.ts';
-import { pixelsToRgba } from '../src/pipeline/images.ts';
+import { chooseBatchSizes } from '../src/pipeline/batch-size.ts';
+import { generateImages } from '../src/pipeline/generate-images.ts';
 import { createDalleSessions } from '../src/pipeline/runtime.ts';
 import { DEFAULT_SAMPLING } from '../src/pipeline/sampler.ts';
 import { BpeTokenizer } from '../src/text/bpe-tokenizer.ts';
@@ -43,27 +45,30 @@ async function main(): Promise<void> {
 
   ort.env.wasm.numThreads = 1;
   const engine = new DalleEngine(ort, await createDalleSessions(ort, source), manifest);
+  // WASM: one 4 GiB heap holds weights and activations alike; leave half of it to the weights.
+  const batch = chooseBatchSizes(manifest, { memoryBytes: Math.min(freemem() / 2, 2 ** 31), maxBufferBytes: 2 ** 31 });
   const started = Date.now();
-  const codes = await engine.generateTokens({
-    prompt: tokenizer.encodePrompt(normalized, T),
-    unconditional: tokenizer.encodePrompt('', T),
-    images,
-    seed,
-    sampling,
-    onStep: (step) => {
-      if ((step + 1) % 32 === 0) process.stderr.write(`\rstep ${step + 1}/${manifest.dalleBart.imageLength}`);
+  const result = await generateImages(
+    engine,
+    {
+      prompt: tokenizer.encodePrompt(normalized, T),
+      unconditional: tokenizer.encodePrompt('', T),
+      images,
+      seed,
+      sampling,
+      batch,
     },
-  });
+    {
+      onProgress: ({ step, totalSteps }) => {
+        if (step % 32 === 0 || step === totalSteps) process.stderr.write(`\rstep ${step}/${totalSteps}`);
+      },
+    },
+  );
   process.stderr.write('\n');
-  const pixels = await engine.decodeImages(codes, images);
   mkdirSync(out, { recursive: true });
   const size = manifest.vqgan.resolution;
-  const S = manifest.dalleBart.imageLength;
-  const tokens: number[][] = [];
-  for (let i = 0; i < images; i++) {
-    writeFileSync(join(out, `image-${i}.png`), encodePng(pixelsToRgba(pixels, i, size), size, size));
-    tokens.push(Array.from(codes.subarray(i * S, (i + 1) * S)));
-  }
+  result.images.forEach((rgba, i) => writeFileSync(join(out, `image-${i}.png`), encodePng(rgba, size, size)));
+  const tokens = result.tokens.map((codes) => Array.from(codes));
   writeFileSync(join(out, 'tokens.json'), `${JSON.stringify(tokens)}\n`);
   console.log(`wrote ${images} image(s) and tokens.json to ${out} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }

@@ -15,6 +15,8 @@ export interface TokenRequest {
   readonly unconditional: EncodedPrompt;
   readonly images: number;
   readonly seed: number;
+  /** Index of this batch's first image in the whole request: image i samples from stream firstImage + i. */
+  readonly firstImage?: number;
   readonly sampling: SamplingSettings;
   readonly signal?: AbortSignal;
   /** Called after each step with the codes sampled so far ([n, imageLength], unsampled slots −1). */
@@ -52,7 +54,7 @@ export class DalleEngine {
     const vocab = manifest.dalleBart.imageVocabSize + 1;
     const codes = manifest.specialTokens.imageCodes;
     const decoding = await this.beginDecoding(request.prompt, request.unconditional, n);
-    const rngs = Array.from({ length: n }, (_, i) => createRng(request.seed, i));
+    const rngs = Array.from({ length: n }, (_, i) => createRng(request.seed, (request.firstImage ?? 0) + i));
     const result = new Int32Array(n * S).fill(-1);
     let previous = new Array<number>(n).fill(manifest.specialTokens.imageStart);
     try {
@@ -79,8 +81,10 @@ export class DalleEngine {
     const { ort, manifest } = this;
     const c = manifest.dalleBart;
     const T = c.maxTextLength;
+    // mini's text embedding has one row fewer than its vocab.json (spec §4.2): map such ids to <unk>.
+    const ids = [...prompt.ids, ...unconditional.ids].map((id) => (id < c.encoderVocabSize ? id : manifest.specialTokens.unk));
     const encoded = await this.sessions.encoder.run({
-      input_ids: int64(ort, [...prompt.ids, ...unconditional.ids], [2, T]),
+      input_ids: int64(ort, ids, [2, T]),
       attention_mask: int64(ort, [...prompt.attentionMask, ...unconditional.attentionMask], [2, T]),
     });
     const rowMask = Array.from({ length: 2 * n }, (_, r) => (r < n ? prompt : unconditional).attentionMask).flat();

@@ -1,0 +1,51 @@
+/**
+ * How many images to run at once. The decoder batch is bounded by the memory its KV cache and
+ * cross-attention tensors need; the VQGAN batch by its largest activation (full-resolution feature
+ * maps), which must fit in one GPU buffer. Estimates, deliberately conservative.
+ */
+import type { ModelManifest } from '../model/manifest.ts';
+
+export interface DeviceLimits {
+  /** Memory we allow the run to use (device memory on WebGPU, heap on WASM). */
+  readonly memoryBytes: number;
+  /** Largest single buffer (WebGPU maxStorageBufferBindingSize; WASM: the heap limit). */
+  readonly maxBufferBytes: number;
+}
+
+export interface BatchSizes {
+  readonly decoder: number;
+  readonly vqgan: number;
+}
+
+export const MAX_BATCH = 16;
+
+function floatBytes(compute: 'float32' | 'float16'): number {
+  return compute === 'float16' ? 2 : 4;
+}
+
+/** Bytes the decoder needs per image beyond the weights: self-attn cache, cross K/V, logits (cond + uncond rows). */
+export function decoderBytesPerImage(manifest: ModelManifest): number {
+  const c = manifest.dalleBart;
+  const bytes = floatBytes(manifest.graphs.decoder.compute);
+  const rows = 2;
+  const cache = rows * c.decoderLayers * 2 * c.dModel * c.imageLength * bytes;
+  const cross = rows * c.decoderLayers * 2 * c.dModel * c.maxTextLength * bytes;
+  const logits = rows * (c.imageVocabSize + 1) * 4;
+  // The step reads the previous cache while writing the new one: count the cache twice.
+  return 2 * cache + cross + logits;
+}
+
+/** The largest VQGAN activation for one image: the full-resolution feature map. */
+export function vqganLargestActivation(manifest: ModelManifest): number {
+  const v = manifest.vqgan;
+  return v.ch * (v.chMult[0] ?? 1) * v.resolution * v.resolution * 4;
+}
+
+export function chooseBatchSizes(manifest: ModelManifest, limits: DeviceLimits): BatchSizes {
+  const decoder = Math.floor(limits.memoryBytes / decoderBytesPerImage(manifest));
+  const activation = vqganLargestActivation(manifest);
+  // A few full-resolution maps are alive at once (input, two conv outputs, the residual).
+  const vqgan = Math.min(Math.floor(limits.maxBufferBytes / activation), Math.floor(limits.memoryBytes / (4 * activation)));
+  const clamp = (n: number): number => Math.max(1, Math.min(MAX_BATCH, n));
+  return { decoder: clamp(decoder), vqgan: clamp(vqgan) };
+}

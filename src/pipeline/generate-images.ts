@@ -1,0 +1,111 @@
+/**
+ * A whole request: k images for one prompt, split into batches that fit in memory, with progress,
+ * progressive previews and cancellation. The worker, the Node CLI and the benchmarks all call this.
+ */
+import type { EncodedPrompt } from '../text/bpe-tokenizer.ts';
+import type { DalleEngine } from './engine.ts';
+import { throwIfCancelled } from './errors.ts';
+import { pixelsToRgba } from './images.ts';
+import type { SamplingSettings } from './sampler.ts';
+import type { BatchSizes } from './batch-size.ts';
+
+export interface ImageRequest {
+  readonly prompt: EncodedPrompt;
+  readonly unconditional: EncodedPrompt;
+  readonly images: number;
+  readonly seed: number;
+  readonly sampling: SamplingSettings;
+  /** Most images sampled together (cond + uncond rows are twice that) and decoded by the VQGAN together. */
+  readonly batch: BatchSizes;
+  /** Decode a preview every this many steps; 0 turns previews off. */
+  readonly previewEvery?: number;
+  readonly signal?: AbortSignal;
+}
+
+export interface GenerationProgress {
+  /** Decoder steps done over all batches, out of `totalSteps`. */
+  readonly step: number;
+  readonly totalSteps: number;
+}
+
+export interface ImageEvents {
+  onProgress?(progress: GenerationProgress): void;
+  /** Images `first … first + images.length − 1` as they are forming. */
+  onPreview?(first: number, images: Uint8ClampedArray[]): void;
+}
+
+export interface GeneratedImages {
+  /** One array of imageLength codes per image. */
+  readonly tokens: Int32Array[];
+  /** RGBA, resolution × resolution, one per image. */
+  readonly images: Uint8ClampedArray[];
+}
+
+/** Image counts per batch: as even as possible, none above `maxBatch`. */
+export function planBatches(images: number, maxBatch: number): number[] {
+  const batches = Math.ceil(images / Math.max(1, maxBatch));
+  const base = Math.floor(images / batches);
+  return Array.from({ length: batches }, (_, i) => base + (i < images % batches ? 1 : 0));
+}
+
+/**
+ * Codes for a preview: sampled slots as they are, the rest filled by repeating the last complete
+ * row of codes downwards, so the forming image reads as an image rather than a flat block.
+ */
+export function previewCodes(codes: Int32Array, stepsDone: number, grid: number): Int32Array {
+  const out = Int32Array.from(codes);
+  const rows = Math.floor(stepsDone / grid);
+  for (let p = stepsDone; p < out.length; p++) {
+    const column = p % grid;
+    out[p] = rows > 0 ? codes[(rows - 1) * grid + column]! : 0;
+  }
+  return out;
+}
+
+/** VQGAN-decodes n images' codes in chunks of at most `chunk` and returns RGBA images. */
+async function decodeToRgba(engine: DalleEngine, codes: Int32Array, n: number, chunk: number): Promise<Uint8ClampedArray[]> {
+  const S = engine.manifest.dalleBart.imageLength;
+  const size = engine.manifest.vqgan.resolution;
+  const out: Uint8ClampedArray[] = [];
+  for (const count of planBatches(n, chunk)) {
+    const start = out.length;
+    const pixels = await engine.decodeImages(codes.subarray(start * S, (start + count) * S), count);
+    for (let i = 0; i < count; i++) out.push(pixelsToRgba(pixels, i, size));
+  }
+  return out;
+}
+
+export async function generateImages(engine: DalleEngine, request: ImageRequest, events: ImageEvents = {}): Promise<GeneratedImages> {
+  const S = engine.manifest.dalleBart.imageLength;
+  const grid = Math.round(Math.sqrt(S));
+  const batches = planBatches(request.images, request.batch.decoder);
+  const totalSteps = batches.length * S;
+  const tokens: Int32Array[] = [];
+  const images: Uint8ClampedArray[] = [];
+  let first = 0;
+  for (const [b, n] of batches.entries()) {
+    const codes = await engine.generateTokens({
+      prompt: request.prompt,
+      unconditional: request.unconditional,
+      images: n,
+      seed: request.seed,
+      firstImage: first,
+      sampling: request.sampling,
+      ...(request.signal ? { signal: request.signal } : {}),
+      onStep: async (step, sampled) => {
+        events.onProgress?.({ step: b * S + step + 1, totalSteps });
+        const every = request.previewEvery ?? 0;
+        if (every > 0 && events.onPreview && (step + 1) % every === 0 && step + 1 < S) {
+          const filled = new Int32Array(sampled.length);
+          for (let i = 0; i < n; i++) filled.set(previewCodes(sampled.subarray(i * S, (i + 1) * S), step + 1, grid), i * S);
+          events.onPreview(first, await decodeToRgba(engine, filled, n, request.batch.vqgan));
+        }
+      },
+    });
+    throwIfCancelled(request.signal);
+    for (let i = 0; i < n; i++) tokens.push(codes.slice(i * S, (i + 1) * S));
+    images.push(...(await decodeToRgba(engine, codes, n, request.batch.vqgan)));
+    first += n;
+  }
+  return { tokens, images };
+}

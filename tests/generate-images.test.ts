@@ -1,0 +1,65 @@
+/** Batching, previews and batch sizing around the engine. */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { chooseBatchSizes, decoderBytesPerImage } from '../src/pipeline/batch-size.ts';
+import { DalleEngine } from '../src/pipeline/engine.ts';
+import { generateImages, planBatches, previewCodes } from '../src/pipeline/generate-images.ts';
+import { createDalleSessions } from '../src/pipeline/runtime.ts';
+import { DEFAULT_SAMPLING } from '../src/pipeline/sampler.ts';
+import { BpeTokenizer } from '../src/text/bpe-tokenizer.ts';
+import type { ModelManifest } from '../src/model/manifest.ts';
+import { PRESET_SHAPES } from '../tools/exporter/presets.ts';
+import { openModelFolder } from '../tools/node/model-folder.ts';
+import { tinyModel } from './helpers/fixtures.ts';
+import { ort } from './helpers/graphs.ts';
+
+void test('batches are as even as possible and never above the limit', () => {
+  assert.deepEqual(planBatches(9, 4), [3, 3, 3]);
+  assert.deepEqual(planBatches(10, 4), [4, 3, 3]);
+  assert.deepEqual(planBatches(2, 16), [2]);
+  assert.deepEqual(planBatches(5, 1), [1, 1, 1, 1, 1]);
+});
+
+void test('preview codes keep sampled slots and repeat the last full row below', () => {
+  const codes = Int32Array.from([1, 2, 3, 4, 5, -1, -1, -1, -1]);
+  assert.deepEqual(Array.from(previewCodes(codes, 5, 3)), [1, 2, 3, 4, 5, 3, 1, 2, 3]);
+  assert.deepEqual(Array.from(previewCodes(Int32Array.from([7, -1, -1, -1]), 1, 2)), [7, 0, 0, 0]);
+});
+
+void test('batch sizes follow memory: mega fits fewer images than mini, fp16 more than fp32', () => {
+  const manifest = (preset: 'mini' | 'mega', compute: 'float32' | 'float16'): ModelManifest =>
+    ({ dalleBart: PRESET_SHAPES[preset].dalleBart, vqgan: PRESET_SHAPES[preset].vqgan, graphs: { decoder: { compute } } }) as unknown as ModelManifest;
+  const limits = { memoryBytes: 2 ** 30, maxBufferBytes: 2 ** 27 };
+  const mini = chooseBatchSizes(manifest('mini', 'float32'), limits);
+  const mega = chooseBatchSizes(manifest('mega', 'float32'), limits);
+  assert.ok(mega.decoder < mini.decoder, `${mega.decoder} < ${mini.decoder}`);
+  assert.ok(decoderBytesPerImage(manifest('mini', 'float16')) < 0.51 * decoderBytesPerImage(manifest('mini', 'float32')));
+  assert.equal(mini.vqgan, 4, 'a 128-channel 256×256 map is 32 MiB: four fit a 128 MiB buffer');
+  assert.deepEqual(chooseBatchSizes(manifest('mega', 'float32'), { memoryBytes: 1, maxBufferBytes: 1 }), { decoder: 1, vqgan: 1 });
+});
+
+void test('batched generation equals one batch, and previews arrive as the image forms', async () => {
+  const dir = tinyModel('fp32');
+  const source = openModelFolder(dir);
+  const engine = new DalleEngine(ort, await createDalleSessions(ort, source), source.manifest);
+  const tokenizer = BpeTokenizer.fromFiles(readFileSync(join(dir, 'vocab.json'), 'utf8'), readFileSync(join(dir, 'merges.txt'), 'utf8'));
+  const base = { prompt: tokenizer.encodePrompt(' a red apple'), unconditional: tokenizer.encodePrompt(''), images: 3, seed: 4, sampling: DEFAULT_SAMPLING };
+  const previews: number[] = [];
+  let lastStep = 0;
+  const split = await generateImages(engine, { ...base, batch: { decoder: 2, vqgan: 1 }, previewEvery: 64 }, {
+    onPreview: (first, images) => previews.push(first, images.length),
+    onProgress: ({ step, totalSteps }) => {
+      assert.equal(step, lastStep + 1);
+      assert.equal(totalSteps, 512);
+      lastStep = step;
+    },
+  });
+  const whole = await generateImages(engine, { ...base, batch: { decoder: 3, vqgan: 3 } });
+  assert.deepEqual(split.tokens, whole.tokens);
+  assert.deepEqual(split.images, whole.images);
+  assert.equal(lastStep, 512);
+  // Steps 64, 128, 192 of each batch; batch 0 holds images 0–1, batch 1 image 2.
+  assert.deepEqual(previews, [0, 2, 0, 2, 0, 2, 2, 1, 2, 1, 2, 1]);
+});
