@@ -13,9 +13,11 @@ import { chooseBatchSizes } from '../src/pipeline/batch-size.ts';
 import { generateImages } from '../src/pipeline/generate-images.ts';
 import { createDalleSessions } from '../src/pipeline/runtime.ts';
 import { DEFAULT_SAMPLING } from '../src/pipeline/sampler.ts';
-import { BpeTokenizer } from '../src/text/bpe-tokenizer.ts';
+import { loadPromptEncoder } from '../src/text/prompt-encoder.ts';
+import { PromptError } from '../src/text/prompt.ts';
+import type { PreparedPrompt } from '../src/text/prompt.ts';
 import { intArg, numberArg, parseArgs, runCli, UsageError } from './cli-args.ts';
-import { openModelFolder, readText } from './node/model-folder.ts';
+import { openModelFolder } from './node/model-folder.ts';
 import { encodePng } from './node/png.ts';
 
 const FLAGS = ['model', 'prompt', 'seed', 'images', 'top-k', 'top-p', 'temperature', 'condition-scale', 'out'];
@@ -26,7 +28,6 @@ async function main(): Promise<void> {
   const out = args.values.get('out');
   const prompt = args.values.get('prompt');
   if (!modelDir || !out || prompt === undefined) throw new UsageError('--model <dir>, --prompt "…" and --out <dir> are required');
-  if (prompt.trim() === '') throw new UsageError('--prompt is empty: describe the image to draw');
   const images = intArg(args, 'images', 1, 1);
   const seed = intArg(args, 'seed', 0);
   const sampling = {
@@ -38,10 +39,13 @@ async function main(): Promise<void> {
 
   const source = openModelFolder(modelDir);
   const { manifest } = source;
-  const tokenizer = BpeTokenizer.fromFiles(await readText(source, manifest.tokenizer.vocab), await readText(source, manifest.tokenizer.merges));
-  // Plain normalization for now (lowercase, leading space); the full dalle-mini normalizer replaces it.
-  const normalized = ` ${prompt.trim().toLowerCase().replace(/\s+/g, ' ')}`;
-  const T = manifest.dalleBart.maxTextLength;
+  const text = await loadPromptEncoder(source);
+  let encoded: PreparedPrompt;
+  try {
+    encoded = text.encode(prompt, seed);
+  } catch (error) {
+    throw error instanceof PromptError ? new UsageError(error.message) : error;
+  }
 
   ort.env.wasm.numThreads = 1;
   const engine = new DalleEngine(ort, await createDalleSessions(ort, source), manifest);
@@ -51,8 +55,8 @@ async function main(): Promise<void> {
   const result = await generateImages(
     engine,
     {
-      prompt: tokenizer.encodePrompt(normalized, T),
-      unconditional: tokenizer.encodePrompt('', T),
+      prompt: encoded,
+      unconditional: text.unconditional,
       images,
       seed,
       sampling,

@@ -30,7 +30,3 @@ export function openModelFolder(dir: string): ModelSource {
     },
   };
 }
-
-export async function readText(source: ModelSource, path: string): Promise<string> {
-  return new TextDecoder().decode(await source.readFile(path));
-}
