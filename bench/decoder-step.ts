@@ -9,6 +9,7 @@ import * as ortWeb from 'onnxruntime-web';
 import { cpus } from 'node:os';
 import { DalleEngine } from '../src/pipeline/engine.ts';
 import { createDalleSessions } from '../src/pipeline/runtime.ts';
+import { sessionOptionsFor } from '../src/pipeline/session-options.ts';
 import type { OrtApi } from '../src/pipeline/runtime.ts';
 import { intArg, parseArgs, runCli, UsageError } from '../tools/cli-args.ts';
 import { openModelFolder } from '../tools/node/model-folder.ts';
@@ -19,9 +20,9 @@ interface Timing {
   vqganMs: number;
 }
 
-async function time(ort: OrtApi, dir: string, steps: number, images: number): Promise<Timing> {
+async function time(ort: OrtApi, dir: string, steps: number, images: number, backend: 'wasm' | 'node'): Promise<Timing> {
   const source = openModelFolder(dir);
-  const engine = new DalleEngine(ort, await createDalleSessions(ort, source), source.manifest);
+  const engine = new DalleEngine(ort, await createDalleSessions(ort, source, backend === 'wasm' ? sessionOptionsFor('wasm', source.manifest) : () => ({})), source.manifest);
   const T = source.manifest.dalleBart.maxTextLength;
   const ids = [0, 58, 564, 111, 101, 2, ...new Array<number>(T - 6).fill(1)];
   const prompt = { ids, attentionMask: ids.map((id) => (id === 1 ? 0 : 1)) };
@@ -54,8 +55,8 @@ async function main(): Promise<void> {
   const images = intArg(args, 'images', 1, 1);
   const threads = intArg(args, 'threads', cpus().length, 1);
   ortWeb.env.wasm.numThreads = threads;
-  const web = await time(ortWeb, dir, steps, images);
-  const native = await time(ortNode, dir, steps, images);
+  const web = await time(ortWeb, dir, steps, images, 'wasm');
+  const native = await time(ortNode, dir, steps, images, 'node');
   const row = (name: string, a: number, b: number): string => `${name.padEnd(22)}${a.toFixed(1).padStart(10)}${b.toFixed(1).padStart(10)}${(a / b).toFixed(2).padStart(8)}×`;
   console.log(`model ${dir}, ${images} image(s), ${steps} decoder steps, ${threads} WASM thread(s)`);
   console.log(`${''.padEnd(22)}${'web ms'.padStart(10)}${'node ms'.padStart(10)}   web/node`);

@@ -7,6 +7,7 @@ import { chooseBatchSizes, decoderBytesPerImage } from '../src/pipeline/batch-si
 import { DalleEngine } from '../src/pipeline/engine.ts';
 import { generateImages, planBatches, previewCodes } from '../src/pipeline/generate-images.ts';
 import { createDalleSessions } from '../src/pipeline/runtime.ts';
+import { sessionOptionsFor } from '../src/pipeline/session-options.ts';
 import { DEFAULT_SAMPLING } from '../src/pipeline/sampler.ts';
 import { BpeTokenizer } from '../src/text/bpe-tokenizer.ts';
 import type { ModelManifest } from '../src/model/manifest.ts';
@@ -43,7 +44,7 @@ void test('batch sizes follow memory: mega fits fewer images than mini, fp16 mor
 void test('batched generation equals one batch, and previews arrive as the image forms', async () => {
   const dir = tinyModel('fp32');
   const source = openModelFolder(dir);
-  const engine = new DalleEngine(ort, await createDalleSessions(ort, source), source.manifest);
+  const engine = new DalleEngine(ort, await createDalleSessions(ort, source, sessionOptionsFor('wasm', source.manifest)), source.manifest);
   const tokenizer = BpeTokenizer.fromFiles(readFileSync(join(dir, 'vocab.json'), 'utf8'), readFileSync(join(dir, 'merges.txt'), 'utf8'));
   const base = { prompt: tokenizer.encodePrompt(' a red apple'), unconditional: tokenizer.encodePrompt(''), images: 3, seed: 4, sampling: DEFAULT_SAMPLING };
   const previews: number[] = [];

@@ -7,6 +7,7 @@ import { DalleEngine } from '../src/pipeline/engine.ts';
 import { GenerationCancelledError } from '../src/pipeline/errors.ts';
 import { pixelsToRgba } from '../src/pipeline/images.ts';
 import { createDalleSessions } from '../src/pipeline/runtime.ts';
+import { sessionOptionsFor } from '../src/pipeline/session-options.ts';
 import { DEFAULT_SAMPLING } from '../src/pipeline/sampler.ts';
 import type { SamplingSettings } from '../src/pipeline/sampler.ts';
 import { BpeTokenizer } from '../src/text/bpe-tokenizer.ts';
@@ -16,7 +17,7 @@ import { ort } from './helpers/graphs.ts';
 
 const dir = tinyModel('fp32');
 const source = openModelFolder(dir);
-const engine = new DalleEngine(ort, await createDalleSessions(ort, source), source.manifest);
+const engine = new DalleEngine(ort, await createDalleSessions(ort, source, sessionOptionsFor('wasm', source.manifest)), source.manifest);
 const tokenizer = BpeTokenizer.fromFiles(readFileSync(join(dir, 'vocab.json'), 'utf8'), readFileSync(join(dir, 'merges.txt'), 'utf8'));
 
 function request(prompt: string, seed: number, images = 2, sampling: SamplingSettings = DEFAULT_SAMPLING, signal?: AbortSignal) {
@@ -82,7 +83,7 @@ void test('VQGAN decodes codes into 256×256 RGBA images', async () => {
 for (const dtype of ['q8', 'q4', 'fp16'] as const) {
   void test(`the ${dtype} export generates through onnxruntime-web`, async () => {
     const quantized = openModelFolder(tinyModel(dtype));
-    const q = new DalleEngine(ort, await createDalleSessions(ort, quantized), quantized.manifest);
+    const q = new DalleEngine(ort, await createDalleSessions(ort, quantized, sessionOptionsFor('wasm', quantized.manifest)), quantized.manifest);
     const codes = await q.generateTokens(request(' a red apple', 1, 1, { ...DEFAULT_SAMPLING, topK: 1 }));
     assert.ok(codes.every((code) => code >= 0 && code < 16384));
     assert.equal((await q.decodeImages(codes, 1)).length, 3 * 256 * 256);

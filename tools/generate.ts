@@ -12,6 +12,7 @@ import { DalleEngine } from '../src/pipeline/engine.ts';
 import { chooseBatchSizes } from '../src/pipeline/batch-size.ts';
 import { generateImages } from '../src/pipeline/generate-images.ts';
 import { createDalleSessions } from '../src/pipeline/runtime.ts';
+import { sessionOptionsFor } from '../src/pipeline/session-options.ts';
 import { DEFAULT_SAMPLING } from '../src/pipeline/sampler.ts';
 import { loadPromptEncoder } from '../src/text/prompt-encoder.ts';
 import { PromptError } from '../src/text/prompt.ts';
@@ -48,7 +49,7 @@ async function main(): Promise<void> {
   }
 
   ort.env.wasm.numThreads = 1;
-  const engine = new DalleEngine(ort, await createDalleSessions(ort, source), manifest);
+  const engine = new DalleEngine(ort, await createDalleSessions(ort, source, sessionOptionsFor('wasm', source.manifest)), manifest);
   // WASM: one 4 GiB heap holds weights and activations alike; leave half of it to the weights.
   const batch = chooseBatchSizes(manifest, { memoryBytes: Math.min(freemem() / 2, 2 ** 31), maxBufferBytes: 2 ** 31 });
   const started = Date.now();

@@ -1,0 +1,27 @@
+/**
+ * Session options per backend and graph, shared by the worker, the CLI and the benchmarks.
+ *
+ * WASM: int8 weights are dequantized once at load (`session.disable_quant_qdq` lets ORT's constant
+ * folding fold DequantizeLinear). Dequantizing on every step instead made a mini q8 decoder step
+ * ~17× slower than fp32 in `npm run bench`-style runs on onnxruntime-web; the download stays small.
+ * WebGPU: the decoder's KV cache outputs stay on the GPU and are fed straight back.
+ */
+import type { GraphName, ModelManifest } from '../model/manifest.ts';
+import type { SessionOptions } from './runtime.ts';
+
+export type Backend = 'webgpu' | 'wasm';
+
+export function sessionOptionsFor(backend: Backend, manifest: ModelManifest): (graph: GraphName) => SessionOptions {
+  return (graph) => {
+    if (backend === 'wasm') {
+      return { executionProviders: ['wasm'], extra: { session: { disable_quant_qdq: '1' } } };
+    }
+    if (graph !== 'decoder') return { executionProviders: ['webgpu'] };
+    const preferredOutputLocation: Record<string, 'gpu-buffer'> = {};
+    for (let l = 0; l < manifest.dalleBart.decoderLayers; l++) {
+      preferredOutputLocation[`present.${l}.key`] = 'gpu-buffer';
+      preferredOutputLocation[`present.${l}.value`] = 'gpu-buffer';
+    }
+    return { executionProviders: ['webgpu'], preferredOutputLocation };
+  };
+}
