@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { chooseBatchSizes, decoderBytesPerImage } from '../src/pipeline/batch-size.ts';
 import { DalleEngine } from '../src/pipeline/engine.ts';
-import { generateImages, planBatches, previewCodes } from '../src/pipeline/generate-images.ts';
+import { generateImages, planBatches, PreviewBudget, previewCodes } from '../src/pipeline/generate-images.ts';
 import { createDalleSessions } from '../src/pipeline/runtime.ts';
 import { sessionOptionsFor } from '../src/pipeline/session-options.ts';
 import { DEFAULT_SAMPLING } from '../src/pipeline/sampler.ts';
@@ -49,7 +49,7 @@ void test('batched generation equals one batch, and previews arrive as the image
   const base = { prompt: tokenizer.encodePrompt(' a red apple'), unconditional: tokenizer.encodePrompt(''), images: 3, seed: 4, sampling: DEFAULT_SAMPLING };
   const previews: number[] = [];
   let lastStep = 0;
-  const split = await generateImages(engine, { ...base, batch: { decoder: 2, vqgan: 1 }, previewEvery: 64 }, {
+  const split = await generateImages(engine, { ...base, batch: { decoder: 2, vqgan: 1 }, previewEvery: 64, previewShare: Infinity }, {
     onPreview: (first, images) => previews.push(first, images.length),
     onProgress: ({ step, totalSteps }) => {
       assert.equal(step, lastStep + 1);
@@ -63,4 +63,14 @@ void test('batched generation equals one batch, and previews arrive as the image
   assert.equal(lastStep, 512);
   // Steps 64, 128, 192 of each batch; batch 0 holds images 0–1, batch 1 image 2.
   assert.deepEqual(previews, [0, 2, 0, 2, 0, 2, 2, 1, 2, 1, 2, 1]);
+});
+
+void test('the preview budget skips previews that would take more than their share', () => {
+  const budget = new PreviewBudget(0.25);
+  assert.equal(budget.due(), true, 'the first preview is always due');
+  budget.decoded(60_000);
+  assert.equal(budget.due(), false, 'a minute-long preview is not repeated right away');
+  const cheap = new PreviewBudget(0.25);
+  cheap.decoded(0);
+  assert.equal(cheap.due(), true);
 });

@@ -19,6 +19,8 @@ export interface ImageRequest {
   readonly batch: BatchSizes;
   /** Decode a preview every this many steps; 0 turns previews off. */
   readonly previewEvery?: number;
+  /** Most of the drawing time previews may take (default 0.25; Infinity keeps every preview). */
+  readonly previewShare?: number;
   readonly signal?: AbortSignal;
 }
 
@@ -29,7 +31,8 @@ export interface GenerationProgress {
 }
 
 export interface ImageEvents {
-  onProgress?(progress: GenerationProgress): void;
+  /** Awaited, so a caller can yield to its event loop between steps. */
+  onProgress?(progress: GenerationProgress): void | Promise<void>;
   /** Images `first … first + images.length − 1` as they are forming. */
   onPreview?(first: number, images: Uint8ClampedArray[]): void;
 }
@@ -75,6 +78,29 @@ async function decodeToRgba(engine: DalleEngine, codes: Int32Array, n: number, c
   return out;
 }
 
+/**
+ * Keeps previews to at most a quarter of the drawing time: after a preview that took t ms, the
+ * next waits until 4·t ms of decoding have passed. On a GPU previews cost a few percent and all
+ * arrive; where the VQGAN is slow (software WebGPU, weak devices) most are skipped.
+ */
+export class PreviewBudget {
+  private lastCost = 0;
+  private since = performance.now();
+
+  constructor(private readonly maxShare = 0.25) {}
+
+  /** The first preview is always due: its cost is not known yet. */
+
+  due(): boolean {
+    return this.lastCost <= this.maxShare * (performance.now() - this.since);
+  }
+
+  decoded(ms: number): void {
+    this.lastCost = ms;
+    this.since = performance.now();
+  }
+}
+
 export async function generateImages(engine: DalleEngine, request: ImageRequest, events: ImageEvents = {}): Promise<GeneratedImages> {
   const S = engine.manifest.dalleBart.imageLength;
   const grid = Math.round(Math.sqrt(S));
@@ -83,6 +109,7 @@ export async function generateImages(engine: DalleEngine, request: ImageRequest,
   const tokens: Int32Array[] = [];
   const images: Uint8ClampedArray[] = [];
   let first = 0;
+  const previews = new PreviewBudget(request.previewShare);
   for (const [b, n] of batches.entries()) {
     const codes = await engine.generateTokens({
       prompt: request.prompt,
@@ -93,12 +120,14 @@ export async function generateImages(engine: DalleEngine, request: ImageRequest,
       sampling: request.sampling,
       ...(request.signal ? { signal: request.signal } : {}),
       onStep: async (step, sampled) => {
-        events.onProgress?.({ step: b * S + step + 1, totalSteps });
+        await events.onProgress?.({ step: b * S + step + 1, totalSteps });
         const every = request.previewEvery ?? 0;
-        if (every > 0 && events.onPreview && (step + 1) % every === 0 && step + 1 < S) {
+        if (every > 0 && events.onPreview && (step + 1) % every === 0 && step + 1 < S && previews.due()) {
           const filled = new Int32Array(sampled.length);
           for (let i = 0; i < n; i++) filled.set(previewCodes(sampled.subarray(i * S, (i + 1) * S), step + 1, grid), i * S);
+          const started = performance.now();
           events.onPreview(first, await decodeToRgba(engine, filled, n, request.batch.vqgan));
+          previews.decoded(performance.now() - started);
         }
       },
     });

@@ -11,17 +11,20 @@ import type { SessionOptions } from './runtime.ts';
 
 export type Backend = 'webgpu' | 'wasm';
 
+/** ORT warns on every WebGPU session that shape ops run on the CPU, which is by design: log errors only. */
+const QUIET = { logSeverityLevel: 3 } as const;
+
 export function sessionOptionsFor(backend: Backend, manifest: ModelManifest): (graph: GraphName) => SessionOptions {
   return (graph) => {
     if (backend === 'wasm') {
-      return { executionProviders: ['wasm'], extra: { session: { disable_quant_qdq: '1' } } };
+      return { ...QUIET, executionProviders: ['wasm'], extra: { session: { disable_quant_qdq: '1' } } };
     }
-    if (graph !== 'decoder') return { executionProviders: ['webgpu'] };
+    if (graph !== 'decoder') return { ...QUIET, executionProviders: ['webgpu'] };
     const preferredOutputLocation: Record<string, 'gpu-buffer'> = {};
     for (let l = 0; l < manifest.dalleBart.decoderLayers; l++) {
       preferredOutputLocation[`present.${l}.key`] = 'gpu-buffer';
       preferredOutputLocation[`present.${l}.value`] = 'gpu-buffer';
     }
-    return { executionProviders: ['webgpu'], preferredOutputLocation };
+    return { ...QUIET, executionProviders: ['webgpu'], preferredOutputLocation };
   };
 }

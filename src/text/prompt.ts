@@ -30,12 +30,17 @@ export interface PreparedPrompt extends EncodedPrompt {
   normalized: string;
 }
 
-export function preparePrompt(text: string, tokenizer: BpeTokenizer, options: PromptOptions): PreparedPrompt {
+/** The checks that need no model: the page runs them before a request, the worker again. */
+export function checkPromptText(text: string): void {
   if (text.trim() === '') throw new PromptError('Type a prompt to draw');
   const length = [...text].length;
   if (length > MAX_PROMPT_CHARS) {
     throw new PromptError(`The prompt is ${length} characters long; shorten it to at most ${MAX_PROMPT_CHARS}.`);
   }
+}
+
+export function preparePrompt(text: string, tokenizer: BpeTokenizer, options: PromptOptions): PreparedPrompt {
+  checkPromptText(text);
   const normalized = normalizeText(text, {
     rng: createRng(options.seed, PERSON_STREAM),
     wordFrequencies: options.wordFrequencies ?? null,

@@ -37,11 +37,23 @@ export type LoadProgress =
   | { readonly stage: 'download'; readonly file: string; readonly loaded: number; readonly total: number }
   | { readonly stage: 'compile'; readonly graph: GraphName };
 
+/** Most images one request may ask for: dalle-mini's 3×3 grid. */
+export const MAX_IMAGES = 9;
+
 export interface GenerateParams {
   readonly prompt: string;
   readonly images: number;
   readonly seed: number;
   readonly sampling: SamplingSettings;
+  /** Post a preview of the forming images every this many decoder steps; 0 turns previews off. */
+  readonly previewEvery?: number;
+}
+
+export interface GeneratePreview {
+  /** Index of the first image in `images` within the request. */
+  readonly first: number;
+  readonly images: Uint8ClampedArray[];
+  readonly size: number;
 }
 
 export interface StepProgress {
@@ -75,5 +87,6 @@ export type WorkerResponse =
   | { readonly type: 'load-progress'; readonly id: RequestId; readonly progress: LoadProgress }
   | { readonly type: 'ready'; readonly id: RequestId; readonly info: ReadyInfo }
   | { readonly type: 'step'; readonly id: RequestId; readonly progress: StepProgress }
+  | { readonly type: 'preview'; readonly id: RequestId; readonly preview: GeneratePreview }
   | { readonly type: 'result'; readonly id: RequestId; readonly result: GenerateResult }
   | { readonly type: 'error'; readonly id: RequestId; readonly error: ErrorData };

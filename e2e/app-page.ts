@@ -1,0 +1,79 @@
+/** Page object for the app: what a user does and sees, by data-testid. */
+import { expect, test as base } from '@playwright/test';
+import type { Locator, Page } from '@playwright/test';
+
+export class AppPage {
+  readonly prompt: Locator;
+  readonly images: Locator;
+  readonly submit: Locator;
+  readonly cancel: Locator;
+  readonly backend: Locator;
+  readonly progress: Locator;
+  readonly error: Locator;
+  readonly gridImages: Locator;
+
+  constructor(readonly page: Page) {
+    this.prompt = page.getByTestId('prompt.input');
+    this.images = page.getByTestId('prompt.images');
+    this.submit = page.getByTestId('prompt.submit');
+    this.cancel = page.getByTestId('prompt.cancel');
+    this.backend = page.getByTestId('status.backend');
+    this.progress = page.getByTestId('status.progress');
+    this.error = page.getByTestId('status.error');
+    this.gridImages = page.getByTestId('grid.image');
+  }
+
+  /** Opens the app with `?backend=…` and waits until the model is loaded (Draw enabled). */
+  async open(backend: 'wasm' | 'webgpu'): Promise<void> {
+    await this.page.goto(`./?backend=${backend}`);
+    await expect(this.submit).toBeEnabled({ timeout: 120_000 });
+  }
+
+  async draw(prompt: string, images: number): Promise<void> {
+    await this.prompt.fill(prompt);
+    await this.images.selectOption(String(images));
+    await this.submit.click();
+  }
+
+  /** The image codes of the last finished drawing, from the app's test hook. */
+  async tokens(): Promise<number[][]> {
+    return this.page.evaluate(() => window.__appTest!.state().tokens.map((codes) => [...codes]));
+  }
+
+  /** The RGBA pixels of the index-th image. */
+  async canvasPixels(index: number): Promise<{ width: number; height: number; rgba: number[] }> {
+    return this.gridImages.nth(index).evaluate((node) => {
+      const canvas = node as HTMLCanvasElement;
+      const { data } = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height);
+      return { width: canvas.width, height: canvas.height, rgba: Array.from(data) };
+    });
+  }
+}
+
+/** Distinct RGB colours in an RGBA buffer. */
+export function colourCount(rgba: readonly number[]): number {
+  const colours = new Set<number>();
+  for (let i = 0; i < rgba.length; i += 4) colours.add((rgba[i]! << 16) | (rgba[i + 1]! << 8) | rgba[i + 2]!);
+  return colours.size;
+}
+
+/** Mean absolute difference of two same-size RGBA buffers, in 0 … 255 units. */
+export function meanAbsDiff(a: readonly number[], b: readonly number[]): number {
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) sum += Math.abs(a[i]! - b[i]!);
+  return sum / a.length;
+}
+
+export const test = base.extend<{ app: AppPage }>({
+  // The fixture callback is not named `use`, which the react-hooks lint rule would mistake for React's.
+  app: async ({ page }, provide) => {
+    // Surface worker/console errors in the report: SwiftShader failures often show only there.
+    page.on('console', (message) => {
+      if (message.type() === 'error') console.log(`[browser] ${message.text()}`);
+    });
+    page.on('pageerror', (error) => console.log(`[pageerror] ${error.message}`));
+    await provide(new AppPage(page));
+  },
+});
+
+export { expect };

@@ -1,0 +1,69 @@
+/** Drawing with each backend on the tiny demo model, in the production build. */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { colourCount, expect, meanAbsDiff, test } from './app-page.ts';
+import type { AppPage } from './app-page.ts';
+
+const PROMPT = 'a red apple on a table';
+
+/** Opens the app on `backend`, draws one image of PROMPT (seed 0) and returns its pixels. */
+async function drawOne(app: AppPage, backend: 'wasm' | 'webgpu', label: string): Promise<number[]> {
+  await test.step(`load the model on ${label}`, async () => {
+    await app.open(backend);
+    await expect(app.backend).toContainText(label);
+    await expect(app.backend).toContainText(`forced by ?backend=${backend}`);
+    await expect(app.error).toHaveCount(0);
+  });
+  await test.step(`draw on ${label}`, async () => {
+    await app.draw(PROMPT, 1);
+    await expect(app.cancel).toBeEnabled();
+    await expect(app.progress).toContainText('Done', { timeout: 240_000 });
+    await expect(app.gridImages).toHaveCount(1);
+    await expect(app.error).toHaveCount(0);
+  });
+  const { width, height, rgba } = await app.canvasPixels(0);
+  expect([width, height]).toEqual([256, 256]);
+  expect(colourCount(rgba), 'the image is not flat').toBeGreaterThan(100);
+  return rgba;
+}
+
+test('draws one 256×256 image with ?backend=wasm, the tokens `npm run generate` samples', async ({ app }) => {
+  await drawOne(app, 'wasm', 'WASM');
+  const out = mkdtempSync(join(tmpdir(), 'e2e-generate-'));
+  try {
+    execFileSync(process.execPath, ['--import', 'tsx', 'tools/generate.ts', '--model', 'public/models/demo', '--prompt', PROMPT, '--seed', '0', '--images', '1', '--out', out]);
+    const cli = JSON.parse(readFileSync(join(out, 'tokens.json'), 'utf8')) as number[][];
+    expect(await app.tokens()).toEqual(cli);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});
+
+test('draws one 256×256 image with ?backend=webgpu, the same image WASM draws', async ({ app }) => {
+  test.slow(); // SwiftShader: ~1 min of decoder steps and ~1 min of VQGAN convolutions.
+  const reference = await drawOne(app, 'wasm', 'WASM');
+  const webgpu = await drawOne(app, 'webgpu', 'WebGPU');
+  // Same tokens give the same picture up to float rounding; one different token would change whole patches.
+  expect(meanAbsDiff(webgpu, reference)).toBeLessThan(1);
+});
+
+test('cancel stops a drawing and leaves the app ready', async ({ app }) => {
+  await app.open('wasm');
+  await app.draw(PROMPT, 9);
+  await expect(app.progress).toContainText('step');
+  await app.cancel.click();
+  await expect(app.progress).toContainText('Cancelled');
+  expect(await app.tokens(), 'no finished drawing').toEqual([]);
+  await expect(app.error).toHaveCount(0);
+  await expect(app.submit).toBeEnabled();
+});
+
+test('an empty prompt shows an error instead of drawing', async ({ app }) => {
+  await app.open('wasm');
+  await app.prompt.fill('   ');
+  await app.submit.click();
+  await expect(app.error).toContainText('Type a prompt to draw');
+  await expect(app.gridImages).toHaveCount(0);
+});

@@ -1,0 +1,44 @@
+/** Entry point: start the worker, load the demo model, render the app. */
+import { StrictMode } from 'react';
+import { createRoot } from 'react-dom/client';
+import { App } from './ui/App.tsx';
+import { createController } from './ui/controller.ts';
+import { useAppStore } from './ui/store.ts';
+import { readUrlOptions } from './ui/url-params.ts';
+import { WorkerClient } from './worker/client.ts';
+import './ui/app.css';
+
+const MODEL_PATH = 'models/demo/';
+/** Where the build puts onnxruntime-web's .mjs/.wasm (see vite.config.ts): our own origin, so it works offline. */
+const ORT_PATH = 'ort/';
+
+const worker = new Worker(new URL('./worker/dalle.worker.ts', import.meta.url), { type: 'module', name: 'dalle' });
+const controller = createController(new WorkerClient(worker));
+const options = readUrlOptions(location.search);
+
+declare global {
+  interface Window {
+    /** Read-only access for end-to-end tests (state such as the last drawing's tokens). */
+    __appTest?: { readonly state: () => ReturnType<typeof useAppStore.getState> };
+  }
+}
+window.__appTest = { state: () => useAppStore.getState() };
+
+const root = document.getElementById('root');
+if (!root) throw new Error('index.html has no #root element');
+createRoot(root).render(
+  <StrictMode>
+    <App controller={controller} />
+  </StrictMode>,
+);
+
+// Loading starts here rather than in an effect, so StrictMode's double mount cannot load twice.
+void controller
+  .load({
+    modelUrl: new URL(MODEL_PATH, document.baseURI).href,
+    wasmPaths: new URL(ORT_PATH, document.baseURI).href,
+    ...(options.backend ? { backend: options.backend } : {}),
+  })
+  .then(() => {
+    if (options.problem && !useAppStore.getState().error) useAppStore.setState({ error: options.problem });
+  });

@@ -1,0 +1,26 @@
+import { useEffect, useRef } from 'react';
+import { useAppStore } from './store.ts';
+
+function ImageCanvas({ rgba, size, index }: { readonly rgba: Uint8ClampedArray; readonly size: number; readonly index: number }) {
+  const canvas = useRef<HTMLCanvasElement>(null);
+  useEffect(() => {
+    const context = canvas.current?.getContext('2d');
+    // ImageData wants its own ArrayBuffer-backed copy; the worker's buffer was transferred to us.
+    context?.putImageData(new ImageData(new Uint8ClampedArray(rgba), size, size), 0, 0);
+  }, [rgba, size]);
+  return <canvas data-testid="grid.image" ref={canvas} width={size} height={size} aria-label={`Generated image ${index + 1}`} role="img" />;
+}
+
+export function ImageGrid() {
+  const images = useAppStore((s) => s.images);
+  const size = useAppStore((s) => s.imageSize);
+  if (images.length === 0) return null;
+  const columns = Math.ceil(Math.sqrt(images.length));
+  return (
+    <section className="grid" style={{ gridTemplateColumns: `repeat(${columns}, minmax(0, ${size}px))` }}>
+      {images.map((rgba, i) => (
+        <ImageCanvas key={i} rgba={rgba} size={size} index={i} />
+      ))}
+    </section>
+  );
+}

@@ -1,0 +1,62 @@
+import type { FormEvent } from 'react';
+import { MAX_IMAGES } from '../worker/protocol.ts';
+import type { Controller } from './controller.ts';
+import { setPrompt, setSettings, useAppStore } from './store.ts';
+
+const IMAGE_COUNTS = Array.from({ length: MAX_IMAGES }, (_, i) => i + 1);
+
+export function PromptForm({ controller }: { readonly controller: Controller }) {
+  const prompt = useAppStore((s) => s.prompt);
+  const phase = useAppStore((s) => s.phase);
+  const images = useAppStore((s) => s.settings.images);
+  const seed = useAppStore((s) => s.settings.seed);
+  const generating = phase === 'generating';
+
+  const submit = (event: FormEvent): void => {
+    event.preventDefault();
+    void controller.draw();
+  };
+
+  return (
+    <form className="prompt" onSubmit={submit}>
+      <label className="prompt-text">
+        <span>Prompt</span>
+        <input
+          data-testid="prompt.input"
+          value={prompt}
+          placeholder="an armchair in the shape of an avocado"
+          onChange={(e) => setPrompt(e.target.value)}
+          disabled={generating}
+        />
+      </label>
+      <label>
+        <span>Images</span>
+        <select data-testid="prompt.images" value={images} onChange={(e) => setSettings({ images: Number(e.target.value) })} disabled={generating}>
+          {IMAGE_COUNTS.map((n) => (
+            <option key={n} value={n}>
+              {n}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        <span>Seed</span>
+        <input
+          data-testid="prompt.seed"
+          type="number"
+          min={0}
+          step={1}
+          value={seed}
+          onChange={(e) => setSettings({ seed: Math.max(0, Math.trunc(Number(e.target.value) || 0)) })}
+          disabled={generating}
+        />
+      </label>
+      <button data-testid="prompt.submit" type="submit" disabled={phase !== 'ready'}>
+        Draw
+      </button>
+      <button data-testid="prompt.cancel" type="button" onClick={() => controller.cancel()} disabled={!generating}>
+        Cancel
+      </button>
+    </form>
+  );
+}

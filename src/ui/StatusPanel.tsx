@@ -1,0 +1,29 @@
+import { useAppStore } from './store.ts';
+
+const BACKEND_LABELS = { webgpu: 'WebGPU', wasm: 'WASM' } as const;
+
+export function StatusPanel() {
+  const backend = useAppStore((s) => s.backend);
+  const reason = useAppStore((s) => s.backendReason);
+  const progress = useAppStore((s) => s.progress);
+  const error = useAppStore((s) => s.error);
+
+  return (
+    <section className="status" aria-live="polite">
+      <p data-testid="status.backend" className="backend">
+        {backend ? `${BACKEND_LABELS[backend]} · ${reason}` : 'Choosing a backend…'}
+      </p>
+      {progress && (
+        <div data-testid="status.progress" className="progress">
+          <progress max={1} {...(progress.fraction === null ? {} : { value: progress.fraction })} />
+          <span>{progress.label}</span>
+        </div>
+      )}
+      {error && (
+        <p data-testid="status.error" className="error" role="alert">
+          {error}
+        </p>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,88 @@
+/**
+ * The actions that talk to the generator (the worker client) and write the outcome to the store.
+ * Every busy phase ends in `finally`, so an error never leaves the UI stuck on "generating".
+ */
+import { GenerationCancelledError } from '../pipeline/errors.ts';
+import { DEFAULT_SAMPLING } from '../pipeline/sampler.ts';
+import type { DalleGenerator } from '../worker/client.ts';
+import { checkPromptText } from '../text/prompt.ts';
+import type { LoadParams, LoadProgress } from '../worker/protocol.ts';
+import { useAppStore } from './store.ts';
+import type { Progress } from './store.ts';
+
+export interface Controller {
+  load(params: LoadParams): Promise<void>;
+  draw(): Promise<void>;
+  cancel(): void;
+}
+
+const GRAPH_LABELS = { encoder: 'text encoder', decoder: 'image decoder', vqgan: 'VQGAN' } as const;
+
+function loadProgress(p: LoadProgress): Progress {
+  if (p.stage === 'compile') return { label: `Preparing the ${GRAPH_LABELS[p.graph]}…`, fraction: null };
+  const mb = (bytes: number): string => (bytes / 1e6).toFixed(1);
+  return { label: `Downloading the model: ${mb(p.loaded)} of ${mb(p.total)} MB`, fraction: p.total > 0 ? p.loaded / p.total : null };
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+export function createController(generator: DalleGenerator): Controller {
+  const store = useAppStore;
+  let running: AbortController | null = null;
+
+  return {
+    async load(params) {
+      store.setState({ phase: 'loading', error: null, progress: { label: 'Starting…', fraction: null } });
+      try {
+        const ready = await generator.load(params, (p) => store.setState({ progress: loadProgress(p) }));
+        store.setState({ phase: 'ready', backend: ready.backend, backendReason: ready.reason, imageSize: ready.imageSize, progress: null });
+      } catch (error) {
+        store.setState({ phase: 'failed', error: `The model could not be loaded. ${messageOf(error)}`, progress: null });
+      }
+    },
+
+    async draw() {
+      const { prompt, settings, phase } = store.getState();
+      if (phase !== 'ready') return;
+      try {
+        checkPromptText(prompt);
+      } catch (error) {
+        store.setState({ error: messageOf(error) });
+        return;
+      }
+      running = new AbortController();
+      const started = performance.now();
+      store.setState({ phase: 'generating', error: null, images: [], tokens: [], progress: { label: 'Encoding the prompt…', fraction: 0 } });
+      try {
+        const result = await generator.generate(
+          { prompt, images: settings.images, seed: settings.seed, sampling: DEFAULT_SAMPLING },
+          {
+            signal: running.signal,
+            onStep: ({ step, total }) => store.setState({ progress: { label: `Drawing: step ${step} of ${total}`, fraction: step / total } }),
+            // Forming images replace the grid's slots as they arrive; the final result replaces them all.
+            onPreview: ({ first, images }) =>
+              store.setState((state) => {
+                const next = state.images.slice(0, settings.images);
+                images.forEach((image, i) => (next[first + i] = image));
+                return { images: next };
+              }),
+          },
+        );
+        const seconds = ((performance.now() - started) / 1000).toFixed(1);
+        store.setState({ images: result.images, tokens: result.tokens, imageSize: result.size, progress: { label: `Done in ${seconds} s`, fraction: 1 } });
+      } catch (error) {
+        const cancelled = error instanceof GenerationCancelledError;
+        store.setState({ progress: cancelled ? { label: 'Cancelled', fraction: null } : null, error: cancelled ? null : messageOf(error) });
+      } finally {
+        running = null;
+        store.setState((s) => (s.phase === 'generating' ? { phase: 'ready' } : {}));
+      }
+    },
+
+    cancel() {
+      running?.abort();
+    },
+  };
+}

@@ -1,0 +1,72 @@
+/**
+ * WebGPU or WASM: WebGPU when the browser gives an adapter (and, for fp16 models, `shader-f16`),
+ * WASM otherwise. The reason is shown to the user, because "why is this slow?" has many answers.
+ */
+import { WebGPUUnavailableError } from './errors.ts';
+import type { BackendName } from './protocol.ts';
+
+/** The part of a WebGPU adapter we read (TypeScript's DOM lib has no WebGPU types). */
+export interface GpuAdapterLike {
+  readonly features: { has(feature: string): boolean };
+  readonly limits?: { readonly maxStorageBufferBindingSize: number; readonly maxBufferSize: number };
+  readonly info?: { readonly vendor: string; readonly architecture: string; readonly isFallbackAdapter?: boolean };
+}
+
+export interface GpuLike {
+  requestAdapter(options?: { powerPreference?: 'high-performance' | 'low-power' }): Promise<GpuAdapterLike | null>;
+}
+
+export interface BackendChoice {
+  readonly backend: BackendName;
+  readonly reason: string;
+  /** The largest buffer a kernel may bind, when WebGPU is chosen (sizes the VQGAN batch). */
+  readonly maxBufferBytes?: number;
+}
+
+function withLimits(choice: BackendChoice, adapter: GpuAdapterLike): BackendChoice {
+  const limits = adapter.limits;
+  return limits ? { ...choice, maxBufferBytes: Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize) } : choice;
+}
+
+/** `navigator.gpu` where it exists (window or worker). */
+export function navigatorGpu(): GpuLike | undefined {
+  const nav: object = globalThis.navigator;
+  return 'gpu' in nav && nav.gpu ? (nav.gpu as GpuLike) : undefined;
+}
+
+async function probeAdapter(gpu: GpuLike | undefined): Promise<GpuAdapterLike | string> {
+  if (!gpu) return 'this browser has no WebGPU (navigator.gpu is missing)';
+  try {
+    return (await gpu.requestAdapter({ powerPreference: 'high-performance' })) ?? 'the browser found no WebGPU adapter';
+  } catch (error) {
+    return `requesting a WebGPU adapter failed (${(error as Error).message})`;
+  }
+}
+
+function describe(adapter: GpuAdapterLike): string {
+  const { vendor = '', architecture = '' } = adapter.info ?? {};
+  const name = [vendor, architecture].filter(Boolean).join(' ');
+  return name ? `adapter ${name}` : 'adapter found';
+}
+
+/**
+ * @param forced the `?backend=` choice; forcing WebGPU without an adapter is an error, not a silent fallback.
+ * @param needsF16 the model computes in fp16, which WebGPU only runs with the `shader-f16` feature.
+ */
+export async function chooseBackend(gpu: GpuLike | undefined, forced: BackendName | undefined, needsF16: boolean): Promise<BackendChoice> {
+  if (forced === 'wasm') return { backend: 'wasm', reason: 'forced by ?backend=wasm' };
+  const adapter = await probeAdapter(gpu);
+  if (typeof adapter === 'string') {
+    if (forced === 'webgpu') throw new WebGPUUnavailableError(adapter);
+    return { backend: 'wasm', reason: adapter };
+  }
+  if (needsF16 && !adapter.features.has('shader-f16')) {
+    const why = `the ${describe(adapter)} lacks shader-f16, which this fp16 model needs`;
+    if (forced === 'webgpu') throw new WebGPUUnavailableError(why);
+    return { backend: 'wasm', reason: why };
+  }
+  if (forced === 'webgpu') return withLimits({ backend: 'webgpu', reason: `forced by ?backend=webgpu, ${describe(adapter)}` }, adapter);
+  // A software adapter (SwiftShader in headless or GPU-less machines) runs this model far slower than WASM.
+  if (adapter.info?.isFallbackAdapter) return { backend: 'wasm', reason: `the only WebGPU ${describe(adapter)} is a software fallback, slower than WASM` };
+  return withLimits({ backend: 'webgpu', reason: describe(adapter) }, adapter);
+}

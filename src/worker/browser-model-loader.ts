@@ -1,0 +1,77 @@
+/**
+ * Loads a model in the browser worker: backend choice → onnxruntime-web setup → files over HTTP
+ * (sha256-checked) → one session per graph, created one after another.
+ */
+import * as ort from 'onnxruntime-web';
+import type { GraphName, ModelManifest } from '../model/manifest.ts';
+import { DalleEngine } from '../pipeline/engine.ts';
+import { chooseBatchSizes } from '../pipeline/batch-size.ts';
+import type { DeviceLimits } from '../pipeline/batch-size.ts';
+import { createDalleSessions } from '../pipeline/runtime.ts';
+import type { ModelSource } from '../pipeline/runtime.ts';
+import { sessionOptionsFor } from '../pipeline/session-options.ts';
+import { loadPromptEncoder } from '../text/prompt-encoder.ts';
+import { chooseBackend, navigatorGpu } from './backend.ts';
+import type { BackendChoice } from './backend.ts';
+import type { LoadedModel, ModelLoader } from './handler.ts';
+import { fetchManifest, httpModelSource } from './http-model-source.ts';
+import type { LoadProgress } from './protocol.ts';
+
+/**
+ * Memory we let one run use. Browsers do not tell how much GPU memory there is; `deviceMemory`
+ * (RAM in GiB, capped at 8) is the best hint, and a quarter of it leaves room for the weights.
+ */
+function deviceLimits(choice: BackendChoice): DeviceLimits {
+  const nav: object = globalThis.navigator;
+  const deviceMemory = 'deviceMemory' in nav && typeof nav.deviceMemory === 'number' ? nav.deviceMemory : 4;
+  const memoryBytes = (deviceMemory * 2 ** 30) / 4;
+  // WASM: every tensor lives in one 4 GiB heap.
+  return { memoryBytes, maxBufferBytes: choice.maxBufferBytes ?? 2 ** 31 };
+}
+
+/** Reports download progress as bytes over every file the sessions and tokenizer will read. */
+function progressReporter(manifest: ModelManifest, onProgress: (p: LoadProgress) => void): (file: string, loaded: number) => void {
+  const { graphs, tokenizer } = manifest;
+  const words = tokenizer.wordFrequencies === undefined ? [] : [tokenizer.wordFrequencies];
+  const needed = new Set([...Object.values(graphs).flatMap((g) => [g.file, ...g.externalData]), tokenizer.vocab, tokenizer.merges, ...words]);
+  const total = manifest.files.filter((f) => needed.has(f.path)).reduce((sum, f) => sum + f.bytes, 0);
+  const done = new Map<string, number>();
+  return (file, loaded) => {
+    done.set(file, loaded);
+    let sum = 0;
+    for (const bytes of done.values()) sum += bytes;
+    onProgress({ stage: 'download', file, loaded: sum, total });
+  };
+}
+
+const GRAPHS: readonly GraphName[] = ['encoder', 'decoder', 'vqgan'];
+
+/** Reports a graph as compiling once all its files have arrived (createSession reads them, then compiles). */
+function withCompileProgress(source: ModelSource, onProgress: (p: LoadProgress) => void): ModelSource {
+  const waiting = new Map(GRAPHS.map((graph) => [graph, new Set([source.manifest.graphs[graph].file, ...source.manifest.graphs[graph].externalData])]));
+  return {
+    manifest: source.manifest,
+    async readFile(path) {
+      const bytes = await source.readFile(path);
+      for (const [graph, files] of waiting) {
+        if (files.delete(path) && files.size === 0) onProgress({ stage: 'compile', graph });
+      }
+      return bytes;
+    },
+  };
+}
+
+export const loadBrowserModel: ModelLoader = async (params, onProgress): Promise<LoadedModel> => {
+  const manifest = await fetchManifest(params.modelUrl);
+  const needsF16 = Object.values(manifest.graphs).some((g) => g.compute === 'float16');
+  const choice = await chooseBackend(navigatorGpu(), params.backend, needsF16);
+
+  ort.env.wasm.wasmPaths = params.wasmPaths;
+  // Our worker already keeps the page responsive; ORT's own proxy worker cannot hold GPU buffers.
+  ort.env.wasm.proxy = false;
+
+  const http = httpModelSource(params.modelUrl, manifest, { onBytes: progressReporter(manifest, onProgress) });
+  const text = await loadPromptEncoder(http);
+  const sessions = await createDalleSessions(ort, withCompileProgress(http, onProgress), sessionOptionsFor(choice.backend, manifest));
+  return { engine: new DalleEngine(ort, sessions, manifest), text, backend: choice, batch: chooseBatchSizes(manifest, deviceLimits(choice)) };
+};

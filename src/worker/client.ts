@@ -1,0 +1,107 @@
+/**
+ * The page's side of the worker: promise-returning calls over the message protocol. Each call waits
+ * in a pending map under its request id; if the worker dies, every pending call is rejected.
+ */
+import { fromErrorData } from './error-data.ts';
+import { WorkerCrashedError } from './errors.ts';
+import type { GenerateParams, GeneratePreview, GenerateResult, LoadParams, LoadProgress, ReadyInfo, RequestId, StepProgress, WorkerRequest, WorkerResponse } from './protocol.ts';
+
+/** What the UI needs from a generator; the worker client is one, an in-thread fake can be another. */
+export interface DalleGenerator {
+  load(params: LoadParams, onProgress?: (progress: LoadProgress) => void): Promise<ReadyInfo>;
+  generate(params: GenerateParams, options?: GenerateOptions): Promise<GenerateResult>;
+  dispose(): void;
+}
+
+export interface GenerateOptions {
+  readonly onStep?: (progress: StepProgress) => void;
+  readonly onPreview?: (preview: GeneratePreview) => void;
+  /** Aborting sends a cancel; the call then rejects with GenerationCancelledError. */
+  readonly signal?: AbortSignal;
+}
+
+/** The slice of `Worker` the client uses, so tests can connect it to the handler in-thread. */
+export interface WorkerLike {
+  postMessage(message: WorkerRequest): void;
+  terminate(): void;
+  onmessage: ((event: MessageEvent<WorkerResponse>) => void) | null;
+  onerror: ((event: ErrorEvent) => void) | null;
+  onmessageerror: ((event: MessageEvent) => void) | null;
+}
+
+interface Pending {
+  /** Handles one response for this request; returns true when the call is settled. */
+  readonly handle: (response: WorkerResponse) => boolean;
+  readonly reject: (error: Error) => void;
+}
+
+export class WorkerClient implements DalleGenerator {
+  private nextId: RequestId = 1;
+  private readonly pending = new Map<RequestId, Pending>();
+  private crashed: Error | undefined;
+
+  constructor(private readonly worker: WorkerLike) {
+    worker.onmessage = (event) => this.receive(event.data);
+    worker.onerror = (event) => this.crash(event.message || 'script error');
+    worker.onmessageerror = () => this.crash('a message could not be read');
+  }
+
+  load(params: LoadParams, onProgress?: (progress: LoadProgress) => void): Promise<ReadyInfo> {
+    return this.call<ReadyInfo>({ type: 'load', id: this.nextId++, params }, (response, resolve) => {
+      if (response.type === 'load-progress') onProgress?.(response.progress);
+      else if (response.type === 'ready') return resolve(response.info);
+      return false;
+    });
+  }
+
+  generate(params: GenerateParams, options: GenerateOptions = {}): Promise<GenerateResult> {
+    const id = this.nextId++;
+    const { signal } = options;
+    const onAbort = (): void => this.worker.postMessage({ type: 'cancel', id: this.nextId++, target: id });
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const result = this.call<GenerateResult>({ type: 'generate', id, params }, (response, resolve) => {
+      if (response.type === 'step') options.onStep?.(response.progress);
+      else if (response.type === 'preview') options.onPreview?.(response.preview);
+      else if (response.type === 'result') return resolve(response.result);
+      return false;
+    });
+    if (signal?.aborted) onAbort();
+    return result.finally(() => signal?.removeEventListener('abort', onAbort));
+  }
+
+  /** Terminating is the hard reset: it also frees the GPU memory the worker held. */
+  dispose(): void {
+    this.worker.terminate();
+    this.crash('the client was disposed');
+  }
+
+  private call<T>(request: WorkerRequest, handle: (response: WorkerResponse, resolve: (value: T) => true) => boolean): Promise<T> {
+    if (this.crashed) return Promise.reject(this.crashed);
+    return new Promise<T>((resolve, reject) => {
+      const settle = (value: T): true => {
+        resolve(value);
+        return true;
+      };
+      this.pending.set(request.id, {
+        handle: (response) => {
+          if (response.type !== 'error') return handle(response, settle);
+          reject(fromErrorData(response.error));
+          return true;
+        },
+        reject,
+      });
+      this.worker.postMessage(request);
+    });
+  }
+
+  private receive(response: WorkerResponse): void {
+    const pending = this.pending.get(response.id);
+    if (pending?.handle(response)) this.pending.delete(response.id);
+  }
+
+  private crash(detail: string): void {
+    this.crashed ??= new WorkerCrashedError(detail);
+    for (const pending of this.pending.values()) pending.reject(this.crashed);
+    this.pending.clear();
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * Errors ⇄ plain data across the worker boundary. Structured clone keeps only `Error`'s own message,
+ * so the class is sent by name and rebuilt from a registry: `instanceof IntegrityError` still works
+ * on the main thread, and fields like `file` survive as details.
+ */
+import { IntegrityError } from '../model/integrity.ts';
+import { ManifestError } from '../model/manifest.ts';
+import { GenerationCancelledError } from '../pipeline/errors.ts';
+import { SamplingSettingsError } from '../pipeline/sampler.ts';
+import { PromptError } from '../text/prompt.ts';
+import {
+  InsecureContextError,
+  InvalidRequestError,
+  ModelAlreadyLoadedError,
+  ModelNotLoadedError,
+  WebGPUUnavailableError,
+  WorkerCrashedError,
+} from './errors.ts';
+import type { ErrorData } from './protocol.ts';
+
+type ErrorClass = abstract new (...args: never[]) => Error;
+
+const KNOWN_ERRORS: ReadonlyMap<string, ErrorClass> = new Map<string, ErrorClass>([
+  ['IntegrityError', IntegrityError],
+  ['ManifestError', ManifestError],
+  ['GenerationCancelledError', GenerationCancelledError],
+  ['SamplingSettingsError', SamplingSettingsError],
+  ['PromptError', PromptError],
+  ['InsecureContextError', InsecureContextError],
+  ['InvalidRequestError', InvalidRequestError],
+  ['ModelAlreadyLoadedError', ModelAlreadyLoadedError],
+  ['ModelNotLoadedError', ModelNotLoadedError],
+  ['WebGPUUnavailableError', WebGPUUnavailableError],
+  ['WorkerCrashedError', WorkerCrashedError],
+  ['TypeError', TypeError],
+  ['RangeError', RangeError],
+]);
+
+const OWN_FIELDS = new Set(['name', 'message', 'stack', 'cause']);
+
+export function toErrorData(error: unknown): ErrorData {
+  if (!(error instanceof Error)) return { name: 'Error', message: String(error) };
+  const details: Record<string, string | number | boolean> = {};
+  for (const [key, value] of Object.entries(error)) {
+    if (OWN_FIELDS.has(key)) continue;
+    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') details[key] = value;
+  }
+  return Object.keys(details).length > 0 ? { name: error.name, message: error.message, details } : { name: error.name, message: error.message };
+}
+
+/** Rebuilds the error's class without running its constructor (constructors take different arguments). */
+export function fromErrorData(data: ErrorData): Error {
+  const errorClass = KNOWN_ERRORS.get(data.name) ?? Error;
+  const error = Reflect.construct(Error, [data.message], errorClass) as Error;
+  Object.defineProperty(error, 'name', { value: data.name, writable: true, configurable: true, enumerable: false });
+  if (data.details) Object.assign(error, data.details);
+  return error;
+}

@@ -1,0 +1,41 @@
+/** Errors the worker boundary adds to the pipeline's own; each message says what to do next. */
+
+export class InvalidRequestError extends Error {
+  override name = 'InvalidRequestError';
+}
+
+export class WebGPUUnavailableError extends Error {
+  override name = 'WebGPUUnavailableError';
+  constructor(why: string) {
+    super(`WebGPU was requested but ${why}. Use a browser with WebGPU enabled, or drop ?backend=webgpu to fall back to WASM.`);
+  }
+}
+
+export class ModelNotLoadedError extends Error {
+  override name = 'ModelNotLoadedError';
+  constructor() {
+    super('The model is not loaded yet: wait for it to finish loading, then draw again.');
+  }
+}
+
+export class ModelAlreadyLoadedError extends Error {
+  override name = 'ModelAlreadyLoadedError';
+  constructor() {
+    super('This worker already holds a different model or backend; start a new worker to switch.');
+  }
+}
+
+/** The worker died (script error, out of memory, device loss): every pending call fails with this. */
+export class WorkerCrashedError extends Error {
+  override name = 'WorkerCrashedError';
+  constructor(detail: string) {
+    super(`The generation worker stopped unexpectedly (${detail}). Reload the page to start it again.`);
+  }
+}
+
+export class InsecureContextError extends Error {
+  override name = 'InsecureContextError';
+  constructor() {
+    super('Checking the model files needs crypto.subtle, which browsers only offer on https:// or localhost. Open the app from a secure origin.');
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * The worker's message handler, free of `self` and of ONNX Runtime: messages in, `post` out, the
+ * model loader injected. The worker binds it to `onmessage`; Node tests feed it plain objects.
+ */
+import { GenerationCancelledError } from '../pipeline/errors.ts';
+import type { BatchSizes } from '../pipeline/batch-size.ts';
+import type { DalleEngine } from '../pipeline/engine.ts';
+import { generateImages } from '../pipeline/generate-images.ts';
+import type { PromptEncoder } from '../text/prompt-encoder.ts';
+import type { BackendChoice } from './backend.ts';
+import { toErrorData } from './error-data.ts';
+import { InvalidRequestError, ModelAlreadyLoadedError, ModelNotLoadedError } from './errors.ts';
+import { yieldToEventLoop } from './yield.ts';
+import { MAX_IMAGES } from './protocol.ts';
+import type { GenerateParams, GenerateResult, LoadParams, LoadProgress, RequestId, WorkerRequest, WorkerResponse } from './protocol.ts';
+
+export interface LoadedModel {
+  readonly engine: DalleEngine;
+  readonly text: PromptEncoder;
+  readonly backend: BackendChoice;
+  /** Images per decoder batch and per VQGAN batch, from the device's memory. */
+  readonly batch: BatchSizes;
+}
+
+/** dalle-mini's progressive outputs decode every 32 steps (two rows of codes). */
+export const DEFAULT_PREVIEW_EVERY = 32;
+
+export type ModelLoader = (params: LoadParams, onProgress: (progress: LoadProgress) => void) => Promise<LoadedModel>;
+
+export interface HandlerDeps {
+  readonly post: (message: WorkerResponse, transfer: Transferable[]) => void;
+  readonly loadModel: ModelLoader;
+}
+
+export type WorkerHandler = (request: WorkerRequest) => Promise<void>;
+
+function checkGenerateParams(params: GenerateParams): void {
+  if (!Number.isInteger(params.images) || params.images < 1 || params.images > MAX_IMAGES) {
+    throw new InvalidRequestError(`images must be an integer from 1 to ${MAX_IMAGES}, got ${params.images}`);
+  }
+  if (!Number.isSafeInteger(params.seed) || params.seed < 0) throw new InvalidRequestError(`seed must be a whole number ≥ 0, got ${params.seed}`);
+}
+
+export function createWorkerHandler({ post, loadModel }: HandlerDeps): WorkerHandler {
+  /** The one model this worker holds, memoized while in flight and dropped on failure so a retry reloads. */
+  let loaded: { readonly key: string; readonly model: Promise<LoadedModel> } | undefined;
+  const cancels = new Map<RequestId, AbortController>();
+  /** Generations run one after another: ONNX Runtime on WebGPU cannot run two sessions at once. */
+  let queue: Promise<unknown> = Promise.resolve();
+
+  async function load(id: RequestId, params: LoadParams): Promise<void> {
+    const key = JSON.stringify([params.modelUrl, params.backend ?? 'auto']);
+    if (loaded && loaded.key !== key) throw new ModelAlreadyLoadedError();
+    if (!loaded) {
+      const model = loadModel(params, (progress) => post({ type: 'load-progress', id, progress }, []));
+      loaded = { key, model };
+      model.catch(() => {
+        if (loaded?.model === model) loaded = undefined;
+      });
+    }
+    const { engine, backend } = await loaded.model;
+    post({ type: 'ready', id, info: { ...backend, modelId: engine.manifest.modelId, imageSize: engine.manifest.vqgan.resolution } }, []);
+  }
+
+  async function generate(id: RequestId, params: GenerateParams, signal: AbortSignal): Promise<void> {
+    checkGenerateParams(params);
+    if (!loaded) throw new ModelNotLoadedError();
+    const { engine, text, batch } = await loaded.model;
+    const prompt = text.encode(params.prompt, params.seed);
+    if (signal.aborted) throw new GenerationCancelledError();
+    const size = engine.manifest.vqgan.resolution;
+    const generated = await generateImages(
+      engine,
+      {
+        prompt,
+        unconditional: text.unconditional,
+        images: params.images,
+        seed: params.seed,
+        sampling: params.sampling,
+        batch,
+        previewEvery: params.previewEvery ?? DEFAULT_PREVIEW_EVERY,
+        signal,
+      },
+      {
+        onProgress: async ({ step, totalSteps }) => {
+          post({ type: 'step', id, progress: { step, total: totalSteps } }, []);
+          // ORT's WASM runs never return to the message loop by themselves: let a cancel in.
+          await yieldToEventLoop();
+        },
+        onPreview: (first, images) => post({ type: 'preview', id, preview: { first, images, size } }, images.map((image) => image.buffer)),
+      },
+    );
+    const result: GenerateResult = { images: generated.images, tokens: generated.tokens.map((codes) => Array.from(codes)), size };
+    post({ type: 'result', id, result }, result.images.map((image) => image.buffer));
+  }
+
+  function enqueueGenerate(id: RequestId, params: GenerateParams): Promise<void> {
+    const controller = new AbortController();
+    cancels.set(id, controller);
+    const run = queue.then(() => generate(id, params, controller.signal));
+    queue = run.catch(() => undefined);
+    return run.finally(() => cancels.delete(id));
+  }
+
+  return async (request) => {
+    try {
+      switch (request.type) {
+        case 'load':
+          return await load(request.id, request.params);
+        case 'generate':
+          return await enqueueGenerate(request.id, request.params);
+        case 'cancel':
+          cancels.get(request.target)?.abort();
+          return;
+      }
+    } catch (error) {
+      post({ type: 'error', id: request.id, error: toErrorData(error) }, []);
+    }
+  };
+}

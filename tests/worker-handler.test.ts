@@ -1,0 +1,232 @@
+/**
+ * The worker's message handler and the page's client, in Node: plain messages in, posted messages
+ * out, with the real tiny model running on onnxruntime-web's WASM backend.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { IntegrityError } from '../src/model/integrity.ts';
+import { DalleEngine } from '../src/pipeline/engine.ts';
+import { GenerationCancelledError } from '../src/pipeline/errors.ts';
+import { createDalleSessions } from '../src/pipeline/runtime.ts';
+import { DEFAULT_SAMPLING } from '../src/pipeline/sampler.ts';
+import { sessionOptionsFor } from '../src/pipeline/session-options.ts';
+import { loadPromptEncoder } from '../src/text/prompt-encoder.ts';
+import { PromptError } from '../src/text/prompt.ts';
+import { WorkerClient } from '../src/worker/client.ts';
+import type { WorkerLike } from '../src/worker/client.ts';
+import { fromErrorData, toErrorData } from '../src/worker/error-data.ts';
+import { WorkerCrashedError } from '../src/worker/errors.ts';
+import { createWorkerHandler } from '../src/worker/handler.ts';
+import type { LoadedModel, ModelLoader, WorkerHandler } from '../src/worker/handler.ts';
+import type { GenerateParams, LoadParams, WorkerRequest, WorkerResponse } from '../src/worker/protocol.ts';
+import { openModelFolder } from '../tools/node/model-folder.ts';
+import { tinyModel } from './helpers/fixtures.ts';
+import { ort } from './helpers/graphs.ts';
+
+const dir = tinyModel('fp32');
+const LOAD: LoadParams = { modelUrl: 'http://test/models/tiny/', wasmPaths: 'http://test/ort/' };
+const DRAW: GenerateParams = { prompt: 'A red apple', images: 2, seed: 7, sampling: DEFAULT_SAMPLING };
+
+/** Loads the tiny model once; every handler in this file shares it. */
+const tinyLoaded: Promise<LoadedModel> = (async () => {
+  const source = openModelFolder(dir);
+  const engine = new DalleEngine(ort, await createDalleSessions(ort, source, sessionOptionsFor('wasm', source.manifest)), source.manifest);
+  return { engine, text: await loadPromptEncoder(source), backend: { backend: 'wasm', reason: 'Node test' }, batch: { decoder: 16, vqgan: 16 } };
+})();
+
+const tinyLoader: ModelLoader = async (_params, onProgress) => {
+  onProgress({ stage: 'compile', graph: 'encoder' });
+  return tinyLoaded;
+};
+
+/** A handler whose posted messages are collected, cloned as the browser would clone them. */
+function harness(loadModel: ModelLoader = tinyLoader): { handle: WorkerHandler; posted: WorkerResponse[]; onPost: (fn: (m: WorkerResponse) => void) => void } {
+  const posted: WorkerResponse[] = [];
+  let listener: ((m: WorkerResponse) => void) | undefined;
+  const handle = createWorkerHandler({
+    post: (message, transfer) => {
+      const copy = structuredClone(message, { transfer });
+      posted.push(copy);
+      listener?.(copy);
+    },
+    loadModel,
+  });
+  return { handle, posted, onPost: (fn) => (listener = fn) };
+}
+
+function only<T extends WorkerResponse['type']>(posted: readonly WorkerResponse[], type: T): Extract<WorkerResponse, { type: T }>[] {
+  return posted.filter((m): m is Extract<WorkerResponse, { type: T }> => m.type === type);
+}
+
+void test('load posts progress, then ready with the backend, its reason and the model', async () => {
+  const { handle, posted } = harness();
+  await handle({ type: 'load', id: 1, params: LOAD });
+  assert.deepEqual(posted[0], { type: 'load-progress', id: 1, progress: { stage: 'compile', graph: 'encoder' } });
+  assert.deepEqual(posted.at(-1), {
+    type: 'ready',
+    id: 1,
+    info: { backend: 'wasm', reason: 'Node test', modelId: 'random-tiny-seed1', imageSize: 256 },
+  });
+});
+
+void test('generate posts every step in order, then RGBA images and the tokens the engine samples for that prompt', async () => {
+  const { handle, posted } = harness();
+  await handle({ type: 'load', id: 1, params: LOAD });
+  await handle({ type: 'generate', id: 2, params: DRAW });
+
+  const steps = only(posted, 'step').map((m) => m.progress.step);
+  assert.deepEqual(steps, Array.from({ length: 256 }, (_, i) => i + 1));
+  const previews = only(posted, 'preview');
+  // The first preview (step 32) always comes; later ones only while previews stay cheap.
+  assert.ok(previews.length >= 1 && previews.length <= 7, `${previews.length} previews`);
+  assert.ok(previews.every((m) => m.preview.first === 0 && m.preview.images.length === 2 && m.preview.images[0]!.length === 256 * 256 * 4));
+  const [result] = only(posted, 'result');
+  assert.ok(result, JSON.stringify(only(posted, 'error')));
+  assert.equal(result.id, 2);
+  assert.equal(result.result.size, 256);
+  assert.equal(result.result.images.length, 2);
+  for (const image of result.result.images) {
+    assert.ok(image instanceof Uint8ClampedArray);
+    assert.equal(image.length, 256 * 256 * 4);
+    assert.ok(new Set(image.filter((_, i) => i % 4 === 0)).size > 1, 'image is not one flat colour');
+  }
+
+  const { engine, text } = await tinyLoaded;
+  const expected = await engine.generateTokens({
+    prompt: text.encode('A red apple', 7),
+    unconditional: text.unconditional,
+    images: 2,
+    seed: 7,
+    sampling: DEFAULT_SAMPLING,
+  });
+  assert.deepEqual(result.result.tokens, [Array.from(expected.subarray(0, 256)), Array.from(expected.subarray(256))]);
+});
+
+void test('bad requests come back as error data naming the error class', async () => {
+  const { handle, posted } = harness();
+  await handle({ type: 'generate', id: 1, params: DRAW });
+  await handle({ type: 'load', id: 2, params: LOAD });
+  await handle({ type: 'generate', id: 3, params: { ...DRAW, prompt: '  \n ' } });
+  await handle({ type: 'generate', id: 4, params: { ...DRAW, images: 0 } });
+  await handle({ type: 'generate', id: 5, params: { ...DRAW, sampling: { ...DEFAULT_SAMPLING, topP: 0 } } });
+  await handle({ type: 'load', id: 6, params: { ...LOAD, backend: 'webgpu' } });
+  assert.deepEqual(
+    only(posted, 'error').map((m) => [m.id, m.error.name]),
+    [[1, 'ModelNotLoadedError'], [3, 'PromptError'], [4, 'InvalidRequestError'], [5, 'SamplingSettingsError'], [6, 'ModelAlreadyLoadedError']],
+  );
+});
+
+void test('cancel stops a generation at the next step; the handler keeps working', async () => {
+  const { handle, posted, onPost } = harness();
+  await handle({ type: 'load', id: 1, params: LOAD });
+  onPost((m) => {
+    if (m.type === 'step' && m.progress.step === 3) void handle({ type: 'cancel', id: 3, target: 2 });
+  });
+  await handle({ type: 'generate', id: 2, params: DRAW });
+  assert.deepEqual(only(posted, 'error').map((m) => [m.id, m.error.name]), [[2, 'GenerationCancelledError']]);
+  assert.equal(only(posted, 'step').filter((m) => m.id === 2).length, 3);
+
+  await handle({ type: 'generate', id: 4, params: { ...DRAW, images: 1 } });
+  assert.equal(only(posted, 'result').length, 1);
+});
+
+void test('generations queue one after another, never interleaving their steps', async () => {
+  const { handle, posted } = harness();
+  await handle({ type: 'load', id: 1, params: LOAD });
+  await Promise.all([handle({ type: 'generate', id: 2, params: { ...DRAW, images: 1 } }), handle({ type: 'generate', id: 3, params: { ...DRAW, images: 1, seed: 8 } })]);
+  const order = posted.filter((m) => m.type === 'step' || m.type === 'result').map((m) => m.id);
+  assert.deepEqual(order, [...new Array<number>(257).fill(2), ...new Array<number>(257).fill(3)]);
+});
+
+void test('a failed load is forgotten, so the next load tries again', async () => {
+  let attempts = 0;
+  const { handle, posted } = harness(async (params, onProgress) => {
+    if (++attempts === 1) throw new IntegrityError('encoder.onnx', 'sha256 aa', 'sha256 bb');
+    return tinyLoader(params, onProgress);
+  });
+  await handle({ type: 'load', id: 1, params: LOAD });
+  await handle({ type: 'load', id: 2, params: LOAD });
+  const [error] = only(posted, 'error');
+  assert.deepEqual(error?.error, {
+    name: 'IntegrityError',
+    message: 'encoder.onnx is corrupted: expected sha256 aa, got sha256 bb. Delete it and download the model again.',
+    details: { file: 'encoder.onnx', expected: 'sha256 aa', actual: 'sha256 bb' },
+  });
+  assert.equal(only(posted, 'ready')[0]?.id, 2);
+});
+
+void test('errors rebuilt from data keep their class, message and fields', () => {
+  const rebuilt = fromErrorData(toErrorData(new IntegrityError('a.onnx', 'x', 'y')));
+  assert.ok(rebuilt instanceof IntegrityError);
+  assert.equal(rebuilt.name, 'IntegrityError');
+  assert.equal(rebuilt.file, 'a.onnx');
+  assert.ok(fromErrorData(toErrorData(new PromptError('empty'))) instanceof PromptError);
+  const unknown = fromErrorData({ name: 'OrtRunError', message: 'kernel failed' });
+  assert.equal(unknown.constructor, Error);
+  assert.equal(unknown.name, 'OrtRunError');
+  assert.deepEqual(toErrorData('plain string'), { name: 'Error', message: 'plain string' });
+});
+
+/** The handler behind a `WorkerLike`, messages cloned both ways as `postMessage` would. */
+class InThreadWorker implements WorkerLike {
+  onmessage: ((event: MessageEvent<WorkerResponse>) => void) | null = null;
+  onerror: ((event: ErrorEvent) => void) | null = null;
+  onmessageerror: ((event: MessageEvent) => void) | null = null;
+  terminated = false;
+  private readonly handle = createWorkerHandler({
+    post: (message, transfer) => this.onmessage?.({ data: structuredClone(message, { transfer }) } as MessageEvent<WorkerResponse>),
+    loadModel: tinyLoader,
+  });
+
+  postMessage(message: WorkerRequest): void {
+    const copy = structuredClone(message);
+    setTimeout(() => void this.handle(copy), 0);
+  }
+
+  terminate(): void {
+    this.terminated = true;
+  }
+
+  crash(message: string): void {
+    this.onerror?.({ message } as ErrorEvent);
+  }
+}
+
+void test('client: load and generate resolve with the worker results, progress arrives on the way', async () => {
+  const client = new WorkerClient(new InThreadWorker());
+  const stages: string[] = [];
+  const ready = await client.load(LOAD, (p) => stages.push(p.stage));
+  assert.equal(ready.backend, 'wasm');
+  assert.deepEqual(stages, ['compile']);
+  let lastStep = 0;
+  const result = await client.generate({ ...DRAW, images: 1 }, { onStep: (p) => (lastStep = p.step) });
+  assert.equal(lastStep, 256);
+  assert.equal(result.images.length, 1);
+  assert.equal(result.tokens[0]?.length, 256);
+});
+
+void test('client: errors reject as their own classes; aborting cancels the generation', async () => {
+  const client = new WorkerClient(new InThreadWorker());
+  await assert.rejects(client.generate(DRAW), { name: 'ModelNotLoadedError' });
+  await client.load(LOAD);
+  await assert.rejects(client.generate({ ...DRAW, prompt: '' }), PromptError);
+  const controller = new AbortController();
+  const drawing = client.generate(DRAW, { signal: controller.signal, onStep: (p) => p.step === 2 && controller.abort() });
+  await assert.rejects(drawing, GenerationCancelledError);
+  const aborted = new AbortController();
+  aborted.abort();
+  await assert.rejects(client.generate(DRAW, { signal: aborted.signal }), GenerationCancelledError);
+});
+
+void test('client: a crashed worker rejects every pending call and every later one', async () => {
+  const worker = new InThreadWorker();
+  const client = new WorkerClient(worker);
+  const loading = client.load(LOAD);
+  const drawing = client.generate(DRAW);
+  worker.crash('out of memory');
+  await assert.rejects(loading, WorkerCrashedError);
+  await assert.rejects(drawing, /out of memory/);
+  await assert.rejects(client.load(LOAD), WorkerCrashedError);
+  client.dispose();
+  assert.ok(worker.terminated);
+});
