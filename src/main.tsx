@@ -12,8 +12,9 @@ const MODEL_PATH = 'models/demo/';
 /** Where the build puts onnxruntime-web's .mjs/.wasm (see vite.config.ts): our own origin, so it works offline. */
 const ORT_PATH = 'ort/';
 
-const worker = new Worker(new URL('./worker/dalle.worker.ts', import.meta.url), { type: 'module', name: 'dalle' });
-const controller = createController(new WorkerClient(worker));
+const startWorker = (): WorkerClient =>
+  new WorkerClient(new Worker(new URL('./worker/dalle.worker.ts', import.meta.url), { type: 'module', name: 'dalle' }));
+const controller = createController(startWorker);
 const options = readUrlOptions(location.search);
 
 declare global {

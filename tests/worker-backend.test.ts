@@ -1,7 +1,7 @@
 /** Backend choice in the worker, against fake `navigator.gpu` objects. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { chooseBackend } from '../src/worker/backend.ts';
+import { chooseBackend, wasmThreads } from '../src/worker/backend.ts';
 import type { GpuAdapterLike, GpuLike } from '../src/worker/backend.ts';
 import { WebGPUUnavailableError } from '../src/worker/errors.ts';
 
@@ -35,4 +35,11 @@ void test('forcing a backend: WASM always works, WebGPU without a usable adapter
   assert.deepEqual(await chooseBackend(gpu(hardware), 'wasm', false), { backend: 'wasm', reason: 'forced by ?backend=wasm' });
   await assert.rejects(chooseBackend(gpu(null), 'webgpu', false), WebGPUUnavailableError);
   await assert.rejects(chooseBackend(gpu(noF16), 'webgpu', true), /lacks shader-f16/);
+});
+
+void test('WASM uses all cores but one when cross-origin isolated, else one thread', () => {
+  assert.deepEqual(wasmThreads(true, 8), { threads: 7, note: '7 threads' });
+  assert.deepEqual(wasmThreads(true, 2), { threads: 1, note: '1 thread' });
+  assert.equal(wasmThreads(true, 64).threads, 8);
+  assert.deepEqual(wasmThreads(false, 8), { threads: 1, note: '1 thread (the page is not cross-origin isolated)' });
 });

@@ -11,7 +11,7 @@ import { createDalleSessions } from '../src/pipeline/runtime.ts';
 import { DEFAULT_SAMPLING } from '../src/pipeline/sampler.ts';
 import { sessionOptionsFor } from '../src/pipeline/session-options.ts';
 import { loadPromptEncoder } from '../src/text/prompt-encoder.ts';
-import { PromptError } from '../src/text/prompt.ts';
+import { PromptError } from '../src/text/prompt-checks.ts';
 import { WorkerClient } from '../src/worker/client.ts';
 import type { WorkerLike } from '../src/worker/client.ts';
 import { fromErrorData, toErrorData } from '../src/worker/error-data.ts';
@@ -229,4 +229,17 @@ void test('client: a crashed worker rejects every pending call and every later o
   await assert.rejects(client.load(LOAD), WorkerCrashedError);
   client.dispose();
   assert.ok(worker.terminated);
+});
+
+void test('after the GPU device is lost, generations fail with DeviceLostError', async () => {
+  let lose: (reason: string) => void = () => undefined;
+  const deviceLost = new Promise<string>((resolve) => (lose = resolve));
+  const { handle, posted } = harness(async (params, onProgress) => ({ ...(await tinyLoader(params, onProgress)), deviceLost }));
+  await handle({ type: 'load', id: 1, params: LOAD });
+  lose('device reset by the driver');
+  await deviceLost;
+  await handle({ type: 'generate', id: 2, params: DRAW });
+  const [error] = only(posted, 'error');
+  assert.equal(error?.error.name, 'DeviceLostError');
+  assert.match(error.error.message, /device reset by the driver/);
 });

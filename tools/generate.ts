@@ -15,7 +15,7 @@ import { createDalleSessions } from '../src/pipeline/runtime.ts';
 import { sessionOptionsFor } from '../src/pipeline/session-options.ts';
 import { DEFAULT_SAMPLING } from '../src/pipeline/sampler.ts';
 import { loadPromptEncoder } from '../src/text/prompt-encoder.ts';
-import { PromptError } from '../src/text/prompt.ts';
+import { PromptError } from '../src/text/prompt-checks.ts';
 import type { PreparedPrompt } from '../src/text/prompt.ts';
 import { intArg, numberArg, parseArgs, runCli, UsageError } from './cli-args.ts';
 import { openModelFolder } from './node/model-folder.ts';

@@ -6,7 +6,7 @@
  */
 import { PAD_ID } from '../src/text/bpe-tokenizer.ts';
 import { loadPromptEncoder } from '../src/text/prompt-encoder.ts';
-import { PromptError } from '../src/text/prompt.ts';
+import { PromptError } from '../src/text/prompt-checks.ts';
 import type { PreparedPrompt } from '../src/text/prompt.ts';
 import { intArg, parseArgs, runCli, UsageError } from './cli-args.ts';
 import { openModelFolder } from './node/model-folder.ts';

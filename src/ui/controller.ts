@@ -5,7 +5,8 @@
 import { GenerationCancelledError } from '../pipeline/errors.ts';
 import { DEFAULT_SAMPLING } from '../pipeline/sampler.ts';
 import type { DalleGenerator } from '../worker/client.ts';
-import { checkPromptText } from '../text/prompt.ts';
+import { DeviceLostError, WorkerCrashedError } from '../worker/errors.ts';
+import { checkPromptText } from '../text/prompt-checks.ts';
 import type { LoadParams, LoadProgress } from '../worker/protocol.ts';
 import { useAppStore } from './store.ts';
 import type { Progress } from './store.ts';
@@ -28,12 +29,29 @@ function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-export function createController(generator: DalleGenerator): Controller {
-  const store = useAppStore;
-  let running: AbortController | null = null;
+/** Failures after which the worker is replaced: its GPU device or the worker itself is gone. */
+function needsNewWorker(error: unknown): boolean {
+  return error instanceof DeviceLostError || error instanceof WorkerCrashedError;
+}
 
-  return {
+/** @param makeGenerator starts a fresh worker; called again when a worker can no longer run. */
+export function createController(makeGenerator: () => DalleGenerator): Controller {
+  const store = useAppStore;
+  let generator = makeGenerator();
+  let running: AbortController | null = null;
+  let lastLoad: LoadParams | null = null;
+
+  /** Terminating frees the dead worker's GPU memory; the new worker loads the model again. */
+  async function restart(controller: Controller, why: string): Promise<void> {
+    generator.dispose();
+    generator = makeGenerator();
+    if (lastLoad) await controller.load(lastLoad);
+    if (store.getState().phase === 'ready') store.setState({ error: why });
+  }
+
+  const controller: Controller = {
     async load(params) {
+      lastLoad = params;
       store.setState({ phase: 'loading', error: null, progress: { label: 'Starting…', fraction: null } });
       try {
         const ready = await generator.load(params, (p) => store.setState({ progress: loadProgress(p) }));
@@ -75,6 +93,10 @@ export function createController(generator: DalleGenerator): Controller {
       } catch (error) {
         const cancelled = error instanceof GenerationCancelledError;
         store.setState({ progress: cancelled ? { label: 'Cancelled', fraction: null } : null, error: cancelled ? null : messageOf(error) });
+        if (needsNewWorker(error)) {
+          running = null;
+          await restart(controller, messageOf(error));
+        }
       } finally {
         running = null;
         store.setState((s) => (s.phase === 'generating' ? { phase: 'ready' } : {}));
@@ -85,4 +107,5 @@ export function createController(generator: DalleGenerator): Controller {
       running?.abort();
     },
   };
+  return controller;
 }

@@ -28,6 +28,16 @@ function withLimits(choice: BackendChoice, adapter: GpuAdapterLike): BackendChoi
   return limits ? { ...choice, maxBufferBytes: Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize) } : choice;
 }
 
+/**
+ * WASM threads: all cores but one (the page keeps one), at most 8, and only when the page is
+ * cross-origin isolated; without isolation there is no SharedArrayBuffer and ORT runs one thread.
+ */
+export function wasmThreads(crossOriginIsolated: boolean, cores: number | undefined): { threads: number; note: string } {
+  if (!crossOriginIsolated) return { threads: 1, note: '1 thread (the page is not cross-origin isolated)' };
+  const threads = Math.max(1, Math.min(8, (cores ?? 2) - 1));
+  return { threads, note: `${threads} thread${threads === 1 ? '' : 's'}` };
+}
+
 /** `navigator.gpu` where it exists (window or worker). */
 export function navigatorGpu(): GpuLike | undefined {
   const nav: object = globalThis.navigator;

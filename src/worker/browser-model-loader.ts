@@ -11,7 +11,7 @@ import { createDalleSessions } from '../pipeline/runtime.ts';
 import type { ModelSource } from '../pipeline/runtime.ts';
 import { sessionOptionsFor } from '../pipeline/session-options.ts';
 import { loadPromptEncoder } from '../text/prompt-encoder.ts';
-import { chooseBackend, navigatorGpu } from './backend.ts';
+import { chooseBackend, navigatorGpu, wasmThreads } from './backend.ts';
 import type { BackendChoice } from './backend.ts';
 import type { LoadedModel, ModelLoader } from './handler.ts';
 import { fetchManifest, httpModelSource } from './http-model-source.ts';
@@ -61,17 +61,29 @@ function withCompileProgress(source: ModelSource, onProgress: (p: LoadProgress) 
   };
 }
 
+/** The `lost` promise of the GPUDevice ORT created (typed loosely: TypeScript's DOM lib has no WebGPU). */
+async function watchDeviceLoss(): Promise<string> {
+  const device: unknown = await ort.env.webgpu.device;
+  if (typeof device !== 'object' || device === null || !('lost' in device)) return new Promise<string>(() => undefined);
+  const info = (await device.lost) as { message?: string; reason?: string };
+  return info.message || info.reason || 'device lost';
+}
+
 export const loadBrowserModel: ModelLoader = async (params, onProgress): Promise<LoadedModel> => {
   const manifest = await fetchManifest(params.modelUrl);
   const needsF16 = Object.values(manifest.graphs).some((g) => g.compute === 'float16');
-  const choice = await chooseBackend(navigatorGpu(), params.backend, needsF16);
+  const picked = await chooseBackend(navigatorGpu(), params.backend, needsF16);
 
   ort.env.wasm.wasmPaths = params.wasmPaths;
+  const wasm = wasmThreads(globalThis.crossOriginIsolated, globalThis.navigator.hardwareConcurrency);
+  ort.env.wasm.numThreads = wasm.threads;
+  const choice = picked.backend === 'wasm' ? { ...picked, reason: `${picked.reason} · ${wasm.note}` } : picked;
   // Our worker already keeps the page responsive; ORT's own proxy worker cannot hold GPU buffers.
   ort.env.wasm.proxy = false;
 
   const http = httpModelSource(params.modelUrl, manifest, { onBytes: progressReporter(manifest, onProgress) });
   const text = await loadPromptEncoder(http);
   const sessions = await createDalleSessions(ort, withCompileProgress(http, onProgress), sessionOptionsFor(choice.backend, manifest));
-  return { engine: new DalleEngine(ort, sessions, manifest), text, backend: choice, batch: chooseBatchSizes(manifest, deviceLimits(choice)) };
+  const loaded: LoadedModel = { engine: new DalleEngine(ort, sessions, manifest), text, backend: choice, batch: chooseBatchSizes(manifest, deviceLimits(choice)) };
+  return choice.backend === 'webgpu' ? { ...loaded, deviceLost: watchDeviceLoss() } : loaded;
 };

@@ -7,8 +7,9 @@ import { IntegrityError } from '../model/integrity.ts';
 import { ManifestError } from '../model/manifest.ts';
 import { GenerationCancelledError } from '../pipeline/errors.ts';
 import { SamplingSettingsError } from '../pipeline/sampler.ts';
-import { PromptError } from '../text/prompt.ts';
+import { PromptError } from '../text/prompt-checks.ts';
 import {
+  DeviceLostError,
   InsecureContextError,
   InvalidRequestError,
   ModelAlreadyLoadedError,
@@ -26,6 +27,7 @@ const KNOWN_ERRORS: ReadonlyMap<string, ErrorClass> = new Map<string, ErrorClass
   ['GenerationCancelledError', GenerationCancelledError],
   ['SamplingSettingsError', SamplingSettingsError],
   ['PromptError', PromptError],
+  ['DeviceLostError', DeviceLostError],
   ['InsecureContextError', InsecureContextError],
   ['InvalidRequestError', InvalidRequestError],
   ['ModelAlreadyLoadedError', ModelAlreadyLoadedError],

@@ -25,6 +25,14 @@ export class ModelAlreadyLoadedError extends Error {
   }
 }
 
+/** The GPU device went away (driver reset, another tab, out of memory). Only a fresh worker recovers. */
+export class DeviceLostError extends Error {
+  override name = 'DeviceLostError';
+  constructor(reason: string) {
+    super(`The GPU stopped working (${reason}). The app restarts its GPU worker: draw again.`);
+  }
+}
+
 /** The worker died (script error, out of memory, device loss): every pending call fails with this. */
 export class WorkerCrashedError extends Error {
   override name = 'WorkerCrashedError';

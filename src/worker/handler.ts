@@ -6,10 +6,11 @@ import { GenerationCancelledError } from '../pipeline/errors.ts';
 import type { BatchSizes } from '../pipeline/batch-size.ts';
 import type { DalleEngine } from '../pipeline/engine.ts';
 import { generateImages } from '../pipeline/generate-images.ts';
+import type { GeneratedImages } from '../pipeline/generate-images.ts';
 import type { PromptEncoder } from '../text/prompt-encoder.ts';
 import type { BackendChoice } from './backend.ts';
 import { toErrorData } from './error-data.ts';
-import { InvalidRequestError, ModelAlreadyLoadedError, ModelNotLoadedError } from './errors.ts';
+import { DeviceLostError, InvalidRequestError, ModelAlreadyLoadedError, ModelNotLoadedError } from './errors.ts';
 import { yieldToEventLoop } from './yield.ts';
 import { MAX_IMAGES } from './protocol.ts';
 import type { GenerateParams, GenerateResult, LoadParams, LoadProgress, RequestId, WorkerRequest, WorkerResponse } from './protocol.ts';
@@ -20,6 +21,8 @@ export interface LoadedModel {
   readonly backend: BackendChoice;
   /** Images per decoder batch and per VQGAN batch, from the device's memory. */
   readonly batch: BatchSizes;
+  /** Settles with a reason if the WebGPU device is lost; this worker cannot run on WebGPU again. */
+  readonly deviceLost?: Promise<string>;
 }
 
 /** dalle-mini's progressive outputs decode every 32 steps (two rows of codes). */
@@ -41,12 +44,29 @@ function checkGenerateParams(params: GenerateParams): void {
   if (!Number.isSafeInteger(params.seed) || params.seed < 0) throw new InvalidRequestError(`seed must be a whole number ≥ 0, got ${params.seed}`);
 }
 
+/** The promise's value if it settles within `ms`, else undefined. */
+async function settledWithin<T>(promise: Promise<T> | undefined, ms: number): Promise<T | undefined> {
+  if (!promise) return undefined;
+  let clear = (): void => undefined;
+  const timeout = new Promise<undefined>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    clear = () => clearTimeout(timer);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clear();
+  }
+}
+
 export function createWorkerHandler({ post, loadModel }: HandlerDeps): WorkerHandler {
   /** The one model this worker holds, memoized while in flight and dropped on failure so a retry reloads. */
   let loaded: { readonly key: string; readonly model: Promise<LoadedModel> } | undefined;
   const cancels = new Map<RequestId, AbortController>();
   /** Generations run one after another: ONNX Runtime on WebGPU cannot run two sessions at once. */
   let queue: Promise<unknown> = Promise.resolve();
+  /** Why the GPU device was lost, once it was: every later generation fails fast with it. */
+  let lostReason: string | undefined;
 
   async function load(id: RequestId, params: LoadParams): Promise<void> {
     const key = JSON.stringify([params.modelUrl, params.backend ?? 'auto']);
@@ -58,38 +78,47 @@ export function createWorkerHandler({ post, loadModel }: HandlerDeps): WorkerHan
         if (loaded?.model === model) loaded = undefined;
       });
     }
-    const { engine, backend } = await loaded.model;
+    const { engine, backend, deviceLost } = await loaded.model;
+    void deviceLost?.then((reason) => (lostReason = reason));
     post({ type: 'ready', id, info: { ...backend, modelId: engine.manifest.modelId, imageSize: engine.manifest.vqgan.resolution } }, []);
   }
 
   async function generate(id: RequestId, params: GenerateParams, signal: AbortSignal): Promise<void> {
     checkGenerateParams(params);
     if (!loaded) throw new ModelNotLoadedError();
-    const { engine, text, batch } = await loaded.model;
+    const { engine, text, batch, deviceLost } = await loaded.model;
     const prompt = text.encode(params.prompt, params.seed);
     if (signal.aborted) throw new GenerationCancelledError();
+    if (lostReason !== undefined) throw new DeviceLostError(lostReason);
     const size = engine.manifest.vqgan.resolution;
-    const generated = await generateImages(
-      engine,
-      {
-        prompt,
-        unconditional: text.unconditional,
-        images: params.images,
-        seed: params.seed,
-        sampling: params.sampling,
-        batch,
-        previewEvery: params.previewEvery ?? DEFAULT_PREVIEW_EVERY,
-        signal,
-      },
-      {
-        onProgress: async ({ step, totalSteps }) => {
-          post({ type: 'step', id, progress: { step, total: totalSteps } }, []);
-          // ORT's WASM runs never return to the message loop by themselves: let a cancel in.
-          await yieldToEventLoop();
+    let generated: GeneratedImages;
+    try {
+      generated = await generateImages(
+        engine,
+        {
+          prompt,
+          unconditional: text.unconditional,
+          images: params.images,
+          seed: params.seed,
+          sampling: params.sampling,
+          batch,
+          previewEvery: params.previewEvery ?? DEFAULT_PREVIEW_EVERY,
+          signal,
         },
-        onPreview: (first, images) => post({ type: 'preview', id, preview: { first, images, size } }, images.map((image) => image.buffer)),
-      },
-    );
+        {
+          onProgress: async ({ step, totalSteps }) => {
+            post({ type: 'step', id, progress: { step, total: totalSteps } }, []);
+            // ORT's WASM runs never return to the message loop by themselves: let a cancel in.
+            await yieldToEventLoop();
+          },
+          onPreview: (first, images) => post({ type: 'preview', id, preview: { first, images, size } }, images.map((image) => image.buffer)),
+        },
+      );
+    } catch (error) {
+      // A run that fails because the GPU went away says so, rather than with ORT's internal message.
+      const reason = await settledWithin(deviceLost, 200);
+      throw reason === undefined || error instanceof GenerationCancelledError ? error : new DeviceLostError(reason);
+    }
     const result: GenerateResult = { images: generated.images, tokens: generated.tokens.map((codes) => Array.from(codes)), size };
     post({ type: 'result', id, result }, result.images.map((image) => image.buffer));
   }

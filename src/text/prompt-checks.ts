@@ -1,0 +1,16 @@
+/** Prompt checks that need no model, kept apart so the page bundle does not pull in the normalizer. */
+/** Longer prompts are refused rather than silently cut: only 62 tokens reach the model anyway. */
+export const MAX_PROMPT_CHARS = 2000;
+
+export class PromptError extends Error {
+  override name = 'PromptError';
+}
+
+/** The checks that need no model: the page runs them before a request, the worker again. */
+export function checkPromptText(text: string): void {
+  if (text.trim() === '') throw new PromptError('Type a prompt to draw');
+  const length = [...text].length;
+  if (length > MAX_PROMPT_CHARS) {
+    throw new PromptError(`The prompt is ${length} characters long; shorten it to at most ${MAX_PROMPT_CHARS}.`);
+  }
+}

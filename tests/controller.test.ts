@@ -1,0 +1,82 @@
+/** The page's controller with fake generators: busy states always end, a lost GPU gets a fresh worker. */
+import assert from 'node:assert/strict';
+import { beforeEach, test } from 'node:test';
+import { GenerationCancelledError } from '../src/pipeline/errors.ts';
+import { createController } from '../src/ui/controller.ts';
+import { INITIAL_STATE, useAppStore } from '../src/ui/store.ts';
+import type { DalleGenerator } from '../src/worker/client.ts';
+import { DeviceLostError } from '../src/worker/errors.ts';
+import type { GenerateResult, LoadParams, ReadyInfo } from '../src/worker/protocol.ts';
+
+const LOAD: LoadParams = { modelUrl: 'http://test/m/', wasmPaths: 'http://test/ort/' };
+const READY: ReadyInfo = { backend: 'webgpu', reason: 'test adapter', modelId: 'm', imageSize: 256 };
+const RESULT: GenerateResult = { images: [new Uint8ClampedArray(256 * 256 * 4)], tokens: [new Array<number>(256).fill(5)], size: 256 };
+
+class FakeGenerator implements DalleGenerator {
+  loads = 0;
+  disposed = false;
+  constructor(private readonly outcome: () => Promise<GenerateResult>) {}
+  load(): Promise<ReadyInfo> {
+    this.loads++;
+    return Promise.resolve(READY);
+  }
+  generate(): Promise<GenerateResult> {
+    return this.outcome();
+  }
+  dispose(): void {
+    this.disposed = true;
+  }
+}
+
+beforeEach(() => useAppStore.setState(INITIAL_STATE, true));
+
+void test('a drawing stores images and tokens and leaves the app ready', async () => {
+  const controller = createController(() => new FakeGenerator(() => Promise.resolve(RESULT)));
+  await controller.load(LOAD);
+  useAppStore.setState({ prompt: 'a red apple' });
+  await controller.draw();
+  const state = useAppStore.getState();
+  assert.equal(state.phase, 'ready');
+  assert.deepEqual(state.tokens, RESULT.tokens);
+  assert.equal(state.error, null);
+});
+
+void test('an empty prompt is refused before any request', async () => {
+  let asked = 0;
+  const controller = createController(() => new FakeGenerator(() => (asked++, Promise.resolve(RESULT))));
+  await controller.load(LOAD);
+  useAppStore.setState({ prompt: '  ' });
+  await controller.draw();
+  assert.equal(asked, 0);
+  assert.match(useAppStore.getState().error ?? '', /Type a prompt/);
+});
+
+void test('cancel reports "Cancelled" without an error', async () => {
+  const controller = createController(() => new FakeGenerator(() => Promise.reject(new GenerationCancelledError())));
+  await controller.load(LOAD);
+  useAppStore.setState({ prompt: 'a red apple' });
+  await controller.draw();
+  assert.equal(useAppStore.getState().progress?.label, 'Cancelled');
+  assert.equal(useAppStore.getState().error, null);
+  assert.equal(useAppStore.getState().phase, 'ready');
+});
+
+void test('a lost GPU device replaces the worker, reloads the model and says so', async () => {
+  const workers: FakeGenerator[] = [];
+  const controller = createController(() => {
+    const first = workers.length === 0;
+    const worker = new FakeGenerator(() => (first ? Promise.reject(new DeviceLostError('device reset')) : Promise.resolve(RESULT)));
+    workers.push(worker);
+    return worker;
+  });
+  await controller.load(LOAD);
+  useAppStore.setState({ prompt: 'a red apple' });
+  await controller.draw();
+  assert.equal(workers.length, 2);
+  assert.ok(workers[0]!.disposed, 'the dead worker is terminated');
+  assert.equal(workers[1]!.loads, 1, 'the new worker loads the model again');
+  assert.equal(useAppStore.getState().phase, 'ready');
+  assert.match(useAppStore.getState().error ?? '', /GPU stopped working \(device reset\)/);
+  await controller.draw();
+  assert.deepEqual(useAppStore.getState().tokens, RESULT.tokens, 'the next drawing works');
+});
