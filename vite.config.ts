@@ -3,15 +3,13 @@
  * SharedArrayBuffer), onnxruntime-web's runtime files served from our own origin, and the tiny
  * demo model exported on first start so `npm run dev` works with no network.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import react from '@vitejs/plugin-react';
 import { defaultClientConditions, defineConfig } from 'vite';
 import type { Plugin } from 'vite';
-import { MANIFEST_FORMAT } from './src/model/manifest.ts';
-import { exportModel } from './tools/exporter/export-model.ts';
-import { writeRandomCheckpoint } from './tools/exporter/random-checkpoint.ts';
+import { ensureTinyModel } from './tools/exporter/tiny-model.ts';
 
 const ISOLATION_HEADERS = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
 
@@ -50,16 +48,8 @@ function demoModel(): Plugin {
   return {
     name: 'demo-model',
     configResolved(config) {
-      const outDir = join(config.publicDir, 'models', 'demo');
-      const manifest = join(outDir, 'manifest.json');
-      if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { format?: unknown }).format === MANIFEST_FORMAT) return;
-      const modelId = 'random-tiny-seed1';
-      const cache = join(config.root, '.cache', 'checkpoints', modelId);
-      const checkpoint = existsSync(join(cache, 'vqgan', 'flax_model.msgpack'))
-        ? { dalle: join(cache, 'dalle'), vqgan: join(cache, 'vqgan') }
-        : writeRandomCheckpoint('tiny', 1, cache);
-      exportModel({ dalleDir: checkpoint.dalle, vqganDir: checkpoint.vqgan, outDir, dtype: 'fp32', modelId });
-      config.logger.info(`exported the demo model to ${outDir}`);
+      // Re-exported whenever the exporter's code changed, so the demo always runs the current graphs.
+      ensureTinyModel(join(config.publicDir, 'models', 'demo'), 'fp32', join(config.root, '.cache'));
     },
   };
 }

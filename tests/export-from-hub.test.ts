@@ -15,7 +15,7 @@ const root = mkdtempSync(join(tmpdir(), 'from-hub-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 
 void test('export --from-hub downloads, verifies and exports a tiny checkpoint', async () => {
-  const { dalle, vqgan } = tinyCheckpoint(1);
+  const { dalle, vqgan } = tinyCheckpoint();
   cpSync(dalle, join(root, 'hub', 'dalle-mini', 'dalle-mini'), { recursive: true });
   cpSync(vqgan, join(root, 'hub', ...VQGAN_REPO.split('/')), { recursive: true });
   const server = await startHubTestServer(join(root, 'hub'));

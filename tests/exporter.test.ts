@@ -66,7 +66,7 @@ void test('the layout has bias-only pre-norms and offset-0 position tables (spec
 
 function brokenCopy(mutate: (dalle: string, vqgan: string) => void): { dalle: string; vqgan: string; out: string } {
   const root = temp();
-  const { dalle, vqgan } = tinyCheckpoint(1);
+  const { dalle, vqgan } = tinyCheckpoint();
   cpSync(dalle, join(root, 'dalle'), { recursive: true });
   cpSync(vqgan, join(root, 'vqgan'), { recursive: true });
   mutate(join(root, 'dalle'), join(root, 'vqgan'));

@@ -57,6 +57,8 @@ function asBytes(data: TypedData): Uint8Array {
 
 export class GraphBuilder {
   private readonly nodes: NodeRecord[] = [];
+  /** Node outputs that become graph outputs, applied when serializing (later nodes may still read the old name). */
+  private readonly renames = new Map<string, string>();
   private readonly initializers: InitializerRecord[] = [];
   private readonly inputs: ValueInfo[] = [];
   private readonly outputs: ValueInfo[] = [];
@@ -83,9 +85,19 @@ export class GraphBuilder {
     return name;
   }
 
-  /** Declares `value` as a graph output named `name` (an Identity bridges differing names). */
+  /**
+   * Declares `value` as a graph output named `name`. The producing node's output is renamed rather
+   * than bridged with an Identity: ORT's WebGPU EP has no Identity kernel, so an Identity would run
+   * on the CPU and copy the whole KV cache off the GPU every step. Only values that are graph inputs
+   * or already outputs get an Identity.
+   */
   output(name: string, value: string, type: TensorTypeName, shape: readonly Dim[]): void {
-    if (value !== name) this.nodes.push({ op: 'Identity', domain: '', name: this.fresh('Identity'), inputs: [value], outputs: [name], attrs: {} });
+    const produced = this.nodes.some((node) => node.outputs.includes(value));
+    if (value !== name && produced && !this.renames.has(value)) {
+      this.renames.set(value, name);
+    } else if (value !== name) {
+      this.nodes.push({ op: 'Identity', domain: '', name: this.fresh('Identity'), inputs: [value], outputs: [name], attrs: {} });
+    }
     this.outputs.push({ name, type, shape });
   }
 
@@ -151,7 +163,8 @@ export class GraphBuilder {
   }
 
   private writeGraph(g: ProtoWriter): void {
-    for (const node of this.nodes) g.message(1, (n) => writeNode(n, node));
+    const rename = (names: readonly string[]): string[] => names.map((n) => this.renames.get(n) ?? n);
+    for (const node of this.nodes) g.message(1, (n) => writeNode(n, { ...node, inputs: rename(node.inputs), outputs: rename(node.outputs) }));
     g.string(2, this.graphName);
     for (const init of this.initializers) g.message(5, (t) => writeTensor(t, init));
     for (const input of this.inputs) g.message(11, (v) => writeValueInfo(v, input));

@@ -1,0 +1,52 @@
+/**
+ * The tiny random model that tests and the dev server use, rebuilt whenever the exporter's code
+ * changes: the export records a fingerprint of that code next to the model, and a stale or missing
+ * fingerprint means export again.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, relative } from 'node:path';
+import { exportModel } from './export-model.ts';
+import type { ExportDtype } from './graphs/precision.ts';
+import { writeRandomCheckpoint } from './random-checkpoint.ts';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const SOURCES = [join(ROOT, 'tools', 'exporter'), join(ROOT, 'src', 'model')];
+const STAMP = '.exporter-fingerprint';
+
+function listFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory() ? listFiles(join(dir, entry.name)) : entry.name.endsWith('.ts') ? [join(dir, entry.name)] : [],
+  );
+}
+
+/** sha256 over the exporter's and the model format's source files. */
+export function exporterFingerprint(): string {
+  const hash = createHash('sha256');
+  for (const file of SOURCES.flatMap(listFiles).sort()) hash.update(relative(ROOT, file)).update('\0').update(readFileSync(file)).update('\0');
+  return hash.digest('hex').slice(0, 16);
+}
+
+/** The stamp sits beside the folder, so a model folder holds exactly what its manifest lists. */
+function stampOf(dir: string): string {
+  return join(dirname(dir), `.${basename(dir)}${STAMP}`);
+}
+
+function isCurrent(dir: string, fingerprint: string): boolean {
+  return existsSync(stampOf(dir)) && readFileSync(stampOf(dir), 'utf8') === fingerprint;
+}
+
+/** Exports the seed-1 tiny model in `dtype` to `outDir` unless a current one is there; returns `outDir`. */
+export function ensureTinyModel(outDir: string, dtype: ExportDtype = 'fp32', cacheDir = join(ROOT, '.cache')): string {
+  const fingerprint = exporterFingerprint();
+  if (isCurrent(outDir, fingerprint)) return outDir;
+  const modelId = 'random-tiny-seed1';
+  const checkpointDir = join(cacheDir, 'checkpoints', modelId);
+  const checkpoint = isCurrent(checkpointDir, fingerprint)
+    ? { dalle: join(checkpointDir, 'dalle'), vqgan: join(checkpointDir, 'vqgan') }
+    : writeRandomCheckpoint('tiny', 1, checkpointDir);
+  writeFileSync(stampOf(checkpointDir), fingerprint);
+  exportModel({ dalleDir: checkpoint.dalle, vqganDir: checkpoint.vqgan, outDir, dtype, modelId });
+  writeFileSync(stampOf(outDir), fingerprint);
+  return outDir;
+}
