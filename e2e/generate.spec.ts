@@ -14,6 +14,7 @@ async function drawOne(app: AppPage, backend: 'wasm' | 'webgpu', label: string):
     await app.open(backend);
     await expect(app.backend).toContainText(label);
     await expect(app.backend).toContainText(`forced by ?backend=${backend}`);
+    await expect(app.page.getByTestId('status.model')).toContainText('random-tiny-seed1');
     await expect(app.error).toHaveCount(0);
   });
   await test.step(`draw on ${label}`, async () => {

@@ -112,3 +112,11 @@ void test('an existing --out is replaced only after a successful export', () => 
   assert.throws(() => exportModel({ dalleDir: ckpt.dalle, vqganDir: ckpt.vqgan, outDir: ckpt.out, dtype: 'fp32' }), /vocab\.json is missing/);
   assert.equal(readFileSync(previous, 'utf8'), 'old model');
 });
+
+void test('graph outputs come straight from their producers: no Identity nodes', () => {
+  // ORT's WebGPU EP has no Identity kernel: one on a present.* output would copy the KV cache to the CPU every step.
+  for (const graph of ['encoder', 'decoder', 'vqgan']) {
+    const bytes = readFileSync(join(tinyModel('fp32'), `${graph}.onnx`));
+    assert.equal(bytes.includes('Identity'), false, `${graph}.onnx has an Identity node`);
+  }
+});

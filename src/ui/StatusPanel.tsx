@@ -5,6 +5,7 @@ const BACKEND_LABELS = { webgpu: 'WebGPU', wasm: 'WASM' } as const;
 export function StatusPanel() {
   const backend = useAppStore((s) => s.backend);
   const reason = useAppStore((s) => s.backendReason);
+  const modelId = useAppStore((s) => s.modelId);
   const progress = useAppStore((s) => s.progress);
   const error = useAppStore((s) => s.error);
 
@@ -13,6 +14,13 @@ export function StatusPanel() {
       <p data-testid="status.backend" className="backend">
         {backend ? `${BACKEND_LABELS[backend]} · ${reason}` : 'Choosing a backend…'}
       </p>
+      {modelId && (
+        <p data-testid="status.model" className="backend">
+          Model {modelId}
+          {/* Synthetic checkpoints (npm run export -- --random …) have the real architecture but untrained weights. */}
+          {modelId.startsWith('random-') && ' · random demo weights: expect colourful noise, not pictures (see README → Models)'}
+        </p>
+      )}
       {progress && (
         <div data-testid="status.progress" className="progress">
           <progress max={1} {...(progress.fraction === null ? {} : { value: progress.fraction })} />

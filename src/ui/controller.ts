@@ -55,7 +55,7 @@ export function createController(makeGenerator: () => DalleGenerator): Controlle
       store.setState({ phase: 'loading', error: null, progress: { label: 'Starting…', fraction: null } });
       try {
         const ready = await generator.load(params, (p) => store.setState({ progress: loadProgress(p) }));
-        store.setState({ phase: 'ready', backend: ready.backend, backendReason: ready.reason, imageSize: ready.imageSize, progress: null });
+        store.setState({ phase: 'ready', backend: ready.backend, backendReason: ready.reason, modelId: ready.modelId, imageSize: ready.imageSize, progress: null });
       } catch (error) {
         store.setState({ phase: 'failed', error: `The model could not be loaded. ${messageOf(error)}`, progress: null });
       }

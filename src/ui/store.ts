@@ -22,6 +22,8 @@ export interface AppState {
   readonly phase: Phase;
   readonly backend: BackendName | null;
   readonly backendReason: string;
+  /** The loaded model's id (manifest.json), empty until loaded. */
+  readonly modelId: string;
   readonly progress: Progress | null;
   readonly error: string | null;
   readonly prompt: string;
@@ -37,6 +39,7 @@ export const INITIAL_STATE: AppState = {
   phase: 'loading',
   backend: null,
   backendReason: '',
+  modelId: '',
   progress: null,
   error: null,
   prompt: '',
