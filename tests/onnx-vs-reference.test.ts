@@ -37,34 +37,41 @@ void test('encoder graph matches the reference encoder', async () => {
   assert.ok(err <= TOLERANCE, `relative error ${err}`);
 });
 
-void test('decoding with the KV cache step by step equals the full prefix without it', async () => {
+void test('decoding with the KV cache step by step equals the full prefix without it (2 images)', async () => {
   const cross = await runEncoder();
   const decoder = await buildSession('decoder', (b) => buildDecoderGraph(b, params, config, 'fp32'));
-  const encoderOut = referenceEncoder(params, config, ids, mask);
   const S = config.imageLength;
   const V = config.imageVocabSize + 1;
   const hd = config.dModel / config.decoderHeads;
+  // Rows: image 0 cond, image 1 cond, image 0 uncond, image 1 uncond — each cond row attends to
+  // encoder row 0 and each uncond row to encoder row 1, as the reference computes row by row.
+  const rows = 4;
+  const encoderRow = [0, 0, 1, 1];
+  const encoded = referenceEncoder(params, config, ids, mask);
+  const rowSize = 8 * config.dModel;
+  const encoderOut = new Float32Array(rows * rowSize);
+  encoderRow.forEach((e, r) => encoderOut.set(encoded.subarray(e * rowSize, (e + 1) * rowSize), r * rowSize));
   // Fixed token streams (teacher forcing) starting with the image start token.
-  const tokens = [0, 1].map((row) => [config.decoderStartTokenId, ...Array.from({ length: S - 1 }, (_, i) => (i * 7 + row * 13) % 64)]);
-  const expected = referenceDecoder(params, config, encoderOut, mask, tokens);
+  const tokens = encoderRow.map((_, row) => [config.decoderStartTokenId, ...Array.from({ length: S - 1 }, (_, i) => (i * 7 + row * 13) % 64)]);
+  const expected = referenceDecoder(params, config, encoderOut, encoderRow.map((e) => mask[e]!), tokens);
 
   const feeds: Record<string, ort.Tensor> = { attention_mask: int64(mask.flat(), [2, 8]) };
   for (let l = 0; l < config.decoderLayers; l++) {
     feeds[`cross.${l}.key`] = cross[`cross.${l}.key`]!;
     feeds[`cross.${l}.value`] = cross[`cross.${l}.value`]!;
-    feeds[`past.${l}.key`] = new ort.Tensor('float32', new Float32Array(2 * config.dModel * S), [2, config.decoderHeads, hd, S]);
-    feeds[`past.${l}.value`] = new ort.Tensor('float32', new Float32Array(2 * config.dModel * S), [2, config.decoderHeads, S, hd]);
+    feeds[`past.${l}.key`] = new ort.Tensor('float32', new Float32Array(rows * config.dModel * S), [rows, config.decoderHeads, hd, S]);
+    feeds[`past.${l}.value`] = new ort.Tensor('float32', new Float32Array(rows * config.dModel * S), [rows, config.decoderHeads, S, hd]);
   }
   let worst = 0;
   for (let step = 0; step < S; step++) {
-    const out = await decoder.run({ ...feeds, input_ids: int64([tokens[0]![step]!, tokens[1]![step]!], [2]), position: int64([step], []) });
+    const out = await decoder.run({ ...feeds, input_ids: int64(tokens.map((t) => t[step]!), [rows]), position: int64([step], []) });
     for (let l = 0; l < config.decoderLayers; l++) {
       feeds[`past.${l}.key`] = out[`present.${l}.key`]!;
       feeds[`past.${l}.value`] = out[`present.${l}.value`]!;
     }
     const logits = out.logits!.data as Float32Array;
-    const want = new Float32Array(2 * V);
-    for (let r = 0; r < 2; r++) want.set(expected.subarray((r * S + step) * V, (r * S + step + 1) * V), r * V);
+    const want = new Float32Array(rows * V);
+    for (let r = 0; r < rows; r++) want.set(expected.subarray((r * S + step) * V, (r * S + step + 1) * V), r * V);
     worst = Math.max(worst, relativeError(logits, want));
   }
   assert.ok(worst <= TOLERANCE, `worst relative error over ${S} steps: ${worst}`);

@@ -29,15 +29,6 @@ function int64(ort: OrtApi, values: ArrayLike<number>, dims: readonly number[]):
   return new ort.Tensor('int64', BigInt64Array.from(Array.from(values, (v) => BigInt(v))), dims);
 }
 
-/** Repeats each of the 2 encoder rows n times along the batch axis: [cond×n, uncond×n]. */
-function repeatRows(ort: OrtApi, tensor: Tensor, n: number): Tensor {
-  const data = tensor.data as Float32Array | Uint16Array;
-  const rowSize = data.length / 2;
-  const out = new (data.constructor as Float32ArrayConstructor | Uint16ArrayConstructor)(rowSize * 2 * n);
-  for (let r = 0; r < 2; r++) for (let i = 0; i < n; i++) out.set(data.subarray(r * rowSize, (r + 1) * rowSize), (r * n + i) * rowSize);
-  return new ort.Tensor(tensor.type as 'float32', out as Float32Array, [2 * n, ...tensor.dims.slice(1)]);
-}
-
 export class DalleEngine {
   constructor(
     readonly ort: OrtApi,
@@ -83,21 +74,20 @@ export class DalleEngine {
     const T = c.maxTextLength;
     // mini's text embedding has one row fewer than its vocab.json (spec §4.2): map such ids to <unk>.
     const ids = [...prompt.ids, ...unconditional.ids].map((id) => (id < c.encoderVocabSize ? id : manifest.specialTokens.unk));
-    const encoded = await this.sessions.encoder.run({
-      input_ids: int64(ort, ids, [2, T]),
-      attention_mask: int64(ort, [...prompt.attentionMask, ...unconditional.attentionMask], [2, T]),
-    });
-    const rowMask = Array.from({ length: 2 * n }, (_, r) => (r < n ? prompt : unconditional).attentionMask).flat();
-    const fixed: Feeds = { attention_mask: int64(ort, rowMask, [2 * n, T]) };
+    const attentionMask = int64(ort, [...prompt.attentionMask, ...unconditional.attentionMask], [2, T]);
+    const encoded = await this.sessions.encoder.run({ input_ids: int64(ort, ids, [2, T]), attention_mask: attentionMask });
+    // The decoder reads the two rows' cross keys/values as they are (on the GPU when the session
+    // keeps them there): every image of a prompt row shares them.
+    const fixed: Feeds = { attention_mask: attentionMask };
     for (let l = 0; l < c.decoderLayers; l++) {
-      fixed[`cross.${l}.key`] = repeatRows(ort, encoded[`cross.${l}.key`]!, n);
-      fixed[`cross.${l}.value`] = repeatRows(ort, encoded[`cross.${l}.value`]!, n);
+      fixed[`cross.${l}.key`] = encoded[`cross.${l}.key`]!;
+      fixed[`cross.${l}.value`] = encoded[`cross.${l}.value`]!;
     }
-    for (const t of Object.values(encoded)) t.dispose();
+    for (const [name, tensor] of Object.entries(encoded)) if (!(name in fixed)) tensor.dispose();
     return new DecoderState(this, fixed, this.emptyCache(2 * n));
   }
 
-  emptyCache(rows: number): Feeds {
+  private emptyCache(rows: number): Feeds {
     const c = this.manifest.dalleBart;
     const { compute } = this.manifest.graphs.decoder;
     const hd = c.dModel / c.decoderHeads;
@@ -156,7 +146,7 @@ export class DecoderState {
   }
 
   dispose(): void {
-    for (const t of Object.values(this.past)) t.dispose();
+    for (const t of [...Object.values(this.past), ...Object.values(this.fixed)]) t.dispose();
     this.past = {};
   }
 }

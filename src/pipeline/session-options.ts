@@ -19,11 +19,14 @@ export function sessionOptionsFor(backend: Backend, manifest: ModelManifest): (g
     if (backend === 'wasm') {
       return { ...QUIET, executionProviders: ['wasm'], extra: { session: { disable_quant_qdq: '1' } } };
     }
-    if (graph !== 'decoder') return { ...QUIET, executionProviders: ['webgpu'] };
+    if (graph === 'vqgan') return { ...QUIET, executionProviders: ['webgpu'] };
+    // Tensors the decoder reads every step stay on the GPU: the encoder's cross keys/values
+    // (uploaded once per prompt) and the decoder's own KV cache (fed straight back).
+    const prefix = graph === 'encoder' ? 'cross' : 'present';
     const preferredOutputLocation: Record<string, 'gpu-buffer'> = {};
     for (let l = 0; l < manifest.dalleBart.decoderLayers; l++) {
-      preferredOutputLocation[`present.${l}.key`] = 'gpu-buffer';
-      preferredOutputLocation[`present.${l}.value`] = 'gpu-buffer';
+      preferredOutputLocation[`${prefix}.${l}.key`] = 'gpu-buffer';
+      preferredOutputLocation[`${prefix}.${l}.value`] = 'gpu-buffer';
     }
     return { ...QUIET, executionProviders: ['webgpu'], preferredOutputLocation };
   };

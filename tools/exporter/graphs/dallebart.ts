@@ -4,11 +4,13 @@
  * encoder: input_ids, attention_mask [B, T] → last_hidden_state [B, T, d] and, for every decoder
  *   layer l, the cross-attention keys `cross.l.key` [B, H, hd, T] (pre-transposed for q·K) and values
  *   `cross.l.value` [B, H, T, hd]: computed once per prompt instead of once per step (spec §3.9).
- * decoder: one step. input_ids [B] (the previous token), position (scalar), attention_mask [B, T],
- *   the cross tensors, and a fixed 256-slot self-attention cache `past.l.key` [B, H, hd, S] /
+ * decoder: one step for B = 2n rows (n images, cond rows then uncond rows). input_ids [B] (the
+ *   previous token), position (scalar), the encoder's 2-row attention_mask [2, T] and cross tensors
+ *   (each prompt's rows attend to them as a group of n, so nothing is repeated per image or
+ *   re-sent per step), and a fixed 256-slot self-attention cache `past.l.key` [B, H, hd, S] /
  *   `past.l.value` [B, H, S, hd] → logits [B, V+1] (float32) and `present.l.*`. The new key/value is
  *   blended into slot `position` with Where, so shapes never change between steps (no shader
- *   recompiles on WebGPU) and each step costs work for the new token only.
+ *   recompiles on WebGPU); the blend rewrites the cache, the matmuls run for the new token only.
  */
 import { LAYER_NORM_EPS } from '../../../src/model/config.ts';
 import type { DalleBartConfig } from '../../../src/model/config.ts';
@@ -133,10 +135,10 @@ export function buildDecoderGraph(b: GraphBuilder, p: ParamSource, c: DalleBartC
 
   const ids = b.input('input_ids', 'int64', [BATCH]);
   const position = b.input('position', 'int64', []);
-  const mask = b.input('attention_mask', 'int64', [BATCH, T]);
+  const mask = b.input('attention_mask', 'int64', [2, T]);
   const cross = Array.from({ length: c.decoderLayers }, (_, l) => ({
-    key: b.input(`cross.${l}.key`, L.compute, [BATCH, H, hd, T]),
-    value: b.input(`cross.${l}.value`, L.compute, [BATCH, H, T, hd]),
+    key: b.input(`cross.${l}.key`, L.compute, [2, H, hd, T]),
+    value: b.input(`cross.${l}.value`, L.compute, [2, H, T, hd]),
   }));
   const past = Array.from({ length: c.decoderLayers }, (_, l) => ({
     key: b.input(`past.${l}.key`, L.compute, [BATCH, H, hd, S]),
@@ -175,8 +177,11 @@ export function buildDecoderGraph(b: GraphBuilder, p: ParamSource, c: DalleBartC
 
     const crossAttn = `${DECODER_LAYERS}/FlaxBartAttention_1`;
     const cIn = L.layerNorm(h, `decoder.${l}.ln_pre_cross`, p.readLayer(`${DECODER_LAYERS}/LayerNorm_2/bias`, l), null, LAYER_NORM_EPS);
-    const cq = b.op('Mul', [heads(projection(ctx, cIn, crossAttn, 'q_proj', l, `decoder.${l}.cross.q`), [0, H, 1, hd]), qScale]);
-    const crossOut = projection(ctx, heads(attend(ctx, cq, cross[l]!.key, cross[l]!.value, crossBias), [0, d]), crossAttn, 'out_proj', l, `decoder.${l}.cross.out`);
+    // [2n, d] → [2, H, n, hd]: the n images of each prompt row query that row's keys together.
+    const cq = b.op('Transpose', [heads(projection(ctx, cIn, crossAttn, 'q_proj', l, `decoder.${l}.cross.q`), [2, -1, H, hd])], { perm: { ints: [0, 2, 1, 3] } });
+    const crossContext = attend(ctx, b.op('Mul', [cq, qScale]), cross[l]!.key, cross[l]!.value, crossBias);
+    const merged = heads(b.op('Transpose', [crossContext], { perm: { ints: [0, 2, 1, 3] } }), [-1, d]);
+    const crossOut = projection(ctx, merged, crossAttn, 'out_proj', l, `decoder.${l}.cross.out`);
     h = b.op('Add', [h, scaledNorm(ctx, crossOut, `decoder.${l}.ln_post_cross`, `${DECODER_LAYERS}/LayerNorm_3`, l)]);
     h = b.op('Add', [h, glu(ctx, h, `${DECODER_LAYERS}/GLU_0`, `decoder.${l}.glu`, l, c.decoderFfnDim)]);
   }
