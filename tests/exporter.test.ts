@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterEach, test } from 'node:test';
 import { parseManifest } from '../src/model/manifest.ts';
 import { exportModel } from '../tools/exporter/export-model.ts';
-import { dalleBartLayout } from '../tools/exporter/layout.ts';
+import { dalleBartLayout, vqganLayout, vqganLevels } from '../tools/exporter/layout.ts';
 import { PRESET_SHAPES } from '../tools/exporter/presets.ts';
 import { writeRandomCheckpoint } from '../tools/exporter/random-checkpoint.ts';
 import { tinyCheckpoint, tinyModel } from './helpers/fixtures.ts';
@@ -119,4 +119,24 @@ void test('graph outputs come straight from their producers: no Identity nodes',
     const bytes = readFileSync(join(tinyModel('fp32'), `${graph}.onnx`));
     assert.equal(bytes.includes('Identity'), false, `${graph}.onnx has an Identity node`);
   }
+});
+
+void test('the released VQGAN decoder walk matches spec §6.2 (17 ResBlocks, 4 attention blocks, 4 upsamplers)', () => {
+  const layout = vqganLayout(PRESET_SHAPES.mini.vqgan);
+  const levels = vqganLevels(PRESET_SHAPES.mini.vqgan);
+  assert.deepEqual(levels.map((l) => [l.level, l.resolution, l.blocks.length, l.attentions.length, l.upsample !== null]), [
+    [4, 16, 3, 3, true],
+    [3, 32, 3, 0, true],
+    [2, 64, 3, 0, true],
+    [1, 128, 3, 0, true],
+    [0, 256, 3, 0, false],
+  ]);
+  const resBlocks = [...layout.keys()].filter((p) => p.endsWith('/conv1/kernel')).length;
+  const attentions = [...layout.keys()].filter((p) => p.endsWith('/proj_out/kernel')).length;
+  assert.equal(resBlocks, 17);
+  assert.equal(attentions, 4);
+  const shortcuts = [...layout.keys()].filter((p) => p.includes('nin_shortcut/kernel'));
+  assert.deepEqual(shortcuts, ['decoder/up_3/block_0/nin_shortcut/kernel', 'decoder/up_1/block_0/nin_shortcut/kernel']);
+  assert.deepEqual(layout.get('decoder/conv_in/kernel')!.shape, [3, 3, 256, 512]);
+  assert.deepEqual(layout.get('decoder/conv_out/kernel')!.shape, [3, 3, 128, 3]);
 });

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createRng } from '../src/pipeline/rng.ts';
 import { checkSamplingSettings, DEFAULT_SAMPLING, sampleFromLogits, sampleNextTokens, superCondition, topKIndices } from '../src/pipeline/sampler.ts';
+import type { SamplingSettings } from '../src/pipeline/sampler.ts';
 
 void test('super-conditioning is uncond + s·(cond − uncond) on rows i and n + i, over image codes only', () => {
   // n = 2 images, vocab 4 (the last id is the start token, never sampled), 3 codes.
@@ -77,3 +78,46 @@ void test('bad settings are refused with a clear message', () => {
   assert.throws(() => checkSamplingSettings({ ...DEFAULT_SAMPLING, topK: 1.5 }), /top-k/);
   assert.throws(() => checkSamplingSettings({ ...DEFAULT_SAMPLING, conditionScale: Number.NaN }), /condition scale/);
 });
+
+/** The same warpers by brute force: sort everything, cut, walk. The fast paths must draw exactly the same. */
+function bruteForceSample(logits: Float32Array, s: SamplingSettings, rng: () => number): number {
+  const unfiltered = (s.topK === 0 || s.topK >= logits.length) && s.topP >= 1;
+  // With nothing filtered the inverse-CDF walk goes in index order; otherwise over candidates, largest first.
+  const order = Array.from(logits.keys()).sort((a, b) => (unfiltered ? a - b : logits[b]! - logits[a]! || a - b));
+  const k = s.topK > 0 ? Math.min(s.topK, order.length) : order.length;
+  const kept = order.slice(0, k);
+  const max = Math.max(...kept.map((j) => logits[j]!));
+  const weights = kept.map((j) => Math.exp((logits[j]! - max) / s.temperature));
+  let total = weights.reduce((a, b) => a + b, 0);
+  let count = kept.length;
+  if (s.topP < 1) {
+    let cumulative = 0;
+    count = kept.findIndex((_, i) => (cumulative += weights[i]! / total) >= s.topP) + 1 || kept.length;
+    total = weights.slice(0, count).reduce((a, b) => a + b, 0);
+  }
+  let target = rng() * total;
+  for (let i = 0; i < count; i++) if ((target -= weights[i]!) < 0) return kept[i]!;
+  return kept[count - 1]!;
+}
+
+void test('fast sampling paths draw what the brute-force definition draws', () => {
+  const logits = fillLogits(16384, 5);
+  const cases: SamplingSettings[] = [
+    { ...DEFAULT_SAMPLING, topK: 0, topP: 1 },
+    { ...DEFAULT_SAMPLING, topK: 0, topP: 0.9 },
+    { ...DEFAULT_SAMPLING, topK: 4000, topP: 0.95, temperature: 0.7 },
+    { ...DEFAULT_SAMPLING, topK: 2000, topP: 1, temperature: 1.5 },
+    { ...DEFAULT_SAMPLING, topK: 50, topP: 0.8 },
+  ];
+  for (const settings of cases) {
+    for (let seed = 0; seed < 5; seed++) {
+      assert.equal(sampleFromLogits(logits, settings, createRng(seed)), bruteForceSample(logits, settings, createRng(seed)), JSON.stringify(settings));
+    }
+  }
+});
+
+function fillLogits(n: number, seed: number): Float32Array {
+  const rng = createRng(seed);
+  // Coarse values make ties at the cut-offs likely.
+  return Float32Array.from({ length: n }, () => Math.round(rng() * 40) / 4);
+}

@@ -2,6 +2,7 @@
  * One prompt through the model: encoder once (cond + uncond rows), 256 decoder steps with the KV
  * cache fed back as-is (GPU-resident when the session keeps outputs on the GPU), then VQGAN.
  */
+import { vqganGridSize } from '../model/config.ts';
 import type { ModelManifest } from '../model/manifest.ts';
 import type { EncodedPrompt } from '../text/bpe-tokenizer.ts';
 import { throwIfCancelled } from './errors.ts';
@@ -104,7 +105,7 @@ export class DalleEngine {
   /** codes [n, g·g] (every entry a valid code) → pixels [n, 3, R, R] float32. */
   async decodeImages(codes: Int32Array, n: number): Promise<Float32Array> {
     const { vqgan } = this.manifest;
-    const grid = vqganGrid(this.manifest);
+    const grid = vqganGridSize(this.manifest.vqgan);
     const outputs = await this.sessions.vqgan.run({ codes: int64(this.ort, codes, [n, grid * grid]) });
     const pixels = (await outputs.pixels!.getData()) as Float32Array;
     outputs.pixels!.dispose();
@@ -113,9 +114,6 @@ export class DalleEngine {
   }
 }
 
-function vqganGrid(manifest: ModelManifest): number {
-  return manifest.vqgan.resolution / 2 ** (manifest.vqgan.chMult.length - 1);
-}
 
 /** A decoder run in progress: the per-prompt feeds and the KV cache of the steps so far. */
 export class DecoderState {

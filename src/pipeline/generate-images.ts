@@ -2,6 +2,7 @@
  * A whole request: k images for one prompt, split into batches that fit in memory, with progress,
  * progressive previews and cancellation. The worker, the Node CLI and the benchmarks all call this.
  */
+import { vqganGridSize } from '../model/config.ts';
 import type { EncodedPrompt } from '../text/bpe-tokenizer.ts';
 import type { DalleEngine } from './engine.ts';
 import { throwIfCancelled } from './errors.ts';
@@ -90,7 +91,6 @@ export class PreviewBudget {
   constructor(private readonly maxShare = 0.25) {}
 
   /** The first preview is always due: its cost is not known yet. */
-
   due(): boolean {
     return this.lastCost <= this.maxShare * (performance.now() - this.since);
   }
@@ -103,7 +103,7 @@ export class PreviewBudget {
 
 export async function generateImages(engine: DalleEngine, request: ImageRequest, events: ImageEvents = {}): Promise<GeneratedImages> {
   const S = engine.manifest.dalleBart.imageLength;
-  const grid = Math.round(Math.sqrt(S));
+  const grid = vqganGridSize(engine.manifest.vqgan);
   const batches = planBatches(request.images, request.batch.decoder);
   const totalSteps = batches.length * S;
   const tokens: Int32Array[] = [];

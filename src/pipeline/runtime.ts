@@ -31,8 +31,14 @@ export async function createDalleSessions(
   source: ModelSource,
   options: (graph: GraphName) => SessionOptions = () => ({}),
 ): Promise<DalleSessions> {
-  const encoder = await createSession(ort, source, 'encoder', options('encoder'));
-  const decoder = await createSession(ort, source, 'decoder', options('decoder'));
-  const vqgan = await createSession(ort, source, 'vqgan', options('vqgan'));
+  const created: Session[] = [];
+  try {
+    for (const graph of ['encoder', 'decoder', 'vqgan'] as const) created.push(await createSession(ort, source, graph, options(graph)));
+  } catch (error) {
+    // A retry creates them again: release what this attempt holds so GPU memory does not pile up.
+    await Promise.all(created.map((session) => session.release()));
+    throw error;
+  }
+  const [encoder, decoder, vqgan] = created as [Session, Session, Session];
   return { encoder, decoder, vqgan };
 }

@@ -47,10 +47,7 @@ export function superCondition(logits: Float32Array, n: number, vocab: number, c
 
 /** Indices of the k largest values, largest first; ties go to the lower index. */
 export function topKIndices(values: Float32Array, k: number): Int32Array {
-  if (k >= values.length || k > 1024) {
-    const all = Int32Array.from(values.keys()).sort((a, b) => values[b]! - values[a]! || a - b);
-    return all.subarray(0, Math.min(k, values.length));
-  }
+  if (k > 1024) return indicesAtLeast(values, sortedCopy(values)[values.length - k]!).subarray(0, k);
   // Insertion into a short sorted list: O(V) when most values fall below the current k-th.
   const idx = new Int32Array(k);
   let size = 0;
@@ -67,10 +64,67 @@ export function topKIndices(values: Float32Array, k: number): Int32Array {
   return idx;
 }
 
+/** Ascending copy by the native numeric sort (no comparator callbacks: ~50× faster at 16384 values). */
+function sortedCopy(values: Float32Array): Float32Array {
+  return Float32Array.from(values).sort();
+}
+
+/** Indices of values ≥ threshold, largest first, ties to the lower index. */
+function indicesAtLeast(values: Float32Array, threshold: number): Int32Array {
+  const picked: number[] = [];
+  for (let j = 0; j < values.length; j++) if (values[j]! >= threshold) picked.push(j);
+  return Int32Array.from(picked.sort((a, b) => values[b]! - values[a]! || a - b));
+}
+
+/** Draws from softmax(logits / T) over all entries in one pass (walking in index order): nothing to sort. */
+function sampleUnfiltered(logits: Float32Array, temperature: number, rng: Rng): number {
+  let max = -Infinity;
+  for (const v of logits) max = Math.max(max, v);
+  let total = 0;
+  for (const v of logits) total += Math.exp((v - max) / temperature);
+  let target = rng() * total;
+  for (let j = 0; j < logits.length; j++) {
+    target -= Math.exp((logits[j]! - max) / temperature);
+    if (target < 0) return j;
+  }
+  return logits.length - 1;
+}
+
+/** How many of `sorted` (largest first, via `at(i)`) form the smallest prefix whose softmax mass reaches p. */
+function topPCount(count: number, at: (i: number) => number, temperature: number, topP: number): number {
+  if (topP >= 1) return count;
+  const max = at(0);
+  let total = 0;
+  for (let i = 0; i < count; i++) total += Math.exp((at(i) - max) / temperature);
+  let cumulative = 0;
+  for (let i = 0; i < count; i++) {
+    cumulative += Math.exp((at(i) - max) / temperature) / total;
+    if (cumulative >= topP) return i + 1;
+  }
+  return count;
+}
+
+/**
+ * The candidates top-k then top-p keep, largest first (ties to the lower index). Small k: insertion
+ * selection. Large or no k: the cut-offs come from one native sort of the values, and only the
+ * kept indices are ordered.
+ */
+function candidatesFor(logits: Float32Array, k: number, settings: SamplingSettings): Int32Array {
+  if (k <= 1024) {
+    const top = topKIndices(logits, k);
+    return top.subarray(0, topPCount(top.length, (i) => logits[top[i]!]!, settings.temperature, settings.topP));
+  }
+  const sorted = sortedCopy(logits);
+  const last = sorted.length - 1;
+  const count = topPCount(k, (i) => sorted[last - i]!, settings.temperature, settings.topP);
+  return indicesAtLeast(logits, sorted[last - count + 1]!).subarray(0, count);
+}
+
 /** Draws one index from `logits` after temperature, top-k and top-p. */
 export function sampleFromLogits(logits: Float32Array, settings: SamplingSettings, rng: Rng): number {
   const k = settings.topK > 0 ? Math.min(settings.topK, logits.length) : logits.length;
-  const candidates = topKIndices(logits, k);
+  if (k === logits.length && settings.topP >= 1) return sampleUnfiltered(logits, settings.temperature, rng);
+  const candidates = candidatesFor(logits, k, settings);
   const max = logits[candidates[0]!]!;
   const weights = new Float64Array(candidates.length);
   let total = 0;
@@ -78,25 +132,12 @@ export function sampleFromLogits(logits: Float32Array, settings: SamplingSetting
     weights[i] = Math.exp((logits[candidates[i]!]! - max) / settings.temperature);
     total += weights[i]!;
   }
-  let kept = candidates.length;
-  if (settings.topP < 1) {
-    let cumulative = 0;
-    for (let i = 0; i < candidates.length; i++) {
-      cumulative += weights[i]! / total;
-      if (cumulative >= settings.topP) {
-        kept = i + 1;
-        break;
-      }
-    }
-    total = 0;
-    for (let i = 0; i < kept; i++) total += weights[i]!;
-  }
   let target = rng() * total;
-  for (let i = 0; i < kept; i++) {
+  for (let i = 0; i < candidates.length; i++) {
     target -= weights[i]!;
     if (target < 0) return candidates[i]!;
   }
-  return candidates[kept - 1]!;
+  return candidates[candidates.length - 1]!;
 }
 
 /** One decoder step's choice for each of the n images. */

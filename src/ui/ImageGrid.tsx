@@ -5,7 +5,7 @@ function ImageCanvas({ rgba, size, index }: { readonly rgba: Uint8ClampedArray; 
   const canvas = useRef<HTMLCanvasElement>(null);
   useEffect(() => {
     const context = canvas.current?.getContext('2d');
-    // ImageData wants its own ArrayBuffer-backed copy; the worker's buffer was transferred to us.
+    // A copy only to satisfy ImageData's type (Uint8ClampedArray<ArrayBuffer>); the pixels are ours already.
     context?.putImageData(new ImageData(new Uint8ClampedArray(rgba), size, size), 0, 0);
   }, [rgba, size]);
   return <canvas data-testid="grid.image" ref={canvas} width={size} height={size} aria-label={`Generated image ${index + 1}`} role="img" />;

@@ -37,7 +37,7 @@ export class DeviceLostError extends Error {
 export class WorkerCrashedError extends Error {
   override name = 'WorkerCrashedError';
   constructor(detail: string) {
-    super(`The generation worker stopped unexpectedly (${detail}). Reload the page to start it again.`);
+    super(`The generation worker stopped unexpectedly (${detail}). The app starts a new one: draw again.`);
   }
 }
 

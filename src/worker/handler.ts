@@ -74,12 +74,14 @@ export function createWorkerHandler({ post, loadModel }: HandlerDeps): WorkerHan
     if (!loaded) {
       const model = loadModel(params, (progress) => post({ type: 'load-progress', id, progress }, []));
       loaded = { key, model };
-      model.catch(() => {
-        if (loaded?.model === model) loaded = undefined;
-      });
+      model.then(
+        ({ deviceLost }) => void deviceLost?.then((reason) => (lostReason = reason)),
+        () => {
+          if (loaded?.model === model) loaded = undefined;
+        },
+      );
     }
-    const { engine, backend, deviceLost } = await loaded.model;
-    void deviceLost?.then((reason) => (lostReason = reason));
+    const { engine, backend } = await loaded.model;
     post({ type: 'ready', id, info: { ...backend, modelId: engine.manifest.modelId, imageSize: engine.manifest.vqgan.resolution } }, []);
   }
 
@@ -115,9 +117,10 @@ export function createWorkerHandler({ post, loadModel }: HandlerDeps): WorkerHan
         },
       );
     } catch (error) {
+      if (error instanceof GenerationCancelledError) throw error;
       // A run that fails because the GPU went away says so, rather than with ORT's internal message.
       const reason = await settledWithin(deviceLost, 200);
-      throw reason === undefined || error instanceof GenerationCancelledError ? error : new DeviceLostError(reason);
+      throw reason === undefined ? error : new DeviceLostError(reason);
     }
     const result: GenerateResult = { images: generated.images, tokens: generated.tokens.map((codes) => Array.from(codes)), size };
     post({ type: 'result', id, result }, result.images.map((image) => image.buffer));

@@ -4,7 +4,8 @@
  * buffers, no KV cache, an accurate erf. Slow, but trustworthy on tiny configs.
  */
 import type { DalleBartConfig } from '../../src/model/config.ts';
-import { LAYER_NORM_EPS } from '../../src/model/config.ts';
+/** Spec §3.2, written out here rather than imported, so a wrong constant in the exporter is caught. */
+const LAYER_NORM_EPS = 1e-5;
 import type { ParamSource } from '../../tools/exporter/params.ts';
 
 // ---------------------------------------------------------------------------------------------

@@ -3,7 +3,10 @@
  * are CHW float64 arrays, one image at a time; the structure comes from `vqganLevels`, like the layout.
  */
 import type { VqganConfig } from '../../src/model/config.ts';
-import { GROUP_NORM_EPS, GROUP_NORM_GROUPS, vqganGridSize, vqganLevelChannels } from '../../src/model/config.ts';
+import { GROUP_NORM_GROUPS, vqganGridSize, vqganLevelChannels } from '../../src/model/config.ts';
+
+/** Spec §6.3 (taming's GroupNorm eps), written out rather than imported so the check is independent. */
+const GROUP_NORM_EPS = 1e-6;
 import { vqganLevels } from '../../tools/exporter/layout.ts';
 import type { ParamSource } from '../../tools/exporter/params.ts';
 
