@@ -12,6 +12,7 @@ import { createDalleSessions } from '../src/pipeline/runtime.ts';
 import { sessionOptionsFor } from '../src/pipeline/session-options.ts';
 import type { OrtApi } from '../src/pipeline/runtime.ts';
 import { intArg, parseArgs, runCli, UsageError } from '../tools/cli-args.ts';
+import { loadPromptEncoder } from '../src/text/prompt-encoder.ts';
 import { openModelFolder } from '../tools/node/model-folder.ts';
 
 interface Timing {
@@ -23,10 +24,9 @@ interface Timing {
 async function time(ort: OrtApi, dir: string, steps: number, images: number, backend: 'wasm' | 'node'): Promise<Timing> {
   const source = openModelFolder(dir);
   const engine = new DalleEngine(ort, await createDalleSessions(ort, source, backend === 'wasm' ? sessionOptionsFor('wasm', source.manifest) : () => ({})), source.manifest);
-  const T = source.manifest.dalleBart.maxTextLength;
-  const ids = [0, 58, 564, 111, 101, 2, ...new Array<number>(T - 6).fill(1)];
-  const prompt = { ids, attentionMask: ids.map((id) => (id === 1 ? 0 : 1)) };
-  const empty = { ids: [0, 2, ...new Array<number>(T - 2).fill(1)], attentionMask: [1, 1, ...new Array<number>(T - 2).fill(0)] };
+  const text = await loadPromptEncoder(source);
+  const prompt = text.encode('a photo of an astronaut riding a horse', 0);
+  const empty = text.unconditional;
   const start = source.manifest.specialTokens.imageStart;
   // Warm-up run so one-time costs (allocations, kernel selection) are not counted.
   const warm = await engine.beginDecoding(prompt, empty, images);

@@ -27,7 +27,7 @@ export interface TokenRequest {
 type Feeds = Record<string, Tensor>;
 
 function int64(ort: OrtApi, values: ArrayLike<number>, dims: readonly number[]): Tensor {
-  return new ort.Tensor('int64', BigInt64Array.from(Array.from(values, (v) => BigInt(v))), dims);
+  return new ort.Tensor('int64', BigInt64Array.from(values, (v) => BigInt(v)), dims);
 }
 
 export class DalleEngine {
@@ -118,33 +118,36 @@ export class DalleEngine {
 /** A decoder run in progress: the per-prompt feeds and the KV cache of the steps so far. */
 export class DecoderState {
   private position = 0;
+  /** One feeds object for the whole run: each step swaps in its tokens, position and the new cache. */
+  private readonly feeds: Feeds;
+  private readonly cacheNames: readonly (readonly [past: string, present: string])[];
+
   constructor(
     private readonly engine: DalleEngine,
     private readonly fixed: Feeds,
-    private past: Feeds,
-  ) {}
+    past: Feeds,
+  ) {
+    this.feeds = { ...fixed, ...past };
+    this.cacheNames = Object.keys(past).map((name) => [name, name.replace(/^past\./, 'present.')] as const);
+  }
 
   async step(previous: readonly number[]): Promise<Float32Array> {
-    const { ort, sessions, manifest } = this.engine;
-    const outputs = await sessions.decoder.run({
-      ...this.fixed,
-      ...this.past,
-      input_ids: int64(ort, [...previous, ...previous], [2 * previous.length]),
-      position: int64(ort, [this.position++], []),
-    });
-    for (const t of Object.values(this.past)) t.dispose();
-    this.past = {};
-    for (let l = 0; l < manifest.dalleBart.decoderLayers; l++) {
-      this.past[`past.${l}.key`] = outputs[`present.${l}.key`]!;
-      this.past[`past.${l}.value`] = outputs[`present.${l}.value`]!;
+    const { ort, sessions } = this.engine;
+    this.feeds.input_ids = int64(ort, [...previous, ...previous], [2 * previous.length]);
+    this.feeds.position = int64(ort, [this.position++], []);
+    const outputs = await sessions.decoder.run(this.feeds);
+    for (const [past, present] of this.cacheNames) {
+      this.feeds[past]!.dispose();
+      this.feeds[past] = outputs[present]!;
     }
     const logits = (await outputs.logits!.getData()) as Float32Array;
     outputs.logits!.dispose();
     return logits;
   }
 
+  /** Frees the cache and the per-prompt tensors (GPU buffers on WebGPU). */
   dispose(): void {
-    for (const t of [...Object.values(this.past), ...Object.values(this.fixed)]) t.dispose();
-    this.past = {};
+    for (const [past] of this.cacheNames) this.feeds[past]?.dispose();
+    for (const t of Object.values(this.fixed)) t.dispose();
   }
 }

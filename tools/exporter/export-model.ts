@@ -4,7 +4,7 @@
  * place at the end, so a failed export leaves nothing half-written at --out.
  */
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, readFileSync, readdirSync, renameSync, rmSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { parseDalleBartConfig, parseVqganConfig } from '../../src/model/config.ts';
 import type { DalleBartConfig, VqganConfig } from '../../src/model/config.ts';
@@ -42,8 +42,17 @@ function readJson(file: string): Record<string, unknown> {
   }
 }
 
-function sha256File(file: string): string {
-  return createHash('sha256').update(readFileSync(file)).digest('hex');
+/** sha256 read in 16 MiB pieces: data files reach 1 GiB, which need not sit in memory whole. */
+function sha256OfFile(file: string): string {
+  const hash = createHash('sha256');
+  const buffer = Buffer.alloc(1 << 24);
+  const fd = openSync(file, 'r');
+  try {
+    for (let n = readSync(fd, buffer); n > 0; n = readSync(fd, buffer)) hash.update(buffer.subarray(0, n));
+  } finally {
+    closeSync(fd);
+  }
+  return hash.digest('hex');
 }
 
 function writeGraph(dir: string, name: GraphName, dtype: ExportDtype, build: (b: GraphBuilder) => void): GraphEntry {
@@ -125,7 +134,7 @@ export function exportModel(options: ExportOptions): ModelManifest {
     const hasWords = existsSync(join(staging, OPTIONAL_FILES[0]));
     const files: ManifestFile[] = readdirSync(staging)
       .sort()
-      .map((path) => ({ path, bytes: statSync(join(staging, path)).size, sha256: sha256File(join(staging, path)) }));
+      .map((path) => ({ path, bytes: statSync(join(staging, path)).size, sha256: sha256OfFile(join(staging, path)) }));
     const c = model.dalleConfig;
     const manifest: ModelManifest = {
       format: MANIFEST_FORMAT,

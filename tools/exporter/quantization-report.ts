@@ -6,14 +6,14 @@
  *  - PSNR of the VQGAN output for the fp32 tokens.
  * Runs both models through the same `DalleEngine` on onnxruntime-node (CPU).
  */
-import { readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ortNode from 'onnxruntime-node';
 import type { ModelSource, OrtApi } from '../../src/pipeline/runtime.ts';
 import { createDalleSessions } from '../../src/pipeline/runtime.ts';
 import { DalleEngine } from '../../src/pipeline/engine.ts';
 import { superCondition, topKIndices } from '../../src/pipeline/sampler.ts';
-import { BpeTokenizer } from '../../src/text/bpe-tokenizer.ts';
+import { loadPromptEncoder } from '../../src/text/prompt-encoder.ts';
 import { openModelFolder } from '../node/model-folder.ts';
 import { exportModel } from './export-model.ts';
 
@@ -27,7 +27,7 @@ export interface QuantizationReport {
   readonly psnr: number;
 }
 
-const PROMPT = ' a photo of an astronaut riding a horse';
+const PROMPT = 'a photo of an astronaut riding a horse';
 const FIRST_STEPS = 8;
 const CONDITION_SCALE = 10;
 
@@ -53,10 +53,9 @@ export async function measureQuantizationError(fp32Dir: string, quantizedDir: st
   const quantizedSource = openModelFolder(quantizedDir);
   const quantized = await engineFor(quantizedSource);
   const { manifest } = quantizedSource;
-  const tokenizer = BpeTokenizer.fromFiles(readFileSync(join(quantizedDir, manifest.tokenizer.vocab), 'utf8'), readFileSync(join(quantizedDir, manifest.tokenizer.merges), 'utf8'));
-  const T = manifest.dalleBart.maxTextLength;
-  const prompt = tokenizer.encodePrompt(PROMPT, T);
-  const empty = tokenizer.encodePrompt('', T);
+  const text = await loadPromptEncoder(quantizedSource);
+  const prompt = text.encode(PROMPT, 0);
+  const empty = text.unconditional;
   const vocab = manifest.dalleBart.imageVocabSize + 1;
   const codes = manifest.specialTokens.imageCodes;
   const S = manifest.dalleBart.imageLength;
@@ -90,7 +89,7 @@ export async function measureQuantizationError(fp32Dir: string, quantizedDir: st
 
 export function formatQuantizationReport(r: QuantizationReport): string {
   return [
-    `error report, ${r.dtype} vs fp32 (onnxruntime-node CPU, prompt "${PROMPT.trim()}", condition scale ${CONDITION_SCALE}):`,
+    `error report, ${r.dtype} vs fp32 (onnxruntime-node CPU, prompt "${PROMPT}", condition scale ${CONDITION_SCALE}):`,
     `  max |Δlogit| over the first ${r.firstSteps} decoder steps: ${r.maxLogitError.toPrecision(3)} (largest |logit| ${r.logitScale.toPrecision(3)})`,
     `  greedy-token agreement, ${r.steps} teacher-forced steps: ${r.agreement}/${r.steps} (${((100 * r.agreement) / r.steps).toFixed(1)} %)`,
     `  VQGAN PSNR on the fp32 tokens: ${r.psnr.toFixed(1)} dB`,
