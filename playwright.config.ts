@@ -6,7 +6,8 @@
  */
 import { defineConfig, devices } from '@playwright/test';
 
-const PORT = 4173;
+/** PW_PORT lets two checkouts run their browser tests side by side without sharing a server. */
+const PORT = Number(process.env.PW_PORT ?? 4173);
 
 const CHROMIUM_FLAGS = [
   '--headless',
