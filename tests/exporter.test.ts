@@ -49,7 +49,7 @@ void test('the manifest lists every file with size and sha256, and the spec spec
   assert.deepEqual(manifest.graphs.decoder.externalData, ['decoder.onnx_data']);
 });
 
-void test('the layout has bias-only pre-norms and offset-0 position tables (spec §3.2, §3.3)', () => {
+void test('the layout has bias-only pre-norms and offset-0 position tables (docs/model-format.md#layer-norm, docs/model-format.md#embeddings-and-positions)', () => {
   const layout = dalleBartLayout(PRESET_SHAPES.mini.dalleBart);
   const biasOnly = [...layout.keys()].filter((p) => p.endsWith('/bias') && !layout.has(p.replace(/bias$/, 'scale')));
   const enc = 'model/encoder/layers/FlaxBartEncoderLayers';
@@ -121,7 +121,7 @@ void test('graph outputs come straight from their producers: no Identity nodes',
   }
 });
 
-void test('the released VQGAN decoder walk matches spec §6.2 (17 ResBlocks, 4 attention blocks, 4 upsamplers)', () => {
+void test('the released VQGAN decoder walk matches docs/model-format.md#vqgan-decoder (17 ResBlocks, 4 attention blocks, 4 upsamplers)', () => {
   const layout = vqganLayout(PRESET_SHAPES.mini.vqgan);
   const levels = vqganLevels(PRESET_SHAPES.mini.vqgan);
   assert.deepEqual(levels.map((l) => [l.level, l.resolution, l.blocks.length, l.attentions.length, l.upsample !== null]), [

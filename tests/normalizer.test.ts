@@ -13,7 +13,7 @@ const segmenter = new WordSegmenter(WORDS.map((w, i) => `${w} ${10_000 - i}`).jo
 /** Draws that always land on the first, second or third person token. */
 const rngAt = (x: number) => () => x;
 
-void test('reproduces every example of spec §4.1', () => {
+void test('reproduces every example of docs/model-format.md#text-normalizer', () => {
   const rows: [string, string][] = [
     ['Sunset over a lake, in the mountains!', ' sunset over a lake, in the mountains'],
     ['A photo of an astronaut (riding a horse)...', ' a photo of an astronaut, riding a horse'],

@@ -18,7 +18,7 @@ const files = toyVocabFiles();
 const tokenizer = BpeTokenizer.fromFiles(files['vocab.json'], files['merges.txt']);
 const UNK = 3;
 
-/** Spec §4.4's prompts and what the normaliser makes of them. */
+/** The prompts of docs/model-format.md#test-vectors and what the normaliser makes of them. */
 const SPEC_PROMPTS: [string, string][] = [
   ['a photo of an astronaut riding a horse', ' a photo of an astronaut riding a horse'],
   ['sunset over a lake in the mountains', ' sunset over a lake in the mountains'],
@@ -30,7 +30,7 @@ const SPEC_PROMPTS: [string, string][] = [
   ['Dali painting of WALL-E', ' dali painting of wall e'],
 ];
 
-void test('tokenizes the spec §4.4 prompts: <s>, content, </s>, then padding', () => {
+void test('tokenizes the test-vector prompts (docs/model-format.md#test-vectors): <s>, content, </s>, then padding', () => {
   for (const [prompt, normalized] of SPEC_PROMPTS) {
     const row = preparePrompt(prompt, tokenizer, { seed: 0 });
     assert.equal(row.normalized, normalized, prompt);
@@ -45,7 +45,7 @@ void test('normalisation keeps punctuation away from <unk>, unlike min-dalle sty
   assert.ok(!preparePrompt(prompt, tokenizer, { seed: 0 }).ids.includes(UNK));
   // min-dalle only lowercases: the "!" has no token.
   assert.ok(tokenizer.encode(` ${prompt.toLowerCase()}`).includes(UNK));
-  // Spec §4.4: the DM row is the plain prompt's row with one comma token added.
+  // docs/model-format.md#test-vectors: the DM row is the plain prompt's row with one comma token added.
   const plain = tokenizer.encode(' sunset over a lake in the mountains');
   const content = tokenizer.encode(' sunset over a lake, in the mountains');
   assert.equal(content.length, plain.length + 1);

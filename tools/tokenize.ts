@@ -2,7 +2,7 @@
  * npm run tokenize -- --model <dir> "<prompt>" [--seed n]
  * Prints {"normalized": "…", "ids": […]} for the model's tokenizer, with the app's normaliser.
  * `ids` is `<s>` + content + `</s>` without the `<pad>` tail (the encoder input is that row padded
- * to the model's text length), so it compares directly with spec §4.4's test vectors.
+ * to the model's text length), so it compares directly with the test vectors in docs/model-format.md#test-vectors.
  */
 import { PAD_ID } from '../src/text/bpe-tokenizer.ts';
 import { loadPromptEncoder } from '../src/text/prompt-encoder.ts';

@@ -32,7 +32,7 @@ export interface VqganConfig {
   readonly outCh: number;
 }
 
-/** DalleBart LayerNorm epsilon (spec §3.2) and VQGAN GroupNorm epsilon / groups (spec §6.3). */
+/** DalleBart LayerNorm epsilon (docs/model-format.md#layer-norm) and VQGAN GroupNorm epsilon / groups (docs/model-format.md#vqgan-blocks). */
 export const LAYER_NORM_EPS = 1e-5;
 export const GROUP_NORM_EPS = 1e-6;
 export const GROUP_NORM_GROUPS = 32;

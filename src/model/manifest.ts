@@ -28,7 +28,7 @@ export interface SpecialTokens {
   readonly pad: number;
   readonly eos: number;
   readonly unk: number;
-  /** The decoder start token (16384 for the released models, spec §2.2). */
+  /** The decoder start token (16384 for the released models, docs/model-format.md#start-token). */
   readonly imageStart: number;
   /** Sampling is restricted to ids 0 … imageCodes − 1 (the VQGAN codebook). */
   readonly imageCodes: number;

@@ -73,7 +73,7 @@ export class DalleEngine {
     const { ort, manifest } = this;
     const c = manifest.dalleBart;
     const T = c.maxTextLength;
-    // mini's text embedding has one row fewer than its vocab.json (spec §4.2): map such ids to <unk>.
+    // mini's text embedding has one row fewer than its vocab.json (docs/model-format.md#tokenizer): map such ids to <unk>.
     const ids = [...prompt.ids, ...unconditional.ids].map((id) => (id < c.encoderVocabSize ? id : manifest.specialTokens.unk));
     const attentionMask = int64(ort, [...prompt.attentionMask, ...unconditional.attentionMask], [2, T]);
     const encoded = await this.sessions.encoder.run({ input_ids: int64(ort, ids, [2, T]), attention_mask: attentionMask });

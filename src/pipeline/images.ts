@@ -1,4 +1,4 @@
-/** VQGAN output → displayable pixels: clip to [0, 1], ×255, truncate (spec §6.4), as RGBA for canvases and PNGs. */
+/** VQGAN output → displayable pixels: clip to [0, 1], ×255, truncate (docs/model-format.md#post-processing), as RGBA for canvases and PNGs. */
 export function pixelsToRgba(pixels: Float32Array, index: number, size: number): Uint8ClampedArray {
   const plane = size * size;
   const base = index * 3 * plane;

@@ -1,5 +1,5 @@
 /**
- * Next-token selection, pure and synchronous (spec §5): super-conditioning on the cond/uncond rows,
+ * Next-token selection, pure and synchronous (docs/model-format.md#sampling): super-conditioning on the cond/uncond rows,
  * then temperature → top-k → top-p in the order of transformers' Flax warpers, sampling only over
  * the image codes 0 … codes − 1.
  */
@@ -15,7 +15,7 @@ export interface SamplingSettings {
   readonly temperature: number;
 }
 
-/** dalle-mini's notebook defaults (spec §5.1). */
+/** dalle-mini's notebook defaults (docs/model-format.md#sampling). */
 export const DEFAULT_SAMPLING: SamplingSettings = { conditionScale: 10, topK: 50, topP: 1, temperature: 1 };
 
 export class SamplingSettingsError extends Error {

@@ -1,10 +1,10 @@
 /**
- * GPT-2 style byte-level BPE, as `BartTokenizerFast` runs it for DALL·E Mini (spec §4.2).
+ * GPT-2 style byte-level BPE, as `BartTokenizerFast` runs it for DALL·E Mini (docs/model-format.md#tokenizer).
  * Dependency-free so the same code runs in the browser and in Node tools/tests.
  * `add_prefix_space` is false: the text normaliser supplies the leading space.
  */
 
-/** Special ids fixed by the DALL·E Mini vocab (spec §2.2). */
+/** Special ids fixed by the DALL·E Mini vocab (docs/model-format.md#special-tokens). */
 export const BOS_ID = 0;
 export const PAD_ID = 1;
 export const EOS_ID = 2;
@@ -117,7 +117,7 @@ export class BpeTokenizer {
 
   /**
    * `[<s>, ...content, </s>]` padded with `<pad>` to maxLength; truncation drops content, never
-   * the specials, matching HF `truncation=True, padding="max_length"` (spec §4.2).
+   * the specials, matching HF `truncation=True, padding="max_length"` (docs/model-format.md#tokenizer).
    */
   encodePrompt(text: string, maxLength = 64): EncodedPrompt {
     if (!Number.isInteger(maxLength) || maxLength < 2) {

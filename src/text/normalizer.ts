@@ -1,5 +1,5 @@
 /**
- * dalle-mini's `TextNormalizer` (spec §4.1, DM `src/dalle_mini/model/text.py`): the 27 steps that
+ * dalle-mini's `TextNormalizer` (docs/model-format.md#text-normalizer, DM `src/dalle_mini/model/text.py`): the 27 steps that
  * turned training captions into the text the BPE vocab was trained on. A prompt that skips them
  * loses punctuation to `<unk>` and drifts from the training distribution.
  *

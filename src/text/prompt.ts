@@ -1,5 +1,5 @@
 /**
- * A user prompt → the encoder's input row (spec §4): TextNormalizer, then BPE with `<s>`/`</s>`
+ * A user prompt → the encoder's input row (docs/model-format.md#text-preprocessing): TextNormalizer, then BPE with `<s>`/`</s>`
  * and padding. The unconditional row is the tokenised empty string, never normalised (DM
  * `processor.py`).
  */

@@ -1,10 +1,10 @@
 /**
- * Plain-TypeScript reference forward of DalleBart (spec §3), used only by tests to check the ONNX
+ * Plain-TypeScript reference forward of DalleBart (docs/model-format.md#dallebart-architecture), used only by tests to check the ONNX
  * graphs. It is written independently of the graph builder: straightforward loops, float64 work
  * buffers, no KV cache, an accurate erf. Slow, but trustworthy on tiny configs.
  */
 import type { DalleBartConfig } from '../../src/model/config.ts';
-/** Spec §3.2, written out here rather than imported, so a wrong constant in the exporter is caught. */
+/** docs/model-format.md#layer-norm, written out here rather than imported, so a wrong constant in the exporter is caught. */
 const LAYER_NORM_EPS = 1e-5;
 import type { ParamSource } from '../../tools/exporter/params.ts';
 
@@ -87,7 +87,7 @@ function matmul(x: Float64Array, rows: number, inDim: number, w: Float32Array, o
 
 /**
  * LayerNorm over the last axis (width `width`), two-pass mean/variance in float64.
- * `scale` null = bias-only LayerNorm (γ ≡ 1, spec §3.2).
+ * `scale` null = bias-only LayerNorm (γ ≡ 1, docs/model-format.md#layer-norm).
  */
 function layerNorm(x: Float64Array, width: number, scale: Float32Array | null, bias: Float32Array): Float64Array {
   const rows = x.length / width;
@@ -206,7 +206,7 @@ function attentionBlock(
   return matmul(a, tq, d, p.get(`${name}/out_proj/kernel`), d);
 }
 
-/** NormFormer GLU (spec §3.5): LN0 (bias-only) → GELU(gate) ⊙ linear → LN1 (bias-only) → Dense_2. */
+/** NormFormer GLU (docs/model-format.md#glu-feed-forward): LN0 (bias-only) → GELU(gate) ⊙ linear → LN1 (bias-only) → Dense_2. */
 function glu(p: LayerParams, x: Float64Array, rows: number, d: number, ffn: number): Float64Array {
   const g = layerNorm(x, d, null, p.get('GLU_0/LayerNorm_0/bias'));
   const gate = matmul(g, rows, d, p.get('GLU_0/Dense_0/kernel'), ffn);
@@ -247,7 +247,7 @@ const ENCODER_LAYERS = 'model/encoder/layers/FlaxBartEncoderLayers';
 const DECODER_LAYERS = 'model/decoder/layers/FlaxBartDecoderLayers';
 
 /**
- * Encoder forward (spec §3.3, §3.6). inputIds/attentionMask: [B][T] with T ≤ maxTextLength
+ * Encoder forward (docs/model-format.md#embeddings-and-positions, docs/model-format.md#encoder-layer). inputIds/attentionMask: [B][T] with T ≤ maxTextLength
  * (normally = 64); mask 0 marks padding, which is masked only as attention keys.
  * Returns the final_ln output, [B, T, d] float32.
  */
@@ -280,7 +280,7 @@ export function referenceEncoder(
 }
 
 /**
- * Decoder forward over whole prefixes, without a cache (spec §3.3, §3.7).
+ * Decoder forward over whole prefixes, without a cache (docs/model-format.md#embeddings-and-positions, docs/model-format.md#decoder-layer).
  * encoderOutput: [B, T, d] (T = attentionMask row length); tokens: [B][t], tokens[b][0] = start token,
  * t ≤ imageLength. Position i attends causally to 0…i and cross-attends to the unmasked text keys.
  * Returns logits [B, t, imageVocabSize + 1] float32 for every position.

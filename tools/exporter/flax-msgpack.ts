@@ -5,7 +5,7 @@
  * the msgpack structure with positional reads and records where each array's bytes live; tensors
  * are then read one at a time (or one layer slice at a time). Array leaves are ext type 1 whose
  * payload is `[shape, dtype name, raw little-endian bytes]`; leaves over 2^30 bytes use flax's
- * `__msgpack_chunked_array__` map form (spec §2.5).
+ * `__msgpack_chunked_array__` map form (docs/model-format.md#flax-msgpack).
  */
 import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
 import { bfloat16ToFloat32, float16ToFloat32 } from '../../src/model/half.ts';

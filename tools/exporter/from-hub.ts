@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { downloadHubFiles } from './hub-download.ts';
 import type { HubProgress } from './hub-download.ts';
 
-/** The VQGAN repo and revision dalle-mini's inference notebook pins (spec §2.4). */
+/** The VQGAN repo and revision dalle-mini's inference notebook pins (docs/model-format.md#source-checkpoints). */
 export const VQGAN_REPO = 'dalle-mini/vqgan_imagenet_f16_16384';
 export const VQGAN_REVISION = 'e93a26e7707683d349bf5d5c41c5b0ef69b677a9';
 

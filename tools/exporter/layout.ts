@@ -1,5 +1,5 @@
 /**
- * The official checkpoint layouts (spec §2.5 for DalleBart with scanned layers, §6.6 for the VQGAN),
+ * The official checkpoint layouts (DalleBart with scanned layers, and the VQGAN: docs/model-format.md#parameter-names),
  * as path → shape tables. The random-checkpoint writer builds from them and the exporter checks a
  * real checkpoint against them before it writes anything.
  */
@@ -96,7 +96,7 @@ export interface VqganLevel {
   readonly upsample: string | null;
 }
 
-/** The decoder's structure, derived from the config the way taming/vqgan-jax build it (spec §6.2). */
+/** The decoder's structure, derived from the config the way taming/vqgan-jax build it (docs/model-format.md#vqgan-decoder). */
 export function vqganLevels(c: VqganConfig): VqganLevel[] {
   const levels: VqganLevel[] = [];
   const top = c.chMult.length - 1;

@@ -1,6 +1,6 @@
 /**
  * A small, deterministic byte-level BPE vocab in the layout of DALL·E Mini's `vocab.json` and
- * `merges.txt` (spec §4.2): 5 specials, the same 50 base symbols, then one token per merge.
+ * `merges.txt` (docs/model-format.md#tokenizer): 5 specials, the same 50 base symbols, then one token per merge.
  * The real files cannot be downloaded here, so random checkpoints ship this instead.
  */
 import { mergePair, pretokenize } from '../../src/text/bpe-tokenizer.ts';

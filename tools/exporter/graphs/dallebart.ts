@@ -3,7 +3,7 @@
  *
  * encoder: input_ids, attention_mask [B, T] → last_hidden_state [B, T, d] and, for every decoder
  *   layer l, the cross-attention keys `cross.l.key` [B, H, hd, T] (pre-transposed for q·K) and values
- *   `cross.l.value` [B, H, T, hd]: computed once per prompt instead of once per step (spec §3.9).
+ *   `cross.l.value` [B, H, T, hd]: computed once per prompt instead of once per step (docs/model-format.md#kv-cache).
  * decoder: one step for B = 2n rows (n images, cond rows then uncond rows). input_ids [B] (the
  *   previous token), position (scalar), the encoder's 2-row attention_mask [2, T] and cross tensors
  *   (each prompt's rows attend to them as a group of n, so nothing is repeated per image or

@@ -59,7 +59,7 @@ export class Layers {
     return b.op('Gather', [this.floatTensor(name, [rows, cols], table), ids]);
   }
 
-  /** LayerNorm over the last axis; `scale` absent means the bias-only norms of spec §3.2. */
+  /** LayerNorm over the last axis; `scale` absent means the bias-only norms of docs/model-format.md#layer-norm. */
   layerNorm(x: string, name: string, bias: Float32Array, scale: Float32Array | null, eps: number): string {
     const width = bias.length;
     const gamma = this.floatTensor(`${name}.scale`, [width], scale ?? new Float32Array(width).fill(1));
