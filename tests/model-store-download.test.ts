@@ -11,7 +11,7 @@ import type { DownloadProgress } from '../src/store/progress.ts';
 import { piecePrefix } from '../src/store/records.ts';
 import { storeModelSource } from '../src/store/store-model-source.ts';
 import type { StorageManagerLike } from '../src/store/storage-quota.ts';
-import { BASE_URL, FakeModelServer, fakeStorageManager, quotaBackend, steppingClock, syntheticModel, totalBytes } from './helpers/store-fixtures.ts';
+import { BASE_URL, FakeModelServer, fakeStorageManager, quotaBackend, sha256Hex, steppingClock, syntheticModel, totalBytes } from './helpers/store-fixtures.ts';
 
 const PIECE = 1024;
 const model = syntheticModel('dalle-mini', 1);
@@ -158,6 +158,23 @@ void test('a file path that leaves the model folder is refused before anything i
   const server = new FakeModelServer(model);
   await assert.rejects(downloadModel(newStore(), BASE_URL, manifest, { fetch: server.fetch }), ManifestError);
   assert.deepEqual(server.requests, []);
+});
+
+void test('an empty file and a file listed twice under two paths are stored once, without a request for the empty one', async () => {
+  const vocab = entryOf('vocab.json');
+  const extra = [
+    { path: 'empty.bin', bytes: 0, sha256: sha256Hex(new Uint8Array()) },
+    { path: 'vocab-copy.json', bytes: vocab.bytes, sha256: vocab.sha256 },
+  ];
+  const manifest = { ...model.manifest, files: [...model.manifest.files, ...extra] };
+  const store = newStore();
+  const server = new FakeModelServer(model);
+  const result = await downloadModel(store, BASE_URL, manifest, { fetch: server.fetch });
+  assert.equal(result.bytes, totalBytes(model));
+  assert.deepEqual(server.fetchedPaths().sort(), [...model.files.keys()].sort());
+  const source = storeModelSource(store, manifest);
+  assert.equal((await source.readFile('empty.bin')).byteLength, 0);
+  assert.deepEqual(await source.readFile('vocab-copy.json'), model.files.get('vocab.json'));
 });
 
 void test('cancel: the AbortSignal stops the download with DownloadCancelledError and what is stored stays', async () => {

@@ -44,19 +44,27 @@ function answersRange(response: Response, offset: number, bytes: number): boolea
   return Number(match[1]) === offset && Number(match[2]) === bytes - 1 && (match[3] === '*' || Number(match[3]) === bytes);
 }
 
-async function checkResponse(context: FileDownloadContext, entry: ManifestFile, url: string, response: Response, offset: number): Promise<void> {
-  if (!response.ok) throw new DownloadHttpError(entry.path, url, `HTTP ${response.status} ${response.statusText}`.trim());
+/** Why this response cannot be the file (from `offset` on), or undefined when it can. */
+function responseProblem(entry: ManifestFile, url: string, response: Response, offset: number): Error | undefined {
+  if (!response.ok) return new DownloadHttpError(entry.path, url, `HTTP ${response.status} ${response.statusText}`.trim());
   // Single-page-app servers answer a missing file with their index page and status 200.
-  if (response.headers.get('Content-Type')?.startsWith('text/html')) {
-    throw new DownloadHttpError(entry.path, url, 'the server sent an HTML page instead of the file');
-  }
+  if (response.headers.get('Content-Type')?.startsWith('text/html')) return new DownloadHttpError(entry.path, url, 'the server sent an HTML page instead of the file');
   // Content-Length counts encoded bytes when the body is compressed; only an identity body can be compared.
   const length = response.headers.get('Content-Length');
   const encoding = response.headers.get('Content-Encoding') ?? 'identity';
   if (length !== null && encoding === 'identity' && Number(length) !== entry.bytes - offset) {
-    await context.files.discard(entry.sha256);
-    throw new IntegrityError(entry.path, `${entry.bytes} bytes`, `${offset + Number(length)} bytes (Content-Length)`);
+    return new IntegrityError(entry.path, `${entry.bytes} bytes`, `${offset + Number(length)} bytes (Content-Length)`);
   }
+  return undefined;
+}
+
+/** Throws when the response cannot be the file; a size mismatch (the server holds another file) discards what is stored. */
+async function checkResponse(context: FileDownloadContext, entry: ManifestFile, url: string, response: Response, offset: number): Promise<void> {
+  const problem = responseProblem(entry, url, response, offset);
+  if (!problem) return;
+  await response.body?.cancel();
+  if (problem instanceof IntegrityError) await context.files.discard(entry.sha256);
+  throw problem;
 }
 
 /** Streams the body into pieces of `start.pieceBytes`, each stored as soon as it is full. */
