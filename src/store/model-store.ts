@@ -1,0 +1,165 @@
+/**
+ * Models on top of the content-addressed files: which models are stored, how complete they are,
+ * what they occupy (a file two models share is counted once), and deleting them without taking
+ * a file another stored model still uses.
+ */
+import type { ManifestFile, ModelManifest } from '../model/manifest.ts';
+import { FileStore } from './file-store.ts';
+import type { StorageKind, StoreBackend } from './piece-store.ts';
+import { MODEL_PREFIX, modelKey, parseModelRecord, storedBytesOf, storedModelId, uniqueFiles } from './records.ts';
+import type { FileRecord } from './records.ts';
+import { browserStorageManager, estimateSpace } from './storage-quota.ts';
+import type { StorageManagerLike } from './storage-quota.ts';
+
+/** 8 MiB: IndexedDB handles values of tens of MB well in every engine; an interruption loses at most one piece. */
+export const DEFAULT_PIECE_BYTES = 8 * 2 ** 20;
+
+export interface ModelStatus {
+  /** Size of the model: every distinct file (by sha256) of its manifest. */
+  readonly bytes: number;
+  readonly storedBytes: number;
+  readonly missingBytes: number;
+  /** Every file stored and verified: the model can load without the network. */
+  readonly complete: boolean;
+}
+
+export interface StoredModelInfo extends ModelStatus {
+  /** `<modelId>/<dtype>`: the key to delete or load it by. */
+  readonly id: string;
+  readonly modelId: string;
+  readonly dtype: ModelManifest['dtype'];
+  readonly savedAt: number;
+  /** Part of `storedBytes` in files other stored models use too: deleting this model keeps them. */
+  readonly sharedBytes: number;
+}
+
+export interface StorageUsage {
+  readonly kind: StorageKind;
+  /** Bytes of all stored models, shared files counted once. */
+  readonly modelBytes: number;
+  /** The browser's figures for the whole site (IndexedDB only; approximate by design). */
+  readonly usage?: number;
+  readonly quota?: number;
+}
+
+export interface ModelStoreOptions {
+  readonly pieceBytes?: number;
+  /** navigator.storage by default; undefined in memory mode, where the browser's quota does not apply. */
+  readonly storage?: StorageManagerLike | undefined;
+}
+
+export class ModelStore {
+  readonly files: FileStore;
+  readonly storage: StorageManagerLike | undefined;
+
+  constructor(
+    readonly backend: StoreBackend,
+    options: ModelStoreOptions = {},
+  ) {
+    this.files = new FileStore(backend, options.pieceBytes ?? DEFAULT_PIECE_BYTES);
+    this.storage = 'storage' in options ? options.storage : backend.kind === 'indexeddb' ? browserStorageManager() : undefined;
+  }
+
+  get kind(): StorageKind {
+    return this.backend.kind;
+  }
+
+  /** Records the model (before its files arrive, so partial downloads show up and can be deleted). */
+  async saveModel(manifest: ModelManifest): Promise<void> {
+    const id = storedModelId(manifest);
+    const replaced = await this.manifest(id);
+    await this.backend.put([[modelKey(id), { manifest, savedAt: Date.now() }]]);
+    // A re-export under the same id may leave files that nothing uses any more.
+    const kept = new Set(manifest.files.map((file) => file.sha256));
+    if (replaced?.files.some((file) => !kept.has(file.sha256))) await this.removeUnusedFiles();
+  }
+
+  async manifest(id: string): Promise<ModelManifest | undefined> {
+    return parseModelRecord(await this.backend.get(modelKey(id)))?.manifest;
+  }
+
+  async status(manifest: ModelManifest): Promise<ModelStatus> {
+    return statusOf(uniqueFiles(manifest), await this.fileRecords([manifest]));
+  }
+
+  readFile(entry: ManifestFile): Promise<Uint8Array<ArrayBuffer>> {
+    return this.files.read(entry);
+  }
+
+  async listModels(): Promise<StoredModelInfo[]> {
+    const manifests = await this.manifests();
+    const records = await this.fileRecords(manifests.map((m) => m.manifest));
+    const users = new Map<string, number>();
+    for (const { manifest } of manifests) for (const file of uniqueFiles(manifest)) users.set(file.sha256, (users.get(file.sha256) ?? 0) + 1);
+    return manifests.map(({ manifest, savedAt }) => {
+      const files = uniqueFiles(manifest);
+      const shared = files.filter((file) => (users.get(file.sha256) ?? 0) > 1);
+      const sharedBytes = statusOf(shared, records).storedBytes;
+      return { id: storedModelId(manifest), modelId: manifest.modelId, dtype: manifest.dtype, savedAt, sharedBytes, ...statusOf(files, records) };
+    });
+  }
+
+  async usage(): Promise<StorageUsage> {
+    const modelBytes = await this.modelBytes();
+    const estimate = this.kind === 'indexeddb' ? await estimateSpace(this.storage) : undefined;
+    return estimate ? { kind: this.kind, modelBytes, usage: estimate.usage, quota: estimate.quota } : { kind: this.kind, modelBytes };
+  }
+
+  /** Deletes the model and the files no other stored model uses; resolves to the bytes freed. */
+  async deleteModel(id: string): Promise<number> {
+    const before = await this.modelBytes();
+    await this.backend.delete([modelKey(id)]);
+    await this.removeUnusedFiles();
+    return before - (await this.modelBytes());
+  }
+
+  async deleteAll(): Promise<void> {
+    await this.backend.clear();
+  }
+
+  /** Stored bytes of every stored model's files, each file once. */
+  private async modelBytes(): Promise<number> {
+    const records = await this.fileRecords((await this.manifests()).map((m) => m.manifest));
+    let bytes = 0;
+    for (const record of records.values()) bytes += storedBytesOf(record);
+    return bytes;
+  }
+
+  private async manifests(): Promise<{ readonly manifest: ModelManifest; readonly savedAt: number }[]> {
+    const keys = await this.backend.keys(MODEL_PREFIX);
+    const records = await Promise.all(keys.map(async (key) => parseModelRecord(await this.backend.get(key))));
+    return records.filter((record) => record !== undefined).sort((a, b) => a.savedAt - b.savedAt);
+  }
+
+  /** File records of the manifests' files, by sha256 (each read once). */
+  private async fileRecords(manifests: readonly ModelManifest[]): Promise<Map<string, FileRecord>> {
+    const records = new Map<string, FileRecord>();
+    for (const manifest of manifests) {
+      for (const file of manifest.files) {
+        if (records.has(file.sha256)) continue;
+        const record = await this.files.record(file.sha256);
+        if (record && record.bytes === file.bytes) records.set(file.sha256, record);
+      }
+    }
+    return records;
+  }
+
+  /** Files (complete or partial) that no stored model lists: left by deletes, replaced exports or interrupted cleanups. */
+  private async removeUnusedFiles(): Promise<void> {
+    const used = new Set((await this.manifests()).flatMap(({ manifest }) => manifest.files.map((file) => file.sha256)));
+    for (const sha256 of await this.files.storedHashes()) if (!used.has(sha256)) await this.files.discard(sha256);
+  }
+}
+
+function statusOf(files: readonly ManifestFile[], records: ReadonlyMap<string, FileRecord>): ModelStatus {
+  let bytes = 0;
+  let storedBytes = 0;
+  let complete = true;
+  for (const file of files) {
+    const record = records.get(file.sha256);
+    bytes += file.bytes;
+    storedBytes += record ? storedBytesOf(record) : 0;
+    complete &&= record?.complete === true;
+  }
+  return { bytes, storedBytes, missingBytes: bytes - storedBytes, complete };
+}

@@ -1,0 +1,82 @@
+/**
+ * What the store keeps under which key. Files are content-addressed by their sha256, so a file that
+ * two models share (the VQGAN of Mini and Mega, the tokenizer) is stored once. Keys carry a format
+ * version: a change of layout gets new keys instead of misreading old entries.
+ *
+ *   piece:v1:<sha256>:<index>  → Uint8Array, `pieceBytes` long (the last one shorter)
+ *   file:v1:<sha256>           → FileRecord
+ *   model:v1:<modelId>/<dtype> → ModelRecord
+ */
+import { ManifestError, parseManifest } from '../model/manifest.ts';
+import type { ManifestFile, ModelManifest } from '../model/manifest.ts';
+
+export const PIECE_PREFIX = 'piece:v1:';
+export const FILE_PREFIX = 'file:v1:';
+export const MODEL_PREFIX = 'model:v1:';
+
+export const piecePrefix = (sha256: string): string => `${PIECE_PREFIX}${sha256}:`;
+export const pieceKey = (sha256: string, index: number): string => `${piecePrefix(sha256)}${index}`;
+export const fileKey = (sha256: string): string => `${FILE_PREFIX}${sha256}`;
+export const modelKey = (storedModelId: string): string => `${MODEL_PREFIX}${storedModelId}`;
+
+/** One model id can be exported in several dtypes; each is stored (and deleted) on its own. */
+export const storedModelId = (manifest: ModelManifest): string => `${manifest.modelId}/${manifest.dtype}`;
+
+export interface FileRecord {
+  readonly bytes: number;
+  /** Piece size this file was split with (kept per file so the default can change without breaking stored files). */
+  readonly pieceBytes: number;
+  /** sha256 of each stored piece, in order: pieces 0 … length − 1 are stored. Checked when pieces are read back. */
+  readonly pieceHashes: readonly string[];
+  /** Every piece stored and the whole file's sha256 matched manifest.json. */
+  readonly complete: boolean;
+}
+
+export interface ModelRecord {
+  readonly manifest: ModelManifest;
+  readonly savedAt: number;
+}
+
+export type StoredRecord = FileRecord | ModelRecord;
+
+const isCount = (value: unknown): value is number => typeof value === 'number' && Number.isInteger(value) && value >= 0;
+
+/** Entries come from disk and may be damaged or from another version: anything unexpected reads as absent. */
+export function parseFileRecord(value: unknown): FileRecord | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  if (!('bytes' in value && 'pieceBytes' in value && 'pieceHashes' in value && 'complete' in value)) return undefined;
+  const { bytes, pieceBytes, pieceHashes, complete } = value;
+  if (!isCount(bytes) || !isCount(pieceBytes) || pieceBytes === 0 || typeof complete !== 'boolean') return undefined;
+  if (!Array.isArray(pieceHashes) || !pieceHashes.every((hash) => typeof hash === 'string')) return undefined;
+  const hashes: readonly string[] = pieceHashes;
+  if (hashes.length > piecesOf(bytes, pieceBytes)) return undefined;
+  return { bytes, pieceBytes, pieceHashes: hashes, complete };
+}
+
+export function parseModelRecord(value: unknown): ModelRecord | undefined {
+  if (typeof value !== 'object' || value === null || !('manifest' in value) || !('savedAt' in value)) return undefined;
+  const { manifest, savedAt } = value;
+  if (typeof savedAt !== 'number') return undefined;
+  try {
+    return { manifest: parseManifest(manifest, 'stored manifest'), savedAt };
+  } catch (error) {
+    if (error instanceof ManifestError) return undefined;
+    throw error;
+  }
+}
+
+export function piecesOf(bytes: number, pieceBytes: number): number {
+  return Math.ceil(bytes / pieceBytes);
+}
+
+/** Bytes of the file held by its stored pieces. */
+export function storedBytesOf(record: FileRecord): number {
+  return Math.min(record.bytes, record.pieceHashes.length * record.pieceBytes);
+}
+
+/** The manifest's files with duplicates (same sha256) listed once: the unit of storage and download. */
+export function uniqueFiles(manifest: ModelManifest): ManifestFile[] {
+  const bySha = new Map<string, ManifestFile>();
+  for (const file of manifest.files) if (!bySha.has(file.sha256)) bySha.set(file.sha256, file);
+  return [...bySha.values()];
+}
