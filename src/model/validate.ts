@@ -22,6 +22,8 @@ export interface IntBounds {
 }
 
 export interface StringRule {
+  /** 1 unless given. */
+  readonly minLength?: number;
   readonly maxLength: number;
   readonly pattern?: RegExp;
   /** The pattern in words, for the message. */
@@ -111,7 +113,8 @@ export class JsonField {
   string(rule: StringRule): string {
     const v = this.value;
     if (typeof v !== 'string') return this.expected('a string');
-    if (v.length === 0 || v.length > rule.maxLength) return this.expected(`a string of 1 to ${rule.maxLength} characters`);
+    const minLength = rule.minLength ?? 1;
+    if (v.length < minLength || v.length > rule.maxLength) return this.expected(`a string of ${minLength} to ${rule.maxLength} characters`);
     if (rule.pattern && !rule.pattern.test(v)) return this.expected(rule.patternText ?? `a string matching ${String(rule.pattern)}`);
     return v;
   }
