@@ -1,17 +1,18 @@
 /**
  * Vite for the app: React, a module worker, cross-origin isolation (WASM threads need
- * SharedArrayBuffer), onnxruntime-web's runtime files served from our own origin, and the tiny
- * demo model exported on first start so `npm run dev` works with no network.
+ * SharedArrayBuffer) and a Content-Security-Policy on every response (tools/web), onnxruntime-web's
+ * runtime files served from our own origin, and the tiny demo model exported on first start so
+ * `npm run dev` works with no network.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import react from '@vitejs/plugin-react';
-import { defaultClientConditions, defineConfig } from 'vite';
+import { defaultClientConditions, defineConfig, loadEnv } from 'vite';
 import type { Plugin } from 'vite';
 import { ensureTinyModel } from './tools/exporter/tiny-model.ts';
-
-const ISOLATION_HEADERS = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
+import { parseModelHosts } from './tools/web/content-security-policy.ts';
+import { ISOLATION_HEADERS, pageHeaders, securityHeaders } from './tools/web/security-headers.ts';
 
 /** The default `onnxruntime-web` entry (JSEP build: WebGPU and WASM EPs) loads these two at run time. */
 const ORT_DIR = dirname(createRequire(import.meta.url).resolve('onnxruntime-web'));
@@ -54,14 +55,19 @@ function demoModel(): Plugin {
   };
 }
 
-export default defineConfig({
-  plugins: [react(), ortRuntimeFiles(), demoModel()],
-  resolve: {
-    // Picks ORT's entry without the embedded Emscripten glue: we serve the glue (.mjs) next to the .wasm anyway.
-    conditions: ['onnxruntime-web-use-extern-wasm', ...defaultClientConditions],
-  },
-  optimizeDeps: { exclude: ['onnxruntime-web'] },
-  worker: { format: 'es' },
-  server: { headers: ISOLATION_HEADERS },
-  preview: { headers: ISOLATION_HEADERS },
+export default defineConfig(({ mode }) => {
+  // The one list of model hosts (connect-src): VITE_MODEL_HOSTS from the environment or a .env file.
+  const modelHosts = parseModelHosts(loadEnv(mode, import.meta.dirname, 'VITE_').VITE_MODEL_HOSTS);
+  return {
+    plugins: [react(), ortRuntimeFiles(), demoModel(), securityHeaders({ modelHosts })],
+    resolve: {
+      // Picks ORT's entry without the embedded Emscripten glue: we serve the glue (.mjs) next to the .wasm anyway.
+      conditions: ['onnxruntime-web-use-extern-wasm', ...defaultClientConditions],
+    },
+    optimizeDeps: { exclude: ['onnxruntime-web'] },
+    worker: { format: 'es' },
+    // Dev relaxes the policy for Vite's inline React preamble, inline CSS and HMR websocket; preview is what ships.
+    server: { headers: pageHeaders({ modelHosts, dev: true }) },
+    preview: { headers: pageHeaders({ modelHosts }) },
+  };
 });

@@ -3,10 +3,10 @@ import assert from 'node:assert/strict';
 import { beforeEach, test } from 'node:test';
 import { GenerationCancelledError } from '../src/pipeline/errors.ts';
 import { createController } from '../src/ui/controller.ts';
-import { INITIAL_STATE, useAppStore } from '../src/ui/store.ts';
+import { INITIAL_STATE, setSettings, useAppStore } from '../src/ui/store.ts';
 import type { DalleGenerator } from '../src/worker/client.ts';
 import { DeviceLostError } from '../src/worker/errors.ts';
-import type { GenerateResult, LoadParams, ReadyInfo } from '../src/worker/protocol.ts';
+import type { GenerateParams, GenerateResult, LoadParams, ReadyInfo } from '../src/worker/protocol.ts';
 
 const LOAD: LoadParams = { modelUrl: 'http://test/m/', wasmPaths: 'http://test/ort/' };
 const READY: ReadyInfo = { backend: 'webgpu', reason: 'test adapter', modelId: 'm', imageSize: 256 };
@@ -79,4 +79,23 @@ void test('a lost GPU device replaces the worker, reloads the model and says so'
   assert.match(useAppStore.getState().error ?? '', /GPU stopped working \(device reset\)/);
   await controller.draw();
   assert.deepEqual(useAppStore.getState().tokens, RESULT.tokens, 'the next drawing works');
+});
+
+void test('the seed is sent exactly as typed; one a number cannot hold exactly is refused before any request', async () => {
+  const asked: number[] = [];
+  class SeedRecorder extends FakeGenerator {
+    override generate(params?: GenerateParams): Promise<GenerateResult> {
+      if (params) asked.push(params.seed);
+      return super.generate();
+    }
+  }
+  const controller = createController(() => new SeedRecorder(() => Promise.resolve(RESULT)));
+  await controller.load(LOAD);
+  useAppStore.setState({ prompt: 'a red apple' });
+  setSettings({ seedText: '9007199254740991' });
+  await controller.draw();
+  setSettings({ seedText: '9007199254740993' });
+  await controller.draw();
+  assert.deepEqual(asked, [9007199254740991]);
+  assert.match(useAppStore.getState().error ?? '', /The seed 9007199254740993 is too large to use exactly/);
 });

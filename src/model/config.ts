@@ -1,7 +1,10 @@
 /**
- * Architecture configs, read from the hub's config.json files (snake_case) into typed objects.
- * Every size in the graph code comes from here: nothing is hard-coded for mini or mega.
+ * Architecture configs, read into typed objects from the hub's config.json files (snake_case) and
+ * from manifest.json (camelCase) under one set of rules and bounds. Every size in the graph code
+ * comes from here: nothing is hard-coded for mini or mega.
  */
+import { JsonField } from './validate.ts';
+import type { IntBounds } from './validate.ts';
 
 export interface DalleBartConfig {
   readonly dModel: number;
@@ -43,20 +46,53 @@ export class ConfigError extends Error {
 
 type Json = Record<string, unknown>;
 
-function int(json: Json, key: string, file: string, fallback?: number): number {
-  const value = json[key] ?? fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
-    throw new ConfigError(`${file}: "${key}" must be a non-negative integer, got ${JSON.stringify(value)}`);
-  }
-  return value;
+/** The hub's config.json spells fields in snake_case and may omit some; manifest.json spells them as the types do, all present. */
+export type ConfigNaming = 'hub' | 'manifest';
+
+const CONFIG_HINT = 'Only DALL·E Mini / Mega and their VQGAN checkpoints are supported.';
+
+/** Reads integer fields under either naming: one rule (bounds, hub default) per field. */
+function intReader(json: JsonField, naming: ConfigNaming) {
+  return (key: string, hubKey: string, bounds: IntBounds, hubDefault?: number): number => {
+    const field = json.field(naming === 'hub' ? hubKey : key);
+    return naming === 'hub' && !field.present && hubDefault !== undefined ? hubDefault : field.int(bounds);
+  };
 }
 
-function ints(json: Json, key: string, file: string, fallback?: number[]): number[] {
-  const value = json[key] ?? fallback;
-  if (!Array.isArray(value) || !value.every((v) => typeof v === 'number' && Number.isInteger(v))) {
-    throw new ConfigError(`${file}: "${key}" must be an array of integers`);
+function fieldOf(json: JsonField, naming: ConfigNaming, key: string, hubKey: string): JsonField {
+  return json.field(naming === 'hub' ? hubKey : key);
+}
+
+/** Bounds well above mega's sizes: large enough for any released model, small enough that no size overflows. */
+const LAYERS = { min: 1, max: 256 };
+const HEADS = { min: 1, max: 256 };
+const VOCAB = { min: 1, max: 1_000_000 };
+
+export function readDalleBartConfig(json: JsonField, naming: ConfigNaming): DalleBartConfig {
+  const int = intReader(json.object(), naming);
+  const config: DalleBartConfig = {
+    dModel: int('dModel', 'd_model', { min: 1, max: 16384 }),
+    encoderLayers: int('encoderLayers', 'encoder_layers', LAYERS),
+    decoderLayers: int('decoderLayers', 'decoder_layers', LAYERS),
+    encoderHeads: int('encoderHeads', 'encoder_attention_heads', HEADS),
+    decoderHeads: int('decoderHeads', 'decoder_attention_heads', HEADS),
+    encoderFfnDim: int('encoderFfnDim', 'encoder_ffn_dim', { min: 1, max: 131072 }),
+    decoderFfnDim: int('decoderFfnDim', 'decoder_ffn_dim', { min: 1, max: 131072 }),
+    encoderVocabSize: int('encoderVocabSize', 'encoder_vocab_size', VOCAB),
+    imageVocabSize: int('imageVocabSize', 'image_vocab_size', VOCAB),
+    maxTextLength: int('maxTextLength', 'max_text_length', { min: 2, max: 4096 }, 64),
+    imageLength: int('imageLength', 'image_length', { min: 1, max: 65536 }, 256),
+    decoderStartTokenId: int('decoderStartTokenId', 'decoder_start_token_id', { min: 0, max: VOCAB.max }, 16384),
+  };
+  const dModel = fieldOf(json, naming, 'dModel', 'd_model');
+  if (config.dModel % config.encoderHeads !== 0 || config.dModel % config.decoderHeads !== 0) {
+    dModel.fail(`is ${config.dModel}, which is not divisible by the head count`);
   }
-  return value as number[];
+  if (config.decoderStartTokenId > config.imageVocabSize) {
+    // The decoder embedding has imageVocabSize + 1 rows: the codes and the start token.
+    fieldOf(json, naming, 'decoderStartTokenId', 'decoder_start_token_id').fail(`is ${config.decoderStartTokenId}, beyond the image vocabulary (${config.imageVocabSize})`);
+  }
+  return config;
 }
 
 /** The switches our graphs implement; a checkpoint that turns on another variant is refused. */
@@ -86,44 +122,41 @@ export function parseDalleBartConfig(json: Json, file = 'config.json'): DalleBar
   if (sinkhorn !== undefined && sinkhorn !== 1) {
     throw new ConfigError(`${file}: "sinkhorn_iters" is ${JSON.stringify(sinkhorn)}; only 1 is supported`);
   }
-  const config: DalleBartConfig = {
-    dModel: int(json, 'd_model', file),
-    encoderLayers: int(json, 'encoder_layers', file),
-    decoderLayers: int(json, 'decoder_layers', file),
-    encoderHeads: int(json, 'encoder_attention_heads', file),
-    decoderHeads: int(json, 'decoder_attention_heads', file),
-    encoderFfnDim: int(json, 'encoder_ffn_dim', file),
-    decoderFfnDim: int(json, 'decoder_ffn_dim', file),
-    encoderVocabSize: int(json, 'encoder_vocab_size', file),
-    imageVocabSize: int(json, 'image_vocab_size', file),
-    maxTextLength: int(json, 'max_text_length', file, 64),
-    imageLength: int(json, 'image_length', file, 256),
-    decoderStartTokenId: int(json, 'decoder_start_token_id', file, 16384),
+  return readDalleBartConfig(JsonField.root(json, { source: file, error: ConfigError, hint: CONFIG_HINT }), 'hub');
+}
+
+export function readVqganConfig(json: JsonField, naming: ConfigNaming): VqganConfig {
+  const int = intReader(json.object(), naming);
+  const ints = (key: string, hubKey: string, length: IntBounds, each: IntBounds, hubDefault: number[]): number[] => {
+    const field = fieldOf(json, naming, key, hubKey);
+    return naming === 'hub' && !field.present ? hubDefault : field.ints(length, each);
   };
-  if (config.dModel % config.encoderHeads !== 0 || config.dModel % config.decoderHeads !== 0) {
-    throw new ConfigError(`${file}: d_model ${config.dModel} is not divisible by the head count`);
+  const config: VqganConfig = {
+    ch: int('ch', 'ch', { min: 1, max: 4096 }, 128),
+    chMult: ints('chMult', 'ch_mult', { min: 1, max: 8 }, { min: 1, max: 64 }, [1, 1, 2, 2, 4]),
+    numResBlocks: int('numResBlocks', 'num_res_blocks', { min: 0, max: 64 }, 2),
+    attnResolutions: ints('attnResolutions', 'attn_resolutions', { min: 0, max: 16 }, { min: 1, max: 4096 }, [16]),
+    resolution: int('resolution', 'resolution', { min: 1, max: 4096 }, 256),
+    zChannels: int('zChannels', 'z_channels', { min: 1, max: 8192 }, 256),
+    embedDim: int('embedDim', 'embed_dim', { min: 1, max: 8192 }, 256),
+    nEmbed: int('nEmbed', 'n_embed', VOCAB, 16384),
+    // The page and the PNG writer draw RGB.
+    outCh: int('outCh', 'out_ch', { min: 3, max: 3 }, 3),
+  };
+  for (const mult of config.chMult) {
+    if ((config.ch * mult) % GROUP_NORM_GROUPS !== 0) {
+      fieldOf(json, naming, 'ch', 'ch').fail(`times ${mult} is ${config.ch * mult} channels, which ${GROUP_NORM_GROUPS} GroupNorm groups do not divide`);
+    }
+  }
+  const grid = vqganGridSize(config);
+  if (!Number.isInteger(grid) || grid < 1) {
+    fieldOf(json, naming, 'resolution', 'resolution').fail(`is ${config.resolution}, which ${config.chMult.length - 1} upsamplings by 2 do not reach from a whole grid`);
   }
   return config;
 }
 
 export function parseVqganConfig(json: Json, file = 'config.json'): VqganConfig {
-  const config: VqganConfig = {
-    ch: int(json, 'ch', file, 128),
-    chMult: ints(json, 'ch_mult', file, [1, 1, 2, 2, 4]),
-    numResBlocks: int(json, 'num_res_blocks', file, 2),
-    attnResolutions: ints(json, 'attn_resolutions', file, [16]),
-    resolution: int(json, 'resolution', file, 256),
-    zChannels: int(json, 'z_channels', file, 256),
-    embedDim: int(json, 'embed_dim', file, 256),
-    nEmbed: int(json, 'n_embed', file, 16384),
-    outCh: int(json, 'out_ch', file, 3),
-  };
-  for (const mult of config.chMult) {
-    if ((config.ch * mult) % GROUP_NORM_GROUPS !== 0) {
-      throw new ConfigError(`${file}: channel count ${config.ch * mult} is not divisible by ${GROUP_NORM_GROUPS} GroupNorm groups`);
-    }
-  }
-  return config;
+  return readVqganConfig(JsonField.root(json, { source: file, error: ConfigError, hint: CONFIG_HINT }), 'hub');
 }
 
 /** Side of the code grid the VQGAN decoder consumes (16 for the released f16 model). */

@@ -1,3 +1,9 @@
+/**
+ * What can be wrong with a model file, and the two checks every source runs: the size the manifest
+ * declares (before anything is buffered) and the sha256 of the bytes (before ONNX Runtime sees them).
+ */
+import type { ManifestFile } from './manifest.ts';
+
 /** Raised when a model file's size or sha256 differs from its manifest entry (corrupted or partial download). */
 export class IntegrityError extends Error {
   override name = 'IntegrityError';
@@ -8,4 +14,46 @@ export class IntegrityError extends Error {
   ) {
     super(`${file} is corrupted: expected ${expected}, got ${actual}. Delete it and download the model again.`);
   }
+}
+
+/** A file the manifest lists is not there to read: missing, answered with a web page, an HTTP error, a link out of the folder. */
+export class ModelFileUnavailableError extends Error {
+  override name = 'ModelFileUnavailableError';
+  constructor(
+    readonly file: string,
+    readonly reason: string,
+  ) {
+    super(`${file} is not available: ${reason}. Make sure the model folder holds every file its manifest.json lists, then load the model again.`);
+  }
+}
+
+export class InsecureContextError extends Error {
+  override name = 'InsecureContextError';
+  constructor() {
+    super('Checking the model files needs crypto.subtle, which browsers only offer on https:// or localhost. Open the app from a secure origin.');
+  }
+}
+
+/** Lowercase hex sha256, with Web Crypto: the same code in the browser worker and in Node (≥ 20). */
+export async function sha256Hex(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
+  if (!globalThis.crypto?.subtle) throw new InsecureContextError();
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** Refuses a size (from stat, Content-Length or bytes received) that is not the one the manifest declares. */
+export function checkDeclaredSize(entry: ManifestFile, actualBytes: number, where: string): void {
+  if (actualBytes !== entry.bytes) throw new IntegrityError(where, `${entry.bytes} bytes`, `${actualBytes} bytes`);
+}
+
+/** For a body or file still going on past the declared size: reading stops there. */
+export function overrunError(entry: ManifestFile, where: string): IntegrityError {
+  return new IntegrityError(where, `${entry.bytes} bytes`, `more than ${entry.bytes} bytes`);
+}
+
+/** Size, then sha256: the whole check of a file's bytes against its manifest entry. */
+export async function checkFileBytes(entry: ManifestFile, bytes: Uint8Array<ArrayBuffer>, where: string): Promise<void> {
+  checkDeclaredSize(entry, bytes.byteLength, where);
+  const sha = await sha256Hex(bytes);
+  if (sha !== entry.sha256) throw new IntegrityError(where, `sha256 ${entry.sha256}`, `sha256 ${sha}`);
 }

@@ -3,10 +3,13 @@
  * load models only through it; every file carries its size and sha256 so a corrupted or partial
  * download is caught before ONNX Runtime sees it.
  */
+import { readDalleBartConfig, readVqganConfig, vqganGridSize } from './config.ts';
 import type { DalleBartConfig, VqganConfig } from './config.ts';
+import { describeValue, JsonField } from './validate.ts';
 
 export const MANIFEST_FORMAT = 'dalle-mini-web/1';
-export type ModelDtype = 'fp32' | 'fp16' | 'q8' | 'q4';
+export const MODEL_DTYPES = ['fp32', 'fp16', 'q8', 'q4'] as const;
+export type ModelDtype = (typeof MODEL_DTYPES)[number];
 export type GraphName = 'encoder' | 'decoder' | 'vqgan';
 
 export interface ManifestFile {
@@ -50,19 +53,95 @@ export class ManifestError extends Error {
   override name = 'ManifestError';
 }
 
-/** Checks the shape of a parsed manifest.json (it may come from any server). */
+const MANIFEST_HINT = 'The model folder is damaged or was written by another exporter: export it again (npm run export).';
+
+/** Plain relative names only: no absolute paths or URLs, no `..`, no percent-escapes, no backslashes. */
+const MODEL_PATH_PATTERN = /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/;
+const MAX_PATH_CHARS = 200;
+
+/** True for a path a model folder may hold: plain names joined by `/`, never a `.` or `..` segment. */
+export function isModelPath(path: string): boolean {
+  return path.length <= MAX_PATH_CHARS && MODEL_PATH_PATTERN.test(path) && path.split('/').every((segment) => segment !== '.' && segment !== '..');
+}
+
+/** One file may reach 4 GiB: ONNX Runtime's WASM heap cannot hold more, and the exporter splits data at 1 GiB. */
+export const MAX_FILE_BYTES = 2 ** 32;
+const MAX_FILES = 1000;
+const SHA256_PATTERN = /^[0-9a-f]{64}$/;
+
+function readPath(field: JsonField): string {
+  const path = field.string({ maxLength: MAX_PATH_CHARS });
+  if (!isModelPath(path)) field.fail(`must be a relative path of plain names (letters, digits, ".", "_", "-") joined by "/", without "..", got ${describeValue(path)}`);
+  return path;
+}
+
+function readFiles(field: JsonField): ManifestFile[] {
+  const seen = new Map<string, string>();
+  return field.items({ min: 1, max: MAX_FILES }).map((item) => {
+    const path = readPath(item.field('path'));
+    const first = seen.get(path);
+    if (first !== undefined) item.field('path').fail(`repeats ${first}.path (${path})`);
+    seen.set(path, item.path);
+    const sha256 = item.field('sha256').string({ maxLength: 64, pattern: SHA256_PATTERN, patternText: '64 lowercase hex digits' });
+    return { path, bytes: item.field('bytes').int({ min: 1, max: MAX_FILE_BYTES }), sha256 };
+  });
+}
+
+function readGraph(field: JsonField, listed: (field: JsonField) => string): GraphEntry {
+  return {
+    file: listed(field.field('file')),
+    externalData: field.field('externalData').items({ min: 0, max: 64 }).map(listed),
+    compute: field.field('compute').oneOf(['float32', 'float16']),
+  };
+}
+
+function readSpecialTokens(field: JsonField, dalleBart: DalleBartConfig, vqgan: VqganConfig): SpecialTokens {
+  const text = { min: 0, max: dalleBart.encoderVocabSize - 1 };
+  return {
+    bos: field.field('bos').int(text),
+    pad: field.field('pad').int(text),
+    eos: field.field('eos').int(text),
+    unk: field.field('unk').int(text),
+    imageStart: field.field('imageStart').int({ min: 0, max: dalleBart.imageVocabSize }),
+    // Sampled codes must be rows of the decoder's logits and of the VQGAN's codebook.
+    imageCodes: field.field('imageCodes').int({ min: 1, max: Math.min(dalleBart.imageVocabSize, vqgan.nEmbed) }),
+  };
+}
+
+/** Checks every field of a parsed manifest.json (it may come from any server) and returns a fresh, typed copy. */
 export function parseManifest(json: unknown, source = 'manifest.json'): ModelManifest {
-  if (typeof json !== 'object' || json === null) throw new ManifestError(`${source} is not a JSON object`);
-  const m = json as Partial<ModelManifest>;
-  if (m.format !== MANIFEST_FORMAT) throw new ManifestError(`${source}: format is ${JSON.stringify(m.format)}, expected "${MANIFEST_FORMAT}"`);
-  for (const key of ['modelId', 'dtype', 'dalleBart', 'vqgan', 'specialTokens', 'graphs', 'tokenizer', 'files'] as const) {
-    if (m[key] === undefined) throw new ManifestError(`${source}: "${key}" is missing`);
-  }
-  const files = new Set(m.files!.map((f) => f.path));
-  for (const [name, graph] of Object.entries(m.graphs!)) {
-    for (const path of [graph.file, ...graph.externalData]) {
-      if (!files.has(path)) throw new ManifestError(`${source}: graph ${name} needs ${path}, which is not in "files"`);
-    }
-  }
-  return m as ModelManifest;
+  const root = JsonField.root(json, { source, error: ManifestError, hint: MANIFEST_HINT }).object();
+  root.field('format').oneOf([MANIFEST_FORMAT]);
+  const files = readFiles(root.field('files'));
+  const paths = new Set(files.map((f) => f.path));
+  const listed = (field: JsonField): string => {
+    const path = readPath(field);
+    if (!paths.has(path)) field.fail(`names ${path}, which "files" does not list`);
+    return path;
+  };
+  const dalleBart = readDalleBartConfig(root.field('dalleBart'), 'manifest');
+  const vqgan = readVqganConfig(root.field('vqgan'), 'manifest');
+  const grid = vqganGridSize(vqgan);
+  if (dalleBart.imageLength !== grid * grid) root.field('dalleBart.imageLength').fail(`is ${dalleBart.imageLength}, but the VQGAN decodes a ${grid}×${grid} grid of codes`);
+  const tokenizer = root.field('tokenizer').object();
+  const wordFrequencies = tokenizer.field('wordFrequencies').optional(listed);
+  return {
+    format: MANIFEST_FORMAT,
+    modelId: root.field('modelId').string({ maxLength: 200, pattern: /^[^\p{Cc}]+$/u, patternText: 'a name without control characters' }),
+    dtype: root.field('dtype').oneOf(MODEL_DTYPES),
+    dalleBart,
+    vqgan,
+    specialTokens: readSpecialTokens(root.field('specialTokens'), dalleBart, vqgan),
+    graphs: {
+      encoder: readGraph(root.field('graphs.encoder'), listed),
+      decoder: readGraph(root.field('graphs.decoder'), listed),
+      vqgan: readGraph(root.field('graphs.vqgan'), listed),
+    },
+    tokenizer: {
+      vocab: listed(tokenizer.field('vocab')),
+      merges: listed(tokenizer.field('merges')),
+      ...(wordFrequencies === undefined ? {} : { wordFrequencies }),
+    },
+    files,
+  };
 }

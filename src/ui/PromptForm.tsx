@@ -1,6 +1,7 @@
 import type { FormEvent } from 'react';
 import { MAX_IMAGES } from '../worker/protocol.ts';
 import type { Controller } from './controller.ts';
+import { seedTextProblem } from './seed-text.ts';
 import { setPrompt, setSettings, useAppStore } from './store.ts';
 
 const IMAGE_COUNTS = Array.from({ length: MAX_IMAGES }, (_, i) => i + 1);
@@ -9,7 +10,8 @@ export function PromptForm({ controller }: { readonly controller: Controller }) 
   const prompt = useAppStore((s) => s.prompt);
   const phase = useAppStore((s) => s.phase);
   const images = useAppStore((s) => s.settings.images);
-  const seed = useAppStore((s) => s.settings.seed);
+  const seedText = useAppStore((s) => s.settings.seedText);
+  const seedProblem = seedTextProblem(seedText);
   const generating = phase === 'generating';
 
   const submit = (event: FormEvent): void => {
@@ -41,13 +43,17 @@ export function PromptForm({ controller }: { readonly controller: Controller }) 
       </label>
       <label>
         <span>Seed</span>
+        {/* Text, not type="number": a number input rounds long seeds before we could refuse them. */}
         <input
           data-testid="prompt.seed"
-          type="number"
-          min={0}
-          step={1}
-          value={seed}
-          onChange={(e) => setSettings({ seed: Math.max(0, Math.trunc(Number(e.target.value) || 0)) })}
+          className="seed"
+          type="text"
+          inputMode="numeric"
+          autoComplete="off"
+          value={seedText}
+          aria-invalid={seedProblem !== null}
+          aria-describedby={seedProblem === null ? undefined : 'seed-problem'}
+          onChange={(e) => setSettings({ seedText: e.target.value })}
           disabled={generating}
         />
       </label>
@@ -57,6 +63,11 @@ export function PromptForm({ controller }: { readonly controller: Controller }) 
       <button data-testid="prompt.cancel" type="button" onClick={() => controller.cancel()} disabled={!generating}>
         Cancel
       </button>
+      {seedProblem !== null && (
+        <p id="seed-problem" data-testid="prompt.seed-problem" className="field-problem error" role="alert">
+          {seedProblem}
+        </p>
+      )}
     </form>
   );
 }

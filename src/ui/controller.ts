@@ -7,6 +7,7 @@ import { DEFAULT_SAMPLING } from '../pipeline/sampler.ts';
 import type { DalleGenerator } from '../worker/client.ts';
 import { DeviceLostError, WorkerCrashedError } from '../worker/errors.ts';
 import { checkPromptText } from '../text/prompt-checks.ts';
+import { parseSeedText } from './seed-text.ts';
 import type { LoadParams, LoadProgress } from '../worker/protocol.ts';
 import { useAppStore } from './store.ts';
 import type { Progress } from './store.ts';
@@ -64,8 +65,10 @@ export function createController(makeGenerator: () => DalleGenerator): Controlle
     async draw() {
       const { prompt, settings, phase } = store.getState();
       if (phase !== 'ready') return;
+      let seed: number;
       try {
         checkPromptText(prompt);
+        seed = parseSeedText(settings.seedText);
       } catch (error) {
         store.setState({ error: messageOf(error) });
         return;
@@ -75,7 +78,7 @@ export function createController(makeGenerator: () => DalleGenerator): Controlle
       store.setState({ phase: 'generating', error: null, images: [], tokens: [], progress: { label: 'Encoding the prompt…', fraction: 0 } });
       try {
         const result = await generator.generate(
-          { prompt, images: settings.images, seed: settings.seed, sampling: DEFAULT_SAMPLING },
+          { prompt, images: settings.images, seed, sampling: DEFAULT_SAMPLING },
           {
             signal: running.signal,
             onStep: ({ step, total }) => store.setState({ progress: { label: `Drawing: step ${step} of ${total}`, fraction: step / total } }),

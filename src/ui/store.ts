@@ -15,7 +15,8 @@ export interface Progress {
 
 export interface DrawSettings {
   readonly images: number;
-  readonly seed: number;
+  /** The seed field's text as typed; parsed exactly when drawing (seed-text.ts). */
+  readonly seedText: string;
 }
 
 export interface AppState {
@@ -43,7 +44,7 @@ export const INITIAL_STATE: AppState = {
   progress: null,
   error: null,
   prompt: '',
-  settings: { images: 4, seed: 0 },
+  settings: { images: 4, seedText: '0' },
   images: [],
   tokens: [],
   imageSize: 256,

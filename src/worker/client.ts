@@ -4,6 +4,7 @@
  */
 import { fromErrorData } from './error-data.ts';
 import { WorkerCrashedError } from './errors.ts';
+import { UNKNOWN_REQUEST_ID } from './protocol.ts';
 import type { GenerateParams, GeneratePreview, GenerateResult, LoadParams, LoadProgress, ReadyInfo, RequestId, StepProgress, WorkerRequest, WorkerResponse } from './protocol.ts';
 
 /** What the UI needs from a generator; the worker client is one, an in-thread fake can be another. */
@@ -95,6 +96,11 @@ export class WorkerClient implements DalleGenerator {
   }
 
   private receive(response: WorkerResponse): void {
+    if (response.type === 'error' && response.id === UNKNOWN_REQUEST_ID) {
+      // The worker could not tell which request this answers: a protocol bug, not one call's failure.
+      console.error(`DALL·E worker: ${response.error.name}: ${response.error.message}`);
+      return;
+    }
     const pending = this.pending.get(response.id);
     if (pending?.handle(response)) this.pending.delete(response.id);
   }

@@ -3,14 +3,13 @@
  * so the class is sent by name and rebuilt from a registry: `instanceof IntegrityError` still works
  * on the main thread, and fields like `file` survive as details.
  */
-import { IntegrityError } from '../model/integrity.ts';
+import { InsecureContextError, IntegrityError, ModelFileUnavailableError } from '../model/integrity.ts';
 import { ManifestError } from '../model/manifest.ts';
 import { GenerationCancelledError } from '../pipeline/errors.ts';
 import { SamplingSettingsError } from '../pipeline/sampler.ts';
 import { PromptError } from '../text/prompt-checks.ts';
 import {
   DeviceLostError,
-  InsecureContextError,
   InvalidRequestError,
   ModelAlreadyLoadedError,
   ModelNotLoadedError,
@@ -24,6 +23,7 @@ type ErrorClass = abstract new (...args: never[]) => Error;
 const KNOWN_ERRORS: ReadonlyMap<string, ErrorClass> = new Map<string, ErrorClass>([
   ['IntegrityError', IntegrityError],
   ['ManifestError', ManifestError],
+  ['ModelFileUnavailableError', ModelFileUnavailableError],
   ['GenerationCancelledError', GenerationCancelledError],
   ['SamplingSettingsError', SamplingSettingsError],
   ['PromptError', PromptError],

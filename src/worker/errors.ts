@@ -40,10 +40,3 @@ export class WorkerCrashedError extends Error {
     super(`The generation worker stopped unexpectedly (${detail}). The app starts a new one: draw again.`);
   }
 }
-
-export class InsecureContextError extends Error {
-  override name = 'InsecureContextError';
-  constructor() {
-    super('Checking the model files needs crypto.subtle, which browsers only offer on https:// or localhost. Open the app from a secure origin.');
-  }
-}

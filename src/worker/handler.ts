@@ -10,9 +10,9 @@ import type { GeneratedImages } from '../pipeline/generate-images.ts';
 import type { PromptEncoder } from '../text/prompt-encoder.ts';
 import type { BackendChoice } from './backend.ts';
 import { toErrorData } from './error-data.ts';
-import { DeviceLostError, InvalidRequestError, ModelAlreadyLoadedError, ModelNotLoadedError } from './errors.ts';
+import { DeviceLostError, ModelAlreadyLoadedError, ModelNotLoadedError } from './errors.ts';
+import { parseWorkerRequest, requestIdOf } from './parse-request.ts';
 import { yieldToEventLoop } from './yield.ts';
-import { MAX_IMAGES } from './protocol.ts';
 import type { GenerateParams, GenerateResult, LoadParams, LoadProgress, RequestId, WorkerRequest, WorkerResponse } from './protocol.ts';
 
 export interface LoadedModel {
@@ -35,14 +35,8 @@ export interface HandlerDeps {
   readonly loadModel: ModelLoader;
 }
 
-export type WorkerHandler = (request: WorkerRequest) => Promise<void>;
-
-function checkGenerateParams(params: GenerateParams): void {
-  if (!Number.isInteger(params.images) || params.images < 1 || params.images > MAX_IMAGES) {
-    throw new InvalidRequestError(`images must be an integer from 1 to ${MAX_IMAGES}, got ${params.images}`);
-  }
-  if (!Number.isSafeInteger(params.seed) || params.seed < 0) throw new InvalidRequestError(`seed must be a whole number ≥ 0, got ${params.seed}`);
-}
+/** Takes any message: it is checked (parse-request.ts) before anything acts on it. */
+export type WorkerHandler = (message: unknown) => Promise<void>;
 
 /** The promise's value if it settles within `ms`, else undefined. */
 async function settledWithin<T>(promise: Promise<T> | undefined, ms: number): Promise<T | undefined> {
@@ -86,7 +80,6 @@ export function createWorkerHandler({ post, loadModel }: HandlerDeps): WorkerHan
   }
 
   async function generate(id: RequestId, params: GenerateParams, signal: AbortSignal): Promise<void> {
-    checkGenerateParams(params);
     if (!loaded) throw new ModelNotLoadedError();
     const { engine, text, batch, deviceLost } = await loaded.model;
     const prompt = text.encode(params.prompt, params.seed);
@@ -134,7 +127,14 @@ export function createWorkerHandler({ post, loadModel }: HandlerDeps): WorkerHan
     return run.finally(() => cancels.delete(id));
   }
 
-  return async (request) => {
+  return async (message) => {
+    let request: WorkerRequest;
+    try {
+      request = parseWorkerRequest(message);
+    } catch (error) {
+      post({ type: 'error', id: requestIdOf(message), error: toErrorData(error) }, []);
+      return;
+    }
     try {
       switch (request.type) {
         case 'load':

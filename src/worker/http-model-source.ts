@@ -1,12 +1,14 @@
 /**
  * A model folder served over HTTP as a `ModelSource`: manifest.json first, then each file on demand,
- * checked against the manifest's size and sha256 (crypto.subtle) before ONNX Runtime sees it.
+ * only from under the model's folder URL, its size checked (Content-Length, then bytes received)
+ * before and while it downloads, and its sha256 before ONNX Runtime sees it.
  */
-import { IntegrityError } from '../model/integrity.ts';
+import { checkDeclaredSize, ModelFileUnavailableError, overrunError } from '../model/integrity.ts';
 import { ManifestError, parseManifest } from '../model/manifest.ts';
-import type { ModelManifest } from '../model/manifest.ts';
+import type { ManifestFile, ModelManifest } from '../model/manifest.ts';
+import { outsideModelError, verifiedModelSource } from '../model/verified-source.ts';
 import type { ModelSource } from '../pipeline/runtime.ts';
-import { InsecureContextError } from './errors.ts';
+import { BodyTooLargeError, isWebPageResponse, looksLikeWebPage, plainContentLength, readBoundedBody } from './http-body.ts';
 
 export type Fetch = (url: string, init?: RequestInit) => Promise<Response>;
 
@@ -17,69 +19,91 @@ export interface HttpModelOptions {
   readonly onBytes?: (file: string, loaded: number) => void;
 }
 
-async function fetchOk(fetchFn: Fetch, url: string, signal: AbortSignal | undefined): Promise<Response> {
+/** A manifest is a few kilobytes; anything past this is not one. */
+const MAX_MANIFEST_BYTES = 1 << 20;
+
+const WEB_PAGE = 'the server returned a web page instead of the file (static hosts answer unknown paths with their index.html)';
+
+/** The model's folder URL: http(s) only, ending in `/` so relative names resolve inside it. */
+export function modelFolderUrl(baseUrl: string): URL {
+  let url: URL;
+  try {
+    url = new URL(baseUrl);
+  } catch {
+    throw new ManifestError(`The model URL ${JSON.stringify(baseUrl.slice(0, 200))} is not an absolute URL; give the model folder as http(s)://…/.`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ManifestError(`The model URL ${url.href} is not http(s); serve the model folder over HTTP(S).`);
+  url.search = '';
+  url.hash = '';
+  if (!url.pathname.endsWith('/')) url.pathname += '/';
+  return url;
+}
+
+/** `path` resolved under `folder`, refused if it would leave the folder (other origin, `..`, escapes). */
+export function modelFileUrl(folder: URL, path: string): string {
+  const url = new URL(path, folder);
+  if (url.origin !== folder.origin || !url.pathname.startsWith(folder.pathname) || url.search !== '' || url.hash !== '') {
+    throw outsideModelError(JSON.stringify(path.slice(0, 200)), folder.href);
+  }
+  return url.href;
+}
+
+async function fetchFile(fetchFn: Fetch, url: string, signal: AbortSignal | undefined): Promise<Response> {
   const response = await fetchFn(url, signal ? { signal } : {});
-  if (!response.ok) throw new ManifestError(`${url}: HTTP ${response.status} ${response.statusText}`.trim());
+  if (!response.ok) {
+    await response.body?.cancel();
+    throw new ModelFileUnavailableError(url, `the server answered HTTP ${response.status} ${response.statusText}`.trim());
+  }
   return response;
 }
 
-/** Reads the body chunk by chunk so progress can be reported while it downloads. */
-async function readBody(response: Response, expectedBytes: number, onChunk: (loaded: number) => void): Promise<Uint8Array<ArrayBuffer>> {
-  if (!response.body) return new Uint8Array(await response.arrayBuffer());
-  const reader = response.body.getReader();
-  const chunks: Uint8Array<ArrayBuffer>[] = [];
-  let loaded = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    loaded += value.byteLength;
-    onChunk(loaded);
-  }
-  if (chunks.length === 1 && chunks[0]!.byteLength === expectedBytes) return chunks[0]!;
-  const bytes = new Uint8Array(loaded);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return bytes;
-}
-
-export async function sha256Hex(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
-  if (!globalThis.crypto?.subtle) throw new InsecureContextError();
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
-  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
-}
-
 export async function fetchManifest(baseUrl: string, options: HttpModelOptions = {}): Promise<ModelManifest> {
-  const url = new URL('manifest.json', baseUrl).href;
-  const response = await fetchOk(options.fetch ?? fetch, url, options.signal);
+  const url = modelFileUrl(modelFolderUrl(baseUrl), 'manifest.json');
+  const response = await fetchFile(options.fetch ?? fetch, url, options.signal);
+  if (isWebPageResponse(response)) {
+    await response.body?.cancel();
+    throw new ModelFileUnavailableError(url, `${WEB_PAGE}; check the model URL`);
+  }
   let json: unknown;
   try {
-    json = await response.json();
+    json = JSON.parse(new TextDecoder().decode(await readBoundedBody(response, MAX_MANIFEST_BYTES)));
   } catch (error) {
-    throw new ManifestError(`${url} is not valid JSON (${(error as Error).message})`);
+    if (error instanceof BodyTooLargeError) throw new ManifestError(`${url} is larger than ${MAX_MANIFEST_BYTES} bytes, so it is not a model manifest. Check the model URL.`);
+    throw new ManifestError(`${url} is not valid JSON (${(error as Error).name}). Export the model again (npm run export).`);
   }
   return parseManifest(json, url);
 }
 
-/** Files of `manifest` fetched from `baseUrl` when ONNX Runtime or the tokenizer asks for them. */
+/** One file's bytes, refused before buffering when the server says another size, cut off past the declared size. */
+async function readModelFile(response: Response, entry: ManifestFile, url: string, onChunk: (loaded: number) => void): Promise<Uint8Array<ArrayBuffer>> {
+  const webPage = isWebPageResponse(response);
+  const declared = plainContentLength(response);
+  if (declared !== undefined && declared !== entry.bytes) {
+    await response.body?.cancel();
+    if (webPage) throw new ModelFileUnavailableError(url, WEB_PAGE);
+    checkDeclaredSize(entry, declared, url);
+  }
+  let bytes: Uint8Array<ArrayBuffer>;
+  try {
+    bytes = await readBoundedBody(response, entry.bytes, onChunk);
+  } catch (error) {
+    if (!(error instanceof BodyTooLargeError)) throw error;
+    throw webPage ? new ModelFileUnavailableError(url, WEB_PAGE) : overrunError(entry, url);
+  }
+  // A short answer that is a web page is a missing file, not a corrupted one.
+  if (bytes.byteLength !== entry.bytes && (webPage || looksLikeWebPage(bytes))) throw new ModelFileUnavailableError(url, WEB_PAGE);
+  return bytes;
+}
+
+/** Files of `manifest` fetched from under `baseUrl` when ONNX Runtime or the tokenizer asks for them. */
 export function httpModelSource(baseUrl: string, manifest: ModelManifest, options: HttpModelOptions = {}): ModelSource {
-  const entries = new Map(manifest.files.map((f) => [f.path, f]));
+  const folder = modelFolderUrl(baseUrl);
   const fetchFn = options.fetch ?? fetch;
-  return {
-    manifest,
-    async readFile(path: string): Promise<Uint8Array> {
-      const entry = entries.get(path);
-      if (!entry) throw new ManifestError(`manifest.json does not list ${path}`);
-      const url = new URL(path, baseUrl).href;
-      const response = await fetchOk(fetchFn, url, options.signal);
-      const bytes = await readBody(response, entry.bytes, (loaded) => options.onBytes?.(path, loaded));
-      if (bytes.byteLength !== entry.bytes) throw new IntegrityError(url, `${entry.bytes} bytes`, `${bytes.byteLength} bytes`);
-      const sha = await sha256Hex(bytes);
-      if (sha !== entry.sha256) throw new IntegrityError(url, `sha256 ${entry.sha256}`, `sha256 ${sha}`);
-      return bytes;
+  return verifiedModelSource(manifest, modelFileUrl(folder, 'manifest.json'), {
+    locate: (path) => modelFileUrl(folder, path),
+    async read(entry, url) {
+      const response = await fetchFile(fetchFn, url, options.signal);
+      return readModelFile(response, entry, url, (loaded) => options.onBytes?.(entry.path, loaded));
     },
-  };
+  });
 }

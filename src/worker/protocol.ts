@@ -2,6 +2,10 @@
  * The messages between the page and the DALL·E worker. Every request carries an id; every response
  * names the request it answers, so the client can route progress, results and errors to the right
  * pending call. Errors cross as plain data (structured clone drops custom classes) and are rebuilt.
+ *
+ * The worker checks every message (parse-request.ts) and answers a malformed one with an `error`
+ * response (InvalidRequestError, or the sampler's / prompt's own error for bad settings): under the
+ * message's id when it has a usable one (an integer ≥ 0), else under UNKNOWN_REQUEST_ID.
  */
 import type { GraphName } from '../model/manifest.ts';
 import type { SamplingSettings } from '../pipeline/sampler.ts';
@@ -13,7 +17,11 @@ export function isBackendName(value: string): value is BackendName {
   return (BACKENDS as readonly string[]).includes(value);
 }
 
+/** An integer from 0 to Number.MAX_SAFE_INTEGER; the client numbers its requests from 1. */
 export type RequestId = number;
+
+/** The id of an error response to a message that had no usable id (not an object, no integer id, unreadable). */
+export const UNKNOWN_REQUEST_ID = -1;
 
 export interface LoadParams {
   /** Folder holding manifest.json, absolute URL. */

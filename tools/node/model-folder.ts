@@ -1,32 +1,91 @@
-/** A model folder on disk as a `ModelSource`, every file checked against the manifest's size and sha256. */
-import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { IntegrityError } from '../../src/model/integrity.ts';
+/**
+ * A model folder on disk as a `ModelSource`. Every file must lie inside the folder (paths and
+ * symlinks resolved), be a regular file of the size the manifest declares before it is read, and
+ * match its sha256 (the checks shared with the HTTP source, src/model/verified-source.ts).
+ */
+import { readFileSync, realpathSync, statSync } from 'node:fs';
+import { constants, open, realpath } from 'node:fs/promises';
+import { join, resolve, sep } from 'node:path';
+import { checkDeclaredSize, ModelFileUnavailableError, overrunError } from '../../src/model/integrity.ts';
 import { ManifestError, parseManifest } from '../../src/model/manifest.ts';
+import type { ManifestFile } from '../../src/model/manifest.ts';
+import { outsideModelError, verifiedModelSource } from '../../src/model/verified-source.ts';
 import type { ModelSource } from '../../src/pipeline/runtime.ts';
 
-export function openModelFolder(dir: string): ModelSource {
-  const manifestPath = join(dir, 'manifest.json');
-  let json: unknown;
+/** A manifest is a few kilobytes; anything past this is not one. */
+const MAX_MANIFEST_BYTES = 1 << 20;
+
+/** Undefined on Windows, where opening a FIFO does not block anyway. */
+const NONBLOCK = (constants as { O_NONBLOCK?: number }).O_NONBLOCK ?? 0;
+
+function isInside(root: string, file: string): boolean {
+  return file.startsWith(root + sep);
+}
+
+function hasCode(error: unknown, code: string): boolean {
+  return error instanceof Error && 'code' in error && error.code === code;
+}
+
+function readManifestJson(manifestPath: string): unknown {
   try {
-    json = JSON.parse(readFileSync(manifestPath, 'utf8'));
+    const stat = statSync(manifestPath);
+    if (!stat.isFile() || stat.size > MAX_MANIFEST_BYTES) throw new ManifestError(`${manifestPath} is not a model manifest (not a regular file of at most ${MAX_MANIFEST_BYTES} bytes). Export a model first (npm run export).`);
+    return JSON.parse(readFileSync(manifestPath, 'utf8'));
   } catch (error) {
-    throw new ManifestError(`cannot read ${manifestPath}: ${(error as Error).message}. Export a model first (npm run export).`);
+    if (error instanceof ManifestError) throw error;
+    // The error's name only: a JSON.parse message quotes the file's content.
+    const why = hasCode(error, 'ENOENT') ? 'it does not exist' : `${(error as Error).name}${hasCode(error, 'EACCES') ? ' (permission denied)' : ''}`;
+    throw new ManifestError(`cannot read ${manifestPath}: ${why}. Export a model first (npm run export).`);
   }
-  const manifest = parseManifest(json, manifestPath);
-  const entries = new Map(manifest.files.map((f) => [f.path, f]));
-  return {
-    manifest,
-    async readFile(path: string): Promise<Uint8Array> {
-      const entry = entries.get(path);
-      if (!entry) throw new ManifestError(`${manifestPath} does not list ${path}`);
-      const bytes = await readFile(join(dir, path));
-      if (bytes.length !== entry.bytes) throw new IntegrityError(join(dir, path), `${entry.bytes} bytes`, `${bytes.length} bytes`);
-      const sha = createHash('sha256').update(bytes).digest('hex');
-      if (sha !== entry.sha256) throw new IntegrityError(join(dir, path), `sha256 ${entry.sha256}`, `sha256 ${sha}`);
-      return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** Opens `file` only if it resolves (symlinks included) inside `root` to a regular file of the declared size, and reads exactly that many bytes. */
+async function readInside(root: string, file: string, entry: ManifestFile): Promise<Uint8Array<ArrayBuffer>> {
+  let real: string;
+  try {
+    real = await realpath(file);
+  } catch (error) {
+    if (hasCode(error, 'ENOENT')) throw new ModelFileUnavailableError(file, 'there is no such file');
+    throw error;
+  }
+  if (!isInside(root, real)) throw new ModelFileUnavailableError(file, 'it is a link to a file outside the model folder, which is not read');
+  // Non-blocking: opening a FIFO for reading would otherwise wait for a writer; fstat then refuses it.
+  const handle = await open(real, constants.O_RDONLY | NONBLOCK);
+  try {
+    const stat = await handle.stat();
+    if (!stat.isFile()) throw new ModelFileUnavailableError(file, 'it is not a regular file');
+    checkDeclaredSize(entry, stat.size, file);
+    const bytes = new Uint8Array(entry.bytes);
+    let filled = 0;
+    while (filled < bytes.length) {
+      const { bytesRead } = await handle.read(bytes, filled, bytes.length - filled, filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    checkDeclaredSize(entry, filled, file);
+    // The file may have grown since stat: a byte past the declared end means it is not the file the manifest lists.
+    if ((await handle.read(new Uint8Array(1), 0, 1, filled)).bytesRead > 0) throw overrunError(entry, file);
+    return bytes;
+  } finally {
+    await handle.close();
+  }
+}
+
+export function openModelFolder(dir: string): ModelSource {
+  let root: string;
+  try {
+    root = realpathSync(dir);
+  } catch {
+    throw new ManifestError(`cannot open the model folder ${dir}: it does not exist. Export a model first (npm run export).`);
+  }
+  const manifestPath = join(root, 'manifest.json');
+  const manifest = parseManifest(readManifestJson(manifestPath), manifestPath);
+  return verifiedModelSource(manifest, manifestPath, {
+    locate(path) {
+      const file = resolve(root, path);
+      if (!isInside(root, file)) throw outsideModelError(JSON.stringify(path.slice(0, 200)), root);
+      return file;
     },
-  };
+    read: (entry, file) => readInside(root, file, entry),
+  });
 }

@@ -1,0 +1,68 @@
+/** The worker's boundary: any message in, a typed request or a typed error response out (no model needed). */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { DEFAULT_SAMPLING } from '../src/pipeline/sampler.ts';
+import { createWorkerHandler } from '../src/worker/handler.ts';
+import { parseWorkerRequest, unreadableMessageResponse } from '../src/worker/parse-request.ts';
+import { UNKNOWN_REQUEST_ID } from '../src/worker/protocol.ts';
+import type { WorkerResponse } from '../src/worker/protocol.ts';
+
+const LOAD = { modelUrl: 'http://test/models/tiny/', wasmPaths: 'http://test/ort/' };
+const DRAW = { prompt: 'A red apple', images: 2, seed: 7, sampling: DEFAULT_SAMPLING };
+
+/** [what, message, id of the error response, error class, what its message says] */
+const MALFORMED: readonly (readonly [string, unknown, number, string, RegExp])[] = [
+  ['null', null, UNKNOWN_REQUEST_ID, 'InvalidRequestError', /^worker request must be a JSON object, got null\. The page sent a message/],
+  ['a string', 'load', UNKNOWN_REQUEST_ID, 'InvalidRequestError', /must be a JSON object, got the string "load"/],
+  ['an array', [1, 2], UNKNOWN_REQUEST_ID, 'InvalidRequestError', /must be a JSON object, got an array of 2/],
+  ['no id', { type: 'cancel', target: 1 }, UNKNOWN_REQUEST_ID, 'InvalidRequestError', /"id" must be an integer from 0 to 9007199254740991, got nothing/],
+  ['a string id', { type: 'cancel', id: '3', target: 1 }, UNKNOWN_REQUEST_ID, 'InvalidRequestError', /"id" must be an integer/],
+  ['a negative id', { type: 'cancel', id: -5, target: 1 }, UNKNOWN_REQUEST_ID, 'InvalidRequestError', /"id" must be an integer/],
+  ['an unsafe id', { type: 'cancel', id: 2 ** 53, target: 1 }, UNKNOWN_REQUEST_ID, 'InvalidRequestError', /"id" must be an integer/],
+  ['an unknown type', { type: 'explode', id: 4 }, 4, 'InvalidRequestError', /"type" must be one of "load", "generate", "cancel", got the string "explode"/],
+  ['no params', { type: 'generate', id: 5 }, 5, 'InvalidRequestError', /"params" must be a JSON object, got nothing/],
+  ['a number prompt', { type: 'generate', id: 6, params: { ...DRAW, prompt: 123 } }, 6, 'InvalidRequestError', /"params\.prompt" must be a string, got number 123/],
+  ['an empty prompt', { type: 'generate', id: 7, params: { ...DRAW, prompt: ' ' } }, 7, 'PromptError', /Type a prompt/],
+  ['images 0', { type: 'generate', id: 8, params: { ...DRAW, images: 0 } }, 8, 'InvalidRequestError', /"params\.images" must be an integer from 1 to 9/],
+  ['images "2"', { type: 'generate', id: 9, params: { ...DRAW, images: '2' } }, 9, 'InvalidRequestError', /"params\.images" must be an integer/],
+  ['a seed above 2^53', { type: 'generate', id: 10, params: { ...DRAW, seed: 2 ** 53 } }, 10, 'InvalidRequestError', /"params\.seed" must be an integer from 0 to 9007199254740991, got number 9007199254740992/],
+  ['a fractional seed', { type: 'generate', id: 11, params: { ...DRAW, seed: 1.5 } }, 11, 'InvalidRequestError', /"params\.seed"/],
+  ['previewEvery -1', { type: 'generate', id: 12, params: { ...DRAW, previewEvery: -1 } }, 12, 'InvalidRequestError', /"params\.previewEvery" must be an integer from 0 to 65536, got number -1/],
+  ['no sampling', { type: 'generate', id: 13, params: { ...DRAW, sampling: undefined } }, 13, 'InvalidRequestError', /"params\.sampling" must be a JSON object/],
+  ['a string top-k', { type: 'generate', id: 14, params: { ...DRAW, sampling: { ...DEFAULT_SAMPLING, topK: '50' } } }, 14, 'InvalidRequestError', /"params\.sampling\.topK" must be a number/],
+  ['top-p 0', { type: 'generate', id: 15, params: { ...DRAW, sampling: { ...DEFAULT_SAMPLING, topP: 0 } } }, 15, 'SamplingSettingsError', /top-p must be in \(0, 1\]/],
+  ['a relative model URL', { type: 'load', id: 16, params: { ...LOAD, modelUrl: 'models/tiny/' } }, 16, 'InvalidRequestError', /"params\.modelUrl" must be an absolute http\(s\) URL/],
+  ['a javascript: URL', { type: 'load', id: 17, params: { ...LOAD, wasmPaths: 'javascript:alert(1)' } }, 17, 'InvalidRequestError', /"params\.wasmPaths" must be an absolute http\(s\) URL/],
+  ['an unknown backend', { type: 'load', id: 18, params: { ...LOAD, backend: 'cuda' } }, 18, 'InvalidRequestError', /"params\.backend" must be one of "webgpu", "wasm"/],
+  ['a string target', { type: 'cancel', id: 19, target: 'all' }, 19, 'InvalidRequestError', /"target" must be an integer/],
+];
+
+void test('every malformed message gets a typed error response, under its id when it has one, else -1', async () => {
+  const posted: WorkerResponse[] = [];
+  let loads = 0;
+  const handle = createWorkerHandler({ post: (m) => posted.push(structuredClone(m)), loadModel: () => Promise.reject(new Error(`loader called ${++loads}`)) });
+  for (const [what, message, id, name, text] of MALFORMED) {
+    posted.length = 0;
+    await handle(message);
+    assert.equal(posted.length, 1, what);
+    const [response] = posted;
+    assert.equal(response?.type, 'error', what);
+    if (response?.type !== 'error') continue;
+    assert.deepEqual([response.id, response.error.name], [id, name], what);
+    assert.match(response.error.message, text, what);
+  }
+  assert.equal(loads, 0, 'no malformed request reached the loader');
+});
+
+void test('a valid request comes back as a fresh copy without unknown fields', () => {
+  const request = parseWorkerRequest({ type: 'generate', id: 3, extra: true, params: { ...DRAW, previewEvery: 0, sampling: { ...DEFAULT_SAMPLING, junk: 1 } } });
+  assert.deepEqual(request, { type: 'generate', id: 3, params: { ...DRAW, previewEvery: 0 } });
+  assert.deepEqual(parseWorkerRequest({ type: 'load', id: 1, params: { ...LOAD, backend: 'wasm' } }), { type: 'load', id: 1, params: { ...LOAD, backend: 'wasm' } });
+  assert.deepEqual(parseWorkerRequest({ type: 'cancel', id: 2, target: 1 }), { type: 'cancel', id: 2, target: 1 });
+});
+
+void test('an unreadable message is answered under id -1', () => {
+  const response = unreadableMessageResponse();
+  assert.equal(response.id, UNKNOWN_REQUEST_ID);
+  assert.ok(response.type === 'error' && response.error.name === 'InvalidRequestError' && /could not be deserialized/.test(response.error.message));
+});
