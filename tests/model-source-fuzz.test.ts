@@ -13,7 +13,7 @@ import { after, test } from 'node:test';
 import { IntegrityError, ModelFileUnavailableError } from '../src/model/integrity.ts';
 import { ManifestError, parseManifest } from '../src/model/manifest.ts';
 import type { ModelManifest } from '../src/model/manifest.ts';
-import type { ModelSource } from '../src/pipeline/runtime.ts';
+import type { ModelSource } from '../src/model/model-source.ts';
 import { fetchManifest, httpModelSource } from '../src/worker/http-model-source.ts';
 import { openModelFolder } from '../tools/node/model-folder.ts';
 import { sha256, writeSyntheticModel } from './helpers/synthetic-model.ts';

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { DalleEngine } from '../src/pipeline/engine.ts';
 import { createDalleSessions } from '../src/pipeline/runtime.ts';
-import type { ModelSource } from '../src/pipeline/runtime.ts';
+import type { ModelSource } from '../src/model/model-source.ts';
 import { DEFAULT_SAMPLING } from '../src/pipeline/sampler.ts';
 import { sessionOptionsFor } from '../src/pipeline/session-options.ts';
 import { downloadModel } from '../src/store/download.ts';

@@ -3,7 +3,7 @@
  * disk, HTTP): listed in the manifest, a plain relative path, located under the model's base, its
  * size refused before buffering (by the reader), then size and sha256 of the bytes.
  */
-import type { ModelSource } from '../pipeline/runtime.ts';
+import type { ModelSource } from './model-source.ts';
 import { checkFileBytes } from './integrity.ts';
 import { isModelPath, ManifestError } from './manifest.ts';
 import type { ManifestFile, ModelManifest } from './manifest.ts';

@@ -3,18 +3,14 @@
  * and onnxruntime-node (benchmarks, reports) both satisfy it, so one pipeline serves them all.
  */
 import type * as Ort from 'onnxruntime-web';
-import type { GraphName, ModelManifest } from '../model/manifest.ts';
+import type { GraphName } from '../model/manifest.ts';
+import type { ModelSource } from '../model/model-source.ts';
 
 export type OrtApi = Pick<typeof Ort, 'InferenceSession' | 'Tensor'>;
 export type Session = Ort.InferenceSession;
 export type Tensor = Ort.Tensor;
 export type SessionOptions = Ort.InferenceSession.SessionOptions;
 
-/** Where a model's files come from: a folder on disk, IndexedDB, or HTTP. */
-export interface ModelSource {
-  readonly manifest: ModelManifest;
-  readFile(path: string): Promise<Uint8Array>;
-}
 
 export type DalleSessions = Readonly<Record<GraphName, Session>>;
 

@@ -5,7 +5,7 @@
  */
 import { ManifestError } from '../model/manifest.ts';
 import type { ModelManifest } from '../model/manifest.ts';
-import type { ModelSource } from '../pipeline/runtime.ts';
+import type { ModelSource } from '../model/model-source.ts';
 import { FileNotStoredError } from './errors.ts';
 import type { ModelStore } from './model-store.ts';
 

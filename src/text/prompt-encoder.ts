@@ -1,5 +1,5 @@
 /** The text side of a model, loaded once from its files: tokenizer, optional hashtag word list, text length. */
-import type { ModelSource } from '../pipeline/runtime.ts';
+import type { ModelSource } from '../model/model-source.ts';
 import { BpeTokenizer } from './bpe-tokenizer.ts';
 import type { EncodedPrompt } from './bpe-tokenizer.ts';
 import { preparePrompt, unconditionalPrompt } from './prompt.ts';

@@ -8,7 +8,7 @@ import { DalleEngine } from '../pipeline/engine.ts';
 import { chooseBatchSizes } from '../pipeline/batch-size.ts';
 import type { DeviceLimits } from '../pipeline/batch-size.ts';
 import { createDalleSessions } from '../pipeline/runtime.ts';
-import type { ModelSource } from '../pipeline/runtime.ts';
+import type { ModelSource } from '../model/model-source.ts';
 import { sessionOptionsFor } from '../pipeline/session-options.ts';
 import { loadPromptEncoder } from '../text/prompt-encoder.ts';
 import { chooseBackend, navigatorGpu, wasmThreads } from './backend.ts';

@@ -7,7 +7,7 @@ import { checkDeclaredSize, ModelFileUnavailableError, overrunError } from '../m
 import { ManifestError, parseManifest } from '../model/manifest.ts';
 import type { ManifestFile, ModelManifest } from '../model/manifest.ts';
 import { outsideModelError, verifiedModelSource } from '../model/verified-source.ts';
-import type { ModelSource } from '../pipeline/runtime.ts';
+import type { ModelSource } from '../model/model-source.ts';
 import { BodyTooLargeError, isWebPageResponse, looksLikeWebPage, plainContentLength, readBoundedBody } from './http-body.ts';
 
 export type Fetch = (url: string, init?: RequestInit) => Promise<Response>;

@@ -9,7 +9,8 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ortNode from 'onnxruntime-node';
-import type { ModelSource, OrtApi } from '../../src/pipeline/runtime.ts';
+import type { ModelSource } from '../../src/model/model-source.ts';
+import type { OrtApi } from '../../src/pipeline/runtime.ts';
 import { createDalleSessions } from '../../src/pipeline/runtime.ts';
 import { DalleEngine } from '../../src/pipeline/engine.ts';
 import { superCondition, topKIndices } from '../../src/pipeline/sampler.ts';

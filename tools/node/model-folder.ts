@@ -10,7 +10,7 @@ import { checkDeclaredSize, ModelFileUnavailableError, overrunError } from '../.
 import { ManifestError, parseManifest } from '../../src/model/manifest.ts';
 import type { ManifestFile } from '../../src/model/manifest.ts';
 import { outsideModelError, verifiedModelSource } from '../../src/model/verified-source.ts';
-import type { ModelSource } from '../../src/pipeline/runtime.ts';
+import type { ModelSource } from '../../src/model/model-source.ts';
 
 /** A manifest is a few kilobytes; anything past this is not one. */
 const MAX_MANIFEST_BYTES = 1 << 20;
