@@ -5,12 +5,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { IntegrityError } from '../src/model/integrity.ts';
-import { DalleEngine } from '../src/pipeline/engine.ts';
 import { GenerationCancelledError } from '../src/pipeline/errors.ts';
-import { createDalleSessions } from '../src/pipeline/runtime.ts';
+import { loadDalle } from '../src/pipeline/load-dalle.ts';
 import { DEFAULT_SAMPLING } from '../src/pipeline/sampler.ts';
 import { sessionOptionsFor } from '../src/pipeline/session-options.ts';
-import { loadPromptEncoder } from '../src/text/prompt-encoder.ts';
 import { PromptError } from '../src/text/prompt-checks.ts';
 import { WorkerClient } from '../src/worker/client.ts';
 import type { WorkerLike } from '../src/worker/client.ts';
@@ -21,6 +19,7 @@ import type { LoadedModel, ModelLoader, WorkerHandler } from '../src/worker/hand
 import type { GenerateParams, LoadParams, WorkerRequest, WorkerResponse } from '../src/worker/protocol.ts';
 import { openModelFolder } from '../tools/node/model-folder.ts';
 import { tinyModel } from './helpers/fixtures.ts';
+import { serveFolder, testLibrary } from './helpers/library.ts';
 import { ort } from './helpers/graphs.ts';
 
 const dir = tinyModel('fp32');
@@ -29,10 +28,10 @@ const DRAW: GenerateParams = { prompt: 'A red apple', images: 2, seed: 7, sampli
 
 /** Loads the tiny model once; every handler in this file shares it. */
 const tinyLoaded: Promise<LoadedModel> = (async () => {
-  const source = openModelFolder(dir);
-  const engine = new DalleEngine(ort, await createDalleSessions(ort, source, sessionOptionsFor('wasm', source.manifest)), source.manifest);
-  return { engine, text: await loadPromptEncoder(source), backend: { backend: 'wasm', reason: 'Node test' }, batch: { decoder: 16, vqgan: 16 } };
+  const dalle = await loadDalle(ort, openModelFolder(dir), sessionOptionsFor('wasm', openModelFolder(dir).manifest));
+  return { ...dalle, backend: { backend: 'wasm', reason: 'Node test' }, batch: { decoder: 16, vqgan: 16 } };
 })();
+const library = testLibrary(serveFolder(dir, LOAD.modelUrl));
 
 const tinyLoader: ModelLoader = async (_params, onProgress) => {
   onProgress({ stage: 'compile', graph: 'encoder' });
@@ -50,6 +49,7 @@ function harness(loadModel: ModelLoader = tinyLoader): { handle: WorkerHandler; 
       listener?.(copy);
     },
     loadModel,
+    library,
   });
   return { handle, posted, onPost: (fn) => (listener = fn) };
 }
@@ -142,7 +142,7 @@ void test('a failed load is forgotten, so the next load tries again', async () =
   let attempts = 0;
   const { handle, posted } = harness(async (params, onProgress) => {
     if (++attempts === 1) throw new IntegrityError('encoder.onnx', 'sha256 aa', 'sha256 bb');
-    return tinyLoader(params, onProgress);
+    return tinyLoader(params, onProgress, new AbortController().signal);
   });
   await handle({ type: 'load', id: 1, params: LOAD });
   await handle({ type: 'load', id: 2, params: LOAD });
@@ -176,6 +176,7 @@ class InThreadWorker implements WorkerLike {
   private readonly handle = createWorkerHandler({
     post: (message, transfer) => this.onmessage?.({ data: structuredClone(message, { transfer }) } as MessageEvent<WorkerResponse>),
     loadModel: tinyLoader,
+    library,
   });
 
   postMessage(message: WorkerRequest): void {
@@ -234,7 +235,7 @@ void test('client: a crashed worker rejects every pending call and every later o
 void test('after the GPU device is lost, generations fail with DeviceLostError', async () => {
   let lose: (reason: string) => void = () => undefined;
   const deviceLost = new Promise<string>((resolve) => (lose = resolve));
-  const { handle, posted } = harness(async (params, onProgress) => ({ ...(await tinyLoader(params, onProgress)), deviceLost }));
+  const { handle, posted } = harness(async (params, onProgress) => ({ ...(await tinyLoader(params, onProgress, new AbortController().signal)), deviceLost }));
   await handle({ type: 'load', id: 1, params: LOAD });
   lose('device reset by the driver');
   await deviceLost;

@@ -6,9 +6,17 @@ import { createWorkerHandler } from '../src/worker/handler.ts';
 import { parseWorkerRequest, unreadableMessageResponse } from '../src/worker/parse-request.ts';
 import { UNKNOWN_REQUEST_ID } from '../src/worker/protocol.ts';
 import type { WorkerResponse } from '../src/worker/protocol.ts';
+import type { ModelLibrary } from '../src/worker/model-library.ts';
 
 const LOAD = { modelUrl: 'http://test/models/tiny/', wasmPaths: 'http://test/ort/' };
 const DRAW = { prompt: 'A red apple', images: 2, seed: 7, sampling: DEFAULT_SAMPLING };
+/** Malformed messages must never reach the library either. */
+const unusedLibrary: ModelLibrary = {
+  inspect: () => Promise.reject(new Error('library called')),
+  manifest: () => Promise.reject(new Error('library called')),
+  open: () => Promise.reject(new Error('library called')),
+  storage: () => Promise.reject(new Error('library called')),
+};
 
 /** [what, message, id of the error response, error class, what its message says] */
 const MALFORMED: readonly (readonly [string, unknown, number, string, RegExp])[] = [
@@ -19,7 +27,7 @@ const MALFORMED: readonly (readonly [string, unknown, number, string, RegExp])[]
   ['a string id', { type: 'cancel', id: '3', target: 1 }, UNKNOWN_REQUEST_ID, 'InvalidRequestError', /"id" must be an integer/],
   ['a negative id', { type: 'cancel', id: -5, target: 1 }, UNKNOWN_REQUEST_ID, 'InvalidRequestError', /"id" must be an integer/],
   ['an unsafe id', { type: 'cancel', id: 2 ** 53, target: 1 }, UNKNOWN_REQUEST_ID, 'InvalidRequestError', /"id" must be an integer/],
-  ['an unknown type', { type: 'explode', id: 4 }, 4, 'InvalidRequestError', /"type" must be one of "load", "generate", "cancel", got the string "explode"/],
+  ['an unknown type', { type: 'explode', id: 4 }, 4, 'InvalidRequestError', /"type" must be one of "inspect", "load", "generate", "cancel", "storage", got the string "explode"/],
   ['no params', { type: 'generate', id: 5 }, 5, 'InvalidRequestError', /"params" must be a JSON object, got nothing/],
   ['a number prompt', { type: 'generate', id: 6, params: { ...DRAW, prompt: 123 } }, 6, 'InvalidRequestError', /"params\.prompt" must be a string, got number 123/],
   ['an empty prompt', { type: 'generate', id: 7, params: { ...DRAW, prompt: ' ' } }, 7, 'PromptError', /Type a prompt/],
@@ -35,12 +43,15 @@ const MALFORMED: readonly (readonly [string, unknown, number, string, RegExp])[]
   ['a javascript: URL', { type: 'load', id: 17, params: { ...LOAD, wasmPaths: 'javascript:alert(1)' } }, 17, 'InvalidRequestError', /"params\.wasmPaths" must be an absolute http\(s\) URL/],
   ['an unknown backend', { type: 'load', id: 18, params: { ...LOAD, backend: 'cuda' } }, 18, 'InvalidRequestError', /"params\.backend" must be one of "webgpu", "wasm"/],
   ['a string target', { type: 'cancel', id: 19, target: 'all' }, 19, 'InvalidRequestError', /"target" must be an integer/],
+  ['inspect without a URL', { type: 'inspect', id: 20 }, 20, 'InvalidRequestError', /"modelUrl" must be a string/],
+  ['an unknown storage action', { type: 'storage', id: 21, request: { action: 'format-disk' } }, 21, 'InvalidRequestError', /"request\.action" must be one of "list", "delete", "delete-all"/],
+  ['delete without a model', { type: 'storage', id: 22, request: { action: 'delete' } }, 22, 'InvalidRequestError', /"request\.model" must be a string/],
 ];
 
 void test('every malformed message gets a typed error response, under its id when it has one, else -1', async () => {
   const posted: WorkerResponse[] = [];
   let loads = 0;
-  const handle = createWorkerHandler({ post: (m) => posted.push(structuredClone(m)), loadModel: () => Promise.reject(new Error(`loader called ${++loads}`)) });
+  const handle = createWorkerHandler({ post: (m) => posted.push(structuredClone(m)), loadModel: () => Promise.reject(new Error(`loader called ${++loads}`)), library: unusedLibrary });
   for (const [what, message, id, name, text] of MALFORMED) {
     posted.length = 0;
     await handle(message);

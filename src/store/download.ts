@@ -72,7 +72,7 @@ export async function downloadModel(store: ModelStore, baseUrl: string, manifest
     progress,
   };
   try {
-    await store.saveModel(manifest);
+    await store.saveModel(manifest, new URL('.', baseUrl).href);
     for (const file of files) {
       if (await store.files.isComplete(file)) progress.fileStored(file.path, file.bytes);
       else await downloadFile(context, file, urls.get(file.sha256)!);

@@ -7,7 +7,7 @@ import type { ManifestFile, ModelManifest } from '../model/manifest.ts';
 import { FileStore } from './file-store.ts';
 import type { StorageKind, StoreBackend } from './piece-store.ts';
 import { MODEL_PREFIX, modelKey, parseModelRecord, storedBytesOf, storedModelId, uniqueFiles } from './records.ts';
-import type { FileRecord } from './records.ts';
+import type { FileRecord, ModelRecord } from './records.ts';
 import { browserStorageManager, estimateSpace } from './storage-quota.ts';
 import type { StorageManagerLike } from './storage-quota.ts';
 
@@ -31,6 +31,8 @@ export interface StoredModelInfo extends ModelStatus {
   readonly savedAt: number;
   /** Part of `storedBytes` in files other stored models use too: deleting this model keeps them. */
   readonly sharedBytes: number;
+  /** The folder URL it was downloaded from, when known. */
+  readonly source?: string;
 }
 
 export interface StorageUsage {
@@ -64,11 +66,14 @@ export class ModelStore {
     return this.backend.kind;
   }
 
-  /** Records the model (before its files arrive, so partial downloads show up and can be deleted). */
-  async saveModel(manifest: ModelManifest): Promise<void> {
+  /**
+   * Records the model (before its files arrive, so partial downloads show up and can be deleted).
+   * @param source the folder URL it comes from, so `manifestFrom(source)` finds it offline.
+   */
+  async saveModel(manifest: ModelManifest, source?: string): Promise<void> {
     const id = storedModelId(manifest);
     const replaced = await this.manifest(id);
-    await this.backend.put([[modelKey(id), { manifest, savedAt: Date.now() }]]);
+    await this.backend.put([[modelKey(id), { manifest, savedAt: Date.now(), ...(source === undefined ? {} : { source }) }]]);
     // A re-export under the same id may leave files that nothing uses any more.
     const kept = new Set(manifest.files.map((file) => file.sha256));
     if (replaced?.files.some((file) => !kept.has(file.sha256))) await this.removeUnusedFiles();
@@ -76,6 +81,11 @@ export class ModelStore {
 
   async manifest(id: string): Promise<ModelManifest | undefined> {
     return parseModelRecord(await this.backend.get(modelKey(id)))?.manifest;
+  }
+
+  /** The newest stored manifest downloaded from the folder `source`: what loads when the network is gone. */
+  async manifestFrom(source: string): Promise<ModelManifest | undefined> {
+    return (await this.manifests()).filter((record) => record.source === source).pop()?.manifest;
   }
 
   async status(manifest: ModelManifest): Promise<ModelStatus> {
@@ -91,11 +101,12 @@ export class ModelStore {
     const records = await this.fileRecords(manifests.map((m) => m.manifest));
     const users = new Map<string, number>();
     for (const { manifest } of manifests) for (const file of uniqueFiles(manifest)) users.set(file.sha256, (users.get(file.sha256) ?? 0) + 1);
-    return manifests.map(({ manifest, savedAt }) => {
+    return manifests.map(({ manifest, savedAt, source }) => {
       const files = uniqueFiles(manifest);
       const shared = files.filter((file) => (users.get(file.sha256) ?? 0) > 1);
       const sharedBytes = statusOf(shared, records).storedBytes;
-      return { id: storedModelId(manifest), modelId: manifest.modelId, dtype: manifest.dtype, savedAt, sharedBytes, ...statusOf(files, records) };
+      const info = { id: storedModelId(manifest), modelId: manifest.modelId, dtype: manifest.dtype, savedAt, sharedBytes, ...statusOf(files, records) };
+      return source === undefined ? info : { ...info, source };
     });
   }
 
@@ -125,7 +136,7 @@ export class ModelStore {
     return bytes;
   }
 
-  private async manifests(): Promise<{ readonly manifest: ModelManifest; readonly savedAt: number }[]> {
+  private async manifests(): Promise<ModelRecord[]> {
     const keys = await this.backend.keys(MODEL_PREFIX);
     const records = await Promise.all(keys.map(async (key) => parseModelRecord(await this.backend.get(key))));
     return records.filter((record) => record !== undefined).sort((a, b) => a.savedAt - b.savedAt);

@@ -35,6 +35,8 @@ export interface FileRecord {
 export interface ModelRecord {
   readonly manifest: ModelManifest;
   readonly savedAt: number;
+  /** The folder URL it was downloaded from: how the page finds it again without the network. */
+  readonly source?: string;
 }
 
 export type StoredRecord = FileRecord | ModelRecord;
@@ -56,9 +58,10 @@ export function parseFileRecord(value: unknown): FileRecord | undefined {
 export function parseModelRecord(value: unknown): ModelRecord | undefined {
   if (typeof value !== 'object' || value === null || !('manifest' in value) || !('savedAt' in value)) return undefined;
   const { manifest, savedAt } = value;
+  const source = 'source' in value && typeof value.source === 'string' ? { source: value.source } : {};
   if (typeof savedAt !== 'number') return undefined;
   try {
-    return { manifest: parseManifest(manifest, 'stored manifest'), savedAt };
+    return { manifest: parseManifest(manifest, 'stored manifest'), savedAt, ...source };
   } catch (error) {
     if (error instanceof ManifestError) return undefined;
     throw error;

@@ -1,20 +1,19 @@
 /**
- * Loads a model in the browser worker: backend choice → onnxruntime-web setup → files over HTTP
- * (sha256-checked) → one session per graph, created one after another.
+ * Loads a model in the browser worker: manifest → backend choice → onnxruntime-web setup → files
+ * into the model store (downloaded and sha256-checked once, then read from IndexedDB) → one session
+ * per graph, created one after another.
  */
 import * as ort from 'onnxruntime-web';
-import type { GraphName, ModelManifest } from '../model/manifest.ts';
-import { DalleEngine } from '../pipeline/engine.ts';
+import type { GraphName } from '../model/manifest.ts';
+import type { ModelSource } from '../model/model-source.ts';
 import { chooseBatchSizes } from '../pipeline/batch-size.ts';
 import type { DeviceLimits } from '../pipeline/batch-size.ts';
-import { createDalleSessions } from '../pipeline/runtime.ts';
-import type { ModelSource } from '../model/model-source.ts';
+import { loadDalle } from '../pipeline/load-dalle.ts';
 import { sessionOptionsFor } from '../pipeline/session-options.ts';
-import { loadPromptEncoder } from '../text/prompt-encoder.ts';
 import { chooseBackend, navigatorGpu, wasmThreads } from './backend.ts';
 import type { BackendChoice } from './backend.ts';
 import type { LoadedModel, ModelLoader } from './handler.ts';
-import { fetchManifest, httpModelSource } from './http-model-source.ts';
+import type { ModelLibrary } from './model-library.ts';
 import type { LoadProgress } from './protocol.ts';
 
 /**
@@ -27,21 +26,6 @@ function deviceLimits(choice: BackendChoice): DeviceLimits {
   const memoryBytes = (deviceMemory * 2 ** 30) / 4;
   // WASM: every tensor lives in one 4 GiB heap.
   return { memoryBytes, maxBufferBytes: choice.maxBufferBytes ?? 2 ** 31 };
-}
-
-/** Reports download progress as bytes over every file the sessions and tokenizer will read. */
-function progressReporter(manifest: ModelManifest, onProgress: (p: LoadProgress) => void): (file: string, loaded: number) => void {
-  const { graphs, tokenizer } = manifest;
-  const words = tokenizer.wordFrequencies === undefined ? [] : [tokenizer.wordFrequencies];
-  const needed = new Set([...Object.values(graphs).flatMap((g) => [g.file, ...g.externalData]), tokenizer.vocab, tokenizer.merges, ...words]);
-  const total = manifest.files.filter((f) => needed.has(f.path)).reduce((sum, f) => sum + f.bytes, 0);
-  const done = new Map<string, number>();
-  return (file, loaded) => {
-    done.set(file, loaded);
-    let sum = 0;
-    for (const bytes of done.values()) sum += bytes;
-    onProgress({ stage: 'download', file, loaded: sum, total });
-  };
 }
 
 const GRAPHS: readonly GraphName[] = ['encoder', 'decoder', 'vqgan'];
@@ -69,21 +53,24 @@ async function watchDeviceLoss(): Promise<string> {
   return info.message || info.reason || 'device lost';
 }
 
-export const loadBrowserModel: ModelLoader = async (params, onProgress): Promise<LoadedModel> => {
-  const manifest = await fetchManifest(params.modelUrl);
-  const needsF16 = Object.values(manifest.graphs).some((g) => g.compute === 'float16');
-  const picked = await chooseBackend(navigatorGpu(), params.backend, needsF16);
+export function browserModelLoader(library: ModelLibrary): ModelLoader {
+  return async (params, onProgress, signal): Promise<LoadedModel> => {
+    const manifest = await library.manifest(params.modelUrl);
+    const needsF16 = Object.values(manifest.graphs).some((g) => g.compute === 'float16');
+    const picked = await chooseBackend(navigatorGpu(), params.backend, needsF16);
 
-  ort.env.wasm.wasmPaths = params.wasmPaths;
-  const wasm = wasmThreads(globalThis.crossOriginIsolated, globalThis.navigator.hardwareConcurrency);
-  ort.env.wasm.numThreads = wasm.threads;
-  const choice = picked.backend === 'wasm' ? { ...picked, reason: `${picked.reason} · ${wasm.note}` } : picked;
-  // Our worker already keeps the page responsive; ORT's own proxy worker cannot hold GPU buffers.
-  ort.env.wasm.proxy = false;
+    ort.env.wasm.wasmPaths = params.wasmPaths;
+    const wasm = wasmThreads(globalThis.crossOriginIsolated, globalThis.navigator.hardwareConcurrency);
+    ort.env.wasm.numThreads = wasm.threads;
+    const choice = picked.backend === 'wasm' ? { ...picked, reason: `${picked.reason} · ${wasm.note}` } : picked;
+    // Our worker already keeps the page responsive; ORT's own proxy worker cannot hold GPU buffers.
+    ort.env.wasm.proxy = false;
 
-  const http = httpModelSource(params.modelUrl, manifest, { onBytes: progressReporter(manifest, onProgress) });
-  const text = await loadPromptEncoder(http);
-  const sessions = await createDalleSessions(ort, withCompileProgress(http, onProgress), sessionOptionsFor(choice.backend, manifest));
-  const loaded: LoadedModel = { engine: new DalleEngine(ort, sessions, manifest), text, backend: choice, batch: chooseBatchSizes(manifest, deviceLimits(choice)) };
-  return choice.backend === 'webgpu' ? { ...loaded, deviceLost: watchDeviceLoss() } : loaded;
-};
+    // Downloads only after the backend is settled: a model this browser cannot run costs no bandwidth.
+    const opened = await library.open(params.modelUrl, manifest, { signal, onProgress: (p) => onProgress({ stage: 'download', ...p }) });
+    const dalle = await loadDalle(ort, withCompileProgress(opened.source, onProgress), sessionOptionsFor(choice.backend, manifest));
+    await opened.loaded();
+    const loaded: LoadedModel = { ...dalle, backend: choice, batch: chooseBatchSizes(manifest, deviceLimits(choice)) };
+    return choice.backend === 'webgpu' ? { ...loaded, deviceLost: watchDeviceLoss() } : loaded;
+  };
+}

@@ -1,6 +1,7 @@
 /**
  * The worker's message handler, free of `self` and of ONNX Runtime: messages in, `post` out, the
- * model loader injected. The worker binds it to `onmessage`; Node tests feed it plain objects.
+ * model loader and the model library injected. The worker binds it to `onmessage`; Node tests feed
+ * it plain objects.
  */
 import { GenerationCancelledError } from '../pipeline/errors.ts';
 import type { BatchSizes } from '../pipeline/batch-size.ts';
@@ -9,6 +10,7 @@ import { generateImages } from '../pipeline/generate-images.ts';
 import type { GeneratedImages } from '../pipeline/generate-images.ts';
 import type { PromptEncoder } from '../text/prompt-encoder.ts';
 import type { BackendChoice } from './backend.ts';
+import type { ModelLibrary } from './model-library.ts';
 import { toErrorData } from './error-data.ts';
 import { DeviceLostError, ModelAlreadyLoadedError, ModelNotLoadedError } from './errors.ts';
 import { parseWorkerRequest, requestIdOf } from './parse-request.ts';
@@ -28,11 +30,14 @@ export interface LoadedModel {
 /** dalle-mini's progressive outputs decode every 32 steps (two rows of codes). */
 export const DEFAULT_PREVIEW_EVERY = 32;
 
-export type ModelLoader = (params: LoadParams, onProgress: (progress: LoadProgress) => void) => Promise<LoadedModel>;
+/** `signal` aborts the download (a cancel of the load request); sessions already being created finish. */
+export type ModelLoader = (params: LoadParams, onProgress: (progress: LoadProgress) => void, signal: AbortSignal) => Promise<LoadedModel>;
 
 export interface HandlerDeps {
   readonly post: (message: WorkerResponse, transfer: Transferable[]) => void;
   readonly loadModel: ModelLoader;
+  /** Manifests and the model store: `inspect` and `storage` requests. */
+  readonly library: ModelLibrary;
 }
 
 /** Takes any message: it is checked (parse-request.ts) before anything acts on it. */
@@ -53,7 +58,7 @@ async function settledWithin<T>(promise: Promise<T> | undefined, ms: number): Pr
   }
 }
 
-export function createWorkerHandler({ post, loadModel }: HandlerDeps): WorkerHandler {
+export function createWorkerHandler({ post, loadModel, library }: HandlerDeps): WorkerHandler {
   /** The one model this worker holds, memoized while in flight and dropped on failure so a retry reloads. */
   let loaded: { readonly key: string; readonly model: Promise<LoadedModel> } | undefined;
   const cancels = new Map<RequestId, AbortController>();
@@ -66,8 +71,11 @@ export function createWorkerHandler({ post, loadModel }: HandlerDeps): WorkerHan
     const key = JSON.stringify([params.modelUrl, params.backend ?? 'auto']);
     if (loaded && loaded.key !== key) throw new ModelAlreadyLoadedError();
     if (!loaded) {
-      const model = loadModel(params, (progress) => post({ type: 'load-progress', id, progress }, []));
+      const controller = new AbortController();
+      cancels.set(id, controller);
+      const model = loadModel(params, (progress) => post({ type: 'load-progress', id, progress }, []), controller.signal);
       loaded = { key, model };
+      void model.catch(() => undefined).finally(() => cancels.delete(id));
       model.then(
         ({ deviceLost }) => void deviceLost?.then((reason) => (lostReason = reason)),
         () => {
@@ -137,6 +145,10 @@ export function createWorkerHandler({ post, loadModel }: HandlerDeps): WorkerHan
     }
     try {
       switch (request.type) {
+        case 'inspect':
+          return post({ type: 'model-info', id: request.id, info: await library.inspect(request.modelUrl) }, []);
+        case 'storage':
+          return post({ type: 'storage-report', id: request.id, report: await library.storage(request.request) }, []);
         case 'load':
           return await load(request.id, request.params);
         case 'generate':

@@ -9,7 +9,7 @@ import type { SamplingSettings } from '../pipeline/sampler.ts';
 import { checkPromptText } from '../text/prompt-checks.ts';
 import { InvalidRequestError } from './errors.ts';
 import { BACKENDS, MAX_IMAGES, UNKNOWN_REQUEST_ID } from './protocol.ts';
-import type { GenerateParams, LoadParams, RequestId, WorkerRequest, WorkerResponse } from './protocol.ts';
+import type { GenerateParams, LoadParams, RequestId, StorageAction, WorkerRequest, WorkerResponse } from './protocol.ts';
 
 const CONTEXT = {
   source: 'worker request',
@@ -75,12 +75,24 @@ function generateParams(params: JsonField): GenerateParams {
   };
 }
 
+const MAX_STORED_ID_CHARS = 200;
+
+function storageAction(request: JsonField): StorageAction {
+  const action = request.field('action').oneOf(['list', 'delete', 'delete-all'] as const);
+  if (action !== 'delete') return { action };
+  return { action, model: request.field('model').string({ maxLength: MAX_STORED_ID_CHARS }) };
+}
+
 /** A typed copy of `message`, or InvalidRequestError (SamplingSettingsError, PromptError) saying what is wrong. */
 export function parseWorkerRequest(message: unknown): WorkerRequest {
   const root = JsonField.root(message, CONTEXT).object();
   const id = root.field('id').int(ID_BOUNDS);
-  const type = root.field('type').oneOf(['load', 'generate', 'cancel'] as const);
+  const type = root.field('type').oneOf(['inspect', 'load', 'generate', 'cancel', 'storage'] as const);
   switch (type) {
+    case 'inspect':
+      return { type, id, modelUrl: httpUrl(root.field('modelUrl')) };
+    case 'storage':
+      return { type, id, request: storageAction(root.field('request').object()) };
     case 'load':
       return { type, id, params: loadParams(root.field('params').object()) };
     case 'generate':

@@ -7,7 +7,9 @@
  * response (InvalidRequestError, or the sampler's / prompt's own error for bad settings): under the
  * message's id when it has a usable one (an integer ≥ 0), else under UNKNOWN_REQUEST_ID.
  */
-import type { GraphName } from '../model/manifest.ts';
+import type { GraphName, ModelDtype } from '../model/manifest.ts';
+import type { DownloadProgress } from '../store/progress.ts';
+import type { StorageUsage, StoredModelInfo } from '../store/model-store.ts';
 import type { SamplingSettings } from '../pipeline/sampler.ts';
 
 export const BACKENDS = ['webgpu', 'wasm'] as const;
@@ -41,9 +43,37 @@ export interface ReadyInfo {
 }
 
 export type LoadProgress =
-  /** Bytes of the model's files fetched and verified so far, out of all it needs. */
-  | { readonly stage: 'download'; readonly file: string; readonly loaded: number; readonly total: number }
+  /** A file's bytes fetched into the model store, and the whole model's, with speed and time left. */
+  | ({ readonly stage: 'download' } & DownloadProgress)
   | { readonly stage: 'compile'; readonly graph: GraphName };
+
+/** Where the worker keeps model files: IndexedDB, or memory where the browser refuses storage. */
+export type StorageInfo = { readonly kind: 'indexeddb' } | { readonly kind: 'memory'; readonly notice: string };
+
+/** A model folder as the worker sees it before loading: its size and how much of it is stored. */
+export interface ModelInfo {
+  readonly modelId: string;
+  readonly dtype: ModelDtype;
+  readonly bytes: number;
+  readonly storedBytes: number;
+  /** Bytes a load would download. */
+  readonly missingBytes: number;
+  /** Every file stored and verified: loads without the network. */
+  readonly complete: boolean;
+  /** 'store' when the folder's manifest.json could not be fetched and the stored copy answered (offline). */
+  readonly manifestFrom: 'network' | 'store';
+  readonly storage: StorageInfo;
+}
+
+/** The storage panel's view: stored models (shared files counted once in `usage.modelBytes`). */
+export interface StorageReport {
+  readonly storage: StorageInfo;
+  readonly models: readonly StoredModelInfo[];
+  readonly usage: StorageUsage;
+}
+
+/** `list` only reports; `delete` removes one stored model (by StoredModelInfo.id), `delete-all` every one. */
+export type StorageAction = { readonly action: 'list' } | { readonly action: 'delete'; readonly model: string } | { readonly action: 'delete-all' };
 
 /** Most images one request may ask for: dalle-mini's 3×3 grid. */
 export const MAX_IMAGES = 9;
@@ -86,12 +116,18 @@ export interface ErrorData {
 }
 
 export type WorkerRequest =
+  /** Reads the folder's manifest (or the stored copy offline) and reports what loading it would download. */
+  | { readonly type: 'inspect'; readonly id: RequestId; readonly modelUrl: string }
+  /** Downloads what the store lacks (the page asks the visitor first), then creates the sessions. */
   | { readonly type: 'load'; readonly id: RequestId; readonly params: LoadParams }
   | { readonly type: 'generate'; readonly id: RequestId; readonly params: GenerateParams }
   /** Stops the generate request `target` at its next decoder step (or before it starts). */
-  | { readonly type: 'cancel'; readonly id: RequestId; readonly target: RequestId };
+  | { readonly type: 'cancel'; readonly id: RequestId; readonly target: RequestId }
+  | { readonly type: 'storage'; readonly id: RequestId; readonly request: StorageAction };
 
 export type WorkerResponse =
+  | { readonly type: 'model-info'; readonly id: RequestId; readonly info: ModelInfo }
+  | { readonly type: 'storage-report'; readonly id: RequestId; readonly report: StorageReport }
   | { readonly type: 'load-progress'; readonly id: RequestId; readonly progress: LoadProgress }
   | { readonly type: 'ready'; readonly id: RequestId; readonly info: ReadyInfo }
   | { readonly type: 'step'; readonly id: RequestId; readonly progress: StepProgress }

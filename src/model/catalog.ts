@@ -1,0 +1,116 @@
+/**
+ * `models/catalog.json`: the models a site offers and where their exported folders live. The page
+ * reads it first; a model's own manifest.json stays the truth about its files. A site owner edits
+ * the catalog (or `npm run export -- --catalog <file>` writes an entry) to point at a folder on the
+ * same site or on any host that allows CORS, such as a Hugging Face repo's `resolve/main/` URL.
+ */
+import { MODEL_DTYPES } from './manifest.ts';
+import type { ModelDtype } from './manifest.ts';
+import { JsonField } from './validate.ts';
+
+export const CATALOG_FORMAT = 'dalle-mini-web-catalog/1';
+
+export class CatalogError extends Error {
+  override name = 'CatalogError';
+}
+
+export interface ModelRequirements {
+  /** Runs only on WebGPU (too large or too slow for WASM). */
+  readonly webgpu: boolean;
+  /** fp16 graphs need the adapter's `shader-f16` feature. */
+  readonly shaderF16: boolean;
+  /** Memory the loaded model needs, roughly: weights as the runtime holds them plus one batch's activations. */
+  readonly memoryBytes: number;
+}
+
+export interface CatalogModel {
+  /** What `?model=` names: lowercase letters, digits and dashes. */
+  readonly id: string;
+  readonly name: string;
+  readonly description: string;
+  /** Folder holding manifest.json: relative to the catalog file, or an absolute http(s) URL. */
+  readonly url: string;
+  readonly dtype: ModelDtype;
+  /** Download size as the exporter measured it; the manifest's figure wins once it is fetched. */
+  readonly bytes?: number;
+  readonly requires: ModelRequirements;
+  /** A synthetic checkpoint of the real architecture: it draws noise, and says so. */
+  readonly randomWeights: boolean;
+  /** False only for small bundled models, which load without the consent panel. */
+  readonly askBeforeDownload: boolean;
+}
+
+export interface ModelCatalog {
+  /** The first model is the default. */
+  readonly models: readonly CatalogModel[];
+}
+
+const HINT = 'Fix the catalog file (see README → Publish a model).';
+const ID_PATTERN = /^[a-z0-9]+(-[a-z0-9]+)*$/;
+const MAX_BYTES = 2 ** 40;
+
+function readUrl(field: JsonField): string {
+  const url = field.string({ maxLength: 2048 });
+  // Relative folders stay on this site; absolute ones must be http(s) (no data:, javascript:, file:).
+  if (/^[a-z][a-z0-9+.-]*:/i.test(url) && !/^https?:\/\//i.test(url)) field.fail('must be a relative folder or an http(s) URL');
+  if (!url.endsWith('/')) field.fail('must end with "/" (it names the folder holding manifest.json)');
+  return url;
+}
+
+function readModel(field: JsonField): CatalogModel {
+  const model = field.object();
+  const requires = model.field('requires').object();
+  const bytes = model.field('bytes').optional((f) => f.int({ min: 1, max: MAX_BYTES }));
+  return {
+    id: model.field('id').string({ maxLength: 64, pattern: ID_PATTERN, patternText: 'lowercase letters, digits and single dashes' }),
+    name: model.field('name').string({ maxLength: 80 }),
+    description: model.field('description').string({ maxLength: 300 }),
+    url: readUrl(model.field('url')),
+    dtype: model.field('dtype').oneOf(MODEL_DTYPES),
+    ...(bytes === undefined ? {} : { bytes }),
+    requires: {
+      webgpu: requires.field('webgpu').boolean(),
+      shaderF16: requires.field('shaderF16').boolean(),
+      memoryBytes: requires.field('memoryBytes').int({ min: 0, max: MAX_BYTES }),
+    },
+    randomWeights: model.field('randomWeights').optional((f) => f.boolean()) ?? false,
+    askBeforeDownload: model.field('askBeforeDownload').optional((f) => f.boolean()) ?? true,
+  };
+}
+
+export function parseCatalog(json: unknown, source = 'catalog.json'): ModelCatalog {
+  const root = JsonField.root(json, { source, error: CatalogError, hint: HINT }).object();
+  root.field('format').oneOf([CATALOG_FORMAT]);
+  const models = root.field('models').items({ min: 1, max: 100 }).map(readModel);
+  const ids = new Set<string>();
+  models.forEach((model, i) => {
+    if (ids.has(model.id)) root.field(`models[${i}].id`).fail(`repeats the id "${model.id}"`);
+    ids.add(model.id);
+  });
+  return { models };
+}
+
+/** The model folder's absolute URL (with a trailing slash). */
+export function modelFolderUrl(model: CatalogModel, catalogUrl: string): string {
+  return new URL(model.url, catalogUrl).href;
+}
+
+/** What the page knows about the device, for `unavailableReason`. */
+export interface DeviceCapabilities {
+  readonly webgpu: boolean;
+  readonly shaderF16: boolean;
+  /** `navigator.deviceMemory` in bytes (browsers cap it at 8 GiB), when the browser says. */
+  readonly memoryBytes?: number;
+}
+
+/** Why `model` cannot run on this device, or null when it can. */
+export function unavailableReason(model: CatalogModel, device: DeviceCapabilities): string | null {
+  if (model.requires.webgpu && !device.webgpu) return 'needs WebGPU, which this browser does not offer';
+  if (model.requires.shaderF16 && !device.shaderF16) return "needs a GPU with 16-bit float shaders (WebGPU's shader-f16)";
+  // deviceMemory is capped at 8 GiB, so only a figure below the cap proves too little memory.
+  const gib = (bytes: number): string => `${(bytes / 2 ** 30).toFixed(1)} GB`;
+  if (device.memoryBytes !== undefined && device.memoryBytes < 8 * 2 ** 30 && device.memoryBytes < model.requires.memoryBytes) {
+    return `needs about ${gib(model.requires.memoryBytes)} of memory; this device reports ${gib(device.memoryBytes)}`;
+  }
+  return null;
+}

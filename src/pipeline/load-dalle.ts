@@ -1,0 +1,30 @@
+/**
+ * The one way to build a model and free it: the prompt encoder (tokenizer files) and the three ONNX
+ * sessions from any ModelSource. The worker, the CLIs, the benchmarks and the tests all load here.
+ */
+import type { ModelSource } from '../model/model-source.ts';
+import { loadPromptEncoder } from '../text/prompt-encoder.ts';
+import type { PromptEncoder } from '../text/prompt-encoder.ts';
+import { DalleEngine } from './engine.ts';
+import { createDalleSessions } from './runtime.ts';
+import type { OrtApi, SessionOptions } from './runtime.ts';
+import type { GraphName } from '../model/manifest.ts';
+
+export interface LoadedDalle {
+  readonly engine: DalleEngine;
+  readonly text: PromptEncoder;
+  /** Releases the sessions (GPU buffers on WebGPU). The model cannot run afterwards. */
+  dispose(): Promise<void>;
+}
+
+export async function loadDalle(ort: OrtApi, source: ModelSource, sessionOptions: (graph: GraphName) => SessionOptions = () => ({})): Promise<LoadedDalle> {
+  const text = await loadPromptEncoder(source);
+  const sessions = await createDalleSessions(ort, source, sessionOptions);
+  const engine = new DalleEngine(ort, sessions, source.manifest);
+  let disposed: Promise<void> | undefined;
+  return {
+    engine,
+    text,
+    dispose: () => (disposed ??= Promise.all(Object.values(sessions).map((session) => session.release())).then(() => undefined)),
+  };
+}

@@ -1,0 +1,98 @@
+/**
+ * The worker's models: manifests fetched from their folders (or the stored copy when the network is
+ * gone), files downloaded into the model store, and the store's contents for the storage panel.
+ * Free of `self` and ONNX Runtime, so Node tests run it on a memory store and a fake fetch.
+ */
+import type { ModelManifest } from '../model/manifest.ts';
+import type { ModelSource } from '../model/model-source.ts';
+import { downloadModel } from '../store/download.ts';
+import type { DownloadProgress } from '../store/progress.ts';
+import type { ModelStore } from '../store/model-store.ts';
+import type { StorageChoice } from '../store/storage-probe.ts';
+import { storeModelSource } from '../store/store-model-source.ts';
+import { storedModelId } from '../store/records.ts';
+import { fetchManifest, modelFolderUrl } from './http-model-source.ts';
+import type { Fetch } from './http-model-source.ts';
+import type { ModelInfo, StorageAction, StorageInfo, StorageReport } from './protocol.ts';
+
+export interface OpenedStore {
+  readonly store: ModelStore;
+  readonly storage: StorageChoice;
+}
+
+export interface ModelLibraryDeps {
+  /** Called once, on first use: probing storage costs a round trip to IndexedDB. */
+  readonly openStore: () => Promise<OpenedStore>;
+  readonly fetch?: Fetch;
+}
+
+export interface OpenOptions {
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (progress: DownloadProgress) => void;
+}
+
+export interface OpenedModel {
+  readonly source: ModelSource;
+  /** Call once the sessions hold the weights: a memory store then drops its copy (it dies with the worker anyway). */
+  readonly loaded: () => Promise<void>;
+}
+
+export interface ModelLibrary {
+  inspect(modelUrl: string): Promise<ModelInfo>;
+  /** The folder's manifest.json, or the stored copy when it cannot be fetched. */
+  manifest(modelUrl: string): Promise<ModelManifest>;
+  /** Downloads whatever the store lacks of `manifest` (resuming partial files), then reads the model from the store. */
+  open(modelUrl: string, manifest: ModelManifest, options?: OpenOptions): Promise<OpenedModel>;
+  storage(action: StorageAction): Promise<StorageReport>;
+}
+
+function storageInfo(choice: StorageChoice): StorageInfo {
+  return choice.kind === 'memory' ? { kind: 'memory', notice: choice.notice } : { kind: 'indexeddb' };
+}
+
+export function createModelLibrary({ openStore, fetch }: ModelLibraryDeps): ModelLibrary {
+  let opened: Promise<OpenedStore> | undefined;
+  const store = (): Promise<OpenedStore> => (opened ??= openStore());
+
+  /** The folder's manifest; offline (or when the host stopped serving it), the copy stored with the model. */
+  async function manifestOf(modelUrl: string): Promise<{ manifest: ModelManifest; from: ModelInfo['manifestFrom'] }> {
+    const folder = modelFolderUrl(modelUrl).href;
+    try {
+      return { manifest: await fetchManifest(folder, fetch ? { fetch } : {}), from: 'network' };
+    } catch (error) {
+      const stored = await (await store()).store.manifestFrom(folder);
+      if (stored) return { manifest: stored, from: 'store' };
+      throw error;
+    }
+  }
+
+  return {
+    async inspect(modelUrl) {
+      const { manifest, from } = await manifestOf(modelUrl);
+      const { store: models, storage } = await store();
+      const status = await models.status(manifest);
+      return { modelId: manifest.modelId, dtype: manifest.dtype, ...status, manifestFrom: from, storage: storageInfo(storage) };
+    },
+
+    async manifest(modelUrl) {
+      return (await manifestOf(modelUrl)).manifest;
+    },
+
+    async open(modelUrl, manifest, options = {}) {
+      const { store: models } = await store();
+      await downloadModel(models, modelFolderUrl(modelUrl).href, manifest, { ...options, ...(fetch ? { fetch } : {}) });
+      const loaded = async (): Promise<void> => {
+        if (models.kind === 'memory') await models.deleteModel(storedModelId(manifest));
+      };
+      return { source: storeModelSource(models, manifest), loaded };
+    },
+
+    async storage(action) {
+      const { store: models, storage } = await store();
+      if (action.action === 'delete') await models.deleteModel(action.model);
+      if (action.action === 'delete-all') await models.deleteAll();
+      const [list, usage] = await Promise.all([models.listModels(), models.usage()]);
+      return { storage: storageInfo(storage), models: list, usage };
+    },
+  };
+}

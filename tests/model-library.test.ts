@@ -1,0 +1,92 @@
+/**
+ * The worker's model library on the real tiny model folder, served by a fake fetch: what `inspect`
+ * reports before and after a download, loading offline from the stored manifest, the storage
+ * panel's list and deletes, and a memory store dropping its copy once the sessions hold the weights.
+ */
+import 'fake-indexeddb/auto';
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { indexedDbBackend } from '../src/store/piece-store.ts';
+import { createWorkerHandler } from '../src/worker/handler.ts';
+import type { WorkerResponse } from '../src/worker/protocol.ts';
+import { tinyModel } from './helpers/fixtures.ts';
+import { serveFolder, testLibrary } from './helpers/library.ts';
+
+const dir = tinyModel('fp32');
+const BASE = 'https://models.test/tiny/';
+
+void test('inspect reports the whole model as missing, then complete after open; offline it answers from the stored manifest', async () => {
+  const server = serveFolder(dir, BASE);
+  const library = testLibrary(server, indexedDbBackend('library-offline'));
+  const before = await library.inspect(BASE);
+  assert.equal(before.manifestFrom, 'network');
+  assert.equal(before.complete, false);
+  assert.equal(before.missingBytes, before.bytes);
+  assert.deepEqual(before.storage, { kind: 'indexeddb' });
+
+  const opened = await library.open(BASE, await library.manifest(BASE));
+  const after = await library.inspect(BASE);
+  assert.equal(after.complete, true);
+  assert.equal(after.missingBytes, 0);
+
+  server.offline = true;
+  const offline = await library.inspect(BASE);
+  assert.equal(offline.manifestFrom, 'store');
+  assert.equal(offline.complete, true);
+  const manifest = await library.manifest(BASE);
+  const reopened = await library.open(BASE, manifest);
+  const vocab = await reopened.source.readFile(manifest.tokenizer.vocab);
+  assert.deepEqual(vocab, await opened.source.readFile(manifest.tokenizer.vocab));
+});
+
+void test('offline with nothing stored, inspect fails with the network error', async () => {
+  const server = serveFolder(dir, BASE);
+  server.offline = true;
+  await assert.rejects(testLibrary(server).inspect(BASE), /Failed to fetch/);
+});
+
+void test('the storage panel lists a stored model with its source, deletes it, and reports the usage', async () => {
+  const library = testLibrary(serveFolder(dir, BASE), indexedDbBackend('library-panel'));
+  await library.open(BASE, await library.manifest(BASE));
+  const listed = await library.storage({ action: 'list' });
+  assert.equal(listed.models.length, 1);
+  const [model] = listed.models;
+  assert.equal(model?.source, BASE);
+  assert.equal(model?.complete, true);
+  assert.equal(listed.usage.modelBytes, model?.bytes);
+  const deleted = await library.storage({ action: 'delete', model: model.id });
+  assert.deepEqual(deleted.models, []);
+  assert.equal(deleted.usage.modelBytes, 0);
+});
+
+void test('a memory store forgets the model once the sessions are loaded', async () => {
+  const library = testLibrary(serveFolder(dir, BASE));
+  const opened = await library.open(BASE, await library.manifest(BASE));
+  assert.equal((await library.storage({ action: 'list' })).models.length, 1);
+  await opened.loaded();
+  assert.deepEqual((await library.storage({ action: 'list' })).models, []);
+});
+
+void test('the handler answers inspect and storage requests from the library', async () => {
+  const posted: WorkerResponse[] = [];
+  const handle = createWorkerHandler({
+    post: (message) => posted.push(structuredClone(message)),
+    loadModel: () => Promise.reject(new Error('not used')),
+    library: testLibrary(serveFolder(dir, BASE)),
+  });
+  await handle({ type: 'inspect', id: 1, modelUrl: BASE });
+  await handle({ type: 'storage', id: 2, request: { action: 'list' } });
+  await handle({ type: 'inspect', id: 3, modelUrl: 'https://models.test/missing/' });
+  assert.deepEqual(
+    posted.map((m) => [m.type, m.id]),
+    [
+      ['model-info', 1],
+      ['storage-report', 2],
+      ['error', 3],
+    ],
+  );
+  const info = posted[0];
+  assert.ok(info?.type === 'model-info' && info.info.modelId === 'random-tiny-seed1' && info.info.storage.kind === 'memory');
+  const error = posted[2];
+  assert.ok(error?.type === 'error' && /missing\/manifest\.json/.test(error.error.message), JSON.stringify(error));
+});
