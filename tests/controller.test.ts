@@ -6,7 +6,7 @@ import { createController } from '../src/ui/controller.ts';
 import { INITIAL_STATE, setSettings, useAppStore } from '../src/ui/store.ts';
 import type { DalleGenerator } from '../src/worker/client.ts';
 import { DeviceLostError } from '../src/worker/errors.ts';
-import type { GenerateParams, GenerateResult, LoadParams, ReadyInfo } from '../src/worker/protocol.ts';
+import type { GenerateParams, GenerateResult, LoadParams, ModelInfo, ReadyInfo, StorageReport } from '../src/worker/protocol.ts';
 
 const LOAD: LoadParams = { modelUrl: 'http://test/m/', wasmPaths: 'http://test/ort/' };
 const READY: ReadyInfo = { backend: 'webgpu', reason: 'test adapter', modelId: 'm', imageSize: 256 };
@@ -22,6 +22,12 @@ class FakeGenerator implements DalleGenerator {
   }
   generate(): Promise<GenerateResult> {
     return this.outcome();
+  }
+  inspect(): Promise<ModelInfo> {
+    return Promise.reject(new Error('not used by these tests'));
+  }
+  storage(): Promise<StorageReport> {
+    return Promise.reject(new Error('not used by these tests'));
   }
   dispose(): void {
     this.disposed = true;

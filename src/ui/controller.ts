@@ -9,21 +9,23 @@ import { DeviceLostError, WorkerCrashedError } from '../worker/errors.ts';
 import { checkPromptText } from '../text/prompt-checks.ts';
 import { parseSeedText } from './seed-text.ts';
 import type { LoadParams, LoadProgress } from '../worker/protocol.ts';
+import { DownloadCancelledError } from '../store/errors.ts';
+import { createModelActions } from './model-actions.ts';
+import type { ModelActions, WorkerSlot } from './model-actions.ts';
+import { loadProgressLabel } from './model-choice.ts';
 import { useAppStore } from './store.ts';
-import type { Progress } from './store.ts';
+import type { DownloadView } from './store.ts';
 
-export interface Controller {
-  load(params: LoadParams): Promise<void>;
+export interface Controller extends ModelActions {
+  load(params: LoadParams, options?: LoadOptions): Promise<void>;
   draw(): Promise<void>;
   cancel(): void;
 }
 
-const GRAPH_LABELS = { encoder: 'text encoder', decoder: 'image decoder', vqgan: 'VQGAN' } as const;
-
-function loadProgress(p: LoadProgress): Progress {
-  if (p.stage === 'compile') return { label: `Preparing the ${GRAPH_LABELS[p.graph]}…`, fraction: null };
-  const mb = (bytes: number): string => (bytes / 1e6).toFixed(1);
-  return { label: `Downloading the model: ${mb(p.loaded)} of ${mb(p.total)} MB`, fraction: p.total > 0 ? p.loaded / p.total : null };
+export interface LoadOptions {
+  readonly signal?: AbortSignal;
+  /** The catalog's name for the model, for progress labels. */
+  readonly modelName?: string;
 }
 
 function messageOf(error: unknown): string {
@@ -35,6 +37,13 @@ function needsNewWorker(error: unknown): boolean {
   return error instanceof DeviceLostError || error instanceof WorkerCrashedError;
 }
 
+/** Per-file progress kept by path, so the download panel shows every file the model needs. */
+function withDownload(view: DownloadView | null, progress: LoadProgress): DownloadView | null {
+  if (progress.stage !== 'download') return view;
+  const { stage: _stage, ...latest } = progress;
+  return { files: { ...view?.files, [progress.file.path]: progress.file }, latest };
+}
+
 /** @param makeGenerator starts a fresh worker; called again when a worker can no longer run. */
 export function createController(makeGenerator: () => DalleGenerator): Controller {
   const store = useAppStore;
@@ -42,22 +51,39 @@ export function createController(makeGenerator: () => DalleGenerator): Controlle
   let running: AbortController | null = null;
   let lastLoad: LoadParams | null = null;
 
+  const slot: WorkerSlot = {
+    current: () => generator,
+    replace: () => {
+      generator.dispose();
+      generator = makeGenerator();
+      lastLoad = null;
+    },
+  };
+
   /** Terminating frees the dead worker's GPU memory; the new worker loads the model again. */
-  async function restart(controller: Controller, why: string): Promise<void> {
-    generator.dispose();
-    generator = makeGenerator();
-    if (lastLoad) await controller.load(lastLoad);
+  async function restart(why: string): Promise<void> {
+    const reload = lastLoad;
+    slot.replace();
+    if (reload) await controller.load(reload);
     if (store.getState().phase === 'ready') store.setState({ error: why });
   }
 
   const controller: Controller = {
-    async load(params) {
+    ...createModelActions(slot, (params, model, signal) => controller.load(params, { signal, modelName: model.name })),
+
+    async load(params, options = {}) {
       lastLoad = params;
-      store.setState({ phase: 'loading', error: null, progress: { label: 'Starting…', fraction: null } });
+      const name = options.modelName ?? 'the model';
+      store.setState({ phase: 'loading', error: null, download: null, progress: { label: 'Starting…', fraction: null } });
       try {
-        const ready = await generator.load(params, (p) => store.setState({ progress: loadProgress(p) }));
+        const ready = await generator.load(params, (p) => store.setState((s) => ({ progress: loadProgressLabel(p, name), download: withDownload(s.download, p) })), options.signal);
         store.setState({ phase: 'ready', backend: ready.backend, backendReason: ready.reason, modelId: ready.modelId, imageSize: ready.imageSize, progress: null });
       } catch (error) {
+        lastLoad = null;
+        if (error instanceof DownloadCancelledError) {
+          store.setState({ phase: 'failed', progress: null, error: `The download was cancelled. What arrived is kept: choose the model again to resume.` });
+          return;
+        }
         store.setState({ phase: 'failed', error: `The model could not be loaded. ${messageOf(error)}`, progress: null });
       }
     },
@@ -98,7 +124,7 @@ export function createController(makeGenerator: () => DalleGenerator): Controlle
         store.setState({ progress: cancelled ? { label: 'Cancelled', fraction: null } : null, error: cancelled ? null : messageOf(error) });
         if (needsNewWorker(error)) {
           running = null;
-          await restart(controller, messageOf(error));
+          await restart(messageOf(error));
         }
       } finally {
         running = null;

@@ -3,9 +3,30 @@
  * controller (actions outside React) is the only writer besides the settings inputs.
  */
 import { create } from 'zustand';
-import type { BackendName } from '../worker/protocol.ts';
+import type { CatalogModel } from '../model/catalog.ts';
+import type { DownloadProgress } from '../store/progress.ts';
+import type { BackendName, StorageInfo, StorageReport } from '../worker/protocol.ts';
 
-export type Phase = 'loading' | 'ready' | 'generating' | 'failed';
+/** `consent`: a model must be downloaded and the visitor has not agreed yet. */
+export type Phase = 'loading' | 'consent' | 'ready' | 'generating' | 'failed';
+
+/** What the consent panel asks about. */
+export interface DownloadOffer {
+  readonly model: CatalogModel;
+  /** Bytes still to download (a partial earlier download counts as stored). */
+  readonly missingBytes: number;
+  readonly bytes: number;
+  /** Where the files come from, as the visitor should read it (a host name, or "this site"). */
+  readonly host: string;
+  /** Set when the browser's storage estimate says the model will not fit: the download is not offered then. */
+  readonly spaceProblem: string | null;
+}
+
+/** Per-file download progress by path, plus the totals of the latest report. */
+export interface DownloadView {
+  readonly files: Readonly<Record<string, DownloadProgress['file']>>;
+  readonly latest: DownloadProgress;
+}
 
 export interface Progress {
   readonly label: string;
@@ -34,6 +55,17 @@ export interface AppState {
   /** The image codes behind `images` once a drawing finished (what `npm run generate` writes as tokens.json). */
   readonly tokens: readonly (readonly number[])[];
   readonly imageSize: number;
+  /** Models the site offers (models/catalog.json), the first being the default. */
+  readonly catalog: readonly CatalogModel[];
+  /** The catalog id of the model picked (loaded, loading or waiting for consent). */
+  readonly selectedModel: string | null;
+  /** Catalog ids this device cannot run, with the reason. */
+  readonly unavailable: Readonly<Record<string, string>>;
+  readonly offer: DownloadOffer | null;
+  readonly download: DownloadView | null;
+  /** IndexedDB or memory, once the worker has opened its model store. */
+  readonly storage: StorageInfo | null;
+  readonly storageReport: StorageReport | null;
 }
 
 export const INITIAL_STATE: AppState = {
@@ -48,6 +80,13 @@ export const INITIAL_STATE: AppState = {
   images: [],
   tokens: [],
   imageSize: 256,
+  catalog: [],
+  selectedModel: null,
+  unavailable: {},
+  offer: null,
+  download: null,
+  storage: null,
+  storageReport: null,
 };
 
 export const useAppStore = create<AppState>()(() => INITIAL_STATE);

@@ -5,11 +5,29 @@
 import { fromErrorData } from './error-data.ts';
 import { WorkerCrashedError } from './errors.ts';
 import { UNKNOWN_REQUEST_ID } from './protocol.ts';
-import type { GenerateParams, GeneratePreview, GenerateResult, LoadParams, LoadProgress, ReadyInfo, RequestId, StepProgress, WorkerRequest, WorkerResponse } from './protocol.ts';
+import type {
+  GenerateParams,
+  GeneratePreview,
+  GenerateResult,
+  LoadParams,
+  LoadProgress,
+  ModelInfo,
+  ReadyInfo,
+  RequestId,
+  StepProgress,
+  StorageAction,
+  StorageReport,
+  WorkerRequest,
+  WorkerResponse,
+} from './protocol.ts';
 
 /** What the UI needs from a generator; the worker client is one, an in-thread fake can be another. */
 export interface DalleGenerator {
-  load(params: LoadParams, onProgress?: (progress: LoadProgress) => void): Promise<ReadyInfo>;
+  /** What loading the model at `modelUrl` would download, and whether it is stored. */
+  inspect(modelUrl: string): Promise<ModelInfo>;
+  /** Aborting `signal` stops the download (stored pieces are kept); the call rejects with DownloadCancelledError. */
+  load(params: LoadParams, onProgress?: (progress: LoadProgress) => void, signal?: AbortSignal): Promise<ReadyInfo>;
+  storage(action: StorageAction): Promise<StorageReport>;
   generate(params: GenerateParams, options?: GenerateOptions): Promise<GenerateResult>;
   dispose(): void;
 }
@@ -47,25 +65,42 @@ export class WorkerClient implements DalleGenerator {
     worker.onmessageerror = () => this.crash('a message could not be read');
   }
 
-  load(params: LoadParams, onProgress?: (progress: LoadProgress) => void): Promise<ReadyInfo> {
-    return this.call<ReadyInfo>({ type: 'load', id: this.nextId++, params }, (response, resolve) => {
-      if (response.type === 'load-progress') onProgress?.(response.progress);
-      else if (response.type === 'ready') return resolve(response.info);
-      return false;
-    });
+  inspect(modelUrl: string): Promise<ModelInfo> {
+    return this.call<ModelInfo>({ type: 'inspect', id: this.nextId++, modelUrl }, (response, resolve) => response.type === 'model-info' && resolve(response.info));
+  }
+
+  load(params: LoadParams, onProgress?: (progress: LoadProgress) => void, signal?: AbortSignal): Promise<ReadyInfo> {
+    const id = this.nextId++;
+    return this.cancellable(id, signal, () =>
+      this.call<ReadyInfo>({ type: 'load', id, params }, (response, resolve) => {
+        if (response.type === 'load-progress') onProgress?.(response.progress);
+        else if (response.type === 'ready') return resolve(response.info);
+        return false;
+      }),
+    );
+  }
+
+  storage(action: StorageAction): Promise<StorageReport> {
+    return this.call<StorageReport>({ type: 'storage', id: this.nextId++, request: action }, (response, resolve) => response.type === 'storage-report' && resolve(response.report));
   }
 
   generate(params: GenerateParams, options: GenerateOptions = {}): Promise<GenerateResult> {
     const id = this.nextId++;
-    const { signal } = options;
+    return this.cancellable(id, options.signal, () =>
+      this.call<GenerateResult>({ type: 'generate', id, params }, (response, resolve) => {
+        if (response.type === 'step') options.onStep?.(response.progress);
+        else if (response.type === 'preview') options.onPreview?.(response.preview);
+        else if (response.type === 'result') return resolve(response.result);
+        return false;
+      }),
+    );
+  }
+
+  /** Runs `start` (which sends request `id`) and sends a cancel for it when `signal` aborts. */
+  private cancellable<T>(id: RequestId, signal: AbortSignal | undefined, start: () => Promise<T>): Promise<T> {
     const onAbort = (): void => this.worker.postMessage({ type: 'cancel', id: this.nextId++, target: id });
     signal?.addEventListener('abort', onAbort, { once: true });
-    const result = this.call<GenerateResult>({ type: 'generate', id, params }, (response, resolve) => {
-      if (response.type === 'step') options.onStep?.(response.progress);
-      else if (response.type === 'preview') options.onPreview?.(response.preview);
-      else if (response.type === 'result') return resolve(response.result);
-      return false;
-    });
+    const result = start();
     if (signal?.aborted) onAbort();
     return result.finally(() => signal?.removeEventListener('abort', onAbort));
   }

@@ -8,6 +8,7 @@ import { ManifestError } from '../model/manifest.ts';
 import { GenerationCancelledError } from '../pipeline/errors.ts';
 import { SamplingSettingsError } from '../pipeline/sampler.ts';
 import { PromptError } from '../text/prompt-checks.ts';
+import { DownloadCancelledError, DownloadHttpError, DownloadInterruptedError, FileNotStoredError, StorageQuotaError } from '../store/errors.ts';
 import {
   DeviceLostError,
   InvalidRequestError,
@@ -34,6 +35,11 @@ const KNOWN_ERRORS: ReadonlyMap<string, ErrorClass> = new Map<string, ErrorClass
   ['ModelNotLoadedError', ModelNotLoadedError],
   ['WebGPUUnavailableError', WebGPUUnavailableError],
   ['WorkerCrashedError', WorkerCrashedError],
+  ['StorageQuotaError', StorageQuotaError],
+  ['FileNotStoredError', FileNotStoredError],
+  ['DownloadHttpError', DownloadHttpError],
+  ['DownloadInterruptedError', DownloadInterruptedError],
+  ['DownloadCancelledError', DownloadCancelledError],
   ['TypeError', TypeError],
   ['RangeError', RangeError],
 ]);

@@ -1,0 +1,157 @@
+/**
+ * The model side of the page: read the catalog, pick a model, ask before a large download, load,
+ * and the storage panel's list and deletes. Switching models terminates the worker first: that is
+ * the one sure way to give the old model's GPU memory back before the new one is created.
+ */
+import { CatalogError, modelFolderUrl, parseCatalog, unavailableReason } from '../model/catalog.ts';
+import type { CatalogModel } from '../model/catalog.ts';
+import type { DalleGenerator } from '../worker/client.ts';
+import type { BackendName, LoadParams } from '../worker/protocol.ts';
+import { hostOf, probeDevice, spaceProblem } from './model-choice.ts';
+import { useAppStore } from './store.ts';
+
+export interface StartOptions {
+  /** Absolute URL of models/catalog.json. */
+  readonly catalogUrl: string;
+  readonly wasmPaths: string;
+  readonly backend?: BackendName;
+  /** `?model=`: a catalog id. */
+  readonly model?: string;
+}
+
+export interface ModelActions {
+  start(options: StartOptions): Promise<void>;
+  selectModel(id: string): Promise<void>;
+  acceptDownload(): Promise<void>;
+  cancelDownload(): void;
+  refreshStorage(): Promise<void>;
+  /** Deletes one stored model (StoredModelInfo.id), or every one with null. */
+  deleteStored(id: string | null): Promise<void>;
+}
+
+/** The page's worker: the current one, and a way to replace it. */
+export interface WorkerSlot {
+  current(): DalleGenerator;
+  /** Terminates the worker (freeing its memory) and starts a fresh one. */
+  replace(): void;
+}
+
+export type Loader = (params: LoadParams, model: CatalogModel, signal: AbortSignal) => Promise<void>;
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+async function fetchCatalog(url: string): Promise<readonly CatalogModel[]> {
+  const response = await fetch(url);
+  if (!response.ok) throw new CatalogError(`${url}: HTTP ${response.status}. The site has no model list: check that models/catalog.json is published.`);
+  return parseCatalog(await response.json(), url).models;
+}
+
+export function createModelActions(worker: WorkerSlot, load: Loader): ModelActions {
+  const store = useAppStore;
+  let options: StartOptions | null = null;
+  /** The folder the current worker holds (or is loading): another one needs a fresh worker. */
+  let workerModel: string | null = null;
+  let downloading: AbortController | null = null;
+
+  const modelById = (id: string): CatalogModel | undefined => store.getState().catalog.find((m) => m.id === id);
+
+  async function loadModel(model: CatalogModel): Promise<void> {
+    const { catalogUrl, wasmPaths, backend } = options!;
+    downloading = new AbortController();
+    store.setState({ offer: null });
+    try {
+      await load({ modelUrl: modelFolderUrl(model, catalogUrl), wasmPaths, ...(backend ? { backend } : {}) }, model, downloading.signal);
+    } finally {
+      downloading = null;
+      store.setState({ download: null });
+      await actions.refreshStorage();
+    }
+  }
+
+  const actions: ModelActions = {
+    async start(startOptions) {
+      options = startOptions;
+      store.setState({ phase: 'loading', error: null, progress: { label: 'Reading the model list…', fraction: null } });
+      try {
+        const [catalog, device] = await Promise.all([fetchCatalog(startOptions.catalogUrl), probeDevice(startOptions.backend)]);
+        const unavailable: Record<string, string> = {};
+        for (const model of catalog) {
+          const reason = unavailableReason(model, device);
+          if (reason !== null) unavailable[model.id] = reason;
+        }
+        store.setState({ catalog, unavailable });
+      } catch (error) {
+        store.setState({ phase: 'failed', progress: null, error: `The list of models could not be read. ${messageOf(error)}` });
+        return;
+      }
+      void actions.refreshStorage();
+      const { catalog, unavailable } = store.getState();
+      const asked = startOptions.model === undefined ? undefined : modelById(startOptions.model);
+      const first = asked ?? catalog.find((m) => !(m.id in unavailable)) ?? catalog[0]!;
+      await actions.selectModel(first.id);
+      if (startOptions.model !== undefined && !asked) {
+        store.setState({ error: `This site offers no model "${startOptions.model}" (?model=); showing ${first.name} instead.` });
+      }
+    },
+
+    async selectModel(id) {
+      const model = modelById(id);
+      if (!model || !options) return;
+      downloading?.abort();
+      const folder = modelFolderUrl(model, options.catalogUrl);
+      if (workerModel !== null && workerModel !== folder) worker.replace();
+      workerModel = folder;
+      store.setState({ selectedModel: id, phase: 'loading', offer: null, error: null, modelId: '', backend: null, images: [], tokens: [] });
+      const reason = store.getState().unavailable[id];
+      if (reason !== undefined) {
+        store.setState({ phase: 'failed', progress: null, error: `${model.name} cannot run here: it ${reason}. Pick another model.` });
+        return;
+      }
+      store.setState({ progress: { label: `Checking ${model.name}…`, fraction: null } });
+      try {
+        const info = await worker.current().inspect(folder);
+        store.setState({ storage: info.storage });
+        if (info.complete || !model.askBeforeDownload) return await loadModel(model);
+        const estimate = await navigator.storage?.estimate?.().catch(() => undefined);
+        const offer = { model, missingBytes: info.missingBytes, bytes: info.bytes, host: hostOf(folder, location.origin), spaceProblem: spaceProblem(info.missingBytes, estimate) };
+        store.setState({ phase: 'consent', progress: null, offer });
+      } catch (error) {
+        store.setState({ phase: 'failed', progress: null, error: `${model.name} is not available: ${messageOf(error)}` });
+      }
+    },
+
+    async acceptDownload() {
+      const offer = store.getState().offer;
+      if (!offer || offer.spaceProblem !== null) return;
+      // Only the page may ask for persistent storage (not the worker); browsers decide, some after asking.
+      await navigator.storage?.persist?.().catch(() => false);
+      await loadModel(offer.model);
+    },
+
+    cancelDownload() {
+      downloading?.abort();
+    },
+
+    async refreshStorage() {
+      try {
+        const report = await worker.current().storage({ action: 'list' });
+        store.setState({ storageReport: report, storage: report.storage });
+      } catch (error) {
+        store.setState({ error: `The stored models could not be listed. ${messageOf(error)}` });
+      }
+    },
+
+    async deleteStored(id) {
+      if (downloading) return;
+      try {
+        const report = await worker.current().storage(id === null ? { action: 'delete-all' } : { action: 'delete', model: id });
+        store.setState({ storageReport: report, storage: report.storage });
+      } catch (error) {
+        store.setState({ error: `Deleting failed. ${messageOf(error)}` });
+      }
+    },
+  };
+  return actions;
+}
