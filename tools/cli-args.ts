@@ -1,5 +1,8 @@
 /** A small `--flag value` parser for the Node CLIs, with errors a person can act on. */
-export class UsageError extends Error {
+import { ExpectedError } from '../src/expected-error.ts';
+import { formatCliError } from './cli-errors.ts';
+
+export class UsageError extends ExpectedError {
   override name = 'UsageError';
 }
 
@@ -26,28 +29,29 @@ export function parseArgs(argv: readonly string[], known: readonly string[]): Pa
   return { values, positional };
 }
 
+/** Plain decimal digits only: Number() would also take "", "1e3", "0x10" and round past 2^53. */
 export function intArg(args: ParsedArgs, flag: string, fallback: number, min = 0): number {
   const raw = args.values.get(flag);
   if (raw === undefined) return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min) throw new UsageError(`--${flag} must be an integer ≥ ${min}, got "${raw}"`);
+  const value = /^[0-9]+$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isSafeInteger(value) || value < min) throw new UsageError(`--${flag} must be a whole number ≥ ${min}, got "${raw}"`);
   return value;
 }
 
 export function numberArg(args: ParsedArgs, flag: string, fallback: number): number {
   const raw = args.values.get(flag);
   if (raw === undefined) return fallback;
-  const value = Number(raw);
+  const value = raw.trim() === '' ? NaN : Number(raw);
   if (!Number.isFinite(value)) throw new UsageError(`--${flag} must be a number, got "${raw}"`);
   return value;
 }
 
-/** Runs a CLI main, printing known errors as one clear line and exiting non-zero. */
+/** Runs a CLI main; a failure prints one line (a stack only for a bug) and exits non-zero. */
 export function runCli(main: () => Promise<void>): void {
   main().catch((error: unknown) => {
-    const e = error instanceof Error ? error : new Error(String(error));
-    console.error(`error: ${e.message}`);
-    if (!['UsageError', 'CheckpointError', 'ConfigError', 'HubDownloadError', 'ManifestError'].includes(e.name)) console.error(e.stack);
+    const { line, stack } = formatCliError(error);
+    console.error(line);
+    if (stack !== null) console.error(stack);
     process.exitCode = 1;
   });
 }

@@ -2,6 +2,7 @@
  * Architecture configs, read from the hub's config.json files (snake_case) into typed objects.
  * Every size in the graph code comes from here: nothing is hard-coded for mini or mega.
  */
+import { ExpectedError } from '../expected-error.ts';
 
 export interface DalleBartConfig {
   readonly dModel: number;
@@ -37,7 +38,7 @@ export const LAYER_NORM_EPS = 1e-5;
 export const GROUP_NORM_EPS = 1e-6;
 export const GROUP_NORM_GROUPS = 32;
 
-export class ConfigError extends Error {
+export class ConfigError extends ExpectedError {
   override name = 'ConfigError';
 }
 

@@ -1,5 +1,7 @@
+import { ExpectedError } from '../expected-error.ts';
+
 /** Raised when a model file's size or sha256 differs from its manifest entry (corrupted or partial download). */
-export class IntegrityError extends Error {
+export class IntegrityError extends ExpectedError {
   override name = 'IntegrityError';
   constructor(
     readonly file: string,

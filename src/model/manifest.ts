@@ -3,6 +3,7 @@
  * load models only through it; every file carries its size and sha256 so a corrupted or partial
  * download is caught before ONNX Runtime sees it.
  */
+import { ExpectedError } from '../expected-error.ts';
 import type { DalleBartConfig, VqganConfig } from './config.ts';
 
 export const MANIFEST_FORMAT = 'dalle-mini-web/1';
@@ -46,7 +47,7 @@ export interface ModelManifest {
   readonly files: readonly ManifestFile[];
 }
 
-export class ManifestError extends Error {
+export class ManifestError extends ExpectedError {
   override name = 'ManifestError';
 }
 

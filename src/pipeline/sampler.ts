@@ -3,6 +3,7 @@
  * then temperature → top-k → top-p in the order of transformers' Flax warpers, sampling only over
  * the image codes 0 … codes − 1.
  */
+import { ExpectedError } from '../expected-error.ts';
 import type { Rng } from './rng.ts';
 
 export interface SamplingSettings {
@@ -18,7 +19,7 @@ export interface SamplingSettings {
 /** dalle-mini's notebook defaults (spec §5.1). */
 export const DEFAULT_SAMPLING: SamplingSettings = { conditionScale: 10, topK: 50, topP: 1, temperature: 1 };
 
-export class SamplingSettingsError extends Error {
+export class SamplingSettingsError extends ExpectedError {
   override name = 'SamplingSettingsError';
 }
 

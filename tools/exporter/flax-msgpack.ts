@@ -8,6 +8,7 @@
  * `__msgpack_chunked_array__` map form (spec §2.5).
  */
 import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
+import { ExpectedError } from '../../src/expected-error.ts';
 import { bfloat16ToFloat32, float16ToFloat32 } from '../../src/model/half.ts';
 
 export type FlaxDtype = 'float32' | 'float16' | 'bfloat16';
@@ -21,7 +22,7 @@ export interface FlaxLeaf {
   readonly segments: readonly { offset: number; length: number }[];
 }
 
-export class CheckpointError extends Error {
+export class CheckpointError extends ExpectedError {
   override name = 'CheckpointError';
 }
 
