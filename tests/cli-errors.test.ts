@@ -1,4 +1,4 @@
-/** CLI failures: expected errors and system errors print one line. */
+/** CLI failures: expected errors and system errors print one line; flags are checked before any model loads. */
 import assert from 'node:assert/strict';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,6 +27,19 @@ void test('formatCliError: expected and system errors are one line, bugs keep th
   const bug = formatCliError(new TypeError('x is undefined'));
   assert.equal(bug.line, 'error: x is undefined');
   assert.match(bug.stack ?? '', /TypeError: x is undefined\n\s+at /);
+});
+
+void test('generate refuses sampling flags and seeds before loading the model, in one line', async () => {
+  const cases: [string[], RegExp][] = [
+    [['--top-p', '0'], /top-p must be in \(0, 1\]/],
+    [['--temperature', '0'], /temperature must be > 0/],
+    [['--condition-scale', '-3'], /condition scale must be a number ≥ 0/],
+    [['--top-k', '1e3'], /--top-k must be a whole number ≥ 0, got "1e3"/],
+    [['--seed', '9007199254740993'], /--seed: seed must be a whole number from 0 to 4294967295, got "9007199254740993"/],
+    [['--seed', '4294967296'], /--seed: seed must be a whole number from 0 to 4294967295/],
+  ];
+  const results = await Promise.all(cases.map(([flags]) => runTool('generate', ['--model', missingModel, '--prompt', 'a cat', '--out', join(dir, 'o'), ...flags])));
+  results.forEach((result, i) => assert.match(oneErrorLine(result), cases[i]![1]));
 });
 
 void test('a missing model, a corrupted file and a deleted file are one line each', async () => {

@@ -1,5 +1,6 @@
 /** A small `--flag value` parser for the Node CLIs, with errors a person can act on. */
 import { ExpectedError } from '../src/expected-error.ts';
+import { parseSeed, SeedError } from '../src/pipeline/seed.ts';
 import { formatCliError } from './cli-errors.ts';
 
 export class UsageError extends ExpectedError {
@@ -44,6 +45,17 @@ export function numberArg(args: ParsedArgs, flag: string, fallback: number): num
   const value = raw.trim() === '' ? NaN : Number(raw);
   if (!Number.isFinite(value)) throw new UsageError(`--${flag} must be a number, got "${raw}"`);
   return value;
+}
+
+/** A seed in the shared seed space (src/pipeline/seed.ts), refused rather than rounded. */
+export function seedArg(args: ParsedArgs, flag = 'seed'): number {
+  const raw = args.values.get(flag);
+  if (raw === undefined) return 0;
+  try {
+    return parseSeed(raw);
+  } catch (error) {
+    throw error instanceof SeedError ? new UsageError(`--${flag}: ${error.message}`) : error;
+  }
 }
 
 /** Runs a CLI main; a failure prints one line (a stack only for a bug) and exits non-zero. */

@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { intArg, parseArgs, runCli, UsageError } from './cli-args.ts';
+import { parseArgs, runCli, seedArg, UsageError } from './cli-args.ts';
 import { exportModel } from './exporter/export-model.ts';
 import { EXPORT_DTYPES, isExportDtype } from './exporter/graphs/precision.ts';
 import { DEFAULT_HUB_ENDPOINT, formatProgressLine } from './exporter/hub-download.ts';
@@ -51,7 +51,7 @@ async function main(): Promise<void> {
   }
   if (random !== undefined) {
     if (!isPreset(random)) throw new UsageError(`--random must be one of ${PRESETS.join(', ')}, got "${random}"`);
-    const seed = intArg(args, 'seed', 0);
+    const seed = seedArg(args);
     modelId = `random-${random}-seed${seed}`;
     const dir = join(cacheDir, 'checkpoints', modelId);
     if (!existsSync(join(dir, 'vqgan', 'flax_model.msgpack'))) {

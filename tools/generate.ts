@@ -13,11 +13,12 @@ import { chooseBatchSizes } from '../src/pipeline/batch-size.ts';
 import { generateImages } from '../src/pipeline/generate-images.ts';
 import { createDalleSessions } from '../src/pipeline/runtime.ts';
 import { sessionOptionsFor } from '../src/pipeline/session-options.ts';
-import { DEFAULT_SAMPLING } from '../src/pipeline/sampler.ts';
+import { checkSamplingSettings, DEFAULT_SAMPLING } from '../src/pipeline/sampler.ts';
+import type { SamplingSettings } from '../src/pipeline/sampler.ts';
 import { loadPromptEncoder } from '../src/text/prompt-encoder.ts';
 import { PromptError } from '../src/text/prompt-checks.ts';
 import type { PreparedPrompt } from '../src/text/prompt.ts';
-import { intArg, numberArg, parseArgs, runCli, UsageError } from './cli-args.ts';
+import { intArg, numberArg, parseArgs, runCli, seedArg, UsageError } from './cli-args.ts';
 import { openModelFolder } from './node/model-folder.ts';
 import { encodePng } from './node/png.ts';
 
@@ -30,13 +31,15 @@ async function main(): Promise<void> {
   const prompt = args.values.get('prompt');
   if (!modelDir || !out || prompt === undefined) throw new UsageError('--model <dir>, --prompt "…" and --out <dir> are required');
   const images = intArg(args, 'images', 1, 1);
-  const seed = intArg(args, 'seed', 0);
-  const sampling = {
+  const seed = seedArg(args);
+  const sampling: SamplingSettings = {
     topK: intArg(args, 'top-k', DEFAULT_SAMPLING.topK),
     topP: numberArg(args, 'top-p', DEFAULT_SAMPLING.topP),
     temperature: numberArg(args, 'temperature', DEFAULT_SAMPLING.temperature),
     conditionScale: numberArg(args, 'condition-scale', DEFAULT_SAMPLING.conditionScale),
   };
+  // The sampler's own rules, checked before the model loads rather than after.
+  checkSamplingSettings(sampling);
 
   const source = openModelFolder(modelDir);
   const { manifest } = source;
