@@ -87,6 +87,11 @@ void test('a missing checkpoint file is named', () => {
   assertFailsCleanly(noWeights, /vqgan\/flax_model\.msgpack is missing/);
 });
 
+void test('a config.json of null is a ConfigError naming the file, not a TypeError', () => {
+  const ckpt = brokenCopy((_, vqgan) => writeFileSync(join(vqgan, 'config.json'), 'null'));
+  assertFailsCleanly(ckpt, /vqgan\/config\.json must hold a JSON object, got null/);
+});
+
 void test('a shape that disagrees with config.json names the file and the tensor', () => {
   const ckpt = brokenCopy((dalle) => {
     const file = join(dalle, 'config.json');

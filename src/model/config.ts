@@ -44,6 +44,14 @@ export class ConfigError extends ExpectedError {
 
 type Json = Record<string, unknown>;
 
+/** config.json may hold any JSON: null, a number or a list would otherwise fail as a TypeError. */
+function asObject(json: unknown, file: string): Json {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    throw new ConfigError(`${file} must hold a JSON object, got ${json === null ? 'null' : Array.isArray(json) ? 'an array' : typeof json}; use the config.json of the checkpoint's hub repo`);
+  }
+  return json as Json;
+}
+
 function int(json: Json, key: string, file: string, fallback?: number): number {
   const value = json[key] ?? fallback;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
@@ -77,7 +85,8 @@ const REQUIRED_DALLE_SWITCHES: Record<string, unknown> = {
   use_final_ln_decoder: true,
 };
 
-export function parseDalleBartConfig(json: Json, file = 'config.json'): DalleBartConfig {
+export function parseDalleBartConfig(value: unknown, file = 'config.json'): DalleBartConfig {
+  const json = asObject(value, file);
   for (const [key, expected] of Object.entries(REQUIRED_DALLE_SWITCHES)) {
     if (key in json && json[key] !== expected) {
       throw new ConfigError(`${file}: "${key}" is ${JSON.stringify(json[key])}; only ${JSON.stringify(expected)} is supported`);
@@ -107,7 +116,8 @@ export function parseDalleBartConfig(json: Json, file = 'config.json'): DalleBar
   return config;
 }
 
-export function parseVqganConfig(json: Json, file = 'config.json'): VqganConfig {
+export function parseVqganConfig(value: unknown, file = 'config.json'): VqganConfig {
+  const json = asObject(value, file);
   const config: VqganConfig = {
     ch: int(json, 'ch', file, 128),
     chMult: ints(json, 'ch_mult', file, [1, 1, 2, 2, 4]),

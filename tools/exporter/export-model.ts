@@ -4,12 +4,13 @@
  * place at the end, so a failed export leaves nothing half-written at --out.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, copyFileSync, existsSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, readdirSync, renameSync, rmSync, mkdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { parseDalleBartConfig, parseVqganConfig } from '../../src/model/config.ts';
 import type { DalleBartConfig, VqganConfig } from '../../src/model/config.ts';
 import { MANIFEST_FORMAT } from '../../src/model/manifest.ts';
 import type { GraphEntry, GraphName, ManifestFile, ModelManifest } from '../../src/model/manifest.ts';
+import { forEachPiece } from '../node/read-fully.ts';
 import { CheckpointError, FlaxCheckpoint } from './flax-msgpack.ts';
 import { buildDecoderGraph, buildEncoderGraph } from './graphs/dallebart.ts';
 import { computeType } from './graphs/precision.ts';
@@ -33,26 +34,20 @@ export interface ExportOptions {
 const TOKENIZER_FILES = ['vocab.json', 'merges.txt'] as const;
 const OPTIONAL_FILES = ['enwiki-words-frequency.txt'] as const;
 
-function readJson(file: string): Record<string, unknown> {
+function readJson(file: string): unknown {
   if (!existsSync(file)) throw new CheckpointError(`${file} is missing`);
   try {
-    return JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    return JSON.parse(readFileSync(file, 'utf8')) as unknown;
   } catch (error) {
     throw new CheckpointError(`${file} is not valid JSON (${(error as Error).message})`);
   }
 }
 
-/** sha256 read in 16 MiB pieces: data files reach 1 GiB, which need not sit in memory whole. */
-function sha256OfFile(file: string): string {
+/** Size and sha256 from one pass in 16 MiB pieces: data files reach 1 GiB, which need not sit in memory whole. */
+function describeFile(dir: string, path: string): ManifestFile {
   const hash = createHash('sha256');
-  const buffer = Buffer.alloc(1 << 24);
-  const fd = openSync(file, 'r');
-  try {
-    for (let n = readSync(fd, buffer); n > 0; n = readSync(fd, buffer)) hash.update(buffer.subarray(0, n));
-  } finally {
-    closeSync(fd);
-  }
-  return hash.digest('hex');
+  const bytes = forEachPiece(join(dir, path), 1 << 24, (piece) => hash.update(piece));
+  return { path, bytes, sha256: hash.digest('hex') };
 }
 
 function writeGraph(dir: string, name: GraphName, dtype: ExportDtype, build: (b: GraphBuilder) => void): GraphEntry {
@@ -134,7 +129,7 @@ export function exportModel(options: ExportOptions): ModelManifest {
     const hasWords = existsSync(join(staging, OPTIONAL_FILES[0]));
     const files: ManifestFile[] = readdirSync(staging)
       .sort()
-      .map((path) => ({ path, bytes: statSync(join(staging, path)).size, sha256: sha256OfFile(join(staging, path)) }));
+      .map((path) => describeFile(staging, path));
     const c = model.dalleConfig;
     const manifest: ModelManifest = {
       format: MANIFEST_FORMAT,

@@ -6,8 +6,8 @@
 import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { toDalleBartConfigJson, toVqganConfigJson } from '../../src/model/config.ts';
-import { writeFlaxMsgpack } from './flax-msgpack.ts';
-import type { LeafSpec, TreeSpec } from './flax-msgpack.ts';
+import { writeFlaxMsgpack } from './flax-msgpack-writer.ts';
+import type { LeafSpec, TreeSpec } from './flax-msgpack-writer.ts';
 import { dalleBartLayout, vqganLayout } from './layout.ts';
 import type { Layout, LeafLayout } from './layout.ts';
 import { PRESET_SHAPES } from './presets.ts';
