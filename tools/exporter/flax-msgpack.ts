@@ -4,7 +4,7 @@
  * The released checkpoints are up to 10.4 GB, past what one Node buffer holds, so the reader walks
  * the msgpack structure with positional reads and records where each array's bytes live; tensors
  * are then read one at a time (or one layer slice at a time). Every read must deliver every byte
- * it asked for: a short read is an error, never zeros.
+ * it asked for (a short read is an error, never zeros), and every value must be finite.
  */
 import { closeSync, fstatSync, openSync } from 'node:fs';
 import { bfloat16ToFloat32, float16ToFloat32 } from '../../src/model/half.ts';
@@ -111,7 +111,18 @@ export class FlaxCheckpoint {
       filled += n;
       want = 0;
     }
-    return decode(bytes, leaf.dtype);
+    const values = decode(bytes, leaf.dtype);
+    checkFinite(values, this.file, path, start);
+    return values;
+  }
+}
+
+/** NaN or ±Infinity in a weight would pass through every graph and end as logits nothing can sample from. */
+function checkFinite(values: Float32Array, file: string, path: string, start: number): void {
+  for (let i = 0; i < values.length; i++) {
+    if (!Number.isFinite(values[i]!)) {
+      throw new CheckpointError(`${file}: tensor "${path}" holds ${values[i]} at element ${start + i}; the checkpoint is corrupt: download or re-create it`);
+    }
   }
 }
 
