@@ -9,11 +9,14 @@ export class UsageError extends ExpectedError {
 
 export interface ParsedArgs {
   readonly values: Map<string, string>;
+  /** Switches given (flags without a value, such as --force). */
+  readonly switches: Set<string>;
   readonly positional: string[];
 }
 
-export function parseArgs(argv: readonly string[], known: readonly string[]): ParsedArgs {
+export function parseArgs(argv: readonly string[], known: readonly string[], knownSwitches: readonly string[] = []): ParsedArgs {
   const values = new Map<string, string>();
+  const switches = new Set<string>();
   const positional: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -22,12 +25,17 @@ export function parseArgs(argv: readonly string[], known: readonly string[]): Pa
       continue;
     }
     const [flag, inline] = arg.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
-    if (!known.includes(flag)) throw new UsageError(`unknown option --${flag} (known: ${known.map((k) => `--${k}`).join(', ')})`);
+    if (knownSwitches.includes(flag)) {
+      if (inline !== undefined) throw new UsageError(`--${flag} takes no value`);
+      switches.add(flag);
+      continue;
+    }
+    if (!known.includes(flag)) throw new UsageError(`unknown option --${flag} (known: ${[...known, ...knownSwitches].map((k) => `--${k}`).join(', ')})`);
     const value = inline ?? argv[++i];
     if (value === undefined || (inline === undefined && value.startsWith('--'))) throw new UsageError(`--${flag} needs a value`);
     values.set(flag, value);
   }
-  return { values, positional };
+  return { values, switches, positional };
 }
 
 /** Plain decimal digits only: Number() would also take "", "1e3", "0x10" and round past 2^53. */

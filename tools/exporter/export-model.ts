@@ -1,16 +1,18 @@
 /**
  * Official checkpoint folders → a deployable model folder (manifest.json, tokenizer files, three
- * ONNX graphs with external data). Everything is written to a sibling temp folder and renamed into
- * place at the end, so a failed export leaves nothing half-written at --out.
+ * ONNX graphs with external data). Everything is written to a sibling staging folder and swapped in
+ * at the end (staging.ts), so --out always holds a complete old or a complete new model.
  */
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, readFileSync, readdirSync, renameSync, rmSync, mkdirSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { copyFileSync, existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { parseDalleBartConfig, parseVqganConfig } from '../../src/model/config.ts';
 import type { DalleBartConfig, VqganConfig } from '../../src/model/config.ts';
 import { MANIFEST_FORMAT } from '../../src/model/manifest.ts';
 import type { GraphEntry, GraphName, ManifestFile, ModelManifest } from '../../src/model/manifest.ts';
 import { forEachPiece } from '../node/read-fully.ts';
+import { createStaging, replaceWithStaged } from '../node/staging.ts';
+import { checkExportTarget } from './export-target.ts';
 import { CheckpointError, FlaxCheckpoint } from './flax-msgpack.ts';
 import { buildDecoderGraph, buildEncoderGraph } from './graphs/dallebart.ts';
 import { computeType } from './graphs/precision.ts';
@@ -28,6 +30,8 @@ export interface ExportOptions {
   readonly outDir: string;
   readonly dtype: ExportDtype;
   readonly modelId?: string;
+  /** Replace a non-empty --out that is not a previous export (never a file, the inputs or the working directory). */
+  readonly force?: boolean;
   readonly log?: (line: string) => void;
 }
 
@@ -109,12 +113,9 @@ export function openCheckpoints(dalleDir: string, vqganDir: string): OpenedModel
 
 export function exportModel(options: ExportOptions): ModelManifest {
   const log = options.log ?? (() => undefined);
+  const out = checkExportTarget(options.outDir, [options.dalleDir, options.vqganDir], options.force ?? false);
   const model = openCheckpoints(options.dalleDir, options.vqganDir);
-  const out = options.outDir;
-  mkdirSync(dirname(out), { recursive: true });
-  const staging = join(dirname(out), `.${basename(out)}.partial-${process.pid}`);
-  rmSync(staging, { recursive: true, force: true });
-  mkdirSync(staging);
+  const staging = createStaging(out);
   try {
     const { dtype } = options;
     log(`encoder (${dtype})…`);
@@ -143,8 +144,7 @@ export function exportModel(options: ExportOptions): ModelManifest {
       files,
     };
     writeFileSync(join(staging, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-    rmSync(out, { recursive: true, force: true });
-    renameSync(staging, out);
+    replaceWithStaged(staging, out);
     return manifest;
   } catch (error) {
     rmSync(staging, { recursive: true, force: true });
