@@ -3,9 +3,10 @@
  * npm run export -- --random tiny|mini|mega --seed <n> --out <dir> [--dtype …]
  * npm run export -- --from-hub dalle-mini/dalle-mini --out <dir> [--dtype …] [--revision main]
  *
- * --out is checked before anything is downloaded or written (exporter/export-target.ts).
+ * --out is checked before anything is downloaded or written (exporter/export-target.ts), and
+ * a cleanup guard removes this run's staging folders if it is interrupted.
  */
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs, runCli, seedArg, UsageError } from './cli-args.ts';
 import type { ParsedArgs } from './cli-args.ts';
 import { exportModel } from './exporter/export-model.ts';
@@ -18,6 +19,7 @@ import { PRESETS } from './exporter/presets.ts';
 import type { PresetName } from './exporter/presets.ts';
 import { ensureRandomCheckpoint } from './exporter/random-checkpoint.ts';
 import { printQuantizationReport } from './exporter/quantization-report.ts';
+import { startCleanupGuard } from './node/cleanup-guard.ts';
 import { ensureOutputDir } from './node/output-dir.ts';
 
 const FLAGS = ['dalle', 'vqgan', 'out', 'dtype', 'random', 'seed', 'from-hub', 'revision', 'vqgan-repo', 'vqgan-revision', 'hub-endpoint', 'cache-dir', 'report'];
@@ -38,8 +40,14 @@ function progressPrinter(): (p: HubProgress) => void {
   };
 }
 
+/**
+ * Test hook: DALLE_EXPORT_TEST_PAUSE=<start of a progress line> blocks the run there, synchronously
+ * like the export's own work, so tests can signal an export caught mid-write.
+ */
 function log(line: string): void {
   console.error(line);
+  const pauseAt = process.env.DALLE_EXPORT_TEST_PAUSE;
+  if (pauseAt && line.startsWith(pauseAt)) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 60_000);
 }
 
 /** The checkpoint folders to export, and how to fetch or write them if they are not there yet. */
@@ -106,6 +114,7 @@ async function main(): Promise<void> {
   // Every path is checked before a byte is downloaded or written.
   const outDir = checkExportTarget(out, [source.dalle, source.vqgan], force);
   if (source.usesCache || report) ensureOutputDir(cacheDir, '--cache-dir');
+  startCleanupGuard([dirname(outDir), cacheDir, join(cacheDir, 'checkpoints')]);
 
   await source.prepare();
   const manifest = exportModel({
