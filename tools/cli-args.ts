@@ -67,8 +67,8 @@ export function seedArg(args: ParsedArgs, flag = 'seed'): number {
 }
 
 /** Runs a CLI main; a failure prints one line (a stack only for a bug) and exits non-zero. */
-export function runCli(main: () => Promise<void>): void {
-  main().catch((error: unknown) => {
+export function runCli(main: () => void | Promise<void>): void {
+  Promise.resolve().then(main).catch((error: unknown) => {
     const { line, stack } = formatCliError(error);
     console.error(line);
     if (stack !== null) console.error(stack);
