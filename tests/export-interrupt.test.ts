@@ -1,7 +1,7 @@
 /** Interrupted exports leave nothing behind: signals, SIGKILL mid-checkpoint, and stale staging folders (issue #6 item 3). */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, test } from 'node:test';
@@ -77,6 +77,39 @@ void test('a SIGKILL while the random checkpoint is written leaves no truncated 
   assert.deepEqual(readdirSync(checkpoints), [], 'no half-written checkpoint passes for a cached one');
   const again = await runTool('export', ['--random', 'tiny', '--seed', '1', '--cache-dir', join(root, 'cache'), '--out', join(root, 'model')], { cwd: root });
   assert.equal(again.code, 0, again.stderr);
+});
+
+/** Pids of cleanup guards still watching process `pid` (Linux: read from /proc). */
+function guardsOf(pid: number): number[] {
+  return readdirSync('/proc').filter((entry) => /^[0-9]+$/.test(entry)).filter((entry) => {
+    try {
+      return readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ').includes(`cleanup-guard-main.ts ${pid} `);
+    } catch {
+      return false; // gone meanwhile
+    }
+  }).map(Number);
+}
+
+void test('the cleanup guard does not hang on to the export\'s working directory, and ends with the export', { skip: process.platform !== 'linux', timeout: 30_000 }, async () => {
+  // A guard started in the caller's folder hung for good when that folder was deleted under it.
+  const root = temp();
+  let pid = 0;
+  let guardFolders: string[] = [];
+  const result = await runTool('export', ['--random', 'tiny', '--seed', '1', '--cache-dir', join(root, 'cache'), '--out', join(root, 'model')], {
+    cwd: root,
+    env: { DALLE_EXPORT_TEST_PAUSE: 'decoder (' },
+    onStderr: (child, chunk) => {
+      if (pid !== 0 || !chunk.includes('decoder (')) return;
+      pid = child.pid ?? 0;
+      guardFolders = guardsOf(pid).map((guard) => readlinkSync(`/proc/${guard}/cwd`));
+      child.kill('SIGTERM');
+    },
+  });
+  assert.equal(result.signal, 'SIGTERM');
+  assert.equal(guardFolders.length, 1, 'one guard watches the export');
+  assert.ok(!guardFolders[0]!.startsWith(root), `the guard runs in ${guardFolders[0]}`);
+  for (let waited = 0; guardsOf(pid).length > 0 && waited < 10_000; waited += 100) await sleep(100);
+  assert.deepEqual(guardsOf(pid), [], 'no guard outlives its export');
 });
 
 void test('an export sweeps staging folders of dead processes beside --out, and nothing else', () => {

@@ -12,10 +12,24 @@ import { join } from 'node:path';
 
 const GUARD_MAIN = join(import.meta.dirname, 'cleanup-guard-main.ts');
 
+/** This process's module loader flags (the TypeScript loader), without others such as --inspect. */
+function loaderFlags(): string[] {
+  const flags: string[] = [];
+  const argv = process.execArgv;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (/^--(import|require|loader|experimental-loader)=/.test(arg)) flags.push(arg);
+    else if (/^--(import|require|loader|experimental-loader)$/.test(arg) && i + 1 < argv.length) flags.push(arg, argv[++i]!);
+  }
+  return flags;
+}
+
 /** Starts the helper for this process and `dirs`; it costs nothing while this process runs. */
 export function startCleanupGuard(dirs: readonly string[]): void {
-  // Same Node flags as this process (they load the TypeScript loader).
-  const guard = spawn(process.execPath, [...process.execArgv, GUARD_MAIN, String(process.pid), ...dirs], {
+  const guard = spawn(process.execPath, [...loaderFlags(), GUARD_MAIN, String(process.pid), ...dirs], {
+    // Not the caller's folder, which may be gone by the time the guard starts (the loader then
+    // hangs); from here a bare `--import tsx` still resolves through the repository's node_modules.
+    cwd: import.meta.dirname,
     detached: true,
     stdio: ['pipe', 'ignore', 'ignore'],
   });
