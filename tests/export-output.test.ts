@@ -88,6 +88,9 @@ void test('export --out . or a parent of the working directory is refused; --for
   const forced = await runTool('export', [...args, '--out', other], { cwd: work });
   assert.equal(forced.code, 0, forced.stderr);
   assert.ok(existsSync(join(other, 'manifest.json')) && !existsSync(join(other, 'x')));
+  // The cache holds downloads and the quantization report's scratch export: never replaced either.
+  const cached = await runTool('export', [...args, '--dtype', 'q8', '--cache-dir', join(root, 'shared', 'cache'), '--out', join(root, 'shared')], { cwd: work });
+  assert.match(oneErrorLine(cached), /--out .* holds the input folder .*cache; choose a folder apart from the checkpoints and the cache/);
   if (process.platform === 'linux') {
     const proc = await runTool('export', ['--random', 'tiny', '--cache-dir', join(root, 'cache'), '--out', '/proc/x/model']);
     assert.match(oneErrorLine(proc), /--out \/proc\/x\/model is on the proc pseudo-filesystem/);

@@ -112,8 +112,9 @@ async function main(): Promise<void> {
   const report = dtype !== 'fp32' && args.values.get('report') !== 'off';
 
   // Every path is checked before a byte is downloaded or written.
-  const outDir = checkExportTarget(out, [source.dalle, source.vqgan], force);
-  if (source.usesCache || report) ensureOutputDir(cacheDir, '--cache-dir');
+  const usesCache = source.usesCache || report;
+  const outDir = checkExportTarget(out, [source.dalle, source.vqgan, ...(usesCache ? [cacheDir] : [])], force);
+  if (usesCache) ensureOutputDir(cacheDir, '--cache-dir');
   startCleanupGuard([dirname(outDir), cacheDir, join(cacheDir, 'checkpoints')]);
 
   await source.prepare();

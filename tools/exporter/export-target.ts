@@ -49,7 +49,7 @@ function isPreviousExport(dir: string): boolean {
 
 /**
  * Checks `out` before anything is read or written, creates its parent folder, and returns it
- * absolute. `inputs` are the checkpoint folders the export reads.
+ * absolute. `inputs` are the folders the export reads: the checkpoints, and the cache when used.
  */
 export function checkExportTarget(out: string, inputs: readonly string[], force: boolean): string {
   const target = ensureOutputParent(out);
@@ -62,7 +62,7 @@ export function checkExportTarget(out: string, inputs: readonly string[], force:
     const folder = canonical(input);
     if (isWithin(folder, real) || isWithin(real, folder)) {
       const how = isWithin(folder, real) ? 'holds' : 'lies inside';
-      throw new OutputPathError(`--out ${target} ${how} the input folder ${resolve(input)}; choose a folder apart from the checkpoints (--force does not override this)`);
+      throw new OutputPathError(`--out ${target} ${how} the input folder ${resolve(input)}; choose a folder apart from the checkpoints and the cache (--force does not override this)`);
     }
   }
   const entries = listing(target);
