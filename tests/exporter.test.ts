@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterEach, test } from 'node:test';
 import { parseManifest } from '../src/model/manifest.ts';
 import { exportModel } from '../tools/exporter/export-model.ts';
+import { FlaxCheckpoint } from '../tools/exporter/flax-msgpack.ts';
 import { dalleBartLayout, vqganLayout, vqganLevels } from '../tools/exporter/layout.ts';
 import { PRESET_SHAPES } from '../tools/exporter/presets.ts';
 import { writeRandomCheckpoint } from '../tools/exporter/random-checkpoint.ts';
@@ -85,6 +86,27 @@ void test('a missing checkpoint file is named', () => {
   assertFailsCleanly(ckpt, /merges\.txt is missing/);
   const noWeights = brokenCopy((_, vqgan) => rmSync(join(vqgan, 'flax_model.msgpack')));
   assertFailsCleanly(noWeights, /vqgan\/flax_model\.msgpack is missing/);
+});
+
+void test('a config.json of null is a ConfigError naming the file, not a TypeError', () => {
+  const ckpt = brokenCopy((_, vqgan) => writeFileSync(join(vqgan, 'config.json'), 'null'));
+  assertFailsCleanly(ckpt, /vqgan\/config\.json must hold a JSON object, got null/);
+});
+
+void test('a NaN or an infinity in a weight fails the export, naming the file, tensor and element', () => {
+  const poison = (dir: string, path: string, element: number, value: number): void => {
+    const file = join(dir, 'flax_model.msgpack');
+    const ckpt = FlaxCheckpoint.open(file);
+    const offset = ckpt.leaf(path).segments[0]!.offset + 4 * element;
+    ckpt.close();
+    const bytes = readFileSync(file);
+    bytes.writeFloatLE(value, offset);
+    writeFileSync(file, bytes);
+  };
+  const nan = brokenCopy((dalle) => poison(dalle, 'lm_head/kernel', 7, NaN));
+  assertFailsCleanly(nan, /dalle\/flax_model\.msgpack: tensor "lm_head\/kernel" holds NaN at element 7; the checkpoint is corrupt/);
+  const inf = brokenCopy((_, vqgan) => poison(vqgan, 'decoder/conv_out/bias', 1, -Infinity));
+  assertFailsCleanly(inf, /vqgan\/flax_model\.msgpack: tensor "decoder\/conv_out\/bias" holds -Infinity at element 1/);
 });
 
 void test('a shape that disagrees with config.json names the file and the tensor', () => {

@@ -5,19 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { float32ToFloat16 } from '../src/model/half.ts';
-import { FlaxCheckpoint, writeFlaxMsgpack } from '../tools/exporter/flax-msgpack.ts';
+import { FlaxCheckpoint } from '../tools/exporter/flax-msgpack.ts';
+import { writeFlaxMsgpack } from '../tools/exporter/flax-msgpack-writer.ts';
+import { map, ndarray, str } from './helpers/msgpack-bytes.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'msgpack-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
-
-/** msgpack pieces, enough to hand-build what flax writes. */
-const str = (s: string): Buffer => Buffer.concat([Buffer.from([0xa0 | s.length]), Buffer.from(s)]);
-const map = (n: number): Buffer => Buffer.from([0x80 | n]);
-function ndarray(shape: number[], dtype: string, bytes: Uint8Array): Buffer {
-  const bin = Buffer.concat([Buffer.from([0xc4, bytes.length]), bytes]);
-  const payload = Buffer.concat([Buffer.from([0x93, 0x90 | shape.length, ...shape]), str(dtype), bin]);
-  return Buffer.concat([Buffer.from([0xc7, payload.length, 1]), payload]);
-}
 
 void test('float16, bfloat16 and chunked arrays read back as float32', () => {
   const half = float32ToFloat16(Float32Array.from([1.5, -2, 0.25]));

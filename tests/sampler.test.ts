@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createRng } from '../src/pipeline/rng.ts';
-import { checkSamplingSettings, DEFAULT_SAMPLING, sampleFromLogits, sampleNextTokens, superCondition, topKIndices } from '../src/pipeline/sampler.ts';
+import { MAX_SEED } from '../src/pipeline/seed.ts';
+import { checkSamplingSettings, DEFAULT_SAMPLING, NonFiniteLogitsError, sampleFromLogits, sampleNextTokens, superCondition, topKIndices } from '../src/pipeline/sampler.ts';
 import type { SamplingSettings } from '../src/pipeline/sampler.ts';
 
 void test('super-conditioning is uncond + s·(cond − uncond) on rows i and n + i, over image codes only', () => {
@@ -62,7 +63,7 @@ void test('the seeded generator is reproducible and streams differ', () => {
   assert.deepEqual(xs, Array.from({ length: 5 }, b));
   assert.notDeepEqual(xs, Array.from({ length: 5 }, c));
   assert.ok(xs.every((x) => x >= 0 && x < 1));
-  assert.notDeepEqual(Array.from({ length: 5 }, createRng(2 ** 40)), Array.from({ length: 5 }, createRng(0)));
+  assert.notDeepEqual(Array.from({ length: 5 }, createRng(MAX_SEED)), Array.from({ length: 5 }, createRng(0)));
 });
 
 void test('sampleNextTokens never picks a non-image id', () => {
@@ -121,3 +122,21 @@ function fillLogits(n: number, seed: number): Float32Array {
   // Coarse values make ties at the cut-offs likely.
   return Float32Array.from({ length: n }, () => Math.round(rng() * 40) / 4);
 }
+
+void test('non-finite logits are an error naming image and code, not a silent last code', () => {
+  // n = 1 image, vocab 4 (3 codes + the start token).
+  const withNaN = Float32Array.from([0, NaN, 1, 0, /* uncond */ 0, 0, 0, 0]);
+  assert.throws(() => sampleNextTokens(withNaN, 1, 4, 3, DEFAULT_SAMPLING, [createRng(1)]), (error: unknown) => {
+    assert.ok(error instanceof NonFiniteLogitsError);
+    assert.match(error.message, /the decoder returned NaN for code 1 of image 0 \(prompt row\).*Re-export the model/);
+    return true;
+  });
+  const unconditional = Float32Array.from([0, 0, 0, 0, /* uncond */ 0, 0, Infinity, 0]);
+  assert.throws(() => sampleNextTokens(unconditional, 1, 4, 3, DEFAULT_SAMPLING, [createRng(1)]), /returned Infinity for code 2 of image 0 \(unconditional row\)/);
+  // Finite logits, but a scale that overflows float32 once applied.
+  const finite = Float32Array.from([3e38, 0, 0, 0, /* uncond */ -3e38, 0, 0, 0]);
+  assert.throws(() => sampleNextTokens(finite, 1, 4, 3, { ...DEFAULT_SAMPLING, conditionScale: 10 }, [createRng(1)]), /logit 0 is Infinity.*condition scale 10 is too large/);
+  for (const settings of [DEFAULT_SAMPLING, { ...DEFAULT_SAMPLING, topK: 0 }, { ...DEFAULT_SAMPLING, topK: 0, topP: 0.9 }]) {
+    assert.throws(() => sampleFromLogits(Float32Array.from([1, 2, NaN]), settings, createRng(0)), NonFiniteLogitsError);
+  }
+});

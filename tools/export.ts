@@ -1,22 +1,29 @@
 /**
- * npm run export -- --dalle <dir> --vqgan <dir> --out <dir> [--dtype fp32|fp16|q8|q4]
+ * npm run export -- --dalle <dir> --vqgan <dir> --out <dir> [--dtype fp32|fp16|q8|q4] [--force]
  * npm run export -- --random tiny|mini|mega --seed <n> --out <dir> [--dtype …]
  * npm run export -- --from-hub dalle-mini/dalle-mini --out <dir> [--dtype …] [--revision main]
+ *
+ * --out is checked before anything is downloaded or written (exporter/export-target.ts), and
+ * a cleanup guard removes this run's staging folders if it is interrupted.
  */
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { intArg, parseArgs, runCli, UsageError } from './cli-args.ts';
+import { dirname, join, resolve } from 'node:path';
+import { parseArgs, runCli, seedArg, UsageError } from './cli-args.ts';
+import type { ParsedArgs } from './cli-args.ts';
 import { exportModel } from './exporter/export-model.ts';
+import { checkExportTarget } from './exporter/export-target.ts';
 import { EXPORT_DTYPES, isExportDtype } from './exporter/graphs/precision.ts';
 import { DEFAULT_HUB_ENDPOINT, formatProgressLine } from './exporter/hub-download.ts';
 import type { HubProgress } from './exporter/hub-download.ts';
-import { downloadCheckpoints } from './exporter/from-hub.ts';
+import { downloadCheckpoints, hubCheckpointDirs } from './exporter/from-hub.ts';
 import { PRESETS } from './exporter/presets.ts';
 import type { PresetName } from './exporter/presets.ts';
-import { writeRandomCheckpoint } from './exporter/random-checkpoint.ts';
+import { ensureRandomCheckpoint } from './exporter/random-checkpoint.ts';
 import { printQuantizationReport } from './exporter/quantization-report.ts';
+import { startCleanupGuard } from './node/cleanup-guard.ts';
+import { ensureOutputDir } from './node/output-dir.ts';
 
 const FLAGS = ['dalle', 'vqgan', 'out', 'dtype', 'random', 'seed', 'from-hub', 'revision', 'vqgan-repo', 'vqgan-revision', 'hub-endpoint', 'cache-dir', 'report'];
+const SWITCHES = ['force'];
 
 function isPreset(value: string): value is PresetName {
   return (PRESETS as readonly string[]).includes(value);
@@ -33,64 +40,96 @@ function progressPrinter(): (p: HubProgress) => void {
   };
 }
 
+/**
+ * Test hook: DALLE_EXPORT_TEST_PAUSE=<start of a progress line> blocks the run there, synchronously
+ * like the export's own work, so tests can signal an export caught mid-write.
+ */
+function log(line: string): void {
+  console.error(line);
+  const pauseAt = process.env.DALLE_EXPORT_TEST_PAUSE;
+  if (pauseAt && line.startsWith(pauseAt)) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 60_000);
+}
+
+/** The checkpoint folders to export, and how to fetch or write them if they are not there yet. */
+interface Source {
+  readonly dalle: string;
+  readonly vqgan: string;
+  readonly modelId?: string;
+  readonly usesCache: boolean;
+  prepare(): Promise<void>;
+}
+
+function sourceFrom(args: ParsedArgs, cacheDir: string): Source {
+  const random = args.values.get('random');
+  const hubRepo = args.values.get('from-hub');
+  const dalle = args.values.get('dalle');
+  const vqgan = args.values.get('vqgan');
+  if ([random, hubRepo, dalle].filter(Boolean).length !== 1) {
+    throw new UsageError('give exactly one source: --dalle <dir> --vqgan <dir>, --random tiny|mini|mega, or --from-hub <repo>');
+  }
+  if (random !== undefined) {
+    if (!isPreset(random)) throw new UsageError(`--random must be one of ${PRESETS.join(', ')}, got "${random}"`);
+    const seed = seedArg(args);
+    const modelId = `random-${random}-seed${seed}`;
+    const dir = join(cacheDir, 'checkpoints', modelId);
+    const prepare = (): Promise<void> => {
+      ensureRandomCheckpoint(random, seed, dir, log);
+      return Promise.resolve();
+    };
+    return { dalle: join(dir, 'dalle'), vqgan: join(dir, 'vqgan'), modelId, usesCache: true, prepare };
+  }
+  if (hubRepo !== undefined) {
+    const revision = args.values.get('revision');
+    const vqganRepo = args.values.get('vqgan-repo');
+    const vqganRevision = args.values.get('vqgan-revision');
+    const options = {
+      repo: hubRepo,
+      cacheDir: join(cacheDir, 'hub'),
+      ...(revision ? { revision } : {}),
+      ...(vqganRepo ? { vqganRepo } : {}),
+      ...(vqganRevision ? { vqganRevision } : {}),
+    };
+    const endpoint = args.values.get('hub-endpoint') ?? process.env.HF_ENDPOINT ?? DEFAULT_HUB_ENDPOINT;
+    const prepare = async (): Promise<void> => {
+      await downloadCheckpoints({ ...options, endpoint, onProgress: progressPrinter() });
+      process.stderr.write('\n');
+    };
+    return { ...hubCheckpointDirs(options), modelId: hubRepo.split('/').pop()!, usesCache: true, prepare };
+  }
+  if (!dalle || !vqgan) throw new UsageError('--dalle and --vqgan are both required');
+  return { dalle, vqgan, usesCache: false, prepare: () => Promise.resolve() };
+}
+
 async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2), FLAGS);
+  const args = parseArgs(process.argv.slice(2), FLAGS, SWITCHES);
   const out = args.values.get('out');
   if (!out) throw new UsageError('--out <dir> is required');
   const dtype = args.values.get('dtype') ?? 'fp32';
   if (!isExportDtype(dtype)) throw new UsageError(`--dtype must be one of ${EXPORT_DTYPES.join(', ')}, got "${dtype}"`);
   const cacheDir = resolve(args.values.get('cache-dir') ?? '.cache');
+  const source = sourceFrom(args, cacheDir);
+  const force = args.switches.has('force');
+  const report = dtype !== 'fp32' && args.values.get('report') !== 'off';
 
-  let dalleDir = args.values.get('dalle');
-  let vqganDir = args.values.get('vqgan');
-  let modelId: string | undefined;
-  const random = args.values.get('random');
-  const hubRepo = args.values.get('from-hub');
-  if ([random, hubRepo, dalleDir].filter(Boolean).length !== 1) {
-    throw new UsageError('give exactly one source: --dalle <dir> --vqgan <dir>, --random tiny|mini|mega, or --from-hub <repo>');
-  }
-  if (random !== undefined) {
-    if (!isPreset(random)) throw new UsageError(`--random must be one of ${PRESETS.join(', ')}, got "${random}"`);
-    const seed = intArg(args, 'seed', 0);
-    modelId = `random-${random}-seed${seed}`;
-    const dir = join(cacheDir, 'checkpoints', modelId);
-    if (!existsSync(join(dir, 'vqgan', 'flax_model.msgpack'))) {
-      console.error(`writing random ${random} checkpoint (seed ${seed}) to ${dir}`);
-      ({ dalle: dalleDir, vqgan: vqganDir } = writeRandomCheckpoint(random, seed, dir));
-    } else {
-      ({ dalle: dalleDir, vqgan: vqganDir } = { dalle: join(dir, 'dalle'), vqgan: join(dir, 'vqgan') });
-    }
-  } else if (hubRepo !== undefined) {
-    modelId = hubRepo.split('/').pop();
-    const vqganRepo = args.values.get('vqgan-repo');
-    const vqganRevision = args.values.get('vqgan-revision');
-    const revision = args.values.get('revision');
-    ({ dalle: dalleDir, vqgan: vqganDir } = await downloadCheckpoints({
-      repo: hubRepo,
-      endpoint: args.values.get('hub-endpoint') ?? process.env.HF_ENDPOINT ?? DEFAULT_HUB_ENDPOINT,
-      cacheDir: join(cacheDir, 'hub'),
-      onProgress: progressPrinter(),
-      ...(revision ? { revision } : {}),
-      ...(vqganRepo ? { vqganRepo } : {}),
-      ...(vqganRevision ? { vqganRevision } : {}),
-    }));
-    process.stderr.write('\n');
-  }
-  if (!dalleDir || !vqganDir) throw new UsageError('--dalle and --vqgan are both required');
+  // Every path is checked before a byte is downloaded or written.
+  const usesCache = source.usesCache || report;
+  const outDir = checkExportTarget(out, [source.dalle, source.vqgan, ...(usesCache ? [cacheDir] : [])], force);
+  if (usesCache) ensureOutputDir(cacheDir, '--cache-dir');
+  startCleanupGuard([dirname(outDir), cacheDir, join(cacheDir, 'checkpoints')]);
 
+  await source.prepare();
   const manifest = exportModel({
-    dalleDir,
-    vqganDir,
-    outDir: resolve(out),
+    dalleDir: source.dalle,
+    vqganDir: source.vqgan,
+    outDir,
     dtype,
-    ...(modelId ? { modelId } : {}),
-    log: (line) => console.error(line),
+    force,
+    ...(source.modelId ? { modelId: source.modelId } : {}),
+    log,
   });
   const total = manifest.files.reduce((sum, f) => sum + f.bytes, 0);
   console.log(`exported ${manifest.modelId} (${dtype}) to ${out}: ${manifest.files.length} files, ${(total / 1e6).toFixed(1)} MB`);
-  if (dtype !== 'fp32' && args.values.get('report') !== 'off') {
-    await printQuantizationReport({ dalleDir, vqganDir, quantizedDir: resolve(out), cacheDir });
-  }
+  if (report) await printQuantizationReport({ dalleDir: source.dalle, vqganDir: source.vqgan, quantizedDir: outDir, cacheDir });
 }
 
 runCli(main);

@@ -4,7 +4,7 @@
  * Writes image-0.png … and tokens.json (k arrays of 256 codes), using the same pipeline as the app
  * (onnxruntime-web, WASM backend, in Node).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { freemem } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-web';
@@ -13,12 +13,14 @@ import { chooseBatchSizes } from '../src/pipeline/batch-size.ts';
 import { generateImages } from '../src/pipeline/generate-images.ts';
 import { createDalleSessions } from '../src/pipeline/runtime.ts';
 import { sessionOptionsFor } from '../src/pipeline/session-options.ts';
-import { DEFAULT_SAMPLING } from '../src/pipeline/sampler.ts';
+import { checkSamplingSettings, DEFAULT_SAMPLING } from '../src/pipeline/sampler.ts';
+import type { SamplingSettings } from '../src/pipeline/sampler.ts';
 import { loadPromptEncoder } from '../src/text/prompt-encoder.ts';
 import { PromptError } from '../src/text/prompt-checks.ts';
 import type { PreparedPrompt } from '../src/text/prompt.ts';
-import { intArg, numberArg, parseArgs, runCli, UsageError } from './cli-args.ts';
+import { intArg, numberArg, parseArgs, runCli, seedArg, UsageError } from './cli-args.ts';
 import { openModelFolder } from './node/model-folder.ts';
+import { ensureOutputDir } from './node/output-dir.ts';
 import { encodePng } from './node/png.ts';
 
 const FLAGS = ['model', 'prompt', 'seed', 'images', 'top-k', 'top-p', 'temperature', 'condition-scale', 'out'];
@@ -30,13 +32,16 @@ async function main(): Promise<void> {
   const prompt = args.values.get('prompt');
   if (!modelDir || !out || prompt === undefined) throw new UsageError('--model <dir>, --prompt "…" and --out <dir> are required');
   const images = intArg(args, 'images', 1, 1);
-  const seed = intArg(args, 'seed', 0);
-  const sampling = {
+  const seed = seedArg(args);
+  const sampling: SamplingSettings = {
     topK: intArg(args, 'top-k', DEFAULT_SAMPLING.topK),
     topP: numberArg(args, 'top-p', DEFAULT_SAMPLING.topP),
     temperature: numberArg(args, 'temperature', DEFAULT_SAMPLING.temperature),
     conditionScale: numberArg(args, 'condition-scale', DEFAULT_SAMPLING.conditionScale),
   };
+  // The sampler's own rules and the output folder, checked before the model loads rather than after.
+  checkSamplingSettings(sampling);
+  const outDir = ensureOutputDir(out);
 
   const source = openModelFolder(modelDir);
   const { manifest } = source;
@@ -70,11 +75,10 @@ async function main(): Promise<void> {
     },
   );
   process.stderr.write('\n');
-  mkdirSync(out, { recursive: true });
   const size = manifest.vqgan.resolution;
-  result.images.forEach((rgba, i) => writeFileSync(join(out, `image-${i}.png`), encodePng(rgba, size, size)));
+  result.images.forEach((rgba, i) => writeFileSync(join(outDir, `image-${i}.png`), encodePng(rgba, size, size)));
   const tokens = result.tokens.map((codes) => Array.from(codes));
-  writeFileSync(join(out, 'tokens.json'), `${JSON.stringify(tokens)}\n`);
+  writeFileSync(join(outDir, 'tokens.json'), `${JSON.stringify(tokens)}\n`);
   console.log(`wrote ${images} image(s) and tokens.json to ${out} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 

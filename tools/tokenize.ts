@@ -8,7 +8,7 @@ import { PAD_ID } from '../src/text/bpe-tokenizer.ts';
 import { loadPromptEncoder } from '../src/text/prompt-encoder.ts';
 import { PromptError } from '../src/text/prompt-checks.ts';
 import type { PreparedPrompt } from '../src/text/prompt.ts';
-import { intArg, parseArgs, runCli, UsageError } from './cli-args.ts';
+import { parseArgs, runCli, seedArg, UsageError } from './cli-args.ts';
 import { openModelFolder } from './node/model-folder.ts';
 
 async function main(): Promise<void> {
@@ -17,7 +17,7 @@ async function main(): Promise<void> {
   if (!modelDir || args.positional.length === 0) throw new UsageError('usage: npm run tokenize -- --model <dir> "<prompt>" [--seed n]');
   // Unquoted words arrive as several arguments; they still make one prompt.
   const prompt = args.positional.join(' ');
-  const seed = intArg(args, 'seed', 0);
+  const seed = seedArg(args);
 
   const encoder = await loadPromptEncoder(openModelFolder(modelDir));
 

@@ -5,6 +5,7 @@
  */
 import { JsonField } from './validate.ts';
 import type { IntBounds } from './validate.ts';
+import { ExpectedError } from '../expected-error.ts';
 
 export interface DalleBartConfig {
   readonly dModel: number;
@@ -40,7 +41,7 @@ export const LAYER_NORM_EPS = 1e-5;
 export const GROUP_NORM_EPS = 1e-6;
 export const GROUP_NORM_GROUPS = 32;
 
-export class ConfigError extends Error {
+export class ConfigError extends ExpectedError {
   override name = 'ConfigError';
 }
 
@@ -57,6 +58,14 @@ function intReader(json: JsonField, naming: ConfigNaming) {
     const field = json.field(naming === 'hub' ? hubKey : key);
     return naming === 'hub' && !field.present && hubDefault !== undefined ? hubDefault : field.int(bounds);
   };
+}
+
+/** config.json may hold any JSON: null, a number or a list would otherwise fail as a TypeError. */
+function asObject(json: unknown, file: string): Json {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    throw new ConfigError(`${file} must hold a JSON object, got ${json === null ? 'null' : Array.isArray(json) ? 'an array' : typeof json}; use the config.json of the checkpoint's hub repo`);
+  }
+  return json as Json;
 }
 
 function fieldOf(json: JsonField, naming: ConfigNaming, key: string, hubKey: string): JsonField {
@@ -112,7 +121,8 @@ const REQUIRED_DALLE_SWITCHES: Record<string, unknown> = {
   use_final_ln_decoder: true,
 };
 
-export function parseDalleBartConfig(json: Json, file = 'config.json'): DalleBartConfig {
+export function parseDalleBartConfig(value: unknown, file = 'config.json'): DalleBartConfig {
+  const json = asObject(value, file);
   for (const [key, expected] of Object.entries(REQUIRED_DALLE_SWITCHES)) {
     if (key in json && json[key] !== expected) {
       throw new ConfigError(`${file}: "${key}" is ${JSON.stringify(json[key])}; only ${JSON.stringify(expected)} is supported`);
@@ -155,8 +165,8 @@ export function readVqganConfig(json: JsonField, naming: ConfigNaming): VqganCon
   return config;
 }
 
-export function parseVqganConfig(json: Json, file = 'config.json'): VqganConfig {
-  return readVqganConfig(JsonField.root(json, { source: file, error: ConfigError, hint: CONFIG_HINT }), 'hub');
+export function parseVqganConfig(value: unknown, file = 'config.json'): VqganConfig {
+  return readVqganConfig(JsonField.root(asObject(value, file), { source: file, error: ConfigError, hint: CONFIG_HINT }), 'hub');
 }
 
 /** Side of the code grid the VQGAN decoder consumes (16 for the released f16 model). */

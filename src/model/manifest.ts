@@ -4,6 +4,7 @@
  * download is caught before ONNX Runtime sees it.
  */
 import { readDalleBartConfig, readVqganConfig, vqganGridSize } from './config.ts';
+import { ExpectedError } from '../expected-error.ts';
 import type { DalleBartConfig, VqganConfig } from './config.ts';
 import { describeValue, JsonField } from './validate.ts';
 
@@ -49,7 +50,7 @@ export interface ModelManifest {
   readonly files: readonly ManifestFile[];
 }
 
-export class ManifestError extends Error {
+export class ManifestError extends ExpectedError {
   override name = 'ManifestError';
 }
 

@@ -7,6 +7,7 @@ import type { ModelManifest } from '../model/manifest.ts';
 import type { EncodedPrompt } from '../text/bpe-tokenizer.ts';
 import { throwIfCancelled } from './errors.ts';
 import { createRng } from './rng.ts';
+import { checkSeed } from './seed.ts';
 import { checkSamplingSettings, sampleNextTokens } from './sampler.ts';
 import type { SamplingSettings } from './sampler.ts';
 import type { DalleSessions, OrtApi, Tensor } from './runtime.ts';
@@ -40,6 +41,7 @@ export class DalleEngine {
   /** Samples `images` × imageLength codes for one prompt. */
   async generateTokens(request: TokenRequest): Promise<Int32Array> {
     checkSamplingSettings(request.sampling);
+    checkSeed(request.seed);
     const { manifest } = this;
     const n = request.images;
     const S = manifest.dalleBart.imageLength;

@@ -1,5 +1,7 @@
 /** Errors the pipeline raises on purpose; each says what happened and what to do. */
-export class GenerationCancelledError extends Error {
+import { ExpectedError } from '../expected-error.ts';
+
+export class GenerationCancelledError extends ExpectedError {
   override name = 'GenerationCancelledError';
   constructor() {
     super('Generation was cancelled.');

@@ -2,6 +2,8 @@
  * The seeded PRNG behind sampling: xoshiro128** seeded through splitmix32. One stream per image,
  * keyed by (seed, image index), so an image's tokens do not depend on how many others share its batch.
  */
+import { checkSeed } from './seed.ts';
+
 export type Rng = () => number;
 
 function splitmix32(state: number): () => number {
@@ -15,11 +17,13 @@ function splitmix32(state: number): () => number {
   };
 }
 
-/** A uniform [0, 1) generator for `seed` (any safe integer) and `stream`. */
+/**
+ * A uniform [0, 1) generator for `seed` (0 … 2^32 − 1, see seed.ts) and `stream`. The state is 32
+ * bits wide, so larger seeds are refused rather than folded onto smaller ones.
+ */
 export function createRng(seed: number, stream = 0): Rng {
-  const low = seed >>> 0;
-  const high = Math.floor(seed / 2 ** 32) >>> 0;
-  const init = splitmix32(low ^ Math.imul(high, 0x27d4eb2d) ^ Math.imul(stream + 1, 0x165667b1));
+  checkSeed(seed);
+  const init = splitmix32((seed >>> 0) ^ Math.imul(stream + 1, 0x165667b1));
   let a = init(), b = init(), c = init(), d = init();
   return () => {
     const result = Math.imul(rotl(Math.imul(b, 5), 7), 9) >>> 0;

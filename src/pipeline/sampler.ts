@@ -3,6 +3,7 @@
  * then temperature → top-k → top-p in the order of transformers' Flax warpers, sampling only over
  * the image codes 0 … codes − 1.
  */
+import { ExpectedError } from '../expected-error.ts';
 import type { Rng } from './rng.ts';
 
 export interface SamplingSettings {
@@ -18,8 +19,22 @@ export interface SamplingSettings {
 /** dalle-mini's notebook defaults (docs/model-format.md#sampling). */
 export const DEFAULT_SAMPLING: SamplingSettings = { conditionScale: 10, topK: 50, topP: 1, temperature: 1 };
 
-export class SamplingSettingsError extends Error {
+export class SamplingSettingsError extends ExpectedError {
   override name = 'SamplingSettingsError';
+}
+
+/**
+ * Logits that are NaN or ±Infinity: no distribution to sample from. Left alone, every comparison
+ * with NaN fails and the last code (16383) would be drawn at every step.
+ */
+export class NonFiniteLogitsError extends ExpectedError {
+  override name = 'NonFiniteLogitsError';
+}
+
+/** Index of the first NaN or ±Infinity in `values[from … to)`, or −1. */
+function firstNonFinite(values: Float32Array, from = 0, to = values.length): number {
+  for (let j = from; j < to; j++) if (!Number.isFinite(values[j]!)) return j;
+  return -1;
 }
 
 export function checkSamplingSettings(s: SamplingSettings): void {
@@ -122,6 +137,12 @@ function candidatesFor(logits: Float32Array, k: number, settings: SamplingSettin
 
 /** Draws one index from `logits` after temperature, top-k and top-p. */
 export function sampleFromLogits(logits: Float32Array, settings: SamplingSettings, rng: Rng): number {
+  const bad = firstNonFinite(logits);
+  if (bad !== -1) {
+    throw new NonFiniteLogitsError(
+      `logit ${bad} is ${logits[bad]}, so no code can be drawn; where the model's own logits are finite, the condition scale ${settings.conditionScale} is too large: lower it`,
+    );
+  }
   const k = settings.topK > 0 ? Math.min(settings.topK, logits.length) : logits.length;
   if (k === logits.length && settings.topP >= 1) return sampleUnfiltered(logits, settings.temperature, rng);
   const candidates = candidatesFor(logits, k, settings);
@@ -149,6 +170,15 @@ export function sampleNextTokens(
   settings: SamplingSettings,
   rngs: readonly Rng[],
 ): Int32Array {
+  for (let row = 0; row < 2 * n; row++) {
+    const bad = firstNonFinite(logits, row * vocab, row * vocab + codes);
+    if (bad === -1) continue;
+    const image = row % n;
+    const which = row < n ? 'prompt' : 'unconditional';
+    throw new NonFiniteLogitsError(
+      `the decoder returned ${logits[bad]} for code ${bad - row * vocab} of image ${image} (${which} row): the model's weights are broken or its float16 range overflowed. Re-export the model (fp32 or q8), or use the WASM backend`,
+    );
+  }
   const combined = superCondition(logits, n, vocab, codes, settings.conditionScale);
   const next = new Int32Array(n);
   for (let i = 0; i < n; i++) next[i] = sampleFromLogits(combined.subarray(i * codes, (i + 1) * codes), settings, rngs[i]!);

@@ -1,8 +1,10 @@
 /** Prompt checks that need no model, kept apart so the page bundle does not pull in the normalizer. */
+import { ExpectedError } from '../expected-error.ts';
+
 /** Longer prompts are refused rather than silently cut: only 62 tokens reach the model anyway. */
 export const MAX_PROMPT_CHARS = 2000;
 
-export class PromptError extends Error {
+export class PromptError extends ExpectedError {
   override name = 'PromptError';
 }
 

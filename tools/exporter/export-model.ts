@@ -1,15 +1,18 @@
 /**
  * Official checkpoint folders → a deployable model folder (manifest.json, tokenizer files, three
- * ONNX graphs with external data). Everything is written to a sibling temp folder and renamed into
- * place at the end, so a failed export leaves nothing half-written at --out.
+ * ONNX graphs with external data). Everything is written to a sibling staging folder and swapped in
+ * at the end (staging.ts), so --out always holds a complete old or a complete new model.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, copyFileSync, existsSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { copyFileSync, existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { parseDalleBartConfig, parseVqganConfig } from '../../src/model/config.ts';
 import type { DalleBartConfig, VqganConfig } from '../../src/model/config.ts';
 import { MANIFEST_FORMAT } from '../../src/model/manifest.ts';
 import type { GraphEntry, GraphName, ManifestFile, ModelManifest } from '../../src/model/manifest.ts';
+import { forEachPiece } from '../node/read-fully.ts';
+import { createStaging, replaceWithStaged } from '../node/staging.ts';
+import { checkExportTarget } from './export-target.ts';
 import { CheckpointError, FlaxCheckpoint } from './flax-msgpack.ts';
 import { buildDecoderGraph, buildEncoderGraph } from './graphs/dallebart.ts';
 import { computeType } from './graphs/precision.ts';
@@ -27,32 +30,28 @@ export interface ExportOptions {
   readonly outDir: string;
   readonly dtype: ExportDtype;
   readonly modelId?: string;
+  /** Replace a non-empty --out that is not a previous export (never a file, the inputs or the working directory). */
+  readonly force?: boolean;
   readonly log?: (line: string) => void;
 }
 
 const TOKENIZER_FILES = ['vocab.json', 'merges.txt'] as const;
 const OPTIONAL_FILES = ['enwiki-words-frequency.txt'] as const;
 
-function readJson(file: string): Record<string, unknown> {
+function readJson(file: string): unknown {
   if (!existsSync(file)) throw new CheckpointError(`${file} is missing`);
   try {
-    return JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    return JSON.parse(readFileSync(file, 'utf8')) as unknown;
   } catch (error) {
     throw new CheckpointError(`${file} is not valid JSON (${(error as Error).message})`);
   }
 }
 
-/** sha256 read in 16 MiB pieces: data files reach 1 GiB, which need not sit in memory whole. */
-function sha256OfFile(file: string): string {
+/** Size and sha256 from one pass in 16 MiB pieces: data files reach 1 GiB, which need not sit in memory whole. */
+function describeFile(dir: string, path: string): ManifestFile {
   const hash = createHash('sha256');
-  const buffer = Buffer.alloc(1 << 24);
-  const fd = openSync(file, 'r');
-  try {
-    for (let n = readSync(fd, buffer); n > 0; n = readSync(fd, buffer)) hash.update(buffer.subarray(0, n));
-  } finally {
-    closeSync(fd);
-  }
-  return hash.digest('hex');
+  const bytes = forEachPiece(join(dir, path), 1 << 24, (piece) => hash.update(piece));
+  return { path, bytes, sha256: hash.digest('hex') };
 }
 
 function writeGraph(dir: string, name: GraphName, dtype: ExportDtype, build: (b: GraphBuilder) => void): GraphEntry {
@@ -114,12 +113,9 @@ export function openCheckpoints(dalleDir: string, vqganDir: string): OpenedModel
 
 export function exportModel(options: ExportOptions): ModelManifest {
   const log = options.log ?? (() => undefined);
+  const out = checkExportTarget(options.outDir, [options.dalleDir, options.vqganDir], options.force ?? false);
   const model = openCheckpoints(options.dalleDir, options.vqganDir);
-  const out = options.outDir;
-  mkdirSync(dirname(out), { recursive: true });
-  const staging = join(dirname(out), `.${basename(out)}.partial-${process.pid}`);
-  rmSync(staging, { recursive: true, force: true });
-  mkdirSync(staging);
+  const staging = createStaging(out);
   try {
     const { dtype } = options;
     log(`encoder (${dtype})…`);
@@ -134,7 +130,7 @@ export function exportModel(options: ExportOptions): ModelManifest {
     const hasWords = existsSync(join(staging, OPTIONAL_FILES[0]));
     const files: ManifestFile[] = readdirSync(staging)
       .sort()
-      .map((path) => ({ path, bytes: statSync(join(staging, path)).size, sha256: sha256OfFile(join(staging, path)) }));
+      .map((path) => describeFile(staging, path));
     const c = model.dalleConfig;
     const manifest: ModelManifest = {
       format: MANIFEST_FORMAT,
@@ -148,8 +144,7 @@ export function exportModel(options: ExportOptions): ModelManifest {
       files,
     };
     writeFileSync(join(staging, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-    rmSync(out, { recursive: true, force: true });
-    renameSync(staging, out);
+    replaceWithStaged(staging, out);
     return manifest;
   } catch (error) {
     rmSync(staging, { recursive: true, force: true });

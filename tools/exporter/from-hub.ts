@@ -18,13 +18,21 @@ export interface CheckpointDownload {
   readonly signal?: AbortSignal;
 }
 
-/** Downloads (resuming, verified) into `<cacheDir>/<repo>/<revision>` folders and returns them. */
+/** Where `downloadCheckpoints` puts the two repos: `<cacheDir>/<repo>/<revision>` folders. */
+export function hubCheckpointDirs(options: Omit<CheckpointDownload, 'endpoint'>): { dalle: string; vqgan: string } {
+  const vqganRepo = options.vqganRepo ?? VQGAN_REPO;
+  return {
+    dalle: join(options.cacheDir, options.repo.replaceAll('/', '--'), options.revision ?? 'main'),
+    vqgan: join(options.cacheDir, vqganRepo.replaceAll('/', '--'), options.vqganRevision ?? VQGAN_REVISION),
+  };
+}
+
+/** Downloads (resuming, verified) into the folders `hubCheckpointDirs` names and returns them. */
 export async function downloadCheckpoints(options: CheckpointDownload): Promise<{ dalle: string; vqgan: string }> {
   const revision = options.revision ?? 'main';
   const vqganRepo = options.vqganRepo ?? VQGAN_REPO;
   const vqganRevision = options.vqganRevision ?? VQGAN_REVISION;
-  const dalle = join(options.cacheDir, options.repo.replaceAll('/', '--'), revision);
-  const vqgan = join(options.cacheDir, vqganRepo.replaceAll('/', '--'), vqganRevision);
+  const { dalle, vqgan } = hubCheckpointDirs(options);
   const common = { endpoint: options.endpoint, onProgress: options.onProgress, signal: options.signal };
   const repo = options.repo;
   await downloadHubFiles({

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { ExpectedError } from '../../src/expected-error.ts';
 
 export const DEFAULT_HUB_ENDPOINT = 'https://huggingface.co';
 
@@ -35,7 +36,7 @@ export interface HubDownloadOptions {
   fetchImpl?: typeof fetch | undefined;
 }
 
-export class HubDownloadError extends Error {
+export class HubDownloadError extends ExpectedError {
   override readonly name = 'HubDownloadError';
 }
 

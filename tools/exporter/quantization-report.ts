@@ -16,6 +16,7 @@ import { DalleEngine } from '../../src/pipeline/engine.ts';
 import { superCondition, topKIndices } from '../../src/pipeline/sampler.ts';
 import { loadPromptEncoder } from '../../src/text/prompt-encoder.ts';
 import { openModelFolder } from '../node/model-folder.ts';
+import { stagingPath } from '../node/staging.ts';
 import { exportModel } from './export-model.ts';
 
 export interface QuantizationReport {
@@ -97,9 +98,12 @@ export function formatQuantizationReport(r: QuantizationReport): string {
   ].join('\n');
 }
 
-/** Exports fp32 of the same checkpoints next to the cache, measures, prints, and removes it. */
+/**
+ * Exports fp32 of the same checkpoints into the cache, measures, prints, and removes it. The folder
+ * is named as a staging folder, so one left by a killed run is swept like the others.
+ */
 export async function printQuantizationReport(options: { dalleDir: string; vqganDir: string; quantizedDir: string; cacheDir: string }): Promise<QuantizationReport> {
-  const fp32Dir = join(options.cacheDir, `report-fp32-${process.pid}`);
+  const fp32Dir = stagingPath(join(options.cacheDir, 'report-fp32'));
   try {
     exportModel({ dalleDir: options.dalleDir, vqganDir: options.vqganDir, outDir: fp32Dir, dtype: 'fp32' });
     const report = await measureQuantizationError(fp32Dir, options.quantizedDir);

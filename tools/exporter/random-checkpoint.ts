@@ -3,11 +3,13 @@
  * vocab.json, merges.txt), so the exporter's real reading path is what tests and benchmarks exercise.
  * Values are statistically plausible (normal kernels, unit-ish norm scales), not trained.
  */
-import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, existsSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { toDalleBartConfigJson, toVqganConfigJson } from '../../src/model/config.ts';
-import { writeFlaxMsgpack } from './flax-msgpack.ts';
-import type { LeafSpec, TreeSpec } from './flax-msgpack.ts';
+import { ensureOutputDir } from '../node/output-dir.ts';
+import { createStaging, replaceWithStaged } from '../node/staging.ts';
+import { writeFlaxMsgpack } from './flax-msgpack-writer.ts';
+import type { LeafSpec, TreeSpec } from './flax-msgpack-writer.ts';
 import { dalleBartLayout, vqganLayout } from './layout.ts';
 import type { Layout, LeafLayout } from './layout.ts';
 import { PRESET_SHAPES } from './presets.ts';
@@ -53,24 +55,52 @@ function writeMsgpack(file: string, tree: TreeSpec): void {
   }
 }
 
-/** Writes `<dir>/dalle` and `<dir>/vqgan` checkpoint folders and returns their paths. */
-export function writeRandomCheckpoint(preset: PresetName, seed: number, dir: string): { dalle: string; vqgan: string } {
+/** Written last into a finished checkpoint: a folder without it (an older, interrupted write) is rewritten. */
+const COMPLETE = '.complete';
+
+/**
+ * Writes `<dir>/dalle` and `<dir>/vqgan` checkpoint folders, replacing whatever is at `dir`, and
+ * returns their paths. They are built in a staging folder and swapped in whole, so an interrupted
+ * write never passes for a checkpoint. `log` hears each stage (mini and mega take a while).
+ */
+export function writeRandomCheckpoint(preset: PresetName, seed: number, dir: string, log: (line: string) => void = () => undefined): { dalle: string; vqgan: string } {
+  ensureOutputDir(dirname(dir), 'checkpoint cache');
+  const staging = createStaging(dir);
+  try {
+    writeTree(preset, seed, staging, log);
+    writeFileSync(join(staging, COMPLETE), '');
+    replaceWithStaged(staging, dir);
+  } catch (error) {
+    rmSync(staging, { recursive: true, force: true });
+    throw error;
+  }
+  return { dalle: join(dir, 'dalle'), vqgan: join(dir, 'vqgan') };
+}
+
+/** The checkpoint at `dir` if a complete one is there, else a freshly written one. */
+export function ensureRandomCheckpoint(preset: PresetName, seed: number, dir: string, log: (line: string) => void = () => undefined): { dalle: string; vqgan: string } {
+  if (existsSync(join(dir, COMPLETE))) return { dalle: join(dir, 'dalle'), vqgan: join(dir, 'vqgan') };
+  return writeRandomCheckpoint(preset, seed, dir, log);
+}
+
+function writeTree(preset: PresetName, seed: number, dir: string, log: (line: string) => void): void {
   const shapes = PRESET_SHAPES[preset];
   const dalle = join(dir, 'dalle');
   const vqgan = join(dir, 'vqgan');
-  mkdirSync(dalle, { recursive: true });
-  mkdirSync(vqgan, { recursive: true });
+  mkdirSync(dalle);
+  mkdirSync(vqgan);
 
   const dalleJson = toDalleBartConfigJson(shapes.dalleBart, { init_std: shapes.initStd, _name_or_path: `random-${preset}-seed${seed}` });
   writeFileSync(join(dalle, 'config.json'), `${JSON.stringify(dalleJson, null, 2)}\n`);
   const vocab = toyVocabFiles();
   writeFileSync(join(dalle, 'vocab.json'), vocab['vocab.json']);
   writeFileSync(join(dalle, 'merges.txt'), vocab['merges.txt']);
+  log(`random checkpoint: DalleBart weights (${preset}, seed ${seed})…`);
   writeMsgpack(join(dalle, 'flax_model.msgpack'), toTree(dalleBartLayout(shapes.dalleBart), seed, () => shapes.initStd, shapes.initStd));
 
   writeFileSync(join(vqgan, 'config.json'), `${JSON.stringify(toVqganConfigJson(shapes.vqgan), null, 2)}\n`);
   // He-style kernels keep activations O(1) through 17 residual blocks, so the random images are not flat.
   const fanIn: KernelStd = (leaf) => 1 / Math.sqrt(leaf.shape.slice(0, -1).reduce((a, b) => a * b, 1));
+  log(`random checkpoint: VQGAN weights (${preset}, seed ${seed})…`);
   writeMsgpack(join(vqgan, 'flax_model.msgpack'), toTree(vqganLayout(shapes.vqgan), seed + 1, fanIn, 1));
-  return { dalle, vqgan };
 }

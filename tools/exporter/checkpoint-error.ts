@@ -1,0 +1,6 @@
+import { ExpectedError } from '../../src/expected-error.ts';
+
+/** A checkpoint that cannot be exported as it is: missing, truncated, corrupt, or of another shape. */
+export class CheckpointError extends ExpectedError {
+  override name = 'CheckpointError';
+}

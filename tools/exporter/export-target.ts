@@ -1,0 +1,75 @@
+/**
+ * What `export --out` may replace. The export swaps a whole folder in at --out, so the old
+ * contents go: that is refused for a file, for a folder holding the working directory or the
+ * checkpoint being read (or inside it), and, unless --force, for a non-empty folder that is not a
+ * previous export.
+ */
+import { readdirSync, readFileSync, realpathSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { MANIFEST_FORMAT } from '../../src/model/manifest.ts';
+import { ensureOutputParent, OutputPathError } from '../node/output-dir.ts';
+
+/** Resolves symlinks in the part of `path` that exists, so two spellings of one folder compare equal. */
+function canonical(path: string): string {
+  const absolute = resolve(path);
+  try {
+    return realpathSync(absolute);
+  } catch {
+    const parent = dirname(absolute);
+    return parent === absolute ? absolute : join(canonical(parent), basename(absolute));
+  }
+}
+
+/** True when `inner` is `outer` or lies somewhere below it. */
+function isWithin(inner: string, outer: string): boolean {
+  const rel = relative(outer, inner);
+  return rel === '' || (!isAbsolute(rel) && rel.split(sep)[0] !== '..');
+}
+
+/** The folder's entries; null when there is no folder yet. */
+function listing(dir: string): string[] | null {
+  try {
+    return readdirSync(dir);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return null;
+    throw new OutputPathError(`--out ${dir} cannot be listed (${code}), so what replacing it would delete is unknown; check its permissions or choose another folder`);
+  }
+}
+
+/** A folder whose manifest.json says it is one of our model exports. */
+function isPreviousExport(dir: string): boolean {
+  try {
+    const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as unknown;
+    return typeof manifest === 'object' && manifest !== null && (manifest as { format?: unknown }).format === MANIFEST_FORMAT;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Checks `out` before anything is read or written, creates its parent folder, and returns it
+ * absolute. `inputs` are the folders the export reads: the checkpoints, and the cache when used.
+ */
+export function checkExportTarget(out: string, inputs: readonly string[], force: boolean): string {
+  const target = ensureOutputParent(out);
+  const real = canonical(target);
+  const cwd = canonical(process.cwd());
+  if (isWithin(cwd, real)) {
+    throw new OutputPathError(`--out ${target} holds the working directory ${cwd}, which replacing it would delete; choose a new folder for the model (--force does not override this)`);
+  }
+  for (const input of inputs) {
+    const folder = canonical(input);
+    if (isWithin(folder, real) || isWithin(real, folder)) {
+      const how = isWithin(folder, real) ? 'holds' : 'lies inside';
+      throw new OutputPathError(`--out ${target} ${how} the input folder ${resolve(input)}; choose a folder apart from the checkpoints and the cache (--force does not override this)`);
+    }
+  }
+  const entries = listing(target);
+  if (entries !== null && entries.length > 0 && !isPreviousExport(target) && !force) {
+    throw new OutputPathError(
+      `--out ${target} is a non-empty folder that is not a model export (it has no manifest.json of ours), and exporting replaces the whole folder; choose an empty or new folder, or pass --force to replace it`,
+    );
+  }
+  return target;
+}

@@ -1,0 +1,95 @@
+/**
+ * Outputs built beside their destination and renamed into place, so a reader only ever sees a
+ * complete old or a complete new one. Names carry the writer's pid: `.<name>.partial-<pid>` while
+ * building, `.<name>.old-<pid>` for the previous output during the swap. A process that dies
+ * leaves them behind; the next writer in the same folder (or the cleanup guard) sweeps those
+ * whose process is gone, and only those.
+ */
+import { lstatSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+
+const LEFTOVER = /^\.(.+)\.(partial|old)-([1-9][0-9]{0,9})$/;
+
+export function stagingPath(target: string, pid = process.pid): string {
+  return join(dirname(target), `.${basename(target)}.partial-${pid}`);
+}
+
+export function asidePath(target: string, pid = process.pid): string {
+  return join(dirname(target), `.${basename(target)}.old-${pid}`);
+}
+
+function exists(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists but belongs to someone else.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes what dead writers left in `dir`: staging folders, and previous outputs set aside (put
+ * back where no new output arrived). `deadPids` are treated as gone even if the kernel still lists
+ * them (the guard of an exiting process). Returns the names it acted on.
+ */
+export function sweepLeftovers(dir: string, deadPids: readonly number[] = []): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const swept: string[] = [];
+  // Set-aside outputs first, so one whose new output never arrived is restored rather than lost.
+  for (const name of names.sort((a, b) => Number(b.includes('.old-')) - Number(a.includes('.old-')))) {
+    const match = LEFTOVER.exec(name);
+    if (!match) continue;
+    const pid = Number(match[3]);
+    if (pid === process.pid || (!deadPids.includes(pid) && isProcessAlive(pid))) continue;
+    const path = join(dir, name);
+    try {
+      if (!lstatSync(path).isDirectory()) continue;
+      const target = join(dir, match[1]!);
+      if (match[2] === 'old' && !exists(target)) renameSync(path, target);
+      else rmSync(path, { recursive: true, force: true });
+      swept.push(name);
+    } catch (error) {
+      // Another sweeper got there first.
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+  }
+  return swept;
+}
+
+/** Sweeps `target`'s folder, then makes a fresh, empty staging folder for it and returns its path. */
+export function createStaging(target: string): string {
+  sweepLeftovers(dirname(target));
+  const staging = stagingPath(target);
+  rmSync(staging, { recursive: true, force: true });
+  mkdirSync(staging);
+  return staging;
+}
+
+/** Swaps `staging` in at `target`: old output aside, new one in, old deleted. A failed swap puts the old one back. */
+export function replaceWithStaged(staging: string, target: string): void {
+  const aside = asidePath(target);
+  const hadOld = exists(target);
+  if (hadOld) renameSync(target, aside);
+  try {
+    renameSync(staging, target);
+  } catch (error) {
+    if (hadOld) renameSync(aside, target);
+    throw error;
+  }
+  if (hadOld) rmSync(aside, { recursive: true, force: true });
+}
