@@ -52,7 +52,7 @@ void test('a missing model, a corrupted file and a deleted file are one line eac
   const [missing, integrity, enoent] = await Promise.all(
     [missingModel, corrupted, deleted].map((model) => runTool('tokenize', ['--model', model, 'a cat'])),
   );
-  assert.match(oneErrorLine(missing!), /manifest\.json.*Export a model first/);
+  assert.match(oneErrorLine(missing!), /model folder .*no-such-model.*Export a model first/);
   assert.match(oneErrorLine(integrity!), /vocab\.json is corrupted: expected \d+ bytes, got 2 bytes/);
   assert.match(oneErrorLine(enoent!), /^error: cannot open .*deleted\/vocab\.json: no such file or directory \(ENOENT\)/);
 });

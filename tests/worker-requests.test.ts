@@ -33,7 +33,7 @@ const MALFORMED: readonly (readonly [string, unknown, number, string, RegExp])[]
   ['an empty prompt', { type: 'generate', id: 7, params: { ...DRAW, prompt: ' ' } }, 7, 'PromptError', /Type a prompt/],
   ['images 0', { type: 'generate', id: 8, params: { ...DRAW, images: 0 } }, 8, 'InvalidRequestError', /"params\.images" must be an integer from 1 to 9/],
   ['images "2"', { type: 'generate', id: 9, params: { ...DRAW, images: '2' } }, 9, 'InvalidRequestError', /"params\.images" must be an integer/],
-  ['a seed above 2^53', { type: 'generate', id: 10, params: { ...DRAW, seed: 2 ** 53 } }, 10, 'InvalidRequestError', /"params\.seed" must be an integer from 0 to 9007199254740991, got number 9007199254740992/],
+  ['a seed above 2^32 − 1', { type: 'generate', id: 10, params: { ...DRAW, seed: 2 ** 32 } }, 10, 'InvalidRequestError', /"params\.seed" must be an integer from 0 to 4294967295, got number 4294967296/],
   ['a fractional seed', { type: 'generate', id: 11, params: { ...DRAW, seed: 1.5 } }, 11, 'InvalidRequestError', /"params\.seed"/],
   ['previewEvery -1', { type: 'generate', id: 12, params: { ...DRAW, previewEvery: -1 } }, 12, 'InvalidRequestError', /"params\.previewEvery" must be an integer from 0 to 65536, got number -1/],
   ['no sampling', { type: 'generate', id: 13, params: { ...DRAW, sampling: undefined } }, 13, 'InvalidRequestError', /"params\.sampling" must be a JSON object/],

@@ -18,7 +18,7 @@ export class IntegrityError extends ExpectedError {
 }
 
 /** A file the manifest lists is not there to read: missing, answered with a web page, an HTTP error, a link out of the folder. */
-export class ModelFileUnavailableError extends Error {
+export class ModelFileUnavailableError extends ExpectedError {
   override name = 'ModelFileUnavailableError';
   constructor(
     readonly file: string,
@@ -28,7 +28,7 @@ export class ModelFileUnavailableError extends Error {
   }
 }
 
-export class InsecureContextError extends Error {
+export class InsecureContextError extends ExpectedError {
   override name = 'InsecureContextError';
   constructor() {
     super('Checking the model files needs crypto.subtle, which browsers only offer on https:// or localhost. Open the app from a secure origin.');

@@ -3,6 +3,7 @@
  * fields are plain numbers and strings so they survive the worker boundary as error details.
  * A file whose bytes differ from manifest.json raises the existing `IntegrityError` (src/model/integrity.ts).
  */
+import { ExpectedError } from '../expected-error.ts';
 
 /** "1.5 GB", "340.2 MB", "12.0 kB": decimal units, as browsers' storage settings show them. */
 export function formatBytes(bytes: number): string {
@@ -17,7 +18,7 @@ export function formatBytes(bytes: number): string {
  * when `navigator.storage.estimate()` says so, or mid-way when a write fails with QuotaExceededError
  * (completed files are kept then, so the download resumes once space is freed).
  */
-export class StorageQuotaError extends Error {
+export class StorageQuotaError extends ExpectedError {
   override name = 'StorageQuotaError';
   constructor(
     readonly modelId: string,
@@ -36,7 +37,7 @@ export class StorageQuotaError extends Error {
 }
 
 /** A file the model needs is not (completely) in storage: it was never downloaded, was interrupted, or failed a check. */
-export class FileNotStoredError extends Error {
+export class FileNotStoredError extends ExpectedError {
   override name = 'FileNotStoredError';
   constructor(readonly file: string) {
     super(`${file} is not completely stored. Download the model again: completed files are kept and only the missing part is fetched.`);
@@ -44,7 +45,7 @@ export class FileNotStoredError extends Error {
 }
 
 /** The server answered a file request with an error status or with something that is not the file. */
-export class DownloadHttpError extends Error {
+export class DownloadHttpError extends ExpectedError {
   override name = 'DownloadHttpError';
   constructor(
     readonly file: string,
@@ -56,7 +57,7 @@ export class DownloadHttpError extends Error {
 }
 
 /** The connection dropped or the body ended early. Stored pieces are kept: retrying resumes. */
-export class DownloadInterruptedError extends Error {
+export class DownloadInterruptedError extends ExpectedError {
   override name = 'DownloadInterruptedError';
   constructor(
     readonly file: string,
@@ -69,7 +70,7 @@ export class DownloadInterruptedError extends Error {
 }
 
 /** The caller's AbortSignal fired. */
-export class DownloadCancelledError extends Error {
+export class DownloadCancelledError extends ExpectedError {
   override name = 'DownloadCancelledError';
   constructor() {
     super('The download was cancelled. Completed pieces are kept: starting it again resumes where it stopped.');

@@ -1,32 +1,28 @@
 /**
- * The seed field's text → the seed, exactly. A number input would round 9007199254740993 to
- * …992 and draw another picture than the one asked for; here digits that do not survive the trip
- * through a JavaScript number are refused with a message instead.
+ * The seed field's text → the seed, exactly, by the pipeline's one seed rule (seed.ts). A number
+ * input would round 9007199254740993 to …992 and draw another picture than the one asked for; here
+ * anything the rule refuses gets a message in the page's words instead.
  */
+import { MAX_SEED, parseSeed, SeedError } from '../pipeline/seed.ts';
 
-/** The worker accepts seeds up to here (integers a JavaScript number holds exactly). */
-export const MAX_SEED = Number.MAX_SAFE_INTEGER;
-
-export class SeedTextError extends Error {
-  override name = 'SeedTextError';
-}
+export { MAX_SEED } from '../pipeline/seed.ts';
 
 const RANGE = `a whole number from 0 to ${MAX_SEED}`;
 
+function shown(text: string): string {
+  return text.length > 24 ? `${text.slice(0, 24)}…` : text;
+}
+
 export function parseSeedText(text: string): number {
-  const trimmed = text.trim();
-  if (trimmed === '') throw new SeedTextError(`Type a seed: ${RANGE}.`);
-  if (!/^[0-9]+$/.test(trimmed)) {
-    const shown = trimmed.length > 24 ? `${trimmed.slice(0, 24)}…` : trimmed;
-    throw new SeedTextError(`The seed "${shown}" is not a whole number: use only the digits 0–9 (${RANGE}).`);
+  try {
+    return parseSeed(text);
+  } catch (error) {
+    if (!(error instanceof SeedError)) throw error;
+    const trimmed = text.trim();
+    if (trimmed === '') throw new SeedError(`Type a seed: ${RANGE}.`);
+    if (!/^[0-9]+$/.test(trimmed)) throw new SeedError(`The seed "${shown(trimmed)}" is not a whole number: use only the digits 0–9 (${RANGE}).`);
+    throw new SeedError(`The seed ${shown(trimmed.replace(/^0+(?=[0-9])/, ''))} is too large: use ${RANGE}.`);
   }
-  const digits = trimmed.replace(/^0+(?=[0-9])/, '');
-  const seed = Number(digits);
-  if (String(seed) !== digits || seed > MAX_SEED) {
-    const shown = digits.length > 24 ? `${digits.slice(0, 24)}…` : digits;
-    throw new SeedTextError(`The seed ${shown} is too large to use exactly; use ${RANGE}.`);
-  }
-  return seed;
 }
 
 /** The message for the field while the user types, or null when the text is a seed. */
@@ -35,7 +31,7 @@ export function seedTextProblem(text: string): string | null {
     parseSeedText(text);
     return null;
   } catch (error) {
-    if (error instanceof SeedTextError) return error.message;
+    if (error instanceof SeedError) return error.message;
     throw error;
   }
 }

@@ -6,7 +6,9 @@
 import { InsecureContextError, IntegrityError, ModelFileUnavailableError } from '../model/integrity.ts';
 import { ManifestError } from '../model/manifest.ts';
 import { GenerationCancelledError } from '../pipeline/errors.ts';
-import { SamplingSettingsError } from '../pipeline/sampler.ts';
+import { NonFiniteLogitsError, SamplingSettingsError } from '../pipeline/sampler.ts';
+import { SeedError } from '../pipeline/seed.ts';
+import { CatalogError } from '../model/catalog.ts';
 import { PromptError } from '../text/prompt-checks.ts';
 import { DownloadCancelledError, DownloadHttpError, DownloadInterruptedError, FileNotStoredError, StorageQuotaError } from '../store/errors.ts';
 import {
@@ -35,6 +37,9 @@ const KNOWN_ERRORS: ReadonlyMap<string, ErrorClass> = new Map<string, ErrorClass
   ['ModelNotLoadedError', ModelNotLoadedError],
   ['WebGPUUnavailableError', WebGPUUnavailableError],
   ['WorkerCrashedError', WorkerCrashedError],
+  ['SeedError', SeedError],
+  ['NonFiniteLogitsError', NonFiniteLogitsError],
+  ['CatalogError', CatalogError],
   ['StorageQuotaError', StorageQuotaError],
   ['FileNotStoredError', FileNotStoredError],
   ['DownloadHttpError', DownloadHttpError],

@@ -1,24 +1,25 @@
 /** Errors the worker boundary adds to the pipeline's own; each message says what to do next. */
+import { ExpectedError } from '../expected-error.ts';
 
-export class InvalidRequestError extends Error {
+export class InvalidRequestError extends ExpectedError {
   override name = 'InvalidRequestError';
 }
 
-export class WebGPUUnavailableError extends Error {
+export class WebGPUUnavailableError extends ExpectedError {
   override name = 'WebGPUUnavailableError';
   constructor(why: string) {
     super(`WebGPU was requested but ${why}. Use a browser with WebGPU enabled, or drop ?backend=webgpu to fall back to WASM.`);
   }
 }
 
-export class ModelNotLoadedError extends Error {
+export class ModelNotLoadedError extends ExpectedError {
   override name = 'ModelNotLoadedError';
   constructor() {
     super('The model is not loaded yet: wait for it to finish loading, then draw again.');
   }
 }
 
-export class ModelAlreadyLoadedError extends Error {
+export class ModelAlreadyLoadedError extends ExpectedError {
   override name = 'ModelAlreadyLoadedError';
   constructor() {
     super('This worker already holds a different model or backend; start a new worker to switch.');
@@ -26,7 +27,7 @@ export class ModelAlreadyLoadedError extends Error {
 }
 
 /** The GPU device went away (driver reset, another tab, out of memory). Only a fresh worker recovers. */
-export class DeviceLostError extends Error {
+export class DeviceLostError extends ExpectedError {
   override name = 'DeviceLostError';
   constructor(reason: string) {
     super(`The GPU stopped working (${reason}). The app restarts its GPU worker: draw again.`);
@@ -34,7 +35,7 @@ export class DeviceLostError extends Error {
 }
 
 /** The worker died (script error, out of memory, device loss): every pending call fails with this. */
-export class WorkerCrashedError extends Error {
+export class WorkerCrashedError extends ExpectedError {
   override name = 'WorkerCrashedError';
   constructor(detail: string) {
     super(`The generation worker stopped unexpectedly (${detail}). The app starts a new one: draw again.`);

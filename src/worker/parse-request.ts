@@ -7,6 +7,7 @@ import { JsonField } from '../model/validate.ts';
 import { checkSamplingSettings } from '../pipeline/sampler.ts';
 import type { SamplingSettings } from '../pipeline/sampler.ts';
 import { checkPromptText } from '../text/prompt-checks.ts';
+import { MAX_SEED } from '../pipeline/seed.ts';
 import { InvalidRequestError } from './errors.ts';
 import { BACKENDS, MAX_IMAGES, UNKNOWN_REQUEST_ID } from './protocol.ts';
 import type { GenerateParams, LoadParams, RequestId, StorageAction, WorkerRequest, WorkerResponse } from './protocol.ts';
@@ -69,7 +70,7 @@ function generateParams(params: JsonField): GenerateParams {
   return {
     prompt,
     images: params.field('images').int({ min: 1, max: MAX_IMAGES }),
-    seed: params.field('seed').int({ min: 0, max: Number.MAX_SAFE_INTEGER }),
+    seed: params.field('seed').int({ min: 0, max: MAX_SEED }),
     sampling: samplingSettings(params.field('sampling')),
     ...(previewEvery === undefined ? {} : { previewEvery }),
   };
