@@ -4,10 +4,11 @@
  * download is caught before ONNX Runtime sees it.
  */
 import type { DalleBartConfig, VqganConfig } from './config.ts';
+import type { GraphName } from './graph-io.ts';
 
 export const MANIFEST_FORMAT = 'dalle-mini-web/1';
 export type ModelDtype = 'fp32' | 'fp16' | 'q8' | 'q4';
-export type GraphName = 'encoder' | 'decoder' | 'vqgan';
+export type { GraphName };
 
 export interface ManifestFile {
   readonly path: string;
