@@ -14,14 +14,13 @@
  */
 import { LAYER_NORM_EPS } from '../../../src/model/config.ts';
 import type { DalleBartConfig } from '../../../src/model/config.ts';
+import { BATCH_AXIS, DECODER_INPUTS, DECODER_OUTPUTS, ENCODER_INPUTS, ENCODER_OUTPUTS, cacheNames, crossAttentionNames } from '../../../src/model/graph-io.ts';
 import type { GraphBuilder } from '../onnx/graph-builder.ts';
 import type { ParamSource } from '../params.ts';
 import { DECODER_LAYERS, ENCODER_LAYERS } from '../layout.ts';
 import { Layers } from './layers.ts';
 import { maskValue } from './precision.ts';
 import type { ExportDtype } from './precision.ts';
-
-export const BATCH = 'batch';
 
 interface Ctx {
   readonly L: Layers;
@@ -85,8 +84,8 @@ export function buildEncoderGraph(b: GraphBuilder, p: ParamSource, c: DalleBartC
   const d = c.dModel;
   const H = c.encoderHeads;
   const hd = headDim(c, H);
-  const ids = b.input('input_ids', 'int64', [BATCH, T]);
-  const mask = b.input('attention_mask', 'int64', [BATCH, T]);
+  const ids = b.input(ENCODER_INPUTS.inputIds, 'int64', [BATCH_AXIS, T]);
+  const mask = b.input(ENCODER_INPUTS.attentionMask, 'int64', [BATCH_AXIS, T]);
 
   const tokens = L.embedding(ids, 'encoder.embed_tokens', p.read('model/encoder/embed_tokens/embedding'), c.encoderVocabSize, d);
   const positions = L.floatTensor('encoder.embed_positions', [T, d], p.read('model/encoder/embed_positions/embedding'));
@@ -108,17 +107,18 @@ export function buildEncoderGraph(b: GraphBuilder, p: ParamSource, c: DalleBartC
   }
   b.scope = '';
   const encoded = L.layerNorm(h, 'encoder.final_ln', p.read('model/encoder/final_ln/bias'), null, LAYER_NORM_EPS);
-  b.output('last_hidden_state', L.compute === 'float16' ? L.cast(encoded, 'float32') : encoded, 'float32', [BATCH, T, d]);
+  b.output(ENCODER_OUTPUTS.lastHiddenState, L.compute === 'float16' ? L.cast(encoded, 'float32') : encoded, 'float32', [BATCH_AXIS, T, d]);
 
   const Hd = c.decoderHeads;
   const hdd = headDim(c, Hd);
+  const crossNames = crossAttentionNames(c);
   for (let l = 0; l < c.decoderLayers; l++) {
     b.scope = `cross.${l}`;
     const attn = `${DECODER_LAYERS}/FlaxBartAttention_1`;
     const k = splitHeads(ctx, projection(ctx, encoded, attn, 'k_proj', l, `decoder.${l}.cross.k`), Hd, true);
     const v = splitHeads(ctx, projection(ctx, encoded, attn, 'v_proj', l, `decoder.${l}.cross.v`), Hd, false);
-    b.output(`cross.${l}.key`, k, L.compute, [BATCH, Hd, hdd, T]);
-    b.output(`cross.${l}.value`, v, L.compute, [BATCH, Hd, T, hdd]);
+    b.output(crossNames[l]!.key, k, L.compute, [BATCH_AXIS, Hd, hdd, T]);
+    b.output(crossNames[l]!.value, v, L.compute, [BATCH_AXIS, Hd, T, hdd]);
   }
   b.scope = '';
 }
@@ -133,17 +133,18 @@ export function buildDecoderGraph(b: GraphBuilder, p: ParamSource, c: DalleBartC
   const hd = headDim(c, H);
   const V = c.imageVocabSize + 1;
 
-  const ids = b.input('input_ids', 'int64', [BATCH]);
-  const position = b.input('position', 'int64', []);
-  const mask = b.input('attention_mask', 'int64', [2, T]);
-  const cross = Array.from({ length: c.decoderLayers }, (_, l) => ({
-    key: b.input(`cross.${l}.key`, L.compute, [2, H, hd, T]),
-    value: b.input(`cross.${l}.value`, L.compute, [2, H, T, hd]),
+  const ids = b.input(DECODER_INPUTS.inputIds, 'int64', [BATCH_AXIS]);
+  const position = b.input(DECODER_INPUTS.position, 'int64', []);
+  const mask = b.input(DECODER_INPUTS.attentionMask, 'int64', [2, T]);
+  const cross = crossAttentionNames(c).map((names) => ({
+    key: b.input(names.key, L.compute, [2, H, hd, T]),
+    value: b.input(names.value, L.compute, [2, H, T, hd]),
   }));
-  const past = Array.from({ length: c.decoderLayers }, (_, l) => ({
-    key: b.input(`past.${l}.key`, L.compute, [BATCH, H, hd, S]),
-    value: b.input(`past.${l}.value`, L.compute, [BATCH, H, S, hd]),
+  const past = cacheNames(c, 'past').map((names) => ({
+    key: b.input(names.key, L.compute, [BATCH_AXIS, H, hd, S]),
+    value: b.input(names.value, L.compute, [BATCH_AXIS, H, S, hd]),
   }));
+  const present = cacheNames(c, 'present');
 
   // Per-step masks, shared by every layer: the slot being written and the causal key bias.
   const slots = b.constant('int64', [S], Array.from({ length: S }, (_, i) => i));
@@ -170,8 +171,8 @@ export function buildDecoderGraph(b: GraphBuilder, p: ParamSource, c: DalleBartC
     const vNew = heads(projection(ctx, a, self, 'v_proj', l, `decoder.${l}.self.v`), [0, H, 1, hd]);
     const presentKey = b.op('Where', [keySlot, kNew, past[l]!.key]);
     const presentValue = b.op('Where', [valueSlot, vNew, past[l]!.value]);
-    b.output(`present.${l}.key`, presentKey, L.compute, [BATCH, H, hd, S]);
-    b.output(`present.${l}.value`, presentValue, L.compute, [BATCH, H, S, hd]);
+    b.output(present[l]!.key, presentKey, L.compute, [BATCH_AXIS, H, hd, S]);
+    b.output(present[l]!.value, presentValue, L.compute, [BATCH_AXIS, H, S, hd]);
     const selfOut = projection(ctx, heads(attend(ctx, q, presentKey, presentValue, causalBias), [0, d]), self, 'out_proj', l, `decoder.${l}.self.out`);
     h = b.op('Add', [h, scaledNorm(ctx, selfOut, `decoder.${l}.ln_post_self`, `${DECODER_LAYERS}/LayerNorm_1`, l)]);
 
@@ -188,5 +189,5 @@ export function buildDecoderGraph(b: GraphBuilder, p: ParamSource, c: DalleBartC
   b.scope = '';
   const final = L.layerNorm(h, 'decoder.final_ln', p.read('model/decoder/final_ln/bias'), null, LAYER_NORM_EPS);
   const logits = L.linear(final, 'lm_head', p.read('lm_head/kernel'), d, V);
-  b.output('logits', L.compute === 'float16' ? L.cast(logits, 'float32') : logits, 'float32', [BATCH, V]);
+  b.output(DECODER_OUTPUTS.logits, L.compute === 'float16' ? L.cast(logits, 'float32') : logits, 'float32', [BATCH_AXIS, V]);
 }

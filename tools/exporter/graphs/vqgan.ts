@@ -6,6 +6,7 @@
  */
 import { GROUP_NORM_EPS, GROUP_NORM_GROUPS, vqganGridSize, vqganLevelChannels } from '../../../src/model/config.ts';
 import type { VqganConfig } from '../../../src/model/config.ts';
+import { BATCH_AXIS, VQGAN_INPUTS, VQGAN_OUTPUTS } from '../../../src/model/graph-io.ts';
 import type { GraphBuilder } from '../onnx/graph-builder.ts';
 import type { ParamSource } from '../params.ts';
 import { float32ToFloat16 } from '../../../src/model/half.ts';
@@ -100,7 +101,7 @@ function attnBlock(ctx: Ctx, x: string, prefix: string, channels: number, size: 
 export function buildVqganGraph(b: GraphBuilder, p: ParamSource, c: VqganConfig, dtype: ExportDtype): void {
   const ctx: Ctx = { b, p, dtype };
   const grid = vqganGridSize(c);
-  const codes = b.input('codes', 'int64', ['batch', grid * grid]);
+  const codes = b.input(VQGAN_INPUTS.codes, 'int64', [BATCH_AXIS, grid * grid]);
   const codebook = convWeight(ctx, 'quantize/embedding/embedding', p.read('quantize/embedding/embedding'), [c.nEmbed, c.embedDim]);
   const picked = b.op('Gather', [codebook, codes]);
   let x = b.op('Transpose', [b.op('Reshape', [picked, b.int64s([0, grid, grid, c.embedDim])])], { perm: { ints: [0, 3, 1, 2] } });
@@ -129,5 +130,5 @@ export function buildVqganGraph(b: GraphBuilder, p: ParamSource, c: VqganConfig,
   const last = vqganLevelChannels(c, 0);
   x = swish(ctx, groupNorm(ctx, x, 'decoder/norm_out', last, c.resolution));
   x = conv(ctx, x, 'decoder/conv_out', last, c.outCh);
-  b.output('pixels', x, 'float32', ['batch', c.outCh, c.resolution, c.resolution]);
+  b.output(VQGAN_OUTPUTS.pixels, x, 'float32', [BATCH_AXIS, c.outCh, c.resolution, c.resolution]);
 }
