@@ -48,8 +48,14 @@ export function cacheNames(config: LayerCount, kind: CacheKind): readonly KeyVal
   return perDecoderLayer(kind, config);
 }
 
-/** Each `present.*` output with the `past.*` input it becomes on the next decoder step. */
-export function cacheFeedback(config: LayerCount): readonly { readonly present: string; readonly past: string }[] {
+/** A `present.*` decoder output and the `past.*` input it becomes on the next step. */
+export interface CacheLink {
+  readonly present: string;
+  readonly past: string;
+}
+
+/** Every cache tensor's link, key then value per decoder layer. */
+export function cacheFeedback(config: LayerCount): readonly CacheLink[] {
   const past = cacheNames(config, 'past');
   return cacheNames(config, 'present').flatMap((present, layer) => [
     { present: present.key, past: past[layer]!.key },

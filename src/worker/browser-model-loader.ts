@@ -3,7 +3,8 @@
  * (sha256-checked) → one session per graph, created one after another.
  */
 import * as ort from 'onnxruntime-web';
-import type { GraphName, ModelManifest } from '../model/manifest.ts';
+import { GRAPH_NAMES } from '../model/graph-io.ts';
+import type { ModelManifest } from '../model/manifest.ts';
 import { DalleEngine } from '../pipeline/engine.ts';
 import { chooseBatchSizes } from '../pipeline/batch-size.ts';
 import type { DeviceLimits } from '../pipeline/batch-size.ts';
@@ -44,11 +45,9 @@ function progressReporter(manifest: ModelManifest, onProgress: (p: LoadProgress)
   };
 }
 
-const GRAPHS: readonly GraphName[] = ['encoder', 'decoder', 'vqgan'];
-
 /** Reports a graph as compiling once all its files have arrived (createSession reads them, then compiles). */
 function withCompileProgress(source: ModelSource, onProgress: (p: LoadProgress) => void): ModelSource {
-  const waiting = new Map(GRAPHS.map((graph) => [graph, new Set([source.manifest.graphs[graph].file, ...source.manifest.graphs[graph].externalData])]));
+  const waiting = new Map(GRAPH_NAMES.map((graph) => [graph, new Set([source.manifest.graphs[graph].file, ...source.manifest.graphs[graph].externalData])]));
   return {
     manifest: source.manifest,
     async readFile(path) {
