@@ -44,7 +44,7 @@ function splitHeads(ctx: Ctx, x: string, heads: number, keysTransposed: boolean)
 function textBias(ctx: Ctx, mask: string): string {
   const { L } = ctx;
   const { b } = L;
-  const allowed = b.op('Cast', [mask], { to: { i: 9 } });
+  const allowed = b.cast(mask, 'bool');
   const bias = b.op('Where', [allowed, L.scalar(0), L.scalar(maskValue(L.compute))]);
   return b.op('Unsqueeze', [bias, b.int64s([1, 2])]);
 }
@@ -107,7 +107,7 @@ export function buildEncoderGraph(b: GraphBuilder, p: ParamSource, c: DalleBartC
   }
   b.scope = '';
   const encoded = L.layerNorm(h, 'encoder.final_ln', p.read('model/encoder/final_ln/bias'), null, LAYER_NORM_EPS);
-  b.output(ENCODER_OUTPUTS.lastHiddenState, L.compute === 'float16' ? L.cast(encoded, 'float32') : encoded, 'float32', [BATCH_AXIS, T, d]);
+  b.output(ENCODER_OUTPUTS.lastHiddenState, L.asFloat32(encoded), 'float32', [BATCH_AXIS, T, d]);
 
   const Hd = c.decoderHeads;
   const hdd = headDim(c, Hd);
@@ -189,5 +189,5 @@ export function buildDecoderGraph(b: GraphBuilder, p: ParamSource, c: DalleBartC
   b.scope = '';
   const final = L.layerNorm(h, 'decoder.final_ln', p.read('model/decoder/final_ln/bias'), null, LAYER_NORM_EPS);
   const logits = L.linear(final, 'lm_head', p.read('lm_head/kernel'), d, V);
-  b.output(DECODER_OUTPUTS.logits, L.compute === 'float16' ? L.cast(logits, 'float32') : logits, 'float32', [BATCH_AXIS, V]);
+  b.output(DECODER_OUTPUTS.logits, L.asFloat32(logits), 'float32', [BATCH_AXIS, V]);
 }

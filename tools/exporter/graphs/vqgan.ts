@@ -35,7 +35,7 @@ function convWeight(ctx: Ctx, name: string, oihw: Float32Array, dims: number[]):
   const { b, dtype } = ctx;
   if (dtype === 'fp32') return b.initializer(name, 'float32', dims, oihw);
   if (dtype === 'fp16') {
-    return b.op('Cast', [b.initializer(name, 'float16', dims, float32ToFloat16(oihw))], { to: { i: 1 } });
+    return b.cast(b.initializer(name, 'float16', dims, float32ToFloat16(oihw)), 'float32');
   }
   const cout = dims[0]!;
   const perOut = oihw.length / cout;
