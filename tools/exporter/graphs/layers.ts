@@ -32,16 +32,16 @@ export class Layers {
     const { b } = this;
     if (this.dtype === 'q4') {
       const { packed, scales, blocks } = quantizeQ4Blockwise(kernel, inDim, outDim);
-      const B = b.initializer(`${name}.q4`, 'uint8', [outDim, blocks, Q4_BLOCK / 2], packed);
-      const S = b.initializer(`${name}.scales`, 'float32', [outDim * blocks], scales);
-      return b.op('MatMulNBits', [x, B, S], { K: { i: inDim }, N: { i: outDim }, bits: { i: 4 }, block_size: { i: Q4_BLOCK } }, MS_DOMAIN);
+      const weightsQ4 = b.initializer(`${name}.q4`, 'uint8', [outDim, blocks, Q4_BLOCK / 2], packed);
+      const blockScales = b.initializer(`${name}.scales`, 'float32', [outDim * blocks], scales);
+      return b.op('MatMulNBits', [x, weightsQ4, blockScales], { K: { i: inDim }, N: { i: outDim }, bits: { i: 4 }, block_size: { i: Q4_BLOCK } }, MS_DOMAIN);
     }
     if (this.dtype === 'q8') {
       const { q, scales } = quantizeInt8PerColumn(kernel, inDim, outDim);
-      const W = b.initializer(`${name}.q8`, 'int8', [inDim, outDim], q);
-      const S = b.initializer(`${name}.scales`, 'float32', [outDim], scales);
-      const Z = b.initializer(`${name}.zero`, 'int8', [outDim], new Int8Array(outDim));
-      return b.op('MatMul', [x, b.op('DequantizeLinear', [W, S, Z], { axis: { i: 1 } })]);
+      const weightsQ8 = b.initializer(`${name}.q8`, 'int8', [inDim, outDim], q);
+      const outputScales = b.initializer(`${name}.scales`, 'float32', [outDim], scales);
+      const zeroPoints = b.initializer(`${name}.zero`, 'int8', [outDim], new Int8Array(outDim));
+      return b.op('MatMul', [x, b.op('DequantizeLinear', [weightsQ8, outputScales, zeroPoints], { axis: { i: 1 } })]);
     }
     return b.op('MatMul', [x, this.floatTensor(name, [inDim, outDim], kernel)]);
   }
@@ -51,10 +51,10 @@ export class Layers {
     const { b } = this;
     if (this.dtype === 'q8' || this.dtype === 'q4') {
       const { q, scales } = quantizeInt8PerRow(table, rows, cols);
-      const T = b.initializer(`${name}.q8`, 'int8', [rows, cols], q);
-      const S = b.initializer(`${name}.scales`, 'float32', [rows, 1], scales);
-      const picked = b.cast(b.op('Gather', [T, ids]), 'float32');
-      return b.op('Mul', [picked, b.op('Gather', [S, ids])]);
+      const tableQ8 = b.initializer(`${name}.q8`, 'int8', [rows, cols], q);
+      const rowScales = b.initializer(`${name}.scales`, 'float32', [rows, 1], scales);
+      const picked = b.cast(b.op('Gather', [tableQ8, ids]), 'float32');
+      return b.op('Mul', [picked, b.op('Gather', [rowScales, ids])]);
     }
     return b.op('Gather', [this.floatTensor(name, [rows, cols], table), ids]);
   }
