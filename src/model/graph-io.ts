@@ -44,6 +44,7 @@ export function crossAttentionNames(config: LayerCount): readonly KeyValueNames[
   return perDecoderLayer('cross', config);
 }
 
+/** The decoder's self-attention cache, one pair per decoder layer: `past` in, `present` out. */
 export function cacheNames(config: LayerCount, kind: CacheKind): readonly KeyValueNames[] {
   return perDecoderLayer(kind, config);
 }
@@ -65,22 +66,33 @@ export function cacheFeedback(config: LayerCount): readonly CacheLink[] {
 
 const flatten = (pairs: readonly KeyValueNames[]): string[] => pairs.flatMap(({ key, value }) => [key, value]);
 
-/** A graph's input names, in the order the exporter declares them (and ONNX Runtime lists them). */
-export function graphInputNames(graph: GraphName, config: LayerCount): readonly string[] {
-  if (graph === 'encoder') return [ENCODER_INPUTS.inputIds, ENCODER_INPUTS.attentionMask];
-  if (graph === 'vqgan') return [VQGAN_INPUTS.codes];
-  return [
+type NamesFor = (config: LayerCount) => readonly string[];
+
+/** Each graph's input names in the order the exporter declares them (and ONNX Runtime lists them). */
+const INPUT_NAMES: Readonly<Record<GraphName, NamesFor>> = {
+  encoder: () => [ENCODER_INPUTS.inputIds, ENCODER_INPUTS.attentionMask],
+  decoder: (config) => [
     DECODER_INPUTS.inputIds,
     DECODER_INPUTS.position,
     DECODER_INPUTS.attentionMask,
     ...flatten(crossAttentionNames(config)),
     ...flatten(cacheNames(config, 'past')),
-  ];
+  ],
+  vqgan: () => [VQGAN_INPUTS.codes],
+};
+
+const OUTPUT_NAMES: Readonly<Record<GraphName, NamesFor>> = {
+  encoder: (config) => [ENCODER_OUTPUTS.lastHiddenState, ...flatten(crossAttentionNames(config))],
+  decoder: (config) => [...flatten(cacheNames(config, 'present')), DECODER_OUTPUTS.logits],
+  vqgan: () => [VQGAN_OUTPUTS.pixels],
+};
+
+/** A graph's input names, in declaration order. */
+export function graphInputNames(graph: GraphName, config: LayerCount): readonly string[] {
+  return INPUT_NAMES[graph](config);
 }
 
-/** A graph's output names, in the order the exporter declares them (and ONNX Runtime lists them). */
+/** A graph's output names, in declaration order. */
 export function graphOutputNames(graph: GraphName, config: LayerCount): readonly string[] {
-  if (graph === 'encoder') return [ENCODER_OUTPUTS.lastHiddenState, ...flatten(crossAttentionNames(config))];
-  if (graph === 'vqgan') return [VQGAN_OUTPUTS.pixels];
-  return [...flatten(cacheNames(config, 'present')), DECODER_OUTPUTS.logits];
+  return OUTPUT_NAMES[graph](config);
 }
