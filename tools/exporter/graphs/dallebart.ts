@@ -8,7 +8,7 @@
  *   previous token), position (scalar), the encoder's 2-row attention_mask [2, T] and cross tensors
  *   (each prompt's rows attend to them as a group of n, so nothing is repeated per image or
  *   re-sent per step), and a fixed 256-slot self-attention cache `past.l.key` [B, H, hd, S] /
- *   `past.l.value` [B, H, S, hd] → logits [B, V+1] (float32) and `present.l.*`. The new key/value is
+ *   `past.l.value` [B, H, S, hd] → logits [B, V] (float32) and `present.l.*`. The new key/value is
  *   blended into slot `position` with Where, so shapes never change between steps (no shader
  *   recompiles on WebGPU); the blend rewrites the cache, the matmuls run for the new token only.
  * Shape letters are those of docs/model-format.md#graphs (T, S, d, V); its H and hd are `heads` and
