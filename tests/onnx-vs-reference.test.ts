@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { DalleBartConfig, VqganConfig } from '../src/model/config.ts';
+import { DECODER_INPUTS, DECODER_OUTPUTS, ENCODER_INPUTS, ENCODER_OUTPUTS, VQGAN_INPUTS, VQGAN_OUTPUTS, cacheFeedback, cacheNames, crossAttentionNames } from '../src/model/graph-io.ts';
 import { buildDecoderGraph, buildEncoderGraph } from '../tools/exporter/graphs/dallebart.ts';
 import { buildVqganGraph } from '../tools/exporter/graphs/vqgan.ts';
 import { dalleBartLayout, vqganLayout } from '../tools/exporter/layout.ts';
@@ -27,13 +28,13 @@ const TOLERANCE = 1e-4;
 
 async function runEncoder(): Promise<Record<string, ort.Tensor>> {
   const encoder = await buildSession('encoder', (b) => buildEncoderGraph(b, params, config, 'fp32'));
-  return encoder.run({ input_ids: int64(ids.flat(), [2, 8]), attention_mask: int64(mask.flat(), [2, 8]) });
+  return encoder.run({ [ENCODER_INPUTS.inputIds]: int64(ids.flat(), [2, 8]), [ENCODER_INPUTS.attentionMask]: int64(mask.flat(), [2, 8]) });
 }
 
 void test('encoder graph matches the reference encoder', async () => {
   const out = await runEncoder();
   const expected = referenceEncoder(params, config, ids, mask);
-  const err = relativeError(out.last_hidden_state!.data as Float32Array, expected);
+  const err = relativeError(out[ENCODER_OUTPUTS.lastHiddenState]!.data as Float32Array, expected);
   assert.ok(err <= TOLERANCE, `relative error ${err}`);
 });
 
@@ -55,21 +56,21 @@ void test('decoding with the KV cache step by step equals the full prefix withou
   const tokens = encoderRow.map((_, row) => [config.decoderStartTokenId, ...Array.from({ length: S - 1 }, (_, i) => (i * 7 + row * 13) % 64)]);
   const expected = referenceDecoder(params, config, encoderOut, encoderRow.map((e) => mask[e]!), tokens);
 
-  const feeds: Record<string, ort.Tensor> = { attention_mask: int64(mask.flat(), [2, 8]) };
-  for (let l = 0; l < config.decoderLayers; l++) {
-    feeds[`cross.${l}.key`] = cross[`cross.${l}.key`]!;
-    feeds[`cross.${l}.value`] = cross[`cross.${l}.value`]!;
-    feeds[`past.${l}.key`] = new ort.Tensor('float32', new Float32Array(rows * config.dModel * S), [rows, config.decoderHeads, hd, S]);
-    feeds[`past.${l}.value`] = new ort.Tensor('float32', new Float32Array(rows * config.dModel * S), [rows, config.decoderHeads, S, hd]);
+  const feeds: Record<string, ort.Tensor> = { [DECODER_INPUTS.attentionMask]: int64(mask.flat(), [2, 8]) };
+  for (const { key, value } of crossAttentionNames(config)) {
+    feeds[key] = cross[key]!;
+    feeds[value] = cross[value]!;
+  }
+  for (const { key, value } of cacheNames(config, 'past')) {
+    feeds[key] = new ort.Tensor('float32', new Float32Array(rows * config.dModel * S), [rows, config.decoderHeads, hd, S]);
+    feeds[value] = new ort.Tensor('float32', new Float32Array(rows * config.dModel * S), [rows, config.decoderHeads, S, hd]);
   }
   let worst = 0;
   for (let step = 0; step < S; step++) {
-    const out = await decoder.run({ ...feeds, input_ids: int64(tokens.map((t) => t[step]!), [rows]), position: int64([step], []) });
-    for (let l = 0; l < config.decoderLayers; l++) {
-      feeds[`past.${l}.key`] = out[`present.${l}.key`]!;
-      feeds[`past.${l}.value`] = out[`present.${l}.value`]!;
-    }
-    const logits = out.logits!.data as Float32Array;
+    const stepFeeds = { [DECODER_INPUTS.inputIds]: int64(tokens.map((t) => t[step]!), [rows]), [DECODER_INPUTS.position]: int64([step], []) };
+    const out = await decoder.run({ ...feeds, ...stepFeeds });
+    for (const { present, past } of cacheFeedback(config)) feeds[past] = out[present]!;
+    const logits = out[DECODER_OUTPUTS.logits]!.data as Float32Array;
     const want = new Float32Array(rows * V);
     for (let r = 0; r < rows; r++) want.set(expected.subarray((r * S + step) * V, (r * S + step + 1) * V), r * V);
     worst = Math.max(worst, relativeError(logits, want));
@@ -85,9 +86,10 @@ void test('VQGAN graph matches the reference decoder', async () => {
   const vqParams = randomParams(vqganLayout(vq), 3);
   const codes = [Array.from({ length: 64 }, (_, i) => (i * 5) % 64), Array.from({ length: 64 }, (_, i) => (i * i) % 64)];
   const session = await buildSession('vqgan', (b) => buildVqganGraph(b, vqParams, vq, 'fp32'));
-  const out = await session.run({ codes: int64(codes.flat(), [2, 64]) });
-  assert.deepEqual(out.pixels!.dims, [2, 3, 16, 16]);
-  const err = relativeError(out.pixels!.data as Float32Array, referenceVqgan(vqParams, vq, codes));
+  const out = await session.run({ [VQGAN_INPUTS.codes]: int64(codes.flat(), [2, 64]) });
+  const pixels = out[VQGAN_OUTPUTS.pixels]!;
+  assert.deepEqual(pixels.dims, [2, 3, 16, 16]);
+  const err = relativeError(pixels.data as Float32Array, referenceVqgan(vqParams, vq, codes));
   assert.ok(err <= TOLERANCE, `relative error ${err}`);
 });
 
@@ -109,7 +111,7 @@ void test('LayerNorm epsilon is 1e-5: tiny activations make eps dominate', async
   }
   const small = new MemoryParams(tensors);
   const encoder = await buildSession('encoder', (b) => buildEncoderGraph(b, small, config, 'fp32'));
-  const out = await encoder.run({ input_ids: int64(ids.flat(), [2, 8]), attention_mask: int64(mask.flat(), [2, 8]) });
-  const err = relativeError(out.last_hidden_state!.data as Float32Array, referenceEncoder(small, config, ids, mask));
+  const out = await encoder.run({ [ENCODER_INPUTS.inputIds]: int64(ids.flat(), [2, 8]), [ENCODER_INPUTS.attentionMask]: int64(mask.flat(), [2, 8]) });
+  const err = relativeError(out[ENCODER_OUTPUTS.lastHiddenState]!.data as Float32Array, referenceEncoder(small, config, ids, mask));
   assert.ok(err <= TOLERANCE, `relative error ${err}`);
 });

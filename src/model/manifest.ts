@@ -6,12 +6,13 @@
 import { readDalleBartConfig, readVqganConfig, vqganGridSize } from './config.ts';
 import { ExpectedError } from '../expected-error.ts';
 import type { DalleBartConfig, VqganConfig } from './config.ts';
+import type { GraphName } from './graph-io.ts';
 import { describeValue, JsonField } from './validate.ts';
 
 export const MANIFEST_FORMAT = 'dalle-mini-web/1';
 export const MODEL_DTYPES = ['fp32', 'fp16', 'q8', 'q4'] as const;
 export type ModelDtype = (typeof MODEL_DTYPES)[number];
-export type GraphName = 'encoder' | 'decoder' | 'vqgan';
+export type { GraphName };
 
 export interface ManifestFile {
   readonly path: string;

@@ -3,6 +3,8 @@
  * cache fed back as-is (GPU-resident when the session keeps outputs on the GPU), then VQGAN.
  */
 import { vqganGridSize } from '../model/config.ts';
+import { DECODER_INPUTS, DECODER_OUTPUTS, ENCODER_INPUTS, VQGAN_INPUTS, VQGAN_OUTPUTS, cacheFeedback, cacheNames, crossAttentionNames } from '../model/graph-io.ts';
+import type { CacheLink } from '../model/graph-io.ts';
 import type { ModelManifest } from '../model/manifest.ts';
 import type { EncodedPrompt } from '../text/bpe-tokenizer.ts';
 import { throwIfCancelled } from './errors.ts';
@@ -78,13 +80,13 @@ export class DalleEngine {
     // mini's text embedding has one row fewer than its vocab.json (docs/model-format.md#tokenizer): map such ids to <unk>.
     const ids = [...prompt.ids, ...unconditional.ids].map((id) => (id < c.encoderVocabSize ? id : manifest.specialTokens.unk));
     const attentionMask = int64(ort, [...prompt.attentionMask, ...unconditional.attentionMask], [2, T]);
-    const encoded = await this.sessions.encoder.run({ input_ids: int64(ort, ids, [2, T]), attention_mask: attentionMask });
+    const encoded = await this.sessions.encoder.run({ [ENCODER_INPUTS.inputIds]: int64(ort, ids, [2, T]), [ENCODER_INPUTS.attentionMask]: attentionMask });
     // The decoder reads the two rows' cross keys/values as they are (on the GPU when the session
     // keeps them there): every image of a prompt row shares them.
-    const fixed: Feeds = { attention_mask: attentionMask };
-    for (let l = 0; l < c.decoderLayers; l++) {
-      fixed[`cross.${l}.key`] = encoded[`cross.${l}.key`]!;
-      fixed[`cross.${l}.value`] = encoded[`cross.${l}.value`]!;
+    const fixed: Feeds = { [DECODER_INPUTS.attentionMask]: attentionMask };
+    for (const { key, value } of crossAttentionNames(c)) {
+      fixed[key] = encoded[key]!;
+      fixed[value] = encoded[value]!;
     }
     for (const [name, tensor] of Object.entries(encoded)) if (!(name in fixed)) tensor.dispose();
     return new DecoderState(this, fixed, this.emptyCache(2 * n));
@@ -96,10 +98,10 @@ export class DalleEngine {
     const hd = c.dModel / c.decoderHeads;
     const size = rows * c.dModel * c.imageLength;
     const feeds: Feeds = {};
-    for (let l = 0; l < c.decoderLayers; l++) {
+    for (const { key, value } of cacheNames(c, 'past')) {
       const zeros = (): Float32Array => (compute === 'float16' ? (new Uint16Array(size) as unknown as Float32Array) : new Float32Array(size));
-      feeds[`past.${l}.key`] = new this.ort.Tensor(compute as 'float32', zeros(), [rows, c.decoderHeads, hd, c.imageLength]);
-      feeds[`past.${l}.value`] = new this.ort.Tensor(compute as 'float32', zeros(), [rows, c.decoderHeads, c.imageLength, hd]);
+      feeds[key] = new this.ort.Tensor(compute as 'float32', zeros(), [rows, c.decoderHeads, hd, c.imageLength]);
+      feeds[value] = new this.ort.Tensor(compute as 'float32', zeros(), [rows, c.decoderHeads, c.imageLength, hd]);
     }
     return feeds;
   }
@@ -108,9 +110,10 @@ export class DalleEngine {
   async decodeImages(codes: Int32Array, n: number): Promise<Float32Array> {
     const { vqgan } = this.manifest;
     const grid = vqganGridSize(this.manifest.vqgan);
-    const outputs = await this.sessions.vqgan.run({ codes: int64(this.ort, codes, [n, grid * grid]) });
-    const pixels = (await outputs.pixels!.getData()) as Float32Array;
-    outputs.pixels!.dispose();
+    const outputs = await this.sessions.vqgan.run({ [VQGAN_INPUTS.codes]: int64(this.ort, codes, [n, grid * grid]) });
+    const pixelTensor = outputs[VQGAN_OUTPUTS.pixels]!;
+    const pixels = (await pixelTensor.getData()) as Float32Array;
+    pixelTensor.dispose();
     if (pixels.length !== n * vqgan.outCh * vqgan.resolution ** 2) throw new Error('VQGAN returned an unexpected pixel count');
     return pixels;
   }
@@ -122,7 +125,8 @@ export class DecoderState {
   private position = 0;
   /** One feeds object for the whole run: each step swaps in its tokens, position and the new cache. */
   private readonly feeds: Feeds;
-  private readonly cacheNames: readonly (readonly [past: string, present: string])[];
+  /** Which output becomes which cache input on the next step. */
+  private readonly cache: readonly CacheLink[];
 
   constructor(
     private readonly engine: DalleEngine,
@@ -130,26 +134,27 @@ export class DecoderState {
     past: Feeds,
   ) {
     this.feeds = { ...fixed, ...past };
-    this.cacheNames = Object.keys(past).map((name) => [name, name.replace(/^past\./, 'present.')] as const);
+    this.cache = cacheFeedback(engine.manifest.dalleBart);
   }
 
   async step(previous: readonly number[]): Promise<Float32Array> {
     const { ort, sessions } = this.engine;
-    this.feeds.input_ids = int64(ort, [...previous, ...previous], [2 * previous.length]);
-    this.feeds.position = int64(ort, [this.position++], []);
+    this.feeds[DECODER_INPUTS.inputIds] = int64(ort, [...previous, ...previous], [2 * previous.length]);
+    this.feeds[DECODER_INPUTS.position] = int64(ort, [this.position++], []);
     const outputs = await sessions.decoder.run(this.feeds);
-    for (const [past, present] of this.cacheNames) {
+    for (const { present, past } of this.cache) {
       this.feeds[past]!.dispose();
       this.feeds[past] = outputs[present]!;
     }
-    const logits = (await outputs.logits!.getData()) as Float32Array;
-    outputs.logits!.dispose();
+    const logitTensor = outputs[DECODER_OUTPUTS.logits]!;
+    const logits = (await logitTensor.getData()) as Float32Array;
+    logitTensor.dispose();
     return logits;
   }
 
   /** Frees the cache and the per-prompt tensors (GPU buffers on WebGPU). */
   dispose(): void {
-    for (const [past] of this.cacheNames) this.feeds[past]?.dispose();
+    for (const { past } of this.cache) this.feeds[past]?.dispose();
     for (const t of Object.values(this.fixed)) t.dispose();
   }
 }

@@ -3,7 +3,8 @@
  * and onnxruntime-node (benchmarks, reports) both satisfy it, so one pipeline serves them all.
  */
 import type * as Ort from 'onnxruntime-web';
-import type { GraphName } from '../model/manifest.ts';
+import { GRAPH_NAMES } from '../model/graph-io.ts';
+import type { GraphName } from '../model/graph-io.ts';
 import type { ModelSource } from '../model/model-source.ts';
 
 export type OrtApi = Pick<typeof Ort, 'InferenceSession' | 'Tensor'>;
@@ -27,14 +28,14 @@ export async function createDalleSessions(
   source: ModelSource,
   options: (graph: GraphName) => SessionOptions = () => ({}),
 ): Promise<DalleSessions> {
-  const created: Session[] = [];
+  const created: Partial<Record<GraphName, Session>> = {};
   try {
-    for (const graph of ['encoder', 'decoder', 'vqgan'] as const) created.push(await createSession(ort, source, graph, options(graph)));
+    for (const graph of GRAPH_NAMES) created[graph] = await createSession(ort, source, graph, options(graph));
   } catch (error) {
     // A retry creates them again: release what this attempt holds so GPU memory does not pile up.
-    await Promise.all(created.map((session) => session.release()));
+    await Promise.all(Object.values(created).map((session) => session.release()));
     throw error;
   }
-  const [encoder, decoder, vqgan] = created as [Session, Session, Session];
-  return { encoder, decoder, vqgan };
+  // The loop above set every graph.
+  return created as DalleSessions;
 }

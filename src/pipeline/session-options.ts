@@ -6,7 +6,9 @@
  * ~17× slower than fp32 in `npm run bench`-style runs on onnxruntime-web; the download stays small.
  * WebGPU: the decoder's KV cache outputs stay on the GPU and are fed straight back.
  */
-import type { GraphName, ModelManifest } from '../model/manifest.ts';
+import { cacheNames, crossAttentionNames } from '../model/graph-io.ts';
+import type { GraphName } from '../model/graph-io.ts';
+import type { ModelManifest } from '../model/manifest.ts';
 import type { SessionOptions } from './runtime.ts';
 
 export type Backend = 'webgpu' | 'wasm';
@@ -22,11 +24,11 @@ export function sessionOptionsFor(backend: Backend, manifest: ModelManifest): (g
     if (graph === 'vqgan') return { ...QUIET, executionProviders: ['webgpu'] };
     // Tensors the decoder reads every step stay on the GPU: the encoder's cross keys/values
     // (uploaded once per prompt) and the decoder's own KV cache (fed straight back).
-    const prefix = graph === 'encoder' ? 'cross' : 'present';
+    const onGpu = graph === 'encoder' ? crossAttentionNames(manifest.dalleBart) : cacheNames(manifest.dalleBart, 'present');
     const preferredOutputLocation: Record<string, 'gpu-buffer'> = {};
-    for (let l = 0; l < manifest.dalleBart.decoderLayers; l++) {
-      preferredOutputLocation[`${prefix}.${l}.key`] = 'gpu-buffer';
-      preferredOutputLocation[`${prefix}.${l}.value`] = 'gpu-buffer';
+    for (const { key, value } of onGpu) {
+      preferredOutputLocation[key] = 'gpu-buffer';
+      preferredOutputLocation[value] = 'gpu-buffer';
     }
     return { ...QUIET, executionProviders: ['webgpu'], preferredOutputLocation };
   };

@@ -4,7 +4,7 @@
  * per graph, created one after another.
  */
 import * as ort from 'onnxruntime-web';
-import type { GraphName } from '../model/manifest.ts';
+import { GRAPH_NAMES } from '../model/graph-io.ts';
 import type { ModelSource } from '../model/model-source.ts';
 import { chooseBatchSizes } from '../pipeline/batch-size.ts';
 import type { DeviceLimits } from '../pipeline/batch-size.ts';
@@ -28,11 +28,10 @@ function deviceLimits(choice: BackendChoice): DeviceLimits {
   return { memoryBytes, maxBufferBytes: choice.maxBufferBytes ?? 2 ** 31 };
 }
 
-const GRAPHS: readonly GraphName[] = ['encoder', 'decoder', 'vqgan'];
 
 /** Reports a graph as compiling once all its files have arrived (createSession reads them, then compiles). */
 function withCompileProgress(source: ModelSource, onProgress: (p: LoadProgress) => void): ModelSource {
-  const waiting = new Map(GRAPHS.map((graph) => [graph, new Set([source.manifest.graphs[graph].file, ...source.manifest.graphs[graph].externalData])]));
+  const waiting = new Map(GRAPH_NAMES.map((graph) => [graph, new Set([source.manifest.graphs[graph].file, ...source.manifest.graphs[graph].externalData])]));
   return {
     manifest: source.manifest,
     async readFile(path) {

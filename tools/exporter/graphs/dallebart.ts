@@ -8,12 +8,15 @@
  *   previous token), position (scalar), the encoder's 2-row attention_mask [2, T] and cross tensors
  *   (each prompt's rows attend to them as a group of n, so nothing is repeated per image or
  *   re-sent per step), and a fixed 256-slot self-attention cache `past.l.key` [B, H, hd, S] /
- *   `past.l.value` [B, H, S, hd] → logits [B, V+1] (float32) and `present.l.*`. The new key/value is
+ *   `past.l.value` [B, H, S, hd] → logits [B, V] (float32) and `present.l.*`. The new key/value is
  *   blended into slot `position` with Where, so shapes never change between steps (no shader
  *   recompiles on WebGPU); the blend rewrites the cache, the matmuls run for the new token only.
+ * Shape letters are those of docs/model-format.md#graphs (T, S, d, V); its H and hd are `heads` and
+ * `headDim` here. Tensor names come from src/model/graph-io.ts.
  */
 import { LAYER_NORM_EPS } from '../../../src/model/config.ts';
 import type { DalleBartConfig } from '../../../src/model/config.ts';
+import { BATCH_AXIS, DECODER_INPUTS, DECODER_OUTPUTS, ENCODER_INPUTS, ENCODER_OUTPUTS, cacheNames, crossAttentionNames } from '../../../src/model/graph-io.ts';
 import type { GraphBuilder } from '../onnx/graph-builder.ts';
 import type { ParamSource } from '../params.ts';
 import { DECODER_LAYERS, ENCODER_LAYERS } from '../layout.ts';
@@ -21,129 +24,131 @@ import { Layers } from './layers.ts';
 import { maskValue } from './precision.ts';
 import type { ExportDtype } from './precision.ts';
 
-export const BATCH = 'batch';
-
 interface Ctx {
-  readonly L: Layers;
-  readonly p: ParamSource;
-  readonly c: DalleBartConfig;
+  readonly layers: Layers;
+  readonly params: ParamSource;
+  readonly config: DalleBartConfig;
 }
 
-function headDim(c: DalleBartConfig, heads: number): number {
-  return c.dModel / heads;
+function headDimOf(config: DalleBartConfig, heads: number): number {
+  return config.dModel / heads;
 }
 
 /** [B, T, d] → [B, H, T, hd] (or [B, H, hd, T] with `keysTransposed`). */
 function splitHeads(ctx: Ctx, x: string, heads: number, keysTransposed: boolean): string {
-  const { b } = ctx.L;
-  const hd = headDim(ctx.c, heads);
-  const r = b.op('Reshape', [x, b.int64s([0, ctx.c.maxTextLength, heads, hd])]);
-  return b.op('Transpose', [r], { perm: { ints: keysTransposed ? [0, 2, 3, 1] : [0, 2, 1, 3] } });
+  const { b } = ctx.layers;
+  const headDim = headDimOf(ctx.config, heads);
+  const split = b.op('Reshape', [x, b.int64s([0, ctx.config.maxTextLength, heads, headDim])]);
+  return b.op('Transpose', [split], { perm: { ints: keysTransposed ? [0, 2, 3, 1] : [0, 2, 1, 3] } });
 }
 
 /** Additive key bias [B, 1, 1, T] from an int64 mask (1 = attend). */
 function textBias(ctx: Ctx, mask: string): string {
-  const { L } = ctx;
-  const { b } = L;
-  const allowed = b.op('Cast', [mask], { to: { i: 9 } });
-  const bias = b.op('Where', [allowed, L.scalar(0), L.scalar(maskValue(L.compute))]);
+  const { layers } = ctx;
+  const { b } = layers;
+  const allowed = b.cast(mask, 'bool');
+  const bias = b.op('Where', [allowed, layers.scalar(0), layers.scalar(maskValue(layers.compute))]);
   return b.op('Unsqueeze', [bias, b.int64s([1, 2])]);
 }
 
 function glu(ctx: Ctx, x: string, prefix: string, name: string, layer: number, ffn: number): string {
-  const { L, p, c } = ctx;
-  const d = c.dModel;
-  const g = L.layerNorm(x, `${name}.ln0`, p.readLayer(`${prefix}/LayerNorm_0/bias`, layer), null, LAYER_NORM_EPS);
-  const gate = L.gelu(L.linear(g, `${name}.fc0`, p.readLayer(`${prefix}/Dense_0/kernel`, layer), d, ffn));
-  const lin = L.linear(g, `${name}.fc1`, p.readLayer(`${prefix}/Dense_1/kernel`, layer), d, ffn);
-  const u = L.layerNorm(L.b.op('Mul', [gate, lin]), `${name}.ln1`, p.readLayer(`${prefix}/LayerNorm_1/bias`, layer), null, LAYER_NORM_EPS);
-  return L.linear(u, `${name}.fc2`, p.readLayer(`${prefix}/Dense_2/kernel`, layer), ffn, d);
+  const { layers, params } = ctx;
+  const d = ctx.config.dModel;
+  const normed = layers.layerNorm(x, `${name}.ln0`, params.readLayer(`${prefix}/LayerNorm_0/bias`, layer), null, LAYER_NORM_EPS);
+  const gate = layers.gelu(layers.linear(normed, `${name}.fc0`, params.readLayer(`${prefix}/Dense_0/kernel`, layer), d, ffn));
+  const up = layers.linear(normed, `${name}.fc1`, params.readLayer(`${prefix}/Dense_1/kernel`, layer), d, ffn);
+  const gated = layers.layerNorm(layers.b.op('Mul', [gate, up]), `${name}.ln1`, params.readLayer(`${prefix}/LayerNorm_1/bias`, layer), null, LAYER_NORM_EPS);
+  return layers.linear(gated, `${name}.fc2`, params.readLayer(`${prefix}/Dense_2/kernel`, layer), ffn, d);
 }
 
 function scaledNorm(ctx: Ctx, x: string, name: string, path: string, layer: number | null): string {
-  const { L, p } = ctx;
-  const read = (leaf: string): Float32Array => (layer === null ? p.read(`${path}/${leaf}`) : p.readLayer(`${path}/${leaf}`, layer));
-  return L.layerNorm(x, name, read('bias'), read('scale'), LAYER_NORM_EPS);
+  const { layers, params } = ctx;
+  const read = (leaf: string): Float32Array => (layer === null ? params.read(`${path}/${leaf}`) : params.readLayer(`${path}/${leaf}`, layer));
+  return layers.layerNorm(x, name, read('bias'), read('scale'), LAYER_NORM_EPS);
 }
 
 function projection(ctx: Ctx, x: string, attn: string, proj: string, layer: number, name: string): string {
-  const d = ctx.c.dModel;
-  return ctx.L.linear(x, name, ctx.p.readLayer(`${attn}/${proj}/kernel`, layer), d, d);
+  const d = ctx.config.dModel;
+  return ctx.layers.linear(x, name, ctx.params.readLayer(`${attn}/${proj}/kernel`, layer), d, d);
 }
 
 /** Softmax(q·K + bias)·V for q [B, H, Q, hd] (already scaled), K [B, H, hd, S], V [B, H, S, hd]. */
 function attend(ctx: Ctx, q: string, k: string, v: string, bias: string): string {
-  const { b } = ctx.L;
+  const { b } = ctx.layers;
   const scores = b.op('Add', [b.op('MatMul', [q, k]), bias]);
   return b.op('MatMul', [b.op('Softmax', [scores], { axis: { i: -1 } }), v]);
 }
 
-export function buildEncoderGraph(b: GraphBuilder, p: ParamSource, c: DalleBartConfig, dtype: ExportDtype): void {
-  const L = new Layers(b, dtype);
-  const ctx: Ctx = { L, p, c };
-  const T = c.maxTextLength;
-  const d = c.dModel;
-  const H = c.encoderHeads;
-  const hd = headDim(c, H);
-  const ids = b.input('input_ids', 'int64', [BATCH, T]);
-  const mask = b.input('attention_mask', 'int64', [BATCH, T]);
+export function buildEncoderGraph(b: GraphBuilder, params: ParamSource, config: DalleBartConfig, dtype: ExportDtype): void {
+  const layers = new Layers(b, dtype);
+  const ctx: Ctx = { layers, params, config };
+  const T = config.maxTextLength;
+  const d = config.dModel;
+  const heads = config.encoderHeads;
+  const headDim = headDimOf(config, heads);
+  const ids = b.input(ENCODER_INPUTS.inputIds, 'int64', [BATCH_AXIS, T]);
+  const mask = b.input(ENCODER_INPUTS.attentionMask, 'int64', [BATCH_AXIS, T]);
 
-  const tokens = L.embedding(ids, 'encoder.embed_tokens', p.read('model/encoder/embed_tokens/embedding'), c.encoderVocabSize, d);
-  const positions = L.floatTensor('encoder.embed_positions', [T, d], p.read('model/encoder/embed_positions/embedding'));
+  const tokens = layers.embedding(ids, 'encoder.embed_tokens', params.read('model/encoder/embed_tokens/embedding'), config.encoderVocabSize, d);
+  const positions = layers.floatTensor('encoder.embed_positions', [T, d], params.read('model/encoder/embed_positions/embedding'));
   let h = scaledNorm(ctx, b.op('Add', [tokens, positions]), 'encoder.layernorm_embedding', 'model/encoder/layernorm_embedding', null);
   const bias = textBias(ctx, mask);
-  const qScale = L.scalar(1 / Math.sqrt(hd));
+  const qScale = layers.scalar(1 / Math.sqrt(headDim));
 
-  for (let l = 0; l < c.encoderLayers; l++) {
+  for (let l = 0; l < config.encoderLayers; l++) {
     b.scope = `encoder.${l}`;
     const attn = `${ENCODER_LAYERS}/FlaxBartAttention_0`;
-    const a = L.layerNorm(h, `encoder.${l}.ln_pre`, p.readLayer(`${ENCODER_LAYERS}/LayerNorm_0/bias`, l), null, LAYER_NORM_EPS);
-    const q = b.op('Mul', [splitHeads(ctx, projection(ctx, a, attn, 'q_proj', l, `encoder.${l}.q`), H, false), qScale]);
-    const k = splitHeads(ctx, projection(ctx, a, attn, 'k_proj', l, `encoder.${l}.k`), H, true);
-    const v = splitHeads(ctx, projection(ctx, a, attn, 'v_proj', l, `encoder.${l}.v`), H, false);
+    const normed = layers.layerNorm(h, `encoder.${l}.ln_pre`, params.readLayer(`${ENCODER_LAYERS}/LayerNorm_0/bias`, l), null, LAYER_NORM_EPS);
+    const q = b.op('Mul', [splitHeads(ctx, projection(ctx, normed, attn, 'q_proj', l, `encoder.${l}.q`), heads, false), qScale]);
+    const k = splitHeads(ctx, projection(ctx, normed, attn, 'k_proj', l, `encoder.${l}.k`), heads, true);
+    const v = splitHeads(ctx, projection(ctx, normed, attn, 'v_proj', l, `encoder.${l}.v`), heads, false);
     const merged = b.op('Reshape', [b.op('Transpose', [attend(ctx, q, k, v, bias)], { perm: { ints: [0, 2, 1, 3] } }), b.int64s([0, T, d])]);
     const out = projection(ctx, merged, attn, 'out_proj', l, `encoder.${l}.out`);
     h = b.op('Add', [h, scaledNorm(ctx, out, `encoder.${l}.ln_post`, `${ENCODER_LAYERS}/LayerNorm_1`, l)]);
-    h = b.op('Add', [h, glu(ctx, h, `${ENCODER_LAYERS}/GLU_0`, `encoder.${l}.glu`, l, c.encoderFfnDim)]);
+    h = b.op('Add', [h, glu(ctx, h, `${ENCODER_LAYERS}/GLU_0`, `encoder.${l}.glu`, l, config.encoderFfnDim)]);
   }
   b.scope = '';
-  const encoded = L.layerNorm(h, 'encoder.final_ln', p.read('model/encoder/final_ln/bias'), null, LAYER_NORM_EPS);
-  b.output('last_hidden_state', L.compute === 'float16' ? L.cast(encoded, 'float32') : encoded, 'float32', [BATCH, T, d]);
+  const encoded = layers.layerNorm(h, 'encoder.final_ln', params.read('model/encoder/final_ln/bias'), null, LAYER_NORM_EPS);
+  b.output(ENCODER_OUTPUTS.lastHiddenState, layers.asFloat32(encoded), 'float32', [BATCH_AXIS, T, d]);
 
-  const Hd = c.decoderHeads;
-  const hdd = headDim(c, Hd);
-  for (let l = 0; l < c.decoderLayers; l++) {
+  // Cross keys/values are split the decoder's way: its head count may differ from the encoder's.
+  const decoderHeads = config.decoderHeads;
+  const decoderHeadDim = headDimOf(config, decoderHeads);
+  const crossNames = crossAttentionNames(config);
+  for (let l = 0; l < config.decoderLayers; l++) {
     b.scope = `cross.${l}`;
     const attn = `${DECODER_LAYERS}/FlaxBartAttention_1`;
-    const k = splitHeads(ctx, projection(ctx, encoded, attn, 'k_proj', l, `decoder.${l}.cross.k`), Hd, true);
-    const v = splitHeads(ctx, projection(ctx, encoded, attn, 'v_proj', l, `decoder.${l}.cross.v`), Hd, false);
-    b.output(`cross.${l}.key`, k, L.compute, [BATCH, Hd, hdd, T]);
-    b.output(`cross.${l}.value`, v, L.compute, [BATCH, Hd, T, hdd]);
+    const k = splitHeads(ctx, projection(ctx, encoded, attn, 'k_proj', l, `decoder.${l}.cross.k`), decoderHeads, true);
+    const v = splitHeads(ctx, projection(ctx, encoded, attn, 'v_proj', l, `decoder.${l}.cross.v`), decoderHeads, false);
+    b.output(crossNames[l]!.key, k, layers.compute, [BATCH_AXIS, decoderHeads, decoderHeadDim, T]);
+    b.output(crossNames[l]!.value, v, layers.compute, [BATCH_AXIS, decoderHeads, T, decoderHeadDim]);
   }
   b.scope = '';
 }
 
-export function buildDecoderGraph(b: GraphBuilder, p: ParamSource, c: DalleBartConfig, dtype: ExportDtype): void {
-  const L = new Layers(b, dtype);
-  const ctx: Ctx = { L, p, c };
-  const T = c.maxTextLength;
-  const S = c.imageLength;
-  const d = c.dModel;
-  const H = c.decoderHeads;
-  const hd = headDim(c, H);
-  const V = c.imageVocabSize + 1;
+export function buildDecoderGraph(b: GraphBuilder, params: ParamSource, config: DalleBartConfig, dtype: ExportDtype): void {
+  const layers = new Layers(b, dtype);
+  const ctx: Ctx = { layers, params, config };
+  const { compute } = layers;
+  const T = config.maxTextLength;
+  const S = config.imageLength;
+  const d = config.dModel;
+  const heads = config.decoderHeads;
+  const headDim = headDimOf(config, heads);
+  const V = config.imageVocabSize + 1;
 
-  const ids = b.input('input_ids', 'int64', [BATCH]);
-  const position = b.input('position', 'int64', []);
-  const mask = b.input('attention_mask', 'int64', [2, T]);
-  const cross = Array.from({ length: c.decoderLayers }, (_, l) => ({
-    key: b.input(`cross.${l}.key`, L.compute, [2, H, hd, T]),
-    value: b.input(`cross.${l}.value`, L.compute, [2, H, T, hd]),
+  const ids = b.input(DECODER_INPUTS.inputIds, 'int64', [BATCH_AXIS]);
+  const position = b.input(DECODER_INPUTS.position, 'int64', []);
+  const mask = b.input(DECODER_INPUTS.attentionMask, 'int64', [2, T]);
+  const cross = crossAttentionNames(config).map((names) => ({
+    key: b.input(names.key, compute, [2, heads, headDim, T]),
+    value: b.input(names.value, compute, [2, heads, T, headDim]),
   }));
-  const past = Array.from({ length: c.decoderLayers }, (_, l) => ({
-    key: b.input(`past.${l}.key`, L.compute, [BATCH, H, hd, S]),
-    value: b.input(`past.${l}.value`, L.compute, [BATCH, H, S, hd]),
+  const past = cacheNames(config, 'past').map((names) => ({
+    key: b.input(names.key, compute, [BATCH_AXIS, heads, headDim, S]),
+    value: b.input(names.value, compute, [BATCH_AXIS, heads, S, headDim]),
   }));
+  const present = cacheNames(config, 'present');
 
   // Per-step masks, shared by every layer: the slot being written and the causal key bias.
   const slots = b.constant('int64', [S], Array.from({ length: S }, (_, i) => i));
@@ -151,42 +156,44 @@ export function buildDecoderGraph(b: GraphBuilder, p: ParamSource, c: DalleBartC
   const keySlot = b.op('Reshape', [isCurrent, b.int64s([1, 1, 1, S])]);
   const valueSlot = b.op('Reshape', [isCurrent, b.int64s([1, 1, S, 1])]);
   const visible = b.op('LessOrEqual', [slots, position]);
-  const causalBias = b.op('Reshape', [b.op('Where', [visible, L.scalar(0), L.scalar(maskValue(L.compute))]), b.int64s([1, 1, 1, S])]);
+  const causalBias = b.op('Reshape', [b.op('Where', [visible, layers.scalar(0), layers.scalar(maskValue(compute))]), b.int64s([1, 1, 1, S])]);
   const crossBias = textBias(ctx, mask);
-  const qScale = L.scalar(1 / Math.sqrt(hd));
+  const qScale = layers.scalar(1 / Math.sqrt(headDim));
 
-  const tokens = L.embedding(ids, 'decoder.embed_tokens', p.read('model/decoder/embed_tokens/embedding'), V, d);
-  const positionRow = b.op('Gather', [L.floatTensor('decoder.embed_positions', [S, d], p.read('model/decoder/embed_positions/embedding')), position]);
+  const tokens = layers.embedding(ids, 'decoder.embed_tokens', params.read('model/decoder/embed_tokens/embedding'), V, d);
+  const positionTable = layers.floatTensor('decoder.embed_positions', [S, d], params.read('model/decoder/embed_positions/embedding'));
+  const positionRow = b.op('Gather', [positionTable, position]);
   let h = scaledNorm(ctx, b.op('Add', [tokens, positionRow]), 'decoder.layernorm_embedding', 'model/decoder/layernorm_embedding', null);
 
-  const heads = (x: string, shape: number[]): string => b.op('Reshape', [x, b.int64s(shape)]);
-  for (let l = 0; l < c.decoderLayers; l++) {
+  const reshape = (x: string, shape: number[]): string => b.op('Reshape', [x, b.int64s(shape)]);
+  for (let l = 0; l < config.decoderLayers; l++) {
     b.scope = `decoder.${l}`;
     const self = `${DECODER_LAYERS}/FlaxBartAttention_0`;
-    const a = L.layerNorm(h, `decoder.${l}.ln_pre_self`, p.readLayer(`${DECODER_LAYERS}/LayerNorm_0/bias`, l), null, LAYER_NORM_EPS);
+    const normed = layers.layerNorm(h, `decoder.${l}.ln_pre_self`, params.readLayer(`${DECODER_LAYERS}/LayerNorm_0/bias`, l), null, LAYER_NORM_EPS);
     // [B, d] reshapes straight into head layouts because d = H·hd is contiguous and the new token is one position.
-    const q = b.op('Mul', [heads(projection(ctx, a, self, 'q_proj', l, `decoder.${l}.self.q`), [0, H, 1, hd]), qScale]);
-    const kNew = heads(projection(ctx, a, self, 'k_proj', l, `decoder.${l}.self.k`), [0, H, hd, 1]);
-    const vNew = heads(projection(ctx, a, self, 'v_proj', l, `decoder.${l}.self.v`), [0, H, 1, hd]);
+    const q = b.op('Mul', [reshape(projection(ctx, normed, self, 'q_proj', l, `decoder.${l}.self.q`), [0, heads, 1, headDim]), qScale]);
+    const kNew = reshape(projection(ctx, normed, self, 'k_proj', l, `decoder.${l}.self.k`), [0, heads, headDim, 1]);
+    const vNew = reshape(projection(ctx, normed, self, 'v_proj', l, `decoder.${l}.self.v`), [0, heads, 1, headDim]);
     const presentKey = b.op('Where', [keySlot, kNew, past[l]!.key]);
     const presentValue = b.op('Where', [valueSlot, vNew, past[l]!.value]);
-    b.output(`present.${l}.key`, presentKey, L.compute, [BATCH, H, hd, S]);
-    b.output(`present.${l}.value`, presentValue, L.compute, [BATCH, H, S, hd]);
-    const selfOut = projection(ctx, heads(attend(ctx, q, presentKey, presentValue, causalBias), [0, d]), self, 'out_proj', l, `decoder.${l}.self.out`);
+    b.output(present[l]!.key, presentKey, compute, [BATCH_AXIS, heads, headDim, S]);
+    b.output(present[l]!.value, presentValue, compute, [BATCH_AXIS, heads, S, headDim]);
+    const selfOut = projection(ctx, reshape(attend(ctx, q, presentKey, presentValue, causalBias), [0, d]), self, 'out_proj', l, `decoder.${l}.self.out`);
     h = b.op('Add', [h, scaledNorm(ctx, selfOut, `decoder.${l}.ln_post_self`, `${DECODER_LAYERS}/LayerNorm_1`, l)]);
 
     const crossAttn = `${DECODER_LAYERS}/FlaxBartAttention_1`;
-    const cIn = L.layerNorm(h, `decoder.${l}.ln_pre_cross`, p.readLayer(`${DECODER_LAYERS}/LayerNorm_2/bias`, l), null, LAYER_NORM_EPS);
+    const crossNormed = layers.layerNorm(h, `decoder.${l}.ln_pre_cross`, params.readLayer(`${DECODER_LAYERS}/LayerNorm_2/bias`, l), null, LAYER_NORM_EPS);
     // [2n, d] → [2, H, n, hd]: the n images of each prompt row query that row's keys together.
-    const cq = b.op('Transpose', [heads(projection(ctx, cIn, crossAttn, 'q_proj', l, `decoder.${l}.cross.q`), [2, -1, H, hd])], { perm: { ints: [0, 2, 1, 3] } });
-    const crossContext = attend(ctx, b.op('Mul', [cq, qScale]), cross[l]!.key, cross[l]!.value, crossBias);
-    const merged = heads(b.op('Transpose', [crossContext], { perm: { ints: [0, 2, 1, 3] } }), [-1, d]);
+    const crossQueryRows = reshape(projection(ctx, crossNormed, crossAttn, 'q_proj', l, `decoder.${l}.cross.q`), [2, -1, heads, headDim]);
+    const crossQuery = b.op('Transpose', [crossQueryRows], { perm: { ints: [0, 2, 1, 3] } });
+    const crossContext = attend(ctx, b.op('Mul', [crossQuery, qScale]), cross[l]!.key, cross[l]!.value, crossBias);
+    const merged = reshape(b.op('Transpose', [crossContext], { perm: { ints: [0, 2, 1, 3] } }), [-1, d]);
     const crossOut = projection(ctx, merged, crossAttn, 'out_proj', l, `decoder.${l}.cross.out`);
     h = b.op('Add', [h, scaledNorm(ctx, crossOut, `decoder.${l}.ln_post_cross`, `${DECODER_LAYERS}/LayerNorm_3`, l)]);
-    h = b.op('Add', [h, glu(ctx, h, `${DECODER_LAYERS}/GLU_0`, `decoder.${l}.glu`, l, c.decoderFfnDim)]);
+    h = b.op('Add', [h, glu(ctx, h, `${DECODER_LAYERS}/GLU_0`, `decoder.${l}.glu`, l, config.decoderFfnDim)]);
   }
   b.scope = '';
-  const final = L.layerNorm(h, 'decoder.final_ln', p.read('model/decoder/final_ln/bias'), null, LAYER_NORM_EPS);
-  const logits = L.linear(final, 'lm_head', p.read('lm_head/kernel'), d, V);
-  b.output('logits', L.compute === 'float16' ? L.cast(logits, 'float32') : logits, 'float32', [BATCH, V]);
+  const final = layers.layerNorm(h, 'decoder.final_ln', params.read('model/decoder/final_ln/bias'), null, LAYER_NORM_EPS);
+  const logits = layers.linear(final, 'lm_head', params.read('lm_head/kernel'), d, V);
+  b.output(DECODER_OUTPUTS.logits, layers.asFloat32(logits), 'float32', [BATCH_AXIS, V]);
 }

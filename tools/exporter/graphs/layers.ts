@@ -1,6 +1,6 @@
 /** Building blocks shared by the DalleBart graphs: weights in the export dtype, norms, GELU, GLU. */
 import type { GraphBuilder } from '../onnx/graph-builder.ts';
-import { MS_DOMAIN } from '../onnx/onnx-types.ts';
+import { MS_DOMAIN, TensorType } from '../onnx/onnx-types.ts';
 import { float32ToFloat16 } from '../../../src/model/half.ts';
 import { computeType } from './precision.ts';
 import type { ComputeType, ExportDtype } from './precision.ts';
@@ -32,16 +32,16 @@ export class Layers {
     const { b } = this;
     if (this.dtype === 'q4') {
       const { packed, scales, blocks } = quantizeQ4Blockwise(kernel, inDim, outDim);
-      const B = b.initializer(`${name}.q4`, 'uint8', [outDim, blocks, Q4_BLOCK / 2], packed);
-      const S = b.initializer(`${name}.scales`, 'float32', [outDim * blocks], scales);
-      return b.op('MatMulNBits', [x, B, S], { K: { i: inDim }, N: { i: outDim }, bits: { i: 4 }, block_size: { i: Q4_BLOCK } }, MS_DOMAIN);
+      const weightsQ4 = b.initializer(`${name}.q4`, 'uint8', [outDim, blocks, Q4_BLOCK / 2], packed);
+      const blockScales = b.initializer(`${name}.scales`, 'float32', [outDim * blocks], scales);
+      return b.op('MatMulNBits', [x, weightsQ4, blockScales], { K: { i: inDim }, N: { i: outDim }, bits: { i: 4 }, block_size: { i: Q4_BLOCK } }, MS_DOMAIN);
     }
     if (this.dtype === 'q8') {
       const { q, scales } = quantizeInt8PerColumn(kernel, inDim, outDim);
-      const W = b.initializer(`${name}.q8`, 'int8', [inDim, outDim], q);
-      const S = b.initializer(`${name}.scales`, 'float32', [outDim], scales);
-      const Z = b.initializer(`${name}.zero`, 'int8', [outDim], new Int8Array(outDim));
-      return b.op('MatMul', [x, b.op('DequantizeLinear', [W, S, Z], { axis: { i: 1 } })]);
+      const weightsQ8 = b.initializer(`${name}.q8`, 'int8', [inDim, outDim], q);
+      const outputScales = b.initializer(`${name}.scales`, 'float32', [outDim], scales);
+      const zeroPoints = b.initializer(`${name}.zero`, 'int8', [outDim], new Int8Array(outDim));
+      return b.op('MatMul', [x, b.op('DequantizeLinear', [weightsQ8, outputScales, zeroPoints], { axis: { i: 1 } })]);
     }
     return b.op('MatMul', [x, this.floatTensor(name, [inDim, outDim], kernel)]);
   }
@@ -51,10 +51,10 @@ export class Layers {
     const { b } = this;
     if (this.dtype === 'q8' || this.dtype === 'q4') {
       const { q, scales } = quantizeInt8PerRow(table, rows, cols);
-      const T = b.initializer(`${name}.q8`, 'int8', [rows, cols], q);
-      const S = b.initializer(`${name}.scales`, 'float32', [rows, 1], scales);
-      const picked = b.op('Cast', [b.op('Gather', [T, ids])], { to: { i: 1 } });
-      return b.op('Mul', [picked, b.op('Gather', [S, ids])]);
+      const tableQ8 = b.initializer(`${name}.q8`, 'int8', [rows, cols], q);
+      const rowScales = b.initializer(`${name}.scales`, 'float32', [rows, 1], scales);
+      const picked = b.cast(b.op('Gather', [tableQ8, ids]), 'float32');
+      return b.op('Mul', [picked, b.op('Gather', [rowScales, ids])]);
     }
     return b.op('Gather', [this.floatTensor(name, [rows, cols], table), ids]);
   }
@@ -64,7 +64,8 @@ export class Layers {
     const width = bias.length;
     const gamma = this.floatTensor(`${name}.scale`, [width], scale ?? new Float32Array(width).fill(1));
     const beta = this.floatTensor(`${name}.bias`, [width], bias);
-    return this.b.op('LayerNormalization', [x, gamma, beta], { axis: { i: -1 }, epsilon: { f: eps }, stash_type: { i: 1 } });
+    // stash_type: mean and variance in float32, also for float16 activations.
+    return this.b.op('LayerNormalization', [x, gamma, beta], { axis: { i: -1 }, epsilon: { f: eps }, stash_type: { i: TensorType.float32 } });
   }
 
   /** Exact (erf) GELU, written so ORT's fusion recognises it. */
@@ -74,7 +75,8 @@ export class Layers {
     return b.op('Mul', [b.op('Mul', [x, b.op('Add', [erf, this.scalar(1)])]), this.scalar(0.5)]);
   }
 
-  cast(x: string, to: ComputeType | 'float32'): string {
-    return this.b.op('Cast', [x], { to: { i: to === 'float16' ? 10 : 1 } });
+  /** `x` in float32, for the graph outputs that leave as float32 whatever the compute type. */
+  asFloat32(x: string): string {
+    return this.compute === 'float16' ? this.b.cast(x, 'float32') : x;
   }
 }

@@ -40,15 +40,15 @@ export function quantizeQ4Blockwise(w: Float32Array, K: number, N: number): { pa
   const packed = new Uint8Array(N * blocks * (Q4_BLOCK / 2));
   const scales = new Float32Array(N * blocks);
   for (let n = 0; n < N; n++) {
-    for (let b = 0; b < blocks; b++) {
+    for (let block = 0; block < blocks; block++) {
       let max = 0;
-      for (let k = b * Q4_BLOCK; k < Math.min(K, (b + 1) * Q4_BLOCK); k++) max = Math.max(max, Math.abs(w[k * N + n]!));
+      for (let k = block * Q4_BLOCK; k < Math.min(K, (block + 1) * Q4_BLOCK); k++) max = Math.max(max, Math.abs(w[k * N + n]!));
       const scale = max / 7 || 1;
-      scales[n * blocks + b] = scale;
+      scales[n * blocks + block] = scale;
       for (let i = 0; i < Q4_BLOCK; i++) {
-        const k = b * Q4_BLOCK + i;
+        const k = block * Q4_BLOCK + i;
         const value = k < K ? Math.min(15, Math.max(0, Math.round(w[k * N + n]! / scale) + 8)) : 8;
-        const byte = (n * blocks + b) * (Q4_BLOCK / 2) + (i >> 1);
+        const byte = (n * blocks + block) * (Q4_BLOCK / 2) + (i >> 1);
         packed[byte] = packed[byte]! | (i & 1 ? value << 4 : value);
       }
     }

@@ -6,6 +6,7 @@
  */
 import { GROUP_NORM_EPS, GROUP_NORM_GROUPS, vqganGridSize, vqganLevelChannels } from '../../../src/model/config.ts';
 import type { VqganConfig } from '../../../src/model/config.ts';
+import { BATCH_AXIS, VQGAN_INPUTS, VQGAN_OUTPUTS } from '../../../src/model/graph-io.ts';
 import type { GraphBuilder } from '../onnx/graph-builder.ts';
 import type { ParamSource } from '../params.ts';
 import { float32ToFloat16 } from '../../../src/model/half.ts';
@@ -15,7 +16,7 @@ import { quantizeInt8PerColumn } from './quantize.ts';
 
 interface Ctx {
   readonly b: GraphBuilder;
-  readonly p: ParamSource;
+  readonly params: ParamSource;
   readonly dtype: ExportDtype;
 }
 
@@ -34,7 +35,7 @@ function convWeight(ctx: Ctx, name: string, oihw: Float32Array, dims: number[]):
   const { b, dtype } = ctx;
   if (dtype === 'fp32') return b.initializer(name, 'float32', dims, oihw);
   if (dtype === 'fp16') {
-    return b.op('Cast', [b.initializer(name, 'float16', dims, float32ToFloat16(oihw))], { to: { i: 1 } });
+    return b.cast(b.initializer(name, 'float16', dims, float32ToFloat16(oihw)), 'float32');
   }
   const cout = dims[0]!;
   const perOut = oihw.length / cout;
@@ -44,30 +45,30 @@ function convWeight(ctx: Ctx, name: string, oihw: Float32Array, dims: number[]):
   const { q, scales } = quantizeInt8PerColumn(transposed, perOut, cout);
   const back = new Int8Array(q.length);
   for (let o = 0; o < cout; o++) for (let j = 0; j < perOut; j++) back[o * perOut + j] = q[j * cout + o]!;
-  const W = b.initializer(`${name}.q8`, 'int8', dims, back);
-  const S = b.initializer(`${name}.scales`, 'float32', [cout], scales);
-  const Z = b.initializer(`${name}.zero`, 'int8', [cout], new Int8Array(cout));
-  return b.op('DequantizeLinear', [W, S, Z], { axis: { i: 0 } });
+  const weightsQ8 = b.initializer(`${name}.q8`, 'int8', dims, back);
+  const outputScales = b.initializer(`${name}.scales`, 'float32', [cout], scales);
+  const zeroPoints = b.initializer(`${name}.zero`, 'int8', [cout], new Int8Array(cout));
+  return b.op('DequantizeLinear', [weightsQ8, outputScales, zeroPoints], { axis: { i: 0 } });
 }
 
 function conv(ctx: Ctx, x: string, path: string, cin: number, cout: number): string {
-  const shape = ctx.p.shape(`${path}/kernel`);
-  const k = shape[0]!;
-  const w = convWeight(ctx, path, toOihw(ctx.p.read(`${path}/kernel`), k, cin, cout), [cout, cin, k, k]);
-  const bias = ctx.b.initializer(`${path}/bias`, 'float32', [cout], ctx.p.read(`${path}/bias`));
-  const pad = (k - 1) / 2;
-  return ctx.b.op('Conv', [x, w, bias], { kernel_shape: { ints: [k, k] }, pads: { ints: [pad, pad, pad, pad] } });
+  const { b, params } = ctx;
+  const kernelSize = params.shape(`${path}/kernel`)[0]!;
+  const weight = convWeight(ctx, path, toOihw(params.read(`${path}/kernel`), kernelSize, cin, cout), [cout, cin, kernelSize, kernelSize]);
+  const bias = b.initializer(`${path}/bias`, 'float32', [cout], params.read(`${path}/bias`));
+  const pad = (kernelSize - 1) / 2;
+  return b.op('Conv', [x, weight, bias], { kernel_shape: { ints: [kernelSize, kernelSize] }, pads: { ints: [pad, pad, pad, pad] } });
 }
 
 function groupNorm(ctx: Ctx, x: string, path: string, channels: number, size: number): string {
-  const { b, p } = ctx;
+  const { b, params } = ctx;
   const grouped = b.op('Reshape', [x, b.int64s([0, GROUP_NORM_GROUPS, -1])]);
   const ones = b.constant('float32', [GROUP_NORM_GROUPS], new Array<number>(GROUP_NORM_GROUPS).fill(1));
   const zeros = b.constant('float32', [GROUP_NORM_GROUPS], new Array<number>(GROUP_NORM_GROUPS).fill(0));
   const normed = b.op('InstanceNormalization', [grouped, ones, zeros], { epsilon: { f: GROUP_NORM_EPS } });
   const back = b.op('Reshape', [normed, b.int64s([0, channels, size, size])]);
-  const scale = b.initializer(`${path}/scale`, 'float32', [channels, 1, 1], p.read(`${path}/scale`));
-  const bias = b.initializer(`${path}/bias`, 'float32', [channels, 1, 1], p.read(`${path}/bias`));
+  const scale = b.initializer(`${path}/scale`, 'float32', [channels, 1, 1], params.read(`${path}/scale`));
+  const bias = b.initializer(`${path}/bias`, 'float32', [channels, 1, 1], params.read(`${path}/bias`));
   return b.op('Add', [b.op('Mul', [back, scale]), bias]);
 }
 
@@ -97,21 +98,21 @@ function attnBlock(ctx: Ctx, x: string, prefix: string, channels: number, size: 
   return b.op('Add', [x, out]);
 }
 
-export function buildVqganGraph(b: GraphBuilder, p: ParamSource, c: VqganConfig, dtype: ExportDtype): void {
-  const ctx: Ctx = { b, p, dtype };
-  const grid = vqganGridSize(c);
-  const codes = b.input('codes', 'int64', ['batch', grid * grid]);
-  const codebook = convWeight(ctx, 'quantize/embedding/embedding', p.read('quantize/embedding/embedding'), [c.nEmbed, c.embedDim]);
+export function buildVqganGraph(b: GraphBuilder, params: ParamSource, config: VqganConfig, dtype: ExportDtype): void {
+  const ctx: Ctx = { b, params, dtype };
+  const grid = vqganGridSize(config);
+  const codes = b.input(VQGAN_INPUTS.codes, 'int64', [BATCH_AXIS, grid * grid]);
+  const codebook = convWeight(ctx, 'quantize/embedding/embedding', params.read('quantize/embedding/embedding'), [config.nEmbed, config.embedDim]);
   const picked = b.op('Gather', [codebook, codes]);
-  let x = b.op('Transpose', [b.op('Reshape', [picked, b.int64s([0, grid, grid, c.embedDim])])], { perm: { ints: [0, 3, 1, 2] } });
-  x = conv(ctx, x, 'post_quant_conv', c.embedDim, c.zChannels);
-  const top = vqganLevelChannels(c, c.chMult.length - 1);
-  x = conv(ctx, x, 'decoder/conv_in', c.zChannels, top);
+  let x = b.op('Transpose', [b.op('Reshape', [picked, b.int64s([0, grid, grid, config.embedDim])])], { perm: { ints: [0, 3, 1, 2] } });
+  x = conv(ctx, x, 'post_quant_conv', config.embedDim, config.zChannels);
+  const topChannels = vqganLevelChannels(config, config.chMult.length - 1);
+  x = conv(ctx, x, 'decoder/conv_in', config.zChannels, topChannels);
   b.scope = 'mid';
-  x = resBlock(ctx, x, 'decoder/mid/block_1', top, top, grid);
-  x = attnBlock(ctx, x, 'decoder/mid/attn_1', top, grid);
-  x = resBlock(ctx, x, 'decoder/mid/block_2', top, top, grid);
-  for (const level of vqganLevels(c)) {
+  x = resBlock(ctx, x, 'decoder/mid/block_1', topChannels, topChannels, grid);
+  x = attnBlock(ctx, x, 'decoder/mid/attn_1', topChannels, grid);
+  x = resBlock(ctx, x, 'decoder/mid/block_2', topChannels, topChannels, grid);
+  for (const level of vqganLevels(config)) {
     b.scope = `up_${level.level}`;
     level.blocks.forEach((block, i) => {
       x = resBlock(ctx, x, block.prefix, block.cin, block.cout, level.resolution);
@@ -119,15 +120,15 @@ export function buildVqganGraph(b: GraphBuilder, p: ParamSource, c: VqganConfig,
       if (attention) x = attnBlock(ctx, x, attention, block.cout, level.resolution);
     });
     if (level.upsample) {
-      const ch = vqganLevelChannels(c, level.level);
+      const channels = vqganLevelChannels(config, level.level);
       const scales = b.constant('float32', [4], [1, 1, 2, 2]);
       const up = b.op('Resize', [x, '', scales], { mode: { s: 'nearest' }, coordinate_transformation_mode: { s: 'asymmetric' }, nearest_mode: { s: 'floor' } });
-      x = conv(ctx, up, level.upsample, ch, ch);
+      x = conv(ctx, up, level.upsample, channels, channels);
     }
   }
   b.scope = '';
-  const last = vqganLevelChannels(c, 0);
-  x = swish(ctx, groupNorm(ctx, x, 'decoder/norm_out', last, c.resolution));
-  x = conv(ctx, x, 'decoder/conv_out', last, c.outCh);
-  b.output('pixels', x, 'float32', ['batch', c.outCh, c.resolution, c.resolution]);
+  const baseChannels = vqganLevelChannels(config, 0);
+  x = swish(ctx, groupNorm(ctx, x, 'decoder/norm_out', baseChannels, config.resolution));
+  x = conv(ctx, x, 'decoder/conv_out', baseChannels, config.outCh);
+  b.output(VQGAN_OUTPUTS.pixels, x, 'float32', [BATCH_AXIS, config.outCh, config.resolution, config.resolution]);
 }

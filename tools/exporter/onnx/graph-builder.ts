@@ -127,6 +127,11 @@ export class GraphBuilder {
     return name;
   }
 
+  /** Cast to `to`; graph code names the type, the builder writes its TensorProto enum value. */
+  cast(value: string, to: TensorTypeName): string {
+    return this.op('Cast', [value], { to: { i: TensorType[to] } });
+  }
+
   /** A small constant, shared by every use of the same value. */
   constant(type: TensorTypeName, dims: readonly number[], values: readonly number[]): string {
     const key = `${type}|${dims.join(',')}|${values.join(',')}`;
