@@ -11,6 +11,7 @@ import react from '@vitejs/plugin-react';
 import { defaultClientConditions, defineConfig, loadEnv } from 'vite';
 import type { Plugin } from 'vite';
 import { ensureTinyModel } from './tools/exporter/tiny-model.ts';
+import { catalogHosts, parseCatalog } from './src/model/catalog.ts';
 import { parseModelHosts } from './tools/web/content-security-policy.ts';
 import { ISOLATION_HEADERS, pageHeaders, securityHeaders } from './tools/web/security-headers.ts';
 
@@ -56,8 +57,10 @@ function demoModel(): Plugin {
 }
 
 export default defineConfig(({ mode }) => {
-  // The one list of model hosts (connect-src): VITE_MODEL_HOSTS from the environment or a .env file.
-  const modelHosts = parseModelHosts(loadEnv(mode, import.meta.dirname, 'VITE_').VITE_MODEL_HOSTS);
+  // Model hosts (connect-src): the origins of the catalog's absolute model URLs, plus VITE_MODEL_HOSTS
+  // from the environment or a .env file (for hosts a catalog served from elsewhere names).
+  const catalog = parseCatalog(JSON.parse(readFileSync(join(import.meta.dirname, 'public', 'models', 'catalog.json'), 'utf8')));
+  const modelHosts = [...new Set([...catalogHosts(catalog), ...parseModelHosts(loadEnv(mode, import.meta.dirname, 'VITE_').VITE_MODEL_HOSTS)])];
   return {
     plugins: [react(), ortRuntimeFiles(), demoModel(), securityHeaders({ modelHosts })],
     resolve: {

@@ -1,4 +1,4 @@
-/** Entry point: start the worker, load the demo model, render the app. */
+/** Entry point: start the worker, read the model catalog, pick and load a model, render the app. */
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './ui/App.tsx';
@@ -8,7 +8,8 @@ import { readUrlOptions } from './ui/url-params.ts';
 import { WorkerClient } from './worker/client.ts';
 import './ui/app.css';
 
-const MODEL_PATH = 'models/demo/';
+/** The site's model list; each model's folder is relative to it (or absolute). */
+const CATALOG_PATH = 'models/catalog.json';
 /** Where the build puts onnxruntime-web's .mjs/.wasm (see vite.config.ts): our own origin, so it works offline. */
 const ORT_PATH = 'ort/';
 
@@ -16,6 +17,7 @@ const startWorker = (): WorkerClient =>
   new WorkerClient(new Worker(new URL('./worker/dalle.worker.ts', import.meta.url), { type: 'module', name: 'dalle' }));
 const controller = createController(startWorker);
 const options = readUrlOptions(location.search);
+const catalogUrl = new URL(CATALOG_PATH, document.baseURI).href;
 
 declare global {
   interface Window {
@@ -29,16 +31,17 @@ const root = document.getElementById('root');
 if (!root) throw new Error('index.html has no #root element');
 createRoot(root).render(
   <StrictMode>
-    <App controller={controller} />
+    <App controller={controller} catalogUrl={catalogUrl} />
   </StrictMode>,
 );
 
 // Loading starts here rather than in an effect, so StrictMode's double mount cannot load twice.
 void controller
-  .load({
-    modelUrl: new URL(MODEL_PATH, document.baseURI).href,
+  .start({
+    catalogUrl,
     wasmPaths: new URL(ORT_PATH, document.baseURI).href,
     ...(options.backend ? { backend: options.backend } : {}),
+    ...(options.model ? { model: options.model } : {}),
   })
   .then(() => {
     if (options.problem && !useAppStore.getState().error) useAppStore.setState({ error: options.problem });

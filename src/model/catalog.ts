@@ -96,6 +96,11 @@ export function modelFolderUrl(model: CatalogModel, catalogUrl: string): string 
   return new URL(model.url, catalogUrl).href;
 }
 
+/** Origins of the models on other hosts: what the page's connect-src must allow. */
+export function catalogHosts(catalog: ModelCatalog): string[] {
+  return catalog.models.filter((model) => /^https?:\/\//i.test(model.url)).map((model) => new URL(model.url).origin);
+}
+
 /** What the page knows about the device, for `unavailableReason`. */
 export interface DeviceCapabilities {
   readonly webgpu: boolean;
