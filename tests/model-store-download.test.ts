@@ -150,7 +150,7 @@ void test('a body of the wrong size is an IntegrityError, with or without Conten
 
 void test('an HTML page (a dev server answering a missing file with index.html) is refused by name', async () => {
   const server = new FakeModelServer(model, { contentType: 'text/html; charset=utf-8' });
-  await assert.rejects(downloadModel(newStore(), BASE_URL, model.manifest, { fetch: server.fetch }), (e: unknown) => e instanceof DownloadHttpError && /HTML page/.test(e.message));
+  await assert.rejects(downloadModel(newStore(), BASE_URL, model.manifest, { fetch: server.fetch }), (e: unknown) => e instanceof DownloadHttpError && /web page instead of the file/.test(e.message));
 });
 
 void test('a file path that leaves the model folder is refused before anything is fetched', async () => {

@@ -48,7 +48,7 @@ function answersRange(response: Response, offset: number, bytes: number): boolea
 function responseProblem(entry: ManifestFile, url: string, response: Response, offset: number): Error | undefined {
   if (!response.ok) return new DownloadHttpError(entry.path, url, `HTTP ${response.status} ${response.statusText}`.trim());
   // Single-page-app servers answer a missing file with their index page and status 200.
-  if (response.headers.get('Content-Type')?.startsWith('text/html')) return new DownloadHttpError(entry.path, url, 'the server sent an HTML page instead of the file');
+  if (response.headers.get('Content-Type')?.startsWith('text/html')) return new DownloadHttpError(entry.path, url, 'the server returned a web page instead of the file (is the file missing there?)');
   // Content-Length counts encoded bytes when the body is compressed; only an identity body can be compared.
   const length = response.headers.get('Content-Length');
   const encoding = response.headers.get('Content-Encoding') ?? 'identity';

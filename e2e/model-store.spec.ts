@@ -1,0 +1,79 @@
+/** The model store in the production build: the demo is kept in IndexedDB, reloads draw from it, larger models ask first. */
+import type { Page } from '@playwright/test';
+import { expect, test } from './app-page.ts';
+
+const PROMPT = 'a lighthouse at dawn';
+const CATALOG = '**/models/catalog.json';
+
+/** The real catalog with the demo folder offered a second time as a model that asks before downloading. */
+async function offerDemoAsLargeModel(page: Page): Promise<void> {
+  await page.context().route(CATALOG, async (route) => {
+    const response = await route.fetch();
+    const json = (await response.json()) as { models: Record<string, unknown>[] };
+    json.models.unshift({ ...json.models[0], id: 'asks-first', name: 'Asks first', askBeforeDownload: true });
+    await route.fulfill({ response, json });
+  });
+}
+
+test('the demo model is stored on the first visit; a reload draws the same tokens from storage', async ({ app, page }) => {
+  await app.open('wasm');
+  await app.draw(PROMPT, 1);
+  await expect(app.progress).toContainText('Done', { timeout: 120_000 });
+  const first = await app.tokens();
+  await page.getByTestId('storage.panel').locator('summary').click();
+  await expect(page.getByTestId('storage.model')).toHaveCount(1);
+
+  const modelRequests: string[] = [];
+  page.on('request', (request) => {
+    if (/\/models\/demo\/(?!manifest\.json)/.test(request.url())) modelRequests.push(request.url());
+  });
+  await app.open('wasm');
+  await app.draw(PROMPT, 1);
+  await expect(app.progress).toContainText('Done', { timeout: 120_000 });
+  expect(await app.tokens()).toEqual(first);
+  expect(modelRequests, 'no model file is downloaded twice').toEqual([]);
+
+  await page.getByTestId('storage.panel').locator('summary').click();
+  await page.getByTestId('storage.delete').click();
+  await expect(page.getByTestId('storage.model')).toHaveCount(0);
+});
+
+test('a model that asks first downloads only after consent, with per-file progress', async ({ app, page }) => {
+  await offerDemoAsLargeModel(page);
+  const modelRequests: string[] = [];
+  page.on('request', (request) => {
+    if (/\/models\/demo\/(?!manifest\.json)/.test(request.url())) modelRequests.push(request.url());
+  });
+  await page.goto('./?backend=wasm&model=asks-first');
+  await expect(page.getByTestId('consent.panel')).toContainText('Download Asks first?');
+  await expect(page.getByTestId('consent.panel')).toContainText('from this site');
+  expect(modelRequests, 'nothing is downloaded before the visitor agrees').toEqual([]);
+  await page.getByTestId('consent.accept').click();
+  await expect(app.submit).toBeEnabled({ timeout: 120_000 });
+  expect(modelRequests.length).toBeGreaterThan(0);
+});
+
+test('a model too large for the storage estimate is not offered for download', async ({ app, page }) => {
+  await offerDemoAsLargeModel(page);
+  await page.addInitScript(() => {
+    Object.defineProperty(navigator.storage, 'estimate', { value: () => Promise.resolve({ usage: 0, quota: 1000 }) });
+  });
+  await page.goto('./?backend=wasm&model=asks-first');
+  await expect(page.getByTestId('consent.space')).toContainText('the model needs');
+  await expect(page.getByTestId('consent.accept')).toBeDisabled();
+  await expect(app.submit).toBeDisabled();
+});
+
+test('a served file with one byte changed is refused, naming the file, and nothing is marked stored', async ({ app, page }) => {
+  await page.context().route('**/models/demo/vocab.json', async (route) => {
+    const response = await route.fetch();
+    const body = Buffer.from(await response.body());
+    body[10] = body[10]! ^ 1;
+    await route.fulfill({ response, body });
+  });
+  await page.goto('./?backend=wasm');
+  await expect(app.error).toContainText('vocab.json');
+  await expect(app.error).toContainText('corrupted');
+  await page.getByTestId('storage.panel').locator('summary').click();
+  await expect(page.getByTestId('storage.model')).toContainText('incomplete');
+});
