@@ -2,12 +2,14 @@
  * npm run export -- --dalle <dir> --vqgan <dir> --out <dir> [--dtype fp32|fp16|q8|q4] [--force]
  * npm run export -- --random tiny|mini|mega --seed <n> --out <dir> [--dtype …]
  * npm run export -- --from-hub dalle-mini/dalle-mini --out <dir> [--dtype …] [--revision main]
+ * Any of them: [--shard-mb 64] [--catalog public/models/catalog.json [--catalog-url <folder URL>]]
  *
  * --out is checked before anything is downloaded or written (exporter/export-target.ts), and
  * a cleanup guard removes this run's staging folders if it is interrupted.
  */
 import { dirname, join, resolve } from 'node:path';
-import { parseArgs, runCli, seedArg, UsageError } from './cli-args.ts';
+import { intArg, parseArgs, runCli, seedArg, UsageError } from './cli-args.ts';
+import { updateCatalog } from './exporter/catalog-entry.ts';
 import type { ParsedArgs } from './cli-args.ts';
 import { exportModel } from './exporter/export-model.ts';
 import { checkExportTarget } from './exporter/export-target.ts';
@@ -22,7 +24,24 @@ import { printQuantizationReport } from './exporter/quantization-report.ts';
 import { startCleanupGuard } from './node/cleanup-guard.ts';
 import { ensureOutputDir } from './node/output-dir.ts';
 
-const FLAGS = ['dalle', 'vqgan', 'out', 'dtype', 'random', 'seed', 'from-hub', 'revision', 'vqgan-repo', 'vqgan-revision', 'hub-endpoint', 'cache-dir', 'report'];
+const FLAGS = [
+  'dalle',
+  'vqgan',
+  'out',
+  'dtype',
+  'random',
+  'seed',
+  'from-hub',
+  'revision',
+  'vqgan-repo',
+  'vqgan-revision',
+  'hub-endpoint',
+  'cache-dir',
+  'report',
+  'shard-mb',
+  'catalog',
+  'catalog-url',
+];
 const SWITCHES = ['force'];
 
 function isPreset(value: string): value is PresetName {
@@ -110,6 +129,10 @@ async function main(): Promise<void> {
   const source = sourceFrom(args, cacheDir);
   const force = args.switches.has('force');
   const report = dtype !== 'fp32' && args.values.get('report') !== 'off';
+  // Static hosts limit file sizes, and small pieces store, resume and hash well in the browser.
+  const shardMb = intArg(args, 'shard-mb', 64, 1);
+  const catalogFile = args.values.get('catalog');
+  const catalogUrl = args.values.get('catalog-url');
 
   // Every path is checked before a byte is downloaded or written.
   const usesCache = source.usesCache || report;
@@ -124,11 +147,16 @@ async function main(): Promise<void> {
     outDir,
     dtype,
     force,
+    shardBytes: shardMb * 2 ** 20,
     ...(source.modelId ? { modelId: source.modelId } : {}),
     log,
   });
   const total = manifest.files.reduce((sum, f) => sum + f.bytes, 0);
   console.log(`exported ${manifest.modelId} (${dtype}) to ${out}: ${manifest.files.length} files, ${(total / 1e6).toFixed(1)} MB`);
+  if (catalogFile) {
+    const entry = updateCatalog({ catalogFile: resolve(catalogFile), outDir, manifest, ...(catalogUrl ? { url: catalogUrl } : {}) });
+    console.log(`catalog ${catalogFile}: model "${entry.id}" at ${entry.url}`);
+  }
   if (report) await printQuantizationReport({ dalleDir: source.dalle, vqganDir: source.vqgan, quantizedDir: outDir, cacheDir });
 }
 

@@ -82,11 +82,13 @@ function readModel(field: JsonField): CatalogModel {
 export function parseCatalog(json: unknown, source = 'catalog.json'): ModelCatalog {
   const root = JsonField.root(json, { source, error: CatalogError, hint: HINT }).object();
   root.field('format').oneOf([CATALOG_FORMAT]);
-  const models = root.field('models').items({ min: 1, max: 100 }).map(readModel);
+  const items = root.field('models').items({ min: 1, max: 100 });
   const ids = new Set<string>();
-  models.forEach((model, i) => {
-    if (ids.has(model.id)) root.field(`models[${i}].id`).fail(`repeats the id "${model.id}"`);
+  const models = items.map((item) => {
+    const model = readModel(item);
+    if (ids.has(model.id)) item.field('id').fail(`repeats the id "${model.id}"`);
     ids.add(model.id);
+    return model;
   });
   return { models };
 }

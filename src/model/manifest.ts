@@ -66,7 +66,7 @@ export function isModelPath(path: string): boolean {
   return path.length <= MAX_PATH_CHARS && MODEL_PATH_PATTERN.test(path) && path.split('/').every((segment) => segment !== '.' && segment !== '..');
 }
 
-/** One file may reach 4 GiB: ONNX Runtime's WASM heap cannot hold more, and the exporter splits data at 1 GiB. */
+/** One file may reach 4 GiB: ONNX Runtime's WASM heap cannot hold more, and the exporter splits data at 64 MiB by default. */
 export const MAX_FILE_BYTES = 2 ** 32;
 const MAX_FILES = 1000;
 const SHA256_PATTERN = /^[0-9a-f]{64}$/;

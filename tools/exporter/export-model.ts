@@ -32,6 +32,8 @@ export interface ExportOptions {
   readonly modelId?: string;
   /** Replace a non-empty --out that is not a previous export (never a file, the inputs or the working directory). */
   readonly force?: boolean;
+  /** External data is split into files of at most this size (a larger tensor gets a file of its own). */
+  readonly shardBytes?: number;
   readonly log?: (line: string) => void;
 }
 
@@ -47,15 +49,15 @@ function readJson(file: string): unknown {
   }
 }
 
-/** Size and sha256 from one pass in 16 MiB pieces: data files reach 1 GiB, which need not sit in memory whole. */
+/** Size and sha256 from one pass in 16 MiB pieces: a tensor larger than the shard size gets a data file of its own, which need not sit in memory whole. */
 function describeFile(dir: string, path: string): ManifestFile {
   const hash = createHash('sha256');
   const bytes = forEachPiece(join(dir, path), 1 << 24, (piece) => hash.update(piece));
   return { path, bytes, sha256: hash.digest('hex') };
 }
 
-function writeGraph(dir: string, name: GraphName, dtype: ExportDtype, build: (b: GraphBuilder) => void): GraphEntry {
-  const data = new ExternalDataWriter(dir, `${name}.onnx_data`);
+function writeGraph(dir: string, name: GraphName, dtype: ExportDtype, shardBytes: number | undefined, build: (b: GraphBuilder) => void): GraphEntry {
+  const data = new ExternalDataWriter(dir, `${name}.onnx_data`, shardBytes);
   const builder = new GraphBuilder(name, data);
   try {
     build(builder);
@@ -119,11 +121,11 @@ export function exportModel(options: ExportOptions): ModelManifest {
   try {
     const { dtype } = options;
     log(`encoder (${dtype})…`);
-    const encoder = writeGraph(staging, 'encoder', dtype, (b) => buildEncoderGraph(b, model.dalle, model.dalleConfig, dtype));
+    const encoder = writeGraph(staging, 'encoder', dtype, options.shardBytes, (b) => buildEncoderGraph(b, model.dalle, model.dalleConfig, dtype));
     log(`decoder (${dtype})…`);
-    const decoder = writeGraph(staging, 'decoder', dtype, (b) => buildDecoderGraph(b, model.dalle, model.dalleConfig, dtype));
+    const decoder = writeGraph(staging, 'decoder', dtype, options.shardBytes, (b) => buildDecoderGraph(b, model.dalle, model.dalleConfig, dtype));
     log(`vqgan (${dtype})…`);
-    const vqgan = writeGraph(staging, 'vqgan', dtype, (b) => buildVqganGraph(b, model.vqgan, model.vqganConfig, dtype));
+    const vqgan = writeGraph(staging, 'vqgan', dtype, options.shardBytes, (b) => buildVqganGraph(b, model.vqgan, model.vqganConfig, dtype));
     for (const file of [...TOKENIZER_FILES, ...OPTIONAL_FILES]) {
       if (existsSync(join(options.dalleDir, file))) copyFileSync(join(options.dalleDir, file), join(staging, file));
     }

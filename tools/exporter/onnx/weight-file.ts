@@ -1,11 +1,14 @@
-/** External-data files for one graph, split so no single file passes `maxFileBytes` (browser ArrayBuffer limits). */
+/**
+ * External-data files for one graph, split so no single file passes `maxFileBytes`: static hosts
+ * limit file sizes, and the browser's model store downloads, resumes and hashes file by file.
+ */
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { WeightSink } from './graph-builder.ts';
 
 /** Offsets are aligned so that runtimes may map tensors straight from the file. */
 const ALIGN = 64;
-export const DEFAULT_MAX_FILE_BYTES = 1 << 30;
+export const DEFAULT_MAX_FILE_BYTES = 64 * 2 ** 20;
 
 export class ExternalDataWriter implements WeightSink {
   private fd: number | null = null;

@@ -1,0 +1,62 @@
+/**
+ * `npm run export -- --catalog <file>`: adds the exported model to a site's model catalog, or
+ * updates its entry, so publishing a model is export + copy. The entry's size comes from the
+ * manifest; its memory need is an estimate (weights as the runtime holds them, plus a margin for
+ * one batch's activations and the KV cache).
+ */
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, relative, sep } from 'node:path';
+import { CATALOG_FORMAT, parseCatalog } from '../../src/model/catalog.ts';
+import type { CatalogModel } from '../../src/model/catalog.ts';
+import type { ModelManifest } from '../../src/model/manifest.ts';
+
+/** WASM folds int8 weights to float32 at load (session-options.ts): four bytes for each stored one. */
+const RUNTIME_BYTES_PER_STORED = { fp32: 1, fp16: 1, q8: 4, q4: 1 } as const;
+const ACTIVATION_MARGIN = 1.25;
+
+export interface CatalogEntryOptions {
+  readonly catalogFile: string;
+  readonly outDir: string;
+  readonly manifest: ModelManifest;
+  /** The folder's URL as the page should fetch it; by default the path from the catalog to --out. */
+  readonly url?: string;
+}
+
+function catalogId(manifest: ModelManifest): string {
+  return `${manifest.modelId}-${manifest.dtype}`.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+}
+
+export function catalogEntryFor(manifest: ModelManifest, url: string): CatalogModel & { readonly bytes: number } {
+  const bytes = manifest.files.reduce((sum, file) => sum + file.bytes, 0);
+  const fp16 = manifest.dtype === 'fp16';
+  return {
+    id: catalogId(manifest),
+    name: manifest.modelId,
+    description: `${manifest.modelId}, exported in ${manifest.dtype}.`,
+    url,
+    dtype: manifest.dtype,
+    bytes,
+    requires: { webgpu: fp16, shaderF16: fp16, memoryBytes: Math.ceil(bytes * RUNTIME_BYTES_PER_STORED[manifest.dtype] * ACTIVATION_MARGIN) },
+    randomWeights: manifest.modelId.startsWith('random-'),
+    askBeforeDownload: true,
+  };
+}
+
+/** Adds or replaces (by id) the model's entry; other entries and their order are kept. Written atomically. */
+export function updateCatalog({ catalogFile, outDir, manifest, url }: CatalogEntryOptions): CatalogModel {
+  const models = existsSync(catalogFile) ? [...parseCatalog(JSON.parse(readFileSync(catalogFile, 'utf8')), catalogFile).models] : [];
+  const folder = url ?? `${relative(dirname(catalogFile), outDir).split(sep).join('/')}/`;
+  const entry = catalogEntryFor(manifest, folder);
+  const at = models.findIndex((model) => model.id === entry.id);
+  const previous = at >= 0 ? models[at] : undefined;
+  // A site owner's wording, requirements and consent choice survive a re-export; the facts are renewed.
+  const merged = previous ? { ...previous, url: entry.url, dtype: entry.dtype, bytes: entry.bytes } : entry;
+  if (at >= 0) models[at] = merged;
+  else models.push(merged);
+  const json = { format: CATALOG_FORMAT, models };
+  parseCatalog(json, catalogFile);
+  const staging = `${catalogFile}.partial-${process.pid}`;
+  writeFileSync(staging, `${JSON.stringify(json, null, 2)}\n`);
+  renameSync(staging, catalogFile);
+  return merged;
+}
