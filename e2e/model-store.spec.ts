@@ -77,3 +77,23 @@ test('a served file with one byte changed is refused, naming the file, and nothi
   await page.getByTestId('storage.panel').locator('summary').click();
   await expect(page.getByTestId('storage.model')).toContainText('incomplete');
 });
+
+test('a download cut mid-file resumes with a Range request from the last stored piece', async ({ app, page }) => {
+  const ranges: (string | null)[] = [];
+  let cut = false;
+  await page.context().route('**/models/demo/vqgan.onnx_data', async (route) => {
+    ranges.push(route.request().headers().range ?? null);
+    if (cut) return route.continue();
+    cut = true;
+    // The connection drops after 3.5 MiB: three whole 1 MiB pieces are stored.
+    const response = await route.fetch();
+    await route.fulfill({ response, body: Buffer.from(await response.body()).subarray(0, 3.5 * 2 ** 20) });
+  });
+  await page.goto('./?backend=wasm');
+  await expect(app.error).toContainText('vqgan.onnx_data');
+  await expect(app.error).toContainText('resumes');
+  await app.open('wasm');
+  expect(ranges).toEqual([null, `bytes=${3 * 2 ** 20}-`]);
+  await app.draw('a red apple', 1);
+  await expect(app.progress).toContainText('Done', { timeout: 120_000 });
+});

@@ -11,8 +11,12 @@ import type { FileRecord, ModelRecord } from './records.ts';
 import { browserStorageManager, estimateSpace } from './storage-quota.ts';
 import type { StorageManagerLike } from './storage-quota.ts';
 
-/** 8 MiB: IndexedDB handles values of tens of MB well in every engine; an interruption loses at most one piece. */
-export const DEFAULT_PIECE_BYTES = 8 * 2 ** 20;
+/**
+ * 1 MiB: an interrupted download loses at most one piece and resumes from there, checking a piece
+ * read back costs little, and a 400 MB model is a few hundred IndexedDB values, which every engine
+ * handles well.
+ */
+export const DEFAULT_PIECE_BYTES = 2 ** 20;
 
 export interface ModelStatus {
   /** Size of the model: every distinct file (by sha256) of its manifest. */
