@@ -7,6 +7,7 @@ import { useAppStore } from './ui/store.ts';
 import { readUrlOptions } from './ui/url-params.ts';
 import { WorkerClient } from './worker/client.ts';
 import './ui/app.css';
+import './pwa.ts';
 
 const MODEL_PATH = 'models/demo/';
 /** Where the build puts onnxruntime-web's .mjs/.wasm (see vite.config.ts): our own origin, so it works offline. */
