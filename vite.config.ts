@@ -1,10 +1,11 @@
 /**
  * Vite for the app: React, a module worker, cross-origin isolation (WASM threads need
  * SharedArrayBuffer) and a Content-Security-Policy on every response (tools/web), onnxruntime-web's
- * runtime files served from our own origin, and the tiny demo model exported on first start so
- * `npm run dev` works with no network.
+ * runtime files served from our own origin, a service worker that keeps the app and those files
+ * offline (tools/web/pwa.ts), and the tiny demo model exported on first start so `npm run dev`
+ * works with no network.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import react from '@vitejs/plugin-react';
@@ -13,6 +14,7 @@ import type { Plugin } from 'vite';
 import { ensureTinyModel } from './tools/exporter/tiny-model.ts';
 import { catalogHosts, parseCatalog } from './src/model/catalog.ts';
 import { parseModelHosts } from './tools/web/content-security-policy.ts';
+import { pwa } from './tools/web/pwa.ts';
 import { ISOLATION_HEADERS, pageHeaders, securityHeaders } from './tools/web/security-headers.ts';
 
 /** The default `onnxruntime-web` entry (JSEP build: WebGPU and WASM EPs) loads these two at run time. */
@@ -62,7 +64,13 @@ export default defineConfig(({ mode }) => {
   const catalog = parseCatalog(JSON.parse(readFileSync(join(import.meta.dirname, 'public', 'models', 'catalog.json'), 'utf8')));
   const modelHosts = [...new Set([...catalogHosts(catalog), ...parseModelHosts(loadEnv(mode, import.meta.dirname, 'VITE_').VITE_MODEL_HOSTS)])];
   return {
-    plugins: [react(), ortRuntimeFiles(), demoModel(), securityHeaders({ modelHosts })],
+    plugins: [
+      react(),
+      ortRuntimeFiles(),
+      demoModel(),
+      securityHeaders({ modelHosts }),
+      pwa({ ortUrlDir: ORT_URL_DIR, ortMaxBytes: Math.max(...ORT_FILES.map((file) => statSync(join(ORT_DIR, file)).size)) }),
+    ],
     resolve: {
       // Picks ORT's entry without the embedded Emscripten glue: we serve the glue (.mjs) next to the .wasm anyway.
       conditions: ['onnxruntime-web-use-extern-wasm', ...defaultClientConditions],

@@ -7,6 +7,7 @@ import { useAppStore } from './ui/store.ts';
 import { readUrlOptions } from './ui/url-params.ts';
 import { WorkerClient } from './worker/client.ts';
 import './ui/app.css';
+import './pwa.ts';
 
 /** The site's model list; each model's folder is relative to it (or absolute). */
 const CATALOG_PATH = 'models/catalog.json';
