@@ -116,3 +116,22 @@ test('after one visit the page loads with no network, isolated and under the CSP
 
   await context.setOffline(false);
 });
+
+test('after one visit that drew, a reload with no network draws the same tokens', async ({ app, page, context }) => {
+  await app.open('wasm');
+  await page.waitForFunction(() => navigator.serviceWorker.controller?.state === 'activated', undefined, { timeout: 60_000 });
+  await app.draw('a boat on a calm sea', 1);
+  await expect(app.progress).toContainText('Done', { timeout: 120_000 });
+  const online = await app.tokens();
+
+  await context.setOffline(true);
+  try {
+    await app.open('wasm');
+    await app.draw('a boat on a calm sea', 1);
+    await expect(app.progress).toContainText('Done', { timeout: 120_000 });
+    expect(await app.tokens()).toEqual(online);
+    await expect(app.error).toHaveCount(0);
+  } finally {
+    await context.setOffline(false);
+  }
+});
