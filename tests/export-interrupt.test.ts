@@ -1,26 +1,18 @@
 /** Interrupted exports leave nothing behind: signals, SIGKILL mid-checkpoint, and stale staging folders (issue #6 item 3). */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, test } from 'node:test';
+import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { exportModel } from '../tools/exporter/export-model.ts';
 import { ensureRandomCheckpoint } from '../tools/exporter/random-checkpoint.ts';
 import { runTool } from './helpers/cli.ts';
 import type { CliResult } from './helpers/cli.ts';
 import { tinyCheckpoint, tinyModel } from './helpers/fixtures.ts';
+import { tempDirs } from './helpers/temp-dirs.ts';
 
-const temps: string[] = [];
-function temp(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'export-interrupt-'));
-  temps.push(dir);
-  return dir;
-}
-afterEach(() => {
-  for (const dir of temps.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
+const temp = tempDirs('export-interrupt-');
 
 /** Hidden entries (staging and set-aside folders) in `dirs`, once the cleanup guard has had its chance. */
 async function leftoversAfterCleanup(dirs: readonly string[]): Promise<string[]> {

@@ -1,23 +1,15 @@
 /** What export --out may replace: never a file, the inputs or the working directory; other folders only with --force. */
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, test } from 'node:test';
+import { test } from 'node:test';
 import { exportModel } from '../tools/exporter/export-model.ts';
 import { OutputPathError } from '../tools/node/output-dir.ts';
 import { oneErrorLine, runTool } from './helpers/cli.ts';
 import { tinyCheckpoint, tinyModel } from './helpers/fixtures.ts';
+import { tempDirs } from './helpers/temp-dirs.ts';
 
-const temps: string[] = [];
-function temp(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'export-out-'));
-  temps.push(dir);
-  return dir;
-}
-afterEach(() => {
-  for (const dir of temps.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
+const temp = tempDirs('export-out-');
 
 /** A private copy of the tiny checkpoint in `root`/ckpt. */
 function checkpointIn(root: string): { dalle: string; vqgan: string } {

@@ -1,9 +1,8 @@
 /** The exporter CLI path end to end: determinism, the manifest, and clear failures on bad checkpoints. */
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, existsSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, test } from 'node:test';
+import { test } from 'node:test';
 import { GRAPH_NAMES } from '../src/model/graph-io.ts';
 import { parseManifest } from '../src/model/manifest.ts';
 import { exportModel } from '../tools/exporter/export-model.ts';
@@ -12,16 +11,9 @@ import { dalleBartLayout, vqganLayout, vqganLevels } from '../tools/exporter/lay
 import { PRESET_SHAPES } from '../tools/exporter/presets.ts';
 import { writeRandomCheckpoint } from '../tools/exporter/random-checkpoint.ts';
 import { tinyCheckpoint, tinyModel } from './helpers/fixtures.ts';
+import { tempDirs } from './helpers/temp-dirs.ts';
 
-const temps: string[] = [];
-function temp(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'export-test-'));
-  temps.push(dir);
-  return dir;
-}
-afterEach(() => {
-  for (const dir of temps.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
+const temp = tempDirs('export-test-');
 
 function readAll(dir: string): Map<string, Buffer> {
   return new Map(readdirSync(dir).sort().map((f) => [f, readFileSync(join(dir, f))]));
