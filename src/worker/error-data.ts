@@ -9,6 +9,7 @@ import { GenerationCancelledError } from '../pipeline/errors.ts';
 import { NonFiniteLogitsError, SamplingSettingsError } from '../pipeline/sampler.ts';
 import { SeedError } from '../pipeline/seed.ts';
 import { CatalogError } from '../model/catalog.ts';
+import { ConfigError } from '../model/config.ts';
 import { PromptError } from '../text/prompt-checks.ts';
 import { DownloadCancelledError, DownloadHttpError, DownloadInterruptedError, FileNotStoredError, StorageQuotaError } from '../store/errors.ts';
 import {
@@ -23,31 +24,39 @@ import type { ErrorData } from './protocol.ts';
 
 type ErrorClass = abstract new (...args: never[]) => Error;
 
-const KNOWN_ERRORS: ReadonlyMap<string, ErrorClass> = new Map<string, ErrorClass>([
-  ['IntegrityError', IntegrityError],
-  ['ManifestError', ManifestError],
-  ['ModelFileUnavailableError', ModelFileUnavailableError],
-  ['GenerationCancelledError', GenerationCancelledError],
-  ['SamplingSettingsError', SamplingSettingsError],
-  ['PromptError', PromptError],
-  ['DeviceLostError', DeviceLostError],
-  ['InsecureContextError', InsecureContextError],
-  ['InvalidRequestError', InvalidRequestError],
-  ['ModelAlreadyLoadedError', ModelAlreadyLoadedError],
-  ['ModelNotLoadedError', ModelNotLoadedError],
-  ['WebGPUUnavailableError', WebGPUUnavailableError],
-  ['WorkerCrashedError', WorkerCrashedError],
-  ['SeedError', SeedError],
-  ['NonFiniteLogitsError', NonFiniteLogitsError],
-  ['CatalogError', CatalogError],
-  ['StorageQuotaError', StorageQuotaError],
-  ['FileNotStoredError', FileNotStoredError],
-  ['DownloadHttpError', DownloadHttpError],
-  ['DownloadInterruptedError', DownloadInterruptedError],
-  ['DownloadCancelledError', DownloadCancelledError],
-  ['TypeError', TypeError],
-  ['RangeError', RangeError],
-]);
+/**
+ * Every error class that may cross the worker boundary, keyed by its `name` (the object's keys are
+ * the class names as written, which minifiers keep). A test checks each key against the class's own
+ * name and that every ExpectedError subclass in src/ is listed here.
+ */
+export const BOUNDARY_ERRORS = {
+  CatalogError,
+  ConfigError,
+  ManifestError,
+  IntegrityError,
+  ModelFileUnavailableError,
+  InsecureContextError,
+  PromptError,
+  SeedError,
+  SamplingSettingsError,
+  NonFiniteLogitsError,
+  GenerationCancelledError,
+  InvalidRequestError,
+  WebGPUUnavailableError,
+  ModelNotLoadedError,
+  ModelAlreadyLoadedError,
+  DeviceLostError,
+  WorkerCrashedError,
+  StorageQuotaError,
+  FileNotStoredError,
+  DownloadHttpError,
+  DownloadInterruptedError,
+  DownloadCancelledError,
+  TypeError,
+  RangeError,
+} satisfies Record<string, ErrorClass>;
+
+const KNOWN_ERRORS: ReadonlyMap<string, ErrorClass> = new Map<string, ErrorClass>(Object.entries(BOUNDARY_ERRORS));
 
 const OWN_FIELDS = new Set(['name', 'message', 'stack', 'cause']);
 
