@@ -3,6 +3,29 @@ import tseslint from 'typescript-eslint';
 import reactHooks from 'eslint-plugin-react-hooks';
 import globals from 'globals';
 
+/**
+ * Layers of src/, top to bottom; a module may import from its own layer and those below it, never
+ * from one above (docs/architecture.md#layering). src/ never imports tools/.
+ */
+const LAYERS = ['ui', 'worker', 'store', 'pipeline', 'text', 'model', 'core'];
+const layerRules = LAYERS.map((layer, i) => ({
+  files: [`src/${layer}/**/*.{ts,tsx}`],
+  rules: {
+    'no-restricted-imports': [
+      'error',
+      {
+        patterns: [
+          { group: ['**/tools/**'], message: 'src/ never imports tools/: move what both need into src/.' },
+          ...LAYERS.slice(0, i).map((upper) => ({
+            group: [`../${upper}/*`, `../../${upper}/*`],
+            message: `src/${layer} sits below src/${upper}: import downward only (docs/architecture.md#layering).`,
+          })),
+        ],
+      },
+    ],
+  },
+}));
+
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', '.cache/', 'public/', 'test-results/', 'playwright-report/'] },
   js.configs.recommended,
@@ -20,5 +43,6 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
     },
   },
+  ...layerRules,
   { files: ['eslint.config.js'], ...tseslint.configs.disableTypeChecked },
 );

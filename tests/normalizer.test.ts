@@ -4,7 +4,7 @@ import { fixText } from '../src/text/fix-unicode.ts';
 import { demojize } from '../src/text/demojize.ts';
 import { drawPersonToken, normalizeText } from '../src/text/normalizer.ts';
 import { WordSegmenter } from '../src/text/word-segmenter.ts';
-import { createRng } from '../src/pipeline/rng.ts';
+import { createRng } from '../src/core/rng.ts';
 
 /** A hand-made frequency list, most frequent first, in enwiki-words-frequency.txt's format. */
 const WORDS = ['the', 'of', 'and', 'a', 'in', 'to', 'over', 'sun', 'set', 'lake', 'sunset', 'cat', 'hat', "'s", 's', 'love', 'new', 'york', 'i', 'at', 'night'];

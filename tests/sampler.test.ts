@@ -1,8 +1,8 @@
 /** The pure sampling core: super-conditioning, warper order and semantics, seeded randomness. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createRng } from '../src/pipeline/rng.ts';
-import { MAX_SEED } from '../src/pipeline/seed.ts';
+import { createRng } from '../src/core/rng.ts';
+import { MAX_SEED } from '../src/core/seed.ts';
 import { checkSamplingSettings, DEFAULT_SAMPLING, NonFiniteLogitsError, sampleFromLogits, sampleNextTokens, superCondition, topKIndices } from '../src/pipeline/sampler.ts';
 import type { SamplingSettings } from '../src/pipeline/sampler.ts';
 

@@ -1,7 +1,7 @@
 /** The page's seed field: parsed exactly, refused with a clear message when it cannot be. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { SeedError } from '../src/pipeline/seed.ts';
+import { SeedError } from '../src/core/seed.ts';
 import { MAX_SEED, parseSeedText, seedTextProblem } from '../src/ui/seed-text.ts';
 
 void test('digits that a number holds exactly are the seed; leading zeros and surrounding spaces are fine', () => {

@@ -1,8 +1,8 @@
 /** The seed space 0 … 2^32 − 1: parsed strictly, and every seed in it draws its own stream. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createRng } from '../src/pipeline/rng.ts';
-import { checkSeed, MAX_SEED, parseSeed, SeedError } from '../src/pipeline/seed.ts';
+import { createRng } from '../src/core/rng.ts';
+import { checkSeed, MAX_SEED, parseSeed, SeedError } from '../src/core/seed.ts';
 
 void test('parseSeed takes decimal digits up to 2^32 − 1 and refuses the rest rather than rounding', () => {
   assert.equal(parseSeed('0'), 0);

@@ -1,6 +1,6 @@
 /** A small `--flag value` parser for the Node CLIs, with errors a person can act on. */
-import { ExpectedError } from '../src/expected-error.ts';
-import { parseSeed, SeedError } from '../src/pipeline/seed.ts';
+import { ExpectedError } from '../src/core/expected-error.ts';
+import { parseSeed, SeedError } from '../src/core/seed.ts';
 import { formatCliError } from './cli-errors.ts';
 
 export class UsageError extends ExpectedError {
@@ -55,7 +55,7 @@ export function numberArg(args: ParsedArgs, flag: string, fallback: number): num
   return value;
 }
 
-/** A seed in the shared seed space (src/pipeline/seed.ts), refused rather than rounded. */
+/** A seed in the shared seed space (src/core/seed.ts), refused rather than rounded. */
 export function seedArg(args: ParsedArgs, flag = 'seed'): number {
   const raw = args.values.get(flag);
   if (raw === undefined) return 0;

@@ -3,7 +3,7 @@
  * (ENOENT, EACCES, ENOSPC, …: a path the user gave or a full disk) as one line; anything else is
  * a bug, printed with its stack so it can be reported.
  */
-import { ExpectedError } from '../src/expected-error.ts';
+import { ExpectedError } from '../src/core/expected-error.ts';
 
 /** The fields Node puts on errors from the filesystem and other system calls. */
 interface SystemError extends Error {

@@ -4,7 +4,7 @@
  * the catalog (or `npm run export -- --catalog <file>` writes an entry) to point at a folder on the
  * same site or on any host that allows CORS, such as a Hugging Face repo's `resolve/main/` URL.
  */
-import { ExpectedError } from '../expected-error.ts';
+import { ExpectedError } from '../core/expected-error.ts';
 import { MODEL_DTYPES } from './manifest.ts';
 import type { ModelDtype } from './manifest.ts';
 import { JsonField } from './validate.ts';

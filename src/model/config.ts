@@ -5,7 +5,7 @@
  */
 import { JsonField } from './validate.ts';
 import type { IntBounds } from './validate.ts';
-import { ExpectedError } from '../expected-error.ts';
+import { ExpectedError } from '../core/expected-error.ts';
 
 export interface DalleBartConfig {
   readonly dModel: number;

@@ -3,7 +3,7 @@
  * declares (before anything is buffered) and the sha256 of the bytes (before ONNX Runtime sees them).
  */
 import type { ManifestFile } from './manifest.ts';
-import { ExpectedError } from '../expected-error.ts';
+import { ExpectedError } from '../core/expected-error.ts';
 
 /** Raised when a model file's size or sha256 differs from its manifest entry (corrupted or partial download). */
 export class IntegrityError extends ExpectedError {

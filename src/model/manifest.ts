@@ -4,7 +4,7 @@
  * download is caught before ONNX Runtime sees it.
  */
 import { readDalleBartConfig, readVqganConfig, vqganGridSize } from './config.ts';
-import { ExpectedError } from '../expected-error.ts';
+import { ExpectedError } from '../core/expected-error.ts';
 import type { DalleBartConfig, VqganConfig } from './config.ts';
 import type { GraphName } from './graph-io.ts';
 import { describeValue, JsonField } from './validate.ts';

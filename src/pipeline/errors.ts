@@ -1,5 +1,5 @@
 /** Errors the pipeline raises on purpose; each says what happened and what to do. */
-import { ExpectedError } from '../expected-error.ts';
+import { ExpectedError } from '../core/expected-error.ts';
 
 export class GenerationCancelledError extends ExpectedError {
   override name = 'GenerationCancelledError';

@@ -3,8 +3,8 @@
  * then temperature → top-k → top-p in the order of transformers' Flax warpers, sampling only over
  * the image codes 0 … codes − 1.
  */
-import { ExpectedError } from '../expected-error.ts';
-import type { Rng } from './rng.ts';
+import { ExpectedError } from '../core/expected-error.ts';
+import type { Rng } from '../core/rng.ts';
 
 export interface SamplingSettings {
   /** Super-conditioning scale s: logits = uncond + s · (cond − uncond). 1 turns it off. */

@@ -3,7 +3,7 @@
  * fields are plain numbers and strings so they survive the worker boundary as error details.
  * A file whose bytes differ from manifest.json raises the existing `IntegrityError` (src/model/integrity.ts).
  */
-import { ExpectedError } from '../expected-error.ts';
+import { ExpectedError } from '../core/expected-error.ts';
 
 /** "1.5 GB", "340.2 MB", "12.0 kB": decimal units, as browsers' storage settings show them. */
 export function formatBytes(bytes: number): string {

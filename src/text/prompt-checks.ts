@@ -1,5 +1,5 @@
 /** Prompt checks that need no model, kept apart so the page bundle does not pull in the normalizer. */
-import { ExpectedError } from '../expected-error.ts';
+import { ExpectedError } from '../core/expected-error.ts';
 
 /** Longer prompts are refused rather than silently cut: only 62 tokens reach the model anyway. */
 export const MAX_PROMPT_CHARS = 2000;

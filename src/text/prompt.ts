@@ -3,7 +3,7 @@
  * and padding. The unconditional row is the tokenised empty string, never normalised (DM
  * `processor.py`).
  */
-import { createRng } from '../pipeline/rng.ts';
+import { createRng } from '../core/rng.ts';
 import type { BpeTokenizer, EncodedPrompt } from './bpe-tokenizer.ts';
 import { normalizeText } from './normalizer.ts';
 import { checkPromptText, PromptError } from './prompt-checks.ts';

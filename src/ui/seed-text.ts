@@ -3,9 +3,9 @@
  * input would round 9007199254740993 to …992 and draw another picture than the one asked for; here
  * anything the rule refuses gets a message in the page's words instead.
  */
-import { MAX_SEED, parseSeed, SeedError } from '../pipeline/seed.ts';
+import { MAX_SEED, parseSeed, SeedError } from '../core/seed.ts';
 
-export { MAX_SEED } from '../pipeline/seed.ts';
+export { MAX_SEED } from '../core/seed.ts';
 
 const RANGE = `a whole number from 0 to ${MAX_SEED}`;
 

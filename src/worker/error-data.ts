@@ -7,7 +7,7 @@ import { InsecureContextError, IntegrityError, ModelFileUnavailableError } from 
 import { ManifestError } from '../model/manifest.ts';
 import { GenerationCancelledError } from '../pipeline/errors.ts';
 import { NonFiniteLogitsError, SamplingSettingsError } from '../pipeline/sampler.ts';
-import { SeedError } from '../pipeline/seed.ts';
+import { SeedError } from '../core/seed.ts';
 import { CatalogError } from '../model/catalog.ts';
 import { ConfigError } from '../model/config.ts';
 import { PromptError } from '../text/prompt-checks.ts';

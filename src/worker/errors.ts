@@ -1,5 +1,5 @@
 /** Errors the worker boundary adds to the pipeline's own; each message says what to do next. */
-import { ExpectedError } from '../expected-error.ts';
+import { ExpectedError } from '../core/expected-error.ts';
 
 export class InvalidRequestError extends ExpectedError {
   override name = 'InvalidRequestError';

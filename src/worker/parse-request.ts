@@ -7,7 +7,7 @@ import { JsonField } from '../model/validate.ts';
 import { checkSamplingSettings } from '../pipeline/sampler.ts';
 import type { SamplingSettings } from '../pipeline/sampler.ts';
 import { checkPromptText } from '../text/prompt-checks.ts';
-import { MAX_SEED } from '../pipeline/seed.ts';
+import { MAX_SEED } from '../core/seed.ts';
 import { InvalidRequestError } from './errors.ts';
 import { BACKENDS, MAX_IMAGES, UNKNOWN_REQUEST_ID } from './protocol.ts';
 import type { GenerateParams, LoadParams, RequestId, StorageAction, WorkerRequest, WorkerResponse } from './protocol.ts';

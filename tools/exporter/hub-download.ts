@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ExpectedError } from '../../src/expected-error.ts';
+import { ExpectedError } from '../../src/core/expected-error.ts';
 
 export const DEFAULT_HUB_ENDPOINT = 'https://huggingface.co';
 

@@ -6,7 +6,7 @@
  */
 import { accessSync, constants, mkdirSync, statfsSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { ExpectedError } from '../../src/expected-error.ts';
+import { ExpectedError } from '../../src/core/expected-error.ts';
 
 export class OutputPathError extends ExpectedError {
   override name = 'OutputPathError';

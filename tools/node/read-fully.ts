@@ -4,7 +4,7 @@
  * would turn the missing bytes into zeros.
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { ExpectedError } from '../../src/expected-error.ts';
+import { ExpectedError } from '../../src/core/expected-error.ts';
 
 /** `readSync`'s shape, so tests can stand in a filesystem that answers in pieces or stops early. */
 export type ReadAt = (fd: number, buffer: Uint8Array, offset: number, length: number, position: number) => number;

@@ -5,7 +5,7 @@
  * the model hosts listed in VITE_MODEL_HOSTS, so a manifest or a bug cannot make the worker fetch
  * from anywhere else.
  */
-import { ExpectedError } from '../../src/expected-error.ts';
+import { ExpectedError } from '../../src/core/expected-error.ts';
 
 export class CspConfigError extends ExpectedError {
   override name = 'CspConfigError';

@@ -4,7 +4,7 @@
  * same images. Within this range distinct seeds give distinct streams (splitmix32 is a bijection
  * on the state). The page, the worker and the CLIs all check seeds here.
  */
-import { ExpectedError } from '../expected-error.ts';
+import { ExpectedError } from './expected-error.ts';
 
 export const MAX_SEED = 2 ** 32 - 1;
 
