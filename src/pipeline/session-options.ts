@@ -11,12 +11,18 @@ import type { GraphName } from '../model/graph-io.ts';
 import type { ModelManifest } from '../model/manifest.ts';
 import type { SessionOptions } from './runtime.ts';
 
-export type Backend = 'webgpu' | 'wasm';
+/** The ONNX Runtime execution providers the app runs on. */
+export const BACKENDS = ['webgpu', 'wasm'] as const;
+export type BackendName = (typeof BACKENDS)[number];
+
+export function isBackendName(value: string): value is BackendName {
+  return (BACKENDS as readonly string[]).includes(value);
+}
 
 /** ORT warns on every WebGPU session that shape ops run on the CPU, which is by design: log errors only. */
 const QUIET = { logSeverityLevel: 3 } as const;
 
-export function sessionOptionsFor(backend: Backend, manifest: ModelManifest): (graph: GraphName) => SessionOptions {
+export function sessionOptionsFor(backend: BackendName, manifest: ModelManifest): (graph: GraphName) => SessionOptions {
   return (graph) => {
     if (backend === 'wasm') {
       return { ...QUIET, executionProviders: ['wasm'], extra: { session: { disable_quant_qdq: '1' } } };

@@ -12,12 +12,9 @@ import type { DownloadProgress } from '../store/progress.ts';
 import type { StorageUsage, StoredModelInfo } from '../store/model-store.ts';
 import type { SamplingSettings } from '../pipeline/sampler.ts';
 
-export const BACKENDS = ['webgpu', 'wasm'] as const;
-export type BackendName = (typeof BACKENDS)[number];
-
-export function isBackendName(value: string): value is BackendName {
-  return (BACKENDS as readonly string[]).includes(value);
-}
+export { BACKENDS, isBackendName } from '../pipeline/session-options.ts';
+import type { BackendName } from '../pipeline/session-options.ts';
+export type { BackendName };
 
 /** An integer from 0 to Number.MAX_SAFE_INTEGER; the client numbers its requests from 1. */
 export type RequestId = number;

@@ -7,8 +7,12 @@
  * The VQGAN always computes in float32 (min-dalle found it needs it); its weights follow the dtype
  * for storage (fp16 → cast at load, q8/q4 → int8 per output channel).
  */
-export const EXPORT_DTYPES = ['fp32', 'fp16', 'q8', 'q4'] as const;
-export type ExportDtype = (typeof EXPORT_DTYPES)[number];
+import { MODEL_DTYPES } from '../../../src/model/manifest.ts';
+import type { ModelDtype } from '../../../src/model/manifest.ts';
+
+/** The exporter writes every dtype a manifest may name: one list (src/model/manifest.ts). */
+export const EXPORT_DTYPES = MODEL_DTYPES;
+export type ExportDtype = ModelDtype;
 
 export type ComputeType = 'float32' | 'float16';
 
