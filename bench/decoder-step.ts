@@ -7,13 +7,11 @@
 import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
 import { cpus } from 'node:os';
-import { DalleEngine } from '../src/pipeline/engine.ts';
-import { createDalleSessions } from '../src/pipeline/runtime.ts';
 import { sessionOptionsFor } from '../src/pipeline/session-options.ts';
 import type { OrtApi } from '../src/pipeline/runtime.ts';
 import { intArg, parseArgs, runCli, UsageError } from '../tools/cli-args.ts';
-import { loadPromptEncoder } from '../src/text/prompt-encoder.ts';
 import { openModelFolder } from '../tools/node/model-folder.ts';
+import { loadDalle } from '../src/pipeline/load-dalle.ts';
 
 interface Timing {
   encoderMs: number;
@@ -23,8 +21,7 @@ interface Timing {
 
 async function time(ort: OrtApi, dir: string, steps: number, images: number, backend: 'wasm' | 'node'): Promise<Timing> {
   const source = openModelFolder(dir);
-  const engine = new DalleEngine(ort, await createDalleSessions(ort, source, backend === 'wasm' ? sessionOptionsFor('wasm', source.manifest) : () => ({})), source.manifest);
-  const text = await loadPromptEncoder(source);
+  const { engine, text, dispose } = await loadDalle(ort, source, backend === 'wasm' ? sessionOptionsFor('wasm', source.manifest) : () => ({}));
   const prompt = text.encode('a photo of an astronaut riding a horse', 0);
   const empty = text.unconditional;
   const start = source.manifest.specialTokens.imageStart;
@@ -44,6 +41,7 @@ async function time(ort: OrtApi, dir: string, steps: number, images: number, bac
   t = performance.now();
   await engine.decodeImages(codes, images);
   const vqganMs = performance.now() - t;
+  await dispose();
   return { encoderMs, stepMs, vqganMs };
 }
 

@@ -20,7 +20,7 @@ async function drawOne(app: AppPage, backend: 'wasm' | 'webgpu', label: string):
   await test.step(`draw on ${label}`, async () => {
     await app.draw(PROMPT, 1);
     await expect(app.cancel).toBeEnabled();
-    await expect(app.progress).toContainText('Done', { timeout: 240_000 });
+    await expect(app.progress).toContainText('Done', { timeout: 360_000 });
     await expect(app.gridImages).toHaveCount(1);
     await expect(app.error).toHaveCount(0);
   });

@@ -4,9 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { chooseBatchSizes, decoderBytesPerImage } from '../src/pipeline/batch-size.ts';
-import { DalleEngine } from '../src/pipeline/engine.ts';
 import { generateImages, planBatches, PreviewBudget, previewCodes } from '../src/pipeline/generate-images.ts';
-import { createDalleSessions } from '../src/pipeline/runtime.ts';
 import { sessionOptionsFor } from '../src/pipeline/session-options.ts';
 import { DEFAULT_SAMPLING } from '../src/pipeline/sampler.ts';
 import { BpeTokenizer } from '../src/text/bpe-tokenizer.ts';
@@ -15,6 +13,7 @@ import { PRESET_SHAPES } from '../tools/exporter/presets.ts';
 import { openModelFolder } from '../tools/node/model-folder.ts';
 import { tinyModel } from './helpers/fixtures.ts';
 import { ort } from './helpers/graphs.ts';
+import { loadDalle } from '../src/pipeline/load-dalle.ts';
 
 void test('batches are as even as possible and never above the limit', () => {
   assert.deepEqual(planBatches(9, 4), [3, 3, 3]);
@@ -44,7 +43,7 @@ void test('batch sizes follow memory: mega fits fewer images than mini, fp16 mor
 void test('batched generation equals one batch, and previews arrive as the image forms', async () => {
   const dir = tinyModel('fp32');
   const source = openModelFolder(dir);
-  const engine = new DalleEngine(ort, await createDalleSessions(ort, source, sessionOptionsFor('wasm', source.manifest)), source.manifest);
+  const { engine } = await loadDalle(ort, source, sessionOptionsFor('wasm', source.manifest));
   const tokenizer = BpeTokenizer.fromFiles(readFileSync(join(dir, 'vocab.json'), 'utf8'), readFileSync(join(dir, 'merges.txt'), 'utf8'));
   const base = { prompt: tokenizer.encodePrompt(' a red apple'), unconditional: tokenizer.encodePrompt(''), images: 3, seed: 4, sampling: DEFAULT_SAMPLING };
   const previews: number[] = [];

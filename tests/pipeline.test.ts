@@ -3,10 +3,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { DalleEngine } from '../src/pipeline/engine.ts';
 import { GenerationCancelledError } from '../src/pipeline/errors.ts';
 import { pixelsToRgba } from '../src/pipeline/images.ts';
-import { createDalleSessions } from '../src/pipeline/runtime.ts';
 import { sessionOptionsFor } from '../src/pipeline/session-options.ts';
 import { DEFAULT_SAMPLING } from '../src/pipeline/sampler.ts';
 import type { SamplingSettings } from '../src/pipeline/sampler.ts';
@@ -14,10 +12,11 @@ import { BpeTokenizer } from '../src/text/bpe-tokenizer.ts';
 import { openModelFolder } from '../tools/node/model-folder.ts';
 import { tinyModel } from './helpers/fixtures.ts';
 import { ort } from './helpers/graphs.ts';
+import { loadDalle } from '../src/pipeline/load-dalle.ts';
 
 const dir = tinyModel('fp32');
 const source = openModelFolder(dir);
-const engine = new DalleEngine(ort, await createDalleSessions(ort, source, sessionOptionsFor('wasm', source.manifest)), source.manifest);
+const { engine } = await loadDalle(ort, source, sessionOptionsFor('wasm', source.manifest));
 const tokenizer = BpeTokenizer.fromFiles(readFileSync(join(dir, 'vocab.json'), 'utf8'), readFileSync(join(dir, 'merges.txt'), 'utf8'));
 
 function request(prompt: string, seed: number, images = 2, sampling: SamplingSettings = DEFAULT_SAMPLING, signal?: AbortSignal) {
@@ -83,7 +82,7 @@ void test('VQGAN decodes codes into 256×256 RGBA images', async () => {
 for (const dtype of ['q8', 'q4', 'fp16'] as const) {
   void test(`the ${dtype} export generates through onnxruntime-web`, async () => {
     const quantized = openModelFolder(tinyModel(dtype));
-    const q = new DalleEngine(ort, await createDalleSessions(ort, quantized, sessionOptionsFor('wasm', quantized.manifest)), quantized.manifest);
+    const { engine: q } = await loadDalle(ort, quantized, sessionOptionsFor('wasm', quantized.manifest));
     const codes = await q.generateTokens(request(' a red apple', 1, 1, { ...DEFAULT_SAMPLING, topK: 1 }));
     assert.ok(codes.every((code) => code >= 0 && code < 16384));
     assert.equal((await q.decodeImages(codes, 1)).length, 3 * 256 * 256);

@@ -8,10 +8,8 @@ import { writeFileSync } from 'node:fs';
 import { freemem } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-web';
-import { DalleEngine } from '../src/pipeline/engine.ts';
 import { chooseBatchSizes } from '../src/pipeline/batch-size.ts';
 import { generateImages } from '../src/pipeline/generate-images.ts';
-import { createDalleSessions } from '../src/pipeline/runtime.ts';
 import { sessionOptionsFor } from '../src/pipeline/session-options.ts';
 import { checkSamplingSettings, DEFAULT_SAMPLING } from '../src/pipeline/sampler.ts';
 import type { SamplingSettings } from '../src/pipeline/sampler.ts';
@@ -22,6 +20,7 @@ import { intArg, numberArg, parseArgs, runCli, seedArg, UsageError } from './cli
 import { openModelFolder } from './node/model-folder.ts';
 import { ensureOutputDir } from './node/output-dir.ts';
 import { encodePng } from './node/png.ts';
+import { loadDalle } from '../src/pipeline/load-dalle.ts';
 
 const FLAGS = ['model', 'prompt', 'seed', 'images', 'top-k', 'top-p', 'temperature', 'condition-scale', 'out'];
 
@@ -54,7 +53,7 @@ async function main(): Promise<void> {
   }
 
   ort.env.wasm.numThreads = 1;
-  const engine = new DalleEngine(ort, await createDalleSessions(ort, source, sessionOptionsFor('wasm', source.manifest)), manifest);
+  const { engine, dispose } = await loadDalle(ort, source, sessionOptionsFor('wasm', manifest));
   // WASM: one 4 GiB heap holds weights and activations alike; leave half of it to the weights.
   const batch = chooseBatchSizes(manifest, { memoryBytes: Math.min(freemem() / 2, 2 ** 31), maxBufferBytes: 2 ** 31 });
   const started = Date.now();
@@ -75,6 +74,7 @@ async function main(): Promise<void> {
     },
   );
   process.stderr.write('\n');
+  await dispose();
   const size = manifest.vqgan.resolution;
   result.images.forEach((rgba, i) => writeFileSync(join(outDir, `image-${i}.png`), encodePng(rgba, size, size)));
   const tokens = result.tokens.map((codes) => Array.from(codes));

@@ -14,7 +14,7 @@ export interface LoadedDalle {
   readonly engine: DalleEngine;
   readonly text: PromptEncoder;
   /** Releases the sessions (GPU buffers on WebGPU). The model cannot run afterwards. */
-  dispose(): Promise<void>;
+  readonly dispose: () => Promise<void>;
 }
 
 export async function loadDalle(ort: OrtApi, source: ModelSource, sessionOptions: (graph: GraphName) => SessionOptions = () => ({})): Promise<LoadedDalle> {

@@ -11,13 +11,13 @@ import { join } from 'node:path';
 import * as ortNode from 'onnxruntime-node';
 import type { ModelSource } from '../../src/model/model-source.ts';
 import type { OrtApi } from '../../src/pipeline/runtime.ts';
-import { createDalleSessions } from '../../src/pipeline/runtime.ts';
 import { DalleEngine } from '../../src/pipeline/engine.ts';
 import { superCondition, topKIndices } from '../../src/pipeline/sampler.ts';
 import { loadPromptEncoder } from '../../src/text/prompt-encoder.ts';
 import { openModelFolder } from '../node/model-folder.ts';
 import { stagingPath } from '../node/staging.ts';
 import { exportModel } from './export-model.ts';
+import { loadDalle } from '../../src/pipeline/load-dalle.ts';
 
 export interface QuantizationReport {
   readonly dtype: string;
@@ -34,8 +34,7 @@ const FIRST_STEPS = 8;
 const CONDITION_SCALE = 10;
 
 function engineFor(source: ModelSource): Promise<DalleEngine> {
-  const ort = ortNode as unknown as OrtApi;
-  return createDalleSessions(ort, source).then((sessions) => new DalleEngine(ort, sessions, source.manifest));
+  return loadDalle(ortNode as unknown as OrtApi, source).then(({ engine }) => engine);
 }
 
 function argmax(values: Float32Array): number {
