@@ -4,9 +4,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { DalleEngine } from '../src/pipeline/engine.ts';
-import { createDalleSessions } from '../src/pipeline/runtime.ts';
 import type { ModelSource } from '../src/model/model-source.ts';
+import { loadDalle } from '../src/pipeline/load-dalle.ts';
 import { DEFAULT_SAMPLING } from '../src/pipeline/sampler.ts';
 import { sessionOptionsFor } from '../src/pipeline/session-options.ts';
 import { downloadModel } from '../src/store/download.ts';
@@ -14,7 +13,6 @@ import type { Fetch } from '../src/store/download.ts';
 import { ModelStore } from '../src/store/model-store.ts';
 import { indexedDbBackend } from '../src/store/piece-store.ts';
 import { storedModelSource } from '../src/store/store-model-source.ts';
-import { loadPromptEncoder } from '../src/text/prompt-encoder.ts';
 import { openModelFolder } from '../tools/node/model-folder.ts';
 import { tinyModel } from './helpers/fixtures.ts';
 import { ort } from './helpers/graphs.ts';
@@ -24,13 +22,12 @@ const BASE = 'https://models.test/tiny/';
 const folderFetch: Fetch = (url) => Promise.resolve(new Response(readFileSync(join(dir, url.slice(BASE.length)))));
 
 async function greedyTokens(source: ModelSource): Promise<Int32Array> {
-  const text = await loadPromptEncoder(source);
-  const engine = new DalleEngine(ort, await createDalleSessions(ort, source, sessionOptionsFor('wasm', source.manifest)), source.manifest);
+  const { engine, text, dispose } = await loadDalle(ort, source, sessionOptionsFor('wasm', source.manifest));
   try {
     const prompt = text.encode('a red apple', 1);
     return await engine.generateTokens({ prompt, unconditional: text.unconditional, images: 1, seed: 3, sampling: { ...DEFAULT_SAMPLING, topK: 4 } });
   } finally {
-    await Promise.all(Object.values(engine.sessions).map((session) => session.release()));
+    await dispose();
   }
 }
 
