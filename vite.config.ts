@@ -42,7 +42,8 @@ function ortRuntimeFiles(): Plugin {
       });
     },
     generateBundle() {
-      for (const file of ORT_FILES) this.emitFile({ type: 'asset', fileName: ORT_URL_DIR + file, source: readFileSync(join(ORT_DIR, file)) });
+      for (const file of ORT_FILES)
+        this.emitFile({ type: 'asset', fileName: ORT_URL_DIR + file, source: readFileSync(join(ORT_DIR, file)) });
     },
   };
 }
@@ -61,15 +62,25 @@ function demoModel(): Plugin {
 export default defineConfig(({ mode }) => {
   // Model hosts (connect-src): the origins of the catalog's absolute model URLs, plus VITE_MODEL_HOSTS
   // from the environment or a .env file (for hosts a catalog served from elsewhere names).
-  const catalog = parseCatalog(JSON.parse(readFileSync(join(import.meta.dirname, 'public', 'models', 'catalog.json'), 'utf8')));
-  const modelHosts = [...new Set([...catalogHosts(catalog), ...parseModelHosts(loadEnv(mode, import.meta.dirname, 'VITE_').VITE_MODEL_HOSTS)])];
+  const catalog = parseCatalog(
+    JSON.parse(readFileSync(join(import.meta.dirname, 'public', 'models', 'catalog.json'), 'utf8')),
+  );
+  const modelHosts = [
+    ...new Set([
+      ...catalogHosts(catalog),
+      ...parseModelHosts(loadEnv(mode, import.meta.dirname, 'VITE_').VITE_MODEL_HOSTS),
+    ]),
+  ];
   return {
     plugins: [
       react(),
       ortRuntimeFiles(),
       demoModel(),
       securityHeaders({ modelHosts }),
-      pwa({ ortUrlDir: ORT_URL_DIR, ortMaxBytes: Math.max(...ORT_FILES.map((file) => statSync(join(ORT_DIR, file)).size)) }),
+      pwa({
+        ortUrlDir: ORT_URL_DIR,
+        ortMaxBytes: Math.max(...ORT_FILES.map((file) => statSync(join(ORT_DIR, file)).size)),
+      }),
     ],
     resolve: {
       // Picks ORT's entry without the embedded Emscripten glue: we serve the glue (.mjs) next to the .wasm anyway.

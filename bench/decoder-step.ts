@@ -19,9 +19,19 @@ interface Timing {
   vqganMs: number;
 }
 
-async function time(ort: OrtApi, dir: string, steps: number, images: number, backend: 'wasm' | 'node'): Promise<Timing> {
+async function time(
+  ort: OrtApi,
+  dir: string,
+  steps: number,
+  images: number,
+  backend: 'wasm' | 'node',
+): Promise<Timing> {
   const source = openModelFolder(dir);
-  const { engine, text, dispose } = await loadDalle(ort, source, backend === 'wasm' ? sessionOptionsFor('wasm', source.manifest) : () => ({}));
+  const { engine, text, dispose } = await loadDalle(
+    ort,
+    source,
+    backend === 'wasm' ? sessionOptionsFor('wasm', source.manifest) : () => ({}),
+  );
   const prompt = text.encode('a photo of an astronaut riding a horse', 0);
   const empty = text.unconditional;
   const start = source.manifest.specialTokens.imageStart;
@@ -36,7 +46,10 @@ async function time(ort: OrtApi, dir: string, steps: number, images: number, bac
   for (let s = 0; s < steps; s++) await decoding.step(new Array<number>(images).fill(s === 0 ? start : s));
   const stepMs = (performance.now() - t) / steps;
   decoding.dispose();
-  const codes = Int32Array.from({ length: images * 256 }, (_, i) => (i * 37) % source.manifest.specialTokens.imageCodes);
+  const codes = Int32Array.from(
+    { length: images * 256 },
+    (_, i) => (i * 37) % source.manifest.specialTokens.imageCodes,
+  );
   await engine.decodeImages(codes, images);
   t = performance.now();
   await engine.decodeImages(codes, images);
@@ -55,13 +68,20 @@ async function main(): Promise<void> {
   ortWeb.env.wasm.numThreads = threads;
   const web = await time(ortWeb, dir, steps, images, 'wasm');
   const native = await time(ortNode, dir, steps, images, 'node');
-  const row = (name: string, a: number, b: number): string => `${name.padEnd(22)}${a.toFixed(1).padStart(10)}${b.toFixed(1).padStart(10)}${(a / b).toFixed(2).padStart(8)}×`;
+  const row = (name: string, a: number, b: number): string =>
+    `${name.padEnd(22)}${a.toFixed(1).padStart(10)}${b.toFixed(1).padStart(10)}${(a / b).toFixed(2).padStart(8)}×`;
   console.log(`model ${dir}, ${images} image(s), ${steps} decoder steps, ${threads} WASM thread(s)`);
   console.log(`${''.padEnd(22)}${'web ms'.padStart(10)}${'node ms'.padStart(10)}   web/node`);
   console.log(row('encoder (2n rows)', web.encoderMs, native.encoderMs));
   console.log(row('decoder step', web.stepMs, native.stepMs));
   console.log(row('VQGAN', web.vqganMs, native.vqganMs));
-  console.log(row('256-step image (est.)', web.encoderMs + 256 * web.stepMs + web.vqganMs, native.encoderMs + 256 * native.stepMs + native.vqganMs));
+  console.log(
+    row(
+      '256-step image (est.)',
+      web.encoderMs + 256 * web.stepMs + web.vqganMs,
+      native.encoderMs + 256 * native.stepMs + native.vqganMs,
+    ),
+  );
 }
 
 runCli(main);

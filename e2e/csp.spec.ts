@@ -24,7 +24,9 @@ async function watch(page: Page): Promise<{ requests: string[]; violations: () =
   });
   await page.addInitScript(() => {
     window.__cspViolations = [];
-    document.addEventListener('securitypolicyviolation', (e) => window.__cspViolations!.push({ directive: e.effectiveDirective, blocked: e.blockedURI }));
+    document.addEventListener('securitypolicyviolation', (e) =>
+      window.__cspViolations!.push({ directive: e.effectiveDirective, blocked: e.blockedURI }),
+    );
   });
   return { requests, violations: () => page.evaluate(() => window.__cspViolations ?? []) };
 }
@@ -32,7 +34,10 @@ async function watch(page: Page): Promise<{ requests: string[]; violations: () =
 test('the page loads and draws on WASM with the CSP in force, violating nothing', async ({ app, page }) => {
   const { violations } = await watch(page);
   const cspMessages: string[] = [];
-  page.on('console', (message) => message.text().includes('Content Security Policy') && cspMessages.push(message.text()));
+  page.on(
+    'console',
+    (message) => message.text().includes('Content Security Policy') && cspMessages.push(message.text()),
+  );
   const response = await page.goto('./?backend=wasm');
   const policy = response?.headers()['content-security-policy'] ?? '';
   expect(policy).toContain("script-src 'self' 'wasm-unsafe-eval'");
@@ -47,11 +52,21 @@ test('the page loads and draws on WASM with the CSP in force, violating nothing'
   expect(cspMessages).toEqual([]);
 });
 
-test('fetches, scripts and workers from another origin are blocked, in the page and in the worker', async ({ app, page }) => {
+test('fetches, scripts and workers from another origin are blocked, in the page and in the worker', async ({
+  app,
+  page,
+}) => {
   const { requests, violations } = await watch(page);
   await app.open('wasm');
 
-  const pageFetch = await page.evaluate((url) => fetch(url).then(() => 'fetched', () => 'blocked'), `${OTHER_ORIGIN}/data.bin`);
+  const pageFetch = await page.evaluate(
+    (url) =>
+      fetch(url).then(
+        () => 'fetched',
+        () => 'blocked',
+      ),
+    `${OTHER_ORIGIN}/data.bin`,
+  );
   expect(pageFetch).toBe('blocked');
   await page.evaluate((url) => {
     const script = document.createElement('script');
@@ -64,12 +79,21 @@ test('fetches, scripts and workers from another origin are blocked, in the page 
     }
   }, `${OTHER_ORIGIN}/script.js`);
   // Each is reported once per policy: the header's and the meta tag's.
-  await expect.poll(async () => [...new Set((await violations()).map((v) => v.directive))].sort()).toEqual(['connect-src', 'script-src-elem', 'worker-src']);
+  await expect
+    .poll(async () => [...new Set((await violations()).map((v) => v.directive))].sort())
+    .toEqual(['connect-src', 'script-src-elem', 'worker-src']);
 
   // The worker's policy comes from its own response headers, which vite preview (and a static host) must send.
   const worker = page.workers().find((w) => w.url().includes('dalle.worker'));
   expect(worker, 'the DALL·E worker is running').toBeDefined();
-  const workerFetch = await worker!.evaluate((url) => fetch(url).then(() => 'fetched', () => 'blocked'), `${OTHER_ORIGIN}/model.onnx`);
+  const workerFetch = await worker!.evaluate(
+    (url) =>
+      fetch(url).then(
+        () => 'fetched',
+        () => 'blocked',
+      ),
+    `${OTHER_ORIGIN}/model.onnx`,
+  );
   expect(workerFetch).toBe('blocked');
   expect(requests, 'no request reached the other origin').toEqual([]);
 });

@@ -34,7 +34,21 @@ test('draws one 256×256 image with ?backend=wasm, the tokens `npm run generate`
   await drawOne(app, 'wasm', 'WASM');
   const out = mkdtempSync(join(tmpdir(), 'e2e-generate-'));
   try {
-    execFileSync(process.execPath, ['--import', 'tsx', 'tools/generate.ts', '--model', 'public/models/demo', '--prompt', PROMPT, '--seed', '0', '--images', '1', '--out', out]);
+    execFileSync(process.execPath, [
+      '--import',
+      'tsx',
+      'tools/generate.ts',
+      '--model',
+      'public/models/demo',
+      '--prompt',
+      PROMPT,
+      '--seed',
+      '0',
+      '--images',
+      '1',
+      '--out',
+      out,
+    ]);
     const cli = JSON.parse(readFileSync(join(out, 'tokens.json'), 'utf8')) as number[][];
     expect(await app.tokens()).toEqual(cli);
   } finally {

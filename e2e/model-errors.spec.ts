@@ -21,9 +21,14 @@ async function serveManifestNamingVocab(page: Page, path: string): Promise<void>
   });
 }
 
-test('a manifest listing a file at another origin is refused, and nothing is fetched from there', async ({ app, page }) => {
+test('a manifest listing a file at another origin is refused, and nothing is fetched from there', async ({
+  app,
+  page,
+}) => {
   const requests: string[] = [];
-  await page.context().route(`${OTHER_ORIGIN}/**`, (route) => (requests.push(route.request().url()), route.fulfill({ body: '{}' })));
+  await page
+    .context()
+    .route(`${OTHER_ORIGIN}/**`, (route) => (requests.push(route.request().url()), route.fulfill({ body: '{}' })));
   await serveManifestNamingVocab(page, `${OTHER_ORIGIN}/vocab.json`);
   await page.goto('./?backend=wasm');
   await expect(app.error).toContainText('is not available');
@@ -32,7 +37,10 @@ test('a manifest listing a file at another origin is refused, and nothing is fet
   expect(requests).toEqual([]);
 });
 
-test('a file missing on the server (answered with index.html) is reported as missing, not corrupted', async ({ app, page }) => {
+test('a file missing on the server (answered with index.html) is reported as missing, not corrupted', async ({
+  app,
+  page,
+}) => {
   await serveManifestNamingVocab(page, 'not-uploaded.json');
   await page.goto('./?backend=wasm');
   await expect(app.error).toContainText('not-uploaded.json');

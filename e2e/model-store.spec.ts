@@ -15,7 +15,10 @@ async function offerDemoAsLargeModel(page: Page): Promise<void> {
   });
 }
 
-test('the demo model is stored on the first visit; a reload draws the same tokens from storage', async ({ app, page }) => {
+test('the demo model is stored on the first visit; a reload draws the same tokens from storage', async ({
+  app,
+  page,
+}) => {
   await app.open('wasm');
   await app.draw(PROMPT, 1);
   await expect(app.progress).toContainText('Done', { timeout: 120_000 });
@@ -64,7 +67,10 @@ test('a model too large for the storage estimate is not offered for download', a
   await expect(app.submit).toBeDisabled();
 });
 
-test('a served file with one byte changed is refused, naming the file, and nothing is marked stored', async ({ app, page }) => {
+test('a served file with one byte changed is refused, naming the file, and nothing is marked stored', async ({
+  app,
+  page,
+}) => {
   await page.context().route('**/models/demo/vocab.json', async (route) => {
     const response = await route.fetch();
     const body = Buffer.from(await response.body());

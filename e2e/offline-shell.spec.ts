@@ -24,10 +24,15 @@ declare global {
 test('after one visit the page loads with no network, isolated and under the CSP', async ({ app, page, context }) => {
   await page.addInitScript(() => {
     window.__offlineCspViolations = [];
-    document.addEventListener('securitypolicyviolation', (e) => window.__offlineCspViolations!.push(`${e.effectiveDirective} ${e.blockedURI}`));
+    document.addEventListener('securitypolicyviolation', (e) =>
+      window.__offlineCspViolations!.push(`${e.effectiveDirective} ${e.blockedURI}`),
+    );
   });
   const cspMessages: string[] = [];
-  page.on('console', (message) => message.text().includes('Content Security Policy') && cspMessages.push(message.text()));
+  page.on(
+    'console',
+    (message) => message.text().includes('Content Security Policy') && cspMessages.push(message.text()),
+  );
 
   await page.goto('./');
   await expect(app.prompt).toBeVisible();
@@ -37,7 +42,9 @@ test('after one visit the page loads with no network, isolated and under the CSP
   await test.step('the service worker is active and controls the page', async () => {
     // Not `navigator.serviceWorker.ready` alone: it resolves while the worker may still be 'activating'.
     // clientsClaim: the first visit is controlled without a reload, once the precache (~29 MB) is in.
-    await page.waitForFunction(() => navigator.serviceWorker.controller?.state === 'activated', undefined, { timeout: 60_000 });
+    await page.waitForFunction(() => navigator.serviceWorker.controller?.state === 'activated', undefined, {
+      timeout: 60_000,
+    });
     expect(await page.evaluate(async () => (await navigator.serviceWorker.ready).active?.state)).toBe('activated');
     expect(await page.evaluate(() => new URL(navigator.serviceWorker.controller!.scriptURL).pathname)).toBe('/sw.js');
   });
@@ -53,7 +60,11 @@ test('after one visit the page loads with no network, isolated and under the CSP
       const cache = await caches.open(name);
       for (const request of await cache.keys()) {
         const response = await cache.match(request);
-        out.push({ cache: name, path: new URL(request.url).pathname, headers: Object.fromEntries(response?.headers ?? []) });
+        out.push({
+          cache: name,
+          path: new URL(request.url).pathname,
+          headers: Object.fromEntries(response?.headers ?? []),
+        });
       }
     }
     return out;
@@ -62,7 +73,10 @@ test('after one visit the page loads with no network, isolated and under the CSP
 
   await test.step('ONNX Runtime and the app shell are precached, with their COOP/COEP/CSP headers; model files are not', () => {
     for (const path of ['/index.html', ORT_WASM, ORT_MJS, '/manifest.webmanifest', '/icon-192.png']) {
-      expect(precached.map((entry) => entry.path), path).toContain(path);
+      expect(
+        precached.map((entry) => entry.path),
+        path,
+      ).toContain(path);
     }
     for (const path of ['/index.html', ORT_WASM, ORT_MJS]) {
       const { headers } = precached.find((entry) => entry.path === path)!;
@@ -73,23 +87,49 @@ test('after one visit the page loads with no network, isolated and under the CSP
     // Only the model's small JSON index is cached (NetworkFirst); its files belong to the model store.
     const modelEntries = entries.filter((entry) => entry.path.startsWith('/models/'));
     expect(modelEntries.map((entry) => entry.path)).toContain('/models/demo/manifest.json');
-    const others = modelEntries.filter((entry) => entry.cache !== 'model-index' || !/^\/models\/(?:catalog\.json|[^/]+\/manifest\.json)$/.test(entry.path));
+    const others = modelEntries.filter(
+      (entry) =>
+        entry.cache !== 'model-index' || !/^\/models\/(?:catalog\.json|[^/]+\/manifest\.json)$/.test(entry.path),
+    );
     expect(others.map((entry) => `${entry.cache} ${entry.path}`)).toEqual([]);
   });
 
   await context.setOffline(true);
   await test.step('the network is really gone, for the page and for the service worker', async () => {
     // A URL no cache answers goes to the network and fails.
-    expect(await page.evaluate(() => fetch(`/favicon.svg?offline-check=${Date.now()}`).then(() => 'fetched', () => 'failed'))).toBe('failed');
+    expect(
+      await page.evaluate(() =>
+        fetch(`/favicon.svg?offline-check=${Date.now()}`).then(
+          () => 'fetched',
+          () => 'failed',
+        ),
+      ),
+    ).toBe('failed');
     const serviceWorker = context.serviceWorkers()[0];
     expect(serviceWorker, 'the service worker is visible to Playwright').toBeDefined();
-    expect(await serviceWorker!.evaluate(() => fetch(`/favicon.svg?offline-check=${Date.now()}`).then(() => 'fetched', () => 'failed'))).toBe('failed');
+    expect(
+      await serviceWorker!.evaluate(() =>
+        fetch(`/favicon.svg?offline-check=${Date.now()}`).then(
+          () => 'fetched',
+          () => 'failed',
+        ),
+      ),
+    ).toBe('failed');
   });
 
   await test.step('offline, the model manifest is the last copy and model files are not in any cache', async () => {
-    const manifest = await page.evaluate(() => fetch('models/demo/manifest.json').then((r) => r.json() as Promise<{ modelId: string }>));
+    const manifest = await page.evaluate(() =>
+      fetch('models/demo/manifest.json').then((r) => r.json() as Promise<{ modelId: string }>),
+    );
     expect(manifest.modelId).toBe('random-tiny-seed1');
-    expect(await page.evaluate(() => fetch('models/demo/vocab.json').then(() => 'fetched', () => 'failed'))).toBe('failed');
+    expect(
+      await page.evaluate(() =>
+        fetch('models/demo/vocab.json').then(
+          () => 'fetched',
+          () => 'failed',
+        ),
+      ),
+    ).toBe('failed');
   });
 
   await test.step('a reload with no network renders the page, isolated as online, under the same CSP', async () => {
@@ -103,11 +143,17 @@ test('after one visit the page loads with no network, isolated and under the CSP
     const worker = page.workers().find((w) => w.url().includes('dalle.worker'))!;
     expect(await worker.evaluate(() => self.crossOriginIsolated)).toBe(isolatedOnline);
     // What ORT loads in the worker comes from the cache and is usable: the glue imports, the .wasm compiles.
-    const ort = await worker.evaluate(async ([mjs, wasm]) => {
-      const glue: unknown = await import(mjs);
-      const module = await WebAssembly.compileStreaming(fetch(wasm));
-      return { glue: typeof (glue as { default?: unknown }).default, exports: WebAssembly.Module.exports(module).length };
-    }, [ORT_MJS, ORT_WASM] as const);
+    const ort = await worker.evaluate(
+      async ([mjs, wasm]) => {
+        const glue: unknown = await import(mjs);
+        const module = await WebAssembly.compileStreaming(fetch(wasm));
+        return {
+          glue: typeof (glue as { default?: unknown }).default,
+          exports: WebAssembly.Module.exports(module).length,
+        };
+      },
+      [ORT_MJS, ORT_WASM] as const,
+    );
     expect(ort.glue).toBe('function');
     expect(ort.exports).toBeGreaterThan(0);
     expect(await page.evaluate(() => window.__offlineCspViolations ?? [])).toEqual([]);
@@ -119,7 +165,9 @@ test('after one visit the page loads with no network, isolated and under the CSP
 
 test('after one visit that drew, a reload with no network draws the same tokens', async ({ app, page, context }) => {
   await app.open('wasm');
-  await page.waitForFunction(() => navigator.serviceWorker.controller?.state === 'activated', undefined, { timeout: 60_000 });
+  await page.waitForFunction(() => navigator.serviceWorker.controller?.state === 'activated', undefined, {
+    timeout: 60_000,
+  });
   await app.draw('a boat on a calm sea', 1);
   await expect(app.progress).toContainText('Done', { timeout: 120_000 });
   const online = await app.tokens();

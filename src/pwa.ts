@@ -10,7 +10,8 @@ registerSW({
   // throw away a drawing in progress.
   onNeedReload: () => {},
   // Without a service worker the app still works, online only.
-  onRegisterError: (error: unknown) => console.warn('Service worker registration failed; the app will not work offline.', error),
+  onRegisterError: (error: unknown) =>
+    console.warn('Service worker registration failed; the app will not work offline.', error),
 });
 
 // On the first visit the page fetches the model catalog before the service worker is there to keep

@@ -21,9 +21,10 @@ await test('round-trips normalised text through encode/decode', () => {
 
 await test('encodes frequent corpus words as single tokens', () => {
   const ids = tokenizer.encode(' a photo of an astronaut riding a horse');
-  assert.deepEqual(ids.map((id) => tokenizer.decode([id])), [
-    ' a', ' photo', ' of', ' an', ' astronaut', ' riding', ' a', ' horse',
-  ]);
+  assert.deepEqual(
+    ids.map((id) => tokenizer.decode([id])),
+    [' a', ' photo', ' of', ' an', ' astronaut', ' riding', ' a', ' horse'],
+  );
 });
 
 await test('maps characters outside the base alphabet to <unk> = 3', () => {
@@ -53,7 +54,10 @@ await test('pads a short prompt with <pad> and masks the padding', () => {
   const content = tokenizer.encode(' avocado armchair');
   assert.deepEqual(ids.slice(0, content.length + 2), [0, ...content, 2]);
   assert.equal(ids.length, 64);
-  assert.deepEqual(attentionMask, ids.map((id) => (id === 1 ? 0 : 1)));
+  assert.deepEqual(
+    attentionMask,
+    ids.map((id) => (id === 1 ? 0 : 1)),
+  );
 });
 
 await test('truncates to 62 content tokens and keeps </s>', () => {

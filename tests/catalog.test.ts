@@ -11,7 +11,14 @@ import { openModelFolder } from '../tools/node/model-folder.ts';
 import { tinyModel } from './helpers/fixtures.ts';
 
 const SITE_CATALOG = join(import.meta.dirname, '..', 'public', 'models', 'catalog.json');
-const MODEL = { id: 'm', name: 'M', description: 'd', url: 'm/', dtype: 'q8', requires: { webgpu: false, shaderF16: false, memoryBytes: 0 } };
+const MODEL = {
+  id: 'm',
+  name: 'M',
+  description: 'd',
+  url: 'm/',
+  dtype: 'q8',
+  requires: { webgpu: false, shaderF16: false, memoryBytes: 0 },
+};
 
 void test("the site's own catalog is valid and starts with the bundled demo, which loads without asking", () => {
   const { models } = parseCatalog(JSON.parse(readFileSync(SITE_CATALOG, 'utf8')));
@@ -26,25 +33,45 @@ void test('a malformed catalog names the field', () => {
     [{ format: 'x', models: [MODEL] }, /"format"/],
     [{ format: 'dalle-mini-web-catalog/1', models: [] }, /"models" must be an array of 1/],
     [{ format: 'dalle-mini-web-catalog/1', models: [{ ...MODEL, id: 'Bad Id' }] }, /"models\[0\]\.id"/],
-    [{ format: 'dalle-mini-web-catalog/1', models: [{ ...MODEL, url: 'javascript:alert(1)/' }] }, /"models\[0\]\.url" must be a relative folder or an http\(s\) URL/],
+    [
+      { format: 'dalle-mini-web-catalog/1', models: [{ ...MODEL, url: 'javascript:alert(1)/' }] },
+      /"models\[0\]\.url" must be a relative folder or an http\(s\) URL/,
+    ],
     [{ format: 'dalle-mini-web-catalog/1', models: [{ ...MODEL, url: 'm' }] }, /must end with "\/"/],
     [{ format: 'dalle-mini-web-catalog/1', models: [MODEL, MODEL] }, /repeats the id "m"/],
     [{ format: 'dalle-mini-web-catalog/1', models: [{ ...MODEL, bytes: -1 }] }, /"models\[0\]\.bytes"/],
   ];
-  for (const [json, message] of cases) assert.throws(() => parseCatalog(json), (e: unknown) => e instanceof CatalogError && message.test(e.message), String(message));
+  for (const [json, message] of cases)
+    assert.throws(
+      () => parseCatalog(json),
+      (e: unknown) => e instanceof CatalogError && message.test(e.message),
+      String(message),
+    );
 });
 
 void test('folders resolve against the catalog; absolute ones become connect-src hosts', () => {
-  const catalog = parseCatalog({ format: 'dalle-mini-web-catalog/1', models: [MODEL, { ...MODEL, id: 'far', url: 'https://hf.example/r/resolve/main/' }] });
-  assert.equal(modelFolderUrl(catalog.models[0]!, 'https://site.example/app/models/catalog.json'), 'https://site.example/app/models/m/');
+  const catalog = parseCatalog({
+    format: 'dalle-mini-web-catalog/1',
+    models: [MODEL, { ...MODEL, id: 'far', url: 'https://hf.example/r/resolve/main/' }],
+  });
+  assert.equal(
+    modelFolderUrl(catalog.models[0]!, 'https://site.example/app/models/catalog.json'),
+    'https://site.example/app/models/m/',
+  );
   assert.deepEqual(catalogHosts(catalog), ['https://hf.example']);
 });
 
 void test('a model says why it cannot run on a device', () => {
-  const [model] = parseCatalog({ format: 'dalle-mini-web-catalog/1', models: [{ ...MODEL, requires: { webgpu: true, shaderF16: true, memoryBytes: 4 * 2 ** 30 } }] }).models;
+  const [model] = parseCatalog({
+    format: 'dalle-mini-web-catalog/1',
+    models: [{ ...MODEL, requires: { webgpu: true, shaderF16: true, memoryBytes: 4 * 2 ** 30 } }],
+  }).models;
   assert.match(unavailableReason(model!, { webgpu: false, shaderF16: false }) ?? '', /needs WebGPU/);
   assert.match(unavailableReason(model!, { webgpu: true, shaderF16: false }) ?? '', /shader-f16/);
-  assert.match(unavailableReason(model!, { webgpu: true, shaderF16: true, memoryBytes: 2 * 2 ** 30 }) ?? '', /needs about 4\.0 GB/);
+  assert.match(
+    unavailableReason(model!, { webgpu: true, shaderF16: true, memoryBytes: 2 * 2 ** 30 }) ?? '',
+    /needs about 4\.0 GB/,
+  );
   // deviceMemory is capped at 8 GiB: that figure proves nothing.
   assert.equal(unavailableReason(model!, { webgpu: true, shaderF16: true, memoryBytes: 8 * 2 ** 30 }), null);
 });
@@ -55,7 +82,10 @@ void test('export --catalog adds an entry, and a re-export keeps the owner’s w
   const { manifest } = openModelFolder(tinyModel('fp32'));
   const first = updateCatalog({ catalogFile, outDir: join(dir, 'tiny'), manifest });
   assert.equal(first.url, 'tiny/');
-  assert.equal(first.bytes, manifest.files.reduce((sum, f) => sum + f.bytes, 0));
+  assert.equal(
+    first.bytes,
+    manifest.files.reduce((sum, f) => sum + f.bytes, 0),
+  );
   const edited = JSON.parse(readFileSync(catalogFile, 'utf8')) as { models: { name: string }[] };
   edited.models[0]!.name = 'My model';
   writeFileSync(catalogFile, JSON.stringify(edited));
@@ -67,10 +97,28 @@ void test('export --catalog adds an entry, and a re-export keeps the owner’s w
 
 void test('npm run export writes the catalog entry and splits external data into --shard-mb files', () => {
   const dir = mkdtempSync(join(tmpdir(), 'catalog-cli-'));
-  const run = spawnSync(process.execPath, ['--import', 'tsx', 'tools/export.ts', '--random', 'tiny', '--seed', '1', '--out', join(dir, 'tiny'), '--catalog', join(dir, 'catalog.json'), '--shard-mb', '1'], {
-    cwd: join(import.meta.dirname, '..'),
-    encoding: 'utf8',
-  });
+  const run = spawnSync(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      'tools/export.ts',
+      '--random',
+      'tiny',
+      '--seed',
+      '1',
+      '--out',
+      join(dir, 'tiny'),
+      '--catalog',
+      join(dir, 'catalog.json'),
+      '--shard-mb',
+      '1',
+    ],
+    {
+      cwd: join(import.meta.dirname, '..'),
+      encoding: 'utf8',
+    },
+  );
   assert.equal(run.status, 0, run.stderr);
   const [entry] = parseCatalog(JSON.parse(readFileSync(join(dir, 'catalog.json'), 'utf8'))).models;
   assert.equal(entry?.id, 'random-tiny-seed1-fp32');

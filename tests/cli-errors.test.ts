@@ -14,7 +14,10 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 const missingModel = join(dir, 'no-such-model');
 
 void test('formatCliError: expected and system errors are one line, bugs keep their stack', () => {
-  assert.deepEqual(formatCliError(new ConfigError('config.json: bad')), { line: 'error: config.json: bad', stack: null });
+  assert.deepEqual(formatCliError(new ConfigError('config.json: bad')), {
+    line: 'error: config.json: bad',
+    stack: null,
+  });
   let enoent: unknown;
   try {
     readFileSync(join(dir, 'absent.txt'));
@@ -35,10 +38,17 @@ void test('generate refuses sampling flags and seeds before loading the model, i
     [['--temperature', '0'], /temperature must be > 0/],
     [['--condition-scale', '-3'], /condition scale must be a number ≥ 0/],
     [['--top-k', '1e3'], /--top-k must be a whole number ≥ 0, got "1e3"/],
-    [['--seed', '9007199254740993'], /--seed: seed must be a whole number from 0 to 4294967295, got "9007199254740993"/],
+    [
+      ['--seed', '9007199254740993'],
+      /--seed: seed must be a whole number from 0 to 4294967295, got "9007199254740993"/,
+    ],
     [['--seed', '4294967296'], /--seed: seed must be a whole number from 0 to 4294967295/],
   ];
-  const results = await Promise.all(cases.map(([flags]) => runTool('generate', ['--model', missingModel, '--prompt', 'a cat', '--out', join(dir, 'o'), ...flags])));
+  const results = await Promise.all(
+    cases.map(([flags]) =>
+      runTool('generate', ['--model', missingModel, '--prompt', 'a cat', '--out', join(dir, 'o'), ...flags]),
+    ),
+  );
   results.forEach((result, i) => assert.match(oneErrorLine(result), cases[i]![1]));
 });
 

@@ -1,7 +1,12 @@
 /** The page's CSP: one builder for dev, preview, the meta tag and _headers; model hosts only from VITE_MODEL_HOSTS. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { contentSecurityPolicy, CspConfigError, metaContentSecurityPolicy, parseModelHosts } from '../tools/web/content-security-policy.ts';
+import {
+  contentSecurityPolicy,
+  CspConfigError,
+  metaContentSecurityPolicy,
+  parseModelHosts,
+} from '../tools/web/content-security-policy.ts';
 import { headersFile } from '../tools/web/security-headers.ts';
 
 void test('production: own origin only, WASM without eval, model hosts in connect-src and nowhere else', () => {
@@ -28,13 +33,29 @@ void test('dev adds what Vite needs: the inline React preamble, inline CSS and t
 
 void test('VITE_MODEL_HOSTS: origins separated by commas or spaces; anything that would open the policy is refused', () => {
   assert.deepEqual(parseModelHosts(undefined), []);
-  assert.deepEqual(parseModelHosts(' https://a.example, https://cdn.b.example:8443  http://localhost:9000 '), ['https://a.example', 'https://cdn.b.example:8443', 'http://localhost:9000']);
-  for (const bad of ['*', 'https:', "'unsafe-eval'", 'https://a.example/models/', 'a.example', 'data:', 'https://a.example;script-src *', 'HTTPS://A.EXAMPLE']) {
+  assert.deepEqual(parseModelHosts(' https://a.example, https://cdn.b.example:8443  http://localhost:9000 '), [
+    'https://a.example',
+    'https://cdn.b.example:8443',
+    'http://localhost:9000',
+  ]);
+  for (const bad of [
+    '*',
+    'https:',
+    "'unsafe-eval'",
+    'https://a.example/models/',
+    'a.example',
+    'data:',
+    'https://a.example;script-src *',
+    'HTTPS://A.EXAMPLE',
+  ]) {
     assert.throws(() => parseModelHosts(bad), CspConfigError, bad);
   }
 });
 
 void test('_headers sends the isolation headers and the CSP for every path', () => {
   const file = headersFile({ modelHosts: [] });
-  assert.match(file, /^\/\*\n {2}Cross-Origin-Opener-Policy: same-origin\n {2}Cross-Origin-Embedder-Policy: require-corp\n {2}Content-Security-Policy: default-src 'self';/);
+  assert.match(
+    file,
+    /^\/\*\n {2}Cross-Origin-Opener-Policy: same-origin\n {2}Cross-Origin-Embedder-Policy: require-corp\n {2}Content-Security-Policy: default-src 'self';/,
+  );
 });

@@ -6,11 +6,22 @@ import { createController } from '../src/ui/controller.ts';
 import { INITIAL_STATE, setSettings, useAppStore } from '../src/ui/store.ts';
 import type { DalleGenerator } from '../src/worker/client.ts';
 import { DeviceLostError } from '../src/worker/errors.ts';
-import type { GenerateParams, GenerateResult, LoadParams, ModelInfo, ReadyInfo, StorageReport } from '../src/worker/protocol.ts';
+import type {
+  GenerateParams,
+  GenerateResult,
+  LoadParams,
+  ModelInfo,
+  ReadyInfo,
+  StorageReport,
+} from '../src/worker/protocol.ts';
 
 const LOAD: LoadParams = { modelUrl: 'http://test/m/', wasmPaths: 'http://test/ort/' };
 const READY: ReadyInfo = { backend: 'webgpu', reason: 'test adapter', modelId: 'm', imageSize: 256 };
-const RESULT: GenerateResult = { images: [new Uint8ClampedArray(256 * 256 * 4)], tokens: [new Array<number>(256).fill(5)], size: 256 };
+const RESULT: GenerateResult = {
+  images: [new Uint8ClampedArray(256 * 256 * 4)],
+  tokens: [new Array<number>(256).fill(5)],
+  size: 256,
+};
 
 class FakeGenerator implements DalleGenerator {
   loads = 0;
@@ -71,7 +82,9 @@ void test('a lost GPU device replaces the worker, reloads the model and says so'
   const workers: FakeGenerator[] = [];
   const controller = createController(() => {
     const first = workers.length === 0;
-    const worker = new FakeGenerator(() => (first ? Promise.reject(new DeviceLostError('device reset')) : Promise.resolve(RESULT)));
+    const worker = new FakeGenerator(() =>
+      first ? Promise.reject(new DeviceLostError('device reset')) : Promise.resolve(RESULT),
+    );
     workers.push(worker);
     return worker;
   });

@@ -9,7 +9,11 @@ const SRC = join(import.meta.dirname, '..', 'src');
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
-    entry.isDirectory() ? sourceFiles(join(dir, entry.name)) : /\.tsx?$/.test(entry.name) ? [join(dir, entry.name)] : [],
+    entry.isDirectory()
+      ? sourceFiles(join(dir, entry.name))
+      : /\.tsx?$/.test(entry.name)
+        ? [join(dir, entry.name)]
+        : [],
   );
 }
 
@@ -24,7 +28,10 @@ void test('each registered class is listed under the name its errors carry, and 
 });
 
 void test('every ExpectedError subclass in src/ is registered, so none arrives on the page as a plain Error', () => {
-  const declared = sourceFiles(SRC).flatMap((file) => [...readFileSync(file, 'utf8').matchAll(/export class (\w+) extends ExpectedError\b/g)].map((m) => m[1]!));
+  const declared = sourceFiles(SRC).flatMap((file) =>
+    [...readFileSync(file, 'utf8').matchAll(/export class (\w+) extends ExpectedError\b/g)].map((m) => m[1]!),
+  );
   assert.ok(declared.length > 10);
-  for (const name of declared) assert.ok(name in BOUNDARY_ERRORS, `${name} is missing from BOUNDARY_ERRORS (src/worker/error-data.ts)`);
+  for (const name of declared)
+    assert.ok(name in BOUNDARY_ERRORS, `${name} is missing from BOUNDARY_ERRORS (src/worker/error-data.ts)`);
 });

@@ -22,15 +22,36 @@ void test('export --from-hub downloads, verifies and exports a tiny checkpoint',
   try {
     const out = join(root, 'out');
     const { stdout } = await promisify(execFile)(process.execPath, [
-      '--import', 'tsx', join(import.meta.dirname, '..', 'tools', 'export.ts'),
-      '--from-hub', 'dalle-mini/dalle-mini', '--hub-endpoint', server.endpoint,
-      '--out', out, '--cache-dir', join(root, 'cache'), '--dtype', 'q8', '--report', 'off',
+      '--import',
+      'tsx',
+      join(import.meta.dirname, '..', 'tools', 'export.ts'),
+      '--from-hub',
+      'dalle-mini/dalle-mini',
+      '--hub-endpoint',
+      server.endpoint,
+      '--out',
+      out,
+      '--cache-dir',
+      join(root, 'cache'),
+      '--dtype',
+      'q8',
+      '--report',
+      'off',
     ]);
     assert.match(stdout, /exported dalle-mini \(q8\)/);
     const manifest = parseManifest(JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')));
     assert.equal(manifest.modelId, 'dalle-mini');
-    assert.ok(server.requests.some((r) => r.includes('/dalle-mini/vqgan_imagenet_f16_16384/resolve/e93a26e7707683d349bf5d5c41c5b0ef69b677a9/flax_model.msgpack')));
-    assert.ok(server.requests.some((r) => r.includes('enwiki-words-frequency.txt')), 'the optional word list is asked for');
+    assert.ok(
+      server.requests.some((r) =>
+        r.includes(
+          '/dalle-mini/vqgan_imagenet_f16_16384/resolve/e93a26e7707683d349bf5d5c41c5b0ef69b677a9/flax_model.msgpack',
+        ),
+      ),
+    );
+    assert.ok(
+      server.requests.some((r) => r.includes('enwiki-words-frequency.txt')),
+      'the optional word list is asked for',
+    );
     assert.equal(existsSync(join(out, 'enwiki-words-frequency.txt')), false);
   } finally {
     await server.close();

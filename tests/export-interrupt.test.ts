@@ -16,7 +16,8 @@ const temp = tempDirs('export-interrupt-');
 
 /** Hidden entries (staging and set-aside folders) in `dirs`, once the cleanup guard has had its chance. */
 async function leftoversAfterCleanup(dirs: readonly string[]): Promise<string[]> {
-  const hidden = (): string[] => dirs.flatMap((dir) => (existsSync(dir) ? readdirSync(dir).filter((f) => f.startsWith('.')) : []));
+  const hidden = (): string[] =>
+    dirs.flatMap((dir) => (existsSync(dir) ? readdirSync(dir).filter((f) => f.startsWith('.')) : []));
   for (let waited = 0; hidden().length > 0 && waited < 10_000; waited += 50) await sleep(50);
   return hidden();
 }
@@ -25,19 +26,28 @@ async function leftoversAfterCleanup(dirs: readonly string[]): Promise<string[]>
  * Runs `export --random tiny` paused at `stage`, checks that `staging` (a path, given the export's
  * pid) exists there, and sends `signal`.
  */
-async function interruptedExport(root: string, stage: string, signal: NodeJS.Signals, staging: (pid: number) => string): Promise<CliResult & { stagingSeen: boolean }> {
+async function interruptedExport(
+  root: string,
+  stage: string,
+  signal: NodeJS.Signals,
+  staging: (pid: number) => string,
+): Promise<CliResult & { stagingSeen: boolean }> {
   let stagingSeen = false;
   let sent = false;
-  const result = await runTool('export', ['--random', 'tiny', '--seed', '1', '--cache-dir', join(root, 'cache'), '--out', join(root, 'model')], {
-    cwd: root,
-    env: { DALLE_EXPORT_TEST_PAUSE: stage },
-    onStderr: (child, chunk) => {
-      if (sent || !chunk.includes(stage)) return;
-      sent = true;
-      stagingSeen = child.pid !== undefined && existsSync(staging(child.pid));
-      child.kill(signal);
+  const result = await runTool(
+    'export',
+    ['--random', 'tiny', '--seed', '1', '--cache-dir', join(root, 'cache'), '--out', join(root, 'model')],
+    {
+      cwd: root,
+      env: { DALLE_EXPORT_TEST_PAUSE: stage },
+      onStderr: (child, chunk) => {
+        if (sent || !chunk.includes(stage)) return;
+        sent = true;
+        stagingSeen = child.pid !== undefined && existsSync(staging(child.pid));
+        child.kill(signal);
+      },
     },
-  });
+  );
   return { ...result, stagingSeen };
 }
 
@@ -46,76 +56,140 @@ function deadPid(): number {
   return spawnSync(process.execPath, ['-e', '']).pid;
 }
 
-void test('SIGINT or SIGTERM mid-export removes the staging folder and keeps the previous model', { timeout: 30_000 }, async () => {
-  const roots = [temp(), temp()];
-  for (const root of roots) cpSync(tinyModel('fp32'), join(root, 'model'), { recursive: true });
-  const before = readFileSync(join(roots[0]!, 'model', 'manifest.json'), 'utf8');
-  const results = await Promise.all(
-    (['SIGINT', 'SIGTERM'] as const).map((signal, i) => interruptedExport(roots[i]!, 'decoder (', signal, (pid) => join(roots[i]!, `.model.partial-${pid}`))),
-  );
-  assert.deepEqual(results.map((r) => [r.signal, r.stagingSeen]), [['SIGINT', true], ['SIGTERM', true]]);
-  for (const root of roots) {
-    assert.deepEqual(await leftoversAfterCleanup([root, join(root, 'cache'), join(root, 'cache', 'checkpoints')]), []);
-    assert.equal(readFileSync(join(root, 'model', 'manifest.json'), 'utf8'), before, 'the previous model is untouched');
-  }
-});
+void test(
+  'SIGINT or SIGTERM mid-export removes the staging folder and keeps the previous model',
+  { timeout: 30_000 },
+  async () => {
+    const roots = [temp(), temp()];
+    for (const root of roots) cpSync(tinyModel('fp32'), join(root, 'model'), { recursive: true });
+    const before = readFileSync(join(roots[0]!, 'model', 'manifest.json'), 'utf8');
+    const results = await Promise.all(
+      (['SIGINT', 'SIGTERM'] as const).map((signal, i) =>
+        interruptedExport(roots[i]!, 'decoder (', signal, (pid) => join(roots[i]!, `.model.partial-${pid}`)),
+      ),
+    );
+    assert.deepEqual(
+      results.map((r) => [r.signal, r.stagingSeen]),
+      [
+        ['SIGINT', true],
+        ['SIGTERM', true],
+      ],
+    );
+    for (const root of roots) {
+      assert.deepEqual(
+        await leftoversAfterCleanup([root, join(root, 'cache'), join(root, 'cache', 'checkpoints')]),
+        [],
+      );
+      assert.equal(
+        readFileSync(join(root, 'model', 'manifest.json'), 'utf8'),
+        before,
+        'the previous model is untouched',
+      );
+    }
+  },
+);
 
-void test('a SIGKILL while the random checkpoint is written leaves no truncated cache', { timeout: 30_000 }, async () => {
-  const root = temp();
-  const checkpoints = join(root, 'cache', 'checkpoints');
-  const killed = await interruptedExport(root, 'random checkpoint: VQGAN', 'SIGKILL', (pid) => join(checkpoints, `.random-tiny-seed1.partial-${pid}`));
-  assert.deepEqual([killed.signal, killed.stagingSeen], ['SIGKILL', true]);
-  assert.deepEqual(await leftoversAfterCleanup([root, checkpoints]), []);
-  assert.deepEqual(readdirSync(checkpoints), [], 'no half-written checkpoint passes for a cached one');
-  const again = await runTool('export', ['--random', 'tiny', '--seed', '1', '--cache-dir', join(root, 'cache'), '--out', join(root, 'model')], { cwd: root });
-  assert.equal(again.code, 0, again.stderr);
-});
+void test(
+  'a SIGKILL while the random checkpoint is written leaves no truncated cache',
+  { timeout: 30_000 },
+  async () => {
+    const root = temp();
+    const checkpoints = join(root, 'cache', 'checkpoints');
+    const killed = await interruptedExport(root, 'random checkpoint: VQGAN', 'SIGKILL', (pid) =>
+      join(checkpoints, `.random-tiny-seed1.partial-${pid}`),
+    );
+    assert.deepEqual([killed.signal, killed.stagingSeen], ['SIGKILL', true]);
+    assert.deepEqual(await leftoversAfterCleanup([root, checkpoints]), []);
+    assert.deepEqual(readdirSync(checkpoints), [], 'no half-written checkpoint passes for a cached one');
+    const again = await runTool(
+      'export',
+      ['--random', 'tiny', '--seed', '1', '--cache-dir', join(root, 'cache'), '--out', join(root, 'model')],
+      { cwd: root },
+    );
+    assert.equal(again.code, 0, again.stderr);
+  },
+);
 
 /** Pids of cleanup guards still watching process `pid` (Linux: read from /proc). */
 function guardsOf(pid: number): number[] {
-  return readdirSync('/proc').filter((entry) => /^[0-9]+$/.test(entry)).filter((entry) => {
-    try {
-      return readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ').includes(`cleanup-guard-main.ts ${pid} `);
-    } catch {
-      return false; // gone meanwhile
-    }
-  }).map(Number);
+  return readdirSync('/proc')
+    .filter((entry) => /^[0-9]+$/.test(entry))
+    .filter((entry) => {
+      try {
+        return readFileSync(`/proc/${entry}/cmdline`, 'utf8')
+          .split('\0')
+          .join(' ')
+          .includes(`cleanup-guard-main.ts ${pid} `);
+      } catch {
+        return false; // gone meanwhile
+      }
+    })
+    .map(Number);
 }
 
-void test('the cleanup guard does not hang on to the export\'s working directory, and ends with the export', { skip: process.platform !== 'linux', timeout: 30_000 }, async () => {
-  // A guard started in the caller's folder hung for good when that folder was deleted under it.
-  const root = temp();
-  let pid = 0;
-  let guardFolders: string[] = [];
-  const result = await runTool('export', ['--random', 'tiny', '--seed', '1', '--cache-dir', join(root, 'cache'), '--out', join(root, 'model')], {
-    cwd: root,
-    env: { DALLE_EXPORT_TEST_PAUSE: 'decoder (' },
-    onStderr: (child, chunk) => {
-      if (pid !== 0 || !chunk.includes('decoder (')) return;
-      pid = child.pid ?? 0;
-      guardFolders = guardsOf(pid).map((guard) => readlinkSync(`/proc/${guard}/cwd`));
-      child.kill('SIGTERM');
-    },
-  });
-  assert.equal(result.signal, 'SIGTERM');
-  assert.equal(guardFolders.length, 1, 'one guard watches the export');
-  assert.ok(!guardFolders[0]!.startsWith(root), `the guard runs in ${guardFolders[0]}`);
-  for (let waited = 0; guardsOf(pid).length > 0 && waited < 10_000; waited += 100) await sleep(100);
-  assert.deepEqual(guardsOf(pid), [], 'no guard outlives its export');
-});
+void test(
+  "the cleanup guard does not hang on to the export's working directory, and ends with the export",
+  { skip: process.platform !== 'linux', timeout: 30_000 },
+  async () => {
+    // A guard started in the caller's folder hung for good when that folder was deleted under it.
+    const root = temp();
+    let pid = 0;
+    let guardFolders: string[] = [];
+    const result = await runTool(
+      'export',
+      ['--random', 'tiny', '--seed', '1', '--cache-dir', join(root, 'cache'), '--out', join(root, 'model')],
+      {
+        cwd: root,
+        env: { DALLE_EXPORT_TEST_PAUSE: 'decoder (' },
+        onStderr: (child, chunk) => {
+          if (pid !== 0 || !chunk.includes('decoder (')) return;
+          pid = child.pid ?? 0;
+          guardFolders = guardsOf(pid).map((guard) => readlinkSync(`/proc/${guard}/cwd`));
+          child.kill('SIGTERM');
+        },
+      },
+    );
+    assert.equal(result.signal, 'SIGTERM');
+    assert.equal(guardFolders.length, 1, 'one guard watches the export');
+    assert.ok(!guardFolders[0]!.startsWith(root), `the guard runs in ${guardFolders[0]}`);
+    for (let waited = 0; guardsOf(pid).length > 0 && waited < 10_000; waited += 100) await sleep(100);
+    assert.deepEqual(guardsOf(pid), [], 'no guard outlives its export');
+  },
+);
 
 void test('an export sweeps staging folders of dead processes beside --out, and nothing else', () => {
   const root = temp();
   const dead = deadPid();
   const alive = process.ppid;
-  const folders = [`.model.partial-${dead}`, `.other.partial-${dead}`, `.model.partial-${alive}`, '.model.partial-abc', `model.partial-${dead}`, `.gone.old-${dead}`];
+  const folders = [
+    `.model.partial-${dead}`,
+    `.other.partial-${dead}`,
+    `.model.partial-${alive}`,
+    '.model.partial-abc',
+    `model.partial-${dead}`,
+    `.gone.old-${dead}`,
+  ];
   for (const name of folders) mkdirSync(join(root, name));
   writeFileSync(join(root, `.gone.old-${dead}`, 'manifest.json'), 'the model set aside');
   writeFileSync(join(root, `.file.partial-${dead}`), 'a file, not ours');
   const { dalle, vqgan } = tinyCheckpoint();
   exportModel({ dalleDir: dalle, vqganDir: vqgan, outDir: join(root, 'model'), dtype: 'fp32' });
-  assert.deepEqual(readdirSync(root).sort(), [`.file.partial-${dead}`, `.model.partial-${alive}`, '.model.partial-abc', 'gone', 'model', `model.partial-${dead}`].sort());
-  assert.equal(readFileSync(join(root, 'gone', 'manifest.json'), 'utf8'), 'the model set aside', 'a model set aside whose swap never finished is put back');
+  assert.deepEqual(
+    readdirSync(root).sort(),
+    [
+      `.file.partial-${dead}`,
+      `.model.partial-${alive}`,
+      '.model.partial-abc',
+      'gone',
+      'model',
+      `model.partial-${dead}`,
+    ].sort(),
+  );
+  assert.equal(
+    readFileSync(join(root, 'gone', 'manifest.json'), 'utf8'),
+    'the model set aside',
+    'a model set aside whose swap never finished is put back',
+  );
 });
 
 void test('a random checkpoint without its completion stamp (an older, interrupted write) is rewritten', () => {
@@ -125,7 +199,11 @@ void test('a random checkpoint without its completion stamp (an older, interrupt
   const complete = readFileSync(join(first.dalle, 'flax_model.msgpack'));
   writeFileSync(join(first.dalle, 'flax_model.msgpack'), complete.subarray(0, 1000));
   ensureRandomCheckpoint('tiny', 1, dir);
-  assert.equal(readFileSync(join(first.dalle, 'flax_model.msgpack')).length, 1000, 'a complete checkpoint is reused as it is');
+  assert.equal(
+    readFileSync(join(first.dalle, 'flax_model.msgpack')).length,
+    1000,
+    'a complete checkpoint is reused as it is',
+  );
   rmSync(join(dir, '.complete'));
   ensureRandomCheckpoint('tiny', 1, dir);
   assert.deepEqual(readFileSync(join(first.dalle, 'flax_model.msgpack')), complete);

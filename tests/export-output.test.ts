@@ -23,7 +23,10 @@ function exportTo(ckpt: { dalle: string; vqgan: string }, outDir: string, force 
   exportModel({ dalleDir: ckpt.dalle, vqganDir: ckpt.vqgan, outDir, dtype: 'fp32', modelId: 'm', force });
 }
 
-const refusal = (message: RegExp) => (error: unknown): boolean => error instanceof OutputPathError && message.test(error.message);
+const refusal =
+  (message: RegExp) =>
+  (error: unknown): boolean =>
+    error instanceof OutputPathError && message.test(error.message);
 
 void test('a non-empty folder that is not an export is kept, unless --force', () => {
   const root = temp();
@@ -31,7 +34,10 @@ void test('a non-empty folder that is not an export is kept, unless --force', ()
   const out = join(root, 'photos');
   mkdirSync(out);
   writeFileSync(join(out, 'holiday.jpg'), 'precious');
-  assert.throws(() => exportTo(ckpt, out), refusal(/--out .*photos is a non-empty folder that is not a model export .* or pass --force/));
+  assert.throws(
+    () => exportTo(ckpt, out),
+    refusal(/--out .*photos is a non-empty folder that is not a model export .* or pass --force/),
+  );
   assert.equal(readFileSync(join(out, 'holiday.jpg'), 'utf8'), 'precious');
   exportTo(ckpt, out, true);
   assert.deepEqual(readdirSync(out).includes('holiday.jpg'), false);
@@ -40,7 +46,11 @@ void test('a non-empty folder that is not an export is kept, unless --force', ()
   mkdirSync(join(root, 'empty'));
   exportTo(ckpt, join(root, 'empty'));
   exportTo(ckpt, out);
-  assert.deepEqual(readdirSync(root).filter((f) => f.startsWith('.')), [], 'no staging or set-aside folder is left');
+  assert.deepEqual(
+    readdirSync(root).filter((f) => f.startsWith('.')),
+    [],
+    'no staging or set-aside folder is left',
+  );
 });
 
 void test('a file, the inputs and folders around them are refused even with --force', () => {
@@ -49,8 +59,14 @@ void test('a file, the inputs and folders around them are refused even with --fo
   writeFileSync(join(root, 'notes.txt'), 'keep me');
   assert.throws(() => exportTo(ckpt, join(root, 'notes.txt'), true), refusal(/notes\.txt is a file, not a folder/));
   assert.equal(readFileSync(join(root, 'notes.txt'), 'utf8'), 'keep me');
-  assert.throws(() => exportTo(ckpt, join(root, 'notes.txt', 'model'), true), refusal(/model: .*notes\.txt is a file, not a folder/));
-  assert.throws(() => exportTo(ckpt, join(root, 'ckpt'), true), refusal(/--out .*ckpt holds the input folder .*dalle; .*--force does not override this/));
+  assert.throws(
+    () => exportTo(ckpt, join(root, 'notes.txt', 'model'), true),
+    refusal(/model: .*notes\.txt is a file, not a folder/),
+  );
+  assert.throws(
+    () => exportTo(ckpt, join(root, 'ckpt'), true),
+    refusal(/--out .*ckpt holds the input folder .*dalle; .*--force does not override this/),
+  );
   assert.throws(() => exportTo(ckpt, ckpt.dalle, true), refusal(/holds the input folder/));
   assert.throws(() => exportTo(ckpt, join(ckpt.vqgan, 'model'), true), refusal(/lies inside the input folder .*vqgan/));
   symlinkSync(join(root, 'ckpt'), join(root, 'alias'));
@@ -75,16 +91,32 @@ void test('export --out . or a parent of the working directory is refused; --for
   const other = join(root, 'other');
   mkdirSync(other);
   writeFileSync(join(other, 'x'), 'x');
-  const refused = await runTool('export', ['--dalle', ckpt.dalle, '--vqgan', ckpt.vqgan, '--out', other], { cwd: work });
+  const refused = await runTool('export', ['--dalle', ckpt.dalle, '--vqgan', ckpt.vqgan, '--out', other], {
+    cwd: work,
+  });
   assert.match(oneErrorLine(refused), /or pass --force to replace it/);
   const forced = await runTool('export', [...args, '--out', other], { cwd: work });
   assert.equal(forced.code, 0, forced.stderr);
   assert.ok(existsSync(join(other, 'manifest.json')) && !existsSync(join(other, 'x')));
   // The cache holds downloads and the quantization report's scratch export: never replaced either.
-  const cached = await runTool('export', [...args, '--dtype', 'q8', '--cache-dir', join(root, 'shared', 'cache'), '--out', join(root, 'shared')], { cwd: work });
-  assert.match(oneErrorLine(cached), /--out .* holds the input folder .*cache; choose a folder apart from the checkpoints and the cache/);
+  const cached = await runTool(
+    'export',
+    [...args, '--dtype', 'q8', '--cache-dir', join(root, 'shared', 'cache'), '--out', join(root, 'shared')],
+    { cwd: work },
+  );
+  assert.match(
+    oneErrorLine(cached),
+    /--out .* holds the input folder .*cache; choose a folder apart from the checkpoints and the cache/,
+  );
   if (process.platform === 'linux') {
-    const proc = await runTool('export', ['--random', 'tiny', '--cache-dir', join(root, 'cache'), '--out', '/proc/x/model']);
+    const proc = await runTool('export', [
+      '--random',
+      'tiny',
+      '--cache-dir',
+      join(root, 'cache'),
+      '--out',
+      '/proc/x/model',
+    ]);
     assert.match(oneErrorLine(proc), /--out \/proc\/x\/model is on the proc pseudo-filesystem/);
     assert.equal(existsSync(join(root, 'cache')), false, 'nothing was written before the check');
   }

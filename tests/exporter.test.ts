@@ -16,7 +16,11 @@ import { tempDirs } from './helpers/temp-dirs.ts';
 const temp = tempDirs('export-test-');
 
 function readAll(dir: string): Map<string, Buffer> {
-  return new Map(readdirSync(dir).sort().map((f) => [f, readFileSync(join(dir, f))]));
+  return new Map(
+    readdirSync(dir)
+      .sort()
+      .map((f) => [f, readFileSync(join(dir, f))]),
+  );
 }
 
 void test('the same seed gives byte-identical checkpoints and exports', () => {
@@ -29,14 +33,22 @@ void test('the same seed gives byte-identical checkpoints and exports', () => {
   exportModel({ dalleDir: cb.dalle, vqganDir: cb.vqgan, outDir: join(b, 'out'), dtype: 'q4', modelId: 'm' });
   assert.deepEqual(readAll(join(a, 'out')), readAll(join(b, 'out')));
   const other = writeRandomCheckpoint('tiny', 6, join(b, 'ckpt6'));
-  assert.notDeepEqual(readFileSync(join(other.dalle, 'flax_model.msgpack')), readFileSync(join(ca.dalle, 'flax_model.msgpack')));
+  assert.notDeepEqual(
+    readFileSync(join(other.dalle, 'flax_model.msgpack')),
+    readFileSync(join(ca.dalle, 'flax_model.msgpack')),
+  );
 });
 
 void test('the manifest lists every file with size and sha256, and the spec special tokens', () => {
   const dir = tinyModel('fp32');
   const manifest = parseManifest(JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')));
-  const onDisk = readdirSync(dir).filter((f) => f !== 'manifest.json').sort();
-  assert.deepEqual(manifest.files.map((f) => f.path), onDisk);
+  const onDisk = readdirSync(dir)
+    .filter((f) => f !== 'manifest.json')
+    .sort();
+  assert.deepEqual(
+    manifest.files.map((f) => f.path),
+    onDisk,
+  );
   for (const f of manifest.files) assert.equal(f.bytes, statSync(join(dir, f.path)).size);
   assert.equal(manifest.specialTokens.imageStart, 16384);
   assert.equal(manifest.specialTokens.imageCodes, 16384);
@@ -49,8 +61,14 @@ void test('the layout has bias-only pre-norms and offset-0 position tables (docs
   const enc = 'model/encoder/layers/FlaxBartEncoderLayers';
   const dec = 'model/decoder/layers/FlaxBartDecoderLayers';
   assert.deepEqual(biasOnly, [
-    `${enc}/LayerNorm_0/bias`, `${enc}/GLU_0/LayerNorm_0/bias`, `${enc}/GLU_0/LayerNorm_1/bias`, 'model/encoder/final_ln/bias',
-    `${dec}/LayerNorm_0/bias`, `${dec}/LayerNorm_2/bias`, `${dec}/GLU_0/LayerNorm_0/bias`, `${dec}/GLU_0/LayerNorm_1/bias`,
+    `${enc}/LayerNorm_0/bias`,
+    `${enc}/GLU_0/LayerNorm_0/bias`,
+    `${enc}/GLU_0/LayerNorm_1/bias`,
+    'model/encoder/final_ln/bias',
+    `${dec}/LayerNorm_0/bias`,
+    `${dec}/LayerNorm_2/bias`,
+    `${dec}/GLU_0/LayerNorm_0/bias`,
+    `${dec}/GLU_0/LayerNorm_1/bias`,
     'model/decoder/final_ln/bias',
   ]);
   assert.deepEqual(layout.get('model/encoder/embed_positions/embedding')!.shape, [64, 1024]);
@@ -68,10 +86,17 @@ function brokenCopy(mutate: (dalle: string, vqgan: string) => void): { dalle: st
 }
 
 function assertFailsCleanly(ckpt: { dalle: string; vqgan: string; out: string }, message: RegExp): void {
-  assert.throws(() => exportModel({ dalleDir: ckpt.dalle, vqganDir: ckpt.vqgan, outDir: ckpt.out, dtype: 'fp32' }), message);
+  assert.throws(
+    () => exportModel({ dalleDir: ckpt.dalle, vqganDir: ckpt.vqgan, outDir: ckpt.out, dtype: 'fp32' }),
+    message,
+  );
   assert.equal(existsSync(ckpt.out), false, 'nothing is written at --out');
   const parent = join(ckpt.out, '..');
-  assert.deepEqual(readdirSync(parent).filter((f) => f.includes('partial')), [], 'no staging folder is left');
+  assert.deepEqual(
+    readdirSync(parent).filter((f) => f.includes('partial')),
+    [],
+    'no staging folder is left',
+  );
 }
 
 void test('a missing checkpoint file is named', () => {
@@ -97,7 +122,10 @@ void test('a NaN or an infinity in a weight fails the export, naming the file, t
     writeFileSync(file, bytes);
   };
   const nan = brokenCopy((dalle) => poison(dalle, 'lm_head/kernel', 7, NaN));
-  assertFailsCleanly(nan, /dalle\/flax_model\.msgpack: tensor "lm_head\/kernel" holds NaN at element 7; the checkpoint is corrupt/);
+  assertFailsCleanly(
+    nan,
+    /dalle\/flax_model\.msgpack: tensor "lm_head\/kernel" holds NaN at element 7; the checkpoint is corrupt/,
+  );
   const inf = brokenCopy((_, vqgan) => poison(vqgan, 'decoder/conv_out/bias', 1, -Infinity));
   assertFailsCleanly(inf, /vqgan\/flax_model\.msgpack: tensor "decoder\/conv_out\/bias" holds -Infinity at element 1/);
 });
@@ -108,7 +136,10 @@ void test('a shape that disagrees with config.json names the file and the tensor
     const config = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
     writeFileSync(file, JSON.stringify({ ...config, encoder_ffn_dim: 65 }));
   });
-  assertFailsCleanly(ckpt, /flax_model\.msgpack: DalleBart tensor "model\/encoder\/layers\/FlaxBartEncoderLayers\/GLU_0\/Dense_0\/kernel" has shape \[2, 32, 64\], config\.json implies \[2, 32, 65\]/);
+  assertFailsCleanly(
+    ckpt,
+    /flax_model\.msgpack: DalleBart tensor "model\/encoder\/layers\/FlaxBartEncoderLayers\/GLU_0\/Dense_0\/kernel" has shape \[2, 32, 64\], config\.json implies \[2, 32, 65\]/,
+  );
 });
 
 void test('a truncated msgpack is reported with the tensor being read', () => {
@@ -124,7 +155,10 @@ void test('an existing --out is replaced only after a successful export', () => 
   const previous = join(ckpt.out, 'keep.txt');
   cpSync(tinyModel('fp32'), ckpt.out, { recursive: true });
   writeFileSync(previous, 'old model');
-  assert.throws(() => exportModel({ dalleDir: ckpt.dalle, vqganDir: ckpt.vqgan, outDir: ckpt.out, dtype: 'fp32' }), /vocab\.json is missing/);
+  assert.throws(
+    () => exportModel({ dalleDir: ckpt.dalle, vqganDir: ckpt.vqgan, outDir: ckpt.out, dtype: 'fp32' }),
+    /vocab\.json is missing/,
+  );
   assert.equal(readFileSync(previous, 'utf8'), 'old model');
 });
 
@@ -141,13 +175,16 @@ void test('graph outputs come straight from their producers: no Identity nodes',
 void test('the released VQGAN decoder walk matches docs/model-format.md#vqgan-decoder (17 ResBlocks, 4 attention blocks, 4 upsamplers)', () => {
   const layout = vqganLayout(PRESET_SHAPES.mini.vqgan);
   const levels = vqganLevels(PRESET_SHAPES.mini.vqgan);
-  assert.deepEqual(levels.map((l) => [l.level, l.resolution, l.blocks.length, l.attentions.length, l.upsample !== null]), [
-    [4, 16, 3, 3, true],
-    [3, 32, 3, 0, true],
-    [2, 64, 3, 0, true],
-    [1, 128, 3, 0, true],
-    [0, 256, 3, 0, false],
-  ]);
+  assert.deepEqual(
+    levels.map((l) => [l.level, l.resolution, l.blocks.length, l.attentions.length, l.upsample !== null]),
+    [
+      [4, 16, 3, 3, true],
+      [3, 32, 3, 0, true],
+      [2, 64, 3, 0, true],
+      [1, 128, 3, 0, true],
+      [0, 256, 3, 0, false],
+    ],
+  );
   const resBlocks = [...layout.keys()].filter((p) => p.endsWith('/conv1/kernel')).length;
   const attentions = [...layout.keys()].filter((p) => p.endsWith('/proj_out/kernel')).length;
   assert.equal(resBlocks, 17);

@@ -15,17 +15,35 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 void test('float16, bfloat16 and chunked arrays read back as float32', () => {
   const half = float32ToFloat16(Float32Array.from([1.5, -2, 0.25]));
   const bf16 = Uint16Array.from([0x3fc0, 0xc000]); // 1.5, -2
-  const chunk = (values: number[]): Buffer => ndarray([values.length], 'float32', new Uint8Array(Float32Array.from(values).buffer));
+  const chunk = (values: number[]): Buffer =>
+    ndarray([values.length], 'float32', new Uint8Array(Float32Array.from(values).buffer));
   const file = join(dir, 'mixed.msgpack');
-  writeFileSync(file, Buffer.concat([
-    map(3),
-    str('half'), ndarray([3], 'float16', new Uint8Array(half.buffer)),
-    str('brain'), ndarray([2, 1], 'bfloat16', new Uint8Array(bf16.buffer)),
-    str('big'), map(3),
-    str('__msgpack_chunked_array__'), Buffer.from([0xc3]),
-    str('shape'), map(2), str('0'), Buffer.from([2]), str('1'), Buffer.from([2]),
-    str('chunks'), map(2), str('0'), chunk([1, 2, 3]), str('1'), chunk([4]),
-  ]));
+  writeFileSync(
+    file,
+    Buffer.concat([
+      map(3),
+      str('half'),
+      ndarray([3], 'float16', new Uint8Array(half.buffer)),
+      str('brain'),
+      ndarray([2, 1], 'bfloat16', new Uint8Array(bf16.buffer)),
+      str('big'),
+      map(3),
+      str('__msgpack_chunked_array__'),
+      Buffer.from([0xc3]),
+      str('shape'),
+      map(2),
+      str('0'),
+      Buffer.from([2]),
+      str('1'),
+      Buffer.from([2]),
+      str('chunks'),
+      map(2),
+      str('0'),
+      chunk([1, 2, 3]),
+      str('1'),
+      chunk([4]),
+    ]),
+  );
   const ckpt = FlaxCheckpoint.open(file);
   try {
     assert.deepEqual(Array.from(ckpt.readRange('half', 0, 3)), [1.5, -2, 0.25]);
@@ -41,7 +59,10 @@ void test('float16, bfloat16 and chunked arrays read back as float32', () => {
 void test('the writer and reader agree on nested trees', () => {
   const file = join(dir, 'tree.msgpack');
   const fd = openSync(file, 'w');
-  writeFlaxMsgpack(fd, { a: { b: { shape: [2, 3], fill: () => Float32Array.from([0, 1, 2, 3, 4, 5]) } }, c: { shape: [1], fill: () => Float32Array.from([7]) } });
+  writeFlaxMsgpack(fd, {
+    a: { b: { shape: [2, 3], fill: () => Float32Array.from([0, 1, 2, 3, 4, 5]) } },
+    c: { shape: [1], fill: () => Float32Array.from([7]) },
+  });
   closeSync(fd);
   const ckpt = FlaxCheckpoint.open(file);
   assert.deepEqual([...ckpt.leaves.keys()], ['a/b', 'c']);

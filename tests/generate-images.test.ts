@@ -30,32 +30,54 @@ void test('preview codes keep sampled slots and repeat the last full row below',
 
 void test('batch sizes follow memory: mega fits fewer images than mini, fp16 more than fp32', () => {
   const manifest = (preset: 'mini' | 'mega', compute: 'float32' | 'float16'): ModelManifest =>
-    ({ dalleBart: PRESET_SHAPES[preset].dalleBart, vqgan: PRESET_SHAPES[preset].vqgan, graphs: { decoder: { compute } } }) as unknown as ModelManifest;
+    ({
+      dalleBart: PRESET_SHAPES[preset].dalleBart,
+      vqgan: PRESET_SHAPES[preset].vqgan,
+      graphs: { decoder: { compute } },
+    }) as unknown as ModelManifest;
   const limits = { memoryBytes: 2 ** 30, maxBufferBytes: 2 ** 27 };
   const mini = chooseBatchSizes(manifest('mini', 'float32'), limits);
   const mega = chooseBatchSizes(manifest('mega', 'float32'), limits);
   assert.ok(mega.decoder < mini.decoder, `${mega.decoder} < ${mini.decoder}`);
-  assert.ok(decoderBytesPerImage(manifest('mini', 'float16')) < 0.51 * decoderBytesPerImage(manifest('mini', 'float32')));
+  assert.ok(
+    decoderBytesPerImage(manifest('mini', 'float16')) < 0.51 * decoderBytesPerImage(manifest('mini', 'float32')),
+  );
   assert.equal(mini.vqgan, 4, 'a 128-channel 256×256 map is 32 MiB: four fit a 128 MiB buffer');
-  assert.deepEqual(chooseBatchSizes(manifest('mega', 'float32'), { memoryBytes: 1, maxBufferBytes: 1 }), { decoder: 1, vqgan: 1 });
+  assert.deepEqual(chooseBatchSizes(manifest('mega', 'float32'), { memoryBytes: 1, maxBufferBytes: 1 }), {
+    decoder: 1,
+    vqgan: 1,
+  });
 });
 
 void test('batched generation equals one batch, and previews arrive as the image forms', async () => {
   const dir = tinyModel('fp32');
   const source = openModelFolder(dir);
   const { engine } = await loadDalle(ort, source, sessionOptionsFor('wasm', source.manifest));
-  const tokenizer = BpeTokenizer.fromFiles(readFileSync(join(dir, 'vocab.json'), 'utf8'), readFileSync(join(dir, 'merges.txt'), 'utf8'));
-  const base = { prompt: tokenizer.encodePrompt(' a red apple'), unconditional: tokenizer.encodePrompt(''), images: 3, seed: 4, sampling: DEFAULT_SAMPLING };
+  const tokenizer = BpeTokenizer.fromFiles(
+    readFileSync(join(dir, 'vocab.json'), 'utf8'),
+    readFileSync(join(dir, 'merges.txt'), 'utf8'),
+  );
+  const base = {
+    prompt: tokenizer.encodePrompt(' a red apple'),
+    unconditional: tokenizer.encodePrompt(''),
+    images: 3,
+    seed: 4,
+    sampling: DEFAULT_SAMPLING,
+  };
   const previews: number[] = [];
   let lastStep = 0;
-  const split = await generateImages(engine, { ...base, batch: { decoder: 2, vqgan: 1 }, previewEvery: 64, previewShare: Infinity }, {
-    onPreview: (first, images) => previews.push(first, images.length),
-    onProgress: ({ step, totalSteps }) => {
-      assert.equal(step, lastStep + 1);
-      assert.equal(totalSteps, 512);
-      lastStep = step;
+  const split = await generateImages(
+    engine,
+    { ...base, batch: { decoder: 2, vqgan: 1 }, previewEvery: 64, previewShare: Infinity },
+    {
+      onPreview: (first, images) => previews.push(first, images.length),
+      onProgress: ({ step, totalSteps }) => {
+        assert.equal(step, lastStep + 1);
+        assert.equal(totalSteps, 512);
+        lastStep = step;
+      },
     },
-  });
+  );
   const whole = await generateImages(engine, { ...base, batch: { decoder: 3, vqgan: 3 } });
   assert.deepEqual(split.tokens, whole.tokens);
   assert.deepEqual(split.images, whole.images);

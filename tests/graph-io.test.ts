@@ -1,7 +1,13 @@
 /** An exported model against src/model/graph-io.ts: the names ONNX Runtime reports are the ones the runtime feeds and reads. */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { GRAPH_NAMES, cacheFeedback, crossAttentionNames, graphInputNames, graphOutputNames } from '../src/model/graph-io.ts';
+import {
+  GRAPH_NAMES,
+  cacheFeedback,
+  crossAttentionNames,
+  graphInputNames,
+  graphOutputNames,
+} from '../src/model/graph-io.ts';
 import type { GraphName } from '../src/model/graph-io.ts';
 import { createSession } from '../src/pipeline/runtime.ts';
 import type { Session } from '../src/pipeline/runtime.ts';
@@ -32,7 +38,8 @@ void test('the encoder outputs every cross key/value the decoder reads, and each
   const decoder = sessions.get('decoder')!;
   assert.ok(config.decoderLayers > 1, 'the tiny model has several decoder layers, so per-layer names are told apart');
   for (const { key, value } of crossAttentionNames(config)) {
-    for (const name of [key, value]) assert.ok(encoder.outputNames.includes(name) && decoder.inputNames.includes(name), name);
+    for (const name of [key, value])
+      assert.ok(encoder.outputNames.includes(name) && decoder.inputNames.includes(name), name);
   }
   const links = cacheFeedback(config);
   assert.equal(links.length, 2 * config.decoderLayers);

@@ -5,11 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, test } from 'node:test';
 
-import {
-  downloadHubFiles,
-  formatProgressLine,
-  HubDownloadError,
-} from '../tools/exporter/hub-download.ts';
+import { downloadHubFiles, formatProgressLine, HubDownloadError } from '../tools/exporter/hub-download.ts';
 import type { HubFileRequest, HubProgress } from '../tools/exporter/hub-download.ts';
 import { startHubTestServer } from './helpers/hub-server.ts';
 import type { HubTestServer, HubTestServerOptions } from './helpers/hub-server.ts';
@@ -57,7 +53,12 @@ void test('downloads required files, skips a missing optional one, and skips ver
   const { server, destDir } = await setup();
   const progress: HubProgress[] = [];
   const files = [req('flax_model.msgpack'), req('config.json'), req('tokenizer.json', true)];
-  const result = await downloadHubFiles({ endpoint: server.endpoint, files, destDir, onProgress: (p) => progress.push(p) });
+  const result = await downloadHubFiles({
+    endpoint: server.endpoint,
+    files,
+    destDir,
+    onProgress: (p) => progress.push(p),
+  });
 
   assert.deepEqual([...result.keys()], ['flax_model.msgpack', 'config.json']);
   assert.deepEqual(await readFile(result.get('flax_model.msgpack') ?? ''), MODEL);
@@ -92,8 +93,15 @@ void test('resumes from the .part file with a Range request after a mid-body dis
   assert.ok(partSize > 0 && partSize <= 100_000, `part file holds ${partSize} bytes`);
 
   const progress: HubProgress[] = [];
-  const result = await downloadHubFiles({ endpoint: server.endpoint, files, destDir, onProgress: (p) => progress.push(p) });
-  assert.ok(server.requests.includes(`GET /dalle-mini/dalle-mini/resolve/main/flax_model.msgpack range=bytes=${partSize}-`));
+  const result = await downloadHubFiles({
+    endpoint: server.endpoint,
+    files,
+    destDir,
+    onProgress: (p) => progress.push(p),
+  });
+  assert.ok(
+    server.requests.includes(`GET /dalle-mini/dalle-mini/resolve/main/flax_model.msgpack range=bytes=${partSize}-`),
+  );
   assert.deepEqual(progress[0], { file: 'flax_model.msgpack', loaded: partSize, total: MODEL.length });
   assert.ok((await readFile(result.get('flax_model.msgpack') ?? '')).equals(MODEL));
   assert.equal(await exists(part), false);

@@ -15,7 +15,10 @@ function withField(path: string, value: unknown): unknown {
   const copy = structuredClone(VALID);
   const keys = path.split('.');
   const last = keys.pop()!;
-  const parent = keys.reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], copy) as Record<string, unknown>;
+  const parent = keys.reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], copy) as Record<
+    string,
+    unknown
+  >;
   if (value === REMOVE) delete parent[last];
   else parent[last] = value;
   return copy;
@@ -69,44 +72,84 @@ const MALFORMED: readonly (readonly [string, unknown, RegExp])[] = [
   ['graphs.vqgan.compute', 'float64', /"graphs\.vqgan\.compute" must be one of "float32", "float16"/],
   ['graphs.vqgan', REMOVE, /"graphs\.vqgan" must be a JSON object, got nothing/],
   ['tokenizer.vocab', '../vocab.json', /"tokenizer\.vocab" must be a relative path/],
-  ['tokenizer.wordFrequencies', 'words.txt', /"tokenizer\.wordFrequencies" names words\.txt, which "files" does not list/],
+  [
+    'tokenizer.wordFrequencies',
+    'words.txt',
+    /"tokenizer\.wordFrequencies" names words\.txt, which "files" does not list/,
+  ],
 ];
 
 void test('every malformed field is a ManifestError naming the field, the rule and what to do', () => {
   for (const [path, value, message] of MALFORMED) {
     assert.throws(
       () => parseManifest(withField(path, value), 'https://models.test/m/manifest.json'),
-      (e: unknown) => e instanceof ManifestError && message.test(e.message) && e.message.startsWith('https://models.test/m/manifest.json: ') && e.message.endsWith('export it again (npm run export).'),
+      (e: unknown) =>
+        e instanceof ManifestError &&
+        message.test(e.message) &&
+        e.message.startsWith('https://models.test/m/manifest.json: ') &&
+        e.message.endsWith('export it again (npm run export).'),
       `${path} = ${JSON.stringify(value)}`,
     );
   }
 });
 
 void test('a manifest that is not an object says so', () => {
-  for (const json of [null, 'manifest', [], 42]) assert.throws(() => parseManifest(json), /^ManifestError: manifest\.json must be a JSON object/);
+  for (const json of [null, 'manifest', [], 42])
+    assert.throws(() => parseManifest(json), /^ManifestError: manifest\.json must be a JSON object/);
 });
 
 void test('a valid manifest comes back as a fresh copy holding only the known fields', () => {
-  const withExtras = { ...(VALID as object), extra: 'ignored', dalleBart: { ...(VALID as { dalleBart: object }).dalleBart, extra: 1 } };
+  const withExtras = {
+    ...(VALID as object),
+    extra: 'ignored',
+    dalleBart: { ...(VALID as { dalleBart: object }).dalleBart, extra: 1 },
+  };
   const manifest = parseManifest(withExtras);
   assert.deepEqual(manifest, VALID);
   assert.equal('extra' in manifest, false);
 });
 
 void test('fields come from the JSON itself, never from a __proto__ key or Object.prototype', () => {
-  const text = readFileSync(join(tinyModel('fp32'), 'manifest.json'), 'utf8').replace('"dModel": 32,', '"__proto__": { "dModel": 32 },');
-  assert.throws(() => parseManifest(JSON.parse(text)), /"dalleBart\.dModel" must be an integer from 1 to 16384, got nothing/);
-  assert.throws(() => parseManifest(withField('graphs', { constructor: {} })), /"graphs\.encoder" must be a JSON object, got nothing/);
+  const text = readFileSync(join(tinyModel('fp32'), 'manifest.json'), 'utf8').replace(
+    '"dModel": 32,',
+    '"__proto__": { "dModel": 32 },',
+  );
+  assert.throws(
+    () => parseManifest(JSON.parse(text)),
+    /"dalleBart\.dModel" must be an integer from 1 to 16384, got nothing/,
+  );
+  assert.throws(
+    () => parseManifest(withField('graphs', { constructor: {} })),
+    /"graphs\.encoder" must be a JSON object, got nothing/,
+  );
 });
 
 void test('messages show a few characters of a bad value, never a whole file', () => {
   const secret = `SECRET=${'x'.repeat(10_000)}`;
-  assert.throws(() => parseManifest(withField('files.0.sha256', secret)), (e: unknown) => e instanceof Error && e.message.length < 400 && !e.message.includes('x'.repeat(50)));
+  assert.throws(
+    () => parseManifest(withField('files.0.sha256', secret)),
+    (e: unknown) => e instanceof Error && e.message.length < 400 && !e.message.includes('x'.repeat(50)),
+  );
 });
 
 void test('model paths: plain relative names only', () => {
   for (const ok of ['vocab.json', 'onnx/decoder.onnx_data_1', 'a-b_c.d']) assert.equal(isModelPath(ok), true, ok);
-  for (const bad of ['..', '.', 'a/..', '../a', '/a', 'a/', 'C:\\a', 'https://x/a', '%2e%2e/a', 'a b', 'a?b', 'a#b', 'é.json', 'x'.repeat(201)]) {
+  for (const bad of [
+    '..',
+    '.',
+    'a/..',
+    '../a',
+    '/a',
+    'a/',
+    'C:\\a',
+    'https://x/a',
+    '%2e%2e/a',
+    'a b',
+    'a?b',
+    'a#b',
+    'é.json',
+    'x'.repeat(201),
+  ]) {
     assert.equal(isModelPath(bad), false, bad);
   }
 });
@@ -116,7 +159,14 @@ void test('hub config.json: the same rules in snake_case, defaults for the optio
   assert.deepEqual(parseDalleBartConfig(hub), (VALID as { dalleBart: unknown }).dalleBart);
   delete hub.image_length;
   assert.equal(parseDalleBartConfig(hub).imageLength, 256);
-  assert.throws(() => parseDalleBartConfig({ ...hub, d_model: '32' }, 'ckpt/config.json'), (e: unknown) => e instanceof ConfigError && /^ckpt\/config\.json: "d_model" must be an integer from 1 to 16384/.test(e.message));
-  assert.throws(() => parseVqganConfig({ ch_mult: [1, 2, 0] }), (e: unknown) => e instanceof ConfigError && /"ch_mult\[2\]" must be an integer from 1 to 64/.test(e.message));
+  assert.throws(
+    () => parseDalleBartConfig({ ...hub, d_model: '32' }, 'ckpt/config.json'),
+    (e: unknown) =>
+      e instanceof ConfigError && /^ckpt\/config\.json: "d_model" must be an integer from 1 to 16384/.test(e.message),
+  );
+  assert.throws(
+    () => parseVqganConfig({ ch_mult: [1, 2, 0] }),
+    (e: unknown) => e instanceof ConfigError && /"ch_mult\[2\]" must be an integer from 1 to 64/.test(e.message),
+  );
   assert.equal(parseVqganConfig({}).nEmbed, 16384);
 });

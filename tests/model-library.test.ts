@@ -86,7 +86,9 @@ void test('the handler answers inspect and storage requests from the library', a
     ],
   );
   const info = posted[0];
-  assert.ok(info?.type === 'model-info' && info.info.modelId === 'random-tiny-seed1' && info.info.storage.kind === 'memory');
+  assert.ok(
+    info?.type === 'model-info' && info.info.modelId === 'random-tiny-seed1' && info.info.storage.kind === 'memory',
+  );
   const error = posted[2];
   assert.ok(error?.type === 'error' && /missing\/manifest\.json/.test(error.error.message), JSON.stringify(error));
 });

@@ -42,8 +42,42 @@ function rng(seed: number): () => number {
   };
 }
 
-const HOSTILE_PATHS = ['../secret.txt', '../../secret.txt', `${root}/secret.txt`, '/etc/passwd', 'https://evil.example/x', '//evil.example/x', '%2e%2e/secret.txt', 'a/../../secret.txt', '..', '.', 'escape.txt', 'C:\\secret.txt', '../m/../secret.txt', 'vocab.json?x', ''];
-const ODD_VALUES: unknown[] = [null, true, '', '12', [], {}, 1.5, -1, 0, 1e9, 2 ** 53, 1e308, Number.NaN, Number.POSITIVE_INFINITY, 'x'.repeat(5000), ['a'], { constructor: 1 }];
+const HOSTILE_PATHS = [
+  '../secret.txt',
+  '../../secret.txt',
+  `${root}/secret.txt`,
+  '/etc/passwd',
+  'https://evil.example/x',
+  '//evil.example/x',
+  '%2e%2e/secret.txt',
+  'a/../../secret.txt',
+  '..',
+  '.',
+  'escape.txt',
+  'C:\\secret.txt',
+  '../m/../secret.txt',
+  'vocab.json?x',
+  '',
+];
+const ODD_VALUES: unknown[] = [
+  null,
+  true,
+  '',
+  '12',
+  [],
+  {},
+  1.5,
+  -1,
+  0,
+  1e9,
+  2 ** 53,
+  1e308,
+  Number.NaN,
+  Number.POSITIVE_INFINITY,
+  'x'.repeat(5000),
+  ['a'],
+  { constructor: 1 },
+];
 
 type Json = Record<string, unknown> | unknown[];
 type Random = () => number;
@@ -74,13 +108,17 @@ function mutate(manifest: unknown, random: Random): void {
       if (Array.isArray(files)) files.push({ path: pick(random, HOSTILE_PATHS), ...SECRET_ENTRY });
       return;
     default: // A hostile path where a file or a reference was.
-      if (typeof (container as Record<string | number, unknown>)[key] === 'string') (container as Record<string | number, unknown>)[key] = pick(random, HOSTILE_PATHS);
+      if (typeof (container as Record<string | number, unknown>)[key] === 'string')
+        (container as Record<string | number, unknown>)[key] = pick(random, HOSTILE_PATHS);
   }
 }
 
 const OURS = [ManifestError, IntegrityError, ModelFileUnavailableError];
 function assertOurs(error: unknown, what: string): void {
-  assert.ok(OURS.some((named) => error instanceof named), `${what}: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`);
+  assert.ok(
+    OURS.some((named) => error instanceof named),
+    `${what}: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`,
+  );
   assert.ok(!(error as Error).message.includes('hunter2'), `${what}: the message quotes the secret`);
 }
 
@@ -130,7 +168,10 @@ async function checkOne(seed: number, outcomes: Map<string, number>): Promise<vo
   }
   outcomes.set(manifest ? 'parsed' : 'refused', (outcomes.get(manifest ? 'parsed' : 'refused') ?? 0) + 1);
   // A manifest built in code skips parseManifest: the sources must hold the line by themselves.
-  const typed = manifest ?? { ...VALID, files: [...VALID.files, { path: pick(random, HOSTILE_PATHS), ...SECRET_ENTRY }] };
+  const typed = manifest ?? {
+    ...VALID,
+    files: [...VALID.files, { path: pick(random, HOSTILE_PATHS), ...SECRET_ENTRY }],
+  };
   writeFileSync(join(dir, 'manifest.json'), text);
   try {
     await readAll(openModelFolder(dir), `${what} folder`);
@@ -139,7 +180,11 @@ async function checkOne(seed: number, outcomes: Map<string, number>): Promise<vo
     assertOurs(error, `${what} openModelFolder`);
   }
   await readAll(httpModelSource(BASE, typed, { fetch: serving(urls, text) }), `${what} http`);
-  assert.deepEqual(urls.filter((url) => !url.startsWith(BASE)), [], `${what}: fetched outside the model URL`);
+  assert.deepEqual(
+    urls.filter((url) => !url.startsWith(BASE)),
+    [],
+    `${what}: fetched outside the model URL`,
+  );
 }
 
 void test(`manifest and sources under random damage: our errors or success, never a byte from outside (${BUDGET_MS} ms)`, async () => {
@@ -149,5 +194,7 @@ void test(`manifest and sources under random damage: our errors or success, neve
   while (performance.now() - started < BUDGET_MS) await checkOne(seed++, outcomes);
   // The mutations must exercise both sides: some manifests still parse, most are refused.
   assert.ok((outcomes.get('parsed') ?? 0) > 0 && (outcomes.get('refused') ?? 0) > 0, JSON.stringify([...outcomes]));
-  console.log(`# fuzz: ${seed - FIRST_SEED} cases from seed ${FIRST_SEED}: ${JSON.stringify(Object.fromEntries(outcomes))}`);
+  console.log(
+    `# fuzz: ${seed - FIRST_SEED} cases from seed ${FIRST_SEED}: ${JSON.stringify(Object.fromEntries(outcomes))}`,
+  );
 });

@@ -4,14 +4,28 @@ import { test } from 'node:test';
 import { IntegrityError } from '../src/model/integrity.ts';
 import { ManifestError } from '../src/model/manifest.ts';
 import { downloadModel } from '../src/store/download.ts';
-import { DownloadCancelledError, DownloadHttpError, DownloadInterruptedError, StorageQuotaError } from '../src/store/errors.ts';
+import {
+  DownloadCancelledError,
+  DownloadHttpError,
+  DownloadInterruptedError,
+  StorageQuotaError,
+} from '../src/store/errors.ts';
 import { ModelStore } from '../src/store/model-store.ts';
 import { memoryBackend } from '../src/store/piece-store.ts';
 import type { DownloadProgress } from '../src/store/progress.ts';
 import { piecePrefix } from '../src/store/records.ts';
 import { storeModelSource } from '../src/store/store-model-source.ts';
 import type { StorageManagerLike } from '../src/store/storage-quota.ts';
-import { BASE_URL, FakeModelServer, fakeStorageManager, quotaBackend, sha256Hex, steppingClock, syntheticModel, totalBytes } from './helpers/store-fixtures.ts';
+import {
+  BASE_URL,
+  FakeModelServer,
+  fakeStorageManager,
+  quotaBackend,
+  sha256Hex,
+  steppingClock,
+  syntheticModel,
+  totalBytes,
+} from './helpers/store-fixtures.ts';
 
 const PIECE = 1024;
 const model = syntheticModel('dalle-mini', 1);
@@ -40,8 +54,17 @@ function assertProgressInvariants(events: readonly DownloadProgress[], total: nu
 void test('progress: per-file lifecycle and totals; loaded never decreases, total is stable, it ends at total; speed and time left', async () => {
   const store = newStore(fakeStorageManager({ usage: 0, quota: 1e9 }));
   const events: DownloadProgress[] = [];
-  const result = await downloadModel(store, BASE_URL, model.manifest, { fetch: new FakeModelServer(model).fetch, onProgress: (p) => events.push(p), now: steppingClock() });
-  assert.deepEqual(result, { id: 'dalle-mini/q8', bytes: totalBytes(model), downloadedBytes: totalBytes(model), persisted: true });
+  const result = await downloadModel(store, BASE_URL, model.manifest, {
+    fetch: new FakeModelServer(model).fetch,
+    onProgress: (p) => events.push(p),
+    now: steppingClock(),
+  });
+  assert.deepEqual(result, {
+    id: 'dalle-mini/q8',
+    bytes: totalBytes(model),
+    downloadedBytes: totalBytes(model),
+    persisted: true,
+  });
   assertProgressInvariants(events, totalBytes(model));
   const states = events.filter((e) => e.file.path === 'vqgan.onnx_data').map((e) => e.file.state);
   assert.deepEqual([...new Set(states)], ['checking', 'downloading', 'complete']);
@@ -52,7 +75,11 @@ void test('progress: per-file lifecycle and totals; loaded never decreases, tota
   // A second call finds everything stored: nothing fetched, every file reported as stored.
   const again: DownloadProgress[] = [];
   const server = new FakeModelServer(model);
-  assert.equal((await downloadModel(store, BASE_URL, model.manifest, { fetch: server.fetch, onProgress: (p) => again.push(p) })).downloadedBytes, 0);
+  assert.equal(
+    (await downloadModel(store, BASE_URL, model.manifest, { fetch: server.fetch, onProgress: (p) => again.push(p) }))
+      .downloadedBytes,
+    0,
+  );
   assert.deepEqual(server.requests, []);
   assert.ok(again.every((e) => e.file.state === 'stored'));
   assertProgressInvariants(again, totalBytes(model));
@@ -65,13 +92,20 @@ void test('resume: a dropped connection keeps the stored pieces; the retry asks 
     downloadModel(store, BASE_URL, model.manifest, { fetch: server.fetch }),
     (e: unknown) => e instanceof DownloadInterruptedError && e.file === 'vqgan.onnx_data' && e.receivedBytes === 2500,
   );
-  assert.equal((await store.files.record(entryOf('vqgan.onnx_data').sha256))?.pieceHashes.length, 2, 'the two full pieces before the cut');
+  assert.equal(
+    (await store.files.record(entryOf('vqgan.onnx_data').sha256))?.pieceHashes.length,
+    2,
+    'the two full pieces before the cut',
+  );
   const done = (await store.listModels())[0]!;
   assert.equal(done.complete, false);
 
   server.requests.length = 0;
   const events: DownloadProgress[] = [];
-  const result = await downloadModel(store, BASE_URL, model.manifest, { fetch: server.fetch, onProgress: (p) => events.push(p) });
+  const result = await downloadModel(store, BASE_URL, model.manifest, {
+    fetch: server.fetch,
+    onProgress: (p) => events.push(p),
+  });
   assert.deepEqual(server.requests[0], { path: 'vqgan.onnx_data', range: `bytes=${2 * PIECE}-` });
   assert.ok(!server.requests.some((r) => r.path === 'encoder.onnx'), 'completed files are not fetched again');
   assert.equal(result.downloadedBytes, totalBytes(model) - done.storedBytes);
@@ -82,7 +116,12 @@ void test('resume: a dropped connection keeps the stored pieces; the retry asks 
 void test('resume: a stored piece damaged since the interruption is caught by the re-hash; the download resumes before it', async () => {
   const backend = memoryBackend();
   const store = new ModelStore(backend, { pieceBytes: PIECE, storage: undefined });
-  await assert.rejects(downloadModel(store, BASE_URL, model.manifest, { fetch: new FakeModelServer(model, { cutAfter: new Map([['vqgan.onnx_data', 3500]]) }).fetch }), DownloadInterruptedError);
+  await assert.rejects(
+    downloadModel(store, BASE_URL, model.manifest, {
+      fetch: new FakeModelServer(model, { cutAfter: new Map([['vqgan.onnx_data', 3500]]) }).fetch,
+    }),
+    DownloadInterruptedError,
+  );
   const sha = entryOf('vqgan.onnx_data').sha256;
   const key = `${piecePrefix(sha)}1`;
   const piece = Uint8Array.from((await backend.get(key)) as Uint8Array);
@@ -97,12 +136,29 @@ void test('resume: a stored piece damaged since the interruption is caught by th
 for (const range of ['ignore', 'wrong'] as const) {
   void test(`a server that ${range === 'ignore' ? 'answers 200 to a Range request' : 'sends the wrong Content-Range'} makes the file start over`, async () => {
     const store = newStore();
-    await assert.rejects(downloadModel(store, BASE_URL, model.manifest, { fetch: new FakeModelServer(model, { cutAfter: new Map([['decoder.onnx_data', 3000]]) }).fetch }), DownloadInterruptedError);
+    await assert.rejects(
+      downloadModel(store, BASE_URL, model.manifest, {
+        fetch: new FakeModelServer(model, { cutAfter: new Map([['decoder.onnx_data', 3000]]) }).fetch,
+      }),
+      DownloadInterruptedError,
+    );
     const server = new FakeModelServer(model, { range });
     const events: DownloadProgress[] = [];
-    const result = await downloadModel(store, BASE_URL, model.manifest, { fetch: server.fetch, onProgress: (p) => events.push(p) });
-    const expected = range === 'ignore' ? [{ path: 'decoder.onnx_data', range: 'bytes=2048-' }] : [{ path: 'decoder.onnx_data', range: 'bytes=2048-' }, { path: 'decoder.onnx_data', range: null }];
-    assert.deepEqual(server.requests.filter((r) => r.path === 'decoder.onnx_data'), expected);
+    const result = await downloadModel(store, BASE_URL, model.manifest, {
+      fetch: server.fetch,
+      onProgress: (p) => events.push(p),
+    });
+    const expected =
+      range === 'ignore'
+        ? [{ path: 'decoder.onnx_data', range: 'bytes=2048-' }]
+        : [
+            { path: 'decoder.onnx_data', range: 'bytes=2048-' },
+            { path: 'decoder.onnx_data', range: null },
+          ];
+    assert.deepEqual(
+      server.requests.filter((r) => r.path === 'decoder.onnx_data'),
+      expected,
+    );
     assert.ok(result.downloadedBytes >= entryOf('decoder.onnx_data').bytes, 'the whole file came again');
     assertProgressInvariants(events, totalBytes(model));
     await assertStoredIntact(store);
@@ -111,9 +167,17 @@ for (const range of ['ignore', 'wrong'] as const) {
 
 void test('an error status on resume keeps the stored pieces', async () => {
   const store = newStore();
-  await assert.rejects(downloadModel(store, BASE_URL, model.manifest, { fetch: new FakeModelServer(model, { cutAfter: new Map([['vqgan.onnx_data', 2100]]) }).fetch }), DownloadInterruptedError);
+  await assert.rejects(
+    downloadModel(store, BASE_URL, model.manifest, {
+      fetch: new FakeModelServer(model, { cutAfter: new Map([['vqgan.onnx_data', 2100]]) }).fetch,
+    }),
+    DownloadInterruptedError,
+  );
   const failing = new FakeModelServer(model, { status: new Map([['vqgan.onnx_data', 503]]) });
-  await assert.rejects(downloadModel(store, BASE_URL, model.manifest, { fetch: failing.fetch }), (e: unknown) => e instanceof DownloadHttpError && e.file === 'vqgan.onnx_data' && /503/.test(e.message));
+  await assert.rejects(
+    downloadModel(store, BASE_URL, model.manifest, { fetch: failing.fetch }),
+    (e: unknown) => e instanceof DownloadHttpError && e.file === 'vqgan.onnx_data' && /503/.test(e.message),
+  );
   assert.equal((await store.files.record(entryOf('vqgan.onnx_data').sha256))?.pieceHashes.length, 2);
 });
 
@@ -125,7 +189,8 @@ void test('a corrupted download is an IntegrityError naming the file; the file i
   const server = new FakeModelServer(model, { replace: new Map([['encoder.onnx_data', corrupted]]) });
   await assert.rejects(
     downloadModel(store, BASE_URL, model.manifest, { fetch: server.fetch }),
-    (e: unknown) => e instanceof IntegrityError && e.file === 'encoder.onnx_data' && /encoder\.onnx_data/.test(e.message),
+    (e: unknown) =>
+      e instanceof IntegrityError && e.file === 'encoder.onnx_data' && /encoder\.onnx_data/.test(e.message),
   );
   const sha = entryOf('encoder.onnx_data').sha256;
   assert.equal(await store.files.record(sha), undefined);
@@ -140,21 +205,35 @@ void test('a body of the wrong size is an IntegrityError, with or without Conten
   for (const replacement of [longer, shorter]) {
     const store = newStore();
     const server = new FakeModelServer(model, { replace: new Map([['merges.txt', replacement]]) });
-    await assert.rejects(downloadModel(store, BASE_URL, model.manifest, { fetch: server.fetch }), (e: unknown) => e instanceof IntegrityError && e.file === 'merges.txt');
+    await assert.rejects(
+      downloadModel(store, BASE_URL, model.manifest, { fetch: server.fetch }),
+      (e: unknown) => e instanceof IntegrityError && e.file === 'merges.txt',
+    );
   }
   const store = newStore();
   const noLength = (url: string, init?: RequestInit) =>
-    new FakeModelServer(model, { replace: new Map([['merges.txt', longer]]) }).fetch(url, init).then((r) => new Response(r.body, { status: r.status }));
-  await assert.rejects(downloadModel(store, BASE_URL, model.manifest, { fetch: noLength }), (e: unknown) => e instanceof IntegrityError && /more than/.test(e.actual));
+    new FakeModelServer(model, { replace: new Map([['merges.txt', longer]]) })
+      .fetch(url, init)
+      .then((r) => new Response(r.body, { status: r.status }));
+  await assert.rejects(
+    downloadModel(store, BASE_URL, model.manifest, { fetch: noLength }),
+    (e: unknown) => e instanceof IntegrityError && /more than/.test(e.actual),
+  );
 });
 
 void test('an HTML page (a dev server answering a missing file with index.html) is refused by name', async () => {
   const server = new FakeModelServer(model, { contentType: 'text/html; charset=utf-8' });
-  await assert.rejects(downloadModel(newStore(), BASE_URL, model.manifest, { fetch: server.fetch }), (e: unknown) => e instanceof DownloadHttpError && /web page instead of the file/.test(e.message));
+  await assert.rejects(
+    downloadModel(newStore(), BASE_URL, model.manifest, { fetch: server.fetch }),
+    (e: unknown) => e instanceof DownloadHttpError && /web page instead of the file/.test(e.message),
+  );
 });
 
 void test('a file path that leaves the model folder is refused before anything is fetched', async () => {
-  const manifest = { ...model.manifest, files: [...model.manifest.files, { path: '../other/secret.bin', bytes: 1, sha256: 'ab'.repeat(32) }] };
+  const manifest = {
+    ...model.manifest,
+    files: [...model.manifest.files, { path: '../other/secret.bin', bytes: 1, sha256: 'ab'.repeat(32) }],
+  };
   const server = new FakeModelServer(model);
   await assert.rejects(downloadModel(newStore(), BASE_URL, manifest, { fetch: server.fetch }), ManifestError);
   assert.deepEqual(server.requests, []);
@@ -181,7 +260,14 @@ void test('cancel: the AbortSignal stops the download with DownloadCancelledErro
   const store = newStore();
   const controller = new AbortController();
   const onProgress = (p: DownloadProgress) => p.loaded > 6000 && controller.abort();
-  await assert.rejects(downloadModel(store, BASE_URL, model.manifest, { fetch: new FakeModelServer(model).fetch, signal: controller.signal, onProgress }), DownloadCancelledError);
+  await assert.rejects(
+    downloadModel(store, BASE_URL, model.manifest, {
+      fetch: new FakeModelServer(model).fetch,
+      signal: controller.signal,
+      onProgress,
+    }),
+    DownloadCancelledError,
+  );
   const stored = (await store.status(model.manifest)).storedBytes;
   assert.ok(stored > 0 && stored < totalBytes(model));
   await downloadModel(store, BASE_URL, model.manifest, { fetch: new FakeModelServer(model).fetch });
@@ -194,7 +280,11 @@ void test('too little space per navigator.storage.estimate(): refused before any
   const server = new FakeModelServer(model);
   await assert.rejects(
     downloadModel(store, BASE_URL, model.manifest, { fetch: server.fetch }),
-    (e: unknown) => e instanceof StorageQuotaError && e.when === 'before-download' && e.neededBytes === totalBytes(model) && e.missingBytes === totalBytes(model) - 6000,
+    (e: unknown) =>
+      e instanceof StorageQuotaError &&
+      e.when === 'before-download' &&
+      e.neededBytes === totalBytes(model) &&
+      e.missingBytes === totalBytes(model) - 6000,
   );
   assert.deepEqual(server.requests, []);
   assert.deepEqual(await store.listModels(), []);
@@ -204,7 +294,10 @@ void test('too little space per navigator.storage.estimate(): refused before any
 void test('QuotaExceededError mid-way: StorageQuotaError with the bytes missing, completed files kept, the download resumes once there is room', async () => {
   const backend = quotaBackend(9000);
   // The estimate showed room before the download; by the refusal the site has 1000 bytes left.
-  const store = new ModelStore(backend, { pieceBytes: PIECE, storage: fakeStorageManager({ usage: 0, quota: 1e9 }, { usage: 8000, quota: 9000 }) });
+  const store = new ModelStore(backend, {
+    pieceBytes: PIECE,
+    storage: fakeStorageManager({ usage: 0, quota: 1e9 }, { usage: 8000, quota: 9000 }),
+  });
   const error = await downloadModel(store, BASE_URL, model.manifest, { fetch: new FakeModelServer(model).fetch }).then(
     () => assert.fail('expected a quota error'),
     (e: unknown) => e,
@@ -221,7 +314,10 @@ void test('QuotaExceededError mid-way: StorageQuotaError with the bytes missing,
 
   // Space freed: the same backend, a browser that now has room.
   backend.limitBytes = Infinity;
-  const roomy = new ModelStore(backend, { pieceBytes: PIECE, storage: fakeStorageManager({ usage: 9000, quota: 1e9 }) });
+  const roomy = new ModelStore(backend, {
+    pieceBytes: PIECE,
+    storage: fakeStorageManager({ usage: 9000, quota: 1e9 }),
+  });
   const server = new FakeModelServer(model);
   await downloadModel(roomy, BASE_URL, model.manifest, { fetch: server.fetch });
   assert.ok(!server.fetchedPaths().includes('decoder.onnx'));
@@ -230,7 +326,9 @@ void test('QuotaExceededError mid-way: StorageQuotaError with the bytes missing,
 
 void test('persistent storage is requested when a download starts, and the answer returned', async () => {
   const storage = fakeStorageManager({ usage: 0, quota: 1e9 });
-  const result = await downloadModel(newStore(storage), BASE_URL, model.manifest, { fetch: new FakeModelServer(model).fetch });
+  const result = await downloadModel(newStore(storage), BASE_URL, model.manifest, {
+    fetch: new FakeModelServer(model).fetch,
+  });
   assert.equal(storage.persistCalls, 1);
   assert.equal(result.persisted, true);
 });

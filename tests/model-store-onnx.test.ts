@@ -25,7 +25,13 @@ async function greedyTokens(source: ModelSource): Promise<Int32Array> {
   const { engine, text, dispose } = await loadDalle(ort, source, sessionOptionsFor('wasm', source.manifest));
   try {
     const prompt = text.encode('a red apple', 1);
-    return await engine.generateTokens({ prompt, unconditional: text.unconditional, images: 1, seed: 3, sampling: { ...DEFAULT_SAMPLING, topK: 4 } });
+    return await engine.generateTokens({
+      prompt,
+      unconditional: text.unconditional,
+      images: 1,
+      seed: 3,
+      sampling: { ...DEFAULT_SAMPLING, topK: 4 },
+    });
   } finally {
     await dispose();
   }

@@ -14,7 +14,8 @@ import { BASE_URL, FakeModelServer, syntheticModel } from './helpers/store-fixtu
 
 /** IndexedDB as a cross-site iframe with third-party storage blocked sees it: present, but every call fails. */
 function deniedBackend(): StoreBackend {
-  const denied = () => Promise.reject(new DOMException('The user denied permission to access the database.', 'UnknownError'));
+  const denied = () =>
+    Promise.reject(new DOMException('The user denied permission to access the database.', 'UnknownError'));
   return { kind: 'indexeddb', get: denied, put: denied, delete: denied, keys: denied, clear: denied };
 }
 
@@ -36,10 +37,15 @@ void test('IndexedDB that works passes the probe, which leaves no key behind', a
 });
 
 void test('storage denied (IndexedDB throws on use): falls back to memory, says why, and the app still runs from it', async () => {
-  assert.deepEqual(await probeStorage(deniedBackend()), { ok: false, reason: 'UnknownError: The user denied permission to access the database.' });
+  assert.deepEqual(await probeStorage(deniedBackend()), {
+    ok: false,
+    reason: 'UnknownError: The user denied permission to access the database.',
+  });
   const { store, storage } = await openModelStore({ openBackend: deniedBackend, pieceBytes: 1024 });
   assert.equal(store.kind, 'memory');
-  assert.ok(storage.kind === 'memory' && /denied permission/.test(storage.reason) && /runs from memory/.test(storage.notice));
+  assert.ok(
+    storage.kind === 'memory' && /denied permission/.test(storage.reason) && /runs from memory/.test(storage.notice),
+  );
   assert.equal(store.storage, undefined, 'the browser quota does not apply to memory');
 
   const model = syntheticModel('dalle-mini', 1);

@@ -22,7 +22,8 @@ const BACKENDS: readonly { readonly name: string; readonly open: () => StoreBack
 
 const mini = syntheticModel('dalle-mini', 1);
 const mega = syntheticModel('dalle-mega', 2, mini);
-const ownPaths = (model: typeof mini) => [...model.files.keys()].filter((path) => !(SHARED_PATHS as readonly string[]).includes(path));
+const ownPaths = (model: typeof mini) =>
+  [...model.files.keys()].filter((path) => !(SHARED_PATHS as readonly string[]).includes(path));
 
 for (const { name, open } of BACKENDS) {
   void test(`${name}: files are stored in pieces and read back whole, as one allocation of their size`, async () => {
@@ -39,7 +40,10 @@ for (const { name, open } of BACKENDS) {
       assert.equal(read.buffer.byteLength, bytes.byteLength, `${path}: no larger buffer behind the bytes`);
     }
     await assert.rejects(source.readFile('secrets.txt'), ManifestError);
-    assert.deepEqual(await (await storedModelSource(store, 'dalle-mini/q8')).readFile('vocab.json'), mini.files.get('vocab.json'));
+    assert.deepEqual(
+      await (await storedModelSource(store, 'dalle-mini/q8')).readFile('vocab.json'),
+      mini.files.get('vocab.json'),
+    );
   });
 
   void test(`${name}: a file two models share is stored and downloaded once; deleting one model keeps it`, async () => {
@@ -59,10 +63,21 @@ for (const { name, open } of BACKENDS) {
         ['dalle-mega/q8', totalBytes(mega), totalBytes(mega), shared, true],
       ],
     );
-    assert.equal((await store.usage()).modelBytes, totalBytes(mini) + totalBytes(mega) - shared, 'shared files counted once');
+    assert.equal(
+      (await store.usage()).modelBytes,
+      totalBytes(mini) + totalBytes(mega) - shared,
+      'shared files counted once',
+    );
 
-    assert.equal(await store.deleteModel('dalle-mini/q8'), totalBytes(mini, ownPaths(mini)), 'frees only what mega does not use');
-    assert.deepEqual((await store.listModels()).map((m) => [m.id, m.sharedBytes, m.complete]), [['dalle-mega/q8', 0, true]]);
+    assert.equal(
+      await store.deleteModel('dalle-mini/q8'),
+      totalBytes(mini, ownPaths(mini)),
+      'frees only what mega does not use',
+    );
+    assert.deepEqual(
+      (await store.listModels()).map((m) => [m.id, m.sharedBytes, m.complete]),
+      [['dalle-mega/q8', 0, true]],
+    );
     const source = storeModelSource(store, mega.manifest);
     for (const path of SHARED_PATHS) assert.deepEqual(await source.readFile(path), mega.files.get(path));
     const gone = mini.manifest.files.find((f) => f.path === 'encoder.onnx_data')!;
@@ -86,7 +101,10 @@ for (const { name, open } of BACKENDS) {
     await backend.put([[pieceKey(entry.sha256, 2), piece]]);
 
     const source = storeModelSource(store, mini.manifest);
-    await assert.rejects(source.readFile('decoder.onnx_data'), (e: unknown) => e instanceof IntegrityError && e.file === 'decoder.onnx_data' && /piece 2/.test(e.expected));
+    await assert.rejects(
+      source.readFile('decoder.onnx_data'),
+      (e: unknown) => e instanceof IntegrityError && e.file === 'decoder.onnx_data' && /piece 2/.test(e.expected),
+    );
     assert.equal(await store.files.isComplete(entry), false);
     assert.equal((await store.status(mini.manifest)).complete, false);
     await assert.rejects(source.readFile('decoder.onnx_data'), FileNotStoredError);
@@ -103,7 +121,10 @@ for (const { name, open } of BACKENDS) {
     await downloadModel(store, BASE_URL, mini.manifest, { fetch: new FakeModelServer(mini).fetch });
     const entry = mini.manifest.files.find((f) => f.path === 'vqgan.onnx_data')!;
     await backend.delete([pieceKey(entry.sha256, 1)]);
-    await assert.rejects(store.readFile(entry), (e: unknown) => e instanceof FileNotStoredError && e.file === 'vqgan.onnx_data');
+    await assert.rejects(
+      store.readFile(entry),
+      (e: unknown) => e instanceof FileNotStoredError && e.file === 'vqgan.onnx_data',
+    );
     assert.equal((await store.files.record(entry.sha256))?.pieceHashes.length, 1);
   });
 }
@@ -115,7 +136,10 @@ void test('a model saved again with other files leaves no orphaned files behind'
   const reexport = syntheticModel('dalle-mini', 3, mini);
   await downloadModel(store, BASE_URL, reexport.manifest, { fetch: new FakeModelServer(reexport).fetch });
   const models = await store.listModels();
-  assert.deepEqual(models.map((m) => [m.id, m.storedBytes]), [['dalle-mini/q8', totalBytes(reexport)]]);
+  assert.deepEqual(
+    models.map((m) => [m.id, m.storedBytes]),
+    [['dalle-mini/q8', totalBytes(reexport)]],
+  );
   assert.equal((await store.files.storedHashes()).size, reexport.files.size);
 });
 
@@ -124,7 +148,9 @@ void test('an entry that does not make sense reads as absent instead of crashing
   const store = new ModelStore(backend, { pieceBytes: PIECE, storage: undefined });
   const entry = mini.manifest.files[0]!;
   // More piece hashes than the file has pieces: written by something else than this version.
-  await backend.put([[fileKey(entry.sha256), { bytes: entry.bytes, pieceBytes: PIECE, pieceHashes: ['a', 'b', 'c'], complete: true }]]);
+  await backend.put([
+    [fileKey(entry.sha256), { bytes: entry.bytes, pieceBytes: PIECE, pieceHashes: ['a', 'b', 'c'], complete: true }],
+  ]);
   assert.equal(await store.files.record(entry.sha256), undefined);
   assert.deepEqual((await store.status(mini.manifest)).storedBytes, 0);
 });

@@ -7,7 +7,29 @@ import { WordSegmenter } from '../src/text/word-segmenter.ts';
 import { createRng } from '../src/core/rng.ts';
 
 /** A hand-made frequency list, most frequent first, in enwiki-words-frequency.txt's format. */
-const WORDS = ['the', 'of', 'and', 'a', 'in', 'to', 'over', 'sun', 'set', 'lake', 'sunset', 'cat', 'hat', "'s", 's', 'love', 'new', 'york', 'i', 'at', 'night'];
+const WORDS = [
+  'the',
+  'of',
+  'and',
+  'a',
+  'in',
+  'to',
+  'over',
+  'sun',
+  'set',
+  'lake',
+  'sunset',
+  'cat',
+  'hat',
+  "'s",
+  's',
+  'love',
+  'new',
+  'york',
+  'i',
+  'at',
+  'night',
+];
 const segmenter = new WordSegmenter(WORDS.map((w, i) => `${w} ${10_000 - i}`).join('\n') + '\n');
 
 /** Draws that always land on the first, second or third person token. */
@@ -86,10 +108,12 @@ void test('draws person tokens with dalle-mini weights from the given rng', () =
   assert.equal(normalizeText('a photo of <person>', { rng: rngAt(0.8) }), ' a photo of someone');
   assert.equal(normalizeText('a photo of <PERSON>', { rng: rngAt(0.999) }), ' a photo of somebody');
 
-  const draws = (seed: number) => normalizeText('<person> with a dog, <person> with a cat', { rng: createRng(seed, 1) });
+  const draws = (seed: number) =>
+    normalizeText('<person> with a dog, <person> with a cat', { rng: createRng(seed, 1) });
   assert.equal(draws(7), draws(7));
   const seen = new Set<string>();
-  for (let seed = 0; seed < 200; seed++) for (const word of draws(seed).match(/a person|someone|somebody/g) ?? []) seen.add(word);
+  for (let seed = 0; seed < 200; seed++)
+    for (const word of draws(seed).match(/a person|someone|somebody/g) ?? []) seen.add(word);
   assert.deepEqual([...seen].sort(), ['a person', 'somebody', 'someone']);
 });
 

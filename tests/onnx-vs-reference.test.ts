@@ -5,7 +5,17 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { DalleBartConfig, VqganConfig } from '../src/model/config.ts';
-import { DECODER_INPUTS, DECODER_OUTPUTS, ENCODER_INPUTS, ENCODER_OUTPUTS, VQGAN_INPUTS, VQGAN_OUTPUTS, cacheFeedback, cacheNames, crossAttentionNames } from '../src/model/graph-io.ts';
+import {
+  DECODER_INPUTS,
+  DECODER_OUTPUTS,
+  ENCODER_INPUTS,
+  ENCODER_OUTPUTS,
+  VQGAN_INPUTS,
+  VQGAN_OUTPUTS,
+  cacheFeedback,
+  cacheNames,
+  crossAttentionNames,
+} from '../src/model/graph-io.ts';
 import { buildDecoderGraph, buildEncoderGraph } from '../tools/exporter/graphs/dallebart.ts';
 import { buildVqganGraph } from '../tools/exporter/graphs/vqgan.ts';
 import { dalleBartLayout, vqganLayout } from '../tools/exporter/layout.ts';
@@ -16,19 +26,34 @@ import { MemoryParams, randomParams } from './reference/memory-params.ts';
 import { referenceVqgan } from './reference/vqgan.ts';
 
 const config: DalleBartConfig = {
-  dModel: 32, encoderLayers: 2, decoderLayers: 2, encoderHeads: 2, decoderHeads: 4,
-  encoderFfnDim: 48, decoderFfnDim: 40, encoderVocabSize: 100, imageVocabSize: 64,
-  maxTextLength: 8, imageLength: 256, decoderStartTokenId: 64,
+  dModel: 32,
+  encoderLayers: 2,
+  decoderLayers: 2,
+  encoderHeads: 2,
+  decoderHeads: 4,
+  encoderFfnDim: 48,
+  decoderFfnDim: 40,
+  encoderVocabSize: 100,
+  imageVocabSize: 64,
+  maxTextLength: 8,
+  imageLength: 256,
+  decoderStartTokenId: 64,
 };
 const params = randomParams(dalleBartLayout(config), 7);
 // Row 0: a prompt with padding; row 1: the unconditional row [<s>, </s>, pad…].
-const ids = [[0, 17, 42, 9, 2, 1, 1, 1], [0, 2, 1, 1, 1, 1, 1, 1]];
+const ids = [
+  [0, 17, 42, 9, 2, 1, 1, 1],
+  [0, 2, 1, 1, 1, 1, 1, 1],
+];
 const mask = ids.map((row) => row.map((id) => (id === 1 ? 0 : 1)));
 const TOLERANCE = 1e-4;
 
 async function runEncoder(): Promise<Record<string, ort.Tensor>> {
   const encoder = await buildSession('encoder', (b) => buildEncoderGraph(b, params, config, 'fp32'));
-  return encoder.run({ [ENCODER_INPUTS.inputIds]: int64(ids.flat(), [2, 8]), [ENCODER_INPUTS.attentionMask]: int64(mask.flat(), [2, 8]) });
+  return encoder.run({
+    [ENCODER_INPUTS.inputIds]: int64(ids.flat(), [2, 8]),
+    [ENCODER_INPUTS.attentionMask]: int64(mask.flat(), [2, 8]),
+  });
 }
 
 void test('encoder graph matches the reference encoder', async () => {
@@ -53,8 +78,17 @@ void test('decoding with the KV cache step by step equals the full prefix withou
   const encoderOut = new Float32Array(rows * rowSize);
   encoderRow.forEach((e, r) => encoderOut.set(encoded.subarray(e * rowSize, (e + 1) * rowSize), r * rowSize));
   // Fixed token streams (teacher forcing) starting with the image start token.
-  const tokens = encoderRow.map((_, row) => [config.decoderStartTokenId, ...Array.from({ length: S - 1 }, (_, i) => (i * 7 + row * 13) % 64)]);
-  const expected = referenceDecoder(params, config, encoderOut, encoderRow.map((e) => mask[e]!), tokens);
+  const tokens = encoderRow.map((_, row) => [
+    config.decoderStartTokenId,
+    ...Array.from({ length: S - 1 }, (_, i) => (i * 7 + row * 13) % 64),
+  ]);
+  const expected = referenceDecoder(
+    params,
+    config,
+    encoderOut,
+    encoderRow.map((e) => mask[e]!),
+    tokens,
+  );
 
   const feeds: Record<string, ort.Tensor> = { [DECODER_INPUTS.attentionMask]: int64(mask.flat(), [2, 8]) };
   for (const { key, value } of crossAttentionNames(config)) {
@@ -62,12 +96,28 @@ void test('decoding with the KV cache step by step equals the full prefix withou
     feeds[value] = cross[value]!;
   }
   for (const { key, value } of cacheNames(config, 'past')) {
-    feeds[key] = new ort.Tensor('float32', new Float32Array(rows * config.dModel * S), [rows, config.decoderHeads, hd, S]);
-    feeds[value] = new ort.Tensor('float32', new Float32Array(rows * config.dModel * S), [rows, config.decoderHeads, S, hd]);
+    feeds[key] = new ort.Tensor('float32', new Float32Array(rows * config.dModel * S), [
+      rows,
+      config.decoderHeads,
+      hd,
+      S,
+    ]);
+    feeds[value] = new ort.Tensor('float32', new Float32Array(rows * config.dModel * S), [
+      rows,
+      config.decoderHeads,
+      S,
+      hd,
+    ]);
   }
   let worst = 0;
   for (let step = 0; step < S; step++) {
-    const stepFeeds = { [DECODER_INPUTS.inputIds]: int64(tokens.map((t) => t[step]!), [rows]), [DECODER_INPUTS.position]: int64([step], []) };
+    const stepFeeds = {
+      [DECODER_INPUTS.inputIds]: int64(
+        tokens.map((t) => t[step]!),
+        [rows],
+      ),
+      [DECODER_INPUTS.position]: int64([step], []),
+    };
     const out = await decoder.run({ ...feeds, ...stepFeeds });
     for (const { present, past } of cacheFeedback(config)) feeds[past] = out[present]!;
     const logits = out[DECODER_OUTPUTS.logits]!.data as Float32Array;
@@ -80,11 +130,21 @@ void test('decoding with the KV cache step by step equals the full prefix withou
 
 void test('VQGAN graph matches the reference decoder', async () => {
   const vq: VqganConfig = {
-    ch: 32, chMult: [1, 2], numResBlocks: 1, attnResolutions: [8], resolution: 16,
-    zChannels: 16, embedDim: 8, nEmbed: 64, outCh: 3,
+    ch: 32,
+    chMult: [1, 2],
+    numResBlocks: 1,
+    attnResolutions: [8],
+    resolution: 16,
+    zChannels: 16,
+    embedDim: 8,
+    nEmbed: 64,
+    outCh: 3,
   };
   const vqParams = randomParams(vqganLayout(vq), 3);
-  const codes = [Array.from({ length: 64 }, (_, i) => (i * 5) % 64), Array.from({ length: 64 }, (_, i) => (i * i) % 64)];
+  const codes = [
+    Array.from({ length: 64 }, (_, i) => (i * 5) % 64),
+    Array.from({ length: 64 }, (_, i) => (i * i) % 64),
+  ];
   const session = await buildSession('vqgan', (b) => buildVqganGraph(b, vqParams, vq, 'fp32'));
   const out = await session.run({ [VQGAN_INPUTS.codes]: int64(codes.flat(), [2, 64]) });
   const pixels = out[VQGAN_OUTPUTS.pixels]!;
@@ -105,13 +165,21 @@ void test('GELU is the exact erf form, not the tanh approximation', async () => 
 });
 
 void test('LayerNorm epsilon is 1e-5: tiny activations make eps dominate', async () => {
-  const tensors = new Map([...params.tensors].map(([path, t]) => [path, { shape: [...t.shape], data: Float32Array.from(t.data) }]));
+  const tensors = new Map(
+    [...params.tensors].map(([path, t]) => [path, { shape: [...t.shape], data: Float32Array.from(t.data) }]),
+  );
   for (const path of ['model/encoder/embed_tokens/embedding', 'model/encoder/embed_positions/embedding']) {
     tensors.get(path)!.data.forEach((v, i, a) => (a[i] = v * 1e-3));
   }
   const small = new MemoryParams(tensors);
   const encoder = await buildSession('encoder', (b) => buildEncoderGraph(b, small, config, 'fp32'));
-  const out = await encoder.run({ [ENCODER_INPUTS.inputIds]: int64(ids.flat(), [2, 8]), [ENCODER_INPUTS.attentionMask]: int64(mask.flat(), [2, 8]) });
-  const err = relativeError(out[ENCODER_OUTPUTS.lastHiddenState]!.data as Float32Array, referenceEncoder(small, config, ids, mask));
+  const out = await encoder.run({
+    [ENCODER_INPUTS.inputIds]: int64(ids.flat(), [2, 8]),
+    [ENCODER_INPUTS.attentionMask]: int64(mask.flat(), [2, 8]),
+  });
+  const err = relativeError(
+    out[ENCODER_OUTPUTS.lastHiddenState]!.data as Float32Array,
+    referenceEncoder(small, config, ids, mask),
+  );
   assert.ok(err <= TOLERANCE, `relative error ${err}`);
 });

@@ -17,9 +17,18 @@ import { loadDalle } from '../src/pipeline/load-dalle.ts';
 const dir = tinyModel('fp32');
 const source = openModelFolder(dir);
 const { engine } = await loadDalle(ort, source, sessionOptionsFor('wasm', source.manifest));
-const tokenizer = BpeTokenizer.fromFiles(readFileSync(join(dir, 'vocab.json'), 'utf8'), readFileSync(join(dir, 'merges.txt'), 'utf8'));
+const tokenizer = BpeTokenizer.fromFiles(
+  readFileSync(join(dir, 'vocab.json'), 'utf8'),
+  readFileSync(join(dir, 'merges.txt'), 'utf8'),
+);
 
-function request(prompt: string, seed: number, images = 2, sampling: SamplingSettings = DEFAULT_SAMPLING, signal?: AbortSignal) {
+function request(
+  prompt: string,
+  seed: number,
+  images = 2,
+  sampling: SamplingSettings = DEFAULT_SAMPLING,
+  signal?: AbortSignal,
+) {
   return {
     prompt: tokenizer.encodePrompt(prompt),
     unconditional: tokenizer.encodePrompt(''),

@@ -36,7 +36,11 @@ void test('tokenizes the test-vector prompts (docs/model-format.md#test-vectors)
     assert.equal(row.normalized, normalized, prompt);
     const content = tokenizer.encode(normalized);
     assert.deepEqual(row.ids, [0, ...content, 2, ...Array<number>(62 - content.length).fill(1)], prompt);
-    assert.deepEqual(row.attentionMask, row.ids.map((id) => (id === 1 ? 0 : 1)), prompt);
+    assert.deepEqual(
+      row.attentionMask,
+      row.ids.map((id) => (id === 1 ? 0 : 1)),
+      prompt,
+    );
   }
 });
 
@@ -66,21 +70,30 @@ void test('honours maxLength and keeps </s> when truncating', () => {
 
 void test('refuses prompts the model cannot use, with messages a person can act on', () => {
   for (const empty of ['', '   ', '\n\t']) {
-    assert.throws(() => preparePrompt(empty, tokenizer, { seed: 0 }), { name: 'PromptError', message: 'Type a prompt to draw' });
+    assert.throws(() => preparePrompt(empty, tokenizer, { seed: 0 }), {
+      name: 'PromptError',
+      message: 'Type a prompt to draw',
+    });
   }
   const long = 'a'.repeat(MAX_PROMPT_CHARS + 1);
-  assert.throws(() => preparePrompt(long, tokenizer, { seed: 0 }), (error: unknown) => {
-    assert.ok(error instanceof PromptError);
-    assert.match(error.message, /2001 characters.*at most 2000/);
-    return true;
-  });
+  assert.throws(
+    () => preparePrompt(long, tokenizer, { seed: 0 }),
+    (error: unknown) => {
+      assert.ok(error instanceof PromptError);
+      assert.match(error.message, /2001 characters.*at most 2000/);
+      return true;
+    },
+  );
   assert.doesNotThrow(() => preparePrompt('a'.repeat(MAX_PROMPT_CHARS), tokenizer, { seed: 0 }));
   for (const noWords of ['!!!', '... ---', '()']) {
-    assert.throws(() => preparePrompt(noWords, tokenizer, { seed: 0 }), (error: unknown) => {
-      assert.ok(error instanceof PromptError);
-      assert.match(error.message, /no words/);
-      return true;
-    });
+    assert.throws(
+      () => preparePrompt(noWords, tokenizer, { seed: 0 }),
+      (error: unknown) => {
+        assert.ok(error instanceof PromptError);
+        assert.match(error.message, /no words/);
+        return true;
+      },
+    );
   }
 });
 
@@ -91,12 +104,16 @@ void test('the seed fixes the <person> draws', () => {
   assert.deepEqual(preparePrompt(prompt, tokenizer, { seed: 42 }), preparePrompt(prompt, tokenizer, { seed: 42 }));
   const variants = new Set(Array.from({ length: 50 }, (_, seed) => normalizedFor(seed)));
   assert.ok(variants.size > 1, 'different seeds draw differently');
-  for (const text of variants) assert.match(text, /^ a photo of (a person|someone|somebody) next to (a person|someone|somebody) and a dog$/);
+  for (const text of variants)
+    assert.match(text, /^ a photo of (a person|someone|somebody) next to (a person|someone|somebody) and a dog$/);
 });
 
 void test('passes the word list on to hashtag splitting', () => {
   const words = new WordSegmenter('the 9\nover 8\nlake 7\nsunset 6\n');
-  assert.equal(preparePrompt('#sunsetoverthelake', tokenizer, { seed: 0, wordFrequencies: words }).normalized, ' sunset over the lake');
+  assert.equal(
+    preparePrompt('#sunsetoverthelake', tokenizer, { seed: 0, wordFrequencies: words }).normalized,
+    ' sunset over the lake',
+  );
   assert.equal(preparePrompt('#sunsetoverthelake', tokenizer, { seed: 0 }).normalized, ' sunsetoverthelake');
 });
 
@@ -112,7 +129,10 @@ void test('tools/tokenize.ts prints the normalised text and the ids up to </s>',
   const { stdout } = await tokenizeCli('--model', model, 'Sunset over a lake, in the mountains!', '--seed', '3');
   const out = JSON.parse(stdout) as { normalized: string; ids: number[] };
   assert.equal(out.normalized, ' sunset over a lake, in the mountains');
-  const modelTokenizer = BpeTokenizer.fromFiles(readFileSync(join(model, 'vocab.json'), 'utf8'), readFileSync(join(model, 'merges.txt'), 'utf8'));
+  const modelTokenizer = BpeTokenizer.fromFiles(
+    readFileSync(join(model, 'vocab.json'), 'utf8'),
+    readFileSync(join(model, 'merges.txt'), 'utf8'),
+  );
   assert.deepEqual(out.ids, [0, ...modelTokenizer.encode(out.normalized), 2]);
 });
 
@@ -136,8 +156,16 @@ void test('tools/tokenize.ts splits hashtags when the manifest lists a word list
     const words = 'the 900\nover 800\nlake 700\nsunset 600\n';
     writeFileSync(join(dir, 'enwiki-words-frequency.txt'), words);
     const manifest = JSON.parse(readFileSync(join(model, 'manifest.json'), 'utf8')) as ModelManifest;
-    const entry = { path: 'enwiki-words-frequency.txt', bytes: Buffer.byteLength(words), sha256: createHash('sha256').update(words).digest('hex') };
-    const withWords = { ...manifest, tokenizer: { ...manifest.tokenizer, wordFrequencies: entry.path }, files: [...manifest.files, entry] };
+    const entry = {
+      path: 'enwiki-words-frequency.txt',
+      bytes: Buffer.byteLength(words),
+      sha256: createHash('sha256').update(words).digest('hex'),
+    };
+    const withWords = {
+      ...manifest,
+      tokenizer: { ...manifest.tokenizer, wordFrequencies: entry.path },
+      files: [...manifest.files, entry],
+    };
     writeFileSync(join(dir, 'manifest.json'), JSON.stringify(withWords));
     const { stdout } = await tokenizeCli('--model', dir, '#SunsetOverTheLake');
     assert.equal((JSON.parse(stdout) as { normalized: string }).normalized, ' sunset over the lake');

@@ -8,7 +8,11 @@ import { KEEP_ONLY_JSON, limitLargeEntries, MODEL_INDEX_URL, THEME_COLOR, WEB_AP
 const ROOT = join(import.meta.dirname, '..');
 
 void test('the model-index route takes the catalog and model manifests, never model files', () => {
-  for (const url of ['http://h/models/catalog.json', 'http://h/models/demo/manifest.json', 'https://h/app/models/dalle-mini/manifest.json']) {
+  for (const url of [
+    'http://h/models/catalog.json',
+    'http://h/models/demo/manifest.json',
+    'https://h/app/models/dalle-mini/manifest.json',
+  ]) {
     assert.match(url, MODEL_INDEX_URL, url);
   }
   for (const url of [
@@ -26,8 +30,18 @@ void test('the model-index route takes the catalog and model manifests, never mo
 void test('only JSON with status 200 is kept: a host answering a missing catalog with index.html is not', async () => {
   const json = new Response('{}', { headers: { 'content-type': 'application/json; charset=utf-8' } });
   assert.equal(await KEEP_ONLY_JSON.cacheWillUpdate({ response: json }), json);
-  assert.equal(await KEEP_ONLY_JSON.cacheWillUpdate({ response: new Response('<!doctype html>', { headers: { 'content-type': 'text/html' } }) }), null);
-  assert.equal(await KEEP_ONLY_JSON.cacheWillUpdate({ response: new Response('{}', { status: 404, headers: { 'content-type': 'application/json' } }) }), null);
+  assert.equal(
+    await KEEP_ONLY_JSON.cacheWillUpdate({
+      response: new Response('<!doctype html>', { headers: { 'content-type': 'text/html' } }),
+    }),
+    null,
+  );
+  assert.equal(
+    await KEEP_ONLY_JSON.cacheWillUpdate({
+      response: new Response('{}', { status: 404, headers: { 'content-type': 'application/json' } }),
+    }),
+    null,
+  );
 });
 
 void test('only ORT runtime files may pass the 2 MiB precache limit; any other large file fails the build', async () => {
@@ -37,7 +51,10 @@ void test('only ORT runtime files may pass the 2 MiB precache limit; any other l
     { url: 'assets/index-x.js', revision: null, size: 234_325 },
   ];
   assert.deepEqual(await transform(entries), { manifest: entries });
-  assert.throws(() => transform([...entries, { url: 'assets/big-x.js', revision: null, size: 3 << 20 }]), /assets\/big-x\.js \(3145728 bytes\)/);
+  assert.throws(
+    () => transform([...entries, { url: 'assets/big-x.js', revision: null, size: 3 << 20 }]),
+    /assets\/big-x\.js \(3145728 bytes\)/,
+  );
 });
 
 void test('the manifest makes the app installable: names, standalone, the page colours, icons that exist and are small', () => {
@@ -46,12 +63,26 @@ void test('the manifest makes the app installable: names, standalone, the page c
   assert.equal(WEB_APP_MANIFEST.display, 'standalone');
   assert.equal(WEB_APP_MANIFEST.start_url, '.');
   assert.equal(WEB_APP_MANIFEST.scope, '.');
-  assert.match(readFileSync(join(ROOT, 'index.html'), 'utf8'), new RegExp(`<meta name="theme-color" content="${THEME_COLOR}"`));
-  assert.match(readFileSync(join(ROOT, 'src/ui/app.css'), 'utf8'), new RegExp(`:root \\{[^}]*background: ${THEME_COLOR};`));
+  assert.match(
+    readFileSync(join(ROOT, 'index.html'), 'utf8'),
+    new RegExp(`<meta name="theme-color" content="${THEME_COLOR}"`),
+  );
+  assert.match(
+    readFileSync(join(ROOT, 'src/ui/app.css'), 'utf8'),
+    new RegExp(`:root \\{[^}]*background: ${THEME_COLOR};`),
+  );
 
   const icons = WEB_APP_MANIFEST.icons ?? [];
-  for (const [sizes, purpose] of [['192x192', 'any'], ['512x512', 'any'], ['512x512', 'maskable'], ['any', 'any']]) {
-    assert.ok(icons.some((icon) => icon.sizes === sizes && icon.purpose === purpose), `${sizes} ${purpose}`);
+  for (const [sizes, purpose] of [
+    ['192x192', 'any'],
+    ['512x512', 'any'],
+    ['512x512', 'maskable'],
+    ['any', 'any'],
+  ]) {
+    assert.ok(
+      icons.some((icon) => icon.sizes === sizes && icon.purpose === purpose),
+      `${sizes} ${purpose}`,
+    );
   }
   for (const icon of icons) {
     const path = join(ROOT, 'public', icon.src);

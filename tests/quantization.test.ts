@@ -1,7 +1,12 @@
 /** Weight-only quantizers, and the quantized tiny exports run and stay close to fp32. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Q4_BLOCK, quantizeInt8PerColumn, quantizeInt8PerRow, quantizeQ4Blockwise } from '../tools/exporter/graphs/quantize.ts';
+import {
+  Q4_BLOCK,
+  quantizeInt8PerColumn,
+  quantizeInt8PerRow,
+  quantizeQ4Blockwise,
+} from '../tools/exporter/graphs/quantize.ts';
 import { measureQuantizationError } from '../tools/exporter/quantization-report.ts';
 import { fillNormal } from '../tools/exporter/prng.ts';
 import { tinyModel } from './helpers/fixtures.ts';
@@ -12,13 +17,15 @@ const w = fillNormal(new Float32Array(K * N), 1, 0, 1);
 
 void test('int8 per column / per row round-trips within half a step', () => {
   const col = quantizeInt8PerColumn(w, K, N);
-  for (let k = 0; k < K; k++) for (let n = 0; n < N; n++) {
-    assert.ok(Math.abs(col.q[k * N + n]! * col.scales[n]! - w[k * N + n]!) <= col.scales[n]! / 2 + 1e-7);
-  }
+  for (let k = 0; k < K; k++)
+    for (let n = 0; n < N; n++) {
+      assert.ok(Math.abs(col.q[k * N + n]! * col.scales[n]! - w[k * N + n]!) <= col.scales[n]! / 2 + 1e-7);
+    }
   const row = quantizeInt8PerRow(w, K, N);
-  for (let k = 0; k < K; k++) for (let n = 0; n < N; n++) {
-    assert.ok(Math.abs(row.q[k * N + n]! * row.scales[k]! - w[k * N + n]!) <= row.scales[k]! / 2 + 1e-7);
-  }
+  for (let k = 0; k < K; k++)
+    for (let n = 0; n < N; n++) {
+      assert.ok(Math.abs(row.q[k * N + n]! * row.scales[k]! - w[k * N + n]!) <= row.scales[k]! / 2 + 1e-7);
+    }
 });
 
 void test('q4 packs MatMulNBits blocks, low nibble first, zero point 8', () => {

@@ -3,7 +3,15 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createRng } from '../src/core/rng.ts';
 import { MAX_SEED } from '../src/core/seed.ts';
-import { checkSamplingSettings, DEFAULT_SAMPLING, NonFiniteLogitsError, sampleFromLogits, sampleNextTokens, superCondition, topKIndices } from '../src/pipeline/sampler.ts';
+import {
+  checkSamplingSettings,
+  DEFAULT_SAMPLING,
+  NonFiniteLogitsError,
+  sampleFromLogits,
+  sampleNextTokens,
+  superCondition,
+  topKIndices,
+} from '../src/pipeline/sampler.ts';
 import type { SamplingSettings } from '../src/pipeline/sampler.ts';
 
 void test('super-conditioning is uncond + s·(cond − uncond) on rows i and n + i, over image codes only', () => {
@@ -18,7 +26,9 @@ void test('top-k keeps exactly k, ties to the lower index', () => {
   assert.deepEqual(Array.from(topKIndices(values, 2)), [1, 2]);
   assert.deepEqual(Array.from(topKIndices(values, 4)), [1, 2, 5, 4]);
   const big = Float32Array.from({ length: 5000 }, (_, i) => Math.sin(i));
-  const viaSort = Array.from(big.keys()).sort((a, b) => big[b]! - big[a]! || a - b).slice(0, 2000);
+  const viaSort = Array.from(big.keys())
+    .sort((a, b) => big[b]! - big[a]! || a - b)
+    .slice(0, 2000);
   assert.deepEqual(Array.from(topKIndices(big, 2000)), viaSort);
   assert.deepEqual(Array.from(topKIndices(big, 50)), viaSort.slice(0, 50));
 });
@@ -35,7 +45,9 @@ void test('top-p keeps the smallest prefix reaching p', () => {
   const logits = Float32Array.from([Math.log(6), Math.log(3), Math.log(1)]);
   const draws = (topP: number): Set<number> => {
     const rng = createRng(3);
-    return new Set(Array.from({ length: 400 }, () => sampleFromLogits(logits, { ...DEFAULT_SAMPLING, topK: 0, topP }, rng)));
+    return new Set(
+      Array.from({ length: 400 }, () => sampleFromLogits(logits, { ...DEFAULT_SAMPLING, topK: 0, topP }, rng)),
+    );
   };
   assert.deepEqual(draws(0.5), new Set([0]));
   assert.deepEqual(draws(0.6), new Set([0]));
@@ -48,7 +60,8 @@ void test('sampling follows the softmax; temperature sharpens it', () => {
   const frequency = (temperature: number): number => {
     const rng = createRng(11);
     let zeros = 0;
-    for (let i = 0; i < 20000; i++) zeros += sampleFromLogits(logits, { ...DEFAULT_SAMPLING, topK: 0, temperature }, rng) === 0 ? 1 : 0;
+    for (let i = 0; i < 20000; i++)
+      zeros += sampleFromLogits(logits, { ...DEFAULT_SAMPLING, topK: 0, temperature }, rng) === 0 ? 1 : 0;
     return zeros / 20000;
   };
   assert.ok(Math.abs(frequency(1) - 0.75) < 0.015);
@@ -70,7 +83,8 @@ void test('sampleNextTokens never picks a non-image id', () => {
   const vocab = 6;
   const logits = Float32Array.from([0, 0, 0, 0, 0, 50, /* uncond */ 0, 0, 0, 0, 0, 50]);
   const rngs = [createRng(1)];
-  for (let i = 0; i < 50; i++) assert.ok(sampleNextTokens(logits, 1, vocab, 5, { ...DEFAULT_SAMPLING, topK: 0 }, rngs)[0]! < 5);
+  for (let i = 0; i < 50; i++)
+    assert.ok(sampleNextTokens(logits, 1, vocab, 5, { ...DEFAULT_SAMPLING, topK: 0 }, rngs)[0]! < 5);
 });
 
 void test('bad settings are refused with a clear message', () => {
@@ -112,7 +126,11 @@ void test('fast sampling paths draw what the brute-force definition draws', () =
   ];
   for (const settings of cases) {
     for (let seed = 0; seed < 5; seed++) {
-      assert.equal(sampleFromLogits(logits, settings, createRng(seed)), bruteForceSample(logits, settings, createRng(seed)), JSON.stringify(settings));
+      assert.equal(
+        sampleFromLogits(logits, settings, createRng(seed)),
+        bruteForceSample(logits, settings, createRng(seed)),
+        JSON.stringify(settings),
+      );
     }
   }
 });
@@ -126,17 +144,30 @@ function fillLogits(n: number, seed: number): Float32Array {
 void test('non-finite logits are an error naming image and code, not a silent last code', () => {
   // n = 1 image, vocab 4 (3 codes + the start token).
   const withNaN = Float32Array.from([0, NaN, 1, 0, /* uncond */ 0, 0, 0, 0]);
-  assert.throws(() => sampleNextTokens(withNaN, 1, 4, 3, DEFAULT_SAMPLING, [createRng(1)]), (error: unknown) => {
-    assert.ok(error instanceof NonFiniteLogitsError);
-    assert.match(error.message, /the decoder returned NaN for code 1 of image 0 \(prompt row\).*Re-export the model/);
-    return true;
-  });
+  assert.throws(
+    () => sampleNextTokens(withNaN, 1, 4, 3, DEFAULT_SAMPLING, [createRng(1)]),
+    (error: unknown) => {
+      assert.ok(error instanceof NonFiniteLogitsError);
+      assert.match(error.message, /the decoder returned NaN for code 1 of image 0 \(prompt row\).*Re-export the model/);
+      return true;
+    },
+  );
   const unconditional = Float32Array.from([0, 0, 0, 0, /* uncond */ 0, 0, Infinity, 0]);
-  assert.throws(() => sampleNextTokens(unconditional, 1, 4, 3, DEFAULT_SAMPLING, [createRng(1)]), /returned Infinity for code 2 of image 0 \(unconditional row\)/);
+  assert.throws(
+    () => sampleNextTokens(unconditional, 1, 4, 3, DEFAULT_SAMPLING, [createRng(1)]),
+    /returned Infinity for code 2 of image 0 \(unconditional row\)/,
+  );
   // Finite logits, but a scale that overflows float32 once applied.
   const finite = Float32Array.from([3e38, 0, 0, 0, /* uncond */ -3e38, 0, 0, 0]);
-  assert.throws(() => sampleNextTokens(finite, 1, 4, 3, { ...DEFAULT_SAMPLING, conditionScale: 10 }, [createRng(1)]), /logit 0 is Infinity.*condition scale 10 is too large/);
-  for (const settings of [DEFAULT_SAMPLING, { ...DEFAULT_SAMPLING, topK: 0 }, { ...DEFAULT_SAMPLING, topK: 0, topP: 0.9 }]) {
+  assert.throws(
+    () => sampleNextTokens(finite, 1, 4, 3, { ...DEFAULT_SAMPLING, conditionScale: 10 }, [createRng(1)]),
+    /logit 0 is Infinity.*condition scale 10 is too large/,
+  );
+  for (const settings of [
+    DEFAULT_SAMPLING,
+    { ...DEFAULT_SAMPLING, topK: 0 },
+    { ...DEFAULT_SAMPLING, topK: 0, topP: 0.9 },
+  ]) {
     assert.throws(() => sampleFromLogits(Float32Array.from([1, 2, NaN]), settings, createRng(0)), NonFiniteLogitsError);
   }
 });

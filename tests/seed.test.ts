@@ -10,7 +10,20 @@ void test('parseSeed takes decimal digits up to 2^32 − 1 and refuses the rest 
   assert.equal(parseSeed('007'), 7);
   assert.equal(parseSeed('000000000000001'), 1);
   assert.equal(parseSeed('4294967295'), MAX_SEED);
-  for (const bad of ['4294967296', '9007199254740992', '9007199254740993', '10000000000', '-1', '1e3', '0x10', '1.0', '1.5', '', ' ', 'seven']) {
+  for (const bad of [
+    '4294967296',
+    '9007199254740992',
+    '9007199254740993',
+    '10000000000',
+    '-1',
+    '1e3',
+    '0x10',
+    '1.0',
+    '1.5',
+    '',
+    ' ',
+    'seven',
+  ]) {
     assert.throws(() => parseSeed(bad), SeedError, bad);
   }
 });

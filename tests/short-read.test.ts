@@ -45,30 +45,48 @@ void test('a checkpoint truncated after it was opened fails on the tensor it cut
     const cut = ckpt.leaf('second').segments[0]!.offset + 10;
     truncateSync(copy, cut);
     assert.deepEqual(Array.from(ckpt.readRange('first', 0, 40)), first, 'tensors before the cut still read');
-    assert.throws(() => ckpt.readRange('second', 0, 30), (error: unknown) => {
-      assert.ok(error instanceof CheckpointError);
-      assert.match(error.message, /short read of tensor "second" \(got 10 of 120 bytes at offset \d+\): the file shrank/);
-      return true;
-    });
+    assert.throws(
+      () => ckpt.readRange('second', 0, 30),
+      (error: unknown) => {
+        assert.ok(error instanceof CheckpointError);
+        assert.match(
+          error.message,
+          /short read of tensor "second" \(got 10 of 120 bytes at offset \d+\): the file shrank/,
+        );
+        return true;
+      },
+    );
   } finally {
     ckpt.close();
   }
 });
 
 void test('a read that stops early while the structure is parsed is a CheckpointError', () => {
-  assert.throws(() => FlaxCheckpoint.open(file, { readAt: stingyRead(7, 50) }), (error: unknown) => {
-    assert.ok(error instanceof CheckpointError);
-    assert.match(error.message, /short read in the top-level map \(got 0 of 1 bytes at offset \d+\): the file changed while being read/);
-    return true;
-  });
+  assert.throws(
+    () => FlaxCheckpoint.open(file, { readAt: stingyRead(7, 50) }),
+    (error: unknown) => {
+      assert.ok(error instanceof CheckpointError);
+      assert.match(
+        error.message,
+        /short read in the top-level map \(got 0 of 1 bytes at offset \d+\): the file changed while being read/,
+      );
+      return true;
+    },
+  );
 });
 
 void test('hashing pieces of a file refuses one that shrinks or grows under it', () => {
   const data = join(dir, 'data.bin');
   writeFileSync(data, Buffer.alloc(100, 7));
   let seen = 0;
-  assert.equal(forEachPiece(data, 16, (piece) => (seen += piece.length), stingyRead(5)), 100);
+  assert.equal(
+    forEachPiece(data, 16, (piece) => (seen += piece.length), stingyRead(5)),
+    100,
+  );
   assert.equal(seen, 100);
   assert.throws(() => forEachPiece(data, 16, () => undefined, stingyRead(16, 60)), ShortReadError);
-  assert.throws(() => forEachPiece(data, 16, (piece) => piece.length === 16 && writeFileSync(data, Buffer.alloc(200, 1))), /grew past the 100 bytes/);
+  assert.throws(
+    () => forEachPiece(data, 16, (piece) => piece.length === 16 && writeFileSync(data, Buffer.alloc(200, 1))),
+    /grew past the 100 bytes/,
+  );
 });

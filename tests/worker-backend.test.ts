@@ -11,28 +11,49 @@ function gpu(adapter: GpuAdapterLike | null): GpuLike {
 
 const hardware: GpuAdapterLike = { features: new Set(['shader-f16']), info: { vendor: 'nvidia', architecture: 'ada' } };
 const noF16: GpuAdapterLike = { features: new Set<string>(), info: { vendor: 'intel', architecture: 'gen-9' } };
-const software: GpuAdapterLike = { features: new Set<string>(), info: { vendor: 'google', architecture: 'swiftshader', isFallbackAdapter: true } };
+const software: GpuAdapterLike = {
+  features: new Set<string>(),
+  info: { vendor: 'google', architecture: 'swiftshader', isFallbackAdapter: true },
+};
 
 void test('a hardware adapter gives WebGPU, and the reason names it', async () => {
-  assert.deepEqual(await chooseBackend(gpu(hardware), undefined, true), { backend: 'webgpu', reason: 'adapter nvidia ada' });
+  assert.deepEqual(await chooseBackend(gpu(hardware), undefined, true), {
+    backend: 'webgpu',
+    reason: 'adapter nvidia ada',
+  });
 });
 
 void test('no WebGPU, no adapter, or a failing probe falls back to WASM and says why', async () => {
-  assert.deepEqual(await chooseBackend(undefined, undefined, false), { backend: 'wasm', reason: 'this browser has no WebGPU (navigator.gpu is missing)' });
-  assert.deepEqual(await chooseBackend(gpu(null), undefined, false), { backend: 'wasm', reason: 'the browser found no WebGPU adapter' });
+  assert.deepEqual(await chooseBackend(undefined, undefined, false), {
+    backend: 'wasm',
+    reason: 'this browser has no WebGPU (navigator.gpu is missing)',
+  });
+  assert.deepEqual(await chooseBackend(gpu(null), undefined, false), {
+    backend: 'wasm',
+    reason: 'the browser found no WebGPU adapter',
+  });
   const failing: GpuLike = { requestAdapter: () => Promise.reject(new Error('GPU process crashed')) };
   assert.match((await chooseBackend(failing, undefined, false)).reason, /GPU process crashed/);
 });
 
 void test('fp16 models need shader-f16; a software adapter loses to WASM unless WebGPU is forced', async () => {
-  assert.deepEqual(await chooseBackend(gpu(noF16), undefined, true), { backend: 'wasm', reason: 'the adapter intel gen-9 lacks shader-f16, which this fp16 model needs' });
+  assert.deepEqual(await chooseBackend(gpu(noF16), undefined, true), {
+    backend: 'wasm',
+    reason: 'the adapter intel gen-9 lacks shader-f16, which this fp16 model needs',
+  });
   assert.equal((await chooseBackend(gpu(noF16), undefined, false)).backend, 'webgpu');
   assert.match((await chooseBackend(gpu(software), undefined, false)).reason, /software fallback/);
-  assert.deepEqual(await chooseBackend(gpu(software), 'webgpu', false), { backend: 'webgpu', reason: 'forced by ?backend=webgpu, adapter google swiftshader' });
+  assert.deepEqual(await chooseBackend(gpu(software), 'webgpu', false), {
+    backend: 'webgpu',
+    reason: 'forced by ?backend=webgpu, adapter google swiftshader',
+  });
 });
 
 void test('forcing a backend: WASM always works, WebGPU without a usable adapter is an error', async () => {
-  assert.deepEqual(await chooseBackend(gpu(hardware), 'wasm', false), { backend: 'wasm', reason: 'forced by ?backend=wasm' });
+  assert.deepEqual(await chooseBackend(gpu(hardware), 'wasm', false), {
+    backend: 'wasm',
+    reason: 'forced by ?backend=wasm',
+  });
   await assert.rejects(chooseBackend(gpu(null), 'webgpu', false), WebGPUUnavailableError);
   await assert.rejects(chooseBackend(gpu(noF16), 'webgpu', true), /lacks shader-f16/);
 });

@@ -39,7 +39,11 @@ const tinyLoader: ModelLoader = async (_params, onProgress) => {
 };
 
 /** A handler whose posted messages are collected, cloned as the browser would clone them. */
-function harness(loadModel: ModelLoader = tinyLoader): { handle: WorkerHandler; posted: WorkerResponse[]; onPost: (fn: (m: WorkerResponse) => void) => void } {
+function harness(loadModel: ModelLoader = tinyLoader): {
+  handle: WorkerHandler;
+  posted: WorkerResponse[];
+  onPost: (fn: (m: WorkerResponse) => void) => void;
+} {
   const posted: WorkerResponse[] = [];
   let listener: ((m: WorkerResponse) => void) | undefined;
   const handle = createWorkerHandler({
@@ -54,7 +58,10 @@ function harness(loadModel: ModelLoader = tinyLoader): { handle: WorkerHandler; 
   return { handle, posted, onPost: (fn) => (listener = fn) };
 }
 
-function only<T extends WorkerResponse['type']>(posted: readonly WorkerResponse[], type: T): Extract<WorkerResponse, { type: T }>[] {
+function only<T extends WorkerResponse['type']>(
+  posted: readonly WorkerResponse[],
+  type: T,
+): Extract<WorkerResponse, { type: T }>[] {
   return posted.filter((m): m is Extract<WorkerResponse, { type: T }> => m.type === type);
 }
 
@@ -75,11 +82,18 @@ void test('generate posts every step in order, then RGBA images and the tokens t
   await handle({ type: 'generate', id: 2, params: DRAW });
 
   const steps = only(posted, 'step').map((m) => m.progress.step);
-  assert.deepEqual(steps, Array.from({ length: 256 }, (_, i) => i + 1));
+  assert.deepEqual(
+    steps,
+    Array.from({ length: 256 }, (_, i) => i + 1),
+  );
   const previews = only(posted, 'preview');
   // The first preview (step 32) always comes; later ones only while previews stay cheap.
   assert.ok(previews.length >= 1 && previews.length <= 7, `${previews.length} previews`);
-  assert.ok(previews.every((m) => m.preview.first === 0 && m.preview.images.length === 2 && m.preview.images[0]!.length === 256 * 256 * 4));
+  assert.ok(
+    previews.every(
+      (m) => m.preview.first === 0 && m.preview.images.length === 2 && m.preview.images[0]!.length === 256 * 256 * 4,
+    ),
+  );
   const [result] = only(posted, 'result');
   assert.ok(result, JSON.stringify(only(posted, 'error')));
   assert.equal(result.id, 2);
@@ -112,7 +126,13 @@ void test('bad requests come back as error data naming the error class', async (
   await handle({ type: 'load', id: 6, params: { ...LOAD, backend: 'webgpu' } });
   assert.deepEqual(
     only(posted, 'error').map((m) => [m.id, m.error.name]),
-    [[1, 'ModelNotLoadedError'], [3, 'PromptError'], [4, 'InvalidRequestError'], [5, 'SamplingSettingsError'], [6, 'ModelAlreadyLoadedError']],
+    [
+      [1, 'ModelNotLoadedError'],
+      [3, 'PromptError'],
+      [4, 'InvalidRequestError'],
+      [5, 'SamplingSettingsError'],
+      [6, 'ModelAlreadyLoadedError'],
+    ],
   );
 });
 
@@ -123,7 +143,10 @@ void test('cancel stops a generation at the next step; the handler keeps working
     if (m.type === 'step' && m.progress.step === 3) void handle({ type: 'cancel', id: 3, target: 2 });
   });
   await handle({ type: 'generate', id: 2, params: DRAW });
-  assert.deepEqual(only(posted, 'error').map((m) => [m.id, m.error.name]), [[2, 'GenerationCancelledError']]);
+  assert.deepEqual(
+    only(posted, 'error').map((m) => [m.id, m.error.name]),
+    [[2, 'GenerationCancelledError']],
+  );
   assert.equal(only(posted, 'step').filter((m) => m.id === 2).length, 3);
 
   await handle({ type: 'generate', id: 4, params: { ...DRAW, images: 1 } });
@@ -133,7 +156,10 @@ void test('cancel stops a generation at the next step; the handler keeps working
 void test('generations queue one after another, never interleaving their steps', async () => {
   const { handle, posted } = harness();
   await handle({ type: 'load', id: 1, params: LOAD });
-  await Promise.all([handle({ type: 'generate', id: 2, params: { ...DRAW, images: 1 } }), handle({ type: 'generate', id: 3, params: { ...DRAW, images: 1, seed: 8 } })]);
+  await Promise.all([
+    handle({ type: 'generate', id: 2, params: { ...DRAW, images: 1 } }),
+    handle({ type: 'generate', id: 3, params: { ...DRAW, images: 1, seed: 8 } }),
+  ]);
   const order = posted.filter((m) => m.type === 'step' || m.type === 'result').map((m) => m.id);
   assert.deepEqual(order, [...new Array<number>(257).fill(2), ...new Array<number>(257).fill(3)]);
 });
@@ -174,7 +200,8 @@ class InThreadWorker implements WorkerLike {
   onmessageerror: ((event: MessageEvent) => void) | null = null;
   terminated = false;
   private readonly handle = createWorkerHandler({
-    post: (message, transfer) => this.onmessage?.({ data: structuredClone(message, { transfer }) } as MessageEvent<WorkerResponse>),
+    post: (message, transfer) =>
+      this.onmessage?.({ data: structuredClone(message, { transfer }) } as MessageEvent<WorkerResponse>),
     loadModel: tinyLoader,
     library,
   });
@@ -212,7 +239,10 @@ void test('client: errors reject as their own classes; aborting cancels the gene
   await client.load(LOAD);
   await assert.rejects(client.generate({ ...DRAW, prompt: '' }), PromptError);
   const controller = new AbortController();
-  const drawing = client.generate(DRAW, { signal: controller.signal, onStep: (p) => p.step === 2 && controller.abort() });
+  const drawing = client.generate(DRAW, {
+    signal: controller.signal,
+    onStep: (p) => p.step === 2 && controller.abort(),
+  });
   await assert.rejects(drawing, GenerationCancelledError);
   const aborted = new AbortController();
   aborted.abort();
@@ -235,7 +265,10 @@ void test('client: a crashed worker rejects every pending call and every later o
 void test('after the GPU device is lost, generations fail with DeviceLostError', async () => {
   let lose: (reason: string) => void = () => undefined;
   const deviceLost = new Promise<string>((resolve) => (lose = resolve));
-  const { handle, posted } = harness(async (params, onProgress) => ({ ...(await tinyLoader(params, onProgress, new AbortController().signal)), deviceLost }));
+  const { handle, posted } = harness(async (params, onProgress) => ({
+    ...(await tinyLoader(params, onProgress, new AbortController().signal)),
+    deviceLost,
+  }));
   await handle({ type: 'load', id: 1, params: LOAD });
   lose('device reset by the driver');
   await deviceLost;

@@ -14,7 +14,11 @@ export interface ParsedArgs {
   readonly positional: string[];
 }
 
-export function parseArgs(argv: readonly string[], known: readonly string[], knownSwitches: readonly string[] = []): ParsedArgs {
+export function parseArgs(
+  argv: readonly string[],
+  known: readonly string[],
+  knownSwitches: readonly string[] = [],
+): ParsedArgs {
   const values = new Map<string, string>();
   const switches = new Set<string>();
   const positional: string[] = [];
@@ -30,9 +34,13 @@ export function parseArgs(argv: readonly string[], known: readonly string[], kno
       switches.add(flag);
       continue;
     }
-    if (!known.includes(flag)) throw new UsageError(`unknown option --${flag} (known: ${[...known, ...knownSwitches].map((k) => `--${k}`).join(', ')})`);
+    if (!known.includes(flag))
+      throw new UsageError(
+        `unknown option --${flag} (known: ${[...known, ...knownSwitches].map((k) => `--${k}`).join(', ')})`,
+      );
     const value = inline ?? argv[++i];
-    if (value === undefined || (inline === undefined && value.startsWith('--'))) throw new UsageError(`--${flag} needs a value`);
+    if (value === undefined || (inline === undefined && value.startsWith('--')))
+      throw new UsageError(`--${flag} needs a value`);
     values.set(flag, value);
   }
   return { values, switches, positional };
@@ -43,7 +51,8 @@ export function intArg(args: ParsedArgs, flag: string, fallback: number, min = 0
   const raw = args.values.get(flag);
   if (raw === undefined) return fallback;
   const value = /^[0-9]+$/.test(raw) ? Number(raw) : NaN;
-  if (!Number.isSafeInteger(value) || value < min) throw new UsageError(`--${flag} must be a whole number ≥ ${min}, got "${raw}"`);
+  if (!Number.isSafeInteger(value) || value < min)
+    throw new UsageError(`--${flag} must be a whole number ≥ ${min}, got "${raw}"`);
   return value;
 }
 
@@ -68,10 +77,12 @@ export function seedArg(args: ParsedArgs, flag = 'seed'): number {
 
 /** Runs a CLI main; a failure prints one line (a stack only for a bug) and exits non-zero. */
 export function runCli(main: () => void | Promise<void>): void {
-  Promise.resolve().then(main).catch((error: unknown) => {
-    const { line, stack } = formatCliError(error);
-    console.error(line);
-    if (stack !== null) console.error(stack);
-    process.exitCode = 1;
-  });
+  Promise.resolve()
+    .then(main)
+    .catch((error: unknown) => {
+      const { line, stack } = formatCliError(error);
+      console.error(line);
+      if (stack !== null) console.error(stack);
+      process.exitCode = 1;
+    });
 }

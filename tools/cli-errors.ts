@@ -42,9 +42,13 @@ function describe(error: SystemError): string {
 export function formatCliError(error: unknown): { line: string; stack: string | null } {
   if (error instanceof ExpectedError) return { line: `error: ${error.message}`, stack: null };
   if (isSystemError(error)) {
-    const target = error.path === undefined ? '' : ` ${error.path}${error.dest === undefined ? '' : ` → ${error.dest}`}`;
+    const target =
+      error.path === undefined ? '' : ` ${error.path}${error.dest === undefined ? '' : ` → ${error.dest}`}`;
     const next = NEXT_STEP[error.code] ?? 'check the path and run again';
-    return { line: `error: cannot ${error.syscall}${target}: ${describe(error)} (${error.code}); ${next}`, stack: null };
+    return {
+      line: `error: cannot ${error.syscall}${target}: ${describe(error)} (${error.code}); ${next}`,
+      stack: null,
+    };
   }
   if (error instanceof Error) return { line: `error: ${error.message}`, stack: error.stack ?? null };
   return { line: `error: ${String(error)}`, stack: null };

@@ -84,7 +84,9 @@ function sourceFrom(args: ParsedArgs, cacheDir: string): Source {
   const dalle = args.values.get('dalle');
   const vqgan = args.values.get('vqgan');
   if ([random, hubRepo, dalle].filter(Boolean).length !== 1) {
-    throw new UsageError('give exactly one source: --dalle <dir> --vqgan <dir>, --random tiny|mini|mega, or --from-hub <repo>');
+    throw new UsageError(
+      'give exactly one source: --dalle <dir> --vqgan <dir>, --random tiny|mini|mega, or --from-hub <repo>',
+    );
   }
   if (random !== undefined) {
     if (!isPreset(random)) throw new UsageError(`--random must be one of ${PRESETS.join(', ')}, got "${random}"`);
@@ -152,12 +154,20 @@ async function main(): Promise<void> {
     log,
   });
   const total = manifest.files.reduce((sum, f) => sum + f.bytes, 0);
-  console.log(`exported ${manifest.modelId} (${dtype}) to ${out}: ${manifest.files.length} files, ${(total / 1e6).toFixed(1)} MB`);
+  console.log(
+    `exported ${manifest.modelId} (${dtype}) to ${out}: ${manifest.files.length} files, ${(total / 1e6).toFixed(1)} MB`,
+  );
   if (catalogFile) {
-    const entry = updateCatalog({ catalogFile: resolve(catalogFile), outDir, manifest, ...(catalogUrl ? { url: catalogUrl } : {}) });
+    const entry = updateCatalog({
+      catalogFile: resolve(catalogFile),
+      outDir,
+      manifest,
+      ...(catalogUrl ? { url: catalogUrl } : {}),
+    });
     console.log(`catalog ${catalogFile}: model "${entry.id}" at ${entry.url}`);
   }
-  if (report) await printQuantizationReport({ dalleDir: source.dalle, vqganDir: source.vqgan, quantizedDir: outDir, cacheDir });
+  if (report)
+    await printQuantizationReport({ dalleDir: source.dalle, vqganDir: source.vqgan, quantizedDir: outDir, cacheDir });
 }
 
 runCli(main);

@@ -29,7 +29,8 @@ async function main(): Promise<void> {
   const modelDir = args.values.get('model');
   const out = args.values.get('out');
   const prompt = args.values.get('prompt');
-  if (!modelDir || !out || prompt === undefined) throw new UsageError('--model <dir>, --prompt "…" and --out <dir> are required');
+  if (!modelDir || !out || prompt === undefined)
+    throw new UsageError('--model <dir>, --prompt "…" and --out <dir> are required');
   const images = intArg(args, 'images', 1, 1);
   const seed = seedArg(args);
   const sampling: SamplingSettings = {

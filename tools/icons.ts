@@ -40,7 +40,10 @@ function boxes(maskable: boolean): Box[] {
 
 function svg(shapes: readonly Box[]): string {
   const n = (v: number): string => String(Math.round(v * 1000) / 10);
-  const rects = shapes.map((b) => `<rect x="${n(b.x)}" y="${n(b.y)}" width="${n(b.size)}" height="${n(b.size)}" rx="${n(b.radius)}" fill="${b.colour}"/>`);
+  const rects = shapes.map(
+    (b) =>
+      `<rect x="${n(b.x)}" y="${n(b.y)}" width="${n(b.size)}" height="${n(b.size)}" rx="${n(b.radius)}" fill="${b.colour}"/>`,
+  );
   return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 100 100">${rects.join('')}</svg>\n`;
 }
 
@@ -65,7 +68,8 @@ function raster(shapes: readonly Box[], size: number): Uint8Array {
       for (const shape of shapes) {
         let hits = 0;
         for (let sy = 0; sy < SUB; sy++) {
-          for (let sx = 0; sx < SUB; sx++) if (inside(shape, (px + (sx + 0.5) / SUB) / size, (py + (sy + 0.5) / SUB) / size)) hits++;
+          for (let sx = 0; sx < SUB; sx++)
+            if (inside(shape, (px + (sx + 0.5) / SUB) / size, (py + (sy + 0.5) / SUB) / size)) hits++;
         }
         if (hits === 0) continue;
         const cover = hits / (SUB * SUB);
@@ -85,6 +89,10 @@ function raster(shapes: readonly Box[], size: number): Uint8Array {
 
 const publicDir = join(import.meta.dirname, '..', 'public');
 writeFileSync(join(publicDir, 'favicon.svg'), svg(boxes(false)));
-for (const [name, size, maskable] of [['icon-192.png', 192, false], ['icon-512.png', 512, false], ['icon-maskable-512.png', 512, true]] as const) {
+for (const [name, size, maskable] of [
+  ['icon-192.png', 192, false],
+  ['icon-512.png', 512, false],
+  ['icon-maskable-512.png', 512, true],
+] as const) {
   writeFileSync(join(publicDir, name), encodePng(raster(boxes(maskable), size), size, size));
 }

@@ -14,7 +14,8 @@ import { openModelFolder } from './node/model-folder.ts';
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2), ['model', 'seed']);
   const modelDir = args.values.get('model');
-  if (!modelDir || args.positional.length === 0) throw new UsageError('usage: npm run tokenize -- --model <dir> "<prompt>" [--seed n]');
+  if (!modelDir || args.positional.length === 0)
+    throw new UsageError('usage: npm run tokenize -- --model <dir> "<prompt>" [--seed n]');
   // Unquoted words arrive as several arguments; they still make one prompt.
   const prompt = args.positional.join(' ');
   const seed = seedArg(args);

@@ -24,7 +24,10 @@ function splitmix32(state: number): () => number {
 export function createRng(seed: number, stream = 0): Rng {
   checkSeed(seed);
   const init = splitmix32((seed >>> 0) ^ Math.imul(stream + 1, 0x165667b1));
-  let a = init(), b = init(), c = init(), d = init();
+  let a = init(),
+    b = init(),
+    c = init(),
+    d = init();
   return () => {
     const result = Math.imul(rotl(Math.imul(b, 5), 7), 9) >>> 0;
     const t = b << 9;

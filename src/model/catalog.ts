@@ -53,7 +53,8 @@ const MAX_BYTES = 2 ** 40;
 function readUrl(field: JsonField): string {
   const url = field.string({ maxLength: 2048 });
   // Relative folders stay on this site; absolute ones must be http(s) (no data:, javascript:, file:).
-  if (/^[a-z][a-z0-9+.-]*:/i.test(url) && !/^https?:\/\//i.test(url)) field.fail('must be a relative folder or an http(s) URL');
+  if (/^[a-z][a-z0-9+.-]*:/i.test(url) && !/^https?:\/\//i.test(url))
+    field.fail('must be a relative folder or an http(s) URL');
   if (!url.endsWith('/')) field.fail('must end with "/" (it names the folder holding manifest.json)');
   return url;
 }
@@ -63,7 +64,9 @@ function readModel(field: JsonField): CatalogModel {
   const requires = model.field('requires').object();
   const bytes = model.field('bytes').optional((f) => f.int({ min: 1, max: MAX_BYTES }));
   return {
-    id: model.field('id').string({ maxLength: 64, pattern: ID_PATTERN, patternText: 'lowercase letters, digits and single dashes' }),
+    id: model
+      .field('id')
+      .string({ maxLength: 64, pattern: ID_PATTERN, patternText: 'lowercase letters, digits and single dashes' }),
     name: model.field('name').string({ maxLength: 80 }),
     description: model.field('description').string({ maxLength: 300 }),
     url: readUrl(model.field('url')),
@@ -114,10 +117,15 @@ export interface DeviceCapabilities {
 /** Why `model` cannot run on this device, or null when it can. */
 export function unavailableReason(model: CatalogModel, device: DeviceCapabilities): string | null {
   if (model.requires.webgpu && !device.webgpu) return 'needs WebGPU, which this browser does not offer';
-  if (model.requires.shaderF16 && !device.shaderF16) return "needs a GPU with 16-bit float shaders (WebGPU's shader-f16)";
+  if (model.requires.shaderF16 && !device.shaderF16)
+    return "needs a GPU with 16-bit float shaders (WebGPU's shader-f16)";
   // deviceMemory is capped at 8 GiB, so only a figure below the cap proves too little memory.
   const gib = (bytes: number): string => `${(bytes / 2 ** 30).toFixed(1)} GB`;
-  if (device.memoryBytes !== undefined && device.memoryBytes < 8 * 2 ** 30 && device.memoryBytes < model.requires.memoryBytes) {
+  if (
+    device.memoryBytes !== undefined &&
+    device.memoryBytes < 8 * 2 ** 30 &&
+    device.memoryBytes < model.requires.memoryBytes
+  ) {
     return `needs about ${gib(model.requires.memoryBytes)} of memory; this device reports ${gib(device.memoryBytes)}`;
   }
   return null;

@@ -63,7 +63,9 @@ function intReader(json: JsonField, naming: ConfigNaming) {
 /** config.json may hold any JSON: null, a number or a list would otherwise fail as a TypeError. */
 function asObject(json: unknown, file: string): Json {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
-    throw new ConfigError(`${file} must hold a JSON object, got ${json === null ? 'null' : Array.isArray(json) ? 'an array' : typeof json}; use the config.json of the checkpoint's hub repo`);
+    throw new ConfigError(
+      `${file} must hold a JSON object, got ${json === null ? 'null' : Array.isArray(json) ? 'an array' : typeof json}; use the config.json of the checkpoint's hub repo`,
+    );
   }
   return json as Json;
 }
@@ -99,7 +101,9 @@ export function readDalleBartConfig(json: JsonField, naming: ConfigNaming): Dall
   }
   if (config.decoderStartTokenId > config.imageVocabSize) {
     // The decoder embedding has imageVocabSize + 1 rows: the codes and the start token.
-    fieldOf(json, naming, 'decoderStartTokenId', 'decoder_start_token_id').fail(`is ${config.decoderStartTokenId}, beyond the image vocabulary (${config.imageVocabSize})`);
+    fieldOf(json, naming, 'decoderStartTokenId', 'decoder_start_token_id').fail(
+      `is ${config.decoderStartTokenId}, beyond the image vocabulary (${config.imageVocabSize})`,
+    );
   }
   return config;
 }
@@ -125,7 +129,9 @@ export function parseDalleBartConfig(value: unknown, file = 'config.json'): Dall
   const json = asObject(value, file);
   for (const [key, expected] of Object.entries(REQUIRED_DALLE_SWITCHES)) {
     if (key in json && json[key] !== expected) {
-      throw new ConfigError(`${file}: "${key}" is ${JSON.stringify(json[key])}; only ${JSON.stringify(expected)} is supported`);
+      throw new ConfigError(
+        `${file}: "${key}" is ${JSON.stringify(json[key])}; only ${JSON.stringify(expected)} is supported`,
+      );
     }
   }
   const sinkhorn = json.sinkhorn_iters;
@@ -155,18 +161,25 @@ export function readVqganConfig(json: JsonField, naming: ConfigNaming): VqganCon
   };
   for (const mult of config.chMult) {
     if ((config.ch * mult) % GROUP_NORM_GROUPS !== 0) {
-      fieldOf(json, naming, 'ch', 'ch').fail(`times ${mult} is ${config.ch * mult} channels, which ${GROUP_NORM_GROUPS} GroupNorm groups do not divide`);
+      fieldOf(json, naming, 'ch', 'ch').fail(
+        `times ${mult} is ${config.ch * mult} channels, which ${GROUP_NORM_GROUPS} GroupNorm groups do not divide`,
+      );
     }
   }
   const grid = vqganGridSize(config);
   if (!Number.isInteger(grid) || grid < 1) {
-    fieldOf(json, naming, 'resolution', 'resolution').fail(`is ${config.resolution}, which ${config.chMult.length - 1} upsamplings by 2 do not reach from a whole grid`);
+    fieldOf(json, naming, 'resolution', 'resolution').fail(
+      `is ${config.resolution}, which ${config.chMult.length - 1} upsamplings by 2 do not reach from a whole grid`,
+    );
   }
   return config;
 }
 
 export function parseVqganConfig(value: unknown, file = 'config.json'): VqganConfig {
-  return readVqganConfig(JsonField.root(asObject(value, file), { source: file, error: ConfigError, hint: CONFIG_HINT }), 'hub');
+  return readVqganConfig(
+    JsonField.root(asObject(value, file), { source: file, error: ConfigError, hint: CONFIG_HINT }),
+    'hub',
+  );
 }
 
 /** Side of the code grid the VQGAN decoder consumes (16 for the released f16 model). */

@@ -17,7 +17,11 @@ export const ENCODER_INPUTS = Object.freeze({ inputIds: 'input_ids', attentionMa
 /** Besides these, the encoder outputs `crossAttentionNames`. */
 export const ENCODER_OUTPUTS = Object.freeze({ lastHiddenState: 'last_hidden_state' } as const);
 /** Besides these, the decoder reads `crossAttentionNames` and `cacheNames(…, 'past')`. */
-export const DECODER_INPUTS = Object.freeze({ inputIds: 'input_ids', position: 'position', attentionMask: 'attention_mask' } as const);
+export const DECODER_INPUTS = Object.freeze({
+  inputIds: 'input_ids',
+  position: 'position',
+  attentionMask: 'attention_mask',
+} as const);
 /** Besides these, the decoder outputs `cacheNames(…, 'present')`. */
 export const DECODER_OUTPUTS = Object.freeze({ logits: 'logits' } as const);
 export const VQGAN_INPUTS = Object.freeze({ codes: 'codes' } as const);
@@ -36,7 +40,10 @@ export type CacheKind = 'past' | 'present';
 type LayerCount = Pick<DalleBartConfig, 'decoderLayers'>;
 
 function perDecoderLayer(prefix: 'cross' | CacheKind, config: LayerCount): readonly KeyValueNames[] {
-  return Array.from({ length: config.decoderLayers }, (_, layer) => ({ key: `${prefix}.${layer}.key`, value: `${prefix}.${layer}.value` }));
+  return Array.from({ length: config.decoderLayers }, (_, layer) => ({
+    key: `${prefix}.${layer}.key`,
+    value: `${prefix}.${layer}.value`,
+  }));
 }
 
 /** The cross-attention keys/values the encoder computes once per prompt, one pair per decoder layer. */

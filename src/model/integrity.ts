@@ -24,14 +24,18 @@ export class ModelFileUnavailableError extends ExpectedError {
     readonly file: string,
     readonly reason: string,
   ) {
-    super(`${file} is not available: ${reason}. Make sure the model folder holds every file its manifest.json lists, then load the model again.`);
+    super(
+      `${file} is not available: ${reason}. Make sure the model folder holds every file its manifest.json lists, then load the model again.`,
+    );
   }
 }
 
 export class InsecureContextError extends ExpectedError {
   override name = 'InsecureContextError';
   constructor() {
-    super('Checking the model files needs crypto.subtle, which browsers only offer on https:// or localhost. Open the app from a secure origin.');
+    super(
+      'Checking the model files needs crypto.subtle, which browsers only offer on https:// or localhost. Open the app from a secure origin.',
+    );
   }
 }
 
@@ -53,7 +57,11 @@ export function overrunError(entry: ManifestFile, where: string): IntegrityError
 }
 
 /** Size, then sha256: the whole check of a file's bytes against its manifest entry. */
-export async function checkFileBytes(entry: ManifestFile, bytes: Uint8Array<ArrayBuffer>, where: string): Promise<void> {
+export async function checkFileBytes(
+  entry: ManifestFile,
+  bytes: Uint8Array<ArrayBuffer>,
+  where: string,
+): Promise<void> {
   checkDeclaredSize(entry, bytes.byteLength, where);
   const sha = await sha256Hex(bytes);
   if (sha !== entry.sha256) throw new IntegrityError(where, `sha256 ${entry.sha256}`, `sha256 ${sha}`);

@@ -55,7 +55,8 @@ export class ManifestError extends ExpectedError {
   override name = 'ManifestError';
 }
 
-const MANIFEST_HINT = 'The model folder is damaged or was written by another exporter: export it again (npm run export).';
+const MANIFEST_HINT =
+  'The model folder is damaged or was written by another exporter: export it again (npm run export).';
 
 /** Plain relative names only: no absolute paths or URLs, no `..`, no percent-escapes, no backslashes. */
 const MODEL_PATH_PATTERN = /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/;
@@ -63,7 +64,11 @@ const MAX_PATH_CHARS = 200;
 
 /** True for a path a model folder may hold: plain names joined by `/`, never a `.` or `..` segment. */
 export function isModelPath(path: string): boolean {
-  return path.length <= MAX_PATH_CHARS && MODEL_PATH_PATTERN.test(path) && path.split('/').every((segment) => segment !== '.' && segment !== '..');
+  return (
+    path.length <= MAX_PATH_CHARS &&
+    MODEL_PATH_PATTERN.test(path) &&
+    path.split('/').every((segment) => segment !== '.' && segment !== '..')
+  );
 }
 
 /** One file may reach 4 GiB: ONNX Runtime's WASM heap cannot hold more, and the exporter splits data at 64 MiB by default. */
@@ -73,7 +78,10 @@ const SHA256_PATTERN = /^[0-9a-f]{64}$/;
 
 function readPath(field: JsonField): string {
   const path = field.string({ maxLength: MAX_PATH_CHARS });
-  if (!isModelPath(path)) field.fail(`must be a relative path of plain names (letters, digits, ".", "_", "-") joined by "/", without "..", got ${describeValue(path)}`);
+  if (!isModelPath(path))
+    field.fail(
+      `must be a relative path of plain names (letters, digits, ".", "_", "-") joined by "/", without "..", got ${describeValue(path)}`,
+    );
   return path;
 }
 
@@ -84,7 +92,9 @@ function readFiles(field: JsonField): ManifestFile[] {
     const first = seen.get(path);
     if (first !== undefined) item.field('path').fail(`repeats ${first}.path (${path})`);
     seen.set(path, item.path);
-    const sha256 = item.field('sha256').string({ maxLength: 64, pattern: SHA256_PATTERN, patternText: '64 lowercase hex digits' });
+    const sha256 = item
+      .field('sha256')
+      .string({ maxLength: 64, pattern: SHA256_PATTERN, patternText: '64 lowercase hex digits' });
     return { path, bytes: item.field('bytes').int({ min: 1, max: MAX_FILE_BYTES }), sha256 };
   });
 }
@@ -124,12 +134,17 @@ export function parseManifest(json: unknown, source = 'manifest.json'): ModelMan
   const dalleBart = readDalleBartConfig(root.field('dalleBart'), 'manifest');
   const vqgan = readVqganConfig(root.field('vqgan'), 'manifest');
   const grid = vqganGridSize(vqgan);
-  if (dalleBart.imageLength !== grid * grid) root.field('dalleBart.imageLength').fail(`is ${dalleBart.imageLength}, but the VQGAN decodes a ${grid}×${grid} grid of codes`);
+  if (dalleBart.imageLength !== grid * grid)
+    root
+      .field('dalleBart.imageLength')
+      .fail(`is ${dalleBart.imageLength}, but the VQGAN decodes a ${grid}×${grid} grid of codes`);
   const tokenizer = root.field('tokenizer').object();
   const wordFrequencies = tokenizer.field('wordFrequencies').optional(listed);
   return {
     format: MANIFEST_FORMAT,
-    modelId: root.field('modelId').string({ maxLength: 200, pattern: /^[^\p{Cc}]+$/u, patternText: 'a name without control characters' }),
+    modelId: root
+      .field('modelId')
+      .string({ maxLength: 200, pattern: /^[^\p{Cc}]+$/u, patternText: 'a name without control characters' }),
     dtype: root.field('dtype').oneOf(MODEL_DTYPES),
     dalleBart,
     vqgan,

@@ -42,7 +42,8 @@ export function describeValue(value: unknown): string {
     const shown = JSON.stringify(value.length > SHOWN_CHARS ? `${value.slice(0, SHOWN_CHARS)}…` : value);
     return `the string ${shown}`;
   }
-  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return `${typeof value} ${value}`;
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint')
+    return `${typeof value} ${value}`;
   return `a ${typeof value}`;
 }
 
@@ -114,8 +115,10 @@ export class JsonField {
     const v = this.value;
     if (typeof v !== 'string') return this.expected('a string');
     const minLength = rule.minLength ?? 1;
-    if (v.length < minLength || v.length > rule.maxLength) return this.expected(`a string of ${minLength} to ${rule.maxLength} characters`);
-    if (rule.pattern && !rule.pattern.test(v)) return this.expected(rule.patternText ?? `a string matching ${String(rule.pattern)}`);
+    if (v.length < minLength || v.length > rule.maxLength)
+      return this.expected(`a string of ${minLength} to ${rule.maxLength} characters`);
+    if (rule.pattern && !rule.pattern.test(v))
+      return this.expected(rule.patternText ?? `a string matching ${String(rule.pattern)}`);
     return v;
   }
 
@@ -129,7 +132,8 @@ export class JsonField {
   items(bounds: IntBounds): JsonField[] {
     const v = this.value;
     if (!Array.isArray(v)) return this.expected(`an array of ${bounds.min} to ${bounds.max} elements`);
-    if (v.length < bounds.min || v.length > bounds.max) return this.expected(`an array of ${bounds.min} to ${bounds.max} elements`);
+    if (v.length < bounds.min || v.length > bounds.max)
+      return this.expected(`an array of ${bounds.min} to ${bounds.max} elements`);
     return v.map((item: unknown, i) => new JsonField(item, `${this.path}[${i}]`, this.context));
   }
 

@@ -21,19 +21,31 @@ export interface ModelFileReader {
 
 /** Thrown by `locate` implementations: a path that would leave the model's folder or origin. */
 export function outsideModelError(path: string, base: string): ManifestError {
-  return new ManifestError(`${path} resolves outside the model at ${base}; model files must be plain relative paths inside it. Export the model again (npm run export).`);
+  return new ManifestError(
+    `${path} resolves outside the model at ${base}; model files must be plain relative paths inside it. Export the model again (npm run export).`,
+  );
 }
 
 /** @param manifestName names the manifest in messages (its path or URL). */
-export function verifiedModelSource(manifest: ModelManifest, manifestName: string, reader: ModelFileReader): ModelSource {
+export function verifiedModelSource(
+  manifest: ModelManifest,
+  manifestName: string,
+  reader: ModelFileReader,
+): ModelSource {
   const entries = new Map(manifest.files.map((f) => [f.path, f]));
   return {
     manifest,
     async readFile(path: string): Promise<Uint8Array> {
       const entry = entries.get(path);
-      if (!entry) throw new ManifestError(`${manifestName} does not list ${JSON.stringify(path.slice(0, 200))}, so it is not read. Export the model again (npm run export).`);
+      if (!entry)
+        throw new ManifestError(
+          `${manifestName} does not list ${JSON.stringify(path.slice(0, 200))}, so it is not read. Export the model again (npm run export).`,
+        );
       // parseManifest allows only such paths; a manifest built in code gets the same rule here.
-      if (!isModelPath(path)) throw new ManifestError(`${manifestName} lists ${JSON.stringify(path.slice(0, 200))}, which is not a plain relative path. Export the model again (npm run export).`);
+      if (!isModelPath(path))
+        throw new ManifestError(
+          `${manifestName} lists ${JSON.stringify(path.slice(0, 200))}, which is not a plain relative path. Export the model again (npm run export).`,
+        );
       const where = reader.locate(path);
       const bytes = await reader.read(entry, where);
       await checkFileBytes(entry, bytes, where);

@@ -45,7 +45,10 @@ export function chooseBatchSizes(manifest: ModelManifest, limits: DeviceLimits):
   const decoder = Math.floor(limits.memoryBytes / decoderBytesPerImage(manifest));
   const activation = vqganLargestActivation(manifest);
   // A few full-resolution maps are alive at once (input, two conv outputs, the residual).
-  const vqgan = Math.min(Math.floor(limits.maxBufferBytes / activation), Math.floor(limits.memoryBytes / (4 * activation)));
+  const vqgan = Math.min(
+    Math.floor(limits.maxBufferBytes / activation),
+    Math.floor(limits.memoryBytes / (4 * activation)),
+  );
   const clamp = (n: number): number => Math.max(1, Math.min(MAX_BATCH, n));
   return { decoder: clamp(decoder), vqgan: clamp(vqgan) };
 }

@@ -3,7 +3,16 @@
  * cache fed back as-is (GPU-resident when the session keeps outputs on the GPU), then VQGAN.
  */
 import { vqganGridSize } from '../model/config.ts';
-import { DECODER_INPUTS, DECODER_OUTPUTS, ENCODER_INPUTS, VQGAN_INPUTS, VQGAN_OUTPUTS, cacheFeedback, cacheNames, crossAttentionNames } from '../model/graph-io.ts';
+import {
+  DECODER_INPUTS,
+  DECODER_OUTPUTS,
+  ENCODER_INPUTS,
+  VQGAN_INPUTS,
+  VQGAN_OUTPUTS,
+  cacheFeedback,
+  cacheNames,
+  crossAttentionNames,
+} from '../model/graph-io.ts';
 import type { CacheLink } from '../model/graph-io.ts';
 import type { ModelManifest } from '../model/manifest.ts';
 import type { EncodedPrompt } from '../text/bpe-tokenizer.ts';
@@ -30,7 +39,11 @@ export interface TokenRequest {
 type Feeds = Record<string, Tensor>;
 
 function int64(ort: OrtApi, values: ArrayLike<number>, dims: readonly number[]): Tensor {
-  return new ort.Tensor('int64', BigInt64Array.from(values, (v) => BigInt(v)), dims);
+  return new ort.Tensor(
+    'int64',
+    BigInt64Array.from(values, (v) => BigInt(v)),
+    dims,
+  );
 }
 
 export class DalleEngine {
@@ -78,9 +91,14 @@ export class DalleEngine {
     const c = manifest.dalleBart;
     const T = c.maxTextLength;
     // mini's text embedding has one row fewer than its vocab.json (docs/model-format.md#tokenizer): map such ids to <unk>.
-    const ids = [...prompt.ids, ...unconditional.ids].map((id) => (id < c.encoderVocabSize ? id : manifest.specialTokens.unk));
+    const ids = [...prompt.ids, ...unconditional.ids].map((id) =>
+      id < c.encoderVocabSize ? id : manifest.specialTokens.unk,
+    );
     const attentionMask = int64(ort, [...prompt.attentionMask, ...unconditional.attentionMask], [2, T]);
-    const encoded = await this.sessions.encoder.run({ [ENCODER_INPUTS.inputIds]: int64(ort, ids, [2, T]), [ENCODER_INPUTS.attentionMask]: attentionMask });
+    const encoded = await this.sessions.encoder.run({
+      [ENCODER_INPUTS.inputIds]: int64(ort, ids, [2, T]),
+      [ENCODER_INPUTS.attentionMask]: attentionMask,
+    });
     // The decoder reads the two rows' cross keys/values as they are (on the GPU when the session
     // keeps them there): every image of a prompt row shares them.
     const fixed: Feeds = { [DECODER_INPUTS.attentionMask]: attentionMask };
@@ -99,7 +117,8 @@ export class DalleEngine {
     const size = rows * c.dModel * c.imageLength;
     const feeds: Feeds = {};
     for (const { key, value } of cacheNames(c, 'past')) {
-      const zeros = (): Float32Array => (compute === 'float16' ? (new Uint16Array(size) as unknown as Float32Array) : new Float32Array(size));
+      const zeros = (): Float32Array =>
+        compute === 'float16' ? (new Uint16Array(size) as unknown as Float32Array) : new Float32Array(size);
       feeds[key] = new this.ort.Tensor(compute as 'float32', zeros(), [rows, c.decoderHeads, hd, c.imageLength]);
       feeds[value] = new this.ort.Tensor(compute as 'float32', zeros(), [rows, c.decoderHeads, c.imageLength, hd]);
     }
@@ -114,11 +133,11 @@ export class DalleEngine {
     const pixelTensor = outputs[VQGAN_OUTPUTS.pixels]!;
     const pixels = (await pixelTensor.getData()) as Float32Array;
     pixelTensor.dispose();
-    if (pixels.length !== n * vqgan.outCh * vqgan.resolution ** 2) throw new Error('VQGAN returned an unexpected pixel count');
+    if (pixels.length !== n * vqgan.outCh * vqgan.resolution ** 2)
+      throw new Error('VQGAN returned an unexpected pixel count');
     return pixels;
   }
 }
-
 
 /** A decoder run in progress: the per-prompt feeds and the KV cache of the steps so far. */
 export class DecoderState {

@@ -67,7 +67,12 @@ export function previewCodes(codes: Int32Array, stepsDone: number, grid: number)
 }
 
 /** VQGAN-decodes n images' codes in chunks of at most `chunk` and returns RGBA images. */
-async function decodeToRgba(engine: DalleEngine, codes: Int32Array, n: number, chunk: number): Promise<Uint8ClampedArray[]> {
+async function decodeToRgba(
+  engine: DalleEngine,
+  codes: Int32Array,
+  n: number,
+  chunk: number,
+): Promise<Uint8ClampedArray[]> {
   const S = engine.manifest.dalleBart.imageLength;
   const size = engine.manifest.vqgan.resolution;
   const out: Uint8ClampedArray[] = [];
@@ -101,7 +106,11 @@ export class PreviewBudget {
   }
 }
 
-export async function generateImages(engine: DalleEngine, request: ImageRequest, events: ImageEvents = {}): Promise<GeneratedImages> {
+export async function generateImages(
+  engine: DalleEngine,
+  request: ImageRequest,
+  events: ImageEvents = {},
+): Promise<GeneratedImages> {
   const S = engine.manifest.dalleBart.imageLength;
   const grid = vqganGridSize(engine.manifest.vqgan);
   const batches = planBatches(request.images, request.batch.decoder);
@@ -124,7 +133,8 @@ export async function generateImages(engine: DalleEngine, request: ImageRequest,
         const every = request.previewEvery ?? 0;
         if (every > 0 && events.onPreview && (step + 1) % every === 0 && step + 1 < S && previews.due()) {
           const filled = new Int32Array(sampled.length);
-          for (let i = 0; i < n; i++) filled.set(previewCodes(sampled.subarray(i * S, (i + 1) * S), step + 1, grid), i * S);
+          for (let i = 0; i < n; i++)
+            filled.set(previewCodes(sampled.subarray(i * S, (i + 1) * S), step + 1, grid), i * S);
           const started = performance.now();
           events.onPreview(first, await decodeToRgba(engine, filled, n, request.batch.vqgan));
           previews.decoded(performance.now() - started);

@@ -17,7 +17,11 @@ export interface LoadedDalle {
   readonly dispose: () => Promise<void>;
 }
 
-export async function loadDalle(ort: OrtApi, source: ModelSource, sessionOptions: (graph: GraphName) => SessionOptions = () => ({})): Promise<LoadedDalle> {
+export async function loadDalle(
+  ort: OrtApi,
+  source: ModelSource,
+  sessionOptions: (graph: GraphName) => SessionOptions = () => ({}),
+): Promise<LoadedDalle> {
   const text = await loadPromptEncoder(source);
   const sessions = await createDalleSessions(ort, source, sessionOptions);
   const engine = new DalleEngine(ort, sessions, source.manifest);
@@ -25,6 +29,7 @@ export async function loadDalle(ort: OrtApi, source: ModelSource, sessionOptions
   return {
     engine,
     text,
-    dispose: () => (disposed ??= Promise.all(Object.values(sessions).map((session) => session.release())).then(() => undefined)),
+    dispose: () =>
+      (disposed ??= Promise.all(Object.values(sessions).map((session) => session.release())).then(() => undefined)),
   };
 }

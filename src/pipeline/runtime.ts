@@ -12,13 +12,19 @@ export type Session = Ort.InferenceSession;
 export type Tensor = Ort.Tensor;
 export type SessionOptions = Ort.InferenceSession.SessionOptions;
 
-
 export type DalleSessions = Readonly<Record<GraphName, Session>>;
 
-export async function createSession(ort: OrtApi, source: ModelSource, graph: GraphName, options: SessionOptions = {}): Promise<Session> {
+export async function createSession(
+  ort: OrtApi,
+  source: ModelSource,
+  graph: GraphName,
+  options: SessionOptions = {},
+): Promise<Session> {
   const entry = source.manifest.graphs[graph];
   const model = await source.readFile(entry.file);
-  const externalData = await Promise.all(entry.externalData.map(async (path) => ({ path, data: await source.readFile(path) })));
+  const externalData = await Promise.all(
+    entry.externalData.map(async (path) => ({ path, data: await source.readFile(path) })),
+  );
   return ort.InferenceSession.create(model, { ...options, externalData });
 }
 

@@ -38,16 +38,25 @@ function firstNonFinite(values: Float32Array, from = 0, to = values.length): num
 }
 
 export function checkSamplingSettings(s: SamplingSettings): void {
-  if (!(Number.isFinite(s.conditionScale) && s.conditionScale >= 0)) throw new SamplingSettingsError('condition scale must be a number ≥ 0');
-  if (!(Number.isInteger(s.topK) && s.topK >= 0)) throw new SamplingSettingsError('top-k must be an integer ≥ 0 (0 = off)');
+  if (!(Number.isFinite(s.conditionScale) && s.conditionScale >= 0))
+    throw new SamplingSettingsError('condition scale must be a number ≥ 0');
+  if (!(Number.isInteger(s.topK) && s.topK >= 0))
+    throw new SamplingSettingsError('top-k must be an integer ≥ 0 (0 = off)');
   if (!(s.topP > 0 && s.topP <= 1)) throw new SamplingSettingsError('top-p must be in (0, 1] (1 = off)');
-  if (!(Number.isFinite(s.temperature) && s.temperature > 0)) throw new SamplingSettingsError('temperature must be > 0');
+  if (!(Number.isFinite(s.temperature) && s.temperature > 0))
+    throw new SamplingSettingsError('temperature must be > 0');
 }
 
 /**
  * Combines rows `i` (cond) and `n + i` (uncond) of `logits` [2n, vocab] into [n, codes].
  */
-export function superCondition(logits: Float32Array, n: number, vocab: number, codes: number, scale: number): Float32Array {
+export function superCondition(
+  logits: Float32Array,
+  n: number,
+  vocab: number,
+  codes: number,
+  scale: number,
+): Float32Array {
   const out = new Float32Array(n * codes);
   for (let i = 0; i < n; i++) {
     const cond = i * vocab;
@@ -127,7 +136,10 @@ function topPCount(count: number, at: (i: number) => number, temperature: number
 function candidatesFor(logits: Float32Array, k: number, settings: SamplingSettings): Int32Array {
   if (k <= 1024) {
     const top = topKIndices(logits, k);
-    return top.subarray(0, topPCount(top.length, (i) => logits[top[i]!]!, settings.temperature, settings.topP));
+    return top.subarray(
+      0,
+      topPCount(top.length, (i) => logits[top[i]!]!, settings.temperature, settings.topP),
+    );
   }
   const sorted = sortedCopy(logits);
   const last = sorted.length - 1;
@@ -181,6 +193,7 @@ export function sampleNextTokens(
   }
   const combined = superCondition(logits, n, vocab, codes, settings.conditionScale);
   const next = new Int32Array(n);
-  for (let i = 0; i < n; i++) next[i] = sampleFromLogits(combined.subarray(i * codes, (i + 1) * codes), settings, rngs[i]!);
+  for (let i = 0; i < n; i++)
+    next[i] = sampleFromLogits(combined.subarray(i * codes, (i + 1) * codes), settings, rngs[i]!);
   return next;
 }

@@ -30,7 +30,8 @@ export function sessionOptionsFor(backend: BackendName, manifest: ModelManifest)
     if (graph === 'vqgan') return { ...QUIET, executionProviders: ['webgpu'] };
     // Tensors the decoder reads every step stay on the GPU: the encoder's cross keys/values
     // (uploaded once per prompt) and the decoder's own KV cache (fed straight back).
-    const onGpu = graph === 'encoder' ? crossAttentionNames(manifest.dalleBart) : cacheNames(manifest.dalleBart, 'present');
+    const onGpu =
+      graph === 'encoder' ? crossAttentionNames(manifest.dalleBart) : cacheNames(manifest.dalleBart, 'present');
     const preferredOutputLocation: Record<string, 'gpu-buffer'> = {};
     for (const { key, value } of onGpu) {
       preferredOutputLocation[key] = 'gpu-buffer';

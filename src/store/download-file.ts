@@ -21,10 +21,20 @@ export interface FileDownloadContext {
 
 function failure(context: FileDownloadContext, entry: ManifestFile, received: number, error: unknown): Error {
   if (context.signal?.aborted) return new DownloadCancelledError();
-  return new DownloadInterruptedError(entry.path, received, entry.bytes, error instanceof Error ? error.message : String(error));
+  return new DownloadInterruptedError(
+    entry.path,
+    received,
+    entry.bytes,
+    error instanceof Error ? error.message : String(error),
+  );
 }
 
-async function request(context: FileDownloadContext, entry: ManifestFile, url: string, offset: number): Promise<Response> {
+async function request(
+  context: FileDownloadContext,
+  entry: ManifestFile,
+  url: string,
+  offset: number,
+): Promise<Response> {
   const init: RequestInit = offset > 0 ? { headers: { Range: `bytes=${offset}-` } } : {};
   if (context.signal) init.signal = context.signal;
   try {
@@ -41,14 +51,22 @@ const RESTART_STATUSES: ReadonlySet<number> = new Set([200, 206, 416]);
 function answersRange(response: Response, offset: number, bytes: number): boolean {
   const match = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(response.headers.get('Content-Range') ?? '');
   if (response.status !== 206 || !match) return false;
-  return Number(match[1]) === offset && Number(match[2]) === bytes - 1 && (match[3] === '*' || Number(match[3]) === bytes);
+  return (
+    Number(match[1]) === offset && Number(match[2]) === bytes - 1 && (match[3] === '*' || Number(match[3]) === bytes)
+  );
 }
 
 /** Why this response cannot be the file (from `offset` on), or undefined when it can. */
 function responseProblem(entry: ManifestFile, url: string, response: Response, offset: number): Error | undefined {
-  if (!response.ok) return new DownloadHttpError(entry.path, url, `HTTP ${response.status} ${response.statusText}`.trim());
+  if (!response.ok)
+    return new DownloadHttpError(entry.path, url, `HTTP ${response.status} ${response.statusText}`.trim());
   // Single-page-app servers answer a missing file with their index page and status 200.
-  if (response.headers.get('Content-Type')?.startsWith('text/html')) return new DownloadHttpError(entry.path, url, 'the server returned a web page instead of the file (is the file missing there?)');
+  if (response.headers.get('Content-Type')?.startsWith('text/html'))
+    return new DownloadHttpError(
+      entry.path,
+      url,
+      'the server returned a web page instead of the file (is the file missing there?)',
+    );
   // Content-Length counts encoded bytes when the body is compressed; only an identity body can be compared.
   const length = response.headers.get('Content-Length');
   const encoding = response.headers.get('Content-Encoding') ?? 'identity';
@@ -59,7 +77,13 @@ function responseProblem(entry: ManifestFile, url: string, response: Response, o
 }
 
 /** Throws when the response cannot be the file; a size mismatch (the server holds another file) discards what is stored. */
-async function checkResponse(context: FileDownloadContext, entry: ManifestFile, url: string, response: Response, offset: number): Promise<void> {
+async function checkResponse(
+  context: FileDownloadContext,
+  entry: ManifestFile,
+  url: string,
+  response: Response,
+  offset: number,
+): Promise<void> {
   const problem = responseProblem(entry, url, response, offset);
   if (!problem) return;
   await response.body?.cancel();
@@ -68,11 +92,17 @@ async function checkResponse(context: FileDownloadContext, entry: ManifestFile, 
 }
 
 /** Streams the body into pieces of `start.pieceBytes`, each stored as soon as it is full. */
-async function storeBody(context: FileDownloadContext, entry: ManifestFile, response: Response, start: ResumePoint): Promise<ResumePoint> {
+async function storeBody(
+  context: FileDownloadContext,
+  entry: ManifestFile,
+  response: Response,
+  start: ResumePoint,
+): Promise<ResumePoint> {
   const { files, progress } = context;
   const { pieceBytes, hasher } = start;
   const pieceHashes = [...start.pieceHashes];
-  const nextPiece = (offset: number): Uint8Array<ArrayBuffer> => new Uint8Array(Math.min(pieceBytes, entry.bytes - offset));
+  const nextPiece = (offset: number): Uint8Array<ArrayBuffer> =>
+    new Uint8Array(Math.min(pieceBytes, entry.bytes - offset));
   let received = start.offset;
   let piece = nextPiece(received);
   let filled = 0;
@@ -93,7 +123,7 @@ async function storeBody(context: FileDownloadContext, entry: ManifestFile, resp
         await files.discard(entry.sha256);
         throw new IntegrityError(entry.path, `${entry.bytes} bytes`, `more than ${entry.bytes} bytes`);
       }
-      for (let used = 0; used < bytes.byteLength; ) {
+      for (let used = 0; used < bytes.byteLength;) {
         const take = Math.min(piece.byteLength - filled, bytes.byteLength - used);
         piece.set(bytes.subarray(used, used + take), filled);
         filled += take;
@@ -114,7 +144,8 @@ async function storeBody(context: FileDownloadContext, entry: ManifestFile, resp
     await reader?.cancel().catch(() => undefined);
     throw error;
   }
-  if (received < entry.bytes) throw new DownloadInterruptedError(entry.path, received, entry.bytes, 'the server closed the connection early');
+  if (received < entry.bytes)
+    throw new DownloadInterruptedError(entry.path, received, entry.bytes, 'the server closed the connection early');
   return { pieceBytes, pieceHashes, hasher, offset: received };
 }
 
@@ -125,7 +156,11 @@ export async function downloadFile(context: FileDownloadContext, entry: Manifest
   let point = await files.resume(entry);
   if (point.offset < entry.bytes) {
     let response = await request(context, entry, url, point.offset);
-    if (point.offset > 0 && !answersRange(response, point.offset, entry.bytes) && RESTART_STATUSES.has(response.status)) {
+    if (
+      point.offset > 0 &&
+      !answersRange(response, point.offset, entry.bytes) &&
+      RESTART_STATUSES.has(response.status)
+    ) {
       // The server ignored the Range header (200) or answered another range: start this file over.
       if (response.status !== 200) {
         await response.body?.cancel();

@@ -40,7 +40,8 @@ export interface DownloadResult {
 function fileUrl(baseUrl: string, path: string): string {
   const folder = new URL('.', baseUrl).href;
   const url = new URL(path, baseUrl).href;
-  if (!url.startsWith(folder)) throw new ManifestError(`manifest.json lists ${path}, which is outside the model folder ${folder}`);
+  if (!url.startsWith(folder))
+    throw new ManifestError(`manifest.json lists ${path}, which is outside the model folder ${folder}`);
   return url;
 }
 
@@ -54,16 +55,31 @@ async function quotaError(store: ModelStore, manifest: ModelManifest): Promise<S
   return new StorageQuotaError(manifest.modelId, needed, short, 'during-download');
 }
 
-export async function downloadModel(store: ModelStore, baseUrl: string, manifest: ModelManifest, options: DownloadOptions = {}): Promise<DownloadResult> {
+export async function downloadModel(
+  store: ModelStore,
+  baseUrl: string,
+  manifest: ModelManifest,
+  options: DownloadOptions = {},
+): Promise<DownloadResult> {
   const files = uniqueFiles(manifest);
   const urls = new Map(files.map((file) => [file.sha256, fileUrl(baseUrl, file.path)]));
   const before = await store.status(manifest);
   if (before.missingBytes > 0) {
     const space = await estimateSpace(store.storage);
-    if (space && before.missingBytes > space.free) throw new StorageQuotaError(manifest.modelId, before.missingBytes, before.missingBytes - space.free, 'before-download');
+    if (space && before.missingBytes > space.free)
+      throw new StorageQuotaError(
+        manifest.modelId,
+        before.missingBytes,
+        before.missingBytes - space.free,
+        'before-download',
+      );
   }
   const persisted = await requestPersistence(store.storage);
-  const progress = new ProgressTracker(before.bytes, options.onProgress ?? (() => undefined), options.now ?? (() => performance.now()));
+  const progress = new ProgressTracker(
+    before.bytes,
+    options.onProgress ?? (() => undefined),
+    options.now ?? (() => performance.now()),
+  );
   const context = {
     files: store.files,
     // Called through a wrapper: some browsers throw "Illegal invocation" on an unbound global fetch.

@@ -28,7 +28,10 @@ export class StorageQuotaError extends ExpectedError {
     readonly missingBytes: number,
     readonly when: 'before-download' | 'during-download',
   ) {
-    const stop = when === 'before-download' ? 'Nothing was downloaded' : 'Completed files are kept and the download resumes where it stopped';
+    const stop =
+      when === 'before-download'
+        ? 'Nothing was downloaded'
+        : 'Completed files are kept and the download resumes where it stopped';
     super(
       `Not enough storage for ${modelId}: ${formatBytes(neededBytes)} still to store, ${formatBytes(missingBytes)} more than this browser allows the site. ` +
         `${stop}. Free disk space or delete stored models in the storage panel, then download again.`,
@@ -40,7 +43,9 @@ export class StorageQuotaError extends ExpectedError {
 export class FileNotStoredError extends ExpectedError {
   override name = 'FileNotStoredError';
   constructor(readonly file: string) {
-    super(`${file} is not completely stored. Download the model again: completed files are kept and only the missing part is fetched.`);
+    super(
+      `${file} is not completely stored. Download the model again: completed files are kept and only the missing part is fetched.`,
+    );
   }
 }
 
@@ -52,7 +57,9 @@ export class DownloadHttpError extends ExpectedError {
     readonly url: string,
     readonly detail: string,
   ) {
-    super(`Downloading ${file} from ${url} failed: ${detail}. Check that the model URL points at an exported model folder, then try again.`);
+    super(
+      `Downloading ${file} from ${url} failed: ${detail}. Check that the model URL points at an exported model folder, then try again.`,
+    );
   }
 }
 
@@ -65,7 +72,9 @@ export class DownloadInterruptedError extends ExpectedError {
     readonly expectedBytes: number,
     detail: string,
   ) {
-    super(`The download of ${file} stopped at ${formatBytes(receivedBytes)} of ${formatBytes(expectedBytes)} (${detail}). Try again: it resumes from the last stored piece.`);
+    super(
+      `The download of ${file} stopped at ${formatBytes(receivedBytes)} of ${formatBytes(expectedBytes)} (${detail}). Try again: it resumes from the last stored piece.`,
+    );
   }
 }
 

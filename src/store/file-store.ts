@@ -23,7 +23,9 @@ export interface ResumePoint {
 }
 
 /** A stored piece as read back: absent, damaged, or its bytes. */
-type PieceCheck = { readonly ok: true; readonly bytes: Uint8Array<ArrayBuffer> } | { readonly ok: false; readonly problem: 'missing' | 'corrupted'; readonly actual: string };
+type PieceCheck =
+  | { readonly ok: true; readonly bytes: Uint8Array<ArrayBuffer> }
+  | { readonly ok: false; readonly problem: 'missing' | 'corrupted'; readonly actual: string };
 
 export class FileStore {
   constructor(
@@ -66,11 +68,21 @@ export class FileStore {
     }
     const pieceHashes = record.pieceHashes.slice(0, good);
     if (good < record.pieceHashes.length) await this.writeRecord(entry, { ...record, pieceHashes, complete: false });
-    return { pieceBytes: record.pieceBytes, pieceHashes, hasher, offset: Math.min(entry.bytes, good * record.pieceBytes) };
+    return {
+      pieceBytes: record.pieceBytes,
+      pieceHashes,
+      hasher,
+      offset: Math.min(entry.bytes, good * record.pieceBytes),
+    };
   }
 
   /** Stores piece number `pieceHashes.length − 1` (whose hash is the last one) together with its record. */
-  async writePiece(entry: ManifestFile, pieceBytes: number, pieceHashes: readonly string[], piece: Uint8Array<ArrayBuffer>): Promise<void> {
+  async writePiece(
+    entry: ManifestFile,
+    pieceBytes: number,
+    pieceHashes: readonly string[],
+    piece: Uint8Array<ArrayBuffer>,
+  ): Promise<void> {
     const record: FileRecord = { bytes: entry.bytes, pieceBytes, pieceHashes, complete: false };
     await this.backend.put([
       [pieceKey(entry.sha256, pieceHashes.length - 1), piece],
@@ -80,7 +92,12 @@ export class FileStore {
 
   /** Called once the whole file's sha256 matched manifest.json. */
   async markComplete(entry: ManifestFile, point: ResumePoint): Promise<void> {
-    await this.writeRecord(entry, { bytes: entry.bytes, pieceBytes: point.pieceBytes, pieceHashes: point.pieceHashes, complete: true });
+    await this.writeRecord(entry, {
+      bytes: entry.bytes,
+      pieceBytes: point.pieceBytes,
+      pieceHashes: point.pieceHashes,
+      complete: true,
+    });
   }
 
   /** Removes a file: its record and every piece stored under its sha256. */
@@ -103,7 +120,11 @@ export class FileStore {
    */
   async read(entry: ManifestFile): Promise<Uint8Array<ArrayBuffer>> {
     const record = await this.record(entry.sha256);
-    if (!record?.complete || record.bytes !== entry.bytes || record.pieceHashes.length !== piecesOf(entry.bytes, record.pieceBytes)) {
+    if (
+      !record?.complete ||
+      record.bytes !== entry.bytes ||
+      record.pieceHashes.length !== piecesOf(entry.bytes, record.pieceBytes)
+    ) {
       throw new FileNotStoredError(entry.path);
     }
     const bytes = new Uint8Array(entry.bytes);
@@ -112,7 +133,11 @@ export class FileStore {
       if (!piece.ok) {
         await this.writeRecord(entry, { ...record, pieceHashes: record.pieceHashes.slice(0, index), complete: false });
         if (piece.problem === 'missing') throw new FileNotStoredError(entry.path);
-        throw new IntegrityError(entry.path, `sha256 ${record.pieceHashes[index]} for stored piece ${index}`, piece.actual);
+        throw new IntegrityError(
+          entry.path,
+          `sha256 ${record.pieceHashes[index]} for stored piece ${index}`,
+          piece.actual,
+        );
       }
       bytes.set(piece.bytes, index * record.pieceBytes);
     }
@@ -121,12 +146,16 @@ export class FileStore {
 
   private async readPiece(sha256: string, record: FileRecord, index: number): Promise<PieceCheck> {
     const value = await this.backend.get(pieceKey(sha256, index));
-    if (!(value instanceof Uint8Array) || !(value.buffer instanceof ArrayBuffer)) return { ok: false, problem: 'missing', actual: 'no piece' };
+    if (!(value instanceof Uint8Array) || !(value.buffer instanceof ArrayBuffer))
+      return { ok: false, problem: 'missing', actual: 'no piece' };
     const piece = new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
     const expectedLength = Math.min(record.pieceBytes, record.bytes - index * record.pieceBytes);
-    if (piece.byteLength !== expectedLength) return { ok: false, problem: 'corrupted', actual: `${piece.byteLength} bytes instead of ${expectedLength}` };
+    if (piece.byteLength !== expectedLength)
+      return { ok: false, problem: 'corrupted', actual: `${piece.byteLength} bytes instead of ${expectedLength}` };
     const actual = await pieceSha256(piece);
-    return actual === record.pieceHashes[index] ? { ok: true, bytes: piece } : { ok: false, problem: 'corrupted', actual: `sha256 ${actual}` };
+    return actual === record.pieceHashes[index]
+      ? { ok: true, bytes: piece }
+      : { ok: false, problem: 'corrupted', actual: `sha256 ${actual}` };
   }
 
   private async writeRecord(entry: ManifestFile, record: FileRecord): Promise<void> {

@@ -63,7 +63,8 @@ export class ModelStore {
     options: ModelStoreOptions = {},
   ) {
     this.files = new FileStore(backend, options.pieceBytes ?? DEFAULT_PIECE_BYTES);
-    this.storage = 'storage' in options ? options.storage : backend.kind === 'indexeddb' ? browserStorageManager() : undefined;
+    this.storage =
+      'storage' in options ? options.storage : backend.kind === 'indexeddb' ? browserStorageManager() : undefined;
   }
 
   get kind(): StorageKind {
@@ -77,7 +78,9 @@ export class ModelStore {
   async saveModel(manifest: ModelManifest, source?: string): Promise<void> {
     const id = storedModelId(manifest);
     const replaced = await this.manifest(id);
-    await this.backend.put([[modelKey(id), { manifest, savedAt: Date.now(), ...(source === undefined ? {} : { source }) }]]);
+    await this.backend.put([
+      [modelKey(id), { manifest, savedAt: Date.now(), ...(source === undefined ? {} : { source }) }],
+    ]);
     // A re-export under the same id may leave files that nothing uses any more.
     const kept = new Set(manifest.files.map((file) => file.sha256));
     if (replaced?.files.some((file) => !kept.has(file.sha256))) await this.removeUnusedFiles();
@@ -104,12 +107,20 @@ export class ModelStore {
     const manifests = await this.manifests();
     const records = await this.fileRecords(manifests.map((m) => m.manifest));
     const users = new Map<string, number>();
-    for (const { manifest } of manifests) for (const file of uniqueFiles(manifest)) users.set(file.sha256, (users.get(file.sha256) ?? 0) + 1);
+    for (const { manifest } of manifests)
+      for (const file of uniqueFiles(manifest)) users.set(file.sha256, (users.get(file.sha256) ?? 0) + 1);
     return manifests.map(({ manifest, savedAt, source }) => {
       const files = uniqueFiles(manifest);
       const shared = files.filter((file) => (users.get(file.sha256) ?? 0) > 1);
       const sharedBytes = statusOf(shared, records).storedBytes;
-      const info = { id: storedModelId(manifest), modelId: manifest.modelId, dtype: manifest.dtype, savedAt, sharedBytes, ...statusOf(files, records) };
+      const info = {
+        id: storedModelId(manifest),
+        modelId: manifest.modelId,
+        dtype: manifest.dtype,
+        savedAt,
+        sharedBytes,
+        ...statusOf(files, records),
+      };
       return source === undefined ? info : { ...info, source };
     });
   }
@@ -117,7 +128,9 @@ export class ModelStore {
   async usage(): Promise<StorageUsage> {
     const modelBytes = await this.modelBytes();
     const estimate = this.kind === 'indexeddb' ? await estimateSpace(this.storage) : undefined;
-    return estimate ? { kind: this.kind, modelBytes, usage: estimate.usage, quota: estimate.quota } : { kind: this.kind, modelBytes };
+    return estimate
+      ? { kind: this.kind, modelBytes, usage: estimate.usage, quota: estimate.quota }
+      : { kind: this.kind, modelBytes };
   }
 
   /** Deletes the model and the files no other stored model uses; resolves to the bytes freed. */

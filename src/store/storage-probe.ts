@@ -28,19 +28,26 @@ function describe(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
-export async function probeStorage(backend: StoreBackend = indexedDbBackend(), timeoutMs = PROBE_TIMEOUT_MS): Promise<ProbeResult> {
+export async function probeStorage(
+  backend: StoreBackend = indexedDbBackend(),
+  timeoutMs = PROBE_TIMEOUT_MS,
+): Promise<ProbeResult> {
   const key = `probe:v1:${Date.now()}:${Math.random().toString(36).slice(2)}`;
   const written = Uint8Array.of(1, 2, 3);
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<ProbeResult>((resolve) => {
-    timer = setTimeout(() => resolve({ ok: false, reason: `no answer from storage within ${timeoutMs} ms` }), timeoutMs);
+    timer = setTimeout(
+      () => resolve({ ok: false, reason: `no answer from storage within ${timeoutMs} ms` }),
+      timeoutMs,
+    );
   });
   const attempt = (async (): Promise<ProbeResult> => {
     try {
       await backend.put([[key, written]]);
       const read = await backend.get(key);
       await backend.delete([key]);
-      const same = read instanceof Uint8Array && read.length === written.length && read.every((byte, i) => byte === written[i]);
+      const same =
+        read instanceof Uint8Array && read.length === written.length && read.every((byte, i) => byte === written[i]);
       return same ? { ok: true } : { ok: false, reason: 'a value written to storage did not read back' };
     } catch (error) {
       return { ok: false, reason: describe(error) };
@@ -60,7 +67,9 @@ export interface OpenModelStoreOptions extends ModelStoreOptions {
 }
 
 /** The persistent store when the probe passes, a memory store otherwise; `storage` says which and why. */
-export async function openModelStore(options: OpenModelStoreOptions = {}): Promise<{ readonly store: ModelStore; readonly storage: StorageChoice }> {
+export async function openModelStore(
+  options: OpenModelStoreOptions = {},
+): Promise<{ readonly store: ModelStore; readonly storage: StorageChoice }> {
   const { openBackend, timeoutMs, ...storeOptions } = options;
   let reason: string;
   if (!openBackend && !('indexedDB' in globalThis)) {
@@ -72,5 +81,8 @@ export async function openModelStore(options: OpenModelStoreOptions = {}): Promi
     reason = probe.reason;
   }
   const notice = `This browser does not let the site store files (${reason}), so the model runs from memory and is downloaded again on every visit. Open the app in its own tab, outside a private window, to keep it.`;
-  return { store: new ModelStore(memoryBackend(), { ...storeOptions, storage: undefined }), storage: { kind: 'memory', reason, notice } };
+  return {
+    store: new ModelStore(memoryBackend(), { ...storeOptions, storage: undefined }),
+    storage: { kind: 'memory', reason, notice },
+  };
 }

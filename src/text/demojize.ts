@@ -31,7 +31,10 @@ let table: EmojiTable | undefined;
 
 function pythonName(label: string): string {
   const name = label.startsWith('flag: ') ? label.slice('flag: '.length) : label;
-  return name.replace(/[:,“”]/g, '').trim().replace(/\s+/g, '_');
+  return name
+    .replace(/[:,“”]/g, '')
+    .trim()
+    .replace(/\s+/g, '_');
 }
 
 /** Built on first use: about 4,000 entries, a few milliseconds. */

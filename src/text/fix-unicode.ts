@@ -27,7 +27,10 @@ for (let i = 0; i < CP1252_HIGH.length; i++) BYTE_OF.set(CP1252_HIGH.charAt(i), 
 /** A UTF-8 continuation byte (0x80–0xBF) as Latin-1 or Windows-1252 shows it. */
 const CONT = `[\\u0080-\\u00bf${CP1252_HIGH.replace(/[\u0080-\u009f]/g, '')}]`;
 /** One UTF-8 sequence of 2, 3 or 4 bytes seen through Windows-1252/Latin-1; runs are matched whole. */
-const MOJIBAKE = new RegExp(`(?:[\\u00c2-\\u00df]${CONT}|[\\u00e0-\\u00ef]${CONT}{2}|[\\u00f0-\\u00f4]${CONT}{3})+`, 'g');
+const MOJIBAKE = new RegExp(
+  `(?:[\\u00c2-\\u00df]${CONT}|[\\u00e0-\\u00ef]${CONT}{2}|[\\u00f0-\\u00f4]${CONT}{3})+`,
+  'g',
+);
 const SEQUENCE = new RegExp(`[\\u00c2-\\u00df]${CONT}|[\\u00e0-\\u00ef]${CONT}{2}|[\\u00f0-\\u00f4]${CONT}{3}`, 'g');
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });

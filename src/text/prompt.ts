@@ -12,7 +12,6 @@ import type { WordSegmenter } from './word-segmenter.ts';
 /** PRNG stream of the `<person>` draws, apart from the image streams (0, 1, …) of the same seed. */
 export const PERSON_STREAM = 0x7e47;
 
-
 export interface PromptOptions {
   /** The generation seed: the same seed and prompt always normalise the same way. */
   seed: number;
@@ -32,7 +31,9 @@ export function preparePrompt(text: string, tokenizer: BpeTokenizer, options: Pr
     wordFrequencies: options.wordFrequencies ?? null,
   });
   if (normalized.trim() === '') {
-    throw new PromptError('The prompt has no words the model can read (only symbols or punctuation?): describe the image in words.');
+    throw new PromptError(
+      'The prompt has no words the model can read (only symbols or punctuation?): describe the image in words.',
+    );
   }
   return { normalized, ...tokenizer.encodePrompt(normalized, options.maxLength ?? 64) };
 }

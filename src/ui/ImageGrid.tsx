@@ -1,14 +1,31 @@
 import { useEffect, useRef } from 'react';
 import { useAppStore } from './store.ts';
 
-function ImageCanvas({ rgba, size, index }: { readonly rgba: Uint8ClampedArray; readonly size: number; readonly index: number }) {
+function ImageCanvas({
+  rgba,
+  size,
+  index,
+}: {
+  readonly rgba: Uint8ClampedArray;
+  readonly size: number;
+  readonly index: number;
+}) {
   const canvas = useRef<HTMLCanvasElement>(null);
   useEffect(() => {
     const context = canvas.current?.getContext('2d');
     // A copy only to satisfy ImageData's type (Uint8ClampedArray<ArrayBuffer>); the pixels are ours already.
     context?.putImageData(new ImageData(new Uint8ClampedArray(rgba), size, size), 0, 0);
   }, [rgba, size]);
-  return <canvas data-testid="grid.image" ref={canvas} width={size} height={size} aria-label={`Generated image ${index + 1}`} role="img" />;
+  return (
+    <canvas
+      data-testid="grid.image"
+      ref={canvas}
+      width={size}
+      height={size}
+      aria-label={`Generated image ${index + 1}`}
+      role="img"
+    />
+  );
 }
 
 export function ImageGrid() {

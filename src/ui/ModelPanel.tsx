@@ -21,9 +21,18 @@ function ModelPicker({ controller, catalogUrl }: { readonly controller: Controll
     <div className="model-picker">
       <label>
         <span>Model</span>
-        <select data-testid="model.select" value={selected ?? ''} disabled={busy} onChange={(e) => void controller.selectModel(e.target.value)}>
+        <select
+          data-testid="model.select"
+          value={selected ?? ''}
+          disabled={busy}
+          onChange={(e) => void controller.selectModel(e.target.value)}
+        >
           {catalog.map((model) => {
-            const notes = [model.bytes === undefined ? null : formatBytes(model.bytes), stored.has(model.id) ? 'stored' : null, unavailable[model.id] ? 'not on this device' : null];
+            const notes = [
+              model.bytes === undefined ? null : formatBytes(model.bytes),
+              stored.has(model.id) ? 'stored' : null,
+              unavailable[model.id] ? 'not on this device' : null,
+            ];
             return (
               <option key={model.id} value={model.id}>
                 {[model.name, ...notes.filter((n) => n !== null)].join(' · ')}
@@ -51,8 +60,10 @@ function ConsentPanel({ controller }: { readonly controller: Controller }) {
     <section className="panel consent" data-testid="consent.panel" aria-labelledby="consent-title">
       <h2 id="consent-title">Download {offer.model.name}?</h2>
       <p>
-        {partial ? `${formatBytes(offer.missingBytes)} of ${formatBytes(offer.bytes)} are still to download` : `${formatBytes(offer.bytes)} will be downloaded`} from{' '}
-        {offer.host}.{' '}
+        {partial
+          ? `${formatBytes(offer.missingBytes)} of ${formatBytes(offer.bytes)} are still to download`
+          : `${formatBytes(offer.bytes)} will be downloaded`}{' '}
+        from {offer.host}.{' '}
         {storage?.kind === 'memory'
           ? 'This browser does not let the site store it, so it is kept in memory for this visit only.'
           : 'It is kept in this browser, so later visits start at once and work offline.'}{' '}
@@ -64,7 +75,12 @@ function ConsentPanel({ controller }: { readonly controller: Controller }) {
         </p>
       )}
       <div className="actions">
-        <button data-testid="consent.accept" type="button" disabled={offer.spaceProblem !== null} onClick={() => void controller.acceptDownload()}>
+        <button
+          data-testid="consent.accept"
+          type="button"
+          disabled={offer.spaceProblem !== null}
+          onClick={() => void controller.acceptDownload()}
+        >
           Download {formatBytes(offer.missingBytes)}
         </button>
       </div>
@@ -80,8 +96,16 @@ function DownloadPanel({ controller, download }: { readonly controller: Controll
         {files.map((file) => (
           <li key={file.path} data-testid="download.file">
             <span className="file-name">{file.path}</span>
-            <progress max={file.total} value={file.loaded} aria-label={`${file.path}: ${formatBytes(file.loaded)} of ${formatBytes(file.total)}`} />
-            <span className="file-bytes">{file.state === 'complete' || file.state === 'stored' ? 'done' : `${formatBytes(file.loaded)} / ${formatBytes(file.total)}`}</span>
+            <progress
+              max={file.total}
+              value={file.loaded}
+              aria-label={`${file.path}: ${formatBytes(file.loaded)} of ${formatBytes(file.total)}`}
+            />
+            <span className="file-bytes">
+              {file.state === 'complete' || file.state === 'stored'
+                ? 'done'
+                : `${formatBytes(file.loaded)} / ${formatBytes(file.total)}`}
+            </span>
           </li>
         ))}
       </ul>
@@ -92,7 +116,13 @@ function DownloadPanel({ controller, download }: { readonly controller: Controll
   );
 }
 
-export function ModelPanel({ controller, catalogUrl }: { readonly controller: Controller; readonly catalogUrl: string }) {
+export function ModelPanel({
+  controller,
+  catalogUrl,
+}: {
+  readonly controller: Controller;
+  readonly catalogUrl: string;
+}) {
   const download = useAppStore((s) => s.download);
   return (
     <>

@@ -33,7 +33,12 @@ export function PromptForm({ controller }: { readonly controller: Controller }) 
       </label>
       <label>
         <span>Images</span>
-        <select data-testid="prompt.images" value={images} onChange={(e) => setSettings({ images: Number(e.target.value) })} disabled={generating}>
+        <select
+          data-testid="prompt.images"
+          value={images}
+          onChange={(e) => setSettings({ images: Number(e.target.value) })}
+          disabled={generating}
+        >
           {IMAGE_COUNTS.map((n) => (
             <option key={n} value={n}>
               {n}

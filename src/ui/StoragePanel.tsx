@@ -43,7 +43,12 @@ export function StoragePanel({ controller }: { readonly controller: Controller }
                 {!model.complete && ` of ${formatBytes(model.bytes)}, incomplete`}
                 {model.sharedBytes > 0 && ` · ${formatBytes(model.sharedBytes)} shared with other models`}
               </span>
-              <button type="button" data-testid="storage.delete" disabled={busy} onClick={() => void controller.deleteStored(model.id)}>
+              <button
+                type="button"
+                data-testid="storage.delete"
+                disabled={busy}
+                onClick={() => void controller.deleteStored(model.id)}
+              >
                 Delete
               </button>
             </li>
@@ -51,7 +56,12 @@ export function StoragePanel({ controller }: { readonly controller: Controller }
         </ul>
       )}
       {models.length > 1 && (
-        <button type="button" data-testid="storage.delete-all" disabled={busy} onClick={() => void controller.deleteStored(null)}>
+        <button
+          type="button"
+          data-testid="storage.delete-all"
+          disabled={busy}
+          onClick={() => void controller.deleteStored(null)}
+        >
           Delete all
         </button>
       )}

@@ -73,17 +73,42 @@ export function createController(makeGenerator: () => DalleGenerator): Controlle
     async load(params, options = {}) {
       lastLoad = params;
       const name = options.modelName ?? 'the model';
-      store.setState({ phase: 'loading', error: null, download: null, progress: { label: 'Starting…', fraction: null } });
+      store.setState({
+        phase: 'loading',
+        error: null,
+        download: null,
+        progress: { label: 'Starting…', fraction: null },
+      });
       try {
-        const ready = await generator.load(params, (p) => store.setState((s) => ({ progress: loadProgressLabel(p, name), download: withDownload(s.download, p) })), options.signal);
-        store.setState({ phase: 'ready', backend: ready.backend, backendReason: ready.reason, modelId: ready.modelId, imageSize: ready.imageSize, progress: null });
+        const ready = await generator.load(
+          params,
+          (p) =>
+            store.setState((s) => ({ progress: loadProgressLabel(p, name), download: withDownload(s.download, p) })),
+          options.signal,
+        );
+        store.setState({
+          phase: 'ready',
+          backend: ready.backend,
+          backendReason: ready.reason,
+          modelId: ready.modelId,
+          imageSize: ready.imageSize,
+          progress: null,
+        });
       } catch (error) {
         lastLoad = null;
         if (error instanceof DownloadCancelledError) {
-          store.setState({ phase: 'failed', progress: null, error: `The download was cancelled. What arrived is kept: choose the model again to resume.` });
+          store.setState({
+            phase: 'failed',
+            progress: null,
+            error: `The download was cancelled. What arrived is kept: choose the model again to resume.`,
+          });
           return;
         }
-        store.setState({ phase: 'failed', error: `The model could not be loaded. ${messageOf(error)}`, progress: null });
+        store.setState({
+          phase: 'failed',
+          error: `The model could not be loaded. ${messageOf(error)}`,
+          progress: null,
+        });
       }
     },
 
@@ -100,13 +125,20 @@ export function createController(makeGenerator: () => DalleGenerator): Controlle
       }
       running = new AbortController();
       const started = performance.now();
-      store.setState({ phase: 'generating', error: null, images: [], tokens: [], progress: { label: 'Encoding the prompt…', fraction: 0 } });
+      store.setState({
+        phase: 'generating',
+        error: null,
+        images: [],
+        tokens: [],
+        progress: { label: 'Encoding the prompt…', fraction: 0 },
+      });
       try {
         const result = await generator.generate(
           { prompt, images: settings.images, seed, sampling: DEFAULT_SAMPLING },
           {
             signal: running.signal,
-            onStep: ({ step, total }) => store.setState({ progress: { label: `Drawing: step ${step} of ${total}`, fraction: step / total } }),
+            onStep: ({ step, total }) =>
+              store.setState({ progress: { label: `Drawing: step ${step} of ${total}`, fraction: step / total } }),
             // Forming images replace the grid's slots as they arrive; the final result replaces them all.
             onPreview: ({ first, images }) =>
               store.setState((state) => {
@@ -117,10 +149,18 @@ export function createController(makeGenerator: () => DalleGenerator): Controlle
           },
         );
         const seconds = ((performance.now() - started) / 1000).toFixed(1);
-        store.setState({ images: result.images, tokens: result.tokens, imageSize: result.size, progress: { label: `Done in ${seconds} s`, fraction: 1 } });
+        store.setState({
+          images: result.images,
+          tokens: result.tokens,
+          imageSize: result.size,
+          progress: { label: `Done in ${seconds} s`, fraction: 1 },
+        });
       } catch (error) {
         const cancelled = error instanceof GenerationCancelledError;
-        store.setState({ progress: cancelled ? { label: 'Cancelled', fraction: null } : null, error: cancelled ? null : messageOf(error) });
+        store.setState({
+          progress: cancelled ? { label: 'Cancelled', fraction: null } : null,
+          error: cancelled ? null : messageOf(error),
+        });
         if (needsNewWorker(error)) {
           running = null;
           await restart(messageOf(error));

@@ -44,7 +44,10 @@ function messageOf(error: unknown): string {
 
 async function fetchCatalog(url: string): Promise<readonly CatalogModel[]> {
   const response = await fetch(url);
-  if (!response.ok) throw new CatalogError(`${url}: HTTP ${response.status}. The site has no model list: check that models/catalog.json is published.`);
+  if (!response.ok)
+    throw new CatalogError(
+      `${url}: HTTP ${response.status}. The site has no model list: check that models/catalog.json is published.`,
+    );
   return parseCatalog(await response.json(), url).models;
 }
 
@@ -62,7 +65,11 @@ export function createModelActions(worker: WorkerSlot, load: Loader): ModelActio
     downloading = new AbortController();
     store.setState({ offer: null });
     try {
-      await load({ modelUrl: modelFolderUrl(model, catalogUrl), wasmPaths, ...(backend ? { backend } : {}) }, model, downloading.signal);
+      await load(
+        { modelUrl: modelFolderUrl(model, catalogUrl), wasmPaths, ...(backend ? { backend } : {}) },
+        model,
+        downloading.signal,
+      );
     } finally {
       downloading = null;
       store.setState({ download: null });
@@ -75,7 +82,10 @@ export function createModelActions(worker: WorkerSlot, load: Loader): ModelActio
       options = startOptions;
       store.setState({ phase: 'loading', error: null, progress: { label: 'Reading the model list…', fraction: null } });
       try {
-        const [catalog, device] = await Promise.all([fetchCatalog(startOptions.catalogUrl), probeDevice(startOptions.backend)]);
+        const [catalog, device] = await Promise.all([
+          fetchCatalog(startOptions.catalogUrl),
+          probeDevice(startOptions.backend),
+        ]);
         const unavailable: Record<string, string> = {};
         for (const model of catalog) {
           const reason = unavailableReason(model, device);
@@ -83,7 +93,11 @@ export function createModelActions(worker: WorkerSlot, load: Loader): ModelActio
         }
         store.setState({ catalog, unavailable });
       } catch (error) {
-        store.setState({ phase: 'failed', progress: null, error: `The list of models could not be read. ${messageOf(error)}` });
+        store.setState({
+          phase: 'failed',
+          progress: null,
+          error: `The list of models could not be read. ${messageOf(error)}`,
+        });
         return;
       }
       void actions.refreshStorage();
@@ -92,7 +106,9 @@ export function createModelActions(worker: WorkerSlot, load: Loader): ModelActio
       const first = asked ?? catalog.find((m) => !(m.id in unavailable)) ?? catalog[0]!;
       await actions.selectModel(first.id);
       if (startOptions.model !== undefined && !asked) {
-        store.setState({ error: `This site offers no model "${startOptions.model}" (?model=); showing ${first.name} instead.` });
+        store.setState({
+          error: `This site offers no model "${startOptions.model}" (?model=); showing ${first.name} instead.`,
+        });
       }
     },
 
@@ -103,10 +119,23 @@ export function createModelActions(worker: WorkerSlot, load: Loader): ModelActio
       const folder = modelFolderUrl(model, options.catalogUrl);
       if (workerModel !== null && workerModel !== folder) worker.replace();
       workerModel = folder;
-      store.setState({ selectedModel: id, phase: 'loading', offer: null, error: null, modelId: '', backend: null, images: [], tokens: [] });
+      store.setState({
+        selectedModel: id,
+        phase: 'loading',
+        offer: null,
+        error: null,
+        modelId: '',
+        backend: null,
+        images: [],
+        tokens: [],
+      });
       const reason = store.getState().unavailable[id];
       if (reason !== undefined) {
-        store.setState({ phase: 'failed', progress: null, error: `${model.name} cannot run here: it ${reason}. Pick another model.` });
+        store.setState({
+          phase: 'failed',
+          progress: null,
+          error: `${model.name} cannot run here: it ${reason}. Pick another model.`,
+        });
         return;
       }
       store.setState({ progress: { label: `Checking ${model.name}…`, fraction: null } });
@@ -115,10 +144,20 @@ export function createModelActions(worker: WorkerSlot, load: Loader): ModelActio
         store.setState({ storage: info.storage });
         if (info.complete || !model.askBeforeDownload) return await loadModel(model);
         const estimate = await navigator.storage?.estimate?.().catch(() => undefined);
-        const offer = { model, missingBytes: info.missingBytes, bytes: info.bytes, host: hostOf(folder, location.origin), spaceProblem: spaceProblem(info.missingBytes, estimate) };
+        const offer = {
+          model,
+          missingBytes: info.missingBytes,
+          bytes: info.bytes,
+          host: hostOf(folder, location.origin),
+          spaceProblem: spaceProblem(info.missingBytes, estimate),
+        };
         store.setState({ phase: 'consent', progress: null, offer });
       } catch (error) {
-        store.setState({ phase: 'failed', progress: null, error: `${model.name} is not available: ${messageOf(error)}` });
+        store.setState({
+          phase: 'failed',
+          progress: null,
+          error: `${model.name} is not available: ${messageOf(error)}`,
+        });
       }
     },
 
@@ -146,7 +185,9 @@ export function createModelActions(worker: WorkerSlot, load: Loader): ModelActio
     async deleteStored(id) {
       if (downloading) return;
       try {
-        const report = await worker.current().storage(id === null ? { action: 'delete-all' } : { action: 'delete', model: id });
+        const report = await worker
+          .current()
+          .storage(id === null ? { action: 'delete-all' } : { action: 'delete', model: id });
         store.setState({ storageReport: report, storage: report.storage });
       } catch (error) {
         store.setState({ error: `Deleting failed. ${messageOf(error)}` });

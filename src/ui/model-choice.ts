@@ -28,7 +28,10 @@ export function hostOf(folderUrl: string, pageOrigin: string): string {
 }
 
 /** Why the model will not fit, from the page's storage estimate; null when it fits or nobody can tell. */
-export function spaceProblem(missingBytes: number, estimate: { usage?: number; quota?: number } | undefined): string | null {
+export function spaceProblem(
+  missingBytes: number,
+  estimate: { usage?: number; quota?: number } | undefined,
+): string | null {
   if (estimate?.quota === undefined) return null;
   const free = Math.max(0, estimate.quota - (estimate.usage ?? 0));
   if (missingBytes <= free) return null;
@@ -36,7 +39,11 @@ export function spaceProblem(missingBytes: number, estimate: { usage?: number; q
 }
 
 /** Catalog ids whose folder is completely stored. */
-export function storedCatalogIds(catalog: readonly CatalogModel[], report: StorageReport | null, catalogUrl: string): Set<string> {
+export function storedCatalogIds(
+  catalog: readonly CatalogModel[],
+  report: StorageReport | null,
+  catalogUrl: string,
+): Set<string> {
   const stored = new Set(report?.models.filter((m) => m.complete && m.source !== undefined).map((m) => m.source));
   return new Set(catalog.filter((model) => stored.has(modelFolderUrl(model, catalogUrl))).map((model) => model.id));
 }
@@ -44,7 +51,8 @@ export function storedCatalogIds(catalog: readonly CatalogModel[], report: Stora
 /** What the page can tell about the device before a model is chosen. A forced WASM backend counts as no WebGPU. */
 export async function probeDevice(forced: BackendName | undefined): Promise<DeviceCapabilities> {
   const nav: object = globalThis.navigator;
-  const memory = 'deviceMemory' in nav && typeof nav.deviceMemory === 'number' ? { memoryBytes: nav.deviceMemory * 2 ** 30 } : {};
+  const memory =
+    'deviceMemory' in nav && typeof nav.deviceMemory === 'number' ? { memoryBytes: nav.deviceMemory * 2 ** 30 } : {};
   if (forced === 'wasm' || !('gpu' in nav)) return { webgpu: false, shaderF16: false, ...memory };
   try {
     const gpu = nav.gpu as { requestAdapter(): Promise<{ features: { has(name: string): boolean } } | null> };

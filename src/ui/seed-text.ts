@@ -20,7 +20,8 @@ export function parseSeedText(text: string): number {
     if (!(error instanceof SeedError)) throw error;
     const trimmed = text.trim();
     if (trimmed === '') throw new SeedError(`Type a seed: ${RANGE}.`);
-    if (!/^[0-9]+$/.test(trimmed)) throw new SeedError(`The seed "${shown(trimmed)}" is not a whole number: use only the digits 0–9 (${RANGE}).`);
+    if (!/^[0-9]+$/.test(trimmed))
+      throw new SeedError(`The seed "${shown(trimmed)}" is not a whole number: use only the digits 0–9 (${RANGE}).`);
     throw new SeedError(`The seed ${shown(trimmed.replace(/^0+(?=[0-9])/, ''))} is too large: use ${RANGE}.`);
   }
 }

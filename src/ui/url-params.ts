@@ -16,5 +16,8 @@ export function readUrlOptions(search: string): UrlOptions {
   const backend = params.get('backend');
   if (backend === null || backend === '' || backend === 'auto') return picked;
   if (isBackendName(backend)) return { ...picked, backend };
-  return { ...picked, problem: `Unknown ?backend=${backend}; expected ${BACKENDS.join(' or ')}. Choosing automatically.` };
+  return {
+    ...picked,
+    problem: `Unknown ?backend=${backend}; expected ${BACKENDS.join(' or ')}. Choosing automatically.`,
+  };
 }

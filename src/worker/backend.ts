@@ -25,14 +25,19 @@ export interface BackendChoice {
 
 function withLimits(choice: BackendChoice, adapter: GpuAdapterLike): BackendChoice {
   const limits = adapter.limits;
-  return limits ? { ...choice, maxBufferBytes: Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize) } : choice;
+  return limits
+    ? { ...choice, maxBufferBytes: Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize) }
+    : choice;
 }
 
 /**
  * WASM threads: all cores but one (the page keeps one), at most 8, and only when the page is
  * cross-origin isolated; without isolation there is no SharedArrayBuffer and ORT runs one thread.
  */
-export function wasmThreads(crossOriginIsolated: boolean, cores: number | undefined): { threads: number; note: string } {
+export function wasmThreads(
+  crossOriginIsolated: boolean,
+  cores: number | undefined,
+): { threads: number; note: string } {
   if (!crossOriginIsolated) return { threads: 1, note: '1 thread (the page is not cross-origin isolated)' };
   const threads = Math.max(1, Math.min(8, (cores ?? 2) - 1));
   return { threads, note: `${threads} thread${threads === 1 ? '' : 's'}` };
@@ -63,7 +68,11 @@ function describe(adapter: GpuAdapterLike): string {
  * @param forced the `?backend=` choice; forcing WebGPU without an adapter is an error, not a silent fallback.
  * @param needsF16 the model computes in fp16, which WebGPU only runs with the `shader-f16` feature.
  */
-export async function chooseBackend(gpu: GpuLike | undefined, forced: BackendName | undefined, needsF16: boolean): Promise<BackendChoice> {
+export async function chooseBackend(
+  gpu: GpuLike | undefined,
+  forced: BackendName | undefined,
+  needsF16: boolean,
+): Promise<BackendChoice> {
   if (forced === 'wasm') return { backend: 'wasm', reason: 'forced by ?backend=wasm' };
   const adapter = await probeAdapter(gpu);
   if (typeof adapter === 'string') {
@@ -75,8 +84,10 @@ export async function chooseBackend(gpu: GpuLike | undefined, forced: BackendNam
     if (forced === 'webgpu') throw new WebGPUUnavailableError(why);
     return { backend: 'wasm', reason: why };
   }
-  if (forced === 'webgpu') return withLimits({ backend: 'webgpu', reason: `forced by ?backend=webgpu, ${describe(adapter)}` }, adapter);
+  if (forced === 'webgpu')
+    return withLimits({ backend: 'webgpu', reason: `forced by ?backend=webgpu, ${describe(adapter)}` }, adapter);
   // A software adapter (SwiftShader in headless or GPU-less machines) runs this model far slower than WASM.
-  if (adapter.info?.isFallbackAdapter) return { backend: 'wasm', reason: `the only WebGPU ${describe(adapter)} is a software fallback, slower than WASM` };
+  if (adapter.info?.isFallbackAdapter)
+    return { backend: 'wasm', reason: `the only WebGPU ${describe(adapter)} is a software fallback, slower than WASM` };
   return withLimits({ backend: 'webgpu', reason: describe(adapter) }, adapter);
 }

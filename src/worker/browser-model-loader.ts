@@ -28,10 +28,14 @@ function deviceLimits(choice: BackendChoice): DeviceLimits {
   return { memoryBytes, maxBufferBytes: choice.maxBufferBytes ?? 2 ** 31 };
 }
 
-
 /** Reports a graph as compiling once all its files have arrived (createSession reads them, then compiles). */
 function withCompileProgress(source: ModelSource, onProgress: (p: LoadProgress) => void): ModelSource {
-  const waiting = new Map(GRAPH_NAMES.map((graph) => [graph, new Set([source.manifest.graphs[graph].file, ...source.manifest.graphs[graph].externalData])]));
+  const waiting = new Map(
+    GRAPH_NAMES.map((graph) => [
+      graph,
+      new Set([source.manifest.graphs[graph].file, ...source.manifest.graphs[graph].externalData]),
+    ]),
+  );
   return {
     manifest: source.manifest,
     async readFile(path) {
@@ -66,8 +70,15 @@ export function browserModelLoader(library: ModelLibrary): ModelLoader {
     ort.env.wasm.proxy = false;
 
     // Downloads only after the backend is settled: a model this browser cannot run costs no bandwidth.
-    const opened = await library.open(params.modelUrl, manifest, { signal, onProgress: (p) => onProgress({ stage: 'download', ...p }) });
-    const dalle = await loadDalle(ort, withCompileProgress(opened.source, onProgress), sessionOptionsFor(choice.backend, manifest));
+    const opened = await library.open(params.modelUrl, manifest, {
+      signal,
+      onProgress: (p) => onProgress({ stage: 'download', ...p }),
+    });
+    const dalle = await loadDalle(
+      ort,
+      withCompileProgress(opened.source, onProgress),
+      sessionOptionsFor(choice.backend, manifest),
+    );
     await opened.loaded();
     const loaded: LoadedModel = { ...dalle, backend: choice, batch: chooseBatchSizes(manifest, deviceLimits(choice)) };
     return choice.backend === 'webgpu' ? { ...loaded, deviceLost: watchDeviceLoss() } : loaded;

@@ -66,7 +66,10 @@ export class WorkerClient implements DalleGenerator {
   }
 
   inspect(modelUrl: string): Promise<ModelInfo> {
-    return this.call<ModelInfo>({ type: 'inspect', id: this.nextId++, modelUrl }, (response, resolve) => response.type === 'model-info' && resolve(response.info));
+    return this.call<ModelInfo>(
+      { type: 'inspect', id: this.nextId++, modelUrl },
+      (response, resolve) => response.type === 'model-info' && resolve(response.info),
+    );
   }
 
   load(params: LoadParams, onProgress?: (progress: LoadProgress) => void, signal?: AbortSignal): Promise<ReadyInfo> {
@@ -81,7 +84,10 @@ export class WorkerClient implements DalleGenerator {
   }
 
   storage(action: StorageAction): Promise<StorageReport> {
-    return this.call<StorageReport>({ type: 'storage', id: this.nextId++, request: action }, (response, resolve) => response.type === 'storage-report' && resolve(response.report));
+    return this.call<StorageReport>(
+      { type: 'storage', id: this.nextId++, request: action },
+      (response, resolve) => response.type === 'storage-report' && resolve(response.report),
+    );
   }
 
   generate(params: GenerateParams, options: GenerateOptions = {}): Promise<GenerateResult> {
@@ -111,7 +117,10 @@ export class WorkerClient implements DalleGenerator {
     this.crash('the client was disposed');
   }
 
-  private call<T>(request: WorkerRequest, handle: (response: WorkerResponse, resolve: (value: T) => true) => boolean): Promise<T> {
+  private call<T>(
+    request: WorkerRequest,
+    handle: (response: WorkerResponse, resolve: (value: T) => true) => boolean,
+  ): Promise<T> {
     if (this.crashed) return Promise.reject(this.crashed);
     return new Promise<T>((resolve, reject) => {
       const settle = (value: T): true => {

@@ -11,7 +11,13 @@ import { SeedError } from '../core/seed.ts';
 import { CatalogError } from '../model/catalog.ts';
 import { ConfigError } from '../model/config.ts';
 import { PromptError } from '../text/prompt-checks.ts';
-import { DownloadCancelledError, DownloadHttpError, DownloadInterruptedError, FileNotStoredError, StorageQuotaError } from '../store/errors.ts';
+import {
+  DownloadCancelledError,
+  DownloadHttpError,
+  DownloadInterruptedError,
+  FileNotStoredError,
+  StorageQuotaError,
+} from '../store/errors.ts';
 import {
   DeviceLostError,
   InvalidRequestError,
@@ -67,7 +73,9 @@ export function toErrorData(error: unknown): ErrorData {
     if (OWN_FIELDS.has(key)) continue;
     if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') details[key] = value;
   }
-  return Object.keys(details).length > 0 ? { name: error.name, message: error.message, details } : { name: error.name, message: error.message };
+  return Object.keys(details).length > 0
+    ? { name: error.name, message: error.message, details }
+    : { name: error.name, message: error.message };
 }
 
 /** Rebuilds the error's class without running its constructor (constructors take different arguments). */

@@ -8,7 +8,9 @@ export class InvalidRequestError extends ExpectedError {
 export class WebGPUUnavailableError extends ExpectedError {
   override name = 'WebGPUUnavailableError';
   constructor(why: string) {
-    super(`WebGPU was requested but ${why}. Use a browser with WebGPU enabled, or drop ?backend=webgpu to fall back to WASM.`);
+    super(
+      `WebGPU was requested but ${why}. Use a browser with WebGPU enabled, or drop ?backend=webgpu to fall back to WASM.`,
+    );
   }
 }
 

@@ -15,7 +15,15 @@ import { toErrorData } from './error-data.ts';
 import { DeviceLostError, ModelAlreadyLoadedError, ModelNotLoadedError } from './errors.ts';
 import { parseWorkerRequest, requestIdOf } from './parse-request.ts';
 import { yieldToEventLoop } from './yield.ts';
-import type { GenerateParams, GenerateResult, LoadParams, LoadProgress, RequestId, WorkerRequest, WorkerResponse } from './protocol.ts';
+import type {
+  GenerateParams,
+  GenerateResult,
+  LoadParams,
+  LoadProgress,
+  RequestId,
+  WorkerRequest,
+  WorkerResponse,
+} from './protocol.ts';
 
 export interface LoadedModel {
   readonly engine: DalleEngine;
@@ -31,7 +39,11 @@ export interface LoadedModel {
 export const DEFAULT_PREVIEW_EVERY = 32;
 
 /** `signal` aborts the download (a cancel of the load request); sessions already being created finish. */
-export type ModelLoader = (params: LoadParams, onProgress: (progress: LoadProgress) => void, signal: AbortSignal) => Promise<LoadedModel>;
+export type ModelLoader = (
+  params: LoadParams,
+  onProgress: (progress: LoadProgress) => void,
+  signal: AbortSignal,
+) => Promise<LoadedModel>;
 
 export interface HandlerDeps {
   readonly post: (message: WorkerResponse, transfer: Transferable[]) => void;
@@ -73,7 +85,11 @@ export function createWorkerHandler({ post, loadModel, library }: HandlerDeps): 
     if (!loaded) {
       const controller = new AbortController();
       cancels.set(id, controller);
-      const model = loadModel(params, (progress) => post({ type: 'load-progress', id, progress }, []), controller.signal);
+      const model = loadModel(
+        params,
+        (progress) => post({ type: 'load-progress', id, progress }, []),
+        controller.signal,
+      );
       loaded = { key, model };
       void model.catch(() => undefined).finally(() => cancels.delete(id));
       model.then(
@@ -84,7 +100,14 @@ export function createWorkerHandler({ post, loadModel, library }: HandlerDeps): 
       );
     }
     const { engine, backend } = await loaded.model;
-    post({ type: 'ready', id, info: { ...backend, modelId: engine.manifest.modelId, imageSize: engine.manifest.vqgan.resolution } }, []);
+    post(
+      {
+        type: 'ready',
+        id,
+        info: { ...backend, modelId: engine.manifest.modelId, imageSize: engine.manifest.vqgan.resolution },
+      },
+      [],
+    );
   }
 
   async function generate(id: RequestId, params: GenerateParams, signal: AbortSignal): Promise<void> {
@@ -114,7 +137,11 @@ export function createWorkerHandler({ post, loadModel, library }: HandlerDeps): 
             // ORT's WASM runs never return to the message loop by themselves: let a cancel in.
             await yieldToEventLoop();
           },
-          onPreview: (first, images) => post({ type: 'preview', id, preview: { first, images, size } }, images.map((image) => image.buffer)),
+          onPreview: (first, images) =>
+            post(
+              { type: 'preview', id, preview: { first, images, size } },
+              images.map((image) => image.buffer),
+            ),
         },
       );
     } catch (error) {
@@ -123,8 +150,15 @@ export function createWorkerHandler({ post, loadModel, library }: HandlerDeps): 
       const reason = await settledWithin(deviceLost, 200);
       throw reason === undefined ? error : new DeviceLostError(reason);
     }
-    const result: GenerateResult = { images: generated.images, tokens: generated.tokens.map((codes) => Array.from(codes)), size };
-    post({ type: 'result', id, result }, result.images.map((image) => image.buffer));
+    const result: GenerateResult = {
+      images: generated.images,
+      tokens: generated.tokens.map((codes) => Array.from(codes)),
+      size,
+    };
+    post(
+      { type: 'result', id, result },
+      result.images.map((image) => image.buffer),
+    );
   }
 
   function enqueueGenerate(id: RequestId, params: GenerateParams): Promise<void> {

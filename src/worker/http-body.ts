@@ -39,7 +39,11 @@ export function looksLikeWebPage(bytes: Uint8Array): boolean {
  * Reads at most `limit` bytes of the body into one buffer, reporting progress per chunk. Returns
  * fewer bytes if the body is shorter; throws BodyTooLargeError (after cancelling) if it is longer.
  */
-export async function readBoundedBody(response: Response, limit: number, onChunk?: (loaded: number) => void): Promise<Uint8Array<ArrayBuffer>> {
+export async function readBoundedBody(
+  response: Response,
+  limit: number,
+  onChunk?: (loaded: number) => void,
+): Promise<Uint8Array<ArrayBuffer>> {
   const buffer = new Uint8Array(limit);
   let loaded = 0;
   const body = response.body;

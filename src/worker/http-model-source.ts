@@ -8,7 +8,13 @@ import { ManifestError, parseManifest } from '../model/manifest.ts';
 import type { ManifestFile, ModelManifest } from '../model/manifest.ts';
 import { outsideModelError, verifiedModelSource } from '../model/verified-source.ts';
 import type { ModelSource } from '../model/model-source.ts';
-import { BodyTooLargeError, isWebPageResponse, looksLikeWebPage, plainContentLength, readBoundedBody } from './http-body.ts';
+import {
+  BodyTooLargeError,
+  isWebPageResponse,
+  looksLikeWebPage,
+  plainContentLength,
+  readBoundedBody,
+} from './http-body.ts';
 
 export type Fetch = (url: string, init?: RequestInit) => Promise<Response>;
 
@@ -22,7 +28,8 @@ export interface HttpModelOptions {
 /** A manifest is a few kilobytes; anything past this is not one. */
 const MAX_MANIFEST_BYTES = 1 << 20;
 
-const WEB_PAGE = 'the server returned a web page instead of the file (static hosts answer unknown paths with their index.html)';
+const WEB_PAGE =
+  'the server returned a web page instead of the file (static hosts answer unknown paths with their index.html)';
 
 /** The model's folder URL: http(s) only, ending in `/` so relative names resolve inside it. */
 export function modelFolderUrl(baseUrl: string): URL {
@@ -30,9 +37,12 @@ export function modelFolderUrl(baseUrl: string): URL {
   try {
     url = new URL(baseUrl);
   } catch {
-    throw new ManifestError(`The model URL ${JSON.stringify(baseUrl.slice(0, 200))} is not an absolute URL; give the model folder as http(s)://…/.`);
+    throw new ManifestError(
+      `The model URL ${JSON.stringify(baseUrl.slice(0, 200))} is not an absolute URL; give the model folder as http(s)://…/.`,
+    );
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ManifestError(`The model URL ${url.href} is not http(s); serve the model folder over HTTP(S).`);
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    throw new ManifestError(`The model URL ${url.href} is not http(s); serve the model folder over HTTP(S).`);
   url.search = '';
   url.hash = '';
   if (!url.pathname.endsWith('/')) url.pathname += '/';
@@ -42,7 +52,12 @@ export function modelFolderUrl(baseUrl: string): URL {
 /** `path` resolved under `folder`, refused if it would leave the folder (other origin, `..`, escapes). */
 export function modelFileUrl(folder: URL, path: string): string {
   const url = new URL(path, folder);
-  if (url.origin !== folder.origin || !url.pathname.startsWith(folder.pathname) || url.search !== '' || url.hash !== '') {
+  if (
+    url.origin !== folder.origin ||
+    !url.pathname.startsWith(folder.pathname) ||
+    url.search !== '' ||
+    url.hash !== ''
+  ) {
     throw outsideModelError(JSON.stringify(path.slice(0, 200)), folder.href);
   }
   return url.href;
@@ -52,7 +67,10 @@ async function fetchFile(fetchFn: Fetch, url: string, signal: AbortSignal | unde
   const response = await fetchFn(url, signal ? { signal } : {});
   if (!response.ok) {
     await response.body?.cancel();
-    throw new ModelFileUnavailableError(url, `the server answered HTTP ${response.status} ${response.statusText}`.trim());
+    throw new ModelFileUnavailableError(
+      url,
+      `the server answered HTTP ${response.status} ${response.statusText}`.trim(),
+    );
   }
   return response;
 }
@@ -68,14 +86,24 @@ export async function fetchManifest(baseUrl: string, options: HttpModelOptions =
   try {
     json = JSON.parse(new TextDecoder().decode(await readBoundedBody(response, MAX_MANIFEST_BYTES)));
   } catch (error) {
-    if (error instanceof BodyTooLargeError) throw new ManifestError(`${url} is larger than ${MAX_MANIFEST_BYTES} bytes, so it is not a model manifest. Check the model URL.`);
-    throw new ManifestError(`${url} is not valid JSON (${(error as Error).name}). Export the model again (npm run export).`);
+    if (error instanceof BodyTooLargeError)
+      throw new ManifestError(
+        `${url} is larger than ${MAX_MANIFEST_BYTES} bytes, so it is not a model manifest. Check the model URL.`,
+      );
+    throw new ManifestError(
+      `${url} is not valid JSON (${(error as Error).name}). Export the model again (npm run export).`,
+    );
   }
   return parseManifest(json, url);
 }
 
 /** One file's bytes, refused before buffering when the server says another size, cut off past the declared size. */
-async function readModelFile(response: Response, entry: ManifestFile, url: string, onChunk: (loaded: number) => void): Promise<Uint8Array<ArrayBuffer>> {
+async function readModelFile(
+  response: Response,
+  entry: ManifestFile,
+  url: string,
+  onChunk: (loaded: number) => void,
+): Promise<Uint8Array<ArrayBuffer>> {
   const webPage = isWebPageResponse(response);
   const declared = plainContentLength(response);
   if (declared !== undefined && declared !== entry.bytes) {
@@ -91,7 +119,8 @@ async function readModelFile(response: Response, entry: ManifestFile, url: strin
     throw webPage ? new ModelFileUnavailableError(url, WEB_PAGE) : overrunError(entry, url);
   }
   // A short answer that is a web page is a missing file, not a corrupted one.
-  if (bytes.byteLength !== entry.bytes && (webPage || looksLikeWebPage(bytes))) throw new ModelFileUnavailableError(url, WEB_PAGE);
+  if (bytes.byteLength !== entry.bytes && (webPage || looksLikeWebPage(bytes)))
+    throw new ModelFileUnavailableError(url, WEB_PAGE);
   return bytes;
 }
 

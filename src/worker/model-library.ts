@@ -71,7 +71,13 @@ export function createModelLibrary({ openStore, fetch }: ModelLibraryDeps): Mode
       const { manifest, from } = await manifestOf(modelUrl);
       const { store: models, storage } = await store();
       const status = await models.status(manifest);
-      return { modelId: manifest.modelId, dtype: manifest.dtype, ...status, manifestFrom: from, storage: storageInfo(storage) };
+      return {
+        modelId: manifest.modelId,
+        dtype: manifest.dtype,
+        ...status,
+        manifestFrom: from,
+        storage: storageInfo(storage),
+      };
     },
 
     async manifest(modelUrl) {

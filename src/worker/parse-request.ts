@@ -10,7 +10,14 @@ import { checkPromptText } from '../text/prompt-checks.ts';
 import { MAX_SEED } from '../core/seed.ts';
 import { InvalidRequestError } from './errors.ts';
 import { BACKENDS, MAX_IMAGES, UNKNOWN_REQUEST_ID } from './protocol.ts';
-import type { GenerateParams, LoadParams, RequestId, StorageAction, WorkerRequest, WorkerResponse } from './protocol.ts';
+import type {
+  GenerateParams,
+  LoadParams,
+  RequestId,
+  StorageAction,
+  WorkerRequest,
+  WorkerResponse,
+} from './protocol.ts';
 
 const CONTEXT = {
   source: 'worker request',

@@ -41,8 +41,7 @@ export interface ReadyInfo {
 
 export type LoadProgress =
   /** A file's bytes fetched into the model store, and the whole model's, with speed and time left. */
-  | ({ readonly stage: 'download' } & DownloadProgress)
-  | { readonly stage: 'compile'; readonly graph: GraphName };
+  ({ readonly stage: 'download' } & DownloadProgress) | { readonly stage: 'compile'; readonly graph: GraphName };
 
 /** Where the worker keeps model files: IndexedDB, or memory where the browser refuses storage. */
 export type StorageInfo = { readonly kind: 'indexeddb' } | { readonly kind: 'memory'; readonly notice: string };
@@ -70,7 +69,10 @@ export interface StorageReport {
 }
 
 /** `list` only reports; `delete` removes one stored model (by StoredModelInfo.id), `delete-all` every one. */
-export type StorageAction = { readonly action: 'list' } | { readonly action: 'delete'; readonly model: string } | { readonly action: 'delete-all' };
+export type StorageAction =
+  | { readonly action: 'list' }
+  | { readonly action: 'delete'; readonly model: string }
+  | { readonly action: 'delete-all' };
 
 /** Most images one request may ask for: dalle-mini's 3×3 grid. */
 export const MAX_IMAGES = 9;

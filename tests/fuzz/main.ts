@@ -16,7 +16,9 @@ const TARGETS: Readonly<Record<string, () => FuzzTarget>> = {
 function main(): void {
   const args = parseArgs(process.argv.slice(2), ['seconds', 'seed', 'target', 'replay']);
   const names = args.values.has('target') ? [args.values.get('target')!] : Object.keys(TARGETS);
-  for (const name of names) if (!(name in TARGETS)) throw new UsageError(`--target must be one of ${Object.keys(TARGETS).join(', ')}, got "${name}"`);
+  for (const name of names)
+    if (!(name in TARGETS))
+      throw new UsageError(`--target must be one of ${Object.keys(TARGETS).join(', ')}, got "${name}"`);
   const seconds = intArg(args, 'seconds', 60, 1);
   const seed = intArg(args, 'seed', Math.floor(Math.random() * 2 ** 32));
   let failed = false;
@@ -36,7 +38,9 @@ function main(): void {
       }
       failed = true;
       const { caseSeed, error } = report.failure;
-      console.log(`${name}: FAILED at case seed ${caseSeed} (after ${report.cases} cases from seed ${seed}); replay: npm run fuzz -- --target ${name} --replay ${caseSeed}`);
+      console.log(
+        `${name}: FAILED at case seed ${caseSeed} (after ${report.cases} cases from seed ${seed}); replay: npm run fuzz -- --target ${name} --replay ${caseSeed}`,
+      );
       console.log(error instanceof Error ? (error.stack ?? error.message) : String(error));
     } finally {
       target.dispose();

@@ -31,14 +31,34 @@ function handBuilt(): Uint8Array {
   const half = float32ToFloat16(Float32Array.from([1.5, -2]));
   return Buffer.concat([
     map(6),
-    str('params'), map(2), str('kernel'), ndarray([2, 2], 'float32', new Uint8Array(Float32Array.from([1, 2, 3, 4]).buffer)), str('half'), ndarray([2], 'float16', new Uint8Array(half.buffer)),
-    str('brain'), ndarray([1], 'bfloat16', new Uint8Array(Uint16Array.from([0x3fc0]).buffer)),
-    str('big'), map(3), str('__msgpack_chunked_array__'), Buffer.from([0xc3]),
-    str('shape'), map(1), str('0'), Buffer.from([3]),
-    str('chunks'), map(2), str('0'), float32Array([1, 2]), str('1'), float32Array([3]),
-    str('step'), Buffer.from([0xd4, 3, 0]),
-    str('other'), Buffer.from([0xd5, 9, 1, 2]),
-    str('misc'), Buffer.from([0x94, 0xc0, 0xc2, 0xcb, 0x3f, 0xf0, 0, 0, 0, 0, 0, 0, 0xa1, 0x78]),
+    str('params'),
+    map(2),
+    str('kernel'),
+    ndarray([2, 2], 'float32', new Uint8Array(Float32Array.from([1, 2, 3, 4]).buffer)),
+    str('half'),
+    ndarray([2], 'float16', new Uint8Array(half.buffer)),
+    str('brain'),
+    ndarray([1], 'bfloat16', new Uint8Array(Uint16Array.from([0x3fc0]).buffer)),
+    str('big'),
+    map(3),
+    str('__msgpack_chunked_array__'),
+    Buffer.from([0xc3]),
+    str('shape'),
+    map(1),
+    str('0'),
+    Buffer.from([3]),
+    str('chunks'),
+    map(2),
+    str('0'),
+    float32Array([1, 2]),
+    str('1'),
+    float32Array([3]),
+    str('step'),
+    Buffer.from([0xd4, 3, 0]),
+    str('other'),
+    Buffer.from([0xd5, 9, 1, 2]),
+    str('misc'),
+    Buffer.from([0x94, 0xc0, 0xc2, 0xcb, 0x3f, 0xf0, 0, 0, 0, 0, 0, 0, 0xa1, 0x78]),
   ]);
 }
 
@@ -61,7 +81,10 @@ export function createMsgpackTarget(): FuzzTarget {
   const tiny = writeRandomCheckpoint('tiny', 1, corpusDir);
   const handFile = join(dir, 'hand.msgpack');
   writeFileSync(handFile, handBuilt());
-  const handLayout: Layout = new Map([['params/kernel', { shape: [2, 2], role: 'kernel' }], ['big', { shape: [3], role: 'bias' }]]);
+  const handLayout: Layout = new Map([
+    ['params/kernel', { shape: [2, 2], role: 'kernel' }],
+    ['big', { shape: [3], role: 'bias' }],
+  ]);
   const seeds: Seed[] = [
     { bytes: readFileSync(handFile), layout: handLayout, hotspots: hotspotsOf(handFile) },
     ...[
@@ -85,7 +108,8 @@ export function createMsgpackTarget(): FuzzTarget {
       exercise(caseFile, seed?.layout ?? null);
       if (!readFileSync(caseFile).equals(bytes)) throw new UnexpectedError('the reader changed the file it read');
       const listing = readdirSync(dir).sort();
-      if (listing.join('\n') !== expected.join('\n')) throw new UnexpectedError(`the temp folder now holds ${listing.join(', ')}`);
+      if (listing.join('\n') !== expected.join('\n'))
+        throw new UnexpectedError(`the temp folder now holds ${listing.join(', ')}`);
     },
     dispose: () => rmSync(dir, { recursive: true, force: true }),
   };

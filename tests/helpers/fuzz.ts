@@ -31,7 +31,10 @@ export class FuzzRng {
 }
 
 /** Bytes that tend to matter: edges of integer ranges and, for msgpack, the type tags. */
-const INTERESTING = [0x00, 0x01, 0x7f, 0x80, 0xff, 0x8f, 0x9f, 0xbf, 0xc0, 0xc3, 0xc4, 0xc6, 0xc9, 0xcb, 0xcf, 0xd3, 0xd9, 0xdb, 0xdd, 0xdf, 0xe0];
+const INTERESTING = [
+  0x00, 0x01, 0x7f, 0x80, 0xff, 0x8f, 0x9f, 0xbf, 0xc0, 0xc3, 0xc4, 0xc6, 0xc9, 0xcb, 0xcf, 0xd3, 0xd9, 0xdb, 0xdd,
+  0xdf, 0xe0,
+];
 
 export function randomBytes(rng: FuzzRng, maxLength: number): Uint8Array {
   const out = new Uint8Array(rng.int(maxLength + 1));
@@ -52,7 +55,9 @@ export function mutate(input: Uint8Array, rng: FuzzRng, options: MutateOptions =
   const edits = 1 + rng.int(options.maxEdits ?? 4);
   const offset = (length: number): number => {
     const hot = options.hotspots;
-    return hot && hot.length > 0 && rng.chance(0.8) ? Math.min(rng.pick(hot), Math.max(0, length - 1)) : rng.int(Math.max(1, length));
+    return hot && hot.length > 0 && rng.chance(0.8)
+      ? Math.min(rng.pick(hot), Math.max(0, length - 1))
+      : rng.int(Math.max(1, length));
   };
   for (let e = 0; e < edits; e++) {
     const at = offset(bytes.length);
@@ -127,7 +132,11 @@ export function fuzzFor(target: FuzzTarget, budget: FuzzBudget): FuzzReport {
     }
     const took = performance.now() - started;
     cases++;
-    if (took > maxCaseMs) return { cases, failure: { caseSeed, error: new Error(`case took ${took.toFixed(0)} ms (limit ${maxCaseMs} ms)`) } };
+    if (took > maxCaseMs)
+      return {
+        cases,
+        failure: { caseSeed, error: new Error(`case took ${took.toFixed(0)} ms (limit ${maxCaseMs} ms)`) },
+      };
   }
   return { cases, failure: null };
 }

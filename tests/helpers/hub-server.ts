@@ -71,10 +71,7 @@ function parseRange(header: string | undefined, size: number): { start: number; 
   return { start, end };
 }
 
-export async function startHubTestServer(
-  rootDir: string,
-  options: HubTestServerOptions = {},
-): Promise<HubTestServer> {
+export async function startHubTestServer(rootDir: string, options: HubTestServerOptions = {}): Promise<HubTestServer> {
   const requests: string[] = [];
   let failurePending = options.failAfterBytes !== undefined;
 

@@ -35,6 +35,9 @@ export function serveFolder(dir: string, base: string): FolderServer {
 /** A library on `backend` (memory by default), reporting IndexedDB unless the backend is a memory one. */
 export function testLibrary(server: FolderServer, backend: StoreBackend = memoryBackend()): ModelLibrary {
   const store = new ModelStore(backend, { storage: undefined });
-  const storage = backend.kind === 'memory' ? { kind: 'memory' as const, reason: 'test', notice: 'runs from memory (test)' } : { kind: 'indexeddb' as const };
+  const storage =
+    backend.kind === 'memory'
+      ? { kind: 'memory' as const, reason: 'test', notice: 'runs from memory (test)' }
+      : { kind: 'indexeddb' as const };
   return createModelLibrary({ openStore: () => Promise.resolve({ store, storage }), fetch: server.fetch });
 }

@@ -1,7 +1,10 @@
 /** msgpack pieces, enough to hand-build what flax writes (and what it never would). */
 export const str = (s: string): Buffer => {
   const bytes = Buffer.from(s);
-  return Buffer.concat([bytes.length < 32 ? Buffer.from([0xa0 | bytes.length]) : Buffer.from([0xd9, bytes.length]), bytes]);
+  return Buffer.concat([
+    bytes.length < 32 ? Buffer.from([0xa0 | bytes.length]) : Buffer.from([0xd9, bytes.length]),
+    bytes,
+  ]);
 };
 
 export const map = (n: number): Buffer => Buffer.from([0x80 | n]);

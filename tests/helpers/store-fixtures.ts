@@ -52,8 +52,16 @@ export function syntheticModel(modelId: string, seed: number, shareWith?: Synthe
     const shared = (SHARED_PATHS as readonly string[]).includes(path) ? shareWith?.files.get(path) : undefined;
     files.set(path, shared ?? seededBytes(size, seed * 100 + i + 1));
   });
-  const entries: ManifestFile[] = [...files].map(([path, bytes]) => ({ path, bytes: bytes.byteLength, sha256: sha256Hex(bytes) }));
-  const graph = (name: string) => ({ file: `${name}.onnx`, externalData: [`${name}.onnx_data`], compute: 'float32' as const });
+  const entries: ManifestFile[] = [...files].map(([path, bytes]) => ({
+    path,
+    bytes: bytes.byteLength,
+    sha256: sha256Hex(bytes),
+  }));
+  const graph = (name: string) => ({
+    file: `${name}.onnx`,
+    externalData: [`${name}.onnx_data`],
+    compute: 'float32' as const,
+  });
   const manifest: ModelManifest = {
     format: 'dalle-mini-web/1',
     modelId,
@@ -72,7 +80,17 @@ export function syntheticModel(modelId: string, seed: number, shareWith?: Synthe
       imageLength: 256,
       decoderStartTokenId: 16384,
     },
-    vqgan: { ch: 32, chMult: [1, 1, 2, 2, 4], numResBlocks: 0, attnResolutions: [16], resolution: 256, zChannels: 32, embedDim: 16, nEmbed: 16384, outCh: 3 },
+    vqgan: {
+      ch: 32,
+      chMult: [1, 1, 2, 2, 4],
+      numResBlocks: 0,
+      attnResolutions: [16],
+      resolution: 256,
+      zChannels: 32,
+      embedDim: 16,
+      nEmbed: 16384,
+      outCh: 3,
+    },
     specialTokens: { bos: 0, pad: 1, eos: 2, unk: 3, imageStart: 16384, imageCodes: 16384 },
     graphs: { encoder: graph('encoder'), decoder: graph('decoder'), vqgan: graph('vqgan') },
     tokenizer: { vocab: 'vocab.json', merges: 'merges.txt' },
@@ -123,20 +141,34 @@ export class FakeModelServer {
     const mode = this.options.range ?? 'honour';
     const start = range && mode !== 'ignore' ? (mode === 'wrong' ? 0 : Number(/^bytes=(\d+)-$/.exec(range)![1])) : 0;
     const body = file.subarray(start);
-    const headers: Record<string, string> = { 'Content-Type': this.options.contentType ?? 'application/octet-stream', 'Content-Length': String(body.byteLength) };
-    if (range && mode !== 'ignore') headers['Content-Range'] = `bytes ${start}-${file.byteLength - 1}/${file.byteLength}`;
+    const headers: Record<string, string> = {
+      'Content-Type': this.options.contentType ?? 'application/octet-stream',
+      'Content-Length': String(body.byteLength),
+    };
+    if (range && mode !== 'ignore')
+      headers['Content-Range'] = `bytes ${start}-${file.byteLength - 1}/${file.byteLength}`;
     const cut = this.options.cutAfter?.get(path);
     this.options.cutAfter?.delete(path);
-    return Promise.resolve(new Response(this.stream(body, cut, init?.signal ?? undefined), { status: range && mode !== 'ignore' ? 206 : 200, headers }));
+    return Promise.resolve(
+      new Response(this.stream(body, cut, init?.signal ?? undefined), {
+        status: range && mode !== 'ignore' ? 206 : 200,
+        headers,
+      }),
+    );
   };
 
-  private stream(body: Uint8Array, cutAfter: number | undefined, signal: AbortSignal | undefined): ReadableStream<Uint8Array> {
+  private stream(
+    body: Uint8Array,
+    cutAfter: number | undefined,
+    signal: AbortSignal | undefined,
+  ): ReadableStream<Uint8Array> {
     const chunk = this.options.chunkBytes ?? 300;
     let sent = 0;
     return new ReadableStream<Uint8Array>({
       pull(controller) {
         if (signal?.aborted) return controller.error(signal.reason);
-        if (cutAfter !== undefined && sent >= cutAfter) return controller.error(new TypeError('network connection lost'));
+        if (cutAfter !== undefined && sent >= cutAfter)
+          return controller.error(new TypeError('network connection lost'));
         if (sent >= body.byteLength) return controller.close();
         const end = Math.min(body.byteLength, sent + chunk, cutAfter ?? Infinity);
         controller.enqueue(body.slice(sent, end));
@@ -172,8 +204,10 @@ export function quotaBackend(limitBytes: number): StoreBackend & { limitBytes: n
     },
     async put(entries: Parameters<StoreBackend['put']>[0]) {
       let added = 0;
-      for (const [key, value] of entries) if (value instanceof Uint8Array) added += value.byteLength - (sizes.get(key) ?? 0);
-      if (stored + added > backend.limitBytes) throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+      for (const [key, value] of entries)
+        if (value instanceof Uint8Array) added += value.byteLength - (sizes.get(key) ?? 0);
+      if (stored + added > backend.limitBytes)
+        throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
       for (const [key, value] of entries) if (value instanceof Uint8Array) sizes.set(key, value.byteLength);
       stored += added;
       await inner.put(entries);
@@ -183,7 +217,9 @@ export function quotaBackend(limitBytes: number): StoreBackend & { limitBytes: n
 }
 
 /** `estimates` are answered in turn, the last one from then on (storage fills up while a download runs). */
-export function fakeStorageManager(...estimates: { usage: number; quota: number }[]): StorageManagerLike & { persistCalls: number } {
+export function fakeStorageManager(
+  ...estimates: { usage: number; quota: number }[]
+): StorageManagerLike & { persistCalls: number } {
   let calls = 0;
   const manager = {
     persistCalls: 0,

@@ -9,7 +9,16 @@ import { MANIFEST_FORMAT } from '../../src/model/manifest.ts';
 import type { ModelManifest } from '../../src/model/manifest.ts';
 import { PRESET_SHAPES } from '../../tools/exporter/presets.ts';
 
-export const SYNTHETIC_FILES = ['decoder.onnx', 'decoder.onnx_data', 'encoder.onnx', 'encoder.onnx_data', 'merges.txt', 'vocab.json', 'vqgan.onnx', 'vqgan.onnx_data'];
+export const SYNTHETIC_FILES = [
+  'decoder.onnx',
+  'decoder.onnx_data',
+  'encoder.onnx',
+  'encoder.onnx_data',
+  'merges.txt',
+  'vocab.json',
+  'vqgan.onnx',
+  'vqgan.onnx_data',
+];
 
 export function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
@@ -17,7 +26,11 @@ export function sha256(bytes: Uint8Array): string {
 
 /** The manifest of a synthetic model holding `contents` (path → bytes). */
 export function syntheticManifest(contents: ReadonlyMap<string, Uint8Array>): ModelManifest {
-  const graph = (name: string) => ({ file: `${name}.onnx`, externalData: [`${name}.onnx_data`], compute: 'float32' as const });
+  const graph = (name: string) => ({
+    file: `${name}.onnx`,
+    externalData: [`${name}.onnx_data`],
+    compute: 'float32' as const,
+  });
   const { dalleBart, vqgan } = PRESET_SHAPES.tiny;
   return {
     format: MANIFEST_FORMAT,

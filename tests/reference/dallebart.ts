@@ -222,13 +222,19 @@ function embed(params: ParamSource, prefix: string, ids: readonly number[], d: n
   const positions = params.read(`${prefix}/embed_positions/embedding`);
   const [rows] = params.shape(`${prefix}/embed_tokens/embedding`);
   const [posRows] = params.shape(`${prefix}/embed_positions/embedding`);
-  if (ids.length > (posRows ?? 0)) throw new Error(`${prefix}: ${ids.length} positions but the position table has ${posRows}`);
+  if (ids.length > (posRows ?? 0))
+    throw new Error(`${prefix}: ${ids.length} positions but the position table has ${posRows}`);
   const x = new Float64Array(ids.length * d);
   ids.forEach((id, t) => {
     if (!Number.isInteger(id) || id < 0 || id >= (rows ?? 0)) throw new Error(`${prefix}: token id ${id} out of range`);
     for (let c = 0; c < d; c++) x[t * d + c] = (table[id * d + c] ?? 0) + (positions[t * d + c] ?? 0);
   });
-  return layerNorm(x, d, params.read(`${prefix}/layernorm_embedding/scale`), params.read(`${prefix}/layernorm_embedding/bias`));
+  return layerNorm(
+    x,
+    d,
+    params.read(`${prefix}/layernorm_embedding/scale`),
+    params.read(`${prefix}/layernorm_embedding/bias`),
+  );
 }
 
 function checkRectangular(name: string, rows: readonly (readonly number[])[], width?: number): number {
@@ -298,7 +304,8 @@ export function referenceDecoder(
   const t = checkRectangular('tokens', tokens);
   const B = tokens.length;
   if (attentionMask.length !== B) throw new Error('tokens and attentionMask batch sizes differ');
-  if (encoderOutput.length !== B * T * d) throw new Error(`encoderOutput has ${encoderOutput.length} values, expected ${B}×${T}×${d}`);
+  if (encoderOutput.length !== B * T * d)
+    throw new Error(`encoderOutput has ${encoderOutput.length} values, expected ${B}×${T}×${d}`);
   const lmHead = params.read('lm_head/kernel');
   const out = new Float32Array(B * t * vocab);
   tokens.forEach((ids, b) => {

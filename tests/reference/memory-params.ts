@@ -14,7 +14,8 @@ function size(shape: readonly number[]): number {
 export class MemoryParams implements ParamSource {
   constructor(readonly tensors: Map<string, MemoryTensor>) {
     for (const [path, { shape, data }] of tensors) {
-      if (data.length !== size(shape)) throw new Error(`tensor "${path}" has ${data.length} values for shape [${shape.join(', ')}]`);
+      if (data.length !== size(shape))
+        throw new Error(`tensor "${path}" has ${data.length} values for shape [${shape.join(', ')}]`);
     }
   }
 

@@ -26,7 +26,14 @@ interface Map3 {
 function conv(params: ParamSource, prefix: string, x: Map3): Map3 {
   const shape = params.shape(`${prefix}/kernel`);
   const [kh, kw, cin, cout] = shape;
-  if (shape.length !== 4 || kh === undefined || kw === undefined || cin === undefined || cout === undefined || kh !== kw) {
+  if (
+    shape.length !== 4 ||
+    kh === undefined ||
+    kw === undefined ||
+    cin === undefined ||
+    cout === undefined ||
+    kh !== kw
+  ) {
     throw new Error(`${prefix}/kernel: unexpected shape [${shape.join(', ')}]`);
   }
   if (cin !== x.c) throw new Error(`${prefix}: expects ${cin} input channels, got ${x.c}`);
@@ -70,7 +77,8 @@ function groupNorm(params: ParamSource, prefix: string, x: Map3): Map3 {
   const scale = params.read(`${prefix}/scale`);
   const bias = params.read(`${prefix}/bias`);
   const { c: C, h: H, w: W } = x;
-  if (C % GROUP_NORM_GROUPS !== 0) throw new Error(`${prefix}: ${C} channels not divisible into ${GROUP_NORM_GROUPS} groups`);
+  if (C % GROUP_NORM_GROUPS !== 0)
+    throw new Error(`${prefix}: ${C} channels not divisible into ${GROUP_NORM_GROUPS} groups`);
   const plane = H * W;
   const perGroup = (C / GROUP_NORM_GROUPS) * plane;
   const out = new Float64Array(x.data.length);
@@ -194,7 +202,11 @@ function lookup(params: ParamSource, config: VqganConfig, codes: readonly number
  * VQGAN decoder forward. codes: [N][grid²] code indices in raster order.
  * Returns [N, outCh, resolution, resolution] float32 NCHW, not clipped.
  */
-export function referenceVqgan(params: ParamSource, config: VqganConfig, codes: readonly (readonly number[])[]): Float32Array {
+export function referenceVqgan(
+  params: ParamSource,
+  config: VqganConfig,
+  codes: readonly (readonly number[])[],
+): Float32Array {
   const R = config.resolution;
   const out = new Float32Array(codes.length * config.outCh * R * R);
   const top = vqganLevelChannels(config, config.chMult.length - 1);
@@ -216,7 +228,8 @@ export function referenceVqgan(params: ParamSource, config: VqganConfig, codes: 
     }
     x = swish(groupNorm(params, 'decoder/norm_out', x));
     x = conv(params, 'decoder/conv_out', x);
-    if (x.c !== config.outCh || x.h !== R || x.w !== R) throw new Error(`decoder produced ${x.c}×${x.h}×${x.w}, expected ${config.outCh}×${R}×${R}`);
+    if (x.c !== config.outCh || x.h !== R || x.w !== R)
+      throw new Error(`decoder produced ${x.c}×${x.h}×${x.w}, expected ${config.outCh}×${R}×${R}`);
     out.set(x.data, n * config.outCh * R * R);
   });
   return out;

@@ -23,7 +23,10 @@ export interface CatalogEntryOptions {
 }
 
 function catalogId(manifest: ModelManifest): string {
-  return `${manifest.modelId}-${manifest.dtype}`.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+  return `${manifest.modelId}-${manifest.dtype}`
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '');
 }
 
 export function catalogEntryFor(manifest: ModelManifest, url: string): CatalogModel & { readonly bytes: number } {
@@ -36,7 +39,11 @@ export function catalogEntryFor(manifest: ModelManifest, url: string): CatalogMo
     url,
     dtype: manifest.dtype,
     bytes,
-    requires: { webgpu: fp16, shaderF16: fp16, memoryBytes: Math.ceil(bytes * RUNTIME_BYTES_PER_STORED[manifest.dtype] * ACTIVATION_MARGIN) },
+    requires: {
+      webgpu: fp16,
+      shaderF16: fp16,
+      memoryBytes: Math.ceil(bytes * RUNTIME_BYTES_PER_STORED[manifest.dtype] * ACTIVATION_MARGIN),
+    },
     randomWeights: manifest.modelId.startsWith('random-'),
     askBeforeDownload: true,
   };
@@ -44,7 +51,9 @@ export function catalogEntryFor(manifest: ModelManifest, url: string): CatalogMo
 
 /** Adds or replaces (by id) the model's entry; other entries and their order are kept. Written atomically. */
 export function updateCatalog({ catalogFile, outDir, manifest, url }: CatalogEntryOptions): CatalogModel {
-  const models = existsSync(catalogFile) ? [...parseCatalog(JSON.parse(readFileSync(catalogFile, 'utf8')), catalogFile).models] : [];
+  const models = existsSync(catalogFile)
+    ? [...parseCatalog(JSON.parse(readFileSync(catalogFile, 'utf8')), catalogFile).models]
+    : [];
   const folder = url ?? `${relative(dirname(catalogFile), outDir).split(sep).join('/')}/`;
   const entry = catalogEntryFor(manifest, folder);
   const at = models.findIndex((model) => model.id === entry.id);

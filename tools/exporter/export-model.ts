@@ -56,7 +56,13 @@ function describeFile(dir: string, path: string): ManifestFile {
   return { path, bytes, sha256: hash.digest('hex') };
 }
 
-function writeGraph(dir: string, name: GraphName, dtype: ExportDtype, shardBytes: number | undefined, build: (b: GraphBuilder) => void): GraphEntry {
+function writeGraph(
+  dir: string,
+  name: GraphName,
+  dtype: ExportDtype,
+  shardBytes: number | undefined,
+  build: (b: GraphBuilder) => void,
+): GraphEntry {
   const data = new ExternalDataWriter(dir, `${name}.onnx_data`, shardBytes);
   const builder = new GraphBuilder(name, data);
   try {
@@ -87,7 +93,8 @@ export function openCheckpoints(dalleDir: string, vqganDir: string): OpenedModel
   const dalleConfig = parseDalleBartConfig(readJson(join(dalleDir, 'config.json')), join(dalleDir, 'config.json'));
   const vqganConfig = parseVqganConfig(readJson(join(vqganDir, 'config.json')), join(vqganDir, 'config.json'));
   for (const file of TOKENIZER_FILES) {
-    if (!existsSync(join(dalleDir, file))) throw new CheckpointError(`${join(dalleDir, file)} is missing (tokenizer file)`);
+    if (!existsSync(join(dalleDir, file)))
+      throw new CheckpointError(`${join(dalleDir, file)} is missing (tokenizer file)`);
   }
   const dalleCheckpoint = openChecked(dalleDir, 'DalleBart');
   let vqganCheckpoint: FlaxCheckpoint | null = null;
@@ -121,11 +128,17 @@ export function exportModel(options: ExportOptions): ModelManifest {
   try {
     const { dtype } = options;
     log(`encoder (${dtype})…`);
-    const encoder = writeGraph(staging, 'encoder', dtype, options.shardBytes, (b) => buildEncoderGraph(b, model.dalle, model.dalleConfig, dtype));
+    const encoder = writeGraph(staging, 'encoder', dtype, options.shardBytes, (b) =>
+      buildEncoderGraph(b, model.dalle, model.dalleConfig, dtype),
+    );
     log(`decoder (${dtype})…`);
-    const decoder = writeGraph(staging, 'decoder', dtype, options.shardBytes, (b) => buildDecoderGraph(b, model.dalle, model.dalleConfig, dtype));
+    const decoder = writeGraph(staging, 'decoder', dtype, options.shardBytes, (b) =>
+      buildDecoderGraph(b, model.dalle, model.dalleConfig, dtype),
+    );
     log(`vqgan (${dtype})…`);
-    const vqgan = writeGraph(staging, 'vqgan', dtype, options.shardBytes, (b) => buildVqganGraph(b, model.vqgan, model.vqganConfig, dtype));
+    const vqgan = writeGraph(staging, 'vqgan', dtype, options.shardBytes, (b) =>
+      buildVqganGraph(b, model.vqgan, model.vqganConfig, dtype),
+    );
     for (const file of [...TOKENIZER_FILES, ...OPTIONAL_FILES]) {
       if (existsSync(join(options.dalleDir, file))) copyFileSync(join(options.dalleDir, file), join(staging, file));
     }
@@ -140,9 +153,20 @@ export function exportModel(options: ExportOptions): ModelManifest {
       dtype,
       dalleBart: c,
       vqgan: model.vqganConfig,
-      specialTokens: { bos: 0, pad: 1, eos: 2, unk: 3, imageStart: c.decoderStartTokenId, imageCodes: model.vqganConfig.nEmbed },
+      specialTokens: {
+        bos: 0,
+        pad: 1,
+        eos: 2,
+        unk: 3,
+        imageStart: c.decoderStartTokenId,
+        imageCodes: model.vqganConfig.nEmbed,
+      },
       graphs: { encoder, decoder, vqgan },
-      tokenizer: { vocab: 'vocab.json', merges: 'merges.txt', ...(hasWords ? { wordFrequencies: OPTIONAL_FILES[0] } : {}) },
+      tokenizer: {
+        vocab: 'vocab.json',
+        merges: 'merges.txt',
+        ...(hasWords ? { wordFrequencies: OPTIONAL_FILES[0] } : {}),
+      },
       files,
     };
     writeFileSync(join(staging, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);

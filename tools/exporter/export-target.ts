@@ -33,7 +33,9 @@ function listing(dir: string): string[] | null {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return null;
-    throw new OutputPathError(`--out ${dir} cannot be listed (${code}), so what replacing it would delete is unknown; check its permissions or choose another folder`);
+    throw new OutputPathError(
+      `--out ${dir} cannot be listed (${code}), so what replacing it would delete is unknown; check its permissions or choose another folder`,
+    );
   }
 }
 
@@ -41,7 +43,9 @@ function listing(dir: string): string[] | null {
 function isPreviousExport(dir: string): boolean {
   try {
     const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as unknown;
-    return typeof manifest === 'object' && manifest !== null && (manifest as { format?: unknown }).format === MANIFEST_FORMAT;
+    return (
+      typeof manifest === 'object' && manifest !== null && (manifest as { format?: unknown }).format === MANIFEST_FORMAT
+    );
   } catch {
     return false;
   }
@@ -56,13 +60,17 @@ export function checkExportTarget(out: string, inputs: readonly string[], force:
   const real = canonical(target);
   const cwd = canonical(process.cwd());
   if (isWithin(cwd, real)) {
-    throw new OutputPathError(`--out ${target} holds the working directory ${cwd}, which replacing it would delete; choose a new folder for the model (--force does not override this)`);
+    throw new OutputPathError(
+      `--out ${target} holds the working directory ${cwd}, which replacing it would delete; choose a new folder for the model (--force does not override this)`,
+    );
   }
   for (const input of inputs) {
     const folder = canonical(input);
     if (isWithin(folder, real) || isWithin(real, folder)) {
       const how = isWithin(folder, real) ? 'holds' : 'lies inside';
-      throw new OutputPathError(`--out ${target} ${how} the input folder ${resolve(input)}; choose a folder apart from the checkpoints and the cache (--force does not override this)`);
+      throw new OutputPathError(
+        `--out ${target} ${how} the input folder ${resolve(input)}; choose a folder apart from the checkpoints and the cache (--force does not override this)`,
+      );
     }
   }
   const entries = listing(target);

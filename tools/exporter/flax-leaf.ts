@@ -48,7 +48,9 @@ export function payloadToLeaf(payload: Value, path: string, file: string): FlaxL
   const dims: number[] = shape;
   const expected = elementCount(dims) * DTYPE_BYTES[dtype];
   if (data.bin.length !== expected) {
-    throw new CheckpointError(`${file}: array "${path}" holds ${data.bin.length} bytes, shape [${dims.join(', ')}] ${dtype} needs ${expected}`);
+    throw new CheckpointError(
+      `${file}: array "${path}" holds ${data.bin.length} bytes, shape [${dims.join(', ')}] ${dtype} needs ${expected}`,
+    );
   }
   return { path, shape: dims, dtype, segments: [data.bin] };
 }
@@ -70,14 +72,18 @@ export function chunkedToLeaf(map: Map<string, Value>, path: string, file: strin
     throw new CheckpointError(`${file}: chunked array "${path}" lacks shape or chunks`);
   }
   const shape = numberedValues(shapeMap);
-  if (shape === null || !shape.every(isDimension)) throw new CheckpointError(`${file}: chunked array "${path}" has an invalid shape`);
+  if (shape === null || !shape.every(isDimension))
+    throw new CheckpointError(`${file}: chunked array "${path}" has an invalid shape`);
   const parts = numberedValues(chunkMap);
-  if (parts === null || parts.length === 0 || !parts.every(isLeaf)) throw new CheckpointError(`${file}: chunked array "${path}" has invalid chunks`);
+  if (parts === null || parts.length === 0 || !parts.every(isLeaf))
+    throw new CheckpointError(`${file}: chunked array "${path}" has invalid chunks`);
   const dtype = parts[0]!.dtype;
-  if (!parts.every((p) => p.dtype === dtype)) throw new CheckpointError(`${file}: chunked array "${path}" mixes dtypes`);
+  if (!parts.every((p) => p.dtype === dtype))
+    throw new CheckpointError(`${file}: chunked array "${path}" mixes dtypes`);
   const segments = parts.flatMap((p) => p.segments);
   const bytes = segments.reduce((a, s) => a + s.length, 0);
   const expected = elementCount(shape) * DTYPE_BYTES[dtype];
-  if (bytes !== expected) throw new CheckpointError(`${file}: chunked array "${path}" holds ${bytes} bytes, needs ${expected}`);
+  if (bytes !== expected)
+    throw new CheckpointError(`${file}: chunked array "${path}" holds ${bytes} bytes, needs ${expected}`);
   return { path, shape, dtype, segments };
 }

@@ -54,7 +54,8 @@ export function writeFlaxMsgpack(fd: number, tree: TreeSpec): void {
     }
     const data = node.fill();
     const expected = node.shape.reduce((a, b) => a * b, 1);
-    if (data.length !== expected) throw new Error(`leaf of shape [${node.shape.join(', ')}] filled with ${data.length} values`);
+    if (data.length !== expected)
+      throw new Error(`leaf of shape [${node.shape.join(', ')}] filled with ${data.length} values`);
     const shape = Buffer.concat([header(0x90, 0xdd, node.shape.length), ...node.shape.map(uint)]);
     const dtype = str('float32');
     const binHead = Buffer.alloc(5);

@@ -61,11 +61,13 @@ export class FlaxCheckpoint {
     }
     try {
       const stats = fstatSync(fd);
-      if (!stats.isFile()) throw new CheckpointError(`${file} is not a regular file; give the checkpoint's flax_model.msgpack`);
+      if (!stats.isFile())
+        throw new CheckpointError(`${file} is not a regular file; give the checkpoint's flax_model.msgpack`);
       const cursor = new FileCursor(fd, stats.size, file, read);
       const root = readValue(cursor, '');
       if (!(root instanceof Map)) throw new CheckpointError(`${file}: top level is not a msgpack map`);
-      if (cursor.pos !== stats.size) throw new CheckpointError(`${file}: ${stats.size - cursor.pos} unexpected bytes after the msgpack map`);
+      if (cursor.pos !== stats.size)
+        throw new CheckpointError(`${file}: ${stats.size - cursor.pos} unexpected bytes after the msgpack map`);
       const leaves = new Map<string, FlaxLeaf>();
       collectLeaves(root, '', file, leaves);
       return new FlaxCheckpoint(file, fd, leaves, read);
@@ -89,7 +91,9 @@ export class FlaxCheckpoint {
   readRange(path: string, start: number, count: number): Float32Array {
     const leaf = this.leaf(path);
     if (!(start >= 0 && count >= 0 && start + count <= elementCount(leaf.shape))) {
-      throw new RangeError(`elements ${start} … ${start + count - 1} are outside tensor "${path}" [${leaf.shape.join(', ')}]`);
+      throw new RangeError(
+        `elements ${start} … ${start + count - 1} are outside tensor "${path}" [${leaf.shape.join(', ')}]`,
+      );
     }
     const width = DTYPE_BYTES[leaf.dtype];
     const bytes = Buffer.alloc(count * width);
@@ -121,7 +125,9 @@ export class FlaxCheckpoint {
 function checkFinite(values: Float32Array, file: string, path: string, start: number): void {
   for (let i = 0; i < values.length; i++) {
     if (!Number.isFinite(values[i]!)) {
-      throw new CheckpointError(`${file}: tensor "${path}" holds ${values[i]} at element ${start + i}; the checkpoint is corrupt: download or re-create it`);
+      throw new CheckpointError(
+        `${file}: tensor "${path}" holds ${values[i]} at element ${start + i}; the checkpoint is corrupt: download or re-create it`,
+      );
     }
   }
 }

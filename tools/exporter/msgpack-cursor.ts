@@ -27,7 +27,9 @@ export class FileCursor {
   }
 
   truncated(what: string): CheckpointError {
-    return new CheckpointError(`${this.file}: truncated msgpack in ${this.where()} (${what}, file has ${this.size} bytes); download or re-create the checkpoint`);
+    return new CheckpointError(
+      `${this.file}: truncated msgpack in ${this.where()} (${what}, file has ${this.size} bytes); download or re-create the checkpoint`,
+    );
   }
 
   private fill(need: number): void {

@@ -19,10 +19,14 @@ export interface BinRef {
   readonly bin: { readonly offset: number; readonly length: number };
 }
 /** A parsed value; bin payloads and arrays' bytes stay in the file, as positions. */
-export type Value = null | boolean | number | string | BinRef | Value[] | Map<string, Value> | FlaxLeaf | { readonly scalar: true };
+export type Value =
+  null | boolean | number | string | BinRef | Value[] | Map<string, Value> | FlaxLeaf | { readonly scalar: true };
 
 export function readValue(c: FileCursor, path: string, depth = 0): Value {
-  if (depth > MAX_DEPTH) throw new CheckpointError(`${c.file}: msgpack nests deeper than ${MAX_DEPTH} levels at offset ${c.pos} (in "${path}"); this is not a flax checkpoint`);
+  if (depth > MAX_DEPTH)
+    throw new CheckpointError(
+      `${c.file}: msgpack nests deeper than ${MAX_DEPTH} levels at offset ${c.pos} (in "${path}"); this is not a flax checkpoint`,
+    );
   c.context = path;
   const tag = c.u8();
   if (tag <= 0x7f) return tag;
@@ -31,39 +35,70 @@ export function readValue(c: FileCursor, path: string, depth = 0): Value {
   if ((tag & 0xf0) === 0x90) return readArray(c, tag & 0x0f, path, depth);
   if ((tag & 0xe0) === 0xa0) return c.bytes(tag & 0x1f).toString('utf8');
   switch (tag) {
-    case 0xc0: return null;
-    case 0xc2: return false;
-    case 0xc3: return true;
-    case 0xc4: case 0xc5: case 0xc6: {
+    case 0xc0:
+      return null;
+    case 0xc2:
+      return false;
+    case 0xc3:
+      return true;
+    case 0xc4:
+    case 0xc5:
+    case 0xc6: {
       const length = c.uint(tag === 0xc4 ? 1 : tag === 0xc5 ? 2 : 4);
       const offset = c.pos;
       c.skip(length);
       return { bin: { offset, length } };
     }
-    case 0xca: return c.bytes(4).readFloatBE(0);
-    case 0xcb: return c.bytes(8).readDoubleBE(0);
-    case 0xcc: return c.uint(1);
-    case 0xcd: return c.uint(2);
-    case 0xce: return c.uint(4);
-    case 0xcf: return c.uint(8);
-    case 0xd0: return c.int(1);
-    case 0xd1: return c.int(2);
-    case 0xd2: return c.int(4);
-    case 0xd3: return c.int(8);
-    case 0xd9: return c.bytes(c.uint(1)).toString('utf8');
-    case 0xda: return c.bytes(c.uint(2)).toString('utf8');
-    case 0xdb: return c.bytes(c.uint(4)).toString('utf8');
-    case 0xdc: return readArray(c, c.uint(2), path, depth);
-    case 0xdd: return readArray(c, c.uint(4), path, depth);
-    case 0xde: return readMap(c, c.uint(2), path, depth);
-    case 0xdf: return readMap(c, c.uint(4), path, depth);
-    case 0xd4: case 0xd5: case 0xd6: case 0xd7: case 0xd8:
+    case 0xca:
+      return c.bytes(4).readFloatBE(0);
+    case 0xcb:
+      return c.bytes(8).readDoubleBE(0);
+    case 0xcc:
+      return c.uint(1);
+    case 0xcd:
+      return c.uint(2);
+    case 0xce:
+      return c.uint(4);
+    case 0xcf:
+      return c.uint(8);
+    case 0xd0:
+      return c.int(1);
+    case 0xd1:
+      return c.int(2);
+    case 0xd2:
+      return c.int(4);
+    case 0xd3:
+      return c.int(8);
+    case 0xd9:
+      return c.bytes(c.uint(1)).toString('utf8');
+    case 0xda:
+      return c.bytes(c.uint(2)).toString('utf8');
+    case 0xdb:
+      return c.bytes(c.uint(4)).toString('utf8');
+    case 0xdc:
+      return readArray(c, c.uint(2), path, depth);
+    case 0xdd:
+      return readArray(c, c.uint(4), path, depth);
+    case 0xde:
+      return readMap(c, c.uint(2), path, depth);
+    case 0xdf:
+      return readMap(c, c.uint(4), path, depth);
+    case 0xd4:
+    case 0xd5:
+    case 0xd6:
+    case 0xd7:
+    case 0xd8:
       return readExt(c, 2 ** (tag - 0xd4), path, depth);
-    case 0xc7: return readExt(c, c.uint(1), path, depth);
-    case 0xc8: return readExt(c, c.uint(2), path, depth);
-    case 0xc9: return readExt(c, c.uint(4), path, depth);
+    case 0xc7:
+      return readExt(c, c.uint(1), path, depth);
+    case 0xc8:
+      return readExt(c, c.uint(2), path, depth);
+    case 0xc9:
+      return readExt(c, c.uint(4), path, depth);
     default:
-      throw new CheckpointError(`${c.file}: invalid msgpack byte 0x${tag.toString(16)} at offset ${c.pos - 1} (in "${path}"); the file is corrupt`);
+      throw new CheckpointError(
+        `${c.file}: invalid msgpack byte 0x${tag.toString(16)} at offset ${c.pos - 1} (in "${path}"); the file is corrupt`,
+      );
   }
 }
 
@@ -89,10 +124,15 @@ function readMap(c: FileCursor, n: number, path: string, depth: number): Map<str
     const keyOffset = c.pos;
     const key = readValue(c, path, depth + 1);
     if (typeof key !== 'string' && typeof key !== 'number') {
-      throw new CheckpointError(`${c.file}: map key at offset ${keyOffset} in "${path}" is not a string; the file is corrupt`);
+      throw new CheckpointError(
+        `${c.file}: map key at offset ${keyOffset} in "${path}" is not a string; the file is corrupt`,
+      );
     }
     const name = String(key);
-    if (out.has(name)) throw new CheckpointError(`${c.file}: key "${name}" appears twice in "${path}" (again at offset ${keyOffset}); the file is corrupt`);
+    if (out.has(name))
+      throw new CheckpointError(
+        `${c.file}: key "${name}" appears twice in "${path}" (again at offset ${keyOffset}); the file is corrupt`,
+      );
     out.set(name, readValue(c, path ? `${path}/${name}` : name, depth + 1));
   }
   return out;

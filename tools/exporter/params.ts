@@ -18,11 +18,16 @@ export class CheckpointParams implements ParamSource {
   }
   read(path: string): Float32Array {
     const shape = this.shape(path);
-    return this.checkpoint.readRange(path, 0, shape.reduce((a, b) => a * b, 1));
+    return this.checkpoint.readRange(
+      path,
+      0,
+      shape.reduce((a, b) => a * b, 1),
+    );
   }
   readLayer(path: string, index: number): Float32Array {
     const [layers, ...rest] = this.shape(path);
-    if (layers === undefined || index >= layers) throw new CheckpointError(`${this.checkpoint.file}: tensor "${path}" has no layer ${index}`);
+    if (layers === undefined || index >= layers)
+      throw new CheckpointError(`${this.checkpoint.file}: tensor "${path}" has no layer ${index}`);
     const size = rest.reduce((a, b) => a * b, 1);
     return this.checkpoint.readRange(path, index * size, size);
   }

@@ -85,7 +85,15 @@ export async function measureQuantizationError(fp32Dir: string, quantizedDir: st
   a.dispose();
   b.dispose();
   const psnrDb = psnr(await reference.decodeImages(tokens, 1), await quantized.decodeImages(tokens, 1));
-  return { dtype: manifest.dtype, firstSteps: FIRST_STEPS, maxLogitError, logitScale, agreement, steps: S, psnr: psnrDb };
+  return {
+    dtype: manifest.dtype,
+    firstSteps: FIRST_STEPS,
+    maxLogitError,
+    logitScale,
+    agreement,
+    steps: S,
+    psnr: psnrDb,
+  };
 }
 
 export function formatQuantizationReport(r: QuantizationReport): string {
@@ -101,7 +109,12 @@ export function formatQuantizationReport(r: QuantizationReport): string {
  * Exports fp32 of the same checkpoints into the cache, measures, prints, and removes it. The folder
  * is named as a staging folder, so one left by a killed run is swept like the others.
  */
-export async function printQuantizationReport(options: { dalleDir: string; vqganDir: string; quantizedDir: string; cacheDir: string }): Promise<QuantizationReport> {
+export async function printQuantizationReport(options: {
+  dalleDir: string;
+  vqganDir: string;
+  quantizedDir: string;
+  cacheDir: string;
+}): Promise<QuantizationReport> {
   const fp32Dir = stagingPath(join(options.cacheDir, 'report-fp32'));
   try {
     exportModel({ dalleDir: options.dalleDir, vqganDir: options.vqganDir, outDir: fp32Dir, dtype: 'fp32' });

@@ -25,10 +25,14 @@ function leafSpec(path: string, leaf: LeafLayout, seed: number, kernelStd: Kerne
   const fill = (): Float32Array => {
     const out = new Float32Array(size);
     switch (leaf.role) {
-      case 'kernel': return fillNormal(out, s, 0, kernelStd(leaf));
-      case 'embedding': return fillNormal(out, s, 0, embeddingStd);
-      case 'scale': return fillNormal(out, s, 1, 0.1);
-      case 'bias': return fillNormal(out, s, 0, 0.05);
+      case 'kernel':
+        return fillNormal(out, s, 0, kernelStd(leaf));
+      case 'embedding':
+        return fillNormal(out, s, 0, embeddingStd);
+      case 'scale':
+        return fillNormal(out, s, 1, 0.1);
+      case 'bias':
+        return fillNormal(out, s, 0, 0.05);
     }
   };
   return { shape: leaf.shape, fill };
@@ -63,7 +67,12 @@ const COMPLETE = '.complete';
  * returns their paths. They are built in a staging folder and swapped in whole, so an interrupted
  * write never passes for a checkpoint. `log` hears each stage (mini and mega take a while).
  */
-export function writeRandomCheckpoint(preset: PresetName, seed: number, dir: string, log: (line: string) => void = () => undefined): { dalle: string; vqgan: string } {
+export function writeRandomCheckpoint(
+  preset: PresetName,
+  seed: number,
+  dir: string,
+  log: (line: string) => void = () => undefined,
+): { dalle: string; vqgan: string } {
   ensureOutputDir(dirname(dir), 'checkpoint cache');
   const staging = createStaging(dir);
   try {
@@ -78,7 +87,12 @@ export function writeRandomCheckpoint(preset: PresetName, seed: number, dir: str
 }
 
 /** The checkpoint at `dir` if a complete one is there, else a freshly written one. */
-export function ensureRandomCheckpoint(preset: PresetName, seed: number, dir: string, log: (line: string) => void = () => undefined): { dalle: string; vqgan: string } {
+export function ensureRandomCheckpoint(
+  preset: PresetName,
+  seed: number,
+  dir: string,
+  log: (line: string) => void = () => undefined,
+): { dalle: string; vqgan: string } {
   if (existsSync(join(dir, COMPLETE))) return { dalle: join(dir, 'dalle'), vqgan: join(dir, 'vqgan') };
   return writeRandomCheckpoint(preset, seed, dir, log);
 }
@@ -90,13 +104,19 @@ function writeTree(preset: PresetName, seed: number, dir: string, log: (line: st
   mkdirSync(dalle);
   mkdirSync(vqgan);
 
-  const dalleJson = toDalleBartConfigJson(shapes.dalleBart, { init_std: shapes.initStd, _name_or_path: `random-${preset}-seed${seed}` });
+  const dalleJson = toDalleBartConfigJson(shapes.dalleBart, {
+    init_std: shapes.initStd,
+    _name_or_path: `random-${preset}-seed${seed}`,
+  });
   writeFileSync(join(dalle, 'config.json'), `${JSON.stringify(dalleJson, null, 2)}\n`);
   const vocab = toyVocabFiles();
   writeFileSync(join(dalle, 'vocab.json'), vocab['vocab.json']);
   writeFileSync(join(dalle, 'merges.txt'), vocab['merges.txt']);
   log(`random checkpoint: DalleBart weights (${preset}, seed ${seed})…`);
-  writeMsgpack(join(dalle, 'flax_model.msgpack'), toTree(dalleBartLayout(shapes.dalleBart), seed, () => shapes.initStd, shapes.initStd));
+  writeMsgpack(
+    join(dalle, 'flax_model.msgpack'),
+    toTree(dalleBartLayout(shapes.dalleBart), seed, () => shapes.initStd, shapes.initStd),
+  );
 
   writeFileSync(join(vqgan, 'config.json'), `${JSON.stringify(toVqganConfigJson(shapes.vqgan), null, 2)}\n`);
   // He-style kernels keep activations O(1) through 17 residual blocks, so the random images are not flat.

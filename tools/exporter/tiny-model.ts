@@ -23,7 +23,8 @@ function listFiles(dir: string): string[] {
 /** sha256 over the exporter's and the model format's source files. */
 export function exporterFingerprint(): string {
   const hash = createHash('sha256');
-  for (const file of SOURCES.flatMap(listFiles).sort()) hash.update(relative(ROOT, file)).update('\0').update(readFileSync(file)).update('\0');
+  for (const file of SOURCES.flatMap(listFiles).sort())
+    hash.update(relative(ROOT, file)).update('\0').update(readFileSync(file)).update('\0');
   return hash.digest('hex').slice(0, 16);
 }
 

@@ -163,11 +163,11 @@ const CORPUS: readonly string[] = [
   'a road through autumn trees',
   'a portrait of a king, oil painting',
   'a photo of 2 cats on a sofa',
-  'a clock showing 12 o\'clock',
-  'it\'s 3.5 inches and costs 1000000 dollars',
+  "a clock showing 12 o'clock",
+  "it's 3.5 inches and costs 1000000 dollars",
   '10/12/2022 meeting, 50 % off & more',
   'a sign that says " open "',
-  'the cat\'s toy under the bed',
+  "the cat's toy under the bed",
   'a poster for a 1980s movie',
   'a robot & a dog in a garden',
   'a drawing of 100 birds in the sky',
@@ -176,7 +176,7 @@ const CORPUS: readonly string[] = [
   'a price tag with $ 20',
   'a star * on a christmas tree',
   'a tall glass < a short glass > a cup',
-  'we\'re going to the beach, they\'ve left, i\'m happy, you\'ll see, he\'d go',
+  "we're going to the beach, they've left, i'm happy, you'll see, he'd go",
 ];
 
 const BASE_ALPHABET = new Set(BASE_SYMBOLS);
@@ -261,7 +261,10 @@ export function trainToyVocab(mergeCount: number): { vocab: Record<string, numbe
  * Serialised like Hugging Face's files. vocab.json is written by hand in id order because
  * JSON.stringify would hoist integer-like keys such as "0" or "10" to the front.
  */
-export function toyVocabFiles(mergeCount: number = DEFAULT_MERGE_COUNT): { 'vocab.json': string; 'merges.txt': string } {
+export function toyVocabFiles(mergeCount: number = DEFAULT_MERGE_COUNT): {
+  'vocab.json': string;
+  'merges.txt': string;
+} {
   const { vocab, merges } = trainToyVocab(mergeCount);
   const entries = Object.entries(vocab).sort((a, b) => a[1] - b[1]);
   const vocabJson = `{${entries.map(([token, id]) => `${JSON.stringify(token)}:${id}`).join(',')}}`;

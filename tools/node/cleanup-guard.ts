@@ -19,7 +19,8 @@ function loaderFlags(): string[] {
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (/^--(import|require|loader|experimental-loader)=/.test(arg)) flags.push(arg);
-    else if (/^--(import|require|loader|experimental-loader)$/.test(arg) && i + 1 < argv.length) flags.push(arg, argv[++i]!);
+    else if (/^--(import|require|loader|experimental-loader)$/.test(arg) && i + 1 < argv.length)
+      flags.push(arg, argv[++i]!);
   }
   return flags;
 }

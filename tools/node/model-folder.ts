@@ -29,12 +29,17 @@ function hasCode(error: unknown, code: string): boolean {
 function readManifestJson(manifestPath: string): unknown {
   try {
     const stat = statSync(manifestPath);
-    if (!stat.isFile() || stat.size > MAX_MANIFEST_BYTES) throw new ManifestError(`${manifestPath} is not a model manifest (not a regular file of at most ${MAX_MANIFEST_BYTES} bytes). Export a model first (npm run export).`);
+    if (!stat.isFile() || stat.size > MAX_MANIFEST_BYTES)
+      throw new ManifestError(
+        `${manifestPath} is not a model manifest (not a regular file of at most ${MAX_MANIFEST_BYTES} bytes). Export a model first (npm run export).`,
+      );
     return JSON.parse(readFileSync(manifestPath, 'utf8'));
   } catch (error) {
     if (error instanceof ManifestError) throw error;
     // The error's name only: a JSON.parse message quotes the file's content.
-    const why = hasCode(error, 'ENOENT') ? 'it does not exist' : `${(error as Error).name}${hasCode(error, 'EACCES') ? ' (permission denied)' : ''}`;
+    const why = hasCode(error, 'ENOENT')
+      ? 'it does not exist'
+      : `${(error as Error).name}${hasCode(error, 'EACCES') ? ' (permission denied)' : ''}`;
     throw new ManifestError(`cannot read ${manifestPath}: ${why}. Export a model first (npm run export).`);
   }
 }
@@ -48,7 +53,8 @@ async function readInside(root: string, file: string, entry: ManifestFile): Prom
     if (hasCode(error, 'ENOENT')) throw new ModelFileUnavailableError(file, 'there is no such file');
     throw error;
   }
-  if (!isInside(root, real)) throw new ModelFileUnavailableError(file, 'it is a link to a file outside the model folder, which is not read');
+  if (!isInside(root, real))
+    throw new ModelFileUnavailableError(file, 'it is a link to a file outside the model folder, which is not read');
   // Non-blocking: opening a FIFO for reading would otherwise wait for a writer; fstat then refuses it.
   const handle = await open(real, constants.O_RDONLY | NONBLOCK);
   try {
@@ -76,7 +82,9 @@ export function openModelFolder(dir: string): ModelSource {
   try {
     root = realpathSync(dir);
   } catch {
-    throw new ManifestError(`cannot open the model folder ${dir}: it does not exist. Export a model first (npm run export).`);
+    throw new ManifestError(
+      `cannot open the model folder ${dir}: it does not exist. Export a model first (npm run export).`,
+    );
   }
   const manifestPath = join(root, 'manifest.json');
   const manifest = parseManifest(readManifestJson(manifestPath), manifestPath);

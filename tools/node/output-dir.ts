@@ -44,7 +44,8 @@ function nearestExisting(path: string, flag: string, shown: string): { existing:
     } catch (error) {
       const code = errorCode(error);
       // ENOTDIR: a file further up; walking on finds it, and the check below names it.
-      if ((code !== 'ENOENT' && code !== 'ENOTDIR') || dirname(current) === current) throw new OutputPathError(`${flag} ${shown}: cannot look at ${current} (${code}); choose another path`);
+      if ((code !== 'ENOENT' && code !== 'ENOTDIR') || dirname(current) === current)
+        throw new OutputPathError(`${flag} ${shown}: cannot look at ${current} (${code}); choose another path`);
       missing.unshift(basename(current));
     }
   }
@@ -52,15 +53,21 @@ function nearestExisting(path: string, flag: string, shown: string): { existing:
 
 /** Throws unless `dir` is a folder on a real filesystem that this process may write to. */
 function checkWritableFolder(dir: string, flag: string, path: string): void {
-  if (!statSync(dir).isDirectory()) throw new OutputPathError(`${flag} ${path}: ${dir} is a file, not a folder; choose a folder path`);
+  if (!statSync(dir).isDirectory())
+    throw new OutputPathError(`${flag} ${path}: ${dir} is a file, not a folder; choose a folder path`);
   if (process.platform === 'linux') {
     const pseudo = PSEUDO_FILESYSTEMS.get(statfsSync(dir).type);
-    if (pseudo) throw new OutputPathError(`${flag} ${path} is on the ${pseudo} pseudo-filesystem, which cannot hold files; choose a folder on a disk`);
+    if (pseudo)
+      throw new OutputPathError(
+        `${flag} ${path} is on the ${pseudo} pseudo-filesystem, which cannot hold files; choose a folder on a disk`,
+      );
   }
   try {
     accessSync(dir, constants.W_OK);
   } catch {
-    throw new OutputPathError(`${flag} ${path}: ${dir} is not writable; check its permissions or choose another folder`);
+    throw new OutputPathError(
+      `${flag} ${path}: ${dir} is not writable; check its permissions or choose another folder`,
+    );
   }
 }
 
@@ -81,7 +88,9 @@ function makeFolder(target: string, flag: string, shown: string): string {
     } catch (error) {
       // Another process may have made it meanwhile; anything else stops here.
       if (errorCode(error) !== 'EEXIST' || !statSync(current).isDirectory()) {
-        throw new OutputPathError(`${flag} ${shown}: cannot create ${current} (${errorCode(error)}); choose another path`);
+        throw new OutputPathError(
+          `${flag} ${shown}: cannot create ${current} (${errorCode(error)}); choose another path`,
+        );
       }
     }
   }
@@ -96,7 +105,8 @@ export function ensureOutputParent(path: string, flag = '--out'): string {
   const target = resolve(path);
   makeFolder(dirname(target), flag, target);
   try {
-    if (!statSync(target).isDirectory()) throw new OutputPathError(`${flag} ${target} is a file, not a folder; choose a folder path`);
+    if (!statSync(target).isDirectory())
+      throw new OutputPathError(`${flag} ${target} is a file, not a folder; choose a folder path`);
   } catch (error) {
     if (error instanceof OutputPathError || errorCode(error) !== 'ENOENT') throw error;
   }

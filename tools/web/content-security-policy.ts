@@ -30,7 +30,9 @@ export function parseModelHosts(text: string | undefined): string[] {
   const hosts = (text ?? '').split(/[\s,]+/).filter((host) => host !== '');
   for (const host of hosts) {
     if (!MODEL_HOST.test(host)) {
-      throw new CspConfigError(`VITE_MODEL_HOSTS: ${JSON.stringify(host)} is not an origin; list model hosts as https://host[:port] (or https://*.domain), separated by commas.`);
+      throw new CspConfigError(
+        `VITE_MODEL_HOSTS: ${JSON.stringify(host)} is not an origin; list model hosts as https://host[:port] (or https://*.domain), separated by commas.`,
+      );
     }
   }
   return hosts;

@@ -48,7 +48,9 @@ export const MODEL_INDEX_URL = /\/models\/(?:catalog\.json|[^/?#]+\/manifest\.js
  */
 export const KEEP_ONLY_JSON = {
   cacheWillUpdate: ({ response }: { response: Response }): Promise<Response | null> =>
-    Promise.resolve(response.status === 200 && (response.headers.get('content-type') ?? '').includes('json') ? response : null),
+    Promise.resolve(
+      response.status === 200 && (response.headers.get('content-type') ?? '').includes('json') ? response : null,
+    ),
 };
 
 /** Workbox's own default limit; only ONNX Runtime's runtime files may be larger. */
@@ -66,7 +68,9 @@ export function limitLargeEntries(largeDir: string): ManifestTransform {
     const large = entries.filter((entry) => entry.size > DEFAULT_MAX_PRECACHE_BYTES && !entry.url.startsWith(largeDir));
     if (large.length > 0) {
       const names = large.map((entry) => `${entry.url} (${entry.size} bytes)`).join(', ');
-      throw new Error(`Precache: ${names} over ${DEFAULT_MAX_PRECACHE_BYTES} bytes; split the chunk or allow it in tools/web/pwa.ts.`);
+      throw new Error(
+        `Precache: ${names} over ${DEFAULT_MAX_PRECACHE_BYTES} bytes; split the chunk or allow it in tools/web/pwa.ts.`,
+      );
     }
     return { manifest: entries };
   };

@@ -16,7 +16,15 @@
  */
 import { LAYER_NORM_EPS } from '../../../src/model/config.ts';
 import type { DalleBartConfig } from '../../../src/model/config.ts';
-import { BATCH_AXIS, DECODER_INPUTS, DECODER_OUTPUTS, ENCODER_INPUTS, ENCODER_OUTPUTS, cacheNames, crossAttentionNames } from '../../../src/model/graph-io.ts';
+import {
+  BATCH_AXIS,
+  DECODER_INPUTS,
+  DECODER_OUTPUTS,
+  ENCODER_INPUTS,
+  ENCODER_OUTPUTS,
+  cacheNames,
+  crossAttentionNames,
+} from '../../../src/model/graph-io.ts';
 import type { GraphBuilder } from '../onnx/graph-builder.ts';
 import type { ParamSource } from '../params.ts';
 import { DECODER_LAYERS, ENCODER_LAYERS } from '../layout.ts';
@@ -54,16 +62,31 @@ function textBias(ctx: Ctx, mask: string): string {
 function glu(ctx: Ctx, x: string, prefix: string, name: string, layer: number, ffn: number): string {
   const { layers, params } = ctx;
   const d = ctx.config.dModel;
-  const normed = layers.layerNorm(x, `${name}.ln0`, params.readLayer(`${prefix}/LayerNorm_0/bias`, layer), null, LAYER_NORM_EPS);
-  const gate = layers.gelu(layers.linear(normed, `${name}.fc0`, params.readLayer(`${prefix}/Dense_0/kernel`, layer), d, ffn));
+  const normed = layers.layerNorm(
+    x,
+    `${name}.ln0`,
+    params.readLayer(`${prefix}/LayerNorm_0/bias`, layer),
+    null,
+    LAYER_NORM_EPS,
+  );
+  const gate = layers.gelu(
+    layers.linear(normed, `${name}.fc0`, params.readLayer(`${prefix}/Dense_0/kernel`, layer), d, ffn),
+  );
   const up = layers.linear(normed, `${name}.fc1`, params.readLayer(`${prefix}/Dense_1/kernel`, layer), d, ffn);
-  const gated = layers.layerNorm(layers.b.op('Mul', [gate, up]), `${name}.ln1`, params.readLayer(`${prefix}/LayerNorm_1/bias`, layer), null, LAYER_NORM_EPS);
+  const gated = layers.layerNorm(
+    layers.b.op('Mul', [gate, up]),
+    `${name}.ln1`,
+    params.readLayer(`${prefix}/LayerNorm_1/bias`, layer),
+    null,
+    LAYER_NORM_EPS,
+  );
   return layers.linear(gated, `${name}.fc2`, params.readLayer(`${prefix}/Dense_2/kernel`, layer), ffn, d);
 }
 
 function scaledNorm(ctx: Ctx, x: string, name: string, path: string, layer: number | null): string {
   const { layers, params } = ctx;
-  const read = (leaf: string): Float32Array => (layer === null ? params.read(`${path}/${leaf}`) : params.readLayer(`${path}/${leaf}`, layer));
+  const read = (leaf: string): Float32Array =>
+    layer === null ? params.read(`${path}/${leaf}`) : params.readLayer(`${path}/${leaf}`, layer);
   return layers.layerNorm(x, name, read('bias'), read('scale'), LAYER_NORM_EPS);
 }
 
@@ -79,7 +102,12 @@ function attend(ctx: Ctx, q: string, k: string, v: string, bias: string): string
   return b.op('MatMul', [b.op('Softmax', [scores], { axis: { i: -1 } }), v]);
 }
 
-export function buildEncoderGraph(b: GraphBuilder, params: ParamSource, config: DalleBartConfig, dtype: ExportDtype): void {
+export function buildEncoderGraph(
+  b: GraphBuilder,
+  params: ParamSource,
+  config: DalleBartConfig,
+  dtype: ExportDtype,
+): void {
   const layers = new Layers(b, dtype);
   const ctx: Ctx = { layers, params, config };
   const T = config.maxTextLength;
@@ -89,26 +117,60 @@ export function buildEncoderGraph(b: GraphBuilder, params: ParamSource, config: 
   const ids = b.input(ENCODER_INPUTS.inputIds, 'int64', [BATCH_AXIS, T]);
   const mask = b.input(ENCODER_INPUTS.attentionMask, 'int64', [BATCH_AXIS, T]);
 
-  const tokens = layers.embedding(ids, 'encoder.embed_tokens', params.read('model/encoder/embed_tokens/embedding'), config.encoderVocabSize, d);
-  const positions = layers.floatTensor('encoder.embed_positions', [T, d], params.read('model/encoder/embed_positions/embedding'));
-  let h = scaledNorm(ctx, b.op('Add', [tokens, positions]), 'encoder.layernorm_embedding', 'model/encoder/layernorm_embedding', null);
+  const tokens = layers.embedding(
+    ids,
+    'encoder.embed_tokens',
+    params.read('model/encoder/embed_tokens/embedding'),
+    config.encoderVocabSize,
+    d,
+  );
+  const positions = layers.floatTensor(
+    'encoder.embed_positions',
+    [T, d],
+    params.read('model/encoder/embed_positions/embedding'),
+  );
+  let h = scaledNorm(
+    ctx,
+    b.op('Add', [tokens, positions]),
+    'encoder.layernorm_embedding',
+    'model/encoder/layernorm_embedding',
+    null,
+  );
   const bias = textBias(ctx, mask);
   const qScale = layers.scalar(1 / Math.sqrt(headDim));
 
   for (let l = 0; l < config.encoderLayers; l++) {
     b.scope = `encoder.${l}`;
     const attn = `${ENCODER_LAYERS}/FlaxBartAttention_0`;
-    const normed = layers.layerNorm(h, `encoder.${l}.ln_pre`, params.readLayer(`${ENCODER_LAYERS}/LayerNorm_0/bias`, l), null, LAYER_NORM_EPS);
-    const q = b.op('Mul', [splitHeads(ctx, projection(ctx, normed, attn, 'q_proj', l, `encoder.${l}.q`), heads, false), qScale]);
+    const normed = layers.layerNorm(
+      h,
+      `encoder.${l}.ln_pre`,
+      params.readLayer(`${ENCODER_LAYERS}/LayerNorm_0/bias`, l),
+      null,
+      LAYER_NORM_EPS,
+    );
+    const q = b.op('Mul', [
+      splitHeads(ctx, projection(ctx, normed, attn, 'q_proj', l, `encoder.${l}.q`), heads, false),
+      qScale,
+    ]);
     const k = splitHeads(ctx, projection(ctx, normed, attn, 'k_proj', l, `encoder.${l}.k`), heads, true);
     const v = splitHeads(ctx, projection(ctx, normed, attn, 'v_proj', l, `encoder.${l}.v`), heads, false);
-    const merged = b.op('Reshape', [b.op('Transpose', [attend(ctx, q, k, v, bias)], { perm: { ints: [0, 2, 1, 3] } }), b.int64s([0, T, d])]);
+    const merged = b.op('Reshape', [
+      b.op('Transpose', [attend(ctx, q, k, v, bias)], { perm: { ints: [0, 2, 1, 3] } }),
+      b.int64s([0, T, d]),
+    ]);
     const out = projection(ctx, merged, attn, 'out_proj', l, `encoder.${l}.out`);
     h = b.op('Add', [h, scaledNorm(ctx, out, `encoder.${l}.ln_post`, `${ENCODER_LAYERS}/LayerNorm_1`, l)]);
     h = b.op('Add', [h, glu(ctx, h, `${ENCODER_LAYERS}/GLU_0`, `encoder.${l}.glu`, l, config.encoderFfnDim)]);
   }
   b.scope = '';
-  const encoded = layers.layerNorm(h, 'encoder.final_ln', params.read('model/encoder/final_ln/bias'), null, LAYER_NORM_EPS);
+  const encoded = layers.layerNorm(
+    h,
+    'encoder.final_ln',
+    params.read('model/encoder/final_ln/bias'),
+    null,
+    LAYER_NORM_EPS,
+  );
   b.output(ENCODER_OUTPUTS.lastHiddenState, layers.asFloat32(encoded), 'float32', [BATCH_AXIS, T, d]);
 
   // Cross keys/values are split the decoder's way: its head count may differ from the encoder's.
@@ -126,7 +188,12 @@ export function buildEncoderGraph(b: GraphBuilder, params: ParamSource, config: 
   b.scope = '';
 }
 
-export function buildDecoderGraph(b: GraphBuilder, params: ParamSource, config: DalleBartConfig, dtype: ExportDtype): void {
+export function buildDecoderGraph(
+  b: GraphBuilder,
+  params: ParamSource,
+  config: DalleBartConfig,
+  dtype: ExportDtype,
+): void {
   const layers = new Layers(b, dtype);
   const ctx: Ctx = { layers, params, config };
   const { compute } = layers;
@@ -151,40 +218,90 @@ export function buildDecoderGraph(b: GraphBuilder, params: ParamSource, config: 
   const present = cacheNames(config, 'present');
 
   // Per-step masks, shared by every layer: the slot being written and the causal key bias.
-  const slots = b.constant('int64', [S], Array.from({ length: S }, (_, i) => i));
+  const slots = b.constant(
+    'int64',
+    [S],
+    Array.from({ length: S }, (_, i) => i),
+  );
   const isCurrent = b.op('Equal', [slots, position]);
   const keySlot = b.op('Reshape', [isCurrent, b.int64s([1, 1, 1, S])]);
   const valueSlot = b.op('Reshape', [isCurrent, b.int64s([1, 1, S, 1])]);
   const visible = b.op('LessOrEqual', [slots, position]);
-  const causalBias = b.op('Reshape', [b.op('Where', [visible, layers.scalar(0), layers.scalar(maskValue(compute))]), b.int64s([1, 1, 1, S])]);
+  const causalBias = b.op('Reshape', [
+    b.op('Where', [visible, layers.scalar(0), layers.scalar(maskValue(compute))]),
+    b.int64s([1, 1, 1, S]),
+  ]);
   const crossBias = textBias(ctx, mask);
   const qScale = layers.scalar(1 / Math.sqrt(headDim));
 
-  const tokens = layers.embedding(ids, 'decoder.embed_tokens', params.read('model/decoder/embed_tokens/embedding'), V, d);
-  const positionTable = layers.floatTensor('decoder.embed_positions', [S, d], params.read('model/decoder/embed_positions/embedding'));
+  const tokens = layers.embedding(
+    ids,
+    'decoder.embed_tokens',
+    params.read('model/decoder/embed_tokens/embedding'),
+    V,
+    d,
+  );
+  const positionTable = layers.floatTensor(
+    'decoder.embed_positions',
+    [S, d],
+    params.read('model/decoder/embed_positions/embedding'),
+  );
   const positionRow = b.op('Gather', [positionTable, position]);
-  let h = scaledNorm(ctx, b.op('Add', [tokens, positionRow]), 'decoder.layernorm_embedding', 'model/decoder/layernorm_embedding', null);
+  let h = scaledNorm(
+    ctx,
+    b.op('Add', [tokens, positionRow]),
+    'decoder.layernorm_embedding',
+    'model/decoder/layernorm_embedding',
+    null,
+  );
 
   const reshape = (x: string, shape: number[]): string => b.op('Reshape', [x, b.int64s(shape)]);
   for (let l = 0; l < config.decoderLayers; l++) {
     b.scope = `decoder.${l}`;
     const self = `${DECODER_LAYERS}/FlaxBartAttention_0`;
-    const normed = layers.layerNorm(h, `decoder.${l}.ln_pre_self`, params.readLayer(`${DECODER_LAYERS}/LayerNorm_0/bias`, l), null, LAYER_NORM_EPS);
+    const normed = layers.layerNorm(
+      h,
+      `decoder.${l}.ln_pre_self`,
+      params.readLayer(`${DECODER_LAYERS}/LayerNorm_0/bias`, l),
+      null,
+      LAYER_NORM_EPS,
+    );
     // [B, d] reshapes straight into head layouts because d = H·hd is contiguous and the new token is one position.
-    const q = b.op('Mul', [reshape(projection(ctx, normed, self, 'q_proj', l, `decoder.${l}.self.q`), [0, heads, 1, headDim]), qScale]);
+    const q = b.op('Mul', [
+      reshape(projection(ctx, normed, self, 'q_proj', l, `decoder.${l}.self.q`), [0, heads, 1, headDim]),
+      qScale,
+    ]);
     const kNew = reshape(projection(ctx, normed, self, 'k_proj', l, `decoder.${l}.self.k`), [0, heads, headDim, 1]);
     const vNew = reshape(projection(ctx, normed, self, 'v_proj', l, `decoder.${l}.self.v`), [0, heads, 1, headDim]);
     const presentKey = b.op('Where', [keySlot, kNew, past[l]!.key]);
     const presentValue = b.op('Where', [valueSlot, vNew, past[l]!.value]);
     b.output(present[l]!.key, presentKey, compute, [BATCH_AXIS, heads, headDim, S]);
     b.output(present[l]!.value, presentValue, compute, [BATCH_AXIS, heads, S, headDim]);
-    const selfOut = projection(ctx, reshape(attend(ctx, q, presentKey, presentValue, causalBias), [0, d]), self, 'out_proj', l, `decoder.${l}.self.out`);
+    const selfOut = projection(
+      ctx,
+      reshape(attend(ctx, q, presentKey, presentValue, causalBias), [0, d]),
+      self,
+      'out_proj',
+      l,
+      `decoder.${l}.self.out`,
+    );
     h = b.op('Add', [h, scaledNorm(ctx, selfOut, `decoder.${l}.ln_post_self`, `${DECODER_LAYERS}/LayerNorm_1`, l)]);
 
     const crossAttn = `${DECODER_LAYERS}/FlaxBartAttention_1`;
-    const crossNormed = layers.layerNorm(h, `decoder.${l}.ln_pre_cross`, params.readLayer(`${DECODER_LAYERS}/LayerNorm_2/bias`, l), null, LAYER_NORM_EPS);
+    const crossNormed = layers.layerNorm(
+      h,
+      `decoder.${l}.ln_pre_cross`,
+      params.readLayer(`${DECODER_LAYERS}/LayerNorm_2/bias`, l),
+      null,
+      LAYER_NORM_EPS,
+    );
     // [2n, d] → [2, H, n, hd]: the n images of each prompt row query that row's keys together.
-    const crossQueryRows = reshape(projection(ctx, crossNormed, crossAttn, 'q_proj', l, `decoder.${l}.cross.q`), [2, -1, heads, headDim]);
+    const crossQueryRows = reshape(projection(ctx, crossNormed, crossAttn, 'q_proj', l, `decoder.${l}.cross.q`), [
+      2,
+      -1,
+      heads,
+      headDim,
+    ]);
     const crossQuery = b.op('Transpose', [crossQueryRows], { perm: { ints: [0, 2, 1, 3] } });
     const crossContext = attend(ctx, b.op('Mul', [crossQuery, qScale]), cross[l]!.key, cross[l]!.value, crossBias);
     const merged = reshape(b.op('Transpose', [crossContext], { perm: { ints: [0, 2, 1, 3] } }), [-1, d]);
@@ -193,7 +310,13 @@ export function buildDecoderGraph(b: GraphBuilder, params: ParamSource, config: 
     h = b.op('Add', [h, glu(ctx, h, `${DECODER_LAYERS}/GLU_0`, `decoder.${l}.glu`, l, config.decoderFfnDim)]);
   }
   b.scope = '';
-  const final = layers.layerNorm(h, 'decoder.final_ln', params.read('model/decoder/final_ln/bias'), null, LAYER_NORM_EPS);
+  const final = layers.layerNorm(
+    h,
+    'decoder.final_ln',
+    params.read('model/decoder/final_ln/bias'),
+    null,
+    LAYER_NORM_EPS,
+  );
   const logits = layers.linear(final, 'lm_head', params.read('lm_head/kernel'), d, V);
   b.output(DECODER_OUTPUTS.logits, layers.asFloat32(logits), 'float32', [BATCH_AXIS, V]);
 }

@@ -34,7 +34,12 @@ export class Layers {
       const { packed, scales, blocks } = quantizeQ4Blockwise(kernel, inDim, outDim);
       const weightsQ4 = b.initializer(`${name}.q4`, 'uint8', [outDim, blocks, Q4_BLOCK / 2], packed);
       const blockScales = b.initializer(`${name}.scales`, 'float32', [outDim * blocks], scales);
-      return b.op('MatMulNBits', [x, weightsQ4, blockScales], { K: { i: inDim }, N: { i: outDim }, bits: { i: 4 }, block_size: { i: Q4_BLOCK } }, MS_DOMAIN);
+      return b.op(
+        'MatMulNBits',
+        [x, weightsQ4, blockScales],
+        { K: { i: inDim }, N: { i: outDim }, bits: { i: 4 }, block_size: { i: Q4_BLOCK } },
+        MS_DOMAIN,
+      );
     }
     if (this.dtype === 'q8') {
       const { q, scales } = quantizeInt8PerColumn(kernel, inDim, outDim);
@@ -65,7 +70,11 @@ export class Layers {
     const gamma = this.floatTensor(`${name}.scale`, [width], scale ?? new Float32Array(width).fill(1));
     const beta = this.floatTensor(`${name}.bias`, [width], bias);
     // stash_type: mean and variance in float32, also for float16 activations.
-    return this.b.op('LayerNormalization', [x, gamma, beta], { axis: { i: -1 }, epsilon: { f: eps }, stash_type: { i: TensorType.float32 } });
+    return this.b.op('LayerNormalization', [x, gamma, beta], {
+      axis: { i: -1 },
+      epsilon: { f: eps },
+      stash_type: { i: TensorType.float32 },
+    });
   }
 
   /** Exact (erf) GELU, written so ORT's fusion recognises it. */

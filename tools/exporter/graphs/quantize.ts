@@ -1,7 +1,11 @@
 /** Weight-only quantizers. Pure functions over typed arrays, shared by the exporter and its tests. */
 
 /** Symmetric int8 with one scale per column of a row-major [rows, cols] matrix. */
-export function quantizeInt8PerColumn(w: Float32Array, rows: number, cols: number): { q: Int8Array; scales: Float32Array } {
+export function quantizeInt8PerColumn(
+  w: Float32Array,
+  rows: number,
+  cols: number,
+): { q: Int8Array; scales: Float32Array } {
   const scales = new Float32Array(cols);
   for (let r = 0; r < rows; r++) {
     for (let c = 0; c < cols; c++) scales[c] = Math.max(scales[c]!, Math.abs(w[r * cols + c]!));
@@ -15,7 +19,11 @@ export function quantizeInt8PerColumn(w: Float32Array, rows: number, cols: numbe
 }
 
 /** Symmetric int8 with one scale per row (embedding tables: a Gather picks whole rows). */
-export function quantizeInt8PerRow(w: Float32Array, rows: number, cols: number): { q: Int8Array; scales: Float32Array } {
+export function quantizeInt8PerRow(
+  w: Float32Array,
+  rows: number,
+  cols: number,
+): { q: Int8Array; scales: Float32Array } {
   const scales = new Float32Array(rows);
   const q = new Int8Array(w.length);
   for (let r = 0; r < rows; r++) {
@@ -35,14 +43,19 @@ export const Q4_BLOCK = 32;
  * values per byte, the lower K index in the low nibble), scales are [N * blocks]; the implicit
  * zero point is 8, so each value is (q − 8) · scale.
  */
-export function quantizeQ4Blockwise(w: Float32Array, K: number, N: number): { packed: Uint8Array; scales: Float32Array; blocks: number } {
+export function quantizeQ4Blockwise(
+  w: Float32Array,
+  K: number,
+  N: number,
+): { packed: Uint8Array; scales: Float32Array; blocks: number } {
   const blocks = Math.ceil(K / Q4_BLOCK);
   const packed = new Uint8Array(N * blocks * (Q4_BLOCK / 2));
   const scales = new Float32Array(N * blocks);
   for (let n = 0; n < N; n++) {
     for (let block = 0; block < blocks; block++) {
       let max = 0;
-      for (let k = block * Q4_BLOCK; k < Math.min(K, (block + 1) * Q4_BLOCK); k++) max = Math.max(max, Math.abs(w[k * N + n]!));
+      for (let k = block * Q4_BLOCK; k < Math.min(K, (block + 1) * Q4_BLOCK); k++)
+        max = Math.max(max, Math.abs(w[k * N + n]!));
       const scale = max / 7 || 1;
       scales[n * blocks + block] = scale;
       for (let i = 0; i < Q4_BLOCK; i++) {

@@ -26,7 +26,8 @@ function toOihw(kernel: Float32Array, k: number, cin: number, cout: number): Flo
   for (let y = 0; y < k; y++)
     for (let x = 0; x < k; x++)
       for (let i = 0; i < cin; i++)
-        for (let o = 0; o < cout; o++) out[((o * cin + i) * k + y) * k + x] = kernel[((y * k + x) * cin + i) * cout + o]!;
+        for (let o = 0; o < cout; o++)
+          out[((o * cin + i) * k + y) * k + x] = kernel[((y * k + x) * cin + i) * cout + o]!;
   return out;
 }
 
@@ -54,10 +55,18 @@ function convWeight(ctx: Ctx, name: string, oihw: Float32Array, dims: number[]):
 function conv(ctx: Ctx, x: string, path: string, cin: number, cout: number): string {
   const { b, params } = ctx;
   const kernelSize = params.shape(`${path}/kernel`)[0]!;
-  const weight = convWeight(ctx, path, toOihw(params.read(`${path}/kernel`), kernelSize, cin, cout), [cout, cin, kernelSize, kernelSize]);
+  const weight = convWeight(ctx, path, toOihw(params.read(`${path}/kernel`), kernelSize, cin, cout), [
+    cout,
+    cin,
+    kernelSize,
+    kernelSize,
+  ]);
   const bias = b.initializer(`${path}/bias`, 'float32', [cout], params.read(`${path}/bias`));
   const pad = (kernelSize - 1) / 2;
-  return b.op('Conv', [x, weight, bias], { kernel_shape: { ints: [kernelSize, kernelSize] }, pads: { ints: [pad, pad, pad, pad] } });
+  return b.op('Conv', [x, weight, bias], {
+    kernel_shape: { ints: [kernelSize, kernelSize] },
+    pads: { ints: [pad, pad, pad, pad] },
+  });
 }
 
 function groupNorm(ctx: Ctx, x: string, path: string, channels: number, size: number): string {
@@ -94,7 +103,13 @@ function attnBlock(ctx: Ctx, x: string, prefix: string, channels: number, size: 
   const weights = b.op('Softmax', [scores], { axis: { i: -1 } });
   // out[c, i] = Σ_j v[c, j] · w[i, j]
   const mixed = b.op('MatMul', [v, b.op('Transpose', [weights], { perm: { ints: [0, 2, 1] } })]);
-  const out = conv(ctx, b.op('Reshape', [mixed, b.int64s([0, channels, size, size])]), `${prefix}/proj_out`, channels, channels);
+  const out = conv(
+    ctx,
+    b.op('Reshape', [mixed, b.int64s([0, channels, size, size])]),
+    `${prefix}/proj_out`,
+    channels,
+    channels,
+  );
   return b.op('Add', [x, out]);
 }
 
@@ -102,9 +117,14 @@ export function buildVqganGraph(b: GraphBuilder, params: ParamSource, config: Vq
   const ctx: Ctx = { b, params, dtype };
   const grid = vqganGridSize(config);
   const codes = b.input(VQGAN_INPUTS.codes, 'int64', [BATCH_AXIS, grid * grid]);
-  const codebook = convWeight(ctx, 'quantize/embedding/embedding', params.read('quantize/embedding/embedding'), [config.nEmbed, config.embedDim]);
+  const codebook = convWeight(ctx, 'quantize/embedding/embedding', params.read('quantize/embedding/embedding'), [
+    config.nEmbed,
+    config.embedDim,
+  ]);
   const picked = b.op('Gather', [codebook, codes]);
-  let x = b.op('Transpose', [b.op('Reshape', [picked, b.int64s([0, grid, grid, config.embedDim])])], { perm: { ints: [0, 3, 1, 2] } });
+  let x = b.op('Transpose', [b.op('Reshape', [picked, b.int64s([0, grid, grid, config.embedDim])])], {
+    perm: { ints: [0, 3, 1, 2] },
+  });
   x = conv(ctx, x, 'post_quant_conv', config.embedDim, config.zChannels);
   const topChannels = vqganLevelChannels(config, config.chMult.length - 1);
   x = conv(ctx, x, 'decoder/conv_in', config.zChannels, topChannels);
@@ -122,7 +142,11 @@ export function buildVqganGraph(b: GraphBuilder, params: ParamSource, config: Vq
     if (level.upsample) {
       const channels = vqganLevelChannels(config, level.level);
       const scales = b.constant('float32', [4], [1, 1, 2, 2]);
-      const up = b.op('Resize', [x, '', scales], { mode: { s: 'nearest' }, coordinate_transformation_mode: { s: 'asymmetric' }, nearest_mode: { s: 'floor' } });
+      const up = b.op('Resize', [x, '', scales], {
+        mode: { s: 'nearest' },
+        coordinate_transformation_mode: { s: 'asymmetric' },
+        nearest_mode: { s: 'floor' },
+      });
       x = conv(ctx, up, level.upsample, channels, channels);
     }
   }

@@ -32,7 +32,8 @@ interface NodeRecord {
 }
 
 /** Where an initializer's bytes went: inline in the .onnx file or in an external data file. */
-type Placement = { readonly inline: Uint8Array } | { readonly location: string; readonly offset: number; readonly length: number };
+type Placement =
+  { readonly inline: Uint8Array } | { readonly location: string; readonly offset: number; readonly length: number };
 
 interface InitializerRecord {
   readonly name: string;
@@ -96,7 +97,14 @@ export class GraphBuilder {
     if (value !== name && produced && !this.renames.has(value)) {
       this.renames.set(value, name);
     } else if (value !== name) {
-      this.nodes.push({ op: 'Identity', domain: '', name: this.fresh('Identity'), inputs: [value], outputs: [name], attrs: {} });
+      this.nodes.push({
+        op: 'Identity',
+        domain: '',
+        name: this.fresh('Identity'),
+        inputs: [value],
+        outputs: [name],
+        attrs: {},
+      });
     }
     this.outputs.push({ name, type, shape });
   }
@@ -105,7 +113,13 @@ export class GraphBuilder {
     return this.opMulti(op, inputs, 1, attrs, domain)[0]!;
   }
 
-  opMulti(op: string, inputs: readonly string[], outputCount: number, attrs: Record<string, Attr> = {}, domain = ''): string[] {
+  opMulti(
+    op: string,
+    inputs: readonly string[],
+    outputCount: number,
+    attrs: Record<string, Attr> = {},
+    domain = '',
+  ): string[] {
     if (domain === MS_DOMAIN) this.usesMsDomain = true;
     const name = this.fresh(op);
     const outputs = Array.from({ length: outputCount }, (_, i) => `${name}:${i}`);
@@ -117,12 +131,15 @@ export class GraphBuilder {
   initializer(name: string, type: TensorTypeName, dims: readonly number[], data: TypedData): string {
     const count = dims.reduce((a, b) => a * b, 1);
     if (count * ELEMENT_BYTES[type] !== data.byteLength) {
-      throw new Error(`initializer ${name}: [${dims.join(', ')}] ${type} needs ${count * ELEMENT_BYTES[type]} bytes, got ${data.byteLength}`);
+      throw new Error(
+        `initializer ${name}: [${dims.join(', ')}] ${type} needs ${count * ELEMENT_BYTES[type]} bytes, got ${data.byteLength}`,
+      );
     }
     if (this.usedNames.has(name)) throw new Error(`initializer name ${name} is used twice`);
     this.usedNames.add(name);
     const bytes = asBytes(data);
-    const placement: Placement = bytes.length >= EXTERNAL_THRESHOLD ? this.sink.write(bytes) : { inline: bytes.slice() };
+    const placement: Placement =
+      bytes.length >= EXTERNAL_THRESHOLD ? this.sink.write(bytes) : { inline: bytes.slice() };
     this.initializers.push({ name, type, dims, placement });
     return name;
   }
@@ -169,7 +186,8 @@ export class GraphBuilder {
 
   private writeGraph(g: ProtoWriter): void {
     const rename = (names: readonly string[]): string[] => names.map((n) => this.renames.get(n) ?? n);
-    for (const node of this.nodes) g.message(1, (n) => writeNode(n, { ...node, inputs: rename(node.inputs), outputs: rename(node.outputs) }));
+    for (const node of this.nodes)
+      g.message(1, (n) => writeNode(n, { ...node, inputs: rename(node.inputs), outputs: rename(node.outputs) }));
     g.string(2, this.graphName);
     for (const init of this.initializers) g.message(5, (t) => writeTensor(t, init));
     for (const input of this.inputs) g.message(11, (v) => writeValueInfo(v, input));
