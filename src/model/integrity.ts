@@ -2,6 +2,8 @@
  * What can be wrong with a model file, and the two checks every source runs: the size the manifest
  * declares (before anything is buffered) and the sha256 of the bytes (before ONNX Runtime sees them).
  */
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex } from '@noble/hashes/utils.js';
 import type { ManifestFile } from './manifest.ts';
 import { ExpectedError } from '../core/expected-error.ts';
 
@@ -30,20 +32,15 @@ export class ModelFileUnavailableError extends ExpectedError {
   }
 }
 
-export class InsecureContextError extends ExpectedError {
-  override name = 'InsecureContextError';
-  constructor() {
-    super(
-      'Checking the model files needs crypto.subtle, which browsers only offer on https:// or localhost. Open the app from a secure origin.',
-    );
-  }
-}
-
-/** Lowercase hex sha256, with Web Crypto: the same code in the browser worker and in Node (≥ 20). */
+/**
+ * Lowercase hex sha256 of bytes in memory, the one helper for every source: Web Crypto where it
+ * exists (native, in the browser worker and in Node ≥ 20); plain-http origins have no crypto.subtle,
+ * and there the same digest comes from @noble/hashes.
+ */
 export async function sha256Hex(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
-  if (!globalThis.crypto?.subtle) throw new InsecureContextError();
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
-  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
+  const subtle = globalThis.crypto?.subtle;
+  if (!subtle) return bytesToHex(sha256(bytes));
+  return bytesToHex(new Uint8Array(await subtle.digest('SHA-256', bytes)));
 }
 
 /** Refuses a size (from stat, Content-Length or bytes received) that is not the one the manifest declares. */

@@ -28,6 +28,9 @@ export interface GraphEntry {
   readonly compute: 'float32' | 'float16';
 }
 
+/** The text special ids of DALL·E Mini's BART vocab (docs/model-format.md#special-tokens): the tokenizer and the exporter both use these. */
+export const TEXT_SPECIAL_TOKENS = { bos: 0, pad: 1, eos: 2, unk: 3 } as const;
+
 export interface SpecialTokens {
   readonly bos: number;
   readonly pad: number;

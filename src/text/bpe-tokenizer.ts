@@ -4,11 +4,10 @@
  * `add_prefix_space` is false: the text normaliser supplies the leading space.
  */
 
+import { TEXT_SPECIAL_TOKENS } from '../model/manifest.ts';
+
 /** Special ids fixed by the DALL·E Mini vocab (docs/model-format.md#special-tokens). */
-export const BOS_ID = 0;
-export const PAD_ID = 1;
-export const EOS_ID = 2;
-export const UNK_ID = 3;
+export const { bos: BOS_ID, pad: PAD_ID, eos: EOS_ID, unk: UNK_ID } = TEXT_SPECIAL_TOKENS;
 
 /** GPT-2 pre-tokenisation: contractions, ` ?letters`, ` ?digits`, ` ?symbols`, whitespace. */
 const PRETOKENIZE = /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu;

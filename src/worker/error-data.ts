@@ -3,7 +3,7 @@
  * so the class is sent by name and rebuilt from a registry: `instanceof IntegrityError` still works
  * on the main thread, and fields like `file` survive as details.
  */
-import { InsecureContextError, IntegrityError, ModelFileUnavailableError } from '../model/integrity.ts';
+import { IntegrityError, ModelFileUnavailableError } from '../model/integrity.ts';
 import { ManifestError } from '../model/manifest.ts';
 import { GenerationCancelledError } from '../pipeline/errors.ts';
 import { NonFiniteLogitsError, SamplingSettingsError } from '../pipeline/sampler.ts';
@@ -41,7 +41,6 @@ export const BOUNDARY_ERRORS = {
   ManifestError,
   IntegrityError,
   ModelFileUnavailableError,
-  InsecureContextError,
   PromptError,
   SeedError,
   SamplingSettingsError,

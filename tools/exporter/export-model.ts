@@ -8,7 +8,7 @@ import { copyFileSync, existsSync, readFileSync, readdirSync, rmSync, writeFileS
 import { basename, join } from 'node:path';
 import { parseDalleBartConfig, parseVqganConfig } from '../../src/model/config.ts';
 import type { DalleBartConfig, VqganConfig } from '../../src/model/config.ts';
-import { MANIFEST_FORMAT } from '../../src/model/manifest.ts';
+import { MANIFEST_FORMAT, TEXT_SPECIAL_TOKENS } from '../../src/model/manifest.ts';
 import type { GraphEntry, GraphName, ManifestFile, ModelManifest } from '../../src/model/manifest.ts';
 import { forEachPiece } from '../node/read-fully.ts';
 import { createStaging, replaceWithStaged } from '../node/staging.ts';
@@ -154,10 +154,7 @@ export function exportModel(options: ExportOptions): ModelManifest {
       dalleBart: c,
       vqgan: model.vqganConfig,
       specialTokens: {
-        bos: 0,
-        pad: 1,
-        eos: 2,
-        unk: 3,
+        ...TEXT_SPECIAL_TOKENS,
         imageStart: c.decoderStartTokenId,
         imageCodes: model.vqganConfig.nEmbed,
       },
