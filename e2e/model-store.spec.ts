@@ -103,3 +103,14 @@ test('a download cut mid-file resumes with a Range request from the last stored 
   await app.draw('a red apple', 1);
   await expect(app.progress).toContainText('Done', { timeout: 120_000 });
 });
+
+test('a catalog model whose files the site has not published says so, and the picker offers the others', async ({
+  app,
+  page,
+}) => {
+  await page.goto('./?backend=wasm&model=dalle-mini-q8');
+  await expect(app.error).toContainText('DALL·E Mini is not published on this site yet');
+  await page.getByTestId('model.select').selectOption('demo');
+  await expect(app.submit).toBeEnabled({ timeout: 60_000 });
+  await expect(app.error).toHaveCount(0);
+});

@@ -44,7 +44,6 @@ function ModelPicker({ controller, catalogUrl }: { readonly controller: Controll
       {current && (
         <p className="model-description" data-testid="model.description">
           {current.description}
-          {current.randomWeights && ' Its weights are random: expect colourful noise, not pictures.'}
         </p>
       )}
     </div>

@@ -8,12 +8,15 @@ export function StatusPanel() {
   const modelId = useAppStore((s) => s.modelId);
   const progress = useAppStore((s) => s.progress);
   const error = useAppStore((s) => s.error);
+  const waiting = useAppStore((s) => s.phase === 'loading');
 
   return (
     <section className="status" aria-live="polite">
-      <p data-testid="status.backend" className="backend">
-        {backend ? `${BACKEND_LABELS[backend]} · ${reason}` : 'Choosing a backend…'}
-      </p>
+      {(backend || waiting) && (
+        <p data-testid="status.backend" className="backend">
+          {backend ? `${BACKEND_LABELS[backend]} · ${reason}` : 'Choosing a backend…'}
+        </p>
+      )}
       {modelId && (
         <p data-testid="status.model" className="backend">
           Model {modelId}

@@ -29,7 +29,9 @@ export function StoragePanel({ controller }: { readonly controller: Controller }
   return (
     <details className="panel storage" data-testid="storage.panel">
       <summary>
-        Stored models: {formatBytes(usage.modelBytes)}
+        {models.length === 0
+          ? 'No model stored in this browser yet'
+          : `Stored models: ${formatBytes(usage.modelBytes)}`}
         {usage.quota !== undefined && ` (the site may use up to ${formatBytes(usage.quota)})`}
       </summary>
       {models.length === 0 ? (

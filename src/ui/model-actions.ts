@@ -5,6 +5,7 @@
  */
 import { CatalogError, modelFolderUrl, parseCatalog, unavailableReason } from '../model/catalog.ts';
 import type { CatalogModel } from '../model/catalog.ts';
+import { ModelFileUnavailableError } from '../model/integrity.ts';
 import type { DalleGenerator } from '../worker/client.ts';
 import type { BackendName, LoadParams } from '../worker/protocol.ts';
 import { hostOf, probeDevice, spaceProblem } from './model-choice.ts';
@@ -40,6 +41,14 @@ export type Loader = (params: LoadParams, model: CatalogModel, signal: AbortSign
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/** A catalog entry whose folder has no manifest.json yet is a model the site owner has not published. */
+function notAvailableMessage(model: CatalogModel, folder: string, error: unknown): string {
+  if (error instanceof ModelFileUnavailableError && error.file.endsWith('/manifest.json')) {
+    return `${model.name} is not published on this site yet: there is no model at ${folder}. Pick another model (site owners: see README → Publish a model).`;
+  }
+  return `${model.name} is not available: ${messageOf(error)}`;
 }
 
 async function fetchCatalog(url: string): Promise<readonly CatalogModel[]> {
@@ -156,7 +165,7 @@ export function createModelActions(worker: WorkerSlot, load: Loader): ModelActio
         store.setState({
           phase: 'failed',
           progress: null,
-          error: `${model.name} is not available: ${messageOf(error)}`,
+          error: notAvailableMessage(model, folder, error),
         });
       }
     },
