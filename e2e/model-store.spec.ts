@@ -114,3 +114,38 @@ test('a catalog model whose files the site has not published says so, and the pi
   await expect(app.submit).toBeEnabled({ timeout: 60_000 });
   await expect(app.error).toHaveCount(0);
 });
+
+test('in a cross-site iframe without storage, the app runs from memory, says so, and draws', async ({
+  page,
+  baseURL,
+}) => {
+  // The page itself is on 127.0.0.1; the framed app on localhost (another site, so its storage is third-party).
+  const appUrl = new URL('./?backend=wasm', baseURL!.replace('127.0.0.1', 'localhost')).href;
+  await page.context().route(appUrl, async (route) => {
+    // The main page may only be framed by itself (frame-ancestors 'self'); the embed entry will allow any parent.
+    const response = await route.fetch();
+    const headers = { ...response.headers() };
+    headers['content-security-policy'] = (headers['content-security-policy'] ?? '').replace(
+      /frame-ancestors [^;]*;?/,
+      '',
+    );
+    await route.fulfill({ response, headers });
+  });
+  await page
+    .context()
+    .route(`${baseURL!}parent.html`, (route) =>
+      route.fulfill({
+        contentType: 'text/html',
+        body: `<!doctype html><iframe src="${appUrl}" width="900" height="900"></iframe>`,
+      }),
+    );
+  await page.goto('./parent.html');
+  const app = page.frameLocator('iframe');
+  await expect(app.getByTestId('storage.notice')).toContainText('runs from memory', { timeout: 60_000 });
+  await expect(app.getByRole('link', { name: 'Open the full page' })).toBeVisible();
+  await expect(app.getByTestId('prompt.submit')).toBeEnabled({ timeout: 60_000 });
+  await app.getByTestId('prompt.input').fill('a red apple');
+  await app.getByTestId('prompt.submit').click();
+  await expect(app.getByTestId('status.progress')).toContainText('Done', { timeout: 120_000 });
+  await expect(app.getByTestId('grid.image')).toHaveCount(4);
+});
