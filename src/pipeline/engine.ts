@@ -26,7 +26,8 @@ import type { DalleSessions, OrtApi, Tensor } from './runtime.ts';
 export interface TokenRequest {
   readonly prompt: EncodedPrompt;
   readonly unconditional: EncodedPrompt;
-  readonly images: number;
+  /** How many images this batch samples. */
+  readonly count: number;
   readonly seed: number;
   /** Index of this batch's first image in the whole request: image i samples from stream firstImage + i. */
   readonly firstImage?: number;
@@ -53,12 +54,12 @@ export class DalleEngine {
     readonly manifest: ModelManifest,
   ) {}
 
-  /** Samples `images` × imageLength codes for one prompt. */
+  /** Samples `count` × imageLength codes for one prompt. */
   async generateTokens(request: TokenRequest): Promise<Int32Array> {
     checkSamplingSettings(request.sampling);
     checkSeed(request.seed);
     const { manifest } = this;
-    const n = request.images;
+    const n = request.count;
     const S = manifest.dalleBart.imageLength;
     const vocab = manifest.dalleBart.imageVocabSize + 1;
     const codes = manifest.specialTokens.imageCodes;

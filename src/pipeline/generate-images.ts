@@ -13,7 +13,7 @@ import type { BatchSizes } from './batch-size.ts';
 export interface ImageRequest {
   readonly prompt: EncodedPrompt;
   readonly unconditional: EncodedPrompt;
-  readonly images: number;
+  readonly count: number;
   readonly seed: number;
   readonly sampling: SamplingSettings;
   /** Most images sampled together (cond + uncond rows are twice that) and decoded by the VQGAN together. */
@@ -46,10 +46,10 @@ export interface GeneratedImages {
 }
 
 /** Image counts per batch: as even as possible, none above `maxBatch`. */
-export function planBatches(images: number, maxBatch: number): number[] {
-  const batches = Math.ceil(images / Math.max(1, maxBatch));
-  const base = Math.floor(images / batches);
-  return Array.from({ length: batches }, (_, i) => base + (i < images % batches ? 1 : 0));
+export function planBatches(count: number, maxBatch: number): number[] {
+  const batches = Math.ceil(count / Math.max(1, maxBatch));
+  const base = Math.floor(count / batches);
+  return Array.from({ length: batches }, (_, i) => base + (i < count % batches ? 1 : 0));
 }
 
 /**
@@ -113,7 +113,7 @@ export async function generateImages(
 ): Promise<GeneratedImages> {
   const S = engine.manifest.dalleBart.imageLength;
   const grid = vqganGridSize(engine.manifest.vqgan);
-  const batches = planBatches(request.images, request.batch.decoder);
+  const batches = planBatches(request.count, request.batch.decoder);
   const totalSteps = batches.length * S;
   const tokens: Int32Array[] = [];
   const images: Uint8ClampedArray[] = [];
@@ -123,7 +123,7 @@ export async function generateImages(
     const codes = await engine.generateTokens({
       prompt: request.prompt,
       unconditional: request.unconditional,
-      images: n,
+      count: n,
       seed: request.seed,
       firstImage: first,
       sampling: request.sampling,

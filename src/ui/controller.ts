@@ -134,7 +134,7 @@ export function createController(makeGenerator: () => DalleGenerator): Controlle
       });
       try {
         const result = await generator.generate(
-          { prompt, images: settings.images, seed, sampling: DEFAULT_SAMPLING },
+          { prompt, count: settings.count, seed, sampling: DEFAULT_SAMPLING },
           {
             signal: running.signal,
             onStep: ({ step, total }) =>
@@ -142,7 +142,7 @@ export function createController(makeGenerator: () => DalleGenerator): Controlle
             // Forming images replace the grid's slots as they arrive; the final result replaces them all.
             onPreview: ({ first, images }) =>
               store.setState((state) => {
-                const next = state.images.slice(0, settings.images);
+                const next = state.images.slice(0, settings.count);
                 images.forEach((image, i) => (next[first + i] = image));
                 return { images: next };
               }),

@@ -124,7 +124,7 @@ export function createWorkerHandler({ post, loadModel, library }: HandlerDeps): 
         {
           prompt,
           unconditional: text.unconditional,
-          images: params.images,
+          count: params.count,
           seed: params.seed,
           sampling: params.sampling,
           batch,

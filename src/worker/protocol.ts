@@ -79,7 +79,8 @@ export const MAX_IMAGES = 9;
 
 export interface GenerateParams {
   readonly prompt: string;
-  readonly images: number;
+  /** How many images to draw, 1 … MAX_IMAGES. */
+  readonly count: number;
   readonly seed: number;
   readonly sampling: SamplingSettings;
   /** Post a preview of the forming images every this many decoder steps; 0 turns previews off. */
