@@ -97,7 +97,7 @@ void test('generate posts every step in order, then RGBA images and the tokens t
   const [result] = only(posted, 'result');
   assert.ok(result, JSON.stringify(only(posted, 'error')));
   assert.equal(result.id, 2);
-  assert.equal(result.result.size, 256);
+  assert.equal(result.result.imageSize, 256);
   assert.equal(result.result.images.length, 2);
   for (const image of result.result.images) {
     assert.ok(image instanceof Uint8ClampedArray);

@@ -76,8 +76,10 @@ async function main(): Promise<void> {
   );
   process.stderr.write('\n');
   await dispose();
-  const size = manifest.vqgan.resolution;
-  result.images.forEach((rgba, i) => writeFileSync(join(outDir, `image-${i}.png`), encodePng(rgba, size, size)));
+  const imageSize = manifest.vqgan.resolution;
+  result.images.forEach((rgba, i) =>
+    writeFileSync(join(outDir, `image-${i}.png`), encodePng(rgba, imageSize, imageSize)),
+  );
   const tokens = result.tokens.map((codes) => Array.from(codes));
   writeFileSync(join(outDir, 'tokens.json'), `${JSON.stringify(tokens)}\n`);
   console.log(`wrote ${count} image(s) and tokens.json to ${out} in ${((Date.now() - started) / 1000).toFixed(1)} s`);

@@ -41,7 +41,7 @@ export interface ImageEvents {
 export interface GeneratedImages {
   /** One array of imageLength codes per image. */
   readonly tokens: Int32Array[];
-  /** RGBA, resolution × resolution, one per image. */
+  /** RGBA, imageSize × imageSize (the VQGAN's output resolution), one per image. */
   readonly images: Uint8ClampedArray[];
 }
 
@@ -74,12 +74,12 @@ async function decodeToRgba(
   chunk: number,
 ): Promise<Uint8ClampedArray[]> {
   const S = engine.manifest.dalleBart.imageLength;
-  const size = engine.manifest.vqgan.resolution;
+  const imageSize = engine.manifest.vqgan.resolution;
   const out: Uint8ClampedArray[] = [];
   for (const count of planBatches(n, chunk)) {
     const start = out.length;
     const pixels = await engine.decodeImages(codes.subarray(start * S, (start + count) * S), count);
-    for (let i = 0; i < count; i++) out.push(pixelsToRgba(pixels, i, size));
+    for (let i = 0; i < count; i++) out.push(pixelsToRgba(pixels, i, imageSize));
   }
   return out;
 }

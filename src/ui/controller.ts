@@ -152,7 +152,7 @@ export function createController(makeGenerator: () => DalleGenerator): Controlle
         store.setState({
           images: result.images,
           tokens: result.tokens,
-          imageSize: result.size,
+          imageSize: result.imageSize,
           progress: { label: `Done in ${seconds} s`, fraction: 1 },
         });
       } catch (error) {

@@ -116,7 +116,7 @@ export function createWorkerHandler({ post, loadModel, library }: HandlerDeps): 
     const prompt = text.encode(params.prompt, params.seed);
     if (signal.aborted) throw new GenerationCancelledError();
     if (lostReason !== undefined) throw new DeviceLostError(lostReason);
-    const size = engine.manifest.vqgan.resolution;
+    const imageSize = engine.manifest.vqgan.resolution;
     let generated: GeneratedImages;
     try {
       generated = await generateImages(
@@ -139,7 +139,7 @@ export function createWorkerHandler({ post, loadModel, library }: HandlerDeps): 
           },
           onPreview: (first, images) =>
             post(
-              { type: 'preview', id, preview: { first, images, size } },
+              { type: 'preview', id, preview: { first, images, imageSize } },
               images.map((image) => image.buffer),
             ),
         },
@@ -153,7 +153,7 @@ export function createWorkerHandler({ post, loadModel, library }: HandlerDeps): 
     const result: GenerateResult = {
       images: generated.images,
       tokens: generated.tokens.map((codes) => Array.from(codes)),
-      size,
+      imageSize,
     };
     post(
       { type: 'result', id, result },

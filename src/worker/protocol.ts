@@ -91,7 +91,8 @@ export interface GeneratePreview {
   /** Index of the first image in `images` within the request. */
   readonly first: number;
   readonly images: Uint8ClampedArray[];
-  readonly size: number;
+  /** Pixel side of each image. */
+  readonly imageSize: number;
 }
 
 export interface StepProgress {
@@ -101,11 +102,11 @@ export interface StepProgress {
 }
 
 export interface GenerateResult {
-  /** One RGBA buffer per image, size × size pixels. */
+  /** One RGBA buffer per image, imageSize × imageSize pixels. */
   readonly images: Uint8ClampedArray[];
   /** The image codes of each image, in order. */
   readonly tokens: number[][];
-  readonly size: number;
+  readonly imageSize: number;
 }
 
 /** A thrown error as data: its class name, message and any primitive fields it carries (file, expected, …). */
