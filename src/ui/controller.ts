@@ -137,8 +137,10 @@ export function createController(makeGenerator: () => DalleGenerator): Controlle
           { prompt, count: settings.count, seed, sampling: DEFAULT_SAMPLING },
           {
             signal: running.signal,
-            onStep: ({ step, total }) =>
-              store.setState({ progress: { label: `Drawing: step ${step} of ${total}`, fraction: step / total } }),
+            onStep: ({ step, totalSteps }) =>
+              store.setState({
+                progress: { label: `Drawing: step ${step} of ${totalSteps}`, fraction: step / totalSteps },
+              }),
             // Forming images replace the grid's slots as they arrive; the final result replaces them all.
             onPreview: ({ first, images }) =>
               store.setState((state) => {

@@ -133,7 +133,7 @@ export function createWorkerHandler({ post, loadModel, library }: HandlerDeps): 
         },
         {
           onProgress: async ({ step, totalSteps }) => {
-            post({ type: 'step', id, progress: { step, total: totalSteps } }, []);
+            post({ type: 'step', id, progress: { step, totalSteps } }, []);
             // ORT's WASM runs never return to the message loop by themselves: let a cancel in.
             await yieldToEventLoop();
           },

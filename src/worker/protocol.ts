@@ -96,9 +96,9 @@ export interface GeneratePreview {
 }
 
 export interface StepProgress {
-  /** Decoder steps done, 1 … total. */
+  /** Decoder steps done over all batches, 1 … totalSteps. */
   readonly step: number;
-  readonly total: number;
+  readonly totalSteps: number;
 }
 
 export interface GenerateResult {
