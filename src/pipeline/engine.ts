@@ -62,7 +62,7 @@ export class DalleEngine {
     const n = request.count;
     const S = manifest.dalleBart.imageLength;
     const vocab = manifest.dalleBart.imageVocabSize + 1;
-    const codes = manifest.specialTokens.imageCodes;
+    const codeCount = manifest.specialTokens.imageCodes;
     const decoding = await this.beginDecoding(request.prompt, request.unconditional, n);
     const rngs = Array.from({ length: n }, (_, i) => createRng(request.seed, (request.firstImage ?? 0) + i));
     const result = new Int32Array(n * S).fill(-1);
@@ -71,7 +71,7 @@ export class DalleEngine {
       for (let step = 0; step < S; step++) {
         throwIfCancelled(request.signal);
         const logits = await decoding.step(previous);
-        const next = sampleNextTokens(logits, n, vocab, codes, request.sampling, rngs);
+        const next = sampleNextTokens(logits, n, vocab, codeCount, request.sampling, rngs);
         for (let i = 0; i < n; i++) result[i * S + step] = next[i]!;
         previous = Array.from(next);
         await request.onStep?.(step, result);
