@@ -53,6 +53,10 @@ export interface ModelManifest {
   readonly vqgan: VqganConfig;
   readonly specialTokens: SpecialTokens;
   readonly graphs: Readonly<Record<GraphName, GraphEntry>>;
+  /**
+   * File paths (entries of `files`). `wordFrequencies` is the on-disk manifest.json key of the optional
+   * hashtag word list; the WordSegmenter built from it is called `wordSegmenter` (src/text/).
+   */
   readonly tokenizer: { readonly vocab: string; readonly merges: string; readonly wordFrequencies?: string };
   readonly files: readonly ManifestFile[];
 }
