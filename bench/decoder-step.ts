@@ -19,13 +19,7 @@ interface Timing {
   vqganMs: number;
 }
 
-async function time(
-  ort: OrtApi,
-  dir: string,
-  steps: number,
-  images: number,
-  backend: 'wasm' | 'node',
-): Promise<Timing> {
+async function time(ort: OrtApi, dir: string, steps: number, count: number, backend: 'wasm' | 'node'): Promise<Timing> {
   const source = openModelFolder(dir);
   const { engine, text, dispose } = await loadDalle(
     ort,
@@ -36,23 +30,20 @@ async function time(
   const empty = text.unconditional;
   const start = source.manifest.specialTokens.imageStart;
   // Warm-up run so one-time costs (allocations, kernel selection) are not counted.
-  const warm = await engine.beginDecoding(prompt, empty, images);
-  await warm.step(new Array<number>(images).fill(start));
+  const warm = await engine.beginDecoding(prompt, empty, count);
+  await warm.step(new Array<number>(count).fill(start));
   warm.dispose();
   let t = performance.now();
-  const decoding = await engine.beginDecoding(prompt, empty, images);
+  const decoding = await engine.beginDecoding(prompt, empty, count);
   const encoderMs = performance.now() - t;
   t = performance.now();
-  for (let s = 0; s < steps; s++) await decoding.step(new Array<number>(images).fill(s === 0 ? start : s));
+  for (let s = 0; s < steps; s++) await decoding.step(new Array<number>(count).fill(s === 0 ? start : s));
   const stepMs = (performance.now() - t) / steps;
   decoding.dispose();
-  const codes = Int32Array.from(
-    { length: images * 256 },
-    (_, i) => (i * 37) % source.manifest.specialTokens.imageCodes,
-  );
-  await engine.decodeImages(codes, images);
+  const codes = Int32Array.from({ length: count * 256 }, (_, i) => (i * 37) % source.manifest.specialTokens.imageCodes);
+  await engine.decodeImages(codes, count);
   t = performance.now();
-  await engine.decodeImages(codes, images);
+  await engine.decodeImages(codes, count);
   const vqganMs = performance.now() - t;
   await dispose();
   return { encoderMs, stepMs, vqganMs };
@@ -63,14 +54,14 @@ async function main(): Promise<void> {
   const dir = args.values.get('model');
   if (!dir) throw new UsageError('--model <dir> is required');
   const steps = intArg(args, 'steps', 16, 1);
-  const images = intArg(args, 'images', 1, 1);
+  const count = intArg(args, 'images', 1, 1);
   const threads = intArg(args, 'threads', cpus().length, 1);
   ortWeb.env.wasm.numThreads = threads;
-  const web = await time(ortWeb, dir, steps, images, 'wasm');
-  const native = await time(ortNode, dir, steps, images, 'node');
+  const web = await time(ortWeb, dir, steps, count, 'wasm');
+  const native = await time(ortNode, dir, steps, count, 'node');
   const row = (name: string, a: number, b: number): string =>
     `${name.padEnd(22)}${a.toFixed(1).padStart(10)}${b.toFixed(1).padStart(10)}${(a / b).toFixed(2).padStart(8)}×`;
-  console.log(`model ${dir}, ${images} image(s), ${steps} decoder steps, ${threads} WASM thread(s)`);
+  console.log(`model ${dir}, ${count} image(s), ${steps} decoder steps, ${threads} WASM thread(s)`);
   console.log(`${''.padEnd(22)}${'web ms'.padStart(10)}${'node ms'.padStart(10)}   web/node`);
   console.log(row('encoder (2n rows)', web.encoderMs, native.encoderMs));
   console.log(row('decoder step', web.stepMs, native.stepMs));

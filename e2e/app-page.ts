@@ -4,7 +4,8 @@ import type { Locator, Page } from '@playwright/test';
 
 export class AppPage {
   readonly prompt: Locator;
-  readonly images: Locator;
+  /** The image-count select. */
+  readonly imageCount: Locator;
   readonly submit: Locator;
   readonly cancel: Locator;
   readonly backend: Locator;
@@ -14,7 +15,7 @@ export class AppPage {
 
   constructor(readonly page: Page) {
     this.prompt = page.getByTestId('prompt.input');
-    this.images = page.getByTestId('prompt.images');
+    this.imageCount = page.getByTestId('prompt.count');
     this.submit = page.getByTestId('prompt.submit');
     this.cancel = page.getByTestId('prompt.cancel');
     this.backend = page.getByTestId('status.backend');
@@ -29,9 +30,9 @@ export class AppPage {
     await expect(this.submit).toBeEnabled({ timeout: 120_000 });
   }
 
-  async draw(prompt: string, images: number): Promise<void> {
+  async draw(prompt: string, count: number): Promise<void> {
     await this.prompt.fill(prompt);
-    await this.images.selectOption(String(images));
+    await this.imageCount.selectOption(String(count));
     await this.submit.click();
   }
 

@@ -20,7 +20,7 @@ const READY: ReadyInfo = { backend: 'webgpu', reason: 'test adapter', modelId: '
 const RESULT: GenerateResult = {
   images: [new Uint8ClampedArray(256 * 256 * 4)],
   tokens: [new Array<number>(256).fill(5)],
-  size: 256,
+  imageSize: 256,
 };
 
 class FakeGenerator implements DalleGenerator {

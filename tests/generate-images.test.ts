@@ -60,7 +60,7 @@ void test('batched generation equals one batch, and previews arrive as the image
   const base = {
     prompt: tokenizer.encodePrompt(' a red apple'),
     unconditional: tokenizer.encodePrompt(''),
-    images: 3,
+    count: 3,
     seed: 4,
     sampling: DEFAULT_SAMPLING,
   };

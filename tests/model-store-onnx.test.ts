@@ -28,7 +28,7 @@ async function greedyTokens(source: ModelSource): Promise<Int32Array> {
     return await engine.generateTokens({
       prompt,
       unconditional: text.unconditional,
-      images: 1,
+      count: 1,
       seed: 3,
       sampling: { ...DEFAULT_SAMPLING, topK: 4 },
     });

@@ -131,7 +131,7 @@ void test('splits hashtags with a word list, like dalle-mini', () => {
   // Unknown text costs Infinity, and every later split ties: dalle-mini then spells it out.
   assert.deepEqual(segmenter.split('sunset2022night'), ['sunset', '2022', 'n', 'i', 'g', 'h', 't']);
 
-  const opts = { wordFrequencies: segmenter };
+  const opts = { wordSegmenter: segmenter };
   assert.equal(normalizeText('#sunsetoverthelake', opts), ' sunset over the lake');
   assert.equal(normalizeText('#SunsetOverTheLake at night', opts), ' sunset over the lake at night');
   assert.equal(normalizeText('#I_love_NewYork', opts), ' i love new york');
@@ -140,7 +140,7 @@ void test('splits hashtags with a word list, like dalle-mini', () => {
 void test('keeps hashtags whole without a word list', () => {
   assert.equal(normalizeText('#sunsetoverthelake'), ' sunsetoverthelake');
   assert.equal(normalizeText('#I_love_NewYork'), ' i love newyork');
-  assert.equal(normalizeText('##sunset', { wordFrequencies: null }), ' sunset');
+  assert.equal(normalizeText('##sunset', { wordSegmenter: null }), ' sunset');
 });
 
 void test('rejects an empty word list', () => {

@@ -25,14 +25,14 @@ const tokenizer = BpeTokenizer.fromFiles(
 function request(
   prompt: string,
   seed: number,
-  images = 2,
+  count = 2,
   sampling: SamplingSettings = DEFAULT_SAMPLING,
   signal?: AbortSignal,
 ) {
   return {
     prompt: tokenizer.encodePrompt(prompt),
     unconditional: tokenizer.encodePrompt(''),
-    images,
+    count,
     seed,
     sampling,
     ...(signal ? { signal } : {}),

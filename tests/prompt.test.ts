@@ -111,7 +111,7 @@ void test('the seed fixes the <person> draws', () => {
 void test('passes the word list on to hashtag splitting', () => {
   const words = new WordSegmenter('the 9\nover 8\nlake 7\nsunset 6\n');
   assert.equal(
-    preparePrompt('#sunsetoverthelake', tokenizer, { seed: 0, wordFrequencies: words }).normalized,
+    preparePrompt('#sunsetoverthelake', tokenizer, { seed: 0, wordSegmenter: words }).normalized,
     ' sunset over the lake',
   );
   assert.equal(preparePrompt('#sunsetoverthelake', tokenizer, { seed: 0 }).normalized, ' sunsetoverthelake');

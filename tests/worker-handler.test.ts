@@ -24,7 +24,7 @@ import { ort } from './helpers/graphs.ts';
 
 const dir = tinyModel('fp32');
 const LOAD: LoadParams = { modelUrl: 'http://test/models/tiny/', wasmPaths: 'http://test/ort/' };
-const DRAW: GenerateParams = { prompt: 'A red apple', images: 2, seed: 7, sampling: DEFAULT_SAMPLING };
+const DRAW: GenerateParams = { prompt: 'A red apple', count: 2, seed: 7, sampling: DEFAULT_SAMPLING };
 
 /** Loads the tiny model once; every handler in this file shares it. */
 const tinyLoaded: Promise<LoadedModel> = (async () => {
@@ -97,7 +97,7 @@ void test('generate posts every step in order, then RGBA images and the tokens t
   const [result] = only(posted, 'result');
   assert.ok(result, JSON.stringify(only(posted, 'error')));
   assert.equal(result.id, 2);
-  assert.equal(result.result.size, 256);
+  assert.equal(result.result.imageSize, 256);
   assert.equal(result.result.images.length, 2);
   for (const image of result.result.images) {
     assert.ok(image instanceof Uint8ClampedArray);
@@ -109,7 +109,7 @@ void test('generate posts every step in order, then RGBA images and the tokens t
   const expected = await engine.generateTokens({
     prompt: text.encode('A red apple', 7),
     unconditional: text.unconditional,
-    images: 2,
+    count: 2,
     seed: 7,
     sampling: DEFAULT_SAMPLING,
   });
@@ -121,7 +121,7 @@ void test('bad requests come back as error data naming the error class', async (
   await handle({ type: 'generate', id: 1, params: DRAW });
   await handle({ type: 'load', id: 2, params: LOAD });
   await handle({ type: 'generate', id: 3, params: { ...DRAW, prompt: '  \n ' } });
-  await handle({ type: 'generate', id: 4, params: { ...DRAW, images: 0 } });
+  await handle({ type: 'generate', id: 4, params: { ...DRAW, count: 0 } });
   await handle({ type: 'generate', id: 5, params: { ...DRAW, sampling: { ...DEFAULT_SAMPLING, topP: 0 } } });
   await handle({ type: 'load', id: 6, params: { ...LOAD, backend: 'webgpu' } });
   assert.deepEqual(
@@ -149,7 +149,7 @@ void test('cancel stops a generation at the next step; the handler keeps working
   );
   assert.equal(only(posted, 'step').filter((m) => m.id === 2).length, 3);
 
-  await handle({ type: 'generate', id: 4, params: { ...DRAW, images: 1 } });
+  await handle({ type: 'generate', id: 4, params: { ...DRAW, count: 1 } });
   assert.equal(only(posted, 'result').length, 1);
 });
 
@@ -157,8 +157,8 @@ void test('generations queue one after another, never interleaving their steps',
   const { handle, posted } = harness();
   await handle({ type: 'load', id: 1, params: LOAD });
   await Promise.all([
-    handle({ type: 'generate', id: 2, params: { ...DRAW, images: 1 } }),
-    handle({ type: 'generate', id: 3, params: { ...DRAW, images: 1, seed: 8 } }),
+    handle({ type: 'generate', id: 2, params: { ...DRAW, count: 1 } }),
+    handle({ type: 'generate', id: 3, params: { ...DRAW, count: 1, seed: 8 } }),
   ]);
   const order = posted.filter((m) => m.type === 'step' || m.type === 'result').map((m) => m.id);
   assert.deepEqual(order, [...new Array<number>(257).fill(2), ...new Array<number>(257).fill(3)]);
@@ -227,7 +227,7 @@ void test('client: load and generate resolve with the worker results, progress a
   assert.equal(ready.backend, 'wasm');
   assert.deepEqual(stages, ['compile']);
   let lastStep = 0;
-  const result = await client.generate({ ...DRAW, images: 1 }, { onStep: (p) => (lastStep = p.step) });
+  const result = await client.generate({ ...DRAW, count: 1 }, { onStep: (p) => (lastStep = p.step) });
   assert.equal(lastStep, 256);
   assert.equal(result.images.length, 1);
   assert.equal(result.tokens[0]?.length, 256);

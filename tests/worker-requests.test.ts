@@ -9,7 +9,7 @@ import type { WorkerResponse } from '../src/worker/protocol.ts';
 import type { ModelLibrary } from '../src/worker/model-library.ts';
 
 const LOAD = { modelUrl: 'http://test/models/tiny/', wasmPaths: 'http://test/ort/' };
-const DRAW = { prompt: 'A red apple', images: 2, seed: 7, sampling: DEFAULT_SAMPLING };
+const DRAW = { prompt: 'A red apple', count: 2, seed: 7, sampling: DEFAULT_SAMPLING };
 /** Malformed messages must never reach the library either. */
 const unusedLibrary: ModelLibrary = {
   inspect: () => Promise.reject(new Error('library called')),
@@ -74,18 +74,18 @@ const MALFORMED: readonly (readonly [string, unknown, number, string, RegExp])[]
   ],
   ['an empty prompt', { type: 'generate', id: 7, params: { ...DRAW, prompt: ' ' } }, 7, 'PromptError', /Type a prompt/],
   [
-    'images 0',
-    { type: 'generate', id: 8, params: { ...DRAW, images: 0 } },
+    'count 0',
+    { type: 'generate', id: 8, params: { ...DRAW, count: 0 } },
     8,
     'InvalidRequestError',
-    /"params\.images" must be an integer from 1 to 9/,
+    /"params\.count" must be an integer from 1 to 9/,
   ],
   [
-    'images "2"',
-    { type: 'generate', id: 9, params: { ...DRAW, images: '2' } },
+    'count "2"',
+    { type: 'generate', id: 9, params: { ...DRAW, count: '2' } },
     9,
     'InvalidRequestError',
-    /"params\.images" must be an integer/,
+    /"params\.count" must be an integer/,
   ],
   [
     'a seed above 2^32 − 1',

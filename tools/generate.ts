@@ -31,7 +31,7 @@ async function main(): Promise<void> {
   const prompt = args.values.get('prompt');
   if (!modelDir || !out || prompt === undefined)
     throw new UsageError('--model <dir>, --prompt "…" and --out <dir> are required');
-  const images = intArg(args, 'images', 1, 1);
+  const count = intArg(args, 'images', 1, 1);
   const seed = seedArg(args);
   const sampling: SamplingSettings = {
     topK: intArg(args, 'top-k', DEFAULT_SAMPLING.topK),
@@ -63,7 +63,7 @@ async function main(): Promise<void> {
     {
       prompt: encoded,
       unconditional: text.unconditional,
-      images,
+      count,
       seed,
       sampling,
       batch,
@@ -76,11 +76,13 @@ async function main(): Promise<void> {
   );
   process.stderr.write('\n');
   await dispose();
-  const size = manifest.vqgan.resolution;
-  result.images.forEach((rgba, i) => writeFileSync(join(outDir, `image-${i}.png`), encodePng(rgba, size, size)));
+  const imageSize = manifest.vqgan.resolution;
+  result.images.forEach((rgba, i) =>
+    writeFileSync(join(outDir, `image-${i}.png`), encodePng(rgba, imageSize, imageSize)),
+  );
   const tokens = result.tokens.map((codes) => Array.from(codes));
   writeFileSync(join(outDir, 'tokens.json'), `${JSON.stringify(tokens)}\n`);
-  console.log(`wrote ${images} image(s) and tokens.json to ${out} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  console.log(`wrote ${count} image(s) and tokens.json to ${out} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 
 runCli(main);

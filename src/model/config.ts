@@ -29,6 +29,10 @@ export interface VqganConfig {
   readonly chMult: readonly number[];
   readonly numResBlocks: number;
   readonly attnResolutions: readonly number[];
+  /**
+   * The hub config.json key (taming-transformers' name), kept as read from checkpoints: the VQGAN's
+   * output resolution. Everywhere else the pixel side of an output image is called `imageSize`.
+   */
   readonly resolution: number;
   readonly zChannels: number;
   readonly embedDim: number;

@@ -38,7 +38,10 @@ export interface SpecialTokens {
   readonly unk: number;
   /** The decoder start token (16384 for the released models, docs/model-format.md#start-token). */
   readonly imageStart: number;
-  /** Sampling is restricted to ids 0 … imageCodes − 1 (the VQGAN codebook). */
+  /**
+   * The number of image codes (the VQGAN codebook, `n_embed`): sampling is restricted to ids
+   * 0 … imageCodes − 1. A count; arrays of sampled codes are called `codes`.
+   */
   readonly imageCodes: number;
 }
 
@@ -50,6 +53,10 @@ export interface ModelManifest {
   readonly vqgan: VqganConfig;
   readonly specialTokens: SpecialTokens;
   readonly graphs: Readonly<Record<GraphName, GraphEntry>>;
+  /**
+   * File paths (entries of `files`). `wordFrequencies` is the on-disk manifest.json key of the optional
+   * hashtag word list; the WordSegmenter built from it is called `wordSegmenter` (src/text/).
+   */
   readonly tokenizer: { readonly vocab: string; readonly merges: string; readonly wordFrequencies?: string };
   readonly files: readonly ManifestFile[];
 }

@@ -26,7 +26,8 @@ import type { DalleSessions, OrtApi, Tensor } from './runtime.ts';
 export interface TokenRequest {
   readonly prompt: EncodedPrompt;
   readonly unconditional: EncodedPrompt;
-  readonly images: number;
+  /** How many images this batch samples. */
+  readonly count: number;
   readonly seed: number;
   /** Index of this batch's first image in the whole request: image i samples from stream firstImage + i. */
   readonly firstImage?: number;
@@ -53,15 +54,15 @@ export class DalleEngine {
     readonly manifest: ModelManifest,
   ) {}
 
-  /** Samples `images` × imageLength codes for one prompt. */
+  /** Samples `count` × imageLength codes for one prompt. */
   async generateTokens(request: TokenRequest): Promise<Int32Array> {
     checkSamplingSettings(request.sampling);
     checkSeed(request.seed);
     const { manifest } = this;
-    const n = request.images;
+    const n = request.count;
     const S = manifest.dalleBart.imageLength;
     const vocab = manifest.dalleBart.imageVocabSize + 1;
-    const codes = manifest.specialTokens.imageCodes;
+    const codeCount = manifest.specialTokens.imageCodes;
     const decoding = await this.beginDecoding(request.prompt, request.unconditional, n);
     const rngs = Array.from({ length: n }, (_, i) => createRng(request.seed, (request.firstImage ?? 0) + i));
     const result = new Int32Array(n * S).fill(-1);
@@ -70,7 +71,7 @@ export class DalleEngine {
       for (let step = 0; step < S; step++) {
         throwIfCancelled(request.signal);
         const logits = await decoding.step(previous);
-        const next = sampleNextTokens(logits, n, vocab, codes, request.sampling, rngs);
+        const next = sampleNextTokens(logits, n, vocab, codeCount, request.sampling, rngs);
         for (let i = 0; i < n; i++) result[i * S + step] = next[i]!;
         previous = Array.from(next);
         await request.onStep?.(step, result);

@@ -13,7 +13,7 @@ import type { BatchSizes } from './batch-size.ts';
 export interface ImageRequest {
   readonly prompt: EncodedPrompt;
   readonly unconditional: EncodedPrompt;
-  readonly images: number;
+  readonly count: number;
   readonly seed: number;
   readonly sampling: SamplingSettings;
   /** Most images sampled together (cond + uncond rows are twice that) and decoded by the VQGAN together. */
@@ -41,15 +41,15 @@ export interface ImageEvents {
 export interface GeneratedImages {
   /** One array of imageLength codes per image. */
   readonly tokens: Int32Array[];
-  /** RGBA, resolution × resolution, one per image. */
+  /** RGBA, imageSize × imageSize (the VQGAN's output resolution), one per image. */
   readonly images: Uint8ClampedArray[];
 }
 
 /** Image counts per batch: as even as possible, none above `maxBatch`. */
-export function planBatches(images: number, maxBatch: number): number[] {
-  const batches = Math.ceil(images / Math.max(1, maxBatch));
-  const base = Math.floor(images / batches);
-  return Array.from({ length: batches }, (_, i) => base + (i < images % batches ? 1 : 0));
+export function planBatches(count: number, maxBatch: number): number[] {
+  const batches = Math.ceil(count / Math.max(1, maxBatch));
+  const base = Math.floor(count / batches);
+  return Array.from({ length: batches }, (_, i) => base + (i < count % batches ? 1 : 0));
 }
 
 /**
@@ -74,12 +74,12 @@ async function decodeToRgba(
   chunk: number,
 ): Promise<Uint8ClampedArray[]> {
   const S = engine.manifest.dalleBart.imageLength;
-  const size = engine.manifest.vqgan.resolution;
+  const imageSize = engine.manifest.vqgan.resolution;
   const out: Uint8ClampedArray[] = [];
   for (const count of planBatches(n, chunk)) {
     const start = out.length;
     const pixels = await engine.decodeImages(codes.subarray(start * S, (start + count) * S), count);
-    for (let i = 0; i < count; i++) out.push(pixelsToRgba(pixels, i, size));
+    for (let i = 0; i < count; i++) out.push(pixelsToRgba(pixels, i, imageSize));
   }
   return out;
 }
@@ -113,7 +113,7 @@ export async function generateImages(
 ): Promise<GeneratedImages> {
   const S = engine.manifest.dalleBart.imageLength;
   const grid = vqganGridSize(engine.manifest.vqgan);
-  const batches = planBatches(request.images, request.batch.decoder);
+  const batches = planBatches(request.count, request.batch.decoder);
   const totalSteps = batches.length * S;
   const tokens: Int32Array[] = [];
   const images: Uint8ClampedArray[] = [];
@@ -123,7 +123,7 @@ export async function generateImages(
     const codes = await engine.generateTokens({
       prompt: request.prompt,
       unconditional: request.unconditional,
-      images: n,
+      count: n,
       seed: request.seed,
       firstImage: first,
       sampling: request.sampling,

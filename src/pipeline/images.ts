@@ -1,6 +1,6 @@
 /** VQGAN output → displayable pixels: clip to [0, 1], ×255, truncate (docs/model-format.md#post-processing), as RGBA for canvases and PNGs. */
-export function pixelsToRgba(pixels: Float32Array, index: number, size: number): Uint8ClampedArray {
-  const plane = size * size;
+export function pixelsToRgba(pixels: Float32Array, index: number, imageSize: number): Uint8ClampedArray {
+  const plane = imageSize * imageSize;
   const base = index * 3 * plane;
   const out = new Uint8ClampedArray(plane * 4);
   for (let p = 0; p < plane; p++) {

@@ -48,22 +48,22 @@ export function checkSamplingSettings(s: SamplingSettings): void {
 }
 
 /**
- * Combines rows `i` (cond) and `n + i` (uncond) of `logits` [2n, vocab] into [n, codes].
+ * Combines rows `i` (cond) and `n + i` (uncond) of `logits` [2n, vocab] into [n, codeCount].
  */
 export function superCondition(
   logits: Float32Array,
   n: number,
   vocab: number,
-  codes: number,
+  codeCount: number,
   scale: number,
 ): Float32Array {
-  const out = new Float32Array(n * codes);
+  const out = new Float32Array(n * codeCount);
   for (let i = 0; i < n; i++) {
     const cond = i * vocab;
     const uncond = (n + i) * vocab;
-    for (let j = 0; j < codes; j++) {
+    for (let j = 0; j < codeCount; j++) {
       const u = logits[uncond + j]!;
-      out[i * codes + j] = u + scale * (logits[cond + j]! - u);
+      out[i * codeCount + j] = u + scale * (logits[cond + j]! - u);
     }
   }
   return out;
@@ -178,12 +178,12 @@ export function sampleNextTokens(
   logits: Float32Array,
   n: number,
   vocab: number,
-  codes: number,
+  codeCount: number,
   settings: SamplingSettings,
   rngs: readonly Rng[],
 ): Int32Array {
   for (let row = 0; row < 2 * n; row++) {
-    const bad = firstNonFinite(logits, row * vocab, row * vocab + codes);
+    const bad = firstNonFinite(logits, row * vocab, row * vocab + codeCount);
     if (bad === -1) continue;
     const image = row % n;
     const which = row < n ? 'prompt' : 'unconditional';
@@ -191,9 +191,9 @@ export function sampleNextTokens(
       `the decoder returned ${logits[bad]} for code ${bad - row * vocab} of image ${image} (${which} row): the model's weights are broken or its float16 range overflowed. Re-export the model (fp32 or q8), or use the WASM backend`,
     );
   }
-  const combined = superCondition(logits, n, vocab, codes, settings.conditionScale);
+  const combined = superCondition(logits, n, vocab, codeCount, settings.conditionScale);
   const next = new Int32Array(n);
   for (let i = 0; i < n; i++)
-    next[i] = sampleFromLogits(combined.subarray(i * codes, (i + 1) * codes), settings, rngs[i]!);
+    next[i] = sampleFromLogits(combined.subarray(i * codeCount, (i + 1) * codeCount), settings, rngs[i]!);
   return next;
 }

@@ -18,7 +18,7 @@ export interface NormalizeOptions {
   /** Uniform [0, 1) source for the `<person>` draws; Math.random when absent (as dalle-mini). */
   rng?: () => number;
   /** Splits hashtags into words; without it a hashtag is kept as one word. */
-  wordFrequencies?: WordSegmenter | null;
+  wordSegmenter?: WordSegmenter | null;
 }
 
 /** CC12M's replacements for `<person>`, weighted by their Wikipedia counts (DM `person_token`). */
@@ -109,7 +109,7 @@ function trimCommas(text: string): string {
 
 export function normalizeText(text: string, options: NormalizeOptions = {}): string {
   const rng = options.rng ?? Math.random;
-  const segmenter = options.wordFrequencies ?? null;
+  const segmenter = options.wordSegmenter ?? null;
   let t = fixText(text); // 1
   t = decodeHTML(decodeHTML(t)); // 2
   t = demojize(t); // 3

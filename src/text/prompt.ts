@@ -15,7 +15,8 @@ export const PERSON_STREAM = 0x7e47;
 export interface PromptOptions {
   /** The generation seed: the same seed and prompt always normalise the same way. */
   seed: number;
-  wordFrequencies?: WordSegmenter | null;
+  /** Splits hashtags into words (normalizer.ts); without it a hashtag is kept as one word. */
+  wordSegmenter?: WordSegmenter | null;
   maxLength?: number;
 }
 
@@ -28,7 +29,7 @@ export function preparePrompt(text: string, tokenizer: BpeTokenizer, options: Pr
   checkPromptText(text);
   const normalized = normalizeText(text, {
     rng: createRng(options.seed, PERSON_STREAM),
-    wordFrequencies: options.wordFrequencies ?? null,
+    wordSegmenter: options.wordSegmenter ?? null,
   });
   if (normalized.trim() === '') {
     throw new PromptError(

@@ -3,25 +3,25 @@ import { useAppStore } from './store.ts';
 
 function ImageCanvas({
   rgba,
-  size,
+  imageSize,
   index,
 }: {
   readonly rgba: Uint8ClampedArray;
-  readonly size: number;
+  readonly imageSize: number;
   readonly index: number;
 }) {
   const canvas = useRef<HTMLCanvasElement>(null);
   useEffect(() => {
     const context = canvas.current?.getContext('2d');
     // A copy only to satisfy ImageData's type (Uint8ClampedArray<ArrayBuffer>); the pixels are ours already.
-    context?.putImageData(new ImageData(new Uint8ClampedArray(rgba), size, size), 0, 0);
-  }, [rgba, size]);
+    context?.putImageData(new ImageData(new Uint8ClampedArray(rgba), imageSize, imageSize), 0, 0);
+  }, [rgba, imageSize]);
   return (
     <canvas
       data-testid="grid.image"
       ref={canvas}
-      width={size}
-      height={size}
+      width={imageSize}
+      height={imageSize}
       aria-label={`Generated image ${index + 1}`}
       role="img"
     />
@@ -30,13 +30,13 @@ function ImageCanvas({
 
 export function ImageGrid() {
   const images = useAppStore((s) => s.images);
-  const size = useAppStore((s) => s.imageSize);
+  const imageSize = useAppStore((s) => s.imageSize);
   if (images.length === 0) return null;
   const columns = Math.ceil(Math.sqrt(images.length));
   return (
-    <section className="grid" style={{ gridTemplateColumns: `repeat(${columns}, minmax(0, ${size}px))` }}>
+    <section className="grid" style={{ gridTemplateColumns: `repeat(${columns}, minmax(0, ${imageSize}px))` }}>
       {images.map((rgba, i) => (
-        <ImageCanvas key={i} rgba={rgba} size={size} index={i} />
+        <ImageCanvas key={i} rgba={rgba} imageSize={imageSize} index={i} />
       ))}
     </section>
   );

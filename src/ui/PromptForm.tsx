@@ -9,7 +9,7 @@ const IMAGE_COUNTS = Array.from({ length: MAX_IMAGES }, (_, i) => i + 1);
 export function PromptForm({ controller }: { readonly controller: Controller }) {
   const prompt = useAppStore((s) => s.prompt);
   const phase = useAppStore((s) => s.phase);
-  const images = useAppStore((s) => s.settings.images);
+  const count = useAppStore((s) => s.settings.count);
   const seedText = useAppStore((s) => s.settings.seedText);
   const seedProblem = seedTextProblem(seedText);
   const generating = phase === 'generating';
@@ -34,9 +34,9 @@ export function PromptForm({ controller }: { readonly controller: Controller }) 
       <label>
         <span>Images</span>
         <select
-          data-testid="prompt.images"
-          value={images}
-          onChange={(e) => setSettings({ images: Number(e.target.value) })}
+          data-testid="prompt.count"
+          value={count}
+          onChange={(e) => setSettings({ count: Number(e.target.value) })}
           disabled={generating}
         >
           {IMAGE_COUNTS.map((n) => (

@@ -134,15 +134,17 @@ export function createController(makeGenerator: () => DalleGenerator): Controlle
       });
       try {
         const result = await generator.generate(
-          { prompt, images: settings.images, seed, sampling: DEFAULT_SAMPLING },
+          { prompt, count: settings.count, seed, sampling: DEFAULT_SAMPLING },
           {
             signal: running.signal,
-            onStep: ({ step, total }) =>
-              store.setState({ progress: { label: `Drawing: step ${step} of ${total}`, fraction: step / total } }),
+            onStep: ({ step, totalSteps }) =>
+              store.setState({
+                progress: { label: `Drawing: step ${step} of ${totalSteps}`, fraction: step / totalSteps },
+              }),
             // Forming images replace the grid's slots as they arrive; the final result replaces them all.
             onPreview: ({ first, images }) =>
               store.setState((state) => {
-                const next = state.images.slice(0, settings.images);
+                const next = state.images.slice(0, settings.count);
                 images.forEach((image, i) => (next[first + i] = image));
                 return { images: next };
               }),
@@ -152,7 +154,7 @@ export function createController(makeGenerator: () => DalleGenerator): Controlle
         store.setState({
           images: result.images,
           tokens: result.tokens,
-          imageSize: result.size,
+          imageSize: result.imageSize,
           progress: { label: `Done in ${seconds} s`, fraction: 1 },
         });
       } catch (error) {

@@ -35,7 +35,8 @@ export interface Progress {
 }
 
 export interface DrawSettings {
-  readonly images: number;
+  /** How many images to draw. */
+  readonly count: number;
   /** The seed field's text as typed; parsed exactly when drawing (seed-text.ts). */
   readonly seedText: string;
 }
@@ -76,7 +77,7 @@ export const INITIAL_STATE: AppState = {
   progress: null,
   error: null,
   prompt: '',
-  settings: { images: 4, seedText: '0' },
+  settings: { count: 4, seedText: '0' },
   images: [],
   tokens: [],
   imageSize: 256,

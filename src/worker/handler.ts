@@ -116,7 +116,7 @@ export function createWorkerHandler({ post, loadModel, library }: HandlerDeps): 
     const prompt = text.encode(params.prompt, params.seed);
     if (signal.aborted) throw new GenerationCancelledError();
     if (lostReason !== undefined) throw new DeviceLostError(lostReason);
-    const size = engine.manifest.vqgan.resolution;
+    const imageSize = engine.manifest.vqgan.resolution;
     let generated: GeneratedImages;
     try {
       generated = await generateImages(
@@ -124,7 +124,7 @@ export function createWorkerHandler({ post, loadModel, library }: HandlerDeps): 
         {
           prompt,
           unconditional: text.unconditional,
-          images: params.images,
+          count: params.count,
           seed: params.seed,
           sampling: params.sampling,
           batch,
@@ -133,13 +133,13 @@ export function createWorkerHandler({ post, loadModel, library }: HandlerDeps): 
         },
         {
           onProgress: async ({ step, totalSteps }) => {
-            post({ type: 'step', id, progress: { step, total: totalSteps } }, []);
+            post({ type: 'step', id, progress: { step, totalSteps } }, []);
             // ORT's WASM runs never return to the message loop by themselves: let a cancel in.
             await yieldToEventLoop();
           },
           onPreview: (first, images) =>
             post(
-              { type: 'preview', id, preview: { first, images, size } },
+              { type: 'preview', id, preview: { first, images, imageSize } },
               images.map((image) => image.buffer),
             ),
         },
@@ -153,7 +153,7 @@ export function createWorkerHandler({ post, loadModel, library }: HandlerDeps): 
     const result: GenerateResult = {
       images: generated.images,
       tokens: generated.tokens.map((codes) => Array.from(codes)),
-      size,
+      imageSize,
     };
     post(
       { type: 'result', id, result },

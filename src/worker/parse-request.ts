@@ -76,7 +76,7 @@ function generateParams(params: JsonField): GenerateParams {
   const previewEvery = params.field('previewEvery').optional((f) => f.int({ min: 0, max: MAX_PREVIEW_EVERY }));
   return {
     prompt,
-    images: params.field('images').int({ min: 1, max: MAX_IMAGES }),
+    count: params.field('count').int({ min: 1, max: MAX_IMAGES }),
     seed: params.field('seed').int({ min: 0, max: MAX_SEED }),
     sampling: samplingSettings(params.field('sampling')),
     ...(previewEvery === undefined ? {} : { previewEvery }),

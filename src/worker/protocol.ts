@@ -79,7 +79,8 @@ export const MAX_IMAGES = 9;
 
 export interface GenerateParams {
   readonly prompt: string;
-  readonly images: number;
+  /** How many images to draw, 1 … MAX_IMAGES. */
+  readonly count: number;
   readonly seed: number;
   readonly sampling: SamplingSettings;
   /** Post a preview of the forming images every this many decoder steps; 0 turns previews off. */
@@ -90,21 +91,22 @@ export interface GeneratePreview {
   /** Index of the first image in `images` within the request. */
   readonly first: number;
   readonly images: Uint8ClampedArray[];
-  readonly size: number;
+  /** Pixel side of each image. */
+  readonly imageSize: number;
 }
 
 export interface StepProgress {
-  /** Decoder steps done, 1 … total. */
+  /** Decoder steps done over all batches, 1 … totalSteps. */
   readonly step: number;
-  readonly total: number;
+  readonly totalSteps: number;
 }
 
 export interface GenerateResult {
-  /** One RGBA buffer per image, size × size pixels. */
+  /** One RGBA buffer per image, imageSize × imageSize pixels. */
   readonly images: Uint8ClampedArray[];
   /** The image codes of each image, in order. */
   readonly tokens: number[][];
-  readonly size: number;
+  readonly imageSize: number;
 }
 
 /** A thrown error as data: its class name, message and any primitive fields it carries (file, expected, …). */

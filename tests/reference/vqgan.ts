@@ -211,8 +211,8 @@ export function referenceVqgan(
   const out = new Float32Array(codes.length * config.outCh * R * R);
   const top = vqganLevelChannels(config, config.chMult.length - 1);
   const levels = vqganLevels(config);
-  codes.forEach((imageCodes, n) => {
-    let x = lookup(params, config, imageCodes);
+  codes.forEach((oneImage, n) => {
+    let x = lookup(params, config, oneImage);
     x = conv(params, 'post_quant_conv', x);
     x = conv(params, 'decoder/conv_in', x);
     x = resBlock(params, 'decoder/mid/block_1', top, top, x);

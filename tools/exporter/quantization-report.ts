@@ -58,7 +58,7 @@ export async function measureQuantizationError(fp32Dir: string, quantizedDir: st
   const prompt = text.encode(PROMPT, 0);
   const empty = text.unconditional;
   const vocab = manifest.dalleBart.imageVocabSize + 1;
-  const codes = manifest.specialTokens.imageCodes;
+  const codeCount = manifest.specialTokens.imageCodes;
   const S = manifest.dalleBart.imageLength;
 
   const a = await reference.beginDecoding(prompt, empty, 1);
@@ -76,8 +76,8 @@ export async function measureQuantizationError(fp32Dir: string, quantizedDir: st
         logitScale = Math.max(logitScale, Math.abs(la[i]!));
       }
     }
-    const ta = argmax(superCondition(la, 1, vocab, codes, CONDITION_SCALE));
-    const tb = argmax(superCondition(lb, 1, vocab, codes, CONDITION_SCALE));
+    const ta = argmax(superCondition(la, 1, vocab, codeCount, CONDITION_SCALE));
+    const tb = argmax(superCondition(lb, 1, vocab, codeCount, CONDITION_SCALE));
     if (ta === tb) agreement++;
     tokens[step] = ta;
     previous = ta;
