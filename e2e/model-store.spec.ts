@@ -131,14 +131,12 @@ test('in a cross-site iframe without storage, the app runs from memory, says so,
     );
     await route.fulfill({ response, headers });
   });
-  await page
-    .context()
-    .route(`${baseURL!}parent.html`, (route) =>
-      route.fulfill({
-        contentType: 'text/html',
-        body: `<!doctype html><iframe src="${appUrl}" width="900" height="900"></iframe>`,
-      }),
-    );
+  await page.context().route(`${baseURL!}parent.html`, (route) =>
+    route.fulfill({
+      contentType: 'text/html',
+      body: `<!doctype html><iframe src="${appUrl}" width="900" height="900"></iframe>`,
+    }),
+  );
   await page.goto('./parent.html');
   const app = page.frameLocator('iframe');
   await expect(app.getByTestId('storage.notice')).toContainText('runs from memory', { timeout: 60_000 });
