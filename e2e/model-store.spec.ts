@@ -147,3 +147,20 @@ test('in a cross-site iframe without storage, the app runs from memory, says so,
   await expect(app.getByTestId('status.progress')).toContainText('Done', { timeout: 120_000 });
   await expect(app.getByTestId('grid.image')).toHaveCount(4);
 });
+
+test('stopping a download keeps what arrived and offers the rest', async ({ app, page }) => {
+  await offerDemoAsLargeModel(page);
+  // The VQGAN's weights arrive slowly, so there is time to press Stop.
+  await page.context().route('**/models/demo/vqgan.onnx_data', async (route) => {
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    await route.continue().catch(() => undefined);
+  });
+  await page.goto('./?backend=wasm&model=asks-first');
+  await page.getByTestId('consent.accept').click();
+  await expect(page.getByTestId('download.file').first()).toBeVisible();
+  await page.getByTestId('download.cancel').click();
+  await expect(page.getByTestId('consent.panel')).toContainText('still to download');
+  await expect(app.error).toContainText('The download was stopped');
+  await page.getByTestId('consent.accept').click();
+  await expect(app.submit).toBeEnabled({ timeout: 60_000 });
+});

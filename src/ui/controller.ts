@@ -100,7 +100,7 @@ export function createController(makeGenerator: () => DalleGenerator): Controlle
           store.setState({
             phase: 'failed',
             progress: null,
-            error: `The download was cancelled. What arrived is kept: choose the model again to resume.`,
+            error: 'The download was stopped. What arrived is kept: downloading again continues from there.',
           });
           return;
         }

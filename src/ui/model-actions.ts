@@ -71,18 +71,25 @@ export function createModelActions(worker: WorkerSlot, load: Loader): ModelActio
 
   async function loadModel(model: CatalogModel): Promise<void> {
     const { catalogUrl, wasmPaths, backend } = options!;
-    downloading = new AbortController();
+    const controller = new AbortController();
+    downloading = controller;
     store.setState({ offer: null });
     try {
       await load(
         { modelUrl: modelFolderUrl(model, catalogUrl), wasmPaths, ...(backend ? { backend } : {}) },
         model,
-        downloading.signal,
+        controller.signal,
       );
     } finally {
       downloading = null;
       store.setState({ download: null });
       await actions.refreshStorage();
+    }
+    // Stopped by the visitor: offer the rest of the download again (what arrived is kept).
+    if (controller.signal.aborted && model.askBeforeDownload && store.getState().selectedModel === model.id) {
+      const stopped = store.getState().error;
+      await actions.selectModel(model.id);
+      if (store.getState().phase === 'consent') store.setState({ error: stopped });
     }
   }
 
