@@ -8,6 +8,7 @@ import type { ManifestFile } from '../model/manifest.ts';
 import { DownloadCancelledError, DownloadHttpError, DownloadInterruptedError } from './errors.ts';
 import type { FileStore, ResumePoint } from './file-store.ts';
 import { hexDigest, pieceSha256 } from './hashing.ts';
+import { isWebPageResponse, plainContentLength } from './model-http.ts';
 import type { ProgressTracker } from './progress.ts';
 
 export type Fetch = (url: string, init?: RequestInit) => Promise<Response>;
@@ -61,17 +62,15 @@ function responseProblem(entry: ManifestFile, url: string, response: Response, o
   if (!response.ok)
     return new DownloadHttpError(entry.path, url, `HTTP ${response.status} ${response.statusText}`.trim());
   // Single-page-app servers answer a missing file with their index page and status 200.
-  if (response.headers.get('Content-Type')?.startsWith('text/html'))
+  if (isWebPageResponse(response))
     return new DownloadHttpError(
       entry.path,
       url,
       'the server returned a web page instead of the file (is the file missing there?)',
     );
-  // Content-Length counts encoded bytes when the body is compressed; only an identity body can be compared.
-  const length = response.headers.get('Content-Length');
-  const encoding = response.headers.get('Content-Encoding') ?? 'identity';
-  if (length !== null && encoding === 'identity' && Number(length) !== entry.bytes - offset) {
-    return new IntegrityError(entry.path, `${entry.bytes} bytes`, `${offset + Number(length)} bytes (Content-Length)`);
+  const length = plainContentLength(response);
+  if (length !== undefined && length !== entry.bytes - offset) {
+    return new IntegrityError(entry.path, `${entry.bytes} bytes`, `${offset + length} bytes (Content-Length)`);
   }
   return undefined;
 }

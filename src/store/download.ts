@@ -3,9 +3,9 @@
  * lacks (resuming interrupted ones), reporting per-file and total progress. Files already stored
  * (also by another model sharing them) are not fetched again.
  */
-import { ManifestError } from '../model/manifest.ts';
 import type { ModelManifest } from '../model/manifest.ts';
 import { downloadFile } from './download-file.ts';
+import { modelFileUrl, modelFolderUrl } from './model-http.ts';
 import type { Fetch } from './download-file.ts';
 import { StorageQuotaError } from './errors.ts';
 import type { ModelStore } from './model-store.ts';
@@ -36,15 +36,6 @@ export interface DownloadResult {
   readonly persisted: boolean | undefined;
 }
 
-/** A file's URL inside the model folder; a path that would leave the folder is refused. */
-function fileUrl(baseUrl: string, path: string): string {
-  const folder = new URL('.', baseUrl).href;
-  const url = new URL(path, baseUrl).href;
-  if (!url.startsWith(folder))
-    throw new ManifestError(`manifest.json lists ${path}, which is outside the model folder ${folder}`);
-  return url;
-}
-
 /** The browser refused a write: how much of the model is still to store, and how much space that lacks. */
 async function quotaError(store: ModelStore, manifest: ModelManifest): Promise<StorageQuotaError> {
   const { missingBytes: needed } = await store.status(manifest);
@@ -62,7 +53,8 @@ export async function downloadModel(
   options: DownloadOptions = {},
 ): Promise<DownloadResult> {
   const files = uniqueFiles(manifest);
-  const urls = new Map(files.map((file) => [file.sha256, fileUrl(baseUrl, file.path)]));
+  const folder = modelFolderUrl(baseUrl);
+  const urls = new Map(files.map((file) => [file.sha256, modelFileUrl(folder, file.path)]));
   const before = await store.status(manifest);
   if (before.missingBytes > 0) {
     const space = await estimateSpace(store.storage);

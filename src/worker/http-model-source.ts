@@ -6,7 +6,7 @@
 import { checkDeclaredSize, ModelFileUnavailableError, overrunError } from '../model/integrity.ts';
 import { ManifestError, parseManifest } from '../model/manifest.ts';
 import type { ManifestFile, ModelManifest } from '../model/manifest.ts';
-import { outsideModelError, verifiedModelSource } from '../model/verified-source.ts';
+import { verifiedModelSource } from '../model/verified-source.ts';
 import type { ModelSource } from '../model/model-source.ts';
 import {
   BodyTooLargeError,
@@ -14,7 +14,11 @@ import {
   looksLikeWebPage,
   plainContentLength,
   readBoundedBody,
-} from './http-body.ts';
+  modelFileUrl,
+  modelFolderUrl,
+} from '../store/model-http.ts';
+
+export { modelFileUrl, modelFolderUrl } from '../store/model-http.ts';
 
 export type Fetch = (url: string, init?: RequestInit) => Promise<Response>;
 
@@ -30,38 +34,6 @@ const MAX_MANIFEST_BYTES = 1 << 20;
 
 const WEB_PAGE =
   'the server returned a web page instead of the file (static hosts answer unknown paths with their index.html)';
-
-/** The model's folder URL: http(s) only, ending in `/` so relative names resolve inside it. */
-export function modelFolderUrl(baseUrl: string): URL {
-  let url: URL;
-  try {
-    url = new URL(baseUrl);
-  } catch {
-    throw new ManifestError(
-      `The model URL ${JSON.stringify(baseUrl.slice(0, 200))} is not an absolute URL; give the model folder as http(s)://…/.`,
-    );
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:')
-    throw new ManifestError(`The model URL ${url.href} is not http(s); serve the model folder over HTTP(S).`);
-  url.search = '';
-  url.hash = '';
-  if (!url.pathname.endsWith('/')) url.pathname += '/';
-  return url;
-}
-
-/** `path` resolved under `folder`, refused if it would leave the folder (other origin, `..`, escapes). */
-export function modelFileUrl(folder: URL, path: string): string {
-  const url = new URL(path, folder);
-  if (
-    url.origin !== folder.origin ||
-    !url.pathname.startsWith(folder.pathname) ||
-    url.search !== '' ||
-    url.hash !== ''
-  ) {
-    throw outsideModelError(JSON.stringify(path.slice(0, 200)), folder.href);
-  }
-  return url.href;
-}
 
 async function fetchFile(fetchFn: Fetch, url: string, signal: AbortSignal | undefined): Promise<Response> {
   const response = await fetchFn(url, signal ? { signal } : {});

@@ -1,8 +1,11 @@
 /**
- * Reading HTTP responses whose size we know in advance (model files) or can bound (manifest.json):
- * the body is read into one buffer of that size and cancelled the moment it runs past it, so a
+ * Model files over HTTP, for the store's downloader and the manifest fetch alike: URLs confined to
+ * the model's folder, the Content-Length that can be trusted, web pages answered for missing files,
+ * and bodies read into one buffer of a known size and cancelled the moment they run past it, so a
  * server cannot make the worker buffer more than the manifest declares.
  */
+import { ManifestError } from '../model/manifest.ts';
+import { outsideModelError } from '../model/verified-source.ts';
 
 /** Raised by `readBoundedBody` when more than `limit` bytes arrive; the body is cancelled by then. */
 export class BodyTooLargeError extends Error {
@@ -65,4 +68,36 @@ export async function readBoundedBody(
     onChunk?.(loaded);
   }
   return loaded === limit ? buffer : buffer.slice(0, loaded);
+}
+
+/** The model's folder URL: http(s) only, ending in `/` so relative names resolve inside it. */
+export function modelFolderUrl(baseUrl: string): URL {
+  let url: URL;
+  try {
+    url = new URL(baseUrl);
+  } catch {
+    throw new ManifestError(
+      `The model URL ${JSON.stringify(baseUrl.slice(0, 200))} is not an absolute URL; give the model folder as http(s)://…/.`,
+    );
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    throw new ManifestError(`The model URL ${url.href} is not http(s); serve the model folder over HTTP(S).`);
+  url.search = '';
+  url.hash = '';
+  if (!url.pathname.endsWith('/')) url.pathname += '/';
+  return url;
+}
+
+/** `path` resolved under `folder`, refused if it would leave the folder (other origin, `..`, escapes). */
+export function modelFileUrl(folder: URL, path: string): string {
+  const url = new URL(path, folder);
+  if (
+    url.origin !== folder.origin ||
+    !url.pathname.startsWith(folder.pathname) ||
+    url.search !== '' ||
+    url.hash !== ''
+  ) {
+    throw outsideModelError(JSON.stringify(path.slice(0, 200)), folder.href);
+  }
+  return url.href;
 }
