@@ -69,7 +69,8 @@ void test('the manifest makes the app installable: names, standalone, the page c
   );
   assert.match(
     readFileSync(join(ROOT, 'src/ui/app.css'), 'utf8'),
-    new RegExp(`:root \\{[^}]*background: ${THEME_COLOR};`),
+    // The light scheme's page colour (the dark scheme has its own theme-color meta tag).
+    new RegExp(`:root \\{[^}]*--page: ${THEME_COLOR};`),
   );
 
   const icons = WEB_APP_MANIFEST.icons ?? [];

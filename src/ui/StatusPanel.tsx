@@ -21,8 +21,7 @@ export function StatusPanel() {
         <p data-testid="status.model" className="backend">
           Model {modelId}
           {/* Synthetic checkpoints (npm run export -- --random …) have the real architecture but untrained weights. */}
-          {modelId.startsWith('random-') &&
-            ' · random demo weights: expect colourful noise, not pictures (see README → Models)'}
+          {modelId.startsWith('random-') && ' · random demo weights: expect colourful noise, not pictures'}
         </p>
       )}
       {progress && (

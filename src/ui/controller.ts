@@ -40,7 +40,7 @@ function needsNewWorker(error: unknown): boolean {
 /** Per-file progress kept by path, so the download panel shows every file the model needs. */
 function withDownload(view: DownloadView | null, progress: LoadProgress): DownloadView | null {
   if (progress.stage !== 'download') return view;
-  return { files: { ...view?.files, [progress.file.path]: progress.file }, latest: progress };
+  return { files: { ...view?.files, [progress.file.path]: progress.file } };
 }
 
 /** @param makeGenerator starts a fresh worker; called again when a worker can no longer run. */

@@ -22,10 +22,9 @@ export interface DownloadOffer {
   readonly spaceProblem: string | null;
 }
 
-/** Per-file download progress by path, plus the totals of the latest report. */
+/** Per-file download progress by path (the totals are in `progress`). */
 export interface DownloadView {
   readonly files: Readonly<Record<string, DownloadProgress['file']>>;
-  readonly latest: DownloadProgress;
 }
 
 export interface Progress {

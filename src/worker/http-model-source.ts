@@ -18,8 +18,6 @@ import {
   modelFolderUrl,
 } from '../store/model-http.ts';
 
-export { modelFileUrl, modelFolderUrl } from '../store/model-http.ts';
-
 export type Fetch = (url: string, init?: RequestInit) => Promise<Response>;
 
 export interface HttpModelOptions {

@@ -11,7 +11,8 @@ import type { ModelStore } from '../store/model-store.ts';
 import type { StorageChoice } from '../store/storage-probe.ts';
 import { storeModelSource } from '../store/store-model-source.ts';
 import { storedModelId } from '../store/records.ts';
-import { fetchManifest, modelFolderUrl } from './http-model-source.ts';
+import { modelFolderUrl } from '../store/model-http.ts';
+import { fetchManifest } from './http-model-source.ts';
 import type { Fetch } from './http-model-source.ts';
 import type { ModelInfo, StorageAction, StorageInfo, StorageReport } from './protocol.ts';
 

@@ -4,7 +4,8 @@
  * navigator.storage.
  */
 import { createHash } from 'node:crypto';
-import type { ManifestFile, ModelManifest } from '../../src/model/manifest.ts';
+import type { ModelManifest } from '../../src/model/manifest.ts';
+import { syntheticManifest } from './synthetic-model.ts';
 import { memoryBackend } from '../../src/store/piece-store.ts';
 import type { StoreBackend } from '../../src/store/piece-store.ts';
 import type { Fetch } from '../../src/store/download.ts';
@@ -52,50 +53,8 @@ export function syntheticModel(modelId: string, seed: number, shareWith?: Synthe
     const shared = (SHARED_PATHS as readonly string[]).includes(path) ? shareWith?.files.get(path) : undefined;
     files.set(path, shared ?? seededBytes(size, seed * 100 + i + 1));
   });
-  const entries: ManifestFile[] = [...files].map(([path, bytes]) => ({
-    path,
-    bytes: bytes.byteLength,
-    sha256: sha256Hex(bytes),
-  }));
-  const graph = (name: string) => ({
-    file: `${name}.onnx`,
-    externalData: [`${name}.onnx_data`],
-    compute: 'float32' as const,
-  });
-  const manifest: ModelManifest = {
-    format: 'dalle-mini-web/1',
-    modelId,
-    dtype: 'q8',
-    dalleBart: {
-      dModel: 32,
-      encoderLayers: 2,
-      decoderLayers: 2,
-      encoderHeads: 2,
-      decoderHeads: 2,
-      encoderFfnDim: 64,
-      decoderFfnDim: 64,
-      encoderVocabSize: 455,
-      imageVocabSize: 16384,
-      maxTextLength: 64,
-      imageLength: 256,
-      decoderStartTokenId: 16384,
-    },
-    vqgan: {
-      ch: 32,
-      chMult: [1, 1, 2, 2, 4],
-      numResBlocks: 0,
-      attnResolutions: [16],
-      resolution: 256,
-      zChannels: 32,
-      embedDim: 16,
-      nEmbed: 16384,
-      outCh: 3,
-    },
-    specialTokens: { bos: 0, pad: 1, eos: 2, unk: 3, imageStart: 16384, imageCodes: 16384 },
-    graphs: { encoder: graph('encoder'), decoder: graph('decoder'), vqgan: graph('vqgan') },
-    tokenizer: { vocab: 'vocab.json', merges: 'merges.txt' },
-    files: entries,
-  };
+  // The store cares about files, not graphs: the synthetic manifest of the source tests, under this id.
+  const manifest: ModelManifest = { ...syntheticManifest(files), modelId, dtype: 'q8' };
   return { manifest, files };
 }
 

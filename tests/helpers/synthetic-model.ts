@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { MANIFEST_FORMAT } from '../../src/model/manifest.ts';
+import { MANIFEST_FORMAT, TEXT_SPECIAL_TOKENS } from '../../src/model/manifest.ts';
 import type { ModelManifest } from '../../src/model/manifest.ts';
 import { PRESET_SHAPES } from '../../tools/exporter/presets.ts';
 
@@ -38,7 +38,7 @@ export function syntheticManifest(contents: ReadonlyMap<string, Uint8Array>): Mo
     dtype: 'fp32',
     dalleBart,
     vqgan,
-    specialTokens: { bos: 0, pad: 1, eos: 2, unk: 3, imageStart: 16384, imageCodes: 16384 },
+    specialTokens: { ...TEXT_SPECIAL_TOKENS, imageStart: 16384, imageCodes: 16384 },
     graphs: { encoder: graph('encoder'), decoder: graph('decoder'), vqgan: graph('vqgan') },
     tokenizer: { vocab: 'vocab.json', merges: 'merges.txt' },
     files: [...contents].map(([path, bytes]) => ({ path, bytes: bytes.byteLength, sha256: sha256(bytes) })),

@@ -15,7 +15,7 @@ import { VitePWA } from 'vite-plugin-pwa';
 import type { ManifestOptions, VitePWAOptions } from 'vite-plugin-pwa';
 import type { PluginOption } from 'vite';
 
-/** The page's colours (src/ui/app.css `:root` background); index.html's theme-color says the same. */
+/** The page colour of the light scheme (src/ui/app.css `--page`); index.html's light theme-color says the same. */
 export const THEME_COLOR = '#fafafa';
 
 export const WEB_APP_MANIFEST: Partial<ManifestOptions> = {
