@@ -20,12 +20,25 @@ import { ISOLATION_HEADERS, pageHeaders, securityHeaders } from './tools/web/sec
 /** The default `onnxruntime-web` entry (JSEP build: WebGPU and WASM EPs) loads these two at run time. */
 const ORT_DIR = dirname(createRequire(import.meta.url).resolve('onnxruntime-web'));
 const ORT_FILES = ['ort-wasm-simd-threaded.jsep.mjs', 'ort-wasm-simd-threaded.jsep.wasm'];
-/** Must match ORT_PATH in src/main.tsx. */
-const ORT_URL_DIR = 'ort/';
+const ORT_VERSION = (JSON.parse(readFileSync(join(ORT_DIR, '..', 'package.json'), 'utf8')) as { version: string })
+  .version;
+/**
+ * A folder per ONNX Runtime version (src/main.tsx gets it as __ORT_PATH__): the URL itself is the
+ * revision, so the service worker precaches the very URL the page fetches and the ~28 MB .wasm is
+ * downloaded once (tools/web/pwa.ts), and hosts may cache the folder forever.
+ */
+const ORT_URL_DIR = `ort/${ORT_VERSION}/`;
+/** The versioned folder never changes: browsers may keep its files without asking again. */
+const IMMUTABLE = 'public, max-age=31536000, immutable';
 
-/** Serves ORT's runtime files under /ort/ in dev and writes them to dist/ort/ in builds. */
+/** Serves ORT's runtime files under /ort/<version>/ in dev and writes them to dist/ort/<version>/ in builds. */
 function ortRuntimeFiles(): Plugin {
   let base = '/';
+  const isOrtFile = (url: string | undefined): string | undefined => {
+    const path = url?.split('?')[0] ?? '';
+    const file = path.startsWith(base + ORT_URL_DIR) ? path.slice(base.length + ORT_URL_DIR.length) : '';
+    return ORT_FILES.includes(file) ? file : undefined;
+  };
   return {
     name: 'ort-runtime-files',
     configResolved(config) {
@@ -33,12 +46,19 @@ function ortRuntimeFiles(): Plugin {
     },
     configureServer(server) {
       server.middlewares.use((req, res, next) => {
-        const path = req.url?.split('?')[0] ?? '';
-        const file = path.startsWith(base + ORT_URL_DIR) ? path.slice(base.length + ORT_URL_DIR.length) : '';
-        if (!ORT_FILES.includes(file)) return next();
+        const file = isOrtFile(req.url);
+        if (file === undefined) return next();
         res.setHeader('Content-Type', file.endsWith('.wasm') ? 'application/wasm' : 'text/javascript');
+        res.setHeader('Cache-Control', IMMUTABLE);
         for (const [name, value] of Object.entries(ISOLATION_HEADERS)) res.setHeader(name, value);
         res.end(readFileSync(join(ORT_DIR, file)));
+      });
+    },
+    configurePreviewServer(server) {
+      // vite preview serves the built files; this only adds the caching header a host should send too.
+      server.middlewares.use((req, res, next) => {
+        if (isOrtFile(req.url) !== undefined) res.setHeader('Cache-Control', IMMUTABLE);
+        next();
       });
     },
     generateBundle() {
@@ -86,6 +106,7 @@ export default defineConfig(({ mode }) => {
       // Picks ORT's entry without the embedded Emscripten glue: we serve the glue (.mjs) next to the .wasm anyway.
       conditions: ['onnxruntime-web-use-extern-wasm', ...defaultClientConditions],
     },
+    define: { __ORT_PATH__: JSON.stringify(ORT_URL_DIR) },
     optimizeDeps: { exclude: ['onnxruntime-web'] },
     worker: { format: 'es' },
     // Dev relaxes the policy for Vite's inline React preamble, inline CSS and HMR websocket; preview is what ships.

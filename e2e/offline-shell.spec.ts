@@ -4,10 +4,20 @@
  * under the same CSP as online (cached responses keep the headers they were stored with).
  * Drawing offline needs the model store's copy of the model and is tested with it.
  */
+import { readFileSync, statSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { expect, test } from './app-page.ts';
 
-const ORT_WASM = '/ort/ort-wasm-simd-threaded.jsep.wasm';
-const ORT_MJS = '/ort/ort-wasm-simd-threaded.jsep.mjs';
+/** ONNX Runtime's files live in a folder per version (vite.config.ts): `/ort/1.30.0/…`. */
+const ORT_VERSION = (
+  JSON.parse(readFileSync(join(import.meta.dirname, '../node_modules/onnxruntime-web/package.json'), 'utf8')) as {
+    version: string;
+  }
+).version;
+const ORT_WASM = `/ort/${ORT_VERSION}/ort-wasm-simd-threaded.jsep.wasm`;
+const ORT_MJS = `/ort/${ORT_VERSION}/ort-wasm-simd-threaded.jsep.mjs`;
 
 interface CachedEntry {
   readonly cache: string;
@@ -20,6 +30,54 @@ declare global {
     __offlineCspViolations?: string[];
   }
 }
+
+/** Bytes of the .wasm each fetch took from the network (0 from the HTTP cache or the service worker). */
+function wasmTransfers(): number[] {
+  return performance
+    .getEntriesByType('resource')
+    .filter((entry) => entry.name.endsWith('.wasm') || entry.name.includes('.wasm?'))
+    .map((entry) => (entry as PerformanceResourceTiming).transferSize);
+}
+
+test('on a first visit the ~28 MB .wasm comes over the network once, for the page and the service worker', async ({
+  playwright,
+}) => {
+  // A browser profile on disk, as a visitor has: Playwright's usual contexts are off the record, with
+  // an in-memory HTTP cache too small to hold the .wasm, so the sharing could not happen there.
+  const profile = await mkdtemp(join(tmpdir(), 'offline-shell-'));
+  const { launchOptions, baseURL } = test.info().project.use;
+  const context = await playwright.chromium.launchPersistentContext(profile, {
+    ...launchOptions,
+    ...(baseURL === undefined ? {} : { baseURL }),
+  });
+  try {
+    const page = context.pages()[0] ?? (await context.newPage());
+    // On a slow network the page fetches the .wasm while the service worker installs and fetches it
+    // too; starting the page's fetch before the service worker is registered gives that overlap here.
+    await page.addInitScript((wasm) => {
+      void fetch(wasm).then((response) => response.arrayBuffer());
+    }, ORT_WASM);
+    await page.goto('./?backend=wasm');
+    await expect(page.getByTestId('prompt.submit')).toBeEnabled({ timeout: 120_000 });
+    await page.waitForFunction(() => navigator.serviceWorker.controller?.state === 'activated', undefined, {
+      timeout: 60_000,
+    });
+    const worker = page.workers().find((w) => w.url().includes('dalle.worker'));
+    const serviceWorker = context.serviceWorkers()[0];
+    expect(worker && serviceWorker, 'the DALL·E worker and the service worker are running').toBeTruthy();
+    const transfers = [
+      ...(await page.evaluate(wasmTransfers)),
+      ...(await worker!.evaluate(wasmTransfers)),
+      ...(await serviceWorker!.evaluate(wasmTransfers)),
+    ];
+    const wasmBytes = statSync(join(import.meta.dirname, '../dist', ORT_WASM)).size;
+    expect(transfers.filter((bytes) => bytes > 0).length, `transfer sizes ${transfers.join(', ')}`).toBe(1);
+    expect(transfers.reduce((sum, bytes) => sum + bytes, 0)).toBeLessThan(wasmBytes * 1.1);
+  } finally {
+    await context.close();
+    await rm(profile, { recursive: true, force: true });
+  }
+});
 
 test('after one visit the page loads with no network, isolated and under the CSP', async ({ app, page, context }) => {
   await page.addInitScript(() => {

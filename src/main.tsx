@@ -11,8 +11,11 @@ import './pwa.ts';
 
 /** The site's model list; each model's folder is relative to it (or absolute). */
 const CATALOG_PATH = 'models/catalog.json';
-/** Where the build puts onnxruntime-web's .mjs/.wasm (see vite.config.ts): our own origin, so it works offline. */
-const ORT_PATH = 'ort/';
+/**
+ * Where the build puts onnxruntime-web's .mjs/.wasm, `ort/<version>/` (vite.config.ts defines it): our
+ * own origin, so it works offline, and a versioned URL the service worker shares with the page.
+ */
+declare const __ORT_PATH__: string;
 
 const startWorker = (): WorkerClient =>
   new WorkerClient(new Worker(new URL('./worker/dalle.worker.ts', import.meta.url), { type: 'module', name: 'dalle' }));
@@ -40,7 +43,7 @@ createRoot(root).render(
 void controller
   .start({
     catalogUrl,
-    wasmPaths: new URL(ORT_PATH, document.baseURI).href,
+    wasmPaths: new URL(__ORT_PATH__, document.baseURI).href,
     ...(options.backend ? { backend: options.backend } : {}),
     ...(options.model ? { model: options.model } : {}),
   })

@@ -5,7 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, test } from 'node:test';
 
-import { downloadHubFiles, formatProgressLine, HubDownloadError } from '../tools/exporter/hub-download.ts';
+import { downloadHubFiles, HubDownloadError } from '../tools/exporter/hub-download.ts';
+import { formatProgressLine } from '../tools/hub-progress.ts';
 import type { HubFileRequest, HubProgress } from '../tools/exporter/hub-download.ts';
 import { startHubTestServer } from './helpers/hub-server.ts';
 import type { HubTestServer, HubTestServerOptions } from './helpers/hub-server.ts';
@@ -149,6 +150,6 @@ void test('formatProgressLine shows sizes in decimal units and a floored percent
     formatProgressLine({ file: 'flax_model.msgpack', loaded: 123_400_000, total: 1_750_000_000 }),
     'flax_model.msgpack  123.4 MB / 1.75 GB  7%',
   );
-  assert.equal(formatProgressLine({ file: 'config.json', loaded: 512, total: null }), 'config.json  512 B');
-  assert.equal(formatProgressLine({ file: 'a', loaded: 1500, total: 1500 }), 'a  1.50 kB / 1.50 kB  100%');
+  assert.equal(formatProgressLine({ file: 'config.json', loaded: 512, total: undefined }), 'config.json  512 bytes');
+  assert.equal(formatProgressLine({ file: 'a', loaded: 1500, total: 1500 }), 'a  1.5 kB / 1.5 kB  100%');
 });

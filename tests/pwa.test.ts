@@ -3,7 +3,14 @@ import assert from 'node:assert/strict';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { KEEP_ONLY_JSON, limitLargeEntries, MODEL_INDEX_URL, THEME_COLOR, WEB_APP_MANIFEST } from '../tools/web/pwa.ts';
+import {
+  KEEP_ONLY_JSON,
+  limitLargeEntries,
+  MODEL_INDEX_URL,
+  THEME_COLOR,
+  versionedUrls,
+  WEB_APP_MANIFEST,
+} from '../tools/web/pwa.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 
@@ -45,9 +52,9 @@ void test('only JSON with status 200 is kept: a host answering a missing catalog
 });
 
 void test('only ORT runtime files may pass the 2 MiB precache limit; any other large file fails the build', async () => {
-  const transform = limitLargeEntries('ort/');
+  const transform = limitLargeEntries('ort/1.30.0/');
   const entries = [
-    { url: 'ort/ort-wasm-simd-threaded.jsep.wasm', revision: 'a', size: 28_312_028 },
+    { url: 'ort/1.30.0/ort-wasm-simd-threaded.jsep.wasm', revision: null, size: 28_312_028 },
     { url: 'assets/index-x.js', revision: null, size: 234_325 },
   ];
   assert.deepEqual(await transform(entries), { manifest: entries });
@@ -92,4 +99,11 @@ void test('the manifest makes the app installable: names, standalone, the page c
     const png = readFileSync(path);
     assert.equal(`${png.readUInt32BE(16)}x${png.readUInt32BE(20)}`, icon.sizes, icon.src);
   }
+});
+
+void test('precache entries in the versioned ONNX Runtime folder keep their plain URL (the folder is the revision)', () => {
+  const versioned = versionedUrls('ort/1.30.0/');
+  assert.match('ort/1.30.0/ort-wasm-simd-threaded.jsep.wasm', versioned);
+  for (const url of ['ort/1x30x0/ort.wasm', 'assets/ort/1.30.0/ort.wasm', 'ort/ort.wasm', 'index.html'])
+    assert.doesNotMatch(url, versioned, url);
 });

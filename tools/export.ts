@@ -14,14 +14,14 @@ import type { ParsedArgs } from './cli-args.ts';
 import { exportModel } from './exporter/export-model.ts';
 import { checkExportTarget } from './exporter/export-target.ts';
 import { EXPORT_DTYPES, isExportDtype } from './exporter/graphs/precision.ts';
-import { DEFAULT_HUB_ENDPOINT, formatProgressLine } from './exporter/hub-download.ts';
-import type { HubProgress } from './exporter/hub-download.ts';
+import { DEFAULT_HUB_ENDPOINT } from './exporter/hub-download.ts';
 import { downloadCheckpoints, hubCheckpointDirs } from './exporter/from-hub.ts';
 import { PRESETS } from './exporter/presets.ts';
 import type { PresetName } from './exporter/presets.ts';
 import { ensureRandomCheckpoint } from './exporter/random-checkpoint.ts';
 import { printQuantizationReport } from './exporter/quantization-report.ts';
 import { startCleanupGuard } from './node/cleanup-guard.ts';
+import { hubProgressPrinter } from './hub-progress.ts';
 import { ensureOutputDir } from './node/output-dir.ts';
 
 const FLAGS = [
@@ -46,17 +46,6 @@ const SWITCHES = ['force'];
 
 function isPreset(value: string): value is PresetName {
   return (PRESETS as readonly string[]).includes(value);
-}
-
-/** One updating progress line on stderr, at most twice a second. */
-function progressPrinter(): (p: HubProgress) => void {
-  let last = 0;
-  return (p) => {
-    const now = Date.now();
-    if (now - last < 500 && p.loaded !== p.total) return;
-    last = now;
-    process.stderr.write(`\r${formatProgressLine(p)}\u001b[K`);
-  };
 }
 
 /**
@@ -112,7 +101,7 @@ function sourceFrom(args: ParsedArgs, cacheDir: string): Source {
     };
     const endpoint = args.values.get('hub-endpoint') ?? process.env.HF_ENDPOINT ?? DEFAULT_HUB_ENDPOINT;
     const prepare = async (): Promise<void> => {
-      await downloadCheckpoints({ ...options, endpoint, onProgress: progressPrinter() });
+      await downloadCheckpoints({ ...options, endpoint, onProgress: hubProgressPrinter() });
       process.stderr.write('\n');
     };
     return { ...hubCheckpointDirs(options), modelId: hubRepo.split('/').pop()!, usesCache: true, prepare };

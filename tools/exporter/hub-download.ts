@@ -12,28 +12,29 @@ import { ExpectedError } from '../../src/core/expected-error.ts';
 export const DEFAULT_HUB_ENDPOINT = 'https://huggingface.co';
 
 export interface HubFileRequest {
-  repo: string;
-  revision: string;
-  file: string;
+  readonly repo: string;
+  readonly revision: string;
+  readonly file: string;
   /** A 404 skips the file instead of failing (e.g. tokenizer files some repos lack). */
-  optional?: boolean;
+  readonly optional?: boolean;
 }
 
 export interface HubProgress {
-  file: string;
+  readonly file: string;
   /** Bytes on disk for this file, resumed bytes included. */
-  loaded: number;
-  total: number | null;
+  readonly loaded: number;
+  /** Undefined while the server has not said how big the file is. */
+  readonly total: number | undefined;
 }
 
 export interface HubDownloadOptions {
   /** Defaults to {@link DEFAULT_HUB_ENDPOINT}; a mirror or a test server otherwise. */
-  endpoint?: string | undefined;
-  files: readonly HubFileRequest[];
-  destDir: string;
-  onProgress?: ((p: HubProgress) => void) | undefined;
-  signal?: AbortSignal | undefined;
-  fetchImpl?: typeof fetch | undefined;
+  readonly endpoint?: string | undefined;
+  readonly files: readonly HubFileRequest[];
+  readonly destDir: string;
+  readonly onProgress?: ((p: HubProgress) => void) | undefined;
+  readonly signal?: AbortSignal | undefined;
+  readonly fetchImpl?: typeof fetch | undefined;
 }
 
 export class HubDownloadError extends ExpectedError {
@@ -54,10 +55,10 @@ interface LocalPaths {
   readonly sidecar: string;
 }
 
-/** What the hub promises about a file; null where it does not say. */
+/** What the hub promises about a file; undefined where it does not say. */
 interface Expected {
-  readonly sha256: string | null;
-  readonly size: number | null;
+  readonly sha256: string | undefined;
+  readonly size: number | undefined;
 }
 
 /**
@@ -78,7 +79,7 @@ export async function downloadHubFiles(options: HubDownloadOptions): Promise<Map
   // One at a time: the files are few, and parallel multi-GB streams would only split the bandwidth.
   for (const req of options.files) {
     const local = await downloadOne(req, ctx);
-    if (local !== null) result.set(req.file, local);
+    if (local !== undefined) result.set(req.file, local);
   }
   return result;
 }
@@ -107,14 +108,14 @@ export function hubFileUrl(endpoint: string, req: HubFileRequest): string {
   return `${endpoint}/${req.repo}/resolve/${encodeURIComponent(req.revision)}/${file}`;
 }
 
-async function downloadOne(req: HubFileRequest, ctx: Context): Promise<string | null> {
+async function downloadOne(req: HubFileRequest, ctx: Context): Promise<string | undefined> {
   const paths = localPaths(ctx.destDir, req.file);
   await mkdir(path.dirname(paths.final), { recursive: true });
   if (await isAlreadyComplete(req, paths, ctx)) return paths.final;
   // A second attempt only when the server refuses to continue the .part file (see Transfer).
   for (let attempt = 0; attempt < 2; attempt++) {
     const outcome = await transfer(req, paths, ctx);
-    if (outcome === 'missing') return null;
+    if (outcome === 'missing') return undefined;
     if (outcome === 'done') return paths.final;
     await rm(paths.part, { force: true });
   }
@@ -126,20 +127,20 @@ function localPaths(destDir: string, file: string): LocalPaths {
   return { final, part: `${final}.part`, sidecar: `${final}.sha256` };
 }
 
-async function fileSize(p: string): Promise<number | null> {
+async function fileSize(p: string): Promise<number | undefined> {
   try {
     return (await stat(p)).size;
   } catch {
-    return null;
+    return undefined;
   }
 }
 
 /** The sidecar is in `sha256sum` format so the files can be re-checked with `sha256sum -c`. */
-async function readSidecar(p: string): Promise<string | null> {
+async function readSidecar(p: string): Promise<string | undefined> {
   try {
-    return /^([0-9a-f]{64})\s/.exec(await readFile(p, 'utf8'))?.[1] ?? null;
+    return /^([0-9a-f]{64})\s/.exec(await readFile(p, 'utf8'))?.[1];
   } catch {
-    return null;
+    return undefined;
   }
 }
 
@@ -153,8 +154,8 @@ async function writeSidecar(paths: LocalPaths, sha256: string): Promise<void> {
  */
 async function isAlreadyComplete(req: HubFileRequest, paths: LocalPaths, ctx: Context): Promise<boolean> {
   const size = await fileSize(paths.final);
-  if (size === null) return false;
-  if ((await readSidecar(paths.sidecar)) !== null) {
+  if (size === undefined) return false;
+  if ((await readSidecar(paths.sidecar)) !== undefined) {
     ctx.report({ file: req.file, loaded: size, total: size });
     return true;
   }
@@ -162,9 +163,9 @@ async function isAlreadyComplete(req: HubFileRequest, paths: LocalPaths, ctx: Co
   await head.response.body?.cancel();
   if (head.response.status !== 200) return false;
   const expected = head.expected.size ?? contentLength(head.response);
-  if (expected !== null && expected !== size) return false;
+  if (expected !== undefined && expected !== size) return false;
   const actual = await sha256File(paths.final);
-  if (head.expected.sha256 !== null && head.expected.sha256 !== actual) return false;
+  if (head.expected.sha256 !== undefined && head.expected.sha256 !== actual) return false;
   await writeSidecar(paths, actual);
   ctx.report({ file: req.file, loaded: size, total: size });
   return true;
@@ -249,39 +250,39 @@ function expectedFrom(hops: readonly Hop[], endpoint: string): Expected {
   const hubHops = hops.filter((h) => new URL(h.url).origin === origin);
   const linked = firstHeader(hops, 'x-linked-etag') ?? firstHeader(hubHops, 'etag');
   const size = firstHeader(hops, 'x-linked-size');
-  return { sha256: linked === null ? null : parseSha256Etag(linked), size: size === null ? null : parseSize(size) };
+  return { sha256: linked === undefined ? undefined : parseSha256Etag(linked), size: parseSize(size) };
 }
 
-function firstHeader(hops: readonly Hop[], name: string): string | null {
+function firstHeader(hops: readonly Hop[], name: string): string | undefined {
   for (const hop of hops) {
     const value = hop.headers.get(name);
     if (value !== null) return value;
   }
-  return null;
+  return undefined;
 }
 
 /** LFS ETags are the sha256; small files carry a git sha1 instead, which verifies nothing here. */
-export function parseSha256Etag(etag: string): string | null {
+export function parseSha256Etag(etag: string): string | undefined {
   const bare = etag.trim().replace(/^W\//, '').replace(/^"|"$/g, '').toLowerCase();
-  return /^[0-9a-f]{64}$/.test(bare) ? bare : null;
+  return /^[0-9a-f]{64}$/.test(bare) ? bare : undefined;
 }
 
-function parseSize(text: string): number | null {
-  return /^\d+$/.test(text.trim()) ? Number(text.trim()) : null;
+function parseSize(text: string | null | undefined): number | undefined {
+  const trimmed = text?.trim();
+  return trimmed !== undefined && /^\d+$/.test(trimmed) ? Number(trimmed) : undefined;
 }
 
-function contentLength(response: Response): number | null {
+function contentLength(response: Response): number | undefined {
   const encoding = response.headers.get('content-encoding');
-  if (encoding !== null && encoding !== 'identity') return null;
-  const length = response.headers.get('content-length');
-  return length === null ? null : parseSize(length);
+  if (encoding !== null && encoding !== 'identity') return undefined;
+  return parseSize(response.headers.get('content-length'));
 }
 
-/** `bytes 100-199/200` → start and total (null for `*`). */
-function parseContentRange(text: string | null): { start: number; total: number | null } | null {
+/** `bytes 100-199/200` → start and total (undefined for `*`). */
+function parseContentRange(text: string | null): { start: number; total: number | undefined } | undefined {
   const m = text === null ? null : /^bytes (\d+)-\d+\/(\d+|\*)$/.exec(text.trim());
-  if (m === null || m[1] === undefined || m[2] === undefined) return null;
-  return { start: Number(m[1]), total: m[2] === '*' ? null : Number(m[2]) };
+  if (m === null || m[1] === undefined || m[2] === undefined) return undefined;
+  return { start: Number(m[1]), total: m[2] === '*' ? undefined : Number(m[2]) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -310,7 +311,7 @@ async function transfer(req: HubFileRequest, paths: LocalPaths, ctx: Context): P
 interface WritePlan {
   /** Bytes already in the .part file that this response continues from; 0 overwrites it. */
   readonly offset: number;
-  readonly total: number | null;
+  readonly total: number | undefined;
 }
 
 function planWrite(
@@ -353,8 +354,8 @@ async function receiveBody(
   try {
     const reader = response.body?.getReader();
     for (;;) {
-      const chunk = reader === undefined ? null : await readChunk(reader, req, paths, loaded, plan.total, ctx);
-      if (chunk === null) return loaded;
+      const chunk = reader === undefined ? undefined : await readChunk(reader, req, paths, loaded, plan.total, ctx);
+      if (chunk === undefined) return loaded;
       await handle.write(chunk);
       loaded += chunk.byteLength;
       ctx.report({ file: req.file, loaded, total: plan.total });
@@ -369,12 +370,12 @@ async function readChunk(
   req: HubFileRequest,
   paths: LocalPaths,
   loaded: number,
-  total: number | null,
+  total: number | undefined,
   ctx: Context,
-): Promise<Uint8Array | null> {
+): Promise<Uint8Array | undefined> {
   try {
     const { done, value } = await reader.read();
-    return done ? null : value;
+    return done ? undefined : value;
   } catch (err) {
     if (ctx.signal?.aborted === true) throw err;
     throw interrupted(req, paths, loaded, total, errorText(err), err);
@@ -385,11 +386,11 @@ function interrupted(
   req: HubFileRequest,
   paths: LocalPaths,
   loaded: number,
-  total: number | null,
+  total: number | undefined,
   why: string,
   cause?: unknown,
 ): HubDownloadError {
-  const of = total === null ? '' : ` of ${total}`;
+  const of = total === undefined ? '' : ` of ${total}`;
   return new HubDownloadError(
     `download of ${describe(req)} interrupted after ${loaded}${of} bytes (${why}); ` +
       `rerun the same command to resume from ${paths.part}`,
@@ -399,17 +400,17 @@ function interrupted(
 
 /** Checks size and hash, then moves the .part file into place; a bad file is deleted. */
 async function finish(req: HubFileRequest, paths: LocalPaths, loaded: number, expected: Expected): Promise<void> {
-  if (expected.size !== null && loaded < expected.size) {
+  if (expected.size !== undefined && loaded < expected.size) {
     throw interrupted(req, paths, loaded, expected.size, 'the server closed the response early');
   }
-  if (expected.size !== null && loaded > expected.size) {
+  if (expected.size !== undefined && loaded > expected.size) {
     await rm(paths.part, { force: true });
     throw new HubDownloadError(
       `${describe(req)}: received ${loaded} bytes, expected ${expected.size}; deleted it, rerun to download again`,
     );
   }
   const actual = await sha256File(paths.part);
-  if (expected.sha256 !== null && actual !== expected.sha256) {
+  if (expected.sha256 !== undefined && actual !== expected.sha256) {
     await rm(paths.part, { force: true });
     throw new HubDownloadError(
       `sha256 mismatch for ${describe(req)}: expected ${expected.sha256}, got ${actual}; ` +
@@ -418,31 +419,4 @@ async function finish(req: HubFileRequest, paths: LocalPaths, loaded: number, ex
   }
   await rename(paths.part, paths.final);
   await writeSidecar(paths, actual);
-}
-
-// ---------------------------------------------------------------------------------------------
-// CLI formatting
-
-/** Decimal units, as the hub shows sizes: `123.4 MB`, `1.75 GB`. */
-export function formatBytes(n: number): string {
-  const units: readonly [number, string][] = [
-    [1e9, 'GB'],
-    [1e6, 'MB'],
-    [1e3, 'kB'],
-  ];
-  for (const [scale, unit] of units) {
-    if (n >= scale) {
-      const v = n / scale;
-      return `${v.toFixed(v < 10 ? 2 : 1)} ${unit}`;
-    }
-  }
-  return `${n} B`;
-}
-
-/** e.g. `flax_model.msgpack  123.4 MB / 1.75 GB  7%`; just the loaded size when the total is unknown. */
-export function formatProgressLine(p: HubProgress): string {
-  if (p.total === null) return `${p.file}  ${formatBytes(p.loaded)}`;
-  // Floor, so 100% means done rather than "nearly done".
-  const percent = p.total === 0 ? 100 : Math.floor((p.loaded / p.total) * 100);
-  return `${p.file}  ${formatBytes(p.loaded)} / ${formatBytes(p.total)}  ${percent}%`;
 }

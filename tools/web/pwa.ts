@@ -76,8 +76,18 @@ export function limitLargeEntries(largeDir: string): ManifestTransform {
   };
 }
 
+/**
+ * Precache entries under `versionedDir` (`ort/<version>/`) keep their plain URL: the folder name is
+ * their revision. Workbox would otherwise fetch `…wasm?__WB_REVISION__=…` with `cache: 'reload'`, a
+ * second ~28 MB download next to the page's own fetch of the plain URL on the first visit; with no
+ * revision it fetches the same URL with the default cache mode and gets the page's copy.
+ */
+export function versionedUrls(versionedDir: string): RegExp {
+  return new RegExp(`^${versionedDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`);
+}
+
 export interface PwaOptions {
-  /** Where ONNX Runtime's .mjs/.wasm are served, relative to the base (`ort/`). */
+  /** Where ONNX Runtime's .mjs/.wasm are served, relative to the base: a folder per version (`ort/1.30.0/`). */
   readonly ortUrlDir: string;
   /** Size of the largest ORT runtime file, the precache's size limit. */
   readonly ortMaxBytes: number;
@@ -99,6 +109,7 @@ export function pwa({ ortUrlDir, ortMaxBytes }: PwaOptions): PluginOption {
       globPatterns: ['**/*.{html,js,css}', `${ortUrlDir}*.{mjs,wasm}`],
       globIgnores: ['models/**'],
       maximumFileSizeToCacheInBytes: ortMaxBytes,
+      dontCacheBustURLsMatching: versionedUrls(ortUrlDir),
       manifestTransforms: [limitLargeEntries(ortUrlDir)],
       // What registerType 'autoUpdate' means, spelled out: vite-plugin-pwa sets these only when it
       // injects the registration itself. The first visit is controlled without a reload, so it is
