@@ -1,4 +1,7 @@
-/** Stored models and their sizes (shared files counted once), deletes, the site's usage and quota, and the memory-mode notice. */
+/**
+ * Stored models and their sizes (shared files counted once), deletes, the site's usage and quota, and the
+ * memory-mode notice.
+ */
 import { formatBytes } from '../store/errors.ts';
 import type { Controller } from './controller.ts';
 import { useAppStore } from './store.ts';
@@ -24,6 +27,7 @@ export function StorageNotice() {
 export function StoragePanel({ controller }: { readonly controller: Controller }) {
   const report = useAppStore((s) => s.storageReport);
   const busy = useAppStore((s) => s.download !== null || s.phase === 'loading');
+  const persistent = useAppStore((s) => s.persistent);
   if (!report || report.storage.kind === 'memory') return null;
   const { usage, models } = report;
   return (
@@ -34,6 +38,13 @@ export function StoragePanel({ controller }: { readonly controller: Controller }
           : `Stored models: ${formatBytes(usage.modelBytes)}`}
         {usage.quota !== undefined && ` (the site may use up to ${formatBytes(usage.quota)})`}
       </summary>
+      {persistent !== null && (
+        <p data-testid="storage.persistence">
+          {persistent
+            ? 'Persistent storage: the browser keeps stored models until you delete them.'
+            : 'Best-effort storage: the browser may delete stored models when the disk runs low (it did not grant persistent storage).'}
+        </p>
+      )}
       {models.length === 0 ? (
         <p>No model is stored yet.</p>
       ) : (

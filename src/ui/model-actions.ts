@@ -8,7 +8,8 @@ import type { CatalogModel } from '../model/catalog.ts';
 import { ModelFileUnavailableError } from '../model/integrity.ts';
 import type { DalleGenerator } from '../worker/client.ts';
 import type { BackendName, LoadParams } from '../worker/protocol.ts';
-import { hostOf, probeDevice, spaceProblem } from './model-choice.ts';
+import { hostOf, modelWithoutDownload, probeDevice, spaceProblem } from './model-choice.ts';
+import { askPersistence, isPersisted } from './persistence.ts';
 import { useAppStore } from './store.ts';
 
 export interface StartOptions {
@@ -24,6 +25,8 @@ export interface ModelActions {
   start(options: StartOptions): Promise<void>;
   selectModel(id: string): Promise<void>;
   acceptDownload(): Promise<void>;
+  /** "Not now": back to a model that needs no download, when the site offers one. */
+  declineDownload(): Promise<void>;
   cancelDownload(): void;
   refreshStorage(): Promise<void>;
   /** Deletes one stored model (StoredModelInfo.id), or every one with null. */
@@ -84,6 +87,10 @@ export function createModelActions(worker: WorkerSlot, load: Loader): ModelActio
       downloading = null;
       store.setState({ download: null });
       await actions.refreshStorage();
+    }
+    // A model stored without the visitor's say (the demo) asks once per browser (persistence.ts).
+    if (!model.askBeforeDownload && store.getState().storageReport?.models.some((m) => m.complete)) {
+      store.setState({ persistent: (await askPersistence('stored')) ?? null });
     }
     // Stopped by the visitor: offer the rest of the download again (what arrived is kept).
     if (controller.signal.aborted && model.askBeforeDownload && store.getState().selectedModel === model.id) {
@@ -181,8 +188,14 @@ export function createModelActions(worker: WorkerSlot, load: Loader): ModelActio
       const offer = store.getState().offer;
       if (!offer || offer.spaceProblem !== null) return;
       // Only the page may ask for persistent storage (not the worker); browsers decide, some after asking.
-      await navigator.storage?.persist?.().catch(() => false);
+      store.setState({ persistent: (await askPersistence('consent')) ?? null });
       await loadModel(offer.model);
+    },
+
+    async declineDownload() {
+      const { catalog, unavailable } = store.getState();
+      const fallback = modelWithoutDownload(catalog, unavailable);
+      if (fallback) await actions.selectModel(fallback.id);
     },
 
     cancelDownload() {
@@ -192,7 +205,7 @@ export function createModelActions(worker: WorkerSlot, load: Loader): ModelActio
     async refreshStorage() {
       try {
         const report = await worker.current().storage({ action: 'list' });
-        store.setState({ storageReport: report, storage: report.storage });
+        store.setState({ storageReport: report, storage: report.storage, persistent: (await isPersisted()) ?? null });
       } catch (error) {
         store.setState({ error: `The stored models could not be listed. ${messageOf(error)}` });
       }
