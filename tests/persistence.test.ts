@@ -1,4 +1,7 @@
-/** When the page asks for persistent storage (src/ui/persistence.ts): on consent always, without consent once per browser. */
+/**
+ * When the page asks for persistent storage (src/ui/persistence.ts): on consent always, without
+ * consent once per browser.
+ */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ASKED_KEY, askPersistence } from '../src/ui/persistence.ts';

@@ -1,7 +1,8 @@
 /**
- * dalle-mini's `TextNormalizer` (docs/model-format.md#text-normalizer, DM `src/dalle_mini/model/text.py`): the 27 steps that
- * turned training captions into the text the BPE vocab was trained on. A prompt that skips them
- * loses punctuation to `<unk>` and drifts from the training distribution.
+ * dalle-mini's `TextNormalizer` (docs/model-format.md#text-normalizer, DM
+ * `src/dalle_mini/model/text.py`): the 27 steps that turned training captions into the text the BPE
+ * vocab was trained on. A prompt that skips them loses punctuation to `<unk>` and drifts from the
+ * training distribution.
  *
  * Regex semantics: after step 4 the text is pure ASCII, where JavaScript's `\w \d \s \b` match the
  * same characters as Python's (ASCII control characters \x1c–\x1f, which Python counts as

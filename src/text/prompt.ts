@@ -1,6 +1,7 @@
 /**
- * A user prompt → the encoder's input row (docs/model-format.md#text-preprocessing): TextNormalizer, then BPE with `<s>`/`</s>`
- * and padding. The unconditional row is the tokenised empty string, never normalised (DM
+ * A user prompt → the encoder's input row (docs/model-format.md#text-preprocessing):
+ * TextNormalizer, then BPE with `<s>`/`</s>` and padding. The unconditional row is the tokenised
+ * empty string, never normalised (DM
  * `processor.py`).
  */
 import { createRng } from '../core/rng.ts';

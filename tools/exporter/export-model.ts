@@ -49,7 +49,10 @@ function readJson(file: string): unknown {
   }
 }
 
-/** Size and sha256 from one pass in 16 MiB pieces: a tensor larger than the shard size gets a data file of its own, which need not sit in memory whole. */
+/**
+ * Size and sha256 from one pass in 16 MiB pieces: a tensor larger than the shard size gets a data
+ * file of its own, which need not sit in memory whole.
+ */
 function describeFile(dir: string, path: string): ManifestFile {
   const hash = createHash('sha256');
   const bytes = forEachPiece(join(dir, path), 1 << 24, (piece) => hash.update(piece));

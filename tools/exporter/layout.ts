@@ -96,7 +96,10 @@ export interface VqganLevel {
   readonly upsample: string | null;
 }
 
-/** The decoder's structure, derived from the config the way taming/vqgan-jax build it (docs/model-format.md#vqgan-decoder). */
+/**
+ * The decoder's structure, derived from the config the way taming/vqgan-jax build it
+ * (docs/model-format.md#vqgan-decoder).
+ */
 export function vqganLevels(c: VqganConfig): VqganLevel[] {
   const levels: VqganLevel[] = [];
   const top = c.chMult.length - 1;
