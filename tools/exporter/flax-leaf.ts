@@ -1,7 +1,8 @@
 /**
  * Flax's array leaves: ext type 1 with payload `[shape, dtype name, raw little-endian bytes]`, or,
- * over 2^30 bytes, the `__msgpack_chunked_array__` map form (docs/model-format.md#flax-msgpack). Shapes and byte counts
- * are checked against each other here, so every later read stays inside the leaf's bytes.
+ * over 2^30 bytes, the `__msgpack_chunked_array__` map form (docs/model-format.md#flax-msgpack).
+ * Shapes and byte counts are checked against each other here, so every later read stays inside the
+ * leaf's bytes.
  */
 import { CheckpointError } from './checkpoint-error.ts';
 import type { Value } from './msgpack-values.ts';
