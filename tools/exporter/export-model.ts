@@ -100,7 +100,7 @@ export function openCheckpoints(dalleDir: string, vqganDir: string): OpenedModel
       throw new CheckpointError(`${join(dalleDir, file)} is missing (tokenizer file)`);
   }
   const dalleCheckpoint = openChecked(dalleDir, 'DalleBart');
-  let vqganCheckpoint: FlaxCheckpoint | null = null;
+  let vqganCheckpoint: FlaxCheckpoint | undefined;
   try {
     checkLayout(dalleCheckpoint, dalleBartLayout(dalleConfig), 'DalleBart');
     vqganCheckpoint = openChecked(vqganDir, 'VQGAN');

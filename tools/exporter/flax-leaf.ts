@@ -56,11 +56,11 @@ export function payloadToLeaf(payload: Value, path: string, file: string): FlaxL
   return { path, shape: dims, dtype, segments: [data.bin] };
 }
 
-/** The values of a map keyed "0", "1", … in key order, or null when the keys are anything else. */
-function numberedValues(map: Map<string, Value>): Value[] | null {
+/** The values of a map keyed "0", "1", … in key order, or undefined when the keys are anything else. */
+function numberedValues(map: Map<string, Value>): Value[] | undefined {
   const values: Value[] = [];
   for (let i = 0; i < map.size; i++) {
-    if (!map.has(String(i))) return null;
+    if (!map.has(String(i))) return undefined;
     values.push(map.get(String(i))!);
   }
   return values;
@@ -73,10 +73,10 @@ export function chunkedToLeaf(map: Map<string, Value>, path: string, file: strin
     throw new CheckpointError(`${file}: chunked array "${path}" lacks shape or chunks`);
   }
   const shape = numberedValues(shapeMap);
-  if (shape === null || !shape.every(isDimension))
+  if (shape === undefined || !shape.every(isDimension))
     throw new CheckpointError(`${file}: chunked array "${path}" has an invalid shape`);
   const parts = numberedValues(chunkMap);
-  if (parts === null || parts.length === 0 || !parts.every(isLeaf))
+  if (parts === undefined || parts.length === 0 || !parts.every(isLeaf))
     throw new CheckpointError(`${file}: chunked array "${path}" has invalid chunks`);
   const dtype = parts[0]!.dtype;
   if (!parts.every((p) => p.dtype === dtype))
