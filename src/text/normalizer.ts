@@ -17,9 +17,9 @@ import type { WordSegmenter } from './word-segmenter.ts';
 
 export interface NormalizeOptions {
   /** Uniform [0, 1) source for the `<person>` draws; Math.random when absent (as dalle-mini). */
-  rng?: () => number;
+  readonly rng?: () => number;
   /** Splits hashtags into words; without it a hashtag is kept as one word. */
-  wordSegmenter?: WordSegmenter | null;
+  readonly wordSegmenter?: WordSegmenter | undefined;
 }
 
 /** CC12M's replacements for `<person>`, weighted by their Wikipedia counts (DM `person_token`). */
@@ -110,7 +110,7 @@ function trimCommas(text: string): string {
 
 export function normalizeText(text: string, options: NormalizeOptions = {}): string {
   const rng = options.rng ?? Math.random;
-  const segmenter = options.wordSegmenter ?? null;
+  const segmenter = options.wordSegmenter;
   let t = fixText(text); // 1
   t = decodeHTML(decodeHTML(t)); // 2
   t = demojize(t); // 3
