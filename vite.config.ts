@@ -15,7 +15,7 @@ import { ensureTinyModel } from './tools/exporter/tiny-model.ts';
 import { catalogHosts, parseCatalog } from './src/model/catalog.ts';
 import { parseModelHosts } from './tools/web/content-security-policy.ts';
 import { pwa } from './tools/web/pwa.ts';
-import { ISOLATION_HEADERS, pageHeaders, securityHeaders } from './tools/web/security-headers.ts';
+import { IMMUTABLE_CACHE, ISOLATION_HEADERS, pageHeaders, securityHeaders } from './tools/web/security-headers.ts';
 
 /** The default `onnxruntime-web` entry (JSEP build: WebGPU and WASM EPs) loads these two at run time. */
 const ORT_DIR = dirname(createRequire(import.meta.url).resolve('onnxruntime-web'));
@@ -28,8 +28,6 @@ const ORT_VERSION = (JSON.parse(readFileSync(join(ORT_DIR, '..', 'package.json')
  * downloaded once (tools/web/pwa.ts), and hosts may cache the folder forever.
  */
 const ORT_URL_DIR = `ort/${ORT_VERSION}/`;
-/** The versioned folder never changes: browsers may keep its files without asking again. */
-const IMMUTABLE = 'public, max-age=31536000, immutable';
 
 /** Serves ORT's runtime files under /ort/<version>/ in dev and writes them to dist/ort/<version>/ in builds. */
 function ortRuntimeFiles(): Plugin {
@@ -49,7 +47,7 @@ function ortRuntimeFiles(): Plugin {
         const file = isOrtFile(req.url);
         if (file === undefined) return next();
         res.setHeader('Content-Type', file.endsWith('.wasm') ? 'application/wasm' : 'text/javascript');
-        res.setHeader('Cache-Control', IMMUTABLE);
+        res.setHeader('Cache-Control', IMMUTABLE_CACHE);
         for (const [name, value] of Object.entries(ISOLATION_HEADERS)) res.setHeader(name, value);
         res.end(readFileSync(join(ORT_DIR, file)));
       });
@@ -57,7 +55,7 @@ function ortRuntimeFiles(): Plugin {
     configurePreviewServer(server) {
       // vite preview serves the built files; this only adds the caching header a host should send too.
       server.middlewares.use((req, res, next) => {
-        if (isOrtFile(req.url) !== undefined) res.setHeader('Cache-Control', IMMUTABLE);
+        if (isOrtFile(req.url) !== undefined) res.setHeader('Cache-Control', IMMUTABLE_CACHE);
         next();
       });
     },
@@ -96,7 +94,7 @@ export default defineConfig(({ mode }) => {
       react(),
       ortRuntimeFiles(),
       demoModel(),
-      securityHeaders({ modelHosts }),
+      securityHeaders({ modelHosts }, [ORT_URL_DIR]),
       pwa({
         ortUrlDir: ORT_URL_DIR,
         ortMaxBytes: Math.max(...ORT_FILES.map((file) => statSync(join(ORT_DIR, file)).size)),

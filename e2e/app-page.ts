@@ -1,6 +1,7 @@
 /** Page object for the app: what a user does and sees, by data-testid. */
 import { expect, test as base } from '@playwright/test';
 import type { Locator, Page } from '@playwright/test';
+import type { BackendName } from '../src/pipeline/session-options.ts';
 
 export class AppPage {
   readonly prompt: Locator;
@@ -25,7 +26,7 @@ export class AppPage {
   }
 
   /** Opens the app with `?backend=…` and waits until the model is loaded (Draw enabled). */
-  async open(backend: 'wasm' | 'webgpu'): Promise<void> {
+  async open(backend: BackendName): Promise<void> {
     await this.page.goto(`./?backend=${backend}`);
     await expect(this.submit).toBeEnabled({ timeout: 120_000 });
   }

@@ -5,11 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { colourCount, expect, meanAbsDiff, test } from './app-page.ts';
 import type { AppPage } from './app-page.ts';
+import type { BackendName } from '../src/pipeline/session-options.ts';
 
 const PROMPT = 'a red apple on a table';
 
 /** Opens the app on `backend`, draws one image of PROMPT (seed 0) and returns its pixels. */
-async function drawOne(app: AppPage, backend: 'wasm' | 'webgpu', label: string): Promise<number[]> {
+async function drawOne(app: AppPage, backend: BackendName, label: string): Promise<number[]> {
   await test.step(`load the model on ${label}`, async () => {
     await app.open(backend);
     await expect(app.backend).toContainText(label);

@@ -1,4 +1,7 @@
-/** The model store in the production build: the demo is kept in IndexedDB, reloads draw from it, larger models ask first. */
+/**
+ * The model store in the production build: the demo is kept in IndexedDB, reloads draw from it, larger models
+ * ask first.
+ */
 import type { Page } from '@playwright/test';
 import { expect, test } from './app-page.ts';
 
@@ -25,6 +28,8 @@ test('the demo model is stored on the first visit; a reload draws the same token
   const first = await app.tokens();
   await page.getByTestId('storage.panel').locator('summary').click();
   await expect(page.getByTestId('storage.model')).toHaveCount(1);
+  // Headless Chromium grants no persistence to a site it has no engagement with; either way the panel says which.
+  await expect(page.getByTestId('storage.persistence')).toContainText(/^(Persistent|Best-effort) storage/);
 
   const modelRequests: string[] = [];
   page.on('request', (request) => {
@@ -51,9 +56,18 @@ test('a model that asks first downloads only after consent, with per-file progre
   await expect(page.getByTestId('consent.panel')).toContainText('Download Asks first?');
   await expect(page.getByTestId('consent.panel')).toContainText('from this site');
   expect(modelRequests, 'nothing is downloaded before the visitor agrees').toEqual([]);
-  await page.getByTestId('consent.accept').click();
+  await expect(page.getByTestId('consent.accept'), 'the keyboard lands on the primary action').toBeFocused();
+  await page.keyboard.press('Enter');
   await expect(app.submit).toBeEnabled({ timeout: 120_000 });
   expect(modelRequests.length).toBeGreaterThan(0);
+});
+
+test('"Not now" on the consent panel goes back to the model that needs no download', async ({ app, page }) => {
+  await offerDemoAsLargeModel(page);
+  await page.goto('./?backend=wasm&model=asks-first');
+  await page.getByTestId('consent.decline').click();
+  await expect(page.getByTestId('consent.panel')).toHaveCount(0);
+  await expect(app.submit).toBeEnabled({ timeout: 120_000 });
 });
 
 test('a model too large for the storage estimate is not offered for download', async ({ app, page }) => {

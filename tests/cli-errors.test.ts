@@ -16,7 +16,7 @@ const missingModel = join(dir, 'no-such-model');
 void test('formatCliError: expected and system errors are one line, bugs keep their stack', () => {
   assert.deepEqual(formatCliError(new ConfigError('config.json: bad')), {
     line: 'error: config.json: bad',
-    stack: null,
+    stack: undefined,
   });
   let enoent: unknown;
   try {
@@ -25,7 +25,7 @@ void test('formatCliError: expected and system errors are one line, bugs keep th
     enoent = error;
   }
   const system = formatCliError(enoent);
-  assert.equal(system.stack, null);
+  assert.equal(system.stack, undefined);
   assert.match(system.line, /^error: cannot open .*absent\.txt: no such file or directory \(ENOENT\); check the path$/);
   const bug = formatCliError(new TypeError('x is undefined'));
   assert.equal(bug.line, 'error: x is undefined');

@@ -59,3 +59,8 @@ void test('_headers sends the isolation headers and the CSP for every path', () 
     /^\/\*\n {2}Cross-Origin-Opener-Policy: same-origin\n {2}Cross-Origin-Embedder-Policy: require-corp\n {2}Content-Security-Policy: default-src 'self';/,
   );
 });
+
+void test('_headers lets hosts cache the versioned ONNX Runtime folder for good', () => {
+  const file = headersFile({ modelHosts: [] }, ['ort/1.30.0/']);
+  assert.match(file, /\n\/ort\/1\.30\.0\/\*\n {2}Cache-Control: public, max-age=31536000, immutable\n$/);
+});

@@ -1,4 +1,7 @@
-/** Interrupted exports leave nothing behind: signals, SIGKILL mid-checkpoint, and stale staging folders (issue #6 item 3). */
+/**
+ * Interrupted exports leave nothing behind: signals, SIGKILL mid-checkpoint, and stale staging
+ * folders (issue #6 item 3).
+ */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';

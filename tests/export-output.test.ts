@@ -1,4 +1,7 @@
-/** What export --out may replace: never a file, the inputs or the working directory; other folders only with --force. */
+/**
+ * What export --out may replace: never a file, the inputs or the working directory; other folders
+ * only with --force.
+ */
 import assert from 'node:assert/strict';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -176,7 +176,7 @@ void test('the released VQGAN decoder walk matches docs/model-format.md#vqgan-de
   const layout = vqganLayout(PRESET_SHAPES.mini.vqgan);
   const levels = vqganLevels(PRESET_SHAPES.mini.vqgan);
   assert.deepEqual(
-    levels.map((l) => [l.level, l.resolution, l.blocks.length, l.attentions.length, l.upsample !== null]),
+    levels.map((l) => [l.level, l.resolution, l.blocks.length, l.attentions.length, l.upsample !== undefined]),
     [
       [4, 16, 3, 3, true],
       [3, 32, 3, 0, true],

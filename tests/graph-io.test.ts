@@ -1,4 +1,7 @@
-/** An exported model against src/model/graph-io.ts: the names ONNX Runtime reports are the ones the runtime feeds and reads. */
+/**
+ * An exported model against src/model/graph-io.ts: the names ONNX Runtime reports are the ones the
+ * runtime feeds and reads.
+ */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import {

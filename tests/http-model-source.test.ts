@@ -1,4 +1,7 @@
-/** The worker's HTTP model source: manifest parsing, confinement to the model's URL, sizes before and while downloading, sha256 and progress, with a fake fetch. */
+/**
+ * The worker's HTTP model source: manifest parsing, confinement to the model's URL, sizes before
+ * and while downloading, sha256 and progress, with a fake fetch.
+ */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';

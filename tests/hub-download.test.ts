@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,6 +9,7 @@ import { downloadHubFiles, HubDownloadError } from '../tools/exporter/hub-downlo
 import { formatProgressLine } from '../tools/hub-progress.ts';
 import type { HubFileRequest, HubProgress } from '../tools/exporter/hub-download.ts';
 import { startHubTestServer } from './helpers/hub-server.ts';
+import { sha256 } from './helpers/synthetic-model.ts';
 import type { HubTestServer, HubTestServerOptions } from './helpers/hub-server.ts';
 
 const REPO = 'dalle-mini/dalle-mini';
@@ -40,8 +41,6 @@ async function setup(options: HubTestServerOptions = {}): Promise<Fixture> {
 function req(file: string, optional = false): HubFileRequest {
   return optional ? { repo: REPO, revision: 'main', file, optional } : { repo: REPO, revision: 'main', file };
 }
-
-const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
 async function exists(p: string): Promise<boolean> {
   return stat(p).then(

@@ -1,4 +1,7 @@
-/** The page's languages: every message exists in each language with the same placeholders, and the language is detected as promised. */
+/**
+ * The page's languages: every message exists in each language with the same placeholders, and the language is
+ * detected as promised.
+ */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { detectLanguage, matchLanguage } from '../src/ui/i18n.ts';

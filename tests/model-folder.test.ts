@@ -1,4 +1,7 @@
-/** The Node model-folder source reads only regular files inside the folder, of the declared size, before buffering them. */
+/**
+ * The Node model-folder source reads only regular files inside the folder, of the declared size,
+ * before buffering them.
+ */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';

@@ -136,7 +136,10 @@ async function readAll(source: ModelSource, what: string): Promise<void> {
   }
 }
 
-/** Serves the folder's regular files under BASE (index.html for anything else) and the secret outside BASE, recording every URL. */
+/**
+ * Serves the folder's regular files under BASE (index.html for anything else) and the secret
+ * outside BASE, recording every URL.
+ */
 function serving(urls: string[], manifestText: string): (url: string) => Promise<Response> {
   return (url) => {
     urls.push(url);

@@ -21,11 +21,11 @@ import {
   FakeModelServer,
   fakeStorageManager,
   quotaBackend,
-  sha256Hex,
   steppingClock,
   syntheticModel,
   totalBytes,
 } from './helpers/store-fixtures.ts';
+import { sha256 } from './helpers/synthetic-model.ts';
 
 const PIECE = 1024;
 const model = syntheticModel('dalle-mini', 1);
@@ -242,7 +242,7 @@ void test('a file path that leaves the model folder is refused before anything i
 void test('an empty file and a file listed twice under two paths are stored once, without a request for the empty one', async () => {
   const vocab = entryOf('vocab.json');
   const extra = [
-    { path: 'empty.bin', bytes: 0, sha256: sha256Hex(new Uint8Array()) },
+    { path: 'empty.bin', bytes: 0, sha256: sha256(new Uint8Array()) },
     { path: 'vocab-copy.json', bytes: vocab.bytes, sha256: vocab.sha256 },
   ];
   const manifest = { ...model.manifest, files: [...model.manifest.files, ...extra] };

@@ -1,4 +1,7 @@
-/** The real tiny model downloaded into IndexedDB (fake-indexeddb) and loaded from there into onnxruntime-web: the same tokens as from disk. */
+/**
+ * The real tiny model downloaded into IndexedDB (fake-indexeddb) and loaded from there into
+ * onnxruntime-web: the same tokens as from disk.
+ */
 import 'fake-indexeddb/auto';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';

@@ -1,4 +1,7 @@
-/** The model store: pieces in and out, files shared between models stored once, listing and deleting, on both backends. */
+/**
+ * The model store: pieces in and out, files shared between models stored once, listing and
+ * deleting, on both backends.
+ */
 import 'fake-indexeddb/auto';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';

@@ -1,4 +1,7 @@
-/** Seeded fuzzing of the msgpack reader for a fixed 3 s: only CheckpointError or success, bounded work, no stray files. */
+/**
+ * Seeded fuzzing of the msgpack reader for a fixed 3 s: only CheckpointError or success, bounded
+ * work, no stray files.
+ */
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { test } from 'node:test';

@@ -1,4 +1,7 @@
-/** Hostile checkpoints and configs: duplicate keys, deep nesting, impossible counts and shapes fail as CheckpointError/ConfigError. */
+/**
+ * Hostile checkpoints and configs: duplicate keys, deep nesting, impossible counts and shapes fail
+ * as CheckpointError/ConfigError.
+ */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -82,7 +82,7 @@ export function runCli(main: () => void | Promise<void>): void {
     .catch((error: unknown) => {
       const { line, stack } = formatCliError(error);
       console.error(line);
-      if (stack !== null) console.error(stack);
+      if (stack !== undefined) console.error(stack);
       process.exitCode = 1;
     });
 }

@@ -39,17 +39,17 @@ function describe(error: SystemError): string {
 }
 
 /** The line to print, and the stack only for errors nobody planned for. */
-export function formatCliError(error: unknown): { line: string; stack: string | null } {
-  if (error instanceof ExpectedError) return { line: `error: ${error.message}`, stack: null };
+export function formatCliError(error: unknown): { line: string; stack: string | undefined } {
+  if (error instanceof ExpectedError) return { line: `error: ${error.message}`, stack: undefined };
   if (isSystemError(error)) {
     const target =
       error.path === undefined ? '' : ` ${error.path}${error.dest === undefined ? '' : ` → ${error.dest}`}`;
     const next = NEXT_STEP[error.code] ?? 'check the path and run again';
     return {
       line: `error: cannot ${error.syscall}${target}: ${describe(error)} (${error.code}); ${next}`,
-      stack: null,
+      stack: undefined,
     };
   }
-  if (error instanceof Error) return { line: `error: ${error.message}`, stack: error.stack ?? null };
-  return { line: `error: ${String(error)}`, stack: null };
+  if (error instanceof Error) return { line: `error: ${error.message}`, stack: error.stack };
+  return { line: `error: ${String(error)}`, stack: undefined };
 }

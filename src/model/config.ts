@@ -40,7 +40,10 @@ export interface VqganConfig {
   readonly outCh: number;
 }
 
-/** DalleBart LayerNorm epsilon (docs/model-format.md#layer-norm) and VQGAN GroupNorm epsilon / groups (docs/model-format.md#vqgan-blocks). */
+/**
+ * DalleBart LayerNorm epsilon (docs/model-format.md#layer-norm) and VQGAN GroupNorm epsilon /
+ * groups (docs/model-format.md#vqgan-blocks).
+ */
 export const LAYER_NORM_EPS = 1e-5;
 export const GROUP_NORM_EPS = 1e-6;
 export const GROUP_NORM_GROUPS = 32;
@@ -51,7 +54,10 @@ export class ConfigError extends ExpectedError {
 
 type Json = Record<string, unknown>;
 
-/** The hub's config.json spells fields in snake_case and may omit some; manifest.json spells them as the types do, all present. */
+/**
+ * The hub's config.json spells fields in snake_case and may omit some; manifest.json spells them as
+ * the types do, all present.
+ */
 export type ConfigNaming = 'hub' | 'manifest';
 
 const CONFIG_HINT = 'Only DALL·E Mini / Mega and their VQGAN checkpoints are supported.';

@@ -19,7 +19,10 @@ export class IntegrityError extends ExpectedError {
   }
 }
 
-/** A file the manifest lists is not there to read: missing, answered with a web page, an HTTP error, a link out of the folder. */
+/**
+ * A file the manifest lists is not there to read: missing, answered with a web page, an HTTP error,
+ * a link out of the folder.
+ */
 export class ModelFileUnavailableError extends ExpectedError {
   override name = 'ModelFileUnavailableError';
   constructor(

@@ -28,7 +28,10 @@ export interface GraphEntry {
   readonly compute: 'float32' | 'float16';
 }
 
-/** The text special ids of DALL·E Mini's BART vocab (docs/model-format.md#special-tokens): the tokenizer and the exporter both use these. */
+/**
+ * The text special ids of DALL·E Mini's BART vocab (docs/model-format.md#special-tokens): the
+ * tokenizer and the exporter both use these.
+ */
 export const TEXT_SPECIAL_TOKENS = { bos: 0, pad: 1, eos: 2, unk: 3 } as const;
 
 export interface SpecialTokens {
@@ -81,7 +84,10 @@ export function isModelPath(path: string): boolean {
   );
 }
 
-/** One file may reach 4 GiB: ONNX Runtime's WASM heap cannot hold more, and the exporter splits data at 64 MiB by default. */
+/**
+ * One file may reach 4 GiB: ONNX Runtime's WASM heap cannot hold more, and the exporter splits data
+ * at 64 MiB by default.
+ */
 export const MAX_FILE_BYTES = 2 ** 32;
 const MAX_FILES = 1000;
 const SHA256_PATTERN = /^[0-9a-f]{64}$/;

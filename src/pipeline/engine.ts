@@ -91,7 +91,8 @@ export class DalleEngine {
     const { ort, manifest } = this;
     const c = manifest.dalleBart;
     const T = c.maxTextLength;
-    // mini's text embedding has one row fewer than its vocab.json (docs/model-format.md#tokenizer): map such ids to <unk>.
+    // mini's text embedding has one row fewer than its vocab.json (docs/model-format.md#tokenizer):
+    // map such ids to <unk>.
     const ids = [...prompt.ids, ...unconditional.ids].map((id) =>
       id < c.encoderVocabSize ? id : manifest.specialTokens.unk,
     );

@@ -1,4 +1,7 @@
-/** VQGAN output → displayable pixels: clip to [0, 1], ×255, truncate (docs/model-format.md#post-processing), as RGBA for canvases and PNGs. */
+/**
+ * VQGAN output → displayable pixels: clip to [0, 1], ×255, truncate
+ * (docs/model-format.md#post-processing), as RGBA for canvases and PNGs.
+ */
 export function pixelsToRgba(pixels: Float32Array, index: number, imageSize: number): Uint8ClampedArray {
   const plane = imageSize * imageSize;
   const base = index * 3 * plane;

@@ -1,7 +1,7 @@
 /**
- * Next-token selection, pure and synchronous (docs/model-format.md#sampling): super-conditioning on the cond/uncond rows,
- * then temperature → top-k → top-p in the order of transformers' Flax warpers, sampling only over
- * the image codes 0 … codes − 1.
+ * Next-token selection, pure and synchronous (docs/model-format.md#sampling): super-conditioning on
+ * the cond/uncond rows, then temperature → top-k → top-p in the order of transformers' Flax
+ * warpers, sampling only over the image codes 0 … codes − 1.
  */
 import { ExpectedError } from '../core/expected-error.ts';
 import type { Rng } from '../core/rng.ts';

@@ -75,7 +75,10 @@ function responseProblem(entry: ManifestFile, url: string, response: Response, o
   return undefined;
 }
 
-/** Throws when the response cannot be the file; a size mismatch (the server holds another file) discards what is stored. */
+/**
+ * Throws when the response cannot be the file; a size mismatch (the server holds another file)
+ * discards what is stored.
+ */
 async function checkResponse(
   context: FileDownloadContext,
   entry: ManifestFile,
@@ -148,7 +151,10 @@ async function storeBody(
   return { pieceBytes, pieceHashes, hasher, offset: received };
 }
 
-/** Downloads what `entry` still lacks and marks it complete; throws IntegrityError (the file discarded) on a mismatch. */
+/**
+ * Downloads what `entry` still lacks and marks it complete; throws IntegrityError (the file
+ * discarded) on a mismatch.
+ */
 export async function downloadFile(context: FileDownloadContext, entry: ManifestFile, url: string): Promise<void> {
   const { files, progress } = context;
   progress.fileChecking(entry.path, entry.bytes);

@@ -39,7 +39,10 @@ export class StorageQuotaError extends ExpectedError {
   }
 }
 
-/** A file the model needs is not (completely) in storage: it was never downloaded, was interrupted, or failed a check. */
+/**
+ * A file the model needs is not (completely) in storage: it was never downloaded, was interrupted,
+ * or failed a check.
+ */
 export class FileNotStoredError extends ExpectedError {
   override name = 'FileNotStoredError';
   constructor(readonly file: string) {

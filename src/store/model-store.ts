@@ -172,7 +172,10 @@ export class ModelStore {
     return records;
   }
 
-  /** Files (complete or partial) that no stored model lists: left by deletes, replaced exports or interrupted cleanups. */
+  /**
+   * Files (complete or partial) that no stored model lists: left by deletes, replaced exports or
+   * interrupted cleanups.
+   */
   private async removeUnusedFiles(): Promise<void> {
     const used = new Set((await this.manifests()).flatMap(({ manifest }) => manifest.files.map((file) => file.sha256)));
     for (const sha256 of await this.files.storedHashes()) if (!used.has(sha256)) await this.files.discard(sha256);

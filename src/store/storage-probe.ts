@@ -9,7 +9,10 @@ import type { ModelStoreOptions } from './model-store.ts';
 import { indexedDbBackend, memoryBackend } from './piece-store.ts';
 import type { StoreBackend } from './piece-store.ts';
 
-/** Long enough for a cold IndexedDB open on a slow disk; short enough that a hung open (seen in private modes) does not stall the app. */
+/**
+ * Long enough for a cold IndexedDB open on a slow disk; short enough that a hung open (seen in
+ * private modes) does not stall the app.
+ */
 export const PROBE_TIMEOUT_MS = 5000;
 
 export type ProbeResult = { readonly ok: true } | { readonly ok: false; readonly reason: string };

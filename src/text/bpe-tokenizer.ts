@@ -82,8 +82,8 @@ function parseMerges(mergesTxt: string): Map<string, number> {
 }
 
 export interface EncodedPrompt {
-  ids: number[];
-  attentionMask: number[];
+  readonly ids: number[];
+  readonly attentionMask: number[];
 }
 
 export class BpeTokenizer {

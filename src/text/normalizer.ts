@@ -1,7 +1,8 @@
 /**
- * dalle-mini's `TextNormalizer` (docs/model-format.md#text-normalizer, DM `src/dalle_mini/model/text.py`): the 27 steps that
- * turned training captions into the text the BPE vocab was trained on. A prompt that skips them
- * loses punctuation to `<unk>` and drifts from the training distribution.
+ * dalle-mini's `TextNormalizer` (docs/model-format.md#text-normalizer, DM
+ * `src/dalle_mini/model/text.py`): the 27 steps that turned training captions into the text the BPE
+ * vocab was trained on. A prompt that skips them loses punctuation to `<unk>` and drifts from the
+ * training distribution.
  *
  * Regex semantics: after step 4 the text is pure ASCII, where JavaScript's `\w \d \s \b` match the
  * same characters as Python's (ASCII control characters \x1c–\x1f, which Python counts as
@@ -16,9 +17,9 @@ import type { WordSegmenter } from './word-segmenter.ts';
 
 export interface NormalizeOptions {
   /** Uniform [0, 1) source for the `<person>` draws; Math.random when absent (as dalle-mini). */
-  rng?: () => number;
+  readonly rng?: () => number;
   /** Splits hashtags into words; without it a hashtag is kept as one word. */
-  wordSegmenter?: WordSegmenter | null;
+  readonly wordSegmenter?: WordSegmenter | undefined;
 }
 
 /** CC12M's replacements for `<person>`, weighted by their Wikipedia counts (DM `person_token`). */
@@ -109,7 +110,7 @@ function trimCommas(text: string): string {
 
 export function normalizeText(text: string, options: NormalizeOptions = {}): string {
   const rng = options.rng ?? Math.random;
-  const segmenter = options.wordSegmenter ?? null;
+  const segmenter = options.wordSegmenter;
   let t = fixText(text); // 1
   t = decodeHTML(decodeHTML(t)); // 2
   t = demojize(t); // 3

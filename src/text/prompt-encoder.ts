@@ -19,7 +19,7 @@ export async function loadPromptEncoder(source: ModelSource): Promise<PromptEnco
   const tokenizer = BpeTokenizer.fromFiles(await text(manifest.tokenizer.vocab), await text(manifest.tokenizer.merges));
   // The manifest names the word-frequency file (a path); the prompt is given the segmenter built from it.
   const words = manifest.tokenizer.wordFrequencies;
-  const wordSegmenter = words === undefined ? null : new WordSegmenter(await text(words));
+  const wordSegmenter = words === undefined ? undefined : new WordSegmenter(await text(words));
   const maxLength = manifest.dalleBart.maxTextLength;
   return {
     encode: (prompt, seed) => preparePrompt(prompt, tokenizer, { seed, wordSegmenter, maxLength }),

@@ -1,6 +1,7 @@
 /**
- * A user prompt → the encoder's input row (docs/model-format.md#text-preprocessing): TextNormalizer, then BPE with `<s>`/`</s>`
- * and padding. The unconditional row is the tokenised empty string, never normalised (DM
+ * A user prompt → the encoder's input row (docs/model-format.md#text-preprocessing):
+ * TextNormalizer, then BPE with `<s>`/`</s>` and padding. The unconditional row is the tokenised
+ * empty string, never normalised (DM
  * `processor.py`).
  */
 import { createRng } from '../core/rng.ts';
@@ -14,22 +15,22 @@ export const PERSON_STREAM = 0x7e47;
 
 export interface PromptOptions {
   /** The generation seed: the same seed and prompt always normalise the same way. */
-  seed: number;
+  readonly seed: number;
   /** Splits hashtags into words (normalizer.ts); without it a hashtag is kept as one word. */
-  wordSegmenter?: WordSegmenter | null;
-  maxLength?: number;
+  readonly wordSegmenter?: WordSegmenter | undefined;
+  readonly maxLength?: number;
 }
 
 export interface PreparedPrompt extends EncodedPrompt {
   /** The normalised text (leading space included) that was tokenised. */
-  normalized: string;
+  readonly normalized: string;
 }
 
 export function preparePrompt(text: string, tokenizer: BpeTokenizer, options: PromptOptions): PreparedPrompt {
   checkPromptText(text);
   const normalized = normalizeText(text, {
     rng: createRng(options.seed, PERSON_STREAM),
-    wordSegmenter: options.wordSegmenter ?? null,
+    wordSegmenter: options.wordSegmenter,
   });
   if (normalized.trim() === '') {
     throw new PromptError(

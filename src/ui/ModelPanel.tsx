@@ -5,7 +5,7 @@
 import { useTranslation } from 'react-i18next';
 import { formatBytes } from '../store/errors.ts';
 import type { Controller } from './controller.ts';
-import { storedCatalogIds } from './model-choice.ts';
+import { modelWithoutDownload, storedCatalogIds } from './model-choice.ts';
 import { useAppStore } from './store.ts';
 import type { DownloadView } from './store.ts';
 
@@ -56,6 +56,7 @@ function ConsentPanel({ controller }: { readonly controller: Controller }) {
   const { t } = useTranslation();
   const offer = useAppStore((s) => s.offer);
   const storage = useAppStore((s) => s.storage);
+  const fallback = useAppStore((s) => modelWithoutDownload(s.catalog, s.unavailable));
   if (!offer) return null;
   const partial = offer.missingBytes < offer.bytes;
   return (
@@ -79,12 +80,25 @@ function ConsentPanel({ controller }: { readonly controller: Controller }) {
       <div className="actions">
         <button
           data-testid="consent.accept"
+          className="primary"
           type="button"
+          // The panel appears in answer to picking a model: the keyboard lands on its answer.
+          autoFocus
           disabled={offer.spaceProblem !== null}
           onClick={() => void controller.acceptDownload()}
         >
           {t('consent.accept', { bytes: formatBytes(offer.missingBytes) })}
         </button>
+        {fallback && (
+          <button
+            data-testid="consent.decline"
+            className="secondary"
+            type="button"
+            onClick={() => void controller.declineDownload()}
+          >
+            {t('consent.decline', { model: fallback.name })}
+          </button>
+        )}
       </div>
     </section>
   );

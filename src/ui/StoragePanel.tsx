@@ -1,4 +1,7 @@
-/** Stored models and their sizes (shared files counted once), deletes, the site's usage and quota, and the memory-mode notice. */
+/**
+ * Stored models and their sizes (shared files counted once), deletes, the site's usage and quota, and the
+ * memory-mode notice.
+ */
 import { useTranslation } from 'react-i18next';
 import { formatBytes } from '../store/errors.ts';
 import type { Controller } from './controller.ts';
@@ -27,6 +30,7 @@ export function StoragePanel({ controller }: { readonly controller: Controller }
   const { t } = useTranslation();
   const report = useAppStore((s) => s.storageReport);
   const busy = useAppStore((s) => s.download !== null || s.phase === 'loading');
+  const persistent = useAppStore((s) => s.persistent);
   if (!report || report.storage.kind === 'memory') return null;
   const { usage, models } = report;
   return (
@@ -35,6 +39,9 @@ export function StoragePanel({ controller }: { readonly controller: Controller }
         {models.length === 0 ? t('storage.noneYet') : t('storage.stored', { bytes: formatBytes(usage.modelBytes) })}
         {usage.quota !== undefined && t('storage.quota', { bytes: formatBytes(usage.quota) })}
       </summary>
+      {persistent !== null && (
+        <p data-testid="storage.persistence">{persistent ? t('storage.persistent') : t('storage.bestEffort')}</p>
+      )}
       {models.length === 0 ? (
         <p>{t('storage.noModel')}</p>
       ) : (

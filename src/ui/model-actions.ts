@@ -9,7 +9,8 @@ import { ModelFileUnavailableError } from '../model/integrity.ts';
 import type { DalleGenerator } from '../worker/client.ts';
 import type { BackendName, LoadParams } from '../worker/protocol.ts';
 import { t } from './i18n.ts';
-import { hostOf, probeDevice, spaceProblem } from './model-choice.ts';
+import { hostOf, modelWithoutDownload, probeDevice, spaceProblem } from './model-choice.ts';
+import { askPersistence, isPersisted } from './persistence.ts';
 import { useAppStore } from './store.ts';
 
 export interface StartOptions {
@@ -25,6 +26,8 @@ export interface ModelActions {
   start(options: StartOptions): Promise<void>;
   selectModel(id: string): Promise<void>;
   acceptDownload(): Promise<void>;
+  /** "Not now": back to a model that needs no download, when the site offers one. */
+  declineDownload(): Promise<void>;
   cancelDownload(): void;
   refreshStorage(): Promise<void>;
   /** Deletes one stored model (StoredModelInfo.id), or every one with null. */
@@ -82,6 +85,10 @@ export function createModelActions(worker: WorkerSlot, load: Loader): ModelActio
       downloading = null;
       store.setState({ download: null });
       await actions.refreshStorage();
+    }
+    // A model stored without the visitor's say (the demo) asks once per browser (persistence.ts).
+    if (!model.askBeforeDownload && store.getState().storageReport?.models.some((m) => m.complete)) {
+      store.setState({ persistent: (await askPersistence('stored')) ?? null });
     }
     // Stopped by the visitor: offer the rest of the download again (what arrived is kept).
     if (controller.signal.aborted && model.askBeforeDownload && store.getState().selectedModel === model.id) {
@@ -183,8 +190,14 @@ export function createModelActions(worker: WorkerSlot, load: Loader): ModelActio
       const offer = store.getState().offer;
       if (!offer || offer.spaceProblem !== null) return;
       // Only the page may ask for persistent storage (not the worker); browsers decide, some after asking.
-      await navigator.storage?.persist?.().catch(() => false);
+      store.setState({ persistent: (await askPersistence('consent')) ?? null });
       await loadModel(offer.model);
+    },
+
+    async declineDownload() {
+      const { catalog, unavailable } = store.getState();
+      const fallback = modelWithoutDownload(catalog, unavailable);
+      if (fallback) await actions.selectModel(fallback.id);
     },
 
     cancelDownload() {
@@ -194,7 +207,7 @@ export function createModelActions(worker: WorkerSlot, load: Loader): ModelActio
     async refreshStorage() {
       try {
         const report = await worker.current().storage({ action: 'list' });
-        store.setState({ storageReport: report, storage: report.storage });
+        store.setState({ storageReport: report, storage: report.storage, persistent: (await isPersisted()) ?? null });
       } catch (error) {
         store.setState({ error: t('errors.listFailed', { detail: messageOf(error) }) });
       }

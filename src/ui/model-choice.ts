@@ -46,6 +46,17 @@ export function spaceProblem(
 }
 
 /** Catalog ids whose folder is completely stored. */
+/**
+ * Where "Not now" on the consent panel goes: a model that runs here with no download (the demo), if the site
+ * has one.
+ */
+export function modelWithoutDownload(
+  catalog: readonly CatalogModel[],
+  unavailable: Readonly<Record<string, string>>,
+): CatalogModel | undefined {
+  return catalog.find((model) => !model.askBeforeDownload && !(model.id in unavailable));
+}
+
 export function storedCatalogIds(
   catalog: readonly CatalogModel[],
   report: StorageReport | null,

@@ -66,6 +66,8 @@ export interface AppState {
   /** IndexedDB or memory, once the worker has opened its model store. */
   readonly storage: StorageInfo | null;
   readonly storageReport: StorageReport | null;
+  /** Whether the browser keeps stored models until they are deleted; null while it has not said. */
+  readonly persistent: boolean | null;
 }
 
 export const INITIAL_STATE: AppState = {
@@ -87,6 +89,7 @@ export const INITIAL_STATE: AppState = {
   download: null,
   storage: null,
   storageReport: null,
+  persistent: null,
 };
 
 export const useAppStore = create<AppState>()(() => INITIAL_STATE);

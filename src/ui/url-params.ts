@@ -1,4 +1,7 @@
-/** Options read from the page URL: `?backend=wasm|webgpu` forces a backend (the e2e tests use it), `?model=<id>` picks a catalog model. */
+/**
+ * Options read from the page URL: `?backend=wasm|webgpu` forces a backend (the e2e tests use it),
+ * `?model=<id>` picks a catalog model.
+ */
 import { BACKENDS, isBackendName } from '../worker/protocol.ts';
 import type { BackendName } from '../worker/protocol.ts';
 import { t } from './i18n.ts';

@@ -3,12 +3,12 @@
  * serves `rootDir/<repo>/<file>` at `/<repo>/resolve/<revision>/<file>` for any revision, with Range
  * support and the sha256 ETag / X-Linked-Size headers the hub sends for LFS files.
  */
-import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { sha256 as sha256Of } from './synthetic-model.ts';
 
 export interface HubTestServerOptions {
   /** Close the socket after this many body bytes, once (the first body that is long enough). */
@@ -53,7 +53,7 @@ async function loadFile(rootDir: string, route: Route, options: HubTestServerOpt
     return null;
   }
   // Hash first, then alter: the ETag promises bytes the body does not deliver.
-  const sha256 = createHash('sha256').update(body).digest('hex');
+  const sha256 = sha256Of(body);
   if (options.corrupt === route.file && body.length > 0) {
     body = Buffer.from(body);
     body[body.length - 1] = (body[body.length - 1] ?? 0) ^ 0xff;

@@ -3,7 +3,6 @@
  * HTTP server with optional Range support and cut-off bodies, a backend with a quota, and a fake
  * navigator.storage.
  */
-import { createHash } from 'node:crypto';
 import type { ModelManifest } from '../../src/model/manifest.ts';
 import { syntheticManifest } from './synthetic-model.ts';
 import { memoryBackend } from '../../src/store/piece-store.ts';
@@ -43,8 +42,6 @@ function seededBytes(length: number, seed: number): Uint8Array<ArrayBuffer> {
   }
   return bytes;
 }
-
-export const sha256Hex = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
 
 /** A model folder of seeded bytes; `shareWith` reuses another model's VQGAN and tokenizer files. */
 export function syntheticModel(modelId: string, seed: number, shareWith?: SyntheticModel): SyntheticModel {

@@ -1,10 +1,14 @@
 /**
- * Plain-TypeScript reference forward of DalleBart (docs/model-format.md#dallebart-architecture), used only by tests to check the ONNX
- * graphs. It is written independently of the graph builder: straightforward loops, float64 work
- * buffers, no KV cache, an accurate erf. Slow, but trustworthy on tiny configs.
+ * Plain-TypeScript reference forward of DalleBart (docs/model-format.md#dallebart-architecture),
+ * used only by tests to check the ONNX graphs. It is written independently of the graph builder:
+ * straightforward loops, float64 work buffers, no KV cache, an accurate erf. Slow, but trustworthy
+ * on tiny configs.
  */
 import type { DalleBartConfig } from '../../src/model/config.ts';
-/** docs/model-format.md#layer-norm, written out here rather than imported, so a wrong constant in the exporter is caught. */
+/**
+ * docs/model-format.md#layer-norm, written out here rather than imported, so a wrong constant in
+ * the exporter is caught.
+ */
 const LAYER_NORM_EPS = 1e-5;
 import type { ParamSource } from '../../tools/exporter/params.ts';
 
@@ -206,7 +210,10 @@ function attentionBlock(
   return matmul(a, tq, d, p.get(`${name}/out_proj/kernel`), d);
 }
 
-/** NormFormer GLU (docs/model-format.md#glu-feed-forward): LN0 (bias-only) → GELU(gate) ⊙ linear → LN1 (bias-only) → Dense_2. */
+/**
+ * NormFormer GLU (docs/model-format.md#glu-feed-forward): LN0 (bias-only) → GELU(gate) ⊙ linear →
+ * LN1 (bias-only) → Dense_2.
+ */
 function glu(p: LayerParams, x: Float64Array, rows: number, d: number, ffn: number): Float64Array {
   const g = layerNorm(x, d, null, p.get('GLU_0/LayerNorm_0/bias'));
   const gate = matmul(g, rows, d, p.get('GLU_0/Dense_0/kernel'), ffn);
@@ -253,9 +260,10 @@ const ENCODER_LAYERS = 'model/encoder/layers/FlaxBartEncoderLayers';
 const DECODER_LAYERS = 'model/decoder/layers/FlaxBartDecoderLayers';
 
 /**
- * Encoder forward (docs/model-format.md#embeddings-and-positions, docs/model-format.md#encoder-layer). inputIds/attentionMask: [B][T] with T ≤ maxTextLength
- * (normally = 64); mask 0 marks padding, which is masked only as attention keys.
- * Returns the final_ln output, [B, T, d] float32.
+ * Encoder forward (docs/model-format.md#embeddings-and-positions,
+ * docs/model-format.md#encoder-layer). inputIds/attentionMask: [B][T] with T ≤ maxTextLength
+ * (normally = 64); mask 0 marks padding, which is masked only as attention keys. Returns the
+ * final_ln output, [B, T, d] float32.
  */
 export function referenceEncoder(
   params: ParamSource,
@@ -286,10 +294,11 @@ export function referenceEncoder(
 }
 
 /**
- * Decoder forward over whole prefixes, without a cache (docs/model-format.md#embeddings-and-positions, docs/model-format.md#decoder-layer).
- * encoderOutput: [B, T, d] (T = attentionMask row length); tokens: [B][t], tokens[b][0] = start token,
- * t ≤ imageLength. Position i attends causally to 0…i and cross-attends to the unmasked text keys.
- * Returns logits [B, t, imageVocabSize + 1] float32 for every position.
+ * Decoder forward over whole prefixes, without a cache
+ * (docs/model-format.md#embeddings-and-positions, docs/model-format.md#decoder-layer).
+ * encoderOutput: [B, T, d] (T = attentionMask row length); tokens: [B][t], tokens[b][0] = start
+ * token, t ≤ imageLength. Position i attends causally to 0…i and cross-attends to the unmasked text
+ * keys. Returns logits [B, t, imageVocabSize + 1] float32 for every position.
  */
 export function referenceDecoder(
   params: ParamSource,

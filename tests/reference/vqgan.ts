@@ -1,11 +1,15 @@
 /**
- * Plain-TypeScript reference of the VQGAN decoder (docs/model-format.md#vqgan-decoder, docs/model-format.md#vqgan-blocks), used only by tests. Feature maps
- * are CHW float64 arrays, one image at a time; the structure comes from `vqganLevels`, like the layout.
+ * Plain-TypeScript reference of the VQGAN decoder (docs/model-format.md#vqgan-decoder,
+ * docs/model-format.md#vqgan-blocks), used only by tests. Feature maps are CHW float64 arrays, one
+ * image at a time; the structure comes from `vqganLevels`, like the layout.
  */
 import type { VqganConfig } from '../../src/model/config.ts';
 import { GROUP_NORM_GROUPS, vqganGridSize, vqganLevelChannels } from '../../src/model/config.ts';
 
-/** docs/model-format.md#vqgan-blocks (taming's GroupNorm eps), written out rather than imported so the check is independent. */
+/**
+ * docs/model-format.md#vqgan-blocks (taming's GroupNorm eps), written out rather than imported so
+ * the check is independent.
+ */
 const GROUP_NORM_EPS = 1e-6;
 import { vqganLevels } from '../../tools/exporter/layout.ts';
 import type { ParamSource } from '../../tools/exporter/params.ts';
@@ -115,7 +119,10 @@ function add(a: Map3, b: Map3): Map3 {
   return { ...a, data };
 }
 
-/** ResBlock (docs/model-format.md#vqgan-blocks): x + conv2(swish(norm2(conv1(swish(norm1(x)))))), nin_shortcut iff cin ≠ cout. */
+/**
+ * ResBlock (docs/model-format.md#vqgan-blocks): x + conv2(swish(norm2(conv1(swish(norm1(x)))))),
+ * nin_shortcut iff cin ≠ cout.
+ */
 function resBlock(params: ParamSource, prefix: string, cin: number, cout: number, x: Map3): Map3 {
   let h = conv(params, `${prefix}/conv1`, swish(groupNorm(params, `${prefix}/norm1`, x)));
   h = conv(params, `${prefix}/conv2`, swish(groupNorm(params, `${prefix}/norm2`, h)));
@@ -123,7 +130,10 @@ function resBlock(params: ParamSource, prefix: string, cin: number, cout: number
   return add(shortcut, h);
 }
 
-/** Single-head spatial self-attention (docs/model-format.md#vqgan-blocks): x + proj_out(softmax(qᵀk/√C) applied to v). */
+/**
+ * Single-head spatial self-attention (docs/model-format.md#vqgan-blocks): x +
+ * proj_out(softmax(qᵀk/√C) applied to v).
+ */
 function attnBlock(params: ParamSource, prefix: string, x: Map3): Map3 {
   const h = groupNorm(params, `${prefix}/norm`, x);
   const q = conv(params, `${prefix}/q`, h).data;

@@ -49,7 +49,10 @@ function readJson(file: string): unknown {
   }
 }
 
-/** Size and sha256 from one pass in 16 MiB pieces: a tensor larger than the shard size gets a data file of its own, which need not sit in memory whole. */
+/**
+ * Size and sha256 from one pass in 16 MiB pieces: a tensor larger than the shard size gets a data
+ * file of its own, which need not sit in memory whole.
+ */
 function describeFile(dir: string, path: string): ManifestFile {
   const hash = createHash('sha256');
   const bytes = forEachPiece(join(dir, path), 1 << 24, (piece) => hash.update(piece));
@@ -97,7 +100,7 @@ export function openCheckpoints(dalleDir: string, vqganDir: string): OpenedModel
       throw new CheckpointError(`${join(dalleDir, file)} is missing (tokenizer file)`);
   }
   const dalleCheckpoint = openChecked(dalleDir, 'DalleBart');
-  let vqganCheckpoint: FlaxCheckpoint | null = null;
+  let vqganCheckpoint: FlaxCheckpoint | undefined;
   try {
     checkLayout(dalleCheckpoint, dalleBartLayout(dalleConfig), 'DalleBart');
     vqganCheckpoint = openChecked(vqganDir, 'VQGAN');

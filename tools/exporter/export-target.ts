@@ -26,13 +26,13 @@ function isWithin(inner: string, outer: string): boolean {
   return rel === '' || (!isAbsolute(rel) && rel.split(sep)[0] !== '..');
 }
 
-/** The folder's entries; null when there is no folder yet. */
-function listing(dir: string): string[] | null {
+/** The folder's entries; undefined when there is no folder yet. */
+function listing(dir: string): string[] | undefined {
   try {
     return readdirSync(dir);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return null;
+    if (code === 'ENOENT') return undefined;
     throw new OutputPathError(
       `--out ${dir} cannot be listed (${code}), so what replacing it would delete is unknown; check its permissions or choose another folder`,
     );
@@ -74,7 +74,7 @@ export function checkExportTarget(out: string, inputs: readonly string[], force:
     }
   }
   const entries = listing(target);
-  if (entries !== null && entries.length > 0 && !isPreviousExport(target) && !force) {
+  if (entries !== undefined && entries.length > 0 && !isPreviousExport(target) && !force) {
     throw new OutputPathError(
       `--out ${target} is a non-empty folder that is not a model export (it has no manifest.json of ours), and exporting replaces the whole folder; choose an empty or new folder, or pass --force to replace it`,
     );

@@ -1,7 +1,8 @@
 /**
  * Flax's array leaves: ext type 1 with payload `[shape, dtype name, raw little-endian bytes]`, or,
- * over 2^30 bytes, the `__msgpack_chunked_array__` map form (spec §2.5). Shapes and byte counts
- * are checked against each other here, so every later read stays inside the leaf's bytes.
+ * over 2^30 bytes, the `__msgpack_chunked_array__` map form (docs/model-format.md#flax-msgpack).
+ * Shapes and byte counts are checked against each other here, so every later read stays inside the
+ * leaf's bytes.
  */
 import { CheckpointError } from './checkpoint-error.ts';
 import type { Value } from './msgpack-values.ts';
@@ -55,11 +56,11 @@ export function payloadToLeaf(payload: Value, path: string, file: string): FlaxL
   return { path, shape: dims, dtype, segments: [data.bin] };
 }
 
-/** The values of a map keyed "0", "1", … in key order, or null when the keys are anything else. */
-function numberedValues(map: Map<string, Value>): Value[] | null {
+/** The values of a map keyed "0", "1", … in key order, or undefined when the keys are anything else. */
+function numberedValues(map: Map<string, Value>): Value[] | undefined {
   const values: Value[] = [];
   for (let i = 0; i < map.size; i++) {
-    if (!map.has(String(i))) return null;
+    if (!map.has(String(i))) return undefined;
     values.push(map.get(String(i))!);
   }
   return values;
@@ -72,10 +73,10 @@ export function chunkedToLeaf(map: Map<string, Value>, path: string, file: strin
     throw new CheckpointError(`${file}: chunked array "${path}" lacks shape or chunks`);
   }
   const shape = numberedValues(shapeMap);
-  if (shape === null || !shape.every(isDimension))
+  if (shape === undefined || !shape.every(isDimension))
     throw new CheckpointError(`${file}: chunked array "${path}" has an invalid shape`);
   const parts = numberedValues(chunkMap);
-  if (parts === null || parts.length === 0 || !parts.every(isLeaf))
+  if (parts === undefined || parts.length === 0 || !parts.every(isLeaf))
     throw new CheckpointError(`${file}: chunked array "${path}" has invalid chunks`);
   const dtype = parts[0]!.dtype;
   if (!parts.every((p) => p.dtype === dtype))

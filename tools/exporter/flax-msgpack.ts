@@ -3,8 +3,9 @@
  *
  * The released checkpoints are up to 10.4 GB, past what one Node buffer holds, so the reader walks
  * the msgpack structure with positional reads and records where each array's bytes live; tensors
- * are then read one at a time (or one layer slice at a time). Every read must deliver every byte
- * it asked for (a short read is an error, never zeros), and every value must be finite. Layout: docs/model-format.md#flax-msgpack.
+ * are then read one at a time (or one layer slice at a time). Every read must deliver every byte it
+ * asked for (a short read is an error, never zeros), and every value must be finite. Layout:
+ * docs/model-format.md#flax-msgpack.
  */
 import { closeSync, fstatSync, openSync } from 'node:fs';
 import { bfloat16ToFloat32, float16ToFloat32 } from '../../src/model/half.ts';

@@ -93,10 +93,14 @@ export interface VqganLevel {
   readonly resolution: number;
   readonly blocks: readonly { readonly prefix: string; readonly cin: number; readonly cout: number }[];
   readonly attentions: readonly string[];
-  readonly upsample: string | null;
+  /** Undefined at level 0, which keeps its resolution. */
+  readonly upsample: string | undefined;
 }
 
-/** The decoder's structure, derived from the config the way taming/vqgan-jax build it (docs/model-format.md#vqgan-decoder). */
+/**
+ * The decoder's structure, derived from the config the way taming/vqgan-jax build it
+ * (docs/model-format.md#vqgan-decoder).
+ */
 export function vqganLevels(c: VqganConfig): VqganLevel[] {
   const levels: VqganLevel[] = [];
   const top = c.chMult.length - 1;
@@ -111,7 +115,7 @@ export function vqganLevels(c: VqganConfig): VqganLevel[] {
       cin = cout;
       if (c.attnResolutions.includes(resolution)) attentions.push(`decoder/up_${level}/attn_${i}`);
     }
-    const upsample = level !== 0 ? `decoder/up_${level}/upsample/conv` : null;
+    const upsample = level !== 0 ? `decoder/up_${level}/upsample/conv` : undefined;
     levels.push({ level, resolution, blocks, attentions, upsample });
     if (upsample) resolution *= 2;
   }

@@ -1,4 +1,7 @@
-/** Shapes of the synthetic checkpoints: tiny for tests, mini and mega exactly as released (docs/model-format.md#released-hyper-parameters). */
+/**
+ * Shapes of the synthetic checkpoints: tiny for tests, mini and mega exactly as released
+ * (docs/model-format.md#released-hyper-parameters).
+ */
 import type { DalleBartConfig, VqganConfig } from '../../src/model/config.ts';
 import { DEFAULT_MERGE_COUNT, FIRST_MERGE_ID } from './toy-vocab.ts';
 

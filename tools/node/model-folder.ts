@@ -44,7 +44,10 @@ function readManifestJson(manifestPath: string): unknown {
   }
 }
 
-/** Opens `file` only if it resolves (symlinks included) inside `root` to a regular file of the declared size, and reads exactly that many bytes. */
+/**
+ * Opens `file` only if it resolves (symlinks included) inside `root` to a regular file of the
+ * declared size, and reads exactly that many bytes.
+ */
 async function readInside(root: string, file: string, entry: ManifestFile): Promise<Uint8Array<ArrayBuffer>> {
   let real: string;
   try {

@@ -16,7 +16,10 @@ export interface CspOptions {
   readonly modelHosts: readonly string[];
   /** Who may frame the page. The main page: 'self'; the embed entry (to come) will send '*'. */
   readonly frameAncestors?: string;
-  /** Vite's dev server: its React refresh preamble is an inline script, CSS arrives as inline styles, HMR uses a websocket. */
+  /**
+   * Vite's dev server: its React refresh preamble is an inline script, CSS arrives as inline
+   * styles, HMR uses a websocket.
+   */
   readonly dev?: boolean;
 }
 

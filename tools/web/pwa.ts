@@ -38,7 +38,10 @@ export const WEB_APP_MANIFEST: Partial<ManifestOptions> = {
   ],
 };
 
-/** Same-origin model indexes the service worker keeps a last copy of: `models/catalog.json` and `models/<id>/manifest.json`. */
+/**
+ * Same-origin model indexes the service worker keeps a last copy of: `models/catalog.json` and
+ * `models/<id>/manifest.json`.
+ */
 export const MODEL_INDEX_URL = /\/models\/(?:catalog\.json|[^/?#]+\/manifest\.json)$/;
 
 /**

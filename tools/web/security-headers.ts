@@ -17,14 +17,18 @@ export function pageHeaders(options: CspOptions): Record<string, string> {
   return { ...ISOLATION_HEADERS, 'Content-Security-Policy': contentSecurityPolicy(options) };
 }
 
-/** `_headers`: every path gets the page headers. */
-export function headersFile(options: CspOptions): string {
+/** For folders whose name carries their version (`ort/1.30.0/`): their files never change. */
+export const IMMUTABLE_CACHE = 'public, max-age=31536000, immutable';
+
+/** `_headers`: every path gets the page headers; files under `immutableDirs` may be cached for good. */
+export function headersFile(options: CspOptions, immutableDirs: readonly string[] = []): string {
   const lines = Object.entries(pageHeaders(options)).map(([name, value]) => `  ${name}: ${value}`);
-  return ['/*', ...lines, ''].join('\n');
+  const immutable = immutableDirs.flatMap((dir) => [`/${dir}*`, `  Cache-Control: ${IMMUTABLE_CACHE}`]);
+  return ['/*', ...lines, ...immutable, ''].join('\n');
 }
 
 /** Build only: the CSP meta tag first in <head>, and dist/_headers. */
-export function securityHeaders(options: CspOptions): Plugin {
+export function securityHeaders(options: CspOptions, immutableDirs: readonly string[] = []): Plugin {
   return {
     name: 'security-headers',
     apply: 'build',
@@ -36,7 +40,7 @@ export function securityHeaders(options: CspOptions): Plugin {
       },
     ],
     generateBundle() {
-      this.emitFile({ type: 'asset', fileName: '_headers', source: headersFile(options) });
+      this.emitFile({ type: 'asset', fileName: '_headers', source: headersFile(options, immutableDirs) });
     },
   };
 }
