@@ -3,7 +3,7 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './ui/App.tsx';
 import { createController } from './ui/controller.ts';
-import { useAppStore } from './ui/store.ts';
+import { setPrompt, setSettings, useAppStore } from './ui/store.ts';
 import { readUrlOptions } from './ui/url-params.ts';
 import { WorkerClient } from './worker/client.ts';
 import './ui/app.css';
@@ -36,14 +36,18 @@ createRoot(root).render(
   </StrictMode>,
 );
 
+// A share link fills the prompt and settings and waits for Draw; `?backend=` is a setting like the panel's.
+setSettings({ ...options.settings, ...(options.backend ? { backend: options.backend } : {}) });
+if (options.prompt !== undefined) setPrompt(options.prompt);
+
 // Loading starts here rather than in an effect, so StrictMode's double mount cannot load twice.
 void controller
   .start({
     catalogUrl,
     wasmPaths: new URL(ORT_PATH, document.baseURI).href,
-    ...(options.backend ? { backend: options.backend } : {}),
     ...(options.model ? { model: options.model } : {}),
   })
   .then(() => {
-    if (options.problem && !useAppStore.getState().error) useAppStore.setState({ error: options.problem });
+    const problems = [useAppStore.getState().error, ...options.problems].filter((p) => p !== null);
+    if (problems.length > 0) useAppStore.setState({ error: problems.join(' ') });
   });

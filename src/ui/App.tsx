@@ -1,9 +1,11 @@
 import { useTranslation } from 'react-i18next';
 import type { Controller } from './controller.ts';
 import { ImageGrid } from './ImageGrid.tsx';
+import { ImageViewer } from './ImageViewer.tsx';
 import { LanguageSwitch } from './LanguageSwitch.tsx';
 import { ModelPanel } from './ModelPanel.tsx';
 import { PromptForm } from './PromptForm.tsx';
+import { SettingsPanel } from './SettingsPanel.tsx';
 import { StatusPanel } from './StatusPanel.tsx';
 import { StorageNotice, StoragePanel } from './StoragePanel.tsx';
 
@@ -23,6 +25,8 @@ export function App({ controller, catalogUrl }: { readonly controller: Controlle
       <PromptForm controller={controller} />
       <StatusPanel />
       <ImageGrid />
+      <ImageViewer controller={controller} />
+      <SettingsPanel controller={controller} />
       <StoragePanel controller={controller} />
     </main>
   );

@@ -3,7 +3,6 @@
  * Every busy phase ends in `finally`, so an error never leaves the UI stuck on "generating".
  */
 import { GenerationCancelledError } from '../pipeline/errors.ts';
-import { DEFAULT_SAMPLING } from '../pipeline/sampler.ts';
 import type { DalleGenerator } from '../worker/client.ts';
 import { DeviceLostError, WorkerCrashedError } from '../worker/errors.ts';
 import { checkPromptText } from '../text/prompt-checks.ts';
@@ -14,12 +13,16 @@ import { t } from './i18n.ts';
 import { createModelActions } from './model-actions.ts';
 import type { ModelActions, WorkerSlot } from './model-actions.ts';
 import { loadProgressLabel } from './model-choice.ts';
-import { useAppStore } from './store.ts';
-import type { DownloadView } from './store.ts';
+import { randomSeed, samplingOf } from './settings.ts';
+import { setSettings, useAppStore } from './store.ts';
+import type { Drawing, DownloadView } from './store.ts';
 
 export interface Controller extends ModelActions {
   load(params: LoadParams, options?: LoadOptions): Promise<void>;
+  /** Draws the prompt with the settings; an unlocked seed is replaced by a new random one first. */
   draw(): Promise<void>;
+  /** Draws the shown grid again with its seed, locked, and at least `index` + 1 images, so image `index` comes back. */
+  drawAgainFrom(index: number): Promise<void>;
   cancel(): void;
 }
 
@@ -114,8 +117,10 @@ export function createController(makeGenerator: () => DalleGenerator): Controlle
     },
 
     async draw() {
-      const { prompt, settings, phase } = store.getState();
+      const { prompt, phase, selectedModel, modelId } = store.getState();
       if (phase !== 'ready') return;
+      if (!store.getState().settings.seedLocked) setSettings({ seedText: String(randomSeed()) });
+      const settings = store.getState().settings;
       let seed: number;
       try {
         checkPromptText(prompt);
@@ -124,18 +129,27 @@ export function createController(makeGenerator: () => DalleGenerator): Controlle
         store.setState({ error: messageOf(error) });
         return;
       }
+      const drawing: Drawing = {
+        prompt,
+        seed,
+        count: settings.count,
+        sampling: samplingOf(settings),
+        model: selectedModel,
+        modelId,
+      };
       running = new AbortController();
       const started = performance.now();
       store.setState({
         phase: 'generating',
         error: null,
+        drawing,
         images: [],
         tokens: [],
         progress: { label: t('status.encoding'), fraction: 0 },
       });
       try {
         const result = await generator.generate(
-          { prompt, count: settings.count, seed, sampling: DEFAULT_SAMPLING },
+          { prompt, count: drawing.count, seed, sampling: drawing.sampling },
           {
             signal: running.signal,
             onStep: ({ step, totalSteps }) =>
@@ -145,7 +159,7 @@ export function createController(makeGenerator: () => DalleGenerator): Controlle
             // Forming images replace the grid's slots as they arrive; the final result replaces them all.
             onPreview: ({ first, images }) =>
               store.setState((state) => {
-                const next = state.images.slice(0, settings.count);
+                const next = state.images.slice(0, drawing.count);
                 images.forEach((image, i) => (next[first + i] = image));
                 return { images: next };
               }),
@@ -172,6 +186,19 @@ export function createController(makeGenerator: () => DalleGenerator): Controlle
         running = null;
         store.setState((s) => (s.phase === 'generating' ? { phase: 'ready' } : {}));
       }
+    },
+
+    async drawAgainFrom(index) {
+      const { drawing, settings } = store.getState();
+      if (!drawing) return;
+      store.setState({ prompt: drawing.prompt });
+      setSettings({
+        ...drawing.sampling,
+        seedText: String(drawing.seed),
+        seedLocked: true,
+        count: Math.max(settings.count, index + 1),
+      });
+      await controller.draw();
     },
 
     cancel() {
