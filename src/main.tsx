@@ -3,6 +3,8 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './ui/App.tsx';
 import { createController } from './ui/controller.ts';
+import { createHistoryActions } from './ui/history/history-actions.ts';
+import type { HistoryActions } from './ui/history/history-actions.ts';
 import { setPrompt, setSettings, useAppStore } from './ui/store.ts';
 import { readUrlOptions } from './ui/url-params.ts';
 import { WorkerClient } from './worker/client.ts';
@@ -16,7 +18,14 @@ const ORT_PATH = 'ort/';
 
 const startWorker = (): WorkerClient =>
   new WorkerClient(new Worker(new URL('./worker/dalle.worker.ts', import.meta.url), { type: 'module', name: 'dalle' }));
-const controller = createController(startWorker);
+// The history keeps every finished drawing; it needs the controller to draw them again.
+const drawn: { history?: HistoryActions } = {};
+const controller = createController(startWorker, {
+  onDrawn: (drawing, result) => void drawn.history?.record(drawing, result),
+});
+const history = createHistoryActions(controller);
+drawn.history = history;
+void history.open();
 const options = readUrlOptions(location.search);
 const catalogUrl = new URL(CATALOG_PATH, document.baseURI).href;
 
@@ -32,7 +41,7 @@ const root = document.getElementById('root');
 if (!root) throw new Error('index.html has no #root element');
 createRoot(root).render(
   <StrictMode>
-    <App controller={controller} catalogUrl={catalogUrl} />
+    <App controller={controller} history={history} catalogUrl={catalogUrl} />
   </StrictMode>,
 );
 

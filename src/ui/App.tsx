@@ -1,5 +1,7 @@
 import { useTranslation } from 'react-i18next';
 import type { Controller } from './controller.ts';
+import type { HistoryActions } from './history/history-actions.ts';
+import { HistoryPanel } from './history/HistoryPanel.tsx';
 import { ImageGrid } from './ImageGrid.tsx';
 import { ImageViewer } from './ImageViewer.tsx';
 import { LanguageSwitch } from './LanguageSwitch.tsx';
@@ -9,7 +11,15 @@ import { SettingsPanel } from './SettingsPanel.tsx';
 import { StatusPanel } from './StatusPanel.tsx';
 import { StorageNotice, StoragePanel } from './StoragePanel.tsx';
 
-export function App({ controller, catalogUrl }: { readonly controller: Controller; readonly catalogUrl: string }) {
+export function App({
+  controller,
+  history,
+  catalogUrl,
+}: {
+  readonly controller: Controller;
+  readonly history: HistoryActions;
+  readonly catalogUrl: string;
+}) {
   const { t } = useTranslation();
   return (
     <main className="app">
@@ -27,6 +37,7 @@ export function App({ controller, catalogUrl }: { readonly controller: Controlle
       <ImageGrid />
       <ImageViewer controller={controller} />
       <SettingsPanel controller={controller} />
+      <HistoryPanel history={history} />
       <StoragePanel controller={controller} />
     </main>
   );

@@ -7,7 +7,7 @@ import type { DalleGenerator } from '../worker/client.ts';
 import { DeviceLostError, WorkerCrashedError } from '../worker/errors.ts';
 import { checkPromptText } from '../text/prompt-checks.ts';
 import { parseSeedText } from './seed-text.ts';
-import type { LoadParams, LoadProgress } from '../worker/protocol.ts';
+import type { GenerateResult, LoadParams, LoadProgress } from '../worker/protocol.ts';
 import { DownloadCancelledError } from '../store/errors.ts';
 import { t } from './i18n.ts';
 import { createModelActions } from './model-actions.ts';
@@ -47,8 +47,13 @@ function withDownload(view: DownloadView | null, progress: LoadProgress): Downlo
   return { files: { ...view?.files, [progress.file.path]: progress.file } };
 }
 
+export interface ControllerEvents {
+  /** A drawing finished (the grid shows it): the history keeps it. */
+  readonly onDrawn?: (drawing: Drawing, result: GenerateResult) => void;
+}
+
 /** @param makeGenerator starts a fresh worker; called again when a worker can no longer run. */
-export function createController(makeGenerator: () => DalleGenerator): Controller {
+export function createController(makeGenerator: () => DalleGenerator, events: ControllerEvents = {}): Controller {
   const store = useAppStore;
   let generator = makeGenerator();
   let running: AbortController | null = null;
@@ -172,6 +177,7 @@ export function createController(makeGenerator: () => DalleGenerator): Controlle
           imageSize: result.imageSize,
           progress: { label: t('status.done', { seconds }), fraction: 1 },
         });
+        events.onDrawn?.(drawing, result);
       } catch (error) {
         const cancelled = error instanceof GenerationCancelledError;
         store.setState({

@@ -13,6 +13,7 @@ import type { DownloadProgress } from '../store/progress.ts';
 import type { BackendName, StorageInfo, StorageReport } from '../worker/protocol.ts';
 import { DEFAULT_SETTINGS, readSettings } from './settings.ts';
 import type { DrawSettings } from './settings.ts';
+import type { HistoryRecord } from './history/records.ts';
 
 export type { DrawSettings } from './settings.ts';
 
@@ -86,6 +87,10 @@ export interface AppState {
   /** IndexedDB or memory, once the worker has opened its model store. */
   readonly storage: StorageInfo | null;
   readonly storageReport: StorageReport | null;
+  /** Past drawings, newest first. */
+  readonly history: readonly HistoryRecord[];
+  /** Where the history is kept: IndexedDB, or memory (with the browser's reason); null until opened. */
+  readonly historyStorage: { readonly kind: 'indexeddb' } | { readonly kind: 'memory'; readonly reason: string } | null;
 }
 
 export const INITIAL_STATE: AppState = {
@@ -110,6 +115,8 @@ export const INITIAL_STATE: AppState = {
   download: null,
   storage: null,
   storageReport: null,
+  history: [],
+  historyStorage: null,
 };
 
 /** The key in localStorage, and the stored format's version (raise it when a setting changes meaning). */
