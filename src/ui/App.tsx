@@ -10,6 +10,7 @@ import { PromptForm } from './PromptForm.tsx';
 import { SettingsPanel } from './SettingsPanel.tsx';
 import { StatusPanel } from './StatusPanel.tsx';
 import { StorageNotice, StoragePanel } from './StoragePanel.tsx';
+import { ExamplePrompts, WasmNotice } from './Welcome.tsx';
 
 export function App({
   controller,
@@ -32,7 +33,9 @@ export function App({
       </header>
       <ModelPanel controller={controller} catalogUrl={catalogUrl} />
       <StorageNotice />
+      <WasmNotice />
       <PromptForm controller={controller} />
+      <ExamplePrompts />
       <StatusPanel />
       <ImageGrid />
       <ImageViewer controller={controller} />

@@ -9,6 +9,7 @@ import { checkPromptText } from '../text/prompt-checks.ts';
 import { parseSeedText } from './seed-text.ts';
 import type { GenerateResult, LoadParams, LoadProgress } from '../worker/protocol.ts';
 import { DownloadCancelledError } from '../store/errors.ts';
+import { describeError } from './error-text.ts';
 import { t } from './i18n.ts';
 import { createModelActions } from './model-actions.ts';
 import type { ModelActions, WorkerSlot } from './model-actions.ts';
@@ -32,9 +33,8 @@ export interface LoadOptions {
   readonly modelName?: string;
 }
 
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
+/** In the page's language, with what to do next (error-text.ts). */
+const messageOf = describeError;
 
 /** Failures after which the worker is replaced: its GPU device or the worker itself is gone. */
 function needsNewWorker(error: unknown): boolean {

@@ -8,6 +8,7 @@ import type { CatalogModel } from '../model/catalog.ts';
 import { ModelFileUnavailableError } from '../model/integrity.ts';
 import type { DalleGenerator } from '../worker/client.ts';
 import type { LoadParams } from '../worker/protocol.ts';
+import { describeError } from './error-text.ts';
 import { t } from './i18n.ts';
 import { hostOf, probeDevice, spaceProblem } from './model-choice.ts';
 import type { BackendChoice } from './settings.ts';
@@ -42,9 +43,8 @@ export interface WorkerSlot {
 
 export type Loader = (params: LoadParams, model: CatalogModel, signal: AbortSignal) => Promise<void>;
 
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
+/** In the page's language, with what to do next (error-text.ts). */
+const messageOf = describeError;
 
 /** A catalog entry whose folder has no manifest.json yet is a model the site owner has not published. */
 function notAvailableMessage(model: CatalogModel, folder: string, error: unknown): string {
