@@ -11,7 +11,7 @@ test('a Chinese browser gets the Chinese UI; the switch changes it and the choic
   await expect(page.locator('html')).toHaveAttribute('lang', 'zh-CN');
   await expect(page.getByRole('heading', { level: 1 })).toHaveText('DALL·E Mini');
   await expect(app.submit).toHaveText('生成');
-  await expect(page.getByLabel('描述')).toBeVisible();
+  await expect(page.getByLabel('提示词')).toBeVisible();
   await expect(page.getByTestId('status.model')).toContainText('模型');
 
   await page.getByTestId('language.select').selectOption('en');
