@@ -1,4 +1,5 @@
 import type { Controller } from './controller.ts';
+import { EmbedButton } from './EmbedButton.tsx';
 import { ImageGrid } from './ImageGrid.tsx';
 import { ModelPanel } from './ModelPanel.tsx';
 import { PromptForm } from './PromptForm.tsx';
@@ -15,6 +16,7 @@ export function App({ controller, catalogUrl }: { readonly controller: Controlle
       <PromptForm controller={controller} />
       <StatusPanel />
       <ImageGrid />
+      <EmbedButton />
       <StoragePanel controller={controller} />
     </main>
   );

@@ -1,0 +1,60 @@
+/** "Embed": the `<iframe>` snippet for the widget with the page's current model, prompt, image count and seed. */
+import { useId, useState } from 'react';
+import { embedUrl, iframeSnippet } from './embed/embed-snippet.ts';
+import { parseSeedText, seedTextProblem } from './seed-text.ts';
+import { useAppStore } from './store.ts';
+
+export function EmbedButton() {
+  const [open, setOpen] = useState(false);
+  const [copied, setCopied] = useState<string | null>(null);
+  const model = useAppStore((s) => s.selectedModel);
+  const prompt = useAppStore((s) => s.prompt);
+  const count = useAppStore((s) => s.settings.count);
+  const seedText = useAppStore((s) => s.settings.seedText);
+  const panelId = useId();
+  const seed = seedTextProblem(seedText) === null ? parseSeedText(seedText) : null;
+  const snippet = iframeSnippet(embedUrl(document.baseURI, { model, prompt, count, seed, theme: 'auto' }));
+
+  const copy = async (): Promise<void> => {
+    try {
+      await navigator.clipboard.writeText(snippet);
+      setCopied('Copied.');
+    } catch {
+      setCopied('Copying was not allowed: select the code and copy it.');
+    }
+  };
+
+  return (
+    <div className="embed-code">
+      <button
+        type="button"
+        data-testid="embed.open"
+        aria-expanded={open}
+        aria-controls={panelId}
+        onClick={() => setOpen(!open)}
+      >
+        Embed
+      </button>
+      {open && (
+        <div className="panel" id={panelId} data-testid="embed.panel">
+          <label>
+            <span>Paste this into a blog post or web page to put the drawing widget there:</span>
+            <textarea
+              data-testid="embed.snippet"
+              readOnly
+              rows={4}
+              value={snippet}
+              onFocus={(e) => e.target.select()}
+            />
+          </label>
+          <div className="actions">
+            <button type="button" data-testid="embed.copy" onClick={() => void copy()}>
+              Copy
+            </button>
+            <span role="status">{copied}</span>
+          </div>
+        </div>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,88 @@
+/**
+ * In a cross-site frame the browser may block the site's storage: the widget then runs from memory
+ * (the model downloads again on every visit) and says so in one line, with the full page one click
+ * away. Where the browser has the Storage Access API, a button asks for storage; once granted, a
+ * fresh worker probes storage again. Browsers that grant only cookies (and keep frames' IndexedDB
+ * apart) leave it in memory, and the notice says that too.
+ */
+import { useEffect, useState } from 'react';
+import type { Controller } from '../controller.ts';
+import { useAppStore } from '../store.ts';
+
+type Access = 'unsupported' | 'ask' | 'asking' | 'refused' | 'granted-no-storage';
+
+function storageAccessApi(): boolean {
+  return typeof document.requestStorageAccess === 'function' && typeof document.hasStorageAccess === 'function';
+}
+
+export function EmbedStorageNotice({
+  controller,
+  fullPageUrl,
+}: {
+  readonly controller: Controller;
+  readonly fullPageUrl: string;
+}) {
+  const memory = useAppStore((s) => s.storage?.kind === 'memory');
+  const [access, setAccess] = useState<Access>(() => (storageAccessApi() ? 'ask' : 'unsupported'));
+
+  useEffect(() => {
+    if (!memory || !storageAccessApi()) return;
+    let current = true;
+    // Already granted yet still in memory: asking again cannot help.
+    void document.hasStorageAccess().then(
+      (has) => current && has && setAccess('granted-no-storage'),
+      () => undefined,
+    );
+    return () => {
+      current = false;
+    };
+  }, [memory]);
+
+  if (!memory) return null;
+
+  const ask = async (): Promise<void> => {
+    setAccess('asking');
+    try {
+      await document.requestStorageAccess();
+    } catch {
+      setAccess('refused');
+      return;
+    }
+    await controller.reopenStore();
+    if (useAppStore.getState().storage?.kind === 'memory') setAccess('granted-no-storage');
+  };
+
+  return (
+    <p className="notice embed-notice" role="status" data-testid="embed.storage">
+      Runs from memory here: this browser keeps the site&apos;s storage from embedded frames, so the model downloads
+      again on every visit.{' '}
+      <a href={fullPageUrl} target="_blank" rel="noopener">
+        Open the full page
+      </a>
+      {(access === 'ask' || access === 'asking') && (
+        <>
+          {' or '}
+          <button
+            type="button"
+            className="link-button"
+            data-testid="embed.storage-access"
+            disabled={access === 'asking'}
+            onClick={() => void ask()}
+          >
+            allow storage
+          </button>
+        </>
+      )}{' '}
+      to keep it.
+      {access === 'refused' && (
+        <span data-testid="embed.storage-refused"> The browser did not allow storage here.</span>
+      )}
+      {access === 'granted-no-storage' && (
+        <span data-testid="embed.storage-partitioned">
+          {' '}
+          Storage access was granted, but this browser still keeps frames&apos; files apart.
+        </span>
+      )}
+    </p>
+  );
+}
