@@ -4,6 +4,7 @@
  * site framed beside it that tries the postMessage API too.
  */
 import type { Frame, Page } from '@playwright/test';
+import { passThrough, servePage, widgetUrl } from './embed-page.ts';
 import { EMBED_API } from '../src/ui/embed/embed-api.ts';
 import type { WidgetMessage } from '../src/ui/embed/embed-api.ts';
 import { expect, test } from './app-page.ts';
@@ -15,34 +16,6 @@ declare global {
     /** What the blog page received from the widget. */
     __fromWidget?: WidgetMessage[];
   }
-}
-
-function widgetUrl(baseURL: string, params: string): string {
-  return new URL(`./embed.html?${params}`, baseURL.replace('127.0.0.1', 'localhost')).href;
-}
-
-/** Serves `html` as a page at `url` (no server behind it), with `headers`. */
-async function servePage(page: Page, url: string, html: string, headers: Record<string, string> = {}): Promise<void> {
-  await page.context().route(url, (route) =>
-    route.fulfill({
-      contentType: 'text/html',
-      headers,
-      body: `<!doctype html><html lang="en"><body>${html}</body></html>`,
-    }),
-  );
-}
-
-/**
- * The blog pages are served by the test (no server behind them), so Chromium counts them as public
- * sites and its Local Network Access checks would block their frames' navigation to this machine;
- * fetching the widget's page through the test, headers unchanged, is what a public host looks like.
- */
-async function passThrough(page: Page, baseURL: string): Promise<void> {
-  const widgetOrigin = new URL(widgetUrl(baseURL, '')).origin;
-  await page.context().route(
-    (url) => url.origin === widgetOrigin && url.pathname === '/embed.html',
-    async (route) => route.fulfill({ response: await route.fetch() }),
-  );
 }
 
 async function widgetFrame(page: Page): Promise<Frame> {
