@@ -126,7 +126,7 @@ test('the widget in a cross-site iframe draws, answers the trusted parent and ig
   });
 });
 
-test('inside a cross-origin-isolated parent the widget loads, isolated too, with WASM threads allowed', async ({
+test('inside a cross-origin-isolated parent the widget loads, isolated too, with WASM threads allowed, in Chinese', async ({
   page,
   baseURL,
 }) => {
@@ -134,7 +134,7 @@ test('inside a cross-origin-isolated parent the widget loads, isolated too, with
   await servePage(
     page,
     `${blog}/isolated-blog.html`,
-    `<iframe title="DALL·E Mini" src="${widgetUrl(baseURL!, 'backend=wasm')}" allow="cross-origin-isolated" width="400" height="520"></iframe>`,
+    `<iframe title="DALL·E Mini" src="${widgetUrl(baseURL!, 'backend=wasm&lang=zh-CN')}" allow="cross-origin-isolated" width="400" height="520"></iframe>`,
     { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' },
   );
   await passThrough(page, baseURL!);
@@ -144,4 +144,6 @@ test('inside a cross-origin-isolated parent the widget loads, isolated too, with
   await expect(widget.getByTestId('prompt.submit')).toBeEnabled({ timeout: 120_000 });
   expect(await (await widgetFrame(page)).evaluate(() => crossOriginIsolated)).toBe(true);
   await expect(widget.getByTestId('status.backend')).not.toContainText('not cross-origin isolated');
+  // The widget speaks the page's languages too (?lang=, else the browser's).
+  await expect(widget.getByTestId('prompt.submit')).toHaveText('生成');
 });

@@ -58,9 +58,9 @@ void test('the snippet: embed.html beside the app, only non-default settings, at
     embedUrl('https://draw.example/', { model: null, prompt: '', count: 2, seed: null, theme: 'dark' }),
     'https://draw.example/embed.html?images=2&theme=dark',
   );
-  const snippet = iframeSnippet('https://draw.example/embed.html?a=1&b="2"');
+  const snippet = iframeSnippet('https://draw.example/embed.html?a=1&b="2"', 'Draw & "see"');
   assert.match(snippet, /^<iframe src="https:\/\/draw\.example\/embed\.html\?a=1&amp;b=&quot;2&quot;" /);
-  assert.match(snippet, /title="[^"]+"/);
+  assert.match(snippet, / title="Draw &amp; &quot;see&quot;" /);
   assert.match(snippet, /loading="lazy"/);
   assert.match(snippet, /allow="cross-origin-isolated"/);
   // The widget reads back what the snippet wrote.

@@ -1,10 +1,12 @@
 /** "Embed": the `<iframe>` snippet for the widget with the page's current model, prompt, image count and seed. */
 import { useId, useState } from 'react';
+import { useTranslation } from 'react-i18next';
 import { embedUrl, iframeSnippet } from './embed/embed-snippet.ts';
 import { parseSeedText, seedTextProblem } from './seed-text.ts';
 import { useAppStore } from './store.ts';
 
 export function EmbedButton() {
+  const { t } = useTranslation();
   const [open, setOpen] = useState(false);
   const [copied, setCopied] = useState<string | null>(null);
   const model = useAppStore((s) => s.selectedModel);
@@ -13,14 +15,17 @@ export function EmbedButton() {
   const seedText = useAppStore((s) => s.settings.seedText);
   const panelId = useId();
   const seed = seedTextProblem(seedText) === null ? parseSeedText(seedText) : null;
-  const snippet = iframeSnippet(embedUrl(document.baseURI, { model, prompt, count, seed, theme: 'auto' }));
+  const snippet = iframeSnippet(
+    embedUrl(document.baseURI, { model, prompt, count, seed, theme: 'auto' }),
+    t('embed.frameTitle'),
+  );
 
   const copy = async (): Promise<void> => {
     try {
       await navigator.clipboard.writeText(snippet);
-      setCopied('Copied.');
+      setCopied(t('embed.copied'));
     } catch {
-      setCopied('Copying was not allowed: select the code and copy it.');
+      setCopied(t('embed.copyFailed'));
     }
   };
 
@@ -33,12 +38,12 @@ export function EmbedButton() {
         aria-controls={panelId}
         onClick={() => setOpen(!open)}
       >
-        Embed
+        {t('embed.open')}
       </button>
       {open && (
         <div className="panel" id={panelId} data-testid="embed.panel">
           <label>
-            <span>Paste this into a blog post or web page to put the drawing widget there:</span>
+            <span>{t('embed.instructions')}</span>
             <textarea
               data-testid="embed.snippet"
               readOnly
@@ -49,7 +54,7 @@ export function EmbedButton() {
           </label>
           <div className="actions">
             <button type="button" data-testid="embed.copy" onClick={() => void copy()}>
-              Copy
+              {t('embed.copy')}
             </button>
             <span role="status">{copied}</span>
           </div>

@@ -1,4 +1,5 @@
 import { useEffect, useRef } from 'react';
+import { useTranslation } from 'react-i18next';
 import { useAppStore } from './store.ts';
 
 function ImageCanvas({
@@ -10,6 +11,7 @@ function ImageCanvas({
   readonly imageSize: number;
   readonly index: number;
 }) {
+  const { t } = useTranslation();
   const canvas = useRef<HTMLCanvasElement>(null);
   useEffect(() => {
     const context = canvas.current?.getContext('2d');
@@ -22,7 +24,7 @@ function ImageCanvas({
       ref={canvas}
       width={imageSize}
       height={imageSize}
-      aria-label={`Generated image ${index + 1}`}
+      aria-label={t('grid.image', { n: index + 1 })}
       role="img"
     />
   );

@@ -2,6 +2,7 @@
  * The model picker, the consent panel before a large download, and the download's progress per
  * file: a visitor always sees what is being fetched, from where, and how big it is.
  */
+import { useTranslation } from 'react-i18next';
 import { formatBytes } from '../store/errors.ts';
 import type { Controller } from './controller.ts';
 import { storedCatalogIds } from './model-choice.ts';
@@ -9,6 +10,7 @@ import { useAppStore } from './store.ts';
 import type { DownloadView } from './store.ts';
 
 function ModelPicker({ controller, catalogUrl }: { readonly controller: Controller; readonly catalogUrl: string }) {
+  const { t } = useTranslation();
   const catalog = useAppStore((s) => s.catalog);
   const selected = useAppStore((s) => s.selectedModel);
   const unavailable = useAppStore((s) => s.unavailable);
@@ -20,7 +22,7 @@ function ModelPicker({ controller, catalogUrl }: { readonly controller: Controll
   return (
     <div className="model-picker">
       <label>
-        <span>Model</span>
+        <span>{t('model.label')}</span>
         <select
           data-testid="model.select"
           value={selected ?? ''}
@@ -30,8 +32,8 @@ function ModelPicker({ controller, catalogUrl }: { readonly controller: Controll
           {catalog.map((model) => {
             const notes = [
               model.bytes === undefined ? null : formatBytes(model.bytes),
-              stored.has(model.id) ? 'stored' : null,
-              unavailable[model.id] ? 'not on this device' : null,
+              stored.has(model.id) ? t('model.stored') : null,
+              unavailable[model.id] ? t('model.notOnDevice') : null,
             ];
             return (
               <option key={model.id} value={model.id}>
@@ -51,22 +53,23 @@ function ModelPicker({ controller, catalogUrl }: { readonly controller: Controll
 }
 
 function ConsentPanel({ controller }: { readonly controller: Controller }) {
+  const { t } = useTranslation();
   const offer = useAppStore((s) => s.offer);
   const storage = useAppStore((s) => s.storage);
   if (!offer) return null;
   const partial = offer.missingBytes < offer.bytes;
   return (
     <section className="panel consent" data-testid="consent.panel" aria-labelledby="consent-title">
-      <h2 id="consent-title">Download {offer.model.name}?</h2>
+      <h2 id="consent-title">{t('consent.title', { model: offer.model.name })}</h2>
       <p>
         {partial
-          ? `${formatBytes(offer.missingBytes)} of ${formatBytes(offer.bytes)} are still to download`
-          : `${formatBytes(offer.bytes)} will be downloaded`}{' '}
-        from {offer.host}.{' '}
-        {storage?.kind === 'memory'
-          ? 'This browser does not let the site store it, so it is kept in memory for this visit only.'
-          : 'It is kept in this browser, so later visits start at once and work offline.'}{' '}
-        Everything runs on your device; nothing you type is sent anywhere.
+          ? t('consent.partial', {
+              missing: formatBytes(offer.missingBytes),
+              total: formatBytes(offer.bytes),
+              host: offer.host,
+            })
+          : t('consent.whole', { total: formatBytes(offer.bytes), host: offer.host })}{' '}
+        {storage?.kind === 'memory' ? t('consent.memory') : t('consent.kept')} {t('consent.private')}
       </p>
       {offer.spaceProblem && (
         <p className="error" role="alert" data-testid="consent.space">
@@ -80,7 +83,7 @@ function ConsentPanel({ controller }: { readonly controller: Controller }) {
           disabled={offer.spaceProblem !== null}
           onClick={() => void controller.acceptDownload()}
         >
-          Download {formatBytes(offer.missingBytes)}
+          {t('consent.accept', { bytes: formatBytes(offer.missingBytes) })}
         </button>
       </div>
     </section>
@@ -88,9 +91,10 @@ function ConsentPanel({ controller }: { readonly controller: Controller }) {
 }
 
 function DownloadPanel({ controller, download }: { readonly controller: Controller; readonly download: DownloadView }) {
+  const { t } = useTranslation();
   const files = Object.values(download.files);
   return (
-    <section className="panel download" data-testid="download.panel" aria-label="Download progress">
+    <section className="panel download" data-testid="download.panel" aria-label={t('download.label')}>
       <ul className="files">
         {files.map((file) => (
           <li key={file.path} data-testid="download.file">
@@ -98,18 +102,22 @@ function DownloadPanel({ controller, download }: { readonly controller: Controll
             <progress
               max={file.total}
               value={file.loaded}
-              aria-label={`${file.path}: ${formatBytes(file.loaded)} of ${formatBytes(file.total)}`}
+              aria-label={t('download.file', {
+                file: file.path,
+                loaded: formatBytes(file.loaded),
+                total: formatBytes(file.total),
+              })}
             />
             <span className="file-bytes">
               {file.state === 'complete' || file.state === 'stored'
-                ? 'done'
+                ? t('download.done')
                 : `${formatBytes(file.loaded)} / ${formatBytes(file.total)}`}
             </span>
           </li>
         ))}
       </ul>
       <button data-testid="download.cancel" type="button" onClick={() => controller.cancelDownload()}>
-        Stop download
+        {t('download.stop')}
       </button>
     </section>
   );

@@ -1,4 +1,5 @@
 import type { FormEvent } from 'react';
+import { useTranslation } from 'react-i18next';
 import { MAX_IMAGES } from '../worker/protocol.ts';
 import type { Controller } from './controller.ts';
 import { seedTextProblem } from './seed-text.ts';
@@ -7,6 +8,7 @@ import { setPrompt, setSettings, useAppStore } from './store.ts';
 const IMAGE_COUNTS = Array.from({ length: MAX_IMAGES }, (_, i) => i + 1);
 
 export function PromptForm({ controller }: { readonly controller: Controller }) {
+  const { t } = useTranslation();
   const prompt = useAppStore((s) => s.prompt);
   const phase = useAppStore((s) => s.phase);
   const count = useAppStore((s) => s.settings.count);
@@ -22,17 +24,17 @@ export function PromptForm({ controller }: { readonly controller: Controller }) 
   return (
     <form className="prompt" onSubmit={submit}>
       <label className="prompt-text">
-        <span>Prompt</span>
+        <span>{t('prompt.label')}</span>
         <input
           data-testid="prompt.input"
           value={prompt}
-          placeholder="an armchair in the shape of an avocado"
+          placeholder={t('prompt.placeholder')}
           onChange={(e) => setPrompt(e.target.value)}
           disabled={generating}
         />
       </label>
       <label>
-        <span>Images</span>
+        <span>{t('prompt.images')}</span>
         <select
           data-testid="prompt.count"
           value={count}
@@ -47,7 +49,7 @@ export function PromptForm({ controller }: { readonly controller: Controller }) 
         </select>
       </label>
       <label>
-        <span>Seed</span>
+        <span>{t('prompt.seed')}</span>
         {/* Text, not type="number": a number input rounds long seeds before we could refuse them. */}
         <input
           data-testid="prompt.seed"
@@ -63,10 +65,10 @@ export function PromptForm({ controller }: { readonly controller: Controller }) 
         />
       </label>
       <button data-testid="prompt.submit" type="submit" disabled={phase !== 'ready'}>
-        Draw
+        {t('prompt.draw')}
       </button>
       <button data-testid="prompt.cancel" type="button" onClick={() => controller.cancel()} disabled={!generating}>
-        Cancel
+        {t('prompt.cancel')}
       </button>
       {seedProblem !== null && (
         <p id="seed-problem" data-testid="prompt.seed-problem" className="field-problem error" role="alert">

@@ -1,8 +1,10 @@
+import { useTranslation } from 'react-i18next';
 import { useAppStore } from './store.ts';
 
 const BACKEND_LABELS = { webgpu: 'WebGPU', wasm: 'WASM' } as const;
 
 export function StatusPanel() {
+  const { t } = useTranslation();
   const backend = useAppStore((s) => s.backend);
   const reason = useAppStore((s) => s.backendReason);
   const modelId = useAppStore((s) => s.modelId);
@@ -14,14 +16,14 @@ export function StatusPanel() {
     <section className="status" aria-live="polite">
       {(backend || waiting) && (
         <p data-testid="status.backend" className="backend">
-          {backend ? `${BACKEND_LABELS[backend]} · ${reason}` : 'Choosing a backend…'}
+          {backend ? `${BACKEND_LABELS[backend]} · ${reason}` : t('status.choosingBackend')}
         </p>
       )}
       {modelId && (
         <p data-testid="status.model" className="backend">
-          Model {modelId}
+          {t('status.model', { id: modelId })}
           {/* Synthetic checkpoints (npm run export -- --random …) have the real architecture but untrained weights. */}
-          {modelId.startsWith('random-') && ' · random demo weights: expect colourful noise, not pictures'}
+          {modelId.startsWith('random-') && t('status.randomWeights')}
         </p>
       )}
       {progress && (

@@ -1,4 +1,5 @@
 /** Stored models and their sizes (shared files counted once), deletes, the site's usage and quota, and the memory-mode notice. */
+import { useTranslation } from 'react-i18next';
 import { formatBytes } from '../store/errors.ts';
 import type { Controller } from './controller.ts';
 import { useAppStore } from './store.ts';
@@ -7,6 +8,7 @@ import { useAppStore } from './store.ts';
 const embedded = typeof window !== 'undefined' && window.top !== window;
 
 export function StorageNotice() {
+  const { t } = useTranslation();
   const storage = useAppStore((s) => s.storage);
   if (storage?.kind !== 'memory') return null;
   return (
@@ -14,7 +16,7 @@ export function StorageNotice() {
       {storage.notice}{' '}
       {embedded && (
         <a href={location.href} target="_blank" rel="noopener">
-          Open the full page
+          {t('storage.openFullPage')}
         </a>
       )}
     </p>
@@ -22,6 +24,7 @@ export function StorageNotice() {
 }
 
 export function StoragePanel({ controller }: { readonly controller: Controller }) {
+  const { t } = useTranslation();
   const report = useAppStore((s) => s.storageReport);
   const busy = useAppStore((s) => s.download !== null || s.phase === 'loading');
   if (!report || report.storage.kind === 'memory') return null;
@@ -29,21 +32,19 @@ export function StoragePanel({ controller }: { readonly controller: Controller }
   return (
     <details className="panel storage" data-testid="storage.panel">
       <summary>
-        {models.length === 0
-          ? 'No model stored in this browser yet'
-          : `Stored models: ${formatBytes(usage.modelBytes)}`}
-        {usage.quota !== undefined && ` (the site may use up to ${formatBytes(usage.quota)})`}
+        {models.length === 0 ? t('storage.noneYet') : t('storage.stored', { bytes: formatBytes(usage.modelBytes) })}
+        {usage.quota !== undefined && t('storage.quota', { bytes: formatBytes(usage.quota) })}
       </summary>
       {models.length === 0 ? (
-        <p>No model is stored yet.</p>
+        <p>{t('storage.noModel')}</p>
       ) : (
         <ul>
           {models.map((model) => (
             <li key={model.id} data-testid="storage.model">
               <span>
                 {model.modelId} ({model.dtype}) · {formatBytes(model.storedBytes)}
-                {!model.complete && ` of ${formatBytes(model.bytes)}, incomplete`}
-                {model.sharedBytes > 0 && ` · ${formatBytes(model.sharedBytes)} shared with other models`}
+                {!model.complete && t('storage.incomplete', { bytes: formatBytes(model.bytes) })}
+                {model.sharedBytes > 0 && t('storage.shared', { bytes: formatBytes(model.sharedBytes) })}
               </span>
               <button
                 type="button"
@@ -51,7 +52,7 @@ export function StoragePanel({ controller }: { readonly controller: Controller }
                 disabled={busy}
                 onClick={() => void controller.deleteStored(model.id)}
               >
-                Delete
+                {t('storage.delete')}
               </button>
             </li>
           ))}
@@ -64,7 +65,7 @@ export function StoragePanel({ controller }: { readonly controller: Controller }
           disabled={busy}
           onClick={() => void controller.deleteStored(null)}
         >
-          Delete all
+          {t('storage.deleteAll')}
         </button>
       )}
     </details>

@@ -10,6 +10,7 @@ import { checkPromptText } from '../text/prompt-checks.ts';
 import { parseSeedText } from './seed-text.ts';
 import type { LoadParams, LoadProgress } from '../worker/protocol.ts';
 import { DownloadCancelledError } from '../store/errors.ts';
+import { t } from './i18n.ts';
 import { createModelActions } from './model-actions.ts';
 import type { ModelActions, WorkerSlot } from './model-actions.ts';
 import { loadProgressLabel } from './model-choice.ts';
@@ -72,12 +73,12 @@ export function createController(makeGenerator: () => DalleGenerator): Controlle
 
     async load(params, options = {}) {
       lastLoad = params;
-      const name = options.modelName ?? 'the model';
+      const name = options.modelName ?? t('model.theModel');
       store.setState({
         phase: 'loading',
         error: null,
         download: null,
-        progress: { label: 'Starting…', fraction: null },
+        progress: { label: t('status.starting'), fraction: null },
       });
       try {
         const ready = await generator.load(
@@ -100,13 +101,13 @@ export function createController(makeGenerator: () => DalleGenerator): Controlle
           store.setState({
             phase: 'failed',
             progress: null,
-            error: 'The download was stopped. What arrived is kept: downloading again continues from there.',
+            error: t('errors.downloadStopped'),
           });
           return;
         }
         store.setState({
           phase: 'failed',
-          error: `The model could not be loaded. ${messageOf(error)}`,
+          error: t('errors.loadFailed', { detail: messageOf(error) }),
           progress: null,
         });
       }
@@ -130,7 +131,7 @@ export function createController(makeGenerator: () => DalleGenerator): Controlle
         error: null,
         images: [],
         tokens: [],
-        progress: { label: 'Encoding the prompt…', fraction: 0 },
+        progress: { label: t('status.encoding'), fraction: 0 },
       });
       try {
         const result = await generator.generate(
@@ -139,7 +140,7 @@ export function createController(makeGenerator: () => DalleGenerator): Controlle
             signal: running.signal,
             onStep: ({ step, totalSteps }) =>
               store.setState({
-                progress: { label: `Drawing: step ${step} of ${totalSteps}`, fraction: step / totalSteps },
+                progress: { label: t('status.step', { step, total: totalSteps }), fraction: step / totalSteps },
               }),
             // Forming images replace the grid's slots as they arrive; the final result replaces them all.
             onPreview: ({ first, images }) =>
@@ -155,12 +156,12 @@ export function createController(makeGenerator: () => DalleGenerator): Controlle
           images: result.images,
           tokens: result.tokens,
           imageSize: result.imageSize,
-          progress: { label: `Done in ${seconds} s`, fraction: 1 },
+          progress: { label: t('status.done', { seconds }), fraction: 1 },
         });
       } catch (error) {
         const cancelled = error instanceof GenerationCancelledError;
         store.setState({
-          progress: cancelled ? { label: 'Cancelled', fraction: null } : null,
+          progress: cancelled ? { label: t('status.cancelled'), fraction: null } : null,
           error: cancelled ? null : messageOf(error),
         });
         if (needsNewWorker(error)) {

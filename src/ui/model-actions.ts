@@ -8,6 +8,7 @@ import type { CatalogModel } from '../model/catalog.ts';
 import { ModelFileUnavailableError } from '../model/integrity.ts';
 import type { DalleGenerator } from '../worker/client.ts';
 import type { BackendName, LoadParams } from '../worker/protocol.ts';
+import { t } from './i18n.ts';
 import { hostOf, probeDevice, spaceProblem } from './model-choice.ts';
 import { useAppStore } from './store.ts';
 
@@ -48,17 +49,14 @@ function messageOf(error: unknown): string {
 /** A catalog entry whose folder has no manifest.json yet is a model the site owner has not published. */
 function notAvailableMessage(model: CatalogModel, folder: string, error: unknown): string {
   if (error instanceof ModelFileUnavailableError && error.file.endsWith('/manifest.json')) {
-    return `${model.name} is not published on this site yet: there is no model at ${folder}. Pick another model (site owners: see README → Publish a model).`;
+    return t('errors.notPublished', { model: model.name, folder });
   }
-  return `${model.name} is not available: ${messageOf(error)}`;
+  return t('errors.notAvailable', { model: model.name, detail: messageOf(error) });
 }
 
 async function fetchCatalog(url: string): Promise<readonly CatalogModel[]> {
   const response = await fetch(url);
-  if (!response.ok)
-    throw new CatalogError(
-      `${url}: HTTP ${response.status}. The site has no model list: check that models/catalog.json is published.`,
-    );
+  if (!response.ok) throw new CatalogError(t('errors.catalogMissing', { url, status: response.status }));
   return parseCatalog(await response.json(), url).models;
 }
 
@@ -98,7 +96,11 @@ export function createModelActions(worker: WorkerSlot, load: Loader): ModelActio
   const actions: ModelActions = {
     async start(startOptions) {
       options = startOptions;
-      store.setState({ phase: 'loading', error: null, progress: { label: 'Reading the model list…', fraction: null } });
+      store.setState({
+        phase: 'loading',
+        error: null,
+        progress: { label: t('status.readingCatalog'), fraction: null },
+      });
       try {
         const [catalog, device] = await Promise.all([
           fetchCatalog(startOptions.catalogUrl),
@@ -114,7 +116,7 @@ export function createModelActions(worker: WorkerSlot, load: Loader): ModelActio
         store.setState({
           phase: 'failed',
           progress: null,
-          error: `The list of models could not be read. ${messageOf(error)}`,
+          error: t('errors.catalogFailed', { detail: messageOf(error) }),
         });
         return;
       }
@@ -125,7 +127,7 @@ export function createModelActions(worker: WorkerSlot, load: Loader): ModelActio
       await actions.selectModel(first.id);
       if (startOptions.model !== undefined && !asked) {
         store.setState({
-          error: `This site offers no model "${startOptions.model}" (?model=); showing ${first.name} instead.`,
+          error: t('errors.unknownModel', { id: startOptions.model, model: first.name }),
         });
       }
     },
@@ -152,11 +154,11 @@ export function createModelActions(worker: WorkerSlot, load: Loader): ModelActio
         store.setState({
           phase: 'failed',
           progress: null,
-          error: `${model.name} cannot run here: it ${reason}. Pick another model.`,
+          error: t('errors.cannotRun', { model: model.name, reason }),
         });
         return;
       }
-      store.setState({ progress: { label: `Checking ${model.name}…`, fraction: null } });
+      store.setState({ progress: { label: t('status.checking', { model: model.name }), fraction: null } });
       try {
         const info = await worker.current().inspect(folder);
         store.setState({ storage: info.storage });
@@ -196,7 +198,7 @@ export function createModelActions(worker: WorkerSlot, load: Loader): ModelActio
         const report = await worker.current().storage({ action: 'list' });
         store.setState({ storageReport: report, storage: report.storage });
       } catch (error) {
-        store.setState({ error: `The stored models could not be listed. ${messageOf(error)}` });
+        store.setState({ error: t('errors.listFailed', { detail: messageOf(error) }) });
       }
     },
 
@@ -208,7 +210,7 @@ export function createModelActions(worker: WorkerSlot, load: Loader): ModelActio
           .storage(id === null ? { action: 'delete-all' } : { action: 'delete', model: id });
         store.setState({ storageReport: report, storage: report.storage });
       } catch (error) {
-        store.setState({ error: `Deleting failed. ${messageOf(error)}` });
+        store.setState({ error: t('errors.deleteFailed', { detail: messageOf(error) }) });
       }
     },
 

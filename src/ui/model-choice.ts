@@ -3,20 +3,27 @@ import { modelFolderUrl } from '../model/catalog.ts';
 import type { CatalogModel, DeviceCapabilities } from '../model/catalog.ts';
 import { formatBytes } from '../store/errors.ts';
 import type { BackendName, LoadProgress, StorageReport } from '../worker/protocol.ts';
+import { t } from './i18n.ts';
 import type { Progress } from './store.ts';
-
-const GRAPH_LABELS = { encoder: 'text encoder', decoder: 'image decoder', vqgan: 'VQGAN' } as const;
 
 /** "1 min 20 s left", "12 s left". */
 function timeLeft(seconds: number): string {
-  if (seconds >= 90) return `${Math.round(seconds / 60)} min left`;
-  return `${Math.max(1, Math.round(seconds))} s left`;
+  if (seconds >= 90) return t('status.minutesLeft', { count: Math.round(seconds / 60) });
+  return t('status.secondsLeft', { count: Math.max(1, Math.round(seconds)) });
 }
 
 export function loadProgressLabel(progress: LoadProgress, modelName: string): Progress {
-  if (progress.stage === 'compile') return { label: `Preparing the ${GRAPH_LABELS[progress.graph]}…`, fraction: null };
-  const parts = [`Downloading ${modelName}: ${formatBytes(progress.loaded)} of ${formatBytes(progress.total)}`];
-  if (progress.bytesPerSecond !== null) parts.push(`${formatBytes(progress.bytesPerSecond)}/s`);
+  if (progress.stage === 'compile')
+    return { label: t('status.preparing', { graph: t(`graph.${progress.graph}`) }), fraction: null };
+  const parts = [
+    t('status.downloading', {
+      model: modelName,
+      loaded: formatBytes(progress.loaded),
+      total: formatBytes(progress.total),
+    }),
+  ];
+  if (progress.bytesPerSecond !== null)
+    parts.push(t('status.perSecond', { bytes: formatBytes(progress.bytesPerSecond) }));
   if (progress.secondsLeft !== null) parts.push(timeLeft(progress.secondsLeft));
   return { label: parts.join(' · '), fraction: progress.total > 0 ? progress.loaded / progress.total : null };
 }
@@ -24,7 +31,7 @@ export function loadProgressLabel(progress: LoadProgress, modelName: string): Pr
 /** Where a model folder is, as a visitor reads it: "this site" or the host name. */
 export function hostOf(folderUrl: string, pageOrigin: string): string {
   const url = new URL(folderUrl);
-  return url.origin === pageOrigin ? 'this site' : url.host;
+  return url.origin === pageOrigin ? t('model.thisSite') : url.host;
 }
 
 /** Why the model will not fit, from the page's storage estimate; null when it fits or nobody can tell. */
@@ -35,7 +42,7 @@ export function spaceProblem(
   if (estimate?.quota === undefined) return null;
   const free = Math.max(0, estimate.quota - (estimate.usage ?? 0));
   if (missingBytes <= free) return null;
-  return `This browser lets the site store ${formatBytes(free)} more, but the model needs ${formatBytes(missingBytes)}. Free disk space or delete stored models below, then try again.`;
+  return t('consent.noSpace', { free: formatBytes(free), needed: formatBytes(missingBytes) });
 }
 
 /** Catalog ids whose folder is completely stored. */

@@ -4,10 +4,9 @@
  * anything the rule refuses gets a message in the page's words instead.
  */
 import { MAX_SEED, parseSeed, SeedError } from '../core/seed.ts';
+import { t } from './i18n.ts';
 
 export { MAX_SEED } from '../core/seed.ts';
-
-const RANGE = `a whole number from 0 to ${MAX_SEED}`;
 
 function shown(text: string): string {
   return text.length > 24 ? `${text.slice(0, 24)}…` : text;
@@ -19,10 +18,10 @@ export function parseSeedText(text: string): number {
   } catch (error) {
     if (!(error instanceof SeedError)) throw error;
     const trimmed = text.trim();
-    if (trimmed === '') throw new SeedError(`Type a seed: ${RANGE}.`);
-    if (!/^[0-9]+$/.test(trimmed))
-      throw new SeedError(`The seed "${shown(trimmed)}" is not a whole number: use only the digits 0–9 (${RANGE}).`);
-    throw new SeedError(`The seed ${shown(trimmed.replace(/^0+(?=[0-9])/, ''))} is too large: use ${RANGE}.`);
+    const range = t('seed.range', { max: MAX_SEED });
+    if (trimmed === '') throw new SeedError(t('seed.empty', { range }));
+    if (!/^[0-9]+$/.test(trimmed)) throw new SeedError(t('seed.notNumber', { text: shown(trimmed), range }));
+    throw new SeedError(t('seed.tooLarge', { text: shown(trimmed.replace(/^0+(?=[0-9])/, '')), range }));
   }
 }
 

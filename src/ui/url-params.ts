@@ -1,6 +1,7 @@
 /** Options read from the page URL: `?backend=wasm|webgpu` forces a backend (the e2e tests use it), `?model=<id>` picks a catalog model. */
 import { BACKENDS, isBackendName } from '../worker/protocol.ts';
 import type { BackendName } from '../worker/protocol.ts';
+import { t } from './i18n.ts';
 
 export interface UrlOptions {
   readonly backend?: BackendName;
@@ -18,6 +19,6 @@ export function readUrlOptions(search: string): UrlOptions {
   if (isBackendName(backend)) return { ...picked, backend };
   return {
     ...picked,
-    problem: `Unknown ?backend=${backend}; expected ${BACKENDS.join(' or ')}. Choosing automatically.`,
+    problem: t('errors.unknownBackend', { value: backend, expected: BACKENDS.join(' / ') }),
   };
 }

@@ -4,6 +4,7 @@
  * draw through the postMessage API (embed-bridge.ts), which fills the same prompt and grid.
  */
 import type { FormEvent } from 'react';
+import { useTranslation } from 'react-i18next';
 import type { Controller } from '../controller.ts';
 import { ImageGrid } from '../ImageGrid.tsx';
 import { ModelDownload } from '../ModelPanel.tsx';
@@ -23,6 +24,7 @@ export interface EmbedAppProps {
 }
 
 export function EmbedApp({ controller, seed, fullPageUrl, problems }: EmbedAppProps) {
+  const { t } = useTranslation();
   const prompt = useAppStore((s) => s.prompt);
   const phase = useAppStore((s) => s.phase);
   const generating = phase === 'generating';
@@ -35,26 +37,26 @@ export function EmbedApp({ controller, seed, fullPageUrl, problems }: EmbedAppPr
 
   return (
     <main className="embed">
-      <h1 className="visually-hidden">DALL·E Mini</h1>
+      <h1 className="visually-hidden">{t('app.title')}</h1>
       <form className="embed-prompt" onSubmit={submit}>
         <label className="visually-hidden" htmlFor="embed-prompt">
-          Prompt
+          {t('prompt.label')}
         </label>
         <input
           id="embed-prompt"
           data-testid="prompt.input"
           value={prompt}
-          placeholder="an armchair in the shape of an avocado"
+          placeholder={t('prompt.placeholder')}
           onChange={(e) => setPrompt(e.target.value)}
           disabled={generating}
         />
         {generating ? (
           <button data-testid="prompt.cancel" type="button" onClick={() => controller.cancel()}>
-            Cancel
+            {t('prompt.cancel')}
           </button>
         ) : (
           <button data-testid="prompt.submit" type="submit" disabled={phase !== 'ready'}>
-            Draw
+            {t('prompt.draw')}
           </button>
         )}
       </form>
@@ -71,9 +73,9 @@ export function EmbedApp({ controller, seed, fullPageUrl, problems }: EmbedAppPr
       <ImageGrid />
       <footer className="embed-footer">
         <a href={fullPageUrl} target="_blank" rel="noopener">
-          DALL·E Mini
+          {t('app.title')}
         </a>{' '}
-        draws on your device: nothing you type leaves it.
+        {t('embed.footer')}
       </footer>
     </main>
   );

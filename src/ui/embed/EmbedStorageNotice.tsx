@@ -6,6 +6,7 @@
  * apart) leave it in memory, and the notice says that too.
  */
 import { useEffect, useState } from 'react';
+import { useTranslation } from 'react-i18next';
 import type { Controller } from '../controller.ts';
 import { useAppStore } from '../store.ts';
 
@@ -22,6 +23,7 @@ export function EmbedStorageNotice({
   readonly controller: Controller;
   readonly fullPageUrl: string;
 }) {
+  const { t } = useTranslation();
   const memory = useAppStore((s) => s.storage?.kind === 'memory');
   const [access, setAccess] = useState<Access>(() => (storageAccessApi() ? 'ask' : 'unsupported'));
 
@@ -53,15 +55,13 @@ export function EmbedStorageNotice({
   };
 
   return (
-    <p className="notice embed-notice" role="status" data-testid="embed.storage">
-      Runs from memory here: this browser keeps the site&apos;s storage from embedded frames, so the model downloads
-      again on every visit.{' '}
-      <a href={fullPageUrl} target="_blank" rel="noopener">
-        Open the full page
-      </a>
-      {(access === 'ask' || access === 'asking') && (
-        <>
-          {' or '}
+    <div className="notice embed-notice" role="status" data-testid="embed.storage">
+      <p>{t('embed.memory')}</p>
+      <p className="embed-notice-actions">
+        <a href={fullPageUrl} target="_blank" rel="noopener">
+          {t('storage.openFullPage')}
+        </a>
+        {(access === 'ask' || access === 'asking') && (
           <button
             type="button"
             className="link-button"
@@ -69,20 +69,14 @@ export function EmbedStorageNotice({
             disabled={access === 'asking'}
             onClick={() => void ask()}
           >
-            allow storage
+            {t('embed.allowStorage')}
           </button>
-        </>
-      )}{' '}
-      to keep it.
-      {access === 'refused' && (
-        <span data-testid="embed.storage-refused"> The browser did not allow storage here.</span>
-      )}
+        )}
+      </p>
+      {access === 'refused' && <p data-testid="embed.storage-refused">{t('embed.storageRefused')}</p>}
       {access === 'granted-no-storage' && (
-        <span data-testid="embed.storage-partitioned">
-          {' '}
-          Storage access was granted, but this browser still keeps frames&apos; files apart.
-        </span>
+        <p data-testid="embed.storage-partitioned">{t('embed.storagePartitioned')}</p>
       )}
-    </p>
+    </div>
   );
 }

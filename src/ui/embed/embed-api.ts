@@ -89,7 +89,8 @@ export type ParsedMessage =
   | { readonly kind: 'invalid'; readonly id: EmbedRequestId | null; readonly problem: string };
 
 const MAX_ID_CHARS = 200;
-const MAX_ORIGINS = 16;
+/** Trusted parents one widget takes; more suggests a list pasted by mistake. */
+export const MAX_ORIGINS = 16;
 /** A DNS name, an IPv4 address or a bracketed IPv6 address, as URL parsing normalises them. */
 const HOST = /^(?:[a-z0-9-]+(?:\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])$/;
 
@@ -163,11 +164,18 @@ export function parseParentMessage(data: unknown): ParsedMessage {
 /**
  * The `origins` URL parameter: exact origins (`https://blog.example`, `http://localhost:8080`),
  * separated by commas or spaces. Anything else — `*`, a path, a trailing slash, upper case, another
- * scheme — is refused with a reason, so a typo never trusts more than was meant.
+ * scheme — is refused (and the widget says so), so a typo never trusts more than was meant.
  */
-export function parseTrustedOrigins(text: string): { readonly origins: string[]; readonly problems: string[] } {
-  const origins: string[] = [];
-  const problems: string[] = [];
+export interface TrustedOrigins {
+  readonly origins: string[];
+  /** Entries that are not exact origins, as given. */
+  readonly refused: string[];
+  /** Valid origins past MAX_ORIGINS, not trusted. */
+  readonly overLimit: string[];
+}
+
+export function parseTrustedOrigins(text: string): TrustedOrigins {
+  const result: TrustedOrigins = { origins: [], refused: [], overLimit: [] };
   for (const entry of text.split(/[\s,]+/).filter((e) => e !== '')) {
     let origin: string | null = null;
     try {
@@ -178,16 +186,10 @@ export function parseTrustedOrigins(text: string): { readonly origins: string[];
     } catch {
       origin = null;
     }
-    if (origin === null) {
-      problems.push(
-        `origins: ${JSON.stringify(entry.slice(0, 80))} is not an exact origin; write it as https://host or https://host:port (lower case, no path, no trailing slash).`,
-      );
-    } else if (origins.length >= MAX_ORIGINS) {
-      problems.push(`origins: at most ${MAX_ORIGINS} origins; ${entry} and later ones are not trusted.`);
-      break;
-    } else if (!origins.includes(origin)) {
-      origins.push(origin);
-    }
+    if (origin === null) result.refused.push(entry);
+    else if (result.origins.includes(origin)) continue;
+    else if (result.origins.length >= MAX_ORIGINS) result.overLimit.push(origin);
+    else result.origins.push(origin);
   }
-  return { origins, problems };
+  return result;
 }

@@ -35,9 +35,9 @@ function attribute(value: string): string {
  * The snippet: lazy, so readers who never scroll to it download nothing; `allow="cross-origin-isolated"`
  * lets a cross-origin-isolated blog give the widget WASM threads (elsewhere it runs on one).
  */
-export function iframeSnippet(src: string): string {
+export function iframeSnippet(src: string, title: string): string {
   return (
-    `<iframe src="${attribute(src)}" title="DALL·E Mini: draw pictures from text" ` +
+    `<iframe src="${attribute(src)}" title="${attribute(title)}" ` +
     `width="${EMBED_WIDTH}" height="${EMBED_HEIGHT}" style="border:0;max-width:100%" ` +
     `allow="cross-origin-isolated" loading="lazy"></iframe>`
   );

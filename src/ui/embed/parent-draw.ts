@@ -4,6 +4,8 @@
  * form, and the finished images are encoded as PNGs for the answer.
  */
 import { GenerationCancelledError } from '../../pipeline/errors.ts';
+import { DEFAULT_SAMPLING } from '../../pipeline/sampler.ts';
+import type { SamplingSettings } from '../../pipeline/sampler.ts';
 import type { Controller } from '../controller.ts';
 import { setPrompt, setSettings, useAppStore } from '../store.ts';
 import type { AppState } from '../store.ts';
@@ -50,6 +52,15 @@ export function parentDraw(controller: Controller, defaults: WidgetDefaults) {
     onProgress: (fraction: number) => void,
     signal: AbortSignal,
   ): Promise<DrawnImages> => {
+    const { sampling } = request;
+    if (
+      sampling &&
+      (Object.keys(DEFAULT_SAMPLING) as (keyof SamplingSettings)[]).some((k) => sampling[k] !== DEFAULT_SAMPLING[k])
+    )
+      // The page's drawings use dalle-mini's defaults (controller.ts); drawing with others would mislabel the result.
+      throw new Error(
+        `this widget draws with dalle-mini's default sampling (${JSON.stringify(DEFAULT_SAMPLING)}); other sampling settings are not supported yet.`,
+      );
     await untilReady(signal);
     const seed = request.seed ?? defaults.seed ?? randomSeed();
     const count = request.count ?? defaults.count;
