@@ -12,9 +12,9 @@ export interface EmbedSettings {
   readonly theme: Theme;
 }
 
-/** Room for the prompt row, a 2×2 grid of small images and the status line. */
+/** Room for the prompt row, the notices and status lines, and a 2×2 grid of images. */
 export const EMBED_WIDTH = 400;
-export const EMBED_HEIGHT = 520;
+export const EMBED_HEIGHT = 640;
 
 /** The widget's address: `embed.html` beside the app (`appUrl` is the app's own page), with only the non-default settings. */
 export function embedUrl(appUrl: string, settings: EmbedSettings): string {
