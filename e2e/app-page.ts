@@ -6,6 +6,8 @@ export class AppPage {
   readonly prompt: Locator;
   /** The image-count select. */
   readonly imageCount: Locator;
+  readonly seed: Locator;
+  readonly seedLocked: Locator;
   readonly submit: Locator;
   readonly cancel: Locator;
   readonly backend: Locator;
@@ -16,6 +18,8 @@ export class AppPage {
   constructor(readonly page: Page) {
     this.prompt = page.getByTestId('prompt.input');
     this.imageCount = page.getByTestId('prompt.count');
+    this.seed = page.getByTestId('prompt.seed');
+    this.seedLocked = page.getByTestId('settings.seedLocked');
     this.submit = page.getByTestId('prompt.submit');
     this.cancel = page.getByTestId('prompt.cancel');
     this.backend = page.getByTestId('status.backend');
@@ -30,9 +34,14 @@ export class AppPage {
     await expect(this.submit).toBeEnabled({ timeout: 120_000 });
   }
 
-  async draw(prompt: string, count: number): Promise<void> {
+  /** Draws `prompt`; with `seed`, that seed, kept (the lock ticked: unlocked, Draw picks a random one). */
+  async draw(prompt: string, count: number, seed?: number): Promise<void> {
     await this.prompt.fill(prompt);
     await this.imageCount.selectOption(String(count));
+    if (seed !== undefined) {
+      await this.seed.fill(String(seed));
+      await this.seedLocked.check();
+    }
     await this.submit.click();
   }
 

@@ -18,7 +18,7 @@ async function drawOne(app: AppPage, backend: 'wasm' | 'webgpu', label: string):
     await expect(app.error).toHaveCount(0);
   });
   await test.step(`draw on ${label}`, async () => {
-    await app.draw(PROMPT, 1);
+    await app.draw(PROMPT, 1, 0);
     await expect(app.cancel).toBeEnabled();
     await expect(app.progress).toContainText('Done', { timeout: 360_000 });
     await expect(app.gridImages).toHaveCount(1);

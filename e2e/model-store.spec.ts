@@ -20,7 +20,7 @@ test('the demo model is stored on the first visit; a reload draws the same token
   page,
 }) => {
   await app.open('wasm');
-  await app.draw(PROMPT, 1);
+  await app.draw(PROMPT, 1, 0);
   await expect(app.progress).toContainText('Done', { timeout: 120_000 });
   const first = await app.tokens();
   await page.getByTestId('storage.panel').locator('summary').click();
@@ -31,7 +31,7 @@ test('the demo model is stored on the first visit; a reload draws the same token
     if (/\/models\/demo\/(?!manifest\.json)/.test(request.url())) modelRequests.push(request.url());
   });
   await app.open('wasm');
-  await app.draw(PROMPT, 1);
+  await app.draw(PROMPT, 1, 0);
   await expect(app.progress).toContainText('Done', { timeout: 120_000 });
   expect(await app.tokens()).toEqual(first);
   expect(modelRequests, 'no model file is downloaded twice').toEqual([]);
@@ -143,6 +143,7 @@ test('in a cross-site iframe without storage, the app runs from memory, says so,
   await expect(app.getByRole('link', { name: 'Open the full page' })).toBeVisible();
   await expect(app.getByTestId('prompt.submit')).toBeEnabled({ timeout: 60_000 });
   await app.getByTestId('prompt.input').fill('a red apple');
+  await app.getByTestId('prompt.count').selectOption('4');
   await app.getByTestId('prompt.submit').click();
   await expect(app.getByTestId('status.progress')).toContainText('Done', { timeout: 120_000 });
   await expect(app.getByTestId('grid.image')).toHaveCount(4);

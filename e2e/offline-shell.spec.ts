@@ -172,14 +172,14 @@ test('after one visit that drew, a reload with no network draws the same tokens'
   await page.waitForFunction(() => navigator.serviceWorker.controller?.state === 'activated', undefined, {
     timeout: 60_000,
   });
-  await app.draw('a boat on a calm sea', 1);
+  await app.draw('a boat on a calm sea', 1, 0);
   await expect(app.progress).toContainText('Done', { timeout: 120_000 });
   const online = await app.tokens();
 
   await context.setOffline(true);
   try {
     await app.open('wasm');
-    await app.draw('a boat on a calm sea', 1);
+    await app.draw('a boat on a calm sea', 1, 0);
     await expect(app.progress).toContainText('Done', { timeout: 120_000 });
     expect(await app.tokens()).toEqual(online);
     await expect(app.error).toHaveCount(0);

@@ -10,16 +10,31 @@ import { EmbedApp } from './ui/embed/EmbedApp.tsx';
 import { createEmbedBridge } from './ui/embed/embed-bridge.ts';
 import { readEmbedOptions } from './ui/embed/embed-params.ts';
 import { parentDraw } from './ui/embed/parent-draw.ts';
-import { setPrompt, setSettings, useAppStore } from './ui/store.ts';
+import { createJSONStorage } from 'zustand/middleware';
+import { DEFAULT_SETTINGS } from './ui/settings.ts';
+import { useAppStore } from './ui/store.ts';
 import { catalogUrl, exposeTestHook, startController, wasmPaths } from './page-setup.ts';
 import './ui/app.css';
 import './ui/embed/embed.css';
 
 const options = readEmbedOptions(location.search);
 if (options.theme !== 'auto') document.documentElement.dataset.theme = options.theme;
+
+// The widget's settings come from its URL and last for the visit: the app's stored settings (same
+// origin, same store) stay as the visitor left them.
+const memory = new Map<string, string>();
+useAppStore.persist.setOptions({
+  storage: createJSONStorage(() => ({
+    getItem: (key) => memory.get(key) ?? null,
+    setItem: (key, value) => void memory.set(key, value),
+    removeItem: (key) => void memory.delete(key),
+  })),
+});
+useAppStore.setState({
+  prompt: options.prompt,
+  settings: { ...DEFAULT_SETTINGS, ...options.settings, ...(options.backend ? { backend: options.backend } : {}) },
+});
 const controller = startController();
-setPrompt(options.prompt);
-setSettings({ count: options.count });
 exposeTestHook();
 
 /** The app's page, for "Open the full page": the same model and prompt. */
@@ -34,7 +49,7 @@ const bridge = createEmbedBridge({
   trustedOrigins: framed ? options.trustedOrigins : [],
   // Always an exact, trusted origin: the browser drops the message unless the parent is that origin.
   post: (message, origin) => window.parent.postMessage(message, origin),
-  draw: parentDraw(controller, { count: options.count, seed: options.seed }),
+  draw: parentDraw(controller),
   warn: (text) => console.warn(text),
 });
 window.addEventListener('message', (event) => {
@@ -48,13 +63,12 @@ const root = document.getElementById('root');
 if (!root) throw new Error('embed.html has no #root element');
 createRoot(root).render(
   <StrictMode>
-    <EmbedApp controller={controller} seed={options.seed} fullPageUrl={fullPageUrl()} problems={options.problems} />
+    <EmbedApp controller={controller} fullPageUrl={fullPageUrl()} problems={options.problems} />
   </StrictMode>,
 );
 
 void controller.start({
   catalogUrl: catalogUrl(),
   wasmPaths: wasmPaths(),
-  ...(options.backend ? { backend: options.backend } : {}),
   ...(options.model ? { model: options.model } : {}),
 });

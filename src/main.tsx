@@ -2,13 +2,22 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './ui/App.tsx';
-import { useAppStore } from './ui/store.ts';
+import { createHistoryActions } from './ui/history/history-actions.ts';
+import type { HistoryActions } from './ui/history/history-actions.ts';
+import { setPrompt, setSettings, useAppStore } from './ui/store.ts';
 import { readUrlOptions } from './ui/url-params.ts';
 import { catalogUrl, exposeTestHook, startController, wasmPaths } from './page-setup.ts';
 import './ui/app.css';
 import './pwa.ts';
 
-const controller = startController();
+// The history keeps every finished drawing; it needs the controller to draw them again.
+const drawn: { history?: HistoryActions } = {};
+const controller = startController({
+  onDrawn: (drawing, result) => void drawn.history?.record(drawing, result),
+});
+const history = createHistoryActions(controller);
+drawn.history = history;
+void history.open();
 const options = readUrlOptions(location.search);
 const catalog = catalogUrl();
 exposeTestHook();
@@ -17,18 +26,22 @@ const root = document.getElementById('root');
 if (!root) throw new Error('index.html has no #root element');
 createRoot(root).render(
   <StrictMode>
-    <App controller={controller} catalogUrl={catalog} />
+    <App controller={controller} history={history} catalogUrl={catalog} />
   </StrictMode>,
 );
+
+// A share link fills the prompt and settings and waits for Draw; `?backend=` is a setting like the panel's.
+setSettings({ ...options.settings, ...(options.backend ? { backend: options.backend } : {}) });
+if (options.prompt !== undefined) setPrompt(options.prompt);
 
 // Loading starts here rather than in an effect, so StrictMode's double mount cannot load twice.
 void controller
   .start({
     catalogUrl: catalog,
     wasmPaths: wasmPaths(),
-    ...(options.backend ? { backend: options.backend } : {}),
     ...(options.model ? { model: options.model } : {}),
   })
   .then(() => {
-    if (options.problem && !useAppStore.getState().error) useAppStore.setState({ error: options.problem });
+    const problems = [useAppStore.getState().error, ...options.problems].filter((p) => p !== null);
+    if (problems.length > 0) useAppStore.setState({ error: problems.join(' ') });
   });

@@ -1,6 +1,6 @@
 /** What both pages (the app, main.tsx, and the embed widget, embed.tsx) set up the same way. */
 import { createController } from './ui/controller.ts';
-import type { Controller } from './ui/controller.ts';
+import type { Controller, ControllerEvents } from './ui/controller.ts';
 import { useAppStore } from './ui/store.ts';
 import { WorkerClient } from './worker/client.ts';
 
@@ -16,7 +16,7 @@ const startWorker = (): WorkerClient =>
   new WorkerClient(new Worker(new URL('./worker/dalle.worker.ts', import.meta.url), { type: 'module', name: 'dalle' }));
 
 /** The page's controller, with its first worker started. */
-export const startController = (): Controller => createController(startWorker);
+export const startController = (events: ControllerEvents = {}): Controller => createController(startWorker, events);
 
 declare global {
   interface Window {

@@ -111,10 +111,37 @@ void test('the seed is sent exactly as typed; one a number cannot hold exactly i
   const controller = createController(() => new SeedRecorder(() => Promise.resolve(RESULT)));
   await controller.load(LOAD);
   useAppStore.setState({ prompt: 'a red apple' });
-  setSettings({ seedText: '4294967295' });
+  setSettings({ seedText: '4294967295', seedLocked: true });
   await controller.draw();
-  setSettings({ seedText: '9007199254740993' });
+  setSettings({ seedText: '9007199254740993', seedLocked: true });
   await controller.draw();
   assert.deepEqual(asked, [4294967295]);
   assert.match(useAppStore.getState().error ?? '', /The seed 9007199254740993 is too large/);
+});
+
+void test('an unlocked seed is new at every Draw and shown; "draw again" reuses the drawing’s seed, locked', async () => {
+  const asked: GenerateParams[] = [];
+  class Recorder extends FakeGenerator {
+    override generate(params?: GenerateParams): Promise<GenerateResult> {
+      if (params) asked.push(params);
+      return super.generate();
+    }
+  }
+  const controller = createController(() => new Recorder(() => Promise.resolve(RESULT)));
+  await controller.load(LOAD);
+  useAppStore.setState({ prompt: 'a red apple' });
+  setSettings({ seedLocked: false, count: 2, topK: 7 });
+  await controller.draw();
+  await controller.draw();
+  assert.equal(asked.length, 2);
+  assert.notEqual(asked[0]!.seed, asked[1]!.seed);
+  assert.equal(useAppStore.getState().settings.seedText, String(asked[1]!.seed));
+  assert.equal(asked[1]!.sampling.topK, 7);
+  assert.deepEqual(useAppStore.getState().drawing?.seed, asked[1]!.seed);
+
+  useAppStore.setState({ prompt: 'something else' });
+  setSettings({ count: 1, topK: 9 });
+  await controller.drawAgainFrom(1);
+  assert.deepEqual(asked[2], asked[1]);
+  assert.equal(useAppStore.getState().settings.seedLocked, true);
 });

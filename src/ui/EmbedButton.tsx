@@ -1,8 +1,9 @@
-/** "Embed": the `<iframe>` snippet for the widget with the page's current model, prompt, image count and seed. */
+/** "Embed": the `<iframe>` snippet for the widget with the page's current model, prompt and settings (the seed when locked). */
 import { useId, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { embedUrl, iframeSnippet } from './embed/embed-snippet.ts';
 import { parseSeedText, seedTextProblem } from './seed-text.ts';
+import { samplingOf } from './settings.ts';
 import { useAppStore } from './store.ts';
 
 export function EmbedButton() {
@@ -11,12 +12,20 @@ export function EmbedButton() {
   const [copied, setCopied] = useState<string | null>(null);
   const model = useAppStore((s) => s.selectedModel);
   const prompt = useAppStore((s) => s.prompt);
-  const count = useAppStore((s) => s.settings.count);
-  const seedText = useAppStore((s) => s.settings.seedText);
+  const settings = useAppStore((s) => s.settings);
   const panelId = useId();
-  const seed = seedTextProblem(seedText) === null ? parseSeedText(seedText) : null;
+  // An unlocked seed changes with every Draw: the widget then picks its own, as the page does.
+  const seed =
+    settings.seedLocked && seedTextProblem(settings.seedText) === null ? parseSeedText(settings.seedText) : null;
   const snippet = iframeSnippet(
-    embedUrl(document.baseURI, { model, prompt, count, seed, theme: 'auto' }),
+    embedUrl(document.baseURI, {
+      model,
+      prompt,
+      count: settings.count,
+      seed,
+      sampling: samplingOf(settings),
+      theme: 'auto',
+    }),
     t('embed.frameTitle'),
   );
 

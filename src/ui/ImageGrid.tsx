@@ -1,17 +1,25 @@
+/**
+ * The grid: one slot per image asked for, reserved from the moment Draw is pressed (no layout jump
+ * as images arrive); forming previews fill the slots, and a finished image opens large on click or
+ * Enter. Above it, the drawing's share link and the whole grid as one PNG.
+ */
 import { useEffect, useRef } from 'react';
 import { useTranslation } from 'react-i18next';
+import { copyShareLink, downloadGrid, openViewer } from './image-actions.ts';
+import { gridColumns } from './image-files.ts';
 import { useAppStore } from './store.ts';
 
-function ImageCanvas({
+export function ImageCanvas({
   rgba,
   imageSize,
-  index,
+  label,
+  testId,
 }: {
   readonly rgba: Uint8ClampedArray;
   readonly imageSize: number;
-  readonly index: number;
+  readonly label: string;
+  readonly testId: string;
 }) {
-  const { t } = useTranslation();
   const canvas = useRef<HTMLCanvasElement>(null);
   useEffect(() => {
     const context = canvas.current?.getContext('2d');
@@ -19,27 +27,64 @@ function ImageCanvas({
     context?.putImageData(new ImageData(new Uint8ClampedArray(rgba), imageSize, imageSize), 0, 0);
   }, [rgba, imageSize]);
   return (
-    <canvas
-      data-testid="grid.image"
-      ref={canvas}
-      width={imageSize}
-      height={imageSize}
-      aria-label={t('grid.image', { n: index + 1 })}
-      role="img"
-    />
+    <canvas data-testid={testId} ref={canvas} width={imageSize} height={imageSize} aria-label={label} role="img" />
+  );
+}
+
+function GridActions() {
+  const { t } = useTranslation();
+  return (
+    <div className="grid-actions">
+      <button type="button" data-testid="grid.copy-link" onClick={() => void copyShareLink()}>
+        {t('actions.copyLink')}
+      </button>
+      <button type="button" data-testid="grid.download" onClick={() => void downloadGrid()}>
+        {t('actions.downloadGrid')}
+      </button>
+    </div>
   );
 }
 
 export function ImageGrid() {
+  const { t } = useTranslation();
   const images = useAppStore((s) => s.images);
   const imageSize = useAppStore((s) => s.imageSize);
-  if (images.length === 0) return null;
-  const columns = Math.ceil(Math.sqrt(images.length));
+  const count = useAppStore((s) => s.drawing?.count ?? 0);
+  const done = useAppStore((s) => s.phase !== 'generating' && s.drawing !== null && s.tokens.length === count);
+  const slots = Math.max(count, images.length);
+  if (slots === 0) return null;
   return (
-    <section className="grid" style={{ gridTemplateColumns: `repeat(${columns}, minmax(0, ${imageSize}px))` }}>
-      {images.map((rgba, i) => (
-        <ImageCanvas key={i} rgba={rgba} imageSize={imageSize} index={i} />
-      ))}
+    <section className="results" aria-label={t('grid.label')}>
+      {done && <GridActions />}
+      <ul
+        className="grid"
+        data-testid="grid"
+        style={{ gridTemplateColumns: `repeat(${gridColumns(slots)}, minmax(0, ${imageSize}px))` }}
+      >
+        {Array.from({ length: slots }, (_, i) => {
+          const rgba = images[i];
+          const label = t('grid.image', { n: i + 1 });
+          return (
+            <li key={i} className="slot">
+              {rgba === undefined ? (
+                <div className="placeholder" data-testid="grid.placeholder" aria-label={label} role="img" />
+              ) : done ? (
+                <button
+                  type="button"
+                  className="image-button"
+                  data-testid="grid.open"
+                  aria-label={t('grid.open', { n: i + 1 })}
+                  onClick={() => openViewer(i)}
+                >
+                  <ImageCanvas rgba={rgba} imageSize={imageSize} label={label} testId="grid.image" />
+                </button>
+              ) : (
+                <ImageCanvas rgba={rgba} imageSize={imageSize} label={label} testId="grid.image" />
+              )}
+            </li>
+          );
+        })}
+      </ul>
     </section>
   );
 }

@@ -10,6 +10,7 @@ export function StatusPanel() {
   const modelId = useAppStore((s) => s.modelId);
   const progress = useAppStore((s) => s.progress);
   const error = useAppStore((s) => s.error);
+  const notice = useAppStore((s) => s.notice);
   const waiting = useAppStore((s) => s.phase === 'loading');
 
   return (
@@ -31,6 +32,11 @@ export function StatusPanel() {
           <progress max={1} {...(progress.fraction === null ? {} : { value: progress.fraction })} />
           <span>{progress.label}</span>
         </div>
+      )}
+      {notice && (
+        <p data-testid="status.notice" className="confirmation" role="status">
+          {notice}
+        </p>
       )}
       {error && (
         <p data-testid="status.error" className="error" role="alert">

@@ -2,6 +2,7 @@
 import { useTranslation } from 'react-i18next';
 import { formatBytes } from '../store/errors.ts';
 import type { Controller } from './controller.ts';
+import { MAX_HISTORY, recordBytes } from './history/records.ts';
 import { useAppStore } from './store.ts';
 
 /** Inside a frame whose storage is blocked, the full page (its own tab) can keep the model. */
@@ -27,6 +28,7 @@ export function StoragePanel({ controller }: { readonly controller: Controller }
   const { t } = useTranslation();
   const report = useAppStore((s) => s.storageReport);
   const busy = useAppStore((s) => s.download !== null || s.phase === 'loading');
+  const history = useAppStore((s) => s.history);
   if (!report || report.storage.kind === 'memory') return null;
   const { usage, models } = report;
   return (
@@ -57,6 +59,15 @@ export function StoragePanel({ controller }: { readonly controller: Controller }
             </li>
           ))}
         </ul>
+      )}
+      {history.length > 0 && (
+        <p data-testid="storage.history">
+          {t('history.size', {
+            count: history.length,
+            bytes: formatBytes(history.reduce((sum, record) => sum + recordBytes(record), 0)),
+            max: MAX_HISTORY,
+          })}
+        </p>
       )}
       {models.length > 1 && (
         <button

@@ -3,23 +3,27 @@
  * Every busy phase ends in `finally`, so an error never leaves the UI stuck on "generating".
  */
 import { GenerationCancelledError } from '../pipeline/errors.ts';
-import { DEFAULT_SAMPLING } from '../pipeline/sampler.ts';
 import type { DalleGenerator } from '../worker/client.ts';
 import { DeviceLostError, WorkerCrashedError } from '../worker/errors.ts';
 import { checkPromptText } from '../text/prompt-checks.ts';
 import { parseSeedText } from './seed-text.ts';
-import type { LoadParams, LoadProgress } from '../worker/protocol.ts';
+import type { GenerateResult, LoadParams, LoadProgress } from '../worker/protocol.ts';
 import { DownloadCancelledError } from '../store/errors.ts';
+import { describeError } from './error-text.ts';
 import { t } from './i18n.ts';
 import { createModelActions } from './model-actions.ts';
 import type { ModelActions, WorkerSlot } from './model-actions.ts';
 import { loadProgressLabel } from './model-choice.ts';
-import { useAppStore } from './store.ts';
-import type { DownloadView } from './store.ts';
+import { randomSeed, samplingOf } from './settings.ts';
+import { setSettings, useAppStore } from './store.ts';
+import type { Drawing, DownloadView } from './store.ts';
 
 export interface Controller extends ModelActions {
   load(params: LoadParams, options?: LoadOptions): Promise<void>;
+  /** Draws the prompt with the settings; an unlocked seed is replaced by a new random one first. */
   draw(): Promise<void>;
+  /** Draws the shown grid again with its seed, locked, and at least `index` + 1 images, so image `index` comes back. */
+  drawAgainFrom(index: number): Promise<void>;
   cancel(): void;
 }
 
@@ -29,9 +33,8 @@ export interface LoadOptions {
   readonly modelName?: string;
 }
 
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
+/** In the page's language, with what to do next (error-text.ts). */
+const messageOf = describeError;
 
 /** Failures after which the worker is replaced: its GPU device or the worker itself is gone. */
 function needsNewWorker(error: unknown): boolean {
@@ -44,8 +47,13 @@ function withDownload(view: DownloadView | null, progress: LoadProgress): Downlo
   return { files: { ...view?.files, [progress.file.path]: progress.file } };
 }
 
+export interface ControllerEvents {
+  /** A drawing finished (the grid shows it): the history keeps it. */
+  readonly onDrawn?: (drawing: Drawing, result: GenerateResult) => void;
+}
+
 /** @param makeGenerator starts a fresh worker; called again when a worker can no longer run. */
-export function createController(makeGenerator: () => DalleGenerator): Controller {
+export function createController(makeGenerator: () => DalleGenerator, events: ControllerEvents = {}): Controller {
   const store = useAppStore;
   let generator = makeGenerator();
   let running: AbortController | null = null;
@@ -114,8 +122,10 @@ export function createController(makeGenerator: () => DalleGenerator): Controlle
     },
 
     async draw() {
-      const { prompt, settings, phase } = store.getState();
+      const { prompt, phase, selectedModel, modelId } = store.getState();
       if (phase !== 'ready') return;
+      if (!store.getState().settings.seedLocked) setSettings({ seedText: String(randomSeed()) });
+      const settings = store.getState().settings;
       let seed: number;
       try {
         checkPromptText(prompt);
@@ -124,18 +134,27 @@ export function createController(makeGenerator: () => DalleGenerator): Controlle
         store.setState({ error: messageOf(error) });
         return;
       }
+      const drawing: Drawing = {
+        prompt,
+        seed,
+        count: settings.count,
+        sampling: samplingOf(settings),
+        model: selectedModel,
+        modelId,
+      };
       running = new AbortController();
       const started = performance.now();
       store.setState({
         phase: 'generating',
         error: null,
+        drawing,
         images: [],
         tokens: [],
         progress: { label: t('status.encoding'), fraction: 0 },
       });
       try {
         const result = await generator.generate(
-          { prompt, count: settings.count, seed, sampling: DEFAULT_SAMPLING },
+          { prompt, count: drawing.count, seed, sampling: drawing.sampling },
           {
             signal: running.signal,
             onStep: ({ step, totalSteps }) =>
@@ -145,7 +164,7 @@ export function createController(makeGenerator: () => DalleGenerator): Controlle
             // Forming images replace the grid's slots as they arrive; the final result replaces them all.
             onPreview: ({ first, images }) =>
               store.setState((state) => {
-                const next = state.images.slice(0, settings.count);
+                const next = state.images.slice(0, drawing.count);
                 images.forEach((image, i) => (next[first + i] = image));
                 return { images: next };
               }),
@@ -158,6 +177,7 @@ export function createController(makeGenerator: () => DalleGenerator): Controlle
           imageSize: result.imageSize,
           progress: { label: t('status.done', { seconds }), fraction: 1 },
         });
+        events.onDrawn?.(drawing, result);
       } catch (error) {
         const cancelled = error instanceof GenerationCancelledError;
         store.setState({
@@ -172,6 +192,19 @@ export function createController(makeGenerator: () => DalleGenerator): Controlle
         running = null;
         store.setState((s) => (s.phase === 'generating' ? { phase: 'ready' } : {}));
       }
+    },
+
+    async drawAgainFrom(index) {
+      const { drawing, settings } = store.getState();
+      if (!drawing) return;
+      store.setState({ prompt: drawing.prompt });
+      setSettings({
+        ...drawing.sampling,
+        seedText: String(drawing.seed),
+        seedLocked: true,
+        count: Math.max(settings.count, index + 1),
+      });
+      await controller.draw();
     },
 
     cancel() {

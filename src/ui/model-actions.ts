@@ -7,23 +7,26 @@ import { CatalogError, modelFolderUrl, parseCatalog, unavailableReason } from '.
 import type { CatalogModel } from '../model/catalog.ts';
 import { ModelFileUnavailableError } from '../model/integrity.ts';
 import type { DalleGenerator } from '../worker/client.ts';
-import type { BackendName, LoadParams } from '../worker/protocol.ts';
+import type { LoadParams } from '../worker/protocol.ts';
+import { describeError } from './error-text.ts';
 import { t } from './i18n.ts';
 import { hostOf, probeDevice, spaceProblem } from './model-choice.ts';
-import { useAppStore } from './store.ts';
+import type { BackendChoice } from './settings.ts';
+import { setSettings, useAppStore } from './store.ts';
 
 export interface StartOptions {
   /** Absolute URL of models/catalog.json. */
   readonly catalogUrl: string;
   readonly wasmPaths: string;
-  readonly backend?: BackendName;
-  /** `?model=`: a catalog id. */
+  /** `?model=` or a share link's model: a catalog id, preferred to the one in the settings. */
   readonly model?: string;
 }
 
 export interface ModelActions {
   start(options: StartOptions): Promise<void>;
   selectModel(id: string): Promise<void>;
+  /** Loads the model again on another backend, in a fresh worker. */
+  selectBackend(choice: BackendChoice): Promise<void>;
   acceptDownload(): Promise<void>;
   cancelDownload(): void;
   refreshStorage(): Promise<void>;
@@ -42,9 +45,8 @@ export interface WorkerSlot {
 
 export type Loader = (params: LoadParams, model: CatalogModel, signal: AbortSignal) => Promise<void>;
 
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
+/** In the page's language, with what to do next (error-text.ts). */
+const messageOf = describeError;
 
 /** A catalog entry whose folder has no manifest.json yet is a model the site owner has not published. */
 function notAvailableMessage(model: CatalogModel, folder: string, error: unknown): string {
@@ -68,9 +70,25 @@ export function createModelActions(worker: WorkerSlot, load: Loader): ModelActio
   let downloading: AbortController | null = null;
 
   const modelById = (id: string): CatalogModel | undefined => store.getState().catalog.find((m) => m.id === id);
+  const forcedBackend = () => {
+    const { backend } = store.getState().settings;
+    return backend === 'auto' ? undefined : backend;
+  };
+
+  /** Which catalog models this device (on the chosen backend) cannot run, and why. */
+  async function checkDevice(catalog: readonly CatalogModel[]): Promise<void> {
+    const device = await probeDevice(forcedBackend());
+    const unavailable: Record<string, string> = {};
+    for (const model of catalog) {
+      const reason = unavailableReason(model, device);
+      if (reason !== null) unavailable[model.id] = reason;
+    }
+    store.setState({ unavailable });
+  }
 
   async function loadModel(model: CatalogModel): Promise<void> {
-    const { catalogUrl, wasmPaths, backend } = options!;
+    const { catalogUrl, wasmPaths } = options!;
+    const backend = forcedBackend();
     const controller = new AbortController();
     downloading = controller;
     store.setState({ offer: null });
@@ -102,16 +120,9 @@ export function createModelActions(worker: WorkerSlot, load: Loader): ModelActio
         progress: { label: t('status.readingCatalog'), fraction: null },
       });
       try {
-        const [catalog, device] = await Promise.all([
-          fetchCatalog(startOptions.catalogUrl),
-          probeDevice(startOptions.backend),
-        ]);
-        const unavailable: Record<string, string> = {};
-        for (const model of catalog) {
-          const reason = unavailableReason(model, device);
-          if (reason !== null) unavailable[model.id] = reason;
-        }
-        store.setState({ catalog, unavailable });
+        const catalog = await fetchCatalog(startOptions.catalogUrl);
+        await checkDevice(catalog);
+        store.setState({ catalog });
       } catch (error) {
         store.setState({
           phase: 'failed',
@@ -121,9 +132,10 @@ export function createModelActions(worker: WorkerSlot, load: Loader): ModelActio
         return;
       }
       void actions.refreshStorage();
-      const { catalog, unavailable } = store.getState();
+      const { catalog, unavailable, settings } = store.getState();
       const asked = startOptions.model === undefined ? undefined : modelById(startOptions.model);
-      const first = asked ?? catalog.find((m) => !(m.id in unavailable)) ?? catalog[0]!;
+      const remembered = settings.model === null ? undefined : modelById(settings.model);
+      const first = asked ?? remembered ?? catalog.find((m) => !(m.id in unavailable)) ?? catalog[0]!;
       await actions.selectModel(first.id);
       if (startOptions.model !== undefined && !asked) {
         store.setState({
@@ -139,6 +151,7 @@ export function createModelActions(worker: WorkerSlot, load: Loader): ModelActio
       const folder = modelFolderUrl(model, options.catalogUrl);
       if (workerModel !== null && workerModel !== folder) worker.replace();
       workerModel = folder;
+      setSettings({ model: id });
       store.setState({
         selectedModel: id,
         phase: 'loading',
@@ -146,6 +159,7 @@ export function createModelActions(worker: WorkerSlot, load: Loader): ModelActio
         error: null,
         modelId: '',
         backend: null,
+        drawing: null,
         images: [],
         tokens: [],
       });
@@ -179,6 +193,19 @@ export function createModelActions(worker: WorkerSlot, load: Loader): ModelActio
           error: notAvailableMessage(model, folder, error),
         });
       }
+    },
+
+    async selectBackend(choice) {
+      const { settings, selectedModel, catalog } = store.getState();
+      if (choice === settings.backend) return;
+      setSettings({ backend: choice });
+      if (!options || selectedModel === null) return;
+      downloading?.abort();
+      // A fresh worker: the old backend's sessions (and GPU memory) go with the old one.
+      worker.replace();
+      workerModel = null;
+      await checkDevice(catalog);
+      await actions.selectModel(selectedModel);
     },
 
     async acceptDownload() {

@@ -1,11 +1,21 @@
 /**
  * The app's state in one zustand store. Components select primitives or stable references; the
- * controller (actions outside React) is the only writer besides the settings inputs.
+ * controller (actions outside React) is the only writer besides the settings inputs. Only the
+ * settings persist (localStorage, versioned, read back through readSettings so a corrupt or older
+ * stored value falls back to the defaults field by field).
  */
 import { create } from 'zustand';
+import { createJSONStorage, persist } from 'zustand/middleware';
+import type { StateStorage } from 'zustand/middleware';
 import type { CatalogModel } from '../model/catalog.ts';
+import type { SamplingSettings } from '../pipeline/sampler.ts';
 import type { DownloadProgress } from '../store/progress.ts';
 import type { BackendName, StorageInfo, StorageReport } from '../worker/protocol.ts';
+import { DEFAULT_SETTINGS, readSettings } from './settings.ts';
+import type { DrawSettings } from './settings.ts';
+import type { HistoryRecord } from './history/records.ts';
+
+export type { DrawSettings } from './settings.ts';
 
 /** `consent`: a model must be downloaded and the visitor has not agreed yet. */
 export type Phase = 'loading' | 'consent' | 'ready' | 'generating' | 'failed';
@@ -33,11 +43,16 @@ export interface Progress {
   readonly fraction: number | null;
 }
 
-export interface DrawSettings {
-  /** How many images to draw. */
+/** What a grid's images were drawn from: enough to draw them again (share links, history). */
+export interface Drawing {
+  readonly prompt: string;
+  readonly seed: number;
   readonly count: number;
-  /** The seed field's text as typed; parsed exactly when drawing (seed-text.ts). */
-  readonly seedText: string;
+  readonly sampling: SamplingSettings;
+  /** The catalog id of the model, when the catalog had one. */
+  readonly model: string | null;
+  /** The model's own id (manifest.json). */
+  readonly modelId: string;
 }
 
 export interface AppState {
@@ -48,8 +63,14 @@ export interface AppState {
   readonly modelId: string;
   readonly progress: Progress | null;
   readonly error: string | null;
+  /** A passing confirmation ("Link copied"), cleared by the next action. */
+  readonly notice: string | null;
+  /** The index of the image open in the large viewer, or null. */
+  readonly viewer: number | null;
   readonly prompt: string;
   readonly settings: DrawSettings;
+  /** What the images in the grid are drawn from; null before the first Draw. */
+  readonly drawing: Drawing | null;
   /** RGBA buffers of the last finished drawing, imageSize × imageSize each. */
   readonly images: readonly Uint8ClampedArray[];
   /** The image codes behind `images` once a drawing finished (what `npm run generate` writes as tokens.json). */
@@ -66,6 +87,10 @@ export interface AppState {
   /** IndexedDB or memory, once the worker has opened its model store. */
   readonly storage: StorageInfo | null;
   readonly storageReport: StorageReport | null;
+  /** Past drawings, newest first. */
+  readonly history: readonly HistoryRecord[];
+  /** Where the history is kept: IndexedDB, or memory (with the browser's reason); null until opened. */
+  readonly historyStorage: { readonly kind: 'indexeddb' } | { readonly kind: 'memory'; readonly reason: string } | null;
 }
 
 export const INITIAL_STATE: AppState = {
@@ -75,8 +100,11 @@ export const INITIAL_STATE: AppState = {
   modelId: '',
   progress: null,
   error: null,
+  notice: null,
+  viewer: null,
   prompt: '',
-  settings: { count: 4, seedText: '0' },
+  settings: DEFAULT_SETTINGS,
+  drawing: null,
   images: [],
   tokens: [],
   imageSize: 256,
@@ -87,9 +115,46 @@ export const INITIAL_STATE: AppState = {
   download: null,
   storage: null,
   storageReport: null,
+  history: [],
+  historyStorage: null,
 };
 
-export const useAppStore = create<AppState>()(() => INITIAL_STATE);
+/** The key in localStorage, and the stored format's version (raise it when a setting changes meaning). */
+export const SETTINGS_STORAGE_KEY = 'dalle-mini:settings';
+export const SETTINGS_VERSION = 1;
+
+/** Where localStorage is missing (Node tests) or refused (a sandboxed frame), settings last for the visit. */
+function settingsStorage(): StateStorage {
+  try {
+    const storage = globalThis.localStorage;
+    storage.getItem(SETTINGS_STORAGE_KEY);
+    return storage;
+  } catch {
+    const memory = new Map<string, string>();
+    return {
+      getItem: (key) => memory.get(key) ?? null,
+      setItem: (key, value) => void memory.set(key, value),
+      removeItem: (key) => void memory.delete(key),
+    };
+  }
+}
+
+export const useAppStore = create<AppState>()(
+  persist(() => INITIAL_STATE, {
+    name: SETTINGS_STORAGE_KEY,
+    version: SETTINGS_VERSION,
+    storage: createJSONStorage(settingsStorage),
+    partialize: (state) => ({ settings: state.settings }),
+    // Older versions' settings are read like current ones: whatever still fits is kept.
+    migrate: (stored) => stored,
+    merge: (stored, current) => ({
+      ...current,
+      settings: readSettings(
+        typeof stored === 'object' && stored !== null && 'settings' in stored ? stored.settings : null,
+      ),
+    }),
+  }),
+);
 
 export function setPrompt(prompt: string): void {
   useAppStore.setState({ prompt });
@@ -97,4 +162,11 @@ export function setPrompt(prompt: string): void {
 
 export function setSettings(settings: Partial<DrawSettings>): void {
   useAppStore.setState((s) => ({ settings: { ...s.settings, ...settings } }));
+}
+
+/** Back to dalle-mini's defaults; the model and backend stay (changing them reloads the model). */
+export function resetSettings(): void {
+  useAppStore.setState((s) => ({
+    settings: { ...DEFAULT_SETTINGS, model: s.settings.model, backend: s.settings.backend },
+  }));
 }

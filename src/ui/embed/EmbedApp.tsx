@@ -1,6 +1,6 @@
 /**
  * The embed widget: a prompt box, Draw, a small grid, and the model's consent, download and status
- * lines from the app. Count and seed come from the URL (embed-params.ts); a parent page can also
+ * lines from the app. Count, seed and sampling come from the URL (embed-params.ts); a parent page can also
  * draw through the postMessage API (embed-bridge.ts), which fills the same prompt and grid.
  */
 import type { FormEvent } from 'react';
@@ -9,21 +9,18 @@ import type { Controller } from '../controller.ts';
 import { ImageGrid } from '../ImageGrid.tsx';
 import { ModelDownload } from '../ModelPanel.tsx';
 import { StatusPanel } from '../StatusPanel.tsx';
-import { setPrompt, setSettings, useAppStore } from '../store.ts';
+import { setPrompt, useAppStore } from '../store.ts';
 import { EmbedStorageNotice } from './EmbedStorageNotice.tsx';
-import { randomSeed } from './parent-draw.ts';
 
 export interface EmbedAppProps {
   readonly controller: Controller;
-  /** Null: each drawing gets a new random seed. */
-  readonly seed: number | null;
   /** The app's own page with the widget's model and prompt. */
   readonly fullPageUrl: string;
   /** URL parameters the widget could not use, in words. */
   readonly problems: readonly string[];
 }
 
-export function EmbedApp({ controller, seed, fullPageUrl, problems }: EmbedAppProps) {
+export function EmbedApp({ controller, fullPageUrl, problems }: EmbedAppProps) {
   const { t } = useTranslation();
   const prompt = useAppStore((s) => s.prompt);
   const phase = useAppStore((s) => s.phase);
@@ -31,7 +28,6 @@ export function EmbedApp({ controller, seed, fullPageUrl, problems }: EmbedAppPr
 
   const submit = (event: FormEvent): void => {
     event.preventDefault();
-    setSettings({ seedText: String(seed ?? randomSeed()) });
     void controller.draw();
   };
 

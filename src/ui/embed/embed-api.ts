@@ -31,7 +31,8 @@ export interface GenerateMessage {
   readonly count?: number;
   /** 0 … 4294967295; a random one when left out (the result says which). */
   readonly seed?: number;
-  readonly sampling?: SamplingSettings;
+  /** Any of conditionScale, topK, topP, temperature; the others stay the widget's. */
+  readonly sampling?: Partial<SamplingSettings>;
   /** 'data-url' unless given. */
   readonly format?: ImageFormat;
 }
@@ -108,16 +109,14 @@ function requestId(field: JsonField): EmbedRequestId {
   return field.string({ maxLength: MAX_ID_CHARS });
 }
 
-function sampling(field: JsonField): SamplingSettings {
-  const number = (name: keyof SamplingSettings): number =>
-    field.field(name).optional((f) => f.number()) ?? DEFAULT_SAMPLING[name];
-  const settings: SamplingSettings = {
-    conditionScale: number('conditionScale'),
-    topK: number('topK'),
-    topP: number('topP'),
-    temperature: number('temperature'),
-  };
-  checkSamplingSettings(settings);
+/** The sampling fields the parent set (the others stay the widget's); checked as the sampler would, on dalle-mini's defaults. */
+function sampling(field: JsonField): Partial<SamplingSettings> {
+  const settings: { -readonly [K in keyof SamplingSettings]?: number } = {};
+  for (const name of Object.keys(DEFAULT_SAMPLING) as (keyof SamplingSettings)[]) {
+    const value = field.field(name).optional((f) => f.number());
+    if (value !== undefined) settings[name] = value;
+  }
+  checkSamplingSettings({ ...DEFAULT_SAMPLING, ...settings });
   return settings;
 }
 

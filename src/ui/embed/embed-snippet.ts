@@ -1,14 +1,16 @@
 /** The copy-paste `<iframe>` for the widget, from the settings the visitor has on the page. */
-import { DEFAULT_EMBED_IMAGES } from './embed-params.ts';
+import type { SamplingSettings } from '../../pipeline/sampler.ts';
+import { shareUrl } from '../url-params.ts';
 import type { Theme } from './embed-params.ts';
 
 export interface EmbedSettings {
-  /** A catalog model id; left out of the URL when null (the site's default model). */
+  /** A catalog id; null: the site's default model. */
   readonly model: string | null;
   readonly prompt: string;
   readonly count: number;
   /** Null: a new random seed for each drawing. */
   readonly seed: number | null;
+  readonly sampling: SamplingSettings;
   readonly theme: Theme;
 }
 
@@ -16,14 +18,14 @@ export interface EmbedSettings {
 export const EMBED_WIDTH = 400;
 export const EMBED_HEIGHT = 640;
 
-/** The widget's address: `embed.html` beside the app (`appUrl` is the app's own page), with only the non-default settings. */
+/** The widget's address: `embed.html` beside the app (`appUrl`), with the share link's parameters for these settings. */
 export function embedUrl(appUrl: string, settings: EmbedSettings): string {
-  const url = new URL('embed.html', appUrl);
-  if (settings.model !== null) url.searchParams.set('model', settings.model);
-  if (settings.prompt.trim() !== '') url.searchParams.set('prompt', settings.prompt.trim());
-  if (settings.count !== DEFAULT_EMBED_IMAGES) url.searchParams.set('images', String(settings.count));
-  if (settings.seed !== null) url.searchParams.set('seed', String(settings.seed));
-  if (settings.theme !== 'auto') url.searchParams.set('theme', settings.theme);
+  const { model, prompt, count, seed, sampling, theme } = settings;
+  const page = new URL('embed.html', appUrl).href;
+  const url = new URL(shareUrl(page, { prompt: prompt.trim(), seed: seed ?? 0, count, sampling, model, modelId: '' }));
+  if (seed === null) url.searchParams.delete('seed');
+  if (prompt.trim() === '') url.searchParams.delete('prompt');
+  if (theme !== 'auto') url.searchParams.set('theme', theme);
   return url.href;
 }
 
@@ -33,7 +35,7 @@ function attribute(value: string): string {
 
 /**
  * The snippet: lazy, so readers who never scroll to it download nothing; `allow="cross-origin-isolated"`
- * lets a cross-origin-isolated blog give the widget WASM threads (elsewhere it runs on one).
+ * lets a cross-origin-isolated page give the widget WASM threads (elsewhere it runs on one).
  */
 export function iframeSnippet(src: string, title: string): string {
   return (

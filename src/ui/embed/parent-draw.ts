@@ -1,22 +1,16 @@
 /**
  * A drawing the parent page asked for, run through the same controller and store as the widget's
  * own Draw button: the prompt and settings go into the store, the grid shows the images as they
- * form, and the finished images are encoded as PNGs for the answer.
+ * form, and the finished images are encoded as PNGs for the answer. The widget's own settings come
+ * back afterwards: a parent's seed or sampling applies to its request only.
  */
 import { GenerationCancelledError } from '../../pipeline/errors.ts';
-import { DEFAULT_SAMPLING } from '../../pipeline/sampler.ts';
-import type { SamplingSettings } from '../../pipeline/sampler.ts';
 import type { Controller } from '../controller.ts';
 import { setPrompt, setSettings, useAppStore } from '../store.ts';
 import type { AppState } from '../store.ts';
 import type { GenerateMessage } from './embed-api.ts';
 import type { DrawnImages } from './embed-bridge.ts';
 import { rgbaToPng } from './png.ts';
-
-/** A fresh seed from the whole seed space. */
-export function randomSeed(): number {
-  return crypto.getRandomValues(new Uint32Array(1))[0]!;
-}
 
 /** The next store change. */
 function nextState(): Promise<AppState> {
@@ -40,33 +34,22 @@ async function untilReady(signal: AbortSignal): Promise<void> {
   }
 }
 
-export interface WidgetDefaults {
-  readonly count: number;
-  /** Null: a new random seed for each drawing. */
-  readonly seed: number | null;
-}
-
-export function parentDraw(controller: Controller, defaults: WidgetDefaults) {
+export function parentDraw(controller: Controller) {
   return async (
     request: GenerateMessage,
     onProgress: (fraction: number) => void,
     signal: AbortSignal,
   ): Promise<DrawnImages> => {
-    const { sampling } = request;
-    if (
-      sampling &&
-      (Object.keys(DEFAULT_SAMPLING) as (keyof SamplingSettings)[]).some((k) => sampling[k] !== DEFAULT_SAMPLING[k])
-    )
-      // The page's drawings use dalle-mini's defaults (controller.ts); drawing with others would mislabel the result.
-      throw new Error(
-        `this widget draws with dalle-mini's default sampling (${JSON.stringify(DEFAULT_SAMPLING)}); other sampling settings are not supported yet.`,
-      );
     await untilReady(signal);
-    const seed = request.seed ?? defaults.seed ?? randomSeed();
-    const count = request.count ?? defaults.count;
+    const widgetSettings = useAppStore.getState().settings;
+    const count = request.count ?? widgetSettings.count;
     // Synchronously from here to draw()'s own check, so no click can start another drawing in between.
     setPrompt(request.prompt);
-    setSettings({ count, seedText: String(seed) });
+    setSettings({
+      count,
+      ...(request.seed === undefined ? {} : { seedText: String(request.seed), seedLocked: true }),
+      ...request.sampling,
+    });
     const stop = (): void => controller.cancel();
     signal.addEventListener('abort', stop);
     const unsubscribe = useAppStore.subscribe((state, previous) => {
@@ -79,11 +62,16 @@ export function parentDraw(controller: Controller, defaults: WidgetDefaults) {
     } finally {
       unsubscribe();
       signal.removeEventListener('abort', stop);
+      setSettings(widgetSettings);
     }
-    const { error, tokens, images, imageSize } = useAppStore.getState();
+    const { error, tokens, images, imageSize, drawing } = useAppStore.getState();
     if (error !== null) throw new Error(error);
-    if (tokens.length !== count) throw new GenerationCancelledError();
+    if (tokens.length !== count || drawing === null) throw new GenerationCancelledError();
     const format = request.format ?? 'data-url';
-    return { images: await Promise.all(images.map((rgba) => rgbaToPng(rgba, imageSize, format))), imageSize, seed };
+    return {
+      images: await Promise.all(images.map((rgba) => rgbaToPng(rgba, imageSize, format))),
+      imageSize,
+      seed: drawing.seed,
+    };
   };
 }

@@ -1,0 +1,35 @@
+/** The settings panel: values survive a reload, a corrupt stored value falls back to defaults, "reset" restores them. */
+import { expect, test } from './app-page.ts';
+
+test('settings survive a reload; reset restores the defaults; a corrupt stored value is replaced', async ({ app }) => {
+  const { page } = app;
+  await app.open('wasm');
+  await app.imageCount.selectOption('3');
+  await app.seed.fill('1234');
+  await page.getByText('Sampling').click();
+  await page.getByTestId('settings.topK').fill('20');
+  await page.getByTestId('settings.temperature').fill('0.8');
+  await page.getByTestId('settings.temperature').blur();
+
+  await page.reload();
+  await expect(app.submit).toBeEnabled({ timeout: 120_000 });
+  await expect(app.imageCount).toHaveValue('3');
+  await expect(app.seed).toHaveValue('1234');
+  await expect(page.getByTestId('settings.seedLocked')).toBeChecked();
+  await expect(page.getByTestId('settings.topK')).toHaveValue('20');
+  await expect(page.getByTestId('settings.temperature')).toHaveValue('0.8');
+  await expect(page.getByTestId('settings.backend')).toHaveValue('wasm');
+
+  await page.getByTestId('settings.reset').click();
+  await expect(app.imageCount).toHaveValue('9');
+  await expect(page.getByTestId('settings.topK')).toHaveValue('50');
+  await expect(page.getByTestId('settings.seedLocked')).not.toBeChecked();
+
+  await page.evaluate(() =>
+    localStorage.setItem('dalle-mini:settings', '{"state":{"settings":{"count":"lots","topK":5}},"version":1}'),
+  );
+  await page.reload();
+  await expect(app.submit).toBeEnabled({ timeout: 120_000 });
+  await expect(app.imageCount).toHaveValue('9');
+  await expect(page.getByTestId('settings.topK')).toHaveValue('5');
+});

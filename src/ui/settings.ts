@@ -1,0 +1,117 @@
+/**
+ * The drawing settings: their defaults (dalle-mini's), their limits, and one reader that turns
+ * anything (a stored value from an older version, a hand-edited one, a share link's parameters)
+ * into valid settings, field by field, each bad field falling back to its default. A new setting
+ * is one field in DrawSettings, DEFAULT_SETTINGS and SETTING_RULES.
+ */
+import { isValidSeed, MAX_SEED } from '../core/seed.ts';
+import { DEFAULT_SAMPLING } from '../pipeline/sampler.ts';
+import type { SamplingSettings } from '../pipeline/sampler.ts';
+import { isBackendName, MAX_IMAGES } from '../worker/protocol.ts';
+import type { BackendName } from '../worker/protocol.ts';
+
+/** `auto`: WebGPU when the browser has an adapter, else WASM. */
+export type BackendChoice = 'auto' | BackendName;
+export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'webgpu', 'wasm'];
+
+export interface DrawSettings extends SamplingSettings {
+  /** How many images to draw, 1 … MAX_IMAGES. */
+  readonly count: number;
+  /** The seed field's text as typed; parsed exactly when drawing (seed-text.ts). */
+  readonly seedText: string;
+  /** Unlocked, every Draw picks a new random seed (and shows it); locked, Draw keeps the seed. */
+  readonly seedLocked: boolean;
+  /** The catalog id of the model to load; null: the catalog's first model this device can run. */
+  readonly model: string | null;
+  readonly backend: BackendChoice;
+}
+
+/** The numeric settings' limits; the sampler (sampler.ts checkSamplingSettings) accepts all of these. */
+export interface NumberRule {
+  readonly min: number;
+  readonly max: number;
+  readonly integer: boolean;
+  /** The input's step. */
+  readonly step: number;
+}
+
+export const NUMBER_RULES = {
+  count: { min: 1, max: MAX_IMAGES, integer: true, step: 1 },
+  conditionScale: { min: 0, max: 100, integer: false, step: 0.5 },
+  // 0 turns top-k off; above the VQGAN's 16384 codes it is off as well.
+  topK: { min: 0, max: 16384, integer: true, step: 1 },
+  // top-p is in (0, 1]: 0 would keep nothing.
+  topP: { min: 0.01, max: 1, integer: false, step: 0.01 },
+  temperature: { min: 0.01, max: 10, integer: false, step: 0.05 },
+} as const satisfies Record<string, NumberRule>;
+
+export type NumberSetting = keyof typeof NUMBER_RULES;
+
+/** A random seed, 0 … MAX_SEED, from the browser's cryptographic generator. */
+export function randomSeed(): number {
+  return crypto.getRandomValues(new Uint32Array(1))[0]!;
+}
+
+export const DEFAULT_SETTINGS: DrawSettings = {
+  count: 9,
+  seedText: '0',
+  seedLocked: false,
+  ...DEFAULT_SAMPLING,
+  model: null,
+  backend: 'auto',
+};
+
+export function isValidNumber(rule: NumberRule, value: unknown): value is number {
+  return (
+    typeof value === 'number' &&
+    Number.isFinite(value) &&
+    value >= rule.min &&
+    value <= rule.max &&
+    (!rule.integer || Number.isInteger(value))
+  );
+}
+
+/** Model ids as catalogs write them; anything else stored is ignored. */
+const MODEL_ID = /^[A-Za-z0-9._-]{1,100}$/;
+
+/** For each setting: the value read, or undefined when it is unusable (the default is taken). */
+const SETTING_RULES: { readonly [K in keyof DrawSettings]: (value: unknown) => DrawSettings[K] | undefined } = {
+  count: (v) => (isValidNumber(NUMBER_RULES.count, v) ? v : undefined),
+  seedText: (v) => (typeof v === 'string' && /^[0-9]{1,10}$/.test(v) && isValidSeed(Number(v)) ? v : undefined),
+  seedLocked: (v) => (typeof v === 'boolean' ? v : undefined),
+  conditionScale: (v) => (isValidNumber(NUMBER_RULES.conditionScale, v) ? v : undefined),
+  topK: (v) => (isValidNumber(NUMBER_RULES.topK, v) ? v : undefined),
+  topP: (v) => (isValidNumber(NUMBER_RULES.topP, v) ? v : undefined),
+  temperature: (v) => (isValidNumber(NUMBER_RULES.temperature, v) ? v : undefined),
+  model: (v) => (v === null || (typeof v === 'string' && MODEL_ID.test(v)) ? v : undefined),
+  backend: (v) => (v === 'auto' || (typeof v === 'string' && isBackendName(v)) ? v : undefined),
+};
+
+/** Settings from anything: each valid field is kept, each missing or bad one is the default's. */
+export function readSettings(value: unknown, defaults: DrawSettings = DEFAULT_SETTINGS): DrawSettings {
+  const source: Record<string, unknown> = typeof value === 'object' && value !== null ? { ...value } : {};
+  const field = <K extends keyof DrawSettings>(key: K): DrawSettings[K] =>
+    SETTING_RULES[key](source[key]) ?? defaults[key];
+  return {
+    count: field('count'),
+    seedText: field('seedText'),
+    seedLocked: field('seedLocked'),
+    conditionScale: field('conditionScale'),
+    topK: field('topK'),
+    topP: field('topP'),
+    temperature: field('temperature'),
+    model: field('model'),
+    backend: field('backend'),
+  };
+}
+
+export function isModelId(value: string): boolean {
+  return MODEL_ID.test(value);
+}
+
+export function samplingOf(settings: DrawSettings): SamplingSettings {
+  const { conditionScale, topK, topP, temperature } = settings;
+  return { conditionScale, topK, topP, temperature };
+}
+
+export { MAX_SEED };

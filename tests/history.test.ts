@@ -1,0 +1,88 @@
+/** History records: checked when read back, newest first, bounded; the actions keep, reopen and delete drawings (memory store). */
+import assert from 'node:assert/strict';
+import { beforeEach, test } from 'node:test';
+import type { Controller } from '../src/ui/controller.ts';
+import { createHistoryActions } from '../src/ui/history/history-actions.ts';
+import { memoryHistory } from '../src/ui/history/history-db.ts';
+import { MAX_HISTORY, newestFirst, newRecord, overflow, readRecord, recordBytes } from '../src/ui/history/records.ts';
+import { INITIAL_STATE, useAppStore } from '../src/ui/store.ts';
+import type { Drawing } from '../src/ui/store.ts';
+
+const DRAWING: Drawing = {
+  prompt: 'a red apple',
+  seed: 42,
+  count: 2,
+  sampling: { conditionScale: 10, topK: 50, topP: 1, temperature: 1 },
+  model: 'demo',
+  modelId: 'random-tiny-seed1',
+};
+const THUMB = 'data:image/jpeg;base64,/9j/4AAQ';
+
+beforeEach(() => useAppStore.setState(INITIAL_STATE, true));
+
+void test('a record survives the trip through storage; anything else is left out', () => {
+  const record = newRecord(DRAWING, 1_700_000_000_000, [THUMB, THUMB]);
+  assert.deepEqual(readRecord(JSON.parse(JSON.stringify(record))), record);
+  assert.ok(recordBytes(record) > 0);
+  const bad: unknown[] = [
+    null,
+    'x',
+    { ...record, seed: -1 },
+    { ...record, seed: 2 ** 32 },
+    { ...record, count: 10 },
+    { ...record, prompt: ' ' },
+    { ...record, sampling: { ...DRAWING.sampling, topP: 0 } },
+    { ...record, thumbnails: ['javascript:alert(1)'] },
+    { ...record, id: 'other' },
+    { ...record, time: 'yesterday' },
+  ];
+  for (const value of bad) assert.equal(readRecord(value), null, JSON.stringify(value).slice(0, 80));
+});
+
+void test('newest first, and only the newest MAX_HISTORY are kept', () => {
+  const records = Array.from({ length: MAX_HISTORY + 3 }, (_, i) => newRecord(DRAWING, 1000 + i, []));
+  const sorted = newestFirst(records);
+  assert.equal(sorted[0]!.time, 1000 + MAX_HISTORY + 2);
+  assert.deepEqual(
+    overflow(records).sort(),
+    records
+      .slice(0, 3)
+      .map((r) => r.id)
+      .sort(),
+  );
+  assert.deepEqual(overflow(records.slice(0, 5)), []);
+});
+
+void test('actions: a finished drawing is kept, reopened with its seed and settings, deleted; memory with a notice', async () => {
+  const draws: string[] = [];
+  const controller = {
+    selectModel: () => Promise.resolve(),
+    draw: () => (draws.push(useAppStore.getState().settings.seedText), Promise.resolve()),
+  } as unknown as Controller;
+  const history = createHistoryActions(controller, () =>
+    Promise.resolve({ db: memoryHistory(), reason: 'storage denied' }),
+  );
+  await history.open();
+  assert.deepEqual(useAppStore.getState().historyStorage, { kind: 'memory', reason: 'storage denied' });
+  const result = { images: [], tokens: [], imageSize: 256 };
+  await history.record(DRAWING, result);
+  await history.record({ ...DRAWING, prompt: 'a pear', seed: 7 }, result);
+  const [newest, older] = useAppStore.getState().history;
+  assert.equal(newest!.prompt, 'a pear');
+  assert.equal(older!.prompt, 'a red apple');
+
+  useAppStore.setState({ phase: 'ready', selectedModel: 'demo' });
+  await history.reopen(older!);
+  assert.equal(useAppStore.getState().prompt, 'a red apple');
+  assert.equal(useAppStore.getState().settings.seedLocked, true);
+  assert.equal(useAppStore.getState().settings.count, 2);
+  assert.deepEqual(draws, ['42']);
+
+  await history.remove(newest!.id);
+  assert.deepEqual(
+    useAppStore.getState().history.map((r) => r.prompt),
+    ['a red apple'],
+  );
+  await history.clearAll();
+  assert.deepEqual(useAppStore.getState().history, []);
+});

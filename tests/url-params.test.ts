@@ -1,0 +1,59 @@
+/** Share links: a drawing → URL → the same prompt, seed, settings and model; bad parameters are named and ignored. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { readUrlOptions, shareUrl } from '../src/ui/url-params.ts';
+import type { Drawing } from '../src/ui/store.ts';
+
+const DRAWING: Drawing = {
+  prompt: 'a red apple & a "pear" on a table? 100% #fruit 苹果',
+  seed: 4294967295,
+  count: 3,
+  sampling: { conditionScale: 3.5, topK: 0, topP: 0.9, temperature: 0.75 },
+  model: 'dalle-mini-q8',
+  modelId: 'dalle-mini',
+};
+
+void test('a share link reads back as the drawing it was made from', () => {
+  const url = new URL(shareUrl('https://example.com/app/?backend=wasm#x', DRAWING));
+  assert.equal(url.origin + url.pathname, 'https://example.com/app/');
+  assert.equal(url.hash, '');
+  const options = readUrlOptions(url.search);
+  assert.deepEqual(options.problems, []);
+  assert.equal(options.prompt, DRAWING.prompt);
+  assert.equal(options.model, DRAWING.model);
+  assert.equal(options.backend, undefined, 'a share link does not force a backend');
+  assert.deepEqual(options.settings, {
+    count: 3,
+    seedText: '4294967295',
+    seedLocked: true,
+    conditionScale: 3.5,
+    topK: 0,
+    topP: 0.9,
+    temperature: 0.75,
+  });
+});
+
+void test('no parameters: nothing set, no problems', () => {
+  assert.deepEqual(readUrlOptions(''), { settings: {}, problems: [] });
+  assert.deepEqual(readUrlOptions('?backend=auto'), { backend: 'auto', settings: {}, problems: [] });
+});
+
+void test('each bad parameter is named in a message and leaves its setting alone', () => {
+  const options = readUrlOptions(
+    '?seed=9007199254740993&images=10&scale=abc&top_k=1.5&top_p=0&temperature=1e1&model=../x&backend=cuda&prompt=ok',
+  );
+  assert.deepEqual(options.settings, {});
+  assert.equal(options.prompt, 'ok');
+  assert.equal(options.model, undefined);
+  assert.equal(options.backend, undefined);
+  const names = ['images', 'scale', 'top_k', 'top_p', 'temperature', 'seed', 'model', 'backend'];
+  assert.equal(options.problems.length, names.length);
+  for (const [i, name] of names.entries()) assert.match(options.problems[i]!, new RegExp(`The link's ${name}=`));
+  assert.match(options.problems[0]!, /"10" is not usable \(Use a whole number from 1 to 9\.\)/);
+});
+
+void test('an over-long prompt is refused, not cut', () => {
+  const options = readUrlOptions(`?prompt=${'a'.repeat(2001)}`);
+  assert.equal(options.prompt, undefined);
+  assert.match(options.problems[0]!, /prompt=/);
+});
