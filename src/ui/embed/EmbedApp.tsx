@@ -7,6 +7,7 @@ import type { FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { Controller } from '../controller.ts';
 import { ImageGrid } from '../ImageGrid.tsx';
+import { ImageViewer } from '../ImageViewer.tsx';
 import { ModelDownload } from '../ModelPanel.tsx';
 import { StatusPanel } from '../StatusPanel.tsx';
 import { setPrompt, useAppStore } from '../store.ts';
@@ -67,6 +68,7 @@ export function EmbedApp({ controller, fullPageUrl, problems }: EmbedAppProps) {
       <ModelDownload controller={controller} />
       <StatusPanel />
       <ImageGrid />
+      <ImageViewer controller={controller} />
       <footer className="embed-footer">
         <a href={fullPageUrl} target="_blank" rel="noopener">
           {t('app.title')}
