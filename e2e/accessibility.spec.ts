@@ -41,7 +41,7 @@ test('the embed widget, drawn, in a cross-site frame: no serious or critical acc
   await servePage(
     page,
     `${baseURL!}a11y-blog.html`,
-    `<iframe title="DALL·E Mini" src="${src}" width="400" height="640" style="border:0"></iframe>`,
+    `<iframe title="DALL·E Mini" src="${src}" width="400" height="720" style="border:0"></iframe>`,
   );
   await passThrough(page, baseURL!);
   await page.goto('./a11y-blog.html');

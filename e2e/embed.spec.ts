@@ -36,7 +36,7 @@ test('the widget in a cross-site iframe draws, answers the trusted parent and ig
     page,
     `${blog}/blog.html`,
     `<h1>A blog post</h1>
-     <iframe id="widget" title="DALL·E Mini" src="${src}" width="400" height="640" style="border:0"></iframe>
+     <iframe id="widget" title="DALL·E Mini" src="${src}" width="400" height="720" style="border:0"></iframe>
      <iframe id="intruder" title="another site" src="${INTRUDER}/intruder.html" width="10" height="10"></iframe>
      <script>
        window.__fromWidget = [];
@@ -134,7 +134,7 @@ test('inside a cross-origin-isolated parent the widget loads, isolated too, with
   await servePage(
     page,
     `${blog}/isolated-blog.html`,
-    `<iframe title="DALL·E Mini" src="${widgetUrl(baseURL!, 'backend=wasm&lang=zh-CN')}" allow="cross-origin-isolated" width="400" height="640"></iframe>`,
+    `<iframe title="DALL·E Mini" src="${widgetUrl(baseURL!, 'backend=wasm&lang=zh-CN')}" allow="cross-origin-isolated" width="400" height="720"></iframe>`,
     { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' },
   );
   await passThrough(page, baseURL!);

@@ -16,7 +16,7 @@ export interface EmbedSettings {
 
 /** Room for the prompt row, the notices and status lines, and a 2×2 grid of images. */
 export const EMBED_WIDTH = 400;
-export const EMBED_HEIGHT = 640;
+export const EMBED_HEIGHT = 720;
 
 /** The widget's address: `embed.html` beside the app (`appUrl`), with the share link's parameters for these settings. */
 export function embedUrl(appUrl: string, settings: EmbedSettings): string {
