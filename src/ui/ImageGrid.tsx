@@ -59,6 +59,7 @@ export function ImageGrid() {
       <ul
         className="grid"
         data-testid="grid"
+        aria-busy={!done}
         style={{ gridTemplateColumns: `repeat(${gridColumns(slots)}, minmax(0, ${imageSize}px))` }}
       >
         {Array.from({ length: slots }, (_, i) => {

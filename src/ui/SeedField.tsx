@@ -34,7 +34,8 @@ export function SeedField({ disabled }: { readonly disabled: boolean }) {
           type="button"
           data-testid="settings.newSeed"
           disabled={disabled}
-          onClick={() => setSettings({ seedText: String(randomSeed()) })}
+          // The seed shown is the one the next Draw uses: kept, or Draw would replace it at once.
+          onClick={() => setSettings({ seedText: String(randomSeed()), seedLocked: true })}
         >
           {t('settings.newSeed')}
         </button>

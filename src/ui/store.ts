@@ -125,18 +125,32 @@ export const SETTINGS_VERSION = 1;
 
 /** Where localStorage is missing (Node tests) or refused (a sandboxed frame), settings last for the visit. */
 function settingsStorage(): StateStorage {
+  let storage: StateStorage;
   try {
-    const storage = globalThis.localStorage;
+    storage = globalThis.localStorage;
     storage.getItem(SETTINGS_STORAGE_KEY);
-    return storage;
   } catch {
     const memory = new Map<string, string>();
-    return {
+    storage = {
       getItem: (key) => memory.get(key) ?? null,
       setItem: (key, value) => void memory.set(key, value),
       removeItem: (key) => void memory.delete(key),
     };
   }
+  // persist writes after every state change (progress arrives at every decoder step); only a change of settings reaches the disk.
+  let written: string | null = null;
+  return {
+    getItem: (key) => storage.getItem(key),
+    setItem: (key, value) => {
+      if (value === written) return;
+      written = value;
+      return storage.setItem(key, value);
+    },
+    removeItem: (key) => {
+      written = null;
+      return storage.removeItem(key);
+    },
+  };
 }
 
 export const useAppStore = create<AppState>()(
