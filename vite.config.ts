@@ -1,6 +1,6 @@
 /**
- * Vite for the app: React, a module worker, cross-origin isolation (WASM threads need
- * SharedArrayBuffer) and a Content-Security-Policy on every response (tools/web), onnxruntime-web's
+ * Vite for the app and its embed widget (two pages): React, a module worker, cross-origin isolation
+ * (WASM threads need SharedArrayBuffer) and a Content-Security-Policy on every response (tools/web), onnxruntime-web's
  * runtime files served from our own origin, a service worker that keeps the app and those files
  * offline (tools/web/pwa.ts), and the tiny demo model exported on first start so `npm run dev`
  * works with no network.
@@ -106,8 +106,15 @@ export default defineConfig(({ mode }) => {
     },
     define: { __ORT_PATH__: JSON.stringify(ORT_URL_DIR) },
     optimizeDeps: { exclude: ['onnxruntime-web'] },
+    // Two pages: the app, and the widget blogs frame (docs/embedding.md); they share the worker and most code.
+    build: {
+      rolldownOptions: {
+        input: { app: join(import.meta.dirname, 'index.html'), embed: join(import.meta.dirname, 'embed.html') },
+      },
+    },
     worker: { format: 'es' },
     // Dev relaxes the policy for Vite's inline React preamble, inline CSS and HMR websocket; preview is what ships.
+    // The embed page's own framing headers replace these per path (securityHeaders).
     server: { headers: pageHeaders({ modelHosts, dev: true }) },
     preview: { headers: pageHeaders({ modelHosts }) },
   };

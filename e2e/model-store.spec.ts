@@ -136,7 +136,8 @@ test('in a cross-site iframe without storage, the app runs from memory, says so,
   // The page itself is on 127.0.0.1; the framed app on localhost (another site, so its storage is third-party).
   const appUrl = new URL('./?backend=wasm', baseURL!.replace('127.0.0.1', 'localhost')).href;
   await page.context().route(appUrl, async (route) => {
-    // The main page may only be framed by itself (frame-ancestors 'self'); the embed entry will allow any parent.
+    // The main page may only be framed by itself (frame-ancestors 'self'); embed.html allows any parent
+    // (embed.spec.ts).
     const response = await route.fetch();
     const headers = { ...response.headers() };
     headers['content-security-policy'] = (headers['content-security-policy'] ?? '').replace(

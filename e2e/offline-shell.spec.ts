@@ -130,7 +130,8 @@ test('after one visit the page loads with no network, isolated and under the CSP
   const precached = entries.filter((entry) => entry.cache.startsWith('workbox-precache'));
 
   await test.step('ONNX Runtime and the app shell are precached, with their COOP/COEP/CSP headers; model files are not', () => {
-    for (const path of ['/index.html', ORT_WASM, ORT_MJS, '/manifest.webmanifest', '/icon-192.png']) {
+    // The embed widget too: else the navigation fallback would answer /embed.html with the app's page.
+    for (const path of ['/index.html', '/embed.html', ORT_WASM, ORT_MJS, '/manifest.webmanifest', '/icon-192.png']) {
       expect(
         precached.map((entry) => entry.path),
         path,
@@ -142,6 +143,9 @@ test('after one visit the page loads with no network, isolated and under the CSP
       expect(headers['cross-origin-embedder-policy'], path).toBe('require-corp');
       expect(headers['content-security-policy'], path).toContain("script-src 'self' 'wasm-unsafe-eval'");
     }
+    const embed = precached.find((entry) => entry.path === '/embed.html')!;
+    expect(embed.headers['content-security-policy']).toContain('frame-ancestors *');
+    expect(embed.headers['cross-origin-resource-policy']).toBe('cross-origin');
     // Only the model's small JSON index is cached (NetworkFirst); its files belong to the model store.
     const modelEntries = entries.filter((entry) => entry.path.startsWith('/models/'));
     expect(modelEntries.map((entry) => entry.path)).toContain('/models/demo/manifest.json');

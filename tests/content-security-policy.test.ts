@@ -7,7 +7,7 @@ import {
   metaContentSecurityPolicy,
   parseModelHosts,
 } from '../tools/web/content-security-policy.ts';
-import { headersFile } from '../tools/web/security-headers.ts';
+import { headersFile, headersForPath } from '../tools/web/security-headers.ts';
 
 void test('production: own origin only, WASM without eval, model hosts in connect-src and nowhere else', () => {
   const policy = contentSecurityPolicy({ modelHosts: ['https://huggingface.co', 'https://*.hf.co'] });
@@ -52,12 +52,41 @@ void test('VITE_MODEL_HOSTS: origins separated by commas or spaces; anything tha
   }
 });
 
-void test('_headers sends the isolation headers and the CSP for every path', () => {
+void test('_headers: isolation and the policy everywhere; the app framed by itself only, the embed widget by any site', () => {
   const file = headersFile({ modelHosts: [] });
   assert.match(
     file,
-    /^\/\*\n {2}Cross-Origin-Opener-Policy: same-origin\n {2}Cross-Origin-Embedder-Policy: require-corp\n {2}Content-Security-Policy: default-src 'self';/,
+    /^\/\*\n {2}Cross-Origin-Opener-Policy: same-origin\n {2}Cross-Origin-Embedder-Policy: require-corp\n {2}Content-Security-Policy: default-src 'self';[^\n]*form-action 'self'\n/,
   );
+  const blocks = new Map(
+    file
+      .trim()
+      .split(/\n(?=\/)/)
+      .map((block) => [block.split('\n')[0]!, block.split('\n').slice(1).join('\n')]),
+  );
+  assert.deepEqual([...blocks.keys()], ['/*', '/', '/index.html', '/embed.html', '/embed']);
+  // Netlify lets the later rule's header win, Cloudflare Pages applies both: the same framing rule either way.
+  assert.doesNotMatch(blocks.get('/*')!, /frame-ancestors|Cross-Origin-Resource-Policy/);
+  for (const path of ['/', '/index.html']) {
+    assert.match(blocks.get(path)!, /^ {2}Content-Security-Policy: default-src 'self';.*frame-ancestors 'self'$/);
+  }
+  for (const path of ['/embed.html', '/embed']) {
+    assert.match(blocks.get(path)!, /Content-Security-Policy: default-src 'self';.*frame-ancestors \*\n/);
+    assert.match(blocks.get(path)!, /Cross-Origin-Resource-Policy: cross-origin$/);
+  }
+  assert.doesNotMatch(file, /X-Frame-Options/i);
+});
+
+void test('dev and preview send the embed headers for the embed page only', () => {
+  const embed = headersForPath('/embed.html?origins=https://a.example', { modelHosts: [] });
+  assert.match(embed['Content-Security-Policy']!, /frame-ancestors \*$/);
+  assert.equal(embed['Cross-Origin-Resource-Policy'], 'cross-origin');
+  assert.equal(embed['Cross-Origin-Embedder-Policy'], 'require-corp');
+  for (const path of ['/', '/index.html', '/assets/embed-x.js', '/embed.html.map']) {
+    const headers = headersForPath(path, { modelHosts: [] });
+    assert.match(headers['Content-Security-Policy']!, /frame-ancestors 'self'$/, path);
+    assert.equal(headers['Cross-Origin-Resource-Policy'], undefined, path);
+  }
 });
 
 void test('_headers lets hosts cache the versioned ONNX Runtime folder for good', () => {

@@ -77,7 +77,7 @@ void test('the manifest makes the app installable: names, standalone, the page c
   assert.match(
     readFileSync(join(ROOT, 'src/ui/app.css'), 'utf8'),
     // The light scheme's page colour (the dark scheme has its own theme-color meta tag).
-    new RegExp(`:root \\{[^}]*--page: ${THEME_COLOR};`),
+    new RegExp(`:root \\{[^}]*--page: light-dark\\(${THEME_COLOR},`),
   );
 
   const icons = WEB_APP_MANIFEST.icons ?? [];

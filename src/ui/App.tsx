@@ -1,5 +1,6 @@
 import { useTranslation } from 'react-i18next';
 import type { Controller } from './controller.ts';
+import { EmbedButton } from './EmbedButton.tsx';
 import type { HistoryActions } from './history/history-actions.ts';
 import { HistoryPanel } from './history/HistoryPanel.tsx';
 import { ImageGrid } from './ImageGrid.tsx';
@@ -39,6 +40,7 @@ export function App({
       <StatusPanel />
       <ImageGrid />
       <ImageViewer controller={controller} />
+      <EmbedButton />
       <SettingsPanel controller={controller} />
       <HistoryPanel history={history} />
       <StoragePanel controller={controller} />

@@ -137,6 +137,19 @@ function DownloadPanel({ controller, download }: { readonly controller: Controll
   );
 }
 
+/**
+ * The consent question and the download's progress, without the picker (the embed widget's model comes from its URL).
+ */
+export function ModelDownload({ controller }: { readonly controller: Controller }) {
+  const download = useAppStore((s) => s.download);
+  return (
+    <>
+      <ConsentPanel controller={controller} />
+      {download && <DownloadPanel controller={controller} download={download} />}
+    </>
+  );
+}
+
 export function ModelPanel({
   controller,
   catalogUrl,
@@ -144,12 +157,10 @@ export function ModelPanel({
   readonly controller: Controller;
   readonly catalogUrl: string;
 }) {
-  const download = useAppStore((s) => s.download);
   return (
     <>
       <ModelPicker controller={controller} catalogUrl={catalogUrl} />
-      <ConsentPanel controller={controller} />
-      {download && <DownloadPanel controller={controller} download={download} />}
+      <ModelDownload controller={controller} />
     </>
   );
 }

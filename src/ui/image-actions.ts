@@ -79,7 +79,8 @@ export function copyImage(index: number): Promise<void> {
 export async function copyShareLink(): Promise<void> {
   const shown = finished();
   if (!shown) return;
-  const link = shareUrl(location.href, shown.drawing);
+  // The app's page, also from the embed widget (embed.html sits beside it): a shared drawing opens in the full app.
+  const link = shareUrl(new URL('./', location.href).href, shown.drawing);
   useAppStore.setState({ notice: null });
   try {
     await navigator.clipboard.writeText(link);

@@ -35,6 +35,10 @@ export interface ModelActions {
   refreshStorage(): Promise<void>;
   /** Deletes one stored model (StoredModelInfo.id), or every one with null. */
   deleteStored(id: string | null): Promise<void>;
+  /**
+   * Starts a fresh worker, which probes storage again (after the Storage Access API granted it), and reloads the model.
+   */
+  reopenStore(): Promise<void>;
 }
 
 /** The page's worker: the current one, and a way to replace it. */
@@ -250,6 +254,16 @@ export function createModelActions(worker: WorkerSlot, load: Loader): ModelActio
       } catch (error) {
         store.setState({ error: t('errors.deleteFailed', { detail: messageOf(error) }) });
       }
+    },
+
+    async reopenStore() {
+      const { phase, selectedModel } = store.getState();
+      // Not while the worker is busy: replacing it would fail what it is doing.
+      if (downloading || phase === 'loading' || phase === 'generating') return;
+      worker.replace();
+      workerModel = null;
+      if (selectedModel !== null) await actions.selectModel(selectedModel);
+      else await actions.refreshStorage();
     },
   };
   return actions;

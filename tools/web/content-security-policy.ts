@@ -14,7 +14,7 @@ export class CspConfigError extends ExpectedError {
 export interface CspOptions {
   /** Origins models may be downloaded from besides our own (`https://host[:port]`, `*.` wildcards allowed). */
   readonly modelHosts: readonly string[];
-  /** Who may frame the page. The main page: 'self'; the embed entry (to come) will send '*'. */
+  /** Who may frame the page. The app: 'self'; the embed widget (embed.html): '*'. */
   readonly frameAncestors?: string;
   /**
    * Vite's dev server: its React refresh preamble is an inline script, CSS arrives as inline

@@ -1,0 +1,80 @@
+/**
+ * The embed widget: a prompt box, Draw, a small grid, and the model's consent, download and status
+ * lines from the app. Count, seed and sampling come from the URL (embed-params.ts); a parent page can also
+ * draw through the postMessage API (embed-bridge.ts), which fills the same prompt and grid.
+ */
+import type { FormEvent } from 'react';
+import { useTranslation } from 'react-i18next';
+import type { Controller } from '../controller.ts';
+import { ImageGrid } from '../ImageGrid.tsx';
+import { ImageViewer } from '../ImageViewer.tsx';
+import { ModelDownload } from '../ModelPanel.tsx';
+import { StatusPanel } from '../StatusPanel.tsx';
+import { setPrompt, useAppStore } from '../store.ts';
+import { EmbedStorageNotice } from './EmbedStorageNotice.tsx';
+
+export interface EmbedAppProps {
+  readonly controller: Controller;
+  /** The app's own page with the widget's model and prompt. */
+  readonly fullPageUrl: string;
+  /** URL parameters the widget could not use, in words. */
+  readonly problems: readonly string[];
+}
+
+export function EmbedApp({ controller, fullPageUrl, problems }: EmbedAppProps) {
+  const { t } = useTranslation();
+  const prompt = useAppStore((s) => s.prompt);
+  const phase = useAppStore((s) => s.phase);
+  const generating = phase === 'generating';
+
+  const submit = (event: FormEvent): void => {
+    event.preventDefault();
+    void controller.draw();
+  };
+
+  return (
+    <main className="embed">
+      <h1 className="visually-hidden">{t('app.title')}</h1>
+      <form className="embed-prompt" onSubmit={submit}>
+        <label className="visually-hidden" htmlFor="embed-prompt">
+          {t('prompt.label')}
+        </label>
+        <input
+          id="embed-prompt"
+          data-testid="prompt.input"
+          value={prompt}
+          placeholder={t('prompt.placeholder')}
+          onChange={(e) => setPrompt(e.target.value)}
+          disabled={generating}
+        />
+        {generating ? (
+          <button data-testid="prompt.cancel" type="button" onClick={() => controller.cancel()}>
+            {t('prompt.cancel')}
+          </button>
+        ) : (
+          <button data-testid="prompt.submit" type="submit" disabled={phase !== 'ready'}>
+            {t('prompt.draw')}
+          </button>
+        )}
+      </form>
+      {problems.length > 0 && (
+        <ul className="notice embed-problems" data-testid="embed.problems">
+          {problems.map((problem) => (
+            <li key={problem}>{problem}</li>
+          ))}
+        </ul>
+      )}
+      <EmbedStorageNotice controller={controller} fullPageUrl={fullPageUrl} />
+      <ModelDownload controller={controller} />
+      <StatusPanel />
+      <ImageGrid />
+      <ImageViewer controller={controller} />
+      <footer className="embed-footer">
+        <a href={fullPageUrl} target="_blank" rel="noopener">
+          {t('app.title')}
+        </a>{' '}
+        {t('embed.footer')}
+      </footer>
+    </main>
+  );
+}
