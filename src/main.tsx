@@ -44,6 +44,13 @@ void controller
     ...(options.backend ? { backend: options.backend } : {}),
     ...(options.model ? { model: options.model } : {}),
   })
-  .then(() => {
+  .then(async () => {
+    const { catalog, selectedModel } = useAppStore.getState();
+    await controller.ranking.configure(
+      catalogUrl,
+      catalog.find((model) => model.id === selectedModel),
+      options.rank,
+    );
+    void controller.ranking.modelReady();
     if (options.problem && !useAppStore.getState().error) useAppStore.setState({ error: options.problem });
   });

@@ -14,6 +14,7 @@ const DRAW = { prompt: 'A red apple', count: 2, seed: 7, sampling: DEFAULT_SAMPL
 const unusedLibrary: ModelLibrary = {
   inspect: () => Promise.reject(new Error('library called')),
   manifest: () => Promise.reject(new Error('library called')),
+  clipManifest: () => Promise.reject(new Error('library called')),
   open: () => Promise.reject(new Error('library called')),
   storage: () => Promise.reject(new Error('library called')),
 };

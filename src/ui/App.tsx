@@ -2,6 +2,7 @@ import type { Controller } from './controller.ts';
 import { ImageGrid } from './ImageGrid.tsx';
 import { ModelPanel } from './ModelPanel.tsx';
 import { PromptForm } from './PromptForm.tsx';
+import { RankingPanel } from './RankingPanel.tsx';
 import { StatusPanel } from './StatusPanel.tsx';
 import { StorageNotice, StoragePanel } from './StoragePanel.tsx';
 
@@ -13,6 +14,7 @@ export function App({ controller, catalogUrl }: { readonly controller: Controlle
       <ModelPanel controller={controller} catalogUrl={catalogUrl} />
       <StorageNotice />
       <PromptForm controller={controller} />
+      <RankingPanel controller={controller} />
       <StatusPanel />
       <ImageGrid />
       <StoragePanel controller={controller} />

@@ -15,11 +15,16 @@ import type { ModelActions, WorkerSlot } from './model-actions.ts';
 import { loadProgressLabel } from './model-choice.ts';
 import { useAppStore } from './store.ts';
 import type { DownloadView } from './store.ts';
+import { createRankingActions } from './ranking-actions.ts';
+import type { RankingActions } from './ranking-actions.ts';
+import { useRankingStore } from './ranking-store.ts';
 
 export interface Controller extends ModelActions {
   load(params: LoadParams, options?: LoadOptions): Promise<void>;
   draw(): Promise<void>;
   cancel(): void;
+  /** CLIP ranking: settings, its download and loading (ranking-actions.ts). */
+  readonly ranking: RankingActions;
 }
 
 export interface LoadOptions {
@@ -67,7 +72,10 @@ export function createController(makeGenerator: () => DalleGenerator): Controlle
     if (store.getState().phase === 'ready') store.setState({ error: why });
   }
 
+  const ranking = createRankingActions(slot);
+
   const controller: Controller = {
+    ranking,
     ...createModelActions(slot, (params, model, signal) => controller.load(params, { signal, modelName: model.name })),
 
     async load(params, options = {}) {
@@ -94,6 +102,7 @@ export function createController(makeGenerator: () => DalleGenerator): Controlle
           imageSize: ready.imageSize,
           progress: null,
         });
+        void ranking.modelReady();
       } catch (error) {
         lastLoad = null;
         if (error instanceof DownloadCancelledError) {
@@ -132,10 +141,23 @@ export function createController(makeGenerator: () => DalleGenerator): Controlle
         tokens: [],
         progress: { label: 'Encoding the prompt…', fraction: 0 },
       });
+      useRankingStore.setState({ scores: [], indices: [] });
       try {
+        const rank = await ranking.forDraw(settings.count);
         const result = await generator.generate(
-          { prompt, count: settings.count, seed, sampling: DEFAULT_SAMPLING },
+          { prompt, count: settings.count, seed, sampling: DEFAULT_SAMPLING, ...(rank ? { rank } : {}) },
           {
+            // Ranked drawings: the best images so far replace the grid after each scored part.
+            onRanked: ({ images, scores, indices, scored, candidates }) => {
+              store.setState({ images });
+              useRankingStore.setState({ scores, indices });
+              store.setState((state) => ({
+                progress: {
+                  label: `Ranked ${scored} of ${candidates} candidates`,
+                  fraction: state.progress?.fraction ?? null,
+                },
+              }));
+            },
             signal: running.signal,
             onStep: ({ step, totalSteps }) =>
               store.setState({
@@ -157,6 +179,7 @@ export function createController(makeGenerator: () => DalleGenerator): Controlle
           imageSize: result.imageSize,
           progress: { label: `Done in ${seconds} s`, fraction: 1 },
         });
+        useRankingStore.setState({ scores: result.ranking?.scores ?? [], indices: result.ranking?.indices ?? [] });
       } catch (error) {
         const cancelled = error instanceof GenerationCancelledError;
         store.setState({

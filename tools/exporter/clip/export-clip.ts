@@ -28,6 +28,7 @@ import { fillNormal, streamSeed } from '../prng.ts';
 import { buildClipTextGraph, buildClipVisionGraph, CLIP_LAYER_NORM_EPS } from './clip-graphs.ts';
 import type { ClipConfig, ClipParams } from './clip-graphs.ts';
 import { clipTokenizerFiles, clipToyVocab } from './clip-tokenizer.ts';
+import { ensureCurrentExport } from '../tiny-model.ts';
 
 /** CLIPImageProcessor's settings for ViT-B/32 (preprocessor_config.json of openai/clip-vit-base-patch32). */
 export const CLIP_PREPROCESSOR_CONFIG = {
@@ -198,4 +199,9 @@ export function packageClip(options: PackageClipOptions): ClipManifest {
     }
     return writeManifest(dir, options.modelId, options.dtype, options.logitScale ?? OPENAI_CLIP_LOGIT_SCALE);
   });
+}
+
+/** The seed-1 tiny CLIP the page's demo and the tests use, re-exported whenever the exporter changes. */
+export function ensureTinyClip(outDir: string): string {
+  return ensureCurrentExport(outDir, () => exportRandomClip({ seed: 1, outDir, force: true }));
 }
