@@ -126,6 +126,11 @@ void test('the prompt is cut at 77 tokens: words past the limit do not change it
   const ranker = await loadClipRanker(ort, openClipFolder(tinyClip()), 'wasm');
   try {
     const long = Array.from({ length: 100 }, (_, i) => (i % 2 ? 'red' : 'apple')).join(' ');
+    const ids = ranker.textIds(long);
+    const end = ranker.textIds('')[1]!;
+    assert.equal(ids.length, 77);
+    assert.equal(ids[76], end, 'the end token is kept: CLIP pools there');
+    assert.equal(Math.max(...ids), end);
     const a = await ranker.embedText(long);
     const b = await ranker.embedText(`${long} a blue house in the snow`);
     assert.deepEqual(a, b);

@@ -21,6 +21,8 @@ export const CLIP_MAX_TEXT_TOKENS = 77;
 export interface ClipRanker {
   readonly manifest: ClipManifest;
   readonly imageSettings: ClipImageSettings;
+  /** CLIP's ids for a prompt: start token, content, end token, at most 77 (content is cut, the end token kept). */
+  textIds(prompt: string): number[];
   /** The prompt as the visitor typed it, truncated to 77 tokens; call once per prompt. */
   embedText(prompt: string): Promise<Float32Array>;
   /** RGBA images, `size` × `size` each, as the VQGAN produced them. */
@@ -78,12 +80,30 @@ export async function loadClipRanker(
       throw error;
     }
     const vision = visionModel;
+    /**
+     * Cut by hand: transformers.js (4.3) truncates after adding the special tokens and so drops the
+     * end token, which CLIP pools at; Python's tokenizer keeps it, and so do we.
+     */
+    const textIds = (prompt: string): number[] => {
+      const ids = (tokenizer(prompt).input_ids.tolist() as bigint[][])[0]!.map(Number);
+      return ids.length <= CLIP_MAX_TEXT_TOKENS
+        ? ids
+        : [...ids.slice(0, CLIP_MAX_TEXT_TOKENS - 1), ids[ids.length - 1]!];
+    };
     return {
       manifest: source.manifest,
       imageSettings,
+      textIds,
       async embedText(prompt) {
-        const inputs = tokenizer(prompt, { truncation: true, max_length: CLIP_MAX_TEXT_TOKENS });
-        const { text_embeds } = (await textModel(inputs)) as { text_embeds: { data: Float32Array } };
+        const ids = textIds(prompt);
+        const input_ids = new transformers.Tensor('int64', BigInt64Array.from(ids, BigInt), [1, ids.length]);
+        const attention_mask = new transformers.Tensor('int64', new BigInt64Array(ids.length).fill(1n), [
+          1,
+          ids.length,
+        ]);
+        const { text_embeds } = (await textModel({ input_ids, attention_mask })) as {
+          text_embeds: { data: Float32Array };
+        };
         return Float32Array.from(text_embeds.data);
       },
       async embedImages(images, size) {
