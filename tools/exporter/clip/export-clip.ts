@@ -46,6 +46,13 @@ export const CLIP_PREPROCESSOR_CONFIG = {
   size: { shortest_edge: 224 },
 };
 
+/** openai/clip-vit-base-patch32's shapes (ViT-B/32 and its text transformer): what the benchmark times. */
+export const CLIP_B32_CONFIG: ClipConfig = {
+  text: { hidden: 512, intermediate: 2048, layers: 12, heads: 8, vocabSize: 49408, maxPositions: 77 },
+  vision: { hidden: 768, intermediate: 3072, layers: 12, heads: 12, imageSize: 224, patchSize: 32 },
+  projectionDim: 512,
+};
+
 function tinyConfig(vocabSize: number): ClipConfig {
   const tower = { hidden: 32, intermediate: 64, layers: 2, heads: 2 };
   return {
@@ -91,7 +98,7 @@ function hubConfig(config: ClipConfig, eosId: number): object {
 }
 
 /** Seeded weights, one independent stream per tensor: norms near 1, kernels scaled by fan-in. */
-function randomParams(seed: number): ClipParams {
+export function randomClipParams(seed: number): ClipParams {
   return (name, dims) => {
     const out = new Float32Array(dims.reduce((a, b) => a * b, 1));
     const stream = streamSeed(seed, name);
@@ -151,7 +158,7 @@ export function exportRandomClip(options: RandomClipOptions): ClipManifest {
   return staged(options.outDir, [], options.force ?? false, (dir) => {
     const vocab = clipToyVocab();
     const config = tinyConfig(vocab.tokens.length);
-    const params = randomParams(options.seed);
+    const params = randomClipParams(options.seed);
     mkdirSync(join(dir, 'onnx'));
     for (const dtype of ['fp32', 'q8'] as const) {
       const graphs = clipGraphFiles(dtype);
