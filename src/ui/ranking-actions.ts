@@ -11,6 +11,7 @@ import type { RankParams } from '../worker/protocol.ts';
 import type { WorkerSlot } from './model-actions.ts';
 import { loadProgressLabel } from './model-choice.ts';
 import { clampCandidates, rankingOffReason, useRankingStore } from './ranking-store.ts';
+import { useAppStore } from './store.ts';
 
 export interface RankingActions {
   /** Reads the catalog's rankers, picks the one for `model` and sets the default on/off (`forced`: ?rank=). */
@@ -74,6 +75,8 @@ export function createRankingActions(worker: WorkerSlot): RankingActions {
   async function check(): Promise<void> {
     const { enabled, ranker } = store.getState();
     if (!enabled || !ranker || loadedIn === worker.current() || loading) return;
+    // The ranker loads after the model (its backend decides CLIP's); load() success calls back here.
+    if (useAppStore.getState().phase !== 'ready') return;
     try {
       const info = await worker.current().inspect(folder(ranker));
       if (ranker.askBeforeDownload && !info.complete) {
