@@ -28,7 +28,7 @@ function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-function pickRanker(rankers: readonly CatalogRanker[], model: CatalogModel | undefined): CatalogRanker | null {
+export function pickRanker(rankers: readonly CatalogRanker[], model: CatalogModel | undefined): CatalogRanker | null {
   // Random-weight models go with a random-weight ranker, real ones with a real one, when the site has both.
   const random = model?.randomWeights ?? true;
   return rankers.find((ranker) => ranker.randomWeights === random) ?? rankers[0] ?? null;
