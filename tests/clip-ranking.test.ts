@@ -16,7 +16,7 @@ import { generateImages } from '../src/pipeline/generate-images.ts';
 import { loadDalle } from '../src/pipeline/load-dalle.ts';
 import { DEFAULT_SAMPLING } from '../src/pipeline/sampler.ts';
 import { loadPromptEncoder } from '../src/text/prompt-encoder.ts';
-import { exportRandomClip } from '../tools/exporter/clip/export-clip.ts';
+import { exportRandomClip, packageClip } from '../tools/exporter/clip/export-clip.ts';
 import { openClipFolder, openModelFolder } from '../tools/node/model-folder.ts';
 import { tinyClip, tinyModel } from './helpers/fixtures.ts';
 import { ort } from './helpers/graphs.ts';
@@ -181,4 +181,31 @@ void test('best-of-N draws every candidate from its own seed stream, embeds the 
   } finally {
     await Promise.all([dalle.dispose(), loaded.dispose()]);
   }
+});
+
+void test('a hub CLIP folder is packaged per dtype: that dtype’s graphs, the JSON files and a manifest, loadable', async () => {
+  const hub = join(tempDir(), 'hub');
+  exportRandomClip({ seed: 2, outDir: hub });
+  const out = join(tempDir(), 'published');
+  const manifest = packageClip({ clipDir: hub, outDir: out, dtype: 'q8', modelId: 'clip-test' });
+  assert.deepEqual(listFiles(out), [
+    'config.json',
+    'manifest.json',
+    'onnx/text_model_quantized.onnx',
+    'onnx/vision_model_quantized.onnx',
+    'preprocessor_config.json',
+    'tokenizer.json',
+    'tokenizer_config.json',
+  ]);
+  assert.equal(manifest.modelId, 'clip-test');
+  const ranker = await loadClipRanker(ort, openClipFolder(out), 'wasm');
+  try {
+    assert.equal((await ranker.embedText('a red apple')).length, 16);
+  } finally {
+    await ranker.dispose();
+  }
+  assert.throws(
+    () => packageClip({ clipDir: hub, outDir: join(tempDir(), 'x'), dtype: 'fp16', modelId: 'x' }),
+    /text_model_fp16\.onnx is missing/,
+  );
 });
