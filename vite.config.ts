@@ -12,6 +12,7 @@ import react from '@vitejs/plugin-react';
 import { defaultClientConditions, defineConfig, loadEnv } from 'vite';
 import type { Plugin } from 'vite';
 import { ensureTinyModel } from './tools/exporter/tiny-model.ts';
+import { ensureTinyClip } from './tools/exporter/clip/export-clip.ts';
 import { catalogHosts, parseCatalog } from './src/model/catalog.ts';
 import { parseModelHosts } from './tools/web/content-security-policy.ts';
 import { pwa } from './tools/web/pwa.ts';
@@ -73,6 +74,8 @@ function demoModel(): Plugin {
     configResolved(config) {
       // Re-exported whenever the exporter's code changed, so the demo always runs the current graphs.
       ensureTinyModel(join(config.publicDir, 'models', 'demo'), 'fp32', join(config.root, '.cache'));
+      // The demo's CLIP ranker (random weights, like the demo model): ranking works with no network too.
+      ensureTinyClip(join(config.publicDir, 'models', 'clip-demo'));
     },
   };
 }
@@ -103,6 +106,9 @@ export default defineConfig(({ mode }) => {
     resolve: {
       // Picks ORT's entry without the embedded Emscripten glue: we serve the glue (.mjs) next to the .wasm anyway.
       conditions: ['onnxruntime-web-use-extern-wasm', ...defaultClientConditions],
+      // transformers.js imports ORT's WebGPU entry; it runs on the instance we register (src/pipeline/clip/
+      // transformers-runtime.ts), so that import resolves to our entry and only one ORT ships.
+      alias: [{ find: /^onnxruntime-web\/webgpu$/, replacement: 'onnxruntime-web' }],
     },
     define: { __ORT_PATH__: JSON.stringify(ORT_URL_DIR) },
     optimizeDeps: { exclude: ['onnxruntime-web'] },

@@ -15,6 +15,10 @@ export class AppPage {
   readonly progress: Locator;
   readonly error: Locator;
   readonly gridImages: Locator;
+  /** The CLIP score captions of a ranked grid, best first. */
+  readonly gridScores: Locator;
+  readonly rankingEnabled: Locator;
+  readonly candidates: Locator;
 
   constructor(readonly page: Page) {
     this.prompt = page.getByTestId('prompt.input');
@@ -27,11 +31,17 @@ export class AppPage {
     this.progress = page.getByTestId('status.progress');
     this.error = page.getByTestId('status.error');
     this.gridImages = page.getByTestId('grid.image');
+    this.gridScores = page.getByTestId('grid.score');
+    this.rankingEnabled = page.getByTestId('ranking.enabled');
+    this.candidates = page.getByTestId('ranking.candidates');
   }
 
-  /** Opens the app with `?backend=…` and waits until the model is loaded (Draw enabled). */
-  async open(backend: BackendName): Promise<void> {
-    await this.page.goto(`./?backend=${backend}`);
+  /**
+   * Opens the app with `?backend=…` and waits until the model is loaded (Draw enabled). CLIP ranking
+   * is off unless `rank` is set, so the other tests draw exactly the images they ask for.
+   */
+  async open(backend: BackendName, { rank = false }: { rank?: boolean } = {}): Promise<void> {
+    await this.page.goto(`./?backend=${backend}&rank=${rank ? 'on' : 'off'}`);
     await expect(this.submit).toBeEnabled({ timeout: 120_000 });
   }
 

@@ -9,15 +9,28 @@ import type { BackendName } from '../src/pipeline/session-options.ts';
 
 const PROMPT = 'a red apple on a table';
 
-/** Opens the app on `backend`, draws one image of PROMPT (seed 0) and returns its pixels. */
-async function drawOne(app: AppPage, backend: BackendName, label: string): Promise<number[]> {
+/**
+ * Opens the app on `backend`, draws one image of PROMPT (seed 0) and returns its pixels. `ranked`:
+ * CLIP ranking on, the best of 2 candidates (its score comes back too).
+ */
+async function drawOne(
+  app: AppPage,
+  backend: BackendName,
+  label: string,
+  { ranked = false }: { ranked?: boolean } = {},
+): Promise<{ rgba: number[]; score: number | null }> {
   await test.step(`load the model on ${label}`, async () => {
-    await app.open(backend);
+    await app.open(backend, { rank: ranked });
     await expect(app.backend).toContainText(label);
     await expect(app.backend).toContainText(`forced by ?backend=${backend}`);
     await expect(app.page.getByTestId('status.model')).toContainText('random-tiny-seed1');
     await expect(app.error).toHaveCount(0);
   });
+  if (ranked) {
+    await expect(app.page.getByTestId('ranking.status')).toHaveCount(0, { timeout: 120_000 }); // CLIP loaded
+    await expect(app.page.getByTestId('ranking.enabled')).toBeChecked();
+    await app.candidates.fill('2');
+  }
   await test.step(`draw on ${label}`, async () => {
     await app.draw(PROMPT, 1, 0);
     await expect(app.cancel).toBeEnabled();
@@ -28,7 +41,9 @@ async function drawOne(app: AppPage, backend: BackendName, label: string): Promi
   const { width, height, rgba } = await app.canvasPixels(0);
   expect([width, height]).toEqual([256, 256]);
   expect(colourCount(rgba), 'the image is not flat').toBeGreaterThan(100);
-  return rgba;
+  if (!ranked) return { rgba, score: null };
+  await expect(app.gridScores).toHaveCount(1);
+  return { rgba, score: Number(await app.gridScores.first().textContent()) };
 }
 
 test('draws one 256×256 image with ?backend=wasm, the tokens `npm run generate` samples', async ({ app }) => {
@@ -57,12 +72,16 @@ test('draws one 256×256 image with ?backend=wasm, the tokens `npm run generate`
   }
 });
 
-test('draws one 256×256 image with ?backend=webgpu, the same image WASM draws', async ({ app }) => {
-  test.slow(); // SwiftShader: ~1 min of decoder steps and ~1 min of VQGAN convolutions.
-  const reference = await drawOne(app, 'wasm', 'WASM');
-  const webgpu = await drawOne(app, 'webgpu', 'WebGPU');
+test('ranks 2 candidates with CLIP on ?backend=webgpu and shows the same best image and score as WASM', async ({
+  app,
+}) => {
+  test.slow(); // SwiftShader: ~1 min of decoder steps and ~1 min of VQGAN convolutions per image.
+  // One drawing covers WebGPU and CLIP on WebGPU: the VQGAN's images go to CLIP inside the worker.
+  const reference = await drawOne(app, 'wasm', 'WASM', { ranked: true });
+  const webgpu = await drawOne(app, 'webgpu', 'WebGPU', { ranked: true });
   // Same tokens give the same picture up to float rounding; one different token would change whole patches.
-  expect(meanAbsDiff(webgpu, reference)).toBeLessThan(1);
+  expect(meanAbsDiff(webgpu.rgba, reference.rgba)).toBeLessThan(1);
+  expect(Math.abs(webgpu.score! - reference.score!)).toBeLessThan(0.05);
 });
 
 test('cancel stops a drawing and leaves the app ready', async ({ app }) => {

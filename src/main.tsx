@@ -41,7 +41,14 @@ void controller
     wasmPaths: wasmPaths(),
     ...(options.model ? { model: options.model } : {}),
   })
-  .then(() => {
+  .then(async () => {
+    const { catalog: models, selectedModel } = useAppStore.getState();
+    await controller.ranking.configure(
+      catalog,
+      models.find((model) => model.id === selectedModel),
+      options.rank,
+    );
+    void controller.ranking.modelReady();
     const problems = [useAppStore.getState().error, ...options.problems].filter((p) => p !== null);
     if (problems.length > 0) useAppStore.setState({ error: problems.join(' ') });
   });

@@ -17,8 +17,9 @@ import { WorkerCrashedError } from '../src/worker/errors.ts';
 import { createWorkerHandler } from '../src/worker/handler.ts';
 import type { LoadedModel, ModelLoader, WorkerHandler } from '../src/worker/handler.ts';
 import type { GenerateParams, LoadParams, WorkerRequest, WorkerResponse } from '../src/worker/protocol.ts';
-import { openModelFolder } from '../tools/node/model-folder.ts';
-import { tinyModel } from './helpers/fixtures.ts';
+import { loadClipRanker } from '../src/pipeline/clip/clip-ranker.ts';
+import { openClipFolder, openModelFolder } from '../tools/node/model-folder.ts';
+import { tinyClip, tinyModel } from './helpers/fixtures.ts';
 import { serveFolder, testLibrary } from './helpers/library.ts';
 import { ort } from './helpers/graphs.ts';
 
@@ -276,4 +277,40 @@ void test('after the GPU device is lost, generations fail with DeviceLostError',
   const [error] = only(posted, 'error');
   assert.equal(error?.error.name, 'DeviceLostError');
   assert.match(error.error.message, /device reset by the driver/);
+});
+
+void test('ranked drawings need load-ranker first, then post ranked updates and the best images first with their scores', async () => {
+  const posted: WorkerResponse[] = [];
+  const handle = createWorkerHandler({
+    post: (message, transfer) => posted.push(structuredClone(message, { transfer })),
+    loadModel: tinyLoader,
+    loadRanker: (_params, backend) => loadClipRanker(ort, openClipFolder(tinyClip()), backend),
+    library,
+  });
+  await handle({ type: 'load', id: 1, params: LOAD });
+  const ranked = { ...DRAW, rank: { candidates: 3 } };
+  await handle({ type: 'generate', id: 2, params: ranked });
+  assert.equal(only(posted, 'error').find((m) => m.id === 2)?.error.name, 'RankerNotLoadedError');
+  await handle({ type: 'load-ranker', id: 3, params: { modelUrl: 'http://test/models/clip/' } });
+  assert.deepEqual(only(posted, 'ranker-ready')[0], {
+    type: 'ranker-ready',
+    id: 3,
+    info: { modelId: 'random-clip-tiny-seed1', dtype: 'fp32' },
+  });
+  await handle({ type: 'generate', id: 4, params: ranked });
+  const updates = only(posted, 'ranked').filter((m) => m.id === 4);
+  assert.equal(updates.length, 1, 'one decoder batch holds all 3 candidates');
+  assert.equal(updates[0]!.update.scored, 3);
+  const result = only(posted, 'result').find((m) => m.id === 4)!.result;
+  assert.equal(result.images.length, 2);
+  const { indices, scores } = result.ranking!;
+  assert.deepEqual(indices, updates[0]!.update.indices);
+  assert.ok(scores[0]! >= scores[1]!, 'best first');
+  // Candidate i is image i of a plain drawing of 3.
+  await handle({ type: 'generate', id: 5, params: { ...DRAW, count: 3 } });
+  const plain = only(posted, 'result').find((m) => m.id === 5)!.result;
+  assert.deepEqual(
+    result.tokens,
+    indices.map((i) => plain.tokens[i]),
+  );
 });

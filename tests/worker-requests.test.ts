@@ -14,6 +14,7 @@ const DRAW = { prompt: 'A red apple', count: 2, seed: 7, sampling: DEFAULT_SAMPL
 const unusedLibrary: ModelLibrary = {
   inspect: () => Promise.reject(new Error('library called')),
   manifest: () => Promise.reject(new Error('library called')),
+  clipManifest: () => Promise.reject(new Error('library called')),
   open: () => Promise.reject(new Error('library called')),
   storage: () => Promise.reject(new Error('library called')),
 };
@@ -62,7 +63,28 @@ const MALFORMED: readonly (readonly [string, unknown, number, string, RegExp])[]
     { type: 'explode', id: 4 },
     4,
     'InvalidRequestError',
-    /"type" must be one of "inspect", "load", "generate", "cancel", "storage", got the string "explode"/,
+    /"type" must be one of "inspect", "load", "load-ranker", "generate", "cancel", "storage", got the string "explode"/,
+  ],
+  [
+    'fewer candidates than images',
+    { type: 'generate', id: 40, params: { ...DRAW, rank: { candidates: 1 } } },
+    40,
+    'InvalidRequestError',
+    /"params\.rank\.candidates" must be an integer from 2 to 64, got number 1/,
+  ],
+  [
+    'too many candidates',
+    { type: 'generate', id: 41, params: { ...DRAW, rank: { candidates: 65 } } },
+    41,
+    'InvalidRequestError',
+    /"params\.rank\.candidates" must be an integer from 2 to 64/,
+  ],
+  [
+    'a ranker without a URL',
+    { type: 'load-ranker', id: 42, params: {} },
+    42,
+    'InvalidRequestError',
+    /"params\.modelUrl" must be a string/,
   ],
   ['no params', { type: 'generate', id: 5 }, 5, 'InvalidRequestError', /"params" must be a JSON object, got nothing/],
   [

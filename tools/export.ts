@@ -2,13 +2,19 @@
  * npm run export -- --dalle <dir> --vqgan <dir> --out <dir> [--dtype fp32|fp16|q8|q4] [--force]
  * npm run export -- --random tiny|mini|mega --seed <n> --out <dir> [--dtype …]
  * npm run export -- --from-hub dalle-mini/dalle-mini --out <dir> [--dtype …] [--revision main]
+ * npm run export -- --random clip-tiny --seed <n> --out <dir> [--dtype fp32|q8]     (a CLIP ranking model)
+ * npm run export -- --clip <hub CLIP folder> --out <dir> [--dtype fp32|fp16|q8] [--model-id <id>] [--logit-scale
+ * 4.6052]
  * Any of them: [--shard-mb 64] [--catalog public/models/catalog.json [--catalog-url <folder URL>]]
  *
  * --out is checked before anything is downloaded or written (exporter/export-target.ts), and
  * a cleanup guard removes this run's staging folders if it is interrupted.
  */
-import { dirname, join, resolve } from 'node:path';
-import { intArg, parseArgs, runCli, seedArg, UsageError } from './cli-args.ts';
+import { basename, dirname, join, resolve } from 'node:path';
+import { CLIP_DTYPES, OPENAI_CLIP_LOGIT_SCALE } from '../src/model/clip-manifest.ts';
+import type { ClipDtype, ClipManifest } from '../src/model/clip-manifest.ts';
+import { exportRandomClip, packageClip } from './exporter/clip/export-clip.ts';
+import { intArg, numberArg, parseArgs, runCli, seedArg, UsageError } from './cli-args.ts';
 import { updateCatalog } from './exporter/catalog-entry.ts';
 import type { ParsedArgs } from './cli-args.ts';
 import { exportModel } from './exporter/export-model.ts';
@@ -41,6 +47,9 @@ const FLAGS = [
   'shard-mb',
   'catalog',
   'catalog-url',
+  'clip',
+  'model-id',
+  'logit-scale',
 ];
 const SWITCHES = ['force'];
 
@@ -78,7 +87,8 @@ function sourceFrom(args: ParsedArgs, cacheDir: string): Source {
     );
   }
   if (random !== undefined) {
-    if (!isPreset(random)) throw new UsageError(`--random must be one of ${PRESETS.join(', ')}, got "${random}"`);
+    if (!isPreset(random))
+      throw new UsageError(`--random must be one of ${PRESETS.join(', ')}, clip-tiny, got "${random}"`);
     const seed = seedArg(args);
     const modelId = `random-${random}-seed${seed}`;
     const dir = join(cacheDir, 'checkpoints', modelId);
@@ -110,10 +120,41 @@ function sourceFrom(args: ParsedArgs, cacheDir: string): Source {
   return { dalle, vqgan, usesCache: false, prepare: () => Promise.resolve() };
 }
 
+/** CLIP ranking models: a random tiny one, or a hub folder packaged with our manifest (exporter/clip). */
+function exportClip(args: ParsedArgs, out: string): void {
+  const dtype = args.values.get('dtype') ?? (args.values.has('clip') ? 'q8' : 'fp32');
+  const force = args.switches.has('force');
+  const clipDir = args.values.get('clip');
+  let manifest: ClipManifest;
+  if (clipDir === undefined) {
+    if (dtype !== 'fp32' && dtype !== 'q8')
+      throw new UsageError(`--dtype of a random CLIP must be fp32 or q8, got "${dtype}"`);
+    manifest = exportRandomClip({ seed: seedArg(args), outDir: out, dtype, force });
+  } else {
+    if (args.values.has('random')) throw new UsageError('give either --clip <dir> or --random clip-tiny, not both');
+    if (!(CLIP_DTYPES as readonly string[]).includes(dtype))
+      throw new UsageError(`--dtype of a CLIP must be one of ${CLIP_DTYPES.join(', ')}, got "${dtype}"`);
+    const logitScale = numberArg(args, 'logit-scale', OPENAI_CLIP_LOGIT_SCALE);
+    manifest = packageClip({
+      clipDir,
+      outDir: out,
+      dtype: dtype as ClipDtype,
+      modelId: args.values.get('model-id') ?? basename(resolve(clipDir)),
+      logitScale,
+      force,
+    });
+  }
+  const total = manifest.files.reduce((sum, f) => sum + f.bytes, 0);
+  console.log(
+    `exported ${manifest.modelId} (CLIP, ${manifest.dtype}) to ${out}: ${manifest.files.length} files, ${(total / 1e6).toFixed(1)} MB`,
+  );
+}
+
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2), FLAGS, SWITCHES);
   const out = args.values.get('out');
   if (!out) throw new UsageError('--out <dir> is required');
+  if (args.values.get('random') === 'clip-tiny' || args.values.has('clip')) return exportClip(args, out);
   const dtype = args.values.get('dtype') ?? 'fp32';
   if (!isExportDtype(dtype)) throw new UsageError(`--dtype must be one of ${EXPORT_DTYPES.join(', ')}, got "${dtype}"`);
   const cacheDir = resolve(args.values.get('cache-dir') ?? '.cache');

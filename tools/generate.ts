@@ -1,8 +1,11 @@
 /**
  * npm run generate -- --model <dir> --prompt "…" --seed <n> --images <k>
  *   [--top-k 50 --top-p 1 --temperature 1 --condition-scale 10] --out <dir>
+ *   [--rank <CLIP folder> [--candidates <N ≥ k>]]
  * Writes image-0.png … and tokens.json (k arrays of 256 codes), using the same pipeline as the app
- * (onnxruntime-web, WASM backend, in Node).
+ * (onnxruntime-web, WASM backend, in Node). With --rank it draws N candidates, scores them with
+ * CLIP against the prompt as typed, writes the best k as image-0.png (best) … and scores.json
+ * (every candidate's seed index, score and tokens, and which were shown).
  */
 import { writeFileSync } from 'node:fs';
 import { freemem } from 'node:os';
@@ -17,12 +20,26 @@ import { loadPromptEncoder } from '../src/text/prompt-encoder.ts';
 import { PromptError } from '../src/text/prompt-checks.ts';
 import type { PreparedPrompt } from '../src/text/prompt.ts';
 import { intArg, numberArg, parseArgs, runCli, seedArg, UsageError } from './cli-args.ts';
-import { openModelFolder } from './node/model-folder.ts';
+import { openClipFolder, openModelFolder } from './node/model-folder.ts';
+import { drawBestOf } from '../src/pipeline/best-of-n.ts';
+import { loadClipRanker } from '../src/pipeline/clip/clip-ranker.ts';
 import { ensureOutputDir } from './node/output-dir.ts';
 import { encodePng } from './node/png.ts';
 import { loadDalle } from '../src/pipeline/load-dalle.ts';
 
-const FLAGS = ['model', 'prompt', 'seed', 'images', 'top-k', 'top-p', 'temperature', 'condition-scale', 'out'];
+const FLAGS = [
+  'model',
+  'prompt',
+  'seed',
+  'images',
+  'top-k',
+  'top-p',
+  'temperature',
+  'condition-scale',
+  'out',
+  'rank',
+  'candidates',
+];
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2), FLAGS);
@@ -39,8 +56,14 @@ async function main(): Promise<void> {
     temperature: numberArg(args, 'temperature', DEFAULT_SAMPLING.temperature),
     conditionScale: numberArg(args, 'condition-scale', DEFAULT_SAMPLING.conditionScale),
   };
-  // The sampler's own rules and the output folder, checked before the model loads rather than after.
+  const rankDir = args.values.get('rank');
+  const candidates = intArg(args, 'candidates', count, 1);
+  if (rankDir === undefined && args.values.has('candidates'))
+    throw new UsageError('--candidates needs --rank <CLIP model folder> to choose the best of them');
+  if (candidates < count) throw new UsageError(`--candidates (${candidates}) must be at least --images (${count})`);
+  // The sampler's own rules, the CLIP folder and the output folder, checked before the model loads rather than after.
   checkSamplingSettings(sampling);
+  const clip = rankDir === undefined ? undefined : openClipFolder(rankDir);
   const outDir = ensureOutputDir(out);
 
   const source = openModelFolder(modelDir);
@@ -58,6 +81,45 @@ async function main(): Promise<void> {
   // WASM: one 4 GiB heap holds weights and activations alike; leave half of it to the weights.
   const batch = chooseBatchSizes(manifest, { memoryBytes: Math.min(freemem() / 2, 2 ** 31), maxBufferBytes: 2 ** 31 });
   const started = Date.now();
+  const imageSize = manifest.vqgan.resolution;
+  if (clip) {
+    const ranker = await loadClipRanker(ort, clip, 'wasm');
+    const ranked = await drawBestOf(
+      engine,
+      ranker,
+      {
+        prompt: encoded,
+        unconditional: text.unconditional,
+        candidates,
+        shown: count,
+        text: prompt,
+        seed,
+        sampling,
+        batch,
+      },
+      {
+        onProgress: ({ step, totalSteps }) =>
+          void (step % 32 === 0 && process.stderr.write(`\rstep ${step}/${totalSteps}`)),
+      },
+    );
+    process.stderr.write('\n');
+    await Promise.all([dispose(), ranker.dispose()]);
+    ranked.best.forEach(({ image }, i) =>
+      writeFileSync(join(outDir, `image-${i}.png`), encodePng(image, imageSize, imageSize)),
+    );
+    const scores = {
+      ranker: { modelId: clip.manifest.modelId, dtype: clip.manifest.dtype, logitScale: clip.manifest.logitScale },
+      prompt,
+      seed,
+      shown: ranked.best.map(({ index }) => index),
+      candidates: ranked.candidates.map(({ index, score, tokens }) => ({ index, score, tokens: Array.from(tokens) })),
+    };
+    writeFileSync(join(outDir, 'scores.json'), `${JSON.stringify(scores)}\n`);
+    console.log(
+      `wrote the best ${count} of ${candidates} image(s) and scores.json to ${out} in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+    );
+    return;
+  }
   const result = await generateImages(
     engine,
     {
@@ -76,7 +138,6 @@ async function main(): Promise<void> {
   );
   process.stderr.write('\n');
   await dispose();
-  const imageSize = manifest.vqgan.resolution;
   result.images.forEach((rgba, i) =>
     writeFileSync(join(outDir, `image-${i}.png`), encodePng(rgba, imageSize, imageSize)),
   );

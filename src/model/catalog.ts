@@ -5,6 +5,8 @@
  * same site or on any host that allows CORS, such as a Hugging Face repo's `resolve/main/` URL.
  */
 import { ExpectedError } from '../core/expected-error.ts';
+import { CLIP_DTYPES } from './clip-manifest.ts';
+import type { ClipDtype } from './clip-manifest.ts';
 import { MODEL_DTYPES } from './manifest.ts';
 import type { ModelDtype } from './manifest.ts';
 import { JsonField } from './validate.ts';
@@ -41,9 +43,26 @@ export interface CatalogModel {
   readonly askBeforeDownload: boolean;
 }
 
+/** A CLIP ranker the page may download to rank best-of-N drawings (src/model/clip-manifest.ts). */
+export interface CatalogRanker {
+  readonly id: string;
+  readonly name: string;
+  /** Folder holding the CLIP manifest.json: relative to the catalog file, or an absolute http(s) URL. */
+  readonly url: string;
+  readonly dtype: ClipDtype;
+  readonly bytes?: number;
+  /** Memory the two CLIP sessions need, roughly; ranking starts off where the device reports less spare. */
+  readonly memoryBytes: number;
+  /** Random weights: its scores mean nothing, and the page pairs it with random-weight models. */
+  readonly randomWeights: boolean;
+  readonly askBeforeDownload: boolean;
+}
+
 export interface ModelCatalog {
   /** The first model is the default. */
   readonly models: readonly CatalogModel[];
+  /** CLIP rankers; optional in the file (no rankers: ranking is not offered). */
+  readonly rankers: readonly CatalogRanker[];
 }
 
 const HINT = 'Fix the catalog file (see README → Publish a model).';
@@ -82,6 +101,23 @@ function readModel(field: JsonField): CatalogModel {
   };
 }
 
+function readRanker(field: JsonField): CatalogRanker {
+  const ranker = field.object();
+  const bytes = ranker.field('bytes').optional((f) => f.int({ min: 1, max: MAX_BYTES }));
+  return {
+    id: ranker
+      .field('id')
+      .string({ maxLength: 64, pattern: ID_PATTERN, patternText: 'lowercase letters, digits and single dashes' }),
+    name: ranker.field('name').string({ maxLength: 80 }),
+    url: readUrl(ranker.field('url')),
+    dtype: ranker.field('dtype').oneOf(CLIP_DTYPES),
+    ...(bytes === undefined ? {} : { bytes }),
+    memoryBytes: ranker.field('memoryBytes').int({ min: 0, max: MAX_BYTES }),
+    randomWeights: ranker.field('randomWeights').optional((f) => f.boolean()) ?? false,
+    askBeforeDownload: ranker.field('askBeforeDownload').optional((f) => f.boolean()) ?? true,
+  };
+}
+
 export function parseCatalog(json: unknown, source = 'catalog.json'): ModelCatalog {
   const root = JsonField.root(json, { source, error: CatalogError, hint: HINT }).object();
   root.field('format').oneOf([CATALOG_FORMAT]);
@@ -93,17 +129,27 @@ export function parseCatalog(json: unknown, source = 'catalog.json'): ModelCatal
     ids.add(model.id);
     return model;
   });
-  return { models };
+  const rankers = root.field('rankers').optional((field) =>
+    field.items({ min: 0, max: 20 }).map((item) => {
+      const ranker = readRanker(item);
+      if (ids.has(ranker.id)) item.field('id').fail(`repeats the id "${ranker.id}"`);
+      ids.add(ranker.id);
+      return ranker;
+    }),
+  );
+  return { models, rankers: rankers ?? [] };
 }
 
 /** The model folder's absolute URL (with a trailing slash). */
-export function modelFolderUrl(model: CatalogModel, catalogUrl: string): string {
+export function modelFolderUrl(model: Pick<CatalogModel, 'url'>, catalogUrl: string): string {
   return new URL(model.url, catalogUrl).href;
 }
 
 /** Origins of the models on other hosts: what the page's connect-src must allow. */
 export function catalogHosts(catalog: ModelCatalog): string[] {
-  return catalog.models.filter((model) => /^https?:\/\//i.test(model.url)).map((model) => new URL(model.url).origin);
+  return [...catalog.models, ...catalog.rankers]
+    .filter((model) => /^https?:\/\//i.test(model.url))
+    .map((model) => new URL(model.url).origin);
 }
 
 /** What the page knows about the device, for `unavailableReason`. */

@@ -101,7 +101,8 @@ function readPath(field: JsonField): string {
   return path;
 }
 
-function readFiles(field: JsonField): ManifestFile[] {
+/** The `files` list of any of our manifests: plain paths, each once, with size and sha256. */
+export function readFiles(field: JsonField): ManifestFile[] {
   const seen = new Map<string, string>();
   return field.items({ min: 1, max: MAX_FILES }).map((item) => {
     const path = readPath(item.field('path'));

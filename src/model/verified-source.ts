@@ -3,10 +3,10 @@
  * disk, HTTP): listed in the manifest, a plain relative path, located under the model's base, its
  * size refused before buffering (by the reader), then size and sha256 of the bytes.
  */
-import type { ModelSource } from './model-source.ts';
+import type { ListedFiles, ModelSource } from './model-source.ts';
 import { checkFileBytes } from './integrity.ts';
 import { isModelPath, ManifestError } from './manifest.ts';
-import type { ManifestFile, ModelManifest } from './manifest.ts';
+import type { ManifestFile } from './manifest.ts';
 
 /** How one kind of source reaches its files. */
 export interface ModelFileReader {
@@ -27,11 +27,11 @@ export function outsideModelError(path: string, base: string): ManifestError {
 }
 
 /** @param manifestName names the manifest in messages (its path or URL). */
-export function verifiedModelSource(
-  manifest: ModelManifest,
+export function verifiedModelSource<M extends ListedFiles>(
+  manifest: M,
   manifestName: string,
   reader: ModelFileReader,
-): ModelSource {
+): ModelSource<M> {
   const entries = new Map(manifest.files.map((f) => [f.path, f]));
   return {
     manifest,

@@ -15,6 +15,11 @@ export interface ImageRequest {
   readonly unconditional: EncodedPrompt;
   readonly count: number;
   readonly seed: number;
+  /**
+   * Index of the first image in a larger drawing (best-of-N draws in parts): image i samples from stream firstImage +
+   * i.
+   */
+  readonly firstImage?: number;
   readonly sampling: SamplingSettings;
   /** Most images sampled together (cond + uncond rows are twice that) and decoded by the VQGAN together. */
   readonly batch: BatchSizes;
@@ -125,7 +130,7 @@ export async function generateImages(
       unconditional: request.unconditional,
       count: n,
       seed: request.seed,
-      firstImage: first,
+      firstImage: (request.firstImage ?? 0) + first,
       sampling: request.sampling,
       ...(request.signal ? { signal: request.signal } : {}),
       onStep: async (step, sampled) => {

@@ -3,7 +3,7 @@
  * lacks (resuming interrupted ones), reporting per-file and total progress. Files already stored
  * (also by another model sharing them) are not fetched again.
  */
-import type { ModelManifest } from '../model/manifest.ts';
+import type { StoredManifest } from '../model/stored-manifest.ts';
 import { downloadFile } from './download-file.ts';
 import { modelFileUrl, modelFolderUrl } from './model-http.ts';
 import type { Fetch } from './download-file.ts';
@@ -37,7 +37,7 @@ export interface DownloadResult {
 }
 
 /** The browser refused a write: how much of the model is still to store, and how much space that lacks. */
-async function quotaError(store: ModelStore, manifest: ModelManifest): Promise<StorageQuotaError> {
+async function quotaError(store: ModelStore, manifest: StoredManifest): Promise<StorageQuotaError> {
   const { missingBytes: needed } = await store.status(manifest);
   const space = await estimateSpace(store.storage);
   // The browser refused a write although its estimate may show room (estimates are approximate and
@@ -49,7 +49,7 @@ async function quotaError(store: ModelStore, manifest: ModelManifest): Promise<S
 export async function downloadModel(
   store: ModelStore,
   baseUrl: string,
-  manifest: ModelManifest,
+  manifest: StoredManifest,
   options: DownloadOptions = {},
 ): Promise<DownloadResult> {
   const files = uniqueFiles(manifest);

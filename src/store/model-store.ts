@@ -3,7 +3,8 @@
  * what they occupy (a file two models share is counted once), and deleting them without taking
  * a file another stored model still uses.
  */
-import type { ManifestFile, ModelManifest } from '../model/manifest.ts';
+import type { ManifestFile } from '../model/manifest.ts';
+import type { StoredManifest } from '../model/stored-manifest.ts';
 import { FileStore } from './file-store.ts';
 import type { StorageKind, StoreBackend } from './piece-store.ts';
 import { MODEL_PREFIX, modelKey, parseModelRecord, storedBytesOf, storedModelId, uniqueFiles } from './records.ts';
@@ -31,7 +32,7 @@ export interface StoredModelInfo extends ModelStatus {
   /** `<modelId>/<dtype>`: the key to delete or load it by. */
   readonly id: string;
   readonly modelId: string;
-  readonly dtype: ModelManifest['dtype'];
+  readonly dtype: StoredManifest['dtype'];
   readonly savedAt: number;
   /** Part of `storedBytes` in files other stored models use too: deleting this model keeps them. */
   readonly sharedBytes: number;
@@ -75,7 +76,7 @@ export class ModelStore {
    * Records the model (before its files arrive, so partial downloads show up and can be deleted).
    * @param source the folder URL it comes from, so `manifestFrom(source)` finds it offline.
    */
-  async saveModel(manifest: ModelManifest, source?: string): Promise<void> {
+  async saveModel(manifest: StoredManifest, source?: string): Promise<void> {
     const id = storedModelId(manifest);
     const replaced = await this.manifest(id);
     await this.backend.put([
@@ -86,16 +87,16 @@ export class ModelStore {
     if (replaced?.files.some((file) => !kept.has(file.sha256))) await this.removeUnusedFiles();
   }
 
-  async manifest(id: string): Promise<ModelManifest | undefined> {
+  async manifest(id: string): Promise<StoredManifest | undefined> {
     return parseModelRecord(await this.backend.get(modelKey(id)))?.manifest;
   }
 
   /** The newest stored manifest downloaded from the folder `source`: what loads when the network is gone. */
-  async manifestFrom(source: string): Promise<ModelManifest | undefined> {
+  async manifestFrom(source: string): Promise<StoredManifest | undefined> {
     return (await this.manifests()).filter((record) => record.source === source).pop()?.manifest;
   }
 
-  async status(manifest: ModelManifest): Promise<ModelStatus> {
+  async status(manifest: StoredManifest): Promise<ModelStatus> {
     return statusOf(uniqueFiles(manifest), await this.fileRecords([manifest]));
   }
 
@@ -160,7 +161,7 @@ export class ModelStore {
   }
 
   /** File records of the manifests' files, by sha256 (each read once). */
-  private async fileRecords(manifests: readonly ModelManifest[]): Promise<Map<string, FileRecord>> {
+  private async fileRecords(manifests: readonly StoredManifest[]): Promise<Map<string, FileRecord>> {
     const records = new Map<string, FileRecord>();
     for (const manifest of manifests) {
       for (const file of manifest.files) {

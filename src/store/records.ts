@@ -7,8 +7,10 @@
  *   file:v1:<sha256>           → FileRecord
  *   model:v1:<modelId>/<dtype> → ModelRecord
  */
-import { ManifestError, parseManifest } from '../model/manifest.ts';
-import type { ManifestFile, ModelManifest } from '../model/manifest.ts';
+import { ManifestError } from '../model/manifest.ts';
+import type { ManifestFile } from '../model/manifest.ts';
+import { parseStoredManifest } from '../model/stored-manifest.ts';
+import type { StoredManifest } from '../model/stored-manifest.ts';
 
 export const PIECE_PREFIX = 'piece:v1:';
 export const FILE_PREFIX = 'file:v1:';
@@ -20,7 +22,7 @@ export const fileKey = (sha256: string): string => `${FILE_PREFIX}${sha256}`;
 export const modelKey = (storedModelId: string): string => `${MODEL_PREFIX}${storedModelId}`;
 
 /** One model id can be exported in several dtypes; each is stored (and deleted) on its own. */
-export const storedModelId = (manifest: ModelManifest): string => `${manifest.modelId}/${manifest.dtype}`;
+export const storedModelId = (manifest: StoredManifest): string => `${manifest.modelId}/${manifest.dtype}`;
 
 export interface FileRecord {
   readonly bytes: number;
@@ -33,7 +35,7 @@ export interface FileRecord {
 }
 
 export interface ModelRecord {
-  readonly manifest: ModelManifest;
+  readonly manifest: StoredManifest;
   readonly savedAt: number;
   /** The folder URL it was downloaded from: how the page finds it again without the network. */
   readonly source?: string;
@@ -61,7 +63,7 @@ export function parseModelRecord(value: unknown): ModelRecord | undefined {
   const source = 'source' in value && typeof value.source === 'string' ? { source: value.source } : {};
   if (typeof savedAt !== 'number') return undefined;
   try {
-    return { manifest: parseManifest(manifest, 'stored manifest'), savedAt, ...source };
+    return { manifest: parseStoredManifest(manifest, 'stored manifest'), savedAt, ...source };
   } catch (error) {
     if (error instanceof ManifestError) return undefined;
     throw error;
@@ -78,7 +80,7 @@ export function storedBytesOf(record: FileRecord): number {
 }
 
 /** The manifest's files with duplicates (same sha256) listed once: the unit of storage and download. */
-export function uniqueFiles(manifest: ModelManifest): ManifestFile[] {
+export function uniqueFiles(manifest: StoredManifest): ManifestFile[] {
   const bySha = new Map<string, ManifestFile>();
   for (const file of manifest.files) if (!bySha.has(file.sha256)) bySha.set(file.sha256, file);
   return [...bySha.values()];

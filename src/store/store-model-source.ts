@@ -4,12 +4,13 @@
  * handed to ONNX Runtime plus the file being read, never at two copies of the model.
  */
 import { ManifestError } from '../model/manifest.ts';
-import type { ModelManifest } from '../model/manifest.ts';
+import { asDalleManifest } from '../model/stored-manifest.ts';
+import type { StoredManifest } from '../model/stored-manifest.ts';
 import type { ModelSource } from '../model/model-source.ts';
 import { FileNotStoredError } from './errors.ts';
 import type { ModelStore } from './model-store.ts';
 
-export function storeModelSource(store: ModelStore, manifest: ModelManifest): ModelSource {
+export function storeModelSource<M extends StoredManifest>(store: ModelStore, manifest: M): ModelSource<M> {
   const entries = new Map(manifest.files.map((file) => [file.path, file]));
   return {
     manifest,
@@ -25,5 +26,5 @@ export function storeModelSource(store: ModelStore, manifest: ModelManifest): Mo
 export async function storedModelSource(store: ModelStore, id: string): Promise<ModelSource> {
   const manifest = await store.manifest(id);
   if (!manifest) throw new FileNotStoredError(`manifest.json of ${id}`);
-  return storeModelSource(store, manifest);
+  return storeModelSource(store, asDalleManifest(manifest, `the stored manifest of ${id}`));
 }

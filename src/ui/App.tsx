@@ -8,6 +8,7 @@ import { ImageViewer } from './ImageViewer.tsx';
 import { LanguageSwitch } from './LanguageSwitch.tsx';
 import { ModelPanel } from './ModelPanel.tsx';
 import { PromptForm } from './PromptForm.tsx';
+import { RankingPanel } from './RankingPanel.tsx';
 import { SettingsPanel } from './SettingsPanel.tsx';
 import { StatusPanel } from './StatusPanel.tsx';
 import { StorageNotice, StoragePanel } from './StoragePanel.tsx';
@@ -37,6 +38,7 @@ export function App({
       <WasmNotice />
       <PromptForm controller={controller} />
       <ExamplePrompts />
+      <RankingPanel controller={controller} />
       <StatusPanel />
       <ImageGrid />
       <ImageViewer controller={controller} />

@@ -8,6 +8,7 @@ import { useTranslation } from 'react-i18next';
 import { copyShareLink, downloadGrid, openViewer } from './image-actions.ts';
 import { gridColumns } from './image-files.ts';
 import { useAppStore } from './store.ts';
+import { useRankingStore } from './ranking-store.ts';
 
 export function ImageCanvas({
   rgba,
@@ -48,6 +49,8 @@ function GridActions() {
 export function ImageGrid() {
   const { t } = useTranslation();
   const images = useAppStore((s) => s.images);
+  const scores = useRankingStore((s) => s.scores);
+  const candidates = useRankingStore((s) => s.indices);
   const imageSize = useAppStore((s) => s.imageSize);
   const count = useAppStore((s) => s.drawing?.count ?? 0);
   const done = useAppStore((s) => s.phase !== 'generating' && s.drawing !== null && s.tokens.length === count);
@@ -64,9 +67,16 @@ export function ImageGrid() {
       >
         {Array.from({ length: slots }, (_, i) => {
           const rgba = images[i];
-          const label = t('grid.image', { n: i + 1 });
+          const score = scores[i];
+          const candidate = candidates[i];
+          // Ranked drawings: the CLIP score, shown on hover and keyboard focus (app.css), and read out with the image.
+          const scoreText =
+            score !== undefined && candidate !== undefined
+              ? t('ranking.score', { score: score.toFixed(2), rank: i + 1, candidate: candidate + 1 })
+              : undefined;
+          const label = scoreText ? `${t('grid.image', { n: i + 1 })}, ${scoreText}` : t('grid.image', { n: i + 1 });
           return (
-            <li key={i} className="slot">
+            <li key={i} className={scoreText ? 'slot ranked' : 'slot'} title={scoreText}>
               {rgba === undefined ? (
                 <div className="placeholder" data-testid="grid.placeholder" aria-label={label} role="img" />
               ) : done ? (
@@ -81,6 +91,11 @@ export function ImageGrid() {
                 </button>
               ) : (
                 <ImageCanvas rgba={rgba} imageSize={imageSize} label={label} testId="grid.image" />
+              )}
+              {scoreText && score !== undefined && (
+                <span className="score" data-testid="grid.score" aria-hidden="true">
+                  {score.toFixed(2)}
+                </span>
               )}
             </li>
           );

@@ -17,6 +17,9 @@ import { loadProgressLabel } from './model-choice.ts';
 import { randomSeed, samplingOf } from './settings.ts';
 import { setSettings, useAppStore } from './store.ts';
 import type { Drawing, DownloadView } from './store.ts';
+import { createRankingActions } from './ranking-actions.ts';
+import type { RankingActions } from './ranking-actions.ts';
+import { useRankingStore } from './ranking-store.ts';
 
 export interface Controller extends ModelActions {
   load(params: LoadParams, options?: LoadOptions): Promise<void>;
@@ -25,6 +28,8 @@ export interface Controller extends ModelActions {
   /** Draws the shown grid again with its seed, locked, and at least `index` + 1 images, so image `index` comes back. */
   drawAgainFrom(index: number): Promise<void>;
   cancel(): void;
+  /** CLIP ranking: settings, its download and loading (ranking-actions.ts). */
+  readonly ranking: RankingActions;
 }
 
 export interface LoadOptions {
@@ -76,7 +81,10 @@ export function createController(makeGenerator: () => DalleGenerator, events: Co
     if (store.getState().phase === 'ready') store.setState({ error: why });
   }
 
+  const ranking = createRankingActions(slot);
+
   const controller: Controller = {
+    ranking,
     ...createModelActions(slot, (params, model, signal) => controller.load(params, { signal, modelName: model.name })),
 
     async load(params, options = {}) {
@@ -103,6 +111,7 @@ export function createController(makeGenerator: () => DalleGenerator, events: Co
           imageSize: ready.imageSize,
           progress: null,
         });
+        void ranking.modelReady();
       } catch (error) {
         lastLoad = null;
         if (error instanceof DownloadCancelledError) {
@@ -152,10 +161,23 @@ export function createController(makeGenerator: () => DalleGenerator, events: Co
         tokens: [],
         progress: { label: t('status.encoding'), fraction: 0 },
       });
+      useRankingStore.setState({ scores: [], indices: [] });
       try {
+        const rank = await ranking.forDraw(drawing.count);
         const result = await generator.generate(
-          { prompt, count: drawing.count, seed, sampling: drawing.sampling },
+          { prompt, count: drawing.count, seed, sampling: drawing.sampling, ...(rank ? { rank } : {}) },
           {
+            // Ranked drawings: the best images so far replace the grid after each scored part.
+            onRanked: ({ images, scores, indices, scored, candidates }) => {
+              store.setState({ images });
+              useRankingStore.setState({ scores, indices });
+              store.setState((state) => ({
+                progress: {
+                  label: t('ranking.progress', { scored, candidates }),
+                  fraction: state.progress?.fraction ?? null,
+                },
+              }));
+            },
             signal: running.signal,
             onStep: ({ step, totalSteps }) =>
               store.setState({
@@ -177,6 +199,7 @@ export function createController(makeGenerator: () => DalleGenerator, events: Co
           imageSize: result.imageSize,
           progress: { label: t('status.done', { seconds }), fraction: 1 },
         });
+        useRankingStore.setState({ scores: result.ranking?.scores ?? [], indices: result.ranking?.indices ?? [] });
         events.onDrawn?.(drawing, result);
       } catch (error) {
         const cancelled = error instanceof GenerationCancelledError;

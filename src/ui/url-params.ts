@@ -16,6 +16,8 @@ import type { Drawing } from './store.ts';
 export interface UrlOptions {
   readonly backend?: BackendChoice;
   readonly model?: string;
+  /** `?rank=on|off`: CLIP ranking on or off, whatever the device's default. */
+  readonly rank?: boolean;
   readonly prompt?: string;
   /** The drawing settings the link sets (a seed comes locked: the link means that seed). */
   readonly settings: Partial<DrawSettings>;
@@ -91,7 +93,12 @@ export function readUrlOptions(search: string): UrlOptions {
   if (backend === 'auto' || (backend !== null && isBackendName(backend))) usableBackend = { backend };
   else if (backend !== null && backend !== '') problem('backend', backend, ['auto', ...BACKENDS].join(' / '));
 
-  return { ...usablePrompt, ...usableModel, ...usableBackend, settings, problems };
+  const rankText = params.get('rank');
+  let usableRank: { rank?: boolean } = {};
+  if (rankText === 'on' || rankText === 'off') usableRank = { rank: rankText === 'on' };
+  else if (rankText !== null && rankText !== '') problem('rank', rankText, 'on / off');
+
+  return { ...usablePrompt, ...usableModel, ...usableBackend, ...usableRank, settings, problems };
 }
 
 /** The share link of a drawing: the page's own address with exactly the parameters that draw it again. */

@@ -12,6 +12,9 @@ import type {
   LoadParams,
   LoadProgress,
   ModelInfo,
+  RankedUpdate,
+  RankerInfo,
+  RankerParams,
   ReadyInfo,
   RequestId,
   StepProgress,
@@ -28,6 +31,12 @@ export interface DalleGenerator {
   /** Aborting `signal` stops the download (stored pieces are kept); the call rejects with DownloadCancelledError. */
   load(params: LoadParams, onProgress?: (progress: LoadProgress) => void, signal?: AbortSignal): Promise<ReadyInfo>;
   storage(action: StorageAction): Promise<StorageReport>;
+  /** Loads a CLIP ranker after the model (absent where a generator cannot rank). */
+  loadRanker?(
+    params: RankerParams,
+    onProgress?: (progress: LoadProgress) => void,
+    signal?: AbortSignal,
+  ): Promise<RankerInfo>;
   generate(params: GenerateParams, options?: GenerateOptions): Promise<GenerateResult>;
   dispose(): void;
 }
@@ -35,6 +44,8 @@ export interface DalleGenerator {
 export interface GenerateOptions {
   readonly onStep?: (progress: StepProgress) => void;
   readonly onPreview?: (preview: GeneratePreview) => void;
+  /** Ranked drawings: the best images so far after each scored part. */
+  readonly onRanked?: (update: RankedUpdate) => void;
   /** Aborting sends a cancel; the call then rejects with GenerationCancelledError. */
   readonly signal?: AbortSignal;
 }
@@ -83,6 +94,21 @@ export class WorkerClient implements DalleGenerator {
     );
   }
 
+  loadRanker(
+    params: RankerParams,
+    onProgress?: (progress: LoadProgress) => void,
+    signal?: AbortSignal,
+  ): Promise<RankerInfo> {
+    const id = this.nextId++;
+    return this.cancellable(id, signal, () =>
+      this.call<RankerInfo>({ type: 'load-ranker', id, params }, (response, resolve) => {
+        if (response.type === 'load-progress') onProgress?.(response.progress);
+        else if (response.type === 'ranker-ready') return resolve(response.info);
+        return false;
+      }),
+    );
+  }
+
   storage(action: StorageAction): Promise<StorageReport> {
     return this.call<StorageReport>(
       { type: 'storage', id: this.nextId++, request: action },
@@ -96,6 +122,7 @@ export class WorkerClient implements DalleGenerator {
       this.call<GenerateResult>({ type: 'generate', id, params }, (response, resolve) => {
         if (response.type === 'step') options.onStep?.(response.progress);
         else if (response.type === 'preview') options.onPreview?.(response.preview);
+        else if (response.type === 'ranked') options.onRanked?.(response.update);
         else if (response.type === 'result') return resolve(response.result);
         return false;
       }),

@@ -23,6 +23,7 @@ import {
   InvalidRequestError,
   ModelAlreadyLoadedError,
   ModelNotLoadedError,
+  RankerNotLoadedError,
   WebGPUUnavailableError,
   WorkerCrashedError,
 } from './errors.ts';
@@ -49,6 +50,7 @@ export const BOUNDARY_ERRORS = {
   InvalidRequestError,
   WebGPUUnavailableError,
   ModelNotLoadedError,
+  RankerNotLoadedError,
   ModelAlreadyLoadedError,
   DeviceLostError,
   WorkerCrashedError,

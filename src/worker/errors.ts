@@ -21,6 +21,13 @@ export class ModelNotLoadedError extends ExpectedError {
   }
 }
 
+export class RankerNotLoadedError extends ExpectedError {
+  override name = 'RankerNotLoadedError';
+  constructor() {
+    super('CLIP ranking is on but the ranking model is not loaded: wait for it to load, or turn ranking off.');
+  }
+}
+
 export class ModelAlreadyLoadedError extends ExpectedError {
   override name = 'ModelAlreadyLoadedError';
   constructor() {

@@ -12,7 +12,10 @@ import type { PromptEncoder } from '../text/prompt-encoder.ts';
 import type { BackendChoice } from './backend.ts';
 import type { ModelLibrary } from './model-library.ts';
 import { toErrorData } from './error-data.ts';
-import { DeviceLostError, ModelAlreadyLoadedError, ModelNotLoadedError } from './errors.ts';
+import { DeviceLostError, ModelAlreadyLoadedError, ModelNotLoadedError, RankerNotLoadedError } from './errors.ts';
+import type { ClipRanker } from '../pipeline/clip/clip-ranker.ts';
+import type { BackendName } from '../pipeline/session-options.ts';
+import { drawRanked } from './ranked-drawing.ts';
 import { parseWorkerRequest, requestIdOf } from './parse-request.ts';
 import { yieldToEventLoop } from './yield.ts';
 import type {
@@ -20,6 +23,7 @@ import type {
   GenerateResult,
   LoadParams,
   LoadProgress,
+  RankerParams,
   RequestId,
   WorkerRequest,
   WorkerResponse,
@@ -45,9 +49,19 @@ export type ModelLoader = (
   signal: AbortSignal,
 ) => Promise<LoadedModel>;
 
+/** Downloads (through the model store) and loads a CLIP ranker on the DALL·E model's backend. */
+export type RankerLoader = (
+  params: RankerParams,
+  backend: BackendName,
+  onProgress: (progress: LoadProgress) => void,
+  signal: AbortSignal,
+) => Promise<ClipRanker>;
+
 export interface HandlerDeps {
   readonly post: (message: WorkerResponse, transfer: Transferable[]) => void;
   readonly loadModel: ModelLoader;
+  /** Absent: this worker cannot rank (load-ranker and ranked drawings fail with RankerNotLoadedError). */
+  readonly loadRanker?: RankerLoader;
   /** Manifests and the model store: `inspect` and `storage` requests. */
   readonly library: ModelLibrary;
 }
@@ -70,7 +84,14 @@ async function settledWithin<T>(promise: Promise<T> | undefined, ms: number): Pr
   }
 }
 
-export function createWorkerHandler({ post, loadModel, library }: HandlerDeps): WorkerHandler {
+/** A run that fails because the GPU went away says so, rather than with ORT's internal message. */
+async function explained(error: unknown, deviceLost: Promise<string> | undefined): Promise<unknown> {
+  if (error instanceof GenerationCancelledError) return error;
+  const reason = await settledWithin(deviceLost, 200);
+  return reason === undefined ? error : new DeviceLostError(reason);
+}
+
+export function createWorkerHandler({ post, loadModel, loadRanker, library }: HandlerDeps): WorkerHandler {
   /** The one model this worker holds, memoized while in flight and dropped on failure so a retry reloads. */
   let loaded: { readonly key: string; readonly model: Promise<LoadedModel> } | undefined;
   const cancels = new Map<RequestId, AbortController>();
@@ -78,6 +99,33 @@ export function createWorkerHandler({ post, loadModel, library }: HandlerDeps): 
   let queue: Promise<unknown> = Promise.resolve();
   /** Why the GPU device was lost, once it was: every later generation fails fast with it. */
   let lostReason: string | undefined;
+  /** The CLIP ranker, by folder URL; a different one replaces it. */
+  let ranker: { readonly key: string; readonly model: Promise<ClipRanker> } | undefined;
+
+  async function loadRankerNow(id: RequestId, params: RankerParams, signal: AbortSignal): Promise<void> {
+    if (!loaded) throw new ModelNotLoadedError();
+    if (!loadRanker) throw new RankerNotLoadedError();
+    const { backend } = await loaded.model;
+    if (ranker && ranker.key !== params.modelUrl) {
+      const previous = ranker.model;
+      ranker = undefined;
+      await previous.then((old) => old.dispose()).catch(() => undefined);
+    }
+    if (!ranker) {
+      const model = loadRanker(
+        params,
+        backend.backend,
+        (progress) => post({ type: 'load-progress', id, progress }, []),
+        signal,
+      );
+      ranker = { key: params.modelUrl, model };
+      model.catch(() => {
+        if (ranker?.model === model) ranker = undefined;
+      });
+    }
+    const { manifest } = await ranker.model;
+    post({ type: 'ranker-ready', id, info: { modelId: manifest.modelId, dtype: manifest.dtype } }, []);
+  }
 
   async function load(id: RequestId, params: LoadParams): Promise<void> {
     const key = JSON.stringify([params.modelUrl, params.backend ?? 'auto']);
@@ -117,6 +165,30 @@ export function createWorkerHandler({ post, loadModel, library }: HandlerDeps): 
     if (signal.aborted) throw new GenerationCancelledError();
     if (lostReason !== undefined) throw new DeviceLostError(lostReason);
     const imageSize = engine.manifest.vqgan.resolution;
+    if (params.rank) {
+      if (!ranker) throw new RankerNotLoadedError();
+      const clip = await ranker.model;
+      let result: GenerateResult;
+      try {
+        result = await drawRanked({
+          id,
+          params: { ...params, rank: params.rank },
+          engine,
+          text,
+          ranker: clip,
+          batch,
+          signal,
+          post,
+        });
+      } catch (error) {
+        throw await explained(error, deviceLost);
+      }
+      post(
+        { type: 'result', id, result },
+        result.images.map((image) => image.buffer),
+      );
+      return;
+    }
     let generated: GeneratedImages;
     try {
       generated = await generateImages(
@@ -145,10 +217,7 @@ export function createWorkerHandler({ post, loadModel, library }: HandlerDeps): 
         },
       );
     } catch (error) {
-      if (error instanceof GenerationCancelledError) throw error;
-      // A run that fails because the GPU went away says so, rather than with ORT's internal message.
-      const reason = await settledWithin(deviceLost, 200);
-      throw reason === undefined ? error : new DeviceLostError(reason);
+      throw await explained(error, deviceLost);
     }
     const result: GenerateResult = {
       images: generated.images,
@@ -161,10 +230,11 @@ export function createWorkerHandler({ post, loadModel, library }: HandlerDeps): 
     );
   }
 
-  function enqueueGenerate(id: RequestId, params: GenerateParams): Promise<void> {
+  /** Runs `work` after every earlier generation and ranker load: one model run at a time. */
+  function enqueue(id: RequestId, work: (signal: AbortSignal) => Promise<void>): Promise<void> {
     const controller = new AbortController();
     cancels.set(id, controller);
-    const run = queue.then(() => generate(id, params, controller.signal));
+    const run = queue.then(() => work(controller.signal));
     queue = run.catch(() => undefined);
     return run.finally(() => cancels.delete(id));
   }
@@ -186,7 +256,9 @@ export function createWorkerHandler({ post, loadModel, library }: HandlerDeps): 
         case 'load':
           return await load(request.id, request.params);
         case 'generate':
-          return await enqueueGenerate(request.id, request.params);
+          return await enqueue(request.id, (signal) => generate(request.id, request.params, signal));
+        case 'load-ranker':
+          return await enqueue(request.id, (signal) => loadRankerNow(request.id, request.params, signal));
         case 'cancel':
           cancels.get(request.target)?.abort();
           return;

@@ -4,7 +4,9 @@
  * before and while it downloads, and its sha256 before ONNX Runtime sees it.
  */
 import { checkDeclaredSize, ModelFileUnavailableError, overrunError } from '../model/integrity.ts';
-import { ManifestError, parseManifest } from '../model/manifest.ts';
+import { ManifestError } from '../model/manifest.ts';
+import { parseStoredManifest } from '../model/stored-manifest.ts';
+import type { StoredManifest } from '../model/stored-manifest.ts';
 import type { ManifestFile, ModelManifest } from '../model/manifest.ts';
 import { verifiedModelSource } from '../model/verified-source.ts';
 import type { ModelSource } from '../model/model-source.ts';
@@ -45,7 +47,8 @@ async function fetchFile(fetchFn: Fetch, url: string, signal: AbortSignal | unde
   return response;
 }
 
-export async function fetchManifest(baseUrl: string, options: HttpModelOptions = {}): Promise<ModelManifest> {
+/** The folder's manifest.json, of either kind (a DALL·E model or a CLIP ranker). */
+export async function fetchManifest(baseUrl: string, options: HttpModelOptions = {}): Promise<StoredManifest> {
   const url = modelFileUrl(modelFolderUrl(baseUrl), 'manifest.json');
   const response = await fetchFile(options.fetch ?? fetch, url, options.signal);
   if (isWebPageResponse(response)) {
@@ -64,7 +67,7 @@ export async function fetchManifest(baseUrl: string, options: HttpModelOptions =
       `${url} is not valid JSON (${(error as Error).name}). Export the model again (npm run export).`,
     );
   }
-  return parseManifest(json, url);
+  return parseStoredManifest(json, url);
 }
 
 /** One file's bytes, refused before buffering when the server says another size, cut off past the declared size. */
@@ -95,7 +98,11 @@ async function readModelFile(
 }
 
 /** Files of `manifest` fetched from under `baseUrl` when ONNX Runtime or the tokenizer asks for them. */
-export function httpModelSource(baseUrl: string, manifest: ModelManifest, options: HttpModelOptions = {}): ModelSource {
+export function httpModelSource<M extends StoredManifest = ModelManifest>(
+  baseUrl: string,
+  manifest: M,
+  options: HttpModelOptions = {},
+): ModelSource<M> {
   const folder = modelFolderUrl(baseUrl);
   const fetchFn = options.fetch ?? fetch;
   return verifiedModelSource(manifest, modelFileUrl(folder, 'manifest.json'), {

@@ -3,7 +3,10 @@
  * gone), files downloaded into the model store, and the store's contents for the storage panel.
  * Free of `self` and ONNX Runtime, so Node tests run it on a memory store and a fake fetch.
  */
+import type { ClipManifest } from '../model/clip-manifest.ts';
 import type { ModelManifest } from '../model/manifest.ts';
+import { asClipManifest, asDalleManifest } from '../model/stored-manifest.ts';
+import type { StoredManifest } from '../model/stored-manifest.ts';
 import type { ModelSource } from '../model/model-source.ts';
 import { downloadModel } from '../store/download.ts';
 import type { DownloadProgress } from '../store/progress.ts';
@@ -32,8 +35,8 @@ export interface OpenOptions {
   readonly onProgress?: (progress: DownloadProgress) => void;
 }
 
-export interface OpenedModel {
-  readonly source: ModelSource;
+export interface OpenedModel<M extends StoredManifest = ModelManifest> {
+  readonly source: ModelSource<M>;
   /** Call once the sessions hold the weights: a memory store then drops its copy (it dies with the worker anyway). */
   readonly loaded: () => Promise<void>;
 }
@@ -42,8 +45,10 @@ export interface ModelLibrary {
   inspect(modelUrl: string): Promise<ModelInfo>;
   /** The folder's manifest.json, or the stored copy when it cannot be fetched. */
   manifest(modelUrl: string): Promise<ModelManifest>;
+  /** The same for a CLIP ranking model's folder. */
+  clipManifest(modelUrl: string): Promise<ClipManifest>;
   /** Downloads whatever the store lacks of `manifest` (resuming partial files), then reads the model from the store. */
-  open(modelUrl: string, manifest: ModelManifest, options?: OpenOptions): Promise<OpenedModel>;
+  open<M extends StoredManifest>(modelUrl: string, manifest: M, options?: OpenOptions): Promise<OpenedModel<M>>;
   storage(action: StorageAction): Promise<StorageReport>;
 }
 
@@ -56,7 +61,7 @@ export function createModelLibrary({ openStore, fetch }: ModelLibraryDeps): Mode
   const store = (): Promise<OpenedStore> => (opened ??= openStore());
 
   /** The folder's manifest; offline (or when the host stopped serving it), the copy stored with the model. */
-  async function manifestOf(modelUrl: string): Promise<{ manifest: ModelManifest; from: ModelInfo['manifestFrom'] }> {
+  async function manifestOf(modelUrl: string): Promise<{ manifest: StoredManifest; from: ModelInfo['manifestFrom'] }> {
     const folder = modelFolderUrl(modelUrl).href;
     try {
       return { manifest: await fetchManifest(folder, fetch ? { fetch } : {}), from: 'network' };
@@ -82,7 +87,11 @@ export function createModelLibrary({ openStore, fetch }: ModelLibraryDeps): Mode
     },
 
     async manifest(modelUrl) {
-      return (await manifestOf(modelUrl)).manifest;
+      return asDalleManifest((await manifestOf(modelUrl)).manifest, modelUrl);
+    },
+
+    async clipManifest(modelUrl) {
+      return asClipManifest((await manifestOf(modelUrl)).manifest, modelUrl);
     },
 
     async open(modelUrl, manifest, options = {}) {

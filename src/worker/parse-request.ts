@@ -9,7 +9,7 @@ import type { SamplingSettings } from '../pipeline/sampler.ts';
 import { checkPromptText } from '../text/prompt-checks.ts';
 import { MAX_SEED } from '../core/seed.ts';
 import { InvalidRequestError } from './errors.ts';
-import { BACKENDS, MAX_IMAGES, UNKNOWN_REQUEST_ID } from './protocol.ts';
+import { BACKENDS, MAX_CANDIDATES, MAX_IMAGES, UNKNOWN_REQUEST_ID } from './protocol.ts';
 import type {
   GenerateParams,
   LoadParams,
@@ -74,9 +74,14 @@ function generateParams(params: JsonField): GenerateParams {
   const prompt = params.field('prompt').string({ minLength: 0, maxLength: Number.MAX_SAFE_INTEGER });
   checkPromptText(prompt);
   const previewEvery = params.field('previewEvery').optional((f) => f.int({ min: 0, max: MAX_PREVIEW_EVERY }));
+  const count = params.field('count').int({ min: 1, max: MAX_IMAGES });
+  const rank = params
+    .field('rank')
+    .optional((f) => ({ candidates: f.object().field('candidates').int({ min: count, max: MAX_CANDIDATES }) }));
   return {
     prompt,
-    count: params.field('count').int({ min: 1, max: MAX_IMAGES }),
+    count,
+    ...(rank === undefined ? {} : { rank }),
     seed: params.field('seed').int({ min: 0, max: MAX_SEED }),
     sampling: samplingSettings(params.field('sampling')),
     ...(previewEvery === undefined ? {} : { previewEvery }),
@@ -95,7 +100,7 @@ function storageAction(request: JsonField): StorageAction {
 export function parseWorkerRequest(message: unknown): WorkerRequest {
   const root = JsonField.root(message, CONTEXT).object();
   const id = root.field('id').int(ID_BOUNDS);
-  const type = root.field('type').oneOf(['inspect', 'load', 'generate', 'cancel', 'storage'] as const);
+  const type = root.field('type').oneOf(['inspect', 'load', 'load-ranker', 'generate', 'cancel', 'storage'] as const);
   switch (type) {
     case 'inspect':
       return { type, id, modelUrl: httpUrl(root.field('modelUrl')) };
@@ -103,6 +108,8 @@ export function parseWorkerRequest(message: unknown): WorkerRequest {
       return { type, id, request: storageAction(root.field('request').object()) };
     case 'load':
       return { type, id, params: loadParams(root.field('params').object()) };
+    case 'load-ranker':
+      return { type, id, params: { modelUrl: httpUrl(root.field('params').object().field('modelUrl')) } };
     case 'generate':
       return { type, id, params: generateParams(root.field('params').object()) };
     case 'cancel':

@@ -77,14 +77,48 @@ export type StorageAction =
 /** Most images one request may ask for: dalle-mini's 3×3 grid. */
 export const MAX_IMAGES = 9;
 
+/** Most candidates a ranked drawing may draw (dalle-mini's notebook uses 16 for a 3×3 grid). */
+export const MAX_CANDIDATES = 64;
+
+/** Best-of-N: draw `candidates` images, score them with the loaded CLIP ranker, return the best `count`. */
+export interface RankParams {
+  /** count … MAX_CANDIDATES. */
+  readonly candidates: number;
+}
+
+/** A CLIP ranker's folder (its manifest.json is a CLIP manifest), absolute URL. */
+export interface RankerParams {
+  readonly modelUrl: string;
+}
+
+export interface RankerInfo {
+  readonly modelId: string;
+  readonly dtype: string;
+}
+
+/** The best images so far of a ranked drawing, best first, after each part is scored. */
+export interface RankedUpdate {
+  readonly images: Uint8ClampedArray[];
+  /** Candidate (seed stream) index of each image. */
+  readonly indices: number[];
+  /** CLIP score of each image: cosine × exp(logit_scale). */
+  readonly scores: number[];
+  /** Candidates scored so far, out of `candidates`. */
+  readonly scored: number;
+  readonly candidates: number;
+  readonly imageSize: number;
+}
+
 export interface GenerateParams {
   readonly prompt: string;
-  /** How many images to draw, 1 … MAX_IMAGES. */
+  /** How many images to draw (with `rank`: how many of the best to show), 1 … MAX_IMAGES. */
   readonly count: number;
   readonly seed: number;
   readonly sampling: SamplingSettings;
   /** Post a preview of the forming images every this many decoder steps; 0 turns previews off. */
   readonly previewEvery?: number;
+  /** Rank with CLIP (load-ranker first); previews are then replaced by `ranked` updates. */
+  readonly rank?: RankParams;
 }
 
 export interface GeneratePreview {
@@ -107,6 +141,8 @@ export interface GenerateResult {
   /** The image codes of each image, in order. */
   readonly tokens: number[][];
   readonly imageSize: number;
+  /** Ranked drawings only: each image's candidate index and CLIP score, best first. */
+  readonly ranking?: { readonly indices: number[]; readonly scores: number[] };
 }
 
 /** A thrown error as data: its class name, message and any primitive fields it carries (file, expected, …). */
@@ -122,6 +158,11 @@ export type WorkerRequest =
   /** Downloads what the store lacks (the page asks the visitor first), then creates the sessions. */
   | { readonly type: 'load'; readonly id: RequestId; readonly params: LoadParams }
   | { readonly type: 'generate'; readonly id: RequestId; readonly params: GenerateParams }
+  /**
+   * Downloads (the page asks first) and loads a CLIP ranker for the loaded model's backend; runs on the generation
+   * queue.
+   */
+  | { readonly type: 'load-ranker'; readonly id: RequestId; readonly params: RankerParams }
   /** Stops the generate request `target` at its next decoder step (or before it starts). */
   | { readonly type: 'cancel'; readonly id: RequestId; readonly target: RequestId }
   | { readonly type: 'storage'; readonly id: RequestId; readonly request: StorageAction };
@@ -134,4 +175,6 @@ export type WorkerResponse =
   | { readonly type: 'step'; readonly id: RequestId; readonly progress: StepProgress }
   | { readonly type: 'preview'; readonly id: RequestId; readonly preview: GeneratePreview }
   | { readonly type: 'result'; readonly id: RequestId; readonly result: GenerateResult }
+  | { readonly type: 'ranker-ready'; readonly id: RequestId; readonly info: RankerInfo }
+  | { readonly type: 'ranked'; readonly id: RequestId; readonly update: RankedUpdate }
   | { readonly type: 'error'; readonly id: RequestId; readonly error: ErrorData };

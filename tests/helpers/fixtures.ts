@@ -2,6 +2,7 @@
 import { join } from 'node:path';
 import type { ExportDtype } from '../../tools/exporter/graphs/precision.ts';
 import { ensureTinyModel } from '../../tools/exporter/tiny-model.ts';
+import { ensureTinyClip } from '../../tools/exporter/clip/export-clip.ts';
 
 const CACHE = join(import.meta.dirname, '..', '..', '.cache');
 
@@ -15,4 +16,9 @@ export function tinyCheckpoint(): { dalle: string; vqgan: string } {
 /** The tiny random model exported in `dtype` (seed 1), rebuilt when the exporter changes. */
 export function tinyModel(dtype: ExportDtype = 'fp32'): string {
   return ensureTinyModel(join(CACHE, 'test-models', `tiny-seed1-${dtype}`), dtype, CACHE);
+}
+
+/** The seed-1 tiny random CLIP (hub layout + manifest), rebuilt when the exporter changes. */
+export function tinyClip(): string {
+  return ensureTinyClip(join(CACHE, 'test-models', 'clip-tiny-seed1'));
 }

@@ -6,6 +6,7 @@
  */
 import { readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { CLIP_MANIFEST_FORMAT } from '../../src/model/clip-manifest.ts';
 import { MANIFEST_FORMAT } from '../../src/model/manifest.ts';
 import { ensureOutputParent, OutputPathError } from '../node/output-dir.ts';
 
@@ -44,7 +45,9 @@ function isPreviousExport(dir: string): boolean {
   try {
     const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as unknown;
     return (
-      typeof manifest === 'object' && manifest !== null && (manifest as { format?: unknown }).format === MANIFEST_FORMAT
+      typeof manifest === 'object' &&
+      manifest !== null &&
+      [MANIFEST_FORMAT, CLIP_MANIFEST_FORMAT].includes(String((manifest as { format?: unknown }).format))
     );
   } catch {
     return false;

@@ -16,6 +16,7 @@ import { PRESET_SHAPES } from './presets.ts';
 import type { PresetName } from './presets.ts';
 import { fillNormal, streamSeed } from './prng.ts';
 import { toyVocabFiles } from './toy-vocab.ts';
+import { bartTokenizerJson } from './bart-tokenizer.ts';
 
 type KernelStd = (leaf: LeafLayout) => number;
 
@@ -112,6 +113,8 @@ function writeTree(preset: PresetName, seed: number, dir: string, log: (line: st
   const vocab = toyVocabFiles();
   writeFileSync(join(dalle, 'vocab.json'), vocab['vocab.json']);
   writeFileSync(join(dalle, 'merges.txt'), vocab['merges.txt']);
+  // The hub repos ship the fast tokenizer's file too; the exporter does not need it (src/text has its own BPE).
+  writeFileSync(join(dalle, 'tokenizer.json'), bartTokenizerJson(vocab['vocab.json'], vocab['merges.txt']));
   log(`random checkpoint: DalleBart weights (${preset}, seed ${seed})…`);
   writeMsgpack(
     join(dalle, 'flax_model.msgpack'),

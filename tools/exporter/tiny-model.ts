@@ -37,6 +37,15 @@ function isCurrent(dir: string, fingerprint: string): boolean {
   return existsSync(stampOf(dir)) && readFileSync(stampOf(dir), 'utf8') === fingerprint;
 }
 
+/** Runs `build` (which writes `outDir`) unless the folder was built by the current exporter code; returns `outDir`. */
+export function ensureCurrentExport(outDir: string, build: () => void): string {
+  const fingerprint = exporterFingerprint();
+  if (isCurrent(outDir, fingerprint)) return outDir;
+  build();
+  writeFileSync(stampOf(outDir), fingerprint);
+  return outDir;
+}
+
 /** Exports the seed-1 tiny model in `dtype` to `outDir` unless a current one is there; returns `outDir`. */
 export function ensureTinyModel(outDir: string, dtype: ExportDtype = 'fp32', cacheDir = join(ROOT, '.cache')): string {
   const fingerprint = exporterFingerprint();

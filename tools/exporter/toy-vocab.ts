@@ -24,7 +24,7 @@ export const DEFAULT_MERGE_COUNT = 400;
  * Image prompts as the TextNormalizer would leave them (lowercase, punctuation turned into
  * commas, spaces around `% & / $ *`), minus the leading space the trainer adds.
  */
-const CORPUS: readonly string[] = [
+export const CORPUS: readonly string[] = [
   'a photo of an astronaut riding a horse',
   'sunset over a lake in the mountains',
   'sunset over a lake, in the mountains',

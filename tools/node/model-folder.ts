@@ -10,7 +10,9 @@ import { checkDeclaredSize, ModelFileUnavailableError, overrunError } from '../.
 import { ManifestError, parseManifest } from '../../src/model/manifest.ts';
 import type { ManifestFile } from '../../src/model/manifest.ts';
 import { outsideModelError, verifiedModelSource } from '../../src/model/verified-source.ts';
-import type { ModelSource } from '../../src/model/model-source.ts';
+import type { ListedFiles, ModelSource } from '../../src/model/model-source.ts';
+import { parseClipManifest } from '../../src/model/clip-manifest.ts';
+import type { ClipManifest } from '../../src/model/clip-manifest.ts';
 
 /** A manifest is a few kilobytes; anything past this is not one. */
 const MAX_MANIFEST_BYTES = 1 << 20;
@@ -81,6 +83,15 @@ async function readInside(root: string, file: string, entry: ManifestFile): Prom
 }
 
 export function openModelFolder(dir: string): ModelSource {
+  return openFolder(dir, parseManifest);
+}
+
+/** A CLIP ranking model's folder (hub layout plus our manifest.json), with the same checks. */
+export function openClipFolder(dir: string): ModelSource<ClipManifest> {
+  return openFolder(dir, parseClipManifest);
+}
+
+function openFolder<M extends ListedFiles>(dir: string, parse: (json: unknown, source: string) => M): ModelSource<M> {
   let root: string;
   try {
     root = realpathSync(dir);
@@ -90,7 +101,7 @@ export function openModelFolder(dir: string): ModelSource {
     );
   }
   const manifestPath = join(root, 'manifest.json');
-  const manifest = parseManifest(readManifestJson(manifestPath), manifestPath);
+  const manifest = parse(readManifestJson(manifestPath), manifestPath);
   return verifiedModelSource(manifest, manifestPath, {
     locate(path) {
       const file = resolve(root, path);

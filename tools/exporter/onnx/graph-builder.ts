@@ -72,7 +72,8 @@ export class GraphBuilder {
 
   constructor(
     readonly graphName: string,
-    private readonly sink: WeightSink,
+    /** null keeps every initializer inside the .onnx file (hub layouts that runtimes read as one file). */
+    private readonly sink: WeightSink | null,
   ) {}
 
   private fresh(base: string): string {
@@ -139,7 +140,7 @@ export class GraphBuilder {
     this.usedNames.add(name);
     const bytes = asBytes(data);
     const placement: Placement =
-      bytes.length >= EXTERNAL_THRESHOLD ? this.sink.write(bytes) : { inline: bytes.slice() };
+      bytes.length >= EXTERNAL_THRESHOLD && this.sink ? this.sink.write(bytes) : { inline: bytes.slice() };
     this.initializers.push({ name, type, dims, placement });
     return name;
   }

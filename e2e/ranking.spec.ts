@@ -1,0 +1,65 @@
+/**
+ * CLIP ranking in the production build on WASM: a best-of-N grid, best first, the same ranking `npm run generate
+ * --rank` writes.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect, test } from './app-page.ts';
+
+const PROMPT = 'a red apple on a table';
+
+interface ScoresJson {
+  readonly shown: number[];
+  readonly candidates: { index: number; score: number; tokens: number[] }[];
+}
+
+test('ranks 4 candidates with CLIP on WASM and shows the best 2 first, scores on hover, as the CLI ranks them', async ({
+  app,
+}) => {
+  await app.open('wasm', { rank: true });
+  await expect(app.rankingEnabled).toBeChecked();
+  await expect(app.page.getByTestId('ranking.status')).toHaveCount(0, { timeout: 60_000 }); // CLIP loaded
+  await app.candidates.fill('4');
+  await app.draw(PROMPT, 2);
+  await expect(app.progress).toContainText('Done', { timeout: 360_000 });
+  await expect(app.error).toHaveCount(0);
+  await expect(app.gridImages).toHaveCount(2);
+  await expect(app.gridScores).toHaveCount(2);
+  const shown = (await app.gridScores.allTextContents()).map(Number);
+  expect(shown[0]!, 'best first').toBeGreaterThanOrEqual(shown[1]!);
+
+  await expect(app.gridScores.first()).toHaveCSS('opacity', '0');
+  await app.gridImages.first().hover();
+  await expect(app.gridScores.first()).toHaveCSS('opacity', '1');
+
+  const out = mkdtempSync(join(tmpdir(), 'e2e-rank-'));
+  try {
+    execFileSync(process.execPath, [
+      '--import',
+      'tsx',
+      'tools/generate.ts',
+      '--model',
+      'public/models/demo',
+      '--rank',
+      'public/models/clip-demo',
+      '--prompt',
+      PROMPT,
+      '--seed',
+      '0',
+      '--candidates',
+      '4',
+      '--images',
+      '2',
+      '--out',
+      out,
+    ]);
+    const cli = JSON.parse(readFileSync(join(out, 'scores.json'), 'utf8')) as ScoresJson;
+    const byIndex = new Map(cli.candidates.map((c) => [c.index, c]));
+    expect(await app.tokens()).toEqual(cli.shown.map((index) => byIndex.get(index)!.tokens));
+    cli.shown.forEach((index, i) => expect(Math.abs(byIndex.get(index)!.score - shown[i]!)).toBeLessThan(0.01));
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,138 @@
+/**
+ * The ranking side of the page: pick the catalog's CLIP ranker, ask before a large download (like
+ * models), load it into the current worker after the model, and give draw() the rank parameters.
+ * Ranking off means the ranker is never inspected, downloaded or loaded.
+ */
+import { modelFolderUrl, parseCatalog } from '../model/catalog.ts';
+import type { CatalogModel, CatalogRanker } from '../model/catalog.ts';
+import { formatBytes } from '../store/errors.ts';
+import type { DalleGenerator } from '../worker/client.ts';
+import type { RankParams } from '../worker/protocol.ts';
+import type { WorkerSlot } from './model-actions.ts';
+import { t } from './i18n.ts';
+import { loadProgressLabel } from './model-choice.ts';
+import { clampCandidates, rankingOffReason, useRankingStore } from './ranking-store.ts';
+import { useAppStore } from './store.ts';
+
+export interface RankingActions {
+  /** Reads the catalog's rankers, picks the one for `model` and sets the default on/off (`forced`: ?rank=). */
+  configure(catalogUrl: string, model: CatalogModel | undefined, forced?: boolean): Promise<void>;
+  setEnabled(enabled: boolean): Promise<void>;
+  /** The model is loaded: check the ranker's storage and load it if it may load without asking. */
+  modelReady(): Promise<void>;
+  acceptDownload(): Promise<void>;
+  /** draw()'s rank parameters: undefined with ranking off; loads the ranker first when needed. */
+  forDraw(count: number): Promise<RankParams | undefined>;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+export function pickRanker(rankers: readonly CatalogRanker[], model: CatalogModel | undefined): CatalogRanker | null {
+  // Random-weight models go with a random-weight ranker, real ones with a real one, when the site has both.
+  const random = model?.randomWeights ?? true;
+  return rankers.find((ranker) => ranker.randomWeights === random) ?? rankers[0] ?? null;
+}
+
+function deviceMemoryGib(): number | undefined {
+  const nav: object = globalThis.navigator;
+  return 'deviceMemory' in nav && typeof nav.deviceMemory === 'number' ? nav.deviceMemory : undefined;
+}
+
+export function createRankingActions(worker: WorkerSlot): RankingActions {
+  const store = useRankingStore;
+  let catalog = '';
+  /** The worker holding the ranker: a replaced worker needs it loaded again. */
+  let loadedIn: DalleGenerator | null = null;
+  let loading: Promise<void> | null = null;
+
+  const folder = (ranker: CatalogRanker): string => modelFolderUrl(ranker, catalog);
+
+  function load(ranker: CatalogRanker): Promise<void> {
+    const generator = worker.current();
+    if (loadedIn === generator) return Promise.resolve();
+    if (!generator.loadRanker) return Promise.reject(new Error('this page cannot rank'));
+    const started = generator
+      .loadRanker({ modelUrl: folder(ranker) }, (progress) =>
+        store.setState({ detail: loadProgressLabel(progress, ranker.name).label }),
+      )
+      .then(
+        () => {
+          loadedIn = generator;
+          store.setState({ status: 'ready', detail: null });
+        },
+        (error: unknown) => {
+          store.setState({
+            status: 'failed',
+            detail: t('ranking.loadFailed', { name: ranker.name, detail: messageOf(error) }),
+          });
+          throw error;
+        },
+      )
+      .finally(() => (loading = null));
+    store.setState({ status: 'loading', detail: t('ranking.loading', { name: ranker.name }) });
+    loading = started;
+    return started;
+  }
+
+  async function check(): Promise<void> {
+    const { enabled, ranker } = store.getState();
+    if (!enabled || !ranker || loadedIn === worker.current() || loading) return;
+    // The ranker loads after the model (its backend decides CLIP's); load() success calls back here.
+    if (useAppStore.getState().phase !== 'ready') return;
+    try {
+      const info = await worker.current().inspect(folder(ranker));
+      if (ranker.askBeforeDownload && !info.complete) {
+        store.setState({
+          status: 'consent',
+          missingBytes: info.missingBytes,
+          detail: t('ranking.consent', { name: ranker.name, bytes: formatBytes(info.missingBytes) }),
+        });
+        return;
+      }
+      await load(ranker);
+    } catch (error) {
+      store.setState({
+        status: 'failed',
+        detail: t('ranking.unavailable', { name: ranker.name, detail: messageOf(error) }),
+      });
+    }
+  }
+
+  return {
+    async configure(catalogUrl, model, forced) {
+      catalog = catalogUrl;
+      let rankers: readonly CatalogRanker[] = [];
+      try {
+        const response = await fetch(catalogUrl);
+        rankers = parseCatalog(await response.json(), catalogUrl).rankers;
+      } catch {
+        // The model side reports a broken catalog; without one there is nothing to rank with.
+      }
+      const ranker = pickRanker(rankers, model);
+      const offReason = rankingOffReason(deviceMemoryGib(), ranker);
+      store.setState({ ranker, offReason, enabled: ranker !== null && (forced ?? offReason === null) });
+    },
+
+    async setEnabled(enabled) {
+      store.setState({ enabled, ...(enabled ? {} : { status: loadedIn ? 'ready' : 'idle', detail: null }) });
+      if (enabled) await check();
+    },
+
+    modelReady: check,
+
+    async acceptDownload() {
+      const { ranker } = store.getState();
+      if (ranker) await load(ranker).catch(() => undefined);
+    },
+
+    async forDraw(count) {
+      const { enabled, ranker, status, candidates } = store.getState();
+      if (!enabled || !ranker) return undefined;
+      if (status === 'consent') throw new Error(t('ranking.notDownloaded', { name: ranker.name }));
+      await (loading ?? load(ranker));
+      return { candidates: clampCandidates(candidates, count) };
+    },
+  };
+}

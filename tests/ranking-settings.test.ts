@@ -1,0 +1,54 @@
+/** The page's ranking choices: the catalog's rankers, which one goes with a model, when ranking starts off and why. */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { catalogHosts, parseCatalog } from '../src/model/catalog.ts';
+import { pickRanker } from '../src/ui/ranking-actions.ts';
+import { clampCandidates, rankingOffReason } from '../src/ui/ranking-store.ts';
+
+const SITE_CATALOG = join(import.meta.dirname, '..', 'public', 'models', 'catalog.json');
+const site = parseCatalog(JSON.parse(readFileSync(SITE_CATALOG, 'utf8')));
+const [demoModel, realModel] = site.models;
+
+void test("the site's catalog offers the bundled demo CLIP and the real one, which asks first", () => {
+  assert.deepEqual(
+    site.rankers.map((r) => [r.id, r.dtype, r.randomWeights, r.askBeforeDownload]),
+    [
+      ['clip-demo', 'fp32', true, false],
+      ['clip-vit-base-patch32-q8', 'q8', false, true],
+    ],
+  );
+});
+
+void test('a random-weight model gets the random ranker, a real model the real one', () => {
+  assert.equal(pickRanker(site.rankers, demoModel)?.id, 'clip-demo');
+  assert.equal(pickRanker(site.rankers, realModel)?.id, 'clip-vit-base-patch32-q8');
+  assert.equal(pickRanker([], realModel), null);
+  assert.equal(pickRanker(site.rankers.slice(0, 1), realModel)?.id, 'clip-demo', 'the only ranker otherwise');
+});
+
+void test('ranking starts off with the random CLIP and below 4 GB, saying why; on otherwise', () => {
+  const [demo, real] = site.rankers;
+  assert.match(rankingOffReason(8, demo!)!, /random weights/);
+  assert.match(rankingOffReason(2, real!)!, /reports 2 GB of memory/);
+  assert.equal(rankingOffReason(8, real!), null);
+  assert.equal(rankingOffReason(undefined, real!), null, 'a browser that does not say is not short of memory');
+});
+
+void test('candidates stay between the images shown and 64', () => {
+  assert.equal(clampCandidates(16, 9), 16);
+  assert.equal(clampCandidates(3, 9), 9);
+  assert.equal(clampCandidates(500, 4), 64);
+});
+
+void test('rankers are checked like models: ids unique across both lists, absolute hosts allowed by the CSP', () => {
+  const json = JSON.parse(readFileSync(SITE_CATALOG, 'utf8')) as { models: unknown[]; rankers: object[] };
+  const hosted = { ...json, rankers: [{ ...json.rankers[1], url: 'https://hf.example/clip/resolve/main/' }] };
+  assert.deepEqual(catalogHosts(parseCatalog(hosted)), ['https://hf.example']);
+  const clash = { ...json, rankers: [{ ...json.rankers[0], id: 'demo' }] };
+  assert.throws(() => parseCatalog(clash), /"rankers\[0\]\.id" repeats the id "demo"/);
+  const badDtype = { ...json, rankers: [{ ...json.rankers[0], dtype: 'q4' }] };
+  assert.throws(() => parseCatalog(badDtype), /"rankers\[0\]\.dtype" must be one of "fp32", "fp16", "q8"/);
+  assert.deepEqual(parseCatalog({ format: 'dalle-mini-web-catalog/1', models: json.models }).rankers, []);
+});
