@@ -5,10 +5,8 @@
  * (onnxruntime-web, WASM backend, in Node).
  */
 import { writeFileSync } from 'node:fs';
-import { freemem } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-web';
-import { chooseBatchSizes } from '../src/pipeline/batch-size.ts';
 import { generateImages } from '../src/pipeline/generate-images.ts';
 import { sessionOptionsFor } from '../src/pipeline/session-options.ts';
 import { checkSamplingSettings, DEFAULT_SAMPLING } from '../src/pipeline/sampler.ts';
@@ -20,6 +18,7 @@ import { intArg, numberArg, parseArgs, runCli, seedArg, UsageError } from './cli
 import { openModelFolder } from './node/model-folder.ts';
 import { ensureOutputDir } from './node/output-dir.ts';
 import { encodePng } from './node/png.ts';
+import { nodeBatchSizes } from './node/node-batch.ts';
 import { loadDalle } from '../src/pipeline/load-dalle.ts';
 
 const FLAGS = ['model', 'prompt', 'seed', 'images', 'top-k', 'top-p', 'temperature', 'condition-scale', 'out'];
@@ -55,8 +54,7 @@ async function main(): Promise<void> {
 
   ort.env.wasm.numThreads = 1;
   const { engine, dispose } = await loadDalle(ort, source, sessionOptionsFor('wasm', manifest));
-  // WASM: one 4 GiB heap holds weights and activations alike; leave half of it to the weights.
-  const batch = chooseBatchSizes(manifest, { memoryBytes: Math.min(freemem() / 2, 2 ** 31), maxBufferBytes: 2 ** 31 });
+  const batch = nodeBatchSizes(manifest);
   const started = Date.now();
   const result = await generateImages(
     engine,

@@ -10,6 +10,9 @@ import { pixelsToRgba } from './images.ts';
 import type { SamplingSettings } from './sampler.ts';
 import type { BatchSizes } from './batch-size.ts';
 
+/** dalle-mini's progressive outputs decode every 32 steps (two rows of codes); the worker's and the benchmark's default. */
+export const DEFAULT_PREVIEW_EVERY = 32;
+
 export interface ImageRequest {
   readonly prompt: EncodedPrompt;
   readonly unconditional: EncodedPrompt;

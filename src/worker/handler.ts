@@ -6,7 +6,7 @@
 import { GenerationCancelledError } from '../pipeline/errors.ts';
 import type { BatchSizes } from '../pipeline/batch-size.ts';
 import type { DalleEngine } from '../pipeline/engine.ts';
-import { generateImages } from '../pipeline/generate-images.ts';
+import { DEFAULT_PREVIEW_EVERY, generateImages } from '../pipeline/generate-images.ts';
 import type { GeneratedImages } from '../pipeline/generate-images.ts';
 import type { PromptEncoder } from '../text/prompt-encoder.ts';
 import type { BackendChoice } from './backend.ts';
@@ -34,9 +34,6 @@ export interface LoadedModel {
   /** Settles with a reason if the WebGPU device is lost; this worker cannot run on WebGPU again. */
   readonly deviceLost?: Promise<string>;
 }
-
-/** dalle-mini's progressive outputs decode every 32 steps (two rows of codes). */
-export const DEFAULT_PREVIEW_EVERY = 32;
 
 /** `signal` aborts the download (a cancel of the load request); sessions already being created finish. */
 export type ModelLoader = (
