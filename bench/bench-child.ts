@@ -5,7 +5,7 @@
 import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
 import { sessionOptionsFor } from '../src/pipeline/session-options.ts';
-import type { OrtApi, SessionOptions } from '../src/pipeline/runtime.ts';
+import type { SessionOptions } from '../src/pipeline/runtime.ts';
 import { openModelFolder } from '../tools/node/model-folder.ts';
 import { nodeBatchSizes } from '../tools/node/node-batch.ts';
 import type { BenchRuntime } from './bench-args.ts';
@@ -26,7 +26,7 @@ async function main(): Promise<void> {
   if (web) ortWeb.env.wasm.numThreads = job.threads;
   const native: SessionOptions = { intraOpNumThreads: job.threads, interOpNumThreads: 1 };
   const run = await measureGeneration({
-    ort: web ? ortWeb : (ortNode as OrtApi),
+    ort: web ? ortWeb : ortNode,
     source,
     sessionOptions: web ? sessionOptionsFor('wasm', source.manifest) : () => native,
     runtime: web ? 'web-wasm' : 'node',
