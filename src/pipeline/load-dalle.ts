@@ -6,6 +6,7 @@ import type { ModelSource } from '../model/model-source.ts';
 import { loadPromptEncoder } from '../text/prompt-encoder.ts';
 import type { PromptEncoder } from '../text/prompt-encoder.ts';
 import { DalleEngine } from './engine.ts';
+import type { EngineOptions } from './engine.ts';
 import { createDalleSessions } from './runtime.ts';
 import type { OrtApi, SessionOptions } from './runtime.ts';
 import type { GraphName } from '../model/manifest.ts';
@@ -21,10 +22,11 @@ export async function loadDalle(
   ort: OrtApi,
   source: ModelSource,
   sessionOptions: (graph: GraphName) => SessionOptions = () => ({}),
+  engineOptions: EngineOptions = {},
 ): Promise<LoadedDalle> {
   const text = await loadPromptEncoder(source);
   const sessions = await createDalleSessions(ort, source, sessionOptions);
-  const engine = new DalleEngine(ort, sessions, source.manifest);
+  const engine = new DalleEngine(ort, sessions, source.manifest, engineOptions);
   let disposed: Promise<void> | undefined;
   return {
     engine,
