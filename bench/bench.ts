@@ -20,7 +20,7 @@ import { benchVersions } from './versions.ts';
 function runChild(job: ChildJob): BenchRun {
   const child = spawnSync(
     process.execPath,
-    ['--import', 'tsx', join(import.meta.dirname, 'bench-child.ts'), JSON.stringify(job)],
+    ['--import', import.meta.resolve('tsx'), join(import.meta.dirname, 'bench-child.ts'), JSON.stringify(job)],
     {
       stdio: ['ignore', 'pipe', 'inherit'],
       encoding: 'utf8',

@@ -77,6 +77,7 @@ export async function measureGeneration(options: MeasureOptions): Promise<Omit<B
             sampling: DEFAULT_SAMPLING,
             batch: options.batch,
             previewEvery: DEFAULT_PREVIEW_EVERY,
+            ...(loaded.codeColors ? { codeColors: loaded.codeColors } : {}),
             signal: controller.signal,
           },
           {

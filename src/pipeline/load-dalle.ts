@@ -14,6 +14,8 @@ import type { GraphName } from '../model/manifest.ts';
 export interface LoadedDalle {
   readonly engine: DalleEngine;
   readonly text: PromptEncoder;
+  /** RGB per image code for mosaic previews, when the model folder has them (manifest `preview`). */
+  readonly codeColors?: Uint8Array;
   /** Releases the sessions (GPU buffers on WebGPU). The model cannot run afterwards. */
   readonly dispose: () => Promise<void>;
 }
@@ -25,12 +27,15 @@ export async function loadDalle(
   engineOptions: EngineOptions = {},
 ): Promise<LoadedDalle> {
   const text = await loadPromptEncoder(source);
+  const colorsPath = source.manifest.preview?.codeColors;
+  const codeColors = colorsPath === undefined ? undefined : await source.readFile(colorsPath);
   const sessions = await createDalleSessions(ort, source, sessionOptions);
   const engine = new DalleEngine(ort, sessions, source.manifest, engineOptions);
   let disposed: Promise<void> | undefined;
   return {
     engine,
     text,
+    ...(codeColors === undefined ? {} : { codeColors }),
     dispose: () =>
       (disposed ??= Promise.all(Object.values(sessions).map((session) => session.release())).then(() => undefined)),
   };

@@ -33,6 +33,8 @@ export interface LoadedModel {
   readonly batch: BatchSizes;
   /** Settles with a reason if the WebGPU device is lost; this worker cannot run on WebGPU again. */
   readonly deviceLost?: Promise<string>;
+  /** RGB per image code, when the model has them: mosaic previews at every step. */
+  readonly codeColors?: Uint8Array;
 }
 
 /** `signal` aborts the download (a cancel of the load request); sessions already being created finish. */
@@ -109,7 +111,7 @@ export function createWorkerHandler({ post, loadModel, library }: HandlerDeps): 
 
   async function generate(id: RequestId, params: GenerateParams, signal: AbortSignal): Promise<void> {
     if (!loaded) throw new ModelNotLoadedError();
-    const { engine, text, batch, deviceLost } = await loaded.model;
+    const { engine, text, batch, deviceLost, codeColors } = await loaded.model;
     const prompt = text.encode(params.prompt, params.seed);
     if (signal.aborted) throw new GenerationCancelledError();
     if (lostReason !== undefined) throw new DeviceLostError(lostReason);
@@ -126,6 +128,7 @@ export function createWorkerHandler({ post, loadModel, library }: HandlerDeps): 
           sampling: params.sampling,
           batch,
           previewEvery: params.previewEvery ?? DEFAULT_PREVIEW_EVERY,
+          ...(codeColors ? { codeColors } : {}),
           signal,
         },
         {
