@@ -17,7 +17,8 @@ export interface BenchRun {
   readonly step_ms_median: number;
   /** Median of the last 8 decoder steps. */
   readonly step_ms_last: number;
-  readonly vqgan_ms_per_image: number;
+  /** The final decode over the image count; null when --steps cut the run short. */
+  readonly vqgan_ms_per_image: number | null;
   /** Wall time of a whole generation (encoder, every step, previews, VQGAN) over the image count; null when --steps cut it short. */
   readonly seconds_per_image: number | null;
   /** From the start of the generation to the first preview the page would draw; null when none came. */
@@ -138,7 +139,10 @@ function ratioLines(runs: readonly BenchRun[]): string[] {
     const native = r.runtime === 'web-wasm' ? find('node', r.images, r.threads) : undefined;
     if (native) {
       lines.push(
-        `${r.images} img ${r.threads} thr: web-wasm / node: step ${ratio(r.step_ms_median, native.step_ms_median)}, VQGAN ${ratio(r.vqgan_ms_per_image, native.vqgan_ms_per_image)}`,
+        `${r.images} img ${r.threads} thr: web-wasm / node: step ${ratio(r.step_ms_median, native.step_ms_median)}` +
+          (r.vqgan_ms_per_image !== null && native.vqgan_ms_per_image !== null
+            ? `, VQGAN ${ratio(r.vqgan_ms_per_image, native.vqgan_ms_per_image)}`
+            : ''),
       );
     }
   }
