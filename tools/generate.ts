@@ -8,10 +8,8 @@
  * (every candidate's seed index, score and tokens, and which were shown).
  */
 import { writeFileSync } from 'node:fs';
-import { freemem } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-web';
-import { chooseBatchSizes } from '../src/pipeline/batch-size.ts';
 import { generateImages } from '../src/pipeline/generate-images.ts';
 import { sessionOptionsFor } from '../src/pipeline/session-options.ts';
 import { checkSamplingSettings, DEFAULT_SAMPLING } from '../src/pipeline/sampler.ts';
@@ -25,6 +23,7 @@ import { drawBestOf } from '../src/pipeline/best-of-n.ts';
 import { loadClipRanker } from '../src/pipeline/clip/clip-ranker.ts';
 import { ensureOutputDir } from './node/output-dir.ts';
 import { encodePng } from './node/png.ts';
+import { nodeBatchSizes } from './node/node-batch.ts';
 import { loadDalle } from '../src/pipeline/load-dalle.ts';
 
 const FLAGS = [
@@ -78,8 +77,7 @@ async function main(): Promise<void> {
 
   ort.env.wasm.numThreads = 1;
   const { engine, dispose } = await loadDalle(ort, source, sessionOptionsFor('wasm', manifest));
-  // WASM: one 4 GiB heap holds weights and activations alike; leave half of it to the weights.
-  const batch = chooseBatchSizes(manifest, { memoryBytes: Math.min(freemem() / 2, 2 ** 31), maxBufferBytes: 2 ** 31 });
+  const batch = nodeBatchSizes(manifest);
   const started = Date.now();
   const imageSize = manifest.vqgan.resolution;
   if (clip) {

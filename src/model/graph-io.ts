@@ -22,7 +22,10 @@ export const DECODER_INPUTS = Object.freeze({
   position: 'position',
   attentionMask: 'attention_mask',
 } as const);
-/** Besides these, the decoder outputs `cacheNames(…, 'present')`. */
+/**
+ * Besides these, the decoder outputs `cacheNames(…, 'present')`, then `newSlotNames` (models exported before those have
+ * only `present`).
+ */
 export const DECODER_OUTPUTS = Object.freeze({ logits: 'logits' } as const);
 export const VQGAN_INPUTS = Object.freeze({ codes: 'codes' } as const);
 export const VQGAN_OUTPUTS = Object.freeze({ pixels: 'pixels' } as const);
@@ -39,7 +42,7 @@ export type CacheKind = 'past' | 'present';
 /** Only the decoder's depth matters: there is one cross and one cache entry per decoder layer. */
 type LayerCount = Pick<DalleBartConfig, 'decoderLayers'>;
 
-function perDecoderLayer(prefix: 'cross' | CacheKind, config: LayerCount): readonly KeyValueNames[] {
+function perDecoderLayer(prefix: 'cross' | 'new' | CacheKind, config: LayerCount): readonly KeyValueNames[] {
   return Array.from({ length: config.decoderLayers }, (_, layer) => ({
     key: `${prefix}.${layer}.key`,
     value: `${prefix}.${layer}.value`,
@@ -54,6 +57,16 @@ export function crossAttentionNames(config: LayerCount): readonly KeyValueNames[
 /** The decoder's self-attention cache, one pair per decoder layer: `past` in, `present` out. */
 export function cacheNames(config: LayerCount, kind: CacheKind): readonly KeyValueNames[] {
   return perDecoderLayer(kind, config);
+}
+
+/**
+ * The decoder's key/value for this step's slot alone (`new.l.key` [B, H, hd, 1], `new.l.value`
+ * [B, H, 1, hd]): a caller that keeps the cache itself writes them into slot `position` of its
+ * `past.*` buffers and fetches no `present.*`, so the whole cache never leaves the runtime's memory
+ * (docs/model-format.md#kv-cache).
+ */
+export function newSlotNames(config: LayerCount): readonly KeyValueNames[] {
+  return perDecoderLayer('new', config);
 }
 
 /** A `present.*` decoder output and the `past.*` input it becomes on the next step. */
@@ -90,7 +103,11 @@ const INPUT_NAMES: Readonly<Record<GraphName, NamesFor>> = {
 
 const OUTPUT_NAMES: Readonly<Record<GraphName, NamesFor>> = {
   encoder: (config) => [ENCODER_OUTPUTS.lastHiddenState, ...flatten(crossAttentionNames(config))],
-  decoder: (config) => [...flatten(cacheNames(config, 'present')), DECODER_OUTPUTS.logits],
+  decoder: (config) => [
+    ...flatten(cacheNames(config, 'present')),
+    DECODER_OUTPUTS.logits,
+    ...flatten(newSlotNames(config)),
+  ],
   vqgan: () => [VQGAN_OUTPUTS.pixels],
 };
 

@@ -61,6 +61,11 @@ export interface ModelManifest {
    * hashtag word list; the WordSegmenter built from it is called `wordSegmenter` (src/text/).
    */
   readonly tokenizer: { readonly vocab: string; readonly merges: string; readonly wordFrequencies?: string };
+  /**
+   * Optional (older folders lack it): `codeColors` names a file of 3 bytes (RGB) per image code, the
+   * colour each code decodes to on average, for instant mosaic previews (docs/model-format.md#preview-colours).
+   */
+  readonly preview?: { readonly codeColors: string };
   readonly files: readonly ManifestFile[];
 }
 
@@ -157,6 +162,14 @@ export function parseManifest(json: unknown, source = 'manifest.json'): ModelMan
       .fail(`is ${dalleBart.imageLength}, but the VQGAN decodes a ${grid}×${grid} grid of codes`);
   const tokenizer = root.field('tokenizer').object();
   const wordFrequencies = tokenizer.field('wordFrequencies').optional(listed);
+  const codeColors = root.field('preview').optional((preview) => {
+    const field = preview.object().field('codeColors');
+    const path = listed(field);
+    const want = vqgan.nEmbed * 3;
+    if (files.find((f) => f.path === path)!.bytes !== want)
+      field.fail(`names ${path}, which must be ${want} bytes (RGB for each of ${vqgan.nEmbed} codes)`);
+    return path;
+  });
   return {
     format: MANIFEST_FORMAT,
     modelId: root
@@ -176,6 +189,7 @@ export function parseManifest(json: unknown, source = 'manifest.json'): ModelMan
       merges: listed(tokenizer.field('merges')),
       ...(wordFrequencies === undefined ? {} : { wordFrequencies }),
     },
+    ...(codeColors === undefined ? {} : { preview: { codeColors } }),
     files,
   };
 }

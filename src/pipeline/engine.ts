@@ -1,19 +1,19 @@
 /**
- * One prompt through the model: encoder once (cond + uncond rows), 256 decoder steps with the KV
- * cache fed back as-is (GPU-resident when the session keeps outputs on the GPU), then VQGAN.
+ * One prompt through the model: encoder once (cond + uncond rows), 256 decoder steps, then VQGAN.
+ * The KV cache either stays in host buffers the engine updates one slot per step (CPU runtimes:
+ * only the new slot leaves the runtime) or is fed back as the decoder's `present.*` outputs
+ * (WebGPU, where they stay GPU buffers). docs/model-format.md#kv-cache.
  */
 import { vqganGridSize } from '../model/config.ts';
 import {
   DECODER_INPUTS,
-  DECODER_OUTPUTS,
   ENCODER_INPUTS,
   VQGAN_INPUTS,
   VQGAN_OUTPUTS,
-  cacheFeedback,
   cacheNames,
   crossAttentionNames,
+  newSlotNames,
 } from '../model/graph-io.ts';
-import type { CacheLink } from '../model/graph-io.ts';
 import type { ModelManifest } from '../model/manifest.ts';
 import type { EncodedPrompt } from '../text/bpe-tokenizer.ts';
 import { throwIfCancelled } from './errors.ts';
@@ -21,7 +21,9 @@ import { createRng } from '../core/rng.ts';
 import { checkSeed } from '../core/seed.ts';
 import { checkSamplingSettings, sampleNextTokens } from './sampler.ts';
 import type { SamplingSettings } from './sampler.ts';
-import type { DalleSessions, OrtApi, Tensor } from './runtime.ts';
+import type { DalleSessions, OrtApi } from './runtime.ts';
+import { DecoderState, HostCacheDecoder, int64 } from './decoder-run.ts';
+import type { DecoderRun, Feeds } from './decoder-run.ts';
 
 export interface TokenRequest {
   readonly prompt: EncodedPrompt;
@@ -37,22 +39,28 @@ export interface TokenRequest {
   readonly onStep?: (step: number, codes: Int32Array) => void | Promise<void>;
 }
 
-type Feeds = Record<string, Tensor>;
-
-function int64(ort: OrtApi, values: ArrayLike<number>, dims: readonly number[]): Tensor {
-  return new ort.Tensor(
-    'int64',
-    BigInt64Array.from(values, (v) => BigInt(v)),
-    dims,
-  );
+export interface EngineOptions {
+  /**
+   * Feed the decoder's `present.*` outputs back as they are (true on WebGPU, where they stay GPU
+   * buffers). Otherwise, when the decoder has `new.*` outputs, the engine keeps the cache in host
+   * buffers and writes one slot per step.
+   */
+  readonly cacheOnDevice?: boolean;
 }
 
 export class DalleEngine {
+  /** Whether decoding keeps the KV cache in host buffers (see EngineOptions). */
+  readonly hostCache: boolean;
+
   constructor(
     readonly ort: OrtApi,
     readonly sessions: DalleSessions,
     readonly manifest: ModelManifest,
-  ) {}
+    options: EngineOptions = {},
+  ) {
+    const slots = newSlotNames(manifest.dalleBart);
+    this.hostCache = !options.cacheOnDevice && slots.every(({ key }) => sessions.decoder.outputNames.includes(key));
+  }
 
   /** Samples `count` × imageLength codes for one prompt. */
   async generateTokens(request: TokenRequest): Promise<Int32Array> {
@@ -87,7 +95,7 @@ export class DalleEngine {
    * (2n rows: cond × n, then uncond × n). Each `step` feeds the n previous tokens and returns
    * the raw logits [2n, V+1]; callers choose the next tokens (sampling, or teacher forcing in reports).
    */
-  async beginDecoding(prompt: EncodedPrompt, unconditional: EncodedPrompt, n: number): Promise<DecoderState> {
+  async beginDecoding(prompt: EncodedPrompt, unconditional: EncodedPrompt, n: number): Promise<DecoderRun> {
     const { ort, manifest } = this;
     const c = manifest.dalleBart;
     const T = c.maxTextLength;
@@ -109,7 +117,8 @@ export class DalleEngine {
       fixed[value] = encoded[value]!;
     }
     for (const [name, tensor] of Object.entries(encoded)) if (!(name in fixed)) tensor.dispose();
-    return new DecoderState(this, fixed, this.emptyCache(2 * n));
+    const past = this.emptyCache(2 * n);
+    return this.hostCache ? new HostCacheDecoder(this, fixed, past) : new DecoderState(this, fixed, past);
   }
 
   private emptyCache(rows: number): Feeds {
@@ -138,44 +147,5 @@ export class DalleEngine {
     if (pixels.length !== n * vqgan.outCh * vqgan.resolution ** 2)
       throw new Error('VQGAN returned an unexpected pixel count');
     return pixels;
-  }
-}
-
-/** A decoder run in progress: the per-prompt feeds and the KV cache of the steps so far. */
-export class DecoderState {
-  private position = 0;
-  /** One feeds object for the whole run: each step swaps in its tokens, position and the new cache. */
-  private readonly feeds: Feeds;
-  /** Which output becomes which cache input on the next step. */
-  private readonly cache: readonly CacheLink[];
-
-  constructor(
-    private readonly engine: DalleEngine,
-    private readonly fixed: Feeds,
-    past: Feeds,
-  ) {
-    this.feeds = { ...fixed, ...past };
-    this.cache = cacheFeedback(engine.manifest.dalleBart);
-  }
-
-  async step(previous: readonly number[]): Promise<Float32Array> {
-    const { ort, sessions } = this.engine;
-    this.feeds[DECODER_INPUTS.inputIds] = int64(ort, [...previous, ...previous], [2 * previous.length]);
-    this.feeds[DECODER_INPUTS.position] = int64(ort, [this.position++], []);
-    const outputs = await sessions.decoder.run(this.feeds);
-    for (const { present, past } of this.cache) {
-      this.feeds[past]!.dispose();
-      this.feeds[past] = outputs[present]!;
-    }
-    const logitTensor = outputs[DECODER_OUTPUTS.logits]!;
-    const logits = (await logitTensor.getData()) as Float32Array;
-    logitTensor.dispose();
-    return logits;
-  }
-
-  /** Frees the cache and the per-prompt tensors (GPU buffers on WebGPU). */
-  dispose(): void {
-    for (const { past } of this.cache) this.feeds[past]?.dispose();
-    for (const t of Object.values(this.fixed)) t.dispose();
   }
 }

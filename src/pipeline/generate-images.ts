@@ -9,6 +9,12 @@ import { throwIfCancelled } from './errors.ts';
 import { pixelsToRgba } from './images.ts';
 import type { SamplingSettings } from './sampler.ts';
 import type { BatchSizes } from './batch-size.ts';
+import { MosaicPreview } from './mosaic.ts';
+
+/**
+ * dalle-mini's progressive outputs decode every 32 steps (two rows of codes); the worker's and the benchmark's default.
+ */
+export const DEFAULT_PREVIEW_EVERY = 32;
 
 export interface ImageRequest {
   readonly prompt: EncodedPrompt;
@@ -27,6 +33,11 @@ export interface ImageRequest {
   readonly previewEvery?: number;
   /** Most of the drawing time previews may take (default 0.25; Infinity keeps every preview). */
   readonly previewShare?: number;
+  /**
+   * RGB per image code (the model's `preview.codeColors`): with previews on, a mosaic of the codes
+   * drawn so far is previewed at every step between the VQGAN previews (src/pipeline/mosaic.ts).
+   */
+  readonly codeColors?: Uint8Array;
   readonly signal?: AbortSignal;
 }
 
@@ -124,7 +135,13 @@ export async function generateImages(
   const images: Uint8ClampedArray[] = [];
   let first = 0;
   const previews = new PreviewBudget(request.previewShare);
+  const every = request.previewEvery ?? 0;
+  const imageSize = engine.manifest.vqgan.resolution;
   for (const [b, n] of batches.entries()) {
+    const mosaic =
+      every > 0 && events.onPreview && request.codeColors
+        ? new MosaicPreview(request.codeColors, n, grid, imageSize)
+        : undefined;
     const codes = await engine.generateTokens({
       prompt: request.prompt,
       unconditional: request.unconditional,
@@ -135,14 +152,19 @@ export async function generateImages(
       ...(request.signal ? { signal: request.signal } : {}),
       onStep: async (step, sampled) => {
         await events.onProgress?.({ step: b * S + step + 1, totalSteps });
-        const every = request.previewEvery ?? 0;
-        if (every > 0 && events.onPreview && (step + 1) % every === 0 && step + 1 < S && previews.due()) {
+        mosaic?.paint(sampled, step);
+        if (!events.onPreview || every <= 0 || step + 1 >= S) return;
+        if ((step + 1) % every === 0 && previews.due()) {
           const filled = new Int32Array(sampled.length);
           for (let i = 0; i < n; i++)
             filled.set(previewCodes(sampled.subarray(i * S, (i + 1) * S), step + 1, grid), i * S);
           const started = performance.now();
-          events.onPreview(first, await decodeToRgba(engine, filled, n, request.batch.vqgan));
+          const decoded = await decodeToRgba(engine, filled, n, request.batch.vqgan);
+          decoded.forEach((rgba, i) => mosaic?.replace(i, rgba));
+          events.onPreview(first, decoded);
           previews.decoded(performance.now() - started);
+        } else if (mosaic) {
+          events.onPreview(first, mosaic.snapshot());
         }
       },
     });

@@ -6,6 +6,7 @@ import type { ModelSource } from '../model/model-source.ts';
 import { loadPromptEncoder } from '../text/prompt-encoder.ts';
 import type { PromptEncoder } from '../text/prompt-encoder.ts';
 import { DalleEngine } from './engine.ts';
+import type { EngineOptions } from './engine.ts';
 import { createDalleSessions } from './runtime.ts';
 import type { OrtApi, SessionOptions } from './runtime.ts';
 import type { GraphName } from '../model/manifest.ts';
@@ -13,6 +14,8 @@ import type { GraphName } from '../model/manifest.ts';
 export interface LoadedDalle {
   readonly engine: DalleEngine;
   readonly text: PromptEncoder;
+  /** RGB per image code for mosaic previews, when the model folder has them (manifest `preview`). */
+  readonly codeColors?: Uint8Array;
   /** Releases the sessions (GPU buffers on WebGPU). The model cannot run afterwards. */
   readonly dispose: () => Promise<void>;
 }
@@ -21,14 +24,18 @@ export async function loadDalle(
   ort: OrtApi,
   source: ModelSource,
   sessionOptions: (graph: GraphName) => SessionOptions = () => ({}),
+  engineOptions: EngineOptions = {},
 ): Promise<LoadedDalle> {
   const text = await loadPromptEncoder(source);
+  const colorsPath = source.manifest.preview?.codeColors;
+  const codeColors = colorsPath === undefined ? undefined : await source.readFile(colorsPath);
   const sessions = await createDalleSessions(ort, source, sessionOptions);
-  const engine = new DalleEngine(ort, sessions, source.manifest);
+  const engine = new DalleEngine(ort, sessions, source.manifest, engineOptions);
   let disposed: Promise<void> | undefined;
   return {
     engine,
     text,
+    ...(codeColors === undefined ? {} : { codeColors }),
     dispose: () =>
       (disposed ??= Promise.all(Object.values(sessions).map((session) => session.release())).then(() => undefined)),
   };

@@ -78,6 +78,7 @@ export function browserModelLoader(library: ModelLibrary): ModelLoader {
       ort,
       withCompileProgress(opened.source, onProgress),
       sessionOptionsFor(choice.backend, manifest),
+      { cacheOnDevice: choice.backend === 'webgpu' },
     );
     await opened.loaded();
     const loaded: LoadedModel = { ...dalle, backend: choice, batch: chooseBatchSizes(manifest, deviceLimits(choice)) };

@@ -6,7 +6,7 @@
 import { GenerationCancelledError } from '../pipeline/errors.ts';
 import type { BatchSizes } from '../pipeline/batch-size.ts';
 import type { DalleEngine } from '../pipeline/engine.ts';
-import { generateImages } from '../pipeline/generate-images.ts';
+import { DEFAULT_PREVIEW_EVERY, generateImages } from '../pipeline/generate-images.ts';
 import type { GeneratedImages } from '../pipeline/generate-images.ts';
 import type { PromptEncoder } from '../text/prompt-encoder.ts';
 import type { BackendChoice } from './backend.ts';
@@ -37,10 +37,9 @@ export interface LoadedModel {
   readonly batch: BatchSizes;
   /** Settles with a reason if the WebGPU device is lost; this worker cannot run on WebGPU again. */
   readonly deviceLost?: Promise<string>;
+  /** RGB per image code, when the model has them: mosaic previews at every step. */
+  readonly codeColors?: Uint8Array;
 }
-
-/** dalle-mini's progressive outputs decode every 32 steps (two rows of codes). */
-export const DEFAULT_PREVIEW_EVERY = 32;
 
 /** `signal` aborts the download (a cancel of the load request); sessions already being created finish. */
 export type ModelLoader = (
@@ -160,7 +159,7 @@ export function createWorkerHandler({ post, loadModel, loadRanker, library }: Ha
 
   async function generate(id: RequestId, params: GenerateParams, signal: AbortSignal): Promise<void> {
     if (!loaded) throw new ModelNotLoadedError();
-    const { engine, text, batch, deviceLost } = await loaded.model;
+    const { engine, text, batch, deviceLost, codeColors } = await loaded.model;
     const prompt = text.encode(params.prompt, params.seed);
     if (signal.aborted) throw new GenerationCancelledError();
     if (lostReason !== undefined) throw new DeviceLostError(lostReason);
@@ -201,6 +200,7 @@ export function createWorkerHandler({ post, loadModel, loadRanker, library }: Ha
           sampling: params.sampling,
           batch,
           previewEvery: params.previewEvery ?? DEFAULT_PREVIEW_EVERY,
+          ...(codeColors ? { codeColors } : {}),
           signal,
         },
         {

@@ -3,6 +3,7 @@
  * ONNX graphs with external data). Everything is written to a sibling staging folder and swapped in
  * at the end (staging.ts), so --out always holds a complete old or a complete new model.
  */
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -14,6 +15,7 @@ import { forEachPiece } from '../node/read-fully.ts';
 import { createStaging, replaceWithStaged } from '../node/staging.ts';
 import { checkExportTarget } from './export-target.ts';
 import { CheckpointError, FlaxCheckpoint } from './flax-msgpack.ts';
+import { CODE_COLORS_FILE } from './code-colors.ts';
 import { buildDecoderGraph, buildEncoderGraph } from './graphs/dallebart.ts';
 import { computeType } from './graphs/precision.ts';
 import type { ExportDtype } from './graphs/precision.ts';
@@ -75,6 +77,19 @@ function writeGraph(
   }
   writeFileSync(join(dir, `${name}.onnx`), builder.serialize());
   return { file: `${name}.onnx`, externalData: data.files, compute: name === 'vqgan' ? 'float32' : computeType(dtype) };
+}
+
+/**
+ * preview-colors.bin beside the graphs: decoding needs ONNX Runtime, which is asynchronous, so a child process runs it.
+ */
+function writeCodeColors(staging: string, vqganDir: string): void {
+  const main = join(import.meta.dirname, 'code-colors-main.ts');
+  const child = spawnSync(process.execPath, ['--import', import.meta.resolve('tsx'), main, staging, vqganDir], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    encoding: 'utf8',
+  });
+  if (child.status !== 0)
+    throw new Error(`computing preview colours failed (exit ${child.status ?? child.signal}): ${child.stderr.trim()}`);
 }
 
 function openChecked(dir: string, what: string): FlaxCheckpoint {
@@ -142,6 +157,8 @@ export function exportModel(options: ExportOptions): ModelManifest {
     const vqgan = writeGraph(staging, 'vqgan', dtype, options.shardBytes, (b) =>
       buildVqganGraph(b, model.vqgan, model.vqganConfig, dtype),
     );
+    log('preview colours…');
+    writeCodeColors(staging, options.vqganDir);
     for (const file of [...TOKENIZER_FILES, ...OPTIONAL_FILES]) {
       if (existsSync(join(options.dalleDir, file))) copyFileSync(join(options.dalleDir, file), join(staging, file));
     }
@@ -162,6 +179,7 @@ export function exportModel(options: ExportOptions): ModelManifest {
         imageCodes: model.vqganConfig.nEmbed,
       },
       graphs: { encoder, decoder, vqgan },
+      preview: { codeColors: CODE_COLORS_FILE },
       tokenizer: {
         vocab: 'vocab.json',
         merges: 'merges.txt',

@@ -11,6 +11,8 @@
  *   `past.l.value` [B, H, S, hd] → logits [B, V] (float32) and `present.l.*`. The new key/value is
  *   blended into slot `position` with Where, so shapes never change between steps (no shader
  *   recompiles on WebGPU); the blend rewrites the cache, the matmuls run for the new token only.
+ *   `new.l.*` repeat the new slot alone, for callers that keep the cache themselves (the WASM and
+ *   native CPU paths: docs/model-format.md#kv-cache).
  * Shape letters are those of docs/model-format.md#graphs (T, S, d, V); its H and hd are `heads` and
  * `headDim` here. Tensor names come from src/model/graph-io.ts.
  */
@@ -24,6 +26,7 @@ import {
   ENCODER_OUTPUTS,
   cacheNames,
   crossAttentionNames,
+  newSlotNames,
 } from '../../../src/model/graph-io.ts';
 import type { GraphBuilder } from '../onnx/graph-builder.ts';
 import type { ParamSource } from '../params.ts';
@@ -216,6 +219,7 @@ export function buildDecoderGraph(
     value: b.input(names.value, compute, [BATCH_AXIS, heads, S, headDim]),
   }));
   const present = cacheNames(config, 'present');
+  const newSlots: { key: string; value: string }[] = [];
 
   // Per-step masks, shared by every layer: the slot being written and the causal key bias.
   const slots = b.constant(
@@ -277,6 +281,7 @@ export function buildDecoderGraph(
     const presentValue = b.op('Where', [valueSlot, vNew, past[l]!.value]);
     b.output(present[l]!.key, presentKey, compute, [BATCH_AXIS, heads, headDim, S]);
     b.output(present[l]!.value, presentValue, compute, [BATCH_AXIS, heads, S, headDim]);
+    newSlots.push({ key: kNew, value: vNew });
     const selfOut = projection(
       ctx,
       reshape(attend(ctx, q, presentKey, presentValue, causalBias), [0, d]),
@@ -319,4 +324,8 @@ export function buildDecoderGraph(
   );
   const logits = layers.linear(final, 'lm_head', params.read('lm_head/kernel'), d, V);
   b.output(DECODER_OUTPUTS.logits, layers.asFloat32(logits), 'float32', [BATCH_AXIS, V]);
+  newSlotNames(config).forEach((names, l) => {
+    b.output(names.key, newSlots[l]!.key, compute, [BATCH_AXIS, heads, headDim, 1]);
+    b.output(names.value, newSlots[l]!.value, compute, [BATCH_AXIS, heads, 1, headDim]);
+  });
 }

@@ -1,0 +1,59 @@
+/**
+ * The benchmark's command line: `--model <dir> [--images 1,9] [--steps 256] [--runtimes web,node]
+ * [--threads 1,2] [--repeat 1] [--json <file>]`. Pure, so its rules have a fast unit test.
+ */
+import { availableParallelism } from 'node:os';
+import { intArg, parseArgs, UsageError } from '../tools/cli-args.ts';
+import type { ParsedArgs } from '../tools/cli-args.ts';
+
+/**
+ * `web`: onnxruntime-web's WASM backend in Node (what the page runs without WebGPU); `node`: onnxruntime-node, native
+ * CPU.
+ */
+export const BENCH_RUNTIMES = ['web', 'node'] as const;
+export type BenchRuntime = (typeof BENCH_RUNTIMES)[number];
+
+export interface BenchOptions {
+  readonly model: string;
+  readonly images: readonly number[];
+  /** Decoder steps per generation; fewer than the model's image length times steps only (no full generation). */
+  readonly steps: number;
+  readonly runtimes: readonly BenchRuntime[];
+  readonly threads: readonly number[];
+  /** Every configuration runs this many times, interleaved (A, B, A, B); the report keeps medians. */
+  readonly repeat: number;
+  readonly json?: string;
+}
+
+function intList(args: ParsedArgs, flag: string, fallback: readonly number[], min: number, max: number): number[] {
+  const raw = args.values.get(flag);
+  if (raw === undefined) return [...fallback];
+  const items = raw.split(',').map((item) => item.trim());
+  const values = items.map((item) => (/^[0-9]+$/.test(item) ? Number(item) : NaN));
+  if (items.length === 0 || values.some((v) => !Number.isSafeInteger(v) || v < min || v > max))
+    throw new UsageError(`--${flag} takes whole numbers from ${min} to ${max}, separated by commas; got "${raw}"`);
+  return [...new Set(values)];
+}
+
+export function parseBenchArgs(argv: readonly string[], cores = availableParallelism()): BenchOptions {
+  const args = parseArgs(argv, ['model', 'images', 'steps', 'runtimes', 'threads', 'repeat', 'json']);
+  if (args.positional.length > 0) throw new UsageError(`unexpected argument "${args.positional[0]}"`);
+  const model = args.values.get('model');
+  if (!model) throw new UsageError('--model <dir> is required (a folder written by npm run export)');
+  const runtimesRaw = args.values.get('runtimes') ?? BENCH_RUNTIMES.join(',');
+  const runtimes = [...new Set(runtimesRaw.split(',').map((r) => r.trim()))];
+  for (const runtime of runtimes) {
+    if (!(BENCH_RUNTIMES as readonly string[]).includes(runtime))
+      throw new UsageError(`--runtimes takes ${BENCH_RUNTIMES.join(', ')} (comma-separated); got "${runtime}"`);
+  }
+  const json = args.values.get('json');
+  return {
+    model,
+    images: intList(args, 'images', [1], 1, 16),
+    steps: intArg(args, 'steps', 256, 1),
+    runtimes: runtimes as BenchRuntime[],
+    threads: intList(args, 'threads', [cores], 1, 64),
+    repeat: intArg(args, 'repeat', 1, 1),
+    ...(json === undefined ? {} : { json }),
+  };
+}

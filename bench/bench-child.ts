@@ -1,0 +1,48 @@
+/**
+ * One measurement in a fresh process (so peak memory and allocator state belong to that run alone):
+ * `node --import tsx bench/bench-child.ts '<json>'`, the JSON a ChildJob. Prints one BenchRun as JSON on its last line.
+ */
+import * as ortNode from 'onnxruntime-node';
+import * as ortWeb from 'onnxruntime-web';
+import { sessionOptionsFor } from '../src/pipeline/session-options.ts';
+import type { SessionOptions } from '../src/pipeline/runtime.ts';
+import { openModelFolder } from '../tools/node/model-folder.ts';
+import { nodeBatchSizes } from '../tools/node/node-batch.ts';
+import type { BenchRuntime } from './bench-args.ts';
+import { measureGeneration } from './measure-generation.ts';
+
+export interface ChildJob {
+  readonly model: string;
+  readonly runtime: BenchRuntime;
+  readonly images: number;
+  readonly threads: number;
+  readonly steps: number;
+}
+
+async function main(): Promise<void> {
+  const job = JSON.parse(process.argv[2] ?? '') as ChildJob;
+  const source = openModelFolder(job.model);
+  const web = job.runtime === 'web';
+  if (web) ortWeb.env.wasm.numThreads = job.threads;
+  const native: SessionOptions = { intraOpNumThreads: job.threads, interOpNumThreads: 1 };
+  const run = await measureGeneration({
+    ort: web ? ortWeb : ortNode,
+    source,
+    sessionOptions: web ? sessionOptionsFor('wasm', source.manifest) : () => native,
+    runtime: web ? 'web-wasm' : 'node',
+    threads: job.threads,
+    images: job.images,
+    steps: job.steps,
+    batch: nodeBatchSizes(source.manifest),
+    log: (line) => process.stderr.write(`  ${line}\n`),
+  });
+  const peak = process.resourceUsage().maxRSS / 1024;
+  process.stdout.write(`${JSON.stringify({ ...run, peak_rss_mb: Math.round(peak) })}\n`);
+  // onnxruntime-web's thread pool keeps Node alive.
+  process.exit(0);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
+  process.exit(1);
+});

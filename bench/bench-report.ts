@@ -1,0 +1,153 @@
+/**
+ * The benchmark's results: one run per runtime × image count × thread count, the JSON the issue
+ * asks for (`runs` plus model, versions and CPU), medians over repeats, and the printed table.
+ */
+
+/** `web-wasm`: onnxruntime-web WASM (Node or Chromium); `web-webgpu`: Chromium's WebGPU; `node`: onnxruntime-node. */
+export type RunRuntime = 'web-wasm' | 'web-webgpu' | 'node';
+
+/** Milliseconds unless the name says otherwise; null where a run did not measure it. */
+export interface BenchRun {
+  readonly runtime: RunRuntime;
+  readonly images: number;
+  readonly threads: number;
+  readonly encoder_ms: number;
+  /** Median of the first 8 decoder steps (one step: decoder run, sampling, cache upkeep; VQGAN previews excluded). */
+  readonly step_ms_first: number;
+  readonly step_ms_median: number;
+  /** Median of the last 8 decoder steps. */
+  readonly step_ms_last: number;
+  /** The final decode over the image count; null when --steps cut the run short. */
+  readonly vqgan_ms_per_image: number | null;
+  /**
+   * Wall time of a whole generation (encoder, every step, previews, VQGAN) over the image count; null when --steps cut
+   * it short.
+   */
+  readonly seconds_per_image: number | null;
+  /** From the start of the generation to the first preview the page would draw; null when none came. */
+  readonly first_preview_ms: number | null;
+  /** The measuring process's peak resident memory (Node: maxRSS; browser: JS heap where the browser reports it). */
+  readonly peak_rss_mb: number | null;
+}
+
+export interface BenchReport {
+  readonly model_id: string;
+  readonly dtype: string;
+  readonly steps: number;
+  readonly repeat: number;
+  readonly versions: Readonly<Record<string, string>>;
+  readonly cpu: { readonly model: string; readonly cores: number };
+  readonly machine_note?: string;
+  readonly date: string;
+  readonly runs: readonly BenchRun[];
+}
+
+export const RUN_NUMBER_FIELDS = [
+  'encoder_ms',
+  'step_ms_first',
+  'step_ms_median',
+  'step_ms_last',
+  'vqgan_ms_per_image',
+  'seconds_per_image',
+  'first_preview_ms',
+  'peak_rss_mb',
+] as const satisfies readonly (keyof BenchRun)[];
+
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** Step statistics from per-step durations (at least one). */
+export function stepStats(
+  steps: readonly number[],
+): Pick<BenchRun, 'step_ms_first' | 'step_ms_median' | 'step_ms_last'> {
+  const window = Math.min(8, steps.length);
+  return {
+    step_ms_first: median(steps.slice(0, window)),
+    step_ms_median: median(steps),
+    step_ms_last: median(steps.slice(steps.length - window)),
+  };
+}
+
+/** Repeats of one configuration → one run of field-wise medians (a field stays null if any repeat lacked it). */
+export function medianRun(repeats: readonly BenchRun[]): BenchRun {
+  const first = repeats[0];
+  if (!first) throw new Error('medianRun needs at least one run');
+  const out: Record<string, unknown> = { ...first };
+  for (const field of RUN_NUMBER_FIELDS) {
+    const values = repeats.map((run) => run[field]);
+    out[field] = values.some((v) => v === null) ? null : median(values as number[]);
+  }
+  return out as unknown as BenchRun;
+}
+
+const fmt = (v: number | null, digits = 1): string => (v === null ? '–' : v.toFixed(digits));
+
+/** The table printed after a run, then the ratios the issue's targets are stated in. */
+export function formatReport(report: BenchReport): string {
+  const lines = [
+    `model ${report.model_id} (${report.dtype}), ${report.steps} steps, median of ${report.repeat} run(s); ${report.cpu.model}, ${report.cpu.cores} cores`,
+  ];
+  if (report.machine_note) lines.push(report.machine_note);
+  const header = [
+    'runtime',
+    'images',
+    'threads',
+    'encoder',
+    'step 1st',
+    'step med',
+    'step last',
+    'vqgan/img',
+    's/img',
+    '1st preview',
+    'peak MB',
+  ];
+  const rows = report.runs.map((r) => [
+    r.runtime,
+    String(r.images),
+    String(r.threads),
+    fmt(r.encoder_ms),
+    fmt(r.step_ms_first),
+    fmt(r.step_ms_median),
+    fmt(r.step_ms_last),
+    fmt(r.vqgan_ms_per_image, 0),
+    fmt(r.seconds_per_image, 2),
+    fmt(r.first_preview_ms, 0),
+    fmt(r.peak_rss_mb, 0),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+  for (const row of [header, ...rows]) lines.push(row.map((cell, i) => cell.padStart(widths[i]!)).join('  '));
+  lines.push('', 'ratios (ms from the table above):');
+  for (const line of ratioLines(report.runs)) lines.push(`  ${line}`);
+  return lines.join('\n');
+}
+
+function ratioLines(runs: readonly BenchRun[]): string[] {
+  const lines: string[] = [];
+  const find = (runtime: RunRuntime, images: number, threads: number): BenchRun | undefined =>
+    runs.find((r) => r.runtime === runtime && r.images === images && r.threads === threads);
+  const ratio = (a: number, b: number): string => `${(a / b).toFixed(2)}×`;
+  for (const r of runs) {
+    lines.push(
+      `${r.runtime} ${r.images} img ${r.threads} thr: step last/first ${ratio(r.step_ms_last, r.step_ms_first)}`,
+    );
+    const one = find(r.runtime, 1, r.threads);
+    if (one && r.images > 1)
+      lines.push(
+        `${r.runtime} ${r.threads} thr: step ${r.images} img / 1 img ${ratio(r.step_ms_median, one.step_ms_median)}`,
+      );
+    const native = r.runtime === 'web-wasm' ? find('node', r.images, r.threads) : undefined;
+    if (native) {
+      lines.push(
+        `${r.images} img ${r.threads} thr: web-wasm / node: step ${ratio(r.step_ms_median, native.step_ms_median)}` +
+          (r.vqgan_ms_per_image !== null && native.vqgan_ms_per_image !== null
+            ? `, VQGAN ${ratio(r.vqgan_ms_per_image, native.vqgan_ms_per_image)}`
+            : ''),
+      );
+    }
+  }
+  return lines;
+}

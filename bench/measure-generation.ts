@@ -1,0 +1,133 @@
+/**
+ * One benchmark run: load a model, warm up, then time one whole generation through the app's own
+ * pipeline (loadDalle, generateImages with the worker's preview settings). Only the sessions are
+ * wrapped, to learn when each graph ran. No Node or browser API here: the Node child process and the
+ * browser bench page both call it.
+ */
+import { DalleEngine } from '../src/pipeline/engine.ts';
+import { GenerationCancelledError } from '../src/pipeline/errors.ts';
+import { DEFAULT_PREVIEW_EVERY, generateImages } from '../src/pipeline/generate-images.ts';
+import { loadDalle } from '../src/pipeline/load-dalle.ts';
+import { DEFAULT_SAMPLING } from '../src/pipeline/sampler.ts';
+import type { DalleSessions, OrtApi, Session, SessionOptions } from '../src/pipeline/runtime.ts';
+import type { GraphName } from '../src/model/graph-io.ts';
+import type { ModelSource } from '../src/model/model-source.ts';
+import type { BatchSizes } from '../src/pipeline/batch-size.ts';
+import { stepStats } from './bench-report.ts';
+import type { BenchRun, RunRuntime } from './bench-report.ts';
+
+export interface MeasureOptions {
+  readonly ort: OrtApi;
+  readonly source: ModelSource;
+  readonly sessionOptions: (graph: GraphName) => SessionOptions;
+  readonly runtime: RunRuntime;
+  readonly threads: number;
+  readonly images: number;
+  readonly steps: number;
+  readonly batch: BatchSizes;
+  readonly log?: (line: string) => void;
+}
+
+interface GraphRun {
+  readonly graph: GraphName;
+  readonly start: number;
+  readonly end: number;
+}
+
+/** The same sessions, each run's start and end appended to `runs`. */
+function timedSessions(sessions: DalleSessions, runs: GraphRun[]): DalleSessions {
+  const wrap = (graph: GraphName, session: Session): Session => {
+    const timed = Object.create(session) as Session;
+    timed.run = (async (...args: Parameters<Session['run']>) => {
+      const start = performance.now();
+      const out = await session.run(...args);
+      runs.push({ graph, start, end: performance.now() });
+      return out;
+    }) as Session['run'];
+    return timed;
+  };
+  return {
+    encoder: wrap('encoder', sessions.encoder),
+    decoder: wrap('decoder', sessions.decoder),
+    vqgan: wrap('vqgan', sessions.vqgan),
+  };
+}
+
+const PROMPT = 'a photo of an astronaut riding a horse';
+
+export async function measureGeneration(options: MeasureOptions): Promise<Omit<BenchRun, 'peak_rss_mb'>> {
+  const { ort, source, images, steps } = options;
+  const log = options.log ?? (() => undefined);
+  const loaded = await loadDalle(ort, source, options.sessionOptions);
+  try {
+    const runs: GraphRun[] = [];
+    const engine = new DalleEngine(ort, timedSessions(loaded.engine.sessions, runs), source.manifest);
+    const S = source.manifest.dalleBart.imageLength;
+    const stepsToRun = Math.min(steps, S);
+    const generate = async (seed: number, stopAfter: number, progress: number[], previews: number[]) => {
+      const controller = new AbortController();
+      try {
+        return await generateImages(
+          engine,
+          {
+            prompt: loaded.text.encode(PROMPT, seed),
+            unconditional: loaded.text.unconditional,
+            count: images,
+            seed,
+            sampling: DEFAULT_SAMPLING,
+            batch: options.batch,
+            previewEvery: DEFAULT_PREVIEW_EVERY,
+            ...(loaded.codeColors ? { codeColors: loaded.codeColors } : {}),
+            signal: controller.signal,
+          },
+          {
+            onProgress: ({ step }) => {
+              progress.push(performance.now());
+              if (step >= stopAfter) controller.abort();
+            },
+            onPreview: () => void previews.push(performance.now()),
+          },
+        );
+      } catch (error) {
+        if (error instanceof GenerationCancelledError) return null;
+        throw error;
+      }
+    };
+    // Warm-up: first runs pay for allocations and kernel choice, which a page pays once per model.
+    log(`${options.runtime} ${images} image(s): warm-up`);
+    await generate(1, 2, [], []);
+    await engine.decodeImages(new Int32Array(images * S), images);
+
+    runs.length = 0;
+    const progress: number[] = [];
+    const previews: number[] = [];
+    log(`${options.runtime} ${images} image(s): ${stepsToRun} steps`);
+    const started = performance.now();
+    const result = await generate(2, stepsToRun < S ? stepsToRun : Infinity, progress, previews);
+    const finished = performance.now();
+    const encoder = runs.find((r) => r.graph === 'encoder');
+    if (!encoder || progress.length === 0) throw new Error('the generation ran no decoder step');
+    const vqgan = runs.filter((r) => r.graph === 'vqgan');
+    const vqganWithin = (from: number, to: number): number =>
+      vqgan.filter((r) => r.start >= from && r.end <= to).reduce((sum, r) => sum + (r.end - r.start), 0);
+    const stepMs = progress.map((at, i) => {
+      const from = i === 0 ? encoder.end : progress[i - 1]!;
+      return at - from - vqganWithin(from, at);
+    });
+    // A run cut short by --steps decodes no final images (and times none: on a busy machine a decode of 9 images takes
+    // minutes).
+    const vqganMs = result ? vqganWithin(progress[progress.length - 1]!, finished) : null;
+    return {
+      runtime: options.runtime,
+      images,
+      threads: options.threads,
+      encoder_ms: encoder.end - encoder.start,
+      ...stepStats(stepMs),
+      vqgan_ms_per_image: vqganMs === null ? null : vqganMs / images,
+      seconds_per_image: result ? (finished - started) / 1000 / images : null,
+      first_preview_ms: previews.length > 0 ? previews[0]! - started : null,
+    };
+  } finally {
+    await loaded.dispose();
+  }
+}

@@ -1,0 +1,81 @@
+/** The benchmark's command line and JSON shape (fast; the benchmark itself never runs in npm test). */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { parseBenchArgs } from '../bench/bench-args.ts';
+import { RUN_NUMBER_FIELDS, formatReport, medianRun, stepStats } from '../bench/bench-report.ts';
+import type { BenchReport, BenchRun } from '../bench/bench-report.ts';
+import { UsageError } from '../tools/cli-args.ts';
+
+void test('bench arguments: defaults, lists, and clear refusals', () => {
+  assert.deepEqual(parseBenchArgs(['--model', 'm'], 4), {
+    model: 'm',
+    images: [1],
+    steps: 256,
+    runtimes: ['web', 'node'],
+    threads: [4],
+    repeat: 1,
+  });
+  const parsed = parseBenchArgs(
+    ['--model', 'm', '--images', '1,9', '--runtimes', 'web', '--threads', '1,2', '--json', 'out.json', '--repeat', '3'],
+    2,
+  );
+  assert.deepEqual(parsed.images, [1, 9]);
+  assert.deepEqual(parsed.runtimes, ['web']);
+  assert.deepEqual(parsed.threads, [1, 2]);
+  assert.equal(parsed.json, 'out.json');
+  assert.equal(parsed.repeat, 3);
+  for (const bad of [
+    [],
+    ['--model', 'm', '--images', '0'],
+    ['--model', 'm', '--images', '1,x'],
+    ['--model', 'm', '--runtimes', 'gpu'],
+    ['--model', 'm', '--steps', '-1'],
+    ['--model', 'm', 'extra'],
+  ])
+    assert.throws(() => parseBenchArgs(bad, 2), UsageError, bad.join(' '));
+});
+
+const run = (over: Partial<BenchRun>): BenchRun => ({
+  runtime: 'web-wasm',
+  images: 1,
+  threads: 2,
+  encoder_ms: 10,
+  step_ms_first: 5,
+  step_ms_median: 5,
+  step_ms_last: 6,
+  vqgan_ms_per_image: 100,
+  seconds_per_image: 1.5,
+  first_preview_ms: 200,
+  peak_rss_mb: 300,
+  ...over,
+});
+
+void test('bench report: the issue’s JSON fields, medians over repeats, ratios in the table', () => {
+  assert.deepEqual(stepStats([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18]), {
+    step_ms_first: 4.5,
+    step_ms_median: 9.5,
+    step_ms_last: 14.5,
+  });
+  const merged = medianRun([
+    run({ encoder_ms: 1 }),
+    run({ encoder_ms: 9 }),
+    run({ encoder_ms: 3, first_preview_ms: null }),
+  ]);
+  assert.equal(merged.encoder_ms, 3);
+  assert.equal(merged.first_preview_ms, null);
+  const report: BenchReport = {
+    model_id: 'm',
+    dtype: 'q8',
+    steps: 256,
+    repeat: 1,
+    versions: {},
+    cpu: { model: 'cpu', cores: 2 },
+    date: '2026-01-01T00:00:00.000Z',
+    runs: [run({}), run({ images: 9, step_ms_median: 10 }), run({ runtime: 'node', step_ms_median: 4 })],
+  };
+  const json = JSON.parse(JSON.stringify(report)) as { runs: Record<string, unknown>[] };
+  for (const field of ['runtime', 'images', 'threads', ...RUN_NUMBER_FIELDS]) assert.ok(field in json.runs[0]!, field);
+  const table = formatReport(report);
+  assert.match(table, /step 9 img \/ 1 img 2\.00×/);
+  assert.match(table, /web-wasm \/ node: step 1\.25×/);
+});
