@@ -1,4 +1,4 @@
-/** Drawing with each backend on the tiny demo model, in the production build. */
+/** Drawing with each backend on the demo model, in the production build. */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { colourCount, expect, meanAbsDiff, test } from './app-page.ts';
 import type { AppPage } from './app-page.ts';
 
-const PROMPT = 'a red apple on a table';
+const PROMPT = 'a red circle on a blue background';
 
 /** Opens the app on `backend`, draws one image of PROMPT (seed 0) and returns its pixels. */
 async function drawOne(app: AppPage, backend: 'wasm' | 'webgpu', label: string): Promise<number[]> {
@@ -14,7 +14,7 @@ async function drawOne(app: AppPage, backend: 'wasm' | 'webgpu', label: string):
     await app.open(backend);
     await expect(app.backend).toContainText(label);
     await expect(app.backend).toContainText(`forced by ?backend=${backend}`);
-    await expect(app.page.getByTestId('status.model')).toContainText('random-tiny-seed1');
+    await expect(app.page.getByTestId('status.model')).toContainText('demo-shapes');
     await expect(app.error).toHaveCount(0);
   });
   await test.step(`draw on ${label}`, async () => {
@@ -26,7 +26,8 @@ async function drawOne(app: AppPage, backend: 'wasm' | 'webgpu', label: string):
   });
   const { width, height, rgba } = await app.canvasPixels(0);
   expect([width, height]).toEqual([256, 256]);
-  expect(colourCount(rgba), 'the image is not flat').toBeGreaterThan(100);
+  // The demo paints each of the 16×16 codes as one flat colour: a shape on a background has a few colours, not one.
+  expect(colourCount(rgba), 'the image is not flat').toBeGreaterThan(2);
   return rgba;
 }
 

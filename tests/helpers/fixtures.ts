@@ -1,6 +1,7 @@
 /** Test models built with the exporter itself, cached under the ignored .cache/ folder. */
 import { join } from 'node:path';
 import type { ExportDtype } from '../../tools/exporter/graphs/precision.ts';
+import { ensureDemoModel } from '../../tools/exporter/demo-model.ts';
 import { ensureTinyModel } from '../../tools/exporter/tiny-model.ts';
 
 const CACHE = join(import.meta.dirname, '..', '..', '.cache');
@@ -15,4 +16,9 @@ export function tinyCheckpoint(): { dalle: string; vqgan: string } {
 /** The tiny random model exported in `dtype` (seed 1), rebuilt when the exporter changes. */
 export function tinyModel(dtype: ExportDtype = 'fp32'): string {
   return ensureTinyModel(join(CACHE, 'test-models', `tiny-seed1-${dtype}`), dtype, CACHE);
+}
+
+/** The trained demo checkpoint (tools/train/demo-checkpoint) exported in `dtype`, rebuilt when the exporter or the checkpoint changes. */
+export function demoModel(dtype: ExportDtype = 'fp32'): string {
+  return ensureDemoModel(join(CACHE, 'test-models', `demo-${dtype}`), dtype);
 }
