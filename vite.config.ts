@@ -11,8 +11,8 @@ import { dirname, join } from 'node:path';
 import react from '@vitejs/plugin-react';
 import { defaultClientConditions, defineConfig, loadEnv } from 'vite';
 import type { Plugin } from 'vite';
-import { ensureTinyModel } from './tools/exporter/tiny-model.ts';
 import { ensureTinyClip } from './tools/exporter/clip/export-clip.ts';
+import { ensureDemoModel } from './tools/exporter/demo-model.ts';
 import { catalogHosts, parseCatalog } from './src/model/catalog.ts';
 import { parseModelHosts } from './tools/web/content-security-policy.ts';
 import { pwa } from './tools/web/pwa.ts';
@@ -67,14 +67,17 @@ function ortRuntimeFiles(): Plugin {
   };
 }
 
-/** Exports the tiny random model to public/models/demo/ unless a current one is there. */
+/**
+ * Exports the committed demo checkpoint (tools/train/demo-checkpoint) to public/models/demo/ unless a current export is
+ * there.
+ */
 function demoModel(): Plugin {
   return {
     name: 'demo-model',
     configResolved(config) {
-      // Re-exported whenever the exporter's code changed, so the demo always runs the current graphs.
-      ensureTinyModel(join(config.publicDir, 'models', 'demo'), 'fp32', join(config.root, '.cache'));
-      // The demo's CLIP ranker (random weights, like the demo model): ranking works with no network too.
+      // Re-exported whenever the exporter's code or the checkpoint changed, so the demo always runs the current graphs.
+      ensureDemoModel(join(config.publicDir, 'models', 'demo'));
+      // The demo's CLIP ranker (random weights): ranking works with no network too.
       ensureTinyClip(join(config.publicDir, 'models', 'clip-demo'));
     },
   };

@@ -183,7 +183,7 @@ test('after one visit the page loads with no network, isolated and under the CSP
     const manifest = await page.evaluate(() =>
       fetch('models/demo/manifest.json').then((r) => r.json() as Promise<{ modelId: string }>),
     );
-    expect(manifest.modelId).toBe('random-tiny-seed1');
+    expect(manifest.modelId).toBe('demo-shapes');
     expect(
       await page.evaluate(() =>
         fetch('models/demo/vocab.json').then(

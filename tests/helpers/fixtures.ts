@@ -1,6 +1,7 @@
 /** Test models built with the exporter itself, cached under the ignored .cache/ folder. */
 import { join } from 'node:path';
 import type { ExportDtype } from '../../tools/exporter/graphs/precision.ts';
+import { ensureDemoModel } from '../../tools/exporter/demo-model.ts';
 import { ensureTinyModel } from '../../tools/exporter/tiny-model.ts';
 import { ensureTinyClip } from '../../tools/exporter/clip/export-clip.ts';
 
@@ -21,4 +22,12 @@ export function tinyModel(dtype: ExportDtype = 'fp32'): string {
 /** The seed-1 tiny random CLIP (hub layout + manifest), rebuilt when the exporter changes. */
 export function tinyClip(): string {
   return ensureTinyClip(join(CACHE, 'test-models', 'clip-tiny-seed1'));
+}
+
+/**
+ * The trained demo checkpoint (tools/train/demo-checkpoint) exported in `dtype`, rebuilt when the exporter or the
+ * checkpoint changes.
+ */
+export function demoModel(dtype: ExportDtype = 'fp32'): string {
+  return ensureDemoModel(join(CACHE, 'test-models', `demo-${dtype}`), dtype);
 }

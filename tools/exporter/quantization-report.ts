@@ -27,6 +27,7 @@ export interface QuantizationReport {
   readonly agreement: number;
   readonly steps: number;
   readonly psnr: number;
+  readonly prompt: string;
 }
 
 const PROMPT = 'a photo of an astronaut riding a horse';
@@ -49,20 +50,24 @@ function psnr(a: Float32Array, b: Float32Array): number {
   return mse === 0 ? Infinity : 10 * Math.log10(1 / mse);
 }
 
-export async function measureQuantizationError(fp32Dir: string, quantizedDir: string): Promise<QuantizationReport> {
+export async function measureQuantizationError(
+  fp32Dir: string,
+  quantizedDir: string,
+  prompt = PROMPT,
+): Promise<QuantizationReport> {
   const reference = await engineFor(openModelFolder(fp32Dir));
   const quantizedSource = openModelFolder(quantizedDir);
   const quantized = await engineFor(quantizedSource);
   const { manifest } = quantizedSource;
   const text = await loadPromptEncoder(quantizedSource);
-  const prompt = text.encode(PROMPT, 0);
+  const encoded = text.encode(prompt, 0);
   const empty = text.unconditional;
   const vocab = manifest.dalleBart.imageVocabSize + 1;
   const codeCount = manifest.specialTokens.imageCodes;
   const S = manifest.dalleBart.imageLength;
 
-  const a = await reference.beginDecoding(prompt, empty, 1);
-  const b = await quantized.beginDecoding(prompt, empty, 1);
+  const a = await reference.beginDecoding(encoded, empty, 1);
+  const b = await quantized.beginDecoding(encoded, empty, 1);
   const tokens = new Int32Array(S);
   let previous = manifest.specialTokens.imageStart;
   let maxLogitError = 0;
@@ -93,12 +98,13 @@ export async function measureQuantizationError(fp32Dir: string, quantizedDir: st
     agreement,
     steps: S,
     psnr: psnrDb,
+    prompt,
   };
 }
 
 export function formatQuantizationReport(r: QuantizationReport): string {
   return [
-    `error report, ${r.dtype} vs fp32 (onnxruntime-node CPU, prompt "${PROMPT}", condition scale ${CONDITION_SCALE}):`,
+    `error report, ${r.dtype} vs fp32 (onnxruntime-node CPU, prompt "${r.prompt}", condition scale ${CONDITION_SCALE}):`,
     `  max |Δlogit| over the first ${r.firstSteps} decoder steps: ${r.maxLogitError.toPrecision(3)} (largest |logit| ${r.logitScale.toPrecision(3)})`,
     `  greedy-token agreement, ${r.steps} teacher-forced steps: ${r.agreement}/${r.steps} (${((100 * r.agreement) / r.steps).toFixed(1)} %)`,
     `  VQGAN PSNR on the fp32 tokens: ${r.psnr.toFixed(1)} dB`,

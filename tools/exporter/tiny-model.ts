@@ -37,26 +37,29 @@ function isCurrent(dir: string, fingerprint: string): boolean {
   return existsSync(stampOf(dir)) && readFileSync(stampOf(dir), 'utf8') === fingerprint;
 }
 
+/** Runs `build` (which writes `dir`) unless `dir` was built under the same fingerprint; returns `dir`. */
+export function ensureStamped(dir: string, fingerprint: string, build: () => void): string {
+  if (isCurrent(dir, fingerprint)) return dir;
+  build();
+  writeFileSync(stampOf(dir), fingerprint);
+  return dir;
+}
+
 /** Runs `build` (which writes `outDir`) unless the folder was built by the current exporter code; returns `outDir`. */
 export function ensureCurrentExport(outDir: string, build: () => void): string {
-  const fingerprint = exporterFingerprint();
-  if (isCurrent(outDir, fingerprint)) return outDir;
-  build();
-  writeFileSync(stampOf(outDir), fingerprint);
-  return outDir;
+  return ensureStamped(outDir, exporterFingerprint(), build);
 }
 
 /** Exports the seed-1 tiny model in `dtype` to `outDir` unless a current one is there; returns `outDir`. */
 export function ensureTinyModel(outDir: string, dtype: ExportDtype = 'fp32', cacheDir = join(ROOT, '.cache')): string {
   const fingerprint = exporterFingerprint();
-  if (isCurrent(outDir, fingerprint)) return outDir;
-  const modelId = 'random-tiny-seed1';
-  const checkpointDir = join(cacheDir, 'checkpoints', modelId);
-  const checkpoint = isCurrent(checkpointDir, fingerprint)
-    ? { dalle: join(checkpointDir, 'dalle'), vqgan: join(checkpointDir, 'vqgan') }
-    : writeRandomCheckpoint('tiny', 1, checkpointDir);
-  writeFileSync(stampOf(checkpointDir), fingerprint);
-  exportModel({ dalleDir: checkpoint.dalle, vqganDir: checkpoint.vqgan, outDir, dtype, modelId });
-  writeFileSync(stampOf(outDir), fingerprint);
-  return outDir;
+  return ensureStamped(outDir, fingerprint, () => {
+    const modelId = 'random-tiny-seed1';
+    const checkpointDir = join(cacheDir, 'checkpoints', modelId);
+    let checkpoint = { dalle: join(checkpointDir, 'dalle'), vqgan: join(checkpointDir, 'vqgan') };
+    ensureStamped(checkpointDir, fingerprint, () => {
+      checkpoint = writeRandomCheckpoint('tiny', 1, checkpointDir);
+    });
+    exportModel({ dalleDir: checkpoint.dalle, vqganDir: checkpoint.vqgan, outDir, dtype, modelId });
+  });
 }
