@@ -21,7 +21,7 @@ void test("the site's catalog offers the bundled demo CLIP and the real one, whi
   );
 });
 
-void test('a random-weight model gets the random ranker, a real model the real one', () => {
+void test('the bundled demo model gets the bundled ranker, a real model the real one', () => {
   assert.equal(pickRanker(site.rankers, demoModel)?.id, 'clip-demo');
   assert.equal(pickRanker(site.rankers, realModel)?.id, 'clip-vit-base-patch32-q8');
   assert.equal(pickRanker([], realModel), null);

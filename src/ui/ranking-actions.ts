@@ -30,9 +30,11 @@ function messageOf(error: unknown): string {
 }
 
 export function pickRanker(rankers: readonly CatalogRanker[], model: CatalogModel | undefined): CatalogRanker | null {
-  // Random-weight models go with a random-weight ranker, real ones with a real one, when the site has both.
-  const random = model?.randomWeights ?? true;
-  return rankers.find((ranker) => ranker.randomWeights === random) ?? rankers[0] ?? null;
+  // The bundled demo (random weights, or trained here on shapes, and loaded without asking) goes with the bundled
+  // ranker, so ranking it never asks for a download; a real model goes with a real CLIP, when the site has both.
+  const bundled = model === undefined || model.randomWeights || !model.askBeforeDownload;
+  const fits = (ranker: CatalogRanker): boolean => (bundled ? !ranker.askBeforeDownload : !ranker.randomWeights);
+  return rankers.find(fits) ?? rankers[0] ?? null;
 }
 
 function deviceMemoryGib(): number | undefined {
