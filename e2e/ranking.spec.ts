@@ -22,7 +22,7 @@ test('ranks 4 candidates with CLIP on WASM and shows the best 2 first, scores on
   await expect(app.rankingEnabled).toBeChecked();
   await expect(app.page.getByTestId('ranking.status')).toHaveCount(0, { timeout: 60_000 }); // CLIP loaded
   await app.candidates.fill('4');
-  await app.draw(PROMPT, 2);
+  await app.draw(PROMPT, 2, 0);
   await expect(app.progress).toContainText('Done', { timeout: 360_000 });
   await expect(app.error).toHaveCount(0);
   await expect(app.gridImages).toHaveCount(2);
