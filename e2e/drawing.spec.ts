@@ -44,7 +44,7 @@ test('draw, share, download, view: the link draws the same tokens elsewhere; fil
   test.slow();
   await page.context().grantPermissions(['clipboard-read', 'clipboard-write']);
   await app.open('wasm');
-  await app.draw('a lighthouse at dusk', 2);
+  await app.draw('a yellow star on a purple background', 2);
   await expect(app.progress).toContainText('Done', { timeout: 300_000 });
   const tokens = await app.tokens();
   expect(tokens).toHaveLength(2);
@@ -88,7 +88,7 @@ test('draw, share, download, view: the link draws the same tokens elsewhere; fil
       const other = new AppPage(await context.newPage());
       await other.page.goto(`${link}&backend=wasm`);
       await expect(other.submit).toBeEnabled({ timeout: 120_000 });
-      await expect(other.prompt).toHaveValue('a lighthouse at dusk');
+      await expect(other.prompt).toHaveValue('a yellow star on a purple background');
       await expect(other.seed).toHaveValue(seed);
       await expect(other.imageCount).toHaveValue('2');
       expect(await other.tokens(), 'nothing is drawn before Draw').toEqual([]);
