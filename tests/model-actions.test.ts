@@ -1,0 +1,80 @@
+/** The page's model actions with fake workers: the remembered model is picked, and switching backend reloads in a fresh worker. */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, beforeEach, test } from 'node:test';
+import { createController } from '../src/ui/controller.ts';
+import { INITIAL_STATE, setSettings, useAppStore } from '../src/ui/store.ts';
+import type { DalleGenerator } from '../src/worker/client.ts';
+import type { GenerateResult, LoadParams, ModelInfo, ReadyInfo, StorageReport } from '../src/worker/protocol.ts';
+
+const CATALOG = readFileSync(new URL('../public/models/catalog.json', import.meta.url), 'utf8');
+const REPORT: StorageReport = {
+  storage: { kind: 'memory', notice: 'test' },
+  models: [],
+  usage: { kind: 'memory', modelBytes: 0 },
+};
+
+class FakeGenerator implements DalleGenerator {
+  readonly loads: LoadParams[] = [];
+  disposed = false;
+  load(params: LoadParams): Promise<ReadyInfo> {
+    this.loads.push(params);
+    return Promise.resolve({ backend: params.backend ?? 'webgpu', reason: 'test', modelId: 'm', imageSize: 256 });
+  }
+  generate(): Promise<GenerateResult> {
+    return Promise.reject(new Error('not used'));
+  }
+  inspect(): Promise<ModelInfo> {
+    return Promise.resolve({
+      modelId: 'm',
+      dtype: 'fp32',
+      bytes: 1,
+      storedBytes: 1,
+      missingBytes: 0,
+      complete: true,
+      manifestFrom: 'network',
+      storage: REPORT.storage,
+    });
+  }
+  storage(): Promise<StorageReport> {
+    return Promise.resolve(REPORT);
+  }
+  dispose(): void {
+    this.disposed = true;
+  }
+}
+
+const realFetch = globalThis.fetch;
+const hadNavigator = 'navigator' in globalThis;
+beforeEach(() => {
+  useAppStore.setState(INITIAL_STATE, true);
+  globalThis.fetch = () => Promise.resolve(new Response(CATALOG));
+  // A device with no WebGPU (Node 20 has no navigator at all).
+  if (!hadNavigator) Object.defineProperty(globalThis, 'navigator', { value: {}, configurable: true });
+});
+after(() => {
+  globalThis.fetch = realFetch;
+  if (!hadNavigator) Reflect.deleteProperty(globalThis, 'navigator');
+});
+
+void test('the remembered model loads; switching backend disposes the worker and loads again, forced', async () => {
+  const workers: FakeGenerator[] = [];
+  const controller = createController(() => {
+    workers.push(new FakeGenerator());
+    return workers.at(-1)!;
+  });
+  setSettings({ model: 'dalle-mini-q8', backend: 'auto' });
+  await controller.start({ catalogUrl: 'http://test/models/catalog.json', wasmPaths: 'http://test/ort/' });
+  assert.equal(useAppStore.getState().selectedModel, 'dalle-mini-q8');
+  assert.equal(workers.length, 1);
+  assert.equal(workers[0]!.loads[0]!.backend, undefined, 'auto: the worker chooses');
+  assert.match(workers[0]!.loads[0]!.modelUrl, /dalle-mini-q8\/$/);
+
+  await controller.selectBackend('wasm');
+  assert.equal(useAppStore.getState().settings.backend, 'wasm');
+  assert.equal(workers[0]!.disposed, true, 'the old worker is terminated');
+  assert.equal(workers.length, 2);
+  assert.equal(workers[1]!.loads[0]!.backend, 'wasm');
+  assert.equal(useAppStore.getState().phase, 'ready');
+  assert.equal(useAppStore.getState().unavailable['dalle-mega-q4'] !== undefined, true, 'mega needs WebGPU');
+});
