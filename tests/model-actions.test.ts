@@ -1,4 +1,7 @@
-/** The page's model actions with fake workers: the remembered model is picked, and switching backend reloads in a fresh worker. */
+/**
+ * The page's model actions with fake workers: the remembered model is picked, and switching backend reloads in a fresh
+ * worker.
+ */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, beforeEach, test } from 'node:test';
