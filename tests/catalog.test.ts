@@ -20,11 +20,40 @@ const MODEL = {
   requires: { webgpu: false, shaderF16: false, memoryBytes: 0 },
 };
 
+const RANKER = { id: 'clip-demo', name: 'C', url: 'clip/', dtype: 'fp32', memoryBytes: 0 };
+
 void test("the site's own catalog is valid and starts with the bundled demo, which loads without asking", () => {
   const { models } = parseCatalog(JSON.parse(readFileSync(SITE_CATALOG, 'utf8')));
   assert.equal(models[0]?.id, 'demo');
   assert.equal(models[0]?.askBeforeDownload, false);
   assert.ok(models.slice(1).every((model) => model.askBeforeDownload));
+});
+
+/** The demo's caption grammar (tools/train/scenes.py): one object, maybe placed, or two side by side; a background. */
+const DEMO_COLOUR = '(?:red|green|blue|yellow|orange|purple|pink|white|black|grey|brown|cyan)';
+const DEMO_OBJECT = `an? (?:(?:small|big) )?${DEMO_COLOUR} (?:circle|square|triangle|star|ring)`;
+const DEMO_CAPTION = new RegExp(
+  `^(?:${DEMO_OBJECT}(?: in the (?:top|bottom) (?:left|right))?|${DEMO_OBJECT} and ${DEMO_OBJECT})` +
+    `(?: on an? ${DEMO_COLOUR} background)?$`,
+);
+
+void test("each model offers its own example prompts: the demo's follow its caption grammar", () => {
+  const { models } = parseCatalog(JSON.parse(readFileSync(SITE_CATALOG, 'utf8')));
+  const demo = models.find((model) => model.id === 'demo');
+  assert.ok(demo && demo.examples.length >= 3);
+  const vocab = JSON.parse(
+    readFileSync(join(import.meta.dirname, '..', 'tools', 'train', 'demo-checkpoint', 'dalle', 'vocab.json'), 'utf8'),
+  ) as Record<string, number>;
+  for (const example of demo.examples) {
+    assert.match(example, DEMO_CAPTION);
+    for (const [, article, word] of example.matchAll(/\b(an?) (\w)/g))
+      assert.equal(article, /[aeiou]/.test(word!) ? 'an' : 'a', example);
+    for (const word of example.split(' ')) assert.ok(`Ġ${word}` in vocab, `"${word}" is one demo token`);
+  }
+  for (const model of models.filter((m) => m.id !== 'demo')) {
+    assert.ok(model.examples.length >= 3, model.id);
+    assert.ok(model.examples.every((example) => !demo.examples.includes(example)));
+  }
 });
 
 void test('a malformed catalog names the field', () => {
@@ -40,6 +69,23 @@ void test('a malformed catalog names the field', () => {
     [{ format: 'dalle-mini-web-catalog/1', models: [{ ...MODEL, url: 'm' }] }, /must end with "\/"/],
     [{ format: 'dalle-mini-web-catalog/1', models: [MODEL, MODEL] }, /repeats the id "m"/],
     [{ format: 'dalle-mini-web-catalog/1', models: [{ ...MODEL, bytes: -1 }] }, /"models\[0\]\.bytes"/],
+    [
+      { format: 'dalle-mini-web-catalog/1', models: [{ ...MODEL, examples: 'a cat' }] },
+      /"models\[0\]\.examples" must be an array/,
+    ],
+    [
+      { format: 'dalle-mini-web-catalog/1', models: [{ ...MODEL, examples: ['a cat', ' a dog'] }] },
+      /"models\[0\]\.examples\[1\]" must be one line, no space at either end/,
+    ],
+    [
+      { format: 'dalle-mini-web-catalog/1', models: [{ ...MODEL, examples: ['a\ncat'] }] },
+      /"models\[0\]\.examples\[0\]"/,
+    ],
+    [{ format: 'dalle-mini-web-catalog/1', models: [{ ...MODEL, examples: [''] }] }, /"models\[0\]\.examples\[0\]"/],
+    [
+      { format: 'dalle-mini-web-catalog/1', models: [{ ...MODEL, examples: ['a cat', 'a cat'] }] },
+      /repeats the example "a cat"/,
+    ],
   ];
   for (const [json, message] of cases)
     assert.throws(
@@ -86,13 +132,23 @@ void test('export --catalog adds an entry, and a re-export keeps the owner’s w
     first.bytes,
     manifest.files.reduce((sum, f) => sum + f.bytes, 0),
   );
-  const edited = JSON.parse(readFileSync(catalogFile, 'utf8')) as { models: { name: string }[] };
-  edited.models[0]!.name = 'My model';
+  const written = JSON.parse(readFileSync(catalogFile, 'utf8')) as { models: Record<string, unknown>[] };
+  assert.ok(!('examples' in written.models[0]!), 'a new entry offers no examples, and the file does not list none');
+  const edited = { ...written, rankers: [RANKER] };
+  edited.models[0] = { ...edited.models[0], name: 'My model', examples: ['a red apple'] };
   writeFileSync(catalogFile, JSON.stringify(edited));
   const again = updateCatalog({ catalogFile, outDir: join(dir, 'tiny'), manifest, url: 'https://cdn.example/tiny/' });
   assert.equal(again.name, 'My model');
+  assert.deepEqual(again.examples, ['a red apple']);
   assert.equal(again.url, 'https://cdn.example/tiny/');
-  assert.equal(parseCatalog(JSON.parse(readFileSync(catalogFile, 'utf8'))).models.length, 1);
+  const reread = parseCatalog(JSON.parse(readFileSync(catalogFile, 'utf8')));
+  assert.equal(reread.models.length, 1);
+  assert.deepEqual(reread.models[0]?.examples, ['a red apple']);
+  assert.deepEqual(
+    reread.rankers.map((ranker) => ranker.id),
+    ['clip-demo'],
+    'the rankers are kept',
+  );
 });
 
 void test('npm run export writes the catalog entry and splits external data into --shard-mb files', () => {

@@ -41,6 +41,11 @@ export interface CatalogModel {
   readonly randomWeights: boolean;
   /** False only for small bundled models, which load without the consent panel. */
   readonly askBeforeDownload: boolean;
+  /**
+   * Prompts this model draws well, offered on a first visit (English: the models read English only). Empty when the
+   * entry names none: the page then offers no examples rather than ones another model would draw.
+   */
+  readonly examples: readonly string[];
 }
 
 /** A CLIP ranker the page may download to rank best-of-N drawings (src/model/clip-manifest.ts). */
@@ -68,6 +73,9 @@ export interface ModelCatalog {
 const HINT = 'Fix the catalog file (see README → Publish a model).';
 const ID_PATTERN = /^[a-z0-9]+(-[a-z0-9]+)*$/;
 const MAX_BYTES = 2 ** 40;
+const MAX_EXAMPLES = 12;
+/** One line of text with no space at either end: what a prompt button shows. */
+const EXAMPLE_PATTERN = /^\S(?:[^\n\r]*\S)?$/;
 
 function readUrl(field: JsonField): string {
   const url = field.string({ maxLength: 2048 });
@@ -98,7 +106,22 @@ function readModel(field: JsonField): CatalogModel {
     },
     randomWeights: model.field('randomWeights').optional((f) => f.boolean()) ?? false,
     askBeforeDownload: model.field('askBeforeDownload').optional((f) => f.boolean()) ?? true,
+    examples: model.field('examples').optional(readExamples) ?? [],
   };
+}
+
+function readExamples(field: JsonField): string[] {
+  const examples: string[] = [];
+  for (const item of field.items({ min: 0, max: MAX_EXAMPLES })) {
+    const example = item.string({
+      maxLength: 200,
+      pattern: EXAMPLE_PATTERN,
+      patternText: 'one line, no space at either end',
+    });
+    if (examples.includes(example)) item.fail(`repeats the example "${example}"`);
+    examples.push(example);
+  }
+  return examples;
 }
 
 function readRanker(field: JsonField): CatalogRanker {

@@ -1,29 +1,27 @@
 /**
- * For first-time visitors: example prompts to start from (English: the model reads English only);
+ * For first-time visitors: the active model's example prompts to start from (English: the models read English only);
  * and for everyone without WebGPU, a plain word that drawing runs on the processor, slower, and how to speed it up.
  */
 import { useTranslation } from 'react-i18next';
 import { setPrompt, setSettings, useAppStore } from './store.ts';
 
-/** Prompts DALL·E Mini draws well; not translated, because the model understands English only. */
-export const EXAMPLE_PROMPTS = [
-  'an armchair in the shape of an avocado',
-  'sunset over a lake in the mountains',
-  'a watercolor painting of a fox in the snow',
-  'the Eiffel tower on the moon',
-  'a cute corgi wearing a chef hat',
-] as const;
+const NO_EXAMPLES: readonly string[] = [];
 
+/**
+ * The active model's example prompts (its catalog entry's `examples`): the demo's coloured shapes, a real model's
+ * scenes. Not translated, because the models understand English only.
+ */
 export function ExamplePrompts() {
   const { t } = useTranslation();
   const firstVisit = useAppStore((s) => s.history.length === 0 && s.drawing === null);
   const generating = useAppStore((s) => s.phase === 'generating');
-  if (!firstVisit) return null;
+  const examples = useAppStore((s) => s.catalog.find((model) => model.id === s.selectedModel)?.examples ?? NO_EXAMPLES);
+  if (!firstVisit || examples.length === 0) return null;
   return (
     <div className="examples" data-testid="examples">
       <p className="hint">{t('examples.intro')}</p>
       <ul>
-        {EXAMPLE_PROMPTS.map((prompt) => (
+        {examples.map((prompt) => (
           <li key={prompt}>
             <button type="button" lang="en" disabled={generating} onClick={() => setPrompt(prompt)}>
               {prompt}

@@ -46,14 +46,17 @@ export function catalogEntryFor(manifest: ModelManifest, url: string): CatalogMo
     },
     randomWeights: manifest.modelId.startsWith('random-'),
     askBeforeDownload: true,
+    // Example prompts are the site owner's to write: a new entry offers none.
+    examples: [],
   };
 }
 
 /** Adds or replaces (by id) the model's entry; other entries and their order are kept. Written atomically. */
 export function updateCatalog({ catalogFile, outDir, manifest, url }: CatalogEntryOptions): CatalogModel {
-  const models = existsSync(catalogFile)
-    ? [...parseCatalog(JSON.parse(readFileSync(catalogFile, 'utf8')), catalogFile).models]
-    : [];
+  const existing = existsSync(catalogFile)
+    ? parseCatalog(JSON.parse(readFileSync(catalogFile, 'utf8')), catalogFile)
+    : { models: [], rankers: [] };
+  const models = [...existing.models];
   const folder = url ?? `${relative(dirname(catalogFile), outDir).split(sep).join('/')}/`;
   const entry = catalogEntryFor(manifest, folder);
   const at = models.findIndex((model) => model.id === entry.id);
@@ -62,7 +65,13 @@ export function updateCatalog({ catalogFile, outDir, manifest, url }: CatalogEnt
   const merged = previous ? { ...previous, url: entry.url, dtype: entry.dtype, bytes: entry.bytes } : entry;
   if (at >= 0) models[at] = merged;
   else models.push(merged);
-  const json = { format: CATALOG_FORMAT, models };
+  // Entries without examples are written without the field, as a site owner would write them.
+  const json = {
+    format: CATALOG_FORMAT,
+    models: models.map(({ examples, ...rest }) => (examples.length > 0 ? { ...rest, examples } : rest)),
+    // The CLIP rankers are kept as they were.
+    ...(existing.rankers.length > 0 ? { rankers: existing.rankers } : {}),
+  };
   parseCatalog(json, catalogFile);
   const staging = `${catalogFile}.partial-${process.pid}`;
   writeFileSync(staging, `${JSON.stringify(json, null, 2)}\n`);
