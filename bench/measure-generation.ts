@@ -77,7 +77,6 @@ export async function measureGeneration(options: MeasureOptions): Promise<Omit<B
             sampling: DEFAULT_SAMPLING,
             batch: options.batch,
             previewEvery: DEFAULT_PREVIEW_EVERY,
-            ...(loaded.codeColors ? { codeColors: loaded.codeColors } : {}),
             signal: controller.signal,
           },
           {
@@ -86,6 +85,8 @@ export async function measureGeneration(options: MeasureOptions): Promise<Omit<B
               if (step >= stopAfter) controller.abort();
             },
             onPreview: () => void previews.push(performance.now()),
+            // The worker sends each step's codes to the page, which paints them when the model has code colours.
+            ...(loaded.codeColors ? { onCodes: () => void previews.push(performance.now()) } : {}),
           },
         );
       } catch (error) {

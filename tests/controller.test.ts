@@ -4,7 +4,7 @@ import { beforeEach, test } from 'node:test';
 import { GenerationCancelledError } from '../src/pipeline/errors.ts';
 import { createController } from '../src/ui/controller.ts';
 import { INITIAL_STATE, setSettings, useAppStore } from '../src/ui/store.ts';
-import type { DalleGenerator } from '../src/worker/client.ts';
+import type { DalleGenerator, GenerateOptions } from '../src/worker/client.ts';
 import { DeviceLostError } from '../src/worker/errors.ts';
 import type {
   GenerateParams,
@@ -56,6 +56,43 @@ void test('a drawing stores images and tokens and leaves the app ready', async (
   assert.equal(state.phase, 'ready');
   assert.deepEqual(state.tokens, RESULT.tokens);
   assert.equal(state.error, null);
+});
+
+void test('each step’s codes are painted on the page in the colours the load brought; a VQGAN preview lies under later codes', async () => {
+  const colors = Uint8Array.from([0, 0, 0, 200, 10, 20, 30, 40, 50]);
+  const pixel = (rgba: Uint8ClampedArray | undefined, x: number, y: number): number[] =>
+    Array.from(rgba?.slice((y * 256 + x) * 4, (y * 256 + x) * 4 + 4) ?? []);
+  const seen: (readonly Uint8ClampedArray[])[] = [];
+  class Painting extends FakeGenerator {
+    override load(): Promise<ReadyInfo> {
+      return Promise.resolve({ ...READY, mosaic: { colors, grid: 16 } });
+    }
+    override generate(_params?: GenerateParams, options?: GenerateOptions): Promise<GenerateResult> {
+      options?.onCodes?.({ first: 0, slot: 0, codes: [1, 2] });
+      seen.push(useAppStore.getState().images);
+      options?.onPreview?.({ first: 1, images: [new Uint8ClampedArray(256 * 256 * 4).fill(9)], imageSize: 256 });
+      options?.onCodes?.({ first: 0, slot: 17, codes: [2, 1] });
+      seen.push(useAppStore.getState().images);
+      return super.generate();
+    }
+  }
+  const controller = createController(() => new Painting(() => Promise.resolve(RESULT)));
+  await controller.load(LOAD);
+  setSettings({ count: 2 });
+  useAppStore.setState({ prompt: 'a red apple' });
+  await controller.draw();
+  const [first, second] = seen;
+  // Slot 0 of each image is a 16-pixel block of its code's colour; unsampled slots are grey.
+  assert.deepEqual(pixel(first?.[0], 15, 15), [200, 10, 20, 255]);
+  assert.deepEqual(pixel(first?.[1], 0, 0), [30, 40, 50, 255]);
+  assert.deepEqual(pixel(first?.[0], 16, 0), [128, 128, 128, 255]);
+  // Image 1's VQGAN preview replaced its mosaic; slot 17 (row 1, column 1) is painted over it.
+  assert.deepEqual(pixel(second?.[1], 0, 0), [9, 9, 9, 9]);
+  assert.deepEqual(pixel(second?.[1], 16, 16), [200, 10, 20, 9]);
+  assert.deepEqual(pixel(second?.[0], 0, 0), [200, 10, 20, 255]);
+  assert.deepEqual(pixel(second?.[0], 31, 31), [30, 40, 50, 255]);
+  assert.notEqual(first?.[0], second?.[0], 'a repainted image is a new buffer, so the grid redraws it');
+  assert.deepEqual(useAppStore.getState().images, RESULT.images, 'the result replaces the previews');
 });
 
 void test('an empty prompt is refused before any request', async () => {

@@ -49,7 +49,7 @@ void test('batch sizes follow memory: mega fits fewer images than mini, fp16 mor
   });
 });
 
-void test('batched generation equals one batch, and previews arrive as the image forms', async () => {
+void test('batched generation equals one batch, and previews and codes arrive as the image forms', async () => {
   const dir = tinyModel('fp32');
   const source = openModelFolder(dir);
   const { engine } = await loadDalle(ort, source, sessionOptionsFor('wasm', source.manifest));
@@ -65,12 +65,14 @@ void test('batched generation equals one batch, and previews arrive as the image
     sampling: DEFAULT_SAMPLING,
   };
   const previews: number[] = [];
+  const sampled: number[][] = [];
   let lastStep = 0;
   const split = await generateImages(
     engine,
     { ...base, batch: { decoder: 2, vqgan: 1 }, previewEvery: 64, previewShare: Infinity },
     {
       onPreview: (first, images) => previews.push(first, images.length),
+      onCodes: (first, slot, codes) => sampled.push([first, slot, ...codes]),
       onProgress: ({ step, totalSteps }) => {
         assert.equal(step, lastStep + 1);
         assert.equal(totalSteps, 512);
@@ -84,6 +86,12 @@ void test('batched generation equals one batch, and previews arrive as the image
   assert.equal(lastStep, 512);
   // Steps 64, 128, 192 of each batch; batch 0 holds images 0–1, batch 1 image 2.
   assert.deepEqual(previews, [0, 2, 0, 2, 0, 2, 2, 1, 2, 1, 2, 1]);
+  // Each step but a batch's last: the code every image of the batch sampled at that slot.
+  const [t0, t1, t2] = split.tokens;
+  assert.deepEqual(sampled, [
+    ...Array.from({ length: 255 }, (_, slot) => [0, slot, t0![slot]!, t1![slot]!]),
+    ...Array.from({ length: 255 }, (_, slot) => [2, slot, t2![slot]!]),
+  ]);
 });
 
 void test('the preview budget skips previews that would take more than their share', () => {

@@ -48,18 +48,22 @@ void test('exported models ship preview colours; a manifest without them still l
 
 void test('the mosaic paints each sampled code as a block of its colour and keeps a decoded preview under later codes', () => {
   const colours = Uint8Array.from({ length: 8 * 3 }, (_, i) => i * 10);
-  const mosaic = new MosaicPreview(colours, 2, 2, 4);
-  const codes = Int32Array.from([3, 0, 0, 0, 5, 0, 0, 0]);
-  mosaic.paint(codes, 0);
-  const [a, b] = mosaic.snapshot();
+  const mosaic = new MosaicPreview(colours, 2, 4);
+  // Slot 0 of images 0 and 1 (codes 3 and 5): each a 2×2 block, the rest grey.
+  const [a, b] = mosaic.paint(0, 0, [3, 5]);
   assert.deepEqual(Array.from(a!.slice(0, 4)), [90, 100, 110, 255]);
   assert.deepEqual(Array.from(b!.slice(4 * 4 + 4, 4 * 4 + 8)), [150, 160, 170, 255]);
   assert.deepEqual(Array.from(a!.slice(8, 12)), [128, 128, 128, 255]);
-  mosaic.replace(
-    0,
-    Uint8ClampedArray.from({ length: 64 }, (_, i) => (i % 4 === 3 ? 255 : 7)),
-  );
-  mosaic.paint(Int32Array.from([3, 1, 0, 0, 5, 2, 0, 0]), 1);
-  const [c] = mosaic.snapshot();
+  const decoded = Uint8ClampedArray.from({ length: 64 }, (_, i) => (i % 4 === 3 ? 255 : 7));
+  mosaic.replace(0, decoded);
+  const [c] = mosaic.paint(0, 1, [1]);
   assert.deepEqual(Array.from(c!.slice(0, 12)), [7, 7, 7, 255, 7, 7, 7, 255, 30, 40, 50, 255]);
+  // Images handed out never change: a view can tell a repaint by reference.
+  assert.notEqual(c, decoded);
+  assert.equal(decoded[8], 7);
+  assert.deepEqual(Array.from(a!.slice(8, 12)), [128, 128, 128, 255]);
+  // A later batch (first = 2) starts its own images; the earlier ones keep theirs.
+  const [d] = mosaic.paint(2, 3, [2]);
+  assert.deepEqual(Array.from(d!.slice(0, 4)), [128, 128, 128, 255]);
+  assert.deepEqual(Array.from(d!.slice((3 * 4 + 3) * 4, (3 * 4 + 3) * 4 + 4)), [60, 70, 80, 255]);
 });

@@ -70,10 +70,19 @@ void test('load posts progress, then ready with the backend, its reason and the 
   const { handle, posted } = harness();
   await handle({ type: 'load', id: 1, params: LOAD });
   assert.deepEqual(posted[0], { type: 'load-progress', id: 1, progress: { stage: 'compile', graph: 'encoder' } });
+  const { codeColors } = await tinyLoaded;
+  assert.ok(codeColors, 'the tiny model ships preview colours');
   assert.deepEqual(posted.at(-1), {
     type: 'ready',
     id: 1,
-    info: { backend: 'wasm', reason: 'Node test', modelId: 'random-tiny-seed1', imageSize: 256 },
+    info: {
+      backend: 'wasm',
+      reason: 'Node test',
+      modelId: 'random-tiny-seed1',
+      imageSize: 256,
+      // The code colours reach the page once per load; each step then sends only its codes.
+      mosaic: { colors: codeColors, grid: 16 },
+    },
   });
 });
 
@@ -87,10 +96,19 @@ void test('generate posts every step in order, then RGBA images and the tokens t
     steps,
     Array.from({ length: 256 }, (_, i) => i + 1),
   );
+  // Every step but the last sends only its codes, one per image (the model ships code colours, so the page paints
+  // them); VQGAN-decoded previews come every 32 steps while cheap (the first, at step 32, always comes).
+  const codes = only(posted, 'codes');
+  assert.deepEqual(
+    codes.map((m) => [m.codes.first, m.codes.slot, m.codes.codes.length]),
+    Array.from({ length: 255 }, (_, slot) => [0, slot, 2]),
+  );
+  assert.ok(
+    codes.every((m) => JSON.stringify(m).length < 100),
+    'a step posts a few numbers, not images',
+  );
   const previews = only(posted, 'preview');
-  // A mosaic preview at every step but the last (the model ships preview colours); VQGAN previews
-  // replace some of them (the first, at step 32, always comes).
-  assert.equal(previews.length, 255);
+  assert.ok(previews.length >= 1 && previews.length <= 7);
   assert.ok(
     previews.every(
       (m) => m.preview.first === 0 && m.preview.images.length === 2 && m.preview.images[0]!.length === 256 * 256 * 4,
@@ -116,6 +134,22 @@ void test('generate posts every step in order, then RGBA images and the tokens t
     sampling: DEFAULT_SAMPLING,
   });
   assert.deepEqual(result.result.tokens, [Array.from(expected.subarray(0, 256)), Array.from(expected.subarray(256))]);
+  assert.deepEqual(
+    codes.map((m) => m.codes.codes),
+    Array.from({ length: 255 }, (_, slot) => [expected[slot], expected[256 + slot]]),
+  );
+});
+
+void test('a model without code colours sends no codes: only VQGAN previews', async () => {
+  const { engine, text, backend, batch } = await tinyLoaded;
+  const { handle, posted } = harness(() => Promise.resolve({ engine, text, backend, batch }));
+  await handle({ type: 'load', id: 1, params: LOAD });
+  const [ready] = only(posted, 'ready');
+  assert.equal(ready?.info.mosaic, undefined);
+  await handle({ type: 'generate', id: 2, params: { ...DRAW, count: 1 } });
+  assert.equal(only(posted, 'codes').length, 0);
+  assert.ok(only(posted, 'preview').length >= 1);
+  assert.equal(only(posted, 'result').length, 1);
 });
 
 void test('bad requests come back as error data naming the error class', async () => {
@@ -228,9 +262,15 @@ void test('client: load and generate resolve with the worker results, progress a
   const ready = await client.load(LOAD, (p) => stages.push(p.stage));
   assert.equal(ready.backend, 'wasm');
   assert.deepEqual(stages, ['compile']);
+  assert.equal(ready.mosaic?.grid, 16);
   let lastStep = 0;
-  const result = await client.generate({ ...DRAW, count: 1 }, { onStep: (p) => (lastStep = p.step) });
+  const slots: number[] = [];
+  const result = await client.generate(
+    { ...DRAW, count: 1 },
+    { onStep: (p) => (lastStep = p.step), onCodes: ({ slot }) => slots.push(slot) },
+  );
   assert.equal(lastStep, 256);
+  assert.equal(slots.length, 255);
   assert.equal(result.images.length, 1);
   assert.equal(result.tokens[0]?.length, 256);
 });

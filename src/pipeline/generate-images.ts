@@ -9,7 +9,6 @@ import { throwIfCancelled } from './errors.ts';
 import { pixelsToRgba } from './images.ts';
 import type { SamplingSettings } from './sampler.ts';
 import type { BatchSizes } from './batch-size.ts';
-import { MosaicPreview } from './mosaic.ts';
 
 /**
  * dalle-mini's progressive outputs decode every 32 steps (two rows of codes); the worker's and the benchmark's default.
@@ -33,11 +32,6 @@ export interface ImageRequest {
   readonly previewEvery?: number;
   /** Most of the drawing time previews may take (default 0.25; Infinity keeps every preview). */
   readonly previewShare?: number;
-  /**
-   * RGB per image code (the model's `preview.codeColors`): with previews on, a mosaic of the codes
-   * drawn so far is previewed at every step between the VQGAN previews (src/pipeline/mosaic.ts).
-   */
-  readonly codeColors?: Uint8Array;
   readonly signal?: AbortSignal;
 }
 
@@ -50,8 +44,13 @@ export interface GenerationProgress {
 export interface ImageEvents {
   /** Awaited, so a caller can yield to its event loop between steps. */
   onProgress?(progress: GenerationProgress): void | Promise<void>;
-  /** Images `first … first + images.length − 1` as they are forming. */
+  /** VQGAN-decoded images `first … first + images.length − 1` as they are forming. */
   onPreview?(first: number, images: Uint8ClampedArray[]): void;
+  /**
+   * With previews on, after every step but the last: the code each image of the batch sampled at grid slot `slot`
+   * (images `first … first + codes.length − 1`), for a mosaic painted where it is shown (src/pipeline/mosaic.ts).
+   */
+  onCodes?(first: number, slot: number, codes: Int32Array): void;
 }
 
 export interface GeneratedImages {
@@ -136,12 +135,7 @@ export async function generateImages(
   let first = 0;
   const previews = new PreviewBudget(request.previewShare);
   const every = request.previewEvery ?? 0;
-  const imageSize = engine.manifest.vqgan.resolution;
   for (const [b, n] of batches.entries()) {
-    const mosaic =
-      every > 0 && events.onPreview && request.codeColors
-        ? new MosaicPreview(request.codeColors, n, grid, imageSize)
-        : undefined;
     const codes = await engine.generateTokens({
       prompt: request.prompt,
       unconditional: request.unconditional,
@@ -152,19 +146,20 @@ export async function generateImages(
       ...(request.signal ? { signal: request.signal } : {}),
       onStep: async (step, sampled) => {
         await events.onProgress?.({ step: b * S + step + 1, totalSteps });
-        mosaic?.paint(sampled, step);
-        if (!events.onPreview || every <= 0 || step + 1 >= S) return;
-        if ((step + 1) % every === 0 && previews.due()) {
+        if (every <= 0 || step + 1 >= S) return;
+        events.onCodes?.(
+          first,
+          step,
+          Int32Array.from({ length: n }, (_, i) => sampled[i * S + step]!),
+        );
+        if (events.onPreview && (step + 1) % every === 0 && previews.due()) {
           const filled = new Int32Array(sampled.length);
           for (let i = 0; i < n; i++)
             filled.set(previewCodes(sampled.subarray(i * S, (i + 1) * S), step + 1, grid), i * S);
           const started = performance.now();
           const decoded = await decodeToRgba(engine, filled, n, request.batch.vqgan);
-          decoded.forEach((rgba, i) => mosaic?.replace(i, rgba));
           events.onPreview(first, decoded);
           previews.decoded(performance.now() - started);
-        } else if (mosaic) {
-          events.onPreview(first, mosaic.snapshot());
         }
       },
     });

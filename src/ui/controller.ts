@@ -7,7 +7,8 @@ import type { DalleGenerator } from '../worker/client.ts';
 import { DeviceLostError, WorkerCrashedError } from '../worker/errors.ts';
 import { checkPromptText } from '../text/prompt-checks.ts';
 import { parseSeedText } from './seed-text.ts';
-import type { GenerateResult, LoadParams, LoadProgress } from '../worker/protocol.ts';
+import type { GenerateResult, LoadParams, LoadProgress, MosaicColors } from '../worker/protocol.ts';
+import { MosaicPreview } from '../pipeline/mosaic.ts';
 import { DownloadCancelledError } from '../store/errors.ts';
 import { describeError } from './error-text.ts';
 import { t } from './i18n.ts';
@@ -63,6 +64,8 @@ export function createController(makeGenerator: () => DalleGenerator, events: Co
   let generator = makeGenerator();
   let running: AbortController | null = null;
   let lastLoad: LoadParams | null = null;
+  /** The loaded model's code colours: each step's codes are painted on the page with them. */
+  let mosaicColors: MosaicColors | undefined;
 
   const slot: WorkerSlot = {
     current: () => generator,
@@ -70,6 +73,7 @@ export function createController(makeGenerator: () => DalleGenerator, events: Co
       generator.dispose();
       generator = makeGenerator();
       lastLoad = null;
+      mosaicColors = undefined;
     },
   };
 
@@ -103,6 +107,7 @@ export function createController(makeGenerator: () => DalleGenerator, events: Co
             store.setState((s) => ({ progress: loadProgressLabel(p, name), download: withDownload(s.download, p) })),
           options.signal,
         );
+        mosaicColors = ready.mosaic;
         store.setState({
           phase: 'ready',
           backend: ready.backend,
@@ -153,6 +158,17 @@ export function createController(makeGenerator: () => DalleGenerator, events: Co
       };
       running = new AbortController();
       const started = performance.now();
+      const mosaic = mosaicColors
+        ? new MosaicPreview(mosaicColors.colors, mosaicColors.grid, store.getState().imageSize)
+        : undefined;
+      // Forming images replace the grid's slots as they arrive; the final result replaces them all.
+      const showForming = (first: number, images: readonly Uint8ClampedArray[]): void => {
+        store.setState((state) => {
+          const next = state.images.slice(0, drawing.count);
+          images.forEach((image, i) => (next[first + i] = image));
+          return { images: next };
+        });
+      };
       store.setState({
         phase: 'generating',
         error: null,
@@ -183,13 +199,13 @@ export function createController(makeGenerator: () => DalleGenerator, events: Co
               store.setState({
                 progress: { label: t('status.step', { step, total: totalSteps }), fraction: step / totalSteps },
               }),
-            // Forming images replace the grid's slots as they arrive; the final result replaces them all.
-            onPreview: ({ first, images }) =>
-              store.setState((state) => {
-                const next = state.images.slice(0, drawing.count);
-                images.forEach((image, i) => (next[first + i] = image));
-                return { images: next };
-              }),
+            onCodes: ({ first, slot, codes }) => {
+              if (mosaic) showForming(first, mosaic.paint(first, slot, codes));
+            },
+            onPreview: ({ first, images }) => {
+              images.forEach((image, i) => mosaic?.replace(first + i, image));
+              showForming(first, images);
+            },
           },
         );
         const seconds = ((performance.now() - started) / 1000).toFixed(1);

@@ -17,6 +17,7 @@ import type {
   RankerParams,
   ReadyInfo,
   RequestId,
+  SampledCodes,
   StepProgress,
   StorageAction,
   StorageReport,
@@ -43,6 +44,9 @@ export interface DalleGenerator {
 
 export interface GenerateOptions {
   readonly onStep?: (progress: StepProgress) => void;
+  /** The codes each step sampled (mosaic previews, painted with ReadyInfo.mosaic). */
+  readonly onCodes?: (codes: SampledCodes) => void;
+  /** VQGAN-decoded previews of the forming images. */
   readonly onPreview?: (preview: GeneratePreview) => void;
   /** Ranked drawings: the best images so far after each scored part. */
   readonly onRanked?: (update: RankedUpdate) => void;
@@ -121,6 +125,7 @@ export class WorkerClient implements DalleGenerator {
     return this.cancellable(id, options.signal, () =>
       this.call<GenerateResult>({ type: 'generate', id, params }, (response, resolve) => {
         if (response.type === 'step') options.onStep?.(response.progress);
+        else if (response.type === 'codes') options.onCodes?.(response.codes);
         else if (response.type === 'preview') options.onPreview?.(response.preview);
         else if (response.type === 'ranked') options.onRanked?.(response.update);
         else if (response.type === 'result') return resolve(response.result);

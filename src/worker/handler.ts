@@ -3,11 +3,10 @@
  * model loader and the model library injected. The worker binds it to `onmessage`; Node tests feed
  * it plain objects.
  */
+import { vqganGridSize } from '../model/config.ts';
 import { GenerationCancelledError } from '../pipeline/errors.ts';
 import type { BatchSizes } from '../pipeline/batch-size.ts';
 import type { DalleEngine } from '../pipeline/engine.ts';
-import { DEFAULT_PREVIEW_EVERY, generateImages } from '../pipeline/generate-images.ts';
-import type { GeneratedImages } from '../pipeline/generate-images.ts';
 import type { PromptEncoder } from '../text/prompt-encoder.ts';
 import type { BackendChoice } from './backend.ts';
 import type { ModelLibrary } from './model-library.ts';
@@ -15,9 +14,9 @@ import { toErrorData } from './error-data.ts';
 import { DeviceLostError, ModelAlreadyLoadedError, ModelNotLoadedError, RankerNotLoadedError } from './errors.ts';
 import type { ClipRanker } from '../pipeline/clip/clip-ranker.ts';
 import type { BackendName } from '../pipeline/session-options.ts';
+import { drawImages } from './drawing.ts';
 import { drawRanked } from './ranked-drawing.ts';
 import { parseWorkerRequest, requestIdOf } from './parse-request.ts';
-import { yieldToEventLoop } from './yield.ts';
 import type {
   GenerateParams,
   GenerateResult,
@@ -146,12 +145,20 @@ export function createWorkerHandler({ post, loadModel, loadRanker, library }: Ha
         },
       );
     }
-    const { engine, backend } = await loaded.model;
+    const { engine, backend, codeColors } = await loaded.model;
+    // The colour table goes to the page once per load (48 KB, copied: the worker keeps its own); every step then sends
+    // only its codes.
+    const mosaic = codeColors ? { colors: codeColors, grid: vqganGridSize(engine.manifest.vqgan) } : undefined;
     post(
       {
         type: 'ready',
         id,
-        info: { ...backend, modelId: engine.manifest.modelId, imageSize: engine.manifest.vqgan.resolution },
+        info: {
+          ...backend,
+          modelId: engine.manifest.modelId,
+          imageSize: engine.manifest.vqgan.resolution,
+          ...(mosaic ? { mosaic } : {}),
+        },
       },
       [],
     );
@@ -163,67 +170,19 @@ export function createWorkerHandler({ post, loadModel, loadRanker, library }: Ha
     const prompt = text.encode(params.prompt, params.seed);
     if (signal.aborted) throw new GenerationCancelledError();
     if (lostReason !== undefined) throw new DeviceLostError(lostReason);
-    const imageSize = engine.manifest.vqgan.resolution;
-    if (params.rank) {
-      if (!ranker) throw new RankerNotLoadedError();
-      const clip = await ranker.model;
-      let result: GenerateResult;
-      try {
-        result = await drawRanked({
-          id,
-          params: { ...params, rank: params.rank },
-          engine,
-          text,
-          ranker: clip,
-          batch,
-          signal,
-          post,
-        });
-      } catch (error) {
-        throw await explained(error, deviceLost);
-      }
-      post(
-        { type: 'result', id, result },
-        result.images.map((image) => image.buffer),
-      );
-      return;
-    }
-    let generated: GeneratedImages;
+    const drawing = { id, params, prompt, engine, text, batch, signal, post };
+    let result: GenerateResult;
     try {
-      generated = await generateImages(
-        engine,
-        {
-          prompt,
-          unconditional: text.unconditional,
-          count: params.count,
-          seed: params.seed,
-          sampling: params.sampling,
-          batch,
-          previewEvery: params.previewEvery ?? DEFAULT_PREVIEW_EVERY,
-          ...(codeColors ? { codeColors } : {}),
-          signal,
-        },
-        {
-          onProgress: async ({ step, totalSteps }) => {
-            post({ type: 'step', id, progress: { step, totalSteps } }, []);
-            // ORT's WASM runs never return to the message loop by themselves: let a cancel in.
-            await yieldToEventLoop();
-          },
-          onPreview: (first, images) =>
-            post(
-              { type: 'preview', id, preview: { first, images, imageSize } },
-              images.map((image) => image.buffer),
-            ),
-        },
-      );
+      if (params.rank) {
+        if (!ranker) throw new RankerNotLoadedError();
+        result = await drawRanked({ ...drawing, params: { ...params, rank: params.rank }, ranker: await ranker.model });
+      } else {
+        // Without code colours the page cannot paint codes: none are sent.
+        result = await drawImages(drawing, codeColors !== undefined);
+      }
     } catch (error) {
       throw await explained(error, deviceLost);
     }
-    const result: GenerateResult = {
-      images: generated.images,
-      tokens: generated.tokens.map((codes) => Array.from(codes)),
-      imageSize,
-    };
     post(
       { type: 'result', id, result },
       result.images.map((image) => image.buffer),

@@ -37,6 +37,16 @@ export interface ReadyInfo {
   readonly reason: string;
   readonly modelId: string;
   readonly imageSize: number;
+  /** The model's code colours, when it has them: the page paints `codes` updates with them. */
+  readonly mosaic?: MosaicColors;
+}
+
+/** What the page needs to paint sampled codes as blocks of colour (src/pipeline/mosaic.ts); sent once per load. */
+export interface MosaicColors {
+  /** RGB per image code, 3 bytes each (the model folder's `preview.codeColors` file). */
+  readonly colors: Uint8Array;
+  /** Codes per side of an image (16): one code is a block of imageSize / grid pixels. */
+  readonly grid: number;
 }
 
 export type LoadProgress =
@@ -121,12 +131,26 @@ export interface GenerateParams {
   readonly rank?: RankParams;
 }
 
+/** A VQGAN-decoded preview of the forming images (every `previewEvery` steps, while it stays cheap). */
 export interface GeneratePreview {
   /** Index of the first image in `images` within the request. */
   readonly first: number;
   readonly images: Uint8ClampedArray[];
   /** Pixel side of each image. */
   readonly imageSize: number;
+}
+
+/**
+ * The codes one decoder step sampled, for the page's mosaic: a few numbers per step instead of whole images. Sent at
+ * every step but the last when previews are on and the model has code colours (ReadyInfo.mosaic).
+ */
+export interface SampledCodes {
+  /** Index of the first image in `codes` within the request. */
+  readonly first: number;
+  /** The grid slot (decoder step within the image) the codes fill: row-major, 0 … grid² − 1. */
+  readonly slot: number;
+  /** One code per image: images first … first + codes.length − 1. */
+  readonly codes: number[];
 }
 
 export interface StepProgress {
@@ -173,6 +197,7 @@ export type WorkerResponse =
   | { readonly type: 'load-progress'; readonly id: RequestId; readonly progress: LoadProgress }
   | { readonly type: 'ready'; readonly id: RequestId; readonly info: ReadyInfo }
   | { readonly type: 'step'; readonly id: RequestId; readonly progress: StepProgress }
+  | { readonly type: 'codes'; readonly id: RequestId; readonly codes: SampledCodes }
   | { readonly type: 'preview'; readonly id: RequestId; readonly preview: GeneratePreview }
   | { readonly type: 'result'; readonly id: RequestId; readonly result: GenerateResult }
   | { readonly type: 'ranker-ready'; readonly id: RequestId; readonly info: RankerInfo }

@@ -3,24 +3,16 @@
  * VQGAN's output straight into CLIP inside this worker (no trip through the page), a `ranked`
  * update after each scored part and the best `count` as the result, best first.
  */
-import type { BatchSizes } from '../pipeline/batch-size.ts';
 import { drawBestOf } from '../pipeline/best-of-n.ts';
 import type { RankedImage } from '../pipeline/best-of-n.ts';
 import type { ClipRanker } from '../pipeline/clip/clip-ranker.ts';
-import type { DalleEngine } from '../pipeline/engine.ts';
-import type { PromptEncoder } from '../text/prompt-encoder.ts';
-import type { GenerateParams, GenerateResult, RankParams, RequestId, WorkerResponse } from './protocol.ts';
-import { yieldToEventLoop } from './yield.ts';
+import { stepPoster } from './drawing.ts';
+import type { WorkerDrawing } from './drawing.ts';
+import type { GenerateParams, GenerateResult, RankParams } from './protocol.ts';
 
-export interface RankedDrawing {
-  readonly id: RequestId;
+export interface RankedDrawing extends WorkerDrawing {
   readonly params: GenerateParams & { readonly rank: RankParams };
-  readonly engine: DalleEngine;
-  readonly text: PromptEncoder;
   readonly ranker: ClipRanker;
-  readonly batch: BatchSizes;
-  readonly signal: AbortSignal;
-  readonly post: (message: WorkerResponse, transfer: Transferable[]) => void;
 }
 
 function ranking(best: readonly RankedImage[]): { indices: number[]; scores: number[] } {
@@ -35,7 +27,7 @@ export async function drawRanked(drawing: RankedDrawing): Promise<GenerateResult
     engine,
     drawing.ranker,
     {
-      prompt: drawing.text.encode(params.prompt, params.seed),
+      prompt: drawing.prompt,
       unconditional: drawing.text.unconditional,
       // CLIP reads the prompt as typed, not the DALL·E normalizer's output.
       text: params.prompt,
@@ -47,11 +39,7 @@ export async function drawRanked(drawing: RankedDrawing): Promise<GenerateResult
       signal: drawing.signal,
     },
     {
-      onProgress: async ({ step, totalSteps }) => {
-        post({ type: 'step', id, progress: { step, totalSteps } }, []);
-        // ORT's WASM runs never return to the message loop by themselves: let a cancel in.
-        await yieldToEventLoop();
-      },
+      onProgress: stepPoster(id, post),
       // Copies: the best images stay in the ranking for the next part, so they cannot be transferred.
       onRanked: (best, scored) =>
         post(
