@@ -33,7 +33,7 @@ export class AppPage {
     this.gridImages = page.getByTestId('grid.image');
     this.gridScores = page.getByTestId('grid.score');
     this.rankingEnabled = page.getByTestId('ranking.enabled');
-    this.candidates = page.getByTestId('ranking.candidates');
+    this.candidates = page.getByTestId('settings.candidates');
   }
 
   /**

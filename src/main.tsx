@@ -46,7 +46,6 @@ void controller
     await controller.ranking.configure(
       catalog,
       models.find((model) => model.id === selectedModel),
-      options.rank,
     );
     void controller.ranking.modelReady();
     const problems = [useAppStore.getState().error, ...options.problems].filter((p) => p !== null);

@@ -26,6 +26,8 @@ beforeEach(() => useAppStore.setState(INITIAL_STATE, true));
 void test('a record survives the trip through storage; anything else is left out', () => {
   const record = newRecord(DRAWING, 1_700_000_000_000, [THUMB, THUMB]);
   assert.deepEqual(readRecord(JSON.parse(JSON.stringify(record))), record);
+  const ranked = newRecord({ ...DRAWING, candidates: 16 }, 1_700_000_000_000, [THUMB]);
+  assert.deepEqual(readRecord(JSON.parse(JSON.stringify(ranked))), ranked);
   assert.ok(recordBytes(record) > 0);
   const bad: unknown[] = [
     null,
@@ -38,6 +40,7 @@ void test('a record survives the trip through storage; anything else is left out
     { ...record, thumbnails: ['javascript:alert(1)'] },
     { ...record, id: 'other' },
     { ...record, time: 'yesterday' },
+    { ...record, candidates: 0 },
   ];
   for (const value of bad) assert.equal(readRecord(value), null, JSON.stringify(value).slice(0, 80));
 });
@@ -69,7 +72,7 @@ void test('actions: a finished drawing is kept, reopened with its seed and setti
   assert.deepEqual(useAppStore.getState().historyStorage, { kind: 'memory', reason: 'storage denied' });
   const result = { images: [], tokens: [], imageSize: 256 };
   await history.record(DRAWING, result);
-  await history.record({ ...DRAWING, prompt: 'a pear', seed: 7 }, result);
+  await history.record({ ...DRAWING, prompt: 'a pear', seed: 7, candidates: 12 }, result);
   const [newest, older] = useAppStore.getState().history;
   assert.equal(newest!.prompt, 'a pear');
   assert.equal(older!.prompt, 'a red apple');
@@ -80,6 +83,13 @@ void test('actions: a finished drawing is kept, reopened with its seed and setti
   assert.equal(useAppStore.getState().settings.seedLocked, true);
   assert.equal(useAppStore.getState().settings.count, 2);
   assert.deepEqual(draws, ['42']);
+  assert.equal(useAppStore.getState().settings.rank, false, 'an unranked drawing is drawn again unranked');
+  await history.reopen(newest!);
+  assert.deepEqual(
+    [useAppStore.getState().settings.rank, useAppStore.getState().settings.candidates],
+    [true, 12],
+    'a ranked one again ranked, with its candidates',
+  );
 
   await history.remove(newest!.id);
   assert.deepEqual(

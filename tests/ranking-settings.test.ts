@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { catalogHosts, parseCatalog } from '../src/model/catalog.ts';
 import { pickRanker } from '../src/ui/ranking-actions.ts';
-import { clampCandidates, rankingOffReason } from '../src/ui/ranking-store.ts';
+import { clampCandidates, rankingEnabled, rankingOffReason } from '../src/ui/ranking-store.ts';
 
 const SITE_CATALOG = join(import.meta.dirname, '..', 'public', 'models', 'catalog.json');
 const site = parseCatalog(JSON.parse(readFileSync(SITE_CATALOG, 'utf8')));
@@ -34,6 +34,17 @@ void test('ranking starts off with the random CLIP and below 4 GB, saying why; o
   assert.match(rankingOffReason(2, real!)!, /reports 2 GB of memory/);
   assert.equal(rankingOffReason(8, real!), null);
   assert.equal(rankingOffReason(undefined, real!), null, 'a browser that does not say is not short of memory');
+});
+
+void test("the visitor's choice (a setting, also from a link) wins over the device's default; no ranker, no ranking", () => {
+  const [demo, real] = site.rankers;
+  const offHere = { ranker: demo!, offReason: 'random weights' };
+  const onHere = { ranker: real!, offReason: null };
+  assert.equal(rankingEnabled(null, offHere), false);
+  assert.equal(rankingEnabled(null, onHere), true);
+  assert.equal(rankingEnabled(true, offHere), true);
+  assert.equal(rankingEnabled(false, onHere), false);
+  assert.equal(rankingEnabled(true, { ranker: null, offReason: null }), false);
 });
 
 void test('candidates stay between the images shown and 64', () => {

@@ -33,8 +33,11 @@ void test('valid stored settings read back unchanged', () => {
     temperature: 0.7,
     model: 'dalle-mini-q8',
     backend: 'wasm',
+    rank: true,
+    candidates: 32,
   };
   assert.deepEqual(readSettings(stored), stored);
+  assert.equal(readSettings({ ...stored, rank: null }).rank, null, "null: the device's default");
 });
 
 void test('a corrupt stored value falls back to the defaults, field by field', () => {
@@ -50,6 +53,8 @@ void test('a corrupt stored value falls back to the defaults, field by field', (
     temperature: Infinity,
     model: '../evil',
     backend: 'cuda',
+    rank: 'on',
+    candidates: 65,
     unknown: 1,
   });
   assert.deepEqual(read, DEFAULT_SETTINGS);

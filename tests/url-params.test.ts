@@ -30,7 +30,22 @@ void test('a share link reads back as the drawing it was made from', () => {
     topK: 0,
     topP: 0.9,
     temperature: 0.75,
+    rank: false,
   });
+});
+
+void test('a ranked drawing’s link turns ranking on with its candidates; an unranked one turns it off', () => {
+  const ranked = new URL(shareUrl('https://example.com/', { ...DRAWING, candidates: 16 }));
+  assert.equal(ranked.searchParams.get('rank'), 'on');
+  assert.equal(ranked.searchParams.get('candidates'), '16');
+  assert.deepEqual(
+    [readUrlOptions(ranked.search).settings.rank, readUrlOptions(ranked.search).settings.candidates],
+    [true, 16],
+  );
+  const plain = new URL(shareUrl('https://example.com/', DRAWING));
+  assert.equal(plain.searchParams.get('candidates'), null);
+  assert.deepEqual(readUrlOptions('?rank=off').settings, { rank: false });
+  assert.deepEqual(readUrlOptions('?rank=').settings, {}, 'an empty rank leaves the device default');
 });
 
 void test('no parameters: nothing set, no problems', () => {
@@ -40,16 +55,19 @@ void test('no parameters: nothing set, no problems', () => {
 
 void test('each bad parameter is named in a message and leaves its setting alone', () => {
   const options = readUrlOptions(
-    '?seed=9007199254740993&images=10&scale=abc&top_k=1.5&top_p=0&temperature=1e1&model=../x&backend=cuda&prompt=ok',
+    '?seed=9007199254740993&images=10&scale=abc&top_k=1.5&top_p=0&temperature=1e1&candidates=65&model=../x&backend=cuda' +
+      '&rank=yes&prompt=ok',
   );
   assert.deepEqual(options.settings, {});
   assert.equal(options.prompt, 'ok');
   assert.equal(options.model, undefined);
   assert.equal(options.backend, undefined);
-  const names = ['images', 'scale', 'top_k', 'top_p', 'temperature', 'seed', 'model', 'backend'];
+  const names = ['images', 'scale', 'top_k', 'top_p', 'temperature', 'candidates', 'seed', 'model', 'backend', 'rank'];
   assert.equal(options.problems.length, names.length);
   for (const [i, name] of names.entries()) assert.match(options.problems[i]!, new RegExp(`The link's ${name}=`));
   assert.match(options.problems[0]!, /"10" is not usable \(Use a whole number from 1 to 9\.\)/);
+  assert.match(options.problems[5]!, /"65" is not usable \(Use a whole number from 1 to 64\.\)/);
+  assert.match(options.problems[9]!, /"yes" is not usable \(on or off\)/);
 });
 
 void test('an over-long prompt is refused, not cut', () => {

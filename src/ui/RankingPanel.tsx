@@ -1,21 +1,21 @@
 /** CLIP ranking settings: on/off, candidates per prompt, the ranker's status, consent for its download. */
 import { useTranslation } from 'react-i18next';
-import { MAX_CANDIDATES } from '../worker/protocol.ts';
 import type { Controller } from './controller.ts';
-import { setCandidates, useRankingStore } from './ranking-store.ts';
+import { NumberField } from './NumberField.tsx';
+import { rankingEnabled, useRankingStore } from './ranking-store.ts';
 import { useAppStore } from './store.ts';
 
 export function RankingPanel({ controller }: { readonly controller: Controller }) {
   const { t } = useTranslation();
   const ranker = useRankingStore((s) => s.ranker);
-  const enabled = useRankingStore((s) => s.enabled);
-  const candidates = useRankingStore((s) => s.candidates);
+  const rank = useAppStore((s) => s.settings.rank);
   const offReason = useRankingStore((s) => s.offReason);
   const status = useRankingStore((s) => s.status);
   const detail = useRankingStore((s) => s.detail);
   const shown = useAppStore((s) => s.settings.count);
   const generating = useAppStore((s) => s.phase === 'generating');
   if (!ranker) return null;
+  const enabled = rankingEnabled(rank, { ranker, offReason });
   return (
     <section className="ranking" aria-label={t('ranking.label')}>
       <label>
@@ -29,18 +29,12 @@ export function RankingPanel({ controller }: { readonly controller: Controller }
         <span>{t('ranking.enable', { shown })}</span>
       </label>
       {enabled && (
-        <label>
-          <span>{t('ranking.candidates')}</span>
-          <input
-            data-testid="ranking.candidates"
-            type="number"
-            min={shown}
-            max={MAX_CANDIDATES}
-            value={candidates}
-            disabled={generating}
-            onChange={(e) => setCandidates(Number(e.target.value))}
-          />
-        </label>
+        <NumberField
+          name="candidates"
+          label={t('ranking.candidates')}
+          hint={t('ranking.candidatesHint', { shown })}
+          disabled={generating}
+        />
       )}
       {!enabled && offReason !== null && (
         <p data-testid="ranking.off-reason" className="note">

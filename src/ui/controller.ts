@@ -15,7 +15,7 @@ import { t } from './i18n.ts';
 import { createModelActions } from './model-actions.ts';
 import type { ModelActions, WorkerSlot } from './model-actions.ts';
 import { loadProgressLabel } from './model-choice.ts';
-import { randomSeed, samplingOf } from './settings.ts';
+import { randomSeed, rankingOf, samplingOf } from './settings.ts';
 import { setSettings, useAppStore } from './store.ts';
 import type { Drawing, DownloadView } from './store.ts';
 import { createRankingActions } from './ranking-actions.ts';
@@ -180,6 +180,9 @@ export function createController(makeGenerator: () => DalleGenerator, events: Co
       useRankingStore.setState({ scores: [], indices: [] });
       try {
         const rank = await ranking.forDraw(drawing.count);
+        // A ranked drawing is the best `count` of its candidates: share links and the history draw it again so.
+        const drawn: Drawing = rank ? { ...drawing, candidates: rank.candidates } : drawing;
+        if (rank) store.setState({ drawing: drawn });
         const result = await generator.generate(
           { prompt, count: drawing.count, seed, sampling: drawing.sampling, ...(rank ? { rank } : {}) },
           {
@@ -216,7 +219,7 @@ export function createController(makeGenerator: () => DalleGenerator, events: Co
           progress: { label: t('status.done', { seconds }), fraction: 1 },
         });
         useRankingStore.setState({ scores: result.ranking?.scores ?? [], indices: result.ranking?.indices ?? [] });
-        events.onDrawn?.(drawing, result);
+        events.onDrawn?.(drawn, result);
       } catch (error) {
         const cancelled = error instanceof GenerationCancelledError;
         store.setState({
@@ -242,6 +245,7 @@ export function createController(makeGenerator: () => DalleGenerator, events: Co
         seedText: String(drawing.seed),
         seedLocked: true,
         count: Math.max(settings.count, index + 1),
+        ...rankingOf(drawing.candidates),
       });
       await controller.draw();
     },

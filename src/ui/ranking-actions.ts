@@ -11,12 +11,13 @@ import type { RankParams } from '../worker/protocol.ts';
 import type { WorkerSlot } from './model-actions.ts';
 import { t } from './i18n.ts';
 import { loadProgressLabel } from './model-choice.ts';
-import { clampCandidates, rankingOffReason, useRankingStore } from './ranking-store.ts';
-import { useAppStore } from './store.ts';
+import { clampCandidates, rankingEnabled, rankingOffReason, useRankingStore } from './ranking-store.ts';
+import { setSettings, useAppStore } from './store.ts';
 
 export interface RankingActions {
-  /** Reads the catalog's rankers, picks the one for `model` and sets the default on/off (`forced`: ?rank=). */
-  configure(catalogUrl: string, model: CatalogModel | undefined, forced?: boolean): Promise<void>;
+  /** Reads the catalog's rankers, picks the one for `model` and works out the device's default on/off. */
+  configure(catalogUrl: string, model: CatalogModel | undefined): Promise<void>;
+  /** The visitor's choice, kept in the settings. */
   setEnabled(enabled: boolean): Promise<void>;
   /** The model is loaded: check the ranker's storage and load it if it may load without asking. */
   modelReady(): Promise<void>;
@@ -50,6 +51,7 @@ export function createRankingActions(worker: WorkerSlot): RankingActions {
   let loading: Promise<void> | null = null;
 
   const folder = (ranker: CatalogRanker): string => modelFolderUrl(ranker, catalog);
+  const enabled = (): boolean => rankingEnabled(useAppStore.getState().settings.rank, store.getState());
 
   function load(ranker: CatalogRanker): Promise<void> {
     const generator = worker.current();
@@ -79,8 +81,8 @@ export function createRankingActions(worker: WorkerSlot): RankingActions {
   }
 
   async function check(): Promise<void> {
-    const { enabled, ranker } = store.getState();
-    if (!enabled || !ranker || loadedIn === worker.current() || loading) return;
+    const { ranker } = store.getState();
+    if (!enabled() || !ranker || loadedIn === worker.current() || loading) return;
     // The ranker loads after the model (its backend decides CLIP's); load() success calls back here.
     if (useAppStore.getState().phase !== 'ready') return;
     try {
@@ -103,7 +105,7 @@ export function createRankingActions(worker: WorkerSlot): RankingActions {
   }
 
   return {
-    async configure(catalogUrl, model, forced) {
+    async configure(catalogUrl, model) {
       catalog = catalogUrl;
       let rankers: readonly CatalogRanker[] = [];
       try {
@@ -114,12 +116,13 @@ export function createRankingActions(worker: WorkerSlot): RankingActions {
       }
       const ranker = pickRanker(rankers, model);
       const offReason = rankingOffReason(deviceMemoryGib(), ranker);
-      store.setState({ ranker, offReason, enabled: ranker !== null && (forced ?? offReason === null) });
+      store.setState({ ranker, offReason });
     },
 
-    async setEnabled(enabled) {
-      store.setState({ enabled, ...(enabled ? {} : { status: loadedIn ? 'ready' : 'idle', detail: null }) });
-      if (enabled) await check();
+    async setEnabled(on) {
+      setSettings({ rank: on });
+      if (on) await check();
+      else store.setState({ status: loadedIn ? 'ready' : 'idle', detail: null });
     },
 
     modelReady: check,
@@ -130,11 +133,11 @@ export function createRankingActions(worker: WorkerSlot): RankingActions {
     },
 
     async forDraw(count) {
-      const { enabled, ranker, status, candidates } = store.getState();
-      if (!enabled || !ranker) return undefined;
+      const { ranker, status } = store.getState();
+      if (!enabled() || !ranker) return undefined;
       if (status === 'consent') throw new Error(t('ranking.notDownloaded', { name: ranker.name }));
       await (loading ?? load(ranker));
-      return { candidates: clampCandidates(candidates, count) };
+      return { candidates: clampCandidates(useAppStore.getState().settings.candidates, count) };
     },
   };
 }

@@ -1,8 +1,9 @@
 /**
- * The ranking settings and status, a slice of their own beside the app store: on/off, how many
- * candidates, which CLIP ranker, its download/loading status, and the scores of the grid's images.
- * Ranking starts off where the device reports little memory and with the random demo CLIP (the
- * reason is shown); `?rank=on|off` overrides the default.
+ * The ranking status, a slice of its own beside the app store: which CLIP ranker, why ranking is off
+ * by default here, the ranker's download/loading status, and the scores of the grid's images. The
+ * choices (on/off, candidates) are drawing settings (settings.ts: persisted, in share links). Ranking
+ * starts off where the device reports little memory and with the random demo CLIP (the reason is
+ * shown) until the visitor or a link (`?rank=on|off`) chooses.
  */
 import { create } from 'zustand';
 import type { CatalogRanker } from '../model/catalog.ts';
@@ -13,9 +14,6 @@ import { t } from './i18n.ts';
 export type RankerStatus = 'idle' | 'consent' | 'loading' | 'ready' | 'failed';
 
 export interface RankingState {
-  readonly enabled: boolean;
-  /** Candidates drawn per prompt; the image count is how many of the best are shown. */
-  readonly candidates: number;
   /** Why ranking is off by default on this device; null when it is not. */
   readonly offReason: string | null;
   /** The catalog's CLIP ranker for the chosen model; null when the site offers none. */
@@ -30,8 +28,6 @@ export interface RankingState {
   /** Candidate index (seed stream) of each ranked image. */
   readonly indices: readonly number[];
 }
-
-export const DEFAULT_CANDIDATES = 16;
 
 /** Below this much reported memory (navigator.deviceMemory, GiB) ranking starts off. */
 export const RANKING_MIN_DEVICE_GIB = 4;
@@ -48,13 +44,16 @@ export function rankingOffReason(deviceMemoryGib: number | undefined, ranker: Ca
     : t('ranking.offMemoryUnknown', { gib: deviceMemoryGib });
 }
 
+/** Whether drawings are ranked: the visitor's choice (settings.rank), else the device's default; needs a ranker. */
+export function rankingEnabled(rank: boolean | null, state: Pick<RankingState, 'ranker' | 'offReason'>): boolean {
+  return state.ranker !== null && (rank ?? state.offReason === null);
+}
+
 export function clampCandidates(candidates: number, shown: number): number {
   return Math.min(MAX_CANDIDATES, Math.max(shown, Math.round(candidates)));
 }
 
 export const INITIAL_RANKING: RankingState = {
-  enabled: false,
-  candidates: DEFAULT_CANDIDATES,
   offReason: null,
   ranker: null,
   status: 'idle',
@@ -65,7 +64,3 @@ export const INITIAL_RANKING: RankingState = {
 };
 
 export const useRankingStore = create<RankingState>()(() => INITIAL_RANKING);
-
-export function setCandidates(candidates: number): void {
-  useRankingStore.setState({ candidates });
-}

@@ -7,7 +7,7 @@
 import { isValidSeed, MAX_SEED } from '../core/seed.ts';
 import { DEFAULT_SAMPLING } from '../pipeline/sampler.ts';
 import type { SamplingSettings } from '../pipeline/sampler.ts';
-import { isBackendName, MAX_IMAGES } from '../worker/protocol.ts';
+import { isBackendName, MAX_CANDIDATES, MAX_IMAGES } from '../worker/protocol.ts';
 import type { BackendName } from '../worker/protocol.ts';
 
 /** `auto`: WebGPU when the browser has an adapter, else WASM. */
@@ -24,6 +24,13 @@ export interface DrawSettings extends SamplingSettings {
   /** The catalog id of the model to load; null: the catalog's first model this device can run. */
   readonly model: string | null;
   readonly backend: BackendChoice;
+  /**
+   * CLIP ranking on or off as the visitor (or a share link) chose; null: the device's default (off under 4 GB of
+   * memory and with a random-weight ranker, ranking-store.ts).
+   */
+  readonly rank: boolean | null;
+  /** Candidates a ranked drawing draws; the image count is how many of the best are shown (raised to it at Draw). */
+  readonly candidates: number;
 }
 
 /** The numeric settings' limits; the sampler (sampler.ts checkSamplingSettings) accepts all of these. */
@@ -43,6 +50,7 @@ export const NUMBER_RULES = {
   // top-p is in (0, 1]: 0 would keep nothing.
   topP: { min: 0.01, max: 1, integer: false, step: 0.01 },
   temperature: { min: 0.01, max: 10, integer: false, step: 0.05 },
+  candidates: { min: 1, max: MAX_CANDIDATES, integer: true, step: 1 },
 } as const satisfies Record<string, NumberRule>;
 
 export type NumberSetting = keyof typeof NUMBER_RULES;
@@ -59,6 +67,9 @@ export const DEFAULT_SETTINGS: DrawSettings = {
   ...DEFAULT_SAMPLING,
   model: null,
   backend: 'auto',
+  rank: null,
+  // dalle-mini's notebook: 16 candidates for a 3×3 grid.
+  candidates: 16,
 };
 
 export function isValidNumber(rule: NumberRule, value: unknown): value is number {
@@ -85,6 +96,8 @@ const SETTING_RULES: { readonly [K in keyof DrawSettings]: (value: unknown) => D
   temperature: (v) => (isValidNumber(NUMBER_RULES.temperature, v) ? v : undefined),
   model: (v) => (v === null || (typeof v === 'string' && MODEL_ID.test(v)) ? v : undefined),
   backend: (v) => (v === 'auto' || (typeof v === 'string' && isBackendName(v)) ? v : undefined),
+  rank: (v) => (v === null || typeof v === 'boolean' ? v : undefined),
+  candidates: (v) => (isValidNumber(NUMBER_RULES.candidates, v) ? v : undefined),
 };
 
 /** Settings from anything: each valid field is kept, each missing or bad one is the default's. */
@@ -102,11 +115,18 @@ export function readSettings(value: unknown, defaults: DrawSettings = DEFAULT_SE
     temperature: field('temperature'),
     model: field('model'),
     backend: field('backend'),
+    rank: field('rank'),
+    candidates: field('candidates'),
   };
 }
 
 export function isModelId(value: string): boolean {
   return MODEL_ID.test(value);
+}
+
+/** The ranking settings that draw a drawing again: ranked with its candidates (`candidates` set), or unranked. */
+export function rankingOf(candidates: number | undefined): Partial<DrawSettings> {
+  return candidates === undefined ? { rank: false } : { rank: true, candidates };
 }
 
 export function samplingOf(settings: DrawSettings): SamplingSettings {

@@ -53,6 +53,8 @@ export interface Drawing {
   readonly model: string | null;
   /** The model's own id (manifest.json). */
   readonly modelId: string;
+  /** Ranked drawings only: the candidates CLIP ranked, of which the best `count` are shown. */
+  readonly candidates?: number;
 }
 
 export interface AppState {

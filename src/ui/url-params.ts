@@ -1,9 +1,10 @@
 /**
  * The page URL's parameters. A share link carries what draws a grid again anywhere: `prompt`,
- * `seed`, `images`, `scale` (condition scale), `top_k`, `top_p`, `temperature` and `model` (a
- * catalog id). `?backend=wasm|webgpu|auto` forces a backend (the e2e tests use it) and `?lang=`
- * a language (i18n.ts). Every value is checked; one that is not understood is named in a message
- * and the setting keeps its current value.
+ * `seed`, `images`, `scale` (condition scale), `top_k`, `top_p`, `temperature`, `model` (a
+ * catalog id) and `rank=on|off` with `candidates` (CLIP's best `images` of `candidates`).
+ * `?backend=wasm|webgpu|auto` forces a backend (the e2e tests use it) and `?lang=` a language
+ * (i18n.ts). Every value is checked; one that is not understood is named in a message and the
+ * setting keeps its current value.
  */
 import { MAX_PROMPT_CHARS } from '../text/prompt-checks.ts';
 import { isValidSeed } from '../core/seed.ts';
@@ -16,8 +17,6 @@ import type { Drawing } from './store.ts';
 export interface UrlOptions {
   readonly backend?: BackendChoice;
   readonly model?: string;
-  /** `?rank=on|off`: CLIP ranking on or off, whatever the device's default. */
-  readonly rank?: boolean;
   readonly prompt?: string;
   /** The drawing settings the link sets (a seed comes locked: the link means that seed). */
   readonly settings: Partial<DrawSettings>;
@@ -32,6 +31,7 @@ const NUMBER_PARAMS: Readonly<Record<NumberSetting, string>> = {
   topK: 'top_k',
   topP: 'top_p',
   temperature: 'temperature',
+  candidates: 'candidates',
 };
 
 /** Shown in a message: what was in the URL, cut short. */
@@ -93,12 +93,12 @@ export function readUrlOptions(search: string): UrlOptions {
   if (backend === 'auto' || (backend !== null && isBackendName(backend))) usableBackend = { backend };
   else if (backend !== null && backend !== '') problem('backend', backend, ['auto', ...BACKENDS].join(' / '));
 
-  const rankText = params.get('rank');
-  let usableRank: { rank?: boolean } = {};
-  if (rankText === 'on' || rankText === 'off') usableRank = { rank: rankText === 'on' };
-  else if (rankText !== null && rankText !== '') problem('rank', rankText, 'on / off');
+  // `rank=on|off`: CLIP ranking on or off, whatever the device's default.
+  const rank = params.get('rank');
+  if (rank === 'on' || rank === 'off') settings.rank = rank === 'on';
+  else if (rank !== null && rank !== '') problem('rank', rank, t('errors.onOrOff'));
 
-  return { ...usablePrompt, ...usableModel, ...usableBackend, ...usableRank, settings, problems };
+  return { ...usablePrompt, ...usableModel, ...usableBackend, settings, problems };
 }
 
 /** The share link of a drawing: the page's own address with exactly the parameters that draw it again. */
@@ -115,5 +115,8 @@ export function shareUrl(pageUrl: string, drawing: Drawing): string {
   params.set(NUMBER_PARAMS.topP, String(drawing.sampling.topP));
   params.set(NUMBER_PARAMS.temperature, String(drawing.sampling.temperature));
   if (drawing.model !== null) params.set('model', drawing.model);
+  // Ranked or not, explicitly: the same settings draw other images with ranking the other way.
+  params.set('rank', drawing.candidates === undefined ? 'off' : 'on');
+  if (drawing.candidates !== undefined) params.set(NUMBER_PARAMS.candidates, String(drawing.candidates));
   return url.href;
 }

@@ -7,6 +7,7 @@ import type { GenerateResult } from '../../worker/protocol.ts';
 import type { Controller } from '../controller.ts';
 import { t } from '../i18n.ts';
 import { thumbnail } from '../image-files.ts';
+import { rankingOf } from '../settings.ts';
 import { setSettings, useAppStore } from '../store.ts';
 import type { Drawing } from '../store.ts';
 import { memoryHistory, openHistoryDb } from './history-db.ts';
@@ -96,6 +97,7 @@ export function createHistoryActions(
         count: record.count,
         seedText: String(record.seed),
         seedLocked: true,
+        ...rankingOf(record.candidates),
       });
       if (record.model !== null && record.model !== selectedModel && catalog.some((m) => m.id === record.model)) {
         // Loads it (or asks before a download); the visitor presses Draw once it is ready.

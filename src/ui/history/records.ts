@@ -1,5 +1,5 @@
 /**
- * Past drawings as stored: what draws them again (prompt, seed, count, sampling, model), when, and
+ * Past drawings as stored: what draws them again (prompt, seed, count, sampling, model, ranking), when, and
  * small thumbnails. Pure: records are checked on the way in from storage (another version, a
  * corrupt entry) and bounded so the history cannot fill the disk.
  */
@@ -8,6 +8,7 @@ import type { SamplingSettings } from '../../pipeline/sampler.ts';
 import { isValidSeed } from '../../core/seed.ts';
 import { MAX_PROMPT_CHARS } from '../../text/prompt-checks.ts';
 import { MAX_IMAGES } from '../../worker/protocol.ts';
+import { isValidNumber, NUMBER_RULES } from '../settings.ts';
 import type { Drawing } from '../store.ts';
 
 /** The newest this many drawings are kept; older ones go when a new one arrives. */
@@ -65,6 +66,7 @@ export function readRecord(value: unknown): HistoryRecord | null {
     r.count <= MAX_IMAGES &&
     isSampling(r.sampling) &&
     (r.model === null || typeof r.model === 'string') &&
+    (r.candidates === undefined || isValidNumber(NUMBER_RULES.candidates, r.candidates)) &&
     typeof r.modelId === 'string' &&
     Array.isArray(r.thumbnails) &&
     r.thumbnails.length <= MAX_IMAGES &&
@@ -80,6 +82,7 @@ export function readRecord(value: unknown): HistoryRecord | null {
     sampling: { conditionScale, topK, topP, temperature },
     model: r.model as string | null,
     modelId: r.modelId as string,
+    ...(typeof r.candidates === 'number' ? { candidates: r.candidates } : {}),
     thumbnails: [...(r.thumbnails as string[])],
   };
 }
