@@ -1,4 +1,8 @@
-/** Page object for the app: what a user does and sees, by data-testid. */
+/** Page object for the app: what a user does and sees, by data-testid; and what the CLI draws, to compare. */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { expect, test as base } from '@playwright/test';
 import type { Locator, Page } from '@playwright/test';
 import type { BackendName } from '../src/pipeline/session-options.ts';
@@ -68,6 +72,39 @@ export class AppPage {
       const { data } = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height);
       return { width: canvas.width, height: canvas.height, rgba: Array.from(data) };
     });
+  }
+}
+
+/** What `npm run generate --rank` writes to scores.json. */
+export interface CliScores {
+  /** Candidate index of each image shown, best first. */
+  readonly shown: number[];
+  readonly candidates: { index: number; score: number; tokens: number[] }[];
+}
+
+/**
+ * Draws `prompt` with seed 0 on the demo model through `npm run generate` (tools/generate.ts, the page's pipeline in
+ * Node) and returns the file it wrote: `tokens.json`, or with `candidates` (ranked by the demo CLIP) `scores.json`.
+ */
+export function drawInCli(file: 'tokens.json', drawing: { prompt: string; images: number }): number[][];
+export function drawInCli(
+  file: 'scores.json',
+  drawing: { prompt: string; images: number; candidates: number },
+): CliScores;
+export function drawInCli(
+  file: string,
+  { prompt, images, candidates }: { prompt: string; images: number; candidates?: number },
+): unknown {
+  const out = mkdtempSync(join(tmpdir(), 'e2e-generate-'));
+  const ranked = candidates === undefined ? [] : ['--rank', 'public/models/clip-demo', '--candidates', `${candidates}`];
+  try {
+    execFileSync(process.execPath, [
+      ...['--import', 'tsx', 'tools/generate.ts', '--model', 'public/models/demo', ...ranked],
+      ...['--prompt', prompt, '--seed', '0', '--images', `${images}`, '--out', out],
+    ]);
+    return JSON.parse(readFileSync(join(out, file), 'utf8')) as unknown;
+  } finally {
+    rmSync(out, { recursive: true, force: true });
   }
 }
 

@@ -1,9 +1,5 @@
 /** Drawing with each backend on the demo model, in the production build. */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { colourCount, expect, meanAbsDiff, test } from './app-page.ts';
+import { colourCount, drawInCli, expect, meanAbsDiff, test } from './app-page.ts';
 import type { AppPage } from './app-page.ts';
 import type { BackendName } from '../src/pipeline/session-options.ts';
 
@@ -49,28 +45,7 @@ async function drawOne(
 
 test('draws one 256×256 image with ?backend=wasm, the tokens `npm run generate` samples', async ({ app }) => {
   await drawOne(app, 'wasm', 'WASM');
-  const out = mkdtempSync(join(tmpdir(), 'e2e-generate-'));
-  try {
-    execFileSync(process.execPath, [
-      '--import',
-      'tsx',
-      'tools/generate.ts',
-      '--model',
-      'public/models/demo',
-      '--prompt',
-      PROMPT,
-      '--seed',
-      '0',
-      '--images',
-      '1',
-      '--out',
-      out,
-    ]);
-    const cli = JSON.parse(readFileSync(join(out, 'tokens.json'), 'utf8')) as number[][];
-    expect(await app.tokens()).toEqual(cli);
-  } finally {
-    rmSync(out, { recursive: true, force: true });
-  }
+  expect(await app.tokens()).toEqual(drawInCli('tokens.json', { prompt: PROMPT, images: 1 }));
 });
 
 test('ranks 2 candidates with CLIP on ?backend=webgpu and shows the same best image and score as WASM', async ({

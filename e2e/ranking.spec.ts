@@ -2,18 +2,9 @@
  * CLIP ranking in the production build on WASM: a best-of-N grid, best first, the same ranking `npm run generate
  * --rank` writes.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { expect, test } from './app-page.ts';
+import { drawInCli, expect, test } from './app-page.ts';
 
 const PROMPT = 'a red apple on a table';
-
-interface ScoresJson {
-  readonly shown: number[];
-  readonly candidates: { index: number; score: number; tokens: number[] }[];
-}
 
 test('ranks 4 candidates with CLIP on WASM and shows the best 2 first, scores on hover, as the CLI ranks them', async ({
   app,
@@ -34,32 +25,8 @@ test('ranks 4 candidates with CLIP on WASM and shows the best 2 first, scores on
   await app.gridImages.first().hover();
   await expect(app.gridScores.first()).toHaveCSS('opacity', '1');
 
-  const out = mkdtempSync(join(tmpdir(), 'e2e-rank-'));
-  try {
-    execFileSync(process.execPath, [
-      '--import',
-      'tsx',
-      'tools/generate.ts',
-      '--model',
-      'public/models/demo',
-      '--rank',
-      'public/models/clip-demo',
-      '--prompt',
-      PROMPT,
-      '--seed',
-      '0',
-      '--candidates',
-      '4',
-      '--images',
-      '2',
-      '--out',
-      out,
-    ]);
-    const cli = JSON.parse(readFileSync(join(out, 'scores.json'), 'utf8')) as ScoresJson;
-    const byIndex = new Map(cli.candidates.map((c) => [c.index, c]));
-    expect(await app.tokens()).toEqual(cli.shown.map((index) => byIndex.get(index)!.tokens));
-    cli.shown.forEach((index, i) => expect(Math.abs(byIndex.get(index)!.score - shown[i]!)).toBeLessThan(0.01));
-  } finally {
-    rmSync(out, { recursive: true, force: true });
-  }
+  const cli = drawInCli('scores.json', { prompt: PROMPT, images: 2, candidates: 4 });
+  const byIndex = new Map(cli.candidates.map((c) => [c.index, c]));
+  expect(await app.tokens()).toEqual(cli.shown.map((index) => byIndex.get(index)!.tokens));
+  cli.shown.forEach((index, i) => expect(Math.abs(byIndex.get(index)!.score - shown[i]!)).toBeLessThan(0.01));
 });

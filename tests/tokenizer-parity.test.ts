@@ -36,14 +36,15 @@ const PROMPTS = [
 /** Text the normalizer would never produce: characters outside the toy vocab's alphabet, odd spacing. */
 const RAW = ['!', ' cat!', 'é', '  two  spaces ', 'ÀÉÎ ñ 中文 \t tab\nnewline'];
 
-void test('transformers.js’ tokenizer gives exactly our ids on every normalized test prompt and on raw text', async () => {
+/** Our tokenizer and transformers.js' on the tiny checkpoint's files; `theirs` gives the ids of one text. */
+async function bothTokenizers(): Promise<{ ours: BpeTokenizer; theirs: (text: string, options: object) => number[] }> {
   const { dalle } = tinyCheckpoint();
   const ours = BpeTokenizer.fromFiles(
     readFileSync(join(dalle, 'vocab.json'), 'utf8'),
     readFileSync(join(dalle, 'merges.txt'), 'utf8'),
   );
   const transformers = await loadTransformers(ort);
-  const theirs = new transformers.PreTrainedTokenizer(
+  const tokenizer = new transformers.PreTrainedTokenizer(
     JSON.parse(readFileSync(join(dalle, 'tokenizer.json'), 'utf8')) as object,
     {
       tokenizer_class: 'BartTokenizer',
@@ -54,15 +55,20 @@ void test('transformers.js’ tokenizer gives exactly our ids on every normalize
       unk_token: '<unk>',
     },
   );
-  const ids = (text: string, options: object): number[] =>
-    (theirs(text, options).input_ids.tolist() as bigint[][])[0]!.map(Number);
+  const theirs = (text: string, options: object): number[] =>
+    (tokenizer(text, options).input_ids.tolist() as bigint[][])[0]!.map(Number);
+  return { ours, theirs };
+}
+
+void test('transformers.js’ tokenizer gives exactly our ids on every normalized test prompt and on raw text', async () => {
+  const { ours, theirs } = await bothTokenizers();
   for (const text of [...PROMPTS.map((prompt) => normalizeText(prompt)), ...RAW]) {
-    assert.deepEqual(ids(text, { add_special_tokens: false }), ours.encode(text), JSON.stringify(text));
+    assert.deepEqual(theirs(text, { add_special_tokens: false }), ours.encode(text), JSON.stringify(text));
     // The encoder's row, <s> … </s> padded to 64, where nothing is cut.
     const row = ours.encodePrompt(text).ids;
     if (ours.encode(text).length <= 62)
       assert.deepEqual(
-        ids(text, { padding: 'max_length', truncation: true, max_length: 64 }),
+        theirs(text, { padding: 'max_length', truncation: true, max_length: 64 }),
         row,
         JSON.stringify(text),
       );
@@ -70,24 +76,9 @@ void test('transformers.js’ tokenizer gives exactly our ids on every normalize
 });
 
 void test('the one difference: transformers.js cuts a long prompt after adding </s>, Python and ours keep </s>', async () => {
-  const { dalle } = tinyCheckpoint();
-  const ours = BpeTokenizer.fromFiles(
-    readFileSync(join(dalle, 'vocab.json'), 'utf8'),
-    readFileSync(join(dalle, 'merges.txt'), 'utf8'),
-  );
-  const transformers = await loadTransformers(ort);
-  const theirs = new transformers.PreTrainedTokenizer(
-    JSON.parse(readFileSync(join(dalle, 'tokenizer.json'), 'utf8')) as object,
-    {
-      tokenizer_class: 'BartTokenizer',
-      model_max_length: 1024,
-      pad_token: '<pad>',
-      bos_token: '<s>',
-      eos_token: '</s>',
-    },
-  );
+  const { ours, theirs } = await bothTokenizers();
   const text = normalizeText(' a red fox'.repeat(40));
-  const cut = (theirs(text, { truncation: true, max_length: 64 }).input_ids.tolist() as bigint[][])[0]!.map(Number);
+  const cut = theirs(text, { truncation: true, max_length: 64 });
   const row = ours.encodePrompt(text).ids;
   assert.deepEqual(cut.slice(0, 63), row.slice(0, 63));
   assert.equal(row[63], 2, 'ours ends with </s>, as HF Python does');

@@ -1,11 +1,23 @@
-/** The prompt, Draw and Cancel; the settings that shape the drawing live in SettingsPanel. */
+/**
+ * The prompt, Draw and Cancel, for the app and (compact) for the embed widget; the settings that
+ * shape the drawing live in SettingsPanel (the widget's come from its URL).
+ */
+import { useId } from 'react';
 import type { FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { Controller } from './controller.ts';
 import { setPrompt, useAppStore } from './store.ts';
 
-export function PromptForm({ controller }: { readonly controller: Controller }) {
+export function PromptForm({
+  controller,
+  compact = false,
+}: {
+  readonly controller: Controller;
+  /** The widget's one row: the label read out only, and Draw turning into Cancel while drawing. */
+  readonly compact?: boolean;
+}) {
   const { t } = useTranslation();
+  const id = useId();
   const prompt = useAppStore((s) => s.prompt);
   const phase = useAppStore((s) => s.phase);
   const generating = phase === 'generating';
@@ -15,24 +27,45 @@ export function PromptForm({ controller }: { readonly controller: Controller }) 
     void controller.draw();
   };
 
+  const input = (
+    <input
+      id={id}
+      data-testid="prompt.input"
+      value={prompt}
+      placeholder={t('prompt.placeholder')}
+      onChange={(e) => setPrompt(e.target.value)}
+      disabled={generating}
+    />
+  );
+  const draw = (
+    <button data-testid="prompt.submit" type="submit" disabled={phase !== 'ready'}>
+      {t('prompt.draw')}
+    </button>
+  );
+  const cancel = (
+    <button data-testid="prompt.cancel" type="button" onClick={() => controller.cancel()} disabled={!generating}>
+      {t('prompt.cancel')}
+    </button>
+  );
+
+  if (compact)
+    return (
+      <form className="embed-prompt" onSubmit={submit}>
+        <label className="visually-hidden" htmlFor={id}>
+          {t('prompt.label')}
+        </label>
+        {input}
+        {generating ? cancel : draw}
+      </form>
+    );
   return (
     <form className="prompt" onSubmit={submit}>
       <label className="prompt-text">
         <span>{t('prompt.label')}</span>
-        <input
-          data-testid="prompt.input"
-          value={prompt}
-          placeholder={t('prompt.placeholder')}
-          onChange={(e) => setPrompt(e.target.value)}
-          disabled={generating}
-        />
+        {input}
       </label>
-      <button data-testid="prompt.submit" type="submit" disabled={phase !== 'ready'}>
-        {t('prompt.draw')}
-      </button>
-      <button data-testid="prompt.cancel" type="button" onClick={() => controller.cancel()} disabled={!generating}>
-        {t('prompt.cancel')}
-      </button>
+      {draw}
+      {cancel}
     </form>
   );
 }

@@ -3,14 +3,13 @@
  * lines from the app. Count, seed and sampling come from the URL (embed-params.ts); a parent page can also
  * draw through the postMessage API (embed-bridge.ts), which fills the same prompt and grid.
  */
-import type { FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { Controller } from '../controller.ts';
 import { ImageGrid } from '../ImageGrid.tsx';
 import { ImageViewer } from '../ImageViewer.tsx';
 import { ModelDownload } from '../ModelPanel.tsx';
+import { PromptForm } from '../PromptForm.tsx';
 import { StatusPanel } from '../StatusPanel.tsx';
-import { setPrompt, useAppStore } from '../store.ts';
 import { EmbedStorageNotice } from './EmbedStorageNotice.tsx';
 
 export interface EmbedAppProps {
@@ -23,40 +22,11 @@ export interface EmbedAppProps {
 
 export function EmbedApp({ controller, fullPageUrl, problems }: EmbedAppProps) {
   const { t } = useTranslation();
-  const prompt = useAppStore((s) => s.prompt);
-  const phase = useAppStore((s) => s.phase);
-  const generating = phase === 'generating';
-
-  const submit = (event: FormEvent): void => {
-    event.preventDefault();
-    void controller.draw();
-  };
 
   return (
     <main className="embed">
       <h1 className="visually-hidden">{t('app.title')}</h1>
-      <form className="embed-prompt" onSubmit={submit}>
-        <label className="visually-hidden" htmlFor="embed-prompt">
-          {t('prompt.label')}
-        </label>
-        <input
-          id="embed-prompt"
-          data-testid="prompt.input"
-          value={prompt}
-          placeholder={t('prompt.placeholder')}
-          onChange={(e) => setPrompt(e.target.value)}
-          disabled={generating}
-        />
-        {generating ? (
-          <button data-testid="prompt.cancel" type="button" onClick={() => controller.cancel()}>
-            {t('prompt.cancel')}
-          </button>
-        ) : (
-          <button data-testid="prompt.submit" type="submit" disabled={phase !== 'ready'}>
-            {t('prompt.draw')}
-          </button>
-        )}
-      </form>
+      <PromptForm controller={controller} compact />
       {problems.length > 0 && (
         <ul className="notice embed-problems" data-testid="embed.problems">
           {problems.map((problem) => (
