@@ -1,11 +1,14 @@
 /**
- * The settings panel: values survive a reload, a corrupt stored value falls back to defaults, "reset" restores them.
+ * The settings panel: values survive a reload, a corrupt stored value falls back to defaults, "reset" restores them;
+ * the ranking choices are settings too. A first visit is offered the demo model's own example prompts.
  */
 import { expect, test } from './app-page.ts';
 
 test('settings survive a reload; reset restores the defaults; a corrupt stored value is replaced', async ({ app }) => {
   const { page } = app;
   await app.open('wasm');
+  await expect(page.getByTestId('examples')).toContainText('a red circle on a blue background');
+  await expect(page.getByTestId('examples')).not.toContainText('avocado');
   await app.imageCount.selectOption('3');
   await app.seed.fill('1234');
   await page.getByText('Sampling').click();
@@ -22,7 +25,17 @@ test('settings survive a reload; reset restores the defaults; a corrupt stored v
   await expect(page.getByTestId('settings.temperature')).toHaveValue('0.8');
   await expect(page.getByTestId('settings.backend')).toHaveValue('wasm');
 
+  // Ranking on with 12 candidates survives a visit without ?rank= (with the demo CLIP it starts off).
+  await app.rankingEnabled.check();
+  await app.candidates.fill('12');
+  await app.candidates.blur();
+  await page.goto('./?backend=wasm');
+  await expect(app.submit).toBeEnabled({ timeout: 120_000 });
+  await expect(app.rankingEnabled).toBeChecked();
+  await expect(app.candidates).toHaveValue('12');
+
   await page.getByTestId('settings.reset').click();
+  await expect(app.rankingEnabled).not.toBeChecked();
   await expect(app.imageCount).toHaveValue('9');
   await expect(page.getByTestId('settings.topK')).toHaveValue('50');
   await expect(page.getByTestId('settings.seedLocked')).not.toBeChecked();
