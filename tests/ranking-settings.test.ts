@@ -4,7 +4,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { catalogHosts, parseCatalog } from '../src/model/catalog.ts';
-import { pickRanker } from '../src/ui/ranking-actions.ts';
+import { createRankingActions, pickRanker } from '../src/ui/ranking-actions.ts';
+import { INITIAL_RANKING, useRankingStore } from '../src/ui/ranking-store.ts';
+import { INITIAL_STATE, setSettings, useAppStore } from '../src/ui/store.ts';
+import type { DalleGenerator } from '../src/worker/client.ts';
+import type { ModelInfo } from '../src/worker/protocol.ts';
 import { clampCandidates, rankingEnabled, rankingOffReason } from '../src/ui/ranking-store.ts';
 
 const SITE_CATALOG = join(import.meta.dirname, '..', 'public', 'models', 'catalog.json');
@@ -62,4 +66,27 @@ void test('rankers are checked like models: ids unique across both lists, absolu
   const badDtype = { ...json, rankers: [{ ...json.rankers[0], dtype: 'q4' }] };
   assert.throws(() => parseCatalog(badDtype), /"rankers\[0\]\.dtype" must be one of "fp32", "fp16", "q8"/);
   assert.deepEqual(parseCatalog({ format: 'dalle-mini-web-catalog/1', models: json.models }).rankers, []);
+});
+
+void test('ranking turned on outside the panel (reset, history, a link) still asks before downloading CLIP', async () => {
+  useAppStore.setState({ ...INITIAL_STATE, phase: 'generating' }, true);
+  useRankingStore.setState(INITIAL_RANKING, true);
+  setSettings({ rank: true });
+  let loads = 0;
+  const generator = {
+    inspect: () => Promise.resolve({ complete: false, missingBytes: 153_500_000 } as ModelInfo),
+    loadRanker: () => (loads++, Promise.reject(new Error('must not load'))),
+  } as unknown as DalleGenerator;
+  const actions = createRankingActions({ current: () => generator, replace: () => undefined });
+  const realFetch = globalThis.fetch;
+  globalThis.fetch = () => Promise.resolve(new Response(readFileSync(SITE_CATALOG)));
+  try {
+    await actions.configure('http://test/models/catalog.json', realModel);
+  } finally {
+    globalThis.fetch = realFetch;
+  }
+  assert.equal(useRankingStore.getState().ranker?.id, 'clip-vit-base-patch32-q8');
+  await assert.rejects(actions.forDraw(9), /is not downloaded/);
+  assert.equal(useRankingStore.getState().status, 'consent');
+  assert.equal(loads, 0);
 });

@@ -39,6 +39,8 @@ export function pickRanker(rankers: readonly CatalogRanker[], model: CatalogMode
 }
 
 function deviceMemoryGib(): number | undefined {
+  // Node (the unit tests) may have no navigator at all.
+  if (typeof globalThis.navigator === 'undefined') return undefined;
   const nav: object = globalThis.navigator;
   return 'deviceMemory' in nav && typeof nav.deviceMemory === 'number' ? nav.deviceMemory : undefined;
 }
@@ -81,10 +83,14 @@ export function createRankingActions(worker: WorkerSlot): RankingActions {
   }
 
   async function check(): Promise<void> {
+    // The ranker loads after the model (its backend decides CLIP's); load() success calls back here.
+    if (useAppStore.getState().phase === 'ready') await prepare();
+  }
+
+  /** Asks before a download the visitor has not agreed to (status `consent`), else loads the ranker. */
+  async function prepare(): Promise<void> {
     const { ranker } = store.getState();
     if (!enabled() || !ranker || loadedIn === worker.current() || loading) return;
-    // The ranker loads after the model (its backend decides CLIP's); load() success calls back here.
-    if (useAppStore.getState().phase !== 'ready') return;
     try {
       const info = await worker.current().inspect(folder(ranker));
       if (ranker.askBeforeDownload && !info.complete) {
@@ -133,9 +139,11 @@ export function createRankingActions(worker: WorkerSlot): RankingActions {
     },
 
     async forDraw(count) {
-      const { ranker, status } = store.getState();
+      const { ranker } = store.getState();
       if (!enabled() || !ranker) return undefined;
-      if (status === 'consent') throw new Error(t('ranking.notDownloaded', { name: ranker.name }));
+      // Turned on by a reset, the history or "draw again" rather than the checkbox: ask first, as the panel would.
+      if (store.getState().status === 'idle') await prepare();
+      if (store.getState().status === 'consent') throw new Error(t('ranking.notDownloaded', { name: ranker.name }));
       await (loading ?? load(ranker));
       return { candidates: clampCandidates(useAppStore.getState().settings.candidates, count) };
     },
