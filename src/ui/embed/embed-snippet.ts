@@ -27,6 +27,8 @@ export function embedUrl(appUrl: string, settings: EmbedSettings): string {
   const url = new URL(shareUrl(page, { prompt: prompt.trim(), seed: seed ?? 0, count, sampling, model, modelId: '' }));
   if (seed === null) url.searchParams.delete('seed');
   if (prompt.trim() === '') url.searchParams.delete('prompt');
+  // The widget does not rank with CLIP: its links need no ranking choice.
+  url.searchParams.delete('rank');
   if (theme !== 'auto') url.searchParams.set('theme', theme);
   return url.href;
 }
