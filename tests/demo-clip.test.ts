@@ -17,10 +17,14 @@ import { loadDalle } from '../src/pipeline/load-dalle.ts';
 import { DEFAULT_SAMPLING } from '../src/pipeline/sampler.ts';
 import { loadPromptEncoder } from '../src/text/prompt-encoder.ts';
 import { DEMO_CLIP_CHECKPOINT, DEMO_CLIP_ID } from '../tools/exporter/clip/demo-clip.ts';
+import { packageClip } from '../tools/exporter/clip/export-clip.ts';
 import { DEMO_CHECKPOINT } from '../tools/exporter/demo-model.ts';
 import { openClipFolder, openModelFolder } from '../tools/node/model-folder.ts';
 import { demoClip, demoModel } from './helpers/fixtures.ts';
 import { ort } from './helpers/graphs.ts';
+import { tempDirs } from './helpers/temp-dirs.ts';
+
+const tempDir = tempDirs('demo-clip-');
 
 type Rgb = readonly [number, number, number];
 
@@ -169,4 +173,31 @@ void test('ranking the demo model’s drawings: the best show more of the captio
   } finally {
     await dalle.dispose();
   }
+});
+
+const cosine = (a: Float32Array, b: Float32Array): number => {
+  let [dot, aa, bb] = [0, 0, 0];
+  a.forEach((v, i) => ((dot += v * b[i]!), (aa += v * v), (bb += b[i]! * b[i]!)));
+  return dot / Math.sqrt(aa * bb);
+};
+
+void test('a CLIPModel folder with Flax weights exports in q8 too (close to fp32), with its logit scale; fp16 is refused', async () => {
+  const out = join(tempDir(), 'q8');
+  const manifest = packageClip({ clipDir: DEMO_CLIP_CHECKPOINT, outDir: out, dtype: 'q8', modelId: 'demo-clip-q8' });
+  assert.ok(manifest.files.some((file) => file.path === 'onnx/vision_model_quantized.onnx'));
+  assert.ok(Math.abs(manifest.logitScale - ranker.manifest.logitScale) < 1e-9);
+  const q8 = await loadClipRanker(ort, openClipFolder(out), 'wasm');
+  try {
+    const caption = reference.captions[0]!.caption;
+    assert.ok(cosine(await q8.embedText(caption), await ranker.embedText(caption)) > 0.99);
+    const [image] = evaluationImages();
+    const [a, b] = [await q8.embedImages([image!], 256), await ranker.embedImages([image!], 256)];
+    assert.ok(cosine(a[0]!, b[0]!) > 0.99);
+  } finally {
+    await q8.dispose();
+  }
+  assert.throws(
+    () => packageClip({ clipDir: DEMO_CLIP_CHECKPOINT, outDir: join(tempDir(), 'x'), dtype: 'fp16', modelId: 'x' }),
+    /can be fp32 or q8, not fp16/,
+  );
 });

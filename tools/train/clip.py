@@ -154,29 +154,13 @@ class TextModel(nn.Module):
         return h[torch.arange(len(ids)), eos_positions]
 
 
-def grid_codes(grid, d):
-    """[grid², d]: sin/cos of the row in the first half of the channels, of the column in the second."""
-    quarter = d // 4
-    freq = 1.0 / (grid ** (torch.arange(quarter) / quarter))
-    rows, cols = torch.meshgrid(torch.arange(grid).float(), torch.arange(grid).float(), indexing="ij")
-    parts = []
-    for axis in (rows.flatten(), cols.flatten()):
-        angle = axis[:, None] * freq[None, :]
-        parts += [angle.sin(), angle.cos()]
-    return torch.cat(parts, 1)
-
-
 class VisionEmbeddings(nn.Module):
     def __init__(self, c):
         super().__init__()
         d, p = c["hidden_size"], c["patch_size"]
         self.class_embedding = nn.Parameter(torch.randn(d) * d**-0.5)
         self.patch_embedding = nn.Conv2d(3, d, p, p, bias=False)
-        grid = c["image_size"] // p
-        self.position_embedding = nn.Embedding(grid * grid + 1, d)
-        with torch.no_grad():  # learned, but started from 2-D sin/cos codes: a ViT this small learns layout slowly
-            self.position_embedding.weight[0] = 0
-            self.position_embedding.weight[1:] = grid_codes(grid, d)
+        self.position_embedding = nn.Embedding((c["image_size"] // p) ** 2 + 1, d)
 
 
 class VisionModel(nn.Module):

@@ -128,22 +128,9 @@ def scene_group(rng):
     return group
 
 
-def without_colour(caption):
-    """"a big red circle on …" → "a big circle on …": the object's colour unsaid (one-object captions only)."""
-    words = caption.split()
-    if "and" in words:
-        return caption
-    i = next(i for i, w in enumerate(words) if w in scenes.COLOURS)
-    words = words[:i] + words[i + 1 :]
-    words[0] = scenes.article(words[1])
-    return " ".join(words)
-
-
 def training_batch(rng, size):
-    """Half scenes.py's scenes (one or two objects; a fifth with the object's colour unsaid, so a shape word is
-    learned on its own), half groups of three that differ in one word."""
+    """Half scenes.py's scenes (one or two objects), half groups of three that differ in one word."""
     pairs = [scenes.sample_scene(rng) for _ in range(size // 2)]
-    pairs = [(image, without_colour(text) if rng.random() < 0.2 else text) for image, text in pairs]
     while len(pairs) < size:
         pairs += scene_group(rng)
     pairs = pairs[:size]
