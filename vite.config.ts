@@ -2,7 +2,7 @@
  * Vite for the app and its embed widget (two pages): React, a module worker, cross-origin isolation
  * (WASM threads need SharedArrayBuffer) and a Content-Security-Policy on every response (tools/web), onnxruntime-web's
  * runtime files served from our own origin, a service worker that keeps the app and those files
- * offline (tools/web/pwa.ts), and the tiny demo model exported on first start so `npm run dev`
+ * offline (tools/web/pwa.ts), and the demo model and its CLIP exported on first start so `npm run dev`
  * works with no network.
  */
 import { readFileSync, statSync } from 'node:fs';
@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import react from '@vitejs/plugin-react';
 import { defaultClientConditions, defineConfig, loadEnv } from 'vite';
 import type { Plugin } from 'vite';
-import { ensureTinyClip } from './tools/exporter/clip/export-clip.ts';
+import { ensureDemoClip } from './tools/exporter/clip/demo-clip.ts';
 import { ensureDemoModel } from './tools/exporter/demo-model.ts';
 import { catalogHosts, parseCatalog } from './src/model/catalog.ts';
 import { parseModelHosts } from './tools/web/content-security-policy.ts';
@@ -68,8 +68,8 @@ function ortRuntimeFiles(): Plugin {
 }
 
 /**
- * Exports the committed demo checkpoint (tools/train/demo-checkpoint) to public/models/demo/ unless a current export is
- * there.
+ * Exports the committed demo checkpoint (tools/train/demo-checkpoint) to public/models/demo/ and the demo CLIP
+ * (tools/train/clip-checkpoint) to public/models/clip-demo/ unless current exports are there.
  */
 function demoModel(): Plugin {
   return {
@@ -77,8 +77,8 @@ function demoModel(): Plugin {
     configResolved(config) {
       // Re-exported whenever the exporter's code or the checkpoint changed, so the demo always runs the current graphs.
       ensureDemoModel(join(config.publicDir, 'models', 'demo'));
-      // The demo's CLIP ranker (random weights): ranking works with no network too.
-      ensureTinyClip(join(config.publicDir, 'models', 'clip-demo'));
+      // The demo's CLIP ranker, trained on the same scenes (tools/train/clip-checkpoint): ranking works offline too.
+      ensureDemoClip(join(config.publicDir, 'models', 'clip-demo'));
     },
   };
 }

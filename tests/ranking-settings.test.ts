@@ -19,7 +19,7 @@ void test("the site's catalog offers the bundled demo CLIP and the real one, whi
   assert.deepEqual(
     site.rankers.map((r) => [r.id, r.dtype, r.randomWeights, r.askBeforeDownload]),
     [
-      ['clip-demo', 'fp32', true, false],
+      ['clip-demo', 'fp32', false, false],
       ['clip-vit-base-patch32-q8', 'q8', false, true],
     ],
   );
@@ -32,9 +32,10 @@ void test('the bundled demo model gets the bundled ranker, a real model the real
   assert.equal(pickRanker(site.rankers.slice(0, 1), realModel)?.id, 'clip-demo', 'the only ranker otherwise');
 });
 
-void test('ranking starts off with the random CLIP and below 4 GB, saying why; on otherwise', () => {
+void test('ranking starts off with a random CLIP and below 4 GB, saying why; on otherwise', () => {
   const [demo, real] = site.rankers;
-  assert.match(rankingOffReason(8, demo!)!, /random weights/);
+  assert.match(rankingOffReason(8, { ...demo!, randomWeights: true })!, /random weights/);
+  assert.equal(rankingOffReason(8, demo!), null, 'the demo CLIP is trained: ranking starts on');
   assert.match(rankingOffReason(2, real!)!, /reports 2 GB of memory/);
   assert.equal(rankingOffReason(8, real!), null);
   assert.equal(rankingOffReason(undefined, real!), null, 'a browser that does not say is not short of memory');

@@ -4,14 +4,14 @@
  * npm run export -- --from-hub dalle-mini/dalle-mini --out <dir> [--dtype …] [--revision main]
  * npm run export -- --random clip-tiny --seed <n> --out <dir> [--dtype fp32|q8]     (a CLIP ranking model)
  * npm run export -- --clip <hub CLIP folder> --out <dir> [--dtype fp32|fp16|q8] [--model-id <id>] [--logit-scale
- * 4.6052]
+ * 4.6052]   (a folder of ONNX graphs, or Flax weights whose graphs are built: fp32 or q8)
  * Any of them: [--shard-mb 64] [--catalog public/models/catalog.json [--catalog-url <folder URL>]]
  *
  * --out is checked before anything is downloaded or written (exporter/export-target.ts), and
  * a cleanup guard removes this run's staging folders if it is interrupted.
  */
 import { basename, dirname, join, resolve } from 'node:path';
-import { CLIP_DTYPES, OPENAI_CLIP_LOGIT_SCALE } from '../src/model/clip-manifest.ts';
+import { CLIP_DTYPES } from '../src/model/clip-manifest.ts';
 import type { ClipDtype, ClipManifest } from '../src/model/clip-manifest.ts';
 import { exportRandomClip, packageClip } from './exporter/clip/export-clip.ts';
 import { intArg, numberArg, parseArgs, runCli, seedArg, UsageError } from './cli-args.ts';
@@ -134,13 +134,14 @@ function exportClip(args: ParsedArgs, out: string): void {
     if (args.values.has('random')) throw new UsageError('give either --clip <dir> or --random clip-tiny, not both');
     if (!(CLIP_DTYPES as readonly string[]).includes(dtype))
       throw new UsageError(`--dtype of a CLIP must be one of ${CLIP_DTYPES.join(', ')}, got "${dtype}"`);
-    const logitScale = numberArg(args, 'logit-scale', OPENAI_CLIP_LOGIT_SCALE);
+    // Default: the checkpoint's trained value for Flax weights, openai's (ln 100) for ONNX folders.
+    const logitScale = args.values.has('logit-scale') ? numberArg(args, 'logit-scale', 0) : undefined;
     manifest = packageClip({
       clipDir,
       outDir: out,
       dtype: dtype as ClipDtype,
       modelId: args.values.get('model-id') ?? basename(resolve(clipDir)),
-      logitScale,
+      ...(logitScale === undefined ? {} : { logitScale }),
       force,
     });
   }

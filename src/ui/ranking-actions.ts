@@ -32,9 +32,11 @@ function messageOf(error: unknown): string {
 
 export function pickRanker(rankers: readonly CatalogRanker[], model: CatalogModel | undefined): CatalogRanker | null {
   // The bundled demo (random weights, or trained here on shapes, and loaded without asking) goes with the bundled
-  // ranker, so ranking it never asks for a download; a real model goes with a real CLIP, when the site has both.
+  // ranker (trained on the same shapes), so ranking it never asks for a download; a real model goes with a real
+  // CLIP (downloaded on consent, real weights), when the site has both.
   const bundled = model === undefined || model.randomWeights || !model.askBeforeDownload;
-  const fits = (ranker: CatalogRanker): boolean => (bundled ? !ranker.askBeforeDownload : !ranker.randomWeights);
+  const fits = (ranker: CatalogRanker): boolean =>
+    bundled ? !ranker.askBeforeDownload : ranker.askBeforeDownload && !ranker.randomWeights;
   return rankers.find(fits) ?? rankers[0] ?? null;
 }
 

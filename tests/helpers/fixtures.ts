@@ -4,6 +4,7 @@ import type { ExportDtype } from '../../tools/exporter/graphs/precision.ts';
 import { ensureDemoModel } from '../../tools/exporter/demo-model.ts';
 import { ensureTinyModel } from '../../tools/exporter/tiny-model.ts';
 import { ensureTinyClip } from '../../tools/exporter/clip/export-clip.ts';
+import { ensureDemoClip } from '../../tools/exporter/clip/demo-clip.ts';
 
 const CACHE = join(import.meta.dirname, '..', '..', '.cache');
 
@@ -30,4 +31,9 @@ export function tinyClip(): string {
  */
 export function demoModel(dtype: ExportDtype = 'fp32'): string {
   return ensureDemoModel(join(CACHE, 'test-models', `demo-${dtype}`), dtype);
+}
+
+/** The trained demo CLIP (tools/train/clip-checkpoint) in fp32, rebuilt when the exporter or the checkpoint changes. */
+export function demoClip(): string {
+  return ensureDemoClip(join(CACHE, 'test-models', 'demo-clip'));
 }

@@ -4,31 +4,24 @@
  *  - `exportRandomClip`: a seeded random tiny CLIP of the real architecture (graphs built by our own
  *    ONNX builder, a small CLIP tokenizer), byte-identical for the same seed;
  *  - `packageClip`: a downloaded hub folder (`Xenova/clip-vit-base-patch32`) gets the manifest for
- *    one dtype, so a site can publish it and the model store can download and verify it.
+ *    one dtype, so a site can publish it and the model store can download and verify it; a CLIPModel
+ *    folder with Flax weights (openai's, or the demo CLIP trained by tools/train) gets its graphs built
+ *    from them first (clip-checkpoint.ts).
  * Both write beside --out and swap the folder in at the end (staging.ts).
  */
-import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import {
-  CLIP_CONFIG_FILES,
-  CLIP_MANIFEST_FORMAT,
-  OPENAI_CLIP_LOGIT_SCALE,
-  clipGraphFiles,
-  parseClipManifest,
-} from '../../../src/model/clip-manifest.ts';
+import { CLIP_CONFIG_FILES, OPENAI_CLIP_LOGIT_SCALE, clipGraphFiles } from '../../../src/model/clip-manifest.ts';
 import type { ClipDtype, ClipManifest } from '../../../src/model/clip-manifest.ts';
-import type { ManifestFile } from '../../../src/model/manifest.ts';
-import { forEachPiece } from '../../node/read-fully.ts';
-import { createStaging, replaceWithStaged } from '../../node/staging.ts';
 import { CheckpointError } from '../checkpoint-error.ts';
-import { checkExportTarget } from '../export-target.ts';
-import { GraphBuilder } from '../onnx/graph-builder.ts';
 import { fillNormal, streamSeed } from '../prng.ts';
-import { buildClipTextGraph, buildClipVisionGraph, CLIP_LAYER_NORM_EPS } from './clip-graphs.ts';
-import type { ClipConfig, ClipParams } from './clip-graphs.ts';
-import { clipTokenizerFiles, clipToyVocab } from './clip-tokenizer.ts';
 import { ensureCurrentExport } from '../tiny-model.ts';
+import { CLIP_WEIGHTS_FILE, openClipCheckpoint, readClipVocab } from './clip-checkpoint.ts';
+import { writeClipGraphs, writeClipManifest, writeStaged } from './clip-folder.ts';
+import { CLIP_LAYER_NORM_EPS } from './clip-graphs.ts';
+import type { ClipConfig } from './clip-graphs.ts';
+import type { ClipParams } from './clip-graphs.ts';
+import { clipTokenizerFiles, clipToyVocab } from './clip-tokenizer.ts';
 
 /** CLIPImageProcessor's settings for ViT-B/32 (preprocessor_config.json of openai/clip-vit-base-patch32). */
 export const CLIP_PREPROCESSOR_CONFIG = {
@@ -113,39 +106,6 @@ export function randomClipParams(seed: number): ClipParams {
   };
 }
 
-function describeFile(dir: string, path: string): ManifestFile {
-  const hash = createHash('sha256');
-  const bytes = forEachPiece(join(dir, path), 1 << 24, (piece) => hash.update(piece));
-  return { path, bytes, sha256: hash.digest('hex') };
-}
-
-function writeManifest(dir: string, modelId: string, dtype: ClipDtype, logitScale: number): ClipManifest {
-  const graphs = clipGraphFiles(dtype);
-  const files = [...CLIP_CONFIG_FILES, graphs.text, graphs.vision].sort().map((path) => describeFile(dir, path));
-  const manifest: ClipManifest = { format: CLIP_MANIFEST_FORMAT, modelId, dtype, logitScale, files };
-  writeFileSync(join(dir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-  // The page and the CLI read it through the same checks.
-  return parseClipManifest(manifest);
-}
-
-function staged(
-  out: string,
-  inputs: readonly string[],
-  force: boolean,
-  write: (dir: string) => ClipManifest,
-): ClipManifest {
-  const target = checkExportTarget(out, inputs, force);
-  const staging = createStaging(target);
-  try {
-    const manifest = write(staging);
-    replaceWithStaged(staging, target);
-    return manifest;
-  } catch (error) {
-    rmSync(staging, { recursive: true, force: true });
-    throw error;
-  }
-}
-
 export interface RandomClipOptions {
   readonly seed: number;
   readonly outDir: string;
@@ -155,57 +115,88 @@ export interface RandomClipOptions {
 }
 
 export function exportRandomClip(options: RandomClipOptions): ClipManifest {
-  return staged(options.outDir, [], options.force ?? false, (dir) => {
+  return writeStaged(options.outDir, [], options.force ?? false, (dir) => {
     const vocab = clipToyVocab();
     const config = tinyConfig(vocab.tokens.length);
     const params = randomClipParams(options.seed);
-    mkdirSync(join(dir, 'onnx'));
-    for (const dtype of ['fp32', 'q8'] as const) {
-      const graphs = clipGraphFiles(dtype);
-      const text = new GraphBuilder('text_model', null);
-      buildClipTextGraph(text, params, config, dtype);
-      writeFileSync(join(dir, graphs.text), text.serialize());
-      const vision = new GraphBuilder('vision_model', null);
-      buildClipVisionGraph(vision, params, config, dtype);
-      writeFileSync(join(dir, graphs.vision), vision.serialize());
-    }
+    for (const dtype of ['fp32', 'q8'] as const) writeClipGraphs(dir, params, config, dtype);
     const files = {
       'config.json': `${JSON.stringify(hubConfig(config, vocab.tokens.length - 1), null, 2)}\n`,
       'preprocessor_config.json': `${JSON.stringify(CLIP_PREPROCESSOR_CONFIG, null, 2)}\n`,
       ...clipTokenizerFiles(vocab),
     };
     for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
-    return writeManifest(dir, `random-clip-tiny-seed${options.seed}`, options.dtype ?? 'fp32', OPENAI_CLIP_LOGIT_SCALE);
+    return writeClipManifest(
+      dir,
+      `random-clip-tiny-seed${options.seed}`,
+      options.dtype ?? 'fp32',
+      OPENAI_CLIP_LOGIT_SCALE,
+    );
   });
 }
 
 export interface PackageClipOptions {
-  /** A hub CLIP folder (`git clone https://huggingface.co/Xenova/clip-vit-base-patch32`). */
+  /**
+   * A hub CLIP folder: with ONNX graphs (`git clone https://huggingface.co/Xenova/clip-vit-base-patch32`), or a
+   * CLIPModel with Flax weights (config.json, flax_model.msgpack, tokenizer files), whose graphs are built here.
+   */
   readonly clipDir: string;
   readonly outDir: string;
   readonly dtype: ClipDtype;
   readonly modelId: string;
+  /** Default: the checkpoint's trained `logit_scale` for Flax weights, ln 100 (openai's) for ONNX folders. */
   readonly logitScale?: number;
   readonly force?: boolean;
 }
 
-/** Copies one dtype's files of a hub CLIP folder and writes the manifest beside them. */
+/** Copies one dtype's files of a hub CLIP folder (or builds its graphs from Flax weights) and writes the manifest. */
 export function packageClip(options: PackageClipOptions): ClipManifest {
   const graphs = clipGraphFiles(options.dtype);
+  const has = (path: string): boolean => existsSync(join(options.clipDir, path));
+  if (!has(graphs.text) && has(CLIP_WEIGHTS_FILE)) return exportClipWeights(options);
   const needed = [...CLIP_CONFIG_FILES, graphs.text, graphs.vision];
   for (const path of needed) {
-    if (!existsSync(join(options.clipDir, path)))
+    if (!has(path))
       throw new CheckpointError(
-        `${join(options.clipDir, path)} is missing: a ${options.dtype} CLIP folder needs ${needed.join(', ')}`,
+        `${join(options.clipDir, path)} is missing: a ${options.dtype} CLIP folder needs ${needed.join(', ')}` +
+          ` (or ${CLIP_WEIGHTS_FILE} to build them from)`,
       );
   }
-  return staged(options.outDir, [options.clipDir], options.force ?? false, (dir) => {
+  return writeStaged(options.outDir, [options.clipDir], options.force ?? false, (dir) => {
     for (const path of needed) {
       mkdirSync(dirname(join(dir, path)), { recursive: true });
       copyFileSync(join(options.clipDir, path), join(dir, path));
     }
-    return writeManifest(dir, options.modelId, options.dtype, options.logitScale ?? OPENAI_CLIP_LOGIT_SCALE);
+    return writeClipManifest(dir, options.modelId, options.dtype, options.logitScale ?? OPENAI_CLIP_LOGIT_SCALE);
   });
+}
+
+/** A CLIPModel with Flax weights (clip-checkpoint.ts): our graphs from its weights, its tokenizer in tokenizer.json. */
+function exportClipWeights(options: PackageClipOptions): ClipManifest {
+  const { clipDir, dtype } = options;
+  if (dtype !== 'fp32' && dtype !== 'q8')
+    throw new CheckpointError(`a CLIP exported from ${CLIP_WEIGHTS_FILE} can be fp32 or q8, not ${dtype}`);
+  const has = (path: string): boolean => existsSync(join(clipDir, path));
+  const tokenizer =
+    has('tokenizer.json') && has('tokenizer_config.json') ? null : clipTokenizerFiles(readClipVocab(clipDir));
+  const checkpoint = openClipCheckpoint(clipDir);
+  try {
+    const { imageSize } = checkpoint.config.vision;
+    if (!has('preprocessor_config.json') && imageSize !== CLIP_PREPROCESSOR_CONFIG.crop_size.height)
+      throw new CheckpointError(`${clipDir} needs a preprocessor_config.json for its ${imageSize}-pixel images`);
+    return writeStaged(options.outDir, [clipDir], options.force ?? false, (dir) => {
+      writeClipGraphs(dir, checkpoint.params, checkpoint.config, dtype);
+      copyFileSync(join(clipDir, 'config.json'), join(dir, 'config.json'));
+      for (const [name, text] of Object.entries(tokenizer ?? {})) writeFileSync(join(dir, name), text);
+      const copied = [...(tokenizer ? [] : ['tokenizer.json', 'tokenizer_config.json']), 'preprocessor_config.json'];
+      for (const path of copied.filter(has)) copyFileSync(join(clipDir, path), join(dir, path));
+      if (!has('preprocessor_config.json'))
+        writeFileSync(join(dir, 'preprocessor_config.json'), `${JSON.stringify(CLIP_PREPROCESSOR_CONFIG, null, 2)}\n`);
+      return writeClipManifest(dir, options.modelId, dtype, options.logitScale ?? checkpoint.logitScale);
+    });
+  } finally {
+    checkpoint.close();
+  }
 }
 
 /** The seed-1 tiny CLIP the page's demo and the tests use, re-exported whenever the exporter changes. */
