@@ -1,7 +1,8 @@
 /**
  * The demo model (trained by tools/train on synthetic shapes) draws what its prompts say, its
  * exported graphs compute what the PyTorch training code computes, and its quantized exports pick
- * the same tokens as fp32. Captions use colour × shape pairs held out of training.
+ * the same tokens as fp32. Captions use colour × shape pairs held out of training; positioned captions must
+ * put the object in the named corner.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -104,6 +105,53 @@ for (const [object, background] of [
       { name: 'the centre', inside: centre, expected: objectColour, other: background },
       { name: 'the border', inside: border, expected: background, other: objectColour },
     ]);
+  });
+}
+
+/** Where scenes.py puts an object "in the top left" etc.: its centre, ±20 px. */
+const CORNERS = {
+  'top left': [72, 72],
+  'top right': [184, 72],
+  'bottom left': [72, 184],
+  'bottom right': [184, 184],
+} as const;
+type Corner = keyof typeof CORNERS;
+function corner(name: Corner): (x: number, y: number) => boolean {
+  const [cx, cy] = CORNERS[name];
+  return (x, y) => Math.abs(x + 0.5 - cx) < 20 && Math.abs(y + 0.5 - cy) < 20;
+}
+
+/**
+ * In every drawn image of a positioned caption, the named corner's mean colour is nearer the object's
+ * colour than any other corner's is: the object is drawn where the caption says, not elsewhere.
+ * TODO: the committed model fails three of these four (it paints the whole image, or most of it, in
+ * the object's colour); they run and report, without failing the suite, until a model passes them.
+ */
+const POSITIONS_TODO = 'positions are not reliable yet (README, "The demo model")';
+for (const [object, position, background] of [
+  ['yellow circle', 'top left', 'blue'],
+  ['purple square', 'bottom right', 'white'],
+  ['red star', 'top right', 'green'],
+  ['blue triangle', 'bottom left', 'yellow'],
+] as const) {
+  const prompt = `a ${object} in the ${position} on a ${background} background`;
+  void test(`"${prompt}": the object's colour is nearest in the ${position}`, { todo: POSITIONS_TODO }, async () => {
+    const target = colour(object.split(' ')[0]!);
+    for (const seed of SEEDS) {
+      const images = await drawer.draw(prompt, seed, IMAGES_PER_SEED);
+      images.forEach((rgba, i) => {
+        const away = (name: Corner): number => distance(meanColour(rgba, drawer.imageSize, corner(name)), target);
+        const named = away(position);
+        for (const other of Object.keys(CORNERS) as Corner[]) {
+          if (other === position) continue;
+          assert.ok(
+            named < away(other),
+            `"${prompt}" seed ${seed} image ${i}: the ${position} is ${named.toFixed(0)} from the object's ` +
+              `colour, the ${other} ${away(other).toFixed(0)}`,
+          );
+        }
+      });
+    }
   });
 }
 

@@ -10,7 +10,9 @@ minimises the VQ objective (distance from encoder outputs to their codes) for th
 GroupNorm (32 groups) would normally erase a flat image's colour; here each signal travels as a pair
 (+s·x, −s·x) in one group of two channels: the group mean is exactly 0 and, with s small, its variance
 is far below the epsilon, so GroupNorm(x) ≈ x·s/√eps, undone by its scale. The swish after norm_out
-is made linear by a large offset (swish(20 + x) = 20 + x to 1e-8), removed by conv_out's bias.
+is made linear by a large offset (swish(20 + x) = 20 + x to 1e-8), removed by conv_out's bias. The
+decoder carries its pairs at s = 1 up to its last upsampling conv, which scales them to s = 1e-4: the
+residual branches before it then see and write colours of ordinary size (finetune_vqgan.py trains them).
 """
 import torch
 import torch.nn.functional as F
@@ -73,10 +75,13 @@ def construct(config, codebook):
     _centre_tap(model.quant_conv, [(c, c, 1.0) for c in rgb])
 
     _centre_tap(model.post_quant_conv, [(c, c, 1.0) for c in rgb])
-    _centre_tap(dec.conv_in, [(2 * c, c, SIGNAL_SCALE) for c in rgb] + [(2 * c + 1, c, -SIGNAL_SCALE) for c in rgb])
-    for level in dec.up:
+    # The decoder carries colours at unit size (what gradient training needs: finetune_vqgan.py) until the
+    # last upsampling (up_1, to 256 px), which scales them to SIGNAL_SCALE for norm_out.
+    _centre_tap(dec.conv_in, [(2 * c, c, 1.0) for c in rgb] + [(2 * c + 1, c, -1.0) for c in rgb])
+    for i, level in enumerate(dec.up):
         if level.resample == "up":
-            _centre_tap(level.upsample.conv, [(ch, ch, 1.0) for ch in range(config["ch"])])
+            gain = SIGNAL_SCALE if i == 1 else 1.0
+            _centre_tap(level.upsample.conv, [(ch, ch, gain) for ch in range(config["ch"])])
     _pass_through_norm(dec.norm_out, 3)
     # pixels = (x + 1) / 2: the decoder outputs [0, 1] from colours in [−1, 1]
     _centre_tap(dec.conv_out, [(c, 2 * c, 0.5) for c in rgb])

@@ -2,7 +2,12 @@
 writes it in the official Flax checkpoint layout: <out>/vqgan/{config.json, flax_model.msgpack} and
 <out>/dalle/{config.json, flax_model.msgpack, vocab.json, merges.txt}, plus <out>/report.json.
 
-    nice -n 10 python3 tools/train/train.py [--quick] [--out tools/train/demo-checkpoint]
+    nice -n 10 python3 tools/train/train.py [--quick] [--stage all|vqgan|dalle] [--out tools/train/demo-checkpoint]
+
+The two stages are independent given the codebook (k-means, seeded): --stage dalle trains the DalleBart
+on the codebook of <out>/vqgan, --stage vqgan redoes only the VQGAN; each stage seeds its own RNGs, so
+a stage run alone gives what it gives in a whole run. --resume STEP goes on with a DalleBart run that was
+stopped after its checkpoint at STEP (saved every 150 steps), from those weights with a fresh optimizer.
 
 Seeded; sized to finish on a 2-core CPU (see README "Retrain the demo model")."""
 import argparse
@@ -24,7 +29,9 @@ import flax_msgpack  # noqa: E402
 import scenes  # noqa: E402
 import text  # noqa: E402
 from dallebart import DalleBart, flax_params as dalle_params  # noqa: E402
+import finetune_vqgan  # noqa: E402
 from construct import construct, kmeans, patch_means  # noqa: E402
+from reference import load_into, read_flax  # noqa: E402
 from vqgan import flax_params as vqgan_params  # noqa: E402
 
 VQGAN_CONFIG = dict(
@@ -56,11 +63,58 @@ def fit_vqgan(images):
 
 
 @torch.no_grad()
-def encode_images(model, images):
-    """Codes [N, 256]: nearest code to each patch mean, which is what model.encode computes (checked in main)."""
-    book = model.quantize.embedding.weight[:, :3]
+def encode_images(codebook, images):
+    """Codes [N, 256]: nearest code to each patch mean, which is what VQGAN.encode computes (checked in train_vqgan)."""
+    book = torch.as_tensor(codebook)[:, :3]
     codes = [torch.cdist(patch_means(images[i : i + 256]).reshape(-1, 3), book).argmin(1) for i in range(0, len(images), 256)]
     return torch.cat(codes).reshape(-1, 256)
+
+
+@torch.no_grad()
+def held_out_psnr(model, images):
+    codes = encode_images(model.quantize.embedding.weight, images).reshape(-1, 16, 16)
+    small = torch.cat([finetune_vqgan.decode_small(model, model.lookup(c)) for c in codes.split(16)])
+    return psnr(finetune_vqgan.upsample(small), to_tensor(images))
+
+
+def train_vqgan(out, quick):
+    """Constructs the VQGAN, trains its decoder, writes the better of the two; returns report entries."""
+    torch.manual_seed(SEED)
+    pool = 64 if quick else 200
+    steps = 4 if quick else int(os.environ.get("VQ_STEPS", 300))
+    constructed = fit_vqgan(scenes.dataset(SEED, pool)[0])
+    held_images = scenes.dataset(SEED + 2, 16 if quick else 64, held_out=True)[0]
+    with torch.no_grad():
+        _, model_codes = constructed.encode(to_tensor(held_images[:4]))
+        agree = (model_codes.reshape(-1, 256) == encode_images(constructed.quantize.embedding.weight, held_images[:4]))
+        assert agree.all(), f"the VQGAN encoder disagrees with its patch-mean shortcut on {1 - agree.float().mean():.1%}"
+    constructed_psnr = held_out_psnr(constructed, held_images)
+    log(f"constructed vqgan: PSNR on {len(held_images)} held-out images {constructed_psnr:.2f} dB")
+
+    trained = fit_vqgan(scenes.dataset(SEED, pool)[0])
+    images = scenes.dataset(SEED + 3, 64 if quick else int(os.environ.get("VQ_IMAGES", 1500)))[0]
+    codes = encode_images(trained.quantize.embedding.weight, images).reshape(-1, 16, 16)
+    finetune_vqgan.train(trained, codes, images, steps, 8, np.random.default_rng(SEED), log)
+    del images
+    with torch.no_grad():
+        codes = encode_images(trained.quantize.embedding.weight, held_images[:2]).reshape(-1, 16, 16)
+        small = finetune_vqgan.decode_small(trained, trained.lookup(codes))
+        gap = (finetune_vqgan.upsample(small) - trained.decode_codes(codes)).abs().max().item()
+        assert gap < 1e-3, f"the decoder's 64 px shortcut is {gap} from its whole graph"
+    trained_psnr = held_out_psnr(trained, held_images)
+    log(f"trained vqgan: PSNR on {len(held_images)} held-out images {trained_psnr:.2f} dB")
+    vqgan = trained if trained_psnr > constructed_psnr else constructed
+    os.makedirs(os.path.join(out, "vqgan"), exist_ok=True)
+    write_json(os.path.join(out, "vqgan", "config.json"), VQGAN_CONFIG)
+    flax_msgpack.write(os.path.join(out, "vqgan", "flax_model.msgpack"), vqgan_params(vqgan))
+    return {
+        "vqganCodebookImages": pool,
+        "vqganDecoderSteps": steps,
+        "vqganHeldOutPsnrDb": round(max(trained_psnr, constructed_psnr), 2),
+        "vqganConstructedPsnrDb": round(constructed_psnr, 2),
+        "vqganTrainedPsnrDb": round(trained_psnr, 2),
+        "vqganKept": "trained" if vqgan is trained else "constructed",
+    }
 
 
 def dalle_config(vocab_size, size):
@@ -106,8 +160,16 @@ def dalle_config(vocab_size, size):
     }
 
 
-def train_dalle(config, vocab, captions, codes, steps, batch, rng, save, drop=0.15):
+def train_dalle(config, vocab, captions, codes, steps, batch, rng, save, drop=0.15, resume=None):
+    """resume: (weights, step) to go on from a checkpoint saved after `step` steps, with a fresh optimizer."""
     model = DalleBart(config)
+    first = 0
+    if resume is not None:
+        load_into(model, dalle_params, resume[0])
+        first = resume[1]
+        for _ in range(first):  # the batches already seen
+            rng.integers(len(codes), size=batch)
+            rng.random(batch)
     opt = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=0.01, betas=(0.9, 0.98))
     encoded = [text.encode(vocab, c) for c in captions]
     ids = torch.tensor([e[0] for e in encoded])
@@ -115,7 +177,7 @@ def train_dalle(config, vocab, captions, codes, steps, batch, rng, save, drop=0.
     empty_ids, empty_mask = (torch.tensor(t) for t in text.encode(vocab, ""))
     start = torch.full((len(codes), 1), config["decoder_start_token_id"])
     inputs = torch.cat([start, codes[:, :-1]], 1)
-    for step in range(steps):
+    for step in range(first, steps):
         idx = torch.from_numpy(rng.integers(len(codes), size=batch))
         b_ids, b_mask = ids[idx].clone(), masks[idx].clone()
         dropped = torch.from_numpy(rng.random(batch) < drop)
@@ -123,7 +185,8 @@ def train_dalle(config, vocab, captions, codes, steps, batch, rng, save, drop=0.
         logits = model(b_ids, b_mask, inputs[idx])
         loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), codes[idx].reshape(-1))
         for g in opt.param_groups:
-            g["lr"] = 3e-3 * min(1, (step + 1) / 60) * (0.05 + 0.95 * (1 + math.cos(math.pi * step / steps)) / 2)
+            warmup = min(1, (step + 1) / 60, (step - first + 1) / 10)
+            g["lr"] = 3e-3 * warmup * (0.05 + 0.95 * (1 + math.cos(math.pi * step / steps)) / 2)
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -140,68 +203,73 @@ def write_json(path, value):
         f.write(json.dumps(value, indent=2) + "\n")
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "demo-checkpoint"))
-    parser.add_argument("--quick", action="store_true", help="a few steps of each stage, to check the pipeline")
-    parser.add_argument("--threads", type=int, default=int(os.environ.get("TRAIN_THREADS", "2")))
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(SEED)
-    rng = np.random.default_rng(SEED)
-    quick = args.quick
-    vq_pool = 64 if quick else 200
-    n_train = 64 if quick else int(os.environ.get("N_TRAIN", 3000))
-    db_steps = 10 if quick else int(os.environ.get("DB_STEPS", 450))
+def train_dalle_stage(out, quick, resume_step=0):
+    """Trains the DalleBart on the codes of <out>/vqgan's codebook; returns report entries."""
+    n_train = 64 if quick else int(os.environ.get("N_TRAIN", 6000))
+    steps = 10 if quick else int(os.environ.get("DB_STEPS", 1000))
     size = tuple(int(x) for x in os.environ.get("DB_SIZE", "64,1,2,128").split(","))
-
-    vqgan = fit_vqgan(scenes.dataset(SEED, vq_pool)[0])
-    vqgan.eval()
-    held_images, held_captions = scenes.dataset(SEED + 2, 16 if quick else 64, held_out=True)
-    with torch.no_grad():
-        held = to_tensor(held_images)
-        z, model_codes = vqgan.encode(held[:8])
-        agree = (model_codes.reshape(-1, 256) == encode_images(vqgan, held_images[:8])).float().mean().item()
-        assert agree > 0.99, f"the VQGAN encoder disagrees with its patch-mean shortcut on {1 - agree:.1%} of codes"
-        rec = torch.cat([vqgan.decode_codes(c.reshape(-1, 16, 16)) for c in encode_images(vqgan, held_images).split(16)])
-    vq_psnr = psnr(rec, held)
-    log(f"vqgan PSNR on {len(held)} held-out images: {vq_psnr:.2f} dB (encoder agrees with the shortcut on {agree:.2%})")
-
+    codebook = read_flax(os.path.join(out, "vqgan", "flax_model.msgpack"))["quantize"]["embedding"]["embedding"]
     images, captions = scenes.dataset(SEED + 1, n_train)
-    codes = encode_images(vqgan, images)
+    codes = encode_images(codebook, images)
     log(f"encoded {n_train} training images; codes used {len(codes.unique())}/{VQGAN_CONFIG['n_embed']}")
     del images
 
     vocab, merges = text.build_vocab(scenes.WORDS)
     config = dalle_config(len(vocab), size)
-    for sub in ("dalle", "vqgan"):
-        os.makedirs(os.path.join(args.out, sub), exist_ok=True)
-    write_json(os.path.join(args.out, "vqgan", "config.json"), VQGAN_CONFIG)
-    flax_msgpack.write(os.path.join(args.out, "vqgan", "flax_model.msgpack"), vqgan_params(vqgan))
-    write_json(os.path.join(args.out, "dalle", "config.json"), config)
-    text.write_vocab(os.path.join(args.out, "dalle"), vocab, merges)
+    os.makedirs(os.path.join(out, "dalle"), exist_ok=True)
+    write_json(os.path.join(out, "dalle", "config.json"), config)
+    text.write_vocab(os.path.join(out, "dalle"), vocab, merges)
 
     def save(model):
-        flax_msgpack.write(os.path.join(args.out, "dalle", "flax_model.msgpack"), dalle_params(model))
-        log("wrote", args.out)
+        flax_msgpack.write(os.path.join(out, "dalle", "flax_model.msgpack"), dalle_params(model))
+        log("wrote", out)
 
-    dalle = train_dalle(config, vocab, captions, codes, db_steps, 32, rng, save)
+    torch.manual_seed(SEED)
+    resume = None
+    if resume_step:
+        resume = (read_flax(os.path.join(out, "dalle", "flax_model.msgpack")), resume_step)
+        log(f"resuming the DalleBart after step {resume_step} with a fresh optimizer")
+    dalle = train_dalle(config, vocab, captions, codes, steps, 32, np.random.default_rng(SEED), save, resume=resume)
     save(dalle)
-    write_json(
-        os.path.join(args.out, "report.json"),
-        {
-            "seed": SEED,
-            "vqganCodebookImages": vq_pool,
-            "dalleBartSteps": db_steps,
-            "trainingImages": n_train,
-            "vqganHeldOutPsnrDb": round(vq_psnr, 2),
-            "heldOutPairs": sorted(" ".join(p) for p in scenes.HELD_OUT),
-            "colours": {name: list(rgb) for name, rgb in scenes.COLOURS.items()},
-            "shapes": scenes.SHAPES,
-            "dalleBartSize": dict(zip(["dModel", "encoderLayers", "decoderLayers", "ffnDim"], size)),
-            "seconds": round(time.time() - LOG_START),
-        },
+    return {
+        "dalleBartSteps": steps,
+        **({"dalleBartResumedAfter": resume_step} if resume_step else {}),
+        "trainingImages": n_train,
+        "dalleBartSize": dict(zip(["dModel", "encoderLayers", "decoderLayers", "ffnDim"], size)),
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "demo-checkpoint"))
+    parser.add_argument("--quick", action="store_true", help="a few steps of each stage, to check the pipeline")
+    parser.add_argument("--stage", choices=["all", "vqgan", "dalle"], default="all")
+    parser.add_argument(
+        "--resume", type=int, default=0, metavar="STEP",
+        help="go on from <out>/dalle saved after STEP steps (fresh optimizer; implies --stage dalle)",
     )
+    parser.add_argument("--threads", type=int, default=int(os.environ.get("TRAIN_THREADS", "2")))
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    if args.resume:
+        args.stage = "dalle"
+    report_path = os.path.join(args.out, "report.json")
+    report = json.load(open(report_path)) if args.stage != "all" and os.path.exists(report_path) else {}
+    report.update(
+        seed=SEED,
+        heldOutPairs=sorted(" ".join(p) for p in scenes.HELD_OUT),
+        colours={name: list(rgb) for name, rgb in scenes.COLOURS.items()},
+        shapes=scenes.SHAPES,
+    )
+    seconds = {}
+    stages = (("vqgan", train_vqgan), ("dalle", lambda out, quick: train_dalle_stage(out, quick, args.resume)))
+    for stage, run in stages:
+        if args.stage in ("all", stage):
+            start = time.time()
+            report.update(run(args.out, args.quick))
+            seconds[stage] = round(time.time() - start)
+    report["seconds"] = {**report.get("seconds", {}), **seconds} if isinstance(report.get("seconds"), dict) else seconds
+    write_json(report_path, report)
     log("wrote", args.out)
 
 
