@@ -38,6 +38,8 @@ export interface BenchReport {
   readonly versions: Readonly<Record<string, string>>;
   readonly cpu: { readonly model: string; readonly cores: number };
   readonly machine_note?: string;
+  /** `uptime`'s 1, 5 and 15 minute load averages when the runs started and ended: a busy machine slows everything. */
+  readonly load_average?: { readonly start: readonly number[]; readonly end: readonly number[] };
   readonly date: string;
   readonly runs: readonly BenchRun[];
 }
@@ -92,6 +94,10 @@ export function formatReport(report: BenchReport): string {
     `model ${report.model_id} (${report.dtype}), ${report.steps} steps, median of ${report.repeat} run(s); ${report.cpu.model}, ${report.cpu.cores} cores`,
   ];
   if (report.machine_note) lines.push(report.machine_note);
+  if (report.load_average) {
+    const load = (values: readonly number[]): string => values.map((v) => v.toFixed(2)).join(' ');
+    lines.push(`load average at start ${load(report.load_average.start)}, at end ${load(report.load_average.end)}`);
+  }
   const header = [
     'runtime',
     'images',

@@ -58,7 +58,7 @@ const PROMPT = 'a photo of an astronaut riding a horse';
 export async function measureGeneration(options: MeasureOptions): Promise<Omit<BenchRun, 'peak_rss_mb'>> {
   const { ort, source, images, steps } = options;
   const log = options.log ?? (() => undefined);
-  const loaded = await loadDalle(ort, source, options.sessionOptions);
+  const loaded = await loadDalle(ort, source, options.sessionOptions, { hostCacheGraph: true });
   try {
     const runs: GraphRun[] = [];
     const engine = new DalleEngine(ort, timedSessions(loaded.engine.sessions, runs), source.manifest);
