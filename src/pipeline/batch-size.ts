@@ -35,10 +35,16 @@ export function decoderBytesPerImage(manifest: ModelManifest): number {
   return 2 * cache + cross + logits;
 }
 
-/** The largest VQGAN activation for one image: the full-resolution feature map. */
+/**
+ * The exporter writes 3×3 convolutions as Winograd F(4×4, 3×3): their transformed operands hold 6²
+ * values per 4² pixels, 2.25× the feature map they come from (docs/model-format.md#vqgan).
+ */
+const WINOGRAD_EXPANSION = 36 / 16;
+
+/** The largest VQGAN activation for one image: the full-resolution feature map, Winograd-transformed. */
 export function vqganLargestActivation(manifest: ModelManifest): number {
   const v = manifest.vqgan;
-  return v.ch * (v.chMult[0] ?? 1) * v.resolution * v.resolution * 4;
+  return v.ch * (v.chMult[0] ?? 1) * v.resolution * v.resolution * 4 * WINOGRAD_EXPANSION;
 }
 
 export function chooseBatchSizes(manifest: ModelManifest, limits: DeviceLimits): BatchSizes {
