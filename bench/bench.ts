@@ -7,7 +7,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { availableParallelism, cpus } from 'node:os';
+import { availableParallelism, cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { openModelFolder } from '../tools/node/model-folder.ts';
 import { runCli } from '../tools/cli-args.ts';
@@ -41,6 +41,7 @@ function main(): void {
     for (const threads of options.threads)
       for (const runtime of options.runtimes)
         jobs.push({ model: options.model, runtime, images, threads, steps: options.steps });
+  const loadStart = loadavg();
   const samples = new Map<ChildJob, BenchRun[]>(jobs.map((job) => [job, []]));
   for (let r = 0; r < options.repeat; r++) {
     for (const job of jobs) {
@@ -57,6 +58,7 @@ function main(): void {
     repeat: options.repeat,
     versions: benchVersions(),
     cpu: { model: cpus()[0]?.model ?? 'unknown', cores: availableParallelism() },
+    load_average: { start: loadStart, end: loadavg() },
     date: new Date().toISOString(),
     runs: jobs.map((job) => medianRun(samples.get(job)!)),
   };

@@ -26,6 +26,8 @@ export interface MeasureOptions {
   readonly steps: number;
   readonly batch: BatchSizes;
   readonly log?: (line: string) => void;
+  /** The machine's 1-minute load average (Node: os.loadavg; the browser page asks its Playwright driver). */
+  readonly loadAverage?: () => number | Promise<number>;
 }
 
 interface GraphRun {
@@ -56,6 +58,7 @@ function timedSessions(sessions: DalleSessions, runs: GraphRun[]): DalleSessions
 const PROMPT = 'a photo of an astronaut riding a horse';
 
 export async function measureGeneration(options: MeasureOptions): Promise<Omit<BenchRun, 'peak_rss_mb'>> {
+  const loadAverage = async (): Promise<number | null> => (options.loadAverage ? options.loadAverage() : null);
   const { ort, source, images, steps } = options;
   const log = options.log ?? (() => undefined);
   const loaded = await loadDalle(ort, source, options.sessionOptions);
@@ -102,9 +105,11 @@ export async function measureGeneration(options: MeasureOptions): Promise<Omit<B
     const progress: number[] = [];
     const previews: number[] = [];
     log(`${options.runtime} ${images} image(s): ${stepsToRun} steps`);
+    const loadStart = await loadAverage();
     const started = performance.now();
     const result = await generate(2, stepsToRun < S ? stepsToRun : Infinity, progress, previews);
     const finished = performance.now();
+    const loadEnd = await loadAverage();
     const encoder = runs.find((r) => r.graph === 'encoder');
     if (!encoder || progress.length === 0) throw new Error('the generation ran no decoder step');
     const vqgan = runs.filter((r) => r.graph === 'vqgan');
@@ -126,6 +131,8 @@ export async function measureGeneration(options: MeasureOptions): Promise<Omit<B
       vqgan_ms_per_image: vqganMs === null ? null : vqganMs / images,
       seconds_per_image: result ? (finished - started) / 1000 / images : null,
       first_preview_ms: previews.length > 0 ? previews[0]! - started : null,
+      load_avg_start: loadStart,
+      load_avg_end: loadEnd,
     };
   } finally {
     await loaded.dispose();
