@@ -13,7 +13,7 @@ import { float32ToFloat16 } from '../../../src/model/half.ts';
 import { vqganLevels } from '../layout.ts';
 import type { ExportDtype } from './precision.ts';
 import { quantizeInt8PerColumn } from './quantize.ts';
-import { winogradConv3x3 } from './winograd.ts';
+import { runtimeOne, winogradConv3x3 } from './winograd.ts';
 
 /**
  * How 3×3 convolutions are written: `direct` is one Conv node each; `winograd-2` / `winograd-4` are
@@ -27,6 +27,8 @@ interface Ctx {
   readonly params: ParamSource;
   readonly dtype: ExportDtype;
   readonly convAlgorithm: ConvAlgorithm;
+  /** A runtime 1.0 for the Winograd filter transform (winograd.ts runtimeOne). */
+  readonly one: string;
 }
 
 /** flax [kh, kw, in, out] → ONNX [out, in, kh, kw]. */
@@ -73,7 +75,7 @@ function conv(ctx: Ctx, x: string, path: string, cin: number, cout: number, size
   ]);
   const bias = b.initializer(`${path}/bias`, 'float32', [cout], params.read(`${path}/bias`));
   if (kernelSize === 3 && ctx.convAlgorithm !== 'direct')
-    return winogradConv3x3(b, x, weight, bias, cin, cout, size, ctx.convAlgorithm === 'winograd-2' ? 2 : 4);
+    return winogradConv3x3(b, x, weight, bias, cin, cout, size, ctx.convAlgorithm === 'winograd-2' ? 2 : 4, ctx.one);
   const pad = (kernelSize - 1) / 2;
   return b.op('Conv', [x, weight, bias], {
     kernel_shape: { ints: [kernelSize, kernelSize] },
@@ -135,9 +137,9 @@ export function buildVqganGraph(
   dtype: ExportDtype,
   convAlgorithm: ConvAlgorithm = 'winograd-4',
 ): void {
-  const ctx: Ctx = { b, params, dtype, convAlgorithm };
   const grid = vqganGridSize(config);
   const codes = b.input(VQGAN_INPUTS.codes, 'int64', [BATCH_AXIS, grid * grid]);
+  const ctx: Ctx = { b, params, dtype, convAlgorithm, one: runtimeOne(b, codes) };
   const codebook = convWeight(ctx, 'quantize/embedding/embedding', params.read('quantize/embedding/embedding'), [
     config.nEmbed,
     config.embedDim,

@@ -90,6 +90,17 @@ function kron(p: readonly (readonly number[])[], q: readonly (readonly number[])
 }
 
 /**
+ * 1.0, computed from the batch size so that ONNX Runtime cannot constant-fold the filter transform:
+ * folded, the transformed filters would sit in memory at (m + 2)²/9 times the kernels' size (4× for
+ * m = 4, +470 MB for the released VQGAN, too much beside the DalleBart in WASM's 4 GiB heap).
+ * Transforming per run costs ~1.4 GFLOP of the decode's ~250.
+ */
+export function runtimeOne(b: GraphBuilder, codes: string): string {
+  const batch = b.cast(b.op('Shape', [codes], { start: { i: 0 }, end: { i: 1 } }), 'float32');
+  return b.op('Min', [batch, b.constant('float32', [1], [1])]);
+}
+
+/**
  * Bᵀ along one axis split into t + 1 blocks of m: tile j reads inputs m·j … m·j + m + 1, all of block j
  * and the first two of block j + 1. Two MatMuls give every block's share in both roles; slicing
  * whole blocks (contiguous runs) and one add line them up. `last`: the blocks are x's last axis
@@ -114,7 +125,7 @@ function transformAxis(b: GraphBuilder, blocks: string, m: WinogradTile, t: numb
 
 /**
  * y = conv3×3(x, weight) + bias for x [N, cin, size, size]; `weight` a graph value [cout, cin, 3, 3]
- * (an initializer or a DequantizeLinear of one: both fold to constants with the filter transform).
+ * (an initializer or a DequantizeLinear of one). `one` is a runtime 1.0 (see runtimeOne).
  */
 export function winogradConv3x3(
   b: GraphBuilder,
@@ -125,6 +136,7 @@ export function winogradConv3x3(
   cout: number,
   size: number,
   m: WinogradTile,
+  one: string,
 ): string {
   const t = size / m;
   if (!Number.isInteger(t))
@@ -134,7 +146,8 @@ export function winogradConv3x3(
   const a2 = a * a;
   // U[ξ·a + ν, c, k] = Σ G[ξ, i] g[k, c, i, j] G[ν, j]
   const flatWeight = b.op('Reshape', [weight, b.int64s([cout * cin, 9])]);
-  const transformed = b.op('MatMul', [flatWeight, b.constant('float32', [9, a2], kron(G, G, true))]);
+  const filterMatrix = b.op('Mul', [b.constant('float32', [9, a2], kron(G, G, true)), one]);
+  const transformed = b.op('MatMul', [flatWeight, filterMatrix]);
   const u = b.op('Transpose', [b.op('Reshape', [transformed, b.int64s([cout, cin, a2])])], {
     perm: { ints: [2, 1, 0] },
   });
