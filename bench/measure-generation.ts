@@ -5,6 +5,7 @@
  * browser bench page both call it.
  */
 import { DalleEngine } from '../src/pipeline/engine.ts';
+import type { EngineOptions } from '../src/pipeline/engine.ts';
 import { GenerationCancelledError } from '../src/pipeline/errors.ts';
 import { DEFAULT_PREVIEW_EVERY, generateImages } from '../src/pipeline/generate-images.ts';
 import { loadDalle } from '../src/pipeline/load-dalle.ts';
@@ -25,6 +26,8 @@ export interface MeasureOptions {
   readonly images: number;
   readonly steps: number;
   readonly batch: BatchSizes;
+  /** The app's engine options for the backend (WebGPU: `cacheOnDevice`). */
+  readonly engineOptions?: EngineOptions;
   readonly log?: (line: string) => void;
   /** The machine's 1-minute load average (Node: os.loadavg; the browser page asks its Playwright driver). */
   readonly loadAverage?: () => number | Promise<number>;
@@ -61,10 +64,15 @@ export async function measureGeneration(options: MeasureOptions): Promise<Omit<B
   const loadAverage = async (): Promise<number | null> => (options.loadAverage ? options.loadAverage() : null);
   const { ort, source, images, steps } = options;
   const log = options.log ?? (() => undefined);
-  const loaded = await loadDalle(ort, source, options.sessionOptions);
+  const loaded = await loadDalle(ort, source, options.sessionOptions, options.engineOptions);
   try {
     const runs: GraphRun[] = [];
-    const engine = new DalleEngine(ort, timedSessions(loaded.engine.sessions, runs), source.manifest);
+    const engine = new DalleEngine(
+      ort,
+      timedSessions(loaded.engine.sessions, runs),
+      source.manifest,
+      options.engineOptions,
+    );
     const S = source.manifest.dalleBart.imageLength;
     const stepsToRun = Math.min(steps, S);
     const generate = async (seed: number, stopAfter: number, progress: number[], previews: number[]) => {
