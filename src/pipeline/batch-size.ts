@@ -50,10 +50,12 @@ export function vqganLargestActivation(manifest: ModelManifest): number {
 export function chooseBatchSizes(manifest: ModelManifest, limits: DeviceLimits): BatchSizes {
   const decoder = Math.floor(limits.memoryBytes / decoderBytesPerImage(manifest));
   const activation = vqganLargestActivation(manifest);
-  // A few full-resolution maps are alive at once (input, two conv outputs, the residual).
+  // Several are alive at once inside a Winograd convolution (its input operand and GEMM output, the
+  // block's input and residual, the transforms' temporaries). Batching does not make the VQGAN faster
+  // per image on CPUs, so err small: WASM's one heap also holds the DalleBart's weights.
   const vqgan = Math.min(
     Math.floor(limits.maxBufferBytes / activation),
-    Math.floor(limits.memoryBytes / (4 * activation)),
+    Math.floor(limits.memoryBytes / (6 * activation)),
   );
   const clamp = (n: number): number => Math.max(1, Math.min(MAX_BATCH, n));
   return { decoder: clamp(decoder), vqgan: clamp(vqgan) };
