@@ -48,7 +48,10 @@ function main(): void {
       process.stderr.write(
         `run ${r + 1}/${options.repeat}: ${job.runtime}, ${job.images} image(s), ${job.threads} thread(s)\n`,
       );
-      samples.get(job)!.push(runChild(job));
+      const run = runChild(job);
+      // Each run as it finishes: a long benchmark that fails later still leaves its measurements.
+      process.stderr.write(`  ${JSON.stringify(run)}\n`);
+      samples.get(job)!.push(run);
     }
   }
   const report: BenchReport = {

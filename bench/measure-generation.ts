@@ -107,7 +107,8 @@ export async function measureGeneration(options: MeasureOptions): Promise<Omit<B
     // Warm-up: first runs pay for allocations and kernel choice, which a page pays once per model.
     log(`${options.runtime} ${images} image(s): warm-up`);
     await generate(1, 2, [], []);
-    await engine.decodeImages(new Int32Array(images * S), images);
+    const warmBatch = Math.min(images, options.batch.vqgan);
+    await engine.decodeImages(new Int32Array(warmBatch * S), warmBatch);
 
     runs.length = 0;
     const progress: number[] = [];
