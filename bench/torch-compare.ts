@@ -18,11 +18,16 @@ import { median } from './bench-report.ts';
 import type { BenchReport, RunRuntime } from './bench-report.ts';
 
 type Runtime = 'torch' | RunRuntime;
+const RUNTIMES = ['torch', 'web-wasm', 'node'] as const;
+/** A whole generation: seconds per image are only comparable (and only reported by `npm run bench`) for these. */
+const FULL_STEPS = 256;
 
 interface Sample {
   readonly runtime: Runtime;
   readonly images: number;
-  readonly secondsPerImage: number;
+  /** null for fewer steps than a whole generation. */
+  readonly secondsPerImage: number | null;
+  readonly stepMs: number;
   readonly loadAverage: number;
 }
 
@@ -75,17 +80,17 @@ async function main(): Promise<void> {
         const torchArgs = ['bench/torch_baseline.py', '--checkpoint', checkpoint, '--ids', ids.join(','), '--images'];
         const torch = JSON.parse(
           run(python, [...torchArgs, String(n), '--steps', String(steps), '--threads', String(threads)]).trim(),
-        ) as { torch: string; runs: { secondsPerImage: number }[] };
+        ) as { torch: string; runs: { secondsPerImage: number; stepMsMedian: number }[] };
         torchVersion = torch.torch;
+        const { secondsPerImage, stepMsMedian } = torch.runs[0]!;
         samples.push({
           runtime: 'torch',
           images: n,
-          secondsPerImage: torch.runs[0]!.secondsPerImage,
+          secondsPerImage: steps === FULL_STEPS ? secondsPerImage : null,
+          stepMs: stepMsMedian,
           loadAverage: load,
         });
-        console.log(
-          `torch ${n} image(s): ${torch.runs[0]!.secondsPerImage.toFixed(2)} s/image (load ${load.toFixed(1)})`,
-        );
+        console.log(`torch ${n} image(s): ${stepMsMedian.toFixed(0)} ms/step (load ${load.toFixed(1)})`);
         load = loadavg()[0]!;
         const json = join(scratch, 'bench.json');
         run(
@@ -101,23 +106,25 @@ async function main(): Promise<void> {
         );
         report = JSON.parse(readFileSync(json, 'utf8')) as BenchReport;
         for (const run of report.runs) {
-          if (run.seconds_per_image === null) continue;
-          samples.push({
-            runtime: run.runtime,
-            images: n,
-            secondsPerImage: run.seconds_per_image,
-            loadAverage: load,
-          });
+          const { runtime, seconds_per_image: secondsPerImage, step_ms_median: stepMs } = run;
+          samples.push({ runtime, images: n, secondsPerImage, stepMs, loadAverage: load });
         }
       }
     }
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
+  const medianOf = (values: readonly (number | null)[]): number | null =>
+    values.length > 0 && values.every((v) => v !== null) ? median(values) : null;
   const medians = images.flatMap((n) =>
-    (['torch', 'web-wasm', 'node'] as const).map((runtime) => {
-      const values = samples.filter((s) => s.runtime === runtime && s.images === n).map((s) => s.secondsPerImage);
-      return { runtime, images: n, secondsPerImage: values.length > 0 ? median(values) : null };
+    RUNTIMES.map((runtime) => {
+      const mine = samples.filter((s) => s.runtime === runtime && s.images === n);
+      return {
+        runtime,
+        images: n,
+        secondsPerImage: medianOf(mine.map((s) => s.secondsPerImage)),
+        stepMs: medianOf(mine.map((s) => s.stepMs)),
+      };
     }),
   );
   const summary = {
@@ -132,15 +139,22 @@ async function main(): Promise<void> {
     samples,
   };
   for (const n of images) {
-    const at = (rt: Runtime): number | null => medians.find((m) => m.runtime === rt && m.images === n)!.secondsPerImage;
-    const torch = at('torch');
-    const line = (['torch', 'web-wasm', 'node'] as const).map((rt) => {
-      const s = at(rt);
-      return s === null
-        ? `${rt} –`
-        : `${rt} ${s.toFixed(2)} s/image${torch && rt !== 'torch' ? ` (torch ÷ ${rt} = ${(torch / s).toFixed(2)}×)` : ''}`;
+    const row = (rt: Runtime) => medians.find((m) => m.runtime === rt && m.images === n)!;
+    const torch = row('torch');
+    const line = RUNTIMES.map((rt) => {
+      const { secondsPerImage, stepMs } = row(rt);
+      const perImage = secondsPerImage === null ? '' : `, ${secondsPerImage.toFixed(2)} s/image`;
+      const ratio =
+        rt === 'torch' || stepMs === null || torch.stepMs === null
+          ? ''
+          : ` (torch ÷ ${rt}: ${(torch.stepMs / stepMs).toFixed(2)}× per step${
+              secondsPerImage === null || torch.secondsPerImage === null
+                ? ''
+                : `, ${(torch.secondsPerImage / secondsPerImage).toFixed(2)}× per image`
+            })`;
+      return `${rt} ${stepMs === null ? '–' : stepMs.toFixed(0)} ms/step${perImage}${ratio}`;
     });
-    console.log(`${n} image(s), median of ${repeat}: ${line.join(', ')}`);
+    console.log(`${n} image(s), median of ${repeat}: ${line.join('; ')}`);
   }
   const out = args.values.get('json');
   if (out) writeFileSync(out, `${JSON.stringify(summary, null, 2)}\n`);

@@ -12,7 +12,7 @@ decoder on the 16x16 codes, all fp32 on the CPU.
         [--top-k 50] [--condition-scale 10] [--seed 0] [--repeat 1] [--no-vqgan]
 
 --ids are the prompt's token ids (<s> … </s>, as `npm run tokenize` prints them). Prints one JSON line:
-{"torch": version, "threads": n, "runs": [{"images", "seconds", "secondsPerImage"}], "tokens": [[…] per image]}.
+{"torch": version, "threads": n, "runs": [{"images", "seconds", "secondsPerImage", "stepMsMedian"}], "tokens": [[…] per image]}.
 """
 import argparse
 import json
@@ -125,7 +125,9 @@ class Generator:
         v_cache = torch.zeros_like(k_cache)
         token = torch.full((2 * images, 1), d.config["decoder_start_token_id"])
         out = []
+        self.step_seconds = []
         for step in range(steps):
+            started = time.perf_counter()
             dd = d.decoder
             h = dd.layernorm_embedding(dd.embed_tokens(token) + dd.embed_positions.weight[step])
             self_bias = torch.where(torch.arange(slots) <= step, 0.0, -math.inf)
@@ -150,6 +152,7 @@ class Generator:
                 codes = torch.multinomial(probs, 1, generator=generator)[:, 0]
             out.append(codes)
             token = codes.repeat(2)[:, None]
+            self.step_seconds.append(time.perf_counter() - started)
         return torch.stack(out, 1)
 
     @torch.no_grad()
@@ -191,7 +194,8 @@ def main():
             if not a.no_vqgan and a.steps == gen.dalle.config["image_length"]:
                 gen.pixels(codes)
             seconds = time.perf_counter() - started
-            runs.append({"images": images, "seconds": seconds, "secondsPerImage": seconds / images})
+            step_ms = sorted(gen.step_seconds)[len(gen.step_seconds) // 2] * 1000
+            runs.append({"images": images, "seconds": seconds, "secondsPerImage": seconds / images, "stepMsMedian": step_ms})
             tokens = codes.tolist()
     print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(), "runs": runs, "tokens": tokens}))
 
