@@ -69,12 +69,7 @@ export async function measureGeneration(options: MeasureOptions): Promise<Omit<B
   const loaded = await loadDalle(ort, source, options.sessionOptions, engineOptions);
   try {
     const runs: GraphRun[] = [];
-    const engine = new DalleEngine(
-      ort,
-      timedSessions(loaded.engine.sessions, runs),
-      source.manifest,
-      engineOptions,
-    );
+    const engine = new DalleEngine(ort, timedSessions(loaded.engine.sessions, runs), source.manifest, engineOptions);
     const S = source.manifest.dalleBart.imageLength;
     const stepsToRun = Math.min(steps, S);
     const generate = async (seed: number, stopAfter: number, progress: number[], previews: number[]) => {
