@@ -25,8 +25,9 @@ test('settings survive a reload; reset restores the defaults; a corrupt stored v
   await expect(page.getByTestId('settings.temperature')).toHaveValue('0.8');
   await expect(page.getByTestId('settings.backend')).toHaveValue('wasm');
 
-  // The ranking choices survive a visit without ?rank=: the trained demo CLIP ranks by default, so turn it off and
-  // change the candidates; reset brings both back.
+  // The ranking choices survive a visit without ?rank= (open() chose rank=off): 12 candidates, then off. The trained
+  // demo CLIP ranks by default, so reset turns ranking back on with 16 candidates.
+  await app.rankingEnabled.check();
   await app.candidates.fill('12');
   await app.candidates.blur();
   await app.rankingEnabled.uncheck();
