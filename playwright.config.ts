@@ -9,7 +9,7 @@ import { defineConfig, devices } from '@playwright/test';
 /** PW_PORT lets two checkouts run their browser tests side by side without sharing a server. */
 const PORT = Number(process.env.PW_PORT ?? 4173);
 
-const CHROMIUM_FLAGS = [
+export const CHROMIUM_FLAGS = [
   '--headless',
   '--no-sandbox',
   '--enable-unsafe-webgpu',

@@ -4,6 +4,7 @@
  */
 import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
+import { loadavg } from 'node:os';
 import { sessionOptionsFor } from '../src/pipeline/session-options.ts';
 import type { SessionOptions } from '../src/pipeline/runtime.ts';
 import { openModelFolder } from '../tools/node/model-folder.ts';
@@ -35,9 +36,11 @@ async function main(): Promise<void> {
     steps: job.steps,
     batch: nodeBatchSizes(source.manifest),
     log: (line) => process.stderr.write(`  ${line}\n`),
+    loadAverage: () => loadavg()[0]!,
   });
   const peak = process.resourceUsage().maxRSS / 1024;
-  process.stdout.write(`${JSON.stringify({ ...run, peak_rss_mb: Math.round(peak) })}\n`);
+  const measured = { ...run, peak_rss_mb: Math.round(peak) };
+  process.stdout.write(`${JSON.stringify(measured)}\n`);
   // onnxruntime-web's thread pool keeps Node alive.
   process.exit(0);
 }

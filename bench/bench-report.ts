@@ -28,6 +28,9 @@ export interface BenchRun {
   readonly first_preview_ms: number | null;
   /** The measuring process's peak resident memory (Node: maxRSS; browser: JS heap where the browser reports it). */
   readonly peak_rss_mb: number | null;
+  /** The machine's 1-minute load average when the measured generation started and ended (os.loadavg). */
+  readonly load_avg_start: number | null;
+  readonly load_avg_end: number | null;
 }
 
 export interface BenchReport {
@@ -38,6 +41,8 @@ export interface BenchReport {
   readonly versions: Readonly<Record<string, string>>;
   readonly cpu: { readonly model: string; readonly cores: number };
   readonly machine_note?: string;
+  /** 1-, 5- and 15-minute load averages when the benchmark started and when it ended. */
+  readonly load_average: { readonly start: readonly number[]; readonly end: readonly number[] };
   readonly date: string;
   readonly runs: readonly BenchRun[];
 }
@@ -51,6 +56,8 @@ export const RUN_NUMBER_FIELDS = [
   'seconds_per_image',
   'first_preview_ms',
   'peak_rss_mb',
+  'load_avg_start',
+  'load_avg_end',
 ] as const satisfies readonly (keyof BenchRun)[];
 
 export function median(values: readonly number[]): number {
@@ -92,6 +99,10 @@ export function formatReport(report: BenchReport): string {
     `model ${report.model_id} (${report.dtype}), ${report.steps} steps, median of ${report.repeat} run(s); ${report.cpu.model}, ${report.cpu.cores} cores`,
   ];
   if (report.machine_note) lines.push(report.machine_note);
+  const loads = (values: readonly number[]): string => values.map((v) => v.toFixed(2)).join(' ');
+  lines.push(
+    `load average (1, 5, 15 min): ${loads(report.load_average.start)} at start, ${loads(report.load_average.end)} at end`,
+  );
   const header = [
     'runtime',
     'images',
@@ -104,6 +115,7 @@ export function formatReport(report: BenchReport): string {
     's/img',
     '1st preview',
     'peak MB',
+    'load',
   ];
   const rows = report.runs.map((r) => [
     r.runtime,
@@ -117,6 +129,7 @@ export function formatReport(report: BenchReport): string {
     fmt(r.seconds_per_image, 2),
     fmt(r.first_preview_ms, 0),
     fmt(r.peak_rss_mb, 0),
+    `${fmt(r.load_avg_start)}→${fmt(r.load_avg_end)}`,
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
   for (const row of [header, ...rows]) lines.push(row.map((cell, i) => cell.padStart(widths[i]!)).join('  '));

@@ -7,7 +7,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { availableParallelism, cpus } from 'node:os';
+import { availableParallelism, cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { openModelFolder } from '../tools/node/model-folder.ts';
 import { runCli } from '../tools/cli-args.ts';
@@ -41,13 +41,17 @@ function main(): void {
     for (const threads of options.threads)
       for (const runtime of options.runtimes)
         jobs.push({ model: options.model, runtime, images, threads, steps: options.steps });
+  const loadStart = loadavg();
   const samples = new Map<ChildJob, BenchRun[]>(jobs.map((job) => [job, []]));
   for (let r = 0; r < options.repeat; r++) {
     for (const job of jobs) {
       process.stderr.write(
         `run ${r + 1}/${options.repeat}: ${job.runtime}, ${job.images} image(s), ${job.threads} thread(s)\n`,
       );
-      samples.get(job)!.push(runChild(job));
+      const run = runChild(job);
+      // Each run as it finishes: a long benchmark that fails later still leaves its measurements.
+      process.stderr.write(`  ${JSON.stringify(run)}\n`);
+      samples.get(job)!.push(run);
     }
   }
   const report: BenchReport = {
@@ -57,6 +61,7 @@ function main(): void {
     repeat: options.repeat,
     versions: benchVersions(),
     cpu: { model: cpus()[0]?.model ?? 'unknown', cores: availableParallelism() },
+    load_average: { start: loadStart, end: loadavg() },
     date: new Date().toISOString(),
     runs: jobs.map((job) => medianRun(samples.get(job)!)),
   };

@@ -70,7 +70,9 @@ async function measure(dir: string, kind: SourceKind): Promise<void> {
   global.gc?.();
   const before = process.memoryUsage.rss();
   const sampler = startRssSampler();
-  const { dispose } = await loadDalle(ort, source, sessionOptionsFor('wasm', source.manifest));
+  const { dispose } = await loadDalle(ort, source, sessionOptionsFor('wasm', source.manifest), {
+    hostCacheGraph: true,
+  });
   const peak = await sampler.stop();
   global.gc?.();
   const after = process.memoryUsage.rss();

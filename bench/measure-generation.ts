@@ -5,6 +5,7 @@
  * browser bench page both call it.
  */
 import { DalleEngine } from '../src/pipeline/engine.ts';
+import type { EngineOptions } from '../src/pipeline/engine.ts';
 import { GenerationCancelledError } from '../src/pipeline/errors.ts';
 import { DEFAULT_PREVIEW_EVERY, generateImages } from '../src/pipeline/generate-images.ts';
 import { loadDalle } from '../src/pipeline/load-dalle.ts';
@@ -25,7 +26,11 @@ export interface MeasureOptions {
   readonly images: number;
   readonly steps: number;
   readonly batch: BatchSizes;
+  /** The app's engine options for the backend (WebGPU: `cacheOnDevice`). */
+  readonly engineOptions?: EngineOptions;
   readonly log?: (line: string) => void;
+  /** The machine's 1-minute load average (Node: os.loadavg; the browser page asks its Playwright driver). */
+  readonly loadAverage?: () => number | Promise<number>;
 }
 
 interface GraphRun {
@@ -56,12 +61,15 @@ function timedSessions(sessions: DalleSessions, runs: GraphRun[]): DalleSessions
 const PROMPT = 'a photo of an astronaut riding a horse';
 
 export async function measureGeneration(options: MeasureOptions): Promise<Omit<BenchRun, 'peak_rss_mb'>> {
+  const loadAverage = async (): Promise<number | null> => (options.loadAverage ? options.loadAverage() : null);
   const { ort, source, images, steps } = options;
   const log = options.log ?? (() => undefined);
-  const loaded = await loadDalle(ort, source, options.sessionOptions);
+  // CPU runtimes keep the KV cache themselves and run the decoder graph without present.* (docs/performance.md).
+  const engineOptions = options.engineOptions ?? { hostCacheGraph: true };
+  const loaded = await loadDalle(ort, source, options.sessionOptions, engineOptions);
   try {
     const runs: GraphRun[] = [];
-    const engine = new DalleEngine(ort, timedSessions(loaded.engine.sessions, runs), source.manifest);
+    const engine = new DalleEngine(ort, timedSessions(loaded.engine.sessions, runs), source.manifest, engineOptions);
     const S = source.manifest.dalleBart.imageLength;
     const stepsToRun = Math.min(steps, S);
     const generate = async (seed: number, stopAfter: number, progress: number[], previews: number[]) => {
@@ -97,15 +105,18 @@ export async function measureGeneration(options: MeasureOptions): Promise<Omit<B
     // Warm-up: first runs pay for allocations and kernel choice, which a page pays once per model.
     log(`${options.runtime} ${images} image(s): warm-up`);
     await generate(1, 2, [], []);
-    await engine.decodeImages(new Int32Array(images * S), images);
+    const warmBatch = Math.min(images, options.batch.vqgan);
+    await engine.decodeImages(new Int32Array(warmBatch * S), warmBatch);
 
     runs.length = 0;
     const progress: number[] = [];
     const previews: number[] = [];
     log(`${options.runtime} ${images} image(s): ${stepsToRun} steps`);
+    const loadStart = await loadAverage();
     const started = performance.now();
     const result = await generate(2, stepsToRun < S ? stepsToRun : Infinity, progress, previews);
     const finished = performance.now();
+    const loadEnd = await loadAverage();
     const encoder = runs.find((r) => r.graph === 'encoder');
     if (!encoder || progress.length === 0) throw new Error('the generation ran no decoder step');
     const vqgan = runs.filter((r) => r.graph === 'vqgan');
@@ -127,6 +138,8 @@ export async function measureGeneration(options: MeasureOptions): Promise<Omit<B
       vqgan_ms_per_image: vqganMs === null ? null : vqganMs / images,
       seconds_per_image: result ? (finished - started) / 1000 / images : null,
       first_preview_ms: previews.length > 0 ? previews[0]! - started : null,
+      load_avg_start: loadStart,
+      load_avg_end: loadEnd,
     };
   } finally {
     await loaded.dispose();

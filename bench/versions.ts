@@ -1,16 +1,26 @@
 /** Versions a benchmark result depends on, read from the installed packages. */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
 
+/** The installed version; packages whose `exports` hide package.json are found from their entry point. */
 function packageVersion(name: string): string {
   try {
-    const file = require.resolve(`${name}/package.json`);
-    return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+    let dir = dirname(require.resolve(name));
+    while (!existsSync(join(dir, 'package.json')) || readPackage(dir).name !== name) {
+      if (dirname(dir) === dir) return 'unknown';
+      dir = dirname(dir);
+    }
+    return readPackage(dir).version ?? 'unknown';
   } catch {
     return 'unknown';
   }
+}
+
+function readPackage(dir: string): { name?: string; version?: string } {
+  return JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
 }
 
 export function benchVersions(): Record<string, string> {

@@ -25,17 +25,21 @@ test('settings survive a reload; reset restores the defaults; a corrupt stored v
   await expect(page.getByTestId('settings.temperature')).toHaveValue('0.8');
   await expect(page.getByTestId('settings.backend')).toHaveValue('wasm');
 
-  // Ranking on with 12 candidates survives a visit without ?rank= (with the demo CLIP it starts off).
+  // The ranking choices survive a visit without ?rank= (open() chose rank=off): 12 candidates, then off. The trained
+  // demo CLIP ranks by default, so reset turns ranking back on with 16 candidates.
   await app.rankingEnabled.check();
   await app.candidates.fill('12');
   await app.candidates.blur();
+  await app.rankingEnabled.uncheck();
   await page.goto('./?backend=wasm');
   await expect(app.submit).toBeEnabled({ timeout: 120_000 });
-  await expect(app.rankingEnabled).toBeChecked();
+  await expect(app.rankingEnabled).not.toBeChecked();
+  await app.rankingEnabled.check();
   await expect(app.candidates).toHaveValue('12');
 
   await page.getByTestId('settings.reset').click();
-  await expect(app.rankingEnabled).not.toBeChecked();
+  await expect(app.rankingEnabled).toBeChecked();
+  await expect(app.candidates).toHaveValue('16');
   await expect(app.imageCount).toHaveValue('9');
   await expect(page.getByTestId('settings.topK')).toHaveValue('50');
   await expect(page.getByTestId('settings.seedLocked')).not.toBeChecked();

@@ -47,6 +47,8 @@ const run = (over: Partial<BenchRun>): BenchRun => ({
   seconds_per_image: 1.5,
   first_preview_ms: 200,
   peak_rss_mb: 300,
+  load_avg_start: 1.5,
+  load_avg_end: 1.7,
   ...over,
 });
 
@@ -70,6 +72,7 @@ void test('bench report: the issue’s JSON fields, medians over repeats, ratios
     repeat: 1,
     versions: {},
     cpu: { model: 'cpu', cores: 2 },
+    load_average: { start: [1, 2, 3], end: [1.5, 2, 3] },
     date: '2026-01-01T00:00:00.000Z',
     runs: [run({}), run({ images: 9, step_ms_median: 10 }), run({ runtime: 'node', step_ms_median: 4 })],
   };
@@ -78,4 +81,5 @@ void test('bench report: the issue’s JSON fields, medians over repeats, ratios
   const table = formatReport(report);
   assert.match(table, /step 9 img \/ 1 img 2\.00×/);
   assert.match(table, /web-wasm \/ node: step 1\.25×/);
+  assert.match(table, /load average \(1, 5, 15 min\): 1\.00 2\.00 3\.00 at start, 1\.50 2\.00 3\.00 at end/);
 });

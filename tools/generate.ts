@@ -76,7 +76,9 @@ async function main(): Promise<void> {
   }
 
   ort.env.wasm.numThreads = 1;
-  const { engine, dispose } = await loadDalle(ort, source, sessionOptionsFor('wasm', manifest));
+  const { engine, dispose } = await loadDalle(ort, source, sessionOptionsFor('wasm', manifest), {
+    hostCacheGraph: true,
+  });
   const batch = nodeBatchSizes(manifest);
   const started = Date.now();
   const imageSize = manifest.vqgan.resolution;

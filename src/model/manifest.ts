@@ -26,6 +26,12 @@ export interface GraphEntry {
   readonly externalData: readonly string[];
   /** Float type of the activations crossing the graph boundary (caches, cross keys/values). */
   readonly compute: 'float32' | 'float16';
+  /**
+   * Decoder only, optional (older folders lack it): the same graph without the `present.*` outputs,
+   * over the same `externalData`, for runtimes that keep the KV cache in host buffers
+   * (docs/model-format.md#kv-cache).
+   */
+  readonly hostCacheFile?: string;
 }
 
 /**
@@ -121,11 +127,13 @@ export function readFiles(field: JsonField): ManifestFile[] {
   });
 }
 
-function readGraph(field: JsonField, listed: (field: JsonField) => string): GraphEntry {
+function readGraph(field: JsonField, listed: (field: JsonField) => string, variants = false): GraphEntry {
+  const hostCacheFile = variants ? field.field('hostCacheFile').optional(listed) : undefined;
   return {
     file: listed(field.field('file')),
     externalData: field.field('externalData').items({ min: 0, max: 64 }).map(listed),
     compute: field.field('compute').oneOf(['float32', 'float16']),
+    ...(hostCacheFile === undefined ? {} : { hostCacheFile }),
   };
 }
 
@@ -181,7 +189,7 @@ export function parseManifest(json: unknown, source = 'manifest.json'): ModelMan
     specialTokens: readSpecialTokens(root.field('specialTokens'), dalleBart, vqgan),
     graphs: {
       encoder: readGraph(root.field('graphs.encoder'), listed),
-      decoder: readGraph(root.field('graphs.decoder'), listed),
+      decoder: readGraph(root.field('graphs.decoder'), listed, true),
       vqgan: readGraph(root.field('graphs.vqgan'), listed),
     },
     tokenizer: {

@@ -46,6 +46,13 @@ export interface EngineOptions {
    * buffers and writes one slot per step.
    */
   readonly cacheOnDevice?: boolean;
+  /**
+   * Load the decoder graph without `present.*` outputs when the model has one (loadDalle; ignored
+   * with `cacheOnDevice`): ONNX Runtime runs every node, fetched or not, so the full graph would
+   * still rewrite the whole cache every step. The CPU runtimes set it; the full graph stays the
+   * default so one session can also be fed back (tests compare both paths on it).
+   */
+  readonly hostCacheGraph?: boolean;
 }
 
 export class DalleEngine {

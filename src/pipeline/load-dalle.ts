@@ -29,7 +29,12 @@ export async function loadDalle(
   const text = await loadPromptEncoder(source);
   const colorsPath = source.manifest.preview?.codeColors;
   const codeColors = colorsPath === undefined ? undefined : await source.readFile(colorsPath);
-  const sessions = await createDalleSessions(ort, source, sessionOptions);
+  const sessions = await createDalleSessions(
+    ort,
+    source,
+    sessionOptions,
+    engineOptions.hostCacheGraph === true && engineOptions.cacheOnDevice !== true,
+  );
   const engine = new DalleEngine(ort, sessions, source.manifest, engineOptions);
   let disposed: Promise<void> | undefined;
   return {

@@ -14,14 +14,19 @@ export type SessionOptions = Ort.InferenceSession.SessionOptions;
 
 export type DalleSessions = Readonly<Record<GraphName, Session>>;
 
+/**
+ * @param hostCache for the decoder: load its graph without `present.*` (`hostCacheFile`) when the
+ *   model has one. Only for runs that keep the KV cache in host buffers (docs/model-format.md#kv-cache).
+ */
 export async function createSession(
   ort: OrtApi,
   source: ModelSource,
   graph: GraphName,
   options: SessionOptions = {},
+  hostCache = false,
 ): Promise<Session> {
   const entry = source.manifest.graphs[graph];
-  const model = await source.readFile(entry.file);
+  const model = await source.readFile((hostCache ? entry.hostCacheFile : undefined) ?? entry.file);
   const externalData = await Promise.all(
     entry.externalData.map(async (path) => ({ path, data: await source.readFile(path) })),
   );
@@ -33,10 +38,12 @@ export async function createDalleSessions(
   ort: OrtApi,
   source: ModelSource,
   options: (graph: GraphName) => SessionOptions = () => ({}),
+  hostCache = false,
 ): Promise<DalleSessions> {
   const created: Partial<Record<GraphName, Session>> = {};
   try {
-    for (const graph of GRAPH_NAMES) created[graph] = await createSession(ort, source, graph, options(graph));
+    for (const graph of GRAPH_NAMES)
+      created[graph] = await createSession(ort, source, graph, options(graph), hostCache && graph === 'decoder');
   } catch (error) {
     // A retry creates them again: release what this attempt holds so GPU memory does not pile up.
     await Promise.all(Object.values(created).map((session) => session.release()));

@@ -29,10 +29,14 @@ export interface StoreBackend {
 export const DEFAULT_DATABASE = 'dalle-mini-web-models-v1';
 const OBJECT_STORE = 'entries';
 
-export function indexedDbBackend(databaseName = DEFAULT_DATABASE): StoreBackend {
+/**
+ * `factory` is the global `indexedDB` unless given: an embedded widget passes the unpartitioned
+ * factory that `document.requestStorageAccess({ indexedDB: true })` returns (Chromium).
+ */
+export function indexedDbBackend(databaseName = DEFAULT_DATABASE, factory?: IDBFactory): StoreBackend {
   // Opens lazily, on the first call. The methods are async so that a synchronous throw (no
   // `indexedDB` global, SecurityError in a sandboxed frame) arrives as a rejection.
-  const store = createStore(databaseName, OBJECT_STORE);
+  const store = factory ? storeIn(factory, databaseName, OBJECT_STORE) : createStore(databaseName, OBJECT_STORE);
   return {
     kind: 'indexeddb',
     async get(key) {
@@ -56,6 +60,26 @@ export function indexedDbBackend(databaseName = DEFAULT_DATABASE): StoreBackend 
       await clear(store);
     },
   };
+}
+
+type UseStore = ReturnType<typeof createStore>;
+
+/** idb-keyval's `createStore`, on a given factory instead of the global `indexedDB`. */
+function storeIn(factory: IDBFactory, databaseName: string, storeName: string): UseStore {
+  let opened: Promise<IDBDatabase> | undefined;
+  const open = (): Promise<IDBDatabase> => {
+    if (opened) return opened;
+    const request = factory.open(databaseName);
+    request.onupgradeneeded = () => request.result.createObjectStore(storeName);
+    const database = promisifyRequest(request);
+    opened = database;
+    database.then(
+      (db) => (db.onclose = () => (opened = undefined)),
+      () => (opened = undefined),
+    );
+    return database;
+  };
+  return (mode, callback) => open().then((db) => callback(db.transaction(storeName, mode).objectStore(storeName)));
 }
 
 export function memoryBackend(): StoreBackend {

@@ -33,6 +33,8 @@ function withLimits(choice: BackendChoice, adapter: GpuAdapterLike): BackendChoi
 /**
  * WASM threads: all cores but one (the page keeps one), at most 8, and only when the page is
  * cross-origin isolated; without isolation there is no SharedArrayBuffer and ORT runs one thread.
+ * On a busy 2-core machine a second thread made decoder steps up to 2× slower and never helped
+ * (docs/performance.md#wasm-threads), so one core stays free.
  */
 export function wasmThreads(
   crossOriginIsolated: boolean,

@@ -30,18 +30,19 @@ function deviceLimits(choice: BackendChoice): DeviceLimits {
 
 /** Reports a graph as compiling once all its files have arrived (createSession reads them, then compiles). */
 function withCompileProgress(source: ModelSource, onProgress: (p: LoadProgress) => void): ModelSource {
+  // The decoder is read from `file` or, on CPU, `hostCacheFile`: either stands for the graph.
+  const GRAPH_FILE = '';
   const waiting = new Map(
-    GRAPH_NAMES.map((graph) => [
-      graph,
-      new Set([source.manifest.graphs[graph].file, ...source.manifest.graphs[graph].externalData]),
-    ]),
+    GRAPH_NAMES.map((graph) => [graph, new Set([GRAPH_FILE, ...source.manifest.graphs[graph].externalData])]),
   );
   return {
     manifest: source.manifest,
     async readFile(path) {
       const bytes = await source.readFile(path);
       for (const [graph, files] of waiting) {
-        if (files.delete(path) && files.size === 0) onProgress({ stage: 'compile', graph });
+        const { file, hostCacheFile } = source.manifest.graphs[graph];
+        const read = path === file || path === hostCacheFile ? GRAPH_FILE : path;
+        if (files.delete(read) && files.size === 0) onProgress({ stage: 'compile', graph });
       }
       return bytes;
     },
@@ -78,7 +79,7 @@ export function browserModelLoader(library: ModelLibrary): ModelLoader {
       ort,
       withCompileProgress(opened.source, onProgress),
       sessionOptionsFor(choice.backend, manifest),
-      { cacheOnDevice: choice.backend === 'webgpu' },
+      { cacheOnDevice: choice.backend === 'webgpu', hostCacheGraph: choice.backend === 'wasm' },
     );
     await opened.loaded();
     const loaded: LoadedModel = { ...dalle, backend: choice, batch: chooseBatchSizes(manifest, deviceLimits(choice)) };

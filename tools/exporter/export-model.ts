@@ -9,6 +9,7 @@ import { copyFileSync, existsSync, readFileSync, readdirSync, rmSync, writeFileS
 import { basename, join } from 'node:path';
 import { parseDalleBartConfig, parseVqganConfig } from '../../src/model/config.ts';
 import type { DalleBartConfig, VqganConfig } from '../../src/model/config.ts';
+import { cacheNames } from '../../src/model/graph-io.ts';
 import { MANIFEST_FORMAT, TEXT_SPECIAL_TOKENS } from '../../src/model/manifest.ts';
 import type { GraphEntry, GraphName, ManifestFile, ModelManifest } from '../../src/model/manifest.ts';
 import { forEachPiece } from '../node/read-fully.ts';
@@ -61,12 +62,17 @@ function describeFile(dir: string, path: string): ManifestFile {
   return { path, bytes, sha256: hash.digest('hex') };
 }
 
+/** The decoder without `present.*`, over the decoder's own external data (GraphEntry.hostCacheFile). */
+export const HOST_CACHE_DECODER_FILE = 'decoder_host_cache.onnx';
+
 function writeGraph(
   dir: string,
   name: GraphName,
   dtype: ExportDtype,
   shardBytes: number | undefined,
   build: (b: GraphBuilder) => void,
+  /** Outputs a second file, `hostCacheFile`, leaves out (with the work only they need). */
+  hostCacheOmits?: ReadonlySet<string>,
 ): GraphEntry {
   const data = new ExternalDataWriter(dir, `${name}.onnx_data`, shardBytes);
   const builder = new GraphBuilder(name, data);
@@ -76,7 +82,14 @@ function writeGraph(
     data.close();
   }
   writeFileSync(join(dir, `${name}.onnx`), builder.serialize());
-  return { file: `${name}.onnx`, externalData: data.files, compute: name === 'vqgan' ? 'float32' : computeType(dtype) };
+  const entry = {
+    file: `${name}.onnx`,
+    externalData: data.files,
+    compute: name === 'vqgan' ? 'float32' : computeType(dtype),
+  } as const;
+  if (!hostCacheOmits) return entry;
+  writeFileSync(join(dir, HOST_CACHE_DECODER_FILE), builder.serialize(hostCacheOmits));
+  return { ...entry, hostCacheFile: HOST_CACHE_DECODER_FILE };
 }
 
 /**
@@ -150,8 +163,14 @@ export function exportModel(options: ExportOptions): ModelManifest {
       buildEncoderGraph(b, model.dalle, model.dalleConfig, dtype),
     );
     log(`decoder (${dtype})…`);
-    const decoder = writeGraph(staging, 'decoder', dtype, options.shardBytes, (b) =>
-      buildDecoderGraph(b, model.dalle, model.dalleConfig, dtype),
+    const present = cacheNames(model.dalleConfig, 'present').flatMap(({ key, value }) => [key, value]);
+    const decoder = writeGraph(
+      staging,
+      'decoder',
+      dtype,
+      options.shardBytes,
+      (b) => buildDecoderGraph(b, model.dalle, model.dalleConfig, dtype),
+      new Set(present),
     );
     log(`vqgan (${dtype})…`);
     const vqgan = writeGraph(staging, 'vqgan', dtype, options.shardBytes, (b) =>

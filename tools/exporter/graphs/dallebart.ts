@@ -8,11 +8,13 @@
  *   previous token), position (scalar), the encoder's 2-row attention_mask [2, T] and cross tensors
  *   (each prompt's rows attend to them as a group of n, so nothing is repeated per image or
  *   re-sent per step), and a fixed 256-slot self-attention cache `past.l.key` [B, H, hd, S] /
- *   `past.l.value` [B, H, S, hd] → logits [B, V] (float32) and `present.l.*`. The new key/value is
- *   blended into slot `position` with Where, so shapes never change between steps (no shader
- *   recompiles on WebGPU); the blend rewrites the cache, the matmuls run for the new token only.
- *   `new.l.*` repeat the new slot alone, for callers that keep the cache themselves (the WASM and
- *   native CPU paths: docs/model-format.md#kv-cache).
+ *   `past.l.value` [B, H, S, hd] → logits [B, V] (float32), `present.l.*` and `new.l.*`. Attention
+ *   reads the past slots before `position` plus the new key/value as one extra column, so it never
+ *   waits for a rewritten cache. `present.l.*` (the cache with slot `position` blended in by Where:
+ *   shapes never change between steps, so no shader recompiles on WebGPU) is only an output, for
+ *   runtimes that feed it back; `new.l.*` is the new slot alone, for callers that keep the cache
+ *   themselves. The exporter also writes the graph without `present.*` (the CPU runtimes' graph:
+ *   the Where would rewrite the whole cache every step for nothing; docs/model-format.md#kv-cache).
  * Shape letters are those of docs/model-format.md#graphs (T, S, d, V); its H and hd are `heads` and
  * `headDim` here. Tensor names come from src/model/graph-io.ts.
  */
@@ -103,6 +105,31 @@ function attend(ctx: Ctx, q: string, k: string, v: string, bias: string): string
   const { b } = ctx.layers;
   const scores = b.op('Add', [b.op('MatMul', [q, k]), bias]);
   return b.op('MatMul', [b.op('Softmax', [scores], { axis: { i: -1 } }), v]);
+}
+
+/**
+ * Self-attention of the new token over the cached slots (`pastBias` hides those at or after the
+ * position) and itself: q [B, H, 1, hd] (scaled), past K [B, H, hd, S] and V [B, H, S, hd], the new
+ * kNew [B, H, hd, 1] and vNew [B, H, 1, hd]. One softmax over S + 1 columns, then
+ * probs[:S]·V + probs[S]·vNew: the same weights as attending over a cache with the new slot written
+ * in, without writing it.
+ */
+function attendWithNew(
+  ctx: Ctx,
+  q: string,
+  past: { key: string; value: string },
+  kNew: string,
+  vNew: string,
+  pastBias: string,
+  S: number,
+): string {
+  const { b } = ctx.layers;
+  const scores = b.op('Concat', [b.op('Add', [b.op('MatMul', [q, past.key]), pastBias]), b.op('MatMul', [q, kNew])], {
+    axis: { i: -1 },
+  });
+  const probs = b.op('Softmax', [scores], { axis: { i: -1 } });
+  const [pastProbs, newProb] = b.opMulti('Split', [probs, b.int64s([S, 1])], 2, { axis: { i: -1 } });
+  return b.op('Add', [b.op('MatMul', [pastProbs!, past.value]), b.op('Mul', [newProb!, vNew])]);
 }
 
 export function buildEncoderGraph(
@@ -230,8 +257,8 @@ export function buildDecoderGraph(
   const isCurrent = b.op('Equal', [slots, position]);
   const keySlot = b.op('Reshape', [isCurrent, b.int64s([1, 1, 1, S])]);
   const valueSlot = b.op('Reshape', [isCurrent, b.int64s([1, 1, S, 1])]);
-  const visible = b.op('LessOrEqual', [slots, position]);
-  const causalBias = b.op('Reshape', [
+  const visible = b.op('Less', [slots, position]);
+  const pastBias = b.op('Reshape', [
     b.op('Where', [visible, layers.scalar(0), layers.scalar(maskValue(compute))]),
     b.int64s([1, 1, 1, S]),
   ]);
@@ -277,14 +304,17 @@ export function buildDecoderGraph(
     ]);
     const kNew = reshape(projection(ctx, normed, self, 'k_proj', l, `decoder.${l}.self.k`), [0, heads, headDim, 1]);
     const vNew = reshape(projection(ctx, normed, self, 'v_proj', l, `decoder.${l}.self.v`), [0, heads, 1, headDim]);
-    const presentKey = b.op('Where', [keySlot, kNew, past[l]!.key]);
-    const presentValue = b.op('Where', [valueSlot, vNew, past[l]!.value]);
-    b.output(present[l]!.key, presentKey, compute, [BATCH_AXIS, heads, headDim, S]);
-    b.output(present[l]!.value, presentValue, compute, [BATCH_AXIS, heads, S, headDim]);
+    b.output(present[l]!.key, b.op('Where', [keySlot, kNew, past[l]!.key]), compute, [BATCH_AXIS, heads, headDim, S]);
+    b.output(present[l]!.value, b.op('Where', [valueSlot, vNew, past[l]!.value]), compute, [
+      BATCH_AXIS,
+      heads,
+      S,
+      headDim,
+    ]);
     newSlots.push({ key: kNew, value: vNew });
     const selfOut = projection(
       ctx,
-      reshape(attend(ctx, q, presentKey, presentValue, causalBias), [0, d]),
+      reshape(attendWithNew(ctx, q, past[l]!, kNew, vNew, pastBias, S), [0, d]),
       self,
       'out_proj',
       l,

@@ -13,11 +13,22 @@ import { float32ToFloat16 } from '../../../src/model/half.ts';
 import { vqganLevels } from '../layout.ts';
 import type { ExportDtype } from './precision.ts';
 import { quantizeInt8PerColumn } from './quantize.ts';
+import { runtimeOne, winogradConv3x3 } from './winograd.ts';
+
+/**
+ * How 3×3 convolutions are written: `direct` is one Conv node each; `winograd-2` / `winograd-4` are
+ * Winograd F(2×2, 3×3) / F(4×4, 3×3) (tools/exporter/graphs/winograd.ts), 2.25× / 4× fewer multiplies.
+ */
+export const CONV_ALGORITHMS = ['direct', 'winograd-2', 'winograd-4'] as const;
+export type ConvAlgorithm = (typeof CONV_ALGORITHMS)[number];
 
 interface Ctx {
   readonly b: GraphBuilder;
   readonly params: ParamSource;
   readonly dtype: ExportDtype;
+  readonly convAlgorithm: ConvAlgorithm;
+  /** A runtime 1.0 for the Winograd filter transform (winograd.ts runtimeOne). */
+  readonly one: string;
 }
 
 /** flax [kh, kw, in, out] → ONNX [out, in, kh, kw]. */
@@ -52,7 +63,8 @@ function convWeight(ctx: Ctx, name: string, oihw: Float32Array, dims: number[]):
   return b.op('DequantizeLinear', [weightsQ8, outputScales, zeroPoints], { axis: { i: 0 } });
 }
 
-function conv(ctx: Ctx, x: string, path: string, cin: number, cout: number): string {
+/** A convolution over a size × size map, padded to keep the size. */
+function conv(ctx: Ctx, x: string, path: string, cin: number, cout: number, size: number): string {
   const { b, params } = ctx;
   const kernelSize = params.shape(`${path}/kernel`)[0]!;
   const weight = convWeight(ctx, path, toOihw(params.read(`${path}/kernel`), kernelSize, cin, cout), [
@@ -62,6 +74,8 @@ function conv(ctx: Ctx, x: string, path: string, cin: number, cout: number): str
     kernelSize,
   ]);
   const bias = b.initializer(`${path}/bias`, 'float32', [cout], params.read(`${path}/bias`));
+  if (kernelSize === 3 && ctx.convAlgorithm !== 'direct')
+    return winogradConv3x3(b, x, weight, bias, cin, cout, size, ctx.convAlgorithm === 'winograd-2' ? 2 : 4, ctx.one);
   const pad = (kernelSize - 1) / 2;
   return b.op('Conv', [x, weight, bias], {
     kernel_shape: { ints: [kernelSize, kernelSize] },
@@ -86,9 +100,9 @@ function swish(ctx: Ctx, x: string): string {
 }
 
 function resBlock(ctx: Ctx, x: string, prefix: string, cin: number, cout: number, size: number): string {
-  let h = conv(ctx, swish(ctx, groupNorm(ctx, x, `${prefix}/norm1`, cin, size)), `${prefix}/conv1`, cin, cout);
-  h = conv(ctx, swish(ctx, groupNorm(ctx, h, `${prefix}/norm2`, cout, size)), `${prefix}/conv2`, cout, cout);
-  const shortcut = cin !== cout ? conv(ctx, x, `${prefix}/nin_shortcut`, cin, cout) : x;
+  let h = conv(ctx, swish(ctx, groupNorm(ctx, x, `${prefix}/norm1`, cin, size)), `${prefix}/conv1`, cin, cout, size);
+  h = conv(ctx, swish(ctx, groupNorm(ctx, h, `${prefix}/norm2`, cout, size)), `${prefix}/conv2`, cout, cout, size);
+  const shortcut = cin !== cout ? conv(ctx, x, `${prefix}/nin_shortcut`, cin, cout, size) : x;
   return ctx.b.op('Add', [shortcut, h]);
 }
 
@@ -96,9 +110,11 @@ function attnBlock(ctx: Ctx, x: string, prefix: string, channels: number, size: 
   const { b } = ctx;
   const h = groupNorm(ctx, x, `${prefix}/norm`, channels, size);
   const flat = (t: string): string => b.op('Reshape', [t, b.int64s([0, channels, size * size])]);
-  const q = b.op('Transpose', [flat(conv(ctx, h, `${prefix}/q`, channels, channels))], { perm: { ints: [0, 2, 1] } });
-  const k = flat(conv(ctx, h, `${prefix}/k`, channels, channels));
-  const v = flat(conv(ctx, h, `${prefix}/v`, channels, channels));
+  const q = b.op('Transpose', [flat(conv(ctx, h, `${prefix}/q`, channels, channels, size))], {
+    perm: { ints: [0, 2, 1] },
+  });
+  const k = flat(conv(ctx, h, `${prefix}/k`, channels, channels, size));
+  const v = flat(conv(ctx, h, `${prefix}/v`, channels, channels, size));
   const scores = b.op('Mul', [b.op('MatMul', [q, k]), b.scalar('float32', 1 / Math.sqrt(channels))]);
   const weights = b.op('Softmax', [scores], { axis: { i: -1 } });
   // out[c, i] = Σ_j v[c, j] · w[i, j]
@@ -109,14 +125,21 @@ function attnBlock(ctx: Ctx, x: string, prefix: string, channels: number, size: 
     `${prefix}/proj_out`,
     channels,
     channels,
+    size,
   );
   return b.op('Add', [x, out]);
 }
 
-export function buildVqganGraph(b: GraphBuilder, params: ParamSource, config: VqganConfig, dtype: ExportDtype): void {
-  const ctx: Ctx = { b, params, dtype };
+export function buildVqganGraph(
+  b: GraphBuilder,
+  params: ParamSource,
+  config: VqganConfig,
+  dtype: ExportDtype,
+  convAlgorithm: ConvAlgorithm = 'winograd-4',
+): void {
   const grid = vqganGridSize(config);
   const codes = b.input(VQGAN_INPUTS.codes, 'int64', [BATCH_AXIS, grid * grid]);
+  const ctx: Ctx = { b, params, dtype, convAlgorithm, one: runtimeOne(b, codes) };
   const codebook = convWeight(ctx, 'quantize/embedding/embedding', params.read('quantize/embedding/embedding'), [
     config.nEmbed,
     config.embedDim,
@@ -125,9 +148,9 @@ export function buildVqganGraph(b: GraphBuilder, params: ParamSource, config: Vq
   let x = b.op('Transpose', [b.op('Reshape', [picked, b.int64s([0, grid, grid, config.embedDim])])], {
     perm: { ints: [0, 3, 1, 2] },
   });
-  x = conv(ctx, x, 'post_quant_conv', config.embedDim, config.zChannels);
+  x = conv(ctx, x, 'post_quant_conv', config.embedDim, config.zChannels, grid);
   const topChannels = vqganLevelChannels(config, config.chMult.length - 1);
-  x = conv(ctx, x, 'decoder/conv_in', config.zChannels, topChannels);
+  x = conv(ctx, x, 'decoder/conv_in', config.zChannels, topChannels, grid);
   b.scope = 'mid';
   x = resBlock(ctx, x, 'decoder/mid/block_1', topChannels, topChannels, grid);
   x = attnBlock(ctx, x, 'decoder/mid/attn_1', topChannels, grid);
@@ -147,12 +170,12 @@ export function buildVqganGraph(b: GraphBuilder, params: ParamSource, config: Vq
         coordinate_transformation_mode: { s: 'asymmetric' },
         nearest_mode: { s: 'floor' },
       });
-      x = conv(ctx, up, level.upsample, channels, channels);
+      x = conv(ctx, up, level.upsample, channels, channels, 2 * level.resolution);
     }
   }
   b.scope = '';
   const baseChannels = vqganLevelChannels(config, 0);
   x = swish(ctx, groupNorm(ctx, x, 'decoder/norm_out', baseChannels, config.resolution));
-  x = conv(ctx, x, 'decoder/conv_out', baseChannels, config.outCh);
+  x = conv(ctx, x, 'decoder/conv_out', baseChannels, config.outCh, config.resolution);
   b.output(VQGAN_OUTPUTS.pixels, x, 'float32', [BATCH_AXIS, config.outCh, config.resolution, config.resolution]);
 }

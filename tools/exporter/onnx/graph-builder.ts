@@ -175,24 +175,40 @@ export class GraphBuilder {
     return this.constant(type, [], [value]);
   }
 
-  serialize(): Uint8Array {
+  /**
+   * The model as ONNX bytes. `omitOutputs` leaves those outputs out together with every node and
+   * initializer that only they needed: a second graph over the same external data, without the work
+   * nobody fetches (ONNX Runtime runs every node of a graph, fetched or not).
+   */
+  serialize(omitOutputs: ReadonlySet<string> = new Set()): Uint8Array {
     const w = new ProtoWriter();
     w.int(1, ONNX_IR_VERSION);
     w.string(2, 'dalle-mini-web exporter');
-    w.message(7, (g) => this.writeGraph(g));
+    w.message(7, (g) => this.writeGraph(g, omitOutputs));
     w.message(8, (o) => o.string(1, '').int(2, ONNX_OPSET));
     if (this.usesMsDomain) w.message(8, (o) => o.string(1, MS_DOMAIN).int(2, 1));
     return w.finish();
   }
 
-  private writeGraph(g: ProtoWriter): void {
+  private writeGraph(g: ProtoWriter, omitOutputs: ReadonlySet<string>): void {
     const rename = (names: readonly string[]): string[] => names.map((n) => this.renames.get(n) ?? n);
-    for (const node of this.nodes)
-      g.message(1, (n) => writeNode(n, { ...node, inputs: rename(node.inputs), outputs: rename(node.outputs) }));
+    const outputs = this.outputs.filter((output) => !omitOutputs.has(output.name));
+    // Walk back from the kept outputs: nodes are in topological order, so one reverse pass finds all that are needed.
+    const needed = new Set(outputs.map((output) => output.name));
+    const nodes = this.nodes
+      .map((node) => ({ ...node, inputs: rename(node.inputs), outputs: rename(node.outputs) }))
+      .reverse()
+      .filter((node) => {
+        if (!node.outputs.some((name) => needed.has(name))) return false;
+        for (const input of node.inputs) needed.add(input);
+        return true;
+      })
+      .reverse();
+    for (const node of nodes) g.message(1, (n) => writeNode(n, node));
     g.string(2, this.graphName);
-    for (const init of this.initializers) g.message(5, (t) => writeTensor(t, init));
+    for (const init of this.initializers) if (needed.has(init.name)) g.message(5, (t) => writeTensor(t, init));
     for (const input of this.inputs) g.message(11, (v) => writeValueInfo(v, input));
-    for (const output of this.outputs) g.message(12, (v) => writeValueInfo(v, output));
+    for (const output of outputs) g.message(12, (v) => writeValueInfo(v, output));
   }
 }
 

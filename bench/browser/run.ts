@@ -1,0 +1,154 @@
+/**
+ * npm run bench:browser -- --model <dir> [--images 1,9] [--steps 256] [--backends wasm,webgpu] [--threads 2]
+ *   [--repeat 1] [--json <file>] [--port 4302]
+ * The benchmark in Chromium (Debian's /usr/bin/chromium, the e2e tests' flags): Vite's dev server serves
+ * bench/browser/bench.html and the model folder, Playwright opens one fresh page per measurement, and the page runs
+ * the same measureGeneration as `npm run bench` in a module worker. Writes the same JSON. On a machine without a GPU,
+ * WebGPU is SwiftShader (a CPU emulation): its numbers are a smoke test, and the output says so.
+ */
+import { createReadStream, existsSync, statSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg } from 'node:os';
+import { join, resolve, sep } from 'node:path';
+import { chromium } from '@playwright/test';
+import type { Browser } from '@playwright/test';
+import { createServer } from 'vite';
+import type { Plugin } from 'vite';
+import { CHROMIUM_FLAGS } from '../../playwright.config.ts';
+import { intArg, parseArgs, runCli, UsageError } from '../../tools/cli-args.ts';
+import { openModelFolder } from '../../tools/node/model-folder.ts';
+import { ISOLATION_HEADERS } from '../../tools/web/security-headers.ts';
+import { formatReport, medianRun } from '../bench-report.ts';
+import type { BenchReport, BenchRun } from '../bench-report.ts';
+import { benchVersions } from '../versions.ts';
+import type { WorkerReply } from './bench.worker.ts';
+
+const BACKENDS = ['wasm', 'webgpu'] as const;
+type Backend = (typeof BACKENDS)[number];
+const SMOKE_NOTE =
+  'web-webgpu runs on the adapter Chromium offers; with these flags on a machine without a GPU that is SwiftShader ' +
+  '(software WebGPU on the CPU), and then its numbers are a smoke test, not a GPU measurement.';
+
+/** Serves the model folder at /bench-model/ with the isolation headers every response of the page needs. */
+function modelFolder(dir: string): Plugin {
+  const root = resolve(dir);
+  return {
+    name: 'bench-model',
+    configureServer(server) {
+      server.middlewares.use((req, res, next) => {
+        const path = decodeURIComponent(req.url?.split('?')[0] ?? '');
+        if (!path.startsWith('/bench-model/')) return next();
+        const file = resolve(root, path.slice('/bench-model/'.length));
+        if (!file.startsWith(root + sep) || !existsSync(file) || !statSync(file).isFile()) {
+          res.statusCode = 404;
+          return res.end();
+        }
+        for (const [name, value] of Object.entries(ISOLATION_HEADERS)) res.setHeader(name, value);
+        res.setHeader('Content-Length', statSync(file).size);
+        createReadStream(file).pipe(res);
+      });
+    },
+  };
+}
+
+function list(raw: string | undefined, fallback: string): string[] {
+  return [...new Set((raw ?? fallback).split(',').map((item) => item.trim()))];
+}
+
+async function measureInPage(browser: Browser, url: string): Promise<BenchRun> {
+  const page = await browser.newPage();
+  try {
+    page.on('console', (message) => {
+      if (message.type() === 'error') process.stderr.write(`  page: ${message.text()}\n`);
+    });
+    const loadStart = loadavg()[0]!;
+    await page.goto(url);
+    await page.waitForFunction(() => window.__benchResult !== undefined, undefined, { timeout: 0, polling: 1000 });
+    const reply = (await page.evaluate(() => window.__benchResult)) as WorkerReply;
+    if ('error' in reply) throw new Error(`the bench page failed: ${reply.error}`);
+    // The page cannot read the load average: the driver's readings span the page's whole run (load, warm-up, run).
+    return { ...reply.run, peak_rss_mb: null, load_avg_start: loadStart, load_avg_end: loadavg()[0]! };
+  } finally {
+    await page.close();
+  }
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2), [
+    'model',
+    'images',
+    'steps',
+    'backends',
+    'threads',
+    'repeat',
+    'json',
+    'port',
+  ]);
+  const model = args.values.get('model');
+  if (!model) throw new UsageError('--model <dir> is required (a folder written by npm run export)');
+  const { manifest } = openModelFolder(model);
+  const backends = list(args.values.get('backends'), BACKENDS.join(','));
+  for (const backend of backends)
+    if (!(BACKENDS as readonly string[]).includes(backend))
+      throw new UsageError(`--backends takes ${BACKENDS.join(', ')} (comma-separated); got "${backend}"`);
+  const images = list(args.values.get('images'), '1').map(Number);
+  if (images.some((n) => !Number.isInteger(n) || n < 1 || n > 16))
+    throw new UsageError('--images takes whole numbers from 1 to 16, separated by commas');
+  const steps = intArg(args, 'steps', 256, 1);
+  const threads = intArg(args, 'threads', availableParallelism(), 1);
+  const repeat = intArg(args, 'repeat', 1, 1);
+  const port = intArg(args, 'port', 4302, 1);
+
+  const loadStart = loadavg();
+  const server = await createServer({
+    configFile: join(import.meta.dirname, '..', '..', 'vite.config.ts'),
+    plugins: [modelFolder(model)],
+    server: { port, strictPort: true, host: '127.0.0.1' },
+    logLevel: 'warn',
+  });
+  await server.listen();
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: CHROMIUM_FLAGS,
+  });
+  try {
+    const jobs = images.flatMap((n) => (backends as Backend[]).map((backend) => ({ n, backend })));
+    const samples = new Map(jobs.map((job) => [job, [] as BenchRun[]]));
+    for (let r = 0; r < repeat; r++) {
+      for (const job of jobs) {
+        process.stderr.write(`run ${r + 1}/${repeat}: ${job.backend}, ${job.n} image(s)\n`);
+        const query = new URLSearchParams({
+          backend: job.backend,
+          images: String(job.n),
+          steps: String(steps),
+          threads: String(threads),
+        });
+        samples
+          .get(job)!
+          .push(await measureInPage(browser, `http://127.0.0.1:${port}/bench/browser/bench.html?${query}`));
+      }
+    }
+    const report: BenchReport = {
+      model_id: manifest.modelId,
+      dtype: manifest.dtype,
+      steps,
+      repeat,
+      versions: { ...benchVersions(), chromium: browser.version() },
+      cpu: { model: cpus()[0]?.model ?? 'unknown', cores: availableParallelism() },
+      ...(backends.includes('webgpu') ? { machine_note: SMOKE_NOTE } : {}),
+      load_average: { start: loadStart, end: loadavg() },
+      date: new Date().toISOString(),
+      runs: jobs.map((job) => medianRun(samples.get(job)!)),
+    };
+    console.log(formatReport(report));
+    const json = args.values.get('json');
+    if (json) {
+      writeFileSync(json, `${JSON.stringify(report, null, 2)}\n`);
+      console.log(`wrote ${json}`);
+    }
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+}
+
+runCli(main);

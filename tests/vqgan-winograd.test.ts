@@ -1,0 +1,78 @@
+/**
+ * The VQGAN's 3×3 convolutions are exported as Winograd F(4×4, 3×3) (docs/model-format.md#vqgan-blocks):
+ * the same decoder as plain Conv nodes up to float32 rounding, for every dtype the exporter writes.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { VqganConfig } from '../src/model/config.ts';
+import { VQGAN_INPUTS, VQGAN_OUTPUTS } from '../src/model/graph-io.ts';
+import { buildVqganGraph } from '../tools/exporter/graphs/vqgan.ts';
+import type { ConvAlgorithm } from '../tools/exporter/graphs/vqgan.ts';
+import type { ExportDtype } from '../tools/exporter/graphs/precision.ts';
+import { vqganLayout } from '../tools/exporter/layout.ts';
+import { buildSession, int64 } from './helpers/graphs.ts';
+import { randomParams } from './reference/memory-params.ts';
+
+// Two levels (maps of 8 and 16), attention, a channel change with nin_shortcut: every conv kind.
+const config: VqganConfig = {
+  ch: 16,
+  chMult: [1, 2],
+  numResBlocks: 1,
+  attnResolutions: [8],
+  resolution: 16,
+  zChannels: 16,
+  embedDim: 8,
+  nEmbed: 64,
+  outCh: 3,
+};
+const params = randomParams(vqganLayout(config), 11);
+const codes = Array.from({ length: 2 * 64 }, (_, i) => (i * 37 + (i >> 3)) % 64);
+
+async function decode(dtype: ExportDtype, algorithm: ConvAlgorithm): Promise<Float32Array> {
+  const session = await buildSession('vqgan', (b) => buildVqganGraph(b, params, config, dtype, algorithm));
+  try {
+    const out = await session.run({ [VQGAN_INPUTS.codes]: int64(codes, [2, 64]) });
+    return out[VQGAN_OUTPUTS.pixels]!.data as Float32Array;
+  } finally {
+    await session.release();
+  }
+}
+
+/** Peak signal-to-noise ratio in dB, the peak being the reference's value range. */
+function psnr(actual: Float32Array, reference: Float32Array): number {
+  let squared = 0;
+  let [lo, hi] = [Infinity, -Infinity];
+  reference.forEach((r, i) => {
+    squared += (actual[i]! - r) ** 2;
+    lo = Math.min(lo, r);
+    hi = Math.max(hi, r);
+  });
+  return 10 * Math.log10((hi - lo) ** 2 / (squared / reference.length));
+}
+
+for (const dtype of ['fp32', 'q8'] as const) {
+  void test(`${dtype}: Winograd F(2×2) and F(4×4) decode the same images as direct convolutions (PSNR ≥ 40 dB)`, async () => {
+    const direct = await decode(dtype, 'direct');
+    for (const algorithm of ['winograd-2', 'winograd-4'] as const) {
+      const db = psnr(await decode(dtype, algorithm), direct);
+      assert.ok(db >= 40, `${algorithm}: ${db.toFixed(1)} dB`);
+    }
+  });
+}
+
+void test('the exporter writes Winograd F(4×4, 3×3) by default', async () => {
+  const session = await buildSession('vqgan', (b) => {
+    const ops: string[] = [];
+    const opMulti = b.opMulti.bind(b);
+    b.opMulti = (op, ...rest) => {
+      ops.push(op);
+      return opMulti(op, ...rest);
+    };
+    buildVqganGraph(b, params, config, 'fp32');
+    // Only the 1×1 convolutions (post_quant_conv, nin_shortcut, attention q/k/v/proj_out) stay Conv nodes.
+    const pointwise = [...params.tensors].filter(([path, t]) => path.endsWith('/kernel') && t.shape[0] === 1);
+    assert.ok(pointwise.length > 0);
+    assert.equal(ops.filter((op) => op === 'Conv').length, pointwise.length);
+  });
+  await session.release();
+});
