@@ -56,6 +56,20 @@ void test("each model offers its own example prompts: the demo's follow its capt
   }
 });
 
+void test("a model's suggested sampling is read and checked; the demo suggests condition scale 3", () => {
+  const { models } = parseCatalog(JSON.parse(readFileSync(SITE_CATALOG, 'utf8')));
+  assert.deepEqual(models.find((model) => model.id === 'demo')?.sampling, { conditionScale: 3 });
+  assert.deepEqual(models.find((model) => model.id !== 'demo')?.sampling, {});
+  const read = (sampling: unknown) =>
+    parseCatalog({ format: 'dalle-mini-web-catalog/1', models: [{ ...MODEL, sampling }] }).models[0]!.sampling;
+  assert.deepEqual(read({ topK: 0, topP: 0.9, temperature: 0.5 }), { topK: 0, topP: 0.9, temperature: 0.5 });
+  assert.throws(() => read({ conditionScale: -1 }), /"models\[0\]\.sampling\.conditionScale" must be a number from 0/);
+  assert.throws(() => read({ topK: 1.5 }), /"models\[0\]\.sampling\.topK"/);
+  assert.throws(() => read({ topP: 0 }), /"models\[0\]\.sampling\.topP"/);
+  assert.throws(() => read({ temperature: '1' }), /"models\[0\]\.sampling\.temperature"/);
+  assert.throws(() => read(3), /"models\[0\]\.sampling"/);
+});
+
 void test('a malformed catalog names the field', () => {
   const cases: [unknown, RegExp][] = [
     [null, /must be a JSON object/],

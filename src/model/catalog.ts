@@ -46,6 +46,19 @@ export interface CatalogModel {
    * entry names none: the page then offers no examples rather than ones another model would draw.
    */
   readonly examples: readonly string[];
+  /**
+   * The sampling settings this model draws best with, where they differ from dalle-mini's defaults; the app uses
+   * them for any setting the visitor has not set. Empty when the entry names none.
+   */
+  readonly sampling: SuggestedSampling;
+}
+
+/** A model's suggested sampling settings; the fields match the sampler's SamplingSettings. */
+export interface SuggestedSampling {
+  readonly conditionScale?: number;
+  readonly topK?: number;
+  readonly topP?: number;
+  readonly temperature?: number;
 }
 
 /** A CLIP ranker the page may download to rank best-of-N drawings (src/model/clip-manifest.ts). */
@@ -107,6 +120,29 @@ function readModel(field: JsonField): CatalogModel {
     randomWeights: model.field('randomWeights').optional((f) => f.boolean()) ?? false,
     askBeforeDownload: model.field('askBeforeDownload').optional((f) => f.boolean()) ?? true,
     examples: model.field('examples').optional(readExamples) ?? [],
+    sampling: model.field('sampling').optional(readSampling) ?? {},
+  };
+}
+
+/** A bounded number: the same limits the settings panel allows. */
+function readNumber(field: JsonField, min: number, max: number): number {
+  const value = field.number();
+  if (!(Number.isFinite(value) && value >= min && value <= max)) field.fail(`must be a number from ${min} to ${max}`);
+  return value;
+}
+
+function readSampling(field: JsonField): SuggestedSampling {
+  const sampling = field.object();
+  const conditionScale = sampling.field('conditionScale').optional((f) => readNumber(f, 0, 100));
+  // 0 turns top-k off; the VQGAN has 16384 codes.
+  const topK = sampling.field('topK').optional((f) => f.int({ min: 0, max: 16384 }));
+  const topP = sampling.field('topP').optional((f) => readNumber(f, 0.01, 1));
+  const temperature = sampling.field('temperature').optional((f) => readNumber(f, 0.01, 10));
+  return {
+    ...(conditionScale === undefined ? {} : { conditionScale }),
+    ...(topK === undefined ? {} : { topK }),
+    ...(topP === undefined ? {} : { topP }),
+    ...(temperature === undefined ? {} : { temperature }),
   };
 }
 

@@ -48,6 +48,8 @@ export function catalogEntryFor(manifest: ModelManifest, url: string): CatalogMo
     askBeforeDownload: true,
     // Example prompts are the site owner's to write: a new entry offers none.
     examples: [],
+    // Suggested sampling settings too: a new entry keeps the app's defaults.
+    sampling: {},
   };
 }
 
@@ -65,10 +67,14 @@ export function updateCatalog({ catalogFile, outDir, manifest, url }: CatalogEnt
   const merged = previous ? { ...previous, url: entry.url, dtype: entry.dtype, bytes: entry.bytes } : entry;
   if (at >= 0) models[at] = merged;
   else models.push(merged);
-  // Entries without examples are written without the field, as a site owner would write them.
+  // Entries without examples or suggested sampling are written without the field, as a site owner would write them.
   const json = {
     format: CATALOG_FORMAT,
-    models: models.map(({ examples, ...rest }) => (examples.length > 0 ? { ...rest, examples } : rest)),
+    models: models.map(({ examples, sampling, ...rest }) => ({
+      ...rest,
+      ...(Object.keys(sampling).length > 0 ? { sampling } : {}),
+      ...(examples.length > 0 ? { examples } : {}),
+    })),
     // The CLIP rankers are kept as they were.
     ...(existing.rankers.length > 0 ? { rankers: existing.rankers } : {}),
   };
