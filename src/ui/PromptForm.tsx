@@ -21,6 +21,10 @@ export function PromptForm({
   const prompt = useAppStore((s) => s.prompt);
   const phase = useAppStore((s) => s.phase);
   const generating = phase === 'generating';
+  // The active model's first example prompt, so the hint is something this model can draw.
+  const example =
+    useAppStore((s) => s.catalog.find((model) => model.id === s.selectedModel)?.examples[0]) ??
+    t('prompt.placeholderExample');
 
   const submit = (event: FormEvent): void => {
     event.preventDefault();
@@ -32,7 +36,7 @@ export function PromptForm({
       id={id}
       data-testid="prompt.input"
       value={prompt}
-      placeholder={t('prompt.placeholder')}
+      placeholder={t('prompt.placeholder', { example })}
       onChange={(e) => setPrompt(e.target.value)}
       disabled={generating}
     />
