@@ -35,27 +35,19 @@ export function decoderBytesPerImage(manifest: ModelManifest): number {
   return 2 * cache + cross + logits;
 }
 
-/**
- * The exporter writes 3×3 convolutions as Winograd F(4×4, 3×3): their transformed operands hold 6²
- * values per 4² pixels, 2.25× the feature map they come from (docs/model-format.md#vqgan).
- */
-const WINOGRAD_EXPANSION = 36 / 16;
-
-/** The largest VQGAN activation for one image: the full-resolution feature map, Winograd-transformed. */
+/** The largest VQGAN activation for one image: the full-resolution feature map. */
 export function vqganLargestActivation(manifest: ModelManifest): number {
   const v = manifest.vqgan;
-  return v.ch * (v.chMult[0] ?? 1) * v.resolution * v.resolution * 4 * WINOGRAD_EXPANSION;
+  return v.ch * (v.chMult[0] ?? 1) * v.resolution * v.resolution * 4;
 }
 
 export function chooseBatchSizes(manifest: ModelManifest, limits: DeviceLimits): BatchSizes {
   const decoder = Math.floor(limits.memoryBytes / decoderBytesPerImage(manifest));
   const activation = vqganLargestActivation(manifest);
-  // Several are alive at once inside a Winograd convolution (its input operand and GEMM output, the
-  // block's input and residual, the transforms' temporaries). Batching does not make the VQGAN faster
-  // per image on CPUs, so err small: WASM's one heap also holds the DalleBart's weights.
+  // A few full-resolution maps are alive at once (input, two conv outputs, the residual).
   const vqgan = Math.min(
     Math.floor(limits.maxBufferBytes / activation),
-    Math.floor(limits.memoryBytes / (6 * activation)),
+    Math.floor(limits.memoryBytes / (4 * activation)),
   );
   const clamp = (n: number): number => Math.max(1, Math.min(MAX_BATCH, n));
   return { decoder: clamp(decoder), vqgan: clamp(vqgan) };

@@ -135,7 +135,8 @@ export function buildVqganGraph(
   params: ParamSource,
   config: VqganConfig,
   dtype: ExportDtype,
-  convAlgorithm: ConvAlgorithm = 'winograd-4',
+  // Direct until each backend gets its own VQGAN file: Winograd is faster on WASM only (docs/performance.md).
+  convAlgorithm: ConvAlgorithm = 'direct',
 ): void {
   const grid = vqganGridSize(config);
   const codes = b.input(VQGAN_INPUTS.codes, 'int64', [BATCH_AXIS, grid * grid]);
