@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { DalleBartConfig, VqganConfig } from '../src/model/config.ts';
+import type { DalleBartConfig } from '../src/model/config.ts';
 import {
   DECODER_INPUTS,
   DECODER_OUTPUTS,
@@ -20,7 +20,7 @@ import { buildDecoderGraph, buildEncoderGraph } from '../tools/exporter/graphs/d
 import { buildVqganGraph } from '../tools/exporter/graphs/vqgan.ts';
 import { dalleBartLayout, vqganLayout } from '../tools/exporter/layout.ts';
 import { Layers } from '../tools/exporter/graphs/layers.ts';
-import { buildSession, int64, ort, relativeError } from './helpers/graphs.ts';
+import { buildSession, int64, ort, relativeError, smallVqganConfig } from './helpers/graphs.ts';
 import { gelu, referenceDecoder, referenceEncoder } from './reference/dallebart.ts';
 import { MemoryParams, randomParams } from './reference/memory-params.ts';
 import { referenceVqgan } from './reference/vqgan.ts';
@@ -129,17 +129,7 @@ void test('decoding with the KV cache step by step equals the full prefix withou
 });
 
 void test('VQGAN graph matches the reference decoder', async () => {
-  const vq: VqganConfig = {
-    ch: 32,
-    chMult: [1, 2],
-    numResBlocks: 1,
-    attnResolutions: [8],
-    resolution: 16,
-    zChannels: 16,
-    embedDim: 8,
-    nEmbed: 64,
-    outCh: 3,
-  };
+  const vq = smallVqganConfig(32, 1);
   const vqParams = randomParams(vqganLayout(vq), 3);
   const codes = [
     Array.from({ length: 64 }, (_, i) => (i * 5) % 64),

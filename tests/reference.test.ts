@@ -1,12 +1,13 @@
 /** Sanity checks of the plain-TypeScript reference forwards themselves (tests/reference/*). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { DalleBartConfig, VqganConfig } from '../src/model/config.ts';
+import type { DalleBartConfig } from '../src/model/config.ts';
 import { vqganGridSize } from '../src/model/config.ts';
 import { dalleBartLayout, vqganLayout } from '../tools/exporter/layout.ts';
 import { erf, erfc, gelu, referenceDecoder, referenceEncoder } from './reference/dallebart.ts';
 import { randomParams } from './reference/memory-params.ts';
 import { referenceVqgan } from './reference/vqgan.ts';
+import { smallVqganConfig } from './helpers/graphs.ts';
 
 const TINY: DalleBartConfig = {
   dModel: 32,
@@ -23,17 +24,7 @@ const TINY: DalleBartConfig = {
   decoderStartTokenId: 64,
 };
 
-const MICRO_VQGAN: VqganConfig = {
-  ch: 32,
-  chMult: [1, 2],
-  numResBlocks: 0,
-  attnResolutions: [8],
-  resolution: 16,
-  zChannels: 16,
-  embedDim: 8,
-  nEmbed: 64,
-  outCh: 3,
-};
+const MICRO_VQGAN = smallVqganConfig(32, 0);
 
 const params = randomParams(dalleBartLayout(TINY), 1234);
 const d = TINY.dModel;

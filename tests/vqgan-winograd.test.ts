@@ -4,27 +4,16 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { VqganConfig } from '../src/model/config.ts';
 import { VQGAN_INPUTS, VQGAN_OUTPUTS } from '../src/model/graph-io.ts';
 import { buildVqganGraph } from '../tools/exporter/graphs/vqgan.ts';
 import type { ConvAlgorithm } from '../tools/exporter/graphs/vqgan.ts';
 import type { ExportDtype } from '../tools/exporter/graphs/precision.ts';
 import { vqganLayout } from '../tools/exporter/layout.ts';
-import { buildSession, int64 } from './helpers/graphs.ts';
+import { buildSession, int64, smallVqganConfig } from './helpers/graphs.ts';
 import { randomParams } from './reference/memory-params.ts';
 
 // Two levels (maps of 8 and 16), attention, a channel change with nin_shortcut: every conv kind.
-const config: VqganConfig = {
-  ch: 16,
-  chMult: [1, 2],
-  numResBlocks: 1,
-  attnResolutions: [8],
-  resolution: 16,
-  zChannels: 16,
-  embedDim: 8,
-  nEmbed: 64,
-  outCh: 3,
-};
+const config = smallVqganConfig(16, 1);
 const params = randomParams(vqganLayout(config), 11);
 const codes = Array.from({ length: 2 * 64 }, (_, i) => (i * 37 + (i >> 3)) % 64);
 

@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-web';
+import type { VqganConfig } from '../../src/model/config.ts';
 import { GraphBuilder } from '../../tools/exporter/onnx/graph-builder.ts';
 import { ExternalDataWriter } from '../../tools/exporter/onnx/weight-file.ts';
 
@@ -38,4 +39,22 @@ export function relativeError(actual: Float32Array, expected: Float32Array): num
     scale = Math.max(scale, Math.abs(expected[i]!));
   }
   return diff / (scale || 1);
+}
+
+/**
+ * A VQGAN small enough for graph tests: two levels (maps of 8 and 16) with attention at 8 and a
+ * channel change, so every block kind appears; `ch` and `numResBlocks` vary per test.
+ */
+export function smallVqganConfig(ch: number, numResBlocks: number): VqganConfig {
+  return {
+    ch,
+    chMult: [1, 2],
+    numResBlocks,
+    attnResolutions: [8],
+    resolution: 16,
+    zChannels: 16,
+    embedDim: 8,
+    nEmbed: 64,
+    outCh: 3,
+  };
 }
