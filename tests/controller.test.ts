@@ -1,9 +1,15 @@
-/** The page's controller with fake generators: busy states always end, a lost GPU gets a fresh worker. */
+/**
+ * The page's controller with fake generators: busy states always end, a lost GPU gets a fresh worker, drawings use
+ * the active model's suggested sampling.
+ */
 import assert from 'node:assert/strict';
 import { beforeEach, test } from 'node:test';
+import { parseCatalog } from '../src/model/catalog.ts';
 import { GenerationCancelledError } from '../src/pipeline/errors.ts';
+import { DEFAULT_SAMPLING } from '../src/pipeline/sampler.ts';
 import { createController } from '../src/ui/controller.ts';
 import { INITIAL_STATE, setSettings, useAppStore } from '../src/ui/store.ts';
+import type { Drawing } from '../src/ui/store.ts';
 import type { DalleGenerator, GenerateOptions } from '../src/worker/client.ts';
 import { DeviceLostError } from '../src/worker/errors.ts';
 import type {
@@ -16,6 +22,13 @@ import type {
 } from '../src/worker/protocol.ts';
 
 const LOAD: LoadParams = { modelUrl: 'http://test/m/', wasmPaths: 'http://test/ort/' };
+const CATALOG_ENTRY = {
+  name: 'M',
+  description: 'd',
+  url: 'm/',
+  dtype: 'fp32',
+  requires: { webgpu: false, shaderF16: false, memoryBytes: 0 },
+};
 const READY: ReadyInfo = { backend: 'webgpu', reason: 'test adapter', modelId: 'm', imageSize: 256 };
 const RESULT: GenerateResult = {
   images: [new Uint8ClampedArray(256 * 256 * 4)],
@@ -181,4 +194,39 @@ void test('an unlocked seed is new at every Draw and shown; "draw again" reuses 
   await controller.drawAgainFrom(1);
   assert.deepEqual(asked[2], asked[1]);
   assert.equal(useAppStore.getState().settings.seedLocked, true);
+});
+
+void test("a drawing uses the active model's suggested sampling where the visitor chose none, and records it", async () => {
+  const asked: GenerateParams[] = [];
+  class Recorder extends FakeGenerator {
+    override generate(params?: GenerateParams): Promise<GenerateResult> {
+      if (params) asked.push(params);
+      return super.generate();
+    }
+  }
+  const drawn: Drawing[] = [];
+  const controller = createController(() => new Recorder(() => Promise.resolve(RESULT)), {
+    onDrawn: (drawing) => drawn.push(drawing),
+  });
+  await controller.load(LOAD);
+  const { models } = parseCatalog({
+    format: 'dalle-mini-web-catalog/1',
+    models: [
+      { ...CATALOG_ENTRY, id: 'demo', sampling: { conditionScale: 3 } },
+      { ...CATALOG_ENTRY, id: 'plain' },
+    ],
+  });
+  useAppStore.setState({ prompt: 'a red circle', catalog: models, selectedModel: 'demo' });
+  setSettings({ seedLocked: true, topK: 7 });
+  await controller.draw();
+  assert.deepEqual(asked[0]!.sampling, { ...DEFAULT_SAMPLING, conditionScale: 3, topK: 7 });
+  assert.deepEqual(drawn[0]!.sampling, asked[0]!.sampling, 'the history records the values used');
+
+  await controller.drawAgainFrom(0);
+  assert.deepEqual(asked[1]!.sampling, asked[0]!.sampling);
+  assert.equal(useAppStore.getState().settings.conditionScale, null, 'still following the model');
+
+  useAppStore.setState({ selectedModel: 'plain' });
+  await controller.draw();
+  assert.equal(asked[2]!.sampling.conditionScale, DEFAULT_SAMPLING.conditionScale);
 });

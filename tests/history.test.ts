@@ -8,7 +8,9 @@ import type { Controller } from '../src/ui/controller.ts';
 import { createHistoryActions } from '../src/ui/history/history-actions.ts';
 import { memoryHistory } from '../src/ui/history/history-db.ts';
 import { MAX_HISTORY, newestFirst, newRecord, overflow, readRecord, recordBytes } from '../src/ui/history/records.ts';
-import { INITIAL_STATE, useAppStore } from '../src/ui/store.ts';
+import { parseCatalog } from '../src/model/catalog.ts';
+import { FOLLOW_MODEL } from '../src/ui/sampling-choice.ts';
+import { INITIAL_STATE, setSettings, useAppStore } from '../src/ui/store.ts';
 import type { Drawing } from '../src/ui/store.ts';
 
 const DRAWING: Drawing = {
@@ -18,6 +20,13 @@ const DRAWING: Drawing = {
   sampling: { conditionScale: 10, topK: 50, topP: 1, temperature: 1 },
   model: 'demo',
   modelId: 'random-tiny-seed1',
+};
+const CATALOG_ENTRY = {
+  name: 'Demo',
+  description: 'd',
+  url: 'demo/',
+  dtype: 'fp32',
+  requires: { webgpu: false, shaderF16: false, memoryBytes: 0 },
 };
 const THUMB = 'data:image/jpeg;base64,/9j/4AAQ';
 
@@ -90,6 +99,17 @@ void test('actions: a finished drawing is kept, reopened with its seed and setti
     [true, 12],
     'a ranked one again ranked, with its candidates',
   );
+
+  // The record holds the numbers it was drawn with; drawn again with the same model, a setting the model suggested
+  // keeps following it, any other becomes the drawn number.
+  const catalog = parseCatalog({
+    format: 'dalle-mini-web-catalog/1',
+    models: [{ ...CATALOG_ENTRY, id: 'demo', sampling: { conditionScale: 3 } }],
+  }).models;
+  useAppStore.setState({ catalog });
+  setSettings(FOLLOW_MODEL);
+  await history.reopen({ ...older!, sampling: { ...DRAWING.sampling, conditionScale: 3, topP: 0.9 } });
+  assert.deepEqual([useAppStore.getState().settings.conditionScale, useAppStore.getState().settings.topP], [null, 0.9]);
 
   await history.remove(newest!.id);
   assert.deepEqual(

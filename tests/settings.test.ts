@@ -1,15 +1,16 @@
 /**
- * The drawing settings: dalle-mini's defaults, and stored values read back field by field, bad ones replaced by
- * defaults.
+ * The drawing settings: dalle-mini's defaults (the sampling settings following the model), and stored values read
+ * back field by field, bad ones replaced by defaults.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DEFAULT_SAMPLING, checkSamplingSettings } from '../src/pipeline/sampler.ts';
-import { DEFAULT_SETTINGS, NUMBER_RULES, randomSeed, readSettings, samplingOf } from '../src/ui/settings.ts';
+import { effectiveSampling, FOLLOW_MODEL } from '../src/ui/sampling-choice.ts';
+import { DEFAULT_SETTINGS, NUMBER_RULES, randomSeed, readSettings } from '../src/ui/settings.ts';
 import { isValidSeed } from '../src/core/seed.ts';
 
 void test("the defaults are dalle-mini's and the sampler accepts them and every limit", () => {
-  assert.deepEqual(samplingOf(DEFAULT_SETTINGS), DEFAULT_SAMPLING);
+  assert.deepEqual(effectiveSampling(DEFAULT_SETTINGS, undefined), DEFAULT_SAMPLING);
   assert.equal(DEFAULT_SETTINGS.seedLocked, false);
   assert.equal(DEFAULT_SETTINGS.backend, 'auto');
   for (const bound of ['min', 'max'] as const) {
@@ -38,6 +39,8 @@ void test('valid stored settings read back unchanged', () => {
   };
   assert.deepEqual(readSettings(stored), stored);
   assert.equal(readSettings({ ...stored, rank: null }).rank, null, "null: the device's default");
+  const following = readSettings({ ...stored, ...FOLLOW_MODEL });
+  assert.deepEqual(following, { ...stored, ...FOLLOW_MODEL }, "null: the model's suggestion, else the default");
 });
 
 void test('a corrupt stored value falls back to the defaults, field by field', () => {

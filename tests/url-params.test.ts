@@ -1,6 +1,7 @@
 /** Share links: a drawing → URL → the same prompt, seed, settings and model; bad parameters are named and ignored. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { DEFAULT_SAMPLING } from '../src/pipeline/sampler.ts';
 import { readUrlOptions, shareUrl } from '../src/ui/url-params.ts';
 import type { Drawing } from '../src/ui/store.ts';
 
@@ -32,6 +33,20 @@ void test('a share link reads back as the drawing it was made from', () => {
     temperature: 0.75,
     rank: false,
   });
+});
+
+void test("a link carries the numbers drawn with, explicitly, even a model's suggestion or the default", () => {
+  const link = new URL(
+    shareUrl('https://example.com/', { ...DRAWING, sampling: { ...DEFAULT_SAMPLING, conditionScale: 3 } }),
+  );
+  assert.equal(link.searchParams.get('scale'), '3');
+  assert.equal(link.searchParams.get('top_k'), '50');
+  const { settings } = readUrlOptions(link.search);
+  assert.deepEqual(
+    [settings.conditionScale, settings.topK, settings.topP, settings.temperature],
+    [3, 50, 1, 1],
+    'explicit numbers, not "follow the model": the link draws the same on another model setup',
+  );
 });
 
 void test('a ranked drawing’s link turns ranking on with its candidates; an unranked one turns it off', () => {

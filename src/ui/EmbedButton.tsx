@@ -6,7 +6,7 @@ import { useId, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { embedUrl, iframeSnippet } from './embed/embed-snippet.ts';
 import { parseSeedText, seedTextProblem } from './seed-text.ts';
-import { samplingOf } from './settings.ts';
+import { activeModel, effectiveSampling } from './sampling-choice.ts';
 import { useAppStore } from './store.ts';
 
 export function EmbedButton() {
@@ -16,6 +16,7 @@ export function EmbedButton() {
   const model = useAppStore((s) => s.selectedModel);
   const prompt = useAppStore((s) => s.prompt);
   const settings = useAppStore((s) => s.settings);
+  const suggesting = useAppStore(activeModel);
   const panelId = useId();
   // An unlocked seed changes with every Draw: the widget then picks its own, as the page does.
   const seed =
@@ -26,7 +27,7 @@ export function EmbedButton() {
       prompt,
       count: settings.count,
       seed,
-      sampling: samplingOf(settings),
+      sampling: effectiveSampling(settings, suggesting),
       theme: 'auto',
     }),
     t('embed.frameTitle'),

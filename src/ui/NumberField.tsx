@@ -3,25 +3,31 @@
  * rewritten); every valid value goes to the settings at once, an invalid one shows the allowed range.
  */
 import { useId, useState } from 'react';
+import type { ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
 import { isValidNumber, NUMBER_RULES } from './settings.ts';
 import type { NumberSetting } from './settings.ts';
-import { setSettings, useAppStore } from './store.ts';
+import { setSettings } from './store.ts';
 
 export function NumberField({
   name,
   label,
   hint,
   disabled,
+  value,
+  children,
 }: {
   readonly name: NumberSetting;
   readonly label: string;
   readonly hint: string;
   readonly disabled: boolean;
+  /** The value shown while the visitor is not typing. */
+  readonly value: number;
+  /** More under the hint (where a sampling setting's value comes from). */
+  readonly children?: ReactNode;
 }) {
   const { t } = useTranslation();
   const id = useId();
-  const value = useAppStore((s) => s.settings[name]);
   const [draft, setDraft] = useState<string | null>(null);
   const rule = NUMBER_RULES[name];
   const text = draft ?? String(value);
@@ -57,6 +63,7 @@ export function NumberField({
       <small id={`${id}-hint`} className={problem ? 'hint error' : 'hint'}>
         {problem ?? hint}
       </small>
+      {children}
     </div>
   );
 }

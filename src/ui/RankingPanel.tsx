@@ -13,6 +13,7 @@ export function RankingPanel({ controller }: { readonly controller: Controller }
   const status = useRankingStore((s) => s.status);
   const detail = useRankingStore((s) => s.detail);
   const shown = useAppStore((s) => s.settings.count);
+  const candidates = useAppStore((s) => s.settings.candidates);
   const generating = useAppStore((s) => s.phase === 'generating');
   if (!ranker) return null;
   const enabled = rankingEnabled(rank, { ranker, offReason });
@@ -31,6 +32,7 @@ export function RankingPanel({ controller }: { readonly controller: Controller }
       {enabled && (
         <NumberField
           name="candidates"
+          value={candidates}
           label={t('ranking.candidates')}
           hint={t('ranking.candidatesHint', { shown })}
           disabled={generating}

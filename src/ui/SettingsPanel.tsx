@@ -1,9 +1,12 @@
-/** The drawing settings, each with a line saying what it does, and "reset to defaults". */
+/**
+ * The drawing settings, each with a line saying what it does, and "reset to defaults" (the sampling settings then
+ * follow the model's suggestions again).
+ */
 import { useId } from 'react';
 import { useTranslation } from 'react-i18next';
 import { MAX_IMAGES } from '../worker/protocol.ts';
 import type { Controller } from './controller.ts';
-import { NumberField } from './NumberField.tsx';
+import { SamplingField } from './SamplingField.tsx';
 import { SeedField } from './SeedField.tsx';
 import { BACKEND_CHOICES } from './settings.ts';
 import type { BackendChoice } from './settings.ts';
@@ -90,15 +93,15 @@ export function SettingsPanel({ controller }: { readonly controller: Controller 
       <details className="sampling">
         <summary>{t('settings.sampling')}</summary>
         <div className="fields">
-          <NumberField
+          <SamplingField
             name="conditionScale"
             label={t('settings.conditionScale')}
             hint={t('settings.conditionScaleHint')}
             disabled={generating}
           />
-          <NumberField name="topK" label={t('settings.topK')} hint={t('settings.topKHint')} disabled={generating} />
-          <NumberField name="topP" label={t('settings.topP')} hint={t('settings.topPHint')} disabled={generating} />
-          <NumberField
+          <SamplingField name="topK" label={t('settings.topK')} hint={t('settings.topKHint')} disabled={generating} />
+          <SamplingField name="topP" label={t('settings.topP')} hint={t('settings.topPHint')} disabled={generating} />
+          <SamplingField
             name="temperature"
             label={t('settings.temperature')}
             hint={t('settings.temperatureHint')}

@@ -15,7 +15,8 @@ import { t } from './i18n.ts';
 import { createModelActions } from './model-actions.ts';
 import type { ModelActions, WorkerSlot } from './model-actions.ts';
 import { loadProgressLabel } from './model-choice.ts';
-import { randomSeed, rankingOf, samplingOf } from './settings.ts';
+import { activeModel, choiceFor, effectiveSampling } from './sampling-choice.ts';
+import { randomSeed, rankingOf } from './settings.ts';
 import { setSettings, useAppStore } from './store.ts';
 import type { Drawing, DownloadView } from './store.ts';
 import { createRankingActions } from './ranking-actions.ts';
@@ -152,7 +153,7 @@ export function createController(makeGenerator: () => DalleGenerator, events: Co
         prompt,
         seed,
         count: settings.count,
-        sampling: samplingOf(settings),
+        sampling: effectiveSampling(settings, activeModel(store.getState())),
         model: selectedModel,
         modelId,
       };
@@ -241,7 +242,7 @@ export function createController(makeGenerator: () => DalleGenerator, events: Co
       if (!drawing) return;
       store.setState({ prompt: drawing.prompt });
       setSettings({
-        ...drawing.sampling,
+        ...choiceFor(drawing.sampling, settings, activeModel(store.getState())),
         seedText: String(drawing.seed),
         seedLocked: true,
         count: Math.max(settings.count, index + 1),

@@ -2,19 +2,20 @@
  * The drawing settings: their defaults (dalle-mini's), their limits, and one reader that turns
  * anything (a stored value from an older version, a hand-edited one, a share link's parameters)
  * into valid settings, field by field, each bad field falling back to its default. A new setting
- * is one field in DrawSettings, DEFAULT_SETTINGS and SETTING_RULES.
+ * is one field in DrawSettings, DEFAULT_SETTINGS and SETTING_RULES. The sampling settings may be null: follow the
+ * active model's suggestion (sampling-choice.ts).
  */
 import { isValidSeed, MAX_SEED } from '../core/seed.ts';
-import { DEFAULT_SAMPLING } from '../pipeline/sampler.ts';
-import type { SamplingSettings } from '../pipeline/sampler.ts';
 import { isBackendName, MAX_CANDIDATES, MAX_IMAGES } from '../worker/protocol.ts';
 import type { BackendName } from '../worker/protocol.ts';
+import { FOLLOW_MODEL } from './sampling-choice.ts';
+import type { SamplingChoice } from './sampling-choice.ts';
 
 /** `auto`: WebGPU when the browser has an adapter, else WASM. */
 export type BackendChoice = 'auto' | BackendName;
 export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'webgpu', 'wasm'];
 
-export interface DrawSettings extends SamplingSettings {
+export interface DrawSettings extends SamplingChoice {
   /** How many images to draw, 1 … MAX_IMAGES. */
   readonly count: number;
   /** The seed field's text as typed; parsed exactly when drawing (seed-text.ts). */
@@ -64,7 +65,7 @@ export const DEFAULT_SETTINGS: DrawSettings = {
   count: 9,
   seedText: '0',
   seedLocked: false,
-  ...DEFAULT_SAMPLING,
+  ...FOLLOW_MODEL,
   model: null,
   backend: 'auto',
   rank: null,
@@ -90,10 +91,10 @@ const SETTING_RULES: { readonly [K in keyof DrawSettings]: (value: unknown) => D
   count: (v) => (isValidNumber(NUMBER_RULES.count, v) ? v : undefined),
   seedText: (v) => (typeof v === 'string' && /^[0-9]{1,10}$/.test(v) && isValidSeed(Number(v)) ? v : undefined),
   seedLocked: (v) => (typeof v === 'boolean' ? v : undefined),
-  conditionScale: (v) => (isValidNumber(NUMBER_RULES.conditionScale, v) ? v : undefined),
-  topK: (v) => (isValidNumber(NUMBER_RULES.topK, v) ? v : undefined),
-  topP: (v) => (isValidNumber(NUMBER_RULES.topP, v) ? v : undefined),
-  temperature: (v) => (isValidNumber(NUMBER_RULES.temperature, v) ? v : undefined),
+  conditionScale: (v) => (v === null || isValidNumber(NUMBER_RULES.conditionScale, v) ? v : undefined),
+  topK: (v) => (v === null || isValidNumber(NUMBER_RULES.topK, v) ? v : undefined),
+  topP: (v) => (v === null || isValidNumber(NUMBER_RULES.topP, v) ? v : undefined),
+  temperature: (v) => (v === null || isValidNumber(NUMBER_RULES.temperature, v) ? v : undefined),
   model: (v) => (v === null || (typeof v === 'string' && MODEL_ID.test(v)) ? v : undefined),
   backend: (v) => (v === 'auto' || (typeof v === 'string' && isBackendName(v)) ? v : undefined),
   rank: (v) => (v === null || typeof v === 'boolean' ? v : undefined),
@@ -127,11 +128,6 @@ export function isModelId(value: string): boolean {
 /** The ranking settings that draw a drawing again: ranked with its candidates (`candidates` set), or unranked. */
 export function rankingOf(candidates: number | undefined): Partial<DrawSettings> {
   return candidates === undefined ? { rank: false } : { rank: true, candidates };
-}
-
-export function samplingOf(settings: DrawSettings): SamplingSettings {
-  const { conditionScale, topK, topP, temperature } = settings;
-  return { conditionScale, topK, topP, temperature };
 }
 
 export { MAX_SEED };

@@ -11,6 +11,7 @@ import type { CatalogModel } from '../model/catalog.ts';
 import type { SamplingSettings } from '../pipeline/sampler.ts';
 import type { DownloadProgress } from '../store/progress.ts';
 import type { BackendName, StorageInfo, StorageReport } from '../worker/protocol.ts';
+import { forgetOldDefaults } from './sampling-choice.ts';
 import { DEFAULT_SETTINGS, readSettings } from './settings.ts';
 import type { DrawSettings } from './settings.ts';
 import type { HistoryRecord } from './history/records.ts';
@@ -124,9 +125,18 @@ export const INITIAL_STATE: AppState = {
   historyStorage: null,
 };
 
-/** The key in localStorage, and the stored format's version (raise it when a setting changes meaning). */
+/**
+ * The key in localStorage, and the stored format's version (raise it when a setting changes meaning). 2: a sampling
+ * setting may be null, following the model's suggestion.
+ */
 export const SETTINGS_STORAGE_KEY = 'dalle-mini:settings';
-export const SETTINGS_VERSION = 1;
+export const SETTINGS_VERSION = 2;
+
+/** Stored settings of an older version as this version reads them (then field by field, through readSettings). */
+export function migrateStoredSettings(stored: unknown, version: number): unknown {
+  if (version >= 2 || typeof stored !== 'object' || stored === null || !('settings' in stored)) return stored;
+  return { ...stored, settings: forgetOldDefaults(stored.settings) };
+}
 
 /** Where localStorage is missing (Node tests) or refused (a sandboxed frame), settings last for the visit. */
 function settingsStorage(): StateStorage {
@@ -166,7 +176,7 @@ export const useAppStore = create<AppState>()(
     storage: createJSONStorage(settingsStorage),
     partialize: (state) => ({ settings: state.settings }),
     // Older versions' settings are read like current ones: whatever still fits is kept.
-    migrate: (stored) => stored,
+    migrate: migrateStoredSettings,
     merge: (stored, current) => ({
       ...current,
       settings: readSettings(

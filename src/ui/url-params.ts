@@ -101,7 +101,11 @@ export function readUrlOptions(search: string): UrlOptions {
   return { ...usablePrompt, ...usableModel, ...usableBackend, settings, problems };
 }
 
-/** The share link of a drawing: the page's own address with exactly the parameters that draw it again. */
+/**
+ * The share link of a drawing: the page's own address with exactly the parameters that draw it again. The sampling
+ * numbers are the ones drawn with, explicitly (also a model's suggestion or the default), so the link draws the
+ * same pictures wherever another model's suggestion or another default would apply.
+ */
 export function shareUrl(pageUrl: string, drawing: Drawing): string {
   const url = new URL(pageUrl);
   url.search = '';

@@ -7,6 +7,7 @@ import type { GenerateResult } from '../../worker/protocol.ts';
 import type { Controller } from '../controller.ts';
 import { t } from '../i18n.ts';
 import { thumbnail } from '../image-files.ts';
+import { activeModel, choiceFor } from '../sampling-choice.ts';
 import { rankingOf } from '../settings.ts';
 import { setSettings, useAppStore } from '../store.ts';
 import type { Drawing } from '../store.ts';
@@ -92,8 +93,10 @@ export function createHistoryActions(
     async reopen(record) {
       const { catalog, selectedModel } = store.getState();
       store.setState({ prompt: record.prompt });
+      // The model it was drawn with is about to be picked again, when the catalog still has it.
+      const model = catalog.find((m) => m.id === record.model) ?? activeModel(store.getState());
       setSettings({
-        ...record.sampling,
+        ...choiceFor(record.sampling, store.getState().settings, model),
         count: record.count,
         seedText: String(record.seed),
         seedLocked: true,
