@@ -81,6 +81,7 @@ test('draw, share, download, view: the link draws the same tokens elsewhere; fil
   await expect(page.getByTestId('status.notice')).toContainText('Link copied');
   const link = await page.evaluate(() => navigator.clipboard.readText());
   expect(link).toContain(`seed=${seed}`);
+  expect(link, "the demo's suggested condition scale, drawn with and carried explicitly").toContain('scale=3&');
 
   await test.step('the link in a fresh browser context fills the page, waits, then draws the same tokens', async () => {
     const context = await browser.newContext();

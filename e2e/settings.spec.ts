@@ -1,6 +1,7 @@
 /**
  * The settings panel: values survive a reload, a corrupt stored value falls back to defaults, "reset" restores them;
- * the ranking choices are settings too. A first visit is offered the demo model's own example prompts.
+ * the demo's suggested condition scale shows until edited; the ranking choices are settings too. A first visit is
+ * offered the demo model's own example prompts.
  */
 import { expect, test } from './app-page.ts';
 
@@ -12,6 +13,15 @@ test('settings survive a reload; reset restores the defaults; a corrupt stored v
   await app.imageCount.selectOption('3');
   await app.seed.fill('1234');
   await page.getByText('Sampling').click();
+  // The demo's catalog entry suggests condition scale 3: shown, and said to come from the model, until edited.
+  const scale = page.getByTestId('settings.conditionScale');
+  await expect(scale).toHaveValue('3');
+  await expect(page.getByTestId('settings.conditionScale.suggested')).toHaveText('Suggested by Demo model.');
+  await scale.fill('5');
+  await scale.blur();
+  await expect(page.getByTestId('settings.conditionScale.suggested')).toBeHidden();
+  await page.getByTestId('settings.conditionScale.follow').click();
+  await expect(scale).toHaveValue('3');
   await page.getByTestId('settings.topK').fill('20');
   await page.getByTestId('settings.temperature').fill('0.8');
   await page.getByTestId('settings.temperature').blur();
@@ -44,11 +54,17 @@ test('settings survive a reload; reset restores the defaults; a corrupt stored v
   await expect(page.getByTestId('settings.topK')).toHaveValue('50');
   await expect(page.getByTestId('settings.seedLocked')).not.toBeChecked();
 
+  // Settings stored before sampling could follow the model: a value equal to the old default (condition scale 10)
+  // now follows the model's suggestion; any other stays.
   await page.evaluate(() =>
-    localStorage.setItem('dalle-mini:settings', '{"state":{"settings":{"count":"lots","topK":5}},"version":1}'),
+    localStorage.setItem(
+      'dalle-mini:settings',
+      '{"state":{"settings":{"count":"lots","topK":5,"conditionScale":10}},"version":1}',
+    ),
   );
   await page.reload();
   await expect(app.submit).toBeEnabled({ timeout: 120_000 });
   await expect(app.imageCount).toHaveValue('9');
   await expect(page.getByTestId('settings.topK')).toHaveValue('5');
+  await expect(page.getByTestId('settings.conditionScale')).toHaveValue('3');
 });
