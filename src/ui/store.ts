@@ -175,7 +175,8 @@ export const useAppStore = create<AppState>()(
     version: SETTINGS_VERSION,
     storage: createJSONStorage(settingsStorage),
     partialize: (state) => ({ settings: state.settings }),
-    // Older versions' settings are read like current ones: whatever still fits is kept.
+    // Older versions' settings are read like current ones, whatever still fits kept; version 1's sampling values
+    // equal to dalle-mini's defaults follow the model from now on (sampling-choice.ts forgetOldDefaults).
     migrate: migrateStoredSettings,
     merge: (stored, current) => ({
       ...current,
