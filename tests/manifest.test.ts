@@ -71,6 +71,8 @@ const MALFORMED: readonly (readonly [string, unknown, RegExp])[] = [
   ['graphs.encoder.externalData', ['../x'], /"graphs\.encoder\.externalData\[0\]" must be a relative path/],
   ['graphs.vqgan.compute', 'float64', /"graphs\.vqgan\.compute" must be one of "float32", "float16"/],
   ['graphs.vqgan', REMOVE, /"graphs\.vqgan" must be a JSON object, got nothing/],
+  ['graphs.encoder.dynamicTextLength', 'yes', /"graphs\.encoder\.dynamicTextLength" must be true or false/],
+  ['graphs.decoder.dynamicTextLength', 1, /"graphs\.decoder\.dynamicTextLength" must be true or false/],
   ['tokenizer.vocab', '../vocab.json', /"tokenizer\.vocab" must be a relative path/],
   [
     'tokenizer.wordFrequencies',

@@ -12,6 +12,11 @@ export type GraphName = (typeof GRAPH_NAMES)[number];
 
 /** The symbolic batch axis of every graph input and output that has one. */
 export const BATCH_AXIS = 'batch';
+/**
+ * The symbolic text axis of the encoder's inputs and outputs and the decoder's `attention_mask` and cross
+ * keys/values (graphs whose manifest entry has `dynamicTextLength`; older ones are fixed at `maxTextLength`).
+ */
+export const TEXT_AXIS = 'text';
 
 export const ENCODER_INPUTS = Object.freeze({ inputIds: 'input_ids', attentionMask: 'attention_mask' } as const);
 /** Besides these, the encoder outputs `crossAttentionNames`. */

@@ -32,6 +32,12 @@ export interface GraphEntry {
    * (docs/model-format.md#kv-cache).
    */
   readonly hostCacheFile?: string;
+  /**
+   * Encoder and decoder, optional (older folders lack it: their text axis is fixed at `maxTextLength`): the
+   * graph takes any text length from 1 to `maxTextLength`, so the engine feeds only the prompt rows' unpadded
+   * tokens (docs/model-format.md#text-length).
+   */
+  readonly dynamicTextLength?: boolean;
 }
 
 /**
@@ -127,13 +133,22 @@ export function readFiles(field: JsonField): ManifestFile[] {
   });
 }
 
-function readGraph(field: JsonField, listed: (field: JsonField) => string, variants = false): GraphEntry {
-  const hostCacheFile = variants ? field.field('hostCacheFile').optional(listed) : undefined;
+interface GraphFields {
+  /** The decoder's `hostCacheFile`. */
+  readonly variants?: boolean;
+  /** The encoder's and decoder's `dynamicTextLength`. */
+  readonly text?: boolean;
+}
+
+function readGraph(field: JsonField, listed: (field: JsonField) => string, fields: GraphFields = {}): GraphEntry {
+  const hostCacheFile = fields.variants ? field.field('hostCacheFile').optional(listed) : undefined;
+  const dynamicTextLength = fields.text ? field.field('dynamicTextLength').optional((f) => f.boolean()) : undefined;
   return {
     file: listed(field.field('file')),
     externalData: field.field('externalData').items({ min: 0, max: 64 }).map(listed),
     compute: field.field('compute').oneOf(['float32', 'float16']),
     ...(hostCacheFile === undefined ? {} : { hostCacheFile }),
+    ...(dynamicTextLength === undefined ? {} : { dynamicTextLength }),
   };
 }
 
@@ -188,8 +203,8 @@ export function parseManifest(json: unknown, source = 'manifest.json'): ModelMan
     vqgan,
     specialTokens: readSpecialTokens(root.field('specialTokens'), dalleBart, vqgan),
     graphs: {
-      encoder: readGraph(root.field('graphs.encoder'), listed),
-      decoder: readGraph(root.field('graphs.decoder'), listed, true),
+      encoder: readGraph(root.field('graphs.encoder'), listed, { text: true }),
+      decoder: readGraph(root.field('graphs.decoder'), listed, { variants: true, text: true }),
       vqgan: readGraph(root.field('graphs.vqgan'), listed),
     },
     tokenizer: {

@@ -23,6 +23,7 @@ import { checkSamplingSettings, sampleNextTokens } from './sampler.ts';
 import type { SamplingSettings } from './sampler.ts';
 import type { DalleSessions, OrtApi } from './runtime.ts';
 import { DecoderState, HostCacheDecoder, int64 } from './decoder-run.ts';
+import { encodedTextLength } from './text-length.ts';
 import type { DecoderRun, Feeds } from './decoder-run.ts';
 
 export interface TokenRequest {
@@ -105,13 +106,19 @@ export class DalleEngine {
   async beginDecoding(prompt: EncodedPrompt, unconditional: EncodedPrompt, n: number): Promise<DecoderRun> {
     const { ort, manifest } = this;
     const c = manifest.dalleBart;
-    const T = c.maxTextLength;
+    const rows = [prompt, unconditional];
+    // Both rows cut to the longer one's unpadded length when the graphs allow it (docs/model-format.md#text-length).
+    const T = encodedTextLength(manifest, rows);
     // mini's text embedding has one row fewer than its vocab.json (docs/model-format.md#tokenizer):
     // map such ids to <unk>.
-    const ids = [...prompt.ids, ...unconditional.ids].map((id) =>
-      id < c.encoderVocabSize ? id : manifest.specialTokens.unk,
+    const ids = rows.flatMap((row) =>
+      row.ids.slice(0, T).map((id) => (id < c.encoderVocabSize ? id : manifest.specialTokens.unk)),
     );
-    const attentionMask = int64(ort, [...prompt.attentionMask, ...unconditional.attentionMask], [2, T]);
+    const attentionMask = int64(
+      ort,
+      rows.flatMap((row) => row.attentionMask.slice(0, T)),
+      [2, T],
+    );
     const encoded = await this.sessions.encoder.run({
       [ENCODER_INPUTS.inputIds]: int64(ort, ids, [2, T]),
       [ENCODER_INPUTS.attentionMask]: attentionMask,

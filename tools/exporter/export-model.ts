@@ -159,19 +159,26 @@ export function exportModel(options: ExportOptions): ModelManifest {
   try {
     const { dtype } = options;
     log(`encoder (${dtype})…`);
-    const encoder = writeGraph(staging, 'encoder', dtype, options.shardBytes, (b) =>
-      buildEncoderGraph(b, model.dalle, model.dalleConfig, dtype),
-    );
+    // Both DalleBart graphs take any text length (GraphEntry.dynamicTextLength).
+    const encoder = {
+      ...writeGraph(staging, 'encoder', dtype, options.shardBytes, (b) =>
+        buildEncoderGraph(b, model.dalle, model.dalleConfig, dtype),
+      ),
+      dynamicTextLength: true,
+    };
     log(`decoder (${dtype})…`);
     const present = cacheNames(model.dalleConfig, 'present').flatMap(({ key, value }) => [key, value]);
-    const decoder = writeGraph(
-      staging,
-      'decoder',
-      dtype,
-      options.shardBytes,
-      (b) => buildDecoderGraph(b, model.dalle, model.dalleConfig, dtype),
-      new Set(present),
-    );
+    const decoder = {
+      ...writeGraph(
+        staging,
+        'decoder',
+        dtype,
+        options.shardBytes,
+        (b) => buildDecoderGraph(b, model.dalle, model.dalleConfig, dtype),
+        new Set(present),
+      ),
+      dynamicTextLength: true,
+    };
     log(`vqgan (${dtype})…`);
     const vqgan = writeGraph(staging, 'vqgan', dtype, options.shardBytes, (b) =>
       buildVqganGraph(b, model.vqgan, model.vqganConfig, dtype),

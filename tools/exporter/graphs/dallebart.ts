@@ -16,7 +16,8 @@
  *   themselves. The exporter also writes the graph without `present.*` (the CPU runtimes' graph:
  *   the Where would rewrite the whole cache every step for nothing; docs/model-format.md#kv-cache).
  * Shape letters are those of docs/model-format.md#graphs (T, S, d, V); its H and hd are `heads` and
- * `headDim` here. Tensor names come from src/model/graph-io.ts.
+ * `headDim` here. The text axis T of both graphs is symbolic (`TEXT_AXIS`, any length up to
+ * maxTextLength; docs/model-format.md#text-length). Tensor names come from src/model/graph-io.ts.
  */
 import { LAYER_NORM_EPS } from '../../../src/model/config.ts';
 import type { DalleBartConfig } from '../../../src/model/config.ts';
@@ -26,6 +27,7 @@ import {
   DECODER_OUTPUTS,
   ENCODER_INPUTS,
   ENCODER_OUTPUTS,
+  TEXT_AXIS,
   cacheNames,
   crossAttentionNames,
   newSlotNames,
@@ -47,11 +49,11 @@ function headDimOf(config: DalleBartConfig, heads: number): number {
   return config.dModel / heads;
 }
 
-/** [B, T, d] → [B, H, T, hd] (or [B, H, hd, T] with `keysTransposed`). */
+/** [B, T, d] → [B, H, T, hd] (or [B, H, hd, T] with `keysTransposed`); T is whatever the input's text length is. */
 function splitHeads(ctx: Ctx, x: string, heads: number, keysTransposed: boolean): string {
   const { b } = ctx.layers;
   const headDim = headDimOf(ctx.config, heads);
-  const split = b.op('Reshape', [x, b.int64s([0, ctx.config.maxTextLength, heads, headDim])]);
+  const split = b.op('Reshape', [x, b.int64s([0, -1, heads, headDim])]);
   return b.op('Transpose', [split], { perm: { ints: keysTransposed ? [0, 2, 3, 1] : [0, 2, 1, 3] } });
 }
 
@@ -144,8 +146,10 @@ export function buildEncoderGraph(
   const d = config.dModel;
   const heads = config.encoderHeads;
   const headDim = headDimOf(config, heads);
-  const ids = b.input(ENCODER_INPUTS.inputIds, 'int64', [BATCH_AXIS, T]);
-  const mask = b.input(ENCODER_INPUTS.attentionMask, 'int64', [BATCH_AXIS, T]);
+  // The text axis is symbolic (1 … T): the engine feeds only as many tokens as the longer row has
+  // unpadded; padding is masked as a key everywhere, so the real positions come out the same.
+  const ids = b.input(ENCODER_INPUTS.inputIds, 'int64', [BATCH_AXIS, TEXT_AXIS]);
+  const mask = b.input(ENCODER_INPUTS.attentionMask, 'int64', [BATCH_AXIS, TEXT_AXIS]);
 
   const tokens = layers.embedding(
     ids,
@@ -154,11 +158,13 @@ export function buildEncoderGraph(
     config.encoderVocabSize,
     d,
   );
-  const positions = layers.floatTensor(
+  const positionTable = layers.floatTensor(
     'encoder.embed_positions',
     [T, d],
     params.read('model/encoder/embed_positions/embedding'),
   );
+  const textLength = b.op('Shape', [ids], { start: { i: 1 }, end: { i: 2 } });
+  const positions = b.op('Slice', [positionTable, b.int64s([0]), textLength, b.int64s([0])]);
   let h = scaledNorm(
     ctx,
     b.op('Add', [tokens, positions]),
@@ -187,7 +193,7 @@ export function buildEncoderGraph(
     const v = splitHeads(ctx, projection(ctx, normed, attn, 'v_proj', l, `encoder.${l}.v`), heads, false);
     const merged = b.op('Reshape', [
       b.op('Transpose', [attend(ctx, q, k, v, bias)], { perm: { ints: [0, 2, 1, 3] } }),
-      b.int64s([0, T, d]),
+      b.int64s([0, -1, d]),
     ]);
     const out = projection(ctx, merged, attn, 'out_proj', l, `encoder.${l}.out`);
     h = b.op('Add', [h, scaledNorm(ctx, out, `encoder.${l}.ln_post`, `${ENCODER_LAYERS}/LayerNorm_1`, l)]);
@@ -201,7 +207,7 @@ export function buildEncoderGraph(
     null,
     LAYER_NORM_EPS,
   );
-  b.output(ENCODER_OUTPUTS.lastHiddenState, layers.asFloat32(encoded), 'float32', [BATCH_AXIS, T, d]);
+  b.output(ENCODER_OUTPUTS.lastHiddenState, layers.asFloat32(encoded), 'float32', [BATCH_AXIS, TEXT_AXIS, d]);
 
   // Cross keys/values are split the decoder's way: its head count may differ from the encoder's.
   const decoderHeads = config.decoderHeads;
@@ -212,8 +218,8 @@ export function buildEncoderGraph(
     const attn = `${DECODER_LAYERS}/FlaxBartAttention_1`;
     const k = splitHeads(ctx, projection(ctx, encoded, attn, 'k_proj', l, `decoder.${l}.cross.k`), decoderHeads, true);
     const v = splitHeads(ctx, projection(ctx, encoded, attn, 'v_proj', l, `decoder.${l}.cross.v`), decoderHeads, false);
-    b.output(crossNames[l]!.key, k, layers.compute, [BATCH_AXIS, decoderHeads, decoderHeadDim, T]);
-    b.output(crossNames[l]!.value, v, layers.compute, [BATCH_AXIS, decoderHeads, T, decoderHeadDim]);
+    b.output(crossNames[l]!.key, k, layers.compute, [BATCH_AXIS, decoderHeads, decoderHeadDim, TEXT_AXIS]);
+    b.output(crossNames[l]!.value, v, layers.compute, [BATCH_AXIS, decoderHeads, TEXT_AXIS, decoderHeadDim]);
   }
   b.scope = '';
 }
@@ -227,7 +233,7 @@ export function buildDecoderGraph(
   const layers = new Layers(b, dtype);
   const ctx: Ctx = { layers, params, config };
   const { compute } = layers;
-  const T = config.maxTextLength;
+  const T = TEXT_AXIS;
   const S = config.imageLength;
   const d = config.dModel;
   const heads = config.decoderHeads;
