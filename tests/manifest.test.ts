@@ -71,6 +71,8 @@ const MALFORMED: readonly (readonly [string, unknown, RegExp])[] = [
   ['graphs.encoder.externalData', ['../x'], /"graphs\.encoder\.externalData\[0\]" must be a relative path/],
   ['graphs.vqgan.compute', 'float64', /"graphs\.vqgan\.compute" must be one of "float32", "float16"/],
   ['graphs.vqgan', REMOVE, /"graphs\.vqgan" must be a JSON object, got nothing/],
+  ['graphs.vqgan.wasmFile', 'missing.onnx', /"graphs\.vqgan\.wasmFile" names missing\.onnx, which "files" does not/],
+  ['graphs.vqgan.wasmFile', '../x.onnx', /"graphs\.vqgan\.wasmFile" must be a relative path/],
   ['tokenizer.vocab', '../vocab.json', /"tokenizer\.vocab" must be a relative path/],
   [
     'tokenizer.wordFrequencies',

@@ -32,6 +32,12 @@ export interface GraphEntry {
    * (docs/model-format.md#kv-cache).
    */
   readonly hostCacheFile?: string;
+  /**
+   * VQGAN only, optional (older folders lack it): the same decoder with its 3×3 convolutions as
+   * Winograd F(4×4, 3×3), over the same `externalData`, for the WASM backend, where it is faster
+   * (docs/model-format.md#vqgan). Native ONNX Runtime and WebGPU load `file`.
+   */
+  readonly wasmFile?: string;
 }
 
 /**
@@ -127,13 +133,18 @@ export function readFiles(field: JsonField): ManifestFile[] {
   });
 }
 
-function readGraph(field: JsonField, listed: (field: JsonField) => string, variants = false): GraphEntry {
-  const hostCacheFile = variants ? field.field('hostCacheFile').optional(listed) : undefined;
+/** `variant`: the optional second file this graph may have (GraphEntry). */
+function readGraph(
+  field: JsonField,
+  listed: (field: JsonField) => string,
+  variant?: 'hostCacheFile' | 'wasmFile',
+): GraphEntry {
+  const second = variant === undefined ? undefined : field.field(variant).optional(listed);
   return {
     file: listed(field.field('file')),
     externalData: field.field('externalData').items({ min: 0, max: 64 }).map(listed),
     compute: field.field('compute').oneOf(['float32', 'float16']),
-    ...(hostCacheFile === undefined ? {} : { hostCacheFile }),
+    ...(variant === undefined || second === undefined ? {} : { [variant]: second }),
   };
 }
 
@@ -189,8 +200,8 @@ export function parseManifest(json: unknown, source = 'manifest.json'): ModelMan
     specialTokens: readSpecialTokens(root.field('specialTokens'), dalleBart, vqgan),
     graphs: {
       encoder: readGraph(root.field('graphs.encoder'), listed),
-      decoder: readGraph(root.field('graphs.decoder'), listed, true),
-      vqgan: readGraph(root.field('graphs.vqgan'), listed),
+      decoder: readGraph(root.field('graphs.decoder'), listed, 'hostCacheFile'),
+      vqgan: readGraph(root.field('graphs.vqgan'), listed, 'wasmFile'),
     },
     tokenizer: {
       vocab: listed(tokenizer.field('vocab')),
