@@ -81,13 +81,14 @@ function writeGraph(
   variant?: Variant,
 ): GraphEntry {
   const data = new ExternalDataWriter(dir, `${name}.onnx_data`, shardBytes);
-  const shared = new SharedWeights(data);
-  const builder = new GraphBuilder(name, shared.record);
+  // Only a variant with nodes of its own needs to find the weights again (hashing costs a pass over them).
+  const shared = variant?.field === 'wasmFile' ? new SharedWeights(data) : undefined;
+  const builder = new GraphBuilder(name, shared?.record ?? data);
   let second: Uint8Array | undefined;
   try {
     build(builder);
     if (variant?.field === 'hostCacheFile') second = builder.serialize(variant.omitOutputs);
-    if (variant?.field === 'wasmFile') {
+    if (variant?.field === 'wasmFile' && shared) {
       // Built after the first graph, so every weight it reads is already stored.
       const other = new GraphBuilder(name, shared.reuse);
       variant.build(other);
