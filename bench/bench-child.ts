@@ -34,7 +34,7 @@ async function main(): Promise<void> {
     threads: job.threads,
     images: job.images,
     steps: job.steps,
-    batch: nodeBatchSizes(source.manifest),
+    batch: nodeBatchSizes(source.manifest, web),
     log: (line) => process.stderr.write(`  ${line}\n`),
     loadAverage: () => loadavg()[0]!,
   });

@@ -17,7 +17,10 @@ export interface BenchRun {
   readonly step_ms_median: number;
   /** Median of the last 8 decoder steps. */
   readonly step_ms_last: number;
-  /** The final decode over the image count; null when --steps cut the run short. */
+  /**
+   * The final decode over the image count; when --steps cut the run short, one VQGAN batch of placeholder codes
+   * over its size. Null only in reports from before that.
+   */
   readonly vqgan_ms_per_image: number | null;
   /**
    * Wall time of a whole generation (encoder, every step, previews, VQGAN) over the image count; null when --steps cut

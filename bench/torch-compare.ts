@@ -1,10 +1,12 @@
 /**
  * npm run bench:torch -- --model <export dir> --checkpoint <flax checkpoint dir> [--images 1,9] [--steps 256]
- *   [--repeat 2] [--prompt "…"] [--python /usr/bin/python3] [--json <file>]
- * Seconds per image of bench/torch_baseline.py (a PyTorch implementation of min-dalle's algorithm, fp32, threads =
- * cores) side by side with our web-wasm and node runtimes (`npm run bench`), on the export of that same checkpoint.
- * Each repeat runs torch, then web and node, for every image count (interleaved, so a busy machine slows all alike);
- * the report keeps medians, the load average before each run, and the torch version and threads.
+ *   [--repeat 2] [--algorithms min-dalle,cached-cross] [--prompt "…"] [--python /usr/bin/python3] [--json <file>]
+ * Seconds per image of bench/torch_baseline.py (PyTorch, fp32, threads = cores; `torch-min-dalle` is min-dalle's
+ * algorithm as min-dalle computes it, `torch-cached-cross` the stronger baseline that computes the cross-attention
+ * keys/values once) side by side with our web-wasm and node runtimes (`npm run bench`), on the export of that same
+ * checkpoint. Each repeat runs each torch algorithm, then web and node, for every image count (interleaved, so a busy
+ * machine slows all alike); the report keeps medians, the load average before each run, and the torch version and
+ * threads. Ratios are against torch-min-dalle (the issue's baseline) when it ran.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -17,8 +19,10 @@ import { openModelFolder } from '../tools/node/model-folder.ts';
 import { median } from './bench-report.ts';
 import type { BenchReport, RunRuntime } from './bench-report.ts';
 
-type Runtime = 'torch' | RunRuntime;
-const RUNTIMES = ['torch', 'web-wasm', 'node'] as const;
+const ALGORITHMS = ['min-dalle', 'cached-cross'] as const;
+type Algorithm = (typeof ALGORITHMS)[number];
+type TorchRuntime = `torch-${Algorithm}`;
+type Runtime = TorchRuntime | RunRuntime;
 /** A whole generation: seconds per image are only comparable (and only reported by `npm run bench`) for these. */
 const FULL_STEPS = 256;
 
@@ -48,6 +52,7 @@ async function main(): Promise<void> {
     'images',
     'steps',
     'repeat',
+    'algorithms',
     'prompt',
     'python',
     'json',
@@ -63,6 +68,11 @@ async function main(): Promise<void> {
     throw new UsageError('--images takes whole numbers from 1 to 16, separated by commas');
   const steps = intArg(args, 'steps', 256, 1);
   const repeat = intArg(args, 'repeat', 2, 1);
+  const algorithms = (args.values.get('algorithms') ?? ALGORITHMS.join(',')).split(',');
+  if (algorithms.length === 0 || algorithms.some((a) => !(ALGORITHMS as readonly string[]).includes(a)))
+    throw new UsageError(`--algorithms takes ${ALGORITHMS.join(' and/or ')}, separated by commas`);
+  const torchRuntimes = (algorithms as Algorithm[]).map((a): TorchRuntime => `torch-${a}`);
+  const runtimes: readonly Runtime[] = [...torchRuntimes, 'web-wasm', 'node'];
   const python = args.values.get('python') ?? '/usr/bin/python3';
   const prompt = args.values.get('prompt') ?? 'a red circle on a blue background';
   const encoded = (await loadPromptEncoder(openModelFolder(model))).encode(prompt, 0);
@@ -76,22 +86,34 @@ async function main(): Promise<void> {
   try {
     for (let r = 0; r < repeat; r++) {
       for (const n of images) {
-        let load = loadavg()[0]!;
-        const torchArgs = ['bench/torch_baseline.py', '--checkpoint', checkpoint, '--ids', ids.join(','), '--images'];
-        const torch = JSON.parse(
-          run(python, [...torchArgs, String(n), '--steps', String(steps), '--threads', String(threads)]).trim(),
-        ) as { torch: string; runs: { secondsPerImage: number; stepMsMedian: number }[] };
-        torchVersion = torch.torch;
-        const { secondsPerImage, stepMsMedian } = torch.runs[0]!;
-        samples.push({
-          runtime: 'torch',
-          images: n,
-          secondsPerImage: steps === FULL_STEPS ? secondsPerImage : null,
-          stepMs: stepMsMedian,
-          loadAverage: load,
-        });
-        console.log(`torch ${n} image(s): ${stepMsMedian.toFixed(0)} ms/step (load ${load.toFixed(1)})`);
-        load = loadavg()[0]!;
+        for (const algorithm of algorithms) {
+          const load = loadavg()[0]!;
+          const torchArgs = ['bench/torch_baseline.py', '--checkpoint', checkpoint, '--ids', ids.join(',')];
+          const torch = JSON.parse(
+            run(
+              python,
+              [...torchArgs, '--algorithm', algorithm, '--images', String(n)].concat([
+                '--steps',
+                String(steps),
+                '--threads',
+                String(threads),
+              ]),
+            ).trim(),
+          ) as { torch: string; runs: { secondsPerImage: number; stepMsMedian: number }[] };
+          torchVersion = torch.torch;
+          const { secondsPerImage, stepMsMedian } = torch.runs[0]!;
+          samples.push({
+            runtime: `torch-${algorithm as Algorithm}`,
+            images: n,
+            secondsPerImage: steps === FULL_STEPS ? secondsPerImage : null,
+            stepMs: stepMsMedian,
+            loadAverage: load,
+          });
+          console.log(
+            `torch ${algorithm}, ${n} image(s): ${stepMsMedian.toFixed(0)} ms/step (load ${load.toFixed(1)})`,
+          );
+        }
+        const load = loadavg()[0]!;
         const json = join(scratch, 'bench.json');
         run(
           process.execPath,
@@ -117,7 +139,7 @@ async function main(): Promise<void> {
   const medianOf = (values: readonly (number | null)[]): number | null =>
     values.length > 0 && values.every((v) => v !== null) ? median(values) : null;
   const medians = images.flatMap((n) =>
-    RUNTIMES.map((runtime) => {
+    runtimes.map((runtime) => {
       const mine = samples.filter((s) => s.runtime === runtime && s.images === n);
       return {
         runtime,
@@ -132,22 +154,23 @@ async function main(): Promise<void> {
     dtype: report?.dtype,
     steps,
     repeat,
-    torch: { version: torchVersion, threads },
+    torch: { version: torchVersion, threads, algorithms },
     versions: report?.versions,
     date: new Date().toISOString(),
     medians,
     samples,
   };
+  const baseline = torchRuntimes[0]!;
   for (const n of images) {
     const row = (rt: Runtime) => medians.find((m) => m.runtime === rt && m.images === n)!;
-    const torch = row('torch');
-    const line = RUNTIMES.map((rt) => {
+    const torch = row(baseline);
+    const line = runtimes.map((rt) => {
       const { secondsPerImage, stepMs } = row(rt);
       const perImage = secondsPerImage === null ? '' : `, ${secondsPerImage.toFixed(2)} s/image`;
       const ratio =
-        rt === 'torch' || stepMs === null || torch.stepMs === null
+        rt === baseline || stepMs === null || torch.stepMs === null
           ? ''
-          : ` (torch ÷ ${rt}: ${(torch.stepMs / stepMs).toFixed(2)}× per step${
+          : ` (${baseline} ÷ ${rt}: ${(torch.stepMs / stepMs).toFixed(2)}× per step${
               secondsPerImage === null || torch.secondsPerImage === null
                 ? ''
                 : `, ${(torch.secondsPerImage / secondsPerImage).toFixed(2)}× per image`

@@ -1,7 +1,8 @@
 /**
- * bench/torch_baseline.py (the PyTorch implementation of min-dalle's algorithm that `npm run bench:torch` compares
- * with) and our pipeline compute the same generation: on the tiny model's Flax checkpoint and its export, greedy
- * super-conditioned tokens agree at every step. Skipped where /usr/bin/python3 has no torch.
+ * bench/torch_baseline.py (the PyTorch implementations of min-dalle's algorithm that `npm run bench:torch` compares
+ * with: `min-dalle` as min-dalle computes it, and `cached-cross`) and our pipeline compute the same generation: on
+ * the tiny model's Flax checkpoint and its export, greedy super-conditioned tokens agree at every step for both
+ * algorithms. Skipped where /usr/bin/python3 has no torch.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -18,9 +19,10 @@ import { ort } from './helpers/graphs.ts';
 const PYTHON = '/usr/bin/python3';
 const hasTorch = spawnSync(PYTHON, ['-c', 'import torch, msgpack'], { stdio: 'ignore' }).status === 0;
 const IMAGES = 2;
+const ALGORITHMS = ['min-dalle', 'cached-cross'] as const;
 
 void test(
-  'the PyTorch baseline draws our greedy tokens on the tiny model',
+  'both PyTorch baselines draw our greedy tokens on the tiny model',
   { skip: !hasTorch && 'no torch' },
   async () => {
     const folder = openModelFolder(tinyModel('fp32'));
@@ -43,9 +45,18 @@ void test(
     const checkpoint = join(tinyCheckpoint().dalle, '..');
     const script = join(import.meta.dirname, '..', 'bench', 'torch_baseline.py');
     const args = [script, '--checkpoint', checkpoint, '--ids', ids.join(','), '--images', String(IMAGES)];
-    const child = spawnSync(PYTHON, [...args, '--top-k', '1', '--threads', '1', '--no-vqgan'], { encoding: 'utf8' });
-    assert.equal(child.status, 0, child.stderr);
-    const torch = (JSON.parse(child.stdout) as { tokens: number[][] }).tokens;
-    assert.deepEqual(torch.flat(), Array.from(ours));
+    for (const algorithm of ALGORITHMS) {
+      const child = spawnSync(
+        PYTHON,
+        [...args, '--algorithm', algorithm, '--top-k', '1', '--threads', '1', '--no-vqgan'],
+        {
+          encoding: 'utf8',
+        },
+      );
+      assert.equal(child.status, 0, child.stderr);
+      const torch = JSON.parse(child.stdout) as { algorithm: string; tokens: number[][] };
+      assert.equal(torch.algorithm, algorithm);
+      assert.deepEqual(torch.tokens.flat(), Array.from(ours), algorithm);
+    }
   },
 );

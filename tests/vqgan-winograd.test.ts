@@ -1,6 +1,7 @@
 /**
- * The VQGAN's 3×3 convolutions are exported as Winograd F(4×4, 3×3) (docs/model-format.md#vqgan-blocks):
- * the same decoder as plain Conv nodes up to float32 rounding, for every dtype the exporter writes.
+ * The VQGAN's WASM file (`vqgan_winograd.onnx`) writes 3×3 convolutions as Winograd F(4×4, 3×3)
+ * (docs/model-format.md#vqgan-blocks): the same decoder as plain Conv nodes up to float32 rounding, for every dtype
+ * the exporter writes.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -49,7 +50,7 @@ for (const dtype of ['fp32', 'q8'] as const) {
   });
 }
 
-void test('the exporter writes plain Conv nodes by default (Winograd is opt-in until each backend has its own file)', async () => {
+void test('the Conv graph (`vqgan.onnx`, for native and WebGPU) has one Conv node per convolution', async () => {
   const session = await buildSession('vqgan', (b) => {
     const ops: string[] = [];
     const opMulti = b.opMulti.bind(b);
@@ -57,7 +58,7 @@ void test('the exporter writes plain Conv nodes by default (Winograd is opt-in u
       ops.push(op);
       return opMulti(op, ...rest);
     };
-    buildVqganGraph(b, params, config, 'fp32');
+    buildVqganGraph(b, params, config, 'fp32', 'direct');
     // Every convolution, 3×3 and 1×1, is one Conv node.
     const kernels = [...params.tensors].filter(([path]) => path.endsWith('/kernel') && !path.includes('encoder'));
     assert.ok(kernels.some(([, t]) => t.shape[0] === 3));

@@ -79,7 +79,7 @@ async function main(): Promise<void> {
   const { engine, dispose } = await loadDalle(ort, source, sessionOptionsFor('wasm', manifest), {
     hostCacheGraph: true,
   });
-  const batch = nodeBatchSizes(manifest);
+  const batch = nodeBatchSizes(manifest, true);
   const started = Date.now();
   const imageSize = manifest.vqgan.resolution;
   if (clip) {

@@ -39,10 +39,11 @@ async function measure(job: BrowserJob): Promise<WorkerReply> {
     images: job.images,
     steps: job.steps,
     // The worker's WASM budget; on WebGPU a conservative 128 MiB per buffer (the page asks the adapter).
-    batch: chooseBatchSizes(manifest, {
-      memoryBytes: 2 ** 31,
-      maxBufferBytes: job.backend === 'webgpu' ? 2 ** 27 : 2 ** 31,
-    }),
+    batch: chooseBatchSizes(
+      manifest,
+      { memoryBytes: 2 ** 31, maxBufferBytes: job.backend === 'webgpu' ? 2 ** 27 : 2 ** 31 },
+      job.backend === 'wasm',
+    ),
     log: (line) => postMessage({ log: line }),
   });
   return { run };

@@ -38,6 +38,12 @@ export interface GraphEntry {
    * tokens (docs/model-format.md#text-length).
    */
   readonly dynamicTextLength?: boolean;
+  /**
+   * VQGAN only, optional (older folders lack it): the same decoder with its 3×3 convolutions as
+   * Winograd F(4×4, 3×3), over the same `externalData`, for the WASM backend, where it is faster
+   * (docs/model-format.md#vqgan). Native ONNX Runtime and WebGPU load `file`.
+   */
+  readonly wasmFile?: string;
 }
 
 /**
@@ -134,20 +140,21 @@ export function readFiles(field: JsonField): ManifestFile[] {
 }
 
 interface GraphFields {
-  /** The decoder's `hostCacheFile`. */
-  readonly variants?: boolean;
+  /** The optional second file this graph may have (GraphEntry). */
+  readonly variant?: 'hostCacheFile' | 'wasmFile';
   /** The encoder's and decoder's `dynamicTextLength`. */
   readonly text?: boolean;
 }
 
 function readGraph(field: JsonField, listed: (field: JsonField) => string, fields: GraphFields = {}): GraphEntry {
-  const hostCacheFile = fields.variants ? field.field('hostCacheFile').optional(listed) : undefined;
+  const { variant } = fields;
+  const second = variant === undefined ? undefined : field.field(variant).optional(listed);
   const dynamicTextLength = fields.text ? field.field('dynamicTextLength').optional((f) => f.boolean()) : undefined;
   return {
     file: listed(field.field('file')),
     externalData: field.field('externalData').items({ min: 0, max: 64 }).map(listed),
     compute: field.field('compute').oneOf(['float32', 'float16']),
-    ...(hostCacheFile === undefined ? {} : { hostCacheFile }),
+    ...(variant === undefined || second === undefined ? {} : { [variant]: second }),
     ...(dynamicTextLength === undefined ? {} : { dynamicTextLength }),
   };
 }
@@ -204,8 +211,8 @@ export function parseManifest(json: unknown, source = 'manifest.json'): ModelMan
     specialTokens: readSpecialTokens(root.field('specialTokens'), dalleBart, vqgan),
     graphs: {
       encoder: readGraph(root.field('graphs.encoder'), listed, { text: true }),
-      decoder: readGraph(root.field('graphs.decoder'), listed, { variants: true, text: true }),
-      vqgan: readGraph(root.field('graphs.vqgan'), listed),
+      decoder: readGraph(root.field('graphs.decoder'), listed, { variant: 'hostCacheFile', text: true }),
+      vqgan: readGraph(root.field('graphs.vqgan'), listed, { variant: 'wasmFile' }),
     },
     tokenizer: {
       vocab: listed(tokenizer.field('vocab')),

@@ -35,19 +35,28 @@ export function decoderBytesPerImage(manifest: ModelManifest): number {
   return 2 * cache + cross + logits;
 }
 
-/** The largest VQGAN activation for one image: the full-resolution feature map. */
-export function vqganLargestActivation(manifest: ModelManifest): number {
+/**
+ * The Winograd F(4×4, 3×3) graph's transformed operands hold 6² values per 4² pixels, 2.25× the
+ * feature map they come from (docs/model-format.md#vqgan).
+ */
+const WINOGRAD_EXPANSION = 36 / 16;
+
+/** The largest VQGAN activation for one image: the full-resolution feature map (Winograd-transformed). */
+export function vqganLargestActivation(manifest: ModelManifest, winograd = false): number {
   const v = manifest.vqgan;
-  return v.ch * (v.chMult[0] ?? 1) * v.resolution * v.resolution * 4;
+  return v.ch * (v.chMult[0] ?? 1) * v.resolution * v.resolution * 4 * (winograd ? WINOGRAD_EXPANSION : 1);
 }
 
-export function chooseBatchSizes(manifest: ModelManifest, limits: DeviceLimits): BatchSizes {
+/** @param onWasm the WASM backend, which runs the VQGAN's Winograd graph when the model has one (`wasmFile`). */
+export function chooseBatchSizes(manifest: ModelManifest, limits: DeviceLimits, onWasm = false): BatchSizes {
   const decoder = Math.floor(limits.memoryBytes / decoderBytesPerImage(manifest));
-  const activation = vqganLargestActivation(manifest);
-  // A few full-resolution maps are alive at once (input, two conv outputs, the residual).
+  const winograd = onWasm && manifest.graphs.vqgan.wasmFile !== undefined;
+  const activation = vqganLargestActivation(manifest, winograd);
+  // A few full-resolution maps are alive at once (input, two conv outputs, the residual); inside a
+  // Winograd convolution more (its input operand and GEMM output, the transforms' temporaries).
   const vqgan = Math.min(
     Math.floor(limits.maxBufferBytes / activation),
-    Math.floor(limits.memoryBytes / (4 * activation)),
+    Math.floor(limits.memoryBytes / ((winograd ? 6 : 4) * activation)),
   );
   const clamp = (n: number): number => Math.max(1, Math.min(MAX_BATCH, n));
   return { decoder: clamp(decoder), vqgan: clamp(vqgan) };

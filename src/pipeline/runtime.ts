@@ -5,6 +5,7 @@
 import type * as Ort from 'onnxruntime-web';
 import { GRAPH_NAMES } from '../model/graph-io.ts';
 import type { GraphName } from '../model/graph-io.ts';
+import type { GraphEntry } from '../model/manifest.ts';
 import type { ModelSource } from '../model/model-source.ts';
 
 export type OrtApi = Pick<typeof Ort, 'InferenceSession' | 'Tensor'>;
@@ -14,9 +15,27 @@ export type SessionOptions = Ort.InferenceSession.SessionOptions;
 
 export type DalleSessions = Readonly<Record<GraphName, Session>>;
 
+/** Whether sessions with these options run on onnxruntime-web's WASM backend (and nothing else). */
+export function runsOnWasm(options: SessionOptions): boolean {
+  const providers = options.executionProviders ?? [];
+  return providers.length > 0 && providers.every((p) => (typeof p === 'string' ? p : p.name) === 'wasm');
+}
+
+/**
+ * The file a session loads from a graph's entry: the decoder's `hostCacheFile` for host-cache runs,
+ * the VQGAN's `wasmFile` (Winograd convolutions) on the WASM backend, where it is faster; `file`
+ * otherwise and for folders without them (docs/model-format.md#manifest).
+ */
+export function graphFile(entry: GraphEntry, options: SessionOptions, hostCache: boolean): string {
+  if (hostCache && entry.hostCacheFile !== undefined) return entry.hostCacheFile;
+  if (entry.wasmFile !== undefined && runsOnWasm(options)) return entry.wasmFile;
+  return entry.file;
+}
+
 /**
  * @param hostCache for the decoder: load its graph without `present.*` (`hostCacheFile`) when the
  *   model has one. Only for runs that keep the KV cache in host buffers (docs/model-format.md#kv-cache).
+ *   The VQGAN's file follows the execution provider (graphFile).
  */
 export async function createSession(
   ort: OrtApi,
@@ -26,7 +45,7 @@ export async function createSession(
   hostCache = false,
 ): Promise<Session> {
   const entry = source.manifest.graphs[graph];
-  const model = await source.readFile((hostCache ? entry.hostCacheFile : undefined) ?? entry.file);
+  const model = await source.readFile(graphFile(entry, options, hostCache));
   const externalData = await Promise.all(
     entry.externalData.map(async (path) => ({ path, data: await source.readFile(path) })),
   );

@@ -30,7 +30,8 @@ function deviceLimits(choice: BackendChoice): DeviceLimits {
 
 /** Reports a graph as compiling once all its files have arrived (createSession reads them, then compiles). */
 function withCompileProgress(source: ModelSource, onProgress: (p: LoadProgress) => void): ModelSource {
-  // The decoder is read from `file` or, on CPU, `hostCacheFile`: either stands for the graph.
+  // A graph is read from `file` or one of its variants (the decoder's `hostCacheFile` on CPU, the VQGAN's `wasmFile`
+  // on WASM): any stands for the graph.
   const GRAPH_FILE = '';
   const waiting = new Map(
     GRAPH_NAMES.map((graph) => [graph, new Set([GRAPH_FILE, ...source.manifest.graphs[graph].externalData])]),
@@ -40,8 +41,8 @@ function withCompileProgress(source: ModelSource, onProgress: (p: LoadProgress) 
     async readFile(path) {
       const bytes = await source.readFile(path);
       for (const [graph, files] of waiting) {
-        const { file, hostCacheFile } = source.manifest.graphs[graph];
-        const read = path === file || path === hostCacheFile ? GRAPH_FILE : path;
+        const { file, hostCacheFile, wasmFile } = source.manifest.graphs[graph];
+        const read = path === file || path === hostCacheFile || path === wasmFile ? GRAPH_FILE : path;
         if (files.delete(read) && files.size === 0) onProgress({ stage: 'compile', graph });
       }
       return bytes;
@@ -82,7 +83,11 @@ export function browserModelLoader(library: ModelLibrary): ModelLoader {
       { cacheOnDevice: choice.backend === 'webgpu', hostCacheGraph: choice.backend === 'wasm' },
     );
     await opened.loaded();
-    const loaded: LoadedModel = { ...dalle, backend: choice, batch: chooseBatchSizes(manifest, deviceLimits(choice)) };
+    const loaded: LoadedModel = {
+      ...dalle,
+      backend: choice,
+      batch: chooseBatchSizes(manifest, deviceLimits(choice), choice.backend === 'wasm'),
+    };
     return choice.backend === 'webgpu' ? { ...loaded, deviceLost: watchDeviceLoss() } : loaded;
   };
 }

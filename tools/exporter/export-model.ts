@@ -20,10 +20,10 @@ import { CODE_COLORS_FILE } from './code-colors.ts';
 import { buildDecoderGraph, buildEncoderGraph } from './graphs/dallebart.ts';
 import { computeType } from './graphs/precision.ts';
 import type { ExportDtype } from './graphs/precision.ts';
-import { buildVqganGraph } from './graphs/vqgan.ts';
+import { buildVqganGraph, winogradFits } from './graphs/vqgan.ts';
 import { dalleBartLayout, vqganLayout } from './layout.ts';
 import { GraphBuilder } from './onnx/graph-builder.ts';
-import { ExternalDataWriter } from './onnx/weight-file.ts';
+import { ExternalDataWriter, SharedWeights } from './onnx/weight-file.ts';
 import { CheckpointParams, checkLayout } from './params.ts';
 import type { ParamSource } from './params.ts';
 
@@ -64,6 +64,13 @@ function describeFile(dir: string, path: string): ManifestFile {
 
 /** The decoder without `present.*`, over the decoder's own external data (GraphEntry.hostCacheFile). */
 export const HOST_CACHE_DECODER_FILE = 'decoder_host_cache.onnx';
+/** The VQGAN with Winograd convolutions, over the VQGAN's own external data (GraphEntry.wasmFile). */
+export const WASM_VQGAN_FILE = 'vqgan_winograd.onnx';
+
+/** A graph's second file over the same external data (GraphEntry). */
+type Variant =
+  | { readonly field: 'hostCacheFile'; readonly file: string; readonly omitOutputs: ReadonlySet<string> }
+  | { readonly field: 'wasmFile'; readonly file: string; readonly build: (b: GraphBuilder) => void };
 
 function writeGraph(
   dir: string,
@@ -71,13 +78,22 @@ function writeGraph(
   dtype: ExportDtype,
   shardBytes: number | undefined,
   build: (b: GraphBuilder) => void,
-  /** Outputs a second file, `hostCacheFile`, leaves out (with the work only they need). */
-  hostCacheOmits?: ReadonlySet<string>,
+  variant?: Variant,
 ): GraphEntry {
   const data = new ExternalDataWriter(dir, `${name}.onnx_data`, shardBytes);
-  const builder = new GraphBuilder(name, data);
+  // Only a variant with nodes of its own needs to find the weights again (hashing costs a pass over them).
+  const shared = variant?.field === 'wasmFile' ? new SharedWeights(data) : undefined;
+  const builder = new GraphBuilder(name, shared?.record ?? data);
+  let second: Uint8Array | undefined;
   try {
     build(builder);
+    if (variant?.field === 'hostCacheFile') second = builder.serialize(variant.omitOutputs);
+    if (variant?.field === 'wasmFile' && shared) {
+      // Built after the first graph, so every weight it reads is already stored.
+      const other = new GraphBuilder(name, shared.reuse);
+      variant.build(other);
+      second = other.serialize();
+    }
   } finally {
     data.close();
   }
@@ -87,9 +103,9 @@ function writeGraph(
     externalData: data.files,
     compute: name === 'vqgan' ? 'float32' : computeType(dtype),
   } as const;
-  if (!hostCacheOmits) return entry;
-  writeFileSync(join(dir, HOST_CACHE_DECODER_FILE), builder.serialize(hostCacheOmits));
-  return { ...entry, hostCacheFile: HOST_CACHE_DECODER_FILE };
+  if (!variant || !second) return entry;
+  writeFileSync(join(dir, variant.file), second);
+  return { ...entry, [variant.field]: variant.file };
 }
 
 /**
@@ -175,13 +191,25 @@ export function exportModel(options: ExportOptions): ModelManifest {
         dtype,
         options.shardBytes,
         (b) => buildDecoderGraph(b, model.dalle, model.dalleConfig, dtype),
-        new Set(present),
+        { field: 'hostCacheFile', file: HOST_CACHE_DECODER_FILE, omitOutputs: new Set(present) },
       ),
       dynamicTextLength: true,
     };
     log(`vqgan (${dtype})…`);
-    const vqgan = writeGraph(staging, 'vqgan', dtype, options.shardBytes, (b) =>
-      buildVqganGraph(b, model.vqgan, model.vqganConfig, dtype),
+    const vqgan = writeGraph(
+      staging,
+      'vqgan',
+      dtype,
+      options.shardBytes,
+      (b) => buildVqganGraph(b, model.vqgan, model.vqganConfig, dtype, 'direct'),
+      // A grid that does not split into 4×4 tiles (toy shapes) gets no Winograd file: WASM loads `file`.
+      winogradFits(model.vqganConfig)
+        ? {
+            field: 'wasmFile',
+            file: WASM_VQGAN_FILE,
+            build: (b) => buildVqganGraph(b, model.vqgan, model.vqganConfig, dtype, 'winograd-4'),
+          }
+        : undefined,
     );
     log('preview colours…');
     writeCodeColors(staging, options.vqganDir);

@@ -7,6 +7,8 @@ import { chooseBatchSizes } from '../../src/pipeline/batch-size.ts';
 import type { BatchSizes } from '../../src/pipeline/batch-size.ts';
 import type { ModelManifest } from '../../src/model/manifest.ts';
 
-export function nodeBatchSizes(manifest: ModelManifest): BatchSizes {
-  return chooseBatchSizes(manifest, { memoryBytes: Math.min(freemem() / 2, 2 ** 31), maxBufferBytes: 2 ** 31 });
+/** @param onWasm onnxruntime-web's WASM backend (chooseBatchSizes); false for onnxruntime-node. */
+export function nodeBatchSizes(manifest: ModelManifest, onWasm: boolean): BatchSizes {
+  const limits = { memoryBytes: Math.min(freemem() / 2, 2 ** 31), maxBufferBytes: 2 ** 31 };
+  return chooseBatchSizes(manifest, limits, onWasm);
 }

@@ -22,6 +22,11 @@ import { runtimeOne, winogradConv3x3 } from './winograd.ts';
 export const CONV_ALGORITHMS = ['direct', 'winograd-2', 'winograd-4'] as const;
 export type ConvAlgorithm = (typeof CONV_ALGORITHMS)[number];
 
+/** Whether every map the decoder convolves (the code grid and its doublings) splits into m×m Winograd tiles. */
+export function winogradFits(config: VqganConfig, m: 2 | 4 = 4): boolean {
+  return vqganGridSize(config) % m === 0;
+}
+
 interface Ctx {
   readonly b: GraphBuilder;
   readonly params: ParamSource;
@@ -135,7 +140,7 @@ export function buildVqganGraph(
   params: ParamSource,
   config: VqganConfig,
   dtype: ExportDtype,
-  // Direct until each backend gets its own VQGAN file: Winograd is faster on WASM only (docs/performance.md).
+  // The exporter writes both: `direct` as the graph's `file`, `winograd-4` as its `wasmFile` (faster on WASM only).
   convAlgorithm: ConvAlgorithm = 'direct',
 ): void {
   const grid = vqganGridSize(config);

@@ -2,6 +2,7 @@
  * External-data files for one graph, split so no single file passes `maxFileBytes`: static hosts
  * limit file sizes, and the browser's model store downloads, resumes and hashes file by file.
  */
+import { createHash } from 'node:crypto';
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { WeightSink } from './graph-builder.ts';
@@ -48,4 +49,34 @@ export class ExternalDataWriter implements WeightSink {
     if (this.fd !== null) closeSync(this.fd);
     this.fd = null;
   }
+}
+
+type Stored = ReturnType<WeightSink['write']>;
+
+/**
+ * One graph's external data shared with a variant of it that has other nodes over the same weights
+ * (the VQGAN's Winograd file): `record` stores every blob and remembers where; `reuse` points a blob
+ * already stored at its bytes and stores only new ones (the variant's own constants), so the variant
+ * adds a graph file and a few KB, not a second copy of the weights.
+ */
+export class SharedWeights {
+  private readonly stored = new Map<string, Stored>();
+
+  constructor(private readonly writer: WeightSink) {}
+
+  readonly record: WeightSink = {
+    write: (bytes) => {
+      const where = this.writer.write(bytes);
+      this.stored.set(digest(bytes), where);
+      return where;
+    },
+  };
+
+  readonly reuse: WeightSink = {
+    write: (bytes) => this.stored.get(digest(bytes)) ?? this.record.write(bytes),
+  };
+}
+
+function digest(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
 }
