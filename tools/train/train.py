@@ -93,7 +93,7 @@ def train_vqgan(out, quick):
     """Constructs the VQGAN, trains it end to end as a VQ autoencoder, writes the better of the two."""
     torch.manual_seed(SEED)
     pool = 64 if quick else 200
-    steps = 4 if quick else int(os.environ.get("VQ_STEPS", 400))
+    steps = 4 if quick else int(os.environ.get("VQ_STEPS", 100))
     constructed = fit_vqgan(scenes.dataset(SEED, pool)[0])
     held_images = scenes.dataset(SEED + 2, 16 if quick else 64, held_out=True)[0]
     check_shortcuts(constructed, held_images[:4])
@@ -101,8 +101,9 @@ def train_vqgan(out, quick):
     log(f"constructed vqgan: PSNR on {len(held_images)} held-out images {constructed_psnr:.2f} dB")
 
     trained = copy.deepcopy(constructed)
-    images = scenes.dataset(SEED + 3, 64 if quick else int(os.environ.get("VQ_IMAGES", 1000)))[0]
-    restarts = vq.train(trained, images, steps, 8, np.random.default_rng(SEED), log)
+    images = scenes.dataset(SEED + 3, 64 if quick else int(os.environ.get("VQ_IMAGES", 400)))[0]
+    lr = float(os.environ.get("VQ_LR", 1e-4))
+    restarts = vq.train(trained, images, steps, 8, np.random.default_rng(SEED), log, lr)
     del images
     check_shortcuts(trained, held_images[:4])
     trained_psnr = held_out_psnr(trained, held_images)
@@ -222,7 +223,7 @@ def train_dalle_stage(out, quick, resume_step=0):
     n_train = 64 if quick else int(os.environ.get("N_TRAIN", 6000))
     steps = 10 if quick else int(os.environ.get("DB_STEPS", 1000))
     size = tuple(int(x) for x in os.environ.get("DB_SIZE", "64,1,2,128").split(","))
-    heads = int(os.environ.get("DB_HEADS", 4))
+    heads = int(os.environ.get("DB_HEADS", 2))
     vqgan = read_vqgan(out)
     images, captions = scenes.dataset(SEED + 1, n_train)
     codes = encode_images(vqgan, images)
