@@ -281,14 +281,16 @@ def main():
         colours={name: list(rgb) for name, rgb in scenes.COLOURS.items()},
         shapes=scenes.SHAPES,
     )
-    seconds = {}
+    seconds, loads = {}, {}
     stages = (("vqgan", train_vqgan), ("dalle", lambda out, quick: train_dalle_stage(out, quick, args.resume)))
     for stage, run in stages:
         if args.stage in ("all", stage):
             start = time.time()
             report.update(run(args.out, args.quick))
             seconds[stage] = round(time.time() - start)
+            loads[stage] = round(os.getloadavg()[1], 1)  # the machine is shared: times mean little without it
     report["seconds"] = {**report.get("seconds", {}), **seconds} if isinstance(report.get("seconds"), dict) else seconds
+    report["loadAverage"] = {**report.get("loadAverage", {}), **loads}
     write_json(report_path, report)
     log("wrote", args.out)
 
