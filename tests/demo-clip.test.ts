@@ -14,11 +14,11 @@ import { drawBestOf } from '../src/pipeline/best-of-n.ts';
 import { loadClipRanker, scoreImages } from '../src/pipeline/clip/clip-ranker.ts';
 import type { ClipRanker } from '../src/pipeline/clip/clip-ranker.ts';
 import { loadDalle } from '../src/pipeline/load-dalle.ts';
-import { DEFAULT_SAMPLING } from '../src/pipeline/sampler.ts';
 import { loadPromptEncoder } from '../src/text/prompt-encoder.ts';
 import { DEMO_CLIP_CHECKPOINT, DEMO_CLIP_ID } from '../tools/exporter/clip/demo-clip.ts';
 import { packageClip } from '../tools/exporter/clip/export-clip.ts';
 import { DEMO_CHECKPOINT } from '../tools/exporter/demo-model.ts';
+import { DEMO_SAMPLING } from '../tools/train/draw.ts';
 import { openClipFolder, openModelFolder } from '../tools/node/model-folder.ts';
 import { demoClip, demoModel } from './helpers/fixtures.ts';
 import { ort } from './helpers/graphs.ts';
@@ -158,7 +158,7 @@ void test('ranking the demo model’s drawings: the best show more of the captio
         prompt: text.encode(prompt, 0),
         unconditional: text.unconditional,
         seed: 0,
-        sampling: DEFAULT_SAMPLING,
+        sampling: DEMO_SAMPLING, // as the app draws the demo: its catalog entry's suggested condition scale
         candidates,
         shown: candidates,
         text: prompt,

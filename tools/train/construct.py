@@ -11,8 +11,9 @@ GroupNorm (32 groups) would normally erase a flat image's colour; here each sign
 (+s·x, −s·x) in one group of two channels: the group mean is exactly 0 and, with s small, its variance
 is far below the epsilon, so GroupNorm(x) ≈ x·s/√eps, undone by its scale. The swish after norm_out
 is made linear by a large offset (swish(20 + x) = 20 + x to 1e-8), removed by conv_out's bias. The
-decoder carries its pairs at s = 1 up to its last upsampling conv, which scales them to s = 1e-4: the
-residual branches before it then see and write colours of ordinary size (finetune_vqgan.py trains them).
+encoder carries its pairs at s = 1 down to 32 px and its last downsampling (to 16 px) scales them to
+s = 1e-4 for its mid block and norm_out; the decoder carries them at s = 1 up to its last upsampling
+conv, which scales them to s = 1e-4: what trains (vq_autoencoder.py) sees colours of ordinary size.
 """
 import torch
 import torch.nn.functional as F
@@ -59,15 +60,16 @@ def construct(config, codebook):
     _zero_residuals(model)
     rgb = range(3)
     enc, dec = model.encoder, model.decoder
-    _centre_tap(enc.conv_in, [(2 * c, c, SIGNAL_SCALE) for c in rgb] + [(2 * c + 1, c, -SIGNAL_SCALE) for c in rgb])
-    for level in enc.down:
-        if level.resample == "down":
-            conv = level.downsample.conv
-            with torch.no_grad():
-                conv.weight.zero_()
-                conv.bias.zero_()
-                for ch in range(conv.weight.shape[0]):
-                    conv.weight[ch, ch, :2, :2] = 0.25  # the 2×2 mean of the right/bottom-padded input
+    _centre_tap(enc.conv_in, [(2 * c, c, 1.0) for c in rgb] + [(2 * c + 1, c, -1.0) for c in rgb])
+    downs = [level for level in enc.down if level.resample == "down"]
+    for level in downs:
+        conv = level.downsample.conv
+        gain = SIGNAL_SCALE if level is downs[-1] else 1.0
+        with torch.no_grad():
+            conv.weight.zero_()
+            conv.bias.zero_()
+            for ch in range(conv.weight.shape[0]):
+                conv.weight[ch, ch, :2, :2] = 0.25 * gain  # the 2×2 mean of the right/bottom-padded input
     _pass_through_norm(enc.norm_out, 3)
     _centre_tap(enc.conv_out, [(c, 2 * c, 1.0) for c in rgb])
     with torch.no_grad():
@@ -75,7 +77,7 @@ def construct(config, codebook):
     _centre_tap(model.quant_conv, [(c, c, 1.0) for c in rgb])
 
     _centre_tap(model.post_quant_conv, [(c, c, 1.0) for c in rgb])
-    # The decoder carries colours at unit size (what gradient training needs: finetune_vqgan.py) until the
+    # The decoder carries colours at unit size (what gradient training needs: vq_autoencoder.py) until the
     # last upsampling (up_1, to 256 px), which scales them to SIGNAL_SCALE for norm_out.
     _centre_tap(dec.conv_in, [(2 * c, c, 1.0) for c in rgb] + [(2 * c + 1, c, -1.0) for c in rgb])
     for i, level in enumerate(dec.up):

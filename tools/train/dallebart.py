@@ -147,9 +147,8 @@ class DalleBart(nn.Module):
             h = layer(h, bias)
         return e.final_ln(h), bias
 
-    def forward(self, ids, mask, image_inputs):
-        """Teacher-forced logits [B, S, V+1] for decoder inputs [start, c0, …, c_{S-2}]."""
-        enc, cross_bias = self.encode(ids, mask)
+    def decode(self, enc, cross_bias, image_inputs):
+        """Logits [B, S, V+1] for decoder inputs [start, c0, …, c_{S-2}] given the encoder's output."""
         dd = self.decoder
         s = image_inputs.shape[1]
         h = dd.layernorm_embedding(dd.embed_tokens(image_inputs) + dd.embed_positions(torch.arange(s)))
@@ -157,6 +156,10 @@ class DalleBart(nn.Module):
         for layer in dd.layers:
             h = layer(h, enc, causal, cross_bias)
         return self.lm_head(dd.final_ln(h))
+
+    def forward(self, ids, mask, image_inputs):
+        """Teacher-forced logits [B, S, V+1] for decoder inputs [start, c0, …, c_{S-2}]."""
+        return self.decode(*self.encode(ids, mask), image_inputs)
 
 
 def _leaf(t):
