@@ -12,6 +12,11 @@ export type GraphName = (typeof GRAPH_NAMES)[number];
 
 /** The symbolic batch axis of every graph input and output that has one. */
 export const BATCH_AXIS = 'batch';
+/**
+ * The symbolic slot axis of `past.*` in the decoder's host-cache file (`hostCacheFile`): a caller that keeps the cache
+ * itself passes only the slots allocated so far, not all `imageLength` (docs/model-format.md#kv-cache).
+ */
+export const PAST_SLOTS_AXIS = 'past_slots';
 
 export const ENCODER_INPUTS = Object.freeze({ inputIds: 'input_ids', attentionMask: 'attention_mask' } as const);
 /** Besides these, the encoder outputs `crossAttentionNames`. */

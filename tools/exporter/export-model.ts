@@ -9,7 +9,6 @@ import { copyFileSync, existsSync, readFileSync, readdirSync, rmSync, writeFileS
 import { basename, join } from 'node:path';
 import { parseDalleBartConfig, parseVqganConfig } from '../../src/model/config.ts';
 import type { DalleBartConfig, VqganConfig } from '../../src/model/config.ts';
-import { cacheNames } from '../../src/model/graph-io.ts';
 import { MANIFEST_FORMAT, TEXT_SPECIAL_TOKENS } from '../../src/model/manifest.ts';
 import type { GraphEntry, GraphName, ManifestFile, ModelManifest } from '../../src/model/manifest.ts';
 import { forEachPiece } from '../node/read-fully.ts';
@@ -17,12 +16,13 @@ import { createStaging, replaceWithStaged } from '../node/staging.ts';
 import { checkExportTarget } from './export-target.ts';
 import { CheckpointError, FlaxCheckpoint } from './flax-msgpack.ts';
 import { CODE_COLORS_FILE } from './code-colors.ts';
-import { buildDecoderGraph, buildEncoderGraph } from './graphs/dallebart.ts';
+import { buildDecoderGraph, buildEncoderGraph, hostCacheDecoderVariant } from './graphs/dallebart.ts';
 import { computeType } from './graphs/precision.ts';
 import type { ExportDtype } from './graphs/precision.ts';
 import { buildVqganGraph } from './graphs/vqgan.ts';
 import { dalleBartLayout, vqganLayout } from './layout.ts';
 import { GraphBuilder } from './onnx/graph-builder.ts';
+import type { GraphVariant } from './onnx/graph-builder.ts';
 import { ExternalDataWriter } from './onnx/weight-file.ts';
 import { CheckpointParams, checkLayout } from './params.ts';
 import type { ParamSource } from './params.ts';
@@ -71,8 +71,8 @@ function writeGraph(
   dtype: ExportDtype,
   shardBytes: number | undefined,
   build: (b: GraphBuilder) => void,
-  /** Outputs a second file, `hostCacheFile`, leaves out (with the work only they need). */
-  hostCacheOmits?: ReadonlySet<string>,
+  /** How the second file, `hostCacheFile`, differs (outputs it leaves out, inputs it declares otherwise). */
+  hostCache?: GraphVariant,
 ): GraphEntry {
   const data = new ExternalDataWriter(dir, `${name}.onnx_data`, shardBytes);
   const builder = new GraphBuilder(name, data);
@@ -87,8 +87,8 @@ function writeGraph(
     externalData: data.files,
     compute: name === 'vqgan' ? 'float32' : computeType(dtype),
   } as const;
-  if (!hostCacheOmits) return entry;
-  writeFileSync(join(dir, HOST_CACHE_DECODER_FILE), builder.serialize(hostCacheOmits));
+  if (!hostCache) return entry;
+  writeFileSync(join(dir, HOST_CACHE_DECODER_FILE), builder.serialize(hostCache));
   return { ...entry, hostCacheFile: HOST_CACHE_DECODER_FILE };
 }
 
@@ -163,14 +163,13 @@ export function exportModel(options: ExportOptions): ModelManifest {
       buildEncoderGraph(b, model.dalle, model.dalleConfig, dtype),
     );
     log(`decoder (${dtype})…`);
-    const present = cacheNames(model.dalleConfig, 'present').flatMap(({ key, value }) => [key, value]);
     const decoder = writeGraph(
       staging,
       'decoder',
       dtype,
       options.shardBytes,
       (b) => buildDecoderGraph(b, model.dalle, model.dalleConfig, dtype),
-      new Set(present),
+      hostCacheDecoderVariant(model.dalleConfig),
     );
     log(`vqgan (${dtype})…`);
     const vqgan = writeGraph(staging, 'vqgan', dtype, options.shardBytes, (b) =>
