@@ -14,7 +14,9 @@
  *   shapes never change between steps, so no shader recompiles on WebGPU) is only an output, for
  *   runtimes that feed it back; `new.l.*` is the new slot alone, for callers that keep the cache
  *   themselves. The exporter also writes the graph without `present.*` (the CPU runtimes' graph:
- *   the Where would rewrite the whole cache every step for nothing; docs/model-format.md#kv-cache).
+ *   the Where would rewrite the whole cache every step for nothing) and with a symbolic `past.*` slot
+ *   axis, so those callers pass only the slots allocated so far (hostCacheDecoderVariant;
+ *   docs/model-format.md#kv-cache).
  * Shape letters are those of docs/model-format.md#graphs (T, S, d, V); its H and hd are `heads` and
  * `headDim` here. Tensor names come from src/model/graph-io.ts.
  */
@@ -110,9 +112,9 @@ function attend(ctx: Ctx, q: string, k: string, v: string, bias: string): string
 
 /**
  * Self-attention of the new token over the cached slots (`pastBias` hides those at or after the
- * position) and itself: q [B, H, 1, hd] (scaled), past K [B, H, hd, C] and V [B, H, C, hd] (C slots,
- * `splitSizes` = [C, 1]), the new kNew [B, H, hd, 1] and vNew [B, H, 1, hd]. One softmax over C + 1
- * columns, then probs[:C]·V + probs[C]·vNew: the same weights as attending over a cache with the new
+ * position) and itself: q [B, H, 1, hd] (scaled), past K [B, H, hd, P] and V [B, H, P, hd] (P slots,
+ * `splitSizes` = [P, 1]), the new kNew [B, H, hd, 1] and vNew [B, H, 1, hd]. One softmax over P + 1
+ * columns, then probs[:P]·V + probs[P]·vNew: the same weights as attending over a cache with the new
  * slot written in, without writing it.
  */
 function attendWithNew(
@@ -250,7 +252,7 @@ export function buildDecoderGraph(
   const newSlots: { key: string; value: string }[] = [];
 
   // Per-step masks, shared by every layer: the slot being written and the causal key bias. The slot
-  // count C comes from the cache itself: S in decoder.onnx (static, so ONNX Runtime folds it), the
+  // count P comes from the cache itself: S in decoder.onnx (static, so ONNX Runtime folds it), the
   // slots allocated so far in the host-cache file (PAST_SLOTS_AXIS).
   const slotCount = b.op('Shape', [past[0]!.key], { start: { i: 3 } });
   const slots = b.op('Range', [
