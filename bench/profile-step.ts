@@ -48,13 +48,13 @@ function endProfiling(session: Session, web: boolean): TraceEvent[] {
   // The WASM build (threaded emscripten) prints with fs.writeSync(1, …): catch what goes to stdout.
   const printed: string[] = [];
   const writeSync = fs.writeSync;
-  fs.writeSync = ((fd: number, chunk: string | NodeJS.ArrayBufferView, ...rest: unknown[]) => {
+  fs.writeSync = (fd: number, chunk: string | NodeJS.ArrayBufferView, ...rest: unknown[]) => {
     if (fd !== 1) return (writeSync as (...args: unknown[]) => number)(fd, chunk, ...rest);
     printed.push(
       typeof chunk === 'string' ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).toString(),
     );
     return 0;
-  });
+  };
   try {
     session.endProfiling();
   } finally {
