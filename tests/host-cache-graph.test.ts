@@ -30,6 +30,9 @@ for (const dtype of ['fp32', 'q8'] as const) {
     }
     assert.equal(lean.engine.hostCache, true);
     assert.equal(full.engine.hostCache, false);
+    // Its past.* slot axis is symbolic: the host cache grows in chunks (the identical-logits test crosses them).
+    assert.equal(lean.engine.growingCache, true);
+    assert.equal(full.engine.growingCache, false);
   });
 
   void test(`${dtype}: host-cache graph and fed-back full graph give identical logits at every step (2 images)`, async () => {

@@ -17,6 +17,11 @@ export const BATCH_AXIS = 'batch';
  * keys/values (graphs whose manifest entry has `dynamicTextLength`; older ones are fixed at `maxTextLength`).
  */
 export const TEXT_AXIS = 'text';
+/**
+ * The symbolic slot axis of `past.*` in the decoder's host-cache file (`hostCacheFile`): a caller that keeps the cache
+ * itself passes only the slots allocated so far, not all `imageLength` (docs/model-format.md#kv-cache).
+ */
+export const PAST_SLOTS_AXIS = 'past_slots';
 
 export const ENCODER_INPUTS = Object.freeze({ inputIds: 'input_ids', attentionMask: 'attention_mask' } as const);
 /** Besides these, the encoder outputs `crossAttentionNames`. */

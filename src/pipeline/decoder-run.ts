@@ -72,41 +72,93 @@ export class DecoderState implements DecoderRun {
   }
 }
 
+/** How many slots a growing host cache adds at a time (each growth copies the cache once). */
+export const CACHE_CHUNK_SLOTS = 32;
+
+/** Slots a growing host cache holds while it runs `position`: the slots before it and its own, in whole chunks. */
+export function cacheSlotsAt(position: number, imageLength: number): number {
+  return Math.min(imageLength, CACHE_CHUNK_SLOTS * Math.ceil((position + 1) / CACHE_CHUNK_SLOTS));
+}
+
+type CacheData = Float32Array | Uint16Array;
+
 /**
  * The cache in host buffers, reused for the whole run: each step fetches only the logits and the
  * new slot (`new.*`) and writes that slot into the `past.*` buffers. The whole cache is never copied
- * out of the runtime or reallocated; the runtime still copies the `past.*` inputs in each run.
+ * out of the runtime or reallocated per step. With a `growing` cache (the host-cache file's symbolic
+ * slot axis) the buffers hold only the slots allocated so far, CACHE_CHUNK_SLOTS more whenever the
+ * position reaches the end, so the runtime's per-run copy of `past.*` (WASM) and the attention read
+ * what has been written rather than all `imageLength` slots.
  */
 export class HostCacheDecoder extends DecoderState {
   private readonly fetches: readonly string[];
   private readonly layers: readonly { past: KeyValueNames; slot: KeyValueNames }[];
+  /** Slots in the `past.*` buffers now. */
+  private slots: number;
 
-  constructor(engine: DalleEngine, fixed: Feeds, past: Feeds) {
+  constructor(
+    engine: DalleEngine,
+    fixed: Feeds,
+    past: Feeds,
+    private readonly growing = false,
+  ) {
     super(engine, fixed, past);
     const c = engine.manifest.dalleBart;
     const pastNames = cacheNames(c, 'past');
     this.layers = newSlotNames(c).map((slot, l) => ({ slot, past: pastNames[l]! }));
     this.fetches = [DECODER_OUTPUTS.logits, ...this.layers.flatMap(({ slot }) => [slot.key, slot.value])];
+    this.slots = past[pastNames[0]!.key]!.dims[3]!;
   }
 
   override async step(previous: readonly number[]): Promise<Float32Array> {
     const position = this.position;
-    const outputs = await this.run(previous, this.fetches);
     const c = this.engine.manifest.dalleBart;
-    const S = c.imageLength;
+    if (this.growing) this.grow(cacheSlotsAt(position, c.imageLength));
+    const outputs = await this.run(previous, this.fetches);
+    const S = this.slots;
     const hd = c.dModel / c.decoderHeads;
     for (const { past, slot } of this.layers) {
       // Keys [B, H, hd, S]: slot `position` is every S-th entry. Values [B, H, S, hd]: one hd-run per (row, head).
-      const keys = this.feeds[past.key]!.data as Float32Array | Uint16Array;
-      const newKey = (await outputs[slot.key]!.getData()) as Float32Array | Uint16Array;
+      const keys = this.feeds[past.key]!.data as CacheData;
+      const newKey = (await outputs[slot.key]!.getData()) as CacheData;
       for (let i = 0; i < newKey.length; i++) keys[i * S + position] = newKey[i]!;
-      const values = this.feeds[past.value]!.data as Float32Array | Uint16Array;
-      const newValue = (await outputs[slot.value]!.getData()) as Float32Array | Uint16Array;
+      const values = this.feeds[past.value]!.data as CacheData;
+      const newValue = (await outputs[slot.value]!.getData()) as CacheData;
       for (let r = 0; r < newValue.length / hd; r++)
         values.set(newValue.subarray(r * hd, (r + 1) * hd), (r * S + position) * hd);
       outputs[slot.key]!.dispose();
       outputs[slot.value]!.dispose();
     }
     return this.logits(outputs);
+  }
+
+  /** Reallocates the `past.*` buffers with `slots` slots, the written ones copied over. */
+  private grow(slots: number): void {
+    const from = this.slots;
+    if (slots <= from) return;
+    const { ort } = this.engine;
+    for (const { past } of this.layers) {
+      const key = this.feeds[past.key]!;
+      const value = this.feeds[past.value]!;
+      const [rows, heads, hd] = key.dims as [number, number, number, number];
+      const oldKeys = key.data as CacheData;
+      const oldValues = value.data as CacheData;
+      const keys = new (oldKeys.constructor as new (n: number) => CacheData)(rows * heads * hd * slots);
+      const values = new (oldValues.constructor as new (n: number) => CacheData)(rows * heads * slots * hd);
+      // Keys: one run of `from` slots per (row, head, channel). Values: one block of from × hd per (row, head).
+      for (let r = 0; r < rows * heads * hd; r++) keys.set(oldKeys.subarray(r * from, (r + 1) * from), r * slots);
+      for (let r = 0; r < rows * heads; r++)
+        values.set(oldValues.subarray(r * from * hd, (r + 1) * from * hd), r * slots * hd);
+      key.dispose();
+      value.dispose();
+      this.feeds[past.key] = new ort.Tensor(key.type as 'float32', keys as Float32Array, [rows, heads, hd, slots]);
+      this.feeds[past.value] = new ort.Tensor(value.type as 'float32', values as Float32Array, [
+        rows,
+        heads,
+        slots,
+        hd,
+      ]);
+    }
+    this.slots = slots;
   }
 }

@@ -22,7 +22,7 @@ import { checkSeed } from '../core/seed.ts';
 import { checkSamplingSettings, sampleNextTokens } from './sampler.ts';
 import type { SamplingSettings } from './sampler.ts';
 import type { DalleSessions, OrtApi } from './runtime.ts';
-import { DecoderState, HostCacheDecoder, int64 } from './decoder-run.ts';
+import { DecoderState, HostCacheDecoder, cacheSlotsAt, int64 } from './decoder-run.ts';
 import { encodedTextLength } from './text-length.ts';
 import type { DecoderRun, Feeds } from './decoder-run.ts';
 
@@ -59,6 +59,11 @@ export interface EngineOptions {
 export class DalleEngine {
   /** Whether decoding keeps the KV cache in host buffers (see EngineOptions). */
   readonly hostCache: boolean;
+  /**
+   * Whether that host cache grows with the position: the decoder graph's `past.*` slot axis is symbolic (the
+   * host-cache file of models exported since it has PAST_SLOTS_AXIS), so only the slots allocated so far are passed.
+   */
+  readonly growingCache: boolean;
 
   constructor(
     readonly ort: OrtApi,
@@ -68,6 +73,9 @@ export class DalleEngine {
   ) {
     const slots = newSlotNames(manifest.dalleBart);
     this.hostCache = !options.cacheOnDevice && slots.every(({ key }) => sessions.decoder.outputNames.includes(key));
+    const firstPast = cacheNames(manifest.dalleBart, 'past')[0]!.key;
+    const pastInput = sessions.decoder.inputMetadata?.find((input) => input.name === firstPast);
+    this.growingCache = this.hostCache && pastInput?.isTensor === true && typeof pastInput.shape[3] === 'string';
   }
 
   /** Samples `count` × imageLength codes for one prompt. */
@@ -131,21 +139,24 @@ export class DalleEngine {
       fixed[value] = encoded[value]!;
     }
     for (const [name, tensor] of Object.entries(encoded)) if (!(name in fixed)) tensor.dispose();
-    const past = this.emptyCache(2 * n);
-    return this.hostCache ? new HostCacheDecoder(this, fixed, past) : new DecoderState(this, fixed, past);
+    const S = c.imageLength;
+    const past = this.emptyCache(2 * n, this.growingCache ? cacheSlotsAt(0, S) : S);
+    return this.hostCache
+      ? new HostCacheDecoder(this, fixed, past, this.growingCache)
+      : new DecoderState(this, fixed, past);
   }
 
-  private emptyCache(rows: number): Feeds {
+  private emptyCache(rows: number, slots: number): Feeds {
     const c = this.manifest.dalleBart;
     const { compute } = this.manifest.graphs.decoder;
     const hd = c.dModel / c.decoderHeads;
-    const size = rows * c.dModel * c.imageLength;
+    const size = rows * c.dModel * slots;
     const feeds: Feeds = {};
     for (const { key, value } of cacheNames(c, 'past')) {
       const zeros = (): Float32Array =>
         compute === 'float16' ? (new Uint16Array(size) as unknown as Float32Array) : new Float32Array(size);
-      feeds[key] = new this.ort.Tensor(compute as 'float32', zeros(), [rows, c.decoderHeads, hd, c.imageLength]);
-      feeds[value] = new this.ort.Tensor(compute as 'float32', zeros(), [rows, c.decoderHeads, c.imageLength, hd]);
+      feeds[key] = new this.ort.Tensor(compute as 'float32', zeros(), [rows, c.decoderHeads, hd, slots]);
+      feeds[value] = new this.ort.Tensor(compute as 'float32', zeros(), [rows, c.decoderHeads, slots, hd]);
     }
     return feeds;
   }

@@ -9,7 +9,6 @@ import { copyFileSync, existsSync, readFileSync, readdirSync, rmSync, writeFileS
 import { basename, join } from 'node:path';
 import { parseDalleBartConfig, parseVqganConfig } from '../../src/model/config.ts';
 import type { DalleBartConfig, VqganConfig } from '../../src/model/config.ts';
-import { cacheNames } from '../../src/model/graph-io.ts';
 import { MANIFEST_FORMAT, TEXT_SPECIAL_TOKENS } from '../../src/model/manifest.ts';
 import type { GraphEntry, GraphName, ManifestFile, ModelManifest } from '../../src/model/manifest.ts';
 import { forEachPiece } from '../node/read-fully.ts';
@@ -17,13 +16,14 @@ import { createStaging, replaceWithStaged } from '../node/staging.ts';
 import { checkExportTarget } from './export-target.ts';
 import { CheckpointError, FlaxCheckpoint } from './flax-msgpack.ts';
 import { CODE_COLORS_FILE } from './code-colors.ts';
-import { buildDecoderGraph, buildEncoderGraph } from './graphs/dallebart.ts';
+import { buildDecoderGraph, buildEncoderGraph, hostCacheDecoderVariant } from './graphs/dallebart.ts';
 import { computeType } from './graphs/precision.ts';
 import type { ExportDtype } from './graphs/precision.ts';
 import { buildVqganGraph, winogradFits } from './graphs/vqgan.ts';
 import { dalleBartLayout, vqganLayout } from './layout.ts';
 import { GraphBuilder } from './onnx/graph-builder.ts';
 import { ExternalDataWriter, SharedWeights } from './onnx/weight-file.ts';
+import type { GraphVariant } from './onnx/graph-builder.ts';
 import { CheckpointParams, checkLayout } from './params.ts';
 import type { ParamSource } from './params.ts';
 
@@ -69,7 +69,7 @@ export const WASM_VQGAN_FILE = 'vqgan_winograd.onnx';
 
 /** A graph's second file over the same external data (GraphEntry). */
 type Variant =
-  | { readonly field: 'hostCacheFile'; readonly file: string; readonly omitOutputs: ReadonlySet<string> }
+  | { readonly field: 'hostCacheFile'; readonly file: string; readonly graph: GraphVariant }
   | { readonly field: 'wasmFile'; readonly file: string; readonly build: (b: GraphBuilder) => void };
 
 function writeGraph(
@@ -87,7 +87,7 @@ function writeGraph(
   let second: Uint8Array | undefined;
   try {
     build(builder);
-    if (variant?.field === 'hostCacheFile') second = builder.serialize(variant.omitOutputs);
+    if (variant?.field === 'hostCacheFile') second = builder.serialize(variant.graph);
     if (variant?.field === 'wasmFile' && shared) {
       // Built after the first graph, so every weight it reads is already stored.
       const other = new GraphBuilder(name, shared.reuse);
@@ -183,7 +183,6 @@ export function exportModel(options: ExportOptions): ModelManifest {
       dynamicTextLength: true,
     };
     log(`decoder (${dtype})…`);
-    const present = cacheNames(model.dalleConfig, 'present').flatMap(({ key, value }) => [key, value]);
     const decoder = {
       ...writeGraph(
         staging,
@@ -191,7 +190,7 @@ export function exportModel(options: ExportOptions): ModelManifest {
         dtype,
         options.shardBytes,
         (b) => buildDecoderGraph(b, model.dalle, model.dalleConfig, dtype),
-        { field: 'hostCacheFile', file: HOST_CACHE_DECODER_FILE, omitOutputs: new Set(present) },
+        { field: 'hostCacheFile', file: HOST_CACHE_DECODER_FILE, graph: hostCacheDecoderVariant(model.dalleConfig) },
       ),
       dynamicTextLength: true,
     };

@@ -14,7 +14,9 @@
  *   shapes never change between steps, so no shader recompiles on WebGPU) is only an output, for
  *   runtimes that feed it back; `new.l.*` is the new slot alone, for callers that keep the cache
  *   themselves. The exporter also writes the graph without `present.*` (the CPU runtimes' graph:
- *   the Where would rewrite the whole cache every step for nothing; docs/model-format.md#kv-cache).
+ *   the Where would rewrite the whole cache every step for nothing) and with a symbolic `past.*` slot
+ *   axis, so those callers pass only the slots allocated so far (hostCacheDecoderVariant;
+ *   docs/model-format.md#kv-cache).
  * Shape letters are those of docs/model-format.md#graphs (T, S, d, V); its H and hd are `heads` and
  * `headDim` here. The text axis T of both graphs is symbolic (`TEXT_AXIS`, any length up to
  * maxTextLength; docs/model-format.md#text-length). Tensor names come from src/model/graph-io.ts.
@@ -28,11 +30,12 @@ import {
   ENCODER_INPUTS,
   ENCODER_OUTPUTS,
   TEXT_AXIS,
+  PAST_SLOTS_AXIS,
   cacheNames,
   crossAttentionNames,
   newSlotNames,
 } from '../../../src/model/graph-io.ts';
-import type { GraphBuilder } from '../onnx/graph-builder.ts';
+import type { Dim, GraphBuilder, GraphVariant } from '../onnx/graph-builder.ts';
 import type { ParamSource } from '../params.ts';
 import { DECODER_LAYERS, ENCODER_LAYERS } from '../layout.ts';
 import { Layers } from './layers.ts';
@@ -111,10 +114,10 @@ function attend(ctx: Ctx, q: string, k: string, v: string, bias: string): string
 
 /**
  * Self-attention of the new token over the cached slots (`pastBias` hides those at or after the
- * position) and itself: q [B, H, 1, hd] (scaled), past K [B, H, hd, S] and V [B, H, S, hd], the new
- * kNew [B, H, hd, 1] and vNew [B, H, 1, hd]. One softmax over S + 1 columns, then
- * probs[:S]·V + probs[S]·vNew: the same weights as attending over a cache with the new slot written
- * in, without writing it.
+ * position) and itself: q [B, H, 1, hd] (scaled), past K [B, H, hd, P] and V [B, H, P, hd] (P slots,
+ * `splitSizes` = [P, 1]), the new kNew [B, H, hd, 1] and vNew [B, H, 1, hd]. One softmax over P + 1
+ * columns, then probs[:P]·V + probs[P]·vNew: the same weights as attending over a cache with the new
+ * slot written in, without writing it.
  */
 function attendWithNew(
   ctx: Ctx,
@@ -123,14 +126,14 @@ function attendWithNew(
   kNew: string,
   vNew: string,
   pastBias: string,
-  S: number,
+  splitSizes: string,
 ): string {
   const { b } = ctx.layers;
   const scores = b.op('Concat', [b.op('Add', [b.op('MatMul', [q, past.key]), pastBias]), b.op('MatMul', [q, kNew])], {
     axis: { i: -1 },
   });
   const probs = b.op('Softmax', [scores], { axis: { i: -1 } });
-  const [pastProbs, newProb] = b.opMulti('Split', [probs, b.int64s([S, 1])], 2, { axis: { i: -1 } });
+  const [pastProbs, newProb] = b.opMulti('Split', [probs, splitSizes], 2, { axis: { i: -1 } });
   return b.op('Add', [b.op('MatMul', [pastProbs!, past.value]), b.op('Mul', [newProb!, vNew])]);
 }
 
@@ -254,19 +257,23 @@ export function buildDecoderGraph(
   const present = cacheNames(config, 'present');
   const newSlots: { key: string; value: string }[] = [];
 
-  // Per-step masks, shared by every layer: the slot being written and the causal key bias.
-  const slots = b.constant(
-    'int64',
-    [S],
-    Array.from({ length: S }, (_, i) => i),
-  );
+  // Per-step masks, shared by every layer: the slot being written and the causal key bias. The slot
+  // count P comes from the cache itself: S in decoder.onnx (static, so ONNX Runtime folds it), the
+  // slots allocated so far in the host-cache file (PAST_SLOTS_AXIS).
+  const slotCount = b.op('Shape', [past[0]!.key], { start: { i: 3 } });
+  const slots = b.op('Range', [
+    b.scalar('int64', 0),
+    b.op('Squeeze', [slotCount, b.int64s([0])]),
+    b.scalar('int64', 1),
+  ]);
+  const splitSizes = b.op('Concat', [slotCount, b.int64s([1])], { axis: { i: 0 } });
   const isCurrent = b.op('Equal', [slots, position]);
-  const keySlot = b.op('Reshape', [isCurrent, b.int64s([1, 1, 1, S])]);
-  const valueSlot = b.op('Reshape', [isCurrent, b.int64s([1, 1, S, 1])]);
+  const keySlot = b.op('Reshape', [isCurrent, b.int64s([1, 1, 1, -1])]);
+  const valueSlot = b.op('Reshape', [isCurrent, b.int64s([1, 1, -1, 1])]);
   const visible = b.op('Less', [slots, position]);
   const pastBias = b.op('Reshape', [
     b.op('Where', [visible, layers.scalar(0), layers.scalar(maskValue(compute))]),
-    b.int64s([1, 1, 1, S]),
+    b.int64s([1, 1, 1, -1]),
   ]);
   const crossBias = textBias(ctx, mask);
   const qScale = layers.scalar(1 / Math.sqrt(headDim));
@@ -320,7 +327,7 @@ export function buildDecoderGraph(
     newSlots.push({ key: kNew, value: vNew });
     const selfOut = projection(
       ctx,
-      reshape(attendWithNew(ctx, q, past[l]!, kNew, vNew, pastBias, S), [0, d]),
+      reshape(attendWithNew(ctx, q, past[l]!, kNew, vNew, pastBias, splitSizes), [0, d]),
       self,
       'out_proj',
       l,
@@ -364,4 +371,21 @@ export function buildDecoderGraph(
     b.output(names.key, newSlots[l]!.key, compute, [BATCH_AXIS, heads, headDim, 1]);
     b.output(names.value, newSlots[l]!.value, compute, [BATCH_AXIS, heads, 1, headDim]);
   });
+}
+
+/**
+ * The decoder's host-cache file (manifest `hostCacheFile`): no `present.*` (and so none of the `Where`s
+ * that rewrite the whole cache), and `past.*` with a symbolic slot axis, so a caller that keeps the
+ * cache passes only the slots allocated so far (docs/model-format.md#kv-cache).
+ */
+export function hostCacheDecoderVariant(config: DalleBartConfig): GraphVariant {
+  const heads = config.decoderHeads;
+  const headDim = headDimOf(config, heads);
+  const inputShapes = new Map<string, readonly Dim[]>();
+  for (const { key, value } of cacheNames(config, 'past')) {
+    inputShapes.set(key, [BATCH_AXIS, heads, headDim, PAST_SLOTS_AXIS]);
+    inputShapes.set(value, [BATCH_AXIS, heads, PAST_SLOTS_AXIS, headDim]);
+  }
+  const present = cacheNames(config, 'present').flatMap(({ key, value }) => [key, value]);
+  return { omitOutputs: new Set(present), inputShapes };
 }

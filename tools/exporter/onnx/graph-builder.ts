@@ -16,6 +16,12 @@ export type Attr =
   | { readonly ints: readonly number[] }
   | { readonly floats: readonly number[] };
 
+/** What a second serialization of the same graph changes (GraphBuilder.serialize). */
+export interface GraphVariant {
+  readonly omitOutputs?: ReadonlySet<string>;
+  readonly inputShapes?: ReadonlyMap<string, readonly Dim[]>;
+}
+
 export interface ValueInfo {
   readonly name: string;
   readonly type: TensorTypeName;
@@ -176,21 +182,22 @@ export class GraphBuilder {
   }
 
   /**
-   * The model as ONNX bytes. `omitOutputs` leaves those outputs out together with every node and
-   * initializer that only they needed: a second graph over the same external data, without the work
-   * nobody fetches (ONNX Runtime runs every node of a graph, fetched or not).
+   * The model as ONNX bytes. A variant's `omitOutputs` leaves those outputs out together with every
+   * node and initializer that only they needed, and its `inputShapes` declare some inputs with other
+   * (e.g. symbolic) dimensions: a second graph over the same external data, without the work nobody
+   * fetches (ONNX Runtime runs every node of a graph, fetched or not).
    */
-  serialize(omitOutputs: ReadonlySet<string> = new Set()): Uint8Array {
+  serialize(variant: GraphVariant = {}): Uint8Array {
     const w = new ProtoWriter();
     w.int(1, ONNX_IR_VERSION);
     w.string(2, 'dalle-mini-web exporter');
-    w.message(7, (g) => this.writeGraph(g, omitOutputs));
+    w.message(7, (g) => this.writeGraph(g, variant));
     w.message(8, (o) => o.string(1, '').int(2, ONNX_OPSET));
     if (this.usesMsDomain) w.message(8, (o) => o.string(1, MS_DOMAIN).int(2, 1));
     return w.finish();
   }
 
-  private writeGraph(g: ProtoWriter, omitOutputs: ReadonlySet<string>): void {
+  private writeGraph(g: ProtoWriter, { omitOutputs = new Set(), inputShapes = new Map() }: GraphVariant): void {
     const rename = (names: readonly string[]): string[] => names.map((n) => this.renames.get(n) ?? n);
     const outputs = this.outputs.filter((output) => !omitOutputs.has(output.name));
     // Walk back from the kept outputs: nodes are in topological order, so one reverse pass finds all that are needed.
@@ -207,7 +214,8 @@ export class GraphBuilder {
     for (const node of nodes) g.message(1, (n) => writeNode(n, node));
     g.string(2, this.graphName);
     for (const init of this.initializers) if (needed.has(init.name)) g.message(5, (t) => writeTensor(t, init));
-    for (const input of this.inputs) g.message(11, (v) => writeValueInfo(v, input));
+    for (const input of this.inputs)
+      g.message(11, (v) => writeValueInfo(v, { ...input, shape: inputShapes.get(input.name) ?? input.shape }));
     for (const output of outputs) g.message(12, (v) => writeValueInfo(v, output));
   }
 }
