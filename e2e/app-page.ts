@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { expect, test as base } from '@playwright/test';
 import type { Locator, Page } from '@playwright/test';
 import type { BackendName } from '../src/pipeline/session-options.ts';
+import { DEMO_SAMPLING_FLAGS } from '../tools/train/demo-sampling.ts';
 
 export class AppPage {
   readonly prompt: Locator;
@@ -101,6 +102,7 @@ export function drawInCli(
     execFileSync(process.execPath, [
       ...['--import', 'tsx', 'tools/generate.ts', '--model', 'public/models/demo', ...ranked],
       ...['--prompt', prompt, '--seed', '0', '--images', `${images}`, '--out', out],
+      ...DEMO_SAMPLING_FLAGS, // as the app draws the demo by default: its suggested sampling
     ]);
     return JSON.parse(readFileSync(join(out, file), 'utf8')) as unknown;
   } finally {

@@ -18,7 +18,7 @@ import { loadPromptEncoder } from '../src/text/prompt-encoder.ts';
 import { DEMO_CLIP_CHECKPOINT, DEMO_CLIP_ID } from '../tools/exporter/clip/demo-clip.ts';
 import { packageClip } from '../tools/exporter/clip/export-clip.ts';
 import { DEMO_CHECKPOINT } from '../tools/exporter/demo-model.ts';
-import { DEMO_SAMPLING } from '../tools/train/draw.ts';
+import { DEMO_SAMPLING } from '../tools/train/demo-sampling.ts';
 import { openClipFolder, openModelFolder } from '../tools/node/model-folder.ts';
 import { demoClip, demoModel } from './helpers/fixtures.ts';
 import { ort } from './helpers/graphs.ts';
