@@ -1,6 +1,6 @@
 /**
  * The benchmark's command line: `--model <dir> [--images 1,9] [--steps 256] [--runtimes web,node]
- * [--threads 1,2] [--repeat 1] [--json <file>]`. Pure, so its rules have a fast unit test.
+ * [--threads 1,2] [--repeat 1] [--previews on|off] [--json <file>]`. Pure, so its rules have a fast unit test.
  */
 import { availableParallelism } from 'node:os';
 import { intArg, parseArgs, UsageError } from '../tools/cli-args.ts';
@@ -22,6 +22,11 @@ export interface BenchOptions {
   readonly threads: readonly number[];
   /** Every configuration runs this many times, interleaved (A, B, A, B); the report keeps medians. */
   readonly repeat: number;
+  /**
+   * VQGAN previews mid-drawing as the app decodes them (on, the default: seconds per image are what a visitor waits),
+   * or none (off: the generation alone, as min-dalle draws; mosaic previews cost nothing and stay).
+   */
+  readonly previews: boolean;
   readonly json?: string;
 }
 
@@ -36,7 +41,7 @@ function intList(args: ParsedArgs, flag: string, fallback: readonly number[], mi
 }
 
 export function parseBenchArgs(argv: readonly string[], cores = availableParallelism()): BenchOptions {
-  const args = parseArgs(argv, ['model', 'images', 'steps', 'runtimes', 'threads', 'repeat', 'json']);
+  const args = parseArgs(argv, ['model', 'images', 'steps', 'runtimes', 'threads', 'repeat', 'previews', 'json']);
   if (args.positional.length > 0) throw new UsageError(`unexpected argument "${args.positional[0]}"`);
   const model = args.values.get('model');
   if (!model) throw new UsageError('--model <dir> is required (a folder written by npm run export)');
@@ -46,6 +51,8 @@ export function parseBenchArgs(argv: readonly string[], cores = availableParalle
     if (!(BENCH_RUNTIMES as readonly string[]).includes(runtime))
       throw new UsageError(`--runtimes takes ${BENCH_RUNTIMES.join(', ')} (comma-separated); got "${runtime}"`);
   }
+  const previews = args.values.get('previews') ?? 'on';
+  if (previews !== 'on' && previews !== 'off') throw new UsageError(`--previews takes on or off; got "${previews}"`);
   const json = args.values.get('json');
   return {
     model,
@@ -54,6 +61,7 @@ export function parseBenchArgs(argv: readonly string[], cores = availableParalle
     runtimes: runtimes as BenchRuntime[],
     threads: intList(args, 'threads', [cores], 1, 64),
     repeat: intArg(args, 'repeat', 1, 1),
+    previews: previews === 'on',
     ...(json === undefined ? {} : { json }),
   };
 }

@@ -18,6 +18,7 @@ export interface ChildJob {
   readonly images: number;
   readonly threads: number;
   readonly steps: number;
+  readonly previews: boolean;
 }
 
 async function main(): Promise<void> {
@@ -34,6 +35,7 @@ async function main(): Promise<void> {
     threads: job.threads,
     images: job.images,
     steps: job.steps,
+    previews: job.previews,
     batch: nodeBatchSizes(source.manifest, web),
     log: (line) => process.stderr.write(`  ${line}\n`),
     loadAverage: () => loadavg()[0]!,

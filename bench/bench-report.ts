@@ -41,6 +41,8 @@ export interface BenchReport {
   readonly dtype: string;
   readonly steps: number;
   readonly repeat: number;
+  /** Mid-drawing VQGAN previews as the app decodes them; false: none (`--previews off`). Absent: on. */
+  readonly previews?: boolean;
   readonly versions: Readonly<Record<string, string>>;
   readonly cpu: { readonly model: string; readonly cores: number };
   readonly machine_note?: string;
@@ -99,7 +101,7 @@ const fmt = (v: number | null, digits = 1): string => (v === null ? '–' : v.to
 /** The table printed after a run, then the ratios the issue's targets are stated in. */
 export function formatReport(report: BenchReport): string {
   const lines = [
-    `model ${report.model_id} (${report.dtype}), ${report.steps} steps, median of ${report.repeat} run(s); ${report.cpu.model}, ${report.cpu.cores} cores`,
+    `model ${report.model_id} (${report.dtype}), ${report.steps} steps${report.previews === false ? ', no VQGAN previews' : ''}, median of ${report.repeat} run(s); ${report.cpu.model}, ${report.cpu.cores} cores`,
   ];
   if (report.machine_note) lines.push(report.machine_note);
   const loads = (values: readonly number[]): string => values.map((v) => v.toFixed(2)).join(' ');

@@ -40,7 +40,7 @@ function main(): void {
   for (const images of options.images)
     for (const threads of options.threads)
       for (const runtime of options.runtimes)
-        jobs.push({ model: options.model, runtime, images, threads, steps: options.steps });
+        jobs.push({ model: options.model, runtime, images, threads, steps: options.steps, previews: options.previews });
   const loadStart = loadavg();
   const samples = new Map<ChildJob, BenchRun[]>(jobs.map((job) => [job, []]));
   for (let r = 0; r < options.repeat; r++) {
@@ -59,6 +59,7 @@ function main(): void {
     dtype: manifest.dtype,
     steps: options.steps,
     repeat: options.repeat,
+    previews: options.previews,
     versions: benchVersions(),
     cpu: { model: cpus()[0]?.model ?? 'unknown', cores: availableParallelism() },
     load_average: { start: loadStart, end: loadavg() },

@@ -25,6 +25,8 @@ export interface MeasureOptions {
   readonly threads: number;
   readonly images: number;
   readonly steps: number;
+  /** VQGAN previews every DEFAULT_PREVIEW_EVERY steps as the app decodes them (default), or none. */
+  readonly previews?: boolean;
   readonly batch: BatchSizes;
   /** The app's engine options for the backend (WebGPU: `cacheOnDevice`). */
   readonly engineOptions?: EngineOptions;
@@ -84,7 +86,7 @@ export async function measureGeneration(options: MeasureOptions): Promise<Omit<B
             seed,
             sampling: DEFAULT_SAMPLING,
             batch: options.batch,
-            previewEvery: DEFAULT_PREVIEW_EVERY,
+            previewEvery: options.previews === false ? 0 : DEFAULT_PREVIEW_EVERY,
             signal: controller.signal,
           },
           {

@@ -1,6 +1,7 @@
 /**
  * npm run bench:torch -- --model <export dir> --checkpoint <flax checkpoint dir> [--images 1,9] [--steps 256]
- *   [--repeat 2] [--algorithms min-dalle,cached-cross] [--prompt "…"] [--python /usr/bin/python3] [--json <file>]
+ *   [--repeat 2] [--previews on|off] [--algorithms min-dalle,cached-cross] [--prompt "…"]
+ *   [--python /usr/bin/python3] [--json <file>]
  * Seconds per image of bench/torch_baseline.py (PyTorch, fp32, threads = cores; `torch-min-dalle` is min-dalle's
  * algorithm as min-dalle computes it, `torch-cached-cross` the stronger baseline that computes the cross-attention
  * keys/values once) side by side with our web-wasm and node runtimes (`npm run bench`), on the export of that same
@@ -52,6 +53,7 @@ async function main(): Promise<void> {
     'images',
     'steps',
     'repeat',
+    'previews',
     'algorithms',
     'prompt',
     'python',
@@ -68,6 +70,9 @@ async function main(): Promise<void> {
     throw new UsageError('--images takes whole numbers from 1 to 16, separated by commas');
   const steps = intArg(args, 'steps', 256, 1);
   const repeat = intArg(args, 'repeat', 2, 1);
+  // Ours draw VQGAN previews as the app does unless `--previews off` (the PyTorch runs draw none).
+  const previews = args.values.get('previews') ?? 'on';
+  if (previews !== 'on' && previews !== 'off') throw new UsageError('--previews takes on or off');
   const algorithms = (args.values.get('algorithms') ?? ALGORITHMS.join(',')).split(',');
   if (algorithms.length === 0 || algorithms.some((a) => !(ALGORITHMS as readonly string[]).includes(a)))
     throw new UsageError(`--algorithms takes ${ALGORITHMS.join(' and/or ')}, separated by commas`);
@@ -122,6 +127,8 @@ async function main(): Promise<void> {
             String(steps),
             '--runtimes',
             'web,node',
+            '--previews',
+            previews,
             '--json',
             json,
           ]),
@@ -154,6 +161,7 @@ async function main(): Promise<void> {
     dtype: report?.dtype,
     steps,
     repeat,
+    previews: previews === 'on',
     torch: { version: torchVersion, threads, algorithms },
     versions: report?.versions,
     date: new Date().toISOString(),

@@ -14,6 +14,7 @@ void test('bench arguments: defaults, lists, and clear refusals', () => {
     runtimes: ['web', 'node'],
     threads: [4],
     repeat: 1,
+    previews: true,
   });
   const parsed = parseBenchArgs(
     ['--model', 'm', '--images', '1,9', '--runtimes', 'web', '--threads', '1,2', '--json', 'out.json', '--repeat', '3'],
@@ -24,6 +25,7 @@ void test('bench arguments: defaults, lists, and clear refusals', () => {
   assert.deepEqual(parsed.threads, [1, 2]);
   assert.equal(parsed.json, 'out.json');
   assert.equal(parsed.repeat, 3);
+  assert.equal(parseBenchArgs(['--model', 'm', '--previews', 'off'], 2).previews, false);
   for (const bad of [
     [],
     ['--model', 'm', '--images', '0'],
@@ -31,6 +33,7 @@ void test('bench arguments: defaults, lists, and clear refusals', () => {
     ['--model', 'm', '--runtimes', 'gpu'],
     ['--model', 'm', '--steps', '-1'],
     ['--model', 'm', 'extra'],
+    ['--model', 'm', '--previews', 'no'],
   ])
     assert.throws(() => parseBenchArgs(bad, 2), UsageError, bad.join(' '));
 });
