@@ -24,7 +24,7 @@ export interface BenchOptions {
   readonly repeat: number;
   /**
    * VQGAN previews mid-drawing as the app decodes them (on, the default: seconds per image are what a visitor waits),
-   * or none (off: the generation alone, as min-dalle draws; mosaic previews cost nothing and stay).
+   * or none (off: the generation alone, as min-dalle draws; no mosaic previews either).
    */
   readonly previews: boolean;
   readonly json?: string;
