@@ -4,7 +4,15 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { chooseBatchSizes, decoderBytesPerImage } from '../src/pipeline/batch-size.ts';
-import { generateImages, planBatches, PreviewBudget, previewCodes } from '../src/pipeline/generate-images.ts';
+import {
+  generateImages,
+  planBatches,
+  PREVIEW_SHARE,
+  PREVIEW_SHARE_WITH_MOSAIC,
+  PreviewBudget,
+  previewCodes,
+  previewShare,
+} from '../src/pipeline/generate-images.ts';
 import { sessionOptionsFor } from '../src/pipeline/session-options.ts';
 import { DEFAULT_SAMPLING } from '../src/pipeline/sampler.ts';
 import { BpeTokenizer } from '../src/text/bpe-tokenizer.ts';
@@ -102,4 +110,12 @@ void test('the preview budget skips previews that would take more than their sha
   const cheap = new PreviewBudget(0.25);
   cheap.decoded(0);
   assert.equal(cheap.due(), true);
+});
+
+void test('previews take a smaller share of the drawing when a mosaic shows every step', () => {
+  const mosaic = { onCodes: () => undefined };
+  assert.equal(previewShare({}, {}), PREVIEW_SHARE);
+  assert.equal(previewShare({}, mosaic), PREVIEW_SHARE_WITH_MOSAIC);
+  assert.ok(PREVIEW_SHARE_WITH_MOSAIC < PREVIEW_SHARE);
+  assert.equal(previewShare({ previewShare: Infinity }, mosaic), Infinity, 'the request decides when it says');
 });

@@ -30,7 +30,10 @@ export interface ImageRequest {
   readonly batch: BatchSizes;
   /** Decode a preview every this many steps; 0 turns previews off. */
   readonly previewEvery?: number;
-  /** Most of the drawing time previews may take (default 0.25; Infinity keeps every preview). */
+  /**
+   * Most of the drawing time previews may take (default PREVIEW_SHARE, PREVIEW_SHARE_WITH_MOSAIC with `onCodes`;
+   * Infinity keeps every preview).
+   */
   readonly previewShare?: number;
   readonly signal?: AbortSignal;
 }
@@ -99,16 +102,25 @@ async function decodeToRgba(
   return out;
 }
 
+/** Most of the drawing time VQGAN previews may take when they are the only sign of progress. */
+export const PREVIEW_SHARE = 0.25;
 /**
- * Keeps previews to at most a quarter of the drawing time: after a preview that took t ms, the
- * next waits until 4·t ms of decoding have passed. On a GPU previews cost a few percent and all
- * arrive; where the VQGAN is slow (software WebGPU, weak devices) most are skipped.
+ * …and when a mosaic of the sampled codes is painted at every step (`onCodes`): the mosaic already shows
+ * the picture forming, so the sharper VQGAN preview is a refinement. On WASM a 9-image preview costs
+ * about as much as 35 decoder steps, so at a quarter it took a fifth of a whole drawing.
+ */
+export const PREVIEW_SHARE_WITH_MOSAIC = 0.1;
+
+/**
+ * Keeps previews to at most `maxShare` of the drawing time: after a preview that took t ms, the
+ * next waits until t / maxShare ms of decoding have passed. On a GPU previews cost a few percent and all
+ * arrive; where the VQGAN is slow (WASM, software WebGPU, weak devices) most are skipped.
  */
 export class PreviewBudget {
   private lastCost = 0;
   private since = performance.now();
 
-  constructor(private readonly maxShare = 0.25) {}
+  constructor(private readonly maxShare = PREVIEW_SHARE) {}
 
   /** The first preview is always due: its cost is not known yet. */
   due(): boolean {
@@ -119,6 +131,11 @@ export class PreviewBudget {
     this.lastCost = ms;
     this.since = performance.now();
   }
+}
+
+/** The share of the drawing VQGAN previews may take: the request's, else by whether a mosaic is painted. */
+export function previewShare(request: Pick<ImageRequest, 'previewShare'>, events: ImageEvents): number {
+  return request.previewShare ?? (events.onCodes ? PREVIEW_SHARE_WITH_MOSAIC : PREVIEW_SHARE);
 }
 
 export async function generateImages(
@@ -133,7 +150,7 @@ export async function generateImages(
   const tokens: Int32Array[] = [];
   const images: Uint8ClampedArray[] = [];
   let first = 0;
-  const previews = new PreviewBudget(request.previewShare);
+  const previews = new PreviewBudget(previewShare(request, events));
   const every = request.previewEvery ?? 0;
   for (const [b, n] of batches.entries()) {
     const codes = await engine.generateTokens({
