@@ -5,6 +5,7 @@
  */
 import type { Page } from '@playwright/test';
 import { readFileSync } from 'node:fs';
+import { DEMO_SAMPLING } from '../tools/train/demo-sampling.ts';
 import { AppPage, expect, test } from './app-page.ts';
 
 /** Decodes PNG bytes in the page (as the browser would show them): width, height and RGBA. */
@@ -81,7 +82,9 @@ test('draw, share, download, view: the link draws the same tokens elsewhere; fil
   await expect(page.getByTestId('status.notice')).toContainText('Link copied');
   const link = await page.evaluate(() => navigator.clipboard.readText());
   expect(link).toContain(`seed=${seed}`);
-  expect(link, "the demo's suggested condition scale, drawn with and carried explicitly").toContain('scale=3&');
+  expect(link, "the demo's suggested condition scale, drawn with and carried explicitly").toContain(
+    `scale=${DEMO_SAMPLING.conditionScale}&`,
+  );
 
   await test.step('the link in a fresh browser context fills the page, waits, then draws the same tokens', async () => {
     const context = await browser.newContext();

@@ -3,6 +3,7 @@
  * the demo's suggested condition scale shows until edited; the ranking choices are settings too. A first visit is
  * offered the demo model's own example prompts.
  */
+import { DEMO_SAMPLING } from '../tools/train/demo-sampling.ts';
 import { expect, test } from './app-page.ts';
 
 test('settings survive a reload; reset restores the defaults; a corrupt stored value is replaced', async ({ app }) => {
@@ -13,15 +14,15 @@ test('settings survive a reload; reset restores the defaults; a corrupt stored v
   await app.imageCount.selectOption('3');
   await app.seed.fill('1234');
   await page.getByText('Sampling').click();
-  // The demo's catalog entry suggests condition scale 3: shown, and said to come from the model, until edited.
+  // The demo's catalog entry suggests a condition scale: shown, and said to come from the model, until edited.
   const scale = page.getByTestId('settings.conditionScale');
-  await expect(scale).toHaveValue('3');
+  await expect(scale).toHaveValue(String(DEMO_SAMPLING.conditionScale));
   await expect(page.getByTestId('settings.conditionScale.suggested')).toHaveText('Suggested by Demo model.');
   await scale.fill('5');
   await scale.blur();
   await expect(page.getByTestId('settings.conditionScale.suggested')).toBeHidden();
   await page.getByTestId('settings.conditionScale.follow').click();
-  await expect(scale).toHaveValue('3');
+  await expect(scale).toHaveValue(String(DEMO_SAMPLING.conditionScale));
   await page.getByTestId('settings.topK').fill('20');
   await page.getByTestId('settings.temperature').fill('0.8');
   await page.getByTestId('settings.temperature').blur();

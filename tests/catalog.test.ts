@@ -56,9 +56,9 @@ void test("each model offers its own example prompts: the demo's follow its capt
   }
 });
 
-void test("a model's suggested sampling is read and checked; the demo suggests condition scale 3", () => {
+void test("a model's suggested sampling is read and checked; the demo suggests condition scale 1.5", () => {
   const { models } = parseCatalog(JSON.parse(readFileSync(SITE_CATALOG, 'utf8')));
-  assert.deepEqual(models.find((model) => model.id === 'demo')?.sampling, { conditionScale: 3 });
+  assert.deepEqual(models.find((model) => model.id === 'demo')?.sampling, { conditionScale: 1.5 });
   assert.deepEqual(models.find((model) => model.id !== 'demo')?.sampling, {});
   const read = (sampling: unknown) =>
     parseCatalog({ format: 'dalle-mini-web-catalog/1', models: [{ ...MODEL, sampling }] }).models[0]!.sampling;

@@ -52,6 +52,24 @@ def _zero_residuals(model):
                 _centre_tap(conv, [])
 
 
+def _thermometer(conv, channels):
+    """conv_in also writes, in the spare groups, the pairs ±(colour − t) for thresholds t. The painting path
+    ignores them (norm_out drops them); a residual branch's GroupNorm turns each pair into the sign of
+    colour − t, so the branches that training grows (vq_autoencoder.py) see every cell's colour, not only
+    the signs of its three channels (which is all a pair (+x, −x) leaves after a two-channel GroupNorm)."""
+    spare = channels // 2 - 3
+    per_colour = spare // 3
+    thresholds = torch.linspace(-0.8, 0.8, per_colour)
+    with torch.no_grad():
+        for c in range(3):
+            for k, t in enumerate(thresholds):
+                ch = 6 + 2 * (c * per_colour + k)
+                conv.weight[ch, c, 1, 1] = 1.0
+                conv.weight[ch + 1, c, 1, 1] = -1.0
+                conv.bias[ch] = -t
+                conv.bias[ch + 1] = t
+
+
 def construct(config, codebook):
     """A VQGAN (vqgan.VQGAN) with the pooling encoder, painting decoder and `codebook` [n, 3] in [−1, 1]."""
     assert config["ch"] == 64 and set(config["ch_mult"]) == {1}, "pairs need 2 channels per group"
@@ -80,6 +98,7 @@ def construct(config, codebook):
     # The decoder carries colours at unit size (what gradient training needs: vq_autoencoder.py) until the
     # last upsampling (up_1, to 256 px), which scales them to SIGNAL_SCALE for norm_out.
     _centre_tap(dec.conv_in, [(2 * c, c, 1.0) for c in rgb] + [(2 * c + 1, c, -1.0) for c in rgb])
+    _thermometer(dec.conv_in, config["ch"])
     for i, level in enumerate(dec.up):
         if level.resample == "up":
             gain = SIGNAL_SCALE if i == 1 else 1.0

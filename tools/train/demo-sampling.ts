@@ -1,9 +1,9 @@
 /**
  * How the demo model is drawn when no sampling setting is changed, as the app draws it: the demo's suggested
- * sampling in the site's catalog (condition scale 3), else the defaults. At the default 10, super-conditioning
+ * sampling in the site's catalog (condition scale 1.5), else the defaults. At the default 10, super-conditioning
  * multiplies the tiny model's small errors in rare codes (its unconditional row is trained on 15 % of the captions)
- * into cells of stray colours all over the image. Used by the demo's tests, the README grid and the e2e tests'
- * CLI drawings; no ONNX Runtime here.
+ * into cells of stray colours all over the image, and from 3 up it starts "bottom" objects in the top rows (README,
+ * "The demo model"). Used by the demo's tests, the README grid and the e2e tests' CLI drawings; no ONNX Runtime here.
  */
 import { readFileSync } from 'node:fs';
 import { parseCatalog } from '../../src/model/catalog.ts';

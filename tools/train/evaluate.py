@@ -1,5 +1,5 @@
-"""Draws positioned captions with a trained DalleBart in PyTorch (super-conditioning, top-k sampling, as
-the app does) and scores where the object lands: the share of images whose named corner is nearer
+"""Draws positioned captions with a trained DalleBart in PyTorch (super-conditioning at the demo's suggested
+condition scale, top-k sampling, as the app does) and scores where the object lands: the share of images whose named corner is nearer
 the object's colour than every other corner (tests/demo-model.test.ts asserts the same on the ONNX
 export). Codes are scored through the codebook's colours, so no VQGAN decode is needed.
 
@@ -38,9 +38,18 @@ CORNERS = {  # 16×16 code cells around scenes.POSITIONS (±20 px ≈ cells 3..5
 }
 
 
+def suggested_scale():
+    """The condition scale the site's catalog suggests for the demo (what the app and the tests draw at)."""
+    catalog = os.path.join(os.path.dirname(__file__), "..", "..", "public", "models", "catalog.json")
+    demo = next(m for m in json.load(open(catalog))["models"] if m["id"] == "demo")
+    return float(demo.get("sampling", {}).get("conditionScale", 10))
+
+
 @torch.no_grad()
-def sample(model, vocab, caption, count, seed, scale=3.0, top_k=50):
-    """codes [count, 256]: cond and uncond rows, logits = u + scale·(c − u), top-k sampling (no cache)."""
+def sample(model, vocab, caption, count, seed, scale=None, top_k=50):
+    """codes [count, 256]: cond and uncond rows, logits = u + scale·(c − u) (scale: the demo's suggested one),
+    top-k sampling (no cache)."""
+    scale = suggested_scale() if scale is None else scale
     cfg = model.config
     n_codes = cfg["image_vocab_size"]
     ids, mask = (torch.tensor([t]) for t in text.encode(vocab, caption))

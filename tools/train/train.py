@@ -90,10 +90,13 @@ def check_shortcuts(model, images):
 
 
 def train_vqgan(out, quick):
-    """Constructs the VQGAN, trains it end to end as a VQ autoencoder, writes the better of the two."""
+    """Constructs the VQGAN, trains it as a VQ autoencoder (its decoder only, unless VQ_PARTS=all), writes the
+    better of the two."""
     torch.manual_seed(SEED)
     pool = 64 if quick else 200
-    steps = 4 if quick else int(os.environ.get("VQ_STEPS", 100))
+    steps = 4 if quick else int(os.environ.get("VQ_STEPS", 1000))
+    parts = os.environ.get("VQ_PARTS", "decoder")
+    assert parts in ("decoder", "all"), f"VQ_PARTS is decoder or all, not {parts}"
     constructed = fit_vqgan(scenes.dataset(SEED, pool)[0])
     held_images = scenes.dataset(SEED + 2, 16 if quick else 64, held_out=True)[0]
     check_shortcuts(constructed, held_images[:4])
@@ -102,8 +105,8 @@ def train_vqgan(out, quick):
 
     trained = copy.deepcopy(constructed)
     images = scenes.dataset(SEED + 3, 64 if quick else int(os.environ.get("VQ_IMAGES", 400)))[0]
-    lr = float(os.environ.get("VQ_LR", 1e-4))
-    restarts = vq.train(trained, images, steps, 8, np.random.default_rng(SEED), log, lr)
+    lr = float(os.environ.get("VQ_LR", 1e-3))
+    restarts = vq.train(trained, images, steps, 8, np.random.default_rng(SEED), log, lr, parts == "decoder")
     del images
     check_shortcuts(trained, held_images[:4])
     trained_psnr = held_out_psnr(trained, held_images)
@@ -115,6 +118,8 @@ def train_vqgan(out, quick):
     return {
         "vqganCodebookImages": pool,
         "vqganSteps": steps,
+        "vqganTrainedParts": parts,
+        "vqganLearningRate": lr,
         "vqganCodeRestarts": restarts,
         "vqganHeldOutPsnrDb": round(max(trained_psnr, constructed_psnr), 2),
         "vqganConstructedPsnrDb": round(constructed_psnr, 2),
