@@ -67,5 +67,5 @@ test('settings survive a reload; reset restores the defaults; a corrupt stored v
   await expect(app.submit).toBeEnabled({ timeout: 120_000 });
   await expect(app.imageCount).toHaveValue('9');
   await expect(page.getByTestId('settings.topK')).toHaveValue('5');
-  await expect(page.getByTestId('settings.conditionScale')).toHaveValue('3');
+  await expect(page.getByTestId('settings.conditionScale')).toHaveValue(String(DEMO_SAMPLING.conditionScale));
 });
