@@ -104,12 +104,14 @@ void test('batched generation equals one batch, and previews and codes arrive as
 
 void test('the preview budget skips previews that would take more than their share', () => {
   const budget = new PreviewBudget(0.25);
-  assert.equal(budget.due(), true, 'the first preview is always due');
-  budget.decoded(60_000);
-  assert.equal(budget.due(), false, 'a minute-long preview is not repeated right away');
+  assert.equal(budget.due(9), true, 'the first preview is due when no decode has been timed');
+  budget.decoded(60_000, 1);
+  assert.equal(budget.due(1), false, 'a minute-long preview is not repeated right away');
   const cheap = new PreviewBudget(0.25);
-  cheap.decoded(0);
-  assert.equal(cheap.due(), true);
+  cheap.decoded(0, 9);
+  assert.equal(cheap.due(9), true);
+  assert.equal(new PreviewBudget(0.25, 60_000).due(1), false, 'an earlier decode that took a minute per image');
+  assert.equal(new PreviewBudget(0.25, 0).due(9), true);
 });
 
 void test('previews take a smaller share of the drawing when a mosaic shows every step', () => {

@@ -86,6 +86,7 @@ void test('VQGAN decodes codes into 256×256 RGBA images', async () => {
   assert.equal(first.length, 256 * 256 * 4);
   assert.ok(new Set(first).size > 10, 'the image is not flat');
   assert.notDeepEqual(first, second);
+  assert.ok(engine.decodeMsPerImage! > 0, 'the decode is timed, for the preview budget of later drawings');
 });
 
 for (const dtype of ['q8', 'q4', 'fp16'] as const) {

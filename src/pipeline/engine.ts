@@ -64,6 +64,7 @@ export class DalleEngine {
    * host-cache file of models exported since it has PAST_SLOTS_AXIS), so only the slots allocated so far are passed.
    */
   readonly growingCache: boolean;
+  private lastDecodeMsPerImage: number | undefined;
 
   constructor(
     readonly ort: OrtApi,
@@ -162,10 +163,17 @@ export class DalleEngine {
   }
 
   /** codes [n, g·g] (every entry a valid code) → pixels [n, 3, R, R] float32. */
+  /** Milliseconds per image of the latest VQGAN decode (previews budget with it); undefined before the first. */
+  get decodeMsPerImage(): number | undefined {
+    return this.lastDecodeMsPerImage;
+  }
+
   async decodeImages(codes: Int32Array, n: number): Promise<Float32Array> {
     const { vqgan } = this.manifest;
     const grid = vqganGridSize(this.manifest.vqgan);
+    const started = performance.now();
     const outputs = await this.sessions.vqgan.run({ [VQGAN_INPUTS.codes]: int64(this.ort, codes, [n, grid * grid]) });
+    this.lastDecodeMsPerImage = (performance.now() - started) / n;
     const pixelTensor = outputs[VQGAN_OUTPUTS.pixels]!;
     const pixels = (await pixelTensor.getData()) as Float32Array;
     pixelTensor.dispose();

@@ -112,23 +112,27 @@ export const PREVIEW_SHARE = 0.25;
 export const PREVIEW_SHARE_WITH_MOSAIC = 0.1;
 
 /**
- * Keeps previews to at most `maxShare` of the drawing time: after a preview that took t ms, the
- * next waits until t / maxShare ms of decoding have passed. On a GPU previews cost a few percent and all
- * arrive; where the VQGAN is slow (WASM, software WebGPU, weak devices) most are skipped.
+ * Keeps previews to at most `maxShare` of the drawing time: a preview of n images is due once the time
+ * since the last one (or since the start) is at least n × (the VQGAN's time per image) / maxShare. On a
+ * GPU previews cost a few percent and all arrive; where the VQGAN is slow (WASM, software WebGPU, weak
+ * devices) most or all are skipped. The time per image comes from the latest decode (an earlier drawing's,
+ * or this one's previews); before any, the first preview is due and measures it.
  */
 export class PreviewBudget {
-  private lastCost = 0;
   private since = performance.now();
 
-  constructor(private readonly maxShare = PREVIEW_SHARE) {}
+  constructor(
+    private readonly maxShare = PREVIEW_SHARE,
+    private msPerImage?: number,
+  ) {}
 
-  /** The first preview is always due: its cost is not known yet. */
-  due(): boolean {
-    return this.lastCost <= this.maxShare * (performance.now() - this.since);
+  due(images: number): boolean {
+    if (this.msPerImage === undefined) return true;
+    return this.msPerImage * images <= this.maxShare * (performance.now() - this.since);
   }
 
-  decoded(ms: number): void {
-    this.lastCost = ms;
+  decoded(ms: number, images: number): void {
+    this.msPerImage = ms / images;
     this.since = performance.now();
   }
 }
@@ -150,7 +154,7 @@ export async function generateImages(
   const tokens: Int32Array[] = [];
   const images: Uint8ClampedArray[] = [];
   let first = 0;
-  const previews = new PreviewBudget(previewShare(request, events));
+  const previews = new PreviewBudget(previewShare(request, events), engine.decodeMsPerImage);
   const every = request.previewEvery ?? 0;
   for (const [b, n] of batches.entries()) {
     const codes = await engine.generateTokens({
@@ -169,14 +173,14 @@ export async function generateImages(
           step,
           Int32Array.from({ length: n }, (_, i) => sampled[i * S + step]!),
         );
-        if (events.onPreview && (step + 1) % every === 0 && previews.due()) {
+        if (events.onPreview && (step + 1) % every === 0 && previews.due(n)) {
           const filled = new Int32Array(sampled.length);
           for (let i = 0; i < n; i++)
             filled.set(previewCodes(sampled.subarray(i * S, (i + 1) * S), step + 1, grid), i * S);
           const started = performance.now();
           const decoded = await decodeToRgba(engine, filled, n, request.batch.vqgan);
           events.onPreview(first, decoded);
-          previews.decoded(performance.now() - started);
+          previews.decoded(performance.now() - started, n);
         }
       },
     });
