@@ -97,7 +97,8 @@ void test('generate posts every step in order, then RGBA images and the tokens t
     Array.from({ length: 256 }, (_, i) => i + 1),
   );
   // Every step but the last sends only its codes, one per image (the model ships code colours, so the page paints
-  // them); VQGAN-decoded previews come every 32 steps while cheap (the first, at step 32, always comes).
+  // them); VQGAN-decoded previews come every 32 steps while they fit the budget (with a mosaic painted, none may
+  // come once a decode has been timed: src/pipeline/generate-images.ts PreviewBudget).
   const codes = only(posted, 'codes');
   assert.deepEqual(
     codes.map((m) => [m.codes.first, m.codes.slot, m.codes.codes.length]),
@@ -108,7 +109,7 @@ void test('generate posts every step in order, then RGBA images and the tokens t
     'a step posts a few numbers, not images',
   );
   const previews = only(posted, 'preview');
-  assert.ok(previews.length >= 1 && previews.length <= 7);
+  assert.ok(previews.length <= 7);
   assert.ok(
     previews.every(
       (m) => m.preview.first === 0 && m.preview.images.length === 2 && m.preview.images[0]!.length === 256 * 256 * 4,
@@ -140,7 +141,7 @@ void test('generate posts every step in order, then RGBA images and the tokens t
   );
 });
 
-void test('a model without code colours sends no codes: only VQGAN previews', async () => {
+void test('a model without code colours sends no codes: only VQGAN previews, the first always', async () => {
   const { engine, text, backend, batch } = await tinyLoaded;
   const { handle, posted } = harness(() => Promise.resolve({ engine, text, backend, batch }));
   await handle({ type: 'load', id: 1, params: LOAD });

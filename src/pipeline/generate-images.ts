@@ -116,7 +116,8 @@ export const PREVIEW_SHARE_WITH_MOSAIC = 0.1;
  * since the last one (or since the start) is at least n × (the VQGAN's time per image) / maxShare. On a
  * GPU previews cost a few percent and all arrive; where the VQGAN is slow (WASM, software WebGPU, weak
  * devices) most or all are skipped. The time per image comes from the latest decode (an earlier drawing's,
- * or this one's previews); before any, the first preview is due and measures it.
+ * or this one's previews); before any, the first preview is due and measures it. generateImages passes the
+ * earlier drawings' time only when a mosaic is painted: without one the first preview always comes.
  */
 export class PreviewBudget {
   private since = performance.now();
@@ -154,7 +155,11 @@ export async function generateImages(
   const tokens: Int32Array[] = [];
   const images: Uint8ClampedArray[] = [];
   let first = 0;
-  const previews = new PreviewBudget(previewShare(request, events), engine.decodeMsPerImage);
+  // Without a mosaic the first preview is the first picture a visitor sees: it always comes.
+  const previews = new PreviewBudget(
+    previewShare(request, events),
+    events.onCodes ? engine.decodeMsPerImage : undefined,
+  );
   const every = request.previewEvery ?? 0;
   for (const [b, n] of batches.entries()) {
     const codes = await engine.generateTokens({
