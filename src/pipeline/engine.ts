@@ -162,12 +162,12 @@ export class DalleEngine {
     return feeds;
   }
 
-  /** codes [n, g·g] (every entry a valid code) → pixels [n, 3, R, R] float32. */
   /** Milliseconds per image of the latest VQGAN decode (previews budget with it); undefined before the first. */
   get decodeMsPerImage(): number | undefined {
     return this.lastDecodeMsPerImage;
   }
 
+  /** codes [n, g·g] (every entry a valid code) → pixels [n, 3, R, R] float32. */
   async decodeImages(codes: Int32Array, n: number): Promise<Float32Array> {
     const { vqgan } = this.manifest;
     const grid = vqganGridSize(this.manifest.vqgan);

@@ -1,7 +1,7 @@
 """Draws positioned captions with a trained DalleBart in PyTorch (super-conditioning at the demo's suggested
-condition scale, top-k sampling, as the app does) and scores where the object lands: the share of images whose named corner is nearer
-the object's colour than every other corner (tests/demo-model.test.ts asserts the same on the ONNX
-export). Codes are scored through the codebook's colours, so no VQGAN decode is needed.
+condition scale, top-k sampling, as the app does) and scores where the object lands: the share of images
+whose named corner is nearer the object's colour than every other corner (tests/demo-model.test.ts asserts
+the same on the ONNX export). Codes are scored through the codebook's colours, so no VQGAN decode is needed.
 
     python3 tools/train/evaluate.py [checkpoint folder]"""
 import json
