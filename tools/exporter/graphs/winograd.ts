@@ -7,7 +7,7 @@
  * (docs/performance.md#vqgan-on-wasm).
  *
  * x [N, C, S, S] (S a multiple of m), K output channels, a = m + 2, t = S/m tiles per side:
- *   filter   U = G·g·Gᵀ              [a², K, C]      from the stored kernel, constant-folded at load
+ *   filter   U = G·g·Gᵀ              [a², C, K]      from the stored kernel, in every run (see runtimeOne)
  *   input    V = Bᵀ·d·B per tile      [a², C, N·t²]   per axis: one MatMul over blocks of m, two slices
  *   product  M = U × V                [a², K, N·t²]   a² GEMMs
  *   output   Y = Aᵀ·M·A per tile      [m², K, N·t²]   one MatMul, then one Transpose into place
@@ -144,13 +144,15 @@ export function winogradConv3x3(
   const { G, AT } = TRANSFORMS[m];
   const a = m + 2;
   const a2 = a * a;
-  // U[ξ·a + ν, c, k] = Σ G[ξ, i] g[k, c, i, j] G[ν, j]
-  const flatWeight = b.op('Reshape', [weight, b.int64s([cout * cin, 9])]);
-  const filterMatrix = b.op('Mul', [b.constant('float32', [9, a2], kron(G, G, true)), one]);
-  const transformed = b.op('MatMul', [flatWeight, filterMatrix]);
-  const u = b.op('Transpose', [b.op('Reshape', [transformed, b.int64s([cout, cin, a2])])], {
-    perm: { ints: [2, 1, 0] },
+  // U[ξ·a + ν, c, k] = Σ G[ξ, i] g[k, c, i, j] G[ν, j]. The kernel goes to [c·9, k] by a 2-D transpose and
+  // [c, a², k] comes back to [a², c, k] moving whole rows of k: ORT's general 3-D transpose (one element
+  // at a time) was a fifth of the WASM decode for the 512-channel filters.
+  const kernelRows = b.op('Transpose', [b.op('Reshape', [weight, b.int64s([cout, cin * 9])])], {
+    perm: { ints: [1, 0] },
   });
+  const filterMatrix = b.op('Mul', [b.constant('float32', [a2, 9], kron(G, G, false)), one]);
+  const transformed = b.op('MatMul', [filterMatrix, b.op('Reshape', [kernelRows, b.int64s([cin, 9, cout])])]);
+  const u = b.op('Transpose', [transformed], { perm: { ints: [1, 0, 2] } });
   // Channels last, so both axes' transforms are MatMuls from the left over whole channel vectors and
   // the reorder into GEMM operands moves contiguous runs: [N, side, side, C], side = m·(t + 1)
   // (1 before, the convolution's own padding; m − 1 after).
