@@ -14,7 +14,8 @@ import { buildSession, int64, smallVqganConfig } from './helpers/graphs.ts';
 import { randomParams } from './reference/memory-params.ts';
 
 // Two levels (maps of 8 and 16), attention, a channel change with nin_shortcut: every conv kind.
-const config = smallVqganConfig(16, 1);
+// 32 channels: GroupNorm's 32 groups must divide every level's channels (config.ts validates it).
+const config = smallVqganConfig(32, 1);
 const params = randomParams(vqganLayout(config), 11);
 const codes = Array.from({ length: 2 * 64 }, (_, i) => (i * 37 + (i >> 3)) % 64);
 

@@ -3,6 +3,8 @@
  * not yet clipped). Structure comes from `vqganLevels`, the same walk the reference uses.
  * GroupNorm is written as InstanceNormalization over [N, groups, rest] plus a per-channel affine,
  * because ONNX Runtime's WebGPU EP has InstanceNormalization but no GroupNormalization kernel.
+ * The Winograd graphs (the WASM backend's file) keep every map channels last instead, from the codebook
+ * lookup to one Transpose before the output, with their own GroupNorm, 1×1 convolutions and attention.
  */
 import { GROUP_NORM_EPS, GROUP_NORM_GROUPS, vqganGridSize, vqganLevelChannels } from '../../../src/model/config.ts';
 import type { VqganConfig } from '../../../src/model/config.ts';
@@ -34,6 +36,11 @@ interface Ctx {
   readonly convAlgorithm: ConvAlgorithm;
   /** A runtime 1.0 for the Winograd filter transform (winograd.ts runtimeOne). */
   readonly one: string;
+  /**
+   * Feature maps as [N, H, W, C] (the Winograd graphs) instead of [N, C, H, W]: the Winograd transforms
+   * work on whole channel vectors, so keeping maps channels last saves two reorders per convolution.
+   */
+  readonly channelsLast: boolean;
 }
 
 /** flax [kh, kw, in, out] → ONNX [out, in, kh, kw]. */
@@ -81,6 +88,11 @@ function conv(ctx: Ctx, x: string, path: string, cin: number, cout: number, size
   const bias = b.initializer(`${path}/bias`, 'float32', [cout], params.read(`${path}/bias`));
   if (kernelSize === 3 && ctx.convAlgorithm !== 'direct')
     return winogradConv3x3(b, x, weight, bias, cin, cout, size, ctx.convAlgorithm === 'winograd-2' ? 2 : 4, ctx.one);
+  if (ctx.channelsLast) {
+    if (kernelSize !== 1) throw new Error(`${path}: a channels-last graph has only 3×3 and 1×1 convolutions`);
+    const matrix = b.op('Transpose', [b.op('Reshape', [weight, b.int64s([cout, cin])])], { perm: { ints: [1, 0] } });
+    return b.op('Add', [b.op('MatMul', [x, matrix]), bias]);
+  }
   const pad = (kernelSize - 1) / 2;
   return b.op('Conv', [x, weight, bias], {
     kernel_shape: { ints: [kernelSize, kernelSize] },
@@ -90,6 +102,7 @@ function conv(ctx: Ctx, x: string, path: string, cin: number, cout: number, size
 
 function groupNorm(ctx: Ctx, x: string, path: string, channels: number, size: number): string {
   const { b, params } = ctx;
+  if (ctx.channelsLast) return groupNormChannelsLast(ctx, x, path, channels, size);
   const grouped = b.op('Reshape', [x, b.int64s([0, GROUP_NORM_GROUPS, -1])]);
   const ones = b.constant('float32', [GROUP_NORM_GROUPS], new Array<number>(GROUP_NORM_GROUPS).fill(1));
   const zeros = b.constant('float32', [GROUP_NORM_GROUPS], new Array<number>(GROUP_NORM_GROUPS).fill(0));
@@ -98,6 +111,39 @@ function groupNorm(ctx: Ctx, x: string, path: string, channels: number, size: nu
   const scale = b.initializer(`${path}/scale`, 'float32', [channels, 1, 1], params.read(`${path}/scale`));
   const bias = b.initializer(`${path}/bias`, 'float32', [channels, 1, 1], params.read(`${path}/bias`));
   return b.op('Add', [b.op('Mul', [back, scale]), bias]);
+}
+
+/**
+ * GroupNorm of [N, H, W, C], two-pass: per-channel means over the pixels as one MatMul with a row of
+ * 1/(H·W) (onnxruntime-web's ReduceMean over that axis ran at a fifth of the speed), averaged per
+ * group and broadcast back over the channels, the axis ONNX Runtime broadcasts fastest.
+ */
+function groupNormChannelsLast(ctx: Ctx, x: string, path: string, channels: number, size: number): string {
+  const { b, params } = ctx;
+  const per = channels / GROUP_NORM_GROUPS;
+  if (!Number.isInteger(per))
+    throw new Error(`${path}: ${channels} channels do not split into ${GROUP_NORM_GROUPS} groups`);
+  const pixels = size * size;
+  const averageRow = b.op('Expand', [b.scalar('float32', 1 / pixels), b.int64s([1, pixels])]);
+  // [N, H·W, C] → the mean of each channel's group, for every channel: [N, 1, C]
+  const groupMean = (t: string): string => {
+    const perChannel = b.op('MatMul', [averageRow, t]);
+    const perGroup = b.op('ReduceMean', [b.op('Reshape', [perChannel, b.int64s([0, 1, GROUP_NORM_GROUPS, per])])], {
+      axes: { ints: [3] },
+    });
+    return b.op('Reshape', [
+      b.op('Expand', [perGroup, b.int64s([1, 1, GROUP_NORM_GROUPS, per])]),
+      b.int64s([0, 1, channels]),
+    ]);
+  };
+  const rows = b.op('Reshape', [x, b.int64s([0, pixels, channels])]);
+  const centered = b.op('Sub', [rows, groupMean(rows)]);
+  const variance = groupMean(b.op('Mul', [centered, centered]));
+  const invStd = b.op('Reciprocal', [b.op('Sqrt', [b.op('Add', [variance, b.scalar('float32', GROUP_NORM_EPS)])])]);
+  const scale = b.initializer(`${path}/scale`, 'float32', [channels], params.read(`${path}/scale`));
+  const bias = b.initializer(`${path}/bias`, 'float32', [channels], params.read(`${path}/bias`));
+  const normed = b.op('Add', [b.op('Mul', [centered, b.op('Mul', [invStd, scale])]), bias]);
+  return b.op('Reshape', [normed, b.int64s([0, size, size, channels])]);
 }
 
 function swish(ctx: Ctx, x: string): string {
@@ -114,6 +160,7 @@ function resBlock(ctx: Ctx, x: string, prefix: string, cin: number, cout: number
 function attnBlock(ctx: Ctx, x: string, prefix: string, channels: number, size: number): string {
   const { b } = ctx;
   const h = groupNorm(ctx, x, `${prefix}/norm`, channels, size);
+  if (ctx.channelsLast) return b.op('Add', [x, attentionChannelsLast(ctx, h, prefix, channels, size)]);
   const flat = (t: string): string => b.op('Reshape', [t, b.int64s([0, channels, size * size])]);
   const q = b.op('Transpose', [flat(conv(ctx, h, `${prefix}/q`, channels, channels, size))], {
     perm: { ints: [0, 2, 1] },
@@ -135,6 +182,19 @@ function attnBlock(ctx: Ctx, x: string, prefix: string, channels: number, size: 
   return b.op('Add', [x, out]);
 }
 
+/** Single-head attention over the pixels of [N, H, W, C]: rows are pixels already, no reorder. */
+function attentionChannelsLast(ctx: Ctx, h: string, prefix: string, channels: number, size: number): string {
+  const { b } = ctx;
+  const flat = (t: string): string => b.op('Reshape', [t, b.int64s([0, size * size, channels])]);
+  const [q, k, v] = ['q', 'k', 'v'].map((name) => flat(conv(ctx, h, `${prefix}/${name}`, channels, channels, size)));
+  const scores = b.op('MatMul', [q!, b.op('Transpose', [k!], { perm: { ints: [0, 2, 1] } })]);
+  const weights = b.op('Softmax', [b.op('Mul', [scores, b.scalar('float32', 1 / Math.sqrt(channels))])], {
+    axis: { i: -1 },
+  });
+  const mixed = b.op('Reshape', [b.op('MatMul', [weights, v!]), b.int64s([0, size, size, channels])]);
+  return conv(ctx, mixed, `${prefix}/proj_out`, channels, channels, size);
+}
+
 export function buildVqganGraph(
   b: GraphBuilder,
   params: ParamSource,
@@ -145,15 +205,15 @@ export function buildVqganGraph(
 ): void {
   const grid = vqganGridSize(config);
   const codes = b.input(VQGAN_INPUTS.codes, 'int64', [BATCH_AXIS, grid * grid]);
-  const ctx: Ctx = { b, params, dtype, convAlgorithm, one: runtimeOne(b, codes) };
+  const channelsLast = convAlgorithm !== 'direct';
+  const ctx: Ctx = { b, params, dtype, convAlgorithm, one: runtimeOne(b, codes), channelsLast };
   const codebook = convWeight(ctx, 'quantize/embedding/embedding', params.read('quantize/embedding/embedding'), [
     config.nEmbed,
     config.embedDim,
   ]);
   const picked = b.op('Gather', [codebook, codes]);
-  let x = b.op('Transpose', [b.op('Reshape', [picked, b.int64s([0, grid, grid, config.embedDim])])], {
-    perm: { ints: [0, 3, 1, 2] },
-  });
+  let x = b.op('Reshape', [picked, b.int64s([0, grid, grid, config.embedDim])]);
+  if (!channelsLast) x = b.op('Transpose', [x], { perm: { ints: [0, 3, 1, 2] } });
   x = conv(ctx, x, 'post_quant_conv', config.embedDim, config.zChannels, grid);
   const topChannels = vqganLevelChannels(config, config.chMult.length - 1);
   x = conv(ctx, x, 'decoder/conv_in', config.zChannels, topChannels, grid);
@@ -170,7 +230,7 @@ export function buildVqganGraph(
     });
     if (level.upsample) {
       const channels = vqganLevelChannels(config, level.level);
-      const scales = b.constant('float32', [4], [1, 1, 2, 2]);
+      const scales = b.constant('float32', [4], channelsLast ? [1, 2, 2, 1] : [1, 1, 2, 2]);
       const up = b.op('Resize', [x, '', scales], {
         mode: { s: 'nearest' },
         coordinate_transformation_mode: { s: 'asymmetric' },
@@ -183,5 +243,6 @@ export function buildVqganGraph(
   const baseChannels = vqganLevelChannels(config, 0);
   x = swish(ctx, groupNorm(ctx, x, 'decoder/norm_out', baseChannels, config.resolution));
   x = conv(ctx, x, 'decoder/conv_out', baseChannels, config.outCh, config.resolution);
+  if (channelsLast) x = b.op('Transpose', [x], { perm: { ints: [0, 3, 1, 2] } });
   b.output(VQGAN_OUTPUTS.pixels, x, 'float32', [BATCH_AXIS, config.outCh, config.resolution, config.resolution]);
 }

@@ -6,11 +6,13 @@
  * 128-bit SIMD SGEMM (no blocked NCHWc kernels, no FMA), so there the VQGAN is compute bound
  * (docs/performance.md#vqgan-on-wasm).
  *
- * x [N, C, S, S] (S a multiple of m), K output channels, a = m + 2, t = S/m tiles per side:
+ * x [N, S, S, C] channels last (S a multiple of m), K output channels, a = m + 2, t = S/m tiles per side:
  *   filter   U = G·g·Gᵀ              [a², C, K]      from the stored kernel, in every run (see runtimeOne)
- *   input    V = Bᵀ·d·B per tile      [a², C, N·t²]   per axis: one MatMul over blocks of m, two slices
- *   product  M = U × V                [a², K, N·t²]   a² GEMMs
- *   output   Y = Aᵀ·M·A per tile      [m², K, N·t²]   one MatMul, then one Transpose into place
+ *   input    V = Bᵀ·d·B per tile      [a², N·t², C]   per axis: one Gather of the windows, one MatMul
+ *   product  M = V × U                [a², N·t², K]   a² GEMMs
+ *   output   Y = Aᵀ·M·A per tile      [N, S, S, K]    per axis one MatMul, then one Transpose into place
+ * Every reorder moves contiguous runs (channel vectors or rows of them): onnxruntime-web's element-wise
+ * transposes and strided slices cost as much as the GEMMs (docs/performance.md#vqgan-on-wasm).
  * Exact in real arithmetic; in float32 the result differs from the direct convolution by rounding
  * (tests/vqgan-winograd.test.ts).
  */
@@ -101,31 +103,23 @@ export function runtimeOne(b: GraphBuilder, codes: string): string {
 }
 
 /**
- * Bᵀ along one axis split into t + 1 blocks of m: tile j reads inputs m·j … m·j + m + 1, all of block j
- * and the first two of block j + 1. Two MatMuls give every block's share in both roles; slicing
- * whole blocks (contiguous runs) and one add line them up. `last`: the blocks are x's last axis
- * ([…, t + 1, m] → […, t, a]); otherwise the second-to-last ([…, t + 1, m, w] → […, t, a, w]).
+ * Bᵀ along `axis` of x (padded, m·t + 2 long): tile j reads inputs m·j … m·j + m + 1. One Gather lays
+ * the overlapping windows out tap-major ([a, t]: tap r of every tile, then r + 1; each index moves a
+ * contiguous run) and one MatMul from the left transforms them, batched only over the axes before
+ * `axis`: x's axis becomes [a, t] (reshaped by the caller), `rest` the flattened size after it.
  */
-function transformAxis(b: GraphBuilder, blocks: string, m: WinogradTile, t: number, last: boolean): string {
+function transformAxis(b: GraphBuilder, x: string, axis: number, m: WinogradTile, t: number, rest: number): string {
   const { BT } = TRANSFORMS[m];
   const a = m + 2;
-  const share = (offset: number): string => {
-    // [m, a]: block tap r → transformed ν, for taps offset + r of the tile (taps past m + 1 do not exist).
-    const matrix: number[] = [];
-    for (let r = 0; r < m; r++) for (let nu = 0; nu < a; nu++) matrix.push(offset + r < a ? BT[nu]![offset + r]! : 0);
-    if (last) return b.op('MatMul', [blocks, b.constant('float32', [m, a], matrix)]);
-    const transposed = Array.from({ length: a * m }, (_, i) => matrix[(i % m) * a + Math.floor(i / m)]!);
-    return b.op('MatMul', [b.constant('float32', [a, m], transposed), blocks]);
-  };
-  const axis = b.int64s([last ? -2 : -3]);
-  const own = b.op('Slice', [share(0), b.int64s([0]), b.int64s([t]), axis]);
-  const next = b.op('Slice', [share(m), b.int64s([1]), b.int64s([t + 1]), axis]);
-  return b.op('Add', [own, next]);
+  const taps = Array.from({ length: a * t }, (_, i) => m * (i % t) + Math.floor(i / t));
+  const windows = b.op('Gather', [x, b.int64s(taps)], { axis: { i: axis } });
+  const shape = axis === 1 ? [0, a, t * rest] : [0, -1, a, t * rest];
+  return b.op('MatMul', [b.constant('float32', [a, a], BT.flat()), b.op('Reshape', [windows, b.int64s(shape)])]);
 }
 
 /**
- * y = conv3×3(x, weight) + bias for x [N, cin, size, size]; `weight` a graph value [cout, cin, 3, 3]
- * (an initializer or a DequantizeLinear of one). `one` is a runtime 1.0 (see runtimeOne).
+ * y = conv3×3(x, weight) + bias for x [N, size, size, cin], channels last (y too); `weight` a graph value
+ * [cout, cin, 3, 3] (an initializer or a DequantizeLinear of one). `one` is a runtime 1.0 (see runtimeOne).
  */
 export function winogradConv3x3(
   b: GraphBuilder,
@@ -154,33 +148,28 @@ export function winogradConv3x3(
   const transformed = b.op('MatMul', [filterMatrix, b.op('Reshape', [kernelRows, b.int64s([cin, 9, cout])])]);
   const u = b.op('Transpose', [transformed], { perm: { ints: [1, 0, 2] } });
   // Channels last, so both axes' transforms are MatMuls from the left over whole channel vectors and
-  // the reorder into GEMM operands moves contiguous runs: [N, side, side, C], side = m·(t + 1)
+  // every reorder moves contiguous runs of channels: [N, side, side, C], side = m·(t + 1)
   // (1 before, the convolution's own padding; m − 1 after).
-  const padded = b.op('Pad', [x, b.int64s([0, 0, 1, 1, 0, 0, m - 1, m - 1])]);
-  const nhwc = b.op('Transpose', [padded], { perm: { ints: [0, 2, 3, 1] } });
-  // Columns: [N, side, t + 1, m, C] → [N, side, tj, ν, C]; rows: [N, t + 1, m, t·a·C] → [N, ti, ξ, t·a·C].
-  const columns = transformAxis(b, b.op('Reshape', [nhwc, b.int64s([0, -1, t + 1, m, cin])]), m, t, false);
-  const both = transformAxis(b, b.op('Reshape', [columns, b.int64s([0, t + 1, m, t * a * cin])]), m, t, false);
-  // [N, ti, ξ, tj, ν, C] → V [ξ, ν, N, ti, tj, C] = [a², N·t², C]
+  const padded = b.op('Pad', [x, b.int64s([0, 1, 1, 0, 0, 1, 1, 0])]);
+  // Columns: [N, side, side, C] → [N, side, ν, tj, C]; rows: [N, side, a·t·C] → [N, ξ, ti, ν, tj, C].
+  const columns = transformAxis(b, padded, 2, m, t, cin);
+  const both = transformAxis(b, b.op('Reshape', [columns, b.int64s([0, size + 2, a * t * cin])]), 1, m, t, a * t * cin);
+  // [N, ξ, ti, ν, tj, C] → V [ξ, ν, N, ti, tj, C] = [a², N·t², C], moving whole rows of tiles.
   const v = b.op('Reshape', [
-    b.op('Transpose', [b.op('Reshape', [both, b.int64s([0, t, a, t, a, cin])])], {
-      perm: { ints: [2, 4, 0, 1, 3, 5] },
+    b.op('Transpose', [b.op('Reshape', [both, b.int64s([0, a, t, a, t, cin])])], {
+      perm: { ints: [1, 3, 0, 2, 4, 5] },
     }),
     b.int64s([a2, -1, cin]),
   ]);
   const product = b.op('MatMul', [v, u]);
-  const tiles = b.op('MatMul', [
-    b.constant('float32', [m * m, a2], kron(AT, AT, false)),
-    b.op('Reshape', [product, b.int64s([a2, -1])]),
-  ]);
-  // [p·m + q, N, ti·t + tj, K] → [N, (p·m + q)·K + k, ti, tj]: DepthToSpace's DCR order, which puts
-  // output (p, q) of tile (ti, tj) at pixel (ti·m + p, tj·m + q).
-  const channelsFirst = b.op('Transpose', [b.op('Reshape', [tiles, b.int64s([m * m, -1, t * t, cout])])], {
-    perm: { ints: [1, 0, 3, 2] },
+  // Aᵀ along ν, then along ξ: two MatMuls over [a, …], 240 multiplies per output tile (Aᵀ ⊗ Aᵀ at once: 576).
+  const outputMatrix = b.constant('float32', [m, a], AT.flat());
+  const alongNu = b.op('MatMul', [outputMatrix, b.op('Reshape', [product, b.int64s([a, a, -1])])]);
+  const tiles = b.op('MatMul', [outputMatrix, b.op('Reshape', [alongNu, b.int64s([a, -1])])]);
+  // [p, q, N, ti, tj, K] → [N, ti, p, tj, q, K]: output (p, q) of tile (ti, tj) is pixel (ti·m + p, tj·m + q).
+  const placed = b.op('Transpose', [b.op('Reshape', [tiles, b.int64s([m, m, -1, t, t, cout])])], {
+    perm: { ints: [2, 3, 0, 4, 1, 5] },
   });
-  const y = b.op('DepthToSpace', [b.op('Reshape', [channelsFirst, b.int64s([-1, m * m * cout, t, t])])], {
-    blocksize: { i: m },
-    mode: { s: 'DCR' },
-  });
-  return b.op('Add', [y, b.op('Reshape', [bias, b.int64s([cout, 1, 1])])]);
+  const y = b.op('Reshape', [placed, b.int64s([-1, size, size, cout])]);
+  return b.op('Add', [y, bias]);
 }
