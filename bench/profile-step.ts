@@ -8,7 +8,7 @@
  */
 import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
-import fs, { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -20,49 +20,17 @@ import {
   newSlotNames,
 } from '../src/model/graph-io.ts';
 import { createSession } from '../src/pipeline/runtime.ts';
-import type { OrtApi, Session, SessionOptions } from '../src/pipeline/runtime.ts';
+import type { OrtApi, SessionOptions } from '../src/pipeline/runtime.ts';
 import { sessionOptionsFor } from '../src/pipeline/session-options.ts';
 import { cacheSlotsAt, int64 } from '../src/pipeline/decoder-run.ts';
 import type { Feeds } from '../src/pipeline/decoder-run.ts';
 import { openModelFolder } from '../tools/node/model-folder.ts';
 import { runCli } from '../tools/cli-args.ts';
+import { endProfiling, kernelEvents } from './ort-profile.ts';
+import type { TraceEvent } from './ort-profile.ts';
 
 /** onnxruntime-node writes its trace under a prefix; a fresh folder tells which file is this run's. */
 const PROFILE_DIR = mkdtempSync(join(tmpdir(), 'profile-step-'));
-
-interface TraceEvent {
-  readonly cat: string;
-  readonly name: string;
-  readonly dur: number;
-  readonly args?: { readonly op_name?: string; readonly input_type_shape?: readonly Record<string, number[]>[] };
-}
-
-/** ORT's trace: node writes a file under its prefix; the WASM build prints it to stdout. */
-function endProfiling(session: Session, web: boolean): TraceEvent[] {
-  if (!web) {
-    session.endProfiling();
-    const file = readdirSync(PROFILE_DIR).find((name) => name.endsWith('.json'));
-    if (!file) throw new Error(`onnxruntime-node wrote no profile under ${PROFILE_DIR}`);
-    return JSON.parse(readFileSync(join(PROFILE_DIR, file), 'utf8')) as TraceEvent[];
-  }
-  // The WASM build (threaded emscripten) prints with fs.writeSync(1, …): catch what goes to stdout.
-  const printed: string[] = [];
-  const writeSync = fs.writeSync;
-  fs.writeSync = (fd: number, chunk: string | NodeJS.ArrayBufferView, ...rest: unknown[]) => {
-    if (fd !== 1) return (writeSync as (...args: unknown[]) => number)(fd, chunk, ...rest);
-    printed.push(
-      typeof chunk === 'string' ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).toString(),
-    );
-    return 0;
-  };
-  try {
-    session.endProfiling();
-  } finally {
-    fs.writeSync = writeSync;
-  }
-  const text = printed.join('');
-  return JSON.parse(text.slice(text.indexOf('['), text.lastIndexOf(']') + 1)) as TraceEvent[];
-}
 
 /** A MatMul reading the self-attention cache: one of its inputs has the cache's slot axis. */
 function isAttentionMatMul(event: TraceEvent, slots: number): boolean {
@@ -132,12 +100,12 @@ async function main(): Promise<void> {
     if (r >= 2) wall.push(performance.now() - start);
     for (const t of Object.values(out)) t.dispose();
   }
-  const events = endProfiling(session, web);
+  const events = endProfiling(session, web, PROFILE_DIR);
   await session.release();
   const modelRuns = events.filter((e) => e.name === 'model_run').map((e) => e.dur / 1000);
   const inGraph = modelRuns.slice(2);
   const perType = new Map<string, number>();
-  const kernels = events.filter((e) => e.cat === 'Node' && e.name.endsWith('_kernel_time'));
+  const kernels = kernelEvents(events);
   for (const e of kernels) {
     const op = e.args?.op_name ?? '?';
     const key =
