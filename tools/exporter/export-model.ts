@@ -19,7 +19,7 @@ import { CODE_COLORS_FILE } from './code-colors.ts';
 import { buildDecoderGraph, buildEncoderGraph, hostCacheDecoderVariant } from './graphs/dallebart.ts';
 import { computeType } from './graphs/precision.ts';
 import type { ExportDtype } from './graphs/precision.ts';
-import { buildVqganGraph, winogradFits } from './graphs/vqgan.ts';
+import { buildVqganGraph } from './graphs/vqgan.ts';
 import { dalleBartLayout, vqganLayout } from './layout.ts';
 import { GraphBuilder } from './onnx/graph-builder.ts';
 import { ExternalDataWriter, SharedWeights } from './onnx/weight-file.ts';
@@ -201,14 +201,11 @@ export function exportModel(options: ExportOptions): ModelManifest {
       dtype,
       options.shardBytes,
       (b) => buildVqganGraph(b, model.vqgan, model.vqganConfig, dtype, 'direct'),
-      // A grid that does not split into 4×4 tiles (toy shapes) gets no Winograd file: WASM loads `file`.
-      winogradFits(model.vqganConfig)
-        ? {
-            field: 'wasmFile',
-            file: WASM_VQGAN_FILE,
-            build: (b) => buildVqganGraph(b, model.vqgan, model.vqganConfig, dtype, 'winograd-4'),
-          }
-        : undefined,
+      {
+        field: 'wasmFile',
+        file: WASM_VQGAN_FILE,
+        build: (b) => buildVqganGraph(b, model.vqgan, model.vqganConfig, dtype, 'winograd'),
+      },
     );
     log('preview colours…');
     writeCodeColors(staging, options.vqganDir);

@@ -16,18 +16,16 @@ import { vqganLevels } from '../layout.ts';
 import type { ExportDtype } from './precision.ts';
 import { quantizeInt8PerColumn } from './quantize.ts';
 import { runtimeOne, winogradConv3x3 } from './winograd.ts';
+import type { WinogradTile } from './winograd.ts';
 
 /**
- * How 3×3 convolutions are written: `direct` is one Conv node each; `winograd-2` / `winograd-4` are
- * Winograd F(2×2, 3×3) / F(4×4, 3×3) (tools/exporter/graphs/winograd.ts), 2.25× / 4× fewer multiplies.
+ * How 3×3 convolutions are written: `direct` is one Conv node each; `winograd-2` / `-4` / `-6` are
+ * Winograd F(m×m, 3×3) with m = 2, 4, 6 (tools/exporter/graphs/winograd.ts), 2.25× / 4× / 5.06× fewer
+ * multiplies; `winograd` (the WASM backend's file) is F(6×6) on maps of WINOGRAD_6_MIN_SIZE and more,
+ * F(4×4) on the smaller ones.
  */
-export const CONV_ALGORITHMS = ['direct', 'winograd-2', 'winograd-4'] as const;
+export const CONV_ALGORITHMS = ['direct', 'winograd-2', 'winograd-4', 'winograd-6', 'winograd'] as const;
 export type ConvAlgorithm = (typeof CONV_ALGORITHMS)[number];
-
-/** Whether every map the decoder convolves (the code grid and its doublings) splits into m×m Winograd tiles. */
-export function winogradFits(config: VqganConfig, m: 2 | 4 = 4): boolean {
-  return vqganGridSize(config) % m === 0;
-}
 
 interface Ctx {
   readonly b: GraphBuilder;
@@ -75,6 +73,17 @@ function convWeight(ctx: Ctx, name: string, oihw: Float32Array, dims: number[]):
   return b.op('DequantizeLinear', [weightsQ8, outputScales, zeroPoints], { axis: { i: 0 } });
 }
 
+/**
+ * Below this map size F(6×6) loses to F(4×4) on WASM: sizes are powers of two, so whole 6×6 tiles pad
+ * 16 and 32 by a quarter and an eighth (64 by 3 %, 256 by 1 %; docs/performance.md#vqgan-on-wasm).
+ */
+const WINOGRAD_6_MIN_SIZE = 64;
+
+function winogradTile(algorithm: Exclude<ConvAlgorithm, 'direct'>, size: number): WinogradTile {
+  if (algorithm === 'winograd') return size >= WINOGRAD_6_MIN_SIZE ? 6 : 4;
+  return Number(algorithm.slice('winograd-'.length)) as WinogradTile;
+}
+
 /** A convolution over a size × size map, padded to keep the size. */
 function conv(ctx: Ctx, x: string, path: string, cin: number, cout: number, size: number): string {
   const { b, params } = ctx;
@@ -87,7 +96,7 @@ function conv(ctx: Ctx, x: string, path: string, cin: number, cout: number, size
   ]);
   const bias = b.initializer(`${path}/bias`, 'float32', [cout], params.read(`${path}/bias`));
   if (kernelSize === 3 && ctx.convAlgorithm !== 'direct')
-    return winogradConv3x3(b, x, weight, bias, cin, cout, size, ctx.convAlgorithm === 'winograd-2' ? 2 : 4, ctx.one);
+    return winogradConv3x3(b, x, weight, bias, cin, cout, size, winogradTile(ctx.convAlgorithm, size), ctx.one);
   if (ctx.channelsLast) {
     if (kernelSize !== 1) throw new Error(`${path}: a channels-last graph has only 3×3 and 1×1 convolutions`);
     const matrix = b.op('Transpose', [b.op('Reshape', [weight, b.int64s([cout, cin])])], { perm: { ints: [1, 0] } });
@@ -200,7 +209,7 @@ export function buildVqganGraph(
   params: ParamSource,
   config: VqganConfig,
   dtype: ExportDtype,
-  // The exporter writes both: `direct` as the graph's `file`, `winograd-4` as its `wasmFile` (faster on WASM only).
+  // The exporter writes both: `direct` as the graph's `file`, `winograd` as its `wasmFile` (faster on WASM only).
   convAlgorithm: ConvAlgorithm = 'direct',
 ): void {
   const grid = vqganGridSize(config);

@@ -1,12 +1,13 @@
 /**
  * A 3×3, stride 1, pad 1 convolution as Winograd F(m×m, 3×3) (Lavin & Gray, "Fast Algorithms for
  * Convolutional Neural Networks", 2015): an m×m output tile costs (m+2)² multiplies per input/output
- * channel pair instead of 9m², so the batched GEMMs in the middle do 2.25× (m = 2) or 4× (m = 4)
- * less work than the direct convolution. onnxruntime-web's WASM convolution is an im2col +
+ * channel pair instead of 9m², so the batched GEMMs in the middle do 2.25× (m = 2), 4× (m = 4) or
+ * 5.06× (m = 6) less work than the direct convolution. onnxruntime-web's WASM convolution is an im2col +
  * 128-bit SIMD SGEMM (no blocked NCHWc kernels, no FMA), so there the VQGAN is compute bound
  * (docs/performance.md#vqgan-on-wasm).
  *
- * x [N, S, S, C] channels last (S a multiple of m), K output channels, a = m + 2, t = S/m tiles per side:
+ * x [N, S, S, C] channels last, K output channels, a = m + 2, t = ⌈S/m⌉ tiles per side (a map that m does
+ * not divide is padded to whole tiles and the output cropped):
  *   filter   U = G·g·Gᵀ              [a², C, K]      from the stored kernel, in every run (see runtimeOne)
  *   input    V = Bᵀ·d·B per tile      [a², N·t², C]   per axis: one Gather of the windows, one MatMul
  *   product  M = V × U                [a², N·t², K]   a² GEMMs
@@ -18,7 +19,7 @@
  */
 import type { GraphBuilder } from '../onnx/graph-builder.ts';
 
-export type WinogradTile = 2 | 4;
+export type WinogradTile = 2 | 4 | 6;
 
 interface Transforms {
   /** a × 3 */
@@ -71,6 +72,37 @@ const TRANSFORMS: Record<WinogradTile, Transforms> = {
       [0, 1, -1, 2, -2, 0],
       [0, 1, 1, 4, 4, 0],
       [0, 1, -1, 8, -8, 1],
+    ],
+  },
+  // Points 0, ±1, ±2, ±1/2 (the usual choice for F(6×6, 3×3); Cook–Toom with these points gives the two above too).
+  6: {
+    G: [
+      [-1, 0, 0],
+      [-2 / 9, -2 / 9, -2 / 9],
+      [-2 / 9, 2 / 9, -2 / 9],
+      [1 / 90, 1 / 45, 2 / 45],
+      [1 / 90, -1 / 45, 2 / 45],
+      [32 / 45, 16 / 45, 8 / 45],
+      [32 / 45, -16 / 45, 8 / 45],
+      [0, 0, 1],
+    ],
+    BT: [
+      [-1, 0, 21 / 4, 0, -21 / 4, 0, 1, 0],
+      [0, 1, 1, -17 / 4, -17 / 4, 1, 1, 0],
+      [0, -1, 1, 17 / 4, -17 / 4, -1, 1, 0],
+      [0, 1 / 2, 1 / 4, -5 / 2, -5 / 4, 2, 1, 0],
+      [0, -1 / 2, 1 / 4, 5 / 2, -5 / 4, -2, 1, 0],
+      [0, 2, 4, -5 / 2, -5, 1 / 2, 1, 0],
+      [0, -2, 4, 5 / 2, -5, -1 / 2, 1, 0],
+      [0, -1, 0, 21 / 4, 0, -21 / 4, 0, 1],
+    ],
+    AT: [
+      [1, 1, 1, 1, 1, 1, 1, 0],
+      [0, 1, -1, 2, -2, 1 / 2, -1 / 2, 0],
+      [0, 1, 1, 4, 4, 1 / 4, 1 / 4, 0],
+      [0, 1, -1, 8, -8, 1 / 8, -1 / 8, 0],
+      [0, 1, 1, 16, 16, 1 / 16, 1 / 16, 0],
+      [0, 1, -1, 32, -32, 1 / 32, -1 / 32, 1],
     ],
   },
 };
@@ -132,9 +164,9 @@ export function winogradConv3x3(
   m: WinogradTile,
   one: string,
 ): string {
-  const t = size / m;
-  if (!Number.isInteger(t))
-    throw new Error(`Winograd F(${m}×${m}, 3×3) needs a map size divisible by ${m}, got ${size}`);
+  // A size that m does not divide is padded up to whole tiles and the output cropped back.
+  const t = Math.ceil(size / m);
+  const tiled = m * t;
   const { G, AT } = TRANSFORMS[m];
   const a = m + 2;
   const a2 = a * a;
@@ -148,12 +180,20 @@ export function winogradConv3x3(
   const transformed = b.op('MatMul', [filterMatrix, b.op('Reshape', [kernelRows, b.int64s([cin, 9, cout])])]);
   const u = b.op('Transpose', [transformed], { perm: { ints: [1, 0, 2] } });
   // Channels last, so both axes' transforms are MatMuls from the left over whole channel vectors and
-  // every reorder moves contiguous runs of channels: [N, side, side, C], side = m·(t + 1)
-  // (1 before, the convolution's own padding; m − 1 after).
-  const padded = b.op('Pad', [x, b.int64s([0, 1, 1, 0, 0, 1, 1, 0])]);
+  // every reorder moves contiguous runs of channels: [N, side, side, C], side = m·t + 2
+  // (1 before, the convolution's own padding; after it 1 more and whatever fills the last tile).
+  const after = 1 + tiled - size;
+  const padded = b.op('Pad', [x, b.int64s([0, 1, 1, 0, 0, after, after, 0])]);
   // Columns: [N, side, side, C] → [N, side, ν, tj, C]; rows: [N, side, a·t·C] → [N, ξ, ti, ν, tj, C].
   const columns = transformAxis(b, padded, 2, m, t, cin);
-  const both = transformAxis(b, b.op('Reshape', [columns, b.int64s([0, size + 2, a * t * cin])]), 1, m, t, a * t * cin);
+  const both = transformAxis(
+    b,
+    b.op('Reshape', [columns, b.int64s([0, tiled + 2, a * t * cin])]),
+    1,
+    m,
+    t,
+    a * t * cin,
+  );
   // [N, ξ, ti, ν, tj, C] → V [ξ, ν, N, ti, tj, C] = [a², N·t², C], moving whole rows of tiles.
   const v = b.op('Reshape', [
     b.op('Transpose', [b.op('Reshape', [both, b.int64s([0, a, t, a, t, cin])])], {
@@ -170,6 +210,7 @@ export function winogradConv3x3(
   const placed = b.op('Transpose', [b.op('Reshape', [tiles, b.int64s([m, m, -1, t, t, cout])])], {
     perm: { ints: [2, 3, 0, 4, 1, 5] },
   });
-  const y = b.op('Reshape', [placed, b.int64s([-1, size, size, cout])]);
+  let y = b.op('Reshape', [placed, b.int64s([-1, tiled, tiled, cout])]);
+  if (tiled !== size) y = b.op('Slice', [y, b.int64s([0, 0]), b.int64s([size, size]), b.int64s([1, 2])]);
   return b.op('Add', [y, bias]);
 }
