@@ -1,7 +1,7 @@
 /**
  * The VQGAN's WASM file (`vqgan_winograd.onnx`) writes 3×3 convolutions as Winograd F(6×6, 3×3) on maps of 64
- * pixels and more and F(4×4, 3×3) on smaller ones (docs/model-format.md#vqgan-blocks): the same decoder as plain Conv nodes up to float32 rounding, for every dtype
- * the exporter writes.
+ * pixels and more and F(4×4, 3×3) on smaller ones (docs/model-format.md#vqgan-blocks): the same decoder as plain
+ * Conv nodes up to float32 rounding, for every dtype the exporter writes.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
