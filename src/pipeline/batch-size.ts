@@ -36,8 +36,9 @@ export function decoderBytesPerImage(manifest: ModelManifest): number {
 }
 
 /**
- * The Winograd F(4×4, 3×3) graph's transformed operands hold 6² values per 4² pixels, 2.25× the
- * feature map they come from (docs/model-format.md#vqgan).
+ * The Winograd graph's transformed operands hold 6² values per 4² pixels where it tiles by F(4×4, 3×3),
+ * 2.25× the feature map they come from (8² per 6², 1.78×, where it tiles by F(6×6)): the larger bounds
+ * both (docs/model-format.md#vqgan-blocks).
  */
 const WINOGRAD_EXPANSION = 36 / 16;
 
