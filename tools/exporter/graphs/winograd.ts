@@ -126,8 +126,8 @@ function kron(p: readonly (readonly number[])[], q: readonly (readonly number[])
 /**
  * 1.0, computed from the batch size so that ONNX Runtime cannot constant-fold the filter transform:
  * folded, the transformed filters would sit in memory at (m + 2)²/9 times the kernels' size (4× for
- * m = 4, +470 MB for the released VQGAN, too much beside the DalleBart in WASM's 4 GiB heap).
- * Transforming per run costs ~1.4 GFLOP of the decode's ~250.
+ * m = 4, 7.1× for m = 6: +470 MB for the released VQGAN at m = 4 already broke WASM's 4 GiB heap beside the
+ * DalleBart). Transforming per run costs ≈ 0.15 s of a ≈ 2.6 s WASM decode (docs/performance.md).
  */
 export function runtimeOne(b: GraphBuilder, codes: string): string {
   const batch = b.cast(b.op('Shape', [codes], { start: { i: 0 }, end: { i: 1 } }), 'float32');
