@@ -27,6 +27,14 @@ import type { WinogradTile } from './winograd.ts';
 export const CONV_ALGORITHMS = ['direct', 'winograd-2', 'winograd-4', 'winograd-6', 'winograd'] as const;
 export type ConvAlgorithm = (typeof CONV_ALGORITHMS)[number];
 
+/**
+ * Whether feature maps are [N, H, W, C] (the Winograd graphs) instead of [N, C, H, W]: the Winograd
+ * transforms work on whole channel vectors, so keeping maps channels last saves two reorders per convolution.
+ */
+function isChannelsLast(algorithm: ConvAlgorithm): boolean {
+  return algorithm !== 'direct';
+}
+
 interface Ctx {
   readonly b: GraphBuilder;
   readonly params: ParamSource;
@@ -34,11 +42,6 @@ interface Ctx {
   readonly convAlgorithm: ConvAlgorithm;
   /** A runtime 1.0 for the Winograd filter transform (winograd.ts runtimeOne). */
   readonly one: string;
-  /**
-   * Feature maps as [N, H, W, C] (the Winograd graphs) instead of [N, C, H, W]: the Winograd transforms
-   * work on whole channel vectors, so keeping maps channels last saves two reorders per convolution.
-   */
-  readonly channelsLast: boolean;
 }
 
 /** flax [kh, kw, in, out] → ONNX [out, in, kh, kw]. */
@@ -97,7 +100,7 @@ function conv(ctx: Ctx, x: string, path: string, cin: number, cout: number, size
   const bias = b.initializer(`${path}/bias`, 'float32', [cout], params.read(`${path}/bias`));
   if (kernelSize === 3 && ctx.convAlgorithm !== 'direct')
     return winogradConv3x3(b, x, weight, bias, cin, cout, size, winogradTile(ctx.convAlgorithm, size), ctx.one);
-  if (ctx.channelsLast) {
+  if (isChannelsLast(ctx.convAlgorithm)) {
     if (kernelSize !== 1) throw new Error(`${path}: a channels-last graph has only 3×3 and 1×1 convolutions`);
     const matrix = b.op('Transpose', [b.op('Reshape', [weight, b.int64s([cout, cin])])], { perm: { ints: [1, 0] } });
     return b.op('Add', [b.op('MatMul', [x, matrix]), bias]);
@@ -111,7 +114,7 @@ function conv(ctx: Ctx, x: string, path: string, cin: number, cout: number, size
 
 function groupNorm(ctx: Ctx, x: string, path: string, channels: number, size: number): string {
   const { b, params } = ctx;
-  if (ctx.channelsLast) return groupNormChannelsLast(ctx, x, path, channels, size);
+  if (isChannelsLast(ctx.convAlgorithm)) return groupNormChannelsLast(ctx, x, path, channels, size);
   const grouped = b.op('Reshape', [x, b.int64s([0, GROUP_NORM_GROUPS, -1])]);
   const ones = b.constant('float32', [GROUP_NORM_GROUPS], new Array<number>(GROUP_NORM_GROUPS).fill(1));
   const zeros = b.constant('float32', [GROUP_NORM_GROUPS], new Array<number>(GROUP_NORM_GROUPS).fill(0));
@@ -169,7 +172,7 @@ function resBlock(ctx: Ctx, x: string, prefix: string, cin: number, cout: number
 function attnBlock(ctx: Ctx, x: string, prefix: string, channels: number, size: number): string {
   const { b } = ctx;
   const h = groupNorm(ctx, x, `${prefix}/norm`, channels, size);
-  if (ctx.channelsLast) return b.op('Add', [x, attentionChannelsLast(ctx, h, prefix, channels, size)]);
+  if (isChannelsLast(ctx.convAlgorithm)) return b.op('Add', [x, attentionChannelsLast(ctx, h, prefix, channels, size)]);
   const flat = (t: string): string => b.op('Reshape', [t, b.int64s([0, channels, size * size])]);
   const q = b.op('Transpose', [flat(conv(ctx, h, `${prefix}/q`, channels, channels, size))], {
     perm: { ints: [0, 2, 1] },
@@ -214,8 +217,8 @@ export function buildVqganGraph(
 ): void {
   const grid = vqganGridSize(config);
   const codes = b.input(VQGAN_INPUTS.codes, 'int64', [BATCH_AXIS, grid * grid]);
-  const channelsLast = convAlgorithm !== 'direct';
-  const ctx: Ctx = { b, params, dtype, convAlgorithm, one: runtimeOne(b, codes), channelsLast };
+  const channelsLast = isChannelsLast(convAlgorithm);
+  const ctx: Ctx = { b, params, dtype, convAlgorithm, one: runtimeOne(b, codes) };
   const codebook = convWeight(ctx, 'quantize/embedding/embedding', params.read('quantize/embedding/embedding'), [
     config.nEmbed,
     config.embedDim,
