@@ -24,11 +24,16 @@ export function isBackendName(value: string): value is BackendName {
 /** ORT warns on every WebGPU session that shape ops run on the CPU, which is by design: log errors only. */
 const QUIET = { logSeverityLevel: 3 } as const;
 
+/** Every graph on WASM: int8 weights folded to float32 at load (above). */
+export const WASM_SESSION_OPTIONS: SessionOptions = {
+  ...QUIET,
+  executionProviders: ['wasm'],
+  extra: { session: { disable_quant_qdq: '1' } },
+};
+
 export function sessionOptionsFor(backend: BackendName, manifest: ModelManifest): (graph: GraphName) => SessionOptions {
   return (graph) => {
-    if (backend === 'wasm') {
-      return { ...QUIET, executionProviders: ['wasm'], extra: { session: { disable_quant_qdq: '1' } } };
-    }
+    if (backend === 'wasm') return { ...WASM_SESSION_OPTIONS };
     if (graph === 'vqgan') return { ...QUIET, executionProviders: ['webgpu'] };
     // Tensors the decoder reads every step stay on the GPU: the encoder's cross keys/values
     // (uploaded once per prompt) and the decoder's own KV cache (fed straight back).
