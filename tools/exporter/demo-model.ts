@@ -28,8 +28,16 @@ function checkpointFingerprint(dir: string): string {
   return hash.digest('hex').slice(0, 16);
 }
 
-/** Exports the demo checkpoint in `dtype` to `outDir` unless a current export is there; returns `outDir`. */
-export function ensureDemoModel(outDir: string, dtype: ExportDtype = 'fp32', checkpointDir = DEMO_CHECKPOINT): string {
+/**
+ * Exports the demo checkpoint in `dtype` to `outDir` unless a current export is there; returns `outDir`.
+ * `int8Activations`: ExportOptions.int8Activations (q8).
+ */
+export function ensureDemoModel(
+  outDir: string,
+  dtype: ExportDtype = 'fp32',
+  checkpointDir = DEMO_CHECKPOINT,
+  int8Activations = false,
+): string {
   const fingerprint = `${exporterFingerprint()}-${checkpointFingerprint(checkpointDir)}`;
   return ensureStamped(outDir, fingerprint, () =>
     exportModel({
@@ -38,6 +46,7 @@ export function ensureDemoModel(outDir: string, dtype: ExportDtype = 'fp32', che
       outDir,
       dtype,
       modelId: DEMO_MODEL_ID,
+      int8Activations,
     }),
   );
 }

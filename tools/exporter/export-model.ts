@@ -37,6 +37,12 @@ export interface ExportOptions {
   readonly force?: boolean;
   /** External data is split into files of at most this size (a larger tensor gets a file of its own). */
   readonly shardBytes?: number;
+  /**
+   * q8 only: the host-cache decoder (what WASM and the CLI run) multiplies its layers' projections with int8
+   * activations: ≈ 0.6× the WASM step at 9 images, and less memory, for a measured loss of accuracy
+   * (docs/model-format.md#int8-activations). Off by default.
+   */
+  readonly int8Activations?: boolean;
   readonly log?: (line: string) => void;
 }
 
@@ -67,10 +73,16 @@ export const HOST_CACHE_DECODER_FILE = 'decoder_host_cache.onnx';
 /** The VQGAN with Winograd convolutions, over the VQGAN's own external data (GraphEntry.wasmFile). */
 export const WASM_VQGAN_FILE = 'vqgan_winograd.onnx';
 
-/** A graph's second file over the same external data (GraphEntry). */
-type Variant =
-  | { readonly field: 'hostCacheFile'; readonly file: string; readonly graph: GraphVariant }
-  | { readonly field: 'wasmFile'; readonly file: string; readonly build: (b: GraphBuilder) => void };
+/**
+ * A graph's second file over the same external data (GraphEntry): the same nodes serialized as `graph` says, or,
+ * with `build`, other nodes over the same weights (then serialized as `graph` says too, if given).
+ */
+interface Variant {
+  readonly field: 'hostCacheFile' | 'wasmFile';
+  readonly file: string;
+  readonly graph?: GraphVariant;
+  readonly build?: (b: GraphBuilder) => void;
+}
 
 function writeGraph(
   dir: string,
@@ -82,17 +94,18 @@ function writeGraph(
 ): GraphEntry {
   const data = new ExternalDataWriter(dir, `${name}.onnx_data`, shardBytes);
   // Only a variant with nodes of its own needs to find the weights again (hashing costs a pass over them).
-  const shared = variant?.field === 'wasmFile' ? new SharedWeights(data) : undefined;
+  const shared = variant?.build ? new SharedWeights(data) : undefined;
   const builder = new GraphBuilder(name, shared?.record ?? data);
   let second: Uint8Array | undefined;
   try {
     build(builder);
-    if (variant?.field === 'hostCacheFile') second = builder.serialize(variant.graph);
-    if (variant?.field === 'wasmFile' && shared) {
+    if (variant?.build && shared) {
       // Built after the first graph, so every weight it reads is already stored.
       const other = new GraphBuilder(name, shared.reuse);
       variant.build(other);
-      second = other.serialize();
+      second = other.serialize(variant.graph);
+    } else if (variant) {
+      second = builder.serialize(variant.graph);
     }
   } finally {
     data.close();
@@ -190,7 +203,16 @@ export function exportModel(options: ExportOptions): ModelManifest {
         dtype,
         options.shardBytes,
         (b) => buildDecoderGraph(b, model.dalle, model.dalleConfig, dtype),
-        { field: 'hostCacheFile', file: HOST_CACHE_DECODER_FILE, graph: hostCacheDecoderVariant(model.dalleConfig) },
+        {
+          field: 'hostCacheFile',
+          file: HOST_CACHE_DECODER_FILE,
+          graph: hostCacheDecoderVariant(model.dalleConfig),
+          ...(dtype === 'q8' &&
+            options.int8Activations === true && {
+              build: (b: GraphBuilder) =>
+                buildDecoderGraph(b, model.dalle, model.dalleConfig, dtype, 'int8-activations'),
+            }),
+        },
       ),
       dynamicTextLength: true,
     };

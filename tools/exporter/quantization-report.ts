@@ -4,7 +4,9 @@
  *  - greedy-token agreement over all 256 steps (teacher-forced on the fp32 greedy tokens, so one
  *    early disagreement does not hide the rest),
  *  - PSNR of the VQGAN output for the fp32 tokens.
- * Runs both models through the same `DalleEngine` on onnxruntime-node (CPU).
+ * Runs both models through the same `DalleEngine` on onnxruntime-node (CPU): the quantized model's full decoder
+ * (what WebGPU runs) and, where it has one, its host-cache decoder (what the CPU runtimes run; for q8 with int8
+ * activations, docs/model-format.md#int8-activations).
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,6 +23,8 @@ import { loadDalle } from '../../src/pipeline/load-dalle.ts';
 
 export interface QuantizationReport {
   readonly dtype: string;
+  /** Which of the quantized model's decoder graphs was measured. */
+  readonly decoder: 'full' | 'host-cache';
   readonly firstSteps: number;
   readonly maxLogitError: number;
   readonly logitScale: number;
@@ -34,8 +38,8 @@ const PROMPT = 'a photo of an astronaut riding a horse';
 const FIRST_STEPS = 8;
 const CONDITION_SCALE = 10;
 
-function engineFor(source: ModelSource): Promise<DalleEngine> {
-  return loadDalle(ortNode as unknown as OrtApi, source).then(({ engine }) => engine);
+function engineFor(source: ModelSource, hostCacheGraph = false): Promise<DalleEngine> {
+  return loadDalle(ortNode as unknown as OrtApi, source, undefined, { hostCacheGraph }).then(({ engine }) => engine);
 }
 
 function argmax(values: Float32Array): number {
@@ -54,10 +58,11 @@ export async function measureQuantizationError(
   fp32Dir: string,
   quantizedDir: string,
   prompt = PROMPT,
+  decoder: QuantizationReport['decoder'] = 'full',
 ): Promise<QuantizationReport> {
   const reference = await engineFor(openModelFolder(fp32Dir));
   const quantizedSource = openModelFolder(quantizedDir);
-  const quantized = await engineFor(quantizedSource);
+  const quantized = await engineFor(quantizedSource, decoder === 'host-cache');
   const { manifest } = quantizedSource;
   const text = await loadPromptEncoder(quantizedSource);
   const encoded = text.encode(prompt, 0);
@@ -92,6 +97,7 @@ export async function measureQuantizationError(
   const psnrDb = psnr(await reference.decodeImages(tokens, 1), await quantized.decodeImages(tokens, 1));
   return {
     dtype: manifest.dtype,
+    decoder,
     firstSteps: FIRST_STEPS,
     maxLogitError,
     logitScale,
@@ -104,7 +110,7 @@ export async function measureQuantizationError(
 
 export function formatQuantizationReport(r: QuantizationReport): string {
   return [
-    `error report, ${r.dtype} vs fp32 (onnxruntime-node CPU, prompt "${r.prompt}", condition scale ${CONDITION_SCALE}):`,
+    `error report, ${r.dtype} ${r.decoder === 'full' ? 'decoder' : 'host-cache decoder (CPU runtimes)'} vs fp32 (onnxruntime-node CPU, prompt "${r.prompt}", condition scale ${CONDITION_SCALE}):`,
     `  max |Δlogit| over the first ${r.firstSteps} decoder steps: ${r.maxLogitError.toPrecision(3)} (largest |logit| ${r.logitScale.toPrecision(3)})`,
     `  greedy-token agreement, ${r.steps} teacher-forced steps: ${r.agreement}/${r.steps} (${((100 * r.agreement) / r.steps).toFixed(1)} %)`,
     `  VQGAN PSNR on the fp32 tokens: ${r.psnr.toFixed(1)} dB`,
@@ -126,6 +132,11 @@ export async function printQuantizationReport(options: {
     exportModel({ dalleDir: options.dalleDir, vqganDir: options.vqganDir, outDir: fp32Dir, dtype: 'fp32' });
     const report = await measureQuantizationError(fp32Dir, options.quantizedDir);
     console.log(formatQuantizationReport(report));
+    // q8's host-cache decoder multiplies with int8 activations: its own error, next to the full decoder's.
+    if (report.dtype === 'q8' && openModelFolder(options.quantizedDir).manifest.graphs.decoder.hostCacheFile)
+      console.log(
+        formatQuantizationReport(await measureQuantizationError(fp32Dir, options.quantizedDir, PROMPT, 'host-cache')),
+      );
     return report;
   } finally {
     rmSync(fp32Dir, { recursive: true, force: true });

@@ -39,6 +39,7 @@ import type { Dim, GraphBuilder, GraphVariant } from '../onnx/graph-builder.ts';
 import type { ParamSource } from '../params.ts';
 import { DECODER_LAYERS, ENCODER_LAYERS } from '../layout.ts';
 import { Layers } from './layers.ts';
+import type { Q8Matmul } from './layers.ts';
 import { maskValue } from './precision.ts';
 import type { ExportDtype } from './precision.ts';
 
@@ -232,8 +233,9 @@ export function buildDecoderGraph(
   params: ParamSource,
   config: DalleBartConfig,
   dtype: ExportDtype,
+  q8Matmul: Q8Matmul = 'dequantize',
 ): void {
-  const layers = new Layers(b, dtype);
+  const layers = new Layers(b, dtype, q8Matmul);
   const ctx: Ctx = { layers, params, config };
   const { compute } = layers;
   const T = TEXT_AXIS;
@@ -365,7 +367,9 @@ export function buildDecoderGraph(
     null,
     LAYER_NORM_EPS,
   );
-  const logits = layers.linear(final, 'lm_head', params.read('lm_head/kernel'), d, V);
+  // The LM head keeps float activations: with int8 ones it alone moved the demo model's logits by ≈ 2
+  // (docs/model-format.md#int8-activations), for 9 % of the step's weights.
+  const logits = layers.linear(final, 'lm_head', params.read('lm_head/kernel'), d, V, 'dequantize');
   b.output(DECODER_OUTPUTS.logits, layers.asFloat32(logits), 'float32', [BATCH_AXIS, V]);
   newSlotNames(config).forEach((names, l) => {
     b.output(names.key, newSlots[l]!.key, compute, [BATCH_AXIS, heads, headDim, 1]);

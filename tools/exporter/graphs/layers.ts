@@ -6,12 +6,18 @@ import { computeType } from './precision.ts';
 import type { ComputeType, ExportDtype } from './precision.ts';
 import { Q4_BLOCK, quantizeInt8PerColumn, quantizeInt8PerRow, quantizeQ4Blockwise } from './quantize.ts';
 
+/** How a q8 linear layer multiplies (docs/model-format.md#int8-activations). */
+export type Q8Matmul = 'dequantize' | 'int8-activations';
+
 export class Layers {
   readonly compute: ComputeType;
+  /** Row-quantized activations by the value they quantize: projections of one input share them. */
+  private readonly quantizedRows = new Map<string, { rows: string; maxima: string }>();
 
   constructor(
     readonly b: GraphBuilder,
     readonly dtype: ExportDtype,
+    readonly q8Matmul: Q8Matmul = 'dequantize',
   ) {
     this.compute = computeType(dtype);
   }
@@ -27,8 +33,15 @@ export class Layers {
     return this.b.scalar(this.compute, value);
   }
 
-  /** x · W for a flax [in, out] kernel, in the export dtype's weight format. */
-  linear(x: string, name: string, kernel: Float32Array, inDim: number, outDim: number): string {
+  /** x · W for a flax [in, out] kernel, in the export dtype's weight format; `matmul` only matters for q8. */
+  linear(
+    x: string,
+    name: string,
+    kernel: Float32Array,
+    inDim: number,
+    outDim: number,
+    matmul: Q8Matmul = this.q8Matmul,
+  ): string {
     const { b } = this;
     if (this.dtype === 'q4') {
       const { packed, scales, blocks } = quantizeQ4Blockwise(kernel, inDim, outDim);
@@ -45,10 +58,39 @@ export class Layers {
       const { q, scales } = quantizeInt8PerColumn(kernel, inDim, outDim);
       const weightsQ8 = b.initializer(`${name}.q8`, 'int8', [inDim, outDim], q);
       const outputScales = b.initializer(`${name}.scales`, 'float32', [outDim], scales);
+      if (matmul === 'int8-activations') return this.int8Linear(x, weightsQ8, outputScales);
       const zeroPoints = b.initializer(`${name}.zero`, 'int8', [outDim], new Int8Array(outDim));
       return b.op('MatMul', [x, b.op('DequantizeLinear', [weightsQ8, outputScales, zeroPoints], { axis: { i: 1 } })]);
     }
     return b.op('MatMul', [x, this.floatTensor(name, [inDim, outDim], kernel)]);
+  }
+
+  /**
+   * x · W with int8 weights and int8 activations: each row of x is divided by its own absolute maximum and stored
+   * as uint8 around 128 (127 steps each way); ONNX Runtime's MatMulIntegerToFloat multiplies in integers (its CPU
+   * kernels pack the int8 weights once at load) and applies the column scales; the row maxima are applied after.
+   * Rows stay independent of each other (no scale shared across images or the unconditioned rows).
+   */
+  private int8Linear(x: string, weightsQ8: string, outputScales: string): string {
+    const { b } = this;
+    const step = this.scalar(1 / 127);
+    const center = b.constant('uint8', [], [128]);
+    let quantized = this.quantizedRows.get(x);
+    if (!quantized) {
+      const rowMax = b.op('ReduceMax', [b.op('Abs', [x])], { axes: { ints: [-1] }, keepdims: { i: 1 } });
+      // A row of zeros gets a tiny maximum rather than a division by zero.
+      const maxima = b.op('Max', [rowMax, this.scalar(1e-30)]);
+      const rows = b.op('QuantizeLinear', [b.op('Div', [x, maxima]), step, center]);
+      quantized = { rows, maxima };
+      this.quantizedRows.set(x, quantized);
+    }
+    const product = b.op(
+      'MatMulIntegerToFloat',
+      [quantized.rows, weightsQ8, step, outputScales, center],
+      {},
+      MS_DOMAIN,
+    );
+    return b.op('Mul', [product, quantized.maxima]);
   }
 
   /** Rows of an embedding table picked by integer ids; quantized dtypes keep int8 rows + a scale per row. */
