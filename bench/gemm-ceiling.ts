@@ -1,11 +1,12 @@
 /**
- * npm run bench:gemm -- [--shape mini] [--images 1,9] [--dtypes q8,fp32] [--rounds 3] [--runs 7] [--threads 2]
+ * npm run bench:gemm -- [--shape mini] [--images 1,9] [--dtypes q8,q8-int8,fp32] [--rounds 3] [--runs 7] [--threads 2]
  *   [--json <file>]
  * The decoder step's linear layers alone (every projection of one step at the preset's real shapes, random weights
  * written by the exporter's own `Layers.linear`), timed on onnxruntime-web's WASM backend and onnxruntime-node side
  * by side in one process, rounds interleaved. They are ≈ 70 % of a step on WASM, so their rate bounds what any change
  * around them can reach: the 9-image / 1-image ratio, WASM / native (docs/performance.md#the-gemm-ceiling).
- * q8 runs as the app runs it: folded to float32 at load on WASM, int8 kernels natively.
+ * q8 runs as the app runs it: folded to float32 at load on WASM, int8 kernels natively; q8-int8 is q8 with int8
+ * activations (export --int8-activations), the LM head in float32 as the exporter writes it.
  */
 import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
@@ -25,12 +26,14 @@ import { median } from './bench-report.ts';
 import { decoderLinearShapes, gemmRate, weightCount } from './decoder-linears.ts';
 
 type Runtime = 'web-wasm' | 'node';
-type Dtype = 'q8' | 'fp32';
+/** `q8-int8`: q8 with int8 activations (export --int8-activations, docs/model-format.md#int8-activations). */
+type Dtype = 'q8' | 'q8-int8' | 'fp32';
+const DTYPES: readonly Dtype[] = ['q8', 'q8-int8', 'fp32'];
 
 /** One step's projections in the decoder's order, each reading the previous output (variance kept ≈ 1). */
 function linearStack(config: DalleBartConfig, dtype: Dtype): Uint8Array {
   const b = new GraphBuilder('decoder_linears', null);
-  const layers = new Layers(b, dtype);
+  const layers = dtype === 'q8-int8' ? new Layers(b, 'q8', 'int8-activations') : new Layers(b, dtype);
   const d = config.dModel;
   const f = config.decoderFfnDim;
   const linear = (x: string, name: string, inDim: number, outDim: number): string => {
@@ -51,8 +54,9 @@ function linearStack(config: DalleBartConfig, dtype: Dtype): Uint8Array {
   return b.serialize();
 }
 
-/** Bytes per weight the kernel reads: WASM folds q8 to float32; natively q8 stays int8. */
+/** Bytes per weight the kernel reads: WASM folds q8 to float32; natively q8 stays int8; int8 activations, int8. */
 function bytesPerWeight(runtime: Runtime, dtype: Dtype): number {
+  if (dtype === 'q8-int8') return 1;
   return dtype === 'q8' && runtime === 'node' ? 1 : 4;
 }
 
@@ -87,8 +91,8 @@ async function main(): Promise<void> {
   if (!PRESETS.includes(shape)) throw new UsageError(`--shape takes ${PRESETS.join(', ')}; got "${shape}"`);
   const images = (args.values.get('images') ?? '1,9').split(',').map(Number);
   if (images.some((n) => !Number.isSafeInteger(n) || n < 1)) throw new UsageError('--images takes whole numbers ≥ 1');
-  const dtypes = (args.values.get('dtypes') ?? 'q8,fp32').split(',') as Dtype[];
-  if (dtypes.some((t) => t !== 'q8' && t !== 'fp32')) throw new UsageError('--dtypes takes q8 and/or fp32');
+  const dtypes = (args.values.get('dtypes') ?? DTYPES.join(',')).split(',') as Dtype[];
+  if (dtypes.some((t) => !DTYPES.includes(t))) throw new UsageError(`--dtypes takes ${DTYPES.join(', ')}`);
   const rounds = intArg(args, 'rounds', 3, 1);
   const runs = intArg(args, 'runs', 7, 1);
   const threads = intArg(args, 'threads', 2, 1);
