@@ -6,7 +6,7 @@
  * by side in one process, rounds interleaved. They are ≈ 70 % of a step on WASM, so their rate bounds what any change
  * around them can reach: the 9-image / 1-image ratio, WASM / native (docs/performance.md#the-gemm-ceiling).
  * q8 runs as the app runs it: folded to float32 at load on WASM, int8 kernels natively; q8-int8 is q8 with int8
- * activations (export --int8-activations), the LM head in float32 as the exporter writes it.
+ * activations (export --int8-activations; its LM head stays float, as there).
  */
 import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
@@ -47,10 +47,11 @@ function linearStack(config: DalleBartConfig, dtype: Dtype): Uint8Array {
     const gated = b.op('Mul', [linear(x, `${l}.fc0`, d, f), linear(x, `${l}.fc1`, d, f)]);
     x = linear(gated, `${l}.fc2`, f, d);
   }
-  b.output('logits', linear(x, 'lm_head', d, config.imageVocabSize + 1), 'float32', [
-    'rows',
-    config.imageVocabSize + 1,
-  ]);
+  // As the exporter writes it: the LM head's activations stay float32 also with int8 ones elsewhere.
+  const V = config.imageVocabSize + 1;
+  const head = fillNormal(new Float32Array(d * V), streamSeed(1, 'lm_head'), 0, 1 / Math.sqrt(d));
+  const headLayers = dtype === 'q8-int8' ? new Layers(b, 'q8') : layers;
+  b.output('logits', headLayers.linear(x, 'lm_head', head, d, V), 'float32', ['rows', V]);
   return b.serialize();
 }
 

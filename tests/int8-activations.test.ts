@@ -1,7 +1,7 @@
 /**
  * q8 with int8 activations (export --int8-activations, docs/model-format.md#int8-activations): the host-cache
  * decoder multiplies the layers' projections with MatMulIntegerToFloat over the very same int8 weights as the full
- * decoder (no second copy of them), keeps the LM head in float, and stays within a measured distance of fp32.
+ * decoder (no second copy of them), and stays within a measured distance of fp32 on WASM, where the app runs it.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -36,16 +36,16 @@ void test('the int8-activation decoder shares the q8 weights and changes only th
 });
 
 /**
- * Measured on the committed demo model for this prompt: 227/256 greedy tokens agree with fp32 (plain q8: 250/256);
- * its 64-wide layers have a few large channels, which set each row's 8-bit step. The floor guards against a broken
- * graph, not the accuracy itself (the export report prints that for every model).
+ * Measured on the committed demo model for this prompt, on WASM: 245/256 greedy tokens agree with fp32 (q8 without
+ * int8 activations: 253/256), max |Δlogit| 0.10 of 13.4 over the first steps. The floors guard against a broken
+ * graph; the export report prints the accuracy of every model.
  */
-const MIN_AGREEMENT = 0.7;
+const MIN_AGREEMENT = 0.9;
 void test('the int8-activation decoder stays close to fp32 on the demo model', async () => {
   const result = await measureQuantizationError(demoModel('fp32'), int8Dir, PROMPT, 'host-cache');
   console.log(formatQuantizationReport(result));
   assert.ok(result.agreement >= MIN_AGREEMENT * result.steps, `agreement ${result.agreement}/${result.steps}`);
-  assert.ok(result.maxLogitError < 0.25 * result.logitScale, `max |Δlogit| ${result.maxLogitError}`);
+  assert.ok(result.maxLogitError < 0.02 * result.logitScale, `max |Δlogit| ${result.maxLogitError}`);
 });
 
 void test('export --int8-activations is refused for any dtype but q8, before anything is written', async () => {

@@ -4,15 +4,16 @@
  *  - greedy-token agreement over all 256 steps (teacher-forced on the fp32 greedy tokens, so one
  *    early disagreement does not hide the rest),
  *  - PSNR of the VQGAN output for the fp32 tokens.
- * Runs both models through the same `DalleEngine` on onnxruntime-node (CPU): the quantized model's full decoder
- * (what WebGPU runs) and, where it has one, its host-cache decoder (what the CPU runtimes run; for q8 with int8
- * activations, docs/model-format.md#int8-activations).
+ * Runs both models through the same `DalleEngine`: fp32 and the quantized model's full decoder (what WebGPU runs) on
+ * onnxruntime-node (CPU), or the quantized model's host-cache decoder on onnxruntime-web's WASM backend, as the app
+ * and the CLI run it (for q8 with int8 activations, docs/model-format.md#int8-activations: onnxruntime-node's AVX2
+ * kernels may saturate those integer products, WASM's compute them exactly).
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ortNode from 'onnxruntime-node';
+import * as ortWeb from 'onnxruntime-web';
 import type { ModelSource } from '../../src/model/model-source.ts';
-import type { OrtApi } from '../../src/pipeline/runtime.ts';
 import { DalleEngine } from '../../src/pipeline/engine.ts';
 import { superCondition, topKIndices } from '../../src/pipeline/sampler.ts';
 import { loadPromptEncoder } from '../../src/text/prompt-encoder.ts';
@@ -20,6 +21,7 @@ import { openModelFolder } from '../node/model-folder.ts';
 import { stagingPath } from '../node/staging.ts';
 import { exportModel } from './export-model.ts';
 import { loadDalle } from '../../src/pipeline/load-dalle.ts';
+import { sessionOptionsFor } from '../../src/pipeline/session-options.ts';
 
 export interface QuantizationReport {
   readonly dtype: string;
@@ -38,8 +40,11 @@ const PROMPT = 'a photo of an astronaut riding a horse';
 const FIRST_STEPS = 8;
 const CONDITION_SCALE = 10;
 
-function engineFor(source: ModelSource, hostCacheGraph = false): Promise<DalleEngine> {
-  return loadDalle(ortNode as unknown as OrtApi, source, undefined, { hostCacheGraph }).then(({ engine }) => engine);
+async function engineFor(source: ModelSource, hostCacheGraph = false): Promise<DalleEngine> {
+  const loaded = hostCacheGraph
+    ? await loadDalle(ortWeb, source, sessionOptionsFor('wasm', source.manifest), { hostCacheGraph })
+    : await loadDalle(ortNode, source);
+  return loaded.engine;
 }
 
 function argmax(values: Float32Array): number {
@@ -110,7 +115,7 @@ export async function measureQuantizationError(
 
 export function formatQuantizationReport(r: QuantizationReport): string {
   return [
-    `error report, ${r.dtype} ${r.decoder === 'full' ? 'decoder' : 'host-cache decoder (CPU runtimes)'} vs fp32 (onnxruntime-node CPU, prompt "${r.prompt}", condition scale ${CONDITION_SCALE}):`,
+    `error report, ${r.dtype} ${r.decoder === 'full' ? 'decoder (onnxruntime-node CPU)' : 'host-cache decoder (onnxruntime-web WASM, as the app runs it)'} vs fp32, prompt "${r.prompt}", condition scale ${CONDITION_SCALE}:`,
     `  max |Δlogit| over the first ${r.firstSteps} decoder steps: ${r.maxLogitError.toPrecision(3)} (largest |logit| ${r.logitScale.toPrecision(3)})`,
     `  greedy-token agreement, ${r.steps} teacher-forced steps: ${r.agreement}/${r.steps} (${((100 * r.agreement) / r.steps).toFixed(1)} %)`,
     `  VQGAN PSNR on the fp32 tokens: ${r.psnr.toFixed(1)} dB`,

@@ -367,9 +367,10 @@ export function buildDecoderGraph(
     null,
     LAYER_NORM_EPS,
   );
-  // The LM head keeps float activations: with int8 ones it alone moved the demo model's logits by ≈ 2
-  // (docs/model-format.md#int8-activations), for 9 % of the step's weights.
-  const logits = layers.linear(final, 'lm_head', params.read('lm_head/kernel'), d, V, 'dequantize');
+  // The LM head keeps float activations: its 16 385 columns made the 1-image step on WASM ≈ 20 % slower with int8
+  // ones, for ≈ 5 % at 9 images (docs/performance.md#int8-activations-on-wasm).
+  const head = q8Matmul === 'dequantize' ? layers : new Layers(b, dtype);
+  const logits = head.linear(final, 'lm_head', params.read('lm_head/kernel'), d, V);
   b.output(DECODER_OUTPUTS.logits, layers.asFloat32(logits), 'float32', [BATCH_AXIS, V]);
   newSlotNames(config).forEach((names, l) => {
     b.output(names.key, newSlots[l]!.key, compute, [BATCH_AXIS, heads, headDim, 1]);

@@ -33,15 +33,8 @@ export class Layers {
     return this.b.scalar(this.compute, value);
   }
 
-  /** x · W for a flax [in, out] kernel, in the export dtype's weight format; `matmul` only matters for q8. */
-  linear(
-    x: string,
-    name: string,
-    kernel: Float32Array,
-    inDim: number,
-    outDim: number,
-    matmul: Q8Matmul = this.q8Matmul,
-  ): string {
+  /** x · W for a flax [in, out] kernel, in the export dtype's weight format. */
+  linear(x: string, name: string, kernel: Float32Array, inDim: number, outDim: number): string {
     const { b } = this;
     if (this.dtype === 'q4') {
       const { packed, scales, blocks } = quantizeQ4Blockwise(kernel, inDim, outDim);
@@ -58,7 +51,7 @@ export class Layers {
       const { q, scales } = quantizeInt8PerColumn(kernel, inDim, outDim);
       const weightsQ8 = b.initializer(`${name}.q8`, 'int8', [inDim, outDim], q);
       const outputScales = b.initializer(`${name}.scales`, 'float32', [outDim], scales);
-      if (matmul === 'int8-activations') return this.int8Linear(x, weightsQ8, outputScales);
+      if (this.q8Matmul === 'int8-activations') return this.int8Linear(x, weightsQ8, outputScales);
       const zeroPoints = b.initializer(`${name}.zero`, 'int8', [outDim], new Int8Array(outDim));
       return b.op('MatMul', [x, b.op('DequantizeLinear', [weightsQ8, outputScales, zeroPoints], { axis: { i: 1 } })]);
     }
