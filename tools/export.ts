@@ -202,7 +202,13 @@ async function main(): Promise<void> {
     console.log(`catalog ${catalogFile}: model "${entry.id}" at ${entry.url}`);
   }
   if (report)
-    await printQuantizationReport({ dalleDir: source.dalle, vqganDir: source.vqgan, quantizedDir: outDir, cacheDir });
+    await printQuantizationReport({
+      dalleDir: source.dalle,
+      vqganDir: source.vqgan,
+      quantizedDir: outDir,
+      cacheDir,
+      int8Activations,
+    });
 }
 
 runCli(main);
