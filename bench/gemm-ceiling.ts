@@ -30,28 +30,36 @@ type Runtime = 'web-wasm' | 'node';
 type Dtype = 'q8' | 'q8-int8' | 'fp32';
 const DTYPES: readonly Dtype[] = ['q8', 'q8-int8', 'fp32'];
 
-/** One step's projections in the decoder's order, each reading the previous output (variance kept ≈ 1). */
+/**
+ * One step's projections in the decoder's order, each layer's q, k and v reading one input (so with int8 activations
+ * they share its quantization, as in the decoder), the others chained; variance kept ≈ 1. The weights it writes are
+ * checked against decoderLinearShapes, which the rates are computed from.
+ */
 function linearStack(config: DalleBartConfig, dtype: Dtype): Uint8Array {
   const b = new GraphBuilder('decoder_linears', null);
   const layers = dtype === 'q8-int8' ? new Layers(b, 'q8', 'int8-activations') : new Layers(b, dtype);
   const d = config.dModel;
   const f = config.decoderFfnDim;
-  const linear = (x: string, name: string, inDim: number, outDim: number): string => {
+  let written = 0;
+  const linear = (x: string, name: string, inDim: number, outDim: number, into = layers): string => {
     const kernel = fillNormal(new Float32Array(inDim * outDim), streamSeed(1, name), 0, 1 / Math.sqrt(inDim));
-    return layers.linear(x, name, kernel, inDim, outDim);
+    written += inDim * outDim;
+    return into.linear(x, name, kernel, inDim, outDim);
   };
   let x = b.input('x', 'float32', ['rows', d]);
   for (let l = 0; l < config.decoderLayers; l++) {
-    for (const proj of ['self.q', 'self.k', 'self.v', 'self.out', 'cross.q', 'cross.out'])
-      x = linear(x, `${l}.${proj}`, d, d);
+    const qkv = ['self.q', 'self.k', 'self.v'].map((proj) => linear(x, `${l}.${proj}`, d, d));
+    x = b.op('Mul', [b.op('Sum', qkv), b.scalar('float32', 1 / Math.sqrt(3))]);
+    for (const proj of ['self.out', 'cross.q', 'cross.out']) x = linear(x, `${l}.${proj}`, d, d);
     const gated = b.op('Mul', [linear(x, `${l}.fc0`, d, f), linear(x, `${l}.fc1`, d, f)]);
     x = linear(gated, `${l}.fc2`, f, d);
   }
   // As the exporter writes it: the LM head's activations stay float32 also with int8 ones elsewhere.
   const V = config.imageVocabSize + 1;
-  const head = fillNormal(new Float32Array(d * V), streamSeed(1, 'lm_head'), 0, 1 / Math.sqrt(d));
-  const headLayers = dtype === 'q8-int8' ? new Layers(b, 'q8') : layers;
-  b.output('logits', headLayers.linear(x, 'lm_head', head, d, V), 'float32', ['rows', V]);
+  const head = dtype === 'q8-int8' ? new Layers(b, 'q8') : layers;
+  b.output('logits', linear(x, 'lm_head', d, V, head), 'float32', ['rows', V]);
+  if (written !== weightCount(decoderLinearShapes(config)))
+    throw new Error(`the stand-in writes ${written} weights, decoderLinearShapes counts another number`);
   return b.serialize();
 }
 

@@ -35,7 +35,7 @@ export function demoModel(dtype: ExportDtype = 'fp32'): string {
 
 /** The demo model in q8 with int8 activations in its host-cache decoder (ExportOptions.int8Activations). */
 export function demoModelInt8Activations(): string {
-  return ensureDemoModel(join(CACHE, 'test-models', 'demo-q8-int8-activations'), 'q8', undefined, true);
+  return ensureDemoModel(join(CACHE, 'test-models', 'demo-q8-int8-activations'), 'q8', { int8Activations: true });
 }
 
 /** The trained demo CLIP (tools/train/clip-checkpoint) in fp32, rebuilt when the exporter or the checkpoint changes. */

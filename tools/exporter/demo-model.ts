@@ -35,8 +35,10 @@ function checkpointFingerprint(dir: string): string {
 export function ensureDemoModel(
   outDir: string,
   dtype: ExportDtype = 'fp32',
-  checkpointDir = DEMO_CHECKPOINT,
-  int8Activations = false,
+  {
+    checkpointDir = DEMO_CHECKPOINT,
+    int8Activations = false,
+  }: { checkpointDir?: string; int8Activations?: boolean } = {},
 ): string {
   const fingerprint = `${exporterFingerprint()}-${checkpointFingerprint(checkpointDir)}`;
   return ensureStamped(outDir, fingerprint, () =>

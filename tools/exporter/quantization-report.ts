@@ -21,6 +21,7 @@ import { openModelFolder } from '../node/model-folder.ts';
 import { stagingPath } from '../node/staging.ts';
 import { exportModel } from './export-model.ts';
 import { loadDalle } from '../../src/pipeline/load-dalle.ts';
+import type { LoadedDalle } from '../../src/pipeline/load-dalle.ts';
 import { sessionOptionsFor } from '../../src/pipeline/session-options.ts';
 
 export interface QuantizationReport {
@@ -40,11 +41,10 @@ const PROMPT = 'a photo of an astronaut riding a horse';
 const FIRST_STEPS = 8;
 const CONDITION_SCALE = 10;
 
-async function engineFor(source: ModelSource, hostCacheGraph = false): Promise<DalleEngine> {
-  const loaded = hostCacheGraph
-    ? await loadDalle(ortWeb, source, sessionOptionsFor('wasm', source.manifest), { hostCacheGraph })
-    : await loadDalle(ortNode, source);
-  return loaded.engine;
+function loadFor(source: ModelSource, hostCacheGraph = false): Promise<LoadedDalle> {
+  return hostCacheGraph
+    ? loadDalle(ortWeb, source, sessionOptionsFor('wasm', source.manifest), { hostCacheGraph })
+    : loadDalle(ortNode, source);
 }
 
 function argmax(values: Float32Array): number {
@@ -65,9 +65,22 @@ export async function measureQuantizationError(
   prompt = PROMPT,
   decoder: QuantizationReport['decoder'] = 'full',
 ): Promise<QuantizationReport> {
-  const reference = await engineFor(openModelFolder(fp32Dir));
   const quantizedSource = openModelFolder(quantizedDir);
-  const quantized = await engineFor(quantizedSource, decoder === 'host-cache');
+  const loaded = [await loadFor(openModelFolder(fp32Dir)), await loadFor(quantizedSource, decoder === 'host-cache')];
+  try {
+    return await compare(loaded[0]!.engine, loaded[1]!.engine, quantizedSource, prompt, decoder);
+  } finally {
+    await Promise.all(loaded.map((l) => l.dispose()));
+  }
+}
+
+async function compare(
+  reference: DalleEngine,
+  quantized: DalleEngine,
+  quantizedSource: ModelSource,
+  prompt: string,
+  decoder: QuantizationReport['decoder'],
+): Promise<QuantizationReport> {
   const { manifest } = quantizedSource;
   const text = await loadPromptEncoder(quantizedSource);
   const encoded = text.encode(prompt, 0);
