@@ -115,6 +115,7 @@ export class Layers {
   /** Exact (erf) GELU, written so ORT's fusion recognises it. */
   gelu(x: string): string {
     const { b } = this;
+    if (this.q8Matmul === 'int8-activations') return b.op('Gelu', [x], {}, MS_DOMAIN);
     const erf = b.op('Erf', [b.op('Div', [x, this.scalar(Math.SQRT2)])]);
     return b.op('Mul', [b.op('Mul', [x, b.op('Add', [erf, this.scalar(1)])]), this.scalar(0.5)]);
   }
