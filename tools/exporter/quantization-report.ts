@@ -3,6 +3,8 @@
  *  - max |Δlogit| over the first decoder steps,
  *  - greedy-token agreement over all 256 steps (teacher-forced on the fp32 greedy tokens, so one
  *    early disagreement does not hide the rest),
+ *  - the mean total variation distance between the two models' sampling distributions (top-k 50, temperature 1)
+ *    over those steps: how often, at most, coupled draws from them would pick different codes,
  *  - PSNR of the VQGAN output for the fp32 tokens.
  * Runs both models through the same `DalleEngine`: fp32 and the quantized model's full decoder (what WebGPU runs) on
  * onnxruntime-node (CPU), or the quantized model's host-cache decoder on onnxruntime-web's WASM backend, as the app
@@ -15,7 +17,7 @@ import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
 import type { ModelSource } from '../../src/model/model-source.ts';
 import { DalleEngine } from '../../src/pipeline/engine.ts';
-import { superCondition, topKIndices } from '../../src/pipeline/sampler.ts';
+import { DEFAULT_SAMPLING, superCondition, topKIndices } from '../../src/pipeline/sampler.ts';
 import { loadPromptEncoder } from '../../src/text/prompt-encoder.ts';
 import { openModelFolder } from '../node/model-folder.ts';
 import { stagingPath } from '../node/staging.ts';
@@ -32,6 +34,8 @@ export interface QuantizationReport {
   readonly maxLogitError: number;
   readonly logitScale: number;
   readonly agreement: number;
+  /** Mean over the steps of the total variation distance between the top-k sampling distributions, 0 … 1. */
+  readonly samplingDistance: number;
   readonly steps: number;
   readonly psnr: number;
   readonly prompt: string;
@@ -40,6 +44,7 @@ export interface QuantizationReport {
 const PROMPT = 'a photo of an astronaut riding a horse';
 const FIRST_STEPS = 8;
 const CONDITION_SCALE = 10;
+const TOP_K = DEFAULT_SAMPLING.topK;
 
 function loadFor(source: ModelSource, hostCacheGraph = false): Promise<LoadedDalle> {
   return hostCacheGraph
@@ -49,6 +54,23 @@ function loadFor(source: ModelSource, hostCacheGraph = false): Promise<LoadedDal
 
 function argmax(values: Float32Array): number {
   return topKIndices(values, 1)[0]!;
+}
+
+/** softmax over the k largest logits (temperature 1), as code → probability. */
+function topKDistribution(logits: Float32Array, k: number): Map<number, number> {
+  const codes = topKIndices(logits, k);
+  const max = logits[codes[0]!]!;
+  const weights = Array.from(codes, (code) => Math.exp(logits[code]! - max));
+  const total = weights.reduce((sum, w) => sum + w, 0);
+  return new Map(Array.from(codes, (code, i) => [code, weights[i]! / total]));
+}
+
+/** Half the L1 distance: the least probability with which coupled draws from p and q differ. */
+function totalVariation(p: Map<number, number>, q: Map<number, number>): number {
+  let sum = 0;
+  for (const [code, pi] of p) sum += Math.abs(pi - (q.get(code) ?? 0));
+  for (const [code, qi] of q) if (!p.has(code)) sum += qi;
+  return sum / 2;
 }
 
 function psnr(a: Float32Array, b: Float32Array): number {
@@ -96,6 +118,7 @@ async function compare(
   let maxLogitError = 0;
   let logitScale = 0;
   let agreement = 0;
+  let distance = 0;
   for (let step = 0; step < S; step++) {
     const [la, lb] = [await a.step([previous]), await b.step([previous])];
     if (step < FIRST_STEPS) {
@@ -104,9 +127,11 @@ async function compare(
         logitScale = Math.max(logitScale, Math.abs(la[i]!));
       }
     }
-    const ta = argmax(superCondition(la, 1, vocab, codeCount, CONDITION_SCALE));
-    const tb = argmax(superCondition(lb, 1, vocab, codeCount, CONDITION_SCALE));
+    const ca = superCondition(la, 1, vocab, codeCount, CONDITION_SCALE);
+    const cb = superCondition(lb, 1, vocab, codeCount, CONDITION_SCALE);
+    const [ta, tb] = [argmax(ca), argmax(cb)];
     if (ta === tb) agreement++;
+    distance += totalVariation(topKDistribution(ca, TOP_K), topKDistribution(cb, TOP_K));
     tokens[step] = ta;
     previous = ta;
   }
@@ -120,6 +145,7 @@ async function compare(
     maxLogitError,
     logitScale,
     agreement,
+    samplingDistance: distance / S,
     steps: S,
     psnr: psnrDb,
     prompt,
@@ -131,6 +157,7 @@ export function formatQuantizationReport(r: QuantizationReport): string {
     `error report, ${r.dtype} ${r.decoder === 'full' ? 'decoder (onnxruntime-node CPU)' : 'host-cache decoder (onnxruntime-web WASM, as the app runs it)'} vs fp32, prompt "${r.prompt}", condition scale ${CONDITION_SCALE}:`,
     `  max |Δlogit| over the first ${r.firstSteps} decoder steps: ${r.maxLogitError.toPrecision(3)} (largest |logit| ${r.logitScale.toPrecision(3)})`,
     `  greedy-token agreement, ${r.steps} teacher-forced steps: ${r.agreement}/${r.steps} (${((100 * r.agreement) / r.steps).toFixed(1)} %)`,
+    `  sampling distributions (top-k ${TOP_K}, temperature 1), mean total variation: ${(100 * r.samplingDistance).toFixed(2)} %`,
     `  VQGAN PSNR on the fp32 tokens: ${r.psnr.toFixed(1)} dB`,
   ].join('\n');
 }
@@ -144,16 +171,14 @@ export async function printQuantizationReport(options: {
   vqganDir: string;
   quantizedDir: string;
   cacheDir: string;
-  /** The export has int8 activations in its host-cache decoder: measure that graph too. */
-  int8Activations?: boolean;
 }): Promise<QuantizationReport> {
   const fp32Dir = stagingPath(join(options.cacheDir, 'report-fp32'));
   try {
     exportModel({ dalleDir: options.dalleDir, vqganDir: options.vqganDir, outDir: fp32Dir, dtype: 'fp32' });
     const report = await measureQuantizationError(fp32Dir, options.quantizedDir);
     console.log(formatQuantizationReport(report));
-    // That decoder multiplies with int8 activations: its own error, next to the full decoder's.
-    if (options.int8Activations === true)
+    // WASM's decoder multiplies with int8 activations: its own error, next to the full decoder's.
+    if (openModelFolder(options.quantizedDir).manifest.graphs.decoder.wasmHostCacheFile !== undefined)
       console.log(
         formatQuantizationReport(await measureQuantizationError(fp32Dir, options.quantizedDir, PROMPT, 'host-cache')),
       );
