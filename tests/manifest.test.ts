@@ -75,6 +75,11 @@ const MALFORMED: readonly (readonly [string, unknown, RegExp])[] = [
   ['graphs.decoder.dynamicTextLength', 1, /"graphs\.decoder\.dynamicTextLength" must be true or false/],
   ['graphs.vqgan.wasmFile', 'missing.onnx', /"graphs\.vqgan\.wasmFile" names missing\.onnx, which "files" does not/],
   ['graphs.vqgan.wasmFile', '../x.onnx', /"graphs\.vqgan\.wasmFile" must be a relative path/],
+  [
+    'graphs.decoder.wasmHostCacheFile',
+    'gone.onnx',
+    /"graphs\.decoder\.wasmHostCacheFile" names gone\.onnx, which "files" does not/,
+  ],
   ['tokenizer.vocab', '../vocab.json', /"tokenizer\.vocab" must be a relative path/],
   [
     'tokenizer.wordFrequencies',

@@ -53,8 +53,9 @@ void test('the loader picks the VQGAN file per backend', () => {
   assert.equal(graphFile(vqgan, { executionProviders: ['webgpu', 'wasm'] }, false), 'vqgan.onnx');
   // Older folders: the Conv graph everywhere.
   assert.equal(graphFile(withoutWasmFile(source).manifest.graphs.vqgan, wasm('vqgan'), false), 'vqgan.onnx');
-  // The decoder's variant follows the host cache, not the backend.
-  assert.equal(graphFile(decoder, wasm('decoder'), true), 'decoder_host_cache.onnx');
+  // The decoder's variants follow the host cache, and on WASM its int8 one (tests/int8-activations.test.ts).
+  assert.equal(graphFile(decoder, wasm('decoder'), true), 'decoder_host_cache_int8.onnx');
+  assert.equal(graphFile(decoder, native, true), 'decoder_host_cache.onnx');
   assert.equal(graphFile(decoder, wasm('decoder'), false), 'decoder.onnx');
 });
 

@@ -1,6 +1,6 @@
 /**
  * npm run export -- --dalle <dir> --vqgan <dir> --out <dir> [--dtype fp32|fp16|q8|q4] [--force]
- *   [--int8-activations]   (q8: the CPU runtimes' decoder multiplies in int8; faster at many images, less accurate)
+ *   [--no-int8-activations]   (q8: no WASM decoder multiplying in int8, docs/model-format.md#int8-activations)
  * npm run export -- --random tiny|mini|mega --seed <n> --out <dir> [--dtype …]
  * npm run export -- --from-hub dalle-mini/dalle-mini --out <dir> [--dtype …] [--revision main]
  * npm run export -- --random clip-tiny --seed <n> --out <dir> [--dtype fp32|q8]     (a CLIP ranking model)
@@ -52,7 +52,7 @@ const FLAGS = [
   'model-id',
   'logit-scale',
 ];
-const SWITCHES = ['force', 'int8-activations'];
+const SWITCHES = ['force', 'int8-activations', 'no-int8-activations'];
 
 function isPreset(value: string): value is PresetName {
   return (PRESETS as readonly string[]).includes(value);
@@ -159,8 +159,12 @@ async function main(): Promise<void> {
   if (args.values.get('random') === 'clip-tiny' || args.values.has('clip')) return exportClip(args, out);
   const dtype = args.values.get('dtype') ?? 'fp32';
   if (!isExportDtype(dtype)) throw new UsageError(`--dtype must be one of ${EXPORT_DTYPES.join(', ')}, got "${dtype}"`);
-  const int8Activations = args.switches.has('int8-activations');
-  if (int8Activations && dtype !== 'q8') throw new UsageError('--int8-activations needs --dtype q8');
+  // q8 writes the int8-activation decoder unless told not to; --int8-activations (the default) only checks the dtype.
+  if (args.switches.has('int8-activations') && dtype !== 'q8')
+    throw new UsageError('--int8-activations needs --dtype q8');
+  if (args.switches.has('int8-activations') && args.switches.has('no-int8-activations'))
+    throw new UsageError('--int8-activations and --no-int8-activations contradict each other');
+  const int8Activations = dtype === 'q8' && !args.switches.has('no-int8-activations');
   const cacheDir = resolve(args.values.get('cache-dir') ?? '.cache');
   const source = sourceFrom(args, cacheDir);
   const force = args.switches.has('force');
@@ -207,7 +211,6 @@ async function main(): Promise<void> {
       vqganDir: source.vqgan,
       quantizedDir: outDir,
       cacheDir,
-      int8Activations,
     });
 }
 

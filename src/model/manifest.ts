@@ -44,6 +44,12 @@ export interface GraphEntry {
    * (docs/model-format.md#vqgan). Native ONNX Runtime and WebGPU load `file`.
    */
   readonly wasmFile?: string;
+  /**
+   * Decoder only, optional: a host-cache graph for the WASM backend, over the same `externalData`, whose linear
+   * layers multiply in int8 (q8 exports; docs/model-format.md#int8-activations). WASM's integer kernels compute it
+   * exactly and faster; native ONNX Runtime's AVX2 ones may saturate it, so native runs load `hostCacheFile`.
+   */
+  readonly wasmHostCacheFile?: string;
 }
 
 /**
@@ -139,22 +145,28 @@ export function readFiles(field: JsonField): ManifestFile[] {
   });
 }
 
+/** A graph's optional files beside `file`, over the same external data (GraphEntry). */
+type GraphVariantField = 'hostCacheFile' | 'wasmFile' | 'wasmHostCacheFile';
+
 interface GraphFields {
-  /** The optional second file this graph may have (GraphEntry). */
-  readonly variant?: 'hostCacheFile' | 'wasmFile';
+  /** The optional files this graph may have. */
+  readonly variants?: readonly GraphVariantField[];
   /** The encoder's and decoder's `dynamicTextLength`. */
   readonly text?: boolean;
 }
 
 function readGraph(field: JsonField, listed: (field: JsonField) => string, fields: GraphFields = {}): GraphEntry {
-  const { variant } = fields;
-  const second = variant === undefined ? undefined : field.field(variant).optional(listed);
+  const variants: Partial<Record<GraphVariantField, string>> = {};
+  for (const variant of fields.variants ?? []) {
+    const path = field.field(variant).optional(listed);
+    if (path !== undefined) variants[variant] = path;
+  }
   const dynamicTextLength = fields.text ? field.field('dynamicTextLength').optional((f) => f.boolean()) : undefined;
   return {
     file: listed(field.field('file')),
     externalData: field.field('externalData').items({ min: 0, max: 64 }).map(listed),
     compute: field.field('compute').oneOf(['float32', 'float16']),
-    ...(variant === undefined || second === undefined ? {} : { [variant]: second }),
+    ...variants,
     ...(dynamicTextLength === undefined ? {} : { dynamicTextLength }),
   };
 }
@@ -211,8 +223,11 @@ export function parseManifest(json: unknown, source = 'manifest.json'): ModelMan
     specialTokens: readSpecialTokens(root.field('specialTokens'), dalleBart, vqgan),
     graphs: {
       encoder: readGraph(root.field('graphs.encoder'), listed, { text: true }),
-      decoder: readGraph(root.field('graphs.decoder'), listed, { variant: 'hostCacheFile', text: true }),
-      vqgan: readGraph(root.field('graphs.vqgan'), listed, { variant: 'wasmFile' }),
+      decoder: readGraph(root.field('graphs.decoder'), listed, {
+        variants: ['hostCacheFile', 'wasmHostCacheFile'],
+        text: true,
+      }),
+      vqgan: readGraph(root.field('graphs.vqgan'), listed, { variants: ['wasmFile'] }),
     },
     tokenizer: {
       vocab: listed(tokenizer.field('vocab')),

@@ -4,8 +4,9 @@
  * WASM: int8 weights are dequantized once at load (`session.disable_quant_qdq` lets ORT's constant
  * folding fold DequantizeLinear). Dequantizing on every step instead made a mini q8 decoder step
  * ~17× slower than fp32 in `npm run bench`-style runs on onnxruntime-web; the download stays small.
- * Int8 kernels lose on this build too: MatMulNBits (8 or 4 bits) dequantizes every run, 3–15× slower
- * than the folded float32 MatMul (docs/performance.md#q8-on-wasm-int8-kernels-lose-to-folded-float32).
+ * MatMulNBits (8 or 4 bits) loses on this build: it dequantizes every run, 3–15× slower than the folded
+ * float32 MatMul (docs/performance.md#q8-on-wasm-int8-kernels-without-packed-weights-lose-to-folded-float32).
+ * A q8 decoder's WASM graph (`wasmHostCacheFile`) multiplies in int8 instead and has nothing to fold.
  * WebGPU: the decoder's KV cache outputs stay on the GPU and are fed straight back.
  */
 import { cacheNames, crossAttentionNames } from '../model/graph-io.ts';

@@ -33,9 +33,9 @@ export function demoModel(dtype: ExportDtype = 'fp32'): string {
   return ensureDemoModel(join(CACHE, 'test-models', `demo-${dtype}`), dtype);
 }
 
-/** The demo model in q8 with int8 activations in its host-cache decoder (ExportOptions.int8Activations). */
-export function demoModelInt8Activations(): string {
-  return ensureDemoModel(join(CACHE, 'test-models', 'demo-q8-int8-activations'), 'q8', { int8Activations: true });
+/** The demo model in q8 without the int8-activation WASM decoder (ExportOptions.int8Activations false). */
+export function demoModelWithoutInt8Activations(): string {
+  return ensureDemoModel(join(CACHE, 'test-models', 'demo-q8-float-activations'), 'q8', { int8Activations: false });
 }
 
 /** The trained demo CLIP (tools/train/clip-checkpoint) in fp32, rebuilt when the exporter or the checkpoint changes. */

@@ -30,14 +30,14 @@ function checkpointFingerprint(dir: string): string {
 
 /**
  * Exports the demo checkpoint in `dtype` to `outDir` unless a current export is there; returns `outDir`.
- * `int8Activations`: ExportOptions.int8Activations (q8).
+ * `int8Activations`: ExportOptions.int8Activations (q8; on by default).
  */
 export function ensureDemoModel(
   outDir: string,
   dtype: ExportDtype = 'fp32',
   {
     checkpointDir = DEMO_CHECKPOINT,
-    int8Activations = false,
+    int8Activations,
   }: { checkpointDir?: string; int8Activations?: boolean } = {},
 ): string {
   const fingerprint = `${exporterFingerprint()}-${checkpointFingerprint(checkpointDir)}`;
@@ -48,7 +48,7 @@ export function ensureDemoModel(
       outDir,
       dtype,
       modelId: DEMO_MODEL_ID,
-      int8Activations,
+      ...(int8Activations === undefined ? {} : { int8Activations }),
     }),
   );
 }

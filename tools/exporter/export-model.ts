@@ -38,9 +38,9 @@ export interface ExportOptions {
   /** External data is split into files of at most this size (a larger tensor gets a file of its own). */
   readonly shardBytes?: number;
   /**
-   * q8 only: the host-cache decoder (what WASM and the CLI run) multiplies its layers' projections with int8
-   * activations: ≈ 0.6× the WASM step at 9 images, and less memory, for a measured loss of accuracy
-   * (docs/model-format.md#int8-activations). Off by default.
+   * q8 only, on by default: a second host-cache decoder for the WASM backend (`wasmHostCacheFile`) whose layers'
+   * projections multiply in int8: ≈ 0.65× the WASM step at 9 images and less memory, for a measured loss of
+   * accuracy (docs/model-format.md#int8-activations). `false` leaves it out (WASM then runs `hostCacheFile`).
    */
   readonly int8Activations?: boolean;
   readonly log?: (line: string) => void;
@@ -70,15 +70,17 @@ function describeFile(dir: string, path: string): ManifestFile {
 
 /** The decoder without `present.*`, over the decoder's own external data (GraphEntry.hostCacheFile). */
 export const HOST_CACHE_DECODER_FILE = 'decoder_host_cache.onnx';
+/** The host-cache decoder with int8 activations, over the decoder's external data (GraphEntry.wasmHostCacheFile). */
+export const WASM_HOST_CACHE_DECODER_FILE = 'decoder_host_cache_int8.onnx';
 /** The VQGAN with Winograd convolutions, over the VQGAN's own external data (GraphEntry.wasmFile). */
 export const WASM_VQGAN_FILE = 'vqgan_winograd.onnx';
 
 /**
- * A graph's second file over the same external data (GraphEntry): the same nodes serialized as `graph` says, or,
- * with `build`, other nodes over the same weights (then serialized as `graph` says too, if given).
+ * One of a graph's further files over the same external data (GraphEntry): the same nodes serialized as `graph`
+ * says, or, with `build`, other nodes over the same weights (then serialized as `graph` says too, if given).
  */
 interface Variant {
-  readonly field: 'hostCacheFile' | 'wasmFile';
+  readonly field: 'hostCacheFile' | 'wasmFile' | 'wasmHostCacheFile';
   readonly file: string;
   readonly graph?: GraphVariant;
   readonly build?: (b: GraphBuilder) => void;
@@ -90,35 +92,40 @@ function writeGraph(
   dtype: ExportDtype,
   shardBytes: number | undefined,
   build: (b: GraphBuilder) => void,
-  variant?: Variant,
+  variants: readonly Variant[] = [],
 ): GraphEntry {
   const data = new ExternalDataWriter(dir, `${name}.onnx_data`, shardBytes);
   // Only a variant with nodes of its own needs to find the weights again (hashing costs a pass over them).
-  const shared = variant?.build ? new SharedWeights(data) : undefined;
+  const shared = variants.some((v) => v.build) ? new SharedWeights(data) : undefined;
   const builder = new GraphBuilder(name, shared?.record ?? data);
-  let second: Uint8Array | undefined;
+  const serialized: Uint8Array[] = [];
   try {
     build(builder);
-    if (variant?.build && shared) {
-      // Built after the first graph, so every weight it reads is already stored.
-      const other = new GraphBuilder(name, shared.reuse);
-      variant.build(other);
-      second = other.serialize(variant.graph);
-    } else if (variant) {
-      second = builder.serialize(variant.graph);
+    for (const variant of variants) {
+      if (variant.build && shared) {
+        // Built after the first graph, so every weight it reads is already stored.
+        const other = new GraphBuilder(name, shared.reuse);
+        variant.build(other);
+        serialized.push(other.serialize(variant.graph));
+      } else {
+        serialized.push(builder.serialize(variant.graph));
+      }
     }
   } finally {
     data.close();
   }
   writeFileSync(join(dir, `${name}.onnx`), builder.serialize());
-  const entry = {
+  const entry: GraphEntry = {
     file: `${name}.onnx`,
     externalData: data.files,
     compute: name === 'vqgan' ? 'float32' : computeType(dtype),
-  } as const;
-  if (!variant || !second) return entry;
-  writeFileSync(join(dir, variant.file), second);
-  return { ...entry, [variant.field]: variant.file };
+  };
+  const fields: Partial<Record<Variant['field'], string>> = {};
+  variants.forEach((variant, i) => {
+    writeFileSync(join(dir, variant.file), serialized[i]!);
+    fields[variant.field] = variant.file;
+  });
+  return { ...entry, ...fields };
 }
 
 /**
@@ -203,16 +210,20 @@ export function exportModel(options: ExportOptions): ModelManifest {
         dtype,
         options.shardBytes,
         (b) => buildDecoderGraph(b, model.dalle, model.dalleConfig, dtype),
-        {
-          field: 'hostCacheFile',
-          file: HOST_CACHE_DECODER_FILE,
-          graph: hostCacheDecoderVariant(model.dalleConfig),
-          ...(dtype === 'q8' &&
-            options.int8Activations === true && {
-              build: (b: GraphBuilder) =>
-                buildDecoderGraph(b, model.dalle, model.dalleConfig, dtype, 'int8-activations'),
-            }),
-        },
+        [
+          { field: 'hostCacheFile', file: HOST_CACHE_DECODER_FILE, graph: hostCacheDecoderVariant(model.dalleConfig) },
+          ...(dtype === 'q8' && options.int8Activations !== false
+            ? [
+                {
+                  field: 'wasmHostCacheFile',
+                  file: WASM_HOST_CACHE_DECODER_FILE,
+                  graph: hostCacheDecoderVariant(model.dalleConfig),
+                  build: (b: GraphBuilder) =>
+                    buildDecoderGraph(b, model.dalle, model.dalleConfig, dtype, 'int8-activations'),
+                } as const,
+              ]
+            : []),
+        ],
       ),
       dynamicTextLength: true,
     };
@@ -223,11 +234,13 @@ export function exportModel(options: ExportOptions): ModelManifest {
       dtype,
       options.shardBytes,
       (b) => buildVqganGraph(b, model.vqgan, model.vqganConfig, dtype, 'direct'),
-      {
-        field: 'wasmFile',
-        file: WASM_VQGAN_FILE,
-        build: (b) => buildVqganGraph(b, model.vqgan, model.vqganConfig, dtype, 'winograd'),
-      },
+      [
+        {
+          field: 'wasmFile',
+          file: WASM_VQGAN_FILE,
+          build: (b) => buildVqganGraph(b, model.vqgan, model.vqganConfig, dtype, 'winograd'),
+        },
+      ],
     );
     log('preview colours…');
     writeCodeColors(staging, options.vqganDir);
