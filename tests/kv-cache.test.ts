@@ -1,8 +1,13 @@
-/** The engine's two KV cache paths (host buffers written one slot per step, present.* fed back) decode alike. */
+/**
+ * The engine's KV cache paths (host buffers written one slot per step, present.* fed back, two preallocated sets
+ * written in turn) decode alike.
+ */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
+import * as ortNode from 'onnxruntime-node';
 import { DalleEngine } from '../src/pipeline/engine.ts';
 import { loadDalle } from '../src/pipeline/load-dalle.ts';
+import type { Tensor } from '../src/pipeline/runtime.ts';
 import { sessionOptionsFor } from '../src/pipeline/session-options.ts';
 import { openModelFolder } from '../tools/node/model-folder.ts';
 import { tinyModel } from './helpers/fixtures.ts';
@@ -35,3 +40,39 @@ for (const dtype of ['fp32', 'fp16'] as const) {
     for (const run of runs) run.dispose();
   });
 }
+
+/**
+ * Two preallocated cache sets written in turn (SwappedCacheDecoder, what the worker does on WebGPU with GPU buffers),
+ * run here on onnxruntime-node, which also writes outputs into the tensors it is given: the same logits as the
+ * cache the runtime allocates every step, and no cache tensor made after the first step.
+ */
+void test('two preallocated cache sets used in turn decode like present.* fed back (onnxruntime-node)', async () => {
+  const source = openModelFolder(tinyModel('fp32'));
+  const loaded = await loadDalle(ortNode, source, () => ({}), { cacheOnDevice: true });
+  after(() => loaded.dispose());
+  const made: Tensor[] = [];
+  const cacheTensors = (type: 'float32' | 'float16', dims: readonly number[]): Promise<Tensor> => {
+    assert.equal(type, 'float32');
+    const tensor = new ortNode.Tensor('float32', new Float32Array(dims.reduce((a, b) => a * b, 1)), dims);
+    made.push(tensor);
+    return Promise.resolve(tensor as Tensor);
+  };
+  const swapped = new DalleEngine(ortNode, loaded.engine.sessions, source.manifest, {
+    cacheOnDevice: true,
+    cacheTensors,
+  });
+  const prompt = loaded.text.encode('a red apple', 1);
+  const runs = [
+    await loaded.engine.beginDecoding(prompt, loaded.text.unconditional, 2),
+    await swapped.beginDecoding(prompt, loaded.text.unconditional, 2),
+  ];
+  const c = source.manifest.dalleBart;
+  const perSet = 2 * c.decoderLayers;
+  assert.equal(made.length, 2 * perSet, 'two sets, made when the run begins');
+  for (let step = 0; step < c.imageLength; step++) {
+    const previous = [0, 1].map((i) => (step === 0 ? source.manifest.specialTokens.imageStart : (step * 17 + i) % 900));
+    assert.deepEqual(await runs[1]!.step(previous), await runs[0]!.step(previous), `step ${step}`);
+  }
+  assert.equal(made.length, 2 * perSet, 'nothing allocated per step');
+  for (const run of runs) run.dispose();
+});

@@ -10,6 +10,7 @@ import { fetchManifest, httpModelSource } from '../../src/worker/http-model-sour
 import { asDalleManifest } from '../../src/model/stored-manifest.ts';
 import type { BenchRun } from '../bench-report.ts';
 import { measureGeneration } from '../measure-generation.ts';
+import { gpuCacheTensors } from '../../src/worker/gpu-cache-tensors.ts';
 
 declare const __ORT_PATH__: string;
 
@@ -33,7 +34,8 @@ async function measure(job: BrowserJob): Promise<WorkerReply> {
     ort,
     source,
     sessionOptions: sessionOptionsFor(job.backend, manifest),
-    engineOptions: job.backend === 'webgpu' ? { cacheOnDevice: true } : { hostCacheGraph: true },
+    engineOptions:
+      job.backend === 'webgpu' ? { cacheOnDevice: true, cacheTensors: gpuCacheTensors } : { hostCacheGraph: true },
     runtime: job.backend === 'webgpu' ? 'web-webgpu' : 'web-wasm',
     threads: job.backend === 'webgpu' ? 0 : job.threads,
     images: job.images,

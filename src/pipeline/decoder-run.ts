@@ -1,7 +1,8 @@
 /**
  * A decoder run for one prompt: the per-prompt feeds and the KV cache, stepped one token at a time.
- * Two ways to keep the cache (docs/model-format.md#kv-cache): `present.*` fed back as the next
- * `past.*` (WebGPU: GPU buffers), or host buffers the run writes one slot per step (CPU runtimes).
+ * Ways to keep the cache (docs/model-format.md#kv-cache): `present.*` fed back as the next `past.*`
+ * (WebGPU: GPU buffers), into two preallocated sets used in turn when the runtime can write into given
+ * tensors (WebGPU), or host buffers the run writes one slot per step (CPU runtimes).
  */
 import { DECODER_INPUTS, DECODER_OUTPUTS, cacheFeedback, cacheNames, newSlotNames } from '../model/graph-io.ts';
 import type { CacheLink, KeyValueNames } from '../model/graph-io.ts';
@@ -16,6 +17,10 @@ export function int64(ort: OrtApi, values: ArrayLike<number>, dims: readonly num
     BigInt64Array.from(values, (v) => BigInt(v)),
     dims,
   );
+}
+
+function isNameList(fetches: readonly string[] | object): fetches is readonly string[] {
+  return Array.isArray(fetches);
 }
 
 /** A decoder run in progress: each `step` feeds the n previous tokens and returns the raw logits [2n, V+1]. */
@@ -51,12 +56,18 @@ export class DecoderState implements DecoderRun {
     return this.logits(outputs);
   }
 
-  /** One decoder run at the current position; `fetches` limits which outputs leave the runtime. */
-  protected async run(previous: readonly number[], fetches: readonly string[]): Promise<Feeds> {
+  /**
+   * One decoder run at the current position; `fetches` limits which outputs leave the runtime, or maps them to
+   * the tensors to write them into (null: the runtime allocates).
+   */
+  protected async run(
+    previous: readonly number[],
+    fetches: readonly string[] | Readonly<Record<string, Tensor | null>>,
+  ): Promise<Feeds> {
     const { ort, sessions } = this.engine;
     this.feeds[DECODER_INPUTS.inputIds] = int64(ort, [...previous, ...previous], [2 * previous.length]);
     this.feeds[DECODER_INPUTS.position] = int64(ort, [this.position++], []);
-    return sessions.decoder.run(this.feeds, [...fetches]);
+    return sessions.decoder.run(this.feeds, isNameList(fetches) ? [...fetches] : { ...fetches });
   }
 
   protected async logits(outputs: Feeds): Promise<Float32Array> {
@@ -69,6 +80,44 @@ export class DecoderState implements DecoderRun {
   dispose(): void {
     for (const { past } of this.cache) this.feeds[past]?.dispose();
     for (const t of Object.values(this.fixed)) t.dispose();
+  }
+}
+
+/** Makes a zero-filled KV cache tensor where the runtime keeps the cache (EngineOptions.cacheTensors). */
+export type CacheTensorFactory = (type: 'float32' | 'float16', dims: readonly number[]) => Promise<Tensor>;
+
+/**
+ * `present.*` written into preallocated tensors, two sets used in turn: each step reads one set as `past.*` and
+ * writes the other, then they swap. The cache is allocated once per run, never by the runtime per step, and
+ * starts as the factory's zeros (WebGPU: fresh GPU buffers, nothing uploaded).
+ */
+export class SwappedCacheDecoder extends DecoderState {
+  private readonly links: readonly CacheLink[];
+
+  /** @param spare the second set, keyed by the `present.*` names it is written as. */
+  constructor(
+    engine: DalleEngine,
+    fixed: Feeds,
+    past: Feeds,
+    private readonly spare: Feeds,
+  ) {
+    super(engine, fixed, past);
+    this.links = cacheFeedback(engine.manifest.dalleBart);
+  }
+
+  override async step(previous: readonly number[]): Promise<Float32Array> {
+    const outputs = await this.run(previous, { ...this.spare, [DECODER_OUTPUTS.logits]: null });
+    for (const { present, past } of this.links) {
+      const read = this.feeds[past]!;
+      this.feeds[past] = outputs[present]!;
+      this.spare[present] = read;
+    }
+    return this.logits(outputs);
+  }
+
+  override dispose(): void {
+    for (const t of Object.values(this.spare)) t.dispose();
+    super.dispose();
   }
 }
 

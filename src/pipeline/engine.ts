@@ -22,7 +22,8 @@ import { checkSeed } from '../core/seed.ts';
 import { checkSamplingSettings, sampleNextTokens } from './sampler.ts';
 import type { SamplingSettings } from './sampler.ts';
 import type { DalleSessions, OrtApi } from './runtime.ts';
-import { DecoderState, HostCacheDecoder, cacheSlotsAt, int64 } from './decoder-run.ts';
+import { DecoderState, HostCacheDecoder, SwappedCacheDecoder, cacheSlotsAt, int64 } from './decoder-run.ts';
+import type { CacheTensorFactory } from './decoder-run.ts';
 import { encodedTextLength } from './text-length.ts';
 import type { DecoderRun, Feeds } from './decoder-run.ts';
 
@@ -48,6 +49,13 @@ export interface EngineOptions {
    */
   readonly cacheOnDevice?: boolean;
   /**
+   * With `cacheOnDevice`: makes the cache's tensors where the runtime keeps it (the worker's: WebGPU buffers).
+   * Each run then allocates two sets once and has the decoder write `present.*` into them in turn
+   * (SwappedCacheDecoder); without it the runtime allocates `present.*` every step and the first `past.*` is
+   * uploaded from host zeros.
+   */
+  readonly cacheTensors?: CacheTensorFactory;
+  /**
    * Load the decoder graph without `present.*` outputs when the model has one (loadDalle; ignored
    * with `cacheOnDevice`): ONNX Runtime runs every node, fetched or not, so the full graph would
    * still rewrite the whole cache every step. The CPU runtimes set it; the full graph stays the
@@ -64,6 +72,7 @@ export class DalleEngine {
    * host-cache file of models exported since it has PAST_SLOTS_AXIS), so only the slots allocated so far are passed.
    */
   readonly growingCache: boolean;
+  private readonly cacheTensors: CacheTensorFactory | undefined;
   private lastDecodeMsPerImage: number | undefined;
 
   constructor(
@@ -77,6 +86,7 @@ export class DalleEngine {
     const firstPast = cacheNames(manifest.dalleBart, 'past')[0]!.key;
     const pastInput = sessions.decoder.inputMetadata?.find((input) => input.name === firstPast);
     this.growingCache = this.hostCache && pastInput?.isTensor === true && typeof pastInput.shape[3] === 'string';
+    this.cacheTensors = options.cacheOnDevice === true ? options.cacheTensors : undefined;
   }
 
   /** Samples `count` × imageLength codes for one prompt. */
@@ -141,25 +151,63 @@ export class DalleEngine {
     }
     for (const [name, tensor] of Object.entries(encoded)) if (!(name in fixed)) tensor.dispose();
     const S = c.imageLength;
-    const past = this.emptyCache(2 * n, this.growingCache ? cacheSlotsAt(0, S) : S);
-    return this.hostCache
-      ? new HostCacheDecoder(this, fixed, past, this.growingCache)
-      : new DecoderState(this, fixed, past);
+    const cacheRows = 2 * n;
+    const made: Feeds = {};
+    try {
+      if (this.hostCache) {
+        const slots = this.growingCache ? cacheSlotsAt(0, S) : S;
+        const past = await this.emptyCache('past', cacheRows, slots, this.hostZeros, made);
+        return new HostCacheDecoder(this, fixed, past, this.growingCache);
+      }
+      if (!this.cacheTensors)
+        return new DecoderState(this, fixed, await this.emptyCache('past', cacheRows, S, this.hostZeros, made));
+      const past = await this.emptyCache('past', cacheRows, S, this.cacheTensors, made);
+      const spare = await this.emptyCache('present', cacheRows, S, this.cacheTensors, made);
+      return new SwappedCacheDecoder(this, fixed, past, spare);
+    } catch (error) {
+      // Out of memory, device lost: nothing of this run stays allocated.
+      for (const t of [...Object.values(made), ...Object.values(fixed)]) t.dispose();
+      throw error;
+    }
   }
 
-  private emptyCache(rows: number, slots: number): Feeds {
-    const c = this.manifest.dalleBart;
-    const { compute } = this.manifest.graphs.decoder;
-    const hd = c.dModel / c.decoderHeads;
-    const size = rows * c.dModel * slots;
-    const feeds: Feeds = {};
-    for (const { key, value } of cacheNames(c, 'past')) {
-      const zeros = (): Float32Array =>
-        compute === 'float16' ? (new Uint16Array(size) as unknown as Float32Array) : new Float32Array(size);
-      feeds[key] = new this.ort.Tensor(compute as 'float32', zeros(), [rows, c.decoderHeads, hd, slots]);
-      feeds[value] = new this.ort.Tensor(compute as 'float32', zeros(), [rows, c.decoderHeads, slots, hd]);
+  /** Zeros in host memory: the CPU runtimes' cache, and the first `past.*` on WebGPU without `cacheTensors`. */
+  private readonly hostZeros: CacheTensorFactory = (type, dims) => {
+    const size = dims.reduce((a, b) => a * b, 1);
+    const zeros = type === 'float16' ? (new Uint16Array(size) as unknown as Float32Array) : new Float32Array(size);
+    return Promise.resolve(new this.ort.Tensor(type as 'float32', zeros, dims));
+  };
+
+  /** A zero cache from `make`, named as the graph's `past.*` inputs or `present.*` outputs; `made` collects it too. */
+  private async emptyCache(
+    kind: 'past' | 'present',
+    rows: number,
+    slots: number,
+    make: CacheTensorFactory,
+    made: Feeds,
+  ): Promise<Feeds> {
+    const shapes: [string, number[]][] = [];
+    this.forEachCacheTensor(kind, rows, slots, (name, dims) => shapes.push([name, dims]));
+    const cache: Feeds = {};
+    for (const [name, dims] of shapes) {
+      cache[name] = made[name] = await make(this.manifest.graphs.decoder.compute, dims);
     }
-    return feeds;
+    return cache;
+  }
+
+  /** Keys [rows, H, hd, slots], values [rows, H, slots, hd] (docs/model-format.md#kv-cache). */
+  private forEachCacheTensor(
+    kind: 'past' | 'present',
+    rows: number,
+    slots: number,
+    visit: (name: string, dims: number[]) => void,
+  ): void {
+    const c = this.manifest.dalleBart;
+    const hd = c.dModel / c.decoderHeads;
+    for (const { key, value } of cacheNames(c, kind)) {
+      visit(key, [rows, c.decoderHeads, hd, slots]);
+      visit(value, [rows, c.decoderHeads, slots, hd]);
+    }
   }
 
   /** Milliseconds per image of the latest VQGAN decode (previews budget with it); undefined before the first. */

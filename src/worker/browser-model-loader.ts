@@ -15,6 +15,7 @@ import type { BackendChoice } from './backend.ts';
 import type { LoadedModel, ModelLoader } from './handler.ts';
 import type { ModelLibrary } from './model-library.ts';
 import type { LoadProgress } from './protocol.ts';
+import { gpuCacheTensors } from './gpu-cache-tensors.ts';
 
 /**
  * Memory we let one run use. Browsers do not tell how much GPU memory there is; `deviceMemory`
@@ -30,8 +31,8 @@ function deviceLimits(choice: BackendChoice): DeviceLimits {
 
 /** Reports a graph as compiling once all its files have arrived (createSession reads them, then compiles). */
 function withCompileProgress(source: ModelSource, onProgress: (p: LoadProgress) => void): ModelSource {
-  // A graph is read from `file` or one of its variants (the decoder's `hostCacheFile` on CPU, the VQGAN's `wasmFile`
-  // on WASM): any stands for the graph.
+  // A graph is read from `file` or one of its variants (the decoder's `hostCacheFile` or `wasmHostCacheFile` on CPU,
+  // the VQGAN's `wasmFile` on WASM): any stands for the graph.
   const GRAPH_FILE = '';
   const waiting = new Map(
     GRAPH_NAMES.map((graph) => [graph, new Set([GRAPH_FILE, ...source.manifest.graphs[graph].externalData])]),
@@ -41,8 +42,9 @@ function withCompileProgress(source: ModelSource, onProgress: (p: LoadProgress) 
     async readFile(path) {
       const bytes = await source.readFile(path);
       for (const [graph, files] of waiting) {
-        const { file, hostCacheFile, wasmFile } = source.manifest.graphs[graph];
-        const read = path === file || path === hostCacheFile || path === wasmFile ? GRAPH_FILE : path;
+        const { file, hostCacheFile, wasmFile, wasmHostCacheFile } = source.manifest.graphs[graph];
+        const variants = [file, hostCacheFile, wasmFile, wasmHostCacheFile];
+        const read = variants.includes(path) ? GRAPH_FILE : path;
         if (files.delete(read) && files.size === 0) onProgress({ stage: 'compile', graph });
       }
       return bytes;
@@ -80,7 +82,7 @@ export function browserModelLoader(library: ModelLibrary): ModelLoader {
       ort,
       withCompileProgress(opened.source, onProgress),
       sessionOptionsFor(choice.backend, manifest),
-      { cacheOnDevice: choice.backend === 'webgpu', hostCacheGraph: choice.backend === 'wasm' },
+      choice.backend === 'webgpu' ? { cacheOnDevice: true, cacheTensors: gpuCacheTensors } : { hostCacheGraph: true },
     );
     await opened.loaded();
     const loaded: LoadedModel = {
