@@ -5,8 +5,9 @@
  * written by the exporter's own `Layers.linear`), timed on onnxruntime-web's WASM backend and onnxruntime-node side
  * by side in one process, rounds interleaved. They are ≈ 70 % of a step on WASM, so their rate bounds what any change
  * around them can reach: the 9-image / 1-image ratio, WASM / native (docs/performance.md#the-gemm-ceiling).
- * q8 runs as the app runs it: folded to float32 at load on WASM, int8 kernels natively; q8-int8 is q8 with int8
- * activations (export --int8-activations; its LM head stays float, as there).
+ * q8 runs as a q8 export without int8 activations does: folded to float32 at load on WASM, int8 kernels natively;
+ * q8-int8 is q8 with int8 activations (what WASM runs of a q8 export by default; its LM head stays float, as
+ * there).
  */
 import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
@@ -26,7 +27,7 @@ import { median } from './bench-report.ts';
 import { decoderLinearShapes, gemmRate, weightCount } from './decoder-linears.ts';
 
 type Runtime = 'web-wasm' | 'node';
-/** `q8-int8`: q8 with int8 activations (export --int8-activations, docs/model-format.md#int8-activations). */
+/** `q8-int8`: q8 with int8 activations (a q8 export's wasmHostCacheFile, docs/model-format.md#int8-activations). */
 type Dtype = 'q8' | 'q8-int8' | 'fp32';
 const DTYPES: readonly Dtype[] = ['q8', 'q8-int8', 'fp32'];
 

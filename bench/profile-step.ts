@@ -1,10 +1,11 @@
 /**
  * npm run bench:profile-step -- --model <dir> [--runtime web|node] [--images 9] [--position 128] [--runs 5]
  *   [--threads 2]
- * Where one decoder step's time goes: the CPU runtimes' decoder graph (hostCacheFile) run with ORT's
- * per-op profiling at one position, summed per op type (and attention MatMuls, those reading the
- * cache, apart from the linear layers'). The wall time of `session.run` minus ORT's own `model_run`
- * is what happens outside the graph: on WASM mostly copying the inputs (the `past.*` cache) into the heap.
+ * Where one decoder step's time goes: the CPU runtimes' decoder graph (hostCacheFile; on WASM a q8
+ * model's wasmHostCacheFile) run with ORT's per-op profiling at one position, summed per op type (and
+ * attention MatMuls, those reading the cache, apart from the linear layers'). The wall time of `session.run`
+ * minus ORT's own `model_run` is what happens outside the graph: on WASM mostly copying the inputs (the
+ * `past.*` cache) into the heap.
  */
 import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';

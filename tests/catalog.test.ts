@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { CatalogError, catalogHosts, modelFolderUrl, parseCatalog, unavailableReason } from '../src/model/catalog.ts';
-import { updateCatalog } from '../tools/exporter/catalog-entry.ts';
+import { loadedWeightBytes, updateCatalog } from '../tools/exporter/catalog-entry.ts';
 import { openModelFolder } from '../tools/node/model-folder.ts';
 import { tinyModel } from './helpers/fixtures.ts';
 
@@ -163,6 +163,19 @@ void test('export --catalog adds an entry, and a re-export keeps the owner’s w
     ['clip-demo'],
     'the rankers are kept',
   );
+});
+
+void test('the memory estimate counts a q8 decoder with int8 activations at its stored size on WASM', () => {
+  const { manifest } = openModelFolder(tinyModel('q8'));
+  const all = manifest.files.reduce((sum, f) => sum + f.bytes, 0);
+  const sizes = new Map(manifest.files.map((f) => [f.path, f.bytes]));
+  const decoder = manifest.graphs.decoder.externalData.reduce((sum, path) => sum + sizes.get(path)!, 0);
+  const { dModel, imageVocabSize } = manifest.dalleBart;
+  assert.equal(loadedWeightBytes(manifest), (all - decoder) * 4 + decoder + 3 * dModel * (imageVocabSize + 1));
+  const { wasmHostCacheFile, ...floatDecoder } = manifest.graphs.decoder;
+  assert.ok(wasmHostCacheFile !== undefined);
+  const withoutInt8 = { ...manifest, graphs: { ...manifest.graphs, decoder: floatDecoder } };
+  assert.equal(loadedWeightBytes(withoutInt8), all * 4, 'every q8 weight folded to float32');
 });
 
 void test('npm run export writes the catalog entry and splits external data into --shard-mb files', () => {

@@ -5,19 +5,11 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { cacheNames, newSlotNames } from '../src/model/graph-io.ts';
-import type { ModelSource } from '../src/model/model-source.ts';
 import { loadDalle } from '../src/pipeline/load-dalle.ts';
 import { sessionOptionsFor } from '../src/pipeline/session-options.ts';
 import { openModelFolder } from '../tools/node/model-folder.ts';
-import { tinyModel } from './helpers/fixtures.ts';
+import { tinyModel, withoutInt8Decoder } from './helpers/fixtures.ts';
 import { ort } from './helpers/graphs.ts';
-
-function withoutInt8Decoder(source: ModelSource): ModelSource {
-  const { wasmHostCacheFile, ...decoder } = source.manifest.graphs.decoder;
-  assert.equal(wasmHostCacheFile !== undefined, source.manifest.dtype === 'q8');
-  const graphs = { ...source.manifest.graphs, decoder };
-  return { ...source, manifest: { ...source.manifest, graphs } };
-}
 
 for (const dtype of ['fp32', 'q8'] as const) {
   // The float host-cache graph: q8's int8-activation one, which WASM would load instead, is not the same

@@ -44,7 +44,7 @@ void test('only host-cache runs on the WASM backend load the int8-activation dec
   const { manifest } = openModelFolder(int8Dir);
   const { decoder } = manifest.graphs;
   assert.equal(graphFile(decoder, WASM_SESSION_OPTIONS, true), decoder.wasmHostCacheFile);
-  assert.equal(graphFile(decoder, {}, true), decoder.hostCacheFile, 'onnxruntime-node (the CLI)');
+  assert.equal(graphFile(decoder, {}, true), decoder.hostCacheFile, 'onnxruntime-node (bench native rows)');
   assert.equal(graphFile(decoder, WASM_SESSION_OPTIONS, false), decoder.file, 'a fed-back cache needs present.*');
   assert.equal(graphFile(decoder, sessionOptionsFor('webgpu', manifest)('decoder'), false), decoder.file);
 });

@@ -160,8 +160,8 @@ async function main(): Promise<void> {
   const dtype = args.values.get('dtype') ?? 'fp32';
   if (!isExportDtype(dtype)) throw new UsageError(`--dtype must be one of ${EXPORT_DTYPES.join(', ')}, got "${dtype}"`);
   // q8 writes the int8-activation decoder unless told not to; --int8-activations (the default) only checks the dtype.
-  if (args.switches.has('int8-activations') && dtype !== 'q8')
-    throw new UsageError('--int8-activations needs --dtype q8');
+  for (const flag of ['int8-activations', 'no-int8-activations'])
+    if (args.switches.has(flag) && dtype !== 'q8') throw new UsageError(`--${flag} needs --dtype q8`);
   if (args.switches.has('int8-activations') && args.switches.has('no-int8-activations'))
     throw new UsageError('--int8-activations and --no-int8-activations contradict each other');
   const int8Activations = dtype === 'q8' && !args.switches.has('no-int8-activations');

@@ -107,9 +107,11 @@ export class SwappedCacheDecoder extends DecoderState {
 
   override async step(previous: readonly number[]): Promise<Float32Array> {
     const outputs = await this.run(previous, { ...this.spare, [DECODER_OUTPUTS.logits]: null });
+    // The runtime wrote into the spare tensors (onnxruntime-web returns those very objects; others may wrap them):
+    // the factory's tensors, which own the buffers, change sides.
     for (const { present, past } of this.links) {
       const read = this.feeds[past]!;
-      this.feeds[past] = outputs[present]!;
+      this.feeds[past] = this.spare[present]!;
       this.spare[present] = read;
     }
     return this.logits(outputs);

@@ -50,3 +50,13 @@ export class WorkerCrashedError extends ExpectedError {
     super(`The generation worker stopped unexpectedly (${detail}). The app starts a new one: draw again.`);
   }
 }
+
+/** WebGPU could not allocate the decoder's KV cache for a drawing: less at once fits. */
+export class GpuMemoryError extends ExpectedError {
+  override name = 'GpuMemoryError';
+  constructor(megabytes: number, detail: string) {
+    super(
+      `The GPU has no room for the next ${megabytes} MB of this drawing's memory (${detail}). Draw fewer images at once, or close other tabs or apps that use the GPU, then draw again.`,
+    );
+  }
+}

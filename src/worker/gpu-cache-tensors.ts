@@ -4,26 +4,45 @@
  */
 import * as ort from 'onnxruntime-web';
 import type { CacheTensorFactory } from '../pipeline/decoder-run.ts';
+import { GpuMemoryError } from './errors.ts';
 
 /** The slice of a GPUDevice this needs (the project does not depend on WebGPU's type package). */
-interface BufferDevice {
+export interface BufferDevice {
   createBuffer(descriptor: { size: number; usage: number }): GpuBufferLike;
+  pushErrorScope(filter: 'out-of-memory' | 'validation'): void;
+  popErrorScope(): Promise<{ message: string } | null>;
 }
-interface GpuBufferLike {
+export interface GpuBufferLike {
   destroy(): void;
 }
 
 /** GPUBufferUsage.STORAGE | COPY_SRC | COPY_DST: read and written by shaders, copied out when downloaded. */
 const CACHE_USAGE = 0x80 | 0x04 | 0x08;
 
-export const gpuCacheTensors: CacheTensorFactory = async (type, dims) => {
-  const device = (await ort.env.webgpu.device) as BufferDevice;
-  const bytes = dims.reduce((a, b) => a * b, 1) * (type === 'float16' ? 2 : 4);
-  // WebGPU sizes buffers in multiples of 4 bytes; a new buffer is zero-filled.
-  const buffer = device.createBuffer({ size: Math.ceil(bytes / 4) * 4, usage: CACHE_USAGE });
-  return ort.Tensor.fromGpuBuffer(buffer as unknown as Parameters<typeof ort.Tensor.fromGpuBuffer>[0], {
-    dataType: type,
-    dims,
-    dispose: () => buffer.destroy(),
-  });
-};
+/** Cache tensors in new buffers of `device` (exported for tests: the app passes ONNX Runtime's device). */
+export function cacheTensorsOn(device: BufferDevice): CacheTensorFactory {
+  return async (type, dims) => {
+    const bytes = dims.reduce((a, b) => a * b, 1) * (type === 'float16' ? 2 : 4);
+    // WebGPU sizes buffers in multiples of 4 bytes; a new buffer is zero-filled. createBuffer does not throw when
+    // the GPU is out of memory (or the size over its limit): the error scopes say so.
+    device.pushErrorScope('validation');
+    device.pushErrorScope('out-of-memory');
+    const buffer = device.createBuffer({ size: Math.ceil(bytes / 4) * 4, usage: CACHE_USAGE });
+    const outOfMemory = await device.popErrorScope();
+    const invalid = await device.popErrorScope();
+    const failed = outOfMemory ?? invalid;
+    if (failed) {
+      buffer.destroy();
+      throw new GpuMemoryError(Math.ceil(bytes / 2 ** 20), failed.message);
+    }
+    return ort.Tensor.fromGpuBuffer(buffer as unknown as Parameters<typeof ort.Tensor.fromGpuBuffer>[0], {
+      dataType: type,
+      dims,
+      dispose: () => buffer.destroy(),
+    });
+  };
+}
+
+/** The worker's factory on WebGPU: ONNX Runtime's own device, known once its first session exists. */
+export const gpuCacheTensors: CacheTensorFactory = async (type, dims) =>
+  cacheTensorsOn((await ort.env.webgpu.device) as BufferDevice)(type, dims);

@@ -1,5 +1,7 @@
 /** Test models built with the exporter itself, cached under the ignored .cache/ folder. */
+import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import type { ModelSource } from '../../src/model/model-source.ts';
 import type { ExportDtype } from '../../tools/exporter/graphs/precision.ts';
 import { ensureDemoModel } from '../../tools/exporter/demo-model.ts';
 import { ensureTinyModel } from '../../tools/exporter/tiny-model.ts';
@@ -41,4 +43,15 @@ export function demoModelWithoutInt8Activations(): string {
 /** The trained demo CLIP (tools/train/clip-checkpoint) in fp32, rebuilt when the exporter or the checkpoint changes. */
 export function demoClip(): string {
   return ensureDemoClip(join(CACHE, 'test-models', 'demo-clip'));
+}
+
+/**
+ * `source` without a q8 model's int8-activation decoder (`wasmHostCacheFile`), so WASM host-cache runs load the float
+ * `hostCacheFile`: for tests of exact equalities that int8 rounding is not part of.
+ */
+export function withoutInt8Decoder(source: ModelSource): ModelSource {
+  const { wasmHostCacheFile, ...decoder } = source.manifest.graphs.decoder;
+  assert.equal(wasmHostCacheFile !== undefined, source.manifest.dtype === 'q8');
+  const graphs = { ...source.manifest.graphs, decoder };
+  return { ...source, manifest: { ...source.manifest, graphs } };
 }

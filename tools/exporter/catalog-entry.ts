@@ -14,6 +14,24 @@ import type { ModelManifest } from '../../src/model/manifest.ts';
 const RUNTIME_BYTES_PER_STORED = { fp32: 1, fp16: 1, q8: 4, q4: 1 } as const;
 const ACTIVATION_MARGIN = 1.25;
 
+/**
+ * Bytes the weights take once loaded, on the backend that holds the most (WASM): the stored bytes times
+ * RUNTIME_BYTES_PER_STORED, except a q8 decoder with int8 activations (`wasmHostCacheFile`), whose weights stay
+ * int8 on WASM but for its LM head (folded to float32: three bytes more per weight).
+ */
+export function loadedWeightBytes(manifest: ModelManifest): number {
+  const stored = (paths: readonly string[]): number =>
+    manifest.files.filter((f) => paths.includes(f.path)).reduce((sum, f) => sum + f.bytes, 0);
+  const all = stored(manifest.files.map((f) => f.path));
+  const { decoder } = manifest.graphs;
+  if (manifest.dtype !== 'q8' || decoder.wasmHostCacheFile === undefined)
+    return all * RUNTIME_BYTES_PER_STORED[manifest.dtype];
+  const decoderWeights = stored(decoder.externalData);
+  const c = manifest.dalleBart;
+  const lmHead = c.dModel * (c.imageVocabSize + 1);
+  return (all - decoderWeights) * 4 + decoderWeights + 3 * lmHead;
+}
+
 export interface CatalogEntryOptions {
   readonly catalogFile: string;
   readonly outDir: string;
@@ -42,7 +60,7 @@ export function catalogEntryFor(manifest: ModelManifest, url: string): CatalogMo
     requires: {
       webgpu: fp16,
       shaderF16: fp16,
-      memoryBytes: Math.ceil(bytes * RUNTIME_BYTES_PER_STORED[manifest.dtype] * ACTIVATION_MARGIN),
+      memoryBytes: Math.ceil(loadedWeightBytes(manifest) * ACTIVATION_MARGIN),
     },
     randomWeights: manifest.modelId.startsWith('random-'),
     askBeforeDownload: true,

@@ -35,10 +35,7 @@ function checkpointFingerprint(dir: string): string {
 export function ensureDemoModel(
   outDir: string,
   dtype: ExportDtype = 'fp32',
-  {
-    checkpointDir = DEMO_CHECKPOINT,
-    int8Activations,
-  }: { checkpointDir?: string; int8Activations?: boolean } = {},
+  { checkpointDir = DEMO_CHECKPOINT, int8Activations }: { checkpointDir?: string; int8Activations?: boolean } = {},
 ): string {
   const fingerprint = `${exporterFingerprint()}-${checkpointFingerprint(checkpointDir)}`;
   return ensureStamped(outDir, fingerprint, () =>

@@ -58,7 +58,7 @@ function argmax(values: Float32Array): number {
 
 /** softmax over the k largest logits (temperature 1), as code → probability. */
 function topKDistribution(logits: Float32Array, k: number): Map<number, number> {
-  const codes = topKIndices(logits, k);
+  const codes = topKIndices(logits, Math.min(k, logits.length));
   const max = logits[codes[0]!]!;
   const weights = Array.from(codes, (code) => Math.exp(logits[code]! - max));
   const total = weights.reduce((sum, w) => sum + w, 0);
