@@ -20,6 +20,7 @@ import {
 } from '../store/errors.ts';
 import {
   DeviceLostError,
+  GpuMemoryError,
   InvalidRequestError,
   ModelAlreadyLoadedError,
   ModelNotLoadedError,
@@ -53,6 +54,7 @@ export const BOUNDARY_ERRORS = {
   RankerNotLoadedError,
   ModelAlreadyLoadedError,
   DeviceLostError,
+  GpuMemoryError,
   WorkerCrashedError,
   StorageQuotaError,
   FileNotStoredError,
