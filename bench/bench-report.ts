@@ -34,6 +34,11 @@ export interface BenchRun {
   /** The machine's 1-minute load average when the measured generation started and ended (os.loadavg). */
   readonly load_avg_start: number | null;
   readonly load_avg_end: number | null;
+  /**
+   * The decoder graph file the run loaded (for q8, WASM's int8-activation one differs from native's); absent in
+   * reports from before it.
+   */
+  readonly decoder_file?: string;
 }
 
 export interface BenchReport {
@@ -138,6 +143,8 @@ export function formatReport(report: BenchReport): string {
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
   for (const row of [header, ...rows]) lines.push(row.map((cell, i) => cell.padStart(widths[i]!)).join('  '));
+  const files = [...new Set(report.runs.flatMap((r) => (r.decoder_file ? [`${r.runtime} ${r.decoder_file}`] : [])))];
+  if (files.length > 0) lines.push(`decoder graphs: ${files.join(', ')}`);
   lines.push('', 'ratios (ms from the table above):');
   for (const line of ratioLines(report.runs)) lines.push(`  ${line}`);
   return lines.join('\n');

@@ -77,12 +77,17 @@ void test('bench report: the issue’s JSON fields, medians over repeats, ratios
     cpu: { model: 'cpu', cores: 2 },
     load_average: { start: [1, 2, 3], end: [1.5, 2, 3] },
     date: '2026-01-01T00:00:00.000Z',
-    runs: [run({}), run({ images: 9, step_ms_median: 10 }), run({ runtime: 'node', step_ms_median: 4 })],
+    runs: [
+      run({ decoder_file: 'decoder_host_cache_int8.onnx' }),
+      run({ images: 9, step_ms_median: 10, decoder_file: 'decoder_host_cache_int8.onnx' }),
+      run({ runtime: 'node', step_ms_median: 4, decoder_file: 'decoder_host_cache.onnx' }),
+    ],
   };
   const json = JSON.parse(JSON.stringify(report)) as { runs: Record<string, unknown>[] };
   for (const field of ['runtime', 'images', 'threads', ...RUN_NUMBER_FIELDS]) assert.ok(field in json.runs[0]!, field);
   const table = formatReport(report);
   assert.match(table, /step 9 img \/ 1 img 2\.00×/);
   assert.match(table, /web-wasm \/ node: step 1\.25×/);
+  assert.match(table, /decoder graphs: web-wasm decoder_host_cache_int8\.onnx, node decoder_host_cache\.onnx\n/);
   assert.match(table, /load average \(1, 5, 15 min\): 1\.00 2\.00 3\.00 at start, 1\.50 2\.00 3\.00 at end/);
 });
