@@ -36,7 +36,7 @@ export class DecoderState implements DecoderRun {
   /** One feeds object for the whole run: each step swaps in its tokens, position and the new cache. */
   protected readonly feeds: Feeds;
   /** Which output becomes which cache input on the next step. */
-  private readonly cache: readonly CacheLink[];
+  protected readonly cache: readonly CacheLink[];
 
   constructor(
     protected readonly engine: DalleEngine,
@@ -92,8 +92,6 @@ export type CacheTensorFactory = (type: 'float32' | 'float16', dims: readonly nu
  * starts as the factory's zeros (WebGPU: fresh GPU buffers, nothing uploaded).
  */
 export class SwappedCacheDecoder extends DecoderState {
-  private readonly links: readonly CacheLink[];
-
   /** @param spare the second set, keyed by the `present.*` names it is written as. */
   constructor(
     engine: DalleEngine,
@@ -102,14 +100,13 @@ export class SwappedCacheDecoder extends DecoderState {
     private readonly spare: Feeds,
   ) {
     super(engine, fixed, past);
-    this.links = cacheFeedback(engine.manifest.dalleBart);
   }
 
   override async step(previous: readonly number[]): Promise<Float32Array> {
     const outputs = await this.run(previous, { ...this.spare, [DECODER_OUTPUTS.logits]: null });
     // The runtime wrote into the spare tensors (onnxruntime-web returns those very objects; others may wrap them):
     // the factory's tensors, which own the buffers, change sides.
-    for (const { present, past } of this.links) {
+    for (const { present, past } of this.cache) {
       const read = this.feeds[past]!;
       this.feeds[past] = this.spare[present]!;
       this.spare[present] = read;
