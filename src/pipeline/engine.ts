@@ -186,28 +186,19 @@ export class DalleEngine {
     make: CacheTensorFactory,
     made: Feeds,
   ): Promise<Feeds> {
-    const shapes: [string, number[]][] = [];
-    this.forEachCacheTensor(kind, rows, slots, (name, dims) => shapes.push([name, dims]));
-    const cache: Feeds = {};
-    for (const [name, dims] of shapes) {
-      cache[name] = made[name] = await make(this.manifest.graphs.decoder.compute, dims);
-    }
-    return cache;
-  }
-
-  /** Keys [rows, H, hd, slots], values [rows, H, slots, hd] (docs/model-format.md#kv-cache). */
-  private forEachCacheTensor(
-    kind: 'past' | 'present',
-    rows: number,
-    slots: number,
-    visit: (name: string, dims: number[]) => void,
-  ): void {
     const c = this.manifest.dalleBart;
     const hd = c.dModel / c.decoderHeads;
+    const cache: Feeds = {};
+    // Keys [rows, H, hd, slots], values [rows, H, slots, hd] (docs/model-format.md#kv-cache).
     for (const { key, value } of cacheNames(c, kind)) {
-      visit(key, [rows, c.decoderHeads, hd, slots]);
-      visit(value, [rows, c.decoderHeads, slots, hd]);
+      for (const [name, dims] of [
+        [key, [rows, c.decoderHeads, hd, slots]],
+        [value, [rows, c.decoderHeads, slots, hd]],
+      ] as const) {
+        cache[name] = made[name] = await make(this.manifest.graphs.decoder.compute, dims);
+      }
     }
+    return cache;
   }
 
   /** Milliseconds per image of the latest VQGAN decode (previews budget with it); undefined before the first. */
