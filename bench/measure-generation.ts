@@ -10,7 +10,6 @@ import { GenerationCancelledError } from '../src/pipeline/errors.ts';
 import { DEFAULT_PREVIEW_EVERY, generateImages } from '../src/pipeline/generate-images.ts';
 import { loadDalle } from '../src/pipeline/load-dalle.ts';
 import { DEFAULT_SAMPLING } from '../src/pipeline/sampler.ts';
-import { graphFile } from '../src/pipeline/runtime.ts';
 import type { DalleSessions, OrtApi, Session, SessionOptions } from '../src/pipeline/runtime.ts';
 import type { GraphName } from '../src/model/graph-io.ts';
 import type { ModelSource } from '../src/model/model-source.ts';
@@ -70,8 +69,6 @@ export async function measureGeneration(options: MeasureOptions): Promise<Omit<B
   // CPU runtimes keep the KV cache themselves and run the decoder graph without present.* (docs/performance.md).
   const engineOptions = options.engineOptions ?? { hostCacheGraph: true };
   const loaded = await loadDalle(ort, source, options.sessionOptions, engineOptions);
-  const hostCacheGraph = engineOptions.hostCacheGraph === true && engineOptions.cacheOnDevice !== true;
-  const decoderFile = graphFile(source.manifest.graphs.decoder, options.sessionOptions('decoder'), hostCacheGraph);
   try {
     const runs: GraphRun[] = [];
     const engine = new DalleEngine(ort, timedSessions(loaded.engine.sessions, runs), source.manifest, engineOptions);
@@ -152,7 +149,7 @@ export async function measureGeneration(options: MeasureOptions): Promise<Omit<B
       first_preview_ms: previews.length > 0 ? previews[0]! - started : null,
       load_avg_start: loadStart,
       load_avg_end: loadEnd,
-      decoder_file: decoderFile,
+      decoder_file: loaded.decoderFile,
     };
   } finally {
     await loaded.dispose();

@@ -30,6 +30,8 @@ for (const dtype of ['fp32', 'q8'] as const) {
     for (const { key, value } of newSlotNames(manifest.dalleBart)) {
       assert.ok(outputs.includes(key) && outputs.includes(value), key);
     }
+    assert.equal(lean.decoderFile, 'decoder_host_cache.onnx');
+    assert.equal(full.decoderFile, 'decoder.onnx');
     assert.equal(lean.engine.hostCache, true);
     assert.equal(full.engine.hostCache, false);
     // Its past.* slot axis is symbolic: the host cache grows in chunks (the identical-logits test crosses them).

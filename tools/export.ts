@@ -206,12 +206,7 @@ async function main(): Promise<void> {
     console.log(`catalog ${catalogFile}: model "${entry.id}" at ${entry.url}`);
   }
   if (report)
-    await printQuantizationReport({
-      dalleDir: source.dalle,
-      vqganDir: source.vqgan,
-      quantizedDir: outDir,
-      cacheDir,
-    });
+    await printQuantizationReport({ dalleDir: source.dalle, vqganDir: source.vqgan, quantizedDir: outDir, cacheDir });
 }
 
 runCli(main);

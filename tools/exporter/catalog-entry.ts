@@ -20,13 +20,13 @@ const ACTIVATION_MARGIN = 1.25;
  * int8 on WASM but for its LM head (folded to float32: three bytes more per weight).
  */
 export function loadedWeightBytes(manifest: ModelManifest): number {
-  const stored = (paths: readonly string[]): number =>
-    manifest.files.filter((f) => paths.includes(f.path)).reduce((sum, f) => sum + f.bytes, 0);
-  const all = stored(manifest.files.map((f) => f.path));
+  const all = manifest.files.reduce((sum, f) => sum + f.bytes, 0);
   const { decoder } = manifest.graphs;
   if (manifest.dtype !== 'q8' || decoder.wasmHostCacheFile === undefined)
     return all * RUNTIME_BYTES_PER_STORED[manifest.dtype];
-  const decoderWeights = stored(decoder.externalData);
+  const decoderWeights = manifest.files
+    .filter((f) => decoder.externalData.includes(f.path))
+    .reduce((sum, f) => sum + f.bytes, 0);
   const c = manifest.dalleBart;
   const lmHead = c.dModel * (c.imageVocabSize + 1);
   return (all - decoderWeights) * 4 + decoderWeights + 3 * lmHead;

@@ -39,7 +39,7 @@ export interface ExportOptions {
   readonly shardBytes?: number;
   /**
    * q8 only, on by default: a second host-cache decoder for the WASM backend (`wasmHostCacheFile`) whose layers'
-   * projections multiply in int8: ≈ 0.65× the WASM step at 9 images and less memory, for a measured loss of
+   * projections multiply in int8: 0.63–0.68× the WASM step at 9 images and less memory, for a measured loss of
    * accuracy (docs/model-format.md#int8-activations). `false` leaves it out (WASM then runs `hostCacheFile`).
    */
   readonly int8Activations?: boolean;
