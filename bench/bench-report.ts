@@ -39,6 +39,11 @@ export interface BenchRun {
    * reports from before it.
    */
   readonly decoder_file?: string;
+  /**
+   * WebGPU: the share of measured steps whose codes were drawn from the sampling shader's candidates rather than from
+   * the whole logits (EngineOptions.candidates); absent where there is no shader.
+   */
+  readonly sampled_on_gpu?: number;
 }
 
 export interface BenchReport {
@@ -145,6 +150,10 @@ export function formatReport(report: BenchReport): string {
   for (const row of [header, ...rows]) lines.push(row.map((cell, i) => cell.padStart(widths[i]!)).join('  '));
   const files = [...new Set(report.runs.flatMap((r) => (r.decoder_file ? [`${r.runtime} ${r.decoder_file}`] : [])))];
   if (files.length > 0) lines.push(`decoder graphs: ${files.join(', ')}`);
+  for (const r of report.runs.filter((r) => r.sampled_on_gpu !== undefined))
+    lines.push(
+      `${r.runtime} ${r.images} img: ${fmt(100 * r.sampled_on_gpu!, 0)} % of steps sampled from GPU candidates`,
+    );
   lines.push('', 'ratios (ms from the table above):');
   for (const line of ratioLines(report.runs)) lines.push(`  ${line}`);
   return lines.join('\n');

@@ -115,6 +115,7 @@ export async function measureGeneration(options: MeasureOptions): Promise<Omit<B
     const previews: number[] = [];
     log(`${options.runtime} ${images} image(s): ${stepsToRun} steps`);
     const loadStart = await loadAverage();
+    const sampledBefore = engine.stepsSampledOnDevice;
     const started = performance.now();
     const result = await generate(2, stepsToRun < S ? stepsToRun : Infinity, progress, previews);
     const finished = performance.now();
@@ -150,6 +151,9 @@ export async function measureGeneration(options: MeasureOptions): Promise<Omit<B
       load_avg_start: loadStart,
       load_avg_end: loadEnd,
       decoder_file: loaded.decoderFile,
+      ...('candidates' in engineOptions
+        ? { sampled_on_gpu: (engine.stepsSampledOnDevice - sampledBefore) / progress.length }
+        : {}),
     };
   } finally {
     await loaded.dispose();

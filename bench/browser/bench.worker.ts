@@ -10,7 +10,7 @@ import { fetchManifest, httpModelSource } from '../../src/worker/http-model-sour
 import { asDalleManifest } from '../../src/model/stored-manifest.ts';
 import type { BenchRun } from '../bench-report.ts';
 import { measureGeneration } from '../measure-generation.ts';
-import { gpuCacheTensors } from '../../src/worker/gpu-cache-tensors.ts';
+import { webgpuEngineOptions } from '../../src/worker/gpu-device.ts';
 
 declare const __ORT_PATH__: string;
 
@@ -34,8 +34,7 @@ async function measure(job: BrowserJob): Promise<WorkerReply> {
     ort,
     source,
     sessionOptions: sessionOptionsFor(job.backend, manifest),
-    engineOptions:
-      job.backend === 'webgpu' ? { cacheOnDevice: true, cacheTensors: gpuCacheTensors } : { hostCacheGraph: true },
+    engineOptions: job.backend === 'webgpu' ? webgpuEngineOptions() : { hostCacheGraph: true },
     runtime: job.backend === 'webgpu' ? 'web-webgpu' : 'web-wasm',
     threads: job.backend === 'webgpu' ? 0 : job.threads,
     images: job.images,

@@ -23,9 +23,11 @@ function isNameList(fetches: readonly string[] | object): fetches is readonly st
   return Array.isArray(fetches);
 }
 
-/** A decoder run in progress: each `step` feeds the n previous tokens and returns the raw logits [2n, V+1]. */
+/** A decoder run in progress: each step feeds the n previous tokens and returns the raw logits [2n, V+1]. */
 export interface DecoderRun {
   step(previous: readonly number[]): Promise<Float32Array>;
+  /** The same logits as the runtime returned them (WebGPU: possibly a GPU buffer); the caller disposes them. */
+  stepLogits(previous: readonly number[]): Promise<Tensor>;
   /** Frees the cache and the per-prompt tensors (GPU buffers on WebGPU). */
   dispose(): void;
 }
@@ -48,12 +50,21 @@ export class DecoderState implements DecoderRun {
   }
 
   async step(previous: readonly number[]): Promise<Float32Array> {
+    const logits = await this.stepLogits(previous);
+    try {
+      return (await logits.getData()) as Float32Array;
+    } finally {
+      logits.dispose();
+    }
+  }
+
+  async stepLogits(previous: readonly number[]): Promise<Tensor> {
     const outputs = await this.run(previous, [...this.cache.map(({ present }) => present), DECODER_OUTPUTS.logits]);
     for (const { present, past } of this.cache) {
       this.feeds[past]!.dispose();
       this.feeds[past] = outputs[present]!;
     }
-    return this.logits(outputs);
+    return outputs[DECODER_OUTPUTS.logits]!;
   }
 
   /**
@@ -68,13 +79,6 @@ export class DecoderState implements DecoderRun {
     this.feeds[DECODER_INPUTS.inputIds] = int64(ort, [...previous, ...previous], [2 * previous.length]);
     this.feeds[DECODER_INPUTS.position] = int64(ort, [this.position++], []);
     return sessions.decoder.run(this.feeds, isNameList(fetches) ? [...fetches] : { ...fetches });
-  }
-
-  protected async logits(outputs: Feeds): Promise<Float32Array> {
-    const logitTensor = outputs[DECODER_OUTPUTS.logits]!;
-    const logits = (await logitTensor.getData()) as Float32Array;
-    logitTensor.dispose();
-    return logits;
   }
 
   dispose(): void {
@@ -102,7 +106,7 @@ export class SwappedCacheDecoder extends DecoderState {
     super(engine, fixed, past);
   }
 
-  override async step(previous: readonly number[]): Promise<Float32Array> {
+  override async stepLogits(previous: readonly number[]): Promise<Tensor> {
     const outputs = await this.run(previous, { ...this.spare, [DECODER_OUTPUTS.logits]: null });
     // The runtime wrote into the spare tensors (onnxruntime-web returns those very objects; others may wrap them):
     // the factory's tensors, which own the buffers, change sides.
@@ -111,7 +115,7 @@ export class SwappedCacheDecoder extends DecoderState {
       this.feeds[past] = this.spare[present]!;
       this.spare[present] = read;
     }
-    return this.logits(outputs);
+    return outputs[DECODER_OUTPUTS.logits]!;
   }
 
   override dispose(): void {
@@ -158,7 +162,7 @@ export class HostCacheDecoder extends DecoderState {
     this.slots = past[pastNames[0]!.key]!.dims[3]!;
   }
 
-  override async step(previous: readonly number[]): Promise<Float32Array> {
+  override async stepLogits(previous: readonly number[]): Promise<Tensor> {
     const position = this.position;
     const c = this.engine.manifest.dalleBart;
     if (this.growing) this.grow(cacheSlotsAt(position, c.imageLength));
@@ -177,7 +181,7 @@ export class HostCacheDecoder extends DecoderState {
       outputs[slot.key]!.dispose();
       outputs[slot.value]!.dispose();
     }
-    return this.logits(outputs);
+    return outputs[DECODER_OUTPUTS.logits]!;
   }
 
   /** Reallocates the `past.*` buffers with `slots` slots, the written ones copied over. */

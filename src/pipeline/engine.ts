@@ -18,13 +18,16 @@ import type { ModelManifest } from '../model/manifest.ts';
 import type { EncodedPrompt } from '../text/bpe-tokenizer.ts';
 import { throwIfCancelled } from './errors.ts';
 import { createRng } from '../core/rng.ts';
+import type { Rng } from '../core/rng.ts';
 import { checkSeed } from '../core/seed.ts';
 import { checkSamplingSettings, sampleNextTokens } from './sampler.ts';
 import type { SamplingSettings } from './sampler.ts';
-import type { DalleSessions, OrtApi } from './runtime.ts';
+import type { DalleSessions, OrtApi, Tensor } from './runtime.ts';
 import { DecoderState, HostCacheDecoder, SwappedCacheDecoder, cacheSlotsAt, int64 } from './decoder-run.ts';
 import type { CacheTensorFactory } from './decoder-run.ts';
 import { encodedTextLength } from './text-length.ts';
+import { candidateLayout, sampleNextTokensOnDevice } from './device-candidates.ts';
+import type { CandidateLayout, CandidateSelector } from './device-candidates.ts';
 import type { DecoderRun, Feeds } from './decoder-run.ts';
 
 export interface TokenRequest {
@@ -56,6 +59,12 @@ export interface EngineOptions {
    */
   readonly cacheTensors?: CacheTensorFactory;
   /**
+   * With `cacheOnDevice`: cuts the logits down to each image's top-k candidates where the runtime left them (the
+   * worker's: a WebGPU shader), so only those cross to the CPU (sampleNextTokensOnDevice; the codes drawn are the
+   * same). Steps it cannot serve read the whole logits.
+   */
+  readonly candidates?: CandidateSelector;
+  /**
    * Load the decoder graph without `present.*` outputs when the model has one (loadDalle; ignored
    * with `cacheOnDevice`): ONNX Runtime runs every node, fetched or not, so the full graph would
    * still rewrite the whole cache every step. The CPU runtimes set it; the full graph stays the
@@ -73,7 +82,9 @@ export class DalleEngine {
    */
   readonly growingCache: boolean;
   private readonly cacheTensors: CacheTensorFactory | undefined;
+  private readonly candidates: CandidateSelector | undefined;
   private lastDecodeMsPerImage: number | undefined;
+  private gpuSampledSteps = 0;
 
   constructor(
     readonly ort: OrtApi,
@@ -87,6 +98,7 @@ export class DalleEngine {
     const pastInput = sessions.decoder.inputMetadata?.find((input) => input.name === firstPast);
     this.growingCache = this.hostCache && pastInput?.isTensor === true && typeof pastInput.shape[3] === 'string';
     this.cacheTensors = options.cacheOnDevice === true ? options.cacheTensors : undefined;
+    this.candidates = options.cacheOnDevice === true ? options.candidates : undefined;
   }
 
   /** Samples `count` × imageLength codes for one prompt. */
@@ -100,13 +112,13 @@ export class DalleEngine {
     const codeCount = manifest.specialTokens.imageCodes;
     const decoding = await this.beginDecoding(request.prompt, request.unconditional, n);
     const rngs = Array.from({ length: n }, (_, i) => createRng(request.seed, (request.firstImage ?? 0) + i));
+    const layout = this.candidates ? candidateLayout(n, vocab, codeCount, request.sampling) : null;
     const result = new Int32Array(n * S).fill(-1);
     let previous = new Array<number>(n).fill(manifest.specialTokens.imageStart);
     try {
       for (let step = 0; step < S; step++) {
         throwIfCancelled(request.signal);
-        const logits = await decoding.step(previous);
-        const next = sampleNextTokens(logits, n, vocab, codeCount, request.sampling, rngs);
+        const next = await this.sampleStep(await decoding.stepLogits(previous), n, request.sampling, rngs, layout);
         for (let i = 0; i < n; i++) result[i * S + step] = next[i]!;
         previous = Array.from(next);
         await request.onStep?.(step, result);
@@ -115,6 +127,29 @@ export class DalleEngine {
       decoding.dispose();
     }
     return result;
+  }
+
+  /** Each image's next code from one step's logits (disposed here): the device's candidates if they serve. */
+  private async sampleStep(
+    logits: Tensor,
+    n: number,
+    sampling: SamplingSettings,
+    rngs: readonly Rng[],
+    layout: CandidateLayout | null,
+  ): Promise<Int32Array> {
+    try {
+      const select = this.candidates;
+      const onDevice = select && layout && (await sampleNextTokensOnDevice(select, logits, layout, sampling, rngs));
+      if (onDevice) {
+        this.gpuSampledSteps++;
+        return onDevice;
+      }
+      const { imageVocabSize } = this.manifest.dalleBart;
+      const all = (await logits.getData()) as Float32Array;
+      return sampleNextTokens(all, n, imageVocabSize + 1, this.manifest.specialTokens.imageCodes, sampling, rngs);
+    } finally {
+      logits.dispose();
+    }
   }
 
   /**
@@ -199,6 +234,11 @@ export class DalleEngine {
       }
     }
     return cache;
+  }
+
+  /** Steps so far whose codes came from the device's candidates (EngineOptions.candidates), for benchmarks. */
+  get stepsSampledOnDevice(): number {
+    return this.gpuSampledSteps;
   }
 
   /** Milliseconds per image of the latest VQGAN decode (previews budget with it); undefined before the first. */

@@ -47,6 +47,11 @@ export function checkSamplingSettings(s: SamplingSettings): void {
     throw new SamplingSettingsError('temperature must be > 0');
 }
 
+/** One super-conditioned logit, rounded to float32 as superCondition stores it. */
+export function superConditioned(cond: number, uncond: number, scale: number): number {
+  return Math.fround(uncond + scale * (cond - uncond));
+}
+
 /**
  * Combines rows `i` (cond) and `n + i` (uncond) of `logits` [2n, vocab] into [n, codeCount].
  */
@@ -62,8 +67,7 @@ export function superCondition(
     const cond = i * vocab;
     const uncond = (n + i) * vocab;
     for (let j = 0; j < codeCount; j++) {
-      const u = logits[uncond + j]!;
-      out[i * codeCount + j] = u + scale * (logits[cond + j]! - u);
+      out[i * codeCount + j] = superConditioned(logits[cond + j]!, logits[uncond + j]!, scale);
     }
   }
   return out;
@@ -158,19 +162,34 @@ export function sampleFromLogits(logits: Float32Array, settings: SamplingSetting
   const k = settings.topK > 0 ? Math.min(settings.topK, logits.length) : logits.length;
   if (k === logits.length && settings.topP >= 1) return sampleUnfiltered(logits, settings.temperature, rng);
   const candidates = candidatesFor(logits, k, settings);
-  const max = logits[candidates[0]!]!;
-  const weights = new Float64Array(candidates.length);
+  return candidates[drawSorted(candidates.length, (i) => logits[candidates[i]!]!, settings.temperature, rng)]!;
+}
+
+/**
+ * Top-p and the draw over candidates already cut to the top k (`sorted`, largest first, ties to the lower index):
+ * the position of the drawn one. What sampleFromLogits does after its top-k, for candidates chosen elsewhere
+ * (the GPU, src/pipeline/device-candidates.ts), so both draw the same code from the same values.
+ */
+export function drawFromTopK(sorted: Float32Array, settings: SamplingSettings, rng: Rng): number {
+  const count = topPCount(sorted.length, (i) => sorted[i]!, settings.temperature, settings.topP);
+  return drawSorted(count, (i) => sorted[i]!, settings.temperature, rng);
+}
+
+/** Draws a position from softmax(value / T) over `count` values, largest first (one uniform draw). */
+function drawSorted(count: number, valueAt: (i: number) => number, temperature: number, rng: Rng): number {
+  const max = valueAt(0);
+  const weights = new Float64Array(count);
   let total = 0;
-  for (let i = 0; i < candidates.length; i++) {
-    weights[i] = Math.exp((logits[candidates[i]!]! - max) / settings.temperature);
+  for (let i = 0; i < count; i++) {
+    weights[i] = Math.exp((valueAt(i) - max) / temperature);
     total += weights[i]!;
   }
   let target = rng() * total;
-  for (let i = 0; i < candidates.length; i++) {
+  for (let i = 0; i < count; i++) {
     target -= weights[i]!;
-    if (target < 0) return candidates[i]!;
+    if (target < 0) return i;
   }
-  return candidates[candidates.length - 1]!;
+  return count - 1;
 }
 
 /** One decoder step's choice for each of the n images. */

@@ -7,9 +7,10 @@
  * MatMulNBits (8 or 4 bits) loses on this build: it dequantizes every run, 3–15× slower than the folded
  * float32 MatMul (docs/performance.md#q8-on-wasm-int8-kernels-without-packed-weights-lose-to-folded-float32).
  * A q8 decoder's WASM graph (`wasmHostCacheFile`) multiplies in int8 instead and has nothing to fold.
- * WebGPU: the decoder's KV cache outputs stay on the GPU and are fed straight back.
+ * WebGPU: the decoder's KV cache outputs stay on the GPU and are fed straight back, and its logits stay there
+ * for the sampling shader.
  */
-import { cacheNames, crossAttentionNames } from '../model/graph-io.ts';
+import { DECODER_OUTPUTS, cacheNames, crossAttentionNames } from '../model/graph-io.ts';
 import type { GraphName } from '../model/graph-io.ts';
 import type { ModelManifest } from '../model/manifest.ts';
 import type { SessionOptions } from './runtime.ts';
@@ -37,7 +38,8 @@ export function sessionOptionsFor(backend: BackendName, manifest: ModelManifest)
     if (backend === 'wasm') return { ...WASM_SESSION_OPTIONS };
     if (graph === 'vqgan') return { ...QUIET, executionProviders: ['webgpu'] };
     // Tensors the decoder reads every step stay on the GPU: the encoder's cross keys/values
-    // (uploaded once per prompt) and the decoder's own KV cache (fed straight back).
+    // (uploaded once per prompt) and the decoder's own KV cache (fed straight back). So do the
+    // logits, which a shader cuts down to the sampling candidates (EngineOptions.candidates).
     const onGpu =
       graph === 'encoder' ? crossAttentionNames(manifest.dalleBart) : cacheNames(manifest.dalleBart, 'present');
     const preferredOutputLocation: Record<string, 'gpu-buffer'> = {};
@@ -45,6 +47,7 @@ export function sessionOptionsFor(backend: BackendName, manifest: ModelManifest)
       preferredOutputLocation[key] = 'gpu-buffer';
       preferredOutputLocation[value] = 'gpu-buffer';
     }
+    if (graph === 'decoder') preferredOutputLocation[DECODER_OUTPUTS.logits] = 'gpu-buffer';
     return { ...QUIET, executionProviders: ['webgpu'], preferredOutputLocation };
   };
 }

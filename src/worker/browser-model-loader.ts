@@ -15,7 +15,7 @@ import type { BackendChoice } from './backend.ts';
 import type { LoadedModel, ModelLoader } from './handler.ts';
 import type { ModelLibrary } from './model-library.ts';
 import type { LoadProgress } from './protocol.ts';
-import { gpuCacheTensors } from './gpu-cache-tensors.ts';
+import { webgpuEngineOptions } from './gpu-device.ts';
 
 /**
  * Memory we let one run use. Browsers do not tell how much GPU memory there is; `deviceMemory`
@@ -52,11 +52,9 @@ function withCompileProgress(source: ModelSource, onProgress: (p: LoadProgress) 
   };
 }
 
-/** The `lost` promise of the GPUDevice ORT created (typed loosely: TypeScript's DOM lib has no WebGPU). */
+/** Why the GPUDevice ORT created was lost, once it is (never settles while it lives). */
 async function watchDeviceLoss(): Promise<string> {
-  const device: unknown = await ort.env.webgpu.device;
-  if (typeof device !== 'object' || device === null || !('lost' in device)) return new Promise<string>(() => undefined);
-  const info = (await device.lost) as { message?: string; reason?: string };
+  const info = await (await ort.env.webgpu.device).lost;
   return info.message || info.reason || 'device lost';
 }
 
@@ -82,7 +80,7 @@ export function browserModelLoader(library: ModelLibrary): ModelLoader {
       ort,
       withCompileProgress(opened.source, onProgress),
       sessionOptionsFor(choice.backend, manifest),
-      choice.backend === 'webgpu' ? { cacheOnDevice: true, cacheTensors: gpuCacheTensors } : { hostCacheGraph: true },
+      choice.backend === 'webgpu' ? webgpuEngineOptions() : { hostCacheGraph: true },
     );
     await opened.loaded();
     const loaded: LoadedModel = {

@@ -6,7 +6,7 @@ import * as ort from 'onnxruntime-web';
 import type { CacheTensorFactory } from '../pipeline/decoder-run.ts';
 import { GpuMemoryError } from './errors.ts';
 
-/** The slice of a GPUDevice this needs (the project does not depend on WebGPU's type package). */
+/** The slice of a GPUDevice this needs (tests pass a fake one). */
 export interface BufferDevice {
   createBuffer(descriptor: { size: number; usage: number }): GpuBufferLike;
   pushErrorScope(filter: 'out-of-memory' | 'validation'): void;
@@ -42,7 +42,3 @@ export function cacheTensorsOn(device: BufferDevice): CacheTensorFactory {
     });
   };
 }
-
-/** The worker's factory on WebGPU: ONNX Runtime's own device, known once its first session exists. */
-export const gpuCacheTensors: CacheTensorFactory = async (type, dims) =>
-  cacheTensorsOn((await ort.env.webgpu.device) as BufferDevice)(type, dims);

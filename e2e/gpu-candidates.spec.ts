@@ -1,0 +1,86 @@
+/**
+ * The sampling shader (src/worker/gpu-candidates.ts) on WebGPU (SwiftShader here): for every case of
+ * tests/helpers/candidate-cases.ts its candidates give each image the code the CPU sampler draws from the whole
+ * logits, or, where they cannot decide (ties, near-ties at the cut, NaN), send the step back to the CPU; and they
+ * are the candidates float32 arithmetic picks.
+ */
+import { fileURLToPath } from 'node:url';
+import { expect, test } from '@playwright/test';
+import { build } from 'vite';
+import type { Rollup } from 'vite';
+import { createRng } from '../src/core/rng.ts';
+import {
+  BLOCK_HEADER,
+  CANDIDATE_WORDS,
+  blockWords,
+  sampleNextTokensOnDevice,
+} from '../src/pipeline/device-candidates.ts';
+import type { Tensor } from '../src/pipeline/runtime.ts';
+import { sampleNextTokens } from '../src/pipeline/sampler.ts';
+import { candidateCases, layoutOf, selectLikeTheShader } from '../tests/helpers/candidate-cases.ts';
+
+/** e2e/gpu-candidates-page.ts as one script (the production build has no page for it). */
+async function pageScript(): Promise<string> {
+  const output = (await build({
+    configFile: false,
+    logLevel: 'silent',
+    build: {
+      write: false,
+      minify: false,
+      lib: { entry: fileURLToPath(new URL('gpu-candidates-page.ts', import.meta.url)), formats: ['iife'], name: 'gpu' },
+    },
+  })) as Rollup.RollupOutput[];
+  return output[0]!.output[0].code;
+}
+
+/** A block's candidate codes in ascending order (the shader writes them in no particular order). */
+function candidateCodes(block: Uint32Array, capacity: number): number[] {
+  const count = Math.min(block[0]!, capacity);
+  return Array.from({ length: count }, (_, k) => block[BLOCK_HEADER + CANDIDATE_WORDS * k]!).sort((a, b) => a - b);
+}
+
+test('the sampling shader on WebGPU: the CPU sampler’s codes from its candidates, or a step back to the CPU', async ({
+  page,
+}) => {
+  // A blank page of the preview's origin (a secure context, so WebGPU is there), without the app.
+  await page.route('**/gpu-candidates-test', (route) =>
+    route.fulfill({ contentType: 'text/html', body: '<!doctype html><title>sampling shader</title>' }),
+  );
+  await page.goto('/gpu-candidates-test');
+  await page.addScriptTag({ content: await pageScript() });
+  for (const c of candidateCases()) {
+    const layout = layoutOf(c);
+    const bits = Array.from(new Uint32Array(c.logits.buffer));
+    const words = Uint32Array.from(
+      await page.evaluate(([b, l]) => window.runCandidates!(b, l), [bits, layout] as const),
+    );
+    // SwiftShader rounds as IEEE float32 does: the same candidates as the float32 arithmetic on the CPU picks.
+    const expected = selectLikeTheShader(c.logits, layout);
+    const stride = blockWords(layout);
+    for (let i = 0; i < c.images; i++) {
+      const [gpu, cpu] = [words, expected].map((w) => w.subarray(i * stride, (i + 1) * stride));
+      expect(Array.from(gpu!.subarray(0, 3)), `${c.name}, image ${i}: count, flags, threshold`).toEqual(
+        Array.from(cpu!.subarray(0, 3)),
+      );
+      expect(candidateCodes(gpu!, layout.capacity), `${c.name}, image ${i}`).toEqual(
+        candidateCodes(cpu!, layout.capacity),
+      );
+    }
+    for (let seed = 0; seed < 8; seed++) {
+      const streams = () => Array.from({ length: c.images }, (_, i) => createRng(seed, i));
+      const onDevice = await sampleNextTokensOnDevice(
+        () => Promise.resolve(words),
+        {} as Tensor,
+        layout,
+        c.settings,
+        streams(),
+      );
+      if (!c.serves) {
+        expect(onDevice, `${c.name}: back to the CPU`).toBeNull();
+        continue;
+      }
+      const onCpu = sampleNextTokens(c.logits, c.images, c.vocab, c.vocab - 1, c.settings, streams());
+      expect(onDevice && Array.from(onDevice), `${c.name}, seed ${seed}`).toEqual(Array.from(onCpu));
+    }
+  }
+});
