@@ -9,8 +9,8 @@
  * `keep`-th largest (a few more than top-k), with the raw cond and uncond logits; the CPU recomputes their values
  * exactly, takes its top k, and accepts them only when the k-th lies above the shader's threshold by more than
  * float32 rounding can move any value (`marginAbove`): then no code left on the GPU can be in the top k. Otherwise
- * (a near-tie at the cut, non-finite logits, top-k off or large) the step reads the whole logits and samples on
- * the CPU as before, which also raises the sampler's errors.
+ * (a near-tie at the cut, non-finite or huge logits, top-k off or large, a GPU error) the step reads the whole
+ * logits and samples on the CPU as before, which also raises the sampler's errors.
  */
 import type { Rng } from '../core/rng.ts';
 import { drawFromTopK, superConditioned } from './sampler.ts';
@@ -23,6 +23,8 @@ export const BLOCK_HEADER = 4;
 export const CANDIDATE_WORDS = 3;
 /** Flag bit: a cond, uncond or super-conditioned logit of the image is NaN or ±Infinity. */
 export const NON_FINITE = 1;
+/** Flag bit: a logit of the image is so large (|x| ≥ CandidateLayout.limit) that float32 arithmetic could overflow. */
+export const OUT_OF_RANGE = 2;
 /** Larger top-k (or none) is sampled on the CPU: the shader's selection is made for short lists. */
 export const MAX_DEVICE_TOP_K = 256;
 /** Codes kept beyond k, so that a near-tie at the k-th rarely sends the step back to the CPU. */
@@ -42,6 +44,11 @@ export interface CandidateLayout {
   readonly keep: number;
   /** Candidate slots per image; more codes than this (ties at the threshold) send the step to the CPU. */
   readonly capacity: number;
+  /**
+   * Logits at least this large in magnitude flag the image OUT_OF_RANGE: below it no intermediate of
+   * u + s·(c − u) (in whatever order a GPU compiler evaluates it) exceeds 2¹²⁰, so none overflows.
+   */
+  readonly limit: number;
 }
 
 /**
@@ -72,6 +79,7 @@ export function candidateLayout(
     conditionScale: settings.conditionScale,
     keep,
     capacity: Math.min(codeCount, keep + EXTRA_CAPACITY),
+    limit: 2 ** 120 / (1 + 2 * settings.conditionScale),
   };
 }
 
@@ -91,12 +99,15 @@ export function keyValue(key: number): number {
 }
 
 /**
- * How far above the threshold the k-th value must lie: float32's three roundings move a value by at most about
- * 4 units in the last place of `magnitude` (the row's largest |u| + s·|c − u|); 2⁻²⁰ is 16 times that, and the
- * floor covers subnormals a GPU may flush to zero.
+ * How far above the threshold the k-th value must lie. `magnitude` is the row's largest |u| + s·(|c| + |u|), which
+ * bounds every intermediate of u + s·(c − u) and of the rearrangements a GPU compiler may make of it (such as
+ * (1 − s)·u + s·c). Each of at most five float32 roundings there (the scale's included; WGSL allows either
+ * neighbour, 2⁻²³ relative) and the CPU's own rounding to float32 move a value by at most 2⁻²³ · magnitude, under
+ * 2⁻²⁰·⁵ · magnitude in all: 2⁻¹⁹ is ≈ 3 times that. The second term covers subnormal results a GPU may flush to
+ * zero, the product's scaled by s.
  */
-export function marginAbove(magnitude: number): number {
-  return magnitude * 2 ** -20 + 2 ** -100;
+export function marginAbove(magnitude: number, conditionScale: number): number {
+  return magnitude * 2 ** -19 + (1 + 2 * conditionScale) * 2 ** -125;
 }
 
 /** One image's top k (values largest first, ties to the lower code) from its block, or null if not certain. */
@@ -109,7 +120,10 @@ export function topKFromBlock(
   const floats = new Float32Array(words.buffer, words.byteOffset, words.length);
   const start = image * blockWords(layout);
   const count = words[start]!;
-  if (words[start + 1]! & NON_FINITE || count > layout.capacity || count < k) return null;
+  const magnitude = floats[start + 3]!;
+  // Flags (NON_FINITE, OUT_OF_RANGE) leave the step to the CPU, which names bad logits; so does a magnitude that
+  // is not finite and comfortably below float32's range, whatever the GPU made of it.
+  if (words[start + 1]! !== 0 || !(magnitude < 2 ** 126) || count > layout.capacity || count < k) return null;
   const values = new Float64Array(count);
   const codes = new Int32Array(count);
   for (let i = 0; i < count; i++) {
@@ -120,7 +134,7 @@ export function topKFromBlock(
   }
   const order = Array.from(codes.keys()).sort((a, b) => values[b]! - values[a]! || codes[a]! - codes[b]!);
   const kth = values[order[k - 1]!]!;
-  if (!(kth > keyValue(words[start + 2]!) + marginAbove(floats[start + 3]!))) return null;
+  if (!(kth > keyValue(words[start + 2]!) + marginAbove(magnitude, layout.conditionScale))) return null;
   const top = order.slice(0, k);
   return { values: Float32Array.from(top, (i) => values[i]!), codes: Int32Array.from(top, (i) => codes[i]!) };
 }

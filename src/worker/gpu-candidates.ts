@@ -5,14 +5,14 @@
  * code that reaches it, with its two raw logits, to a block the CPU reads back: a few KB per step instead of the
  * whole logits.
  */
-import { BLOCK_HEADER, CANDIDATE_WORDS, NON_FINITE, blockWords } from '../pipeline/device-candidates.ts';
+import { BLOCK_HEADER, CANDIDATE_WORDS, NON_FINITE, OUT_OF_RANGE, blockWords } from '../pipeline/device-candidates.ts';
 import type { CandidateLayout, CandidateSelector } from '../pipeline/device-candidates.ts';
 
 const WORKGROUP = 256;
 
 /** The shader; `orderKey` and the block layout match device-candidates.ts. */
 export const CANDIDATES_WGSL = /* wgsl */ `
-struct Params { images: u32, vocab: u32, codes: u32, keep: u32, capacity: u32, stride: u32, scale: f32 }
+struct Params { images: u32, vocab: u32, codes: u32, keep: u32, capacity: u32, stride: u32, scale: f32, limit: f32 }
 
 @group(0) @binding(0) var<storage, read> logits: array<f32>;
 @group(0) @binding(1) var<uniform> params: Params;
@@ -49,8 +49,9 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
   for (var j = lane; j < params.codes; j += ${WORKGROUP}u) {
     let c = logits[cond + j];
     let u = logits[uncond + j];
-    if (!(finite(c) && finite(u) && finite(combined(c, u)))) { bad = ${NON_FINITE}u; }
-    largest = max(largest, abs(u) + params.scale * abs(c - u));
+    if (!(finite(c) && finite(u) && finite(combined(c, u)))) { bad |= ${NON_FINITE}u; }
+    if (max(abs(c), abs(u)) >= params.limit) { bad |= ${OUT_OF_RANGE}u; }
+    largest = max(largest, abs(u) + params.scale * (abs(c) + abs(u)));
   }
   atomicOr(&flags, bad);
   atomicMax(&magnitude, bitcast<u32>(largest));
@@ -118,7 +119,7 @@ export async function selectCandidates(
   const params = device.createBuffer({ size: 32, usage: GPUBufferUsage.UNIFORM, mappedAtCreation: true });
   const fields = params.getMappedRange();
   new Uint32Array(fields).set([layout.images, layout.vocab, layout.codeCount, layout.keep, layout.capacity, stride]);
-  new Float32Array(fields)[6] = layout.conditionScale;
+  new Float32Array(fields).set([layout.conditionScale, layout.limit], 6);
   params.unmap();
   const blocks = device.createBuffer({ size: bytes, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
   const readback = device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
@@ -147,30 +148,30 @@ export async function selectCandidates(
 }
 
 /** The compute pipeline of CANDIDATES_WGSL on `device`; rejects with the compiler's message if it is invalid. */
-export async function candidatesPipeline(device: GPUDevice): Promise<GPUComputePipeline> {
-  device.pushErrorScope('validation');
-  const pipeline = device.createComputePipeline({
+export function candidatesPipeline(device: GPUDevice): Promise<GPUComputePipeline> {
+  return device.createComputePipelineAsync({
     layout: 'auto',
     compute: { module: device.createShaderModule({ code: CANDIDATES_WGSL }), entryPoint: 'main' },
   });
-  const error = await device.popErrorScope();
-  if (error) throw new Error(`the sampling shader is invalid on this GPU: ${error.message}`);
-  return pipeline;
 }
 
 /**
- * A selector on `device` (the pipeline is built on first use). Should the shader not build on some GPU, sampling
- * reads the whole logits as before: the codes are the same either way, only slower.
+ * A selector on `device` (the pipeline is built on first use). Where the shader does not build or a run fails (out
+ * of memory, say), the step reads the whole logits instead: the codes are the same either way, only slower. A lost
+ * device fails that read too, and the drawing reports it as before.
  */
 export function candidateSelectorOn(device: GPUDevice): CandidateSelector {
-  let pipeline: Promise<GPUComputePipeline | null> | undefined;
+  let pipeline: Promise<GPUComputePipeline> | undefined;
+  let warned = false;
   return async (logits, layout) => {
     if (logits.location !== 'gpu-buffer') return null;
-    pipeline ??= candidatesPipeline(device).catch((error: unknown) => {
-      console.warn(`${(error as Error).message}; sampling reads the whole logits instead`);
+    try {
+      pipeline ??= candidatesPipeline(device);
+      return await selectCandidates(device, await pipeline, logits.gpuBuffer, layout);
+    } catch (error) {
+      if (!warned) console.warn(`GPU sampling candidates failed, sampling from the whole logits: ${String(error)}`);
+      warned = true;
       return null;
-    });
-    const ready = await pipeline;
-    return ready && selectCandidates(device, ready, logits.gpuBuffer, layout);
+    }
   };
 }

@@ -7,6 +7,7 @@ import {
   BLOCK_HEADER,
   CANDIDATE_WORDS,
   NON_FINITE,
+  OUT_OF_RANGE,
   blockWords,
   candidateLayout,
   orderKey,
@@ -40,6 +41,15 @@ export function candidateCases(): CandidateCase[] {
   // 58th (the threshold) differ by 8 steps of 5, less than the margin (2⁻²⁰ · 5, 10 steps): no certain top 50.
   const nearTies = randomLogits(2, 129, 6, 1);
   for (let j = 0; j < 60; j++) [nearTies[j], nearTies[129 + j]] = [5 + j * 2 ** -21, 5];
+  // Logits near float32's limit: with a scale just above 1 the GPU's float32 value of code 13 stays finite where the
+  // CPU's overflows to −Infinity; anything this large is out of range for the shader.
+  const huge = new Float32Array(2 * 65).fill(-1e38);
+  for (let j = 0; j < 13; j++) huge[j] = 1e38 + j * 1e33;
+  huge[13] = -3.4028234663852886e38;
+  huge.fill(0, 65);
+  // The start token (the last column) is the largest logit of both rows, and is never drawn.
+  const startTokenFirst = randomLogits(2, 65, 4, 8);
+  startTokenFirst[64] = startTokenFirst[129] = 1000;
   return [
     {
       name: 'mini-sized, 9 images',
@@ -66,12 +76,20 @@ export function candidateCases(): CandidateCase[] {
       logits: randomLogits(6, 300, 3, 1).map((v) => v - 40),
     },
     {
-      name: 'scale 0 (uncond only)',
+      name: 'scale 0 (uncond only), the start token largest',
       images: 1,
       vocab: 65,
       settings: { ...DEFAULT_SAMPLING, conditionScale: 0, topK: 5 },
       serves: true,
-      logits: randomLogits(2, 65, 4, 8),
+      logits: startTokenFirst,
+    },
+    {
+      name: 'logits near float32’s limit',
+      images: 1,
+      vocab: 65,
+      settings: { ...DEFAULT_SAMPLING, conditionScale: 1 + 2 ** -24 - 2 ** -40, topK: 5 },
+      serves: false,
+      logits: huge,
     },
     {
       name: 'all codes tied',
@@ -111,9 +129,15 @@ const f32 = Math.fround;
 
 /**
  * The shader's blocks for `logits`, computed as it does in float32 (candidates in code order). `noise`: each value
- * moved by up to that many float32 steps of the row's magnitude (seeded), as a GPU that rounds worse might.
+ * moved by up to that many float32 steps of the row's magnitude (seeded by `noiseSeed`), as a GPU that rounds
+ * worse might.
  */
-export function selectLikeTheShader(logits: Float32Array, layout: CandidateLayout, noise = 0): Uint32Array {
+export function selectLikeTheShader(
+  logits: Float32Array,
+  layout: CandidateLayout,
+  noise = 0,
+  noiseSeed = 0,
+): Uint32Array {
   const { images, vocab, codeCount, keep, capacity } = layout;
   const scale = f32(layout.conditionScale);
   const words = new Uint32Array(images * blockWords(layout));
@@ -129,10 +153,11 @@ export function selectLikeTheShader(logits: Float32Array, layout: CandidateLayou
     let magnitude = 0;
     values.forEach((v, j) => {
       const [c, u] = [logits[cond + j]!, logits[uncond + j]!];
-      if (![c, u, v].every(Number.isFinite)) flags = NON_FINITE;
-      magnitude = Math.max(magnitude, f32(Math.abs(u) + f32(scale * Math.abs(f32(c - u)))));
+      if (![c, u, v].every(Number.isFinite)) flags |= NON_FINITE;
+      if (Math.max(Math.abs(c), Math.abs(u)) >= f32(layout.limit)) flags |= OUT_OF_RANGE;
+      magnitude = Math.max(magnitude, f32(Math.abs(u) + f32(scale * f32(Math.abs(c) + Math.abs(u)))));
     });
-    const rng = createRng(image);
+    const rng = createRng(noiseSeed, image);
     const step = 2 ** (Math.floor(Math.log2(magnitude)) - 23);
     if (noise > 0) values = values.map((v) => f32(v + Math.round((2 * rng() - 1) * noise) * step));
     const keys = values.map(orderKey);
