@@ -44,6 +44,8 @@ export interface BenchRun {
    * the whole logits (EngineOptions.candidates); absent where there is no shader.
    */
   readonly sampled_on_gpu?: number;
+  /** WebGPU: whether sampling used the shader's candidates (`bench:browser --gpu-sampling`); absent elsewhere. */
+  readonly gpu_sampling?: boolean;
 }
 
 export interface BenchReport {
@@ -133,7 +135,7 @@ export function formatReport(report: BenchReport): string {
     'load',
   ];
   const rows = report.runs.map((r) => [
-    r.runtime,
+    runLabel(r),
     String(r.images),
     String(r.threads),
     fmt(r.encoder_ms),
@@ -152,26 +154,36 @@ export function formatReport(report: BenchReport): string {
   if (files.length > 0) lines.push(`decoder graphs: ${files.join(', ')}`);
   for (const r of report.runs.filter((r) => r.sampled_on_gpu !== undefined))
     lines.push(
-      `${r.runtime} ${r.images} img: ${fmt(100 * r.sampled_on_gpu!, 0)} % of steps sampled from GPU candidates`,
+      `${runLabel(r)} ${r.images} img: ${fmt(100 * r.sampled_on_gpu!, 0)} % of steps sampled from GPU candidates`,
     );
   lines.push('', 'ratios (ms from the table above):');
   for (const line of ratioLines(report.runs)) lines.push(`  ${line}`);
   return lines.join('\n');
 }
 
+/** The runtime, and for WebGPU sampling from the whole logits (`--gpu-sampling off`) a mark saying so. */
+function runLabel(r: BenchRun): string {
+  return r.gpu_sampling === false ? `${r.runtime}-cpu-sampling` : r.runtime;
+}
+
 function ratioLines(runs: readonly BenchRun[]): string[] {
   const lines: string[] = [];
-  const find = (runtime: RunRuntime, images: number, threads: number): BenchRun | undefined =>
-    runs.find((r) => r.runtime === runtime && r.images === images && r.threads === threads);
+  const find = (label: string, images: number, threads: number): BenchRun | undefined =>
+    runs.find((r) => runLabel(r) === label && r.images === images && r.threads === threads);
   const ratio = (a: number, b: number): string => `${(a / b).toFixed(2)}×`;
   for (const r of runs) {
     lines.push(
-      `${r.runtime} ${r.images} img ${r.threads} thr: step last/first ${ratio(r.step_ms_last, r.step_ms_first)}`,
+      `${runLabel(r)} ${r.images} img ${r.threads} thr: step last/first ${ratio(r.step_ms_last, r.step_ms_first)}`,
     );
-    const one = find(r.runtime, 1, r.threads);
+    const one = find(runLabel(r), 1, r.threads);
     if (one && r.images > 1)
       lines.push(
-        `${r.runtime} ${r.threads} thr: step ${r.images} img / 1 img ${ratio(r.step_ms_median, one.step_ms_median)}`,
+        `${runLabel(r)} ${r.threads} thr: step ${r.images} img / 1 img ${ratio(r.step_ms_median, one.step_ms_median)}`,
+      );
+    const gpuSampled = r.gpu_sampling === false ? find('web-webgpu', r.images, r.threads) : undefined;
+    if (gpuSampled)
+      lines.push(
+        `${r.images} img: WebGPU step, candidates / whole logits ${ratio(gpuSampled.step_ms_median, r.step_ms_median)}`,
       );
     const native = r.runtime === 'web-wasm' ? find('node', r.images, r.threads) : undefined;
     if (native) {

@@ -151,8 +151,11 @@ export async function measureGeneration(options: MeasureOptions): Promise<Omit<B
       load_avg_start: loadStart,
       load_avg_end: loadEnd,
       decoder_file: loaded.decoderFile,
-      ...('candidates' in engineOptions
-        ? { sampled_on_gpu: (engine.stepsSampledOnDevice - sampledBefore) / progress.length }
+      ...(options.runtime === 'web-webgpu'
+        ? {
+            gpu_sampling: engineOptions.candidates !== undefined,
+            sampled_on_gpu: (engine.stepsSampledOnDevice - sampledBefore) / progress.length,
+          }
         : {}),
     };
   } finally {

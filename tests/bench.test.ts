@@ -91,3 +91,24 @@ void test('bench report: the issue’s JSON fields, medians over repeats, ratios
   assert.match(table, /decoder graphs: web-wasm decoder_host_cache_int8\.onnx, node decoder_host_cache\.onnx\n/);
   assert.match(table, /load average \(1, 5, 15 min\): 1\.00 2\.00 3\.00 at start, 1\.50 2\.00 3\.00 at end/);
 });
+
+void test('bench:browser --gpu-sampling on,off: WebGPU rows apart, compared side by side', () => {
+  const report: BenchReport = {
+    model_id: 'm',
+    dtype: 'q8',
+    steps: 16,
+    repeat: 1,
+    versions: {},
+    cpu: { model: 'cpu', cores: 2 },
+    load_average: { start: [1, 1, 1], end: [1, 1, 1] },
+    date: '2026-01-01T00:00:00.000Z',
+    runs: [
+      run({ runtime: 'web-webgpu', images: 9, step_ms_median: 9, gpu_sampling: true, sampled_on_gpu: 1 }),
+      run({ runtime: 'web-webgpu', images: 9, step_ms_median: 12, gpu_sampling: false, sampled_on_gpu: 0 }),
+    ],
+  };
+  const table = formatReport(report);
+  assert.match(table, /web-webgpu-cpu-sampling\s+9/);
+  assert.match(table, /web-webgpu 9 img: 100 % of steps sampled from GPU candidates/);
+  assert.match(table, /9 img: WebGPU step, candidates \/ whole logits 0\.75×/);
+});

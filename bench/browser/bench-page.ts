@@ -18,6 +18,7 @@ const job: BrowserJob = {
   images: Number(query.get('images') ?? 1),
   steps: Number(query.get('steps') ?? 256),
   threads: Number(query.get('threads') ?? 1),
+  gpuSampling: query.get('gpuSampling') !== 'off',
 };
 const status = document.getElementById('status')!;
 const worker = new Worker(new URL('./bench.worker.ts', import.meta.url), { type: 'module' });

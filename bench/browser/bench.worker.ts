@@ -20,6 +20,8 @@ export interface BrowserJob {
   readonly images: number;
   readonly steps: number;
   readonly threads: number;
+  /** WebGPU: sample from the shader's candidates (the app's way) or from the whole logits read back. */
+  readonly gpuSampling: boolean;
 }
 
 export type WorkerReply = { readonly run: Omit<BenchRun, 'peak_rss_mb'> } | { readonly error: string };
@@ -34,7 +36,7 @@ async function measure(job: BrowserJob): Promise<WorkerReply> {
     ort,
     source,
     sessionOptions: sessionOptionsFor(job.backend, manifest),
-    engineOptions: job.backend === 'webgpu' ? webgpuEngineOptions() : { hostCacheGraph: true },
+    engineOptions: job.backend === 'webgpu' ? webgpuEngineOptions(job.gpuSampling) : { hostCacheGraph: true },
     runtime: job.backend === 'webgpu' ? 'web-webgpu' : 'web-wasm',
     threads: job.backend === 'webgpu' ? 0 : job.threads,
     images: job.images,

@@ -1,10 +1,11 @@
 /**
  * npm run bench:browser -- --model <dir> [--images 1,9] [--steps 256] [--backends wasm,webgpu] [--threads 2]
- *   [--repeat 1] [--json <file>] [--port 4302]
+ *   [--gpu-sampling on,off] [--repeat 1] [--json <file>] [--port 4302]
  * The benchmark in Chromium (Debian's /usr/bin/chromium, the e2e tests' flags): Vite's dev server serves
  * bench/browser/bench.html and the model folder, Playwright opens one fresh page per measurement, and the page runs
  * the same measureGeneration as `npm run bench` in a module worker. Writes the same JSON. On a machine without a GPU,
- * WebGPU is SwiftShader (a CPU emulation): its numbers are a smoke test, and the output says so.
+ * WebGPU is SwiftShader (a CPU emulation): its numbers are a smoke test, and the output says so. `--gpu-sampling`
+ * (on by default, as in the app) times WebGPU sampling from the shader's candidates, from the whole logits, or both.
  */
 import { createReadStream, existsSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
@@ -79,6 +80,7 @@ async function main(): Promise<void> {
     'steps',
     'backends',
     'threads',
+    'gpu-sampling',
     'repeat',
     'json',
     'port',
@@ -90,6 +92,9 @@ async function main(): Promise<void> {
   for (const backend of backends)
     if (!(BACKENDS as readonly string[]).includes(backend))
       throw new UsageError(`--backends takes ${BACKENDS.join(', ')} (comma-separated); got "${backend}"`);
+  const gpuSampling = list(args.values.get('gpu-sampling'), 'on');
+  if (gpuSampling.some((value) => value !== 'on' && value !== 'off'))
+    throw new UsageError(`--gpu-sampling takes on, off or both (comma-separated); got "${gpuSampling.join(',')}"`);
   const images = list(args.values.get('images'), '1').map(Number);
   if (images.some((n) => !Number.isInteger(n) || n < 1 || n > 16))
     throw new UsageError('--images takes whole numbers from 1 to 16, separated by commas');
@@ -111,16 +116,22 @@ async function main(): Promise<void> {
     args: CHROMIUM_FLAGS,
   });
   try {
-    const jobs = images.flatMap((n) => (backends as Backend[]).map((backend) => ({ n, backend })));
+    const jobs = images.flatMap((n) =>
+      (backends as Backend[]).flatMap((backend) =>
+        (backend === 'webgpu' ? gpuSampling : ['on']).map((sampling) => ({ n, backend, sampling })),
+      ),
+    );
     const samples = new Map(jobs.map((job) => [job, [] as BenchRun[]]));
     for (let r = 0; r < repeat; r++) {
       for (const job of jobs) {
-        process.stderr.write(`run ${r + 1}/${repeat}: ${job.backend}, ${job.n} image(s)\n`);
+        const variant = job.backend === 'webgpu' && job.sampling === 'off' ? ' (sampling from the whole logits)' : '';
+        process.stderr.write(`run ${r + 1}/${repeat}: ${job.backend}${variant}, ${job.n} image(s)\n`);
         const query = new URLSearchParams({
           backend: job.backend,
           images: String(job.n),
           steps: String(steps),
           threads: String(threads),
+          gpuSampling: job.sampling,
         });
         samples
           .get(job)!

@@ -4,6 +4,7 @@
  */
 import * as ort from 'onnxruntime-web';
 import type { CacheTensorFactory } from '../pipeline/decoder-run.ts';
+import type { EngineOptions } from '../pipeline/engine.ts';
 import type { CandidateSelector } from '../pipeline/device-candidates.ts';
 import { cacheTensorsOn } from './gpu-cache-tensors.ts';
 import { candidateSelectorOn } from './gpu-candidates.ts';
@@ -21,11 +22,11 @@ export function gpuCandidates(): CandidateSelector {
   };
 }
 
-/** The engine options of a model loaded on WebGPU. */
-export function webgpuEngineOptions(): {
-  cacheOnDevice: true;
-  cacheTensors: CacheTensorFactory;
-  candidates: CandidateSelector;
-} {
-  return { cacheOnDevice: true, cacheTensors: gpuCacheTensors, candidates: gpuCandidates() };
+/** The engine options of a model loaded on WebGPU; `gpuSampling` false samples from the whole logits (benchmarks). */
+export function webgpuEngineOptions(gpuSampling = true): EngineOptions {
+  return {
+    cacheOnDevice: true,
+    cacheTensors: gpuCacheTensors,
+    ...(gpuSampling ? { candidates: gpuCandidates() } : {}),
+  };
 }
