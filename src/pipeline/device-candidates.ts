@@ -129,7 +129,7 @@ export function topKFromBlock(
   for (let i = 0; i < count; i++) {
     const at = start + BLOCK_HEADER + CANDIDATE_WORDS * i;
     codes[i] = words[at]!;
-    values[i] = superConditioned(floats[at + 1]!, floats[at + 2]!, layout.conditionScale);
+    values[i] = Math.fround(superConditioned(floats[at + 1]!, floats[at + 2]!, layout.conditionScale));
     if (codes[i]! >= layout.codeCount || !Number.isFinite(values[i])) return null;
   }
   const order = Array.from(codes.keys()).sort((a, b) => values[b]! - values[a]! || codes[a]! - codes[b]!);

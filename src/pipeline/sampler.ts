@@ -47,9 +47,9 @@ export function checkSamplingSettings(s: SamplingSettings): void {
     throw new SamplingSettingsError('temperature must be > 0');
 }
 
-/** One super-conditioned logit, rounded to float32 as superCondition stores it. */
+/** One super-conditioned logit, in double: superCondition stores it into float32 (Math.fround gives the same). */
 export function superConditioned(cond: number, uncond: number, scale: number): number {
-  return Math.fround(uncond + scale * (cond - uncond));
+  return uncond + scale * (cond - uncond);
 }
 
 /**
