@@ -2,7 +2,7 @@
  * Sampling from the GPU's candidates (src/pipeline/device-candidates.ts): with the shader's selection redone in
  * float32 on the CPU, every image draws the code sampleNextTokens draws from the whole logits, and whatever the
  * candidates cannot decide for certain goes back to the CPU without touching the random streams; and the engine uses
- * them. The shader itself runs in e2e/gpu-candidates.spec.ts.
+ * them. The shader itself runs in e2e/gpu-shaders.spec.ts.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';

@@ -5,6 +5,8 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import * as ortNode from 'onnxruntime-node';
+import { SlotWriteDecoder } from '../src/pipeline/decoder-run.ts';
+import type { CacheSlotWriter } from '../src/pipeline/decoder-run.ts';
 import { DalleEngine } from '../src/pipeline/engine.ts';
 import { loadDalle } from '../src/pipeline/load-dalle.ts';
 import type { Tensor } from '../src/pipeline/runtime.ts';
@@ -74,5 +76,49 @@ void test('two preallocated cache sets used in turn decode like present.* fed ba
     assert.deepEqual(await runs[1]!.step(previous), await runs[0]!.step(previous), `step ${step}`);
   }
   assert.equal(made.length, 2 * perSet, 'nothing allocated per step');
+  for (const run of runs) run.dispose();
+});
+
+/**
+ * One preallocated cache set written one slot per step by a CacheSlotWriter (SlotWriteDecoder, what the worker does on
+ * WebGPU with a shader), run here on the host-cache graph with a writer on the host: the same logits as the host
+ * cache at every step, and the runtime never sees a present.* output.
+ */
+void test('a cache written one slot per step by a slot writer decodes like the host cache', async () => {
+  const source = openModelFolder(tinyModel('fp32'));
+  const options = sessionOptionsFor('wasm', source.manifest);
+  const loaded = await loadDalle(ort, source, options, { hostCacheGraph: true });
+  after(() => loaded.dispose());
+  let writes = 0;
+  const cacheSlots: CacheSlotWriter = (layers, position) => {
+    writes++;
+    for (const { newKey, newValue, pastKey, pastValue } of layers) {
+      const [, , hd, S] = pastKey.dims as [number, number, number, number];
+      const [k, v] = [newKey.data as Float32Array, newValue.data as Float32Array];
+      const [keys, values] = [pastKey.data as Float32Array, pastValue.data as Float32Array];
+      for (let i = 0; i < k.length; i++) keys[i * S + position] = k[i]!;
+      for (let i = 0; i < v.length; i++) values[(Math.floor(i / hd) * S + position) * hd + (i % hd)] = v[i]!;
+    }
+    return Promise.resolve();
+  };
+  const cacheTensors = (type: 'float32' | 'float16', dims: readonly number[]): Promise<Tensor> =>
+    Promise.resolve(new ort.Tensor('float32', new Float32Array(dims.reduce((a, b) => a * b, 1)), dims) as Tensor);
+  const slotWritten = new DalleEngine(ort, loaded.engine.sessions, source.manifest, {
+    cacheOnDevice: true,
+    cacheTensors,
+    cacheSlots,
+  });
+  const prompt = loaded.text.encode('a red apple', 1);
+  const runs = [
+    await loaded.engine.beginDecoding(prompt, loaded.text.unconditional, 2),
+    await slotWritten.beginDecoding(prompt, loaded.text.unconditional, 2),
+  ];
+  assert.ok(runs[1] instanceof SlotWriteDecoder);
+  const c = source.manifest.dalleBart;
+  for (let step = 0; step < c.imageLength; step++) {
+    const previous = [0, 1].map((i) => (step === 0 ? source.manifest.specialTokens.imageStart : (step * 13 + i) % 700));
+    assert.deepEqual(await runs[1].step(previous), await runs[0]!.step(previous), `step ${step}`);
+  }
+  assert.equal(writes, c.imageLength);
   for (const run of runs) run.dispose();
 });

@@ -144,7 +144,7 @@ type CacheData = Float32Array | Uint16Array;
  */
 export class HostCacheDecoder extends DecoderState {
   private readonly fetches: readonly string[];
-  private readonly layers: readonly { past: KeyValueNames; slot: KeyValueNames }[];
+  protected readonly layers: readonly { past: KeyValueNames; slot: KeyValueNames }[];
   /** Slots in the `past.*` buffers now. */
   private slots: number;
 
@@ -167,7 +167,21 @@ export class HostCacheDecoder extends DecoderState {
     const c = this.engine.manifest.dalleBart;
     if (this.growing) this.grow(cacheSlotsAt(position, c.imageLength));
     const outputs = await this.run(previous, this.fetches);
+    try {
+      await this.writeSlots(outputs, position);
+    } finally {
+      for (const { slot } of this.layers) {
+        outputs[slot.key]!.dispose();
+        outputs[slot.value]!.dispose();
+      }
+    }
+    return outputs[DECODER_OUTPUTS.logits]!;
+  }
+
+  /** Writes each layer's `new.*` slot into its `past.*` buffers at `position`. */
+  protected async writeSlots(outputs: Feeds, position: number): Promise<void> {
     const S = this.slots;
+    const c = this.engine.manifest.dalleBart;
     const hd = c.dModel / c.decoderHeads;
     for (const { past, slot } of this.layers) {
       // Keys [B, H, hd, S]: slot `position` is every S-th entry. Values [B, H, S, hd]: one hd-run per (row, head).
@@ -178,10 +192,7 @@ export class HostCacheDecoder extends DecoderState {
       const newValue = (await outputs[slot.value]!.getData()) as CacheData;
       for (let r = 0; r < newValue.length / hd; r++)
         values.set(newValue.subarray(r * hd, (r + 1) * hd), (r * S + position) * hd);
-      outputs[slot.key]!.dispose();
-      outputs[slot.value]!.dispose();
     }
-    return outputs[DECODER_OUTPUTS.logits]!;
   }
 
   /** Reallocates the `past.*` buffers with `slots` slots, the written ones copied over. */
@@ -212,5 +223,47 @@ export class HostCacheDecoder extends DecoderState {
       ]);
     }
     this.slots = slots;
+  }
+}
+
+/** One layer's slot write: the new key/value (`new.*`, one slot) into the cache tensors (`past.*`, S slots). */
+export interface CacheSlotWrite {
+  readonly newKey: Tensor;
+  readonly newValue: Tensor;
+  /** [B, H, hd, S] */
+  readonly pastKey: Tensor;
+  /** [B, H, S, hd] */
+  readonly pastValue: Tensor;
+}
+
+/**
+ * Writes every layer's new slot into its cache tensors at `position` where they live (the worker's: a WebGPU
+ * shader). It may return once the writes are queued, before the next decoder run: that run reads them in order.
+ */
+export type CacheSlotWriter = (writes: readonly CacheSlotWrite[], position: number) => Promise<void>;
+
+/**
+ * The cache in tensors where the runtime keeps it (WebGPU buffers, allocated once with all S slots), written one slot
+ * per step by a CacheSlotWriter: the decoder graph without `present.*` runs, so no step rewrites the whole cache (the
+ * full graph's `Where` blend writes every slot of every layer; docs/model-format.md#kv-cache).
+ */
+export class SlotWriteDecoder extends HostCacheDecoder {
+  constructor(
+    engine: DalleEngine,
+    fixed: Feeds,
+    past: Feeds,
+    private readonly writer: CacheSlotWriter,
+  ) {
+    super(engine, fixed, past, false);
+  }
+
+  protected override writeSlots(outputs: Feeds, position: number): Promise<void> {
+    const writes = this.layers.map(({ past, slot }) => ({
+      newKey: outputs[slot.key]!,
+      newValue: outputs[slot.value]!,
+      pastKey: this.feeds[past.key]!,
+      pastValue: this.feeds[past.value]!,
+    }));
+    return this.writer(writes, position);
   }
 }

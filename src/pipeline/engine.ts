@@ -23,8 +23,15 @@ import { checkSeed } from '../core/seed.ts';
 import { checkSamplingSettings, sampleNextTokens } from './sampler.ts';
 import type { SamplingSettings } from './sampler.ts';
 import type { DalleSessions, OrtApi, Tensor } from './runtime.ts';
-import { DecoderState, HostCacheDecoder, SwappedCacheDecoder, cacheSlotsAt, int64 } from './decoder-run.ts';
-import type { CacheTensorFactory } from './decoder-run.ts';
+import {
+  DecoderState,
+  HostCacheDecoder,
+  SlotWriteDecoder,
+  SwappedCacheDecoder,
+  cacheSlotsAt,
+  int64,
+} from './decoder-run.ts';
+import type { CacheSlotWriter, CacheTensorFactory } from './decoder-run.ts';
 import { encodedTextLength } from './text-length.ts';
 import { candidateLayout, sampleNextTokensOnDevice } from './device-candidates.ts';
 import type { CandidateLayout, CandidateSelector } from './device-candidates.ts';
@@ -65,10 +72,17 @@ export interface EngineOptions {
    */
   readonly candidates?: CandidateSelector;
   /**
-   * Load the decoder graph without `present.*` outputs when the model has one (loadDalle; ignored
-   * with `cacheOnDevice`): ONNX Runtime runs every node, fetched or not, so the full graph would
-   * still rewrite the whole cache every step. The CPU runtimes set it; the full graph stays the
-   * default so one session can also be fed back (tests compare both paths on it).
+   * With `cacheOnDevice` and `cacheTensors`: writes each step's new key/value slot into one set of cache tensors where
+   * the runtime keeps them (the worker's: a WebGPU shader), for a decoder graph without `present.*` (the host-cache
+   * file; loadDalle loads it when this is given with `hostCacheGraph`). No step then rewrites the whole cache
+   * (SlotWriteDecoder); without it, or for a graph with `present.*`, the two sets are swapped instead.
+   */
+  readonly cacheSlots?: CacheSlotWriter;
+  /**
+   * Load the decoder graph without `present.*` outputs when the model has one (loadDalle; with
+   * `cacheOnDevice` only together with `cacheSlots`): ONNX Runtime runs every node, fetched or not, so
+   * the full graph would still rewrite the whole cache every step. The CPU runtimes and WebGPU set it;
+   * the full graph stays the default so one session can also be fed back (tests compare both paths on it).
    */
   readonly hostCacheGraph?: boolean;
 }
@@ -83,6 +97,7 @@ export class DalleEngine {
   readonly growingCache: boolean;
   private readonly cacheTensors: CacheTensorFactory | undefined;
   private readonly candidates: CandidateSelector | undefined;
+  private readonly cacheSlots: CacheSlotWriter | undefined;
   private lastDecodeMsPerImage: number | undefined;
   private gpuSampledSteps = 0;
 
@@ -99,6 +114,13 @@ export class DalleEngine {
     this.growingCache = this.hostCache && pastInput?.isTensor === true && typeof pastInput.shape[3] === 'string';
     this.cacheTensors = options.cacheOnDevice === true ? options.cacheTensors : undefined;
     this.candidates = options.cacheOnDevice === true ? options.candidates : undefined;
+    // Slot writes need a graph that writes no present.* (else ORT would still rewrite the whole cache every step).
+    const present = cacheNames(manifest.dalleBart, 'present')[0]!.key;
+    const slotOutputs = slots.every(({ key }) => sessions.decoder.outputNames.includes(key));
+    this.cacheSlots =
+      this.cacheTensors && slotOutputs && !sessions.decoder.outputNames.includes(present)
+        ? options.cacheSlots
+        : undefined;
   }
 
   /** Samples `count` × imageLength codes for one prompt. */
@@ -197,6 +219,7 @@ export class DalleEngine {
       if (!this.cacheTensors)
         return new DecoderState(this, fixed, await this.emptyCache('past', cacheRows, S, this.hostZeros, made));
       const past = await this.emptyCache('past', cacheRows, S, this.cacheTensors, made);
+      if (this.cacheSlots) return new SlotWriteDecoder(this, fixed, past, this.cacheSlots);
       const spare = await this.emptyCache('present', cacheRows, S, this.cacheTensors, made);
       return new SwappedCacheDecoder(this, fixed, past, spare);
     } catch (error) {

@@ -31,7 +31,10 @@ export async function loadDalle(
   const text = await loadPromptEncoder(source);
   const colorsPath = source.manifest.preview?.codeColors;
   const codeColors = colorsPath === undefined ? undefined : await source.readFile(colorsPath);
-  const hostCache = engineOptions.hostCacheGraph === true && engineOptions.cacheOnDevice !== true;
+  // The graph without present.*: for host caches, and on the device when the engine writes its slots there.
+  const hostCache =
+    engineOptions.hostCacheGraph === true &&
+    (engineOptions.cacheOnDevice !== true || engineOptions.cacheSlots !== undefined);
   const sessions = await createDalleSessions(ort, source, sessionOptions, hostCache);
   const engine = new DalleEngine(ort, sessions, source.manifest, engineOptions);
   let disposed: Promise<void> | undefined;

@@ -10,7 +10,7 @@
  * WebGPU: the decoder's KV cache outputs stay on the GPU and are fed straight back, and its logits stay there
  * for the sampling shader.
  */
-import { DECODER_OUTPUTS, cacheNames, crossAttentionNames } from '../model/graph-io.ts';
+import { DECODER_OUTPUTS, cacheNames, crossAttentionNames, newSlotNames } from '../model/graph-io.ts';
 import type { GraphName } from '../model/graph-io.ts';
 import type { ModelManifest } from '../model/manifest.ts';
 import type { SessionOptions } from './runtime.ts';
@@ -40,8 +40,10 @@ export function sessionOptionsFor(backend: BackendName, manifest: ModelManifest)
     // Tensors the decoder reads every step stay on the GPU: the encoder's cross keys/values
     // (uploaded once per prompt) and the decoder's own KV cache (fed straight back). So do the
     // logits, which a shader cuts down to the sampling candidates (EngineOptions.candidates).
-    const onGpu =
-      graph === 'encoder' ? crossAttentionNames(manifest.dalleBart) : cacheNames(manifest.dalleBart, 'present');
+    // The decoder's cache outputs: present.* (decoder.onnx) or, in the host-cache file, the new slot (new.*), which a
+    // shader writes into the cache (EngineOptions.cacheSlots).
+    const c = manifest.dalleBart;
+    const onGpu = graph === 'encoder' ? crossAttentionNames(c) : [...cacheNames(c, 'present'), ...newSlotNames(c)];
     const preferredOutputLocation: Record<string, 'gpu-buffer'> = {};
     for (const { key, value } of onGpu) {
       preferredOutputLocation[key] = 'gpu-buffer';

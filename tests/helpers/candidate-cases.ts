@@ -1,5 +1,5 @@
 /**
- * Logits for the sampling-candidate tests (tests/device-candidates.test.ts in Node, e2e/gpu-candidates.spec.ts on
+ * Logits for the sampling-candidate tests (tests/device-candidates.test.ts in Node, e2e/gpu-shaders.spec.ts on
  * WebGPU), and the shader's selection redone in float32 arithmetic on the CPU, to test the CPU half without a GPU.
  */
 import { createRng } from '../../src/core/rng.ts';

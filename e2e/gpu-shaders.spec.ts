@@ -6,6 +6,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { expect, test } from '@playwright/test';
+import type { Page } from '@playwright/test';
 import { build } from 'vite';
 import type { Rollup } from 'vite';
 import { createRng } from '../src/core/rng.ts';
@@ -19,7 +20,7 @@ import type { Tensor } from '../src/pipeline/runtime.ts';
 import { sampleNextTokens } from '../src/pipeline/sampler.ts';
 import { candidateCases, layoutOf, selectLikeTheShader } from '../tests/helpers/candidate-cases.ts';
 
-/** e2e/gpu-candidates-page.ts as one script (the production build has no page for it). */
+/** e2e/gpu-shaders-page.ts as one script (the production build has no page for it). */
 async function pageScript(): Promise<string> {
   const output = (await build({
     configFile: false,
@@ -27,10 +28,19 @@ async function pageScript(): Promise<string> {
     build: {
       write: false,
       minify: false,
-      lib: { entry: fileURLToPath(new URL('gpu-candidates-page.ts', import.meta.url)), formats: ['iife'], name: 'gpu' },
+      lib: { entry: fileURLToPath(new URL('gpu-shaders-page.ts', import.meta.url)), formats: ['iife'], name: 'gpu' },
     },
   })) as Rollup.RollupOutput[];
   return output[0]!.output[0].code;
+}
+
+/** A blank page of the preview's origin (a secure context, so WebGPU is there), without the app, with the shaders. */
+async function openShaderPage(page: Page): Promise<void> {
+  await page.route('**/gpu-shaders-test', (route) =>
+    route.fulfill({ contentType: 'text/html', body: '<!doctype html><title>shaders</title>' }),
+  );
+  await page.goto('/gpu-shaders-test');
+  await page.addScriptTag({ content: await pageScript() });
 }
 
 /** A block's candidate codes in ascending order (the shader writes them in no particular order). */
@@ -42,12 +52,7 @@ function candidateCodes(block: Uint32Array, capacity: number): number[] {
 test('the sampling shader on WebGPU: the CPU sampler’s codes from its candidates, or a step back to the CPU', async ({
   page,
 }) => {
-  // A blank page of the preview's origin (a secure context, so WebGPU is there), without the app.
-  await page.route('**/gpu-candidates-test', (route) =>
-    route.fulfill({ contentType: 'text/html', body: '<!doctype html><title>sampling shader</title>' }),
-  );
-  await page.goto('/gpu-candidates-test');
-  await page.addScriptTag({ content: await pageScript() });
+  await openShaderPage(page);
   for (const c of candidateCases()) {
     const layout = layoutOf(c);
     const bits = Array.from(new Uint32Array(c.logits.buffer));
@@ -82,5 +87,42 @@ test('the sampling shader on WebGPU: the CPU sampler’s codes from its candidat
       const onCpu = sampleNextTokens(c.logits, c.images, c.vocab, c.vocab - 1, c.settings, streams());
       expect(onDevice && Array.from(onDevice), `${c.name}, seed ${seed}`).toEqual(Array.from(onCpu));
     }
+  }
+});
+
+test('the KV cache slot shader writes one slot of float32 and float16 caches and nothing else', async ({ page }) => {
+  await openShaderPage(page);
+  // [B, H, hd, S] = [2, 3, 4, 6]; keys [B, H, hd, S], values [B, H, S, hd]; the slot at position 3.
+  const dims: [number, number, number, number] = [2, 3, 4, 6];
+  const [rows, heads, hd, S] = dims;
+  const elements = rows * heads * hd;
+  const position = 3;
+  for (const type of ['float32', 'float16'] as const) {
+    const perWord = type === 'float32' ? 1 : 2;
+    // Element values as 32-bit words (float32) or 16-bit halves (float16): the shader copies bits, whatever they mean.
+    const past = (offset: number) => Array.from({ length: elements * S }, (_, i) => (offset + i * 7) % 65521);
+    const fresh = (offset: number) => Array.from({ length: elements }, (_, i) => 60000 + offset + i);
+    const [pastKey, pastValue, newKey, newValue] = [past(1), past(2), fresh(0), fresh(500)];
+    const pack = (elementsOf: number[]) =>
+      perWord === 1
+        ? elementsOf
+        : Array.from(
+            { length: elementsOf.length / 2 },
+            (_, w) => (elementsOf[2 * w]! | (elementsOf[2 * w + 1]! << 16)) >>> 0,
+          );
+    const written = await page.evaluate(([t, d, p, w]) => window.runSlotWrite!(t, d, p, w), [
+      type,
+      dims,
+      position,
+      { newKey: pack(newKey), newValue: pack(newValue), pastKey: pack(pastKey), pastValue: pack(pastValue) },
+    ] as const);
+    const expectedKey = [...pastKey];
+    const expectedValue = [...pastValue];
+    for (let i = 0; i < elements; i++) {
+      expectedKey[i * S + position] = newKey[i]!;
+      expectedValue[(Math.floor(i / hd) * S + position) * hd + (i % hd)] = newValue[i]!;
+    }
+    expect(written.pastKey, `${type} keys`).toEqual(pack(expectedKey));
+    expect(written.pastValue, `${type} values`).toEqual(pack(expectedValue));
   }
 });
