@@ -92,12 +92,17 @@ test('the sampling shader on WebGPU: the CPU sampler’s codes from its candidat
 
 test('the KV cache slot shader writes one slot of float32 and float16 caches and nothing else', async ({ page }) => {
   await openShaderPage(page);
-  // [B, H, hd, S] = [2, 3, 4, 6]; keys [B, H, hd, S], values [B, H, S, hd]; the slot at position 3.
+  // [B, H, hd, S] = [2, 3, 4, 6]; keys [B, H, hd, S], values [B, H, S, hd]; slots at even and odd positions (a
+  // float16 key is the low or the high half of its word).
   const dims: [number, number, number, number] = [2, 3, 4, 6];
   const [rows, heads, hd, S] = dims;
   const elements = rows * heads * hd;
-  const position = 3;
-  for (const type of ['float32', 'float16'] as const) {
+  for (const [type, position] of [
+    ['float32', 3],
+    ['float16', 0],
+    ['float16', 3],
+    ['float16', 5],
+  ] as const) {
     const perWord = type === 'float32' ? 1 : 2;
     // Element values as 32-bit words (float32) or 16-bit halves (float16): the shader copies bits, whatever they mean.
     const past = (offset: number) => Array.from({ length: elements * S }, (_, i) => (offset + i * 7) % 65521);
@@ -122,7 +127,7 @@ test('the KV cache slot shader writes one slot of float32 and float16 caches and
       expectedKey[i * S + position] = newKey[i]!;
       expectedValue[(Math.floor(i / hd) * S + position) * hd + (i % hd)] = newValue[i]!;
     }
-    expect(written.pastKey, `${type} keys`).toEqual(pack(expectedKey));
-    expect(written.pastValue, `${type} values`).toEqual(pack(expectedValue));
+    expect(written.pastKey, `${type} keys, position ${position}`).toEqual(pack(expectedKey));
+    expect(written.pastValue, `${type} values, position ${position}`).toEqual(pack(expectedValue));
   }
 });

@@ -169,6 +169,9 @@ export class HostCacheDecoder extends DecoderState {
     const outputs = await this.run(previous, this.fetches);
     try {
       await this.writeSlots(outputs, position);
+    } catch (error) {
+      outputs[DECODER_OUTPUTS.logits]!.dispose();
+      throw error;
     } finally {
       for (const { slot } of this.layers) {
         outputs[slot.key]!.dispose();

@@ -53,16 +53,16 @@ export interface TokenRequest {
 
 export interface EngineOptions {
   /**
-   * Feed the decoder's `present.*` outputs back as they are (true on WebGPU, where they stay GPU
-   * buffers). Otherwise, when the decoder has `new.*` outputs, the engine keeps the cache in host
-   * buffers and writes one slot per step.
+   * Keep the cache where the runtime runs (true on WebGPU: GPU buffers, see `cacheTensors` and `cacheSlots`).
+   * Otherwise, when the decoder has `new.*` outputs, the engine keeps the cache in host buffers and writes
+   * one slot per step.
    */
   readonly cacheOnDevice?: boolean;
   /**
    * With `cacheOnDevice`: makes the cache's tensors where the runtime keeps it (the worker's: WebGPU buffers).
-   * Each run then allocates two sets once and has the decoder write `present.*` into them in turn
-   * (SwappedCacheDecoder); without it the runtime allocates `present.*` every step and the first `past.*` is
-   * uploaded from host zeros.
+   * Each run then allocates them once: one set written a slot per step with `cacheSlots`, else two sets the
+   * decoder writes `present.*` into in turn (SwappedCacheDecoder); without it the runtime allocates `present.*`
+   * every step and the first `past.*` is uploaded from host zeros.
    */
   readonly cacheTensors?: CacheTensorFactory;
   /**

@@ -31,10 +31,11 @@ export async function loadDalle(
   const text = await loadPromptEncoder(source);
   const colorsPath = source.manifest.preview?.codeColors;
   const codeColors = colorsPath === undefined ? undefined : await source.readFile(colorsPath);
-  // The graph without present.*: for host caches, and on the device when the engine writes its slots there.
-  const hostCache =
-    engineOptions.hostCacheGraph === true &&
-    (engineOptions.cacheOnDevice !== true || engineOptions.cacheSlots !== undefined);
+  // The graph without present.*: for host caches, and on the device when the engine writes its slots into cache
+  // tensors there (DalleEngine's own condition; without them it feeds present.* back).
+  const onDevice = engineOptions.cacheOnDevice === true;
+  const slotWrites = engineOptions.cacheSlots !== undefined && engineOptions.cacheTensors !== undefined;
+  const hostCache = engineOptions.hostCacheGraph === true && (!onDevice || slotWrites);
   const sessions = await createDalleSessions(ort, source, sessionOptions, hostCache);
   const engine = new DalleEngine(ort, sessions, source.manifest, engineOptions);
   let disposed: Promise<void> | undefined;

@@ -7,8 +7,8 @@
  * MatMulNBits (8 or 4 bits) loses on this build: it dequantizes every run, 3–15× slower than the folded
  * float32 MatMul (docs/performance.md#q8-on-wasm-int8-kernels-without-packed-weights-lose-to-folded-float32).
  * A q8 decoder's WASM graph (`wasmHostCacheFile`) multiplies in int8 instead and has nothing to fold.
- * WebGPU: the decoder's KV cache outputs stay on the GPU and are fed straight back, and its logits stay there
- * for the sampling shader.
+ * WebGPU: the decoder's KV cache outputs (the new slot, or present.*) and its logits stay on the GPU, for the
+ * shaders that write the slot into the cache and cut the logits to sampling candidates.
  */
 import { DECODER_OUTPUTS, cacheNames, crossAttentionNames, newSlotNames } from '../model/graph-io.ts';
 import type { GraphName } from '../model/graph-io.ts';

@@ -2,8 +2,10 @@
  * Writes each decoder step's new key/value slot into the KV cache's GPU buffers (EngineOptions.cacheSlots): one small
  * dispatch per layer, so the decoder runs its graph without `present.*` and no step rewrites the whole cache.
  * Keys are [B, H, hd, S] (the slot is every S-th element), values [B, H, S, hd] (one run of hd per row and head).
- * float16 caches hold two elements per 32-bit word: a key element is written into its word alone (S is even, so no
- * other element of the word changes this step), value elements a word (two channels) at a time.
+ * float16 caches hold two elements per 32-bit word: a key element is written into its word alone (the keys written
+ * in one step lie S ≥ 2 elements apart, so no two share a word), value elements a word (two channels, hd even) at a
+ * time. The first write runs under an error scope, so a shader or binding this GPU rejects fails the drawing
+ * instead of leaving the cache unwritten.
  */
 import type { CacheSlotWrite, CacheSlotWriter } from '../pipeline/decoder-run.ts';
 
@@ -44,33 +46,52 @@ function gpuBuffer(tensor: CacheSlotWrite['newKey']): GPUBuffer {
 
 /** Slot writes on `device` (ONNX Runtime's): queued before the next decoder run, which reads them in order. */
 export function cacheSlotWriterOn(device: GPUDevice): CacheSlotWriter {
-  let pipeline: GPUComputePipeline | undefined;
-  return (writes, position) => {
-    pipeline ??= device.createComputePipeline({
+  let pipeline: Promise<GPUComputePipeline> | undefined;
+  let checked = false;
+  return async (writes, position) => {
+    pipeline ??= device.createComputePipelineAsync({
       layout: 'auto',
       compute: { module: device.createShaderModule({ code: CACHE_SLOT_WGSL }), entryPoint: 'main' },
     });
-    const [rows, heads, headDim, slots] = writes[0]!.pastKey.dims as [number, number, number, number];
-    const elements = rows * heads * headDim;
-    const bytes = writes[0]!.pastKey.type === 'float16' ? 2 : 4;
-    const params = device.createBuffer({ size: 32, usage: GPUBufferUsage.UNIFORM, mappedAtCreation: true });
-    new Uint32Array(params.getMappedRange()).set([elements, slots, position, headDim, bytes === 2 ? 1 : 0]);
-    params.unmap();
-    const encoder = device.createCommandEncoder();
-    const pass = encoder.beginComputePass();
-    pass.setPipeline(pipeline);
-    for (const write of writes) {
-      const entries = [write.newKey, write.newValue, write.pastKey, write.pastValue].map((tensor, binding) => ({
-        binding,
-        resource: { buffer: gpuBuffer(tensor), size: elements * bytes * (binding < 2 ? 1 : slots) },
-      }));
-      entries.push({ binding: 4, resource: { buffer: params, size: 32 } });
-      pass.setBindGroup(0, device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries }));
-      pass.dispatchWorkgroups(Math.ceil(elements / WORKGROUP));
+    if (checked) return queueWrites(device, await pipeline, writes, position);
+    device.pushErrorScope('validation');
+    let error: GPUError | null;
+    try {
+      queueWrites(device, await pipeline, writes, position);
+    } finally {
+      error = await device.popErrorScope();
     }
-    pass.end();
-    device.queue.submit([encoder.finish()]);
-    params.destroy();
-    return Promise.resolve();
+    if (error) throw new Error(`the KV cache slot shader failed on this GPU: ${error.message}`);
+    checked = true;
   };
+}
+
+function queueWrites(
+  device: GPUDevice,
+  pipeline: GPUComputePipeline,
+  writes: readonly CacheSlotWrite[],
+  position: number,
+): void {
+  const [rows, heads, headDim, slots] = writes[0]!.pastKey.dims as [number, number, number, number];
+  const elements = rows * heads * headDim;
+  const bytes = writes[0]!.pastKey.type === 'float16' ? 2 : 4;
+  if (bytes === 2 && headDim % 2 !== 0) throw new Error(`a float16 KV cache needs an even head size, not ${headDim}`);
+  const params = device.createBuffer({ size: 32, usage: GPUBufferUsage.UNIFORM, mappedAtCreation: true });
+  new Uint32Array(params.getMappedRange()).set([elements, slots, position, headDim, bytes === 2 ? 1 : 0]);
+  params.unmap();
+  const encoder = device.createCommandEncoder();
+  const pass = encoder.beginComputePass();
+  pass.setPipeline(pipeline);
+  for (const write of writes) {
+    const entries = [write.newKey, write.newValue, write.pastKey, write.pastValue].map((tensor, binding) => ({
+      binding,
+      resource: { buffer: gpuBuffer(tensor), size: elements * bytes * (binding < 2 ? 1 : slots) },
+    }));
+    entries.push({ binding: 4, resource: { buffer: params, size: 32 } });
+    pass.setBindGroup(0, device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries }));
+    pass.dispatchWorkgroups(Math.ceil(elements / WORKGROUP));
+  }
+  pass.end();
+  device.queue.submit([encoder.finish()]);
+  params.destroy();
 }

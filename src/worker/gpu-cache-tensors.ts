@@ -1,6 +1,7 @@
 /**
  * The decoder's KV cache as WebGPU buffers of ONNX Runtime's own device (EngineOptions.cacheTensors): a run makes
- * two sets once, the decoder writes `present.*` into them in turn, and nothing is uploaded (new buffers are zeros).
+ * them once (one set written a slot per step, or two the decoder writes `present.*` into in turn), and nothing is
+ * uploaded (new buffers are zeros).
  */
 import * as ort from 'onnxruntime-web';
 import type { CacheTensorFactory } from '../pipeline/decoder-run.ts';
