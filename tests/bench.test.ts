@@ -55,6 +55,19 @@ const run = (over: Partial<BenchRun>): BenchRun => ({
   ...over,
 });
 
+/** A report of `runs` (256 steps of a q8 model on a 2-core CPU). */
+const reportOf = (runs: BenchRun[]): BenchReport => ({
+  model_id: 'm',
+  dtype: 'q8',
+  steps: 256,
+  repeat: 1,
+  versions: {},
+  cpu: { model: 'cpu', cores: 2 },
+  load_average: { start: [1, 2, 3], end: [1.5, 2, 3] },
+  date: '2026-01-01T00:00:00.000Z',
+  runs,
+});
+
 void test('bench report: the issue’s JSON fields, medians over repeats, ratios in the table', () => {
   assert.deepEqual(stepStats([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18]), {
     step_ms_first: 4.5,
@@ -68,21 +81,11 @@ void test('bench report: the issue’s JSON fields, medians over repeats, ratios
   ]);
   assert.equal(merged.encoder_ms, 3);
   assert.equal(merged.first_preview_ms, null);
-  const report: BenchReport = {
-    model_id: 'm',
-    dtype: 'q8',
-    steps: 256,
-    repeat: 1,
-    versions: {},
-    cpu: { model: 'cpu', cores: 2 },
-    load_average: { start: [1, 2, 3], end: [1.5, 2, 3] },
-    date: '2026-01-01T00:00:00.000Z',
-    runs: [
-      run({ decoder_file: 'decoder_host_cache_int8.onnx' }),
-      run({ images: 9, step_ms_median: 10, decoder_file: 'decoder_host_cache_int8.onnx' }),
-      run({ runtime: 'node', step_ms_median: 4, decoder_file: 'decoder_host_cache.onnx' }),
-    ],
-  };
+  const report = reportOf([
+    run({ decoder_file: 'decoder_host_cache_int8.onnx' }),
+    run({ images: 9, step_ms_median: 10, decoder_file: 'decoder_host_cache_int8.onnx' }),
+    run({ runtime: 'node', step_ms_median: 4, decoder_file: 'decoder_host_cache.onnx' }),
+  ]);
   const json = JSON.parse(JSON.stringify(report)) as { runs: Record<string, unknown>[] };
   for (const field of ['runtime', 'images', 'threads', ...RUN_NUMBER_FIELDS]) assert.ok(field in json.runs[0]!, field);
   const table = formatReport(report);
@@ -93,20 +96,10 @@ void test('bench report: the issue’s JSON fields, medians over repeats, ratios
 });
 
 void test('bench:browser --gpu-sampling on,off: WebGPU rows apart, compared side by side', () => {
-  const report: BenchReport = {
-    model_id: 'm',
-    dtype: 'q8',
-    steps: 16,
-    repeat: 1,
-    versions: {},
-    cpu: { model: 'cpu', cores: 2 },
-    load_average: { start: [1, 1, 1], end: [1, 1, 1] },
-    date: '2026-01-01T00:00:00.000Z',
-    runs: [
-      run({ runtime: 'web-webgpu', images: 9, step_ms_median: 9, gpu_sampling: true, sampled_on_gpu: 1 }),
-      run({ runtime: 'web-webgpu', images: 9, step_ms_median: 12, gpu_sampling: false, sampled_on_gpu: 0 }),
-    ],
-  };
+  const report = reportOf([
+    run({ runtime: 'web-webgpu', images: 9, step_ms_median: 9, gpu_sampling: true, sampled_on_gpu: 1 }),
+    run({ runtime: 'web-webgpu', images: 9, step_ms_median: 12, gpu_sampling: false, sampled_on_gpu: 0 }),
+  ]);
   const table = formatReport(report);
   assert.match(table, /web-webgpu-cpu-sampling\s+9/);
   assert.match(table, /web-webgpu 9 img: 100 % of steps sampled from GPU candidates/);

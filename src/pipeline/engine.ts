@@ -87,6 +87,16 @@ export interface EngineOptions {
   readonly hostCacheGraph?: boolean;
 }
 
+/**
+ * Whether loadDalle loads the decoder graph without `present.*` (`hostCacheFile`): for caches the engine keeps in
+ * host buffers, and on the device when it writes their slots into cache tensors there (`cacheSlots` with
+ * `cacheTensors`; otherwise it feeds or swaps `present.*`).
+ */
+export function loadsHostCacheGraph(options: EngineOptions): boolean {
+  const slotWrites = options.cacheSlots !== undefined && options.cacheTensors !== undefined;
+  return options.hostCacheGraph === true && (options.cacheOnDevice !== true || slotWrites);
+}
+
 export class DalleEngine {
   /** Whether decoding keeps the KV cache in host buffers (see EngineOptions). */
   readonly hostCache: boolean;

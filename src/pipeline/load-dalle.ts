@@ -5,7 +5,7 @@
 import type { ModelSource } from '../model/model-source.ts';
 import { loadPromptEncoder } from '../text/prompt-encoder.ts';
 import type { PromptEncoder } from '../text/prompt-encoder.ts';
-import { DalleEngine } from './engine.ts';
+import { DalleEngine, loadsHostCacheGraph } from './engine.ts';
 import type { EngineOptions } from './engine.ts';
 import { createDalleSessions, graphFile } from './runtime.ts';
 import type { OrtApi, SessionOptions } from './runtime.ts';
@@ -31,11 +31,7 @@ export async function loadDalle(
   const text = await loadPromptEncoder(source);
   const colorsPath = source.manifest.preview?.codeColors;
   const codeColors = colorsPath === undefined ? undefined : await source.readFile(colorsPath);
-  // The graph without present.*: for host caches, and on the device when the engine writes its slots into cache
-  // tensors there (DalleEngine's own condition; without them it feeds present.* back).
-  const onDevice = engineOptions.cacheOnDevice === true;
-  const slotWrites = engineOptions.cacheSlots !== undefined && engineOptions.cacheTensors !== undefined;
-  const hostCache = engineOptions.hostCacheGraph === true && (!onDevice || slotWrites);
+  const hostCache = loadsHostCacheGraph(engineOptions);
   const sessions = await createDalleSessions(ort, source, sessionOptions, hostCache);
   const engine = new DalleEngine(ort, sessions, source.manifest, engineOptions);
   let disposed: Promise<void> | undefined;

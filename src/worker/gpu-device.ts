@@ -1,36 +1,27 @@
 /**
  * What the worker runs on ONNX Runtime's own WebGPU device (known once its first session exists): the decoder's
- * KV cache tensors and the sampling candidates (EngineOptions.cacheTensors and .candidates).
+ * KV cache tensors, the slot writes into them and the sampling candidates (EngineOptions.cacheTensors, .cacheSlots
+ * and .candidates).
  */
 import * as ort from 'onnxruntime-web';
-import type { CacheSlotWriter, CacheTensorFactory } from '../pipeline/decoder-run.ts';
+import type { CacheTensorFactory } from '../pipeline/decoder-run.ts';
 import type { EngineOptions } from '../pipeline/engine.ts';
-import type { CandidateSelector } from '../pipeline/device-candidates.ts';
 import { cacheTensorsOn } from './gpu-cache-tensors.ts';
 import { candidateSelectorOn } from './gpu-candidates.ts';
 import { cacheSlotWriterOn } from './gpu-cache-slots.ts';
 
-const ortDevice = async (): Promise<GPUDevice> => await ort.env.webgpu.device;
-
-export const gpuCacheTensors: CacheTensorFactory = async (type, dims) => cacheTensorsOn(await ortDevice())(type, dims);
-
-/** A selector for one loaded model (its compute pipeline is made on first use). */
-export function gpuCandidates(): CandidateSelector {
-  let selector: CandidateSelector | undefined;
-  return async (logits, layout) => {
-    selector ??= candidateSelectorOn(await ortDevice());
-    return selector(logits, layout);
+/** `make`'s function on ONNX Runtime's device, made on the first call (each keeps its compute pipeline). */
+function onOrtDevice<A extends unknown[], R>(
+  make: (device: GPUDevice) => (...args: A) => Promise<R>,
+): (...args: A) => Promise<R> {
+  let made: ((...args: A) => Promise<R>) | undefined;
+  return async (...args) => {
+    made ??= make(await ort.env.webgpu.device);
+    return made(...args);
   };
 }
 
-/** Slot writes into the KV cache on ONNX Runtime's device (the pipeline is made on first use). */
-export function gpuCacheSlots(): CacheSlotWriter {
-  let writer: CacheSlotWriter | undefined;
-  return async (writes, position) => {
-    writer ??= cacheSlotWriterOn(await ortDevice());
-    return writer(writes, position);
-  };
-}
+export const gpuCacheTensors: CacheTensorFactory = onOrtDevice(cacheTensorsOn);
 
 /**
  * The engine options of a model loaded on WebGPU: the KV cache in GPU buffers allocated once and written one slot
@@ -42,7 +33,7 @@ export function webgpuEngineOptions(gpuSampling = true): EngineOptions {
     cacheOnDevice: true,
     cacheTensors: gpuCacheTensors,
     hostCacheGraph: true,
-    cacheSlots: gpuCacheSlots(),
-    ...(gpuSampling ? { candidates: gpuCandidates() } : {}),
+    cacheSlots: onOrtDevice(cacheSlotWriterOn),
+    ...(gpuSampling ? { candidates: onOrtDevice(candidateSelectorOn) } : {}),
   };
 }
