@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { chooseBatchSizes, decoderBytesPerImage } from '../src/pipeline/batch-size.ts';
+import { chooseBatchSizes, decoderBytesPerImage, decoderSharedBytes } from '../src/pipeline/batch-size.ts';
 import {
   generateImages,
   planBatches,
@@ -37,25 +37,46 @@ void test('preview codes keep sampled slots and repeat the last full row below',
 });
 
 void test('batch sizes follow memory: mega fits fewer images than mini, fp16 more than fp32', () => {
-  const manifest = (preset: 'mini' | 'mega', compute: 'float32' | 'float16'): ModelManifest =>
-    ({
-      dalleBart: PRESET_SHAPES[preset].dalleBart,
-      vqgan: PRESET_SHAPES[preset].vqgan,
-      graphs: { decoder: { compute } },
-    }) as unknown as ModelManifest;
   const limits = { memoryBytes: 2 ** 30, maxBufferBytes: 2 ** 27 };
-  const mini = chooseBatchSizes(manifest('mini', 'float32'), limits);
-  const mega = chooseBatchSizes(manifest('mega', 'float32'), limits);
+  const mini = chooseBatchSizes(manifest('mini', 'float32'), limits, 'webgpu');
+  const mega = chooseBatchSizes(manifest('mega', 'float32'), limits, 'webgpu');
   assert.ok(mega.decoder < mini.decoder, `${mega.decoder} < ${mini.decoder}`);
   assert.ok(
     decoderBytesPerImage(manifest('mini', 'float16')) < 0.51 * decoderBytesPerImage(manifest('mini', 'float32')),
   );
   assert.equal(mini.vqgan, 4, 'a 128-channel 256×256 map is 32 MiB: four fit a 128 MiB buffer');
-  assert.deepEqual(chooseBatchSizes(manifest('mega', 'float32'), { memoryBytes: 1, maxBufferBytes: 1 }), {
+  assert.deepEqual(chooseBatchSizes(manifest('mega', 'float32'), { memoryBytes: 1, maxBufferBytes: 1 }, 'webgpu'), {
     decoder: 1,
     vqgan: 1,
   });
 });
+
+void test('the decoder batch counts the cache once where WebGPU writes slots into one set, the cross tensors once', () => {
+  const limits = { memoryBytes: 2 ** 31, maxBufferBytes: 2 ** 30 };
+  const mega = manifest('mega', 'float32');
+  const slotWrites = {
+    ...mega,
+    graphs: { ...mega.graphs, decoder: { ...mega.graphs.decoder, hostCacheFile: 'h.onnx' } },
+  };
+  const cache = decoderBytesPerImage(mega, 2) - decoderBytesPerImage(mega, 1);
+  // mega float32: 192 MiB of cache per image (cond + uncond rows), 48 MiB of cross keys/values for the whole batch.
+  assert.equal(cache, 2 * 24 * 2 * 2048 * 256 * 4);
+  assert.equal(decoderSharedBytes(mega), 2 * 24 * 2 * 2048 * 64 * 4);
+  const fits = (m: ModelManifest, runtime: 'wasm' | 'webgpu' | 'native'): number =>
+    chooseBatchSizes(m, limits, runtime).decoder;
+  assert.equal(fits(slotWrites, 'webgpu'), 10, 'one set: (2 GiB − 48 MiB) / 192 MiB');
+  assert.equal(fits(mega, 'webgpu'), 5, 'swapped sets (no host-cache graph): two copies');
+  assert.equal(fits(slotWrites, 'wasm'), 5, 'WASM copies the cache into its heap every run');
+  assert.equal(fits(slotWrites, 'native'), 5, 'the host cache grows by copying');
+});
+
+function manifest(preset: 'mini' | 'mega', compute: 'float32' | 'float16'): ModelManifest {
+  return {
+    dalleBart: PRESET_SHAPES[preset].dalleBart,
+    vqgan: PRESET_SHAPES[preset].vqgan,
+    graphs: { decoder: { compute }, vqgan: {} },
+  } as unknown as ModelManifest;
+}
 
 void test('batched generation equals one batch, and previews and codes arrive as the image forms', async () => {
   const dir = tinyModel('fp32');

@@ -62,8 +62,8 @@ void test('the loader picks the VQGAN file per backend', () => {
 void test('WASM batch sizes leave room for the Winograd operands only where that file is loaded', () => {
   const limits = { memoryBytes: 2 ** 30, maxBufferBytes: 2 ** 31 };
   const older = withoutWasmFile(source).manifest;
-  assert.ok(chooseBatchSizes(manifest, limits, true).vqgan < chooseBatchSizes(manifest, limits, false).vqgan);
-  assert.deepEqual(chooseBatchSizes(older, limits, true), chooseBatchSizes(older, limits, false));
+  assert.ok(chooseBatchSizes(manifest, limits, 'wasm').vqgan < chooseBatchSizes(manifest, limits, 'native').vqgan);
+  assert.deepEqual(chooseBatchSizes(older, limits, 'wasm'), chooseBatchSizes(older, limits, 'native'));
 });
 
 void test('WASM loads the Winograd VQGAN, a folder without it loads Conv, and both draw the same images', async () => {

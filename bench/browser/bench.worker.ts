@@ -45,7 +45,7 @@ async function measure(job: BrowserJob): Promise<WorkerReply> {
     batch: chooseBatchSizes(
       manifest,
       { memoryBytes: 2 ** 31, maxBufferBytes: job.backend === 'webgpu' ? 2 ** 27 : 2 ** 31 },
-      job.backend === 'wasm',
+      job.backend,
     ),
     log: (line) => postMessage({ log: line }),
   });

@@ -23,16 +23,32 @@ function floatBytes(compute: 'float32' | 'float16'): number {
   return compute === 'float16' ? 2 : 4;
 }
 
-/** Bytes the decoder needs per image beyond the weights: self-attn cache, cross K/V, logits (cond + uncond rows). */
-export function decoderBytesPerImage(manifest: ModelManifest): number {
+/** Where the decoder runs: onnxruntime-web's WASM or WebGPU backend, or onnxruntime-node. */
+export type BatchRuntime = 'wasm' | 'webgpu' | 'native';
+
+/**
+ * Copies of the KV cache alive during a step. WebGPU writes each new slot into one set of buffers when the folder has
+ * the host-cache graph (SlotWriteDecoder) and otherwise reads one set while writing the other (SwappedCacheDecoder);
+ * the CPU runtimes keep the cache in JavaScript, where it grows by copying, and WASM copies it into its heap every run.
+ */
+export function cacheCopies(manifest: ModelManifest, runtime: BatchRuntime): number {
+  return runtime === 'webgpu' && manifest.graphs.decoder.hostCacheFile !== undefined ? 1 : 2;
+}
+
+/** Bytes the decoder needs per image beyond the weights: its rows' self-attention caches and logits (cond + uncond). */
+export function decoderBytesPerImage(manifest: ModelManifest, copies = 2): number {
   const c = manifest.dalleBart;
   const bytes = floatBytes(manifest.graphs.decoder.compute);
   const rows = 2;
   const cache = rows * c.decoderLayers * 2 * c.dModel * c.imageLength * bytes;
-  const cross = rows * c.decoderLayers * 2 * c.dModel * c.maxTextLength * bytes;
   const logits = rows * (c.imageVocabSize + 1) * 4;
-  // The step reads the previous cache while writing the new one: count the cache twice.
-  return 2 * cache + cross + logits;
+  return copies * cache + logits;
+}
+
+/** The encoder's cross-attention keys/values: one cond and one uncond row that every image of a batch reads. */
+export function decoderSharedBytes(manifest: ModelManifest): number {
+  const c = manifest.dalleBart;
+  return 2 * c.decoderLayers * 2 * c.dModel * c.maxTextLength * floatBytes(manifest.graphs.decoder.compute);
 }
 
 /**
@@ -48,10 +64,11 @@ export function vqganLargestActivation(manifest: ModelManifest, winograd = false
   return v.ch * (v.chMult[0] ?? 1) * v.resolution * v.resolution * 4 * (winograd ? WINOGRAD_EXPANSION : 1);
 }
 
-/** @param onWasm the WASM backend, which runs the VQGAN's Winograd graph when the model has one (`wasmFile`). */
-export function chooseBatchSizes(manifest: ModelManifest, limits: DeviceLimits, onWasm = false): BatchSizes {
-  const decoder = Math.floor(limits.memoryBytes / decoderBytesPerImage(manifest));
-  const winograd = onWasm && manifest.graphs.vqgan.wasmFile !== undefined;
+/** @param runtime on WASM the VQGAN runs its Winograd graph when the model has one (`wasmFile`). */
+export function chooseBatchSizes(manifest: ModelManifest, limits: DeviceLimits, runtime: BatchRuntime): BatchSizes {
+  const perImage = decoderBytesPerImage(manifest, cacheCopies(manifest, runtime));
+  const decoder = Math.floor((limits.memoryBytes - decoderSharedBytes(manifest)) / perImage);
+  const winograd = runtime === 'wasm' && manifest.graphs.vqgan.wasmFile !== undefined;
   const activation = vqganLargestActivation(manifest, winograd);
   // A few full-resolution maps are alive at once (input, two conv outputs, the residual); inside a
   // Winograd convolution more (its input operand and GEMM output, the transforms' temporaries).

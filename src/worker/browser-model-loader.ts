@@ -86,7 +86,7 @@ export function browserModelLoader(library: ModelLibrary): ModelLoader {
     const loaded: LoadedModel = {
       ...dalle,
       backend: choice,
-      batch: chooseBatchSizes(manifest, deviceLimits(choice), choice.backend === 'wasm'),
+      batch: chooseBatchSizes(manifest, deviceLimits(choice), choice.backend),
     };
     return choice.backend === 'webgpu' ? { ...loaded, deviceLost: watchDeviceLoss() } : loaded;
   };

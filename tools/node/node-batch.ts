@@ -10,5 +10,5 @@ import type { ModelManifest } from '../../src/model/manifest.ts';
 /** @param onWasm onnxruntime-web's WASM backend (chooseBatchSizes); false for onnxruntime-node. */
 export function nodeBatchSizes(manifest: ModelManifest, onWasm: boolean): BatchSizes {
   const limits = { memoryBytes: Math.min(freemem() / 2, 2 ** 31), maxBufferBytes: 2 ** 31 };
-  return chooseBatchSizes(manifest, limits, onWasm);
+  return chooseBatchSizes(manifest, limits, onWasm ? 'wasm' : 'native');
 }
