@@ -73,6 +73,7 @@ const MALFORMED: readonly (readonly [string, unknown, RegExp])[] = [
   ['graphs.vqgan', REMOVE, /"graphs\.vqgan" must be a JSON object, got nothing/],
   ['graphs.encoder.dynamicTextLength', 'yes', /"graphs\.encoder\.dynamicTextLength" must be true or false/],
   ['graphs.decoder.dynamicTextLength', 1, /"graphs\.decoder\.dynamicTextLength" must be true or false/],
+  ['graphs.decoder.graphCapture', 'no', /"graphs\.decoder\.graphCapture" must be true or false/],
   ['graphs.vqgan.wasmFile', 'missing.onnx', /"graphs\.vqgan\.wasmFile" names missing\.onnx, which "files" does not/],
   ['graphs.vqgan.wasmFile', '../x.onnx', /"graphs\.vqgan\.wasmFile" must be a relative path/],
   [

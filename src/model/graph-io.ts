@@ -70,10 +70,10 @@ export function cacheNames(config: LayerCount, kind: CacheKind): readonly KeyVal
 }
 
 /**
- * The decoder's key/value for this step's slot alone (`new.l.key` [B, H, hd, 1], `new.l.value`
- * [B, H, 1, hd]): a caller that keeps the cache itself writes them into slot `position` of its
- * `past.*` buffers and fetches no `present.*`, so the whole cache never leaves the runtime's memory
- * (docs/model-format.md#kv-cache).
+ * The decoder's key/value for this step's slot alone (`new.l.key`, `new.l.value`: [B, d], laid out as [B, H, hd]; older
+ * exports declare them [B, H, hd, 1] / [B, H, 1, hd], the same values in the same order): a caller that keeps the cache
+ * itself writes them into slot `position` of its `past.*` buffers and fetches no `present.*`, so the whole cache never
+ * leaves the runtime's memory (docs/model-format.md#kv-cache).
  */
 export function newSlotNames(config: LayerCount): readonly KeyValueNames[] {
   return perDecoderLayer('new', config);

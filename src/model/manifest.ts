@@ -39,6 +39,12 @@ export interface GraphEntry {
    */
   readonly dynamicTextLength?: boolean;
   /**
+   * Decoder only, optional (older folders lack it): `hostCacheFile` runs whole on WebGPU, with no node ONNX Runtime
+   * keeps on the CPU and no copy in front of an output, so a session of it with static shapes can be captured and
+   * replayed (`enableGraphCapture`; docs/model-format.md#graph-capture).
+   */
+  readonly graphCapture?: boolean;
+  /**
    * VQGAN only, optional (older folders lack it): the same decoder with its 3×3 convolutions as
    * Winograd F(4×4, 3×3), over the same `externalData`, for the WASM backend, where it is faster
    * (docs/model-format.md#vqgan). Native ONNX Runtime and WebGPU load `file`.
@@ -153,6 +159,8 @@ interface GraphFields {
   readonly variants?: readonly GraphVariantField[];
   /** The encoder's and decoder's `dynamicTextLength`. */
   readonly text?: boolean;
+  /** The decoder's `graphCapture`. */
+  readonly capture?: boolean;
 }
 
 function readGraph(field: JsonField, listed: (field: JsonField) => string, fields: GraphFields = {}): GraphEntry {
@@ -162,12 +170,14 @@ function readGraph(field: JsonField, listed: (field: JsonField) => string, field
     if (path !== undefined) variants[variant] = path;
   }
   const dynamicTextLength = fields.text ? field.field('dynamicTextLength').optional((f) => f.boolean()) : undefined;
+  const graphCapture = fields.capture ? field.field('graphCapture').optional((f) => f.boolean()) : undefined;
   return {
     file: listed(field.field('file')),
     externalData: field.field('externalData').items({ min: 0, max: 64 }).map(listed),
     compute: field.field('compute').oneOf(['float32', 'float16']),
     ...variants,
     ...(dynamicTextLength === undefined ? {} : { dynamicTextLength }),
+    ...(graphCapture === undefined ? {} : { graphCapture }),
   };
 }
 
@@ -226,6 +236,7 @@ export function parseManifest(json: unknown, source = 'manifest.json'): ModelMan
       decoder: readGraph(root.field('graphs.decoder'), listed, {
         variants: ['hostCacheFile', 'wasmHostCacheFile'],
         text: true,
+        capture: true,
       }),
       vqgan: readGraph(root.field('graphs.vqgan'), listed, { variants: ['wasmFile'] }),
     },

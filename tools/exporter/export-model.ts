@@ -226,6 +226,8 @@ export function exportModel(options: ExportOptions): ModelManifest {
         ],
       ),
       dynamicTextLength: true,
+      // The host-cache graph has no CPU-side node on WebGPU and no Reshape in front of an output (dallebart.ts).
+      graphCapture: true,
     };
     log(`vqgan (${dtype})…`);
     const vqgan = writeGraph(

@@ -61,12 +61,14 @@ function splitHeads(ctx: Ctx, x: string, heads: number, keysTransposed: boolean)
   return b.op('Transpose', [split], { perm: { ints: keysTransposed ? [0, 2, 3, 1] : [0, 2, 1, 3] } });
 }
 
-/** Additive key bias [B, 1, 1, T] from an int64 mask (1 = attend). */
+/**
+ * Additive key bias [B, 1, 1, T] from an int64 mask (1 = attend), looked up by `Gather`: WebGPU has no kernel for an
+ * int64 `Cast` or comparison, and one such node on the CPU rules out graph capture (docs/model-format.md#kv-cache).
+ */
 function textBias(ctx: Ctx, mask: string): string {
   const { layers } = ctx;
   const { b } = layers;
-  const allowed = b.cast(mask, 'bool');
-  const bias = b.op('Where', [allowed, layers.scalar(0), layers.scalar(maskValue(layers.compute))]);
+  const bias = b.op('Gather', [b.constant(layers.compute, [2], [maskValue(layers.compute), 0]), mask]);
   return b.op('Unsqueeze', [bias, b.int64s([1, 2])]);
 }
 
@@ -261,18 +263,18 @@ export function buildDecoderGraph(
 
   // Per-step masks, shared by every layer: the slot being written and the causal key bias. The slot
   // count P comes from the cache itself: S in decoder.onnx (static, so ONNX Runtime folds it), the
-  // slots allocated so far in the host-cache file (PAST_SLOTS_AXIS).
+  // slots allocated so far in the host-cache file (PAST_SLOTS_AXIS). Slot indices and the position are
+  // compared as float32 (exact below 2^24), the position looked up by `Gather`: no int64 arithmetic
+  // that WebGPU would leave to the CPU (textBias).
   const slotCount = b.op('Shape', [past[0]!.key], { start: { i: 3 } });
-  const slots = b.op('Range', [
-    b.scalar('int64', 0),
-    b.op('Squeeze', [slotCount, b.int64s([0])]),
-    b.scalar('int64', 1),
-  ]);
+  const slotIndices = b.constant('float32', [S], Array.from({ length: S }, (_, i) => i));
+  const slots = b.op('Slice', [slotIndices, b.int64s([0]), slotCount, b.int64s([0])]);
+  const here = b.op('Gather', [slotIndices, position]);
   const splitSizes = b.op('Concat', [slotCount, b.int64s([1])], { axis: { i: 0 } });
-  const isCurrent = b.op('Equal', [slots, position]);
+  const isCurrent = b.op('Equal', [slots, here]);
   const keySlot = b.op('Reshape', [isCurrent, b.int64s([1, 1, 1, -1])]);
   const valueSlot = b.op('Reshape', [isCurrent, b.int64s([1, 1, -1, 1])]);
-  const visible = b.op('Less', [slots, position]);
+  const visible = b.op('Less', [slots, here]);
   const pastBias = b.op('Reshape', [
     b.op('Where', [visible, layers.scalar(0), layers.scalar(maskValue(compute))]),
     b.int64s([1, 1, 1, -1]),
@@ -317,8 +319,12 @@ export function buildDecoderGraph(
       reshape(projection(ctx, normed, self, 'q_proj', l, `decoder.${l}.self.q`), [0, heads, 1, headDim]),
       qScale,
     ]);
-    const kNew = reshape(projection(ctx, normed, self, 'k_proj', l, `decoder.${l}.self.k`), [0, heads, headDim, 1]);
-    const vNew = reshape(projection(ctx, normed, self, 'v_proj', l, `decoder.${l}.self.v`), [0, heads, 1, headDim]);
+    // new.* are the projections as computed, [B, d]: a Reshape in front of a graph output becomes a copy into the
+    // output's buffer, which WebGPU's graph capture does not replay (its consumers would read a stale slot).
+    const kRows = projection(ctx, normed, self, 'k_proj', l, `decoder.${l}.self.k`);
+    const vRows = projection(ctx, normed, self, 'v_proj', l, `decoder.${l}.self.v`);
+    const kNew = reshape(kRows, [0, heads, headDim, 1]);
+    const vNew = reshape(vRows, [0, heads, 1, headDim]);
     b.output(present[l]!.key, b.op('Where', [keySlot, kNew, past[l]!.key]), compute, [BATCH_AXIS, heads, headDim, S]);
     b.output(present[l]!.value, b.op('Where', [valueSlot, vNew, past[l]!.value]), compute, [
       BATCH_AXIS,
@@ -326,7 +332,7 @@ export function buildDecoderGraph(
       S,
       headDim,
     ]);
-    newSlots.push({ key: kNew, value: vNew });
+    newSlots.push({ key: kRows, value: vRows });
     const selfOut = projection(
       ctx,
       reshape(attendWithNew(ctx, q, past[l]!, kNew, vNew, pastBias, splitSizes), [0, d]),
@@ -373,8 +379,8 @@ export function buildDecoderGraph(
   const logits = head.linear(final, 'lm_head', params.read('lm_head/kernel'), d, V);
   b.output(DECODER_OUTPUTS.logits, layers.asFloat32(logits), 'float32', [BATCH_AXIS, V]);
   newSlotNames(config).forEach((names, l) => {
-    b.output(names.key, newSlots[l]!.key, compute, [BATCH_AXIS, heads, headDim, 1]);
-    b.output(names.value, newSlots[l]!.value, compute, [BATCH_AXIS, heads, 1, headDim]);
+    b.output(names.key, newSlots[l]!.key, compute, [BATCH_AXIS, d]);
+    b.output(names.value, newSlots[l]!.value, compute, [BATCH_AXIS, d]);
   });
 }
 
