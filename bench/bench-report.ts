@@ -46,6 +46,8 @@ export interface BenchRun {
   readonly sampled_on_gpu?: number;
   /** WebGPU: whether sampling used the shader's candidates (`bench:browser --gpu-sampling`); absent elsewhere. */
   readonly gpu_sampling?: boolean;
+  /** WebGPU: whether the decoder ran as a captured graph (`bench:browser --graph-capture`); absent elsewhere. */
+  readonly graph_capture?: boolean;
 }
 
 export interface BenchReport {
@@ -161,9 +163,13 @@ export function formatReport(report: BenchReport): string {
   return lines.join('\n');
 }
 
-/** The runtime, and for WebGPU sampling from the whole logits (`--gpu-sampling off`) a mark saying so. */
+/**
+ * The runtime, and for WebGPU marks for sampling from the whole logits (`--gpu-sampling off`) and for a decoder run
+ * step by step rather than captured (`--graph-capture off`, or a model whose graph cannot be captured).
+ */
 function runLabel(r: BenchRun): string {
-  return r.gpu_sampling === false ? `${r.runtime}-cpu-sampling` : r.runtime;
+  const sampling = r.gpu_sampling === false ? '-cpu-sampling' : '';
+  return `${r.runtime}${sampling}${r.graph_capture === false ? '-uncaptured' : ''}`;
 }
 
 function ratioLines(runs: readonly BenchRun[]): string[] {
@@ -180,10 +186,18 @@ function ratioLines(runs: readonly BenchRun[]): string[] {
       lines.push(
         `${runLabel(r)} ${r.threads} thr: step ${r.images} img / 1 img ${ratio(r.step_ms_median, one.step_ms_median)}`,
       );
-    const gpuSampled = r.gpu_sampling === false ? find('web-webgpu', r.images, r.threads) : undefined;
+    // Each WebGPU variant against the run that differs from it in that one choice.
+    const gpuSampled =
+      r.gpu_sampling === false ? find(runLabel({ ...r, gpu_sampling: true }), r.images, r.threads) : undefined;
     if (gpuSampled)
       lines.push(
         `${r.images} img: WebGPU step, candidates / whole logits ${ratio(gpuSampled.step_ms_median, r.step_ms_median)}`,
+      );
+    const capturedLabel = r.graph_capture === false ? runLabel({ ...r, graph_capture: true }) : null;
+    const captured = capturedLabel === null ? undefined : find(capturedLabel, r.images, r.threads);
+    if (captured)
+      lines.push(
+        `${r.images} img: WebGPU step, captured / step by step ${ratio(captured.step_ms_median, r.step_ms_median)}`,
       );
     const native = r.runtime === 'web-wasm' ? find('node', r.images, r.threads) : undefined;
     if (native) {

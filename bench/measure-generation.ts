@@ -1,16 +1,16 @@
 /**
  * One benchmark run: load a model, warm up, then time one whole generation through the app's own
  * pipeline (loadDalle, generateImages with the worker's preview settings). Only the sessions are
- * wrapped, to learn when each graph ran. No Node or browser API here: the Node child process and the
- * browser bench page both call it.
+ * wrapped (as ONNX Runtime makes them), to learn when each graph ran. No Node or browser API here:
+ * the Node child process and the browser bench page both call it.
  */
-import { DalleEngine } from '../src/pipeline/engine.ts';
 import type { EngineOptions } from '../src/pipeline/engine.ts';
 import { GenerationCancelledError } from '../src/pipeline/errors.ts';
 import { DEFAULT_PREVIEW_EVERY, generateImages } from '../src/pipeline/generate-images.ts';
 import { loadDalle } from '../src/pipeline/load-dalle.ts';
 import { DEFAULT_SAMPLING } from '../src/pipeline/sampler.ts';
-import type { DalleSessions, OrtApi, Session, SessionOptions } from '../src/pipeline/runtime.ts';
+import type { OrtApi, Session, SessionOptions } from '../src/pipeline/runtime.ts';
+import { DECODER_INPUTS, VQGAN_INPUTS } from '../src/model/graph-io.ts';
 import type { GraphName } from '../src/model/graph-io.ts';
 import type { ModelSource } from '../src/model/model-source.ts';
 import type { BatchSizes } from '../src/pipeline/batch-size.ts';
@@ -41,9 +41,15 @@ interface GraphRun {
   readonly end: number;
 }
 
-/** The same sessions, each run's start and end appended to `runs`. */
-function timedSessions(sessions: DalleSessions, runs: GraphRun[]): DalleSessions {
-  const wrap = (graph: GraphName, session: Session): Session => {
+/** `ort` whose sessions append each run's graph, start and end to `runs` (a captured decoder's too). */
+function timedOrt(ort: OrtApi, runs: GraphRun[]): OrtApi {
+  const wrap = (session: Session): Session => {
+    const inputs = session.inputNames;
+    const graph: GraphName = inputs.includes(DECODER_INPUTS.position)
+      ? 'decoder'
+      : inputs.includes(VQGAN_INPUTS.codes)
+        ? 'vqgan'
+        : 'encoder';
     const timed = Object.create(session) as Session;
     timed.run = (async (...args: Parameters<Session['run']>) => {
       const start = performance.now();
@@ -53,11 +59,9 @@ function timedSessions(sessions: DalleSessions, runs: GraphRun[]): DalleSessions
     }) as Session['run'];
     return timed;
   };
-  return {
-    encoder: wrap('encoder', sessions.encoder),
-    decoder: wrap('decoder', sessions.decoder),
-    vqgan: wrap('vqgan', sessions.vqgan),
-  };
+  const create = (async (...args: Parameters<OrtApi['InferenceSession']['create']>) =>
+    wrap(await ort.InferenceSession.create(...args))) as OrtApi['InferenceSession']['create'];
+  return { Tensor: ort.Tensor, InferenceSession: { ...ort.InferenceSession, create } };
 }
 
 const PROMPT = 'a photo of an astronaut riding a horse';
@@ -68,10 +72,10 @@ export async function measureGeneration(options: MeasureOptions): Promise<Omit<B
   const log = options.log ?? (() => undefined);
   // CPU runtimes keep the KV cache themselves and run the decoder graph without present.* (docs/performance.md).
   const engineOptions = options.engineOptions ?? { hostCacheGraph: true };
-  const loaded = await loadDalle(ort, source, options.sessionOptions, engineOptions);
+  const runs: GraphRun[] = [];
+  const loaded = await loadDalle(timedOrt(ort, runs), source, options.sessionOptions, engineOptions);
   try {
-    const runs: GraphRun[] = [];
-    const engine = new DalleEngine(ort, timedSessions(loaded.engine.sessions, runs), source.manifest, engineOptions);
+    const { engine } = loaded;
     const S = source.manifest.dalleBart.imageLength;
     const stepsToRun = Math.min(steps, S);
     const generate = async (seed: number, stopAfter: number, progress: number[], previews: number[]) => {
@@ -154,6 +158,7 @@ export async function measureGeneration(options: MeasureOptions): Promise<Omit<B
       ...(options.runtime === 'web-webgpu'
         ? {
             gpu_sampling: engineOptions.candidates !== undefined,
+            graph_capture: engine.decoderCaptured,
             sampled_on_gpu: (engine.stepsSampledOnDevice - sampledBefore) / progress.length,
           }
         : {}),

@@ -1,7 +1,14 @@
 /**
  * Bundled into a blank page by e2e/gpu-shaders.spec.ts: runs the app's own WebGPU shaders on data the test passes
- * (as 32-bit words) on this browser's device, and returns what they wrote.
+ * (as 32-bit words) on this browser's device, and returns what they wrote; and decodes with the app's captured
+ * decoder on WebGPU beside WASM.
  */
+import * as ort from 'onnxruntime-web';
+import { asDalleManifest } from '../src/model/stored-manifest.ts';
+import { loadDalle } from '../src/pipeline/load-dalle.ts';
+import { sessionOptionsFor } from '../src/pipeline/session-options.ts';
+import { webgpuEngineOptions } from '../src/worker/gpu-device.ts';
+import { fetchManifest, httpModelSource } from '../src/worker/http-model-source.ts';
 import { candidatesPipeline, selectCandidates } from '../src/worker/gpu-candidates.ts';
 import { cacheSlotWriterOn } from '../src/worker/gpu-cache-slots.ts';
 import type { CandidateLayout } from '../src/pipeline/device-candidates.ts';
@@ -65,11 +72,68 @@ async function runSlotWrite(
   });
 }
 
+/** One decoding of the comparison: `images` images of `prompt` for `steps` steps. */
+export interface CapturePlan {
+  readonly prompt: string;
+  readonly images: number;
+  readonly steps: number;
+}
+
+/**
+ * Decodes each plan with the model at `modelUrl` on WebGPU as the app loads it (the decoder captured for
+ * `capturedImages` images) and on WASM, feeding both the same tokens; returns whether the decoder was captured and,
+ * per plan, the largest difference between their logits.
+ */
+async function compareCaptured(
+  wasmPaths: string,
+  modelUrl: string,
+  capturedImages: number,
+  plans: readonly CapturePlan[],
+): Promise<{ captured: boolean; worst: number[] }> {
+  ort.env.wasm.wasmPaths = wasmPaths;
+  ort.env.wasm.numThreads = 1;
+  const manifest = asDalleManifest(await fetchManifest(modelUrl), modelUrl);
+  const source = httpModelSource(modelUrl, manifest);
+  const gpu = await loadDalle(
+    ort,
+    source,
+    sessionOptionsFor('webgpu', manifest),
+    webgpuEngineOptions({ capturedImages }),
+  );
+  const cpu = await loadDalle(ort, source, sessionOptionsFor('wasm', manifest), { hostCacheGraph: true });
+  const worst: number[] = [];
+  try {
+    for (const { prompt, images, steps } of plans) {
+      const encoded = gpu.text.encode(prompt, 1);
+      const runs = [
+        await gpu.engine.beginDecoding(encoded, gpu.text.unconditional, images),
+        await cpu.engine.beginDecoding(encoded, cpu.text.unconditional, images),
+      ];
+      let largest = 0;
+      for (let step = 0; step < steps; step++) {
+        const previous = Array.from({ length: images }, (_, i) =>
+          step === 0 ? manifest.specialTokens.imageStart : (step * 31 + i * 7) % manifest.specialTokens.imageCodes,
+        );
+        const [a, b] = [await runs[0]!.step(previous), await runs[1]!.step(previous)];
+        for (let i = 0; i < a.length; i++) largest = Math.max(largest, Math.abs(a[i]! - b[i]!));
+      }
+      for (const run of runs) run.dispose();
+      worst.push(largest);
+    }
+    return { captured: gpu.engine.decoderCaptured, worst };
+  } finally {
+    await gpu.dispose();
+    await cpu.dispose();
+  }
+}
+
 declare global {
   interface Window {
     runCandidates?: typeof runCandidates;
     runSlotWrite?: typeof runSlotWrite;
+    compareCaptured?: typeof compareCaptured;
   }
 }
 window.runCandidates = runCandidates;
 window.runSlotWrite = runSlotWrite;
+window.compareCaptured = compareCaptured;

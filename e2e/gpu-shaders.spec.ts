@@ -2,8 +2,12 @@
  * The sampling shader (src/worker/gpu-candidates.ts) on WebGPU (SwiftShader here): for every case of
  * tests/helpers/candidate-cases.ts its candidates give each image the code the CPU sampler draws from the whole
  * logits, or, where they cannot decide (ties, near-ties at the cut, NaN), send the step back to the CPU; and they
- * are the candidates float32 arithmetic picks.
+ * are the candidates float32 arithmetic picks. The KV cache slot shader writes its slot alone. The decoder captured
+ * and replayed by ONNX Runtime decodes like WASM.
  */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, test } from '@playwright/test';
 import type { Page } from '@playwright/test';
@@ -130,4 +134,28 @@ test('the KV cache slot shader writes one slot of float32 and float16 caches and
     expect(written.pastKey, `${type} keys, position ${position}`).toEqual(pack(expectedKey));
     expect(written.pastValue, `${type} values, position ${position}`).toEqual(pack(expectedValue));
   }
+});
+
+test('the decoder captured and replayed on WebGPU decodes like WASM, across prompts and image counts', async ({
+  page,
+}) => {
+  test.setTimeout(240_000);
+  await openShaderPage(page);
+  const ortDir = dirname(createRequire(import.meta.url).resolve('onnxruntime-web'));
+  const { version } = JSON.parse(readFileSync(join(ortDir, '..', 'package.json'), 'utf8')) as { version: string };
+  const origin = new URL(page.url()).origin;
+  // Captured for 2 images at load; a second prompt on the same session (its cache tensors reused), then 1 image (a new
+  // session). Each replays from its third step on; a replay reading a stale tensor would be far off (≈ 0.5 in logits).
+  const plans = [
+    { prompt: 'a red circle', images: 2, steps: 12 },
+    { prompt: 'a blue square in the top left', images: 2, steps: 8 },
+    { prompt: 'a red circle', images: 1, steps: 8 },
+  ];
+  const result = await page.evaluate(([w, m, p]) => window.compareCaptured!(w, m, 2, p), [
+    `${origin}/ort/${version}/`,
+    `${origin}/models/demo/`,
+    plans,
+  ] as const);
+  expect(result.captured, 'the demo decoder is captured').toBe(true);
+  for (const [i, worst] of result.worst.entries()) expect(worst, JSON.stringify(plans[i])).toBeLessThan(1e-3);
 });

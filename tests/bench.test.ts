@@ -105,3 +105,25 @@ void test('bench:browser --gpu-sampling on,off: WebGPU rows apart, compared side
   assert.match(table, /web-webgpu 9 img: 100 % of steps sampled from GPU candidates/);
   assert.match(table, /9 img: WebGPU step, candidates \/ whole logits 0\.75×/);
 });
+
+void test('bench:browser --graph-capture on,off: each WebGPU variant compared with the one differing in that choice', () => {
+  const webgpu = (over: Partial<BenchRun>) =>
+    run({ runtime: 'web-webgpu', images: 4, gpu_sampling: true, graph_capture: true, ...over });
+  const report = reportOf([
+    webgpu({ step_ms_median: 6 }),
+    webgpu({ step_ms_median: 8, graph_capture: false }),
+    webgpu({ step_ms_median: 9, gpu_sampling: false }),
+    webgpu({ step_ms_median: 12, gpu_sampling: false, graph_capture: false }),
+  ]);
+  const table = formatReport(report);
+  assert.match(table, /web-webgpu-uncaptured\s+4/);
+  assert.match(table, /web-webgpu-cpu-sampling-uncaptured\s+4/);
+  assert.deepEqual(table.match(/4 img: WebGPU step, captured \/ step by step [0-9.]+×/g), [
+    '4 img: WebGPU step, captured / step by step 0.75×',
+    '4 img: WebGPU step, captured / step by step 0.75×',
+  ]);
+  assert.deepEqual(table.match(/4 img: WebGPU step, candidates \/ whole logits [0-9.]+×/g), [
+    '4 img: WebGPU step, candidates / whole logits 0.67×',
+    '4 img: WebGPU step, candidates / whole logits 0.67×',
+  ]);
+});

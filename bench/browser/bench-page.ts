@@ -19,6 +19,7 @@ const job: BrowserJob = {
   steps: Number(query.get('steps') ?? 256),
   threads: Number(query.get('threads') ?? 1),
   gpuSampling: query.get('gpuSampling') !== 'off',
+  graphCapture: query.get('graphCapture') !== 'off',
 };
 const status = document.getElementById('status')!;
 const worker = new Worker(new URL('./bench.worker.ts', import.meta.url), { type: 'module' });

@@ -5,6 +5,7 @@
  */
 import * as ort from 'onnxruntime-web';
 import { chooseBatchSizes } from '../../src/pipeline/batch-size.ts';
+import { planBatches } from '../../src/pipeline/generate-images.ts';
 import { sessionOptionsFor } from '../../src/pipeline/session-options.ts';
 import { fetchManifest, httpModelSource } from '../../src/worker/http-model-source.ts';
 import { asDalleManifest } from '../../src/model/stored-manifest.ts';
@@ -22,6 +23,8 @@ export interface BrowserJob {
   readonly threads: number;
   /** WebGPU: sample from the shader's candidates (the app's way) or from the whole logits read back. */
   readonly gpuSampling: boolean;
+  /** WebGPU: run the decoder as a captured graph where the model allows it (the app's way) or step by step. */
+  readonly graphCapture: boolean;
 }
 
 export type WorkerReply = { readonly run: Omit<BenchRun, 'peak_rss_mb'> } | { readonly error: string };
@@ -32,21 +35,26 @@ async function measure(job: BrowserJob): Promise<WorkerReply> {
   ort.env.wasm.proxy = false;
   const manifest = asDalleManifest(await fetchManifest(job.modelUrl), job.modelUrl);
   const source = httpModelSource(job.modelUrl, manifest);
+  // The worker's WASM budget; on WebGPU a conservative 128 MiB per buffer (the page asks the adapter).
+  const limits = { memoryBytes: 2 ** 31, maxBufferBytes: job.backend === 'webgpu' ? 2 ** 27 : 2 ** 31 };
+  const batch = chooseBatchSizes(manifest, limits, job.backend);
   const run = await measureGeneration({
     ort,
     source,
     sessionOptions: sessionOptionsFor(job.backend, manifest),
-    engineOptions: job.backend === 'webgpu' ? webgpuEngineOptions(job.gpuSampling) : { hostCacheGraph: true },
+    engineOptions:
+      job.backend === 'webgpu'
+        ? webgpuEngineOptions({
+            gpuSampling: job.gpuSampling,
+            graphCapture: job.graphCapture,
+            capturedImages: planBatches(job.images, batch.decoder)[0]!,
+          })
+        : { hostCacheGraph: true },
     runtime: job.backend === 'webgpu' ? 'web-webgpu' : 'web-wasm',
     threads: job.backend === 'webgpu' ? 0 : job.threads,
     images: job.images,
     steps: job.steps,
-    // The worker's WASM budget; on WebGPU a conservative 128 MiB per buffer (the page asks the adapter).
-    batch: chooseBatchSizes(
-      manifest,
-      { memoryBytes: 2 ** 31, maxBufferBytes: job.backend === 'webgpu' ? 2 ** 27 : 2 ** 31 },
-      job.backend,
-    ),
+    batch,
     log: (line) => postMessage({ log: line }),
   });
   return { run };

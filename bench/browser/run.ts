@@ -1,11 +1,12 @@
 /**
  * npm run bench:browser -- --model <dir> [--images 1,9] [--steps 256] [--backends wasm,webgpu] [--threads 2]
- *   [--gpu-sampling on,off] [--repeat 1] [--json <file>] [--port 4302]
+ *   [--gpu-sampling on,off] [--graph-capture on,off] [--repeat 1] [--json <file>] [--port 4302]
  * The benchmark in Chromium (Debian's /usr/bin/chromium, the e2e tests' flags): Vite's dev server serves
  * bench/browser/bench.html and the model folder, Playwright opens one fresh page per measurement, and the page runs
  * the same measureGeneration as `npm run bench` in a module worker. Writes the same JSON. On a machine without a GPU,
  * WebGPU is SwiftShader (a CPU emulation): its numbers are a smoke test, and the output says so. `--gpu-sampling`
- * (on by default, as in the app) times WebGPU sampling from the shader's candidates, from the whole logits, or both.
+ * (on by default, as in the app) times WebGPU sampling from the shader's candidates, from the whole logits, or both;
+ * `--graph-capture` (on by default, as in the app) the decoder captured and replayed, run step by step, or both.
  */
 import { createReadStream, existsSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
@@ -81,6 +82,7 @@ async function main(): Promise<void> {
     'backends',
     'threads',
     'gpu-sampling',
+    'graph-capture',
     'repeat',
     'json',
     'port',
@@ -95,6 +97,9 @@ async function main(): Promise<void> {
   const gpuSampling = list(args.values.get('gpu-sampling'), 'on');
   if (gpuSampling.some((value) => value !== 'on' && value !== 'off'))
     throw new UsageError(`--gpu-sampling takes on, off or both (comma-separated); got "${gpuSampling.join(',')}"`);
+  const graphCapture = list(args.values.get('graph-capture'), 'on');
+  if (graphCapture.some((value) => value !== 'on' && value !== 'off'))
+    throw new UsageError(`--graph-capture takes on, off or both (comma-separated); got "${graphCapture.join(',')}"`);
   const images = list(args.values.get('images'), '1').map(Number);
   if (images.some((n) => !Number.isInteger(n) || n < 1 || n > 16))
     throw new UsageError('--images takes whole numbers from 1 to 16, separated by commas');
@@ -118,13 +123,17 @@ async function main(): Promise<void> {
   try {
     const jobs = images.flatMap((n) =>
       (backends as Backend[]).flatMap((backend) =>
-        (backend === 'webgpu' ? gpuSampling : ['on']).map((sampling) => ({ n, backend, sampling })),
+        (backend === 'webgpu' ? gpuSampling : ['on']).flatMap((sampling) =>
+          (backend === 'webgpu' ? graphCapture : ['on']).map((capture) => ({ n, backend, sampling, capture })),
+        ),
       ),
     );
     const samples = new Map(jobs.map((job) => [job, [] as BenchRun[]]));
     for (let r = 0; r < repeat; r++) {
       for (const job of jobs) {
-        const variant = job.backend === 'webgpu' && job.sampling === 'off' ? ' (sampling from the whole logits)' : '';
+        const variant =
+          (job.backend === 'webgpu' && job.sampling === 'off' ? ' (sampling from the whole logits)' : '') +
+          (job.backend === 'webgpu' && job.capture === 'off' ? ' (decoder step by step)' : '');
         process.stderr.write(`run ${r + 1}/${repeat}: ${job.backend}${variant}, ${job.n} image(s)\n`);
         const query = new URLSearchParams({
           backend: job.backend,
@@ -132,6 +141,7 @@ async function main(): Promise<void> {
           steps: String(steps),
           threads: String(threads),
           gpuSampling: job.sampling,
+          graphCapture: job.capture,
         });
         samples
           .get(job)!

@@ -36,6 +36,8 @@ import { encodedTextLength } from './text-length.ts';
 import { candidateLayout, sampleNextTokensOnDevice } from './device-candidates.ts';
 import type { CandidateLayout, CandidateSelector } from './device-candidates.ts';
 import type { DecoderRun, Feeds } from './decoder-run.ts';
+import { CapturedDecoderRun, CapturedDecoders } from './decoder-capture.ts';
+import type { CapturedSessionFactory, DecoderCapture } from './decoder-capture.ts';
 
 export interface TokenRequest {
   readonly prompt: EncodedPrompt;
@@ -85,6 +87,32 @@ export interface EngineOptions {
    * the full graph stays the default so one session can also be fed back (tests compare both paths on it).
    */
   readonly hostCacheGraph?: boolean;
+  /**
+   * With slot writes (`cacheSlots`): run the decoder as a captured graph (WebGPU's `enableGraphCapture`; the worker's
+   * tensors and copies on its device) when the model's host-cache graph allows it (manifest `graphCapture`). loadDalle
+   * then loads the decoder captured for `capturedImages` images (default 1); a batch of another size replaces it.
+   */
+  readonly graphCapture?: DecoderCapture;
+  readonly capturedImages?: number;
+}
+
+/** Whether loadDalle loads a captured decoder (EngineOptions.graphCapture) for this model. */
+export function capturesDecoder(options: EngineOptions, manifest: ModelManifest): boolean {
+  const slotWrites = options.cacheOnDevice === true && options.cacheSlots !== undefined;
+  const graph = manifest.graphs.decoder;
+  return (
+    options.graphCapture !== undefined &&
+    slotWrites &&
+    loadsHostCacheGraph(options) &&
+    graph.hostCacheFile !== undefined &&
+    graph.graphCapture === true
+  );
+}
+
+/** loadDalle's, for a captured decoder: the session it loaded (captured for `rows` rows) and how to make others. */
+export interface CapturedDecoderSessions {
+  readonly rows: number;
+  readonly create: CapturedSessionFactory;
 }
 
 /**
@@ -108,14 +136,18 @@ export class DalleEngine {
   private readonly cacheTensors: CacheTensorFactory | undefined;
   private readonly candidates: CandidateSelector | undefined;
   private readonly cacheSlots: CacheSlotWriter | undefined;
+  /** The decoder as a captured graph (EngineOptions.graphCapture), which then owns the decoder session. */
+  private readonly captured: { readonly decoders: CapturedDecoders; readonly io: DecoderCapture } | undefined;
   private lastDecodeMsPerImage: number | undefined;
   private gpuSampledSteps = 0;
 
+  /** @param captured loadDalle's, when it loaded `sessions.decoder` captured (capturesDecoder). */
   constructor(
     readonly ort: OrtApi,
     readonly sessions: DalleSessions,
     readonly manifest: ModelManifest,
     options: EngineOptions = {},
+    captured?: CapturedDecoderSessions,
   ) {
     const slots = newSlotNames(manifest.dalleBart);
     this.hostCache = !options.cacheOnDevice && slots.every(({ key }) => sessions.decoder.outputNames.includes(key));
@@ -131,6 +163,27 @@ export class DalleEngine {
       this.cacheTensors && slotOutputs && !sessions.decoder.outputNames.includes(present)
         ? options.cacheSlots
         : undefined;
+    const io = options.graphCapture;
+    this.captured =
+      captured && io && this.cacheSlots
+        ? {
+            io,
+            decoders: new CapturedDecoders(manifest, io, captured.create, {
+              rows: captured.rows,
+              session: sessions.decoder,
+            }),
+          }
+        : undefined;
+  }
+
+  /** Whether the decoder runs as a captured graph (EngineOptions.graphCapture). */
+  get decoderCaptured(): boolean {
+    return this.captured !== undefined;
+  }
+
+  /** Releases the decoder session: the captured one this engine holds, or `sessions.decoder` (loadDalle's dispose). */
+  releaseDecoder(): Promise<void> {
+    return this.captured ? this.captured.decoders.release() : this.sessions.decoder.release();
   }
 
   /** Samples `count` × imageLength codes for one prompt. */
@@ -193,8 +246,9 @@ export class DalleEngine {
     const { ort, manifest } = this;
     const c = manifest.dalleBart;
     const rows = [prompt, unconditional];
-    // Both rows cut to the longer one's unpadded length when the graphs allow it (docs/model-format.md#text-length).
-    const T = encodedTextLength(manifest, rows);
+    // Both rows cut to the longer one's unpadded length when the graphs allow it (docs/model-format.md#text-length);
+    // a captured decoder's text axis is fixed at its maximum.
+    const T = this.captured ? c.maxTextLength : encodedTextLength(manifest, rows);
     // mini's text embedding has one row fewer than its vocab.json (docs/model-format.md#tokenizer):
     // map such ids to <unk>.
     const ids = rows.flatMap((row) =>
@@ -217,6 +271,7 @@ export class DalleEngine {
       fixed[value] = encoded[value]!;
     }
     for (const [name, tensor] of Object.entries(encoded)) if (!(name in fixed)) tensor.dispose();
+    if (this.captured) return this.beginCaptured(n, fixed);
     const S = c.imageLength;
     const cacheRows = 2 * n;
     const made: Feeds = {};
@@ -236,6 +291,19 @@ export class DalleEngine {
       // Out of memory, device lost: nothing of this run stays allocated.
       for (const t of [...Object.values(made), ...Object.values(fixed)]) t.dispose();
       throw error;
+    }
+  }
+
+  /** A run on the captured decoder for 2n rows, the prompt's mask and cross keys/values copied into its tensors. */
+  private async beginCaptured(n: number, fixed: Feeds): Promise<DecoderRun> {
+    const { io, decoders } = this.captured!;
+    try {
+      const run = new CapturedDecoderRun(await decoders.forRows(2 * n), io, this.cacheSlots!, this.manifest);
+      const { [DECODER_INPUTS.attentionMask]: mask, ...cross } = fixed;
+      run.load(mask!.data as BigInt64Array, cross);
+      return run;
+    } finally {
+      for (const tensor of Object.values(fixed)) tensor.dispose();
     }
   }
 

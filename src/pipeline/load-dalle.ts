@@ -5,9 +5,10 @@
 import type { ModelSource } from '../model/model-source.ts';
 import { loadPromptEncoder } from '../text/prompt-encoder.ts';
 import type { PromptEncoder } from '../text/prompt-encoder.ts';
-import { DalleEngine, loadsHostCacheGraph } from './engine.ts';
-import type { EngineOptions } from './engine.ts';
-import { createDalleSessions, graphFile } from './runtime.ts';
+import { DalleEngine, capturesDecoder, loadsHostCacheGraph } from './engine.ts';
+import type { CapturedDecoderSessions, EngineOptions } from './engine.ts';
+import { capturedDecoderOptions } from './decoder-capture.ts';
+import { createDalleSessions, createSession, graphFile } from './runtime.ts';
 import type { OrtApi, SessionOptions } from './runtime.ts';
 import type { GraphName } from '../model/manifest.ts';
 
@@ -32,15 +33,40 @@ export async function loadDalle(
   const colorsPath = source.manifest.preview?.codeColors;
   const codeColors = colorsPath === undefined ? undefined : await source.readFile(colorsPath);
   const hostCache = loadsHostCacheGraph(engineOptions);
-  const sessions = await createDalleSessions(ort, source, sessionOptions, hostCache);
-  const engine = new DalleEngine(ort, sessions, source.manifest, engineOptions);
+  const { manifest } = source;
+  let captured: CapturedDecoderSessions | undefined;
+  if (capturesDecoder(engineOptions, manifest)) {
+    const create = (rows: number) =>
+      createSession(ort, source, 'decoder', capturedDecoderOptions(sessionOptions('decoder'), manifest, rows), true);
+    captured = { rows: 2 * (engineOptions.capturedImages ?? 1), create };
+  }
+  const captureRows = captured?.rows;
+  const options = (graph: GraphName): SessionOptions =>
+    graph === 'decoder' && captureRows !== undefined
+      ? capturedDecoderOptions(sessionOptions(graph), manifest, captureRows)
+      : sessionOptions(graph);
+  let sessions;
+  try {
+    sessions = await createDalleSessions(ort, source, options, hostCache);
+  } catch (error) {
+    if (!captured) throw error;
+    // A runtime that refuses to capture the decoder still runs it step by step.
+    console.warn('graph capture is not available here; the decoder runs step by step', error);
+    captured = undefined;
+    sessions = await createDalleSessions(ort, source, sessionOptions, hostCache);
+  }
+  const engine = new DalleEngine(ort, sessions, manifest, engineOptions, captured);
+  const loaded = sessions;
   let disposed: Promise<void> | undefined;
   return {
     engine,
     text,
-    decoderFile: graphFile(source.manifest.graphs.decoder, sessionOptions('decoder'), hostCache),
+    decoderFile: graphFile(manifest.graphs.decoder, sessionOptions('decoder'), hostCache),
     ...(codeColors === undefined ? {} : { codeColors }),
+    // The engine owns the decoder session (a captured one may have replaced the one loaded here).
     dispose: () =>
-      (disposed ??= Promise.all(Object.values(sessions).map((session) => session.release())).then(() => undefined)),
+      (disposed ??= Promise.all([loaded.encoder.release(), loaded.vqgan.release(), engine.releaseDecoder()]).then(
+        () => undefined,
+      )),
   };
 }

@@ -8,12 +8,14 @@ import { GRAPH_NAMES } from '../model/graph-io.ts';
 import type { ModelSource } from '../model/model-source.ts';
 import { chooseBatchSizes } from '../pipeline/batch-size.ts';
 import type { DeviceLimits } from '../pipeline/batch-size.ts';
+import { planBatches } from '../pipeline/generate-images.ts';
 import { loadDalle } from '../pipeline/load-dalle.ts';
 import { sessionOptionsFor } from '../pipeline/session-options.ts';
 import { chooseBackend, navigatorGpu, wasmThreads } from './backend.ts';
 import type { BackendChoice } from './backend.ts';
 import type { LoadedModel, ModelLoader } from './handler.ts';
 import type { ModelLibrary } from './model-library.ts';
+import { MAX_IMAGES } from './protocol.ts';
 import type { LoadProgress } from './protocol.ts';
 import { webgpuEngineOptions } from './gpu-device.ts';
 
@@ -76,18 +78,17 @@ export function browserModelLoader(library: ModelLibrary): ModelLoader {
       signal,
       onProgress: (p) => onProgress({ stage: 'download', ...p }),
     });
+    const batch = chooseBatchSizes(manifest, deviceLimits(choice), choice.backend);
+    // The decoder is captured at load for the batch of a full grid, the drawing the page asks for by default.
+    const capturedImages = planBatches(MAX_IMAGES, batch.decoder)[0]!;
     const dalle = await loadDalle(
       ort,
       withCompileProgress(opened.source, onProgress),
       sessionOptionsFor(choice.backend, manifest),
-      choice.backend === 'webgpu' ? webgpuEngineOptions() : { hostCacheGraph: true },
+      choice.backend === 'webgpu' ? webgpuEngineOptions({ capturedImages }) : { hostCacheGraph: true },
     );
     await opened.loaded();
-    const loaded: LoadedModel = {
-      ...dalle,
-      backend: choice,
-      batch: chooseBatchSizes(manifest, deviceLimits(choice), choice.backend),
-    };
+    const loaded: LoadedModel = { ...dalle, backend: choice, batch };
     return choice.backend === 'webgpu' ? { ...loaded, deviceLost: watchDeviceLoss() } : loaded;
   };
 }

@@ -267,7 +267,11 @@ export function buildDecoderGraph(
   // compared as float32 (exact below 2^24), the position looked up by `Gather`: no int64 arithmetic
   // that WebGPU would leave to the CPU (textBias).
   const slotCount = b.op('Shape', [past[0]!.key], { start: { i: 3 } });
-  const slotIndices = b.constant('float32', [S], Array.from({ length: S }, (_, i) => i));
+  const slotIndices = b.constant(
+    'float32',
+    [S],
+    Array.from({ length: S }, (_, i) => i),
+  );
   const slots = b.op('Slice', [slotIndices, b.int64s([0]), slotCount, b.int64s([0])]);
   const here = b.op('Gather', [slotIndices, position]);
   const splitSizes = b.op('Concat', [slotCount, b.int64s([1])], { axis: { i: 0 } });
