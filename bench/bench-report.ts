@@ -187,18 +187,17 @@ function ratioLines(runs: readonly BenchRun[]): string[] {
         `${runLabel(r)} ${r.threads} thr: step ${r.images} img / 1 img ${ratio(r.step_ms_median, one.step_ms_median)}`,
       );
     // Each WebGPU variant against the run that differs from it in that one choice.
-    const gpuSampled =
-      r.gpu_sampling === false ? find(runLabel({ ...r, gpu_sampling: true }), r.images, r.threads) : undefined;
-    if (gpuSampled)
-      lines.push(
-        `${r.images} img: WebGPU step, candidates / whole logits ${ratio(gpuSampled.step_ms_median, r.step_ms_median)}`,
-      );
-    const capturedLabel = r.graph_capture === false ? runLabel({ ...r, graph_capture: true }) : null;
-    const captured = capturedLabel === null ? undefined : find(capturedLabel, r.images, r.threads);
-    if (captured)
-      lines.push(
-        `${r.images} img: WebGPU step, captured / step by step ${ratio(captured.step_ms_median, r.step_ms_median)}`,
-      );
+    const compare = (what: string, better: BenchRun | undefined) => {
+      if (better)
+        lines.push(
+          `${r.images} img: WebGPU step, ${what} (${runLabel(better)} / ${runLabel(r)}) ` +
+            ratio(better.step_ms_median, r.step_ms_median),
+        );
+    };
+    if (r.gpu_sampling === false)
+      compare('candidates / whole logits', find(runLabel({ ...r, gpu_sampling: true }), r.images, r.threads));
+    if (r.graph_capture === false)
+      compare('captured / step by step', find(runLabel({ ...r, graph_capture: true }), r.images, r.threads));
     const native = r.runtime === 'web-wasm' ? find('node', r.images, r.threads) : undefined;
     if (native) {
       lines.push(

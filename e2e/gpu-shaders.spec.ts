@@ -144,12 +144,14 @@ test('the decoder captured and replayed on WebGPU decodes like WASM, across prom
   const ortDir = dirname(createRequire(import.meta.url).resolve('onnxruntime-web'));
   const { version } = JSON.parse(readFileSync(join(ortDir, '..', 'package.json'), 'utf8')) as { version: string };
   const origin = new URL(page.url()).origin;
-  // Captured for 2 images at load; a second prompt on the same session (its cache tensors reused), then 1 image (a new
-  // session). Each replays from its third step on; a replay reading a stale tensor would be far off (≈ 0.5 in logits).
+  // Captured for 2 images at load (run twice there: warm-up and capture, so every step below is a replay); a second
+  // prompt on the same session and tensors, 1 image padded to 2 on it, then 3 images: a new session. A replay that
+  // read a stale tensor would be far off (changing the ids tensor each step instead of writing it: ≈ 17 in logits).
   const plans = [
     { prompt: 'a red circle', images: 2, steps: 12 },
     { prompt: 'a blue square in the top left', images: 2, steps: 8 },
     { prompt: 'a red circle', images: 1, steps: 8 },
+    { prompt: 'a red circle', images: 3, steps: 6 },
   ];
   const result = await page.evaluate(([w, m, p]) => window.compareCaptured!(w, m, 2, p), [
     `${origin}/ort/${version}/`,

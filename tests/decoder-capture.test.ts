@@ -13,7 +13,7 @@ import { DECODER_INPUTS } from '../src/model/graph-io.ts';
 import type { GraphEntry, ModelManifest } from '../src/model/manifest.ts';
 import { capturedDecoderOptions } from '../src/pipeline/decoder-capture.ts';
 import type { DecoderCapture } from '../src/pipeline/decoder-capture.ts';
-import type { CacheSlotWriter } from '../src/pipeline/decoder-run.ts';
+import type { CacheSlotWriter, DecoderRun } from '../src/pipeline/decoder-run.ts';
 import { loadDalle } from '../src/pipeline/load-dalle.ts';
 import type { OrtApi, Session, Tensor } from '../src/pipeline/runtime.ts';
 import { DEFAULT_SAMPLING } from '../src/pipeline/sampler.ts';
@@ -31,7 +31,12 @@ const hostCapture: DecoderCapture = {
     return Promise.resolve(new ortNode.Tensor(type as 'float32', data as Float32Array, dims) as Tensor);
   },
   write: (target, values) => (target.data as BigInt64Array).set(values),
-  copy: (source, target) => (target.data as Float32Array).set(source.data as Float32Array),
+  clear: (target) => (target.data as Float32Array).fill(0),
+  copy: (source, target, ranges) => {
+    const [from, to] = [source.data as Float32Array, target.data as Float32Array];
+    for (const { from: at, to: into, count } of ranges ?? [{ from: 0, to: 0, count: to.length }])
+      to.set(from.subarray(at, at + count), into);
+  },
   borrow: (target) => new ortNode.Tensor('float32', target.data as Float32Array, target.dims),
 };
 
@@ -48,22 +53,38 @@ const hostSlots: CacheSlotWriter = (layers, position) => {
 };
 
 type NodeOptions = Parameters<typeof ortNode.InferenceSession.create>[1];
+type Fetches = Parameters<Session['run']>[1];
 
 /**
- * onnxruntime-node without the options only WebGPU uses; its decoder sessions counted as they are made and released,
- * with the options they got.
+ * onnxruntime-node without the options only WebGPU uses. Its captured decoder sessions keep the output tensors of
+ * their first run and write later runs' outputs into them too, as onnxruntime-web's binding does; they are counted as
+ * they are made, run and released, with the options they got. `refuse` fails every session asked to capture, when it
+ * is created or when it runs.
  */
-function nodeOrt() {
-  const made: { options: NodeOptions; released: number }[] = [];
+function nodeOrt(refuse?: 'create' | 'run') {
+  const made: { options: NodeOptions; runs: number; released: number }[] = [];
   const create = async (model: Uint8Array, options: NodeOptions & { enableGraphCapture?: boolean }) => {
     const { preferredOutputLocation, enableGraphCapture, ...cpu } = options;
     assert.ok(preferredOutputLocation === undefined || preferredOutputLocation === 'gpu-buffer');
-    assert.ok(enableGraphCapture === undefined || enableGraphCapture);
+    if (refuse === 'create' && enableGraphCapture) throw new Error('this runtime cannot capture');
     const session = await ortNode.InferenceSession.create(model, cpu);
     if (!session.inputNames.includes(DECODER_INPUTS.position)) return session;
-    const entry = { options, released: 0 };
+    const entry = { options, runs: 0, released: 0 };
     made.push(entry);
     const counted = Object.create(session) as Session;
+    let bound: Record<string, Tensor> | undefined;
+    counted.run = (async (feeds: Record<string, Tensor>, fetches: Fetches) => {
+      entry.runs++;
+      if (refuse === 'run' && enableGraphCapture) throw new Error('this capture failed');
+      if (!enableGraphCapture || !Array.isArray(fetches)) {
+        bound = fetches as Record<string, Tensor>;
+        return session.run(feeds, fetches as never);
+      }
+      const outputs = await session.run(feeds, fetches as never);
+      for (const [name, tensor] of Object.entries(outputs))
+        (bound![name]!.data as Float32Array).set(tensor.data as Float32Array);
+      return outputs;
+    }) as Session['run'];
     counted.release = () => {
       entry.released++;
       return session.release();
@@ -99,8 +120,26 @@ void test('captured session options fix every symbolic axis and keep the outputs
   assert.equal(options.enableGraphCapture, true);
   assert.equal(options.preferredOutputLocation, 'gpu-buffer');
   assert.deepEqual(options.executionProviders, [{ name: 'webgpu' }], 'as an object, which both WebGPU builds read');
-  assert.equal(manifest.graphs.decoder.graphCapture, true, 'the exporter marks its decoder capturable');
+  assert.equal(manifest.graphs.decoder.graphCapture, true, 'the exporter marks its fp32 decoder capturable');
+  // Their embeddings gather int8 rows, which WebGPU cannot: ONNX Runtime would refuse to capture them.
+  for (const dtype of ['q8', 'q4'] as const)
+    assert.equal(openModelFolder(tinyModel(dtype)).manifest.graphs.decoder.graphCapture, undefined, dtype);
 });
+
+/** Both runs fed the same tokens for `steps` steps: their logits agree at every step. */
+async function decodeAlike(runs: DecoderRun[], images: number, steps: number, label: string): Promise<void> {
+  for (let step = 0; step < steps; step++) {
+    const previous = Array.from({ length: images }, (_, i) =>
+      step === 0 ? manifest.specialTokens.imageStart : (step * 31 + i * 7) % manifest.specialTokens.imageCodes,
+    );
+    const got = await runs[0]!.step(previous);
+    const want = await runs[1]!.step(previous);
+    assert.equal(got.length, want.length);
+    let worst = 0;
+    for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i]! - want[i]!));
+    assert.ok(worst < 1e-5, `${label}, step ${step}: logits ${worst} apart`);
+  }
+}
 
 void test('a captured decoder decodes like the step-by-step host cache, across prompts and image counts', async () => {
   const { ort, made } = nodeOrt();
@@ -109,57 +148,90 @@ void test('a captured decoder decodes like the step-by-step host cache, across p
     hostCacheGraph: true,
   });
   assert.equal(captured.engine.decoderCaptured, true);
-  assert.equal(made.length, 1, 'loaded captured for capturedImages');
-  assert.deepEqual(made[0]!.options!.freeDimensionOverrides, { batch: 4, text: 64, past_slots: 256 });
+  assert.deepEqual(
+    made.map(({ options, runs }) => [options!.freeDimensionOverrides, runs]),
+    [[{ batch: 4, text: 64, past_slots: 256 }, 2]],
+    'loaded captured for capturedImages, and run twice at load (warm-up and capture)',
+  );
   const S = manifest.dalleBart.imageLength;
-  // 2 images twice (the second prompt reuses the session and its cache tensors), then 1 and 3 (new sessions).
+  // 2 images twice (the second prompt on the same session and tensors), 1 image (padded to 2), then 3: a new session.
   const plan = [
-    { n: 2, prompt: 'a red apple', steps: S },
-    { n: 2, prompt: 'a blue circle on a green square', steps: 40 },
-    { n: 1, prompt: 'a red apple', steps: 40 },
-    { n: 3, prompt: 'two cats', steps: 40 },
+    { images: 2, prompt: 'a red apple', steps: S },
+    { images: 2, prompt: 'a blue circle on a green square', steps: 40 },
+    { images: 1, prompt: 'a red apple', steps: 40 },
+    { images: 3, prompt: 'two cats', steps: 40 },
+    { images: 2, prompt: 'two cats', steps: 40 },
   ];
-  for (const { n, prompt, steps } of plan) {
+  for (const { images, prompt, steps } of plan) {
     const encoded = captured.text.encode(prompt, 1);
     const runs = [
-      await captured.engine.beginDecoding(encoded, captured.text.unconditional, n),
-      await reference.engine.beginDecoding(encoded, reference.text.unconditional, n),
+      await captured.engine.beginDecoding(encoded, captured.text.unconditional, images),
+      await reference.engine.beginDecoding(encoded, reference.text.unconditional, images),
     ];
-    for (let step = 0; step < steps; step++) {
-      const previous = Array.from({ length: n }, (_, i) =>
-        step === 0 ? manifest.specialTokens.imageStart : (step * 31 + i * 7) % manifest.specialTokens.imageCodes,
-      );
-      const got = await runs[0]!.step(previous);
-      const want = await runs[1]!.step(previous);
-      let worst = 0;
-      for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i]! - want[i]!));
-      assert.ok(worst < 1e-5, `${n} image(s), "${prompt}", step ${step}: logits ${worst} apart`);
-    }
+    await decodeAlike(runs, images, steps, `${images} image(s), "${prompt}"`);
     for (const run of runs) run.dispose();
   }
   assert.deepEqual(
-    made.map(({ options }) => options!.freeDimensionOverrides!['batch']),
-    [4, 2, 6],
-    'one session per row count, the loaded one kept for the second prompt',
-  );
-  assert.deepEqual(
-    made.map(({ released }) => released),
-    [1, 1, 0],
+    made.map(({ options, released }) => [options!.freeDimensionOverrides!['batch'], released]),
+    [
+      [4, 1],
+      [6, 0],
+    ],
+    'a larger batch replaced the session; smaller ones ran on it',
   );
   await captured.dispose();
   await reference.dispose();
   assert.deepEqual(
     made.map(({ released }) => released),
-    [1, 1, 1],
+    [1, 1],
     'dispose releases the session the engine holds, each once',
   );
 });
+
+void test('a run whose captured decoder a newer run took over says so instead of reading its prompt', async () => {
+  const captured = await loadDalle(nodeOrt().ort, source, () => ({}), captureOptions);
+  const encoded = captured.text.encode('a red apple', 1);
+  const older = await captured.engine.beginDecoding(encoded, captured.text.unconditional, 2);
+  await older.step([manifest.specialTokens.imageStart, manifest.specialTokens.imageStart]);
+  const newer = await captured.engine.beginDecoding(encoded, captured.text.unconditional, 1);
+  await assert.rejects(older.step([1, 2]), /a newer decoding has taken over/);
+  await newer.step([manifest.specialTokens.imageStart]);
+  newer.dispose();
+  older.dispose();
+  await captured.dispose();
+});
+
+for (const refuse of ['create', 'run'] as const)
+  void test(`a runtime that cannot capture the decoder (${refuse}) runs it step by step, and loses nothing`, async () => {
+    const { ort, made } = nodeOrt(refuse);
+    const loaded = await loadDalle(ort, source, () => ({}), captureOptions);
+    assert.equal(loaded.engine.decoderCaptured, false);
+    const uncaptured = made.filter(({ options }) => options!.freeDimensionOverrides === undefined);
+    assert.equal(uncaptured.length, 1, 'the decoder, loaded again without capture');
+    assert.deepEqual(
+      made.map(({ released }) => released),
+      refuse === 'create' ? [0] : [1, 0],
+      'the failed captured session released',
+    );
+    const request = {
+      prompt: loaded.text.encode('a red apple', 3),
+      unconditional: loaded.text.unconditional,
+      count: 2,
+      seed: 7,
+      sampling: DEFAULT_SAMPLING,
+    };
+    const tokens = await loaded.engine.generateTokens(request);
+    assert.equal(tokens.length, 2 * manifest.dalleBart.imageLength);
+    await loaded.dispose();
+    assert.ok(made.every(({ released }) => released === 1));
+  });
 
 void test('sampled tokens of a captured decoder are those of the step-by-step one', async () => {
   const captured = await loadDalle(nodeOrt().ort, source, () => ({}), captureOptions);
   const reference = await loadDalle(ortNode, { ...source, manifest: fullTextLength(manifest) }, () => ({}), {
     hostCacheGraph: true,
   });
+  // 3 images on a decoder captured for 2: a new session at the first batch, then 1 image padded on it.
   const request = {
     prompt: captured.text.encode('a red apple', 3),
     unconditional: captured.text.unconditional,
@@ -168,6 +240,8 @@ void test('sampled tokens of a captured decoder are those of the step-by-step on
     sampling: DEFAULT_SAMPLING,
   };
   assert.deepEqual(await captured.engine.generateTokens(request), await reference.engine.generateTokens(request));
+  const one = { ...request, count: 1, seed: 8 };
+  assert.deepEqual(await captured.engine.generateTokens(one), await reference.engine.generateTokens(one));
   await captured.dispose();
   await reference.dispose();
 });

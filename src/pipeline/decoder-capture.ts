@@ -4,13 +4,20 @@
  * session has every shape fixed (its rows, the text at `maxTextLength`, all S cache slots) and binds its inputs and
  * outputs on its first run, so they live in tensors fixed for the session's life: each step writes its ids and
  * position into theirs, each prompt its mask and the encoder's cross keys/values, and the KV cache is written one slot
- * per step as in SlotWriteDecoder. One session is kept at a time; a batch with another image count replaces it.
- * docs/model-format.md#graph-capture.
+ * per step as in SlotWriteDecoder. A batch of fewer images runs on the same session, its spare rows padded; only a
+ * larger one replaces it. docs/model-format.md#graph-capture.
  */
 import { DECODER_INPUTS, DECODER_OUTPUTS, cacheNames, crossAttentionNames, newSlotNames } from '../model/graph-io.ts';
 import type { ModelManifest } from '../model/manifest.ts';
 import type { CacheSlotWriter, DecoderRun, Feeds } from './decoder-run.ts';
 import type { Session, SessionOptions, Tensor } from './runtime.ts';
+
+/** Elements of a copy between two tensors: `count` elements from `from` in the source to `to` in the target. */
+export interface CopyRange {
+  readonly from: number;
+  readonly to: number;
+  readonly count: number;
+}
 
 /** What a captured decoder needs from where the runtime runs (EngineOptions.graphCapture; the worker's: WebGPU). */
 export interface DecoderCapture {
@@ -18,8 +25,13 @@ export interface DecoderCapture {
   readonly tensor: (type: 'float32' | 'float16' | 'int64', dims: readonly number[]) => Promise<Tensor>;
   /** Writes host values into such a tensor, ahead of the next run. */
   readonly write: (target: Tensor, values: BigInt64Array) => void;
-  /** Copies a tensor the runtime returned (the encoder's cross keys/values) into such a tensor of the same size. */
-  readonly copy: (source: Tensor, target: Tensor) => void;
+  /** Zeroes such a tensor, ahead of the next run. */
+  readonly clear: (target: Tensor) => void;
+  /**
+   * Copies a tensor the runtime returned (the encoder's cross keys/values) or made here into such a tensor: all of it
+   * (the same type and size), or the given element ranges.
+   */
+  readonly copy: (source: Tensor, target: Tensor, ranges?: readonly CopyRange[]) => void;
   /** A tensor over `target`'s storage whose `dispose` leaves it alone (the step's logits, handed to the sampler). */
   readonly borrow: (target: Tensor) => Tensor;
 }
@@ -41,13 +53,23 @@ export function capturedDecoderOptions(options: SessionOptions, manifest: ModelM
   };
 }
 
-/** One captured session and the tensors bound to it. */
+/** One captured session and the tensors bound to it: `rows` = 2 × the images it runs at most. */
 class CapturedDecoder {
+  /** The run whose prompt is loaded; an older run stepping on would read the newer prompt's tensors. */
+  owner: CapturedDecoderRun | undefined;
+  /** A run failed: the session's state is unknown, so the next batch makes a new one. */
+  broken = false;
+  /** Set once the first run has bound the tensors: later runs are replays, their outputs already in `outputs`. */
+  private bound = false;
+  /** Logits of the first n images' rows ([2n, V]), for batches of fewer images than the session runs. */
+  private readonly compacted = new Map<number, Promise<Tensor>>();
+
   private constructor(
     readonly rows: number,
     readonly session: Session,
     readonly feeds: Feeds,
     readonly outputs: Feeds,
+    private readonly io: DecoderCapture,
   ) {}
 
   static async create(session: Session, rows: number, manifest: ModelManifest, io: DecoderCapture) {
@@ -71,7 +93,6 @@ class CapturedDecoder {
         feeds[key] = await make(compute, [2, H, hd, T]);
         feeds[value] = await make(compute, [2, H, T, hd]);
       }
-      // Never cleared between prompts: the slots from `position` on are masked, and every earlier one is rewritten.
       for (const { key, value } of cacheNames(c, 'past')) {
         feeds[key] = await make(compute, [rows, H, hd, S]);
         feeds[value] = await make(compute, [rows, H, S, hd]);
@@ -81,25 +102,69 @@ class CapturedDecoder {
         outputs[key] = await make(compute, [rows, d]);
         outputs[value] = await make(compute, [rows, d]);
       }
-      return new CapturedDecoder(rows, session, feeds, outputs);
+      return new CapturedDecoder(rows, session, feeds, outputs, io);
     } catch (error) {
       for (const tensor of made) tensor.dispose();
       throw error;
     }
   }
 
+  /** One run with the bound tensors; the outputs are in `outputs` afterwards. */
+  async run(): Promise<void> {
+    try {
+      if (!this.bound) {
+        await this.session.run(this.feeds, this.outputs);
+        this.bound = true;
+        return;
+      }
+      // ONNX Runtime writes the bound outputs and hands back tensors over them: releasing those leaves the buffers.
+      const returned = await this.session.run(this.feeds, Object.keys(this.outputs));
+      for (const tensor of Object.values(returned)) tensor.dispose();
+    } catch (error) {
+      this.broken = true;
+      throw error;
+    }
+  }
+
+  /** The logits of a batch of `images` images: all the rows, or the first `images` of each half copied together. */
+  async logits(images: number, vocab: number): Promise<Tensor> {
+    const all = this.outputs[DECODER_OUTPUTS.logits]!;
+    const capacity = this.rows / 2;
+    if (images === capacity) return this.io.borrow(all);
+    let made = this.compacted.get(images);
+    if (!made) {
+      made = this.io.tensor('float32', [2 * images, vocab]);
+      this.compacted.set(images, made);
+    }
+    const compact = await made;
+    const count = images * vocab;
+    this.io.copy(all, compact, [
+      { from: 0, to: 0, count },
+      { from: capacity * vocab, to: count, count },
+    ]);
+    return this.io.borrow(compact);
+  }
+
   async release(): Promise<void> {
-    for (const tensor of [...Object.values(this.feeds), ...Object.values(this.outputs)]) tensor.dispose();
-    await this.session.release();
+    try {
+      await this.session.release();
+    } finally {
+      const compacted = await Promise.allSettled(this.compacted.values());
+      for (const result of compacted) if (result.status === 'fulfilled') result.value.dispose();
+      for (const tensor of [...Object.values(this.feeds), ...Object.values(this.outputs)]) tensor.dispose();
+    }
   }
 }
 
-/** The captured decoder of the latest batch shape; the engine owns it (and, in capture mode, the decoder session). */
+/**
+ * The captured decoder: one session at a time, for the largest batch so far (loadDalle's first); the engine owns it
+ * (and, in capture mode, the decoder session).
+ */
 export class CapturedDecoders {
   private current: Promise<CapturedDecoder> | undefined;
   private idle: { rows: number; session: Session } | undefined;
 
-  /** @param first the session loadDalle made (captured for `rows`), used while batches have that many rows. */
+  /** @param first the session loadDalle made, captured for `rows` rows. */
   constructor(
     private readonly manifest: ModelManifest,
     private readonly io: DecoderCapture,
@@ -109,15 +174,16 @@ export class CapturedDecoders {
     this.idle = first;
   }
 
-  /** The captured decoder for `rows` rows: the current one, or a new session replacing it. */
-  forRows(rows: number): Promise<CapturedDecoder> {
+  /** A captured decoder running at least `images` images: the current one, or a new session replacing it. */
+  forImages(images: number): Promise<CapturedDecoder> {
     const previous = this.current;
     const next = (async () => {
       const held = await previous?.catch(() => undefined);
-      if (held?.rows === rows) return held;
+      if (held && !held.broken && held.rows >= 2 * images) return held;
       await held?.release();
       const idle = this.idle;
       this.idle = undefined;
+      const rows = Math.max(2 * images, idle?.rows ?? 0, held?.broken ? held.rows : 0);
       if (idle && idle.rows !== rows) await idle.session.release();
       const session = idle?.rows === rows ? idle.session : await this.create(rows);
       try {
@@ -131,25 +197,45 @@ export class CapturedDecoders {
     return next;
   }
 
+  /**
+   * Makes the first session's tensors and runs it twice (its warm-up and its capture), so that a runtime that cannot
+   * capture this graph fails here, at load, where the caller can still load the decoder uncaptured.
+   */
+  async prepare(): Promise<void> {
+    const rows = this.idle?.rows;
+    if (rows === undefined) return;
+    const decoder = await this.forImages(rows / 2);
+    const mask = decoder.feeds[DECODER_INPUTS.attentionMask]!;
+    this.io.write(mask, new BigInt64Array(mask.size).fill(1n));
+    await decoder.run();
+    await decoder.run();
+  }
+
   /** Releases the session and its tensors. */
   async release(): Promise<void> {
     const held = await this.current?.catch(() => undefined);
+    const idle = this.idle;
     this.current = undefined;
-    await held?.release();
-    await this.idle?.session.release();
     this.idle = undefined;
+    try {
+      await held?.release();
+    } finally {
+      await idle?.session.release();
+    }
   }
 }
 
 /**
- * A decoder run on a captured decoder: the prompt's mask and cross keys/values copied into its tensors, then each step
- * writes its ids and position, runs the session with the same tensors, and writes the new slot into the cache.
+ * A decoder run of `images` images on a captured decoder: the prompt's mask and cross keys/values copied into its
+ * tensors, the cache zeroed; then each step writes its ids (spare rows: the start token) and position, replays the
+ * session, and writes the new slot into the cache.
  */
 export class CapturedDecoderRun implements DecoderRun {
   private position = 0;
 
   constructor(
     private readonly decoder: CapturedDecoder,
+    private readonly images: number,
     private readonly io: DecoderCapture,
     private readonly writer: CacheSlotWriter,
     private readonly manifest: ModelManifest,
@@ -157,8 +243,16 @@ export class CapturedDecoderRun implements DecoderRun {
 
   /** Loads one prompt: its [2, T] mask and the encoder's cross keys/values (still the caller's to dispose). */
   load(mask: BigInt64Array, cross: Feeds): void {
-    this.io.write(this.decoder.feeds[DECODER_INPUTS.attentionMask]!, mask);
-    for (const [name, tensor] of Object.entries(cross)) this.io.copy(tensor, this.decoder.feeds[name]!);
+    const { feeds } = this.decoder;
+    this.io.write(feeds[DECODER_INPUTS.attentionMask]!, mask);
+    for (const [name, tensor] of Object.entries(cross)) this.io.copy(tensor, feeds[name]!);
+    // Slots from the position on are masked, but a masked NaN or infinity left by an earlier prompt would still
+    // poison the softmax's weighted sum (0 · NaN): start from zeros as a fresh cache does.
+    for (const { key, value } of cacheNames(this.manifest.dalleBart, 'past')) {
+      this.io.clear(feeds[key]!);
+      this.io.clear(feeds[value]!);
+    }
+    this.decoder.owner = this;
   }
 
   async step(previous: readonly number[]): Promise<Float32Array> {
@@ -171,30 +265,29 @@ export class CapturedDecoderRun implements DecoderRun {
   }
 
   async stepLogits(previous: readonly number[]): Promise<Tensor> {
-    const { feeds, outputs, session } = this.decoder;
-    if (2 * previous.length !== this.decoder.rows) throw new Error('a captured decoder runs a fixed number of images');
+    const { decoder } = this;
+    if (decoder.owner !== this) throw new Error('a newer decoding has taken over this captured decoder');
+    if (previous.length !== this.images) throw new Error(`expected ${this.images} previous tokens`);
     const position = this.position++;
-    this.io.write(
-      feeds[DECODER_INPUTS.inputIds]!,
-      BigInt64Array.from([...previous, ...previous], (v) => BigInt(v)),
-    );
-    this.io.write(feeds[DECODER_INPUTS.position]!, BigInt64Array.of(BigInt(position)));
-    // The same tensors every run: a captured session replays with the ones bound on its first run.
-    await session.run(feeds, outputs);
+    const spare = new Array<number>(decoder.rows / 2 - this.images).fill(this.manifest.specialTokens.imageStart);
+    const half = [...previous, ...spare];
+    this.io.write(decoder.feeds[DECODER_INPUTS.inputIds]!, BigInt64Array.from([...half, ...half], (v) => BigInt(v)));
+    this.io.write(decoder.feeds[DECODER_INPUTS.position]!, BigInt64Array.of(BigInt(position)));
+    await decoder.run();
     const c = this.manifest.dalleBart;
-    const writes = newSlotNames(c).map((slot, l) => {
-      const past = cacheNames(c, 'past')[l]!;
-      return {
-        newKey: outputs[slot.key]!,
-        newValue: outputs[slot.value]!,
-        pastKey: feeds[past.key]!,
-        pastValue: feeds[past.value]!,
-      };
-    });
+    const past = cacheNames(c, 'past');
+    const writes = newSlotNames(c).map((slot, l) => ({
+      newKey: decoder.outputs[slot.key]!,
+      newValue: decoder.outputs[slot.value]!,
+      pastKey: decoder.feeds[past[l]!.key]!,
+      pastValue: decoder.feeds[past[l]!.value]!,
+    }));
     await this.writer(writes, position);
-    return this.io.borrow(outputs[DECODER_OUTPUTS.logits]!);
+    return decoder.logits(this.images, c.imageVocabSize + 1);
   }
 
   /** The tensors stay with the captured decoder, for the next prompt. */
-  dispose(): void {}
+  dispose(): void {
+    if (this.decoder.owner === this) this.decoder.owner = undefined;
+  }
 }

@@ -181,7 +181,18 @@ export class DalleEngine {
     return this.captured !== undefined;
   }
 
-  /** Releases the decoder session: the captured one this engine holds, or `sessions.decoder` (loadDalle's dispose). */
+  /**
+   * Makes the captured decoder's tensors and runs it twice (its warm-up and capture), so a runtime that cannot
+   * capture it fails at load (loadDalle then loads the decoder uncaptured).
+   */
+  async prepareCapture(): Promise<void> {
+    await this.captured?.decoders.prepare();
+  }
+
+  /**
+   * Releases the decoder session: the captured one this engine holds, or `sessions.decoder` (loadDalle's dispose).
+   * A captured decoder may have replaced `sessions.decoder` by then (a larger batch): the engine owns it.
+   */
   releaseDecoder(): Promise<void> {
     return this.captured ? this.captured.decoders.release() : this.sessions.decoder.release();
   }
@@ -298,7 +309,7 @@ export class DalleEngine {
   private async beginCaptured(n: number, fixed: Feeds): Promise<DecoderRun> {
     const { io, decoders } = this.captured!;
     try {
-      const run = new CapturedDecoderRun(await decoders.forRows(2 * n), io, this.cacheSlots!, this.manifest);
+      const run = new CapturedDecoderRun(await decoders.forImages(n), n, io, this.cacheSlots!, this.manifest);
       const { [DECODER_INPUTS.attentionMask]: mask, ...cross } = fixed;
       run.load(mask!.data as BigInt64Array, cross);
       return run;

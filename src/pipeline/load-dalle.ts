@@ -45,17 +45,31 @@ export async function loadDalle(
     graph === 'decoder' && captureRows !== undefined
       ? capturedDecoderOptions(sessionOptions(graph), manifest, captureRows)
       : sessionOptions(graph);
-  let sessions;
-  try {
-    sessions = await createDalleSessions(ort, source, options, hostCache);
-  } catch (error) {
-    if (!captured) throw error;
-    // A runtime that refuses to capture the decoder still runs it step by step.
-    console.warn('graph capture is not available here; the decoder runs step by step', error);
+  // A runtime that cannot capture the decoder (it refuses the session, or its first runs fail) runs it step by step.
+  const uncaptured = (error: unknown): SessionOptions => {
+    console.warn('graph capture is not available here: the decoder runs step by step', error);
     captured = undefined;
-    sessions = await createDalleSessions(ort, source, sessionOptions, hostCache);
+    return sessionOptions('decoder');
+  };
+  let sessions = await createDalleSessions(ort, source, options, hostCache, (graph, error) =>
+    graph === 'decoder' && captured ? uncaptured(error) : undefined,
+  );
+  let engine = new DalleEngine(ort, sessions, manifest, engineOptions, captured);
+  if (captured) {
+    try {
+      await engine.prepareCapture();
+    } catch (error) {
+      await engine.releaseDecoder().catch(() => undefined);
+      const decoder = await createSession(ort, source, 'decoder', uncaptured(error), hostCache).catch(
+        async (failed: unknown) => {
+          await Promise.all([sessions.encoder.release(), sessions.vqgan.release()]);
+          throw failed;
+        },
+      );
+      sessions = { ...sessions, decoder };
+      engine = new DalleEngine(ort, sessions, manifest, engineOptions);
+    }
   }
-  const engine = new DalleEngine(ort, sessions, manifest, engineOptions, captured);
   const loaded = sessions;
   let disposed: Promise<void> | undefined;
   return {

@@ -55,17 +55,27 @@ export async function createSession(
   return ort.InferenceSession.create(model, { ...options, externalData });
 }
 
-/** Sessions are created one after another: WebGPU cannot start two at once. */
+/**
+ * Sessions are created one after another: WebGPU cannot start two at once.
+ * @param retry for a graph whose session could not be created: other options to try once, or undefined to fail.
+ */
 export async function createDalleSessions(
   ort: OrtApi,
   source: ModelSource,
   options: (graph: GraphName) => SessionOptions = () => ({}),
   hostCache = false,
+  retry: (graph: GraphName, error: unknown) => SessionOptions | undefined = () => undefined,
 ): Promise<DalleSessions> {
   const created: Partial<Record<GraphName, Session>> = {};
   try {
-    for (const graph of GRAPH_NAMES)
-      created[graph] = await createSession(ort, source, graph, options(graph), hostCache && graph === 'decoder');
+    for (const graph of GRAPH_NAMES) {
+      const host = hostCache && graph === 'decoder';
+      created[graph] = await createSession(ort, source, graph, options(graph), host).catch((error: unknown) => {
+        const other = retry(graph, error);
+        if (!other) throw error;
+        return createSession(ort, source, graph, other, host);
+      });
+    }
   } catch (error) {
     // A retry creates them again: release what this attempt holds so GPU memory does not pile up.
     await Promise.all(Object.values(created).map((session) => session.release()));

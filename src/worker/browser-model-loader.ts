@@ -8,7 +8,6 @@ import { GRAPH_NAMES } from '../model/graph-io.ts';
 import type { ModelSource } from '../model/model-source.ts';
 import { chooseBatchSizes } from '../pipeline/batch-size.ts';
 import type { DeviceLimits } from '../pipeline/batch-size.ts';
-import { planBatches } from '../pipeline/generate-images.ts';
 import { loadDalle } from '../pipeline/load-dalle.ts';
 import { sessionOptionsFor } from '../pipeline/session-options.ts';
 import { chooseBackend, navigatorGpu, wasmThreads } from './backend.ts';
@@ -78,9 +77,10 @@ export function browserModelLoader(library: ModelLibrary): ModelLoader {
       signal,
       onProgress: (p) => onProgress({ stage: 'download', ...p }),
     });
-    const batch = chooseBatchSizes(manifest, deviceLimits(choice), choice.backend);
-    // The decoder is captured at load for the batch of a full grid, the drawing the page asks for by default.
-    const capturedImages = planBatches(MAX_IMAGES, batch.decoder)[0]!;
+    const fits = chooseBatchSizes(manifest, deviceLimits(choice), choice.backend);
+    // A captured decoder runs batches up to the size it was captured for (smaller ones padded): a full grid's, the
+    // most one drawing asks for, when it fits. Its batches stay within it, so it is never made again.
+    const capturedImages = Math.min(fits.decoder, MAX_IMAGES);
     const dalle = await loadDalle(
       ort,
       withCompileProgress(opened.source, onProgress),
@@ -88,6 +88,7 @@ export function browserModelLoader(library: ModelLibrary): ModelLoader {
       choice.backend === 'webgpu' ? webgpuEngineOptions({ capturedImages }) : { hostCacheGraph: true },
     );
     await opened.loaded();
+    const batch = dalle.engine.decoderCaptured ? { ...fits, decoder: capturedImages } : fits;
     const loaded: LoadedModel = { ...dalle, backend: choice, batch };
     return choice.backend === 'webgpu' ? { ...loaded, deviceLost: watchDeviceLoss() } : loaded;
   };

@@ -1,11 +1,12 @@
 /**
  * A captured decoder's tensors on ONNX Runtime's WebGPU device (EngineOptions.graphCapture): new zero-filled buffers
- * made once per captured session, host values written by the queue, the encoder's cross keys/values copied in on the
- * GPU, and the step's logits lent to the sampler as a view that downloads but never frees them. The queue runs these
- * in order with ONNX Runtime's own submissions, which it flushes before `session.run` resolves.
+ * made once per captured session, host values written by the queue, the encoder's cross keys/values copied in (and a
+ * smaller batch's logits rows copied together) on the GPU, and the step's logits lent to the sampler as a view that
+ * downloads but never frees them. The queue runs these in order with ONNX Runtime's own submissions, which it flushes
+ * before `session.run` resolves.
  */
 import * as ort from 'onnxruntime-web';
-import type { DecoderCapture } from '../pipeline/decoder-capture.ts';
+import type { CopyRange, DecoderCapture } from '../pipeline/decoder-capture.ts';
 import type { Tensor } from '../pipeline/runtime.ts';
 import { BYTES_PER_ELEMENT, deviceTensorsOn } from './gpu-cache-tensors.ts';
 import type { DeviceTensorType } from './gpu-cache-tensors.ts';
@@ -15,9 +16,28 @@ function onGpu(tensor: Tensor): GPUBuffer {
   return tensor.gpuBuffer;
 }
 
+function elementBytes(tensor: Tensor): number {
+  return BYTES_PER_ELEMENT[tensor.type as DeviceTensorType];
+}
+
 /** Bytes of `tensor`'s elements, rounded up to whole 32-bit words as WebGPU copies them. */
 function byteLength(tensor: Tensor): number {
-  return Math.ceil((tensor.size * BYTES_PER_ELEMENT[tensor.type as DeviceTensorType]) / 4) * 4;
+  return Math.ceil((tensor.size * elementBytes(tensor)) / 4) * 4;
+}
+
+/** Checks a copy before it is queued: a GPU would reject a bad one outside any error scope, and drop it silently. */
+function copyRegions(source: Tensor, target: Tensor, ranges: readonly CopyRange[] | undefined) {
+  if (source.type !== target.type) throw new Error(`cannot copy ${source.type} into ${target.type}`);
+  if (!ranges) {
+    if (source.size !== target.size) throw new Error(`cannot copy ${source.size} elements into ${target.size}`);
+    return [{ from: 0, to: 0, bytes: byteLength(target) }];
+  }
+  const bytes = elementBytes(target);
+  return ranges.map(({ from, to, count }) => {
+    if (from + count > source.size || to + count > target.size || (from * bytes) % 4 || (to * bytes) % 4)
+      throw new Error(`cannot copy elements ${from}…${from + count} to ${to}…${to + count}`);
+    return { from: from * bytes, to: to * bytes, bytes: Math.ceil((count * bytes) / 4) * 4 };
+  });
 }
 
 async function download(device: GPUDevice, tensor: Tensor): Promise<Float32Array | Uint16Array | BigInt64Array> {
@@ -41,9 +61,15 @@ export function decoderCaptureOn(device: GPUDevice): DecoderCapture {
     tensor: deviceTensorsOn(device),
     write: (target, values) =>
       device.queue.writeBuffer(onGpu(target), 0, values.buffer, values.byteOffset, values.byteLength),
-    copy: (source, target) => {
+    clear: (target) => {
       const encoder = device.createCommandEncoder();
-      encoder.copyBufferToBuffer(onGpu(source), 0, onGpu(target), 0, byteLength(target));
+      encoder.clearBuffer(onGpu(target), 0, byteLength(target));
+      device.queue.submit([encoder.finish()]);
+    },
+    copy: (source, target, ranges) => {
+      const encoder = device.createCommandEncoder();
+      for (const { from, to, bytes } of copyRegions(source, target, ranges))
+        encoder.copyBufferToBuffer(onGpu(source), from, onGpu(target), to, bytes);
       device.queue.submit([encoder.finish()]);
     },
     borrow: (target) =>

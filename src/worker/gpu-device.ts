@@ -38,7 +38,8 @@ function gpuDecoderCapture(): DecoderCapture {
       return made.tensor(type, dims);
     },
     write: (target, values) => ready().write(target, values),
-    copy: (source, target) => ready().copy(source, target),
+    clear: (target) => ready().clear(target),
+    copy: (source, target, ranges) => ready().copy(source, target, ranges),
     borrow: (target) => ready().borrow(target),
   };
 }

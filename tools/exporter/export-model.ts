@@ -226,8 +226,9 @@ export function exportModel(options: ExportOptions): ModelManifest {
         ],
       ),
       dynamicTextLength: true,
-      // The host-cache graph has no CPU-side node on WebGPU and no Reshape in front of an output (dallebart.ts).
-      graphCapture: true,
+      // The host-cache graph has no CPU-side node on WebGPU and no Reshape in front of an output (dallebart.ts), but
+      // q8's and q4's embeddings gather int8 rows, which WebGPU has no kernel for: only float ones can be captured.
+      ...(dtype === 'fp32' || dtype === 'fp16' ? { graphCapture: true } : {}),
     };
     log(`vqgan (${dtype})…`);
     const vqgan = writeGraph(
