@@ -23,6 +23,7 @@ import {
 import type { Tensor } from '../src/pipeline/runtime.ts';
 import { sampleNextTokens } from '../src/pipeline/sampler.ts';
 import { candidateCases, layoutOf, selectLikeTheShader } from '../tests/helpers/candidate-cases.ts';
+import { demoModel } from '../tests/helpers/fixtures.ts';
 
 /** e2e/gpu-shaders-page.ts as one script (the production build has no page for it). */
 async function pageScript(): Promise<string> {
@@ -136,28 +137,46 @@ test('the KV cache slot shader writes one slot of float32 and float16 caches and
   }
 });
 
-test('the decoder captured and replayed on WebGPU decodes like WASM, across prompts and image counts', async ({
-  page,
-}) => {
-  test.setTimeout(240_000);
-  await openShaderPage(page);
+/** onnxruntime-web's runtime files on the preview server (vite.config.ts serves them per version). */
+function ortPath(origin: string): string {
   const ortDir = dirname(createRequire(import.meta.url).resolve('onnxruntime-web'));
   const { version } = JSON.parse(readFileSync(join(ortDir, '..', 'package.json'), 'utf8')) as { version: string };
-  const origin = new URL(page.url()).origin;
-  // Captured for 2 images at load (run twice there: warm-up and capture, so every step below is a replay); a second
-  // prompt on the same session and tensors, 1 image padded to 2 on it, then 3 images: a new session. A replay that
-  // read a stale tensor would be far off (changing the ids tensor each step instead of writing it: ≈ 17 in logits).
-  const plans = [
-    { prompt: 'a red circle', images: 2, steps: 12 },
-    { prompt: 'a blue square in the top left', images: 2, steps: 8 },
-    { prompt: 'a red circle', images: 1, steps: 8 },
-    { prompt: 'a red circle', images: 3, steps: 6 },
-  ];
-  const result = await page.evaluate(([w, m, p]) => window.compareCaptured!(w, m, 2, p), [
-    `${origin}/ort/${version}/`,
-    `${origin}/models/demo/`,
-    plans,
-  ] as const);
-  expect(result.captured, 'the demo decoder is captured').toBe(true);
-  for (const [i, worst] of result.worst.entries()) expect(worst, JSON.stringify(plans[i])).toBeLessThan(1e-3);
-});
+  return `${origin}/ort/${version}/`;
+}
+
+/** Serves the folder `dir` at `/<name>/` of the page's origin. */
+async function serveFolder(page: Page, name: string, dir: string): Promise<void> {
+  await page.route(`**/${name}/**`, (route) => {
+    const file = new URL(route.request().url()).pathname.split(`/${name}/`)[1]!;
+    return route.fulfill({ body: readFileSync(join(dir, decodeURIComponent(file))) });
+  });
+}
+
+// Captured for 2 images at load (run twice there: warm-up and capture, so every step below is a replay); a second
+// prompt on the same session and tensors, 1 image padded to 2 on it, then 3 images: a new session. A replay that
+// read a stale tensor would be far off (changing the ids tensor each step instead of writing it: ≈ 17 in logits).
+const CAPTURE_PLANS = [
+  { prompt: 'a red circle', images: 2, steps: 12 },
+  { prompt: 'a blue square in the top left', images: 2, steps: 8 },
+  { prompt: 'a red circle', images: 1, steps: 8 },
+  { prompt: 'a red circle', images: 3, steps: 6 },
+];
+
+for (const dtype of ['fp32', 'q8'] as const)
+  test(`the ${dtype} decoder captured and replayed on WebGPU decodes like WASM, across prompts and image counts`, async ({
+    page,
+  }) => {
+    test.setTimeout(240_000);
+    await openShaderPage(page);
+    const origin = new URL(page.url()).origin;
+    // fp32: the bundled demo as the app serves it; q8: its q8 export (a capture file that dequantizes the embedding).
+    if (dtype === 'q8') await serveFolder(page, 'demo-q8', demoModel('q8'));
+    const modelUrl = `${origin}/${dtype === 'q8' ? 'demo-q8' : 'models/demo'}/`;
+    const result = await page.evaluate(([w, m, p]) => window.compareCaptured!(w, m, 2, p), [
+      ortPath(origin),
+      modelUrl,
+      CAPTURE_PLANS,
+    ] as const);
+    expect(result.captured, 'the decoder is captured').toBe(true);
+    for (const [i, worst] of result.worst.entries()) expect(worst, JSON.stringify(CAPTURE_PLANS[i])).toBeLessThan(1e-3);
+  });

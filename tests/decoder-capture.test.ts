@@ -13,12 +13,14 @@ import { DECODER_INPUTS } from '../src/model/graph-io.ts';
 import type { GraphEntry, ModelManifest } from '../src/model/manifest.ts';
 import { capturedDecoderOptions } from '../src/pipeline/decoder-capture.ts';
 import type { DecoderCapture } from '../src/pipeline/decoder-capture.ts';
-import type { CacheSlotWriter, DecoderRun } from '../src/pipeline/decoder-run.ts';
+import type { DecoderRun } from '../src/pipeline/decoder-run.ts';
 import { loadDalle } from '../src/pipeline/load-dalle.ts';
+import { graphFile } from '../src/pipeline/runtime.ts';
 import type { OrtApi, Session, Tensor } from '../src/pipeline/runtime.ts';
 import { DEFAULT_SAMPLING } from '../src/pipeline/sampler.ts';
 import { openModelFolder } from '../tools/node/model-folder.ts';
 import { tinyModel } from './helpers/fixtures.ts';
+import { hostSlotWriter } from './helpers/host-slots.ts';
 
 const source = openModelFolder(tinyModel('fp32'));
 const { manifest } = source;
@@ -38,18 +40,6 @@ const hostCapture: DecoderCapture = {
       to.set(from.subarray(at, at + count), into);
   },
   borrow: (target) => new ortNode.Tensor('float32', target.data as Float32Array, target.dims),
-};
-
-/** The slot write the WebGPU shader does, on host tensors: keys [B, H, hd, S], values [B, H, S, hd]. */
-const hostSlots: CacheSlotWriter = (layers, position) => {
-  for (const { newKey, newValue, pastKey, pastValue } of layers) {
-    const [, , hd, S] = pastKey.dims as [number, number, number, number];
-    const [k, v] = [newKey.data as Float32Array, newValue.data as Float32Array];
-    const [keys, values] = [pastKey.data as Float32Array, pastValue.data as Float32Array];
-    for (let i = 0; i < k.length; i++) keys[i * S + position] = k[i]!;
-    for (let i = 0; i < v.length; i++) values[(Math.floor(i / hd) * S + position) * hd + (i % hd)] = v[i]!;
-  }
-  return Promise.resolve();
 };
 
 type NodeOptions = Parameters<typeof ortNode.InferenceSession.create>[1];
@@ -109,7 +99,7 @@ const captureOptions = {
   cacheOnDevice: true,
   hostCacheGraph: true,
   cacheTensors: (type: 'float32' | 'float16', dims: readonly number[]) => hostCapture.tensor(type, dims),
-  cacheSlots: hostSlots,
+  cacheSlots: hostSlotWriter,
   graphCapture: hostCapture,
   capturedImages: 2,
 } as const;
@@ -121,9 +111,14 @@ void test('captured session options fix every symbolic axis and keep the outputs
   assert.equal(options.preferredOutputLocation, 'gpu-buffer');
   assert.deepEqual(options.executionProviders, [{ name: 'webgpu' }], 'as an object, which both WebGPU builds read');
   assert.equal(manifest.graphs.decoder.graphCapture, true, 'the exporter marks its fp32 decoder capturable');
-  // Their embeddings gather int8 rows, which WebGPU cannot: ONNX Runtime would refuse to capture them.
-  for (const dtype of ['q8', 'q4'] as const)
-    assert.equal(openModelFolder(tinyModel(dtype)).manifest.graphs.decoder.graphCapture, undefined, dtype);
+  assert.equal(manifest.graphs.decoder.captureFile, undefined, 'whose host-cache file is the one captured');
+  // Their embeddings gather int8 rows, which WebGPU cannot: a captured session loads a file that dequantizes them.
+  for (const dtype of ['q8', 'q4'] as const) {
+    const decoder = openModelFolder(tinyModel(dtype)).manifest.graphs.decoder;
+    assert.equal(decoder.graphCapture, true, dtype);
+    assert.equal(graphFile(decoder, capturedDecoderOptions({}, manifest, 2), true), 'decoder_capture.onnx', dtype);
+    assert.equal(graphFile(decoder, {}, true), 'decoder_host_cache.onnx', dtype);
+  }
 });
 
 /** Both runs fed the same tokens for `steps` steps: their logits agree at every step. */
@@ -186,6 +181,25 @@ void test('a captured decoder decodes like the step-by-step host cache, across p
     [1, 1],
     'dispose releases the session the engine holds, each once',
   );
+});
+
+void test('q8: the capture file (its embedding dequantized as a table) decodes like the host cache', async () => {
+  const q8 = openModelFolder(tinyModel('q8'));
+  const captured = await loadDalle(nodeOrt().ort, q8, () => ({}), captureOptions);
+  const reference = await loadDalle(ortNode, { ...q8, manifest: fullTextLength(q8.manifest) }, () => ({}), {
+    hostCacheGraph: true,
+  });
+  assert.equal(captured.decoderFile, 'decoder_capture.onnx');
+  assert.equal(reference.decoderFile, 'decoder_host_cache.onnx');
+  const encoded = captured.text.encode('a red apple', 1);
+  const runs = [
+    await captured.engine.beginDecoding(encoded, captured.text.unconditional, 2),
+    await reference.engine.beginDecoding(encoded, reference.text.unconditional, 2),
+  ];
+  await decodeAlike(runs, 2, 40, 'q8');
+  for (const run of runs) run.dispose();
+  await captured.dispose();
+  await reference.dispose();
 });
 
 void test('a run whose captured decoder a newer run took over says so instead of reading its prompt', async () => {

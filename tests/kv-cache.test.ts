@@ -14,6 +14,7 @@ import { sessionOptionsFor } from '../src/pipeline/session-options.ts';
 import { openModelFolder } from '../tools/node/model-folder.ts';
 import { tinyModel } from './helpers/fixtures.ts';
 import { ort } from './helpers/graphs.ts';
+import { hostSlotWriter } from './helpers/host-slots.ts';
 
 for (const dtype of ['fp32', 'fp16'] as const) {
   const source = openModelFolder(tinyModel(dtype));
@@ -92,14 +93,7 @@ void test('a cache written one slot per step by a slot writer decodes like the h
   let writes = 0;
   const cacheSlots: CacheSlotWriter = (layers, position) => {
     writes++;
-    for (const { newKey, newValue, pastKey, pastValue } of layers) {
-      const [, , hd, S] = pastKey.dims as [number, number, number, number];
-      const [k, v] = [newKey.data as Float32Array, newValue.data as Float32Array];
-      const [keys, values] = [pastKey.data as Float32Array, pastValue.data as Float32Array];
-      for (let i = 0; i < k.length; i++) keys[i * S + position] = k[i]!;
-      for (let i = 0; i < v.length; i++) values[(Math.floor(i / hd) * S + position) * hd + (i % hd)] = v[i]!;
-    }
-    return Promise.resolve();
+    return hostSlotWriter(layers, position);
   };
   const cacheTensors = (type: 'float32' | 'float16', dims: readonly number[]): Promise<Tensor> =>
     Promise.resolve(new ort.Tensor('float32', new Float32Array(dims.reduce((a, b) => a * b, 1)), dims) as Tensor);

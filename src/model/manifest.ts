@@ -39,11 +39,17 @@ export interface GraphEntry {
    */
   readonly dynamicTextLength?: boolean;
   /**
-   * Decoder only, optional (older folders lack it): `hostCacheFile` runs whole on WebGPU, with no node ONNX Runtime
-   * keeps on the CPU and no copy in front of an output, so a session of it with static shapes can be captured and
-   * replayed (`enableGraphCapture`; docs/model-format.md#graph-capture).
+   * Decoder only, optional (older folders lack it): `hostCacheFile` (or `captureFile`) runs whole on WebGPU, with no
+   * node ONNX Runtime keeps on the CPU and no copy in front of an output, so a session of it with static shapes can be
+   * captured and replayed (`enableGraphCapture`; docs/model-format.md#graph-capture).
    */
   readonly graphCapture?: boolean;
+  /**
+   * Decoder only, optional (q8 and q4 exports): `hostCacheFile` as WebGPU captures it, over the same `externalData`:
+   * its int8 embedding rows dequantized as a table rather than gathered, which WebGPU has no kernel for
+   * (docs/model-format.md#graph-capture). Captured sessions load it; `graphCapture` then speaks of it.
+   */
+  readonly captureFile?: string;
   /**
    * VQGAN only, optional (older folders lack it): the same decoder with its 3×3 convolutions as
    * Winograd F(4×4, 3×3), over the same `externalData`, for the WASM backend, where it is faster
@@ -152,7 +158,7 @@ export function readFiles(field: JsonField): ManifestFile[] {
 }
 
 /** A graph's optional files beside `file`, over the same external data (GraphEntry). */
-type GraphVariantField = 'hostCacheFile' | 'wasmFile' | 'wasmHostCacheFile';
+type GraphVariantField = 'hostCacheFile' | 'wasmFile' | 'wasmHostCacheFile' | 'captureFile';
 
 interface GraphFields {
   /** The optional files this graph may have. */
@@ -234,7 +240,7 @@ export function parseManifest(json: unknown, source = 'manifest.json'): ModelMan
     graphs: {
       encoder: readGraph(root.field('graphs.encoder'), listed, { text: true }),
       decoder: readGraph(root.field('graphs.decoder'), listed, {
-        variants: ['hostCacheFile', 'wasmHostCacheFile'],
+        variants: ['hostCacheFile', 'wasmHostCacheFile', 'captureFile'],
         text: true,
         capture: true,
       }),

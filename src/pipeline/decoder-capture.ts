@@ -9,6 +9,7 @@
  */
 import { DECODER_INPUTS, DECODER_OUTPUTS, cacheNames, crossAttentionNames, newSlotNames } from '../model/graph-io.ts';
 import type { ModelManifest } from '../model/manifest.ts';
+import { hostLogits } from './decoder-run.ts';
 import type { CacheSlotWriter, DecoderRun, Feeds } from './decoder-run.ts';
 import type { Session, SessionOptions, Tensor } from './runtime.ts';
 
@@ -256,12 +257,7 @@ export class CapturedDecoderRun implements DecoderRun {
   }
 
   async step(previous: readonly number[]): Promise<Float32Array> {
-    const logits = await this.stepLogits(previous);
-    try {
-      return (await logits.getData()) as Float32Array;
-    } finally {
-      logits.dispose();
-    }
+    return hostLogits(await this.stepLogits(previous));
   }
 
   async stepLogits(previous: readonly number[]): Promise<Tensor> {
@@ -271,7 +267,10 @@ export class CapturedDecoderRun implements DecoderRun {
     const position = this.position++;
     const spare = new Array<number>(decoder.rows / 2 - this.images).fill(this.manifest.specialTokens.imageStart);
     const half = [...previous, ...spare];
-    this.io.write(decoder.feeds[DECODER_INPUTS.inputIds]!, BigInt64Array.from([...half, ...half], (v) => BigInt(v)));
+    this.io.write(
+      decoder.feeds[DECODER_INPUTS.inputIds]!,
+      BigInt64Array.from([...half, ...half], (v) => BigInt(v)),
+    );
     this.io.write(decoder.feeds[DECODER_INPUTS.position]!, BigInt64Array.of(BigInt(position)));
     await decoder.run();
     const c = this.manifest.dalleBart;

@@ -23,6 +23,15 @@ function isNameList(fetches: readonly string[] | object): fetches is readonly st
   return Array.isArray(fetches);
 }
 
+/** A step's logits as host data (downloaded if the runtime left them on the GPU); the tensor is disposed. */
+export async function hostLogits(logits: Tensor): Promise<Float32Array> {
+  try {
+    return (await logits.getData()) as Float32Array;
+  } finally {
+    logits.dispose();
+  }
+}
+
 /** A decoder run in progress: each step feeds the n previous tokens and returns the raw logits [2n, V+1]. */
 export interface DecoderRun {
   step(previous: readonly number[]): Promise<Float32Array>;
@@ -50,12 +59,7 @@ export class DecoderState implements DecoderRun {
   }
 
   async step(previous: readonly number[]): Promise<Float32Array> {
-    const logits = await this.stepLogits(previous);
-    try {
-      return (await logits.getData()) as Float32Array;
-    } finally {
-      logits.dispose();
-    }
+    return hostLogits(await this.stepLogits(previous));
   }
 
   async stepLogits(previous: readonly number[]): Promise<Tensor> {

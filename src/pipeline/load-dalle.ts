@@ -17,7 +17,10 @@ export interface LoadedDalle {
   readonly text: PromptEncoder;
   /** RGB per image code for mosaic previews, when the model folder has them (manifest `preview`). */
   readonly codeColors?: Uint8Array;
-  /** The decoder graph file the session loaded (runtime.ts graphFile: for q8 on WASM, the int8-activation one). */
+  /**
+   * The decoder graph file the session loaded (runtime.ts graphFile: for q8 on WASM, the int8-activation one; for a
+   * captured q8 or q4 decoder, its capture file).
+   */
   readonly decoderFile: string;
   /** Releases the sessions (GPU buffers on WebGPU). The model cannot run afterwards. */
   readonly dispose: () => Promise<void>;
@@ -75,7 +78,11 @@ export async function loadDalle(
   return {
     engine,
     text,
-    decoderFile: graphFile(manifest.graphs.decoder, sessionOptions('decoder'), hostCache),
+    decoderFile: graphFile(
+      manifest.graphs.decoder,
+      captured ? options('decoder') : sessionOptions('decoder'),
+      hostCache,
+    ),
     ...(codeColors === undefined ? {} : { codeColors }),
     // The engine owns the decoder session (a captured one may have replaced the one loaded here).
     dispose: () =>

@@ -22,13 +22,14 @@ export function runsOnWasm(options: SessionOptions): boolean {
 }
 
 /**
- * The file a session loads from a graph's entry: for host-cache runs the decoder's `wasmHostCacheFile` (int8
- * activations) on the WASM backend, its `hostCacheFile` elsewhere; the VQGAN's `wasmFile` (Winograd convolutions)
- * on the WASM backend, where it is faster; `file` otherwise and for folders without them
- * (docs/model-format.md#manifest).
+ * The file a session loads from a graph's entry: for host-cache runs the decoder's `captureFile` in a captured
+ * session, its `wasmHostCacheFile` (int8 activations) on the WASM backend, its `hostCacheFile` elsewhere; the VQGAN's
+ * `wasmFile` (Winograd convolutions) on the WASM backend, where it is faster; `file` otherwise and for folders without
+ * them (docs/model-format.md#manifest).
  */
 export function graphFile(entry: GraphEntry, options: SessionOptions, hostCache: boolean): string {
   const wasm = runsOnWasm(options);
+  if (hostCache && options.enableGraphCapture === true && entry.captureFile !== undefined) return entry.captureFile;
   if (hostCache && wasm && entry.wasmHostCacheFile !== undefined) return entry.wasmHostCacheFile;
   if (hostCache && entry.hostCacheFile !== undefined) return entry.hostCacheFile;
   if (entry.wasmFile !== undefined && wasm) return entry.wasmFile;

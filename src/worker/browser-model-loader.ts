@@ -32,8 +32,8 @@ function deviceLimits(choice: BackendChoice): DeviceLimits {
 
 /** Reports a graph as compiling once all its files have arrived (createSession reads them, then compiles). */
 function withCompileProgress(source: ModelSource, onProgress: (p: LoadProgress) => void): ModelSource {
-  // A graph is read from `file` or one of its variants (the decoder's `hostCacheFile` or `wasmHostCacheFile` on CPU,
-  // the VQGAN's `wasmFile` on WASM): any stands for the graph.
+  // A graph is read from `file` or one of its variants (the decoder's `hostCacheFile`, `wasmHostCacheFile` or
+  // `captureFile`, the VQGAN's `wasmFile` on WASM): any stands for the graph.
   const GRAPH_FILE = '';
   const waiting = new Map(
     GRAPH_NAMES.map((graph) => [graph, new Set([GRAPH_FILE, ...source.manifest.graphs[graph].externalData])]),
@@ -43,8 +43,8 @@ function withCompileProgress(source: ModelSource, onProgress: (p: LoadProgress) 
     async readFile(path) {
       const bytes = await source.readFile(path);
       for (const [graph, files] of waiting) {
-        const { file, hostCacheFile, wasmFile, wasmHostCacheFile } = source.manifest.graphs[graph];
-        const variants = [file, hostCacheFile, wasmFile, wasmHostCacheFile];
+        const { file, hostCacheFile, wasmFile, wasmHostCacheFile, captureFile } = source.manifest.graphs[graph];
+        const variants = [file, hostCacheFile, wasmFile, wasmHostCacheFile, captureFile];
         const read = variants.includes(path) ? GRAPH_FILE : path;
         if (files.delete(read) && files.size === 0) onProgress({ stage: 'compile', graph });
       }

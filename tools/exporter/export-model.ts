@@ -72,6 +72,8 @@ function describeFile(dir: string, path: string): ManifestFile {
 export const HOST_CACHE_DECODER_FILE = 'decoder_host_cache.onnx';
 /** The host-cache decoder with int8 activations, over the decoder's external data (GraphEntry.wasmHostCacheFile). */
 export const WASM_HOST_CACHE_DECODER_FILE = 'decoder_host_cache_int8.onnx';
+/** The host-cache decoder as WebGPU captures it (q8, q4), over the decoder's external data (GraphEntry.captureFile). */
+export const CAPTURE_DECODER_FILE = 'decoder_capture.onnx';
 /** The VQGAN with Winograd convolutions, over the VQGAN's own external data (GraphEntry.wasmFile). */
 export const WASM_VQGAN_FILE = 'vqgan_winograd.onnx';
 
@@ -80,7 +82,7 @@ export const WASM_VQGAN_FILE = 'vqgan_winograd.onnx';
  * says, or, with `build`, other nodes over the same weights (then serialized as `graph` says too, if given).
  */
 interface Variant {
-  readonly field: 'hostCacheFile' | 'wasmFile' | 'wasmHostCacheFile';
+  readonly field: 'hostCacheFile' | 'wasmFile' | 'wasmHostCacheFile' | 'captureFile';
   readonly file: string;
   readonly graph?: GraphVariant;
   readonly build?: (b: GraphBuilder) => void;
@@ -223,12 +225,24 @@ export function exportModel(options: ExportOptions): ModelManifest {
                 } as const,
               ]
             : []),
+          // Quantized embeddings gather int8 rows, which WebGPU cannot: the graph it captures dequantizes the table.
+          ...(dtype === 'q8' || dtype === 'q4'
+            ? [
+                {
+                  field: 'captureFile',
+                  file: CAPTURE_DECODER_FILE,
+                  graph: hostCacheDecoderVariant(model.dalleConfig),
+                  build: (b: GraphBuilder) =>
+                    buildDecoderGraph(b, model.dalle, model.dalleConfig, dtype, 'dequantize', 'dequantized'),
+                } as const,
+              ]
+            : []),
         ],
       ),
       dynamicTextLength: true,
-      // The host-cache graph has no CPU-side node on WebGPU and no Reshape in front of an output (dallebart.ts), but
-      // q8's and q4's embeddings gather int8 rows, which WebGPU has no kernel for: only float ones can be captured.
-      ...(dtype === 'fp32' || dtype === 'fp16' ? { graphCapture: true } : {}),
+      // The host-cache graph (q8, q4: its captureFile) has no CPU-side node on WebGPU and no Reshape in front of an
+      // output (dallebart.ts).
+      graphCapture: true,
     };
     log(`vqgan (${dtype})…`);
     const vqgan = writeGraph(

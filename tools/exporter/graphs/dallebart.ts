@@ -39,7 +39,7 @@ import type { Dim, GraphBuilder, GraphVariant } from '../onnx/graph-builder.ts';
 import type { ParamSource } from '../params.ts';
 import { DECODER_LAYERS, ENCODER_LAYERS } from '../layout.ts';
 import { Layers } from './layers.ts';
-import type { Q8Matmul } from './layers.ts';
+import type { EmbeddingLookup, Q8Matmul } from './layers.ts';
 import { maskValue } from './precision.ts';
 import type { ExportDtype } from './precision.ts';
 
@@ -236,8 +236,9 @@ export function buildDecoderGraph(
   config: DalleBartConfig,
   dtype: ExportDtype,
   q8Matmul: Q8Matmul = 'dequantize',
+  embeddingLookup: EmbeddingLookup = 'int8-rows',
 ): void {
-  const layers = new Layers(b, dtype, q8Matmul);
+  const layers = new Layers(b, dtype, q8Matmul, embeddingLookup);
   const ctx: Ctx = { layers, params, config };
   const { compute } = layers;
   const T = TEXT_AXIS;

@@ -9,6 +9,13 @@ import { Q4_BLOCK, quantizeInt8PerColumn, quantizeInt8PerRow, quantizeQ4Blockwis
 /** How a q8 linear layer multiplies (docs/model-format.md#int8-activations). */
 export type Q8Matmul = 'dequantize' | 'int8-activations';
 
+/**
+ * How a quantized embedding picks its rows: `int8-rows` gathers the int8 rows and scales them (the CPU runtimes'),
+ * `dequantized` gathers from the table a DequantizeLinear makes (WebGPU has no int8 Gather kernel: the graph it
+ * captures, docs/model-format.md#graph-capture). The same values either way.
+ */
+export type EmbeddingLookup = 'int8-rows' | 'dequantized';
+
 export class Layers {
   readonly compute: ComputeType;
   /** Row-quantized activations by the value they quantize: projections of one input share them. */
@@ -18,6 +25,7 @@ export class Layers {
     readonly b: GraphBuilder,
     readonly dtype: ExportDtype,
     readonly q8Matmul: Q8Matmul = 'dequantize',
+    readonly embeddingLookup: EmbeddingLookup = 'int8-rows',
   ) {
     this.compute = computeType(dtype);
   }
@@ -93,6 +101,10 @@ export class Layers {
       const { q, scales } = quantizeInt8PerRow(table, rows, cols);
       const tableQ8 = b.initializer(`${name}.q8`, 'int8', [rows, cols], q);
       const rowScales = b.initializer(`${name}.scales`, 'float32', [rows, 1], scales);
+      if (this.embeddingLookup === 'dequantized') {
+        const perRow = b.op('Reshape', [rowScales, b.int64s([-1])]);
+        return b.op('Gather', [b.op('DequantizeLinear', [tableQ8, perRow], { axis: { i: 0 } }), ids]);
+      }
       const picked = b.cast(b.op('Gather', [tableQ8, ids]), 'float32');
       return b.op('Mul', [picked, b.op('Gather', [rowScales, ids])]);
     }
