@@ -162,16 +162,16 @@ const CAPTURE_PLANS = [
   { prompt: 'a red circle', images: 3, steps: 6 },
 ];
 
-for (const dtype of ['fp32', 'q8'] as const)
+for (const dtype of ['fp32', 'q4'] as const)
   test(`the ${dtype} decoder captured and replayed on WebGPU decodes like WASM, across prompts and image counts`, async ({
     page,
   }) => {
     test.setTimeout(240_000);
     await openShaderPage(page);
     const origin = new URL(page.url()).origin;
-    // fp32: the bundled demo as the app serves it; q8: its q8 export (a capture file that dequantizes the embedding).
-    if (dtype === 'q8') await serveFolder(page, 'demo-q8', demoModel('q8'));
-    const modelUrl = `${origin}/${dtype === 'q8' ? 'demo-q8' : 'models/demo'}/`;
+    // fp32: the bundled demo as the app serves it; q4: its q4 export (a capture file whose embedding is a float table).
+    if (dtype === 'q4') await serveFolder(page, 'demo-q4', demoModel('q4'));
+    const modelUrl = `${origin}/${dtype === 'q4' ? 'demo-q4' : 'models/demo'}/`;
     const result = await page.evaluate(([w, m, p]) => window.compareCaptured!(w, m, 2, p), [
       ortPath(origin),
       modelUrl,

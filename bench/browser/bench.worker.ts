@@ -5,7 +5,7 @@
  */
 import * as ort from 'onnxruntime-web';
 import { chooseBatchSizes } from '../../src/pipeline/batch-size.ts';
-import { planBatches } from '../../src/pipeline/generate-images.ts';
+import { MAX_IMAGES } from '../../src/worker/protocol.ts';
 import { sessionOptionsFor } from '../../src/pipeline/session-options.ts';
 import { fetchManifest, httpModelSource } from '../../src/worker/http-model-source.ts';
 import { asDalleManifest } from '../../src/model/stored-manifest.ts';
@@ -37,7 +37,11 @@ async function measure(job: BrowserJob): Promise<WorkerReply> {
   const source = httpModelSource(job.modelUrl, manifest);
   // The worker's WASM budget; on WebGPU a conservative 128 MiB per buffer (the page asks the adapter).
   const limits = { memoryBytes: 2 ** 31, maxBufferBytes: job.backend === 'webgpu' ? 2 ** 27 : 2 ** 31 };
-  const batch = chooseBatchSizes(manifest, limits, job.backend);
+  const fits = chooseBatchSizes(manifest, limits, job.backend);
+  // As the app: the decoder captured for a full grid's batch (when it fits), smaller batches padded onto it.
+  const capturedImages = Math.min(fits.decoder, MAX_IMAGES);
+  const captures = job.backend === 'webgpu' && job.graphCapture && manifest.graphs.decoder.graphCapture === true;
+  const batch = captures ? { ...fits, decoder: capturedImages } : fits;
   const run = await measureGeneration({
     ort,
     source,
@@ -47,7 +51,7 @@ async function measure(job: BrowserJob): Promise<WorkerReply> {
         ? webgpuEngineOptions({
             gpuSampling: job.gpuSampling,
             graphCapture: job.graphCapture,
-            capturedImages: planBatches(job.images, batch.decoder)[0]!,
+            capturedImages,
           })
         : { hostCacheGraph: true },
     runtime: job.backend === 'webgpu' ? 'web-webgpu' : 'web-wasm',

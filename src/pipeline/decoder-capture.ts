@@ -60,6 +60,8 @@ class CapturedDecoder {
   owner: CapturedDecoderRun | undefined;
   /** A run failed: the session's state is unknown, so the next batch makes a new one. */
   broken = false;
+  /** Released (replaced by a larger one): a run still holding it must not step on. */
+  released = false;
   /** Set once the first run has bound the tensors: later runs are replays, their outputs already in `outputs`. */
   private bound = false;
   /** Logits of the first n images' rows ([2n, V]), for batches of fewer images than the session runs. */
@@ -136,6 +138,7 @@ class CapturedDecoder {
     if (!made) {
       made = this.io.tensor('float32', [2 * images, vocab]);
       this.compacted.set(images, made);
+      made.catch(() => this.compacted.delete(images));
     }
     const compact = await made;
     const count = images * vocab;
@@ -147,6 +150,7 @@ class CapturedDecoder {
   }
 
   async release(): Promise<void> {
+    this.released = true;
     try {
       await this.session.release();
     } finally {
@@ -164,6 +168,8 @@ class CapturedDecoder {
 export class CapturedDecoders {
   private current: Promise<CapturedDecoder> | undefined;
   private idle: { rows: number; session: Session } | undefined;
+  /** The most rows a session has been made for: a new one (after a failure) is made as large again. */
+  private capacity: number;
 
   /** @param first the session loadDalle made, captured for `rows` rows. */
   constructor(
@@ -173,6 +179,7 @@ export class CapturedDecoders {
     first: { rows: number; session: Session },
   ) {
     this.idle = first;
+    this.capacity = first.rows;
   }
 
   /** A captured decoder running at least `images` images: the current one, or a new session replacing it. */
@@ -184,7 +191,8 @@ export class CapturedDecoders {
       await held?.release();
       const idle = this.idle;
       this.idle = undefined;
-      const rows = Math.max(2 * images, idle?.rows ?? 0, held?.broken ? held.rows : 0);
+      const rows = Math.max(2 * images, this.capacity);
+      this.capacity = rows;
       if (idle && idle.rows !== rows) await idle.session.release();
       const session = idle?.rows === rows ? idle.session : await this.create(rows);
       try {
@@ -262,7 +270,8 @@ export class CapturedDecoderRun implements DecoderRun {
 
   async stepLogits(previous: readonly number[]): Promise<Tensor> {
     const { decoder } = this;
-    if (decoder.owner !== this) throw new Error('a newer decoding has taken over this captured decoder');
+    if (decoder.owner !== this || decoder.released)
+      throw new Error('a newer decoding has taken over this captured decoder');
     if (previous.length !== this.images) throw new Error(`expected ${this.images} previous tokens`);
     const position = this.position++;
     const spare = new Array<number>(decoder.rows / 2 - this.images).fill(this.manifest.specialTokens.imageStart);

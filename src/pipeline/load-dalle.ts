@@ -60,12 +60,14 @@ export async function loadDalle(
   let engine = new DalleEngine(ort, sessions, manifest, engineOptions, captured);
   if (captured) {
     try {
+      // Its shapes are fixed: a session made for capture can only run captured.
+      if (!engine.decoderCaptured) throw new Error('the engine does not run this decoder captured');
       await engine.prepareCapture();
     } catch (error) {
       await engine.releaseDecoder().catch(() => undefined);
       const decoder = await createSession(ort, source, 'decoder', uncaptured(error), hostCache).catch(
         async (failed: unknown) => {
-          await Promise.all([sessions.encoder.release(), sessions.vqgan.release()]);
+          await Promise.allSettled([sessions.encoder.release(), sessions.vqgan.release()]);
           throw failed;
         },
       );

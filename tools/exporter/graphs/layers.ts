@@ -11,10 +11,11 @@ export type Q8Matmul = 'dequantize' | 'int8-activations';
 
 /**
  * How a quantized embedding picks its rows: `int8-rows` gathers the int8 rows and scales them (the CPU runtimes'),
- * `dequantized` gathers from the table a DequantizeLinear makes (WebGPU has no int8 Gather kernel: the graph it
- * captures, docs/model-format.md#graph-capture). The same values either way.
+ * `float-table` gathers from the whole table cast and scaled first, which ONNX Runtime folds into a float32 table at
+ * load (WebGPU has no int8 Gather kernel: the graph it captures, docs/model-format.md#graph-capture). The same values
+ * either way: each element is cast and multiplied by its row's scale once.
  */
-export type EmbeddingLookup = 'int8-rows' | 'dequantized';
+export type EmbeddingLookup = 'int8-rows' | 'float-table';
 
 export class Layers {
   readonly compute: ComputeType;
@@ -101,10 +102,9 @@ export class Layers {
       const { q, scales } = quantizeInt8PerRow(table, rows, cols);
       const tableQ8 = b.initializer(`${name}.q8`, 'int8', [rows, cols], q);
       const rowScales = b.initializer(`${name}.scales`, 'float32', [rows, 1], scales);
-      if (this.embeddingLookup === 'dequantized') {
-        const perRow = b.op('Reshape', [rowScales, b.int64s([-1])]);
-        return b.op('Gather', [b.op('DequantizeLinear', [tableQ8, perRow], { axis: { i: 0 } }), ids]);
-      }
+      // Not DequantizeLinear, which ORT leaves unfolded on weights: WebGPU would dequantize the table every step.
+      if (this.embeddingLookup === 'float-table')
+        return b.op('Gather', [b.op('Mul', [b.cast(tableQ8, 'float32'), rowScales]), ids]);
       const picked = b.cast(b.op('Gather', [tableQ8, ids]), 'float32');
       return b.op('Mul', [picked, b.op('Gather', [rowScales, ids])]);
     }
