@@ -10,7 +10,6 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as ortNode from 'onnxruntime-node';
 import { DECODER_INPUTS } from '../src/model/graph-io.ts';
-import type { GraphEntry, ModelManifest } from '../src/model/manifest.ts';
 import { capturedDecoderOptions } from '../src/pipeline/decoder-capture.ts';
 import type { DecoderCapture } from '../src/pipeline/decoder-capture.ts';
 import type { DecoderRun } from '../src/pipeline/decoder-run.ts';
@@ -21,6 +20,7 @@ import { DEFAULT_SAMPLING } from '../src/pipeline/sampler.ts';
 import { openModelFolder } from '../tools/node/model-folder.ts';
 import { tinyModel } from './helpers/fixtures.ts';
 import { hostSlotWriter } from './helpers/host-slots.ts';
+import { fixedTextLength } from './helpers/manifests.ts';
 
 const source = openModelFolder(tinyModel('fp32'));
 const { manifest } = source;
@@ -85,16 +85,6 @@ function nodeOrt(refuse?: 'create' | 'run') {
   return { ort, made };
 }
 
-/** The folder as an older export would describe it: the text padded to maxTextLength, as a captured decoder runs it. */
-function fullTextLength(m: ModelManifest): ModelManifest {
-  const fixed = (entry: GraphEntry): GraphEntry => {
-    const copy = { ...entry };
-    delete copy.dynamicTextLength;
-    return copy;
-  };
-  return { ...m, graphs: { ...m.graphs, encoder: fixed(m.graphs.encoder), decoder: fixed(m.graphs.decoder) } };
-}
-
 const captureOptions = {
   cacheOnDevice: true,
   hostCacheGraph: true,
@@ -141,7 +131,7 @@ async function decodeAlike(runs: DecoderRun[], images: number, steps: number, la
 void test('a captured decoder decodes like the step-by-step host cache, across prompts and image counts', async () => {
   const { ort, made } = nodeOrt();
   const captured = await loadDalle(ort, source, () => ({}), captureOptions);
-  const reference = await loadDalle(ortNode, { ...source, manifest: fullTextLength(manifest) }, () => ({}), {
+  const reference = await loadDalle(ortNode, { ...source, manifest: fixedTextLength(manifest) }, () => ({}), {
     hostCacheGraph: true,
   });
   assert.equal(captured.engine.decoderCaptured, true);
@@ -188,7 +178,7 @@ void test('a captured decoder decodes like the step-by-step host cache, across p
 void test('q4: the capture file (its embedding from a float table) decodes like the host cache', async () => {
   const q4 = openModelFolder(tinyModel('q4'));
   const captured = await loadDalle(nodeOrt().ort, q4, () => ({}), captureOptions);
-  const reference = await loadDalle(ortNode, { ...q4, manifest: fullTextLength(q4.manifest) }, () => ({}), {
+  const reference = await loadDalle(ortNode, { ...q4, manifest: fixedTextLength(q4.manifest) }, () => ({}), {
     hostCacheGraph: true,
   });
   assert.equal(captured.decoderFile, 'decoder_capture.onnx');
@@ -244,7 +234,7 @@ for (const refuse of ['create', 'run'] as const)
 
 void test('sampled tokens of a captured decoder are those of the step-by-step one', async () => {
   const captured = await loadDalle(nodeOrt().ort, source, () => ({}), captureOptions);
-  const reference = await loadDalle(ortNode, { ...source, manifest: fullTextLength(manifest) }, () => ({}), {
+  const reference = await loadDalle(ortNode, { ...source, manifest: fixedTextLength(manifest) }, () => ({}), {
     hostCacheGraph: true,
   });
   // 3 images on a decoder captured for 2: a new session at the first batch, then 1 image padded on it.

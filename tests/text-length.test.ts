@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { ENCODER_INPUTS } from '../src/model/graph-io.ts';
-import type { GraphEntry, ModelManifest } from '../src/model/manifest.ts';
+import type { ModelManifest } from '../src/model/manifest.ts';
 import { DalleEngine } from '../src/pipeline/engine.ts';
 import { loadDalle } from '../src/pipeline/load-dalle.ts';
 import type { Session } from '../src/pipeline/runtime.ts';
@@ -15,20 +15,10 @@ import type { EncodedPrompt } from '../src/text/bpe-tokenizer.ts';
 import { openModelFolder } from '../tools/node/model-folder.ts';
 import { tinyModel, withoutInt8Decoder } from './helpers/fixtures.ts';
 import { ort, relativeError } from './helpers/graphs.ts';
+import { fixedTextLength } from './helpers/manifests.ts';
 
 const STEPS = 6;
 const TOLERANCE = 1e-4;
-
-/** The manifest of a folder exported before the text axis was symbolic: both rows padded to maxTextLength. */
-function fixedTextLength(manifest: ModelManifest): ModelManifest {
-  const fixed = (entry: GraphEntry): GraphEntry => {
-    const copy = { ...entry };
-    delete copy.dynamicTextLength;
-    return copy;
-  };
-  const { encoder, decoder, vqgan } = manifest.graphs;
-  return { ...manifest, graphs: { encoder: fixed(encoder), decoder: fixed(decoder), vqgan } };
-}
 
 function argmaxes(logits: Float32Array, rows: number): number[] {
   const width = logits.length / rows;

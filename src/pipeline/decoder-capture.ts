@@ -10,7 +10,7 @@
 import { DECODER_INPUTS, DECODER_OUTPUTS, cacheNames, crossAttentionNames, newSlotNames } from '../model/graph-io.ts';
 import type { ModelManifest } from '../model/manifest.ts';
 import { hostLogits } from './decoder-run.ts';
-import type { CacheSlotWriter, DecoderRun, Feeds } from './decoder-run.ts';
+import type { CacheSlotWrite, CacheSlotWriter, DecoderRun, Feeds } from './decoder-run.ts';
 import type { Session, SessionOptions, Tensor } from './runtime.ts';
 
 /** Elements of a copy between two tensors: `count` elements from `from` in the source to `to` in the target. */
@@ -67,13 +67,25 @@ class CapturedDecoder {
   /** Logits of the first n images' rows ([2n, V]), for batches of fewer images than the session runs. */
   private readonly compacted = new Map<number, Promise<Tensor>>();
 
+  /** Each layer's slot write after a run: its `new.*` outputs into its `past.*` inputs (the same every step). */
+  readonly slotWrites: readonly CacheSlotWrite[];
+
   private constructor(
     readonly rows: number,
     readonly session: Session,
     readonly feeds: Feeds,
     readonly outputs: Feeds,
     private readonly io: DecoderCapture,
-  ) {}
+    manifest: ModelManifest,
+  ) {
+    const past = cacheNames(manifest.dalleBart, 'past');
+    this.slotWrites = newSlotNames(manifest.dalleBart).map((slot, l) => ({
+      newKey: outputs[slot.key]!,
+      newValue: outputs[slot.value]!,
+      pastKey: feeds[past[l]!.key]!,
+      pastValue: feeds[past[l]!.value]!,
+    }));
+  }
 
   static async create(session: Session, rows: number, manifest: ModelManifest, io: DecoderCapture) {
     const c = manifest.dalleBart;
@@ -105,7 +117,7 @@ class CapturedDecoder {
         outputs[key] = await make(compute, [rows, d]);
         outputs[value] = await make(compute, [rows, d]);
       }
-      return new CapturedDecoder(rows, session, feeds, outputs, io);
+      return new CapturedDecoder(rows, session, feeds, outputs, io, manifest);
     } catch (error) {
       for (const tensor of made) tensor.dispose();
       throw error;
@@ -241,6 +253,8 @@ export class CapturedDecoders {
  */
 export class CapturedDecoderRun implements DecoderRun {
   private position = 0;
+  /** Every row's previous token, reused each step: the images' in each half, the start token in the spare rows. */
+  private readonly ids: BigInt64Array<ArrayBuffer>;
 
   constructor(
     private readonly decoder: CapturedDecoder,
@@ -248,7 +262,9 @@ export class CapturedDecoderRun implements DecoderRun {
     private readonly io: DecoderCapture,
     private readonly writer: CacheSlotWriter,
     private readonly manifest: ModelManifest,
-  ) {}
+  ) {
+    this.ids = new BigInt64Array(decoder.rows).fill(BigInt(manifest.specialTokens.imageStart));
+  }
 
   /** Loads one prompt: its [2, T] mask and the encoder's cross keys/values (still the caller's to dispose). */
   load(mask: BigInt64Array, cross: Feeds): void {
@@ -274,24 +290,15 @@ export class CapturedDecoderRun implements DecoderRun {
       throw new Error('a newer decoding has taken over this captured decoder');
     if (previous.length !== this.images) throw new Error(`expected ${this.images} previous tokens`);
     const position = this.position++;
-    const spare = new Array<number>(decoder.rows / 2 - this.images).fill(this.manifest.specialTokens.imageStart);
-    const half = [...previous, ...spare];
-    this.io.write(
-      decoder.feeds[DECODER_INPUTS.inputIds]!,
-      BigInt64Array.from([...half, ...half], (v) => BigInt(v)),
-    );
+    const half = decoder.rows / 2;
+    previous.forEach((token, i) => {
+      this.ids[i] = this.ids[half + i] = BigInt(token);
+    });
+    this.io.write(decoder.feeds[DECODER_INPUTS.inputIds]!, this.ids);
     this.io.write(decoder.feeds[DECODER_INPUTS.position]!, BigInt64Array.of(BigInt(position)));
     await decoder.run();
-    const c = this.manifest.dalleBart;
-    const past = cacheNames(c, 'past');
-    const writes = newSlotNames(c).map((slot, l) => ({
-      newKey: decoder.outputs[slot.key]!,
-      newValue: decoder.outputs[slot.value]!,
-      pastKey: decoder.feeds[past[l]!.key]!,
-      pastValue: decoder.feeds[past[l]!.value]!,
-    }));
-    await this.writer(writes, position);
-    return decoder.logits(this.images, c.imageVocabSize + 1);
+    await this.writer(decoder.slotWrites, position);
+    return decoder.logits(this.images, this.manifest.dalleBart.imageVocabSize + 1);
   }
 
   /** The tensors stay with the captured decoder, for the next prompt. */
