@@ -24,7 +24,8 @@ import { fillNormal, streamSeed } from '../tools/exporter/prng.ts';
 import { intArg, parseArgs, runCli, UsageError } from '../tools/cli-args.ts';
 import { benchVersions } from './versions.ts';
 import { median } from './bench-report.ts';
-import { decoderLinearShapes, gemmRate, weightCount } from './decoder-linears.ts';
+import { decoderLinearShapes, weightCount } from '../src/model/decoder-linears.ts';
+import { gemmRate } from './decoder-linears.ts';
 
 type Runtime = 'web-wasm' | 'node';
 /** `q8-int8`: q8 with int8 activations (a q8 export's wasmHostCacheFile, docs/model-format.md#int8-activations). */

@@ -1,7 +1,8 @@
 /** What `npm run bench:gemm` times and how it turns timings into rates (fast; the benchmark never runs in npm test). */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { decoderLinearShapes, gemmRate, weightCount } from '../bench/decoder-linears.ts';
+import { gemmRate } from '../bench/decoder-linears.ts';
+import { decoderLinearShapes, weightCount } from '../src/model/decoder-linears.ts';
 import { PRESET_SHAPES } from '../tools/exporter/presets.ts';
 
 void test('the mini decoder step reads 192.9 M linear weights per row', () => {
