@@ -29,7 +29,10 @@ export interface BenchRun {
   readonly seconds_per_image: number | null;
   /** From the start of the generation to the first preview the page would draw; null when none came. */
   readonly first_preview_ms: number | null;
-  /** The measuring process's peak resident memory (Node: maxRSS; browser: JS heap where the browser reports it). */
+  /**
+   * Peak resident memory: Node, the measuring process's maxRSS; the browser, all of its Chromium's processes (browser,
+   * GPU process, renderer) sampled by the driver, where `ps` is there.
+   */
   readonly peak_rss_mb: number | null;
   /** The machine's 1-minute load average when the measured generation started and ended (os.loadavg). */
   readonly load_avg_start: number | null;
@@ -48,6 +51,11 @@ export interface BenchRun {
   readonly gpu_sampling?: boolean;
   /** WebGPU: whether the decoder ran as a captured graph (`bench:browser --graph-capture`); absent elsewhere. */
   readonly graph_capture?: boolean;
+  /**
+   * WebGPU, q8: whether the decoder's weights were folded to float32 at load or dequantized at every step
+   * (`bench:browser --fold-weights`); absent elsewhere.
+   */
+  readonly folded_weights?: boolean;
 }
 
 export interface BenchReport {
@@ -164,12 +172,14 @@ export function formatReport(report: BenchReport): string {
 }
 
 /**
- * The runtime, and for WebGPU marks for sampling from the whole logits (`--gpu-sampling off`) and for a decoder run
- * step by step rather than captured (`--graph-capture off`, or a model whose graph cannot be captured).
+ * The runtime, and for WebGPU marks for sampling from the whole logits (`--gpu-sampling off`), for a decoder run
+ * step by step rather than captured (`--graph-capture off`, or a model whose graph cannot be captured) and for q8
+ * weights dequantized at every step rather than folded at load (`--fold-weights off`).
  */
 function runLabel(r: BenchRun): string {
   const sampling = r.gpu_sampling === false ? '-cpu-sampling' : '';
-  return `${r.runtime}${sampling}${r.graph_capture === false ? '-uncaptured' : ''}`;
+  const dequantized = r.folded_weights === false ? '-dequantized' : '';
+  return `${r.runtime}${sampling}${r.graph_capture === false ? '-uncaptured' : ''}${dequantized}`;
 }
 
 function ratioLines(runs: readonly BenchRun[]): string[] {
@@ -198,6 +208,16 @@ function ratioLines(runs: readonly BenchRun[]): string[] {
       compare('candidates / whole logits', find(runLabel({ ...r, gpu_sampling: true }), r.images, r.threads));
     if (r.graph_capture === false)
       compare('captured / step by step', find(runLabel({ ...r, graph_capture: true }), r.images, r.threads));
+    if (r.folded_weights === false) {
+      compare(
+        'folded / dequantized, both step by step',
+        find(runLabel({ ...r, folded_weights: true }), r.images, r.threads),
+      );
+      compare(
+        'folded and captured / dequantized',
+        find(runLabel({ ...r, folded_weights: true, graph_capture: true }), r.images, r.threads),
+      );
+    }
     const native = r.runtime === 'web-wasm' ? find('node', r.images, r.threads) : undefined;
     if (native) {
       lines.push(

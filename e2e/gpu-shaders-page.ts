@@ -97,7 +97,8 @@ async function compareCaptured(
   const gpu = await loadDalle(
     ort,
     source,
-    sessionOptionsFor('webgpu', manifest),
+    // As the app on a device with 8 GiB: a q8 decoder's weights folded at load, so it is captured too.
+    sessionOptionsFor('webgpu', manifest, { foldDecoder: true }),
     webgpuEngineOptions({ capturedImages }),
   );
   // decoder.onnx with float activations (a q8 host cache on WASM would multiply in int8: other logits).
@@ -128,8 +129,44 @@ async function compareCaptured(
   }
 }
 
+/**
+ * The kernel types one decoder step runs on WebGPU, uncaptured, as the app loads the model (JSEP's debug log names
+ * each kernel it dispatches): e.g. whether the weights are dequantized at every step or were folded at load.
+ */
+async function decoderStepKernels(wasmPaths: string, modelUrl: string): Promise<string[]> {
+  ort.env.wasm.wasmPaths = wasmPaths;
+  ort.env.wasm.numThreads = 1;
+  // Read when the WebGPU backend starts, which is at the first session.
+  ort.env.debug = true;
+  ort.env.logLevel = 'info';
+  const manifest = asDalleManifest(await fetchManifest(modelUrl), modelUrl);
+  const options = webgpuEngineOptions({ graphCapture: false });
+  const gpu = await loadDalle(
+    ort,
+    httpModelSource(modelUrl, manifest),
+    sessionOptionsFor('webgpu', manifest, { foldDecoder: true }),
+    options,
+  );
+  const kernels = new Set<string>();
+  const log = console.log;
+  try {
+    const run = await gpu.engine.beginDecoding(gpu.text.encode('a red circle', 1), gpu.text.unconditional, 1);
+    console.log = (message: unknown) => {
+      const kernel = /Start to run kernel "\[(\w+)\]/.exec(String(message));
+      if (kernel) kernels.add(kernel[1]!);
+    };
+    await run.step([manifest.specialTokens.imageStart]);
+    run.dispose();
+  } finally {
+    console.log = log;
+    await gpu.dispose();
+  }
+  return [...kernels].sort();
+}
+
 declare global {
   interface Window {
+    decoderStepKernels?: typeof decoderStepKernels;
     runCandidates?: typeof runCandidates;
     runSlotWrite?: typeof runSlotWrite;
     compareCaptured?: typeof compareCaptured;
@@ -138,3 +175,4 @@ declare global {
 window.runCandidates = runCandidates;
 window.runSlotWrite = runSlotWrite;
 window.compareCaptured = compareCaptured;
+window.decoderStepKernels = decoderStepKernels;

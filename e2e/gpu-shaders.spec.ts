@@ -162,16 +162,17 @@ const CAPTURE_PLANS = [
   { prompt: 'a red circle', images: 3, steps: 6 },
 ];
 
-for (const dtype of ['fp32', 'q4'] as const)
+for (const dtype of ['fp32', 'q8', 'q4'] as const)
   test(`the ${dtype} decoder captured and replayed on WebGPU decodes like WASM, across prompts and image counts`, async ({
     page,
   }) => {
     test.setTimeout(240_000);
     await openShaderPage(page);
     const origin = new URL(page.url()).origin;
-    // fp32: the bundled demo as the app serves it; q4: its q4 export (a capture file whose embedding is a float table).
-    if (dtype === 'q4') await serveFolder(page, 'demo-q4', demoModel('q4'));
-    const modelUrl = `${origin}/${dtype === 'q4' ? 'demo-q4' : 'models/demo'}/`;
+    // fp32: the bundled demo as the app serves it; q8, q4: its exports (a capture file whose embedding is a float
+    // table; q8's weights folded at load).
+    if (dtype !== 'fp32') await serveFolder(page, `demo-${dtype}`, demoModel(dtype));
+    const modelUrl = `${origin}/${dtype === 'fp32' ? 'models/demo' : `demo-${dtype}`}/`;
     const result = await page.evaluate(([w, m, p]) => window.compareCaptured!(w, m, 2, p), [
       ortPath(origin),
       modelUrl,
@@ -180,3 +181,15 @@ for (const dtype of ['fp32', 'q4'] as const)
     expect(result.captured, 'the decoder is captured').toBe(true);
     for (const [i, worst] of result.worst.entries()) expect(worst, JSON.stringify(CAPTURE_PLANS[i])).toBeLessThan(1e-3);
   });
+
+test('a q8 decoder on WebGPU multiplies weights folded at load: no step dequantizes them', async ({ page }) => {
+  await openShaderPage(page);
+  const origin = new URL(page.url()).origin;
+  await serveFolder(page, 'demo-q8', demoModel('q8'));
+  const kernels = await page.evaluate(([w, m]) => window.decoderStepKernels!(w, m), [
+    ortPath(origin),
+    `${origin}/demo-q8/`,
+  ] as const);
+  expect(kernels).toContain('MatMul');
+  expect(kernels).not.toContain('DequantizeLinear');
+});

@@ -5,6 +5,7 @@ import { parseBenchArgs } from '../bench/bench-args.ts';
 import { RUN_NUMBER_FIELDS, formatReport, medianRun, stepStats } from '../bench/bench-report.ts';
 import type { BenchReport, BenchRun } from '../bench/bench-report.ts';
 import { UsageError } from '../tools/cli-args.ts';
+import { chromiumBrowserPids, treeRssMb } from '../bench/browser/process-memory.ts';
 
 void test('bench arguments: defaults, lists, and clear refusals', () => {
   assert.deepEqual(parseBenchArgs(['--model', 'm'], 4), {
@@ -127,4 +128,38 @@ void test('bench:browser --graph-capture on,off: each WebGPU variant compared wi
     '4 img: WebGPU step, candidates / whole logits (web-webgpu-uncaptured / web-webgpu-cpu-sampling-uncaptured) 0.67×',
     '4 img: WebGPU step, captured / step by step (web-webgpu-cpu-sampling / web-webgpu-cpu-sampling-uncaptured) 0.75×',
   ]);
+});
+
+void test('bench:browser --fold-weights on,off: q8 weights dequantized every step against folded, uncaptured and captured', () => {
+  const webgpu = (over: Partial<BenchRun>) =>
+    run({ runtime: 'web-webgpu', images: 1, gpu_sampling: true, folded_weights: true, ...over });
+  const report = reportOf([
+    webgpu({ step_ms_median: 5, graph_capture: true }),
+    webgpu({ step_ms_median: 6, graph_capture: false }),
+    webgpu({ step_ms_median: 12, graph_capture: false, folded_weights: false }),
+  ]);
+  const table = formatReport(report);
+  assert.match(table, /web-webgpu-uncaptured-dequantized\s+1/);
+  assert.deepEqual(table.match(/1 img: WebGPU step, .*/g), [
+    '1 img: WebGPU step, captured / step by step (web-webgpu / web-webgpu-uncaptured) 0.83×',
+    '1 img: WebGPU step, folded / dequantized, both step by step (web-webgpu-uncaptured / web-webgpu-uncaptured-dequantized) 0.50×',
+    '1 img: WebGPU step, folded and captured / dequantized (web-webgpu / web-webgpu-uncaptured-dequantized) 0.42×',
+  ]);
+});
+
+void test('bench:browser memory: a Chromium tree’s resident memory, from its browser process down', () => {
+  const entry = (pid: number, ppid: number, rssKb: number, args: string) => ({ pid, ppid, rssKb, args });
+  const processes = [
+    entry(10, 1, 100 * 1024, '/usr/lib/chromium/chromium --headless --user-data-dir=/tmp/a'),
+    entry(11, 10, 50 * 1024, '/usr/lib/chromium/chromium --type=zygote'),
+    entry(12, 11, 400 * 1024, '/usr/lib/chromium/chromium --type=renderer'),
+    entry(13, 10, 1000 * 1024, '/usr/lib/chromium/chromium --type=gpu-process'),
+    entry(20, 1, 70 * 1024, '/usr/lib/chromium/chromium --headless --user-data-dir=/tmp/b'),
+    entry(21, 20, 999 * 1024, '/usr/lib/chromium/chromium --type=renderer'),
+    entry(30, 1, 5 * 1024, 'node bench/browser/run.ts --model chromium-models'),
+  ];
+  assert.deepEqual([...chromiumBrowserPids(processes)], [10, 20]);
+  assert.equal(treeRssMb(processes, 10), 1550);
+  assert.equal(treeRssMb(processes, 20), 1069);
+  assert.equal(treeRssMb(processes, 99), 0);
 });

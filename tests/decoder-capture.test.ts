@@ -10,13 +10,18 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as ortNode from 'onnxruntime-node';
 import { DECODER_INPUTS } from '../src/model/graph-io.ts';
+import type { GraphName } from '../src/model/graph-io.ts';
+import type { ModelManifest } from '../src/model/manifest.ts';
 import { capturedDecoderOptions } from '../src/pipeline/decoder-capture.ts';
 import type { DecoderCapture } from '../src/pipeline/decoder-capture.ts';
 import type { DecoderRun } from '../src/pipeline/decoder-run.ts';
+import { capturesDecoder } from '../src/pipeline/engine.ts';
 import { loadDalle } from '../src/pipeline/load-dalle.ts';
 import { graphFile } from '../src/pipeline/runtime.ts';
-import type { OrtApi, Session, Tensor } from '../src/pipeline/runtime.ts';
+import type { OrtApi, Session, SessionOptions, Tensor } from '../src/pipeline/runtime.ts';
 import { DEFAULT_SAMPLING } from '../src/pipeline/sampler.ts';
+import { foldsDecoderOnWebgpu, foldsWeights, sessionOptionsFor } from '../src/pipeline/session-options.ts';
+import { PRESET_SHAPES } from '../tools/exporter/presets.ts';
 import { openModelFolder } from '../tools/node/model-folder.ts';
 import { tinyModel } from './helpers/fixtures.ts';
 import { hostSlotWriter } from './helpers/host-slots.ts';
@@ -107,10 +112,37 @@ void test('captured session options fix every symbolic axis and keep the outputs
   assert.equal(q4.graphCapture, true);
   assert.equal(graphFile(q4, capturedDecoderOptions({}, manifest, 2), true), 'decoder_capture.onnx');
   assert.equal(graphFile(q4, {}, true), 'decoder_host_cache.onnx');
-  // q8 dequantizes its linear weights every step: captured, it would keep them all as float32.
+  // q8's too; it is captured where WebGPU folds its weights at load (below).
   const q8 = openModelFolder(tinyModel('q8')).manifest.graphs.decoder;
-  assert.equal(q8.graphCapture, undefined);
-  assert.equal(q8.captureFile, undefined);
+  assert.equal(q8.graphCapture, true);
+  assert.equal(graphFile(q8, capturedDecoderOptions({}, manifest, 2), true), 'decoder_capture.onnx');
+});
+
+void test('WebGPU folds a q8 decoder’s weights at load where they fit and memory allows, and captures only such a decoder', () => {
+  const tinyQ8 = openModelFolder(tinyModel('q8')).manifest;
+  const shaped = (preset: 'mini' | 'mega'): ModelManifest => ({
+    ...tinyQ8,
+    dalleBart: PRESET_SHAPES[preset].dalleBart,
+  });
+  // mini: 193 M linear weights, 0.77 GB as float32; mega: 1.24 G, 5 GB. The page's memory: ≥ 8 GiB.
+  assert.deepEqual([foldsDecoderOnWebgpu(shaped('mini'), 8), foldsDecoderOnWebgpu(shaped('mini'), 4)], [true, false]);
+  assert.equal(foldsDecoderOnWebgpu(shaped('mega'), 8), false);
+  const webgpu = (m: ModelManifest, foldDecoder: boolean) => sessionOptionsFor('webgpu', m, { foldDecoder });
+  const folds = (m: ModelManifest, graph: GraphName) => foldsWeights(webgpu(m, true)(graph));
+  assert.deepEqual([folds(shaped('mini'), 'decoder'), folds(shaped('mega'), 'decoder')], [true, false]);
+  assert.equal(foldsWeights(webgpu(shaped('mini'), false)('decoder')), false);
+  // Only the decoder, which runs every step; the encoder and the VQGAN dequantize per run.
+  assert.deepEqual([folds(shaped('mini'), 'encoder'), folds(shaped('mini'), 'vqgan')], [false, false]);
+  // Nothing to fold in other dtypes; WASM folds every graph.
+  for (const dtype of ['fp32', 'q4'] as const)
+    assert.equal(folds(openModelFolder(tinyModel(dtype)).manifest, 'decoder'), false);
+  assert.equal(foldsWeights(sessionOptionsFor('wasm', tinyQ8)('decoder')), true);
+  const captures = (m: ModelManifest, foldDecoder: boolean) =>
+    capturesDecoder(captureOptions, m, webgpu(m, foldDecoder)('decoder'));
+  assert.equal(captures(shaped('mini'), true), true);
+  assert.equal(captures(shaped('mini'), false), false, 'unfolded: its per-step float32 copies');
+  assert.equal(captures(shaped('mega'), true), false);
+  assert.equal(captures(openModelFolder(tinyModel('q4')).manifest, false), true);
 });
 
 /** Both runs fed the same tokens for `steps` steps: their logits agree at every step. */
@@ -175,24 +207,28 @@ void test('a captured decoder decodes like the step-by-step host cache, across p
   );
 });
 
-void test('q4: the capture file (its embedding from a float table) decodes like the host cache', async () => {
-  const q4 = openModelFolder(tinyModel('q4'));
-  const captured = await loadDalle(nodeOrt().ort, q4, () => ({}), captureOptions);
-  const reference = await loadDalle(ortNode, { ...q4, manifest: fixedTextLength(q4.manifest) }, () => ({}), {
-    hostCacheGraph: true,
+for (const dtype of ['q8', 'q4'] as const)
+  void test(`${dtype}: the capture file (its embedding from a float table) decodes like the host cache`, async () => {
+    const folder = openModelFolder(tinyModel(dtype));
+    // As on WebGPU: q8's weights folded at load (a tiny decoder fits), or it would not be captured.
+    const options = sessionOptionsFor('webgpu', folder.manifest, { foldDecoder: true })('decoder');
+    const cpu = (): SessionOptions => (options.extra ? { extra: options.extra } : {});
+    const captured = await loadDalle(nodeOrt().ort, folder, cpu, captureOptions);
+    const reference = await loadDalle(ortNode, { ...folder, manifest: fixedTextLength(folder.manifest) }, cpu, {
+      hostCacheGraph: true,
+    });
+    assert.equal(captured.decoderFile, 'decoder_capture.onnx');
+    assert.equal(reference.decoderFile, 'decoder_host_cache.onnx');
+    const encoded = captured.text.encode('a red apple', 1);
+    const runs = [
+      await captured.engine.beginDecoding(encoded, captured.text.unconditional, 2),
+      await reference.engine.beginDecoding(encoded, reference.text.unconditional, 2),
+    ];
+    await decodeAlike(runs, 2, 40, dtype);
+    for (const run of runs) run.dispose();
+    await captured.dispose();
+    await reference.dispose();
   });
-  assert.equal(captured.decoderFile, 'decoder_capture.onnx');
-  assert.equal(reference.decoderFile, 'decoder_host_cache.onnx');
-  const encoded = captured.text.encode('a red apple', 1);
-  const runs = [
-    await captured.engine.beginDecoding(encoded, captured.text.unconditional, 2),
-    await reference.engine.beginDecoding(encoded, reference.text.unconditional, 2),
-  ];
-  await decodeAlike(runs, 2, 40, 'q4');
-  for (const run of runs) run.dispose();
-  await captured.dispose();
-  await reference.dispose();
-});
 
 void test('a run whose captured decoder a newer run took over says so instead of reading its prompt', async () => {
   const captured = await loadDalle(nodeOrt().ort, source, () => ({}), captureOptions);

@@ -20,6 +20,7 @@ const job: BrowserJob = {
   threads: Number(query.get('threads') ?? 1),
   gpuSampling: query.get('gpuSampling') !== 'off',
   graphCapture: query.get('graphCapture') !== 'off',
+  foldWeights: query.get('foldWeights') !== 'off',
 };
 const status = document.getElementById('status')!;
 const worker = new Worker(new URL('./bench.worker.ts', import.meta.url), { type: 'module' });

@@ -5,8 +5,9 @@
  */
 import * as ort from 'onnxruntime-web';
 import { chooseBatchSizes } from '../../src/pipeline/batch-size.ts';
+import { capturesDecoder } from '../../src/pipeline/engine.ts';
 import { MAX_IMAGES } from '../../src/worker/protocol.ts';
-import { sessionOptionsFor } from '../../src/pipeline/session-options.ts';
+import { foldsWeights, sessionOptionsFor } from '../../src/pipeline/session-options.ts';
 import { fetchManifest, httpModelSource } from '../../src/worker/http-model-source.ts';
 import { asDalleManifest } from '../../src/model/stored-manifest.ts';
 import type { BenchRun } from '../bench-report.ts';
@@ -25,6 +26,11 @@ export interface BrowserJob {
   readonly gpuSampling: boolean;
   /** WebGPU: run the decoder as a captured graph where the model allows it (the app's way) or step by step. */
   readonly graphCapture: boolean;
+  /**
+   * WebGPU, q8: fold the decoder's weights at load where they fit (the app's way on devices with 8 GiB of memory) or
+   * dequantize them every step.
+   */
+  readonly foldWeights: boolean;
 }
 
 export type WorkerReply = { readonly run: Omit<BenchRun, 'peak_rss_mb'> } | { readonly error: string };
@@ -40,20 +46,23 @@ async function measure(job: BrowserJob): Promise<WorkerReply> {
   const fits = chooseBatchSizes(manifest, limits, job.backend);
   // As the app: the decoder captured for a full grid's batch (when it fits), smaller batches padded onto it.
   const capturedImages = Math.min(fits.decoder, MAX_IMAGES);
-  const captures = job.backend === 'webgpu' && job.graphCapture && manifest.graphs.decoder.graphCapture === true;
+  const q8 = job.backend === 'webgpu' && manifest.dtype === 'q8';
+  const engineOptions =
+    job.backend === 'webgpu'
+      ? webgpuEngineOptions({
+          gpuSampling: job.gpuSampling,
+          graphCapture: job.graphCapture,
+          capturedImages,
+        })
+      : { hostCacheGraph: true };
+  const sessionOptions = sessionOptionsFor(job.backend, manifest, { foldDecoder: job.foldWeights });
+  const captures = capturesDecoder(engineOptions, manifest, sessionOptions('decoder'));
   const batch = captures ? { ...fits, decoder: capturedImages } : fits;
   const run = await measureGeneration({
     ort,
     source,
-    sessionOptions: sessionOptionsFor(job.backend, manifest),
-    engineOptions:
-      job.backend === 'webgpu'
-        ? webgpuEngineOptions({
-            gpuSampling: job.gpuSampling,
-            graphCapture: job.graphCapture,
-            capturedImages,
-          })
-        : { hostCacheGraph: true },
+    sessionOptions,
+    engineOptions,
     runtime: job.backend === 'webgpu' ? 'web-webgpu' : 'web-wasm',
     threads: job.backend === 'webgpu' ? 0 : job.threads,
     images: job.images,
@@ -61,7 +70,8 @@ async function measure(job: BrowserJob): Promise<WorkerReply> {
     batch,
     log: (line) => postMessage({ log: line }),
   });
-  return { run };
+  // As the app, an unfolded q8 decoder runs uncaptured (capturesDecoder).
+  return { run: q8 ? { ...run, folded_weights: foldsWeights(sessionOptions('decoder')) } : run };
 }
 
 onmessage = (event: MessageEvent<BrowserJob>) => {

@@ -1,18 +1,21 @@
 /**
  * npm run bench:browser -- --model <dir> [--images 1,9] [--steps 256] [--backends wasm,webgpu] [--threads 2]
- *   [--gpu-sampling on,off] [--graph-capture on,off] [--repeat 1] [--json <file>] [--port 4302]
+ *   [--gpu-sampling on,off] [--graph-capture on,off] [--fold-weights on,off] [--repeat 1] [--json <file>]
+ *   [--port 4302]
  * The benchmark in Chromium (Debian's /usr/bin/chromium, the e2e tests' flags): Vite's dev server serves
- * bench/browser/bench.html and the model folder, Playwright opens one fresh page per measurement, and the page runs
- * the same measureGeneration as `npm run bench` in a module worker. Writes the same JSON. On a machine without a GPU,
+ * bench/browser/bench.html and the model folder, Playwright opens a fresh Chromium per measurement (its processes' peak
+ * resident memory is the run's `peak_rss_mb`), and the page runs the same measureGeneration as `npm run bench` in a
+ * module worker. Writes the same JSON. On a machine without a GPU,
  * WebGPU is SwiftShader (a CPU emulation): its numbers are a smoke test, and the output says so. `--gpu-sampling`
  * (on by default, as in the app) times WebGPU sampling from the shader's candidates, from the whole logits, or both;
- * `--graph-capture` (on by default, as in the app) the decoder captured and replayed, run step by step, or both.
+ * `--graph-capture` (on by default, as in the app) the decoder captured and replayed, run step by step, or both;
+ * `--fold-weights` (q8 on WebGPU; on by default, as the app does where they fit and memory allows) the decoder's
+ * weights folded to float32 at load, dequantized at every step (then uncaptured, as the app would run it), or both.
  */
 import { createReadStream, existsSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { join, resolve, sep } from 'node:path';
 import { chromium } from '@playwright/test';
-import type { Browser } from '@playwright/test';
 import { createServer } from 'vite';
 import type { Plugin } from 'vite';
 import { CHROMIUM_FLAGS } from '../../playwright.config.ts';
@@ -22,6 +25,7 @@ import { ISOLATION_HEADERS } from '../../tools/web/security-headers.ts';
 import { formatReport, medianRun } from '../bench-report.ts';
 import type { BenchReport, BenchRun } from '../bench-report.ts';
 import { benchVersions } from '../versions.ts';
+import { chromiumBrowserPids, listProcesses, samplePeakRss } from './process-memory.ts';
 import type { WorkerReply } from './bench.worker.ts';
 
 const BACKENDS = ['wasm', 'webgpu'] as const;
@@ -56,9 +60,20 @@ function list(raw: string | undefined, fallback: string): string[] {
   return [...new Set((raw ?? fallback).split(',').map((item) => item.trim()))];
 }
 
-async function measureInPage(browser: Browser, url: string): Promise<BenchRun> {
-  const page = await browser.newPage();
+/**
+ * One measurement in a Chromium of its own, so that its memory is this run's alone: the peak resident memory of its
+ * processes (browser, GPU process, renderers: `peak_rss_mb`), sampled while the page runs.
+ */
+async function measureInBrowser(url: string): Promise<{ run: BenchRun; version: string }> {
+  const before = chromiumBrowserPids(listProcesses());
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: CHROMIUM_FLAGS,
+  });
+  const root = [...chromiumBrowserPids(listProcesses())].find((pid) => !before.has(pid));
+  const memory = root === undefined ? undefined : samplePeakRss(root);
   try {
+    const page = await browser.newPage();
     page.on('console', (message) => {
       if (message.type() === 'error') process.stderr.write(`  page: ${message.text()}\n`);
     });
@@ -68,9 +83,12 @@ async function measureInPage(browser: Browser, url: string): Promise<BenchRun> {
     const reply = (await page.evaluate(() => window.__benchResult)) as WorkerReply;
     if ('error' in reply) throw new Error(`the bench page failed: ${reply.error}`);
     // The page cannot read the load average: the driver's readings span the page's whole run (load, warm-up, run).
-    return { ...reply.run, peak_rss_mb: null, load_avg_start: loadStart, load_avg_end: loadavg()[0]! };
+    const peak = memory?.stop() ?? null;
+    const run = { ...reply.run, peak_rss_mb: peak, load_avg_start: loadStart, load_avg_end: loadavg()[0]! };
+    return { run, version: browser.version() };
   } finally {
-    await page.close();
+    memory?.stop();
+    await browser.close();
   }
 }
 
@@ -83,6 +101,7 @@ async function main(): Promise<void> {
     'threads',
     'gpu-sampling',
     'graph-capture',
+    'fold-weights',
     'repeat',
     'json',
     'port',
@@ -100,6 +119,9 @@ async function main(): Promise<void> {
   const graphCapture = list(args.values.get('graph-capture'), 'on');
   if (graphCapture.some((value) => value !== 'on' && value !== 'off'))
     throw new UsageError(`--graph-capture takes on, off or both (comma-separated); got "${graphCapture.join(',')}"`);
+  const foldWeights = list(args.values.get('fold-weights'), 'on');
+  if (foldWeights.some((value) => value !== 'on' && value !== 'off'))
+    throw new UsageError(`--fold-weights takes on, off or both (comma-separated); got "${foldWeights.join(',')}"`);
   const images = list(args.values.get('images'), '1').map(Number);
   if (images.some((n) => !Number.isInteger(n) || n < 1 || n > 16))
     throw new UsageError('--images takes whole numbers from 1 to 16, separated by commas');
@@ -116,15 +138,22 @@ async function main(): Promise<void> {
     logLevel: 'warn',
   });
   await server.listen();
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: CHROMIUM_FLAGS,
-  });
+  let chromiumVersion = 'unknown';
   try {
+    // Only q8 has weights to fold; an unfolded decoder runs step by step whatever --graph-capture says (one job).
+    const folds = (backend: Backend) => (backend === 'webgpu' && manifest.dtype === 'q8' ? foldWeights : ['on']);
     const jobs = images.flatMap((n) =>
       (backends as Backend[]).flatMap((backend) =>
         (backend === 'webgpu' ? gpuSampling : ['on']).flatMap((sampling) =>
-          (backend === 'webgpu' ? graphCapture : ['on']).map((capture) => ({ n, backend, sampling, capture })),
+          folds(backend).flatMap((fold) =>
+            (backend !== 'webgpu' ? ['on'] : fold === 'on' ? graphCapture : ['off']).map((capture) => ({
+              n,
+              backend,
+              sampling,
+              capture,
+              fold,
+            })),
+          ),
         ),
       ),
     );
@@ -133,7 +162,8 @@ async function main(): Promise<void> {
       for (const job of jobs) {
         const variant =
           (job.backend === 'webgpu' && job.sampling === 'off' ? ' (sampling from the whole logits)' : '') +
-          (job.backend === 'webgpu' && job.capture === 'off' ? ' (decoder step by step)' : '');
+          (job.backend === 'webgpu' && job.capture === 'off' ? ' (decoder step by step)' : '') +
+          (job.fold === 'off' ? ' (q8 weights dequantized every step)' : '');
         process.stderr.write(`run ${r + 1}/${repeat}: ${job.backend}${variant}, ${job.n} image(s)\n`);
         const query = new URLSearchParams({
           backend: job.backend,
@@ -142,10 +172,11 @@ async function main(): Promise<void> {
           threads: String(threads),
           gpuSampling: job.sampling,
           graphCapture: job.capture,
+          foldWeights: job.fold,
         });
-        samples
-          .get(job)!
-          .push(await measureInPage(browser, `http://127.0.0.1:${port}/bench/browser/bench.html?${query}`));
+        const measured = await measureInBrowser(`http://127.0.0.1:${port}/bench/browser/bench.html?${query}`);
+        chromiumVersion = measured.version;
+        samples.get(job)!.push(measured.run);
       }
     }
     const report: BenchReport = {
@@ -153,7 +184,7 @@ async function main(): Promise<void> {
       dtype: manifest.dtype,
       steps,
       repeat,
-      versions: { ...benchVersions(), chromium: browser.version() },
+      versions: { ...benchVersions(), chromium: chromiumVersion },
       cpu: { model: cpus()[0]?.model ?? 'unknown', cores: availableParallelism() },
       ...(backends.includes('webgpu') ? { machine_note: SMOKE_NOTE } : {}),
       load_average: { start: loadStart, end: loadavg() },
@@ -167,7 +198,6 @@ async function main(): Promise<void> {
       console.log(`wrote ${json}`);
     }
   } finally {
-    await browser.close();
     await server.close();
   }
 }

@@ -45,7 +45,7 @@ export interface GraphEntry {
    */
   readonly graphCapture?: boolean;
   /**
-   * Decoder only, optional (q4 exports): `hostCacheFile` as WebGPU captures it, over the same `externalData`: its
+   * Decoder only, optional (q8, q4 exports): `hostCacheFile` as WebGPU captures it, over the same `externalData`: its
    * embedding gathered from a float table ONNX Runtime folds at load rather than as int8 rows, which WebGPU has no
    * kernel for (docs/model-format.md#graph-capture). Captured sessions load it; `graphCapture` then speaks of it.
    */

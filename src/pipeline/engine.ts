@@ -22,7 +22,7 @@ import type { Rng } from '../core/rng.ts';
 import { checkSeed } from '../core/seed.ts';
 import { checkSamplingSettings, sampleNextTokens } from './sampler.ts';
 import type { SamplingSettings } from './sampler.ts';
-import type { DalleSessions, OrtApi, Tensor } from './runtime.ts';
+import type { DalleSessions, OrtApi, SessionOptions, Tensor } from './runtime.ts';
 import {
   DecoderState,
   HostCacheDecoder,
@@ -37,6 +37,7 @@ import { candidateLayout, sampleNextTokensOnDevice } from './device-candidates.t
 import type { CandidateLayout, CandidateSelector } from './device-candidates.ts';
 import type { DecoderRun, Feeds } from './decoder-run.ts';
 import { CapturedDecoderRun, CapturedDecoders } from './decoder-capture.ts';
+import { foldsWeights } from './session-options.ts';
 import type { CapturedSessionFactory, DecoderCapture } from './decoder-capture.ts';
 
 export interface TokenRequest {
@@ -96,8 +97,11 @@ export interface EngineOptions {
   readonly capturedImages?: number;
 }
 
-/** Whether loadDalle loads a captured decoder (EngineOptions.graphCapture) for this model. */
-export function capturesDecoder(options: EngineOptions, manifest: ModelManifest): boolean {
+/**
+ * Whether loadDalle loads a captured decoder (EngineOptions.graphCapture) for this model, given the decoder's session
+ * options.
+ */
+export function capturesDecoder(options: EngineOptions, manifest: ModelManifest, decoder: SessionOptions): boolean {
   const slotWrites = options.cacheOnDevice === true && options.cacheSlots !== undefined;
   const graph = manifest.graphs.decoder;
   return (
@@ -105,7 +109,9 @@ export function capturesDecoder(options: EngineOptions, manifest: ModelManifest)
     slotWrites &&
     loadsHostCacheGraph(options) &&
     graph.hostCacheFile !== undefined &&
-    graph.graphCapture === true
+    graph.graphCapture === true &&
+    // A q8 decoder left unfolded would dequantize its weights into buffers the capture keeps.
+    (manifest.dtype !== 'q8' || foldsWeights(decoder))
   );
 }
 

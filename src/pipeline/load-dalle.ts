@@ -38,7 +38,7 @@ export async function loadDalle(
   const hostCache = loadsHostCacheGraph(engineOptions);
   const { manifest } = source;
   let captured: CapturedDecoderSessions | undefined;
-  if (capturesDecoder(engineOptions, manifest)) {
+  if (capturesDecoder(engineOptions, manifest, sessionOptions('decoder'))) {
     const create = (rows: number) =>
       createSession(ort, source, 'decoder', capturedDecoderOptions(sessionOptions('decoder'), manifest, rows), true);
     captured = { rows: 2 * (engineOptions.capturedImages ?? 1), create };

@@ -8,10 +8,13 @@
  * float32 MatMul (docs/performance.md#q8-on-wasm-int8-kernels-without-packed-weights-lose-to-folded-float32).
  * A q8 decoder's WASM graph (`wasmHostCacheFile`) multiplies in int8 instead and has nothing to fold.
  * WebGPU: the decoder's KV cache outputs (the new slot, or present.*) and its logits stay on the GPU, for the
- * shaders that write the slot into the cache and cut the logits to sampling candidates.
+ * shaders that write the slot into the cache and cut the logits to sampling candidates. A q8 decoder's weights are
+ * folded to float32 at load there too where the worker chooses it (foldsDecoderOnWebgpu), instead of dequantized at
+ * every step.
  */
 import { DECODER_OUTPUTS, cacheNames, crossAttentionNames, newSlotNames } from '../model/graph-io.ts';
 import type { GraphName } from '../model/graph-io.ts';
+import { decoderLinearShapes, weightCount } from '../model/decoder-linears.ts';
 import type { ModelManifest } from '../model/manifest.ts';
 import type { SessionOptions } from './runtime.ts';
 
@@ -26,14 +29,60 @@ export function isBackendName(value: string): value is BackendName {
 /** ORT warns on every WebGPU session that shape ops run on the CPU, which is by design: log errors only. */
 const QUIET = { logSeverityLevel: 3 } as const;
 
-/** Every graph on WASM: int8 weights folded to float32 at load (above). */
-export const WASM_SESSION_OPTIONS: SessionOptions = {
-  ...QUIET,
-  executionProviders: ['wasm'],
-  extra: { session: { disable_quant_qdq: '1' } },
-};
+/** ORT's constant folding then computes DequantizeLinear of constant (weight) inputs: float32 weights at load. */
+const FOLD_WEIGHTS = { extra: { session: { disable_quant_qdq: '1' } } } as const;
 
-export function sessionOptionsFor(backend: BackendName, manifest: ModelManifest): (graph: GraphName) => SessionOptions {
+/** Every graph on WASM: int8 weights folded to float32 at load (above). */
+export const WASM_SESSION_OPTIONS: SessionOptions = { ...QUIET, executionProviders: ['wasm'], ...FOLD_WEIGHTS };
+
+/**
+ * The most GPU memory a q8 decoder's weights may take folded to float32 (4 bytes per weight instead of 1): mini's
+ * 193 M linear weights take 0.77 GB, mega's 1.24 G would take 5 GB and stay int8.
+ */
+export const WEBGPU_FOLD_LIMIT_BYTES = 2 ** 30;
+
+/**
+ * The least memory (`navigator.deviceMemory`, GiB, which browsers cap at 8) for which WebGPU folds: ONNX Runtime folds
+ * in its WASM heap, whose high-water mark stays, so folding mini's decoder held ≈ 1.5 GB more in the page
+ * (docs/performance.md#webgpu-q8-weights-folded-at-load).
+ */
+export const WEBGPU_FOLD_MIN_MEMORY_GIB = 8;
+
+/** Whether a q8 decoder's linear weights fit WEBGPU_FOLD_LIMIT_BYTES as float32 (other dtypes have none to fold). */
+export function canFoldDecoderOnWebgpu(manifest: ModelManifest): boolean {
+  return manifest.dtype === 'q8' && 4 * weightCount(decoderLinearShapes(manifest.dalleBart)) <= WEBGPU_FOLD_LIMIT_BYTES;
+}
+
+/**
+ * Whether WebGPU folds the decoder's q8 weights at load on a device with `deviceMemoryGiB`. Unfolded, each step runs
+ * a DequantizeLinear per linear layer: it reads the int8 weights and writes them out as float32, which the MatMul then
+ * reads, 9 bytes of GPU memory traffic per weight and step against 4 folded, plus a kernel per layer. And only a
+ * folded decoder is captured: a captured session keeps every intermediate buffer, so it would hold all those float32
+ * copies at once (docs/model-format.md#graph-capture). The costs are 3 more bytes per weight on the GPU and the
+ * page's memory above.
+ */
+export function foldsDecoderOnWebgpu(manifest: ModelManifest, deviceMemoryGiB: number): boolean {
+  return canFoldDecoderOnWebgpu(manifest) && deviceMemoryGiB >= WEBGPU_FOLD_MIN_MEMORY_GIB;
+}
+
+/** Whether sessions with these options fold DequantizeLinear of weights at load (WASM always; WebGPU when chosen). */
+export function foldsWeights(options: SessionOptions): boolean {
+  const session: unknown = options.extra?.session;
+  return typeof session === 'object' && session !== null && 'disable_quant_qdq' in session
+    ? session.disable_quant_qdq === '1'
+    : false;
+}
+
+export interface SessionChoices {
+  /** WebGPU: fold a q8 decoder's weights at load (foldsDecoderOnWebgpu; ignored where they do not fit). */
+  readonly foldDecoder?: boolean;
+}
+
+export function sessionOptionsFor(
+  backend: BackendName,
+  manifest: ModelManifest,
+  choices: SessionChoices = {},
+): (graph: GraphName) => SessionOptions {
   return (graph) => {
     if (backend === 'wasm') return { ...WASM_SESSION_OPTIONS };
     if (graph === 'vqgan') return { ...QUIET, executionProviders: ['webgpu'] };
@@ -50,6 +99,7 @@ export function sessionOptionsFor(backend: BackendName, manifest: ModelManifest)
       preferredOutputLocation[value] = 'gpu-buffer';
     }
     if (graph === 'decoder') preferredOutputLocation[DECODER_OUTPUTS.logits] = 'gpu-buffer';
-    return { ...QUIET, executionProviders: ['webgpu'], preferredOutputLocation };
+    const fold = graph === 'decoder' && choices.foldDecoder === true && canFoldDecoderOnWebgpu(manifest);
+    return { ...QUIET, executionProviders: ['webgpu'], preferredOutputLocation, ...(fold ? FOLD_WEIGHTS : {}) };
   };
 }

@@ -9,7 +9,7 @@ import type { ModelSource } from '../model/model-source.ts';
 import { chooseBatchSizes } from '../pipeline/batch-size.ts';
 import type { DeviceLimits } from '../pipeline/batch-size.ts';
 import { loadDalle } from '../pipeline/load-dalle.ts';
-import { sessionOptionsFor } from '../pipeline/session-options.ts';
+import { foldsDecoderOnWebgpu, sessionOptionsFor } from '../pipeline/session-options.ts';
 import { chooseBackend, navigatorGpu, wasmThreads } from './backend.ts';
 import type { BackendChoice } from './backend.ts';
 import type { LoadedModel, ModelLoader } from './handler.ts';
@@ -18,14 +18,18 @@ import { MAX_IMAGES } from './protocol.ts';
 import type { LoadProgress } from './protocol.ts';
 import { webgpuEngineOptions } from './gpu-device.ts';
 
+/** RAM in GiB as the browser reports it (`navigator.deviceMemory`, capped at 8); 4 where it does not. */
+function deviceMemoryGiB(): number {
+  const nav: object = globalThis.navigator;
+  return 'deviceMemory' in nav && typeof nav.deviceMemory === 'number' ? nav.deviceMemory : 4;
+}
+
 /**
  * Memory we let one run use. Browsers do not tell how much GPU memory there is; `deviceMemory`
- * (RAM in GiB, capped at 8) is the best hint, and a quarter of it leaves room for the weights.
+ * is the best hint, and a quarter of it leaves room for the weights.
  */
 function deviceLimits(choice: BackendChoice): DeviceLimits {
-  const nav: object = globalThis.navigator;
-  const deviceMemory = 'deviceMemory' in nav && typeof nav.deviceMemory === 'number' ? nav.deviceMemory : 4;
-  const memoryBytes = (deviceMemory * 2 ** 30) / 4;
+  const memoryBytes = (deviceMemoryGiB() * 2 ** 30) / 4;
   // WASM: every tensor lives in one 4 GiB heap.
   return { memoryBytes, maxBufferBytes: choice.maxBufferBytes ?? 2 ** 31 };
 }
@@ -84,7 +88,7 @@ export function browserModelLoader(library: ModelLibrary): ModelLoader {
     const dalle = await loadDalle(
       ort,
       withCompileProgress(opened.source, onProgress),
-      sessionOptionsFor(choice.backend, manifest),
+      sessionOptionsFor(choice.backend, manifest, { foldDecoder: foldsDecoderOnWebgpu(manifest, deviceMemoryGiB()) }),
       choice.backend === 'webgpu' ? webgpuEngineOptions({ capturedImages }) : { hostCacheGraph: true },
     );
     await opened.loaded();

@@ -72,7 +72,7 @@ function describeFile(dir: string, path: string): ManifestFile {
 export const HOST_CACHE_DECODER_FILE = 'decoder_host_cache.onnx';
 /** The host-cache decoder with int8 activations, over the decoder's external data (GraphEntry.wasmHostCacheFile). */
 export const WASM_HOST_CACHE_DECODER_FILE = 'decoder_host_cache_int8.onnx';
-/** The host-cache decoder as WebGPU captures it (q4), over the decoder's external data (GraphEntry.captureFile). */
+/** The host-cache decoder as WebGPU captures it (q8, q4), over the decoder's external data (GraphEntry.captureFile). */
 export const CAPTURE_DECODER_FILE = 'decoder_capture.onnx';
 /** The VQGAN with Winograd convolutions, over the VQGAN's own external data (GraphEntry.wasmFile). */
 export const WASM_VQGAN_FILE = 'vqgan_winograd.onnx';
@@ -225,8 +225,8 @@ export function exportModel(options: ExportOptions): ModelManifest {
                 } as const,
               ]
             : []),
-          // q4's embedding gathers int8 rows, which WebGPU cannot: the graph it captures gathers from a float table.
-          ...(dtype === 'q4'
+          // Quantized embeddings gather int8 rows, which WebGPU cannot: the graph it captures gathers from floats.
+          ...(dtype === 'q8' || dtype === 'q4'
             ? [
                 {
                   field: 'captureFile',
@@ -240,10 +240,9 @@ export function exportModel(options: ExportOptions): ModelManifest {
         ],
       ),
       dynamicTextLength: true,
-      // The host-cache graph (q4: its captureFile) has no CPU-side node on WebGPU and no Reshape in front of an output
-      // (dallebart.ts). Not q8: its linear layers dequantize their weights every step, and a captured session keeps
-      // every intermediate buffer, so it would hold a float32 copy of all the weights (docs/model-format.md).
-      ...(dtype === 'q8' ? {} : { graphCapture: true }),
+      // The host-cache graph (q8, q4: its captureFile) has no CPU-side node on WebGPU and no Reshape in front of an
+      // output (dallebart.ts). q8 is captured only where WebGPU folds its weights at load (foldsDecoderOnWebgpu).
+      graphCapture: true,
     };
     log(`vqgan (${dtype})…`);
     const vqgan = writeGraph(
