@@ -130,10 +130,10 @@ async function compareCaptured(
 }
 
 /**
- * The kernel types one decoder step runs on WebGPU, uncaptured, as the app loads the model (JSEP's debug log names
- * each kernel it dispatches): e.g. whether the weights are dequantized at every step or were folded at load.
+ * The kernel types one decoder step runs on WebGPU (JSEP's debug log names each kernel it dispatches; uncaptured, so
+ * that every step dispatches them): e.g. whether the weights are dequantized at every step or were folded at load.
  */
-async function decoderStepKernels(wasmPaths: string, modelUrl: string): Promise<string[]> {
+async function decoderStepKernels(wasmPaths: string, modelUrl: string, foldDecoder: boolean): Promise<string[]> {
   ort.env.wasm.wasmPaths = wasmPaths;
   ort.env.wasm.numThreads = 1;
   // Read when the WebGPU backend starts, which is at the first session.
@@ -144,7 +144,7 @@ async function decoderStepKernels(wasmPaths: string, modelUrl: string): Promise<
   const gpu = await loadDalle(
     ort,
     httpModelSource(modelUrl, manifest),
-    sessionOptionsFor('webgpu', manifest, { foldDecoder: true }),
+    sessionOptionsFor('webgpu', manifest, { foldDecoder }),
     options,
   );
   const kernels = new Set<string>();

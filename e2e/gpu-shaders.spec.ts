@@ -182,14 +182,20 @@ for (const dtype of ['fp32', 'q8', 'q4'] as const)
     for (const [i, worst] of result.worst.entries()) expect(worst, JSON.stringify(CAPTURE_PLANS[i])).toBeLessThan(1e-3);
   });
 
-test('a q8 decoder on WebGPU multiplies weights folded at load: no step dequantizes them', async ({ page }) => {
+test('a q8 decoder on WebGPU multiplies weights folded at load: no step dequantizes them (unfolded, every step does)', async ({
+  page,
+}) => {
   await openShaderPage(page);
   const origin = new URL(page.url()).origin;
   await serveFolder(page, 'demo-q8', demoModel('q8'));
-  const kernels = await page.evaluate(([w, m]) => window.decoderStepKernels!(w, m), [
-    ortPath(origin),
-    `${origin}/demo-q8/`,
-  ] as const);
-  expect(kernels).toContain('MatMul');
-  expect(kernels).not.toContain('DequantizeLinear');
+  for (const fold of [true, false]) {
+    const kernels = await page.evaluate(([w, m, f]) => window.decoderStepKernels!(w, m, f), [
+      ortPath(origin),
+      `${origin}/demo-q8/`,
+      fold,
+    ] as const);
+    expect(kernels).toContain('MatMul');
+    if (fold) expect(kernels).not.toContain('DequantizeLinear');
+    else expect(kernels).toContain('DequantizeLinear');
+  }
 });

@@ -142,6 +142,11 @@ void test('WebGPU folds a q8 decoder’s weights at load where they fit and memo
   assert.equal(captures(shaped('mini'), true), true);
   assert.equal(captures(shaped('mini'), false), false, 'unfolded: its per-step float32 copies');
   assert.equal(captures(shaped('mega'), true), false);
+  // A folder from before q8's capture file: its int8 embedding rows would keep a node on the CPU.
+  const { captureFile, ...olderDecoder } = shaped('mini').graphs.decoder;
+  assert.equal(captureFile, 'decoder_capture.onnx');
+  const older = { ...shaped('mini'), graphs: { ...shaped('mini').graphs, decoder: olderDecoder } };
+  assert.equal(captures(older, true), false);
   assert.equal(captures(openModelFolder(tinyModel('q4')).manifest, false), true);
 });
 

@@ -25,6 +25,7 @@ import { ISOLATION_HEADERS } from '../../tools/web/security-headers.ts';
 import { formatReport, medianRun } from '../bench-report.ts';
 import type { BenchReport, BenchRun } from '../bench-report.ts';
 import { benchVersions } from '../versions.ts';
+import { canFoldDecoderOnWebgpu } from '../../src/pipeline/session-options.ts';
 import { chromiumBrowserPids, listProcesses, samplePeakRss } from './process-memory.ts';
 import type { WorkerReply } from './bench.worker.ts';
 
@@ -70,7 +71,10 @@ async function measureInBrowser(url: string): Promise<{ run: BenchRun; version: 
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     args: CHROMIUM_FLAGS,
   });
-  const root = [...chromiumBrowserPids(listProcesses())].find((pid) => !before.has(pid));
+  const after = listProcesses();
+  // Playwright starts Chromium as this process's child (another Chromium started meanwhile is not).
+  const ours = new Set(after.filter((p) => p.ppid === process.pid).map((p) => p.pid));
+  const root = [...chromiumBrowserPids(after)].find((pid) => !before.has(pid) && ours.has(pid));
   const memory = root === undefined ? undefined : samplePeakRss(root);
   try {
     const page = await browser.newPage();
@@ -140,8 +144,9 @@ async function main(): Promise<void> {
   await server.listen();
   let chromiumVersion = 'unknown';
   try {
-    // Only q8 has weights to fold; an unfolded decoder runs step by step whatever --graph-capture says (one job).
-    const folds = (backend: Backend) => (backend === 'webgpu' && manifest.dtype === 'q8' ? foldWeights : ['on']);
+    // Only a q8 decoder that fits has weights to fold; unfolded, it runs step by step whatever --graph-capture says.
+    const folds = (backend: Backend) =>
+      backend === 'webgpu' && canFoldDecoderOnWebgpu(manifest) ? foldWeights : ['on'];
     const jobs = images.flatMap((n) =>
       (backends as Backend[]).flatMap((backend) =>
         (backend === 'webgpu' ? gpuSampling : ['on']).flatMap((sampling) =>

@@ -110,6 +110,8 @@ export function capturesDecoder(options: EngineOptions, manifest: ModelManifest,
     loadsHostCacheGraph(options) &&
     graph.hostCacheFile !== undefined &&
     graph.graphCapture === true &&
+    // q8 and q4 gather int8 embedding rows, which WebGPU cannot: only their capture file (folders since it) runs whole.
+    (graph.captureFile !== undefined || (manifest.dtype !== 'q8' && manifest.dtype !== 'q4')) &&
     // A q8 decoder left unfolded would dequantize its weights into buffers the capture keeps.
     (manifest.dtype !== 'q8' || foldsWeights(decoder))
   );
