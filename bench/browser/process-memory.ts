@@ -57,11 +57,15 @@ export function samplePeakRss(root: number, everyMs = 250): { stop: () => number
     if (mb > 0) peak = Math.max(peak ?? 0, mb);
   };
   read();
-  const timer = setInterval(read, everyMs);
+  let timer: ReturnType<typeof setInterval> | undefined = setInterval(read, everyMs);
   return {
+    // Idempotent: a second call (the caller's cleanup) neither reads again nor changes the answer.
     stop: () => {
-      clearInterval(timer);
-      read();
+      if (timer !== undefined) {
+        clearInterval(timer);
+        timer = undefined;
+        read();
+      }
       return peak === null ? null : Math.round(peak);
     },
   };

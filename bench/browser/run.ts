@@ -65,6 +65,14 @@ function list(raw: string | undefined, fallback: string): string[] {
  * One measurement in a Chromium of its own, so that its memory is this run's alone: the peak resident memory of its
  * processes (browser, GPU process, renderers: `peak_rss_mb`), sampled while the page runs.
  */
+/** A WebGPU choice's values (`on` by default, as in the app): on, off or both. */
+function onOff(raw: string | undefined, flag: string): string[] {
+  const values = list(raw, 'on');
+  if (values.some((value) => value !== 'on' && value !== 'off'))
+    throw new UsageError(`--${flag} takes on, off or both (comma-separated); got "${values.join(',')}"`);
+  return values;
+}
+
 async function measureInBrowser(url: string): Promise<{ run: BenchRun; version: string }> {
   const before = chromiumBrowserPids(listProcesses());
   const browser = await chromium.launch({
@@ -117,15 +125,9 @@ async function main(): Promise<void> {
   for (const backend of backends)
     if (!(BACKENDS as readonly string[]).includes(backend))
       throw new UsageError(`--backends takes ${BACKENDS.join(', ')} (comma-separated); got "${backend}"`);
-  const gpuSampling = list(args.values.get('gpu-sampling'), 'on');
-  if (gpuSampling.some((value) => value !== 'on' && value !== 'off'))
-    throw new UsageError(`--gpu-sampling takes on, off or both (comma-separated); got "${gpuSampling.join(',')}"`);
-  const graphCapture = list(args.values.get('graph-capture'), 'on');
-  if (graphCapture.some((value) => value !== 'on' && value !== 'off'))
-    throw new UsageError(`--graph-capture takes on, off or both (comma-separated); got "${graphCapture.join(',')}"`);
-  const foldWeights = list(args.values.get('fold-weights'), 'on');
-  if (foldWeights.some((value) => value !== 'on' && value !== 'off'))
-    throw new UsageError(`--fold-weights takes on, off or both (comma-separated); got "${foldWeights.join(',')}"`);
+  const gpuSampling = onOff(args.values.get('gpu-sampling'), 'gpu-sampling');
+  const graphCapture = onOff(args.values.get('graph-capture'), 'graph-capture');
+  const foldWeights = onOff(args.values.get('fold-weights'), 'fold-weights');
   const images = list(args.values.get('images'), '1').map(Number);
   if (images.some((n) => !Number.isInteger(n) || n < 1 || n > 16))
     throw new UsageError('--images takes whole numbers from 1 to 16, separated by commas');
