@@ -52,7 +52,7 @@ export interface BenchRun {
   /** WebGPU: whether the decoder ran as a captured graph (`bench:browser --graph-capture`); absent elsewhere. */
   readonly graph_capture?: boolean;
   /**
-   * WebGPU, q8: whether the decoder's weights were folded to float32 at load or dequantized at every step
+   * WebGPU, q8: whether the decoder's weights were dequantized to float32 once at load or at every step
    * (`bench:browser --fold-weights`); absent elsewhere.
    */
   readonly folded_weights?: boolean;
@@ -174,7 +174,7 @@ export function formatReport(report: BenchReport): string {
 /**
  * The runtime, and for WebGPU marks for sampling from the whole logits (`--gpu-sampling off`), for a decoder run
  * step by step rather than captured (`--graph-capture off`, or a model whose graph cannot be captured) and for q8
- * weights dequantized at every step rather than folded at load (`--fold-weights off`).
+ * weights dequantized at every step rather than once at load (`--fold-weights off`).
  */
 function runLabel(r: BenchRun): string {
   const sampling = r.gpu_sampling === false ? '-cpu-sampling' : '';

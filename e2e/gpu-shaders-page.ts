@@ -5,6 +5,7 @@
  */
 import * as ort from 'onnxruntime-web';
 import { asDalleManifest } from '../src/model/stored-manifest.ts';
+import { withoutDequantizeGraph } from '../tests/helpers/manifests.ts';
 import { loadDalle } from '../src/pipeline/load-dalle.ts';
 import { sessionOptionsFor } from '../src/pipeline/session-options.ts';
 import { webgpuEngineOptions } from '../src/worker/gpu-device.ts';
@@ -89,7 +90,7 @@ async function compareCaptured(
   modelUrl: string,
   capturedImages: number,
   plans: readonly CapturePlan[],
-): Promise<{ captured: boolean; worst: number[] }> {
+): Promise<{ captured: boolean; decoderFile: string; worst: number[] }> {
   ort.env.wasm.wasmPaths = wasmPaths;
   ort.env.wasm.numThreads = 1;
   const manifest = asDalleManifest(await fetchManifest(modelUrl), modelUrl);
@@ -97,7 +98,7 @@ async function compareCaptured(
   const gpu = await loadDalle(
     ort,
     source,
-    // As the app on a device with 8 GiB: a q8 decoder's weights folded at load, so it is captured too.
+    // As the app: a q8 decoder's weights dequantized once at load (its folder's graph), so it is captured too.
     sessionOptionsFor('webgpu', manifest, { foldDecoder: true }),
     webgpuEngineOptions({ capturedImages }),
   );
@@ -122,7 +123,7 @@ async function compareCaptured(
       for (const run of runs) run.dispose();
       worst.push(largest);
     }
-    return { captured: gpu.engine.decoderCaptured, worst };
+    return { captured: gpu.engine.decoderCaptured, decoderFile: gpu.decoderFile, worst };
   } finally {
     await gpu.dispose();
     await cpu.dispose();
@@ -130,21 +131,32 @@ async function compareCaptured(
 }
 
 /**
- * The kernel types one decoder step runs on WebGPU (JSEP's debug log names each kernel it dispatches; uncaptured, so
- * that every step dispatches them): e.g. whether the weights are dequantized at every step or were folded at load.
+ * How a q8 decoder's weights reach its MatMuls: `dequantize-once` by the folder's dequantization graph at load,
+ * `ort-fold` folded by ONNX Runtime at load (as for a folder without that graph), `every-step` dequantized per step.
  */
-async function decoderStepKernels(wasmPaths: string, modelUrl: string, foldDecoder: boolean): Promise<string[]> {
+type Q8Weights = 'dequantize-once' | 'ort-fold' | 'every-step';
+
+/**
+ * The kernel types one decoder step runs on WebGPU (JSEP's debug log names each kernel it dispatches; uncaptured, so
+ * that every step dispatches them), and the decoder file loaded: whether the weights are dequantized at every step.
+ */
+async function decoderStepKernels(
+  wasmPaths: string,
+  modelUrl: string,
+  weights: Q8Weights,
+): Promise<{ kernels: string[]; decoderFile: string }> {
   ort.env.wasm.wasmPaths = wasmPaths;
   ort.env.wasm.numThreads = 1;
   // Read when the WebGPU backend starts, which is at the first session.
   ort.env.debug = true;
   ort.env.logLevel = 'info';
-  const manifest = asDalleManifest(await fetchManifest(modelUrl), modelUrl);
+  const exported = asDalleManifest(await fetchManifest(modelUrl), modelUrl);
+  const manifest = weights === 'ort-fold' ? withoutDequantizeGraph(exported) : exported;
   const options = webgpuEngineOptions({ graphCapture: false });
   const gpu = await loadDalle(
     ort,
     httpModelSource(modelUrl, manifest),
-    sessionOptionsFor('webgpu', manifest, { foldDecoder }),
+    sessionOptionsFor('webgpu', manifest, { foldDecoder: weights !== 'every-step' }),
     options,
   );
   const kernels = new Set<string>();
@@ -161,7 +173,7 @@ async function decoderStepKernels(wasmPaths: string, modelUrl: string, foldDecod
     console.log = log;
     await gpu.dispose();
   }
-  return [...kernels].sort();
+  return { kernels: [...kernels].sort(), decoderFile: gpu.decoderFile };
 }
 
 declare global {

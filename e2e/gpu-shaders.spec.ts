@@ -170,7 +170,7 @@ for (const dtype of ['fp32', 'q8', 'q4'] as const)
     await openShaderPage(page);
     const origin = new URL(page.url()).origin;
     // fp32: the bundled demo as the app serves it; q8, q4: its exports (a capture file whose embedding is a float
-    // table; q8's weights folded at load).
+    // table; q8's weights dequantized once at load).
     if (dtype !== 'fp32') await serveFolder(page, `demo-${dtype}`, demoModel(dtype));
     const modelUrl = `${origin}/${dtype === 'fp32' ? 'models/demo' : `demo-${dtype}`}/`;
     const result = await page.evaluate(([w, m, p]) => window.compareCaptured!(w, m, 2, p), [
@@ -179,23 +179,31 @@ for (const dtype of ['fp32', 'q8', 'q4'] as const)
       CAPTURE_PLANS,
     ] as const);
     expect(result.captured, 'the decoder is captured').toBe(true);
+    const files = { fp32: 'decoder_host_cache.onnx', q8: 'decoder_weight_inputs.onnx', q4: 'decoder_capture.onnx' };
+    expect(result.decoderFile).toBe(files[dtype]);
     for (const [i, worst] of result.worst.entries()) expect(worst, JSON.stringify(CAPTURE_PLANS[i])).toBeLessThan(1e-3);
   });
 
-test('a q8 decoder on WebGPU multiplies weights folded at load: no step dequantizes them (unfolded, every step does)', async ({
+test('a q8 decoder on WebGPU multiplies weights dequantized once at load: no step dequantizes them (otherwise every step does)', async ({
   page,
 }) => {
   await openShaderPage(page);
   const origin = new URL(page.url()).origin;
   await serveFolder(page, 'demo-q8', demoModel('q8'));
-  for (const fold of [true, false]) {
-    const kernels = await page.evaluate(([w, m, f]) => window.decoderStepKernels!(w, m, f), [
+  const files = {
+    'dequantize-once': 'decoder_weight_inputs.onnx',
+    'ort-fold': 'decoder_host_cache.onnx',
+    'every-step': 'decoder_host_cache.onnx',
+  } as const;
+  for (const [weights, file] of Object.entries(files)) {
+    const { kernels, decoderFile } = await page.evaluate(([w, m, f]) => window.decoderStepKernels!(w, m, f), [
       ortPath(origin),
       `${origin}/demo-q8/`,
-      fold,
+      weights as keyof typeof files,
     ] as const);
-    expect(kernels).toContain('MatMul');
-    if (fold) expect(kernels).not.toContain('DequantizeLinear');
-    else expect(kernels).toContain('DequantizeLinear');
+    expect(decoderFile, weights).toBe(file);
+    expect(kernels, weights).toContain('MatMul');
+    if (weights === 'every-step') expect(kernels).toContain('DequantizeLinear');
+    else expect(kernels, weights).not.toContain('DequantizeLinear');
   }
 });

@@ -12,6 +12,7 @@ import * as ortNode from 'onnxruntime-node';
 import { DECODER_INPUTS } from '../src/model/graph-io.ts';
 import type { GraphName } from '../src/model/graph-io.ts';
 import type { ModelManifest } from '../src/model/manifest.ts';
+import type { ModelSource } from '../src/model/model-source.ts';
 import { capturedDecoderOptions } from '../src/pipeline/decoder-capture.ts';
 import type { DecoderCapture } from '../src/pipeline/decoder-capture.ts';
 import type { DecoderRun } from '../src/pipeline/decoder-run.ts';
@@ -25,7 +26,7 @@ import { PRESET_SHAPES } from '../tools/exporter/presets.ts';
 import { openModelFolder } from '../tools/node/model-folder.ts';
 import { tinyModel } from './helpers/fixtures.ts';
 import { hostSlotWriter } from './helpers/host-slots.ts';
-import { fixedTextLength } from './helpers/manifests.ts';
+import { fixedTextLength, withoutDequantizeGraph } from './helpers/manifests.ts';
 
 const source = openModelFolder(tinyModel('fp32'));
 const { manifest } = source;
@@ -118,15 +119,19 @@ void test('captured session options fix every symbolic axis and keep the outputs
   assert.equal(graphFile(q8, capturedDecoderOptions({}, manifest, 2), true), 'decoder_capture.onnx');
 });
 
-void test('WebGPU folds a q8 decoder’s weights at load where they fit and memory allows, and captures only such a decoder', () => {
+void test('WebGPU dequantizes a q8 decoder’s weights once where they fit (ORT folds them where memory allows), and captures only such a decoder', () => {
   const tinyQ8 = openModelFolder(tinyModel('q8')).manifest;
   const shaped = (preset: 'mini' | 'mega'): ModelManifest => ({
     ...tinyQ8,
     dalleBart: PRESET_SHAPES[preset].dalleBart,
   });
-  // mini: 193 M linear weights, 0.77 GB as float32; mega: 1.24 G, 5 GB. The page's memory: ≥ 8 GiB.
-  assert.deepEqual([foldsDecoderOnWebgpu(shaped('mini'), 8), foldsDecoderOnWebgpu(shaped('mini'), 4)], [true, false]);
+  // mini: 193 M linear weights, 0.77 GB as float32; mega: 1.24 G, 5 GB. Dequantized on the GPU by the folder's
+  // graph whatever the page's memory; folded by ONNX Runtime (a folder without that graph) only with ≥ 8 GiB.
+  assert.deepEqual([foldsDecoderOnWebgpu(shaped('mini'), 8), foldsDecoderOnWebgpu(shaped('mini'), 4)], [true, true]);
   assert.equal(foldsDecoderOnWebgpu(shaped('mega'), 8), false);
+  const withoutGraph = withoutDequantizeGraph(shaped('mini'));
+  assert.deepEqual([foldsDecoderOnWebgpu(withoutGraph, 8), foldsDecoderOnWebgpu(withoutGraph, 4)], [true, false]);
+  assert.equal(sessionOptionsFor('webgpu', withoutGraph, { foldDecoder: true })('decoder').dequantizeOnce, undefined);
   const webgpu = (m: ModelManifest, foldDecoder: boolean) => sessionOptionsFor('webgpu', m, { foldDecoder });
   const folds = (m: ModelManifest, graph: GraphName) => foldsWeights(webgpu(m, true)(graph));
   assert.deepEqual([folds(shaped('mini'), 'decoder'), folds(shaped('mega'), 'decoder')], [true, false]);
@@ -215,25 +220,99 @@ void test('a captured decoder decodes like the step-by-step host cache, across p
 for (const dtype of ['q8', 'q4'] as const)
   void test(`${dtype}: the capture file (its embedding from a float table) decodes like the host cache`, async () => {
     const folder = openModelFolder(tinyModel(dtype));
-    // As on WebGPU: q8's weights folded at load (a tiny decoder fits), or it would not be captured.
-    const options = sessionOptionsFor('webgpu', folder.manifest, { foldDecoder: true })('decoder');
-    const cpu = (): SessionOptions => (options.extra ? { extra: options.extra } : {});
-    const captured = await loadDalle(nodeOrt().ort, folder, cpu, captureOptions);
-    const reference = await loadDalle(ortNode, { ...folder, manifest: fixedTextLength(folder.manifest) }, cpu, {
-      hostCacheGraph: true,
-    });
-    assert.equal(captured.decoderFile, 'decoder_capture.onnx');
-    assert.equal(reference.decoderFile, 'decoder_host_cache.onnx');
-    const encoded = captured.text.encode('a red apple', 1);
-    const runs = [
-      await captured.engine.beginDecoding(encoded, captured.text.unconditional, 2),
-      await reference.engine.beginDecoding(encoded, reference.text.unconditional, 2),
-    ];
-    await decodeAlike(runs, 2, 40, dtype);
-    for (const run of runs) run.dispose();
-    await captured.dispose();
-    await reference.dispose();
+    // q8 as in a folder without a dequantization graph: captured where ONNX Runtime folds its weights at load.
+    const { weightInputsFile, dequantizeFile } = folder.manifest.graphs.decoder;
+    const manifest = withoutDequantizeGraph(folder.manifest);
+    const choices = { foldDecoder: dtype === 'q8' };
+    await decodesLikeHostCache({ ...folder, manifest }, choices, 'decoder_capture.onnx', dtype);
+    assert.equal(weightInputsFile === undefined, dtype === 'q4', 'q8 exports carry the dequantization graph');
+    assert.equal(dequantizeFile === undefined, dtype === 'q4');
   });
+
+void test('q8: weights dequantized once by the dequantization graph decode like the host cache, captured or not', async () => {
+  const folder = openModelFolder(tinyModel('q8'));
+  const entry = folder.manifest.graphs.decoder;
+  assert.equal(entry.weightInputsFile, 'decoder_weight_inputs.onnx');
+  assert.equal(entry.dequantizeFile, 'decoder_dequantize.onnx');
+  // As on WebGPU where the decoder's weights fit: dequantized once, so it can be captured.
+  await decodesLikeHostCache(folder, { foldDecoder: true }, 'decoder_weight_inputs.onnx', 'q8 weight inputs');
+  const options = sessionOptionsFor('webgpu', folder.manifest, { foldDecoder: true })('decoder');
+  assert.equal(options.dequantizeOnce, true);
+  assert.equal(options.extra, undefined, 'nothing left for ONNX Runtime to fold');
+  const loaded = await loadDalle(ortNode, folder, () => ({ dequantizeOnce: true }), { hostCacheGraph: true });
+  assert.equal(loaded.decoderFile, 'decoder_weight_inputs.onnx');
+  const decoder = loaded.engine.sessions.decoder;
+  assert.ok(
+    decoder.inputNames.every((name) => !name.endsWith(':dequantized')),
+    'the engine sees the decoder’s own inputs only',
+  );
+  await loaded.dispose();
+});
+
+void test('q8: where dequantizing the weights at load fails, the decoder dequantizes them at every step', async () => {
+  const folder = openModelFolder(tinyModel('q8'));
+  // A runtime that cannot run the dequantization graph (the one graph without inputs), e.g. for want of GPU memory.
+  const create = async (model: Uint8Array, options: NodeOptions) => {
+    const session = await ortNode.InferenceSession.create(model, options);
+    if (session.inputNames.length > 0) return session;
+    await session.release();
+    throw new Error('out of memory');
+  };
+  const ort = { Tensor: ortNode.Tensor, InferenceSession: { create } } as unknown as OrtApi;
+  const warn = console.warn;
+  const warnings: unknown[] = [];
+  console.warn = (...args: unknown[]) => warnings.push(args[0]);
+  try {
+    const loaded = await loadDalle(ort, folder, () => ({ dequantizeOnce: true }), { hostCacheGraph: true });
+    assert.equal(loaded.decoderFile, 'decoder_host_cache.onnx');
+    assert.deepEqual(
+      loaded.engine.sessions.decoder.inputNames.filter((name) => name.endsWith(':dequantized')),
+      [],
+    );
+    assert.match(String(warnings[0]), /dequantized at every step/);
+    const request = {
+      prompt: loaded.text.encode('a red apple', 3),
+      unconditional: loaded.text.unconditional,
+      count: 1,
+      seed: 7,
+      sampling: DEFAULT_SAMPLING,
+    };
+    assert.equal((await loaded.engine.generateTokens(request)).length, manifest.dalleBart.imageLength);
+    await loaded.dispose();
+  } finally {
+    console.warn = warn;
+  }
+});
+
+/** The captured decoder WebGPU would load for `folder` (with `choices`) decodes like the step-by-step host cache. */
+async function decodesLikeHostCache(
+  folder: ModelSource,
+  choices: { foldDecoder: boolean },
+  file: string,
+  label: string,
+): Promise<void> {
+  const options = sessionOptionsFor('webgpu', folder.manifest, choices)('decoder');
+  // Every graph folded to float32 at load, as on WASM: natively, a q8 DequantizeLinear → MatMul would run in integers
+  // (nothing is left to fold in a weight-inputs decoder). onnxruntime-node takes no WebGPU provider or output location.
+  const folded = (): SessionOptions => ({ extra: { session: { disable_quant_qdq: '1' } } });
+  const cpu = (): SessionOptions => ({ ...folded(), ...(options.dequantizeOnce ? { dequantizeOnce: true } : {}) });
+  const captured = await loadDalle(nodeOrt().ort, folder, cpu, captureOptions);
+  const reference = await loadDalle(ortNode, { ...folder, manifest: fixedTextLength(folder.manifest) }, folded, {
+    hostCacheGraph: true,
+  });
+  assert.equal(captured.engine.decoderCaptured, true);
+  assert.equal(captured.decoderFile, file);
+  assert.equal(reference.decoderFile, 'decoder_host_cache.onnx');
+  const encoded = captured.text.encode('a red apple', 1);
+  const runs = [
+    await captured.engine.beginDecoding(encoded, captured.text.unconditional, 2),
+    await reference.engine.beginDecoding(encoded, reference.text.unconditional, 2),
+  ];
+  await decodeAlike(runs, 2, 40, label);
+  for (const run of runs) run.dispose();
+  await captured.dispose();
+  await reference.dispose();
+}
 
 void test('a run whose captured decoder a newer run took over says so instead of reading its prompt', async () => {
   const captured = await loadDalle(nodeOrt().ort, source, () => ({}), captureOptions);

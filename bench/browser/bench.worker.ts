@@ -27,8 +27,8 @@ export interface BrowserJob {
   /** WebGPU: run the decoder as a captured graph where the model allows it (the app's way) or step by step. */
   readonly graphCapture: boolean;
   /**
-   * WebGPU, q8: fold the decoder's weights at load where they fit (the app's way on devices with 8 GiB of memory) or
-   * dequantize them every step.
+   * WebGPU, q8: dequantize the decoder's weights once at load where they fit (the app's way: by the folder's
+   * dequantization graph, or folded by ONNX Runtime on devices with 8 GiB of memory) or at every step.
    */
   readonly foldWeights: boolean;
 }

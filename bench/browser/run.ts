@@ -9,8 +9,9 @@
  * WebGPU is SwiftShader (a CPU emulation): its numbers are a smoke test, and the output says so. `--gpu-sampling`
  * (on by default, as in the app) times WebGPU sampling from the shader's candidates, from the whole logits, or both;
  * `--graph-capture` (on by default, as in the app) the decoder captured and replayed, run step by step, or both;
- * `--fold-weights` (q8 on WebGPU; on by default, as the app does where they fit and memory allows) the decoder's
- * weights folded to float32 at load, dequantized at every step (then uncaptured, as the app would run it), or both.
+ * `--fold-weights` (q8 on WebGPU; on by default, as the app does where they fit) the decoder's weights dequantized
+ * to float32 once at load (by the folder's dequantization graph, or folded by ONNX Runtime in a folder without one),
+ * dequantized at every step (then uncaptured, as the app would run it), or both.
  */
 import { createReadStream, existsSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
@@ -61,10 +62,6 @@ function list(raw: string | undefined, fallback: string): string[] {
   return [...new Set((raw ?? fallback).split(',').map((item) => item.trim()))];
 }
 
-/**
- * One measurement in a Chromium of its own, so that its memory is this run's alone: the peak resident memory of its
- * processes (browser, GPU process, renderers: `peak_rss_mb`), sampled while the page runs.
- */
 /** A WebGPU choice's values (`on` by default, as in the app): on, off or both. */
 function onOff(raw: string | undefined, flag: string): string[] {
   const values = list(raw, 'on');
@@ -73,6 +70,10 @@ function onOff(raw: string | undefined, flag: string): string[] {
   return values;
 }
 
+/**
+ * One measurement in a Chromium of its own, so that its memory is this run's alone: the peak resident memory of its
+ * processes (browser, GPU process, renderers: `peak_rss_mb`), sampled while the page runs.
+ */
 async function measureInBrowser(url: string): Promise<{ run: BenchRun; version: string }> {
   const before = chromiumBrowserPids(listProcesses());
   const browser = await chromium.launch({

@@ -51,6 +51,14 @@ export interface GraphEntry {
    */
   readonly captureFile?: string;
   /**
+   * Decoder only, optional (q8 exports): `captureFile` taking its linear layers' weights as float32 inputs instead of
+   * dequantizing its int8 ones (`weightInputsFile`), and `dequantizeFile`, the graph computing those inputs from the
+   * int8 weights, both over the same `externalData`. WebGPU runs the second once at load, on the GPU, and feeds its
+   * outputs to every step of the first (docs/model-format.md#weights-dequantized-once).
+   */
+  readonly weightInputsFile?: string;
+  readonly dequantizeFile?: string;
+  /**
    * VQGAN only, optional (older folders lack it): the same decoder with its 3×3 convolutions as
    * Winograd F(4×4, 3×3), over the same `externalData`, for the WASM backend, where it is faster
    * (docs/model-format.md#vqgan). Native ONNX Runtime and WebGPU load `file`.
@@ -158,7 +166,8 @@ export function readFiles(field: JsonField): ManifestFile[] {
 }
 
 /** A graph's optional files beside `file`, over the same external data (GraphEntry). */
-type GraphVariantField = 'hostCacheFile' | 'wasmFile' | 'wasmHostCacheFile' | 'captureFile';
+type GraphVariantField =
+  'hostCacheFile' | 'wasmFile' | 'wasmHostCacheFile' | 'captureFile' | 'weightInputsFile' | 'dequantizeFile';
 
 interface GraphFields {
   /** The optional files this graph may have. */
@@ -240,7 +249,7 @@ export function parseManifest(json: unknown, source = 'manifest.json'): ModelMan
     graphs: {
       encoder: readGraph(root.field('graphs.encoder'), listed, { text: true }),
       decoder: readGraph(root.field('graphs.decoder'), listed, {
-        variants: ['hostCacheFile', 'wasmHostCacheFile', 'captureFile'],
+        variants: ['hostCacheFile', 'wasmHostCacheFile', 'captureFile', 'weightInputsFile', 'dequantizeFile'],
         text: true,
         capture: true,
       }),

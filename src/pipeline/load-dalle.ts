@@ -8,7 +8,7 @@ import type { PromptEncoder } from '../text/prompt-encoder.ts';
 import { DalleEngine, capturesDecoder, loadsHostCacheGraph } from './engine.ts';
 import type { CapturedDecoderSessions, EngineOptions } from './engine.ts';
 import { capturedDecoderOptions } from './decoder-capture.ts';
-import { createDalleSessions, createSession, graphFile } from './runtime.ts';
+import { createDalleSessions, createSession, graphFile, loadedFile } from './runtime.ts';
 import type { OrtApi, SessionOptions } from './runtime.ts';
 import type { GraphName } from '../model/manifest.ts';
 
@@ -19,7 +19,8 @@ export interface LoadedDalle {
   readonly codeColors?: Uint8Array;
   /**
    * The decoder graph file the session loaded (runtime.ts graphFile: for q8 on WASM, the int8-activation one; for a
-   * captured q8 or q4 decoder, its capture file).
+   * captured q4 decoder, its capture file; for a q8 decoder dequantized once, its weight-inputs file, or the file it
+   * fell back to where that failed).
    */
   readonly decoderFile: string;
   /** Releases the sessions (GPU buffers on WebGPU). The model cannot run afterwards. */
@@ -80,11 +81,9 @@ export async function loadDalle(
   return {
     engine,
     text,
-    decoderFile: graphFile(
-      manifest.graphs.decoder,
-      captured ? options('decoder') : sessionOptions('decoder'),
-      hostCache,
-    ),
+    decoderFile:
+      loadedFile(sessions.decoder) ??
+      graphFile(manifest.graphs.decoder, captured ? options('decoder') : sessionOptions('decoder'), hostCache),
     ...(codeColors === undefined ? {} : { codeColors }),
     // The engine owns the decoder session (a captured one may have replaced the one loaded here).
     dispose: () =>

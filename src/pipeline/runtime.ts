@@ -7,11 +7,17 @@ import { GRAPH_NAMES } from '../model/graph-io.ts';
 import type { GraphName } from '../model/graph-io.ts';
 import type { GraphEntry } from '../model/manifest.ts';
 import type { ModelSource } from '../model/model-source.ts';
+import { dequantizeWeights, weightInputFiles, withWeightInputs } from './weight-inputs.ts';
 
 export type OrtApi = Pick<typeof Ort, 'InferenceSession' | 'Tensor'>;
 export type Session = Ort.InferenceSession;
 export type Tensor = Ort.Tensor;
-export type SessionOptions = Ort.InferenceSession.SessionOptions;
+/**
+ * ONNX Runtime's session options, and the pipeline's own choice `dequantizeOnce`: a q8 decoder's weights dequantized
+ * once by the folder's `dequantizeFile` and fed to its `weightInputsFile` (weight-inputs.ts; ONNX Runtime never sees
+ * the flag).
+ */
+export type SessionOptions = Ort.InferenceSession.SessionOptions & { readonly dequantizeOnce?: boolean };
 
 export type DalleSessions = Readonly<Record<GraphName, Session>>;
 
@@ -22,18 +28,28 @@ export function runsOnWasm(options: SessionOptions): boolean {
 }
 
 /**
- * The file a session loads from a graph's entry: for host-cache runs the decoder's `captureFile` in a captured
- * session, its `wasmHostCacheFile` (int8 activations) on the WASM backend, its `hostCacheFile` elsewhere; the VQGAN's
- * `wasmFile` (Winograd convolutions) on the WASM backend, where it is faster; `file` otherwise and for folders without
- * them (docs/model-format.md#manifest).
+ * The file a session loads from a graph's entry: for host-cache runs the decoder's `weightInputsFile` where its
+ * weights are dequantized once (SessionOptions.dequantizeOnce), its `captureFile` in a captured session, its
+ * `wasmHostCacheFile` (int8 activations) on the WASM backend, its `hostCacheFile` elsewhere; the VQGAN's `wasmFile`
+ * (Winograd convolutions) on the WASM backend, where it is faster; `file` otherwise and for folders without them
+ * (docs/model-format.md#manifest).
  */
 export function graphFile(entry: GraphEntry, options: SessionOptions, hostCache: boolean): string {
   const wasm = runsOnWasm(options);
+  const weightInputs = weightInputFiles(entry);
+  if (hostCache && options.dequantizeOnce === true && weightInputs) return weightInputs.decoder;
   if (hostCache && options.enableGraphCapture === true && entry.captureFile !== undefined) return entry.captureFile;
   if (hostCache && wasm && entry.wasmHostCacheFile !== undefined) return entry.wasmHostCacheFile;
   if (hostCache && entry.hostCacheFile !== undefined) return entry.hostCacheFile;
   if (entry.wasmFile !== undefined && wasm) return entry.wasmFile;
   return entry.file;
+}
+
+/** The graph file each session createSession made was loaded from (it may fall back from the one asked for). */
+const loadedFiles = new WeakMap<Session, string>();
+
+export function loadedFile(session: Session): string | undefined {
+  return loadedFiles.get(session);
 }
 
 /**
@@ -49,11 +65,34 @@ export async function createSession(
   hostCache = false,
 ): Promise<Session> {
   const entry = source.manifest.graphs[graph];
-  const model = await source.readFile(graphFile(entry, options, hostCache));
+  const file = graphFile(entry, options, hostCache);
+  const model = await source.readFile(file);
   const externalData = await Promise.all(
     entry.externalData.map(async (path) => ({ path, data: await source.readFile(path) })),
   );
-  return ort.InferenceSession.create(model, { ...options, externalData });
+  const { dequantizeOnce, ...ortOptions } = options;
+  const weightInputs = weightInputFiles(entry);
+  const loaded = (session: Session): Session => {
+    loadedFiles.set(session, file);
+    return session;
+  };
+  if (dequantizeOnce !== true || file !== weightInputs?.decoder)
+    return loaded(await ort.InferenceSession.create(model, { ...ortOptions, externalData }));
+  const dequantize = await source.readFile(weightInputs.dequantize);
+  let weights: Record<string, Tensor>;
+  try {
+    weights = await dequantizeWeights(ort, dequantize, externalData, ortOptions);
+  } catch (error) {
+    // E.g. too little GPU memory for the float32 weights: the decoder still runs, dequantizing them every step.
+    console.warn('dequantizing the decoder’s weights at load failed: they are dequantized at every step', error);
+    return createSession(ort, source, graph, ortOptions, hostCache);
+  }
+  try {
+    return loaded(withWeightInputs(await ort.InferenceSession.create(model, { ...ortOptions, externalData }), weights));
+  } catch (error) {
+    for (const tensor of Object.values(weights)) tensor.dispose();
+    throw error;
+  }
 }
 
 /**

@@ -9,14 +9,15 @@
  * A q8 decoder's WASM graph (`wasmHostCacheFile`) multiplies in int8 instead and has nothing to fold.
  * WebGPU: the decoder's KV cache outputs (the new slot, or present.*) and its logits stay on the GPU, for the
  * shaders that write the slot into the cache and cut the logits to sampling candidates. A q8 decoder's weights are
- * folded to float32 at load there too where the worker chooses it (foldsDecoderOnWebgpu), instead of dequantized at
- * every step.
+ * dequantized once at load there too where the worker chooses it (foldsDecoderOnWebgpu), instead of at every step:
+ * on the GPU by the folder's dequantization graph (weight-inputs.ts), or, in older folders, folded by ONNX Runtime.
  */
 import { DECODER_OUTPUTS, cacheNames, crossAttentionNames, newSlotNames } from '../model/graph-io.ts';
 import type { GraphName } from '../model/graph-io.ts';
 import { decoderLinearShapes, weightCount } from '../model/decoder-linears.ts';
 import type { ModelManifest } from '../model/manifest.ts';
 import type { SessionOptions } from './runtime.ts';
+import { weightInputFiles } from './weight-inputs.ts';
 
 /** The ONNX Runtime execution providers the app runs on. */
 export const BACKENDS = ['webgpu', 'wasm'] as const;
@@ -42,8 +43,9 @@ export const WASM_SESSION_OPTIONS: SessionOptions = { ...QUIET, executionProvide
 export const WEBGPU_FOLD_LIMIT_BYTES = 2 ** 30;
 
 /**
- * The least memory (`navigator.deviceMemory`, GiB, which browsers cap at 8) for which WebGPU folds: ONNX Runtime folds
- * in its WASM heap, whose high-water mark stays, so folding mini's decoder held ≈ 1.5 GB more in the page
+ * The least memory (`navigator.deviceMemory`, GiB, which browsers cap at 8) for which WebGPU has ONNX Runtime fold a
+ * folder's q8 decoder that lacks a dequantization graph: ONNX Runtime folds in its WASM heap, whose high-water mark
+ * stays, so folding mini's decoder held ≈ 1.5 GB more in the page
  * (docs/performance.md#webgpu-q8-weights-folded-at-load).
  */
 export const WEBGPU_FOLD_MIN_MEMORY_GIB = 8;
@@ -54,19 +56,25 @@ export function canFoldDecoderOnWebgpu(manifest: ModelManifest): boolean {
 }
 
 /**
- * Whether WebGPU folds the decoder's q8 weights at load on a device with `deviceMemoryGiB`. Unfolded, each step runs
- * a DequantizeLinear per linear layer: it reads the int8 weights and writes them out as float32, which the MatMul then
- * reads, 9 bytes of GPU memory traffic per weight and step against 4 folded, plus a kernel per layer. And only a
- * folded decoder is captured: a captured session keeps every intermediate buffer, so it would hold all those float32
- * copies at once (docs/model-format.md#graph-capture). The costs are 3 more bytes per weight on the GPU and the
- * page's memory above.
+ * Whether WebGPU dequantizes the decoder's q8 weights once at load on a device with `deviceMemoryGiB`. Otherwise each
+ * step runs a DequantizeLinear per linear layer: it reads the int8 weights and writes them out as float32, which the
+ * MatMul then reads, 9 bytes of GPU memory traffic per weight and step against 4 dequantized once, plus a kernel per
+ * layer. And only a decoder with float32 weights is captured: a captured session keeps every intermediate buffer, so
+ * it would hold all those float32 copies at once (docs/model-format.md#graph-capture). The cost is 3 more bytes per
+ * weight on the GPU; where ONNX Runtime has to fold them (a folder without a dequantization graph), the page's memory
+ * above too.
  */
 export function foldsDecoderOnWebgpu(manifest: ModelManifest, deviceMemoryGiB: number): boolean {
-  return canFoldDecoderOnWebgpu(manifest) && deviceMemoryGiB >= WEBGPU_FOLD_MIN_MEMORY_GIB;
+  const onGpu = weightInputFiles(manifest.graphs.decoder) !== undefined;
+  return canFoldDecoderOnWebgpu(manifest) && (onGpu || deviceMemoryGiB >= WEBGPU_FOLD_MIN_MEMORY_GIB);
 }
 
-/** Whether sessions with these options fold DequantizeLinear of weights at load (WASM always; WebGPU when chosen). */
+/**
+ * Whether sessions with these options run DequantizeLinear of weights once at load (WASM always; WebGPU when chosen),
+ * folded by ONNX Runtime or by the folder's dequantization graph (SessionOptions.dequantizeOnce).
+ */
 export function foldsWeights(options: SessionOptions): boolean {
+  if (options.dequantizeOnce === true) return true;
   const session: unknown = options.extra?.session;
   return typeof session === 'object' && session !== null && 'disable_quant_qdq' in session
     ? session.disable_quant_qdq === '1'
@@ -74,7 +82,10 @@ export function foldsWeights(options: SessionOptions): boolean {
 }
 
 export interface SessionChoices {
-  /** WebGPU: fold a q8 decoder's weights at load (foldsDecoderOnWebgpu; ignored where they do not fit). */
+  /**
+   * WebGPU: dequantize a q8 decoder's weights once at load (foldsDecoderOnWebgpu; ignored where they do not fit), by
+   * the folder's dequantization graph where it has one, else folded by ONNX Runtime.
+   */
   readonly foldDecoder?: boolean;
 }
 
@@ -99,7 +110,10 @@ export function sessionOptionsFor(
       preferredOutputLocation[value] = 'gpu-buffer';
     }
     if (graph === 'decoder') preferredOutputLocation[DECODER_OUTPUTS.logits] = 'gpu-buffer';
-    const fold = graph === 'decoder' && choices.foldDecoder === true && canFoldDecoderOnWebgpu(manifest);
-    return { ...QUIET, executionProviders: ['webgpu'], preferredOutputLocation, ...(fold ? FOLD_WEIGHTS : {}) };
+    const options: SessionOptions = { ...QUIET, executionProviders: ['webgpu'], preferredOutputLocation };
+    if (graph !== 'decoder' || choices.foldDecoder !== true || !canFoldDecoderOnWebgpu(manifest)) return options;
+    return weightInputFiles(manifest.graphs.decoder)
+      ? { ...options, dequantizeOnce: true }
+      : { ...options, ...FOLD_WEIGHTS };
   };
 }

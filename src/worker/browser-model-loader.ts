@@ -36,8 +36,8 @@ function deviceLimits(choice: BackendChoice): DeviceLimits {
 
 /** Reports a graph as compiling once all its files have arrived (createSession reads them, then compiles). */
 function withCompileProgress(source: ModelSource, onProgress: (p: LoadProgress) => void): ModelSource {
-  // A graph is read from `file` or one of its variants (the decoder's `hostCacheFile`, `wasmHostCacheFile` or
-  // `captureFile`, the VQGAN's `wasmFile` on WASM): any stands for the graph.
+  // A graph is read from `file` or one of its variants (the decoder's `hostCacheFile`, `wasmHostCacheFile`,
+  // `captureFile` or `weightInputsFile`, the VQGAN's `wasmFile` on WASM): any stands for the graph.
   const GRAPH_FILE = '';
   const waiting = new Map(
     GRAPH_NAMES.map((graph) => [graph, new Set([GRAPH_FILE, ...source.manifest.graphs[graph].externalData])]),
@@ -47,8 +47,9 @@ function withCompileProgress(source: ModelSource, onProgress: (p: LoadProgress) 
     async readFile(path) {
       const bytes = await source.readFile(path);
       for (const [graph, files] of waiting) {
-        const { file, hostCacheFile, wasmFile, wasmHostCacheFile, captureFile } = source.manifest.graphs[graph];
-        const variants = [file, hostCacheFile, wasmFile, wasmHostCacheFile, captureFile];
+        const entry = source.manifest.graphs[graph];
+        const { file, hostCacheFile, wasmFile, wasmHostCacheFile, captureFile, weightInputsFile } = entry;
+        const variants = [file, hostCacheFile, wasmFile, wasmHostCacheFile, captureFile, weightInputsFile];
         const read = variants.includes(path) ? GRAPH_FILE : path;
         if (files.delete(read) && files.size === 0) onProgress({ stage: 'compile', graph });
       }

@@ -11,3 +11,11 @@ export function fixedTextLength(manifest: ModelManifest): ModelManifest {
   const { encoder, decoder, vqgan } = manifest.graphs;
   return { ...manifest, graphs: { encoder: fixed(encoder), decoder: fixed(decoder), vqgan } };
 }
+
+/** The manifest of a folder exported before the q8 decoder's dequantization graph (ONNX Runtime folds instead). */
+export function withoutDequantizeGraph(manifest: ModelManifest): ModelManifest {
+  const decoder = { ...manifest.graphs.decoder };
+  delete decoder.weightInputsFile;
+  delete decoder.dequantizeFile;
+  return { ...manifest, graphs: { ...manifest.graphs, decoder } };
+}

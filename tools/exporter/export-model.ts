@@ -74,18 +74,46 @@ export const HOST_CACHE_DECODER_FILE = 'decoder_host_cache.onnx';
 export const WASM_HOST_CACHE_DECODER_FILE = 'decoder_host_cache_int8.onnx';
 /** The host-cache decoder as WebGPU captures it (q8, q4), over the decoder's external data (GraphEntry.captureFile). */
 export const CAPTURE_DECODER_FILE = 'decoder_capture.onnx';
+/**
+ * The capture file's decoder taking its q8 linear weights, dequantized, as inputs (GraphEntry.weightInputsFile), and
+ * the graph of those dequantizations alone (GraphEntry.dequantizeFile), both over the decoder's external data.
+ */
+export const WEIGHT_INPUTS_DECODER_FILE = 'decoder_weight_inputs.onnx';
+export const DEQUANTIZE_DECODER_FILE = 'decoder_dequantize.onnx';
 /** The VQGAN with Winograd convolutions, over the VQGAN's own external data (GraphEntry.wasmFile). */
 export const WASM_VQGAN_FILE = 'vqgan_winograd.onnx';
 
-/**
- * One of a graph's further files over the same external data (GraphEntry): the same nodes serialized as `graph`
- * says, or, with `build`, other nodes over the same weights (then serialized as `graph` says too, if given).
- */
-interface Variant {
-  readonly field: 'hostCacheFile' | 'wasmFile' | 'wasmHostCacheFile' | 'captureFile';
+type VariantField =
+  'hostCacheFile' | 'wasmFile' | 'wasmHostCacheFile' | 'captureFile' | 'weightInputsFile' | 'dequantizeFile';
+
+/** A file written from a graph's nodes, serialized as `graph` says. */
+interface Serialization {
+  readonly field: VariantField;
   readonly file: string;
   readonly graph?: GraphVariant;
+}
+
+/**
+ * One of a graph's further files over the same external data (GraphEntry): the same nodes serialized as `graph`
+ * says, or, with `build`, other nodes over the same weights (then serialized as `graph` says too, if given), and
+ * `also` further files from those nodes.
+ */
+interface Variant extends Serialization {
   readonly build?: (b: GraphBuilder) => void;
+  readonly also?: readonly Serialization[];
+}
+
+/** The q8 decoder's weights dequantized once, on the GPU (docs/model-format.md#weights-dequantized-once). */
+function weightInputFiles(config: DalleBartConfig): Serialization[] {
+  const hostCache = hostCacheDecoderVariant(config);
+  return [
+    {
+      field: 'weightInputsFile',
+      file: WEIGHT_INPUTS_DECODER_FILE,
+      graph: { ...hostCache, dequantizedWeights: 'inputs' },
+    },
+    { field: 'dequantizeFile', file: DEQUANTIZE_DECODER_FILE, graph: { ...hostCache, dequantizedWeights: 'graph' } },
+  ];
 }
 
 function writeGraph(
@@ -100,18 +128,17 @@ function writeGraph(
   // Only a variant with nodes of its own needs to find the weights again (hashing costs a pass over them).
   const shared = variants.some((v) => v.build) ? new SharedWeights(data) : undefined;
   const builder = new GraphBuilder(name, shared?.record ?? data);
-  const serialized: Uint8Array[] = [];
+  const serialized: { readonly to: Serialization; readonly bytes: Uint8Array }[] = [];
   try {
     build(builder);
     for (const variant of variants) {
+      let from = builder;
       if (variant.build && shared) {
         // Built after the first graph, so every weight it reads is already stored.
-        const other = new GraphBuilder(name, shared.reuse);
-        variant.build(other);
-        serialized.push(other.serialize(variant.graph));
-      } else {
-        serialized.push(builder.serialize(variant.graph));
+        from = new GraphBuilder(name, shared.reuse);
+        variant.build(from);
       }
+      for (const to of [variant, ...(variant.also ?? [])]) serialized.push({ to, bytes: from.serialize(to.graph) });
     }
   } finally {
     data.close();
@@ -122,11 +149,11 @@ function writeGraph(
     externalData: data.files,
     compute: name === 'vqgan' ? 'float32' : computeType(dtype),
   };
-  const fields: Partial<Record<Variant['field'], string>> = {};
-  variants.forEach((variant, i) => {
-    writeFileSync(join(dir, variant.file), serialized[i]!);
-    fields[variant.field] = variant.file;
-  });
+  const fields: Partial<Record<VariantField, string>> = {};
+  for (const { to, bytes } of serialized) {
+    writeFileSync(join(dir, to.file), bytes);
+    fields[to.field] = to.file;
+  }
   return { ...entry, ...fields };
 }
 
@@ -234,6 +261,8 @@ export function exportModel(options: ExportOptions): ModelManifest {
                   graph: hostCacheDecoderVariant(model.dalleConfig),
                   build: (b: GraphBuilder) =>
                     buildDecoderGraph(b, model.dalle, model.dalleConfig, dtype, 'dequantize', 'float-table'),
+                  // WebGPU dequantizes q8 weights once, on the GPU (docs/model-format.md#weights-dequantized-once).
+                  also: dtype === 'q8' ? weightInputFiles(model.dalleConfig) : [],
                 } as const,
               ]
             : []),

@@ -20,6 +20,17 @@ export type Attr =
 export interface GraphVariant {
   readonly omitOutputs?: ReadonlySet<string>;
   readonly inputShapes?: ReadonlyMap<string, readonly Dim[]>;
+  /**
+   * The graph's `DequantizeLinear` nodes of weights (every input an initializer) lifted out of it: `inputs` takes
+   * their float32 results as graph inputs (named by dequantizedName) and leaves the int8 weights out; `graph` is
+   * those nodes alone, their results its outputs. A runtime runs the second once and feeds the first its outputs.
+   */
+  readonly dequantizedWeights?: 'inputs' | 'graph';
+}
+
+/** The graph input or output standing for the dequantized weight `initializer` (GraphVariant.dequantizedWeights). */
+export function dequantizedName(initializer: string): string {
+  return `${initializer}:dequantized`;
 }
 
 export interface ValueInfo {
@@ -197,9 +208,25 @@ export class GraphBuilder {
     return w.finish();
   }
 
-  private writeGraph(g: ProtoWriter, { omitOutputs = new Set(), inputShapes = new Map() }: GraphVariant): void {
+  private writeGraph(g: ProtoWriter, variant: GraphVariant): void {
+    const { nodes, inputs, outputs } = this.plan(variant);
+    for (const node of nodes) g.message(1, (n) => writeNode(n, node));
+    g.string(2, this.graphName);
+    const read = new Set(nodes.flatMap((node) => node.inputs));
+    for (const init of this.initializers) if (read.has(init.name)) g.message(5, (t) => writeTensor(t, init));
+    for (const input of inputs) g.message(11, (v) => writeValueInfo(v, input));
+    for (const output of outputs) g.message(12, (v) => writeValueInfo(v, output));
+  }
+
+  /** The nodes, inputs and outputs a variant serializes (GraphBuilder.serialize, GraphVariant). */
+  private plan({ omitOutputs = new Set(), inputShapes = new Map(), dequantizedWeights }: GraphVariant): {
+    nodes: NodeRecord[];
+    inputs: ValueInfo[];
+    outputs: ValueInfo[];
+  } {
     const rename = (names: readonly string[]): string[] => names.map((n) => this.renames.get(n) ?? n);
     const outputs = this.outputs.filter((output) => !omitOutputs.has(output.name));
+    const inputs = this.inputs.map((input) => ({ ...input, shape: inputShapes.get(input.name) ?? input.shape }));
     // Walk back from the kept outputs: nodes are in topological order, so one reverse pass finds all that are needed.
     const needed = new Set(outputs.map((output) => output.name));
     const nodes = this.nodes
@@ -211,12 +238,22 @@ export class GraphBuilder {
         return true;
       })
       .reverse();
-    for (const node of nodes) g.message(1, (n) => writeNode(n, node));
-    g.string(2, this.graphName);
-    for (const init of this.initializers) if (needed.has(init.name)) g.message(5, (t) => writeTensor(t, init));
-    for (const input of this.inputs)
-      g.message(11, (v) => writeValueInfo(v, { ...input, shape: inputShapes.get(input.name) ?? input.shape }));
-    for (const output of outputs) g.message(12, (v) => writeValueInfo(v, output));
+    if (!dequantizedWeights) return { nodes, inputs, outputs };
+    const initializers = new Map(this.initializers.map((init) => [init.name, init]));
+    const lifted = new Map<string, ValueInfo>();
+    for (const node of nodes) {
+      if (node.op !== 'DequantizeLinear' || !node.inputs.every((name) => initializers.has(name))) continue;
+      const weight = initializers.get(node.inputs[0]!)!;
+      lifted.set(node.outputs[0]!, { name: dequantizedName(weight.name), type: 'float32', shape: weight.dims });
+    }
+    const liftedNodes = nodes
+      .filter((node) => lifted.has(node.outputs[0]!))
+      .map((node) => ({ ...node, outputs: [lifted.get(node.outputs[0]!)!.name] }));
+    if (dequantizedWeights === 'graph') return { nodes: liftedNodes, inputs: [], outputs: [...lifted.values()] };
+    const rest = nodes
+      .filter((node) => !lifted.has(node.outputs[0]!))
+      .map((node) => ({ ...node, inputs: node.inputs.map((name) => lifted.get(name)?.name ?? name) }));
+    return { nodes: rest, inputs: [...inputs, ...lifted.values()], outputs };
   }
 }
 
