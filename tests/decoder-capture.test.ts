@@ -249,40 +249,45 @@ void test('q8: weights dequantized once by the dequantization graph decode like 
   await loaded.dispose();
 });
 
-void test('q8: where dequantizing the weights at load fails, the decoder dequantizes them at every step', async () => {
-  const folder = openModelFolder(tinyModel('q8'));
-  // A runtime that cannot run the dequantization graph (the one graph without inputs), e.g. for want of GPU memory.
-  const create = async (model: Uint8Array, options: NodeOptions) => {
-    const session = await ortNode.InferenceSession.create(model, options);
-    if (session.inputNames.length > 0) return session;
-    await session.release();
-    throw new Error('out of memory');
-  };
-  const ort = { Tensor: ortNode.Tensor, InferenceSession: { create } } as unknown as OrtApi;
-  const warn = console.warn;
-  const warnings: unknown[] = [];
-  console.warn = (...args: unknown[]) => warnings.push(args[0]);
-  try {
-    const loaded = await loadDalle(ort, folder, () => ({ dequantizeOnce: true }), { hostCacheGraph: true });
-    assert.equal(loaded.decoderFile, 'decoder_host_cache.onnx');
-    assert.deepEqual(
-      loaded.engine.sessions.decoder.inputNames.filter((name) => name.endsWith(':dequantized')),
-      [],
-    );
-    assert.match(String(warnings[0]), /dequantized at every step/);
-    const request = {
-      prompt: loaded.text.encode('a red apple', 3),
-      unconditional: loaded.text.unconditional,
-      count: 1,
-      seed: 7,
-      sampling: DEFAULT_SAMPLING,
+for (const capture of [false, true])
+  void test(`q8: where dequantizing the weights at load fails, the decoder dequantizes them at every step${capture ? ', uncaptured' : ''}`, async () => {
+    const folder = openModelFolder(tinyModel('q8'));
+    // A runtime that cannot run the dequantization graph (the one graph without inputs), e.g. for want of GPU memory.
+    const { ort: base, made } = nodeOrt();
+    const create = async (model: Uint8Array, options: NodeOptions) => {
+      const session = await base.InferenceSession.create(model, options);
+      if (session.inputNames.length > 0) return session;
+      await session.release();
+      throw new Error('out of memory');
     };
-    assert.equal((await loaded.engine.generateTokens(request)).length, manifest.dalleBart.imageLength);
-    await loaded.dispose();
-  } finally {
-    console.warn = warn;
-  }
-});
+    const ort = { Tensor: ortNode.Tensor, InferenceSession: { create } } as unknown as OrtApi;
+    const warn = console.warn;
+    const warnings: unknown[] = [];
+    console.warn = (...args: unknown[]) => warnings.push(args[0]);
+    try {
+      const engineOptions = capture ? captureOptions : { hostCacheGraph: true };
+      const loaded = await loadDalle(ort, folder, () => ({ dequantizeOnce: true }), engineOptions);
+      assert.equal(loaded.engine.decoderCaptured, false);
+      assert.equal(loaded.decoderFile, 'decoder_host_cache.onnx');
+      assert.deepEqual(
+        loaded.engine.sessions.decoder.inputNames.filter((name) => name.endsWith(':dequantized')),
+        [],
+      );
+      assert.match(String(warnings.at(-1)), /dequantized at every step/);
+      assert.equal(made.length, 1, 'no captured session was made with weights dequantized every step');
+      const request = {
+        prompt: loaded.text.encode('a red apple', 3),
+        unconditional: loaded.text.unconditional,
+        count: 1,
+        seed: 7,
+        sampling: DEFAULT_SAMPLING,
+      };
+      assert.equal((await loaded.engine.generateTokens(request)).length, manifest.dalleBart.imageLength);
+      await loaded.dispose();
+    } finally {
+      console.warn = warn;
+    }
+  });
 
 /** The captured decoder WebGPU would load for `folder` (with `choices`) decodes like the step-by-step host cache. */
 async function decodesLikeHostCache(

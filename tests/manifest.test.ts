@@ -81,6 +81,16 @@ const MALFORMED: readonly (readonly [string, unknown, RegExp])[] = [
     'gone.onnx',
     /"graphs\.decoder\.wasmHostCacheFile" names gone\.onnx, which "files" does not/,
   ],
+  [
+    'graphs.decoder.weightInputsFile',
+    'decoder.onnx',
+    /"graphs\.decoder\.dequantizeFile" is missing, but weightInputsFile needs it/,
+  ],
+  [
+    'graphs.decoder.dequantizeFile',
+    'decoder.onnx',
+    /"graphs\.decoder\.weightInputsFile" is missing, but dequantizeFile/,
+  ],
   ['tokenizer.vocab', '../vocab.json', /"tokenizer\.vocab" must be a relative path/],
   [
     'tokenizer.wordFrequencies',

@@ -70,8 +70,12 @@ async function measure(job: BrowserJob): Promise<WorkerReply> {
     batch,
     log: (line) => postMessage({ log: line }),
   });
-  // As the app, an unfolded q8 decoder runs uncaptured (capturesDecoder).
-  return { run: q8 ? { ...run, folded_weights: foldsWeights(sessionOptions('decoder')) } : run };
+  // As the app, an unfolded q8 decoder runs uncaptured (capturesDecoder). Where dequantizing once failed at load, the
+  // decoder fell back to its host-cache file, dequantizing every step.
+  const decoderOptions = sessionOptions('decoder');
+  const fellBack =
+    decoderOptions.dequantizeOnce === true && run.decoder_file !== manifest.graphs.decoder.weightInputsFile;
+  return { run: q8 ? { ...run, folded_weights: foldsWeights(decoderOptions) && !fellBack } : run };
 }
 
 onmessage = (event: MessageEvent<BrowserJob>) => {

@@ -1,6 +1,6 @@
 /**
- * The linear layers one decoder step runs per row (pure): what `npm run bench:gemm` times and what WebGPU folds to
- * float32 at load for a q8 decoder (src/pipeline/session-options.ts).
+ * The linear layers one decoder step runs per row (pure): what `npm run bench:gemm` times and what WebGPU
+ * dequantizes to float32 once at load for a q8 decoder (src/pipeline/session-options.ts).
  */
 import type { DalleBartConfig } from './config.ts';
 

@@ -184,6 +184,12 @@ function readGraph(field: JsonField, listed: (field: JsonField) => string, field
     const path = field.field(variant).optional(listed);
     if (path !== undefined) variants[variant] = path;
   }
+  // The weight-inputs decoder runs only on what the dequantization graph computes: both or neither.
+  const pair = ['weightInputsFile', 'dequantizeFile'] as const;
+  for (const [one, other] of [pair, [pair[1], pair[0]]] as const) {
+    if (variants[one] !== undefined && variants[other] === undefined)
+      field.field(other).fail(`is missing, but ${one} needs it`);
+  }
   const dynamicTextLength = fields.text ? field.field('dynamicTextLength').optional((f) => f.boolean()) : undefined;
   const graphCapture = fields.capture ? field.field('graphCapture').optional((f) => f.boolean()) : undefined;
   return {

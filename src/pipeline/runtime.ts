@@ -65,32 +65,31 @@ export async function createSession(
   hostCache = false,
 ): Promise<Session> {
   const entry = source.manifest.graphs[graph];
-  const file = graphFile(entry, options, hostCache);
-  const model = await source.readFile(file);
+  const { dequantizeOnce, ...ortOptions } = options;
+  let file = graphFile(entry, options, hostCache);
   const externalData = await Promise.all(
     entry.externalData.map(async (path) => ({ path, data: await source.readFile(path) })),
   );
-  const { dequantizeOnce, ...ortOptions } = options;
   const weightInputs = weightInputFiles(entry);
-  const loaded = (session: Session): Session => {
-    loadedFiles.set(session, file);
-    return session;
-  };
-  if (dequantizeOnce !== true || file !== weightInputs?.decoder)
-    return loaded(await ort.InferenceSession.create(model, { ...ortOptions, externalData }));
-  const dequantize = await source.readFile(weightInputs.dequantize);
-  let weights: Record<string, Tensor>;
-  try {
-    weights = await dequantizeWeights(ort, dequantize, externalData, ortOptions);
-  } catch (error) {
-    // E.g. too little GPU memory for the float32 weights: the decoder still runs, dequantizing them every step.
-    console.warn('dequantizing the decoder’s weights at load failed: they are dequantized at every step', error);
-    return createSession(ort, source, graph, ortOptions, hostCache);
+  let weights: Readonly<Record<string, Tensor>> | undefined;
+  if (dequantizeOnce === true && file === weightInputs?.decoder) {
+    const dequantize = await source.readFile(weightInputs.dequantize);
+    weights = await dequantizeWeights(ort, dequantize, externalData, ortOptions).catch((error: unknown) => {
+      // Captured, the fallback below would keep every step's float32 copies: loadDalle retries it uncaptured.
+      if (ortOptions.enableGraphCapture === true) throw error;
+      // E.g. too little GPU memory for the float32 weights: the decoder still runs, dequantizing them every step.
+      console.warn('dequantizing the decoder’s weights at load failed: they are dequantized at every step', error);
+      return undefined;
+    });
+    if (!weights) file = graphFile(entry, ortOptions, hostCache);
   }
   try {
-    return loaded(withWeightInputs(await ort.InferenceSession.create(model, { ...ortOptions, externalData }), weights));
+    const created = await ort.InferenceSession.create(await source.readFile(file), { ...ortOptions, externalData });
+    const session = weights ? withWeightInputs(created, weights) : created;
+    loadedFiles.set(session, file);
+    return session;
   } catch (error) {
-    for (const tensor of Object.values(weights)) tensor.dispose();
+    for (const tensor of Object.values(weights ?? {})) tensor.dispose();
     throw error;
   }
 }

@@ -65,8 +65,8 @@ export function canFoldDecoderOnWebgpu(manifest: ModelManifest): boolean {
  * above too.
  */
 export function foldsDecoderOnWebgpu(manifest: ModelManifest, deviceMemoryGiB: number): boolean {
-  const onGpu = weightInputFiles(manifest.graphs.decoder) !== undefined;
-  return canFoldDecoderOnWebgpu(manifest) && (onGpu || deviceMemoryGiB >= WEBGPU_FOLD_MIN_MEMORY_GIB);
+  const hasDequantizeGraph = weightInputFiles(manifest.graphs.decoder) !== undefined;
+  return canFoldDecoderOnWebgpu(manifest) && (hasDequantizeGraph || deviceMemoryGiB >= WEBGPU_FOLD_MIN_MEMORY_GIB);
 }
 
 /**

@@ -38,10 +38,15 @@ export async function dequantizeWeights(
   decoderOptions: SessionOptions,
 ): Promise<Feeds> {
   const session = await ort.InferenceSession.create(model, { ...dequantizeOptions(decoderOptions), externalData });
+  let weights: Feeds | undefined;
   try {
-    return await session.run({});
-  } finally {
+    weights = await session.run({});
     await session.release();
+    return weights;
+  } catch (error) {
+    for (const tensor of Object.values(weights ?? {})) tensor.dispose();
+    if (!weights) await session.release().catch(() => undefined);
+    throw error;
   }
 }
 

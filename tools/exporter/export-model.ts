@@ -104,7 +104,7 @@ interface Variant extends Serialization {
 }
 
 /** The q8 decoder's weights dequantized once, on the GPU (docs/model-format.md#weights-dequantized-once). */
-function weightInputFiles(config: DalleBartConfig): Serialization[] {
+function weightInputSerializations(config: DalleBartConfig): Serialization[] {
   const hostCache = hostCacheDecoderVariant(config);
   return [
     {
@@ -262,7 +262,7 @@ export function exportModel(options: ExportOptions): ModelManifest {
                   build: (b: GraphBuilder) =>
                     buildDecoderGraph(b, model.dalle, model.dalleConfig, dtype, 'dequantize', 'float-table'),
                   // WebGPU dequantizes q8 weights once, on the GPU (docs/model-format.md#weights-dequantized-once).
-                  also: dtype === 'q8' ? weightInputFiles(model.dalleConfig) : [],
+                  also: dtype === 'q8' ? weightInputSerializations(model.dalleConfig) : [],
                 } as const,
               ]
             : []),
@@ -270,7 +270,7 @@ export function exportModel(options: ExportOptions): ModelManifest {
       ),
       dynamicTextLength: true,
       // The host-cache graph (q8, q4: its captureFile) has no CPU-side node on WebGPU and no Reshape in front of an
-      // output (dallebart.ts). q8 is captured only where WebGPU folds its weights at load (foldsDecoderOnWebgpu).
+      // output (dallebart.ts). q8 is captured only where WebGPU dequantizes its weights once (foldsDecoderOnWebgpu).
       graphCapture: true,
     };
     log(`vqgan (${dtype})…`);

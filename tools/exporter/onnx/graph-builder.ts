@@ -243,8 +243,11 @@ export class GraphBuilder {
     const lifted = new Map<string, ValueInfo>();
     for (const node of nodes) {
       if (node.op !== 'DequantizeLinear' || !node.inputs.every((name) => initializers.has(name))) continue;
-      const weight = initializers.get(node.inputs[0]!)!;
-      lifted.set(node.outputs[0]!, { name: dequantizedName(weight.name), type: 'float32', shape: weight.dims });
+      const [weight, scale] = [initializers.get(node.inputs[0]!)!, initializers.get(node.inputs[1]!)!];
+      const name = dequantizedName(weight.name);
+      if ([...lifted.values()].some((value) => value.name === name)) throw new Error(`${weight.name} is lifted twice`);
+      // DequantizeLinear's output has its scale's type.
+      lifted.set(node.outputs[0]!, { name, type: scale.type, shape: weight.dims });
     }
     const liftedNodes = nodes
       .filter((node) => lifted.has(node.outputs[0]!))
