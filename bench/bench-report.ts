@@ -34,6 +34,11 @@ export interface BenchRun {
    * GPU process, renderer) sampled by the driver, where `ps` is there.
    */
   readonly peak_rss_mb: number | null;
+  /**
+   * The browser: onnxruntime-web's WASM heap at the end, in MB (a WASM memory never shrinks: the most ONNX Runtime held
+   * in the page, bench/browser/wasm-heap.ts); absent elsewhere.
+   */
+  readonly wasm_heap_mb?: number | null;
   /** The machine's 1-minute load average when the measured generation started and ended (os.loadavg). */
   readonly load_avg_start: number | null;
   readonly load_avg_end: number | null;
@@ -162,6 +167,8 @@ export function formatReport(report: BenchReport): string {
   for (const row of [header, ...rows]) lines.push(row.map((cell, i) => cell.padStart(widths[i]!)).join('  '));
   const files = [...new Set(report.runs.flatMap((r) => (r.decoder_file ? [`${r.runtime} ${r.decoder_file}`] : [])))];
   if (files.length > 0) lines.push(`decoder graphs: ${files.join(', ')}`);
+  for (const r of report.runs.filter((r) => r.wasm_heap_mb !== undefined && r.wasm_heap_mb !== null))
+    lines.push(`${runLabel(r)} ${r.images} img: ONNX Runtime's WASM heap ${fmt(r.wasm_heap_mb!, 0)} MB`);
   for (const r of report.runs.filter((r) => r.sampled_on_gpu !== undefined))
     lines.push(
       `${runLabel(r)} ${r.images} img: ${fmt(100 * r.sampled_on_gpu!, 0)} % of steps sampled from GPU candidates`,

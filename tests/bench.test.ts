@@ -98,12 +98,20 @@ void test('bench report: the issue’s JSON fields, medians over repeats, ratios
 
 void test('bench:browser --gpu-sampling on,off: WebGPU rows apart, compared side by side', () => {
   const report = reportOf([
-    run({ runtime: 'web-webgpu', images: 9, step_ms_median: 9, gpu_sampling: true, sampled_on_gpu: 1 }),
+    run({
+      runtime: 'web-webgpu',
+      images: 9,
+      step_ms_median: 9,
+      gpu_sampling: true,
+      sampled_on_gpu: 1,
+      wasm_heap_mb: 271,
+    }),
     run({ runtime: 'web-webgpu', images: 9, step_ms_median: 12, gpu_sampling: false, sampled_on_gpu: 0 }),
   ]);
   const table = formatReport(report);
   assert.match(table, /web-webgpu-cpu-sampling\s+9/);
   assert.match(table, /web-webgpu 9 img: 100 % of steps sampled from GPU candidates/);
+  assert.match(table, /web-webgpu 9 img: ONNX Runtime's WASM heap 271 MB/);
   assert.match(
     table,
     /9 img: WebGPU step, candidates \/ whole logits \(web-webgpu \/ web-webgpu-cpu-sampling\) 0\.75×/,

@@ -13,8 +13,11 @@ import { asDalleManifest } from '../../src/model/stored-manifest.ts';
 import type { BenchRun } from '../bench-report.ts';
 import { measureGeneration } from '../measure-generation.ts';
 import { webgpuEngineOptions } from '../../src/worker/gpu-device.ts';
+import { watchWasmHeap } from './wasm-heap.ts';
 
 declare const __ORT_PATH__: string;
+
+const wasmHeapMb = watchWasmHeap();
 
 export interface BrowserJob {
   readonly modelUrl: string;
@@ -75,7 +78,8 @@ async function measure(job: BrowserJob): Promise<WorkerReply> {
   const decoderOptions = sessionOptions('decoder');
   const fellBack =
     decoderOptions.dequantizeOnce === true && run.decoder_file !== manifest.graphs.decoder.weightInputsFile;
-  return { run: q8 ? { ...run, folded_weights: foldsWeights(decoderOptions) && !fellBack } : run };
+  const measured = { ...run, wasm_heap_mb: wasmHeapMb() };
+  return { run: q8 ? { ...measured, folded_weights: foldsWeights(decoderOptions) && !fellBack } : measured };
 }
 
 onmessage = (event: MessageEvent<BrowserJob>) => {
