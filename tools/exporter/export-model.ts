@@ -103,17 +103,21 @@ interface Variant extends Serialization {
   readonly also?: readonly Serialization[];
 }
 
-/** The q8 decoder's weights dequantized once, on the GPU (docs/model-format.md#weights-dequantized-once). */
-function weightInputSerializations(config: DalleBartConfig): Serialization[] {
-  const hostCache = hostCacheDecoderVariant(config);
-  return [
-    {
-      field: 'weightInputsFile',
-      file: WEIGHT_INPUTS_DECODER_FILE,
-      graph: { ...hostCache, dequantizedWeights: 'inputs' },
-    },
-    { field: 'dequantizeFile', file: DEQUANTIZE_DECODER_FILE, graph: { ...hostCache, dequantizedWeights: 'graph' } },
-  ];
+/**
+ * The q8 decoder's weights dequantized once, on the GPU (docs/model-format.md#weights-dequantized-once): the capture
+ * graph with its embedding table dequantized like the linear weights, so the weight-inputs graph lifts it out too.
+ */
+function weightInputsVariant(model: OpenedModel): Variant {
+  const hostCache = hostCacheDecoderVariant(model.dalleConfig);
+  return {
+    field: 'weightInputsFile',
+    file: WEIGHT_INPUTS_DECODER_FILE,
+    graph: { ...hostCache, dequantizedWeights: 'inputs' },
+    build: (b) => buildDecoderGraph(b, model.dalle, model.dalleConfig, 'q8', 'dequantize', 'dequantized-table'),
+    also: [
+      { field: 'dequantizeFile', file: DEQUANTIZE_DECODER_FILE, graph: { ...hostCache, dequantizedWeights: 'graph' } },
+    ],
+  };
 }
 
 function writeGraph(
@@ -261,11 +265,10 @@ export function exportModel(options: ExportOptions): ModelManifest {
                   graph: hostCacheDecoderVariant(model.dalleConfig),
                   build: (b: GraphBuilder) =>
                     buildDecoderGraph(b, model.dalle, model.dalleConfig, dtype, 'dequantize', 'float-table'),
-                  // WebGPU dequantizes q8 weights once, on the GPU (docs/model-format.md#weights-dequantized-once).
-                  also: dtype === 'q8' ? weightInputSerializations(model.dalleConfig) : [],
                 } as const,
               ]
             : []),
+          ...(dtype === 'q8' ? [weightInputsVariant(model)] : []),
         ],
       ),
       dynamicTextLength: true,

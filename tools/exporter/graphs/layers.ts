@@ -12,10 +12,12 @@ export type Q8Matmul = 'dequantize' | 'int8-activations';
 /**
  * How a quantized embedding picks its rows: `int8-rows` gathers the int8 rows and scales them (the CPU runtimes'),
  * `float-table` gathers from the whole table cast and scaled first, which ONNX Runtime folds into a float32 table at
- * load (WebGPU has no int8 Gather kernel: the graph it captures, docs/model-format.md#graph-capture). The same values
- * either way: each element is cast and multiplied by its row's scale once.
+ * load (WebGPU has no int8 Gather kernel: the graph it captures, docs/model-format.md#graph-capture),
+ * `dequantized-table` from the table dequantized per row by a `DequantizeLinear` of weights, which the weight-inputs
+ * graph lifts out with the linear layers' (docs/model-format.md#weights-dequantized-once). The same values each way:
+ * each element is cast and multiplied by its row's scale once.
  */
-export type EmbeddingLookup = 'int8-rows' | 'float-table';
+export type EmbeddingLookup = 'int8-rows' | 'float-table' | 'dequantized-table';
 
 export class Layers {
   readonly compute: ComputeType;
@@ -101,6 +103,13 @@ export class Layers {
     if (this.dtype === 'q8' || this.dtype === 'q4') {
       const { q, scales } = quantizeInt8PerRow(table, rows, cols);
       const tableQ8 = b.initializer(`${name}.q8`, 'int8', [rows, cols], q);
+      if (this.embeddingLookup === 'dequantized-table') {
+        // The same scale bytes as [rows]: DequantizeLinear's per-axis scales are one-dimensional.
+        const scales1d = b.initializer(`${name}.scales`, 'float32', [rows], scales);
+        const zeroPoints = b.initializer(`${name}.zero`, 'int8', [rows], new Int8Array(rows));
+        const table = b.op('DequantizeLinear', [tableQ8, scales1d, zeroPoints], { axis: { i: 0 } });
+        return b.op('Gather', [table, ids]);
+      }
       const rowScales = b.initializer(`${name}.scales`, 'float32', [rows, 1], scales);
       // Not DequantizeLinear, which ORT leaves unfolded on weights: WebGPU would dequantize the table every step.
       if (this.embeddingLookup === 'float-table')
