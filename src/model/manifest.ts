@@ -51,10 +51,11 @@ export interface GraphEntry {
    */
   readonly captureFile?: string;
   /**
-   * Decoder only, optional (q8 exports): `captureFile` taking its linear layers' weights as float32 inputs instead of
-   * dequantizing its int8 ones (`weightInputsFile`), and `dequantizeFile`, the graph computing those inputs from the
-   * int8 weights, both over the same `externalData`. WebGPU runs the second once at load, on the GPU, and feeds its
-   * outputs to every step of the first (docs/model-format.md#weights-dequantized-once).
+   * Decoder only, optional (q8 exports, both or neither): `captureFile` taking its linear layers' weights and its
+   * token embedding table as float32 inputs instead of dequantizing its int8 ones (`weightInputsFile`), and
+   * `dequantizeFile`, the graph computing those inputs from the int8 weights, both over the same `externalData`.
+   * WebGPU runs the second once at load, on the GPU, and feeds its outputs to every step of the first
+   * (docs/model-format.md#weights-dequantized-once).
    */
   readonly weightInputsFile?: string;
   readonly dequantizeFile?: string;
