@@ -1,14 +1,13 @@
 /**
- * A q8 decoder whose linear weights are dequantized once (docs/model-format.md#weights-dequantized-once): the model
+ * A q8 decoder whose weights are dequantized once (docs/model-format.md#weights-dequantized-once): the model
  * folder's `dequantizeFile` turns the int8 weights into float32 in one run, whose outputs stay where the runtime put
  * them (on WebGPU, in GPU buffers), and `weightInputsFile`, the decoder taking those as inputs, gets them with every
  * run. ONNX Runtime folding the same dequantizations at load (`session.disable_quant_qdq`) computes them in its WASM
  * heap instead, which keeps the float32 copies' memory in the page for good.
  */
 import type { GraphEntry } from '../model/manifest.ts';
-import type { OrtApi, Session, SessionOptions, Tensor } from './runtime.ts';
-
-type Feeds = Record<string, Tensor>;
+import type { Feeds } from './decoder-run.ts';
+import type { OrtApi, Session, SessionOptions } from './runtime.ts';
 
 /** The entry's weight-inputs decoder and its dequantization graph, when the folder has both. */
 export function weightInputFiles(entry: GraphEntry): { decoder: string; dequantize: string } | undefined {
