@@ -8,7 +8,7 @@ import type { PromptEncoder } from '../text/prompt-encoder.ts';
 import { DalleEngine, capturesDecoder, loadsHostCacheGraph } from './engine.ts';
 import type { CapturedDecoderSessions, EngineOptions } from './engine.ts';
 import { capturedDecoderOptions } from './decoder-capture.ts';
-import { createDalleSessions, createSession, graphFile, loadedFile } from './runtime.ts';
+import { createDalleSessions, createSession, loadedFile } from './runtime.ts';
 import type { OrtApi, SessionOptions } from './runtime.ts';
 import type { GraphName } from '../model/manifest.ts';
 
@@ -81,9 +81,7 @@ export async function loadDalle(
   return {
     engine,
     text,
-    decoderFile:
-      loadedFile(sessions.decoder) ??
-      graphFile(manifest.graphs.decoder, captured ? options('decoder') : sessionOptions('decoder'), hostCache),
+    decoderFile: loadedFile(sessions.decoder),
     ...(codeColors === undefined ? {} : { codeColors }),
     // The engine owns the decoder session (a captured one may have replaced the one loaded here).
     dispose: () =>

@@ -48,8 +48,10 @@ export function graphFile(entry: GraphEntry, options: SessionOptions, hostCache:
 /** The graph file each session createSession made was loaded from (it may fall back from the one asked for). */
 const loadedFiles = new WeakMap<Session, string>();
 
-export function loadedFile(session: Session): string | undefined {
-  return loadedFiles.get(session);
+export function loadedFile(session: Session): string {
+  const file = loadedFiles.get(session);
+  if (file === undefined) throw new Error('this session was not made by createSession');
+  return file;
 }
 
 /**
