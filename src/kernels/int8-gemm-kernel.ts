@@ -1,0 +1,148 @@
+/**
+ * The int8 GEMM kernel, written as WebAssembly SIMD128: y[m, n] = (Σ_k x[m, k] · w[k, n]) · wScale[n] · xScale[m],
+ * with int8 weights and 16-bit integer activations, multiplied exactly in 32-bit integers by `i32x4.dot_i16x8_s` (the
+ * widest integer product WASM SIMD128 has; docs/performance.md#our-own-int8-kernel).
+ *
+ * Weights are packed once into panels of 8 columns (`packInt8Panels`): for every 4 rows of k, two 16-byte vectors, each
+ * holding 4 columns × 4 consecutive k. A tile of `TILE_ROWS` rows × 8 columns keeps its 8 accumulators in registers
+ * while the loop streams one panel; the int8 weights are widened to 16 bits in registers, so they are read at 1 byte
+ * each, which is what bounds a 1-image step.
+ */
+import { FunctionBody } from './wasm-binary.ts';
+
+export const PANEL_COLUMNS = 8;
+/** k is padded to a multiple of this (the packed block height). */
+export const K_BLOCK = 4;
+/** Rows per tile: 2 measured best (4 runs out of registers and reads 2-row batches wastefully). */
+const TILE_ROWS = 2;
+const VECTORS = PANEL_COLUMNS / 4;
+
+/** The accumulator lanes [c0 (k, k+1), c0 (k+2, k+3), c1 …, c1 …] and the next four columns' → [c0, c1, c2, c3]. */
+const EVEN_LANES = [0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27];
+const ODD_LANES = EVEN_LANES.map((b) => b + 4);
+
+/** gemm(weights, activations, wScales, xScales, y, M, N, K): N and K padded, y's rows N floats apart. */
+export function int8GemmFunction(): FunctionBody {
+  const f = new FunctionBody(['wp', 'xa', 'sw', 'sx', 'y', 'M', 'N', 'K']);
+  for (const name of ['p', 'm', 'k2', 'K2', 'wq', 'ws', 'y0', 'panel']) f.local(name, 'i32');
+  f.local('w', 'v128');
+  f.local('x', 'v128');
+  const rows = [...Array(TILE_ROWS).keys()];
+  const vectors = [...Array(VECTORS).keys()];
+  for (const g of vectors) {
+    f.local(`lo${g}`, 'v128');
+    f.local(`hi${g}`, 'v128');
+  }
+  for (const r of rows) {
+    f.local(`xp${r}`, 'i32');
+    f.local(`s${r}`, 'v128');
+    for (let h = 0; h < 2 * VECTORS; h++) f.local(`a${r}_${h}`, 'v128');
+  }
+  // Row m + r of the tile, or row m past the last row (computed again, never stored).
+  const tileRow = (r: number): void => {
+    f.get('m').i32(r).op('add').get('m');
+    f.get('m').i32(r).op('add').get('M').op('lt_u').op('select');
+  };
+
+  f.get('K').i32(PANEL_COLUMNS).op('mul').set('panel');
+  f.get('K').i32(1).op('shl').set('K2');
+  f.i32(0).set('p');
+  f.whileNot(
+    () => f.get('p').get('N').op('ge_u'),
+    () => {
+      f.i32(0).set('m');
+      f.whileNot(
+        () => f.get('m').get('M').op('ge_u'),
+        () => {
+          for (const r of rows) {
+            f.get('xa');
+            tileRow(r);
+            f.get('K').op('mul').i32(1).op('shl').op('add').set(`xp${r}`);
+            for (let h = 0; h < 2 * VECTORS; h++) f.bytes16('v128.const', Array(16).fill(0)).set(`a${r}_${h}`);
+          }
+          f.get('wp').get('p').i32(3).op('shr_u').get('panel').op('mul').op('add').set('wq');
+          f.i32(0).set('k2');
+          f.whileNot(
+            () => f.get('k2').get('K2').op('ge_u'),
+            () => {
+              for (const g of vectors) {
+                f.get('wq')
+                  .simd('v128.load', 16 * g)
+                  .set('w');
+                f.get('w').simd('i16x8.extend_low_i8x16_s').set(`lo${g}`);
+                f.get('w').simd('i16x8.extend_high_i8x16_s').set(`hi${g}`);
+              }
+              for (const r of rows) {
+                // x[k .. k+3] as 16-bit integers, twice: lanes line up with the 4 k of two columns.
+                f.get(`xp${r}`).get('k2').op('add').simd('v128.load64_splat', 0).set('x');
+                for (const g of vectors) {
+                  for (const [h, half] of [
+                    [2 * g, `lo${g}`],
+                    [2 * g + 1, `hi${g}`],
+                  ] as const) {
+                    const acc = `a${r}_${h}`;
+                    f.get(acc).get(half).get('x').simd('i32x4.dot_i16x8_s').simd('i32x4.add').set(acc);
+                  }
+                }
+              }
+              f.get('wq')
+                .i32(16 * VECTORS)
+                .op('add')
+                .set('wq');
+              f.get('k2')
+                .i32(2 * K_BLOCK)
+                .op('add')
+                .set('k2');
+            },
+          );
+          f.get('sw').get('p').i32(2).op('shl').op('add').set('ws');
+          for (const r of rows) {
+            f.get('sx');
+            tileRow(r);
+            f.i32(2).op('shl').op('add').simd('v128.load32_splat', 0).set(`s${r}`);
+          }
+          f.get('y').get('m').get('N').op('mul').get('p').op('add').i32(2).op('shl').op('add').set('y0');
+          for (const r of rows) {
+            f.get('m').i32(r).op('add').get('M').op('lt_u');
+            f.ifThen(() => {
+              for (const g of vectors) {
+                f.get('y0').i32(r).get('N').op('mul').i32(2).op('shl').op('add');
+                const [a, b] = [`a${r}_${2 * g}`, `a${r}_${2 * g + 1}`];
+                f.get(a).get(b).bytes16('i8x16.shuffle', EVEN_LANES);
+                f.get(a).get(b).bytes16('i8x16.shuffle', ODD_LANES).simd('i32x4.add');
+                f.simd('f32x4.convert_i32x4_s');
+                f.get('ws')
+                  .simd('v128.load', 16 * g)
+                  .simd('f32x4.mul');
+                f.get(`s${r}`).simd('f32x4.mul');
+                f.simd('v128.store', 16 * g);
+              }
+            });
+          }
+          f.get('m').i32(TILE_ROWS).op('add').set('m');
+        },
+      );
+      f.get('p').i32(PANEL_COLUMNS).op('add').set('p');
+    },
+  );
+  return f;
+}
+
+/** int8 weights [inDim, outDim] (row-major, as the exporter stores them) → the kernel's panels, zero-padded. */
+export function packInt8Panels(q: Int8Array, inDim: number, outDim: number, into: Int8Array): void {
+  const paddedIn = padTo(inDim, K_BLOCK);
+  for (let p = 0; p < outDim; p += PANEL_COLUMNS) {
+    const panel = (p / PANEL_COLUMNS) * paddedIn * PANEL_COLUMNS;
+    for (let k = 0; k < paddedIn; k += K_BLOCK) {
+      const block = panel + (k / K_BLOCK) * K_BLOCK * PANEL_COLUMNS;
+      for (let c = 0; c < PANEL_COLUMNS; c++) {
+        const n = p + c;
+        for (let j = 0; j < K_BLOCK; j++) {
+          into[block + c * K_BLOCK + j] = n < outDim && k + j < inDim ? q[(k + j) * outDim + n]! : 0;
+        }
+      }
+    }
+  }
+}
+
+export const padTo = (n: number, multiple: number): number => Math.ceil(n / multiple) * multiple;
