@@ -7,8 +7,8 @@
  * around them can reach: the 9-image / 1-image ratio, WASM / native (docs/performance.md#the-gemm-ceiling).
  * q8 runs as a q8 export without int8 activations does: folded to float32 at load on WASM, int8 kernels natively;
  * q8-int8 is q8 with int8 activations (what WASM runs of a q8 export by default; its LM head stays float, as
- * there). q8-12bit runs the same q8 weights on our own WebAssembly kernel (`own-wasm`, one thread, in this process's
- * JavaScript engine: docs/performance.md#our-own-int8-kernel).
+ * there). q8-12bit runs the same q8 weights on our own WebAssembly kernel (`own-wasm`, as many threads, in this
+ * process's JavaScript engine: docs/performance.md#our-own-int8-kernel).
  */
 import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
@@ -107,12 +107,12 @@ async function main(): Promise<void> {
   const d = config.dModel;
   for (const dtype of dtypes) {
     if (dtype === 'q8-12bit') {
-      const own = await ownLinearStack(config);
+      const own = await ownLinearStack(config, threads);
       runners.push({
         runtime: 'own-wasm',
         dtype,
         run: (x, rows) => Promise.resolve(void own.run(x, rows)),
-        release: () => Promise.resolve(),
+        release: () => own.release(),
       });
       continue;
     }

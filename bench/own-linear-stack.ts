@@ -6,6 +6,7 @@ import type { DalleBartConfig } from '../src/model/config.ts';
 import { Int8Gemm } from '../src/kernels/int8-gemm.ts';
 import type { Int8Linear } from '../src/kernels/int8-gemm.ts';
 import { quantizeInt8PerColumn } from '../tools/exporter/graphs/quantize.ts';
+import { spawnNodeGemmHelper } from '../tools/node/gemm-helper.ts';
 import { decoderLinearStandIn, standInKernel } from './linear-stand-in.ts';
 import type { StandInOps } from './linear-stand-in.ts';
 
@@ -19,10 +20,12 @@ export interface OwnLinearStack {
   /** The kernel's memory: packed weights and scratch. */
   readonly memoryBytes: number;
   run(x: Float32Array, rows: number): Float32Array;
+  release(): Promise<void>;
 }
 
-export async function ownLinearStack(config: DalleBartConfig): Promise<OwnLinearStack> {
-  const gemm = await Int8Gemm.create();
+/** `threads` > 1 splits every call by columns across Node helper threads (tools/node/gemm-helper.ts). */
+export async function ownLinearStack(config: DalleBartConfig, threads = 1): Promise<OwnLinearStack> {
+  const gemm = await Int8Gemm.create({ threads, spawnHelper: spawnNodeGemmHelper });
   const layers = new Map<string, Int8Linear>();
   const ops: StandInOps<Rows> = {
     linear(x, name, inDim, outDim) {
@@ -50,5 +53,6 @@ export async function ownLinearStack(config: DalleBartConfig): Promise<OwnLinear
       return gemm.memoryBytes;
     },
     run: (x, rows) => decoderLinearStandIn(config, ops, { data: x, rows }).data,
+    release: () => gemm.release(),
   };
 }

@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import { ACTIVATION_LEVELS, Int8Gemm, MAX_IN_DIM, quantizeRows } from '../src/kernels/int8-gemm.ts';
 import { quantizeInt8PerColumn } from '../tools/exporter/graphs/quantize.ts';
 import { fillNormal } from '../tools/exporter/prng.ts';
+import { spawnNodeGemmHelper } from '../tools/node/gemm-helper.ts';
 
 function randomInt8(n: number, seed: number): Int8Array {
   const q = new Int8Array(n);
@@ -102,4 +103,26 @@ void test('bad shapes are refused with the reason', async () => {
   const layer = gemm.addLinear(new Int8Array(8), new Float32Array(2), 4, 2);
   assert.throws(() => gemm.multiply(layer, new Float32Array(7), 2), /7 activations are not 2 rows of 4/);
   assert.equal(ACTIVATION_LEVELS, 2047);
+});
+
+void test('threads split a call by columns and give the one-thread result bit for bit', async () => {
+  const [rows, inDim, outDim] = [18, 200, 203];
+  const q = randomInt8(inDim * outDim, 5);
+  const scales = Float32Array.from({ length: outDim }, (_, n) => 1 + n / 100);
+  const x = fillNormal(new Float32Array(rows * inDim), 9, 0, 1);
+  const one = await Int8Gemm.create();
+  const want = one.multiply(one.addLinear(q, scales, inDim, outDim), x, rows);
+  for (const threads of [2, 3]) {
+    const gemm = await Int8Gemm.create({ threads, spawnHelper: spawnNodeGemmHelper });
+    try {
+      const layer = gemm.addLinear(q, scales, inDim, outDim);
+      for (let call = 0; call < 3; call++) assert.deepEqual(gemm.multiply(layer, x, rows), want, `${threads} threads`);
+      // Fewer panels than threads: a helper with no columns still reports done.
+      const small = gemm.addLinear(q.subarray(0, inDim * 8), scales.subarray(0, 8), inDim, 8);
+      assert.equal(gemm.multiply(small, x, rows).length, rows * 8);
+    } finally {
+      await gemm.release();
+    }
+  }
+  await assert.rejects(Int8Gemm.create({ threads: 2 }), /needs spawnHelper/);
 });

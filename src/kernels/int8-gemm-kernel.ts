@@ -21,9 +21,15 @@ const VECTORS = PANEL_COLUMNS / 4;
 const EVEN_LANES = [0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27];
 const ODD_LANES = EVEN_LANES.map((b) => b + 4);
 
-/** gemm(weights, activations, wScales, xScales, y, M, N, K): N and K padded, y's rows N floats apart. */
+/** The kernel's parameters, in order: byte offsets, then sizes; columns [p0, p1) of the padded N are computed. */
+export const GEMM_PARAMS = ['wp', 'xa', 'sw', 'sx', 'y', 'M', 'N', 'K', 'p0', 'p1'] as const;
+
+/**
+ * gemm(weights, activations, wScales, xScales, y, M, N, K, p0, p1): N and K padded, y's rows N floats apart; p0 and p1
+ * multiples of PANEL_COLUMNS, so threads can share one call by columns.
+ */
 export function int8GemmFunction(): FunctionBody {
-  const f = new FunctionBody(['wp', 'xa', 'sw', 'sx', 'y', 'M', 'N', 'K']);
+  const f = new FunctionBody(GEMM_PARAMS);
   for (const name of ['p', 'm', 'k2', 'K2', 'wq', 'ws', 'y0', 'panel']) f.local(name, 'i32');
   f.local('w', 'v128');
   f.local('x', 'v128');
@@ -46,9 +52,9 @@ export function int8GemmFunction(): FunctionBody {
 
   f.get('K').i32(PANEL_COLUMNS).op('mul').set('panel');
   f.get('K').i32(1).op('shl').set('K2');
-  f.i32(0).set('p');
+  f.get('p0').set('p');
   f.whileNot(
-    () => f.get('p').get('N').op('ge_u'),
+    () => f.get('p').get('p1').op('ge_u'),
     () => {
       f.i32(0).set('m');
       f.whileNot(

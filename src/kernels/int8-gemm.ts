@@ -4,6 +4,8 @@
  * (rows stay independent, as in the exporter's int8-activation graphs, with 16× finer steps) and multiplies exactly in
  * integers. Pure WebAssembly SIMD128 with no browser API: the same code runs in the worker, in Node and in the tests.
  */
+import { CONTROL_WORDS, GemmThreads } from './gemm-threads.ts';
+import type { GemmHelper, SpawnGemmHelper } from './gemm-threads.ts';
 import { int8GemmFunction, K_BLOCK, PANEL_COLUMNS, packInt8Panels, padTo } from './int8-gemm-kernel.ts';
 import { encodeModule } from './wasm-binary.ts';
 
@@ -22,7 +24,13 @@ export interface Int8Linear {
   readonly scalesAt: number;
 }
 
-type GemmExport = (wp: number, xa: number, sw: number, sx: number, y: number, m: number, n: number, k: number) => void;
+type GemmExport = (...args: number[]) => void;
+
+export interface Int8GemmOptions {
+  /** Threads per call, the caller's included (default 1); more need `spawnHelper` and a shared memory. */
+  readonly threads?: number;
+  readonly spawnHelper?: SpawnGemmHelper;
+}
 
 const PAGE = 65536;
 const ALIGN = 64;
@@ -31,16 +39,43 @@ export class Int8Gemm {
   private top = ALIGN;
   private scratch = { rows: 0, width: 0, activationsAt: 0, rowScalesAt: 0, outputAt: 0 };
 
+  private threads: GemmThreads | null = null;
+  private helpers: GemmHelper[] = [];
+
   private constructor(
     private readonly memory: WebAssembly.Memory,
     private readonly gemm: GemmExport,
   ) {}
 
-  static async create(): Promise<Int8Gemm> {
-    const memory = new WebAssembly.Memory({ initial: 1, maximum: 65536 });
-    const bytes = encodeModule({ gemm: int8GemmFunction() }, { shared: false });
-    const instance = await WebAssembly.instantiate(await WebAssembly.compile(bytes), { env: { memory } });
-    return new Int8Gemm(memory, instance.exports.gemm as GemmExport);
+  static async create(options: Int8GemmOptions = {}): Promise<Int8Gemm> {
+    const threads = options.threads ?? 1;
+    if (!Number.isSafeInteger(threads) || threads < 1) throw new Error(`threads must be a whole number ≥ 1`);
+    if (threads > 1 && !options.spawnHelper) throw new Error('more than one thread needs spawnHelper');
+    const shared = threads > 1;
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: 65536, shared });
+    const module = await WebAssembly.compile(encodeModule({ gemm: int8GemmFunction() }, { shared }));
+    const instance = await WebAssembly.instantiate(module, { env: { memory } });
+    const gemm = new Int8Gemm(memory, instance.exports.gemm as GemmExport);
+    if (shared) {
+      const controlAt = gemm.allocate(CONTROL_WORDS * 4);
+      gemm.threads = new GemmThreads(memory, controlAt, threads);
+      for (let share = 1; share < threads; share++)
+        gemm.helpers.push(options.spawnHelper!({ module, memory, controlAt, share, threads }));
+      // The caller blocks in Atomics.wait during a call: a helper still starting might need this thread's event loop.
+      await Promise.all(gemm.helpers.map((helper) => helper.ready)).catch(async (error: unknown) => {
+        await gemm.release();
+        throw error;
+      });
+    }
+    return gemm;
+  }
+
+  /** Stops the helper threads (a one-thread Int8Gemm holds nothing but its memory). */
+  async release(): Promise<void> {
+    this.threads?.stop();
+    this.threads = null;
+    await Promise.all(this.helpers.map((helper) => helper.stop()));
+    this.helpers = [];
   }
 
   /** Bytes of the kernel's memory: the packed weights plus scratch. */
@@ -93,7 +128,18 @@ export class Int8Gemm {
     const activations = new Int16Array(this.memory.buffer, s.activationsAt, rows * paddedIn);
     const rowScales = new Float32Array(this.memory.buffer, s.rowScalesAt, rows);
     quantizeRows(x, rows, inDim, paddedIn, activations, rowScales);
-    this.gemm(layer.weightsAt, s.activationsAt, layer.scalesAt, s.rowScalesAt, s.outputAt, rows, paddedOut, paddedIn);
+    const args = [
+      layer.weightsAt,
+      s.activationsAt,
+      layer.scalesAt,
+      s.rowScalesAt,
+      s.outputAt,
+      rows,
+      paddedOut,
+      paddedIn,
+    ];
+    if (this.threads) this.threads.run(this.gemm, args);
+    else this.gemm(...args, 0, paddedOut);
     const y = new Float32Array(this.memory.buffer, s.outputAt, rows * paddedOut);
     const result = out ?? new Float32Array(rows * outDim);
     for (let m = 0; m < rows; m++) result.set(y.subarray(m * paddedOut, m * paddedOut + outDim), m * outDim);

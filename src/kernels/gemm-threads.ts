@@ -1,0 +1,101 @@
+/**
+ * Helper threads for the int8 GEMM: every thread instantiates the same kernel over one shared memory, and a call is
+ * split by columns (each thread streams its own panels of weights, so nothing is shared but the activations).
+ * Threads meet through a control block of Int32s in that memory with `Atomics.wait`/`notify`: a few microseconds per
+ * call, where a message would cost a task hop. The caller waits with `Atomics.wait` too, so it must run in a worker
+ * (or Node), never on a page's main thread. Pure: the environment spawns the threads (`SpawnGemmHelper`).
+ */
+import { GEMM_PARAMS, PANEL_COLUMNS } from './int8-gemm-kernel.ts';
+
+/** What a helper thread is sent once. */
+export interface GemmHelperInit {
+  readonly module: WebAssembly.Module;
+  readonly memory: WebAssembly.Memory;
+  /** Byte offset of the control block. */
+  readonly controlAt: number;
+  /** This helper's share: 1 … threads − 1 (the caller takes share 0). */
+  readonly share: number;
+  readonly threads: number;
+}
+
+/** A started helper thread: `ready` once it waits for calls (its `onReady`), `stop` ends it. */
+export interface GemmHelper {
+  readonly ready: Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Starts a thread that calls serveGemmHelper(init, onReady). */
+export type SpawnGemmHelper = (init: GemmHelperInit) => GemmHelper;
+
+const GENERATION = 0;
+const PENDING = 1;
+const STOP = 2;
+const ARGS = 3;
+/** Int32s in the control block. */
+export const CONTROL_WORDS = ARGS + GEMM_PARAMS.length;
+
+type Gemm = (...args: number[]) => void;
+
+/** Columns [p0, p1) of share `share` out of `threads`, whole panels each. */
+export function shareColumns(paddedOut: number, share: number, threads: number): [number, number] {
+  const panels = paddedOut / PANEL_COLUMNS;
+  const from = Math.floor((share * panels) / threads);
+  const to = Math.floor(((share + 1) * panels) / threads);
+  return [from * PANEL_COLUMNS, to * PANEL_COLUMNS];
+}
+
+/**
+ * A helper thread's loop: waits for each call, computes its share, reports done; returns when told to stop.
+ * `onReady` runs once the kernel is instantiated (the caller's first call waits for every helper's).
+ */
+export function serveGemmHelper(init: GemmHelperInit, onReady: () => void): void {
+  const instance = new WebAssembly.Instance(init.module, { env: { memory: init.memory } });
+  const gemm = instance.exports.gemm as Gemm;
+  const control = new Int32Array(init.memory.buffer, init.controlAt, CONTROL_WORDS);
+  // Calls are numbered from 1 and each waits for every helper: starting at 0, a helper never misses one.
+  let seen = 0;
+  onReady();
+  for (;;) {
+    Atomics.wait(control, GENERATION, seen);
+    const generation = Atomics.load(control, GENERATION);
+    if (generation === seen) continue;
+    seen = generation;
+    if (Atomics.load(control, STOP) !== 0) return;
+    const args = Array.from(control.subarray(ARGS, ARGS + GEMM_PARAMS.length));
+    const [p0, p1] = shareColumns(args[6]!, init.share, init.threads);
+    if (p1 > p0) gemm(...args.slice(0, 8), p0, p1);
+    if (Atomics.sub(control, PENDING, 1) === 1) Atomics.notify(control, PENDING);
+  }
+}
+
+/** The caller's side: posts a call to the helpers, computes share 0, waits for the rest. */
+export class GemmThreads {
+  private readonly control: Int32Array;
+
+  constructor(
+    memory: WebAssembly.Memory,
+    controlAt: number,
+    private readonly threads: number,
+  ) {
+    this.control = new Int32Array(memory.buffer, controlAt, CONTROL_WORDS);
+  }
+
+  run(gemm: Gemm, args: readonly number[]): void {
+    const { control, threads } = this;
+    control.set(args, ARGS);
+    Atomics.store(control, PENDING, threads - 1);
+    Atomics.add(control, GENERATION, 1);
+    Atomics.notify(control, GENERATION);
+    const [p0, p1] = shareColumns(args[6]!, 0, threads);
+    gemm(...args.slice(0, 8), p0, p1);
+    for (let pending = Atomics.load(control, PENDING); pending !== 0; pending = Atomics.load(control, PENDING))
+      Atomics.wait(control, PENDING, pending);
+  }
+
+  /** Tells every helper to return. */
+  stop(): void {
+    Atomics.store(this.control, STOP, 1);
+    Atomics.add(this.control, GENERATION, 1);
+    Atomics.notify(this.control, GENERATION);
+  }
+}
