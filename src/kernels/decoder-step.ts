@@ -1,0 +1,222 @@
+/**
+ * One step of the q8 DalleBart decoder outside ONNX Runtime: the host-cache graph's inputs and outputs
+ * (docs/model-format.md#kv-cache) on plain typed arrays, its linear layers on our int8 kernel (int8-gemm.ts), the q8
+ * weights read from the decoder's ONNX initializers. The math follows the exporter's graph (tools/exporter/graphs/
+ * dallebart.ts) op for op: NormFormer-style norms around each attention, attention over the past slots plus the new
+ * one, cross-attention of each prompt row's images to that row's text, the GLU, the final norm and the LM head.
+ * Everything but the GEMMs is plain TypeScript for now (docs/performance.md#our-own-int8-kernel).
+ */
+import type { DalleBartConfig } from '../model/config.ts';
+import { LAYER_NORM_EPS } from '../model/config.ts';
+import { float32Values, int8Values } from '../model/onnx-initializers.ts';
+import type { OnnxInitializer } from '../model/onnx-initializers.ts';
+import { Int8Gemm } from './int8-gemm.ts';
+import type { Int8Linear } from './int8-gemm.ts';
+import { addInPlace, attendRow, gelu, layerNorm } from './decoder-math.ts';
+
+/** One layer's key and value: cross [2, H, hd, T] / [2, H, T, hd], past [B, H, hd, P] / [B, H, P, hd]. */
+export interface KeyValue {
+  readonly key: Float32Array;
+  readonly value: Float32Array;
+}
+
+export interface DecoderStepInputs {
+  /** The previous token of each of the B = 2n rows (n images: conditioned rows, then unconditioned). */
+  readonly ids: readonly number[];
+  readonly position: number;
+  /** [2, T]: 1 where a text token is attended. */
+  readonly attentionMask: ArrayLike<number>;
+  readonly cross: readonly KeyValue[];
+  readonly past: readonly KeyValue[];
+  /** Slots in `past` (P ≥ position; those at or after the position are ignored). */
+  readonly pastSlots: number;
+}
+
+export interface DecoderStepOutputs {
+  /** [B, V] */
+  readonly logits: Float32Array;
+  /** Per layer, this step's key and value, [B, d] each (laid out [B, H, hd]). */
+  readonly newSlots: readonly KeyValue[];
+}
+
+interface Norm {
+  readonly scale: Float32Array;
+  readonly bias: Float32Array;
+}
+
+interface DecoderLayer {
+  readonly preSelf: Norm;
+  readonly q: Int8Linear;
+  readonly k: Int8Linear;
+  readonly v: Int8Linear;
+  readonly selfOut: Int8Linear;
+  readonly postSelf: Norm;
+  readonly preCross: Norm;
+  readonly crossQ: Int8Linear;
+  readonly crossOut: Int8Linear;
+  readonly postCross: Norm;
+  readonly gluNorm0: Norm;
+  readonly fc0: Int8Linear;
+  readonly fc1: Int8Linear;
+  readonly gluNorm1: Norm;
+  readonly fc2: Int8Linear;
+}
+
+export class DecoderStep {
+  private constructor(
+    private readonly config: DalleBartConfig,
+    private readonly gemm: Int8Gemm,
+    private readonly tokens: { readonly table: Int8Array; readonly rowScales: Float32Array },
+    private readonly positions: Float32Array,
+    private readonly embeddingNorm: Norm,
+    private readonly layers: readonly DecoderLayer[],
+    private readonly finalNorm: Norm,
+    private readonly head: Int8Linear,
+  ) {}
+
+  /** Packs the q8 decoder's weights (from readInitializers of any of its graph files) into `gemm`. */
+  static fromInitializers(
+    config: DalleBartConfig,
+    weights: ReadonlyMap<string, OnnxInitializer>,
+    gemm: Int8Gemm,
+  ): DecoderStep {
+    const get = (name: string): OnnxInitializer => {
+      const tensor = weights.get(name);
+      if (!tensor) throw new Error(`the decoder has no initializer ${name}: not a q8 export`);
+      return tensor;
+    };
+    const linear = (name: string): Int8Linear => {
+      const q = get(`${name}.q8`);
+      const [inDim, outDim] = q.dims as [number, number];
+      return gemm.addLinear(int8Values(q), float32Values(get(`${name}.scales`)), inDim, outDim);
+    };
+    const norm = (name: string): Norm => ({
+      scale: float32Values(get(`${name}.scale`)),
+      bias: float32Values(get(`${name}.bias`)),
+    });
+    const layers: DecoderLayer[] = [];
+    for (let l = 0; l < config.decoderLayers; l++) {
+      const p = `decoder.${l}`;
+      layers.push({
+        preSelf: norm(`${p}.ln_pre_self`),
+        q: linear(`${p}.self.q`),
+        k: linear(`${p}.self.k`),
+        v: linear(`${p}.self.v`),
+        selfOut: linear(`${p}.self.out`),
+        postSelf: norm(`${p}.ln_post_self`),
+        preCross: norm(`${p}.ln_pre_cross`),
+        crossQ: linear(`${p}.cross.q`),
+        crossOut: linear(`${p}.cross.out`),
+        postCross: norm(`${p}.ln_post_cross`),
+        gluNorm0: norm(`${p}.glu.ln0`),
+        fc0: linear(`${p}.glu.fc0`),
+        fc1: linear(`${p}.glu.fc1`),
+        gluNorm1: norm(`${p}.glu.ln1`),
+        fc2: linear(`${p}.glu.fc2`),
+      });
+    }
+    const tokens = {
+      table: int8Values(get('decoder.embed_tokens.q8')),
+      rowScales: float32Values(get('decoder.embed_tokens.scales')),
+    };
+    const positions = float32Values(get('decoder.embed_positions'));
+    const embeddingNorm = norm('decoder.layernorm_embedding');
+    return new DecoderStep(
+      config,
+      gemm,
+      tokens,
+      positions,
+      embeddingNorm,
+      layers,
+      norm('decoder.final_ln'),
+      linear('lm_head'),
+    );
+  }
+
+  run(inputs: DecoderStepInputs): DecoderStepOutputs {
+    const { config, gemm } = this;
+    const d = config.dModel;
+    const heads = config.decoderHeads;
+    const hd = d / heads;
+    const B = inputs.ids.length;
+    const n = B / 2;
+    const T = inputs.attentionMask.length / 2;
+    const qScale = 1 / Math.sqrt(hd);
+
+    let h: Float32Array = new Float32Array(B * d);
+    inputs.ids.forEach((id, r) => {
+      const scale = this.tokens.rowScales[id]!;
+      for (let c = 0; c < d; c++)
+        h[r * d + c] = this.tokens.table[id * d + c]! * scale + this.positions[inputs.position * d + c]!;
+    });
+    h = layerNorm(h, d, this.embeddingNorm.scale, this.embeddingNorm.bias, LAYER_NORM_EPS);
+
+    const newSlots: KeyValue[] = [];
+    const context = new Float32Array(B * d);
+    this.layers.forEach((layer, l) => {
+      const normed = layerNorm(h, d, layer.preSelf.scale, layer.preSelf.bias, LAYER_NORM_EPS);
+      const q = gemm.multiply(layer.q, normed, B);
+      const k = gemm.multiply(layer.k, normed, B);
+      const v = gemm.multiply(layer.v, normed, B);
+      newSlots.push({ key: k, value: v });
+      const past = inputs.past[l]!;
+      const P = inputs.pastSlots;
+      for (let r = 0; r < B; r++) {
+        for (let head = 0; head < heads; head++) {
+          const at = (r * heads + head) * hd;
+          attendRow(
+            q.subarray(at, at + hd),
+            qScale,
+            {
+              keys: past.key,
+              values: past.value,
+              base: (r * heads + head) * hd * P,
+              slots: P,
+              visible: inputs.position,
+            },
+            { key: k.subarray(at, at + hd), value: v.subarray(at, at + hd) },
+            context.subarray(at, at + hd),
+          );
+        }
+      }
+      const selfOut = gemm.multiply(layer.selfOut, context, B);
+      addInPlace(h, layerNorm(selfOut, d, layer.postSelf.scale, layer.postSelf.bias, LAYER_NORM_EPS));
+
+      const crossNormed = layerNorm(h, d, layer.preCross.scale, layer.preCross.bias, LAYER_NORM_EPS);
+      const cq = gemm.multiply(layer.crossQ, crossNormed, B);
+      const cross = inputs.cross[l]!;
+      for (let r = 0; r < B; r++) {
+        const group = Math.floor(r / n);
+        for (let head = 0; head < heads; head++) {
+          const at = (r * heads + head) * hd;
+          attendRow(
+            cq.subarray(at, at + hd),
+            qScale,
+            {
+              keys: cross.key,
+              values: cross.value,
+              base: (group * heads + head) * hd * T,
+              slots: T,
+              mask: inputs.attentionMask,
+              maskBase: group * T,
+            },
+            null,
+            context.subarray(at, at + hd),
+          );
+        }
+      }
+      const crossOut = gemm.multiply(layer.crossOut, context, B);
+      addInPlace(h, layerNorm(crossOut, d, layer.postCross.scale, layer.postCross.bias, LAYER_NORM_EPS));
+
+      const gluIn = layerNorm(h, d, layer.gluNorm0.scale, layer.gluNorm0.bias, LAYER_NORM_EPS);
+      const gate = gelu(gemm.multiply(layer.fc0, gluIn, B));
+      const up = gemm.multiply(layer.fc1, gluIn, B);
+      for (let i = 0; i < gate.length; i++) gate[i] = gate[i]! * up[i]!;
+      const f = config.decoderFfnDim;
+      const gated = layerNorm(gate, f, layer.gluNorm1.scale, layer.gluNorm1.bias, LAYER_NORM_EPS);
+      addInPlace(h, gemm.multiply(layer.fc2, gated, B));
+    });
+    const final = layerNorm(h, d, this.finalNorm.scale, this.finalNorm.bias, LAYER_NORM_EPS);
+    return { logits: gemm.multiply(this.head, final, B), newSlots };
+  }
+}
