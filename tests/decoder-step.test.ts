@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { DecoderStep } from '../src/kernels/decoder-step.ts';
 import type { KeyValue } from '../src/kernels/decoder-step.ts';
-import { attendRow, erf } from '../src/kernels/decoder-math.ts';
+import { Attention } from '../src/kernels/attention.ts';
+import { erf } from '../src/kernels/decoder-math.ts';
+import { attendRow } from './helpers/attention-reference.ts';
 import { Int8Gemm } from '../src/kernels/int8-gemm.ts';
 import type { ModelManifest } from '../src/model/manifest.ts';
 import {
@@ -37,7 +39,7 @@ void test('one step on our kernels gives ONNX Runtime’s logits and new slots (
   const c = manifest.dalleBart;
   const entry = manifest.graphs.decoder;
   const externalData = entry.externalData.map((path) => ({ path, data: readFileSync(join(dir, path)) }));
-  const step = DecoderStep.fromInitializers(
+  const step = await DecoderStep.fromInitializers(
     c,
     readInitializers(readFileSync(join(dir, entry.file)), externalData),
     await Int8Gemm.create(),
@@ -85,7 +87,7 @@ void test('one step on our kernels gives ONNX Runtime’s logits and new slots (
   });
 });
 
-void test('attention edge cases: only the new slot visible; no text visible weighs every column alike, as the graphs do', () => {
+void test('the reference attention: only the new slot visible; no text visible weighs every column alike, as in the graphs', () => {
   const q = Float32Array.from([1, 2]);
   const keys = Float32Array.from([5, -5, 1, 3]); // [hd = 2, slots = 2]
   const values = Float32Array.from([1, 2, 3, 4]); // [slots = 2, hd = 2]
@@ -97,4 +99,50 @@ void test('attention edge cases: only the new slot visible; no text visible weig
   assert.deepEqual(out, Float32Array.from([2, 3]));
   attendRow(q, 1, { keys, values, base: 0, slots: 2, mask: [0, 1], maskBase: 0 }, null, out);
   assert.deepEqual(out, Float32Array.from([3, 4]));
+});
+
+void test('the attention kernels give the reference attention: self with the new slot, cross with a mask and groups', async () => {
+  const attention = await Attention.create();
+  const [heads, hd, rows] = [3, 32, 4];
+  const random = (n: number, seed: number) => fillNormal(new Float32Array(n), seed, 0, 1);
+  const query = random(rows * heads * hd, 1);
+  const extra = { keys: random(rows * heads * hd, 2), values: random(rows * heads * hd, 3) };
+  for (const slots of [5, 37]) {
+    const keys = random(rows * heads * hd * slots, 4);
+    const values = random(rows * heads * slots * hd, 5);
+    for (const visible of [0, 1, slots - 2]) {
+      const out = new Float32Array(rows * heads * hd);
+      attention.run(query, { keys, values, slots, groupOf: (r) => r, visible, extra }, heads, hd, 0.2, out);
+      for (let r = 0; r < rows; r++) {
+        for (let h = 0; h < heads; h++) {
+          const at = (r * heads + h) * hd;
+          const want = new Float32Array(hd);
+          const newSlot = { key: extra.keys.subarray(at, at + hd), value: extra.values.subarray(at, at + hd) };
+          const base = (r * heads + h) * hd * slots;
+          attendRow(query.subarray(at, at + hd), 0.2, { keys, values, base, slots, visible }, newSlot, want);
+          assert.ok(relativeError(out.subarray(at, at + hd), want) < 1e-5, `self ${slots} ${visible} ${r} ${h}`);
+        }
+      }
+    }
+    // Cross: two groups of two rows, the second group's text partly hidden (and once all hidden).
+    for (const hidden of [2, slots]) {
+      const groupKeys = keys.subarray(0, 2 * heads * hd * slots);
+      const groupValues = values.subarray(0, 2 * heads * slots * hd);
+      const mask = Array.from({ length: 2 * slots }, (_, j) => (j >= slots && j - slots < hidden ? 0 : 1));
+      const out = new Float32Array(rows * heads * hd);
+      const layer = { keys: groupKeys, values: groupValues, slots, groupOf: (r: number) => Math.floor(r / 2), mask };
+      attention.run(query, { ...layer, fixedId: 'cross' }, heads, hd, 0.2, out);
+      for (let r = 0; r < rows; r++) {
+        for (let h = 0; h < heads; h++) {
+          const at = (r * heads + h) * hd;
+          const g = Math.floor(r / 2);
+          const want = new Float32Array(hd);
+          const base = (g * heads + h) * hd * slots;
+          const source = { keys: groupKeys, values: groupValues, base, slots, mask, maskBase: g * slots };
+          attendRow(query.subarray(at, at + hd), 0.2, source, null, want);
+          assert.ok(relativeError(out.subarray(at, at + hd), want) < 1e-5, `cross ${slots} ${hidden} ${r} ${h}`);
+        }
+      }
+    }
+  }
 });

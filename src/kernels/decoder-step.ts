@@ -12,7 +12,8 @@ import { float32Values, int8Values } from '../model/onnx-initializers.ts';
 import type { OnnxInitializer } from '../model/onnx-initializers.ts';
 import { Int8Gemm } from './int8-gemm.ts';
 import type { Int8Linear } from './int8-gemm.ts';
-import { addInPlace, attendRow, gelu, layerNorm } from './decoder-math.ts';
+import { Attention } from './attention.ts';
+import { addInPlace, gelu, layerNorm } from './decoder-math.ts';
 
 /** One layer's key and value: cross [2, H, hd, T] / [2, H, T, hd], past [B, H, hd, P] / [B, H, P, hd]. */
 export interface KeyValue {
@@ -66,6 +67,7 @@ export class DecoderStep {
   private constructor(
     private readonly config: DalleBartConfig,
     private readonly gemm: Int8Gemm,
+    private readonly attention: Attention,
     private readonly tokens: { readonly table: Int8Array; readonly rowScales: Float32Array },
     private readonly positions: Float32Array,
     private readonly embeddingNorm: Norm,
@@ -75,11 +77,11 @@ export class DecoderStep {
   ) {}
 
   /** Packs the q8 decoder's weights (from readInitializers of any of its graph files) into `gemm`. */
-  static fromInitializers(
+  static async fromInitializers(
     config: DalleBartConfig,
     weights: ReadonlyMap<string, OnnxInitializer>,
     gemm: Int8Gemm,
-  ): DecoderStep {
+  ): Promise<DecoderStep> {
     const get = (name: string): OnnxInitializer => {
       const tensor = weights.get(name);
       if (!tensor) throw new Error(`the decoder has no initializer ${name}: not a q8 export`);
@@ -124,6 +126,7 @@ export class DecoderStep {
     return new DecoderStep(
       config,
       gemm,
+      await Attention.create(),
       tokens,
       positions,
       embeddingNorm,
@@ -160,51 +163,42 @@ export class DecoderStep {
       const v = gemm.multiply(layer.v, normed, B);
       newSlots.push({ key: k, value: v });
       const past = inputs.past[l]!;
-      const P = inputs.pastSlots;
-      for (let r = 0; r < B; r++) {
-        for (let head = 0; head < heads; head++) {
-          const at = (r * heads + head) * hd;
-          attendRow(
-            q.subarray(at, at + hd),
-            qScale,
-            {
-              keys: past.key,
-              values: past.value,
-              base: (r * heads + head) * hd * P,
-              slots: P,
-              visible: inputs.position,
-            },
-            { key: k.subarray(at, at + hd), value: v.subarray(at, at + hd) },
-            context.subarray(at, at + hd),
-          );
-        }
-      }
+      this.attention.run(
+        q,
+        {
+          keys: past.key,
+          values: past.value,
+          slots: inputs.pastSlots,
+          groupOf: (row) => row,
+          visible: inputs.position,
+          extra: { keys: k, values: v },
+        },
+        heads,
+        hd,
+        qScale,
+        context,
+      );
       const selfOut = gemm.multiply(layer.selfOut, context, B);
       addInPlace(h, layerNorm(selfOut, d, layer.postSelf.scale, layer.postSelf.bias, LAYER_NORM_EPS));
 
       const crossNormed = layerNorm(h, d, layer.preCross.scale, layer.preCross.bias, LAYER_NORM_EPS);
       const cq = gemm.multiply(layer.crossQ, crossNormed, B);
       const cross = inputs.cross[l]!;
-      for (let r = 0; r < B; r++) {
-        const group = Math.floor(r / n);
-        for (let head = 0; head < heads; head++) {
-          const at = (r * heads + head) * hd;
-          attendRow(
-            cq.subarray(at, at + hd),
-            qScale,
-            {
-              keys: cross.key,
-              values: cross.value,
-              base: (group * heads + head) * hd * T,
-              slots: T,
-              mask: inputs.attentionMask,
-              maskBase: group * T,
-            },
-            null,
-            context.subarray(at, at + hd),
-          );
-        }
-      }
+      this.attention.run(
+        cq,
+        {
+          keys: cross.key,
+          values: cross.value,
+          slots: T,
+          groupOf: (row) => Math.floor(row / n),
+          mask: inputs.attentionMask,
+          fixedId: `cross.${l}`,
+        },
+        heads,
+        hd,
+        qScale,
+        context,
+      );
       const crossOut = gemm.multiply(layer.crossOut, context, B);
       addInPlace(h, layerNorm(crossOut, d, layer.postCross.scale, layer.postCross.bias, LAYER_NORM_EPS));
 

@@ -20,6 +20,7 @@ export const SIMD = {
   'i16x8.extend_high_i8x16_s': 0x88,
   'i32x4.add': 0xae,
   'i32x4.dot_i16x8_s': 0xba,
+  'f32x4.add': 0xe4,
   'f32x4.mul': 0xe6,
   'f32x4.convert_i32x4_s': 0xfa,
 } as const;

@@ -1,0 +1,160 @@
+/**
+ * npm run bench:own-step -- --model <q8 dir> [--images 1,9] [--position 128] [--rounds 2] [--runs 7] [--threads 1]
+ * One decoder step at a position, side by side in one process, rounds interleaved: ONNX Runtime's WASM backend on the
+ * graph the page runs (a q8 folder's wasmHostCacheFile), onnxruntime-node on its hostCacheFile, and our own
+ * DecoderStep (src/kernels/decoder-step.ts: the int8 kernel for the linear layers, TypeScript for the rest) on the same
+ * weights, with the growing cache's slot count at that position (docs/performance.md#our-own-int8-kernel).
+ */
+import * as ortNode from 'onnxruntime-node';
+import * as ortWeb from 'onnxruntime-web';
+import { cpus, loadavg } from 'node:os';
+import { DecoderStep } from '../src/kernels/decoder-step.ts';
+import type { DecoderStepInputs, KeyValue } from '../src/kernels/decoder-step.ts';
+import { Int8Gemm } from '../src/kernels/int8-gemm.ts';
+import {
+  cacheNames,
+  crossAttentionNames,
+  DECODER_INPUTS,
+  DECODER_OUTPUTS,
+  newSlotNames,
+} from '../src/model/graph-io.ts';
+import { readInitializers } from '../src/model/onnx-initializers.ts';
+import { cacheSlotsAt, int64 } from '../src/pipeline/decoder-run.ts';
+import type { Feeds } from '../src/pipeline/decoder-run.ts';
+import { createSession } from '../src/pipeline/runtime.ts';
+import type { OrtApi, Session } from '../src/pipeline/runtime.ts';
+import { sessionOptionsFor } from '../src/pipeline/session-options.ts';
+import { intArg, parseArgs, runCli, UsageError } from '../tools/cli-args.ts';
+import { fillNormal } from '../tools/exporter/prng.ts';
+import { spawnNodeGemmHelper } from '../tools/node/gemm-helper.ts';
+import { openModelFolder } from '../tools/node/model-folder.ts';
+import { median } from './bench-report.ts';
+
+type Runner = 'web-wasm' | 'node' | 'own-wasm';
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2), ['model', 'images', 'position', 'rounds', 'runs', 'threads']);
+  const dir = args.values.get('model');
+  if (!dir) throw new UsageError('--model <dir> is required (a q8 export)');
+  const images = (args.values.get('images') ?? '1,9').split(',').map(Number);
+  const position = intArg(args, 'position', 128, 0);
+  const rounds = intArg(args, 'rounds', 2, 1);
+  const runs = intArg(args, 'runs', 7, 1);
+  const threads = intArg(args, 'threads', 1, 1);
+  const source = openModelFolder(dir);
+  const c = source.manifest.dalleBart;
+  if (position >= c.imageLength) throw new UsageError(`--position must be below ${c.imageLength}`);
+  const entry = source.manifest.graphs.decoder;
+
+  ortWeb.env.wasm.numThreads = threads;
+  const web = await createSession(
+    ortWeb,
+    source,
+    'decoder',
+    sessionOptionsFor('wasm', source.manifest)('decoder'),
+    true,
+  );
+  const node = await createSession(
+    ortNode,
+    source,
+    'decoder',
+    { intraOpNumThreads: threads, interOpNumThreads: 1 },
+    true,
+  );
+  const externalData = await Promise.all(
+    entry.externalData.map(async (path) => ({ path, data: await source.readFile(path) })),
+  );
+  const gemm = await Int8Gemm.create({ threads, spawnHelper: spawnNodeGemmHelper });
+  const own = await DecoderStep.fromInitializers(
+    c,
+    readInitializers(await source.readFile(entry.file), externalData),
+    gemm,
+  );
+
+  const H = c.decoderHeads;
+  const hd = c.dModel / H;
+  const T = c.maxTextLength;
+  const P = cacheSlotsAt(position, c.imageLength);
+  const table = new Map<string, number[]>();
+  for (let round = 0; round < rounds; round++) {
+    for (const n of images) {
+      const B = 2 * n;
+      const random = (length: number, seed: number) => fillNormal(new Float32Array(length), seed, 0, 1);
+      const inputs: DecoderStepInputs = {
+        ids: Array.from({ length: B }, (_, i) => (i * 37) % c.imageVocabSize),
+        position,
+        attentionMask: new Array<number>(2 * T).fill(1),
+        cross: crossAttentionNames(c).map((_, l): KeyValue => ({
+          key: random(2 * H * hd * T, l),
+          value: random(2 * H * T * hd, 50 + l),
+        })),
+        past: cacheNames(c, 'past').map((_, l): KeyValue => ({
+          key: random(B * H * hd * P, 100 + l),
+          value: random(B * H * P * hd, 150 + l),
+        })),
+        pastSlots: P,
+      };
+      const feedsFor = (ort: OrtApi): Feeds => {
+        const feeds: Feeds = {
+          [DECODER_INPUTS.inputIds]: int64(ort, [...inputs.ids], [B]),
+          [DECODER_INPUTS.position]: int64(ort, [position], []),
+          [DECODER_INPUTS.attentionMask]: int64(ort, Array.from(inputs.attentionMask), [2, T]),
+        };
+        crossAttentionNames(c).forEach(({ key, value }, l) => {
+          feeds[key] = new ort.Tensor('float32', inputs.cross[l]!.key, [2, H, hd, T]);
+          feeds[value] = new ort.Tensor('float32', inputs.cross[l]!.value, [2, H, T, hd]);
+        });
+        cacheNames(c, 'past').forEach(({ key, value }, l) => {
+          feeds[key] = new ort.Tensor('float32', inputs.past[l]!.key, [B, H, hd, P]);
+          feeds[value] = new ort.Tensor('float32', inputs.past[l]!.value, [B, H, P, hd]);
+        });
+        return feeds;
+      };
+      const fetches = [DECODER_OUTPUTS.logits, ...newSlotNames(c).flatMap(({ key, value }) => [key, value])];
+      const timeOrt = async (session: Session, ort: OrtApi): Promise<number> => {
+        const feeds = feedsFor(ort);
+        const times: number[] = [];
+        for (let r = 0; r < runs + 2; r++) {
+          const start = performance.now();
+          const out = await session.run(feeds, fetches);
+          if (r >= 2) times.push(performance.now() - start);
+          for (const t of Object.values(out)) t.dispose();
+        }
+        return median(times);
+      };
+      const timeOwn = (): number => {
+        const times: number[] = [];
+        for (let r = 0; r < runs + 2; r++) {
+          const start = performance.now();
+          own.run(inputs);
+          if (r >= 2) times.push(performance.now() - start);
+        }
+        return median(times);
+      };
+      const record = (runner: Runner, ms: number) => {
+        const key = `${runner}|${n}`;
+        table.set(key, [...(table.get(key) ?? []), ms]);
+      };
+      record('web-wasm', await timeOrt(web, ortWeb));
+      record('node', await timeOrt(node, ortNode));
+      record('own-wasm', timeOwn());
+    }
+    process.stderr.write(`round ${round + 1}/${rounds} done, load ${loadavg()[0]!.toFixed(2)}\n`);
+  }
+  console.log(
+    `decoder step at position ${position} (${P} cache slots), ${threads} thread(s), ${cpus()[0]?.model ?? 'unknown CPU'}, ` +
+      `median of ${rounds} round(s) × ${runs} runs`,
+  );
+  console.log('| images | web-wasm ms | node ms | own-wasm ms | own / web-wasm | own / node |');
+  console.log('| ------ | ----------- | ------- | ----------- | -------------- | ---------- |');
+  for (const n of images) {
+    const [w, nat, o] = (['web-wasm', 'node', 'own-wasm'] as const).map((r) => median(table.get(`${r}|${n}`)!));
+    console.log(
+      `| ${String(n).padEnd(6)} | ${w!.toFixed(1).padStart(11)} | ${nat!.toFixed(1).padStart(7)} | ${o!.toFixed(1).padStart(11)} | ${(o! / w!).toFixed(2).padStart(13)}× | ${(o! / nat!).toFixed(2).padStart(9)}× |`,
+    );
+  }
+  await Promise.all([web.release(), node.release(), gemm.release()]);
+  process.exit(0);
+}
+
+runCli(main);

@@ -1,0 +1,147 @@
+/**
+ * One layer's attention for every row and head of a decoder step on our WebAssembly kernels (attention-kernel.ts):
+ * scores and the weighted sum of values in SIMD, the softmax in TypeScript. Keys [G, H, hd, slots] and values
+ * [G, H, slots, hd] are copied into the kernel's memory once per call, except those already there from an earlier call
+ * (`fixedId`: the cross-attention tensors, the same for a whole drawing).
+ */
+import { CHANNEL_BLOCK, SCORE_BLOCK, scoresFunction, weightedFunction } from './attention-kernel.ts';
+import { padTo } from './int8-gemm-kernel.ts';
+import { encodeModule } from './wasm-binary.ts';
+
+export interface AttentionLayer {
+  /** [G, H, hd, slots] */
+  readonly keys: Float32Array;
+  /** [G, H, slots, hd] */
+  readonly values: Float32Array;
+  readonly slots: number;
+  /** The key/value group row `r` reads: its own (self-attention) or its prompt row's (cross-attention). */
+  readonly groupOf: (row: number) => number;
+  /** Slots before this one are visible (self-attention: the position). */
+  readonly visible?: number;
+  /** [G, slots], 1 where visible (cross-attention: the text mask). */
+  readonly mask?: ArrayLike<number>;
+  /** This step's key and value per row, [B, H, hd]: one more column, always visible (self-attention). */
+  readonly extra?: { readonly keys: Float32Array; readonly values: Float32Array };
+  /**
+   * The tensors do not change between calls (the same arrays, never written): copied into the kernel's memory once,
+   * into a place kept under this name for whatever arrays the name is given next.
+   */
+  readonly fixedId?: string;
+}
+
+type Kernel = (...args: number[]) => void;
+
+export class Attention {
+  private top = 64;
+  private readonly fixed = new Map<string, { data: Float32Array; at: number; floats: number }>();
+  private scratch = { floats: 0, at: 0 };
+
+  private constructor(
+    private readonly memory: WebAssembly.Memory,
+    private readonly scores: Kernel,
+    private readonly weighted: Kernel,
+  ) {}
+
+  static async create(): Promise<Attention> {
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: 65536 });
+    const module = await WebAssembly.compile(
+      encodeModule({ scores: scoresFunction(), weighted: weightedFunction() }, { shared: false }),
+    );
+    const { exports } = await WebAssembly.instantiate(module, { env: { memory } });
+    return new Attention(memory, exports.scores as Kernel, exports.weighted as Kernel);
+  }
+
+  private allocate(bytes: number): number {
+    const at = this.top;
+    this.top += padTo(bytes, 64);
+    const missing = this.top - this.memory.buffer.byteLength;
+    if (missing > 0) this.memory.grow(Math.ceil(missing / 65536));
+    return at;
+  }
+
+  /** Where `data` sits in the kernel's memory: under `fixedId` once, else in the per-call scratch from `scratch.at`. */
+  private place(data: Float32Array, fixedId: string | undefined, scratch: { at: number }): number {
+    // Keys are read up to SCORE_BLOCK − 1 floats past their last slot (scores the caller never reads).
+    const floats = padTo(data.length + SCORE_BLOCK, 16);
+    if (fixedId === undefined) {
+      const at = scratch.at;
+      new Float32Array(this.memory.buffer, at, data.length).set(data);
+      scratch.at += 4 * floats;
+      return at;
+    }
+    let slot = this.fixed.get(fixedId);
+    if (slot?.data === data) return slot.at;
+    if (!slot || slot.floats < floats) slot = { data, at: this.allocate(4 * floats), floats };
+    new Float32Array(this.memory.buffer, slot.at, data.length).set(data);
+    this.fixed.set(fixedId, { ...slot, data });
+    return slot.at;
+  }
+
+  private reserve(floats: number): number {
+    if (floats > this.scratch.floats) this.scratch = { floats, at: this.allocate(4 * floats) };
+    return this.scratch.at;
+  }
+
+  /** softmax(scale · q·K (+ the extra column)) · V for every row and head of `query` [B, H, hd], into `out`. */
+  run(query: Float32Array, layer: AttentionLayer, heads: number, hd: number, scale: number, out: Float32Array): void {
+    const rows = query.length / (heads * hd);
+    if (hd % CHANNEL_BLOCK !== 0) throw new Error(`head size ${hd} is not a multiple of ${CHANNEL_BLOCK}`);
+    const { slots } = layer;
+    const { fixedId } = layer;
+    const block = padTo(slots + SCORE_BLOCK, 16);
+    const perCall = fixedId === undefined ? 2 * padTo(layer.keys.length + SCORE_BLOCK, 16) : 0;
+    const scratch = { at: this.reserve(perCall + padTo(query.length + SCORE_BLOCK, 16) + 2 * block + hd) };
+    const keysAt = this.place(layer.keys, fixedId && `${fixedId}.keys`, scratch);
+    const valuesAt = this.place(layer.values, fixedId && `${fixedId}.values`, scratch);
+    const queryAt = this.place(query, undefined, scratch);
+    const scoresAt = scratch.at;
+    const probsAt = scoresAt + 4 * block;
+    const outAt = probsAt + 4 * block;
+    const count = layer.mask ? slots : Math.min(layer.visible ?? slots, slots);
+    const view = () => new Float32Array(this.memory.buffer);
+    for (let r = 0; r < rows; r++) {
+      const group = layer.groupOf(r);
+      for (let h = 0; h < heads; h++) {
+        const at = (r * heads + h) * hd;
+        const kv = (group * heads + h) * hd * slots;
+        if (count > 0) this.scores(queryAt + 4 * at, keysAt + 4 * kv, scoresAt, slots, padTo(count, SCORE_BLOCK), hd);
+        const memory = view();
+        const scores = memory.subarray(scoresAt / 4, scoresAt / 4 + count);
+        const probs = memory.subarray(probsAt / 4, probsAt / 4 + count);
+        let extraScore = -Infinity;
+        if (layer.extra) {
+          let s = 0;
+          for (let c = 0; c < hd; c++) s += query[at + c]! * layer.extra.keys[at + c]!;
+          extraScore = s * scale;
+        }
+        const visible = (j: number): boolean =>
+          layer.mask ? layer.mask[group * slots + j] === 1 : j < (layer.visible ?? slots);
+        let max = extraScore;
+        let any = layer.extra !== undefined;
+        for (let j = 0; j < count; j++) {
+          if (!visible(j)) continue;
+          any = true;
+          max = Math.max(max, scores[j]! * scale);
+        }
+        // With nothing visible every column weighs the same, as in the exported graphs (docs in decoder-math.ts).
+        let total = 0;
+        for (let j = 0; j < count; j++) {
+          probs[j] = !any ? 1 : visible(j) ? Math.exp(scores[j]! * scale - max) : 0;
+          total += probs[j]!;
+        }
+        const extraWeight = layer.extra ? Math.exp(extraScore - max) : 0;
+        total += extraWeight;
+        for (let j = 0; j < count; j++) probs[j] = probs[j]! / total;
+        const result = out.subarray(at, at + hd);
+        if (count > 0) {
+          this.weighted(probsAt, valuesAt + 4 * kv, outAt, count, hd);
+          result.set(view().subarray(outAt / 4, outAt / 4 + hd));
+        } else result.fill(0);
+        if (layer.extra) {
+          const p = extraWeight / total;
+          for (let c = 0; c < hd; c++) result[c] = result[c]! + p * layer.extra.values[at + c]!;
+        }
+      }
+    }
+  }
+}
