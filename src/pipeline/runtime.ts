@@ -8,16 +8,24 @@ import type { GraphName } from '../model/graph-io.ts';
 import type { GraphEntry } from '../model/manifest.ts';
 import type { ModelSource } from '../model/model-source.ts';
 import { dequantizeWeights, weightInputFiles, withWeightInputs } from './weight-inputs.ts';
+import { createOwnDecoderSession } from './own-decoder-session.ts';
 
 export type OrtApi = Pick<typeof Ort, 'InferenceSession' | 'Tensor'>;
 export type Session = Ort.InferenceSession;
 export type Tensor = Ort.Tensor;
 /**
- * ONNX Runtime's session options, and the pipeline's own choice `dequantizeOnce`: a q8 decoder's weights dequantized
- * once by the folder's `dequantizeFile` and fed to its `weightInputsFile` (weight-inputs.ts; ONNX Runtime never sees
- * the flag).
+ * ONNX Runtime's session options, and the pipeline's own choices (ONNX Runtime never sees them): `dequantizeOnce`, a q8
+ * decoder's weights dequantized once by the folder's `dequantizeFile` and fed to its `weightInputsFile`
+ * (weight-inputs.ts), and `ownKernels`.
  */
-export type SessionOptions = Ort.InferenceSession.SessionOptions & { readonly dequantizeOnce?: boolean };
+export type SessionOptions = Ort.InferenceSession.SessionOptions & {
+  readonly dequantizeOnce?: boolean;
+  /**
+   * A q8 host-cache decoder runs on our own WebAssembly kernels (own-decoder-session.ts) instead of ONNX Runtime,
+   * reading the weights of the decoder's graph file; a folder they cannot run falls back to ONNX Runtime.
+   */
+  readonly ownKernels?: boolean;
+};
 
 export type DalleSessions = Readonly<Record<GraphName, Session>>;
 
@@ -48,6 +56,9 @@ export function graphFile(entry: GraphEntry, options: SessionOptions, hostCache:
 /** The graph file each session createSession made was loaded from (it may fall back from the one asked for). */
 const loadedFiles = new WeakMap<Session, string>();
 
+/** What loadedFile says of a decoder on our own kernels: the file whose weights they read. */
+export const ownKernelsFile = (entry: GraphEntry): string => `${entry.file} (own kernels)`;
+
 export function loadedFile(session: Session): string {
   const file = loadedFiles.get(session);
   if (file === undefined) throw new Error('this session was not made by createSession');
@@ -67,7 +78,17 @@ export async function createSession(
   hostCache = false,
 ): Promise<Session> {
   const entry = source.manifest.graphs[graph];
-  const { dequantizeOnce, ...ortOptions } = options;
+  const { dequantizeOnce, ownKernels, ...ortOptions } = options;
+  if (ownKernels === true && graph === 'decoder' && hostCache) {
+    const own = await createOwnDecoderSession(ort, source, entry).catch((error: unknown) => {
+      console.warn('our own kernels cannot run this decoder: ONNX Runtime runs it', error);
+      return undefined;
+    });
+    if (own) {
+      loadedFiles.set(own, ownKernelsFile(entry));
+      return own;
+    }
+  }
   let file = graphFile(entry, options, hostCache);
   const externalData = await Promise.all(
     entry.externalData.map(async (path) => ({ path, data: await source.readFile(path) })),

@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
 import type { ModelSource } from '../../src/model/model-source.ts';
+import type { GraphName } from '../../src/model/graph-io.ts';
 import { DalleEngine } from '../../src/pipeline/engine.ts';
 import { DEFAULT_SAMPLING, superCondition, topKIndices } from '../../src/pipeline/sampler.ts';
 import { loadPromptEncoder } from '../../src/text/prompt-encoder.ts';
@@ -28,8 +29,11 @@ import { sessionOptionsFor } from '../../src/pipeline/session-options.ts';
 
 export interface QuantizationReport {
   readonly dtype: string;
-  /** Which of the quantized model's decoder graphs was measured. */
-  readonly decoder: 'full' | 'host-cache';
+  /**
+   * Which of the quantized model's decoders was measured: its full graph, its host-cache graph on WASM, or the
+   * host-cache step on our own WebAssembly kernels (SessionOptions.ownKernels).
+   */
+  readonly decoder: 'full' | 'host-cache' | 'own-kernels';
   readonly firstSteps: number;
   readonly maxLogitError: number;
   readonly logitScale: number;
@@ -42,14 +46,20 @@ export interface QuantizationReport {
 }
 
 const PROMPT = 'a photo of an astronaut riding a horse';
+const DECODER_LABELS: Record<QuantizationReport['decoder'], string> = {
+  full: 'decoder (onnxruntime-node CPU)',
+  'host-cache': 'host-cache decoder (onnxruntime-web WASM, as the app runs it)',
+  'own-kernels': 'host-cache decoder step on our own WebAssembly kernels',
+};
 const FIRST_STEPS = 8;
 const CONDITION_SCALE = 10;
 const TOP_K = DEFAULT_SAMPLING.topK;
 
-function loadFor(source: ModelSource, hostCacheGraph = false): Promise<LoadedDalle> {
-  return hostCacheGraph
-    ? loadDalle(ortWeb, source, sessionOptionsFor('wasm', source.manifest), { hostCacheGraph })
-    : loadDalle(ortNode, source);
+function loadFor(source: ModelSource, decoder: QuantizationReport['decoder'] = 'full'): Promise<LoadedDalle> {
+  if (decoder === 'full') return loadDalle(ortNode, source);
+  const wasm = sessionOptionsFor('wasm', source.manifest);
+  const options = decoder === 'own-kernels' ? (graph: GraphName) => ({ ...wasm(graph), ownKernels: true }) : wasm;
+  return loadDalle(ortWeb, source, options, { hostCacheGraph: true });
 }
 
 function argmax(values: Float32Array): number {
@@ -88,7 +98,7 @@ export async function measureQuantizationError(
   decoder: QuantizationReport['decoder'] = 'full',
 ): Promise<QuantizationReport> {
   const quantizedSource = openModelFolder(quantizedDir);
-  const loaded = [await loadFor(openModelFolder(fp32Dir)), await loadFor(quantizedSource, decoder === 'host-cache')];
+  const loaded = [await loadFor(openModelFolder(fp32Dir)), await loadFor(quantizedSource, decoder)];
   try {
     return await compare(loaded[0]!.engine, loaded[1]!.engine, quantizedSource, prompt, decoder);
   } finally {
@@ -154,7 +164,7 @@ async function compare(
 
 export function formatQuantizationReport(r: QuantizationReport): string {
   return [
-    `error report, ${r.dtype} ${r.decoder === 'full' ? 'decoder (onnxruntime-node CPU)' : 'host-cache decoder (onnxruntime-web WASM, as the app runs it)'} vs fp32, prompt "${r.prompt}", condition scale ${CONDITION_SCALE}:`,
+    `error report, ${r.dtype} ${DECODER_LABELS[r.decoder]} vs fp32, prompt "${r.prompt}", condition scale ${CONDITION_SCALE}:`,
     `  max |Δlogit| over the first ${r.firstSteps} decoder steps: ${r.maxLogitError.toPrecision(3)} (largest |logit| ${r.logitScale.toPrecision(3)})`,
     `  greedy-token agreement, ${r.steps} teacher-forced steps: ${r.agreement}/${r.steps} (${((100 * r.agreement) / r.steps).toFixed(1)} %)`,
     `  sampling distributions (top-k ${TOP_K}, temperature 1), mean total variation: ${(100 * r.samplingDistance).toFixed(2)} %`,

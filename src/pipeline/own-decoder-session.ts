@@ -1,0 +1,123 @@
+/**
+ * Our own decoder step (src/kernels/decoder-step.ts) behind ONNX Runtime's session interface, with the inputs and
+ * outputs of the decoder's host-cache file (`past.*` with a growing slot axis in, logits and `new.*` out), so the
+ * engine's HostCacheDecoder drives it like the ONNX Runtime session it replaces on WASM for a q8 model
+ * (SessionOptions.ownKernels; docs/performance.md#our-own-int8-kernel).
+ */
+import type { DalleBartConfig } from '../model/config.ts';
+import type { GraphEntry } from '../model/manifest.ts';
+import type { ModelSource } from '../model/model-source.ts';
+import { readInitializers } from '../model/onnx-initializers.ts';
+import {
+  BATCH_AXIS,
+  cacheNames,
+  crossAttentionNames,
+  DECODER_INPUTS,
+  DECODER_OUTPUTS,
+  newSlotNames,
+  PAST_SLOTS_AXIS,
+  TEXT_AXIS,
+} from '../model/graph-io.ts';
+import { DecoderStep } from '../kernels/decoder-step.ts';
+import { Int8Gemm } from '../kernels/int8-gemm.ts';
+import type { OrtApi, Session, Tensor } from './runtime.ts';
+
+type Metadata = Session['inputMetadata'][number];
+
+const tensorInfo = (name: string, type: 'float32' | 'int64', shape: (number | string)[]): Metadata => ({
+  name,
+  isTensor: true,
+  type,
+  shape,
+});
+
+/** Numbers of an int64 tensor (ids, the position, the mask: all small). */
+function numbers(tensor: Tensor | undefined, name: string): number[] {
+  if (!tensor || tensor.type !== 'int64') throw new Error(`the decoder needs int64 input ${name}`);
+  return Array.from(tensor.data as BigInt64Array, Number);
+}
+
+function floats(tensor: Tensor | undefined, name: string): Float32Array {
+  if (!tensor || tensor.type !== 'float32' || !(tensor.data instanceof Float32Array))
+    throw new Error(`the decoder needs float32 input ${name} in host memory`);
+  return tensor.data;
+}
+
+/** Loads the q8 decoder's weights from its graph file into our kernels; throws for a folder that is not q8. */
+export async function createOwnDecoderSession(ort: OrtApi, source: ModelSource, entry: GraphEntry): Promise<Session> {
+  const externalData = await Promise.all(
+    entry.externalData.map(async (path) => ({ path, data: await source.readFile(path) })),
+  );
+  const weights = readInitializers(await source.readFile(entry.file), externalData);
+  const gemm = await Int8Gemm.create();
+  const step = await DecoderStep.fromInitializers(source.manifest.dalleBart, weights, gemm);
+  return ownDecoderSession(ort, step, source.manifest.dalleBart, () => gemm.release());
+}
+
+export function ownDecoderSession(
+  ort: OrtApi,
+  step: DecoderStep,
+  c: DalleBartConfig,
+  release: () => Promise<void>,
+): Session {
+  const H = c.decoderHeads;
+  const hd = c.dModel / H;
+  const cross = crossAttentionNames(c);
+  const past = cacheNames(c, 'past');
+  const slots = newSlotNames(c);
+  const inputMetadata: Metadata[] = [
+    tensorInfo(DECODER_INPUTS.inputIds, 'int64', [BATCH_AXIS]),
+    tensorInfo(DECODER_INPUTS.position, 'int64', []),
+    tensorInfo(DECODER_INPUTS.attentionMask, 'int64', [2, TEXT_AXIS]),
+    ...cross.flatMap(({ key, value }) => [
+      tensorInfo(key, 'float32', [2, H, hd, TEXT_AXIS]),
+      tensorInfo(value, 'float32', [2, H, TEXT_AXIS, hd]),
+    ]),
+    ...past.flatMap(({ key, value }) => [
+      tensorInfo(key, 'float32', [BATCH_AXIS, H, hd, PAST_SLOTS_AXIS]),
+      tensorInfo(value, 'float32', [BATCH_AXIS, H, PAST_SLOTS_AXIS, hd]),
+    ]),
+  ];
+  const V = c.imageVocabSize + 1;
+  const outputMetadata: Metadata[] = [
+    tensorInfo(DECODER_OUTPUTS.logits, 'float32', [BATCH_AXIS, V]),
+    ...slots.flatMap(({ key, value }) => [
+      tensorInfo(key, 'float32', [BATCH_AXIS, c.dModel]),
+      tensorInfo(value, 'float32', [BATCH_AXIS, c.dModel]),
+    ]),
+  ];
+  const run = (feeds: Readonly<Record<string, Tensor>>, fetches?: unknown): Promise<Record<string, Tensor>> => {
+    const ids = numbers(feeds[DECODER_INPUTS.inputIds], DECODER_INPUTS.inputIds);
+    const mask = feeds[DECODER_INPUTS.attentionMask];
+    const firstPast = feeds[past[0]!.key];
+    const outputs = step.run({
+      ids,
+      position: numbers(feeds[DECODER_INPUTS.position], DECODER_INPUTS.position)[0]!,
+      attentionMask: numbers(mask, DECODER_INPUTS.attentionMask),
+      cross: cross.map(({ key, value }) => ({ key: floats(feeds[key], key), value: floats(feeds[value], value) })),
+      past: past.map(({ key, value }) => ({ key: floats(feeds[key], key), value: floats(feeds[value], value) })),
+      pastSlots: firstPast?.dims[3] ?? 0,
+    });
+    const B = ids.length;
+    const all: Record<string, Tensor> = {
+      [DECODER_OUTPUTS.logits]: new ort.Tensor('float32', outputs.logits, [B, V]),
+    };
+    slots.forEach(({ key, value }, l) => {
+      all[key] = new ort.Tensor('float32', outputs.newSlots[l]!.key, [B, c.dModel]);
+      all[value] = new ort.Tensor('float32', outputs.newSlots[l]!.value, [B, c.dModel]);
+    });
+    // Every output is computed anyway; a name list picks the ones returned (as ONNX Runtime does).
+    if (!Array.isArray(fetches)) return Promise.resolve(all);
+    return Promise.resolve(Object.fromEntries((fetches as string[]).map((name) => [name, all[name]!])));
+  };
+  return {
+    inputNames: inputMetadata.map((m) => m.name),
+    outputNames: outputMetadata.map((m) => m.name),
+    inputMetadata,
+    outputMetadata,
+    run,
+    release,
+    startProfiling: () => undefined,
+    endProfiling: () => undefined,
+  };
+}
