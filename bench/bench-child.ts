@@ -6,6 +6,7 @@ import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
 import { loadavg } from 'node:os';
 import { sessionOptionsFor } from '../src/pipeline/session-options.ts';
+import { spawnNodeGemmHelper } from '../tools/node/gemm-helper.ts';
 import type { SessionOptions } from '../src/pipeline/runtime.ts';
 import { openModelFolder } from '../tools/node/model-folder.ts';
 import { nodeBatchSizes } from '../tools/node/node-batch.ts';
@@ -30,7 +31,11 @@ async function main(): Promise<void> {
   const run = await measureGeneration({
     ort: web ? ortWeb : ortNode,
     source,
-    sessionOptions: web ? sessionOptionsFor('wasm', source.manifest) : () => native,
+    sessionOptions: web
+      ? sessionOptionsFor('wasm', source.manifest, {
+          ownKernels: { threads: job.threads, spawnHelper: spawnNodeGemmHelper },
+        })
+      : () => native,
     runtime: web ? 'web-wasm' : 'node',
     threads: job.threads,
     images: job.images,

@@ -146,3 +146,35 @@ void test('the attention kernels give the reference attention: self with the new
     }
   }
 });
+
+void test('an append-only cache copies only new slots, and starts over for new arrays or an earlier position', async () => {
+  const attention = await Attention.create();
+  const [heads, hd, rows, slots] = [2, 16, 2, 8];
+  const random = (n: number, seed: number) => fillNormal(new Float32Array(n), seed, 0, 1);
+  const query = random(rows * heads * hd, 1);
+  const full = { keys: random(rows * heads * hd * slots, 2), values: random(rows * heads * slots * hd, 3) };
+  const extra = { keys: random(rows * heads * hd, 4), values: random(rows * heads * hd, 5) };
+  const attend = (keys: Float32Array, values: Float32Array, visible: number, appendOnlyId?: string) => {
+    const out = new Float32Array(rows * heads * hd);
+    const layer = { keys, values, slots, groupOf: (r: number) => r, visible, extra };
+    attention.run(query, appendOnlyId === undefined ? layer : { ...layer, appendOnlyId }, heads, hd, 0.3, out);
+    return out;
+  };
+  // The cache filled slot by slot, as the engine does: slot p is written after the step at position p.
+  const keys = new Float32Array(full.keys.length);
+  const values = new Float32Array(full.values.length);
+  for (let position = 0; position < slots; position++) {
+    assert.deepEqual(attend(keys, values, position, 'self'), attend(keys, values, position));
+    for (let row = 0; row < rows * heads * hd; row++) keys[row * slots + position] = full.keys[row * slots + position]!;
+    for (let b = 0; b < rows * heads; b++) {
+      const at = (b * slots + position) * hd;
+      values.set(full.values.subarray(at, at + hd), at);
+    }
+  }
+  // A new drawing: other arrays, or the same ones from position 0 again.
+  const fresh = { keys: random(full.keys.length, 6), values: random(full.values.length, 7) };
+  assert.deepEqual(attend(fresh.keys, fresh.values, 5, 'self'), attend(fresh.keys, fresh.values, 5));
+  keys.set(fresh.keys);
+  values.set(fresh.values);
+  assert.deepEqual(attend(keys, values, 3, 'self'), attend(keys, values, 3));
+});

@@ -13,9 +13,10 @@ import { formatQuantizationReport, measureQuantizationError } from '../tools/exp
 import { openModelFolder } from '../tools/node/model-folder.ts';
 import { demoModel, tinyModel } from './helpers/fixtures.ts';
 
+/** Own kernels asked for whatever the folder (sessionOptionsFor asks only for q8 ones). */
 const ownKernels = (dir: string) => {
   const wasm = sessionOptionsFor('wasm', openModelFolder(dir).manifest);
-  return (graph: GraphName) => ({ ...wasm(graph), ownKernels: true });
+  return (graph: GraphName) => ({ ...wasm(graph), ownKernels: {} });
 };
 
 /**

@@ -8,6 +8,7 @@ import { chooseBatchSizes } from '../../src/pipeline/batch-size.ts';
 import { capturesDecoder } from '../../src/pipeline/engine.ts';
 import { MAX_IMAGES } from '../../src/worker/protocol.ts';
 import { foldsWeights, sessionOptionsFor } from '../../src/pipeline/session-options.ts';
+import { spawnBrowserGemmHelper } from '../../src/worker/gemm-helpers.ts';
 import { fetchManifest, httpModelSource } from '../../src/worker/http-model-source.ts';
 import { asDalleManifest } from '../../src/model/stored-manifest.ts';
 import type { BenchRun } from '../bench-report.ts';
@@ -58,7 +59,10 @@ async function measure(job: BrowserJob): Promise<WorkerReply> {
           capturedImages,
         })
       : { hostCacheGraph: true };
-  const sessionOptions = sessionOptionsFor(job.backend, manifest, { foldDecoder: job.foldWeights });
+  const sessionOptions = sessionOptionsFor(job.backend, manifest, {
+    foldDecoder: job.foldWeights,
+    ownKernels: { threads: job.threads, spawnHelper: spawnBrowserGemmHelper },
+  });
   const captures = capturesDecoder(engineOptions, manifest, sessionOptions('decoder'));
   const batch = captures ? { ...fits, decoder: capturedImages } : fits;
   const run = await measureGeneration({

@@ -27,6 +27,11 @@ export interface AttentionLayer {
    * into a place kept under this name for whatever arrays the name is given next.
    */
   readonly fixedId?: string;
+  /**
+   * The cache is append-only under this name: slots before `visible` that an earlier call with the same arrays copied
+   * are never rewritten, so only the slots written since are copied (self-attention: one slot per step).
+   */
+  readonly appendOnlyId?: string;
 }
 
 type Kernel = (...args: number[]) => void;
@@ -34,6 +39,10 @@ type Kernel = (...args: number[]) => void;
 export class Attention {
   private top = 64;
   private readonly fixed = new Map<string, { data: Float32Array; at: number; floats: number }>();
+  private readonly appendOnly = new Map<
+    string,
+    { keys: Float32Array; values: Float32Array; at: number; floats: number; copied: number }
+  >();
   private scratch = { floats: 0, at: 0 };
 
   private constructor(
@@ -77,6 +86,34 @@ export class Attention {
     return slot.at;
   }
 
+  /** Keys then values of an append-only cache in the kernel's memory, the slots new since the last call copied in. */
+  private placeAppendOnly(layer: AttentionLayer, id: string, visible: number, hd: number): [number, number] {
+    const { keys, values, slots } = layer;
+    const floats = padTo(keys.length + SCORE_BLOCK, 16);
+    let cache = this.appendOnly.get(id);
+    if (!cache || cache.keys !== keys || cache.values !== values || visible < cache.copied) {
+      const at = cache && cache.floats >= floats ? cache.at : this.allocate(8 * floats);
+      cache = { keys, values, at, floats, copied: 0 };
+      this.appendOnly.set(id, cache);
+    }
+    const memory = new Float32Array(this.memory.buffer);
+    const [keysAt, valuesAt] = [cache.at / 4, cache.at / 4 + cache.floats];
+    if (cache.copied === 0) {
+      memory.set(keys, keysAt);
+      memory.set(values, valuesAt);
+    } else {
+      // Keys [G, H, hd, slots]: the new slots of every row of slots; values [G, H, slots, hd]: their hd-runs.
+      for (let row = 0; row < keys.length / slots; row++)
+        for (let j = cache.copied; j < visible; j++) memory[keysAt + row * slots + j] = keys[row * slots + j]!;
+      for (let block = 0; block < values.length / (slots * hd); block++) {
+        const from = (block * slots + cache.copied) * hd;
+        memory.set(values.subarray(from, (block * slots + visible) * hd), valuesAt + from);
+      }
+    }
+    cache.copied = visible;
+    return [cache.at, cache.at + 4 * cache.floats];
+  }
+
   private reserve(floats: number): number {
     if (floats > this.scratch.floats) this.scratch = { floats, at: this.allocate(4 * floats) };
     return this.scratch.at;
@@ -87,17 +124,24 @@ export class Attention {
     const rows = query.length / (heads * hd);
     if (hd % CHANNEL_BLOCK !== 0) throw new Error(`head size ${hd} is not a multiple of ${CHANNEL_BLOCK}`);
     const { slots } = layer;
-    const { fixedId } = layer;
+    const { fixedId, appendOnlyId } = layer;
     const block = padTo(slots + SCORE_BLOCK, 16);
-    const perCall = fixedId === undefined ? 2 * padTo(layer.keys.length + SCORE_BLOCK, 16) : 0;
+    const copied = fixedId === undefined && appendOnlyId === undefined;
+    const perCall = copied ? 2 * padTo(layer.keys.length + SCORE_BLOCK, 16) : 0;
     const scratch = { at: this.reserve(perCall + padTo(query.length + SCORE_BLOCK, 16) + 2 * block + hd) };
-    const keysAt = this.place(layer.keys, fixedId && `${fixedId}.keys`, scratch);
-    const valuesAt = this.place(layer.values, fixedId && `${fixedId}.values`, scratch);
+    const visibleSlots = Math.min(layer.visible ?? slots, slots);
+    const [keysAt, valuesAt] =
+      appendOnlyId === undefined
+        ? [
+            this.place(layer.keys, fixedId && `${fixedId}.keys`, scratch),
+            this.place(layer.values, fixedId && `${fixedId}.values`, scratch),
+          ]
+        : this.placeAppendOnly(layer, appendOnlyId, visibleSlots, hd);
     const queryAt = this.place(query, undefined, scratch);
     const scoresAt = scratch.at;
     const probsAt = scoresAt + 4 * block;
     const outAt = probsAt + 4 * block;
-    const count = layer.mask ? slots : Math.min(layer.visible ?? slots, slots);
+    const count = layer.mask ? slots : visibleSlots;
     const view = () => new Float32Array(this.memory.buffer);
     for (let r = 0; r < rows; r++) {
       const group = layer.groupOf(r);

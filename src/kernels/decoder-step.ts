@@ -172,6 +172,8 @@ export class DecoderStep {
           groupOf: (row) => row,
           visible: inputs.position,
           extra: { keys: k, values: v },
+          // The engine's host cache only ever writes the slot of the position just run.
+          appendOnlyId: `self.${l}`,
         },
         heads,
         hd,

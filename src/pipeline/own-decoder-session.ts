@@ -20,6 +20,7 @@ import {
 } from '../model/graph-io.ts';
 import { DecoderStep } from '../kernels/decoder-step.ts';
 import { Int8Gemm } from '../kernels/int8-gemm.ts';
+import type { Int8GemmOptions } from '../kernels/int8-gemm.ts';
 import type { OrtApi, Session, Tensor } from './runtime.ts';
 
 type Metadata = Session['inputMetadata'][number];
@@ -44,13 +45,23 @@ function floats(tensor: Tensor | undefined, name: string): Float32Array {
 }
 
 /** Loads the q8 decoder's weights from its graph file into our kernels; throws for a folder that is not q8. */
-export async function createOwnDecoderSession(ort: OrtApi, source: ModelSource, entry: GraphEntry): Promise<Session> {
+export async function createOwnDecoderSession(
+  ort: OrtApi,
+  source: ModelSource,
+  entry: GraphEntry,
+  options: Int8GemmOptions = {},
+): Promise<Session> {
   const externalData = await Promise.all(
     entry.externalData.map(async (path) => ({ path, data: await source.readFile(path) })),
   );
   const weights = readInitializers(await source.readFile(entry.file), externalData);
-  const gemm = await Int8Gemm.create();
-  const step = await DecoderStep.fromInitializers(source.manifest.dalleBart, weights, gemm);
+  const gemm = await Int8Gemm.create(options);
+  const step = await DecoderStep.fromInitializers(source.manifest.dalleBart, weights, gemm).catch(
+    async (error: unknown) => {
+      await gemm.release();
+      throw error;
+    },
+  );
   return ownDecoderSession(ort, step, source.manifest.dalleBart, () => gemm.release());
 }
 

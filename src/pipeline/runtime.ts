@@ -8,6 +8,7 @@ import type { GraphName } from '../model/graph-io.ts';
 import type { GraphEntry } from '../model/manifest.ts';
 import type { ModelSource } from '../model/model-source.ts';
 import { dequantizeWeights, weightInputFiles, withWeightInputs } from './weight-inputs.ts';
+import type { Int8GemmOptions } from '../kernels/int8-gemm.ts';
 import { createOwnDecoderSession } from './own-decoder-session.ts';
 
 export type OrtApi = Pick<typeof Ort, 'InferenceSession' | 'Tensor'>;
@@ -22,9 +23,10 @@ export type SessionOptions = Ort.InferenceSession.SessionOptions & {
   readonly dequantizeOnce?: boolean;
   /**
    * A q8 host-cache decoder runs on our own WebAssembly kernels (own-decoder-session.ts) instead of ONNX Runtime,
-   * reading the weights of the decoder's graph file; a folder they cannot run falls back to ONNX Runtime.
+   * reading the weights of the decoder's graph file, with these threads; a folder they cannot run falls back to ONNX
+   * Runtime.
    */
-  readonly ownKernels?: boolean;
+  readonly ownKernels?: Int8GemmOptions | false;
 };
 
 export type DalleSessions = Readonly<Record<GraphName, Session>>;
@@ -79,8 +81,8 @@ export async function createSession(
 ): Promise<Session> {
   const entry = source.manifest.graphs[graph];
   const { dequantizeOnce, ownKernels, ...ortOptions } = options;
-  if (ownKernels === true && graph === 'decoder' && hostCache) {
-    const own = await createOwnDecoderSession(ort, source, entry).catch((error: unknown) => {
+  if (ownKernels && graph === 'decoder' && hostCache) {
+    const own = await createOwnDecoderSession(ort, source, entry, ownKernels).catch((error: unknown) => {
       console.warn('our own kernels cannot run this decoder: ONNX Runtime runs it', error);
       return undefined;
     });

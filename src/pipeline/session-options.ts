@@ -6,7 +6,9 @@
  * ~17× slower than fp32 in `npm run bench`-style runs on onnxruntime-web; the download stays small.
  * MatMulNBits (8 or 4 bits) loses on this build: it dequantizes every run, 3–15× slower than the folded
  * float32 MatMul (docs/performance.md#q8-on-wasm-int8-kernels-without-packed-weights-lose-to-folded-float32).
- * A q8 decoder's WASM graph (`wasmHostCacheFile`) multiplies in int8 instead and has nothing to fold.
+ * A q8 decoder's WASM graph (`wasmHostCacheFile`) multiplies in int8 instead and has nothing to fold; by default a q8
+ * decoder does not run on ONNX Runtime on WASM at all but on our own kernels (SessionChoices.ownKernels), which are
+ * faster at 1 image and closer to fp32 (docs/performance.md#our-own-int8-kernel).
  * WebGPU: the decoder's KV cache outputs (the new slot, or present.*) and its logits stay on the GPU, for the
  * shaders that write the slot into the cache and cut the logits to sampling candidates. A q8 decoder's weights are
  * dequantized once at load there too where the worker chooses it (foldsDecoderOnWebgpu), instead of at every step:
@@ -16,6 +18,7 @@ import { DECODER_OUTPUTS, cacheNames, crossAttentionNames, newSlotNames } from '
 import type { GraphName } from '../model/graph-io.ts';
 import { decoderLinearShapes, weightCount } from '../model/decoder-linears.ts';
 import type { ModelManifest } from '../model/manifest.ts';
+import type { Int8GemmOptions } from '../kernels/int8-gemm.ts';
 import type { SessionOptions } from './runtime.ts';
 import { weightInputFiles } from './weight-inputs.ts';
 
@@ -87,6 +90,11 @@ export interface SessionChoices {
    * the folder's dequantization graph where it has one, else folded by ONNX Runtime.
    */
   readonly foldDecoder?: boolean;
+  /**
+   * WASM: run a q8 decoder on our own kernels with these threads (one by default); false leaves it to ONNX Runtime
+   * (docs/performance.md#our-own-int8-kernel).
+   */
+  readonly ownKernels?: Int8GemmOptions | false;
 }
 
 export function sessionOptionsFor(
@@ -95,7 +103,11 @@ export function sessionOptionsFor(
   choices: SessionChoices = {},
 ): (graph: GraphName) => SessionOptions {
   return (graph) => {
-    if (backend === 'wasm') return { ...WASM_SESSION_OPTIONS };
+    if (backend === 'wasm') {
+      const own = choices.ownKernels ?? {};
+      const q8Decoder = graph === 'decoder' && manifest.dtype === 'q8' && own !== false;
+      return q8Decoder ? { ...WASM_SESSION_OPTIONS, ownKernels: own } : { ...WASM_SESSION_OPTIONS };
+    }
     if (graph === 'vqgan') return { ...QUIET, executionProviders: ['webgpu'] };
     // Tensors the decoder reads every step stay on the GPU: the encoder's cross keys/values
     // (uploaded once per prompt) and the decoder's own KV cache (fed straight back). So do the

@@ -11,6 +11,7 @@ import type { DeviceLimits } from '../pipeline/batch-size.ts';
 import { loadDalle } from '../pipeline/load-dalle.ts';
 import { foldsDecoderOnWebgpu, sessionOptionsFor } from '../pipeline/session-options.ts';
 import { chooseBackend, navigatorGpu, wasmThreads } from './backend.ts';
+import { spawnBrowserGemmHelper } from './gemm-helpers.ts';
 import type { BackendChoice } from './backend.ts';
 import type { LoadedModel, ModelLoader } from './handler.ts';
 import type { ModelLibrary } from './model-library.ts';
@@ -89,7 +90,11 @@ export function browserModelLoader(library: ModelLibrary): ModelLoader {
     const dalle = await loadDalle(
       ort,
       withCompileProgress(opened.source, onProgress),
-      sessionOptionsFor(choice.backend, manifest, { foldDecoder: foldsDecoderOnWebgpu(manifest, deviceMemoryGiB()) }),
+      sessionOptionsFor(choice.backend, manifest, {
+        foldDecoder: foldsDecoderOnWebgpu(manifest, deviceMemoryGiB()),
+        // A q8 decoder on WASM runs on our own kernels, with as many threads as ONNX Runtime gets.
+        ownKernels: { threads: wasm.threads, spawnHelper: spawnBrowserGemmHelper },
+      }),
       choice.backend === 'webgpu' ? webgpuEngineOptions({ capturedImages }) : { hostCacheGraph: true },
     );
     await opened.loaded();

@@ -16,7 +16,6 @@ import { join } from 'node:path';
 import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
 import type { ModelSource } from '../../src/model/model-source.ts';
-import type { GraphName } from '../../src/model/graph-io.ts';
 import { DalleEngine } from '../../src/pipeline/engine.ts';
 import { DEFAULT_SAMPLING, superCondition, topKIndices } from '../../src/pipeline/sampler.ts';
 import { loadPromptEncoder } from '../../src/text/prompt-encoder.ts';
@@ -57,8 +56,8 @@ const TOP_K = DEFAULT_SAMPLING.topK;
 
 function loadFor(source: ModelSource, decoder: QuantizationReport['decoder'] = 'full'): Promise<LoadedDalle> {
   if (decoder === 'full') return loadDalle(ortNode, source);
-  const wasm = sessionOptionsFor('wasm', source.manifest);
-  const options = decoder === 'own-kernels' ? (graph: GraphName) => ({ ...wasm(graph), ownKernels: true }) : wasm;
+  // The q8 default on WASM is our own kernels; the host-cache row measures ONNX Runtime's graph.
+  const options = sessionOptionsFor('wasm', source.manifest, decoder === 'own-kernels' ? {} : { ownKernels: false });
   return loadDalle(ortWeb, source, options, { hostCacheGraph: true });
 }
 
