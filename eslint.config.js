@@ -7,7 +7,7 @@ import globals from 'globals';
  * Layers of src/, top to bottom; a module may import from its own layer and those below it, never
  * from one above (docs/architecture.md#layering). src/ never imports tools/.
  */
-const LAYERS = ['ui', 'worker', 'store', 'pipeline', 'text', 'model', 'core'];
+const LAYERS = ['ui', 'worker', 'store', 'pipeline', 'kernels', 'text', 'model', 'core'];
 const layerRules = LAYERS.map((layer, i) => ({
   files: [`src/${layer}/**/*.{ts,tsx}`],
   rules: {
