@@ -7,10 +7,10 @@ import { intArg, parseArgs, UsageError } from '../tools/cli-args.ts';
 import type { ParsedArgs } from '../tools/cli-args.ts';
 
 /**
- * `web`: onnxruntime-web's WASM backend in Node (what the page runs without WebGPU); `node`: onnxruntime-node, native
- * CPU.
+ * `web`: onnxruntime-web's WASM backend in Node (what the page runs without WebGPU; a q8 decoder on our own kernels);
+ * `web-ort`: the same with a q8 decoder on ONNX Runtime's WASM backend too; `node`: onnxruntime-node, native CPU.
  */
-export const BENCH_RUNTIMES = ['web', 'node'] as const;
+export const BENCH_RUNTIMES = ['web', 'web-ort', 'node'] as const;
 export type BenchRuntime = (typeof BENCH_RUNTIMES)[number];
 
 export interface BenchOptions {
@@ -45,7 +45,7 @@ export function parseBenchArgs(argv: readonly string[], cores = availableParalle
   if (args.positional.length > 0) throw new UsageError(`unexpected argument "${args.positional[0]}"`);
   const model = args.values.get('model');
   if (!model) throw new UsageError('--model <dir> is required (a folder written by npm run export)');
-  const runtimesRaw = args.values.get('runtimes') ?? BENCH_RUNTIMES.join(',');
+  const runtimesRaw = args.values.get('runtimes') ?? 'web,node';
   const runtimes = [...new Set(runtimesRaw.split(',').map((r) => r.trim()))];
   for (const runtime of runtimes) {
     if (!(BENCH_RUNTIMES as readonly string[]).includes(runtime))

@@ -25,7 +25,7 @@ export interface ChildJob {
 async function main(): Promise<void> {
   const job = JSON.parse(process.argv[2] ?? '') as ChildJob;
   const source = openModelFolder(job.model);
-  const web = job.runtime === 'web';
+  const web = job.runtime !== 'node';
   if (web) ortWeb.env.wasm.numThreads = job.threads;
   const native: SessionOptions = { intraOpNumThreads: job.threads, interOpNumThreads: 1 };
   const run = await measureGeneration({
@@ -33,7 +33,7 @@ async function main(): Promise<void> {
     source,
     sessionOptions: web
       ? sessionOptionsFor('wasm', source.manifest, {
-          ownKernels: { threads: job.threads, spawnHelper: spawnNodeGemmHelper },
+          ownKernels: job.runtime === 'web-ort' ? false : { threads: job.threads, spawnHelper: spawnNodeGemmHelper },
         })
       : () => native,
     runtime: web ? 'web-wasm' : 'node',

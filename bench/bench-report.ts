@@ -52,6 +52,11 @@ export interface BenchRun {
    * the whole logits (EngineOptions.candidates); absent where there is no shader.
    */
   readonly sampled_on_gpu?: number;
+  /**
+   * WASM, q8: whether the decoder ran on our own kernels (the default) or on ONNX Runtime (`--runtimes web-ort`);
+   * absent elsewhere.
+   */
+  readonly own_kernels?: boolean;
   /** WebGPU: whether sampling used the shader's candidates (`bench:browser --gpu-sampling`); absent elsewhere. */
   readonly gpu_sampling?: boolean;
   /** WebGPU: whether the decoder ran as a captured graph (`bench:browser --graph-capture`); absent elsewhere. */
@@ -179,14 +184,16 @@ export function formatReport(report: BenchReport): string {
 }
 
 /**
- * The runtime, and for WebGPU marks for sampling from the whole logits (`--gpu-sampling off`), for a decoder run
+ * The runtime, `-ort` for a q8 decoder on ONNX Runtime's WASM rather than our own kernels, and for WebGPU marks for
+ * sampling from the whole logits (`--gpu-sampling off`), for a decoder run
  * step by step rather than captured (`--graph-capture off`, or a model whose graph cannot be captured) and for q8
  * weights dequantized at every step rather than once at load (`--fold-weights off`).
  */
 function runLabel(r: BenchRun): string {
   const sampling = r.gpu_sampling === false ? '-cpu-sampling' : '';
   const dequantized = r.folded_weights === false ? '-dequantized' : '';
-  return `${r.runtime}${sampling}${r.graph_capture === false ? '-uncaptured' : ''}${dequantized}`;
+  const ort = r.own_kernels === false ? '-ort' : '';
+  return `${r.runtime}${ort}${sampling}${r.graph_capture === false ? '-uncaptured' : ''}${dequantized}`;
 }
 
 function ratioLines(runs: readonly BenchRun[]): string[] {
@@ -225,6 +232,12 @@ function ratioLines(runs: readonly BenchRun[]): string[] {
         find(runLabel({ ...r, folded_weights: true, graph_capture: true }), r.images, r.threads),
       );
     }
+    const own = r.own_kernels === false ? find(runLabel({ ...r, own_kernels: true }), r.images, r.threads) : undefined;
+    if (own)
+      lines.push(
+        `${r.images} img ${r.threads} thr: WASM step, own kernels / ONNX Runtime ` +
+          ratio(own.step_ms_median, r.step_ms_median),
+      );
     const native = r.runtime === 'web-wasm' ? find('node', r.images, r.threads) : undefined;
     if (native) {
       lines.push(

@@ -1,5 +1,5 @@
 /**
- * npm run bench -- --model <dir> [--images 1,9] [--steps 256] [--runtimes web,node] [--threads 1,2]
+ * npm run bench -- --model <dir> [--images 1,9] [--steps 256] [--runtimes web,web-ort,node] [--threads 1,2]
  *   [--repeat 3] [--json <file>]
  * Whole generations through the app's pipeline on onnxruntime-web's WASM backend (what the page runs
  * without WebGPU) and onnxruntime-node (native CPU), each run in a fresh process, configurations

@@ -10,6 +10,7 @@ import { DEFAULT_PREVIEW_EVERY, generateImages } from '../src/pipeline/generate-
 import { loadDalle } from '../src/pipeline/load-dalle.ts';
 import { DEFAULT_SAMPLING } from '../src/pipeline/sampler.ts';
 import type { OrtApi, Session, SessionOptions } from '../src/pipeline/runtime.ts';
+import { ownKernelsFile } from '../src/pipeline/runtime.ts';
 import { DECODER_INPUTS, VQGAN_INPUTS } from '../src/model/graph-io.ts';
 import type { GraphName } from '../src/model/graph-io.ts';
 import type { ModelSource } from '../src/model/model-source.ts';
@@ -155,6 +156,9 @@ export async function measureGeneration(options: MeasureOptions): Promise<Omit<B
       load_avg_start: loadStart,
       load_avg_end: loadEnd,
       decoder_file: loaded.decoderFile,
+      ...(options.runtime === 'web-wasm' && source.manifest.dtype === 'q8'
+        ? { own_kernels: loaded.decoderFile === ownKernelsFile(source.manifest.graphs.decoder) }
+        : {}),
       ...(options.runtime === 'web-webgpu'
         ? {
             gpu_sampling: engineOptions.candidates !== undefined,

@@ -171,3 +171,14 @@ void test('bench:browser memory: a Chromium tree’s resident memory, from its b
   assert.equal(treeRssMb(processes, 20), 1069);
   assert.equal(treeRssMb(processes, 99), 0);
 });
+
+void test('bench --runtimes web,web-ort: a q8 decoder on our own kernels against ONNX Runtime’s, side by side', () => {
+  assert.deepEqual(parseBenchArgs(['--model', 'm', '--runtimes', 'web,web-ort'], 2).runtimes, ['web', 'web-ort']);
+  const report = reportOf([
+    run({ runtime: 'web-wasm', images: 1, step_ms_median: 20, own_kernels: true }),
+    run({ runtime: 'web-wasm', images: 1, step_ms_median: 50, own_kernels: false }),
+  ]);
+  const table = formatReport(report);
+  assert.match(table, /web-wasm-ort\s+1/);
+  assert.match(table, /1 img 2 thr: WASM step, own kernels \/ ONNX Runtime 0\.40×/);
+});
