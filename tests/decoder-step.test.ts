@@ -154,10 +154,11 @@ void test('an append-only cache copies only new slots, and starts over for new a
   const query = random(rows * heads * hd, 1);
   const full = { keys: random(rows * heads * hd * slots, 2), values: random(rows * heads * slots * hd, 3) };
   const extra = { keys: random(rows * heads * hd, 4), values: random(rows * heads * hd, 5) };
-  const attend = (keys: Float32Array, values: Float32Array, visible: number, appendOnlyId?: string) => {
+  const attend = (keys: Float32Array, values: Float32Array, visible: number, id?: string) => {
     const out = new Float32Array(rows * heads * hd);
     const layer = { keys, values, slots, groupOf: (r: number) => r, visible, extra };
-    attention.run(query, appendOnlyId === undefined ? layer : { ...layer, appendOnlyId }, heads, hd, 0.3, out);
+    const appendOnly = { id: id ?? '', capacity: 11 };
+    attention.run(query, id === undefined ? layer : { ...layer, appendOnly }, heads, hd, 0.3, out);
     return out;
   };
   // The cache filled slot by slot, as the engine does: slot p is written after the step at position p.

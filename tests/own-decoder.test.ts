@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as ortWeb from 'onnxruntime-web';
 import { loadDalle } from '../src/pipeline/load-dalle.ts';
-import { sessionOptionsFor } from '../src/pipeline/session-options.ts';
+import { ownKernelsOnWasm, sessionOptionsFor } from '../src/pipeline/session-options.ts';
 import type { GraphName } from '../src/model/graph-io.ts';
 import { formatQuantizationReport, measureQuantizationError } from '../tools/exporter/quantization-report.ts';
 import { openModelFolder } from '../tools/node/model-folder.ts';
@@ -60,4 +60,14 @@ void test('loadDalle reports the decoder on our own kernels; a folder that is no
     console.warn = warn;
   }
   assert.match(String(warnings[0]), /our own kernels cannot run this decoder/);
+});
+
+void test('who runs a q8 decoder on WASM: our kernels where ONNX Runtime gets one thread, else ONNX Runtime', () => {
+  assert.deepEqual(ownKernelsOnWasm(1), {});
+  assert.equal(ownKernelsOnWasm(3), false);
+  const q8 = openModelFolder(tinyModel('q8')).manifest;
+  assert.deepEqual(sessionOptionsFor('wasm', q8)('decoder').ownKernels, {});
+  assert.equal(sessionOptionsFor('wasm', q8, { ownKernels: false })('decoder').ownKernels, undefined);
+  assert.equal(sessionOptionsFor('wasm', q8)('encoder').ownKernels, undefined);
+  assert.equal(sessionOptionsFor('wasm', openModelFolder(tinyModel('fp32')).manifest)('decoder').ownKernels, undefined);
 });

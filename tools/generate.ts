@@ -7,11 +7,13 @@
  * CLIP against the prompt as typed, writes the best k as image-0.png (best) … and scores.json
  * (every candidate's seed index, score and tokens, and which were shown).
  */
+import { availableParallelism } from 'node:os';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-web';
 import { generateImages } from '../src/pipeline/generate-images.ts';
-import { sessionOptionsFor } from '../src/pipeline/session-options.ts';
+import { ownKernelsOnWasm, sessionOptionsFor } from '../src/pipeline/session-options.ts';
+import { wasmThreads } from '../src/worker/backend.ts';
 import { checkSamplingSettings, DEFAULT_SAMPLING } from '../src/pipeline/sampler.ts';
 import type { SamplingSettings } from '../src/pipeline/sampler.ts';
 import { loadPromptEncoder } from '../src/text/prompt-encoder.ts';
@@ -76,9 +78,10 @@ async function main(): Promise<void> {
   }
 
   ort.env.wasm.numThreads = 1;
-  const { engine, dispose } = await loadDalle(ort, source, sessionOptionsFor('wasm', manifest), {
-    hostCacheGraph: true,
-  });
+  // The decoder the page would pick on this machine (ownKernelsOnWasm by its WASM threads), so both draw alike.
+  const pageThreads = wasmThreads(true, availableParallelism()).threads;
+  const options = sessionOptionsFor('wasm', manifest, { ownKernels: ownKernelsOnWasm(pageThreads) });
+  const { engine, dispose } = await loadDalle(ort, source, options, { hostCacheGraph: true });
   const batch = nodeBatchSizes(manifest, true);
   const started = Date.now();
   const imageSize = manifest.vqgan.resolution;

@@ -28,10 +28,11 @@ export interface AttentionLayer {
    */
   readonly fixedId?: string;
   /**
-   * The cache is append-only under this name: slots before `visible` that an earlier call with the same arrays copied
-   * are never rewritten, so only the slots written since are copied (self-attention: one slot per step).
+   * The cache is append-only under `id`: slots before `visible` that an earlier call with the same arrays copied are
+   * never rewritten, so only the slots written since are copied (self-attention: one slot per step). The kernel's
+   * copy is laid out for `capacity` slots, so it is allocated once however the caller grows its arrays.
    */
-  readonly appendOnlyId?: string;
+  readonly appendOnly?: { readonly id: string; readonly capacity: number };
 }
 
 type Kernel = (...args: number[]) => void;
@@ -41,7 +42,7 @@ export class Attention {
   private readonly fixed = new Map<string, { data: Float32Array; at: number; floats: number }>();
   private readonly appendOnly = new Map<
     string,
-    { keys: Float32Array; values: Float32Array; at: number; floats: number; copied: number }
+    { keys: Float32Array; values: Float32Array; at: number; floats: number; capacity: number; copied: number }
   >();
   private scratch = { floats: 0, at: 0 };
 
@@ -86,29 +87,34 @@ export class Attention {
     return slot.at;
   }
 
-  /** Keys then values of an append-only cache in the kernel's memory, the slots new since the last call copied in. */
-  private placeAppendOnly(layer: AttentionLayer, id: string, visible: number, hd: number): [number, number] {
+  /**
+   * Keys then values of an append-only cache in the kernel's memory, laid out for `capacity` slots, the slots new since
+   * the last call copied in.
+   */
+  private placeAppendOnly(layer: AttentionLayer, visible: number, hd: number): [number, number] {
     const { keys, values, slots } = layer;
-    const floats = padTo(keys.length + SCORE_BLOCK, 16);
+    const { id, capacity } = layer.appendOnly!;
+    if (capacity < slots) throw new Error(`an append-only cache of ${capacity} slots cannot take ${slots}`);
+    const blocks = keys.length / (slots * hd);
+    const floats = padTo(blocks * hd * capacity + SCORE_BLOCK, 16);
     let cache = this.appendOnly.get(id);
     if (!cache || cache.keys !== keys || cache.values !== values || visible < cache.copied) {
-      const at = cache && cache.floats >= floats ? cache.at : this.allocate(8 * floats);
-      cache = { keys, values, at, floats, copied: 0 };
+      const reuse = cache && cache.floats >= floats && cache.capacity === capacity;
+      const at = reuse ? cache!.at : this.allocate(8 * floats);
+      cache = { keys, values, at, floats: reuse ? cache!.floats : floats, capacity, copied: 0 };
       this.appendOnly.set(id, cache);
     }
     const memory = new Float32Array(this.memory.buffer);
     const [keysAt, valuesAt] = [cache.at / 4, cache.at / 4 + cache.floats];
-    if (cache.copied === 0) {
-      memory.set(keys, keysAt);
-      memory.set(values, valuesAt);
-    } else {
-      // Keys [G, H, hd, slots]: the new slots of every row of slots; values [G, H, slots, hd]: their hd-runs.
-      for (let row = 0; row < keys.length / slots; row++)
-        for (let j = cache.copied; j < visible; j++) memory[keysAt + row * slots + j] = keys[row * slots + j]!;
-      for (let block = 0; block < values.length / (slots * hd); block++) {
-        const from = (block * slots + cache.copied) * hd;
-        memory.set(values.subarray(from, (block * slots + visible) * hd), valuesAt + from);
-      }
+    // Keys [G, H, hd, slots] → rows of `capacity`; values [G, H, slots, hd] → blocks of capacity × hd.
+    for (let row = 0; row < blocks * hd; row++) {
+      const [from, to] = [row * slots, keysAt + row * capacity];
+      for (let j = cache.copied; j < visible; j++) memory[to + j] = keys[from + j]!;
+    }
+    for (let block = 0; block < blocks; block++) {
+      const from = (block * slots + cache.copied) * hd;
+      const run = values.subarray(from, (block * slots + visible) * hd);
+      memory.set(run, valuesAt + (block * capacity + cache.copied) * hd);
     }
     cache.copied = visible;
     return [cache.at, cache.at + 4 * cache.floats];
@@ -124,19 +130,21 @@ export class Attention {
     const rows = query.length / (heads * hd);
     if (hd % CHANNEL_BLOCK !== 0) throw new Error(`head size ${hd} is not a multiple of ${CHANNEL_BLOCK}`);
     const { slots } = layer;
-    const { fixedId, appendOnlyId } = layer;
+    const { fixedId, appendOnly } = layer;
     const block = padTo(slots + SCORE_BLOCK, 16);
-    const copied = fixedId === undefined && appendOnlyId === undefined;
+    const copied = fixedId === undefined && appendOnly === undefined;
     const perCall = copied ? 2 * padTo(layer.keys.length + SCORE_BLOCK, 16) : 0;
     const scratch = { at: this.reserve(perCall + padTo(query.length + SCORE_BLOCK, 16) + 2 * block + hd) };
     const visibleSlots = Math.min(layer.visible ?? slots, slots);
     const [keysAt, valuesAt] =
-      appendOnlyId === undefined
+      appendOnly === undefined
         ? [
             this.place(layer.keys, fixedId && `${fixedId}.keys`, scratch),
             this.place(layer.values, fixedId && `${fixedId}.values`, scratch),
           ]
-        : this.placeAppendOnly(layer, appendOnlyId, visibleSlots, hd);
+        : this.placeAppendOnly(layer, visibleSlots, hd);
+    // Slots per key row (and per value block) where the kernels read them.
+    const stride = appendOnly?.capacity ?? slots;
     const queryAt = this.place(query, undefined, scratch);
     const scoresAt = scratch.at;
     const probsAt = scoresAt + 4 * block;
@@ -147,8 +155,8 @@ export class Attention {
       const group = layer.groupOf(r);
       for (let h = 0; h < heads; h++) {
         const at = (r * heads + h) * hd;
-        const kv = (group * heads + h) * hd * slots;
-        if (count > 0) this.scores(queryAt + 4 * at, keysAt + 4 * kv, scoresAt, slots, padTo(count, SCORE_BLOCK), hd);
+        const kv = (group * heads + h) * hd * stride;
+        if (count > 0) this.scores(queryAt + 4 * at, keysAt + 4 * kv, scoresAt, stride, padTo(count, SCORE_BLOCK), hd);
         const memory = view();
         const scores = memory.subarray(scoresAt / 4, scoresAt / 4 + count);
         const probs = memory.subarray(probsAt / 4, probsAt / 4 + count);

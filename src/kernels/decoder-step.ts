@@ -173,7 +173,7 @@ export class DecoderStep {
           visible: inputs.position,
           extra: { keys: k, values: v },
           // The engine's host cache only ever writes the slot of the position just run.
-          appendOnlyId: `self.${l}`,
+          appendOnly: { id: `self.${l}`, capacity: config.imageLength },
         },
         heads,
         hd,

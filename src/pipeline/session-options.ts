@@ -84,6 +84,17 @@ export function foldsWeights(options: SessionOptions): boolean {
     : false;
 }
 
+/**
+ * Whether a q8 decoder on WASM runs on our own kernels, given the threads ONNX Runtime runs there: yes on one thread,
+ * where a mini step is 2.7× faster at 1 image than ONNX Runtime's and within 4–7 % of it at 9, and 12-bit activations
+ * are closer to fp32; not yet on more, where ONNX Runtime's GEMM gains from the threads and ours, with everything
+ * around it on one thread, does less (9 images on 2 threads: 1.57× ONNX Runtime's step;
+ * docs/performance.md#our-own-int8-kernel).
+ */
+export function ownKernelsOnWasm(threads: number): Int8GemmOptions | false {
+  return threads === 1 ? {} : false;
+}
+
 export interface SessionChoices {
   /**
    * WebGPU: dequantize a q8 decoder's weights once at load (foldsDecoderOnWebgpu; ignored where they do not fit), by
@@ -91,8 +102,8 @@ export interface SessionChoices {
    */
   readonly foldDecoder?: boolean;
   /**
-   * WASM: run a q8 decoder on our own kernels with these threads (one by default); false leaves it to ONNX Runtime
-   * (docs/performance.md#our-own-int8-kernel).
+   * WASM: run a q8 decoder on our own kernels with these threads (the default: one thread); false leaves it to ONNX
+   * Runtime. The page and the CLI choose by ownKernelsOnWasm.
    */
   readonly ownKernels?: Int8GemmOptions | false;
 }

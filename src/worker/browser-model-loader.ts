@@ -9,9 +9,8 @@ import type { ModelSource } from '../model/model-source.ts';
 import { chooseBatchSizes } from '../pipeline/batch-size.ts';
 import type { DeviceLimits } from '../pipeline/batch-size.ts';
 import { loadDalle } from '../pipeline/load-dalle.ts';
-import { foldsDecoderOnWebgpu, sessionOptionsFor } from '../pipeline/session-options.ts';
+import { foldsDecoderOnWebgpu, ownKernelsOnWasm, sessionOptionsFor } from '../pipeline/session-options.ts';
 import { chooseBackend, navigatorGpu, wasmThreads } from './backend.ts';
-import { spawnBrowserGemmHelper } from './gemm-helpers.ts';
 import type { BackendChoice } from './backend.ts';
 import type { LoadedModel, ModelLoader } from './handler.ts';
 import type { ModelLibrary } from './model-library.ts';
@@ -92,8 +91,7 @@ export function browserModelLoader(library: ModelLibrary): ModelLoader {
       withCompileProgress(opened.source, onProgress),
       sessionOptionsFor(choice.backend, manifest, {
         foldDecoder: foldsDecoderOnWebgpu(manifest, deviceMemoryGiB()),
-        // A q8 decoder on WASM runs on our own kernels, with as many threads as ONNX Runtime gets.
-        ownKernels: { threads: wasm.threads, spawnHelper: spawnBrowserGemmHelper },
+        ownKernels: ownKernelsOnWasm(wasm.threads),
       }),
       choice.backend === 'webgpu' ? webgpuEngineOptions({ capturedImages }) : { hostCacheGraph: true },
     );
