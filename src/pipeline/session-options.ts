@@ -6,9 +6,9 @@
  * ~17× slower than fp32 in `npm run bench`-style runs on onnxruntime-web; the download stays small.
  * MatMulNBits (8 or 4 bits) loses on this build: it dequantizes every run, 3–15× slower than the folded
  * float32 MatMul (docs/performance.md#q8-on-wasm-int8-kernels-without-packed-weights-lose-to-folded-float32).
- * A q8 decoder's WASM graph (`wasmHostCacheFile`) multiplies in int8 instead and has nothing to fold; by default a q8
- * decoder does not run on ONNX Runtime on WASM at all but on our own kernels (SessionChoices.ownKernels), which are
- * faster at 1 image and closer to fp32 (docs/performance.md#our-own-int8-kernel).
+ * A q8 decoder's WASM graph (`wasmHostCacheFile`) multiplies in int8 instead and has nothing to fold; where WASM runs
+ * one thread a q8 decoder runs on our own kernels instead (ownKernelsOnWasm, SessionChoices.ownKernels), faster at
+ * 1 image and closer to fp32 (docs/performance.md#our-own-int8-kernel).
  * WebGPU: the decoder's KV cache outputs (the new slot, or present.*) and its logits stay on the GPU, for the
  * shaders that write the slot into the cache and cut the logits to sampling candidates. A q8 decoder's weights are
  * dequantized once at load there too where the worker chooses it (foldsDecoderOnWebgpu), instead of at every step:
