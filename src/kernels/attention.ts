@@ -175,7 +175,7 @@ export class Attention {
           any = true;
           max = Math.max(max, scores[j]! * scale);
         }
-        // With nothing visible every column weighs the same, as in the exported graphs (docs in decoder-math.ts).
+        // With nothing visible every column weighs the same, as in the exported graphs (they add the float32 minimum).
         let total = 0;
         for (let j = 0; j < count; j++) {
           probs[j] = !any ? 1 : visible(j) ? Math.exp(scores[j]! * scale - max) : 0;
