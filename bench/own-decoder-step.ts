@@ -51,7 +51,7 @@ async function main(): Promise<void> {
     ortWeb,
     source,
     'decoder',
-    sessionOptionsFor('wasm', source.manifest)('decoder'),
+    sessionOptionsFor('wasm', source.manifest, { ownKernels: false })('decoder'),
     true,
   );
   const node = await createSession(

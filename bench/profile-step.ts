@@ -60,7 +60,7 @@ async function main(): Promise<void> {
   const ort: OrtApi = web ? ortWeb : ortNode;
   if (web) ortWeb.env.wasm.numThreads = threads;
   const base: SessionOptions = web
-    ? sessionOptionsFor('wasm', source.manifest)('decoder')
+    ? sessionOptionsFor('wasm', source.manifest, { ownKernels: false })('decoder')
     : { intraOpNumThreads: threads, interOpNumThreads: 1 };
   const session = await createSession(
     ort,

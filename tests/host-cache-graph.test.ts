@@ -13,9 +13,9 @@ import { ort } from './helpers/graphs.ts';
 
 for (const dtype of ['fp32', 'q8'] as const) {
   // The float host-cache graph: q8's int8-activation one, which WASM would load instead, is not the same
-  // function (tests/int8-activations.test.ts measures it), nor is the q8 default there, our own kernels.
+  // function (tests/int8-activations.test.ts measures it).
   const source = withoutInt8Decoder(openModelFolder(tinyModel(dtype)));
-  const options = sessionOptionsFor('wasm', source.manifest, { ownKernels: false });
+  const options = sessionOptionsFor('wasm', source.manifest);
   const lean = await loadDalle(ort, source, options, { hostCacheGraph: true });
   const full = await loadDalle(ort, source, options, { cacheOnDevice: true });
   after(() => Promise.all([lean.dispose(), full.dispose()]));

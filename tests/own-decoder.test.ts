@@ -15,7 +15,7 @@ import { demoModel, tinyModel } from './helpers/fixtures.ts';
 
 /** Own kernels asked for whatever the folder (sessionOptionsFor asks only for q8 ones). */
 const ownKernels = (dir: string) => {
-  const wasm = sessionOptionsFor('wasm', openModelFolder(dir).manifest);
+  const wasm = sessionOptionsFor('wasm', openModelFolder(dir).manifest, { ownKernels: false });
   return (graph: GraphName) => ({ ...wasm(graph), ownKernels: {} });
 };
 
@@ -44,6 +44,11 @@ void test('loadDalle reports the decoder on our own kernels; a folder that is no
   try {
     assert.equal(q8.decoderFile, 'decoder.onnx (own kernels)');
     assert.ok(q8.engine.hostCache && q8.engine.growingCache);
+    // Bad calls reject, as ONNX Runtime's do.
+    const { decoder } = q8.engine.sessions;
+    await assert.rejects(decoder.run({}, ['logits']), /needs int64 input input_ids/);
+    const preallocated = new ortWeb.Tensor('float32', new Float32Array(1), [1]);
+    await assert.rejects(decoder.run({}, { logits: preallocated }), /does not write into preallocated outputs/);
   } finally {
     await q8.dispose();
   }
@@ -66,8 +71,10 @@ void test('who runs a q8 decoder on WASM: our kernels where ONNX Runtime gets on
   assert.deepEqual(ownKernelsOnWasm(1), {});
   assert.equal(ownKernelsOnWasm(3), false);
   const q8 = openModelFolder(tinyModel('q8')).manifest;
-  assert.deepEqual(sessionOptionsFor('wasm', q8)('decoder').ownKernels, {});
-  assert.equal(sessionOptionsFor('wasm', q8, { ownKernels: false })('decoder').ownKernels, undefined);
-  assert.equal(sessionOptionsFor('wasm', q8)('encoder').ownKernels, undefined);
-  assert.equal(sessionOptionsFor('wasm', openModelFolder(tinyModel('fp32')).manifest)('decoder').ownKernels, undefined);
+  const own = { ownKernels: ownKernelsOnWasm(1) };
+  assert.deepEqual(sessionOptionsFor('wasm', q8, own)('decoder').ownKernels, {});
+  assert.equal(sessionOptionsFor('wasm', q8)('decoder').ownKernels, undefined, 'asked for, never by default');
+  assert.equal(sessionOptionsFor('wasm', q8, own)('encoder').ownKernels, undefined);
+  const fp32 = openModelFolder(tinyModel('fp32')).manifest;
+  assert.equal(sessionOptionsFor('wasm', fp32, own)('decoder').ownKernels, undefined);
 });

@@ -30,8 +30,7 @@ function argmaxes(logits: Float32Array, rows: number): number[] {
 }
 
 for (const dtype of ['fp32', 'q8'] as const) {
-  // Not ONNX Runtime's int8-activation decoder: the comparison below is to float rounding, not to int8 activations'
-  // (q8 runs on our own kernels, the WASM default, whose 12-bit activations are rounded per row like the float ones).
+  // The float host-cache decoder: the comparison below is to float rounding, not to int8 activations'.
   const source = withoutInt8Decoder(openModelFolder(tinyModel(dtype)));
   const { manifest } = source;
   const loaded = await loadDalle(ort, source, sessionOptionsFor('wasm', manifest), { hostCacheGraph: true });

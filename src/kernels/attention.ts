@@ -39,10 +39,18 @@ type Kernel = (...args: number[]) => void;
 
 export class Attention {
   private top = 64;
-  private readonly fixed = new Map<string, { data: Float32Array; at: number; floats: number }>();
+  // The arrays a place was last copied from, by identity: weakly, so a finished drawing's cache can be collected.
+  private readonly fixed = new Map<string, { data: WeakRef<Float32Array>; at: number; floats: number }>();
   private readonly appendOnly = new Map<
     string,
-    { keys: Float32Array; values: Float32Array; at: number; floats: number; capacity: number; copied: number }
+    {
+      keys: WeakRef<Float32Array>;
+      values: WeakRef<Float32Array>;
+      at: number;
+      floats: number;
+      capacity: number;
+      copied: number;
+    }
   >();
   private scratch = { floats: 0, at: 0 };
 
@@ -79,12 +87,12 @@ export class Attention {
       scratch.at += 4 * floats;
       return at;
     }
-    let slot = this.fixed.get(fixedId);
-    if (slot?.data === data) return slot.at;
-    if (!slot || slot.floats < floats) slot = { data, at: this.allocate(4 * floats), floats };
-    new Float32Array(this.memory.buffer, slot.at, data.length).set(data);
-    this.fixed.set(fixedId, { ...slot, data });
-    return slot.at;
+    const slot = this.fixed.get(fixedId);
+    if (slot?.data.deref() === data) return slot.at;
+    const at = slot && slot.floats >= floats ? slot.at : this.allocate(4 * floats);
+    new Float32Array(this.memory.buffer, at, data.length).set(data);
+    this.fixed.set(fixedId, { data: new WeakRef(data), at, floats: Math.max(floats, slot?.floats ?? 0) });
+    return at;
   }
 
   /**
@@ -98,10 +106,12 @@ export class Attention {
     const blocks = keys.length / (slots * hd);
     const floats = padTo(blocks * hd * capacity + SCORE_BLOCK, 16);
     let cache = this.appendOnly.get(id);
-    if (!cache || cache.keys !== keys || cache.values !== values || visible < cache.copied) {
+    const same = cache?.keys.deref() === keys && cache.values.deref() === values;
+    if (!cache || !same || visible < cache.copied) {
       const reuse = cache && cache.floats >= floats && cache.capacity === capacity;
       const at = reuse ? cache!.at : this.allocate(8 * floats);
-      cache = { keys, values, at, floats: reuse ? cache!.floats : floats, capacity, copied: 0 };
+      const [keysRef, valuesRef] = [new WeakRef(keys), new WeakRef(values)];
+      cache = { keys: keysRef, values: valuesRef, at, floats: reuse ? cache!.floats : floats, capacity, copied: 0 };
       this.appendOnly.set(id, cache);
     }
     const memory = new Float32Array(this.memory.buffer);
@@ -130,6 +140,12 @@ export class Attention {
     const rows = query.length / (heads * hd);
     if (hd % CHANNEL_BLOCK !== 0) throw new Error(`head size ${hd} is not a multiple of ${CHANNEL_BLOCK}`);
     const { slots } = layer;
+    if (slots === 0) {
+      // Nothing cached: the new slot alone takes all the weight (no slot and no new one: zeros, an empty sum).
+      if (layer.extra) out.set(layer.extra.values.subarray(0, out.length));
+      else out.fill(0);
+      return;
+    }
     const { fixedId, appendOnly } = layer;
     const block = padTo(slots + SCORE_BLOCK, 16);
     const copied = fixedId === undefined && appendOnly === undefined;

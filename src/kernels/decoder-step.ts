@@ -63,6 +63,11 @@ interface DecoderLayer {
   readonly fc2: Int8Linear;
 }
 
+/** The decoder's files are not a q8 export these kernels can run (ONNX Runtime still can). */
+export class UnsupportedDecoderError extends Error {
+  override readonly name = 'UnsupportedDecoderError';
+}
+
 export class DecoderStep {
   private constructor(
     private readonly config: DalleBartConfig,
@@ -84,7 +89,7 @@ export class DecoderStep {
   ): Promise<DecoderStep> {
     const get = (name: string): OnnxInitializer => {
       const tensor = weights.get(name);
-      if (!tensor) throw new Error(`the decoder has no initializer ${name}: not a q8 export`);
+      if (!tensor) throw new UnsupportedDecoderError(`the decoder has no initializer ${name}: not a q8 export`);
       return tensor;
     };
     const linear = (name: string): Int8Linear => {
@@ -118,7 +123,8 @@ export class DecoderStep {
       });
     }
     const tokens = {
-      table: int8Values(get('decoder.embed_tokens.q8')),
+      // A copy: a view would keep the whole external-data file alive (the linear layers are packed, so copied).
+      table: new Int8Array(int8Values(get('decoder.embed_tokens.q8'))),
       rowScales: float32Values(get('decoder.embed_tokens.scales')),
     };
     const positions = float32Values(get('decoder.embed_positions'));

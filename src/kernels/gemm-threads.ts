@@ -30,7 +30,11 @@ export type SpawnGemmHelper = (init: GemmHelperInit) => GemmHelper;
 const GENERATION = 0;
 const PENDING = 1;
 const STOP = 2;
-const ARGS = 3;
+/** Set by a helper whose share failed (the caller throws). */
+const FAILED = 3;
+const ARGS = 4;
+/** How long a call waits for its helpers before it gives up on them (a share takes milliseconds). */
+const HELPER_TIMEOUT_MS = 60_000;
 /** Int32s in the control block. */
 export const CONTROL_WORDS = ARGS + GEMM_PARAMS.length;
 
@@ -63,8 +67,13 @@ export function serveGemmHelper(init: GemmHelperInit, onReady: () => void): void
     if (Atomics.load(control, STOP) !== 0) return;
     const args = Array.from(control.subarray(ARGS, ARGS + GEMM_PARAMS.length));
     const [p0, p1] = shareColumns(args[6]!, init.share, init.threads);
-    if (p1 > p0) gemm(...args.slice(0, 8), p0, p1);
-    if (Atomics.sub(control, PENDING, 1) === 1) Atomics.notify(control, PENDING);
+    try {
+      if (p1 > p0) gemm(...args.slice(0, 8), p0, p1);
+    } catch {
+      Atomics.store(control, FAILED, 1);
+    } finally {
+      if (Atomics.sub(control, PENDING, 1) === 1) Atomics.notify(control, PENDING);
+    }
   }
 }
 
@@ -87,9 +96,22 @@ export class GemmThreads {
     Atomics.add(control, GENERATION, 1);
     Atomics.notify(control, GENERATION);
     const [p0, p1] = shareColumns(args[6]!, 0, threads);
-    gemm(...args.slice(0, 8), p0, p1);
-    for (let pending = Atomics.load(control, PENDING); pending !== 0; pending = Atomics.load(control, PENDING))
-      Atomics.wait(control, PENDING, pending);
+    let failure: Error | null = null;
+    try {
+      gemm(...args.slice(0, 8), p0, p1);
+    } catch (error) {
+      failure = error instanceof Error ? error : new Error(String(error));
+    }
+    // Even when this share failed: the helpers are still writing into the memory.
+    const deadline = performance.now() + HELPER_TIMEOUT_MS;
+    for (let pending = Atomics.load(control, PENDING); pending !== 0; pending = Atomics.load(control, PENDING)) {
+      const left = deadline - performance.now();
+      if (left <= 0) throw new Error(`${pending} GEMM helper thread(s) stopped answering`);
+      Atomics.wait(control, PENDING, pending, left);
+    }
+    const helperFailed = Atomics.exchange(control, FAILED, 0) !== 0;
+    if (failure !== null) throw failure;
+    if (helperFailed) throw new Error('a GEMM helper thread failed its share');
   }
 
   /** Tells every helper to return. */

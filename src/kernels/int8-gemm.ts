@@ -120,8 +120,8 @@ export class Int8Gemm {
     return this.scratch;
   }
 
-  /** x [rows, inDim] · W → [rows, outDim] (into `out` when given). */
-  multiply(layer: Int8Linear, x: Float32Array, rows: number, out?: Float32Array): Float32Array {
+  /** x [rows, inDim] · W → [rows, outDim]. */
+  multiply(layer: Int8Linear, x: Float32Array, rows: number): Float32Array {
     const { inDim, outDim, paddedIn, paddedOut } = layer;
     if (x.length !== rows * inDim) throw new Error(`${x.length} activations are not ${rows} rows of ${inDim}`);
     const s = this.reserve(rows, Math.max(paddedIn, paddedOut));
@@ -141,7 +141,7 @@ export class Int8Gemm {
     if (this.threads) this.threads.run(this.gemm, args);
     else this.gemm(...args, 0, paddedOut);
     const y = new Float32Array(this.memory.buffer, s.outputAt, rows * paddedOut);
-    const result = out ?? new Float32Array(rows * outDim);
+    const result = new Float32Array(rows * outDim);
     for (let m = 0; m < rows; m++) result.set(y.subarray(m * paddedOut, m * paddedOut + outDim), m * outDim);
     return result;
   }

@@ -47,7 +47,10 @@ function signedLeb(value: number): number[] {
   }
 }
 
-const utf8 = (s: string): number[] => [...unsignedLeb(s.length), ...new TextEncoder().encode(s)];
+function utf8(s: string): number[] {
+  const bytes = new TextEncoder().encode(s);
+  return [...unsignedLeb(bytes.length), ...bytes];
+}
 const vector = (items: number[][]): number[] => [...unsignedLeb(items.length), ...items.flat()];
 const section = (id: number, body: number[]): number[] => [id, ...unsignedLeb(body.length), ...body];
 

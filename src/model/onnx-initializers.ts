@@ -141,8 +141,8 @@ export function float32Values(tensor: OnnxInitializer): Float32Array {
   return new Float32Array(new Uint8Array(tensor.bytes).buffer);
 }
 
-/** An int8 initializer's values (copied, so the file's bytes can be dropped). */
+/** An int8 initializer's values: a view of the file's bytes (one byte each needs no alignment), not a copy. */
 export function int8Values(tensor: OnnxInitializer): Int8Array {
   if (tensor.type !== 'int8') throw new OnnxFormatError(`initializer ${tensor.name} is ${tensor.type}, not int8`);
-  return new Int8Array(new Uint8Array(tensor.bytes).buffer);
+  return new Int8Array(tensor.bytes.buffer, tensor.bytes.byteOffset, tensor.bytes.length);
 }

@@ -97,14 +97,25 @@ export function ownDecoderSession(
       tensorInfo(value, 'float32', [BATCH_AXIS, c.dModel]),
     ]),
   ];
-  const run = (feeds: Readonly<Record<string, Tensor>>, fetches?: unknown): Promise<Record<string, Tensor>> => {
+  const outputNames = outputMetadata.map((m) => m.name);
+  // ONNX Runtime's run(feeds, options) and run(feeds, fetches, options): fetches are a name list or an object keyed by
+  // output names (anything else is run options). Every output is computed anyway; preallocated output tensors are not
+  // written into (refused).
+  const runNow = (feeds: Readonly<Record<string, Tensor>>, fetches?: unknown): Record<string, Tensor> => {
+    let names: readonly string[] | undefined;
+    if (Array.isArray(fetches)) names = fetches as string[];
+    else if (fetches && typeof fetches === 'object') {
+      const wanted = Object.entries(fetches as Record<string, unknown>).filter(([name]) => outputNames.includes(name));
+      if (wanted.some(([, tensor]) => tensor !== null))
+        throw new Error('the decoder on our own kernels does not write into preallocated outputs');
+      if (wanted.length > 0) names = wanted.map(([name]) => name);
+    }
     const ids = numbers(feeds[DECODER_INPUTS.inputIds], DECODER_INPUTS.inputIds);
-    const mask = feeds[DECODER_INPUTS.attentionMask];
     const firstPast = feeds[past[0]!.key];
     const outputs = step.run({
       ids,
       position: numbers(feeds[DECODER_INPUTS.position], DECODER_INPUTS.position)[0]!,
-      attentionMask: numbers(mask, DECODER_INPUTS.attentionMask),
+      attentionMask: numbers(feeds[DECODER_INPUTS.attentionMask], DECODER_INPUTS.attentionMask),
       cross: cross.map(({ key, value }) => ({ key: floats(feeds[key], key), value: floats(feeds[value], value) })),
       past: past.map(({ key, value }) => ({ key: floats(feeds[key], key), value: floats(feeds[value], value) })),
       pastSlots: firstPast?.dims[3] ?? 0,
@@ -117,13 +128,21 @@ export function ownDecoderSession(
       all[key] = new ort.Tensor('float32', outputs.newSlots[l]!.key, [B, c.dModel]);
       all[value] = new ort.Tensor('float32', outputs.newSlots[l]!.value, [B, c.dModel]);
     });
-    // Every output is computed anyway; a name list picks the ones returned (as ONNX Runtime does).
-    if (!Array.isArray(fetches)) return Promise.resolve(all);
-    return Promise.resolve(Object.fromEntries((fetches as string[]).map((name) => [name, all[name]!])));
+    if (!names) return all;
+    return Object.fromEntries(
+      names.map((name) => {
+        const tensor = all[name];
+        if (!tensor) throw new Error(`the decoder has no output ${name}`);
+        return [name, tensor];
+      }),
+    );
   };
+  // Errors reject, as ONNX Runtime's do.
+  const run = (feeds: Readonly<Record<string, Tensor>>, fetches?: unknown): Promise<Record<string, Tensor>> =>
+    new Promise((resolve) => resolve(runNow(feeds, fetches)));
   return {
     inputNames: inputMetadata.map((m) => m.name),
-    outputNames: outputMetadata.map((m) => m.name),
+    outputNames,
     inputMetadata,
     outputMetadata,
     run,

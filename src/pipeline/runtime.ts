@@ -10,6 +10,8 @@ import type { ModelSource } from '../model/model-source.ts';
 import { dequantizeWeights, weightInputFiles, withWeightInputs } from './weight-inputs.ts';
 import type { Int8GemmOptions } from '../kernels/int8-gemm.ts';
 import { createOwnDecoderSession } from './own-decoder-session.ts';
+import { UnsupportedDecoderError } from '../kernels/decoder-step.ts';
+import { OnnxFormatError } from '../model/onnx-initializers.ts';
 
 export type OrtApi = Pick<typeof Ort, 'InferenceSession' | 'Tensor'>;
 export type Session = Ort.InferenceSession;
@@ -83,6 +85,8 @@ export async function createSession(
   const { dequantizeOnce, ownKernels, ...ortOptions } = options;
   if (ownKernels && graph === 'decoder' && hostCache) {
     const own = await createOwnDecoderSession(ort, source, entry, ownKernels).catch((error: unknown) => {
+      // Only a decoder they cannot run falls back; a failed read or a helper thread that would not start is an error.
+      if (!(error instanceof UnsupportedDecoderError || error instanceof OnnxFormatError)) throw error;
       console.warn('our own kernels cannot run this decoder: ONNX Runtime runs it', error);
       return undefined;
     });

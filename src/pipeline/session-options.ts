@@ -102,8 +102,8 @@ export interface SessionChoices {
    */
   readonly foldDecoder?: boolean;
   /**
-   * WASM: run a q8 decoder on our own kernels with these threads (the default: one thread); false leaves it to ONNX
-   * Runtime. The page and the CLI choose by ownKernelsOnWasm.
+   * WASM: run a q8 decoder on our own kernels with these threads; false (the default) leaves it to ONNX Runtime. The
+   * page, the CLI and the benchmark choose by ownKernelsOnWasm or ask explicitly.
    */
   readonly ownKernels?: Int8GemmOptions | false;
 }
@@ -115,7 +115,7 @@ export function sessionOptionsFor(
 ): (graph: GraphName) => SessionOptions {
   return (graph) => {
     if (backend === 'wasm') {
-      const own = choices.ownKernels ?? {};
+      const own = choices.ownKernels ?? false;
       const q8Decoder = graph === 'decoder' && manifest.dtype === 'q8' && own !== false;
       return q8Decoder ? { ...WASM_SESSION_OPTIONS, ownKernels: own } : { ...WASM_SESSION_OPTIONS };
     }

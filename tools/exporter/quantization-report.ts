@@ -56,8 +56,7 @@ const TOP_K = DEFAULT_SAMPLING.topK;
 
 function loadFor(source: ModelSource, decoder: QuantizationReport['decoder'] = 'full'): Promise<LoadedDalle> {
   if (decoder === 'full') return loadDalle(ortNode, source);
-  // The q8 default on WASM is our own kernels; the host-cache row measures ONNX Runtime's graph.
-  const options = sessionOptionsFor('wasm', source.manifest, decoder === 'own-kernels' ? {} : { ownKernels: false });
+  const options = sessionOptionsFor('wasm', source.manifest, { ownKernels: decoder === 'own-kernels' ? {} : false });
   return loadDalle(ortWeb, source, options, { hostCacheGraph: true });
 }
 
