@@ -1,26 +1,17 @@
 /**
  * npm run bench:own-step -- --model <q8 dir> [--images 1,9] [--position 128] [--rounds 2] [--runs 7] [--threads 1]
  * One decoder step at a position, side by side in one process, rounds interleaved: ONNX Runtime's WASM backend on the
- * graph the page runs (a q8 folder's wasmHostCacheFile), onnxruntime-node on its hostCacheFile, and our own
- * DecoderStep (src/kernels/decoder-step.ts: the int8 kernel for the linear layers, TypeScript for the rest) on the same
- * weights, with the growing cache's slot count at that position (docs/performance.md#our-own-int8-kernel).
+ * graph the page runs (a q8 folder's wasmHostCacheFile), onnxruntime-node on its hostCacheFile, and our own kernels
+ * (src/kernels/decoder-step.ts behind the session the engine drives) on the same weights, with the growing cache's slot
+ * count at that position (docs/performance.md#our-own-int8-kernel).
  */
 import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
 import { cpus, loadavg } from 'node:os';
-import { DecoderStep } from '../src/kernels/decoder-step.ts';
 import type { DecoderStepInputs, KeyValue } from '../src/kernels/decoder-step.ts';
-import { Int8Gemm } from '../src/kernels/int8-gemm.ts';
-import {
-  cacheNames,
-  crossAttentionNames,
-  DECODER_INPUTS,
-  DECODER_OUTPUTS,
-  newSlotNames,
-} from '../src/model/graph-io.ts';
-import { readInitializers } from '../src/model/onnx-initializers.ts';
-import { cacheSlotsAt, int64 } from '../src/pipeline/decoder-run.ts';
-import type { Feeds } from '../src/pipeline/decoder-run.ts';
+import { cacheNames, crossAttentionNames, DECODER_OUTPUTS, newSlotNames } from '../src/model/graph-io.ts';
+import { cacheSlotsAt } from '../src/pipeline/decoder-run.ts';
+import { createOwnDecoderSession, decoderFeeds } from '../src/pipeline/own-decoder-session.ts';
 import { createSession } from '../src/pipeline/runtime.ts';
 import type { OrtApi, Session } from '../src/pipeline/runtime.ts';
 import { sessionOptionsFor } from '../src/pipeline/session-options.ts';
@@ -61,15 +52,7 @@ async function main(): Promise<void> {
     { intraOpNumThreads: threads, interOpNumThreads: 1 },
     true,
   );
-  const externalData = await Promise.all(
-    entry.externalData.map(async (path) => ({ path, data: await source.readFile(path) })),
-  );
-  const gemm = await Int8Gemm.create({ threads, spawnHelper: spawnNodeGemmHelper });
-  const own = await DecoderStep.fromInitializers(
-    c,
-    readInitializers(await source.readFile(entry.file), externalData),
-    gemm,
-  );
+  const own = await createOwnDecoderSession(ortWeb, source, entry, { threads, spawnHelper: spawnNodeGemmHelper });
 
   const H = c.decoderHeads;
   const hd = c.dModel / H;
@@ -94,25 +77,10 @@ async function main(): Promise<void> {
         })),
         pastSlots: P,
       };
-      const feedsFor = (ort: OrtApi): Feeds => {
-        const feeds: Feeds = {
-          [DECODER_INPUTS.inputIds]: int64(ort, [...inputs.ids], [B]),
-          [DECODER_INPUTS.position]: int64(ort, [position], []),
-          [DECODER_INPUTS.attentionMask]: int64(ort, Array.from(inputs.attentionMask), [2, T]),
-        };
-        crossAttentionNames(c).forEach(({ key, value }, l) => {
-          feeds[key] = new ort.Tensor('float32', inputs.cross[l]!.key, [2, H, hd, T]);
-          feeds[value] = new ort.Tensor('float32', inputs.cross[l]!.value, [2, H, T, hd]);
-        });
-        cacheNames(c, 'past').forEach(({ key, value }, l) => {
-          feeds[key] = new ort.Tensor('float32', inputs.past[l]!.key, [B, H, hd, P]);
-          feeds[value] = new ort.Tensor('float32', inputs.past[l]!.value, [B, H, P, hd]);
-        });
-        return feeds;
-      };
       const fetches = [DECODER_OUTPUTS.logits, ...newSlotNames(c).flatMap(({ key, value }) => [key, value])];
-      const timeOrt = async (session: Session, ort: OrtApi): Promise<number> => {
-        const feeds = feedsFor(ort);
+      // Every runtime through the session interface, our kernels' adapter included (what the engine calls).
+      const time = async (session: Session, ort: OrtApi): Promise<number> => {
+        const feeds = decoderFeeds(ort, c, inputs);
         const times: number[] = [];
         for (let r = 0; r < runs + 2; r++) {
           const start = performance.now();
@@ -122,22 +90,13 @@ async function main(): Promise<void> {
         }
         return median(times);
       };
-      const timeOwn = (): number => {
-        const times: number[] = [];
-        for (let r = 0; r < runs + 2; r++) {
-          const start = performance.now();
-          own.run(inputs);
-          if (r >= 2) times.push(performance.now() - start);
-        }
-        return median(times);
-      };
       const record = (runner: Runner, ms: number) => {
         const key = `${runner}|${n}`;
         table.set(key, [...(table.get(key) ?? []), ms]);
       };
-      record('web-wasm', await timeOrt(web, ortWeb));
-      record('node', await timeOrt(node, ortNode));
-      record('own-wasm', timeOwn());
+      record('web-wasm', await time(web, ortWeb));
+      record('node', await time(node, ortNode));
+      record('own-wasm', await time(own, ortWeb));
     }
     process.stderr.write(`round ${round + 1}/${rounds} done, load ${loadavg()[0]!.toFixed(2)}\n`);
   }
@@ -153,7 +112,7 @@ async function main(): Promise<void> {
       `| ${String(n).padEnd(6)} | ${w!.toFixed(1).padStart(11)} | ${nat!.toFixed(1).padStart(7)} | ${o!.toFixed(1).padStart(11)} | ${(o! / w!).toFixed(2).padStart(13)}× | ${(o! / nat!).toFixed(2).padStart(9)}× |`,
     );
   }
-  await Promise.all([web.release(), node.release(), gemm.release()]);
+  await Promise.all([web.release(), node.release(), own.release()]);
   process.exit(0);
 }
 

@@ -17,8 +17,6 @@ interface Rows {
 }
 
 export interface OwnLinearStack {
-  /** The kernel's memory: packed weights and scratch. */
-  readonly memoryBytes: number;
   run(x: Float32Array, rows: number): Float32Array;
   release(): Promise<void>;
 }
@@ -49,9 +47,6 @@ export async function ownLinearStack(config: DalleBartConfig, threads = 1): Prom
   // The first pass packs every layer's weights; timed runs only multiply.
   decoderLinearStandIn(config, ops, { data: new Float32Array(config.dModel), rows: 1 });
   return {
-    get memoryBytes() {
-      return gemm.memoryBytes;
-    },
     run: (x, rows) => decoderLinearStandIn(config, ops, { data: x, rows }).data,
     release: () => gemm.release(),
   };

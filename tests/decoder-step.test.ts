@@ -10,17 +10,12 @@ import { erf } from '../src/kernels/decoder-math.ts';
 import { attendRow } from './helpers/attention-reference.ts';
 import { Int8Gemm } from '../src/kernels/int8-gemm.ts';
 import type { ModelManifest } from '../src/model/manifest.ts';
-import {
-  cacheNames,
-  crossAttentionNames,
-  DECODER_INPUTS,
-  DECODER_OUTPUTS,
-  newSlotNames,
-} from '../src/model/graph-io.ts';
+import { cacheNames, crossAttentionNames, DECODER_OUTPUTS, newSlotNames } from '../src/model/graph-io.ts';
+import { decoderFeeds } from '../src/pipeline/own-decoder-session.ts';
 import { readInitializers } from '../src/model/onnx-initializers.ts';
 import { fillNormal } from '../tools/exporter/prng.ts';
 import { tinyModel } from './helpers/fixtures.ts';
-import { int64, ort, relativeError } from './helpers/graphs.ts';
+import { ort, relativeError } from './helpers/graphs.ts';
 
 void test('erf matches known values to 1e-7', () => {
   for (const [x, want] of [
@@ -59,23 +54,11 @@ void test('one step on our kernels gives ONNX Runtime’s logits and new slots (
     key: random(B * H * hd * P, 30 + l),
     value: random(B * H * P * hd, 40 + l),
   }));
-  const ours = step.run({ ids, position, attentionMask: mask, cross, past, pastSlots: P });
+  const inputs = { ids, position, attentionMask: mask, cross, past, pastSlots: P };
+  const ours = step.run(inputs);
 
   const session = await ort.InferenceSession.create(readFileSync(join(dir, entry.hostCacheFile!)), { externalData });
-  const feeds: Record<string, ort.Tensor> = {
-    [DECODER_INPUTS.inputIds]: int64(ids, [B]),
-    [DECODER_INPUTS.position]: int64([position], []),
-    [DECODER_INPUTS.attentionMask]: int64(mask, [2, T]),
-  };
-  crossAttentionNames(c).forEach((names, l) => {
-    feeds[names.key] = new ort.Tensor('float32', cross[l]!.key, [2, H, hd, T]);
-    feeds[names.value] = new ort.Tensor('float32', cross[l]!.value, [2, H, T, hd]);
-  });
-  cacheNames(c, 'past').forEach((names, l) => {
-    feeds[names.key] = new ort.Tensor('float32', past[l]!.key, [B, H, hd, P]);
-    feeds[names.value] = new ort.Tensor('float32', past[l]!.value, [B, H, P, hd]);
-  });
-  const outputs = await session.run(feeds);
+  const outputs = await session.run(decoderFeeds(ort, c, inputs));
   await session.release();
   // ONNX Runtime multiplies float activations by the dequantized weights; ours rounds them to 12 bits.
   const logitsError = relativeError(ours.logits, outputs[DECODER_OUTPUTS.logits]!.data as Float32Array);

@@ -78,11 +78,6 @@ export class Int8Gemm {
     this.helpers = [];
   }
 
-  /** Bytes of the kernel's memory: the packed weights plus scratch. */
-  get memoryBytes(): number {
-    return this.memory.buffer.byteLength;
-  }
-
   private allocate(bytes: number): number {
     const at = this.top;
     this.top += padTo(bytes, ALIGN);

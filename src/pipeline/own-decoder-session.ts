@@ -19,8 +19,10 @@ import {
   TEXT_AXIS,
 } from '../model/graph-io.ts';
 import { DecoderStep } from '../kernels/decoder-step.ts';
+import type { DecoderStepInputs } from '../kernels/decoder-step.ts';
 import { Int8Gemm } from '../kernels/int8-gemm.ts';
 import type { Int8GemmOptions } from '../kernels/int8-gemm.ts';
+import { int64 } from './decoder-run.ts';
 import type { OrtApi, Session, Tensor } from './runtime.ts';
 
 type Metadata = Session['inputMetadata'][number];
@@ -63,6 +65,29 @@ export async function createOwnDecoderSession(
     },
   );
   return ownDecoderSession(ort, step, source.manifest.dalleBart, () => gemm.release());
+}
+
+/** The host-cache decoder's feeds for `inputs`: what the engine passes either decoder, and the adapter reads back. */
+export function decoderFeeds(ort: OrtApi, c: DalleBartConfig, inputs: DecoderStepInputs): Record<string, Tensor> {
+  const H = c.decoderHeads;
+  const hd = c.dModel / H;
+  const B = inputs.ids.length;
+  const T = inputs.attentionMask.length / 2;
+  const P = inputs.pastSlots;
+  const feeds: Record<string, Tensor> = {
+    [DECODER_INPUTS.inputIds]: int64(ort, inputs.ids, [B]),
+    [DECODER_INPUTS.position]: int64(ort, [inputs.position], []),
+    [DECODER_INPUTS.attentionMask]: int64(ort, inputs.attentionMask, [2, T]),
+  };
+  crossAttentionNames(c).forEach(({ key, value }, l) => {
+    feeds[key] = new ort.Tensor('float32', inputs.cross[l]!.key, [2, H, hd, T]);
+    feeds[value] = new ort.Tensor('float32', inputs.cross[l]!.value, [2, H, T, hd]);
+  });
+  cacheNames(c, 'past').forEach(({ key, value }, l) => {
+    feeds[key] = new ort.Tensor('float32', inputs.past[l]!.key, [B, H, hd, P]);
+    feeds[value] = new ort.Tensor('float32', inputs.past[l]!.value, [B, H, P, hd]);
+  });
+  return feeds;
 }
 
 export function ownDecoderSession(
