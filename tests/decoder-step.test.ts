@@ -6,7 +6,6 @@ import { test } from 'node:test';
 import { DecoderStep } from '../src/kernels/decoder-step.ts';
 import type { KeyValue } from '../src/kernels/decoder-step.ts';
 import { Attention } from '../src/kernels/attention.ts';
-import { erf } from '../src/kernels/decoder-math.ts';
 import { attendRow } from './helpers/attention-reference.ts';
 import { Int8Gemm } from '../src/kernels/int8-gemm.ts';
 import type { ModelManifest } from '../src/model/manifest.ts';
@@ -16,17 +15,6 @@ import { readInitializers } from '../src/model/onnx-initializers.ts';
 import { fillNormal } from '../tools/exporter/prng.ts';
 import { tinyModel } from './helpers/fixtures.ts';
 import { ort, relativeError } from './helpers/graphs.ts';
-
-void test('erf matches known values to 1e-7', () => {
-  for (const [x, want] of [
-    [0, 0],
-    [0.5, 0.5204998778130465],
-    [1, 0.8427007929497149],
-    [-2, -0.9953222650189527],
-    [3.5, 0.9999992569016276],
-  ] as const)
-    assert.ok(Math.abs(erf(x) - want) < 1e-7, `erf(${x})`);
-});
 
 void test('one step on our kernels gives ONNX Runtime’s logits and new slots (q8 tiny, 2 images, masked text)', async () => {
   const dir = tinyModel('q8');

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ACTIVATION_LEVELS, Int8Gemm, MAX_IN_DIM, quantizeRows } from '../src/kernels/int8-gemm.ts';
+import { gelu } from './reference/dallebart.ts';
 import { quantizeInt8PerColumn } from '../tools/exporter/graphs/quantize.ts';
 import { fillNormal } from '../tools/exporter/prng.ts';
 import { spawnNodeGemmHelper } from '../tools/node/gemm-helper.ts';
@@ -129,4 +130,44 @@ void test('threads split a call by columns and give the one-thread result bit fo
     }
   }
   await assert.rejects(Int8Gemm.create({ threads: 2 }), /needs spawnHelper/);
+});
+
+void test('layers packed side by side give each layer’s own product; the GLU gives GELU(gate) · up', async () => {
+  const gemm = await Int8Gemm.create();
+  const [rows, inDim] = [5, 70];
+  const weights = [13, 8, 21].map((outDim, i) => ({
+    q: randomInt8(inDim * outDim, 20 + i),
+    scales: Float32Array.from({ length: outDim }, (_, n) => 0.01 + n / 1000),
+    outDim,
+  }));
+  const x = fillNormal(new Float32Array(rows * inDim), 21, 0, 1);
+  const alone = weights.map((w) => gemm.multiply(gemm.addLinear(w.q, w.scales, inDim, w.outDim), x, rows));
+  assert.deepEqual(gemm.multiplyParts(gemm.addLinears(inDim, weights), x, rows), alone);
+  assert.throws(() => gemm.multiply(gemm.addLinears(inDim, weights), x, rows), /needs multiplyParts/);
+
+  const [gate, up] = [weights[0]!, { ...weights[0]!, q: randomInt8(inDim * 13, 30) }];
+  const glu = gemm.multiplyGlu(gemm.addLinears(inDim, [gate, up]), x, rows);
+  const upAlone = gemm.multiply(gemm.addLinear(up.q, up.scales, inDim, 13), x, rows);
+  // erf's error (3e-7 for the polynomial, a few float32 roundings more) is scaled by g/2 · up.
+  let worst = 0;
+  glu.forEach((got, i) => {
+    const [g, u] = [alone[0]![i]!, upAlone[i]!];
+    worst = Math.max(worst, Math.abs(got - gelu(g) * u) / Math.max(1e-6, Math.abs(0.5 * g * u)));
+  });
+  assert.ok(worst < 1e-6, `erf off by ${worst}`);
+  assert.throws(() => gemm.multiplyGlu(gemm.addLinears(inDim, weights), x, rows), /two parts of one size/);
+});
+
+void test('the quantize kernel rounds as quantizeRows does, ties to even, a zero row to zeros', async () => {
+  const gemm = await Int8Gemm.create();
+  const inDim = 6;
+  // Row 0's maximum 2047 makes levels the values themselves: 0.5 and 1.5 and -2.5 are ties.
+  const x = Float32Array.from([2047, 0.5, 1.5, -2.5, 3.49, -0, 0, 0, 0, 0, 0, 0]);
+  const identity = new Int8Array(inDim * inDim);
+  for (let i = 0; i < inDim; i++) identity[i * inDim + i] = 1;
+  const got = gemm.multiply(gemm.addLinear(identity, new Float32Array(inDim).fill(1), inDim, inDim), x, 2);
+  assert.deepEqual([...got], [2047, 0, 2, -2, 3, 0, 0, 0, 0, 0, 0, 0]);
+  const levels = new Int16Array(2 * 8);
+  quantizeRows(x, 2, inDim, 8, levels, new Float32Array(2));
+  assert.deepEqual([...levels], [2047, 0, 2, -2, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
 });

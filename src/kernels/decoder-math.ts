@@ -1,4 +1,7 @@
-/** The decoder step's small operations in plain TypeScript, as ONNX Runtime computes them in the exporter's graph. */
+/**
+ * The decoder step's small operations in plain TypeScript, as ONNX Runtime computes them in the exporter's graph (the
+ * GLU's GELU runs in row-kernels.ts).
+ */
 
 /** LayerNormalization over rows of `width` (mean and variance in float64; ONNX Runtime's stash type is float32). */
 export function layerNorm(
@@ -23,36 +26,4 @@ export function layerNorm(
 
 export function addInPlace(into: Float32Array, x: Float32Array): void {
   for (let i = 0; i < into.length; i++) into[i] = into[i]! + x[i]!;
-}
-
-/**
- * erf by Numerical Recipes' Chebyshev fit of erfc (fractional error < 1.2e-7): JavaScript has no Math.erf, and GELU is
- * the exact-erf one in the exported graphs.
- */
-export function erf(x: number): number {
-  const z = Math.abs(x);
-  const t = 1 / (1 + 0.5 * z);
-  const erfc =
-    t *
-    Math.exp(
-      -z * z -
-        1.26551223 +
-        t *
-          (1.00002368 +
-            t *
-              (0.37409196 +
-                t *
-                  (0.09678418 +
-                    t *
-                      (-0.18628806 +
-                        t *
-                          (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
-    );
-  return x >= 0 ? 1 - erfc : erfc - 1;
-}
-
-/** GELU(x) = x/2 · (1 + erf(x/√2)), in place. */
-export function gelu(x: Float32Array): Float32Array {
-  for (let i = 0; i < x.length; i++) x[i] = 0.5 * x[i]! * (1 + erf(x[i]! / Math.SQRT2));
-  return x;
 }

@@ -13,7 +13,7 @@ import type { OnnxInitializer } from '../model/onnx-initializers.ts';
 import { Int8Gemm } from './int8-gemm.ts';
 import type { Int8Linear } from './int8-gemm.ts';
 import { Attention } from './attention.ts';
-import { addInPlace, gelu, layerNorm } from './decoder-math.ts';
+import { addInPlace, layerNorm } from './decoder-math.ts';
 
 /** One layer's key and value: cross [2, H, hd, T] / [2, H, T, hd], past [B, H, hd, P] / [B, H, P, hd]. */
 export interface KeyValue {
@@ -47,9 +47,8 @@ interface Norm {
 
 interface DecoderLayer {
   readonly preSelf: Norm;
-  readonly q: Int8Linear;
-  readonly k: Int8Linear;
-  readonly v: Int8Linear;
+  /** q, k and v side by side. */
+  readonly qkv: Int8Linear;
   readonly selfOut: Int8Linear;
   readonly postSelf: Norm;
   readonly preCross: Norm;
@@ -57,8 +56,8 @@ interface DecoderLayer {
   readonly crossOut: Int8Linear;
   readonly postCross: Norm;
   readonly gluNorm0: Norm;
-  readonly fc0: Int8Linear;
-  readonly fc1: Int8Linear;
+  /** fc0 (the gate) and fc1 side by side. */
+  readonly fc01: Int8Linear;
   readonly gluNorm1: Norm;
   readonly fc2: Int8Linear;
 }
@@ -92,10 +91,15 @@ export class DecoderStep {
       if (!tensor) throw new UnsupportedDecoderError(`the decoder has no initializer ${name}: not a q8 export`);
       return tensor;
     };
-    const linear = (name: string): Int8Linear => {
-      const q = get(`${name}.q8`);
-      const [inDim, outDim] = q.dims as [number, number];
-      return gemm.addLinear(int8Values(q), float32Values(get(`${name}.scales`)), inDim, outDim);
+    // Layers of one input are packed side by side: one rounding of the input, one call.
+    const linear = (...names: string[]): Int8Linear => {
+      const inDims = new Set(names.map((name) => get(`${name}.q8`).dims[0]));
+      if (inDims.size !== 1) throw new UnsupportedDecoderError(`${names.join(', ')} differ in their inputs`);
+      const layers = names.map((name) => {
+        const q = get(`${name}.q8`);
+        return { q: int8Values(q), scales: float32Values(get(`${name}.scales`)), outDim: q.dims[1]! };
+      });
+      return gemm.addLinears([...inDims][0]!, layers);
     };
     const norm = (name: string): Norm => ({
       scale: float32Values(get(`${name}.scale`)),
@@ -106,9 +110,7 @@ export class DecoderStep {
       const p = `decoder.${l}`;
       layers.push({
         preSelf: norm(`${p}.ln_pre_self`),
-        q: linear(`${p}.self.q`),
-        k: linear(`${p}.self.k`),
-        v: linear(`${p}.self.v`),
+        qkv: linear(`${p}.self.q`, `${p}.self.k`, `${p}.self.v`),
         selfOut: linear(`${p}.self.out`),
         postSelf: norm(`${p}.ln_post_self`),
         preCross: norm(`${p}.ln_pre_cross`),
@@ -116,8 +118,7 @@ export class DecoderStep {
         crossOut: linear(`${p}.cross.out`),
         postCross: norm(`${p}.ln_post_cross`),
         gluNorm0: norm(`${p}.glu.ln0`),
-        fc0: linear(`${p}.glu.fc0`),
-        fc1: linear(`${p}.glu.fc1`),
+        fc01: linear(`${p}.glu.fc0`, `${p}.glu.fc1`),
         gluNorm1: norm(`${p}.glu.ln1`),
         fc2: linear(`${p}.glu.fc2`),
       });
@@ -164,9 +165,7 @@ export class DecoderStep {
     const context = new Float32Array(B * d);
     this.layers.forEach((layer, l) => {
       const normed = layerNorm(h, d, layer.preSelf.scale, layer.preSelf.bias, LAYER_NORM_EPS);
-      const q = gemm.multiply(layer.q, normed, B);
-      const k = gemm.multiply(layer.k, normed, B);
-      const v = gemm.multiply(layer.v, normed, B);
+      const [q, k, v] = gemm.multiplyParts(layer.qkv, normed, B) as [Float32Array, Float32Array, Float32Array];
       newSlots.push({ key: k, value: v });
       const past = inputs.past[l]!;
       this.attention.run(
@@ -211,9 +210,7 @@ export class DecoderStep {
       addInPlace(h, layerNorm(crossOut, d, layer.postCross.scale, layer.postCross.bias, LAYER_NORM_EPS));
 
       const gluIn = layerNorm(h, d, layer.gluNorm0.scale, layer.gluNorm0.bias, LAYER_NORM_EPS);
-      const gate = gelu(gemm.multiply(layer.fc0, gluIn, B));
-      const up = gemm.multiply(layer.fc1, gluIn, B);
-      for (let i = 0; i < gate.length; i++) gate[i] = gate[i]! * up[i]!;
+      const gate = gemm.multiplyGlu(layer.fc01, gluIn, B);
       const f = config.decoderFfnDim;
       const gated = layerNorm(gate, f, layer.gluNorm1.scale, layer.gluNorm1.bias, LAYER_NORM_EPS);
       addInPlace(h, gemm.multiply(layer.fc2, gated, B));

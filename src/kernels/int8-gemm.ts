@@ -7,6 +7,7 @@
 import { CONTROL_WORDS, GemmThreads } from './gemm-threads.ts';
 import type { GemmHelper, SpawnGemmHelper } from './gemm-threads.ts';
 import { int8GemmFunction, K_BLOCK, PANEL_COLUMNS, packInt8Panels, padTo } from './int8-gemm-kernel.ts';
+import { gluFunction, quantizeFunction } from './row-kernels.ts';
 import { encodeModule } from './wasm-binary.ts';
 
 /** Activations are rounded to this many steps each side of zero per row (12 bits). */
@@ -14,17 +15,38 @@ export const ACTIVATION_LEVELS = 2047;
 /** The largest inner dimension whose sums fit the kernel's 32-bit accumulators (|x| ≤ 2047, |w| ≤ 127). */
 export const MAX_IN_DIM = Math.floor(0x7fffffff / (ACTIVATION_LEVELS * 127));
 
-/** One linear layer's weights inside the kernel's memory (byte offsets). */
+/** One part of a linear layer: its columns from `column` (a multiple of PANEL_COLUMNS) in the packed layer. */
+export interface Int8LinearPart {
+  readonly column: number;
+  readonly outDim: number;
+}
+
+/**
+ * One linear layer's weights inside the kernel's memory (byte offsets): one or more layers of the same input packed
+ * side by side (`parts`), so that their input is rounded once and their columns shared out among threads in one call.
+ */
 export interface Int8Linear {
   readonly inDim: number;
-  readonly outDim: number;
   readonly paddedIn: number;
   readonly paddedOut: number;
   readonly weightsAt: number;
   readonly scalesAt: number;
+  readonly parts: readonly Int8LinearPart[];
 }
 
-type GemmExport = (...args: number[]) => void;
+/** The int8 weights [inDim, outDim] (row-major, as the exporter stores them) and per-column scales of one layer. */
+export interface Int8Weights {
+  readonly q: Int8Array;
+  readonly scales: Float32Array;
+  readonly outDim: number;
+}
+
+type Kernel = (...args: number[]) => void;
+interface Kernels {
+  readonly gemm: Kernel;
+  readonly quantize: Kernel;
+  readonly glu: Kernel;
+}
 
 export interface Int8GemmOptions {
   /** Threads per call, the caller's included (default 1); more need `spawnHelper` and a shared memory. */
@@ -37,14 +59,14 @@ const ALIGN = 64;
 
 export class Int8Gemm {
   private top = ALIGN;
-  private scratch = { rows: 0, width: 0, activationsAt: 0, rowScalesAt: 0, outputAt: 0 };
+  private scratch = { rows: 0, width: 0, inputAt: 0, activationsAt: 0, rowScalesAt: 0, outputAt: 0 };
 
   private threads: GemmThreads | null = null;
   private helpers: GemmHelper[] = [];
 
   private constructor(
     private readonly memory: WebAssembly.Memory,
-    private readonly gemm: GemmExport,
+    private readonly kernels: Kernels,
   ) {}
 
   static async create(options: Int8GemmOptions = {}): Promise<Int8Gemm> {
@@ -53,9 +75,10 @@ export class Int8Gemm {
     if (threads > 1 && !options.spawnHelper) throw new Error('more than one thread needs spawnHelper');
     const shared = threads > 1;
     const memory = new WebAssembly.Memory({ initial: 1, maximum: 65536, shared });
-    const module = await WebAssembly.compile(encodeModule({ gemm: int8GemmFunction() }, { shared }));
+    const functions = { gemm: int8GemmFunction(), quantize: quantizeFunction(), glu: gluFunction() };
+    const module = await WebAssembly.compile(encodeModule(functions, { shared }));
     const instance = await WebAssembly.instantiate(module, { env: { memory } });
-    const gemm = new Int8Gemm(memory, instance.exports.gemm as GemmExport);
+    const gemm = new Int8Gemm(memory, instance.exports as unknown as Kernels);
     if (shared) {
       const controlAt = gemm.allocate(CONTROL_WORDS * 4);
       gemm.threads = new GemmThreads(memory, controlAt, threads);
@@ -88,17 +111,37 @@ export class Int8Gemm {
 
   /** Packs int8 weights [inDim, outDim] (row-major) and their per-column scales. */
   addLinear(q: Int8Array, scales: Float32Array, inDim: number, outDim: number): Int8Linear {
-    if (q.length !== inDim * outDim || scales.length !== outDim)
-      throw new Error(`weights of ${q.length} and ${scales.length} scales do not match [${inDim}, ${outDim}]`);
+    return this.addLinears(inDim, [{ q, scales, outDim }]);
+  }
+
+  /** Packs layers of one input side by side: `multiplyParts` returns their outputs in this order. */
+  addLinears(inDim: number, layers: readonly Int8Weights[]): Int8Linear {
+    for (const { q, scales, outDim } of layers) {
+      if (q.length !== inDim * outDim || scales.length !== outDim)
+        throw new Error(`weights of ${q.length} and ${scales.length} scales do not match [${inDim}, ${outDim}]`);
+    }
     if (inDim > MAX_IN_DIM)
       throw new Error(`an inner dimension of ${inDim} would overflow the kernel (max ${MAX_IN_DIM})`);
     const paddedIn = padTo(inDim, K_BLOCK);
-    const paddedOut = padTo(outDim, PANEL_COLUMNS);
+    const parts: Int8LinearPart[] = [];
+    let paddedOut = 0;
+    for (const { outDim } of layers) {
+      parts.push({ column: paddedOut, outDim });
+      paddedOut += padTo(outDim, PANEL_COLUMNS);
+    }
     const weightsAt = this.allocate(paddedIn * paddedOut);
     const scalesAt = this.allocate(paddedOut * 4);
-    packInt8Panels(q, inDim, outDim, new Int8Array(this.memory.buffer, weightsAt, paddedIn * paddedOut));
-    new Float32Array(this.memory.buffer, scalesAt, paddedOut).set(scales);
-    return { inDim, outDim, paddedIn, paddedOut, weightsAt, scalesAt };
+    layers.forEach(({ q, scales, outDim }, i) => {
+      const { column } = parts[i]!;
+      const panels = new Int8Array(
+        this.memory.buffer,
+        weightsAt + column * paddedIn,
+        padTo(outDim, PANEL_COLUMNS) * paddedIn,
+      );
+      packInt8Panels(q, inDim, outDim, panels);
+      new Float32Array(this.memory.buffer, scalesAt + 4 * column, outDim).set(scales);
+    });
+    return { inDim, paddedIn, paddedOut, weightsAt, scalesAt, parts };
   }
 
   private reserve(rows: number, width: number): typeof this.scratch {
@@ -107,6 +150,7 @@ export class Int8Gemm {
       this.scratch = {
         rows: r,
         width: w,
+        inputAt: this.allocate(r * w * 4),
         activationsAt: this.allocate(r * w * 2),
         rowScalesAt: this.allocate(r * 4),
         outputAt: this.allocate(r * w * 4),
@@ -115,14 +159,42 @@ export class Int8Gemm {
     return this.scratch;
   }
 
-  /** x [rows, inDim] · W → [rows, outDim]. */
+  /** x [rows, inDim] · W → [rows, outDim] for a layer of one part. */
   multiply(layer: Int8Linear, x: Float32Array, rows: number): Float32Array {
-    const { inDim, outDim, paddedIn, paddedOut } = layer;
+    if (layer.parts.length !== 1) throw new Error(`a layer of ${layer.parts.length} parts needs multiplyParts`);
+    return this.multiplyParts(layer, x, rows)[0]!;
+  }
+
+  /** x [rows, inDim] · each part's W → one [rows, outDim] per part. */
+  multiplyParts(layer: Int8Linear, x: Float32Array, rows: number): Float32Array[] {
+    const y = this.product(layer, x, rows);
+    return layer.parts.map((part) => this.copyOut(y, layer, part, rows));
+  }
+
+  /** GELU(x · W_gate) · (x · W_up) for a layer packed from [gate, up] (the GLU's fc0 and fc1). */
+  multiplyGlu(layer: Int8Linear, x: Float32Array, rows: number): Float32Array {
+    const [gate, up] = layer.parts;
+    if (layer.parts.length !== 2 || gate!.outDim !== up!.outDim)
+      throw new Error('a GLU layer is two parts of one size');
+    const y = this.product(layer, x, rows);
+    this.kernels.glu(y.byteOffset, rows, layer.paddedOut, padTo(gate!.outDim, 4), up!.column);
+    return this.copyOut(y, layer, gate!, rows);
+  }
+
+  /** The padded product [rows, paddedOut] in the kernel's memory (valid until the next call). */
+  private product(layer: Int8Linear, x: Float32Array, rows: number): Float32Array {
+    const { inDim, paddedIn, paddedOut } = layer;
     if (x.length !== rows * inDim) throw new Error(`${x.length} activations are not ${rows} rows of ${inDim}`);
     const s = this.reserve(rows, Math.max(paddedIn, paddedOut));
-    const activations = new Int16Array(this.memory.buffer, s.activationsAt, rows * paddedIn);
-    const rowScales = new Float32Array(this.memory.buffer, s.rowScalesAt, rows);
-    quantizeRows(x, rows, inDim, paddedIn, activations, rowScales);
+    const input = new Float32Array(this.memory.buffer, s.inputAt, rows * paddedIn);
+    if (paddedIn === inDim) input.set(x);
+    else {
+      for (let m = 0; m < rows; m++) {
+        input.set(x.subarray(m * inDim, (m + 1) * inDim), m * paddedIn);
+        input.fill(0, m * paddedIn + inDim, (m + 1) * paddedIn);
+      }
+    }
+    this.kernels.quantize(s.inputAt, rows, paddedIn, ACTIVATION_LEVELS, s.activationsAt, s.rowScalesAt);
     const args = [
       layer.weightsAt,
       s.activationsAt,
@@ -133,16 +205,26 @@ export class Int8Gemm {
       paddedOut,
       paddedIn,
     ];
-    if (this.threads) this.threads.run(this.gemm, args);
-    else this.gemm(...args, 0, paddedOut);
-    const y = new Float32Array(this.memory.buffer, s.outputAt, rows * paddedOut);
-    const result = new Float32Array(rows * outDim);
-    for (let m = 0; m < rows; m++) result.set(y.subarray(m * paddedOut, m * paddedOut + outDim), m * outDim);
-    return result;
+    if (this.threads) this.threads.run(this.kernels.gemm, args);
+    else this.kernels.gemm(...args, 0, paddedOut);
+    return new Float32Array(this.memory.buffer, s.outputAt, rows * paddedOut);
+  }
+
+  private copyOut(y: Float32Array, layer: Int8Linear, part: Int8LinearPart, rows: number): Float32Array {
+    const { column, outDim } = part;
+    const out = new Float32Array(rows * outDim);
+    for (let m = 0; m < rows; m++) {
+      const from = m * layer.paddedOut + column;
+      out.set(y.subarray(from, from + outDim), m * outDim);
+    }
+    return out;
   }
 }
 
-/** Each row to integers in ±ACTIVATION_LEVELS by its own absolute maximum; the padding past inDim stays 0. */
+/**
+ * Each row to integers in ±ACTIVATION_LEVELS by its own absolute maximum, exactly as the `quantize` kernel does
+ * (float32 arithmetic, ties to even); the padding past inDim stays 0. The kernel's specification in the tests.
+ */
 export function quantizeRows(
   x: Float32Array,
   rows: number,
@@ -151,14 +233,19 @@ export function quantizeRows(
   into: Int16Array,
   scales: Float32Array,
 ): void {
+  const f = Math.fround;
   for (let m = 0; m < rows; m++) {
     let max = 0;
     for (let k = m * inDim; k < (m + 1) * inDim; k++) max = Math.max(max, Math.abs(x[k]!));
-    // A row of zeros gets a tiny maximum rather than a division by zero, as in the exporter's graphs.
-    max = Math.max(max, 1e-30);
-    const toLevels = ACTIVATION_LEVELS / max;
+    max = Math.max(max, f(1e-30));
+    const toLevels = f(ACTIVATION_LEVELS / max);
     scales[m] = max / ACTIVATION_LEVELS;
-    for (let k = 0; k < inDim; k++) into[m * paddedIn + k] = Math.round(x[m * inDim + k]! * toLevels);
+    for (let k = 0; k < inDim; k++) into[m * paddedIn + k] = roundHalfEven(f(x[m * inDim + k]! * toLevels));
     into.fill(0, m * paddedIn + inDim, (m + 1) * paddedIn);
   }
+}
+
+function roundHalfEven(v: number): number {
+  const r = Math.round(v);
+  return r - v === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }

@@ -16,12 +16,24 @@ export const SIMD = {
   'v128.store': 0x0b,
   'v128.const': 0x0c,
   'i8x16.shuffle': 0x0d,
+  'i32x4.splat': 0x11,
+  'v128.and': 0x4e,
+  'v128.or': 0x50,
+  'v128.store32_lane': 0x5a,
+  'v128.store64_lane': 0x5b,
+  'f32x4.nearest': 0x6a,
+  'i16x8.narrow_i32x4_s': 0x85,
   'i16x8.extend_low_i8x16_s': 0x87,
   'i16x8.extend_high_i8x16_s': 0x88,
   'i32x4.add': 0xae,
   'i32x4.dot_i16x8_s': 0xba,
+  'f32x4.abs': 0xe0,
   'f32x4.add': 0xe4,
+  'f32x4.sub': 0xe5,
   'f32x4.mul': 0xe6,
+  'f32x4.div': 0xe7,
+  'f32x4.max': 0xe9,
+  'i32x4.trunc_sat_f32x4_s': 0xf8,
   'f32x4.convert_i32x4_s': 0xfa,
 } as const;
 
@@ -101,6 +113,15 @@ export class FunctionBody {
     this.code.push(0xfd, ...unsignedLeb(SIMD[name]));
     if (offset !== undefined) this.code.push(0, ...unsignedLeb(offset));
     return this;
+  }
+  /** A store of one lane (`v128.store32_lane`, `v128.store64_lane`) at a byte offset. */
+  storeLane(name: 'v128.store32_lane' | 'v128.store64_lane', offset: number, lane: number): this {
+    this.simd(name, offset).code.push(lane);
+    return this;
+  }
+  /** A v128 constant of four equal float32s. */
+  f32x4(value: number): this {
+    return this.bytes16('v128.const', [...new Uint8Array(new Float32Array([value, value, value, value]).buffer)]);
   }
   /** v128.const or i8x16.shuffle's 16 immediate bytes. */
   bytes16(name: 'v128.const' | 'i8x16.shuffle', bytes: readonly number[]): this {

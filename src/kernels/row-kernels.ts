@@ -1,0 +1,107 @@
+/**
+ * The element-wise kernels around our int8 GEMM, WebAssembly SIMD128 over float32 in the GEMM's memory: `quantize`
+ * rounds each row of activations to 16-bit levels by its own absolute maximum (the GEMM's input), `glu` computes the
+ * GLU's GELU(gate) · up in place on the GEMM's output of the fused gate and up layers. TypeScript models of both
+ * (int8-gemm.ts `quantizeRows`, decoder-math.ts `gelu`) are their specification in the tests.
+ */
+import { FunctionBody } from './wasm-binary.ts';
+
+/** The float32 sign bit in every lane. */
+const SIGN_BITS = Array.from({ length: 16 }, (_, i) => (i % 4 === 3 ? 0x80 : 0));
+/** Lanes [2, 3, 0, 1] and [1, 0, 3, 2]: two steps of a horizontal maximum. */
+const SWAP_HALVES = [8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7];
+const SWAP_PAIRS = [4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11];
+
+/**
+ * quantize(x, rows, width, levels, into, scales): row m of x (floats, `width` a multiple of 4) → into (int16, rows
+ * `width` apart) rounded to nearest (ties to even) of x · (levels / max |x|), in float32; scales[m] = max / levels.
+ * A row of zeros takes a maximum of 1e-30 (no division by zero, as in the exporter's graphs).
+ */
+export function quantizeFunction(): FunctionBody {
+  const f = new FunctionBody(['x', 'rows', 'width', 'levels', 'into', 'scales']);
+  for (const name of ['m', 'p', 'end', 'q']) f.local(name, 'i32');
+  for (const name of ['max', 'toLevels', 'levelsF', 'v']) f.local(name, 'v128');
+  f.get('levels').simd('i32x4.splat').simd('f32x4.convert_i32x4_s').set('levelsF');
+  const eachVector = (body: () => void): void => {
+    f.whileNot(
+      () => f.get('p').get('end').op('ge_u'),
+      () => {
+        body();
+        f.get('p').i32(16).op('add').set('p');
+      },
+    );
+  };
+  const rowStart = (): void => {
+    f.get('x').get('m').get('width').op('mul').i32(2).op('shl').op('add').set('p');
+  };
+  f.i32(0).set('m');
+  f.whileNot(
+    () => f.get('m').get('rows').op('ge_u'),
+    () => {
+      rowStart();
+      f.get('p').get('width').i32(2).op('shl').op('add').set('end');
+      f.f32x4(1e-30).set('max');
+      eachVector(() => f.get('max').get('p').simd('v128.load', 0).simd('f32x4.abs').simd('f32x4.max').set('max'));
+      for (const lanes of [SWAP_HALVES, SWAP_PAIRS])
+        f.get('max').get('max').get('max').bytes16('i8x16.shuffle', lanes).simd('f32x4.max').set('max');
+      f.get('scales').get('m').i32(2).op('shl').op('add');
+      f.get('max').get('levelsF').simd('f32x4.div').storeLane('v128.store32_lane', 0, 0);
+      f.get('levelsF').get('max').simd('f32x4.div').set('toLevels');
+      rowStart();
+      f.get('into').get('m').get('width').op('mul').i32(1).op('shl').op('add').set('q');
+      eachVector(() => {
+        f.get('p').simd('v128.load', 0).get('toLevels').simd('f32x4.mul').simd('f32x4.nearest');
+        f.simd('i32x4.trunc_sat_f32x4_s').set('v');
+        f.get('q').get('v').get('v').simd('i16x8.narrow_i32x4_s').storeLane('v128.store64_lane', 0, 0);
+        f.get('q').i32(8).op('add').set('q');
+      });
+      f.get('m').i32(1).op('add').set('m');
+    },
+  );
+  return f;
+}
+
+/** Abramowitz & Stegun 7.1.28: erf(z) = 1 − (1 + a1·z + … + a6·z⁶)^−16 for z ≥ 0, |error| ≤ 3e-7, no exp needed. */
+export const ERF_POLYNOMIAL = [
+  0.0705230784, 0.0422820123, 0.0092705272, 0.0001520143, 0.0002765672, 0.0000430638,
+] as const;
+
+/**
+ * glu(y, rows, stride, count, upAt): for each row of y (floats, rows `stride` apart) and column c < count (a multiple
+ * of 4), y[c] = GELU(y[c]) · y[upAt + c], GELU the exact-erf one with erf by ERF_POLYNOMIAL.
+ */
+export function gluFunction(): FunctionBody {
+  const f = new FunctionBody(['y', 'rows', 'stride', 'count', 'upAt']);
+  for (const name of ['m', 'p', 'end', 'up']) f.local(name, 'i32');
+  for (const name of ['g', 'z', 'poly']) f.local(name, 'v128');
+  f.get('upAt').i32(2).op('shl').set('up');
+  f.i32(0).set('m');
+  f.whileNot(
+    () => f.get('m').get('rows').op('ge_u'),
+    () => {
+      f.get('y').get('m').get('stride').op('mul').i32(2).op('shl').op('add').set('p');
+      f.get('p').get('count').i32(2).op('shl').op('add').set('end');
+      f.whileNot(
+        () => f.get('p').get('end').op('ge_u'),
+        () => {
+          f.get('p').simd('v128.load', 0).set('g');
+          f.get('g').simd('f32x4.abs').f32x4(Math.SQRT1_2).simd('f32x4.mul').set('z');
+          // Horner from a6 down: poly = 1 + z·(a1 + z·(a2 + …)).
+          f.f32x4(ERF_POLYNOMIAL[5]);
+          for (let i = 4; i >= 0; i--) f.get('z').simd('f32x4.mul').f32x4(ERF_POLYNOMIAL[i]!).simd('f32x4.add');
+          f.get('z').simd('f32x4.mul').f32x4(1).simd('f32x4.add').set('poly');
+          for (let i = 0; i < 4; i++) f.get('poly').get('poly').simd('f32x4.mul').set('poly');
+          // erf(|g|/√2) with g's sign, then g/2 · (1 + erf) · up.
+          f.f32x4(1).f32x4(1).get('poly').simd('f32x4.div').simd('f32x4.sub');
+          f.get('g').bytes16('v128.const', SIGN_BITS).simd('v128.and').simd('v128.or');
+          f.f32x4(1).simd('f32x4.add').get('g').simd('f32x4.mul').f32x4(0.5).simd('f32x4.mul');
+          f.get('p').get('up').op('add').simd('v128.load', 0).simd('f32x4.mul');
+          f.set('z').get('p').get('z').simd('v128.store', 0);
+          f.get('p').i32(16).op('add').set('p');
+        },
+      );
+      f.get('m').i32(1).op('add').set('m');
+    },
+  );
+  return f;
+}
