@@ -13,6 +13,7 @@ import { cacheNames, crossAttentionNames, DECODER_OUTPUTS, newSlotNames } from '
 import { decoderFeeds } from '../src/pipeline/own-decoder-session.ts';
 import { readInitializers } from '../src/model/onnx-initializers.ts';
 import { fillNormal } from '../tools/exporter/prng.ts';
+import { spawnNodeGemmHelper } from '../tools/node/gemm-helper.ts';
 import { tinyModel } from './helpers/fixtures.ts';
 import { ort, relativeError } from './helpers/graphs.ts';
 
@@ -72,8 +73,7 @@ void test('the reference attention: only the new slot visible; no text visible w
   assert.deepEqual(out, Float32Array.from([3, 4]));
 });
 
-void test('the attention kernels give the reference attention: self with the new slot, cross with a mask and groups', async () => {
-  const attention = await Attention.create();
+function checkAttention(attention: Attention, threads: number): void {
   const [heads, hd, rows] = [3, 32, 4];
   const random = (n: number, seed: number) => fillNormal(new Float32Array(n), seed, 0, 1);
   const query = random(rows * heads * hd, 1);
@@ -83,7 +83,7 @@ void test('the attention kernels give the reference attention: self with the new
     const values = random(rows * heads * slots * hd, 5);
     for (const visible of [0, 1, slots - 2]) {
       const out = new Float32Array(rows * heads * hd);
-      attention.run(query, { keys, values, slots, groupOf: (r) => r, visible, extra }, heads, hd, 0.2, out);
+      attention.run(query, { keys, values, slots, rowsPerGroup: 1, visible, extra }, heads, hd, 0.2, out);
       for (let r = 0; r < rows; r++) {
         for (let h = 0; h < heads; h++) {
           const at = (r * heads + h) * hd;
@@ -91,7 +91,10 @@ void test('the attention kernels give the reference attention: self with the new
           const newSlot = { key: extra.keys.subarray(at, at + hd), value: extra.values.subarray(at, at + hd) };
           const base = (r * heads + h) * hd * slots;
           attendRow(query.subarray(at, at + hd), 0.2, { keys, values, base, slots, visible }, newSlot, want);
-          assert.ok(relativeError(out.subarray(at, at + hd), want) < 1e-5, `self ${slots} ${visible} ${r} ${h}`);
+          assert.ok(
+            relativeError(out.subarray(at, at + hd), want) < 1e-5,
+            `${threads} threads: self ${slots} ${visible} ${r} ${h}`,
+          );
         }
       }
     }
@@ -101,7 +104,7 @@ void test('the attention kernels give the reference attention: self with the new
       const groupValues = values.subarray(0, 2 * heads * slots * hd);
       const mask = Array.from({ length: 2 * slots }, (_, j) => (j >= slots && j - slots < hidden ? 0 : 1));
       const out = new Float32Array(rows * heads * hd);
-      const layer = { keys: groupKeys, values: groupValues, slots, groupOf: (r: number) => Math.floor(r / 2), mask };
+      const layer = { keys: groupKeys, values: groupValues, slots, rowsPerGroup: 2, mask };
       attention.run(query, { ...layer, fixedId: 'cross' }, heads, hd, 0.2, out);
       for (let r = 0; r < rows; r++) {
         for (let h = 0; h < heads; h++) {
@@ -111,15 +114,29 @@ void test('the attention kernels give the reference attention: self with the new
           const base = (g * heads + h) * hd * slots;
           const source = { keys: groupKeys, values: groupValues, base, slots, mask, maskBase: g * slots };
           attendRow(query.subarray(at, at + hd), 0.2, source, null, want);
-          assert.ok(relativeError(out.subarray(at, at + hd), want) < 1e-5, `cross ${slots} ${hidden} ${r} ${h}`);
+          assert.ok(
+            relativeError(out.subarray(at, at + hd), want) < 1e-5,
+            `${threads} threads: cross ${slots} ${hidden} ${r} ${h}`,
+          );
         }
       }
     }
   }
+}
+
+void test('the attention kernels give the reference attention: self with the new slot, cross with a mask and groups', async () => {
+  checkAttention(new Attention(await Int8Gemm.create()), 1);
+  // Shared among threads by (row, head) pairs: 4 rows × 3 heads over 3 threads.
+  const gemm = await Int8Gemm.create({ threads: 3, spawnHelper: spawnNodeGemmHelper });
+  try {
+    checkAttention(new Attention(gemm), 3);
+  } finally {
+    await gemm.release();
+  }
 });
 
 void test('an append-only cache copies only new slots, and starts over for new arrays or an earlier position', async () => {
-  const attention = await Attention.create();
+  const attention = new Attention(await Int8Gemm.create());
   const [heads, hd, rows, slots] = [2, 16, 2, 8];
   const random = (n: number, seed: number) => fillNormal(new Float32Array(n), seed, 0, 1);
   const query = random(rows * heads * hd, 1);
@@ -127,7 +144,7 @@ void test('an append-only cache copies only new slots, and starts over for new a
   const extra = { keys: random(rows * heads * hd, 4), values: random(rows * heads * hd, 5) };
   const attend = (keys: Float32Array, values: Float32Array, visible: number, id?: string) => {
     const out = new Float32Array(rows * heads * hd);
-    const layer = { keys, values, slots, groupOf: (r: number) => r, visible, extra };
+    const layer = { keys, values, slots, rowsPerGroup: 1, visible, extra };
     const appendOnly = { id: id ?? '', capacity: 11 };
     attention.run(query, id === undefined ? layer : { ...layer, appendOnly }, heads, hd, 0.3, out);
     return out;

@@ -1,12 +1,14 @@
 /**
- * One layer's attention for every row and head of a decoder step on our WebAssembly kernels (attention-kernel.ts):
- * scores and the weighted sum of values in SIMD, the softmax in TypeScript. Keys [G, H, hd, slots] and values
- * [G, H, slots, hd] are copied into the kernel's memory once per call, except those already there from an earlier call
- * (`fixedId`: the cross-attention tensors, the same for a whole drawing).
+ * One layer's attention for every row and head of a decoder step on our WebAssembly kernels (attention-kernel.ts), in
+ * the int8 GEMM's memory and shared among its threads by (row, head) pairs (attention-share.ts): scores and the
+ * weighted sum of values in SIMD, the softmax in TypeScript. Keys [G, H, hd, slots] and values [G, H, slots, hd] are
+ * copied into the kernels' memory once per call, except those already there from an earlier call (`fixedId`: the
+ * cross-attention tensors, the same for a whole drawing; `appendOnly`: the self-attention cache, a slot per step).
  */
-import { CHANNEL_BLOCK, SCORE_BLOCK, scoresFunction, weightedFunction } from './attention-kernel.ts';
+import { CHANNEL_BLOCK, SCORE_BLOCK } from './attention-kernel.ts';
+import { attentionScratchFloats, packAttentionArgs } from './attention-share.ts';
+import type { Int8Gemm } from './int8-gemm.ts';
 import { padTo } from './int8-gemm-kernel.ts';
-import { encodeModule } from './wasm-binary.ts';
 
 export interface AttentionLayer {
   /** [G, H, hd, slots] */
@@ -14,8 +16,8 @@ export interface AttentionLayer {
   /** [G, H, slots, hd] */
   readonly values: Float32Array;
   readonly slots: number;
-  /** The key/value group row `r` reads: its own (self-attention) or its prompt row's (cross-attention). */
-  readonly groupOf: (row: number) => number;
+  /** Rows per key/value group: row r reads group ⌊r / rowsPerGroup⌋ (self-attention 1, cross-attention n images). */
+  readonly rowsPerGroup: number;
   /** Slots before this one are visible (self-attention: the position). */
   readonly visible?: number;
   /** [G, slots], 1 where visible (cross-attention: the text mask). */
@@ -35,10 +37,7 @@ export interface AttentionLayer {
   readonly appendOnly?: { readonly id: string; readonly capacity: number };
 }
 
-type Kernel = (...args: number[]) => void;
-
 export class Attention {
-  private top = 64;
   // The arrays a place was last copied from, by identity: weakly, so a finished drawing's cache can be collected.
   private readonly fixed = new Map<string, { data: WeakRef<Float32Array>; at: number; floats: number }>();
   private readonly appendOnly = new Map<
@@ -54,27 +53,15 @@ export class Attention {
   >();
   private scratch = { floats: 0, at: 0 };
 
-  private constructor(
-    private readonly memory: WebAssembly.Memory,
-    private readonly scores: Kernel,
-    private readonly weighted: Kernel,
-  ) {}
-
-  static async create(): Promise<Attention> {
-    const memory = new WebAssembly.Memory({ initial: 1, maximum: 65536 });
-    const module = await WebAssembly.compile(
-      encodeModule({ scores: scoresFunction(), weighted: weightedFunction() }, { shared: false }),
-    );
-    const { exports } = await WebAssembly.instantiate(module, { env: { memory } });
-    return new Attention(memory, exports.scores as Kernel, exports.weighted as Kernel);
-  }
+  /** Attention in `gemm`'s memory, on its threads. */
+  constructor(private readonly gemm: Int8Gemm) {}
 
   private allocate(bytes: number): number {
-    const at = this.top;
-    this.top += padTo(bytes, 64);
-    const missing = this.top - this.memory.buffer.byteLength;
-    if (missing > 0) this.memory.grow(Math.ceil(missing / 65536));
-    return at;
+    return this.gemm.allocate(bytes);
+  }
+
+  private floats(): Float32Array {
+    return new Float32Array(this.gemm.memory.buffer);
   }
 
   /** Where `data` sits in the kernel's memory: under `fixedId` once, else in the per-call scratch from `scratch.at`. */
@@ -83,14 +70,14 @@ export class Attention {
     const floats = padTo(data.length + SCORE_BLOCK, 16);
     if (fixedId === undefined) {
       const at = scratch.at;
-      new Float32Array(this.memory.buffer, at, data.length).set(data);
+      this.floats().set(data, at / 4);
       scratch.at += 4 * floats;
       return at;
     }
     const slot = this.fixed.get(fixedId);
     if (slot?.data.deref() === data) return slot.at;
     const at = slot && slot.floats >= floats ? slot.at : this.allocate(4 * floats);
-    new Float32Array(this.memory.buffer, at, data.length).set(data);
+    this.floats().set(data, at / 4);
     this.fixed.set(fixedId, { data: new WeakRef(data), at, floats: Math.max(floats, slot?.floats ?? 0) });
     return at;
   }
@@ -114,7 +101,7 @@ export class Attention {
       cache = { keys: keysRef, values: valuesRef, at, floats: reuse ? cache!.floats : floats, capacity, copied: 0 };
       this.appendOnly.set(id, cache);
     }
-    const memory = new Float32Array(this.memory.buffer);
+    const memory = this.floats();
     const [keysAt, valuesAt] = [cache.at / 4, cache.at / 4 + cache.floats];
     // Keys [G, H, hd, slots] → rows of `capacity`; values [G, H, slots, hd] → blocks of capacity × hd.
     for (let row = 0; row < blocks * hd; row++) {
@@ -139,18 +126,21 @@ export class Attention {
   run(query: Float32Array, layer: AttentionLayer, heads: number, hd: number, scale: number, out: Float32Array): void {
     const rows = query.length / (heads * hd);
     if (hd % CHANNEL_BLOCK !== 0) throw new Error(`head size ${hd} is not a multiple of ${CHANNEL_BLOCK}`);
-    const { slots } = layer;
+    const { slots, fixedId, appendOnly, extra, mask } = layer;
     if (slots === 0) {
       // Nothing cached: the new slot alone takes all the weight (no slot and no new one: zeros, an empty sum).
-      if (layer.extra) out.set(layer.extra.values.subarray(0, out.length));
+      if (extra) out.set(extra.values.subarray(0, out.length));
       else out.fill(0);
       return;
     }
-    const { fixedId, appendOnly } = layer;
-    const block = padTo(slots + SCORE_BLOCK, 16);
     const copied = fixedId === undefined && appendOnly === undefined;
-    const perCall = copied ? 2 * padTo(layer.keys.length + SCORE_BLOCK, 16) : 0;
-    const scratch = { at: this.reserve(perCall + padTo(query.length + SCORE_BLOCK, 16) + 2 * block + hd) };
+    const padded = (floats: number) => padTo(floats + SCORE_BLOCK, 16);
+    const perCall =
+      (copied ? 2 * padded(layer.keys.length) : 0) +
+      (extra ? 4 : 2) * padded(query.length) + // the query, the extra keys and values, the output
+      (mask ? padded(mask.length) : 0);
+    const threadScratch = this.gemm.threadCount * attentionScratchFloats(slots);
+    const scratch = { at: this.reserve(perCall + threadScratch) };
     const visibleSlots = Math.min(layer.visible ?? slots, slots);
     const [keysAt, valuesAt] =
       appendOnly === undefined
@@ -159,57 +149,35 @@ export class Attention {
             this.place(layer.values, fixedId && `${fixedId}.values`, scratch),
           ]
         : this.placeAppendOnly(layer, visibleSlots, hd);
-    // Slots per key row (and per value block) where the kernels read them.
-    const stride = appendOnly?.capacity ?? slots;
     const queryAt = this.place(query, undefined, scratch);
-    const scoresAt = scratch.at;
-    const probsAt = scoresAt + 4 * block;
-    const outAt = probsAt + 4 * block;
-    const count = layer.mask ? slots : visibleSlots;
-    const view = () => new Float32Array(this.memory.buffer);
-    for (let r = 0; r < rows; r++) {
-      const group = layer.groupOf(r);
-      for (let h = 0; h < heads; h++) {
-        const at = (r * heads + h) * hd;
-        const kv = (group * heads + h) * hd * stride;
-        if (count > 0) this.scores(queryAt + 4 * at, keysAt + 4 * kv, scoresAt, stride, padTo(count, SCORE_BLOCK), hd);
-        const memory = view();
-        const scores = memory.subarray(scoresAt / 4, scoresAt / 4 + count);
-        const probs = memory.subarray(probsAt / 4, probsAt / 4 + count);
-        let extraScore = -Infinity;
-        if (layer.extra) {
-          let s = 0;
-          for (let c = 0; c < hd; c++) s += query[at + c]! * layer.extra.keys[at + c]!;
-          extraScore = s * scale;
-        }
-        const visible = (j: number): boolean =>
-          layer.mask ? layer.mask[group * slots + j] === 1 : j < (layer.visible ?? slots);
-        let max = extraScore;
-        let any = layer.extra !== undefined;
-        for (let j = 0; j < count; j++) {
-          if (!visible(j)) continue;
-          any = true;
-          max = Math.max(max, scores[j]! * scale);
-        }
-        // With nothing visible every column weighs the same, as in the exported graphs (they add the float32 minimum).
-        let total = 0;
-        for (let j = 0; j < count; j++) {
-          probs[j] = !any ? 1 : visible(j) ? Math.exp(scores[j]! * scale - max) : 0;
-          total += probs[j]!;
-        }
-        const extraWeight = layer.extra ? Math.exp(extraScore - max) : 0;
-        total += extraWeight;
-        for (let j = 0; j < count; j++) probs[j] = probs[j]! / total;
-        const result = out.subarray(at, at + hd);
-        if (count > 0) {
-          this.weighted(probsAt, valuesAt + 4 * kv, outAt, count, hd);
-          result.set(view().subarray(outAt / 4, outAt / 4 + hd));
-        } else result.fill(0);
-        if (layer.extra) {
-          const p = extraWeight / total;
-          for (let c = 0; c < hd; c++) result[c] = result[c]! + p * layer.extra.values[at + c]!;
-        }
-      }
-    }
+    const [extraKeysAt, extraValuesAt] = extra
+      ? [this.place(extra.keys, undefined, scratch), this.place(extra.values, undefined, scratch)]
+      : [0, 0];
+    const maskAt = mask ? this.place(Float32Array.from(mask), undefined, scratch) : 0;
+    const outAt = scratch.at;
+    scratch.at += 4 * padded(query.length);
+    const args = packAttentionArgs(
+      {
+        queryAt,
+        keysAt,
+        valuesAt,
+        // Slots per key row (and per value block) where the kernels read them.
+        stride: appendOnly?.capacity ?? slots,
+        count: mask ? slots : visibleSlots,
+        slots,
+        maskAt,
+        extraKeysAt,
+        extraValuesAt,
+        outAt,
+        scratchAt: scratch.at,
+        rows,
+        heads,
+        hd,
+        rowsPerGroup: layer.rowsPerGroup,
+      },
+      scale,
+    );
+    this.gemm.runTask('attention', args);
+    out.set(this.floats().subarray(outAt / 4, outAt / 4 + out.length));
   }
 }

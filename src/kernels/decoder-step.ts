@@ -133,7 +133,7 @@ export class DecoderStep {
     return new DecoderStep(
       config,
       gemm,
-      await Attention.create(),
+      new Attention(gemm),
       tokens,
       positions,
       embeddingNorm,
@@ -174,7 +174,7 @@ export class DecoderStep {
           keys: past.key,
           values: past.value,
           slots: inputs.pastSlots,
-          groupOf: (row) => row,
+          rowsPerGroup: 1,
           visible: inputs.position,
           extra: { keys: k, values: v },
           // The engine's host cache only ever writes the slot of the position just run.
@@ -197,7 +197,7 @@ export class DecoderStep {
           keys: cross.key,
           values: cross.value,
           slots: T,
-          groupOf: (row) => Math.floor(row / n),
+          rowsPerGroup: n,
           mask: inputs.attentionMask,
           fixedId: `cross.${l}`,
         },

@@ -1,10 +1,13 @@
 /**
- * Helper threads for the int8 GEMM: every thread instantiates the same kernel over one shared memory, and a call is
- * split by columns (each thread streams its own panels of weights, so nothing is shared but the activations).
+ * Helper threads for our kernels: every thread instantiates the same module over one shared memory, and a call is
+ * split into shares: a GEMM by columns (each thread streams its own panels of weights, so nothing is shared but the
+ * activations), an attention call by (row, head) pairs (attention-share.ts).
  * Threads meet through a control block of Int32s in that memory with `Atomics.wait`/`notify`: a few microseconds per
  * call, where a message would cost a task hop. The caller waits with `Atomics.wait` too, so it must run in a worker
  * (or Node), never on a page's main thread. Pure: the environment spawns the threads (`SpawnGemmHelper`).
  */
+import { ATTENTION_PARAMS, attendShare } from './attention-share.ts';
+import type { AttentionKernels } from './attention-share.ts';
 import { GEMM_PARAMS, PANEL_COLUMNS } from './int8-gemm-kernel.ts';
 
 /** What a helper thread is sent once. */
@@ -32,13 +35,35 @@ const PENDING = 1;
 const STOP = 2;
 /** Set by a helper whose share failed (the caller throws). */
 const FAILED = 3;
-const ARGS = 4;
+const TASK = 4;
+const ARGS = 5;
 /** How long a call waits for its helpers before it gives up on them (a share takes milliseconds). */
 const HELPER_TIMEOUT_MS = 60_000;
 /** Int32s in the control block. */
-export const CONTROL_WORDS = ARGS + GEMM_PARAMS.length;
+export const CONTROL_WORDS = ARGS + Math.max(GEMM_PARAMS.length, ATTENTION_PARAMS.length);
 
-type Gemm = (...args: number[]) => void;
+/** What a call computes: `gemm` takes GEMM_PARAMS without p0 and p1, `attention` ATTENTION_PARAMS. */
+export const TASKS = { gemm: 0, attention: 1 } as const;
+export type KernelTask = keyof typeof TASKS;
+
+/** The module's exports a share runs. */
+export interface SharedKernels extends AttentionKernels {
+  readonly gemm: (...args: number[]) => void;
+}
+
+/** Computes share `share` of `threads` of a call. */
+export function runShare(
+  kernels: SharedKernels,
+  memory: WebAssembly.Memory,
+  task: number,
+  args: readonly number[],
+  share: number,
+  threads: number,
+): void {
+  if (task === TASKS.attention) return attendShare(kernels, memory, args, share, threads);
+  const [p0, p1] = shareColumns(args[6]!, share, threads);
+  if (p1 > p0) kernels.gemm(...args.slice(0, 8), p0, p1);
+}
 
 /** Columns [p0, p1) of share `share` out of `threads`, whole panels each. */
 export function shareColumns(paddedOut: number, share: number, threads: number): [number, number] {
@@ -54,7 +79,7 @@ export function shareColumns(paddedOut: number, share: number, threads: number):
  */
 export function serveGemmHelper(init: GemmHelperInit, onReady: () => void): void {
   const instance = new WebAssembly.Instance(init.module, { env: { memory: init.memory } });
-  const gemm = instance.exports.gemm as Gemm;
+  const kernels = instance.exports as unknown as SharedKernels;
   const control = new Int32Array(init.memory.buffer, init.controlAt, CONTROL_WORDS);
   // Calls are numbered from 1 and each waits for every helper: starting at 0, a helper never misses one.
   let seen = 0;
@@ -65,10 +90,9 @@ export function serveGemmHelper(init: GemmHelperInit, onReady: () => void): void
     if (generation === seen) continue;
     seen = generation;
     if (Atomics.load(control, STOP) !== 0) return;
-    const args = Array.from(control.subarray(ARGS, ARGS + GEMM_PARAMS.length));
-    const [p0, p1] = shareColumns(args[6]!, init.share, init.threads);
+    const args = Array.from(control.subarray(ARGS));
     try {
-      if (p1 > p0) gemm(...args.slice(0, 8), p0, p1);
+      runShare(kernels, init.memory, Atomics.load(control, TASK), args, init.share, init.threads);
     } catch {
       Atomics.store(control, FAILED, 1);
     } finally {
@@ -82,23 +106,24 @@ export class GemmThreads {
   private readonly control: Int32Array;
 
   constructor(
-    memory: WebAssembly.Memory,
+    private readonly memory: WebAssembly.Memory,
+    private readonly kernels: SharedKernels,
     controlAt: number,
     private readonly threads: number,
   ) {
     this.control = new Int32Array(memory.buffer, controlAt, CONTROL_WORDS);
   }
 
-  run(gemm: Gemm, args: readonly number[]): void {
+  run(task: KernelTask, args: readonly number[]): void {
     const { control, threads } = this;
     control.set(args, ARGS);
+    control[TASK] = TASKS[task];
     Atomics.store(control, PENDING, threads - 1);
     Atomics.add(control, GENERATION, 1);
     Atomics.notify(control, GENERATION);
-    const [p0, p1] = shareColumns(args[6]!, 0, threads);
     let failure: Error | null = null;
     try {
-      gemm(...args.slice(0, 8), p0, p1);
+      runShare(this.kernels, this.memory, TASKS[task], args, 0, threads);
     } catch (error) {
       failure = error instanceof Error ? error : new Error(String(error));
     }
@@ -106,12 +131,12 @@ export class GemmThreads {
     const deadline = performance.now() + HELPER_TIMEOUT_MS;
     for (let pending = Atomics.load(control, PENDING); pending !== 0; pending = Atomics.load(control, PENDING)) {
       const left = deadline - performance.now();
-      if (left <= 0) throw new Error(`${pending} GEMM helper thread(s) stopped answering`);
+      if (left <= 0) throw new Error(`${pending} kernel helper thread(s) stopped answering`);
       Atomics.wait(control, PENDING, pending, left);
     }
     const helperFailed = Atomics.exchange(control, FAILED, 0) !== 0;
     if (failure !== null) throw failure;
-    if (helperFailed) throw new Error('a GEMM helper thread failed its share');
+    if (helperFailed) throw new Error('a kernel helper thread failed its share');
   }
 
   /** Tells every helper to return. */

@@ -4,8 +4,9 @@
  * (rows stay independent, as in the exporter's int8-activation graphs, with 16× finer steps) and multiplies exactly in
  * integers. Pure WebAssembly SIMD128 with no browser API: the same code runs in the worker, in Node and in the tests.
  */
-import { CONTROL_WORDS, GemmThreads } from './gemm-threads.ts';
-import type { GemmHelper, SpawnGemmHelper } from './gemm-threads.ts';
+import { scoresFunction, weightedFunction } from './attention-kernel.ts';
+import { CONTROL_WORDS, GemmThreads, runShare, TASKS } from './gemm-threads.ts';
+import type { GemmHelper, KernelTask, SharedKernels, SpawnGemmHelper } from './gemm-threads.ts';
 import { int8GemmFunction, K_BLOCK, PANEL_COLUMNS, packInt8Panels, padTo } from './int8-gemm-kernel.ts';
 import { gluFunction, quantizeFunction } from './row-kernels.ts';
 import { encodeModule } from './wasm-binary.ts';
@@ -42,8 +43,7 @@ export interface Int8Weights {
 }
 
 type Kernel = (...args: number[]) => void;
-interface Kernels {
-  readonly gemm: Kernel;
+interface Kernels extends SharedKernels {
   readonly quantize: Kernel;
   readonly glu: Kernel;
 }
@@ -65,7 +65,8 @@ export class Int8Gemm {
   private helpers: GemmHelper[] = [];
 
   private constructor(
-    private readonly memory: WebAssembly.Memory,
+    /** The kernels' memory: the packed weights, and the attention's places (attention.ts). */
+    readonly memory: WebAssembly.Memory,
     private readonly kernels: Kernels,
   ) {}
 
@@ -75,13 +76,19 @@ export class Int8Gemm {
     if (threads > 1 && !options.spawnHelper) throw new Error('more than one thread needs spawnHelper');
     const shared = threads > 1;
     const memory = new WebAssembly.Memory({ initial: 1, maximum: 65536, shared });
-    const functions = { gemm: int8GemmFunction(), quantize: quantizeFunction(), glu: gluFunction() };
+    const functions = {
+      gemm: int8GemmFunction(),
+      quantize: quantizeFunction(),
+      glu: gluFunction(),
+      scores: scoresFunction(),
+      weighted: weightedFunction(),
+    };
     const module = await WebAssembly.compile(encodeModule(functions, { shared }));
     const instance = await WebAssembly.instantiate(module, { env: { memory } });
     const gemm = new Int8Gemm(memory, instance.exports as unknown as Kernels);
     if (shared) {
       const controlAt = gemm.allocate(CONTROL_WORDS * 4);
-      gemm.threads = new GemmThreads(memory, controlAt, threads);
+      gemm.threads = new GemmThreads(memory, gemm.kernels, controlAt, threads);
       for (let share = 1; share < threads; share++)
         gemm.helpers.push(options.spawnHelper!({ module, memory, controlAt, share, threads }));
       // The caller blocks in Atomics.wait during a call: a helper still starting might need this thread's event loop.
@@ -101,7 +108,19 @@ export class Int8Gemm {
     this.helpers = [];
   }
 
-  private allocate(bytes: number): number {
+  /** Threads a call is shared among (the caller's included). */
+  get threadCount(): number {
+    return this.helpers.length + 1;
+  }
+
+  /** Runs a call on every thread, each its share (gemm-threads.ts). */
+  runTask(task: KernelTask, args: readonly number[]): void {
+    if (this.threads) this.threads.run(task, args);
+    else runShare(this.kernels, this.memory, TASKS[task], args, 0, 1);
+  }
+
+  /** Reserves bytes in the kernels' memory (64-byte aligned; never freed). */
+  allocate(bytes: number): number {
     const at = this.top;
     this.top += padTo(bytes, ALIGN);
     const missing = this.top - this.memory.buffer.byteLength;
@@ -205,8 +224,7 @@ export class Int8Gemm {
       paddedOut,
       paddedIn,
     ];
-    if (this.threads) this.threads.run(this.kernels.gemm, args);
-    else this.kernels.gemm(...args, 0, paddedOut);
+    this.runTask('gemm', args);
     return new Float32Array(this.memory.buffer, s.outputAt, rows * paddedOut);
   }
 
