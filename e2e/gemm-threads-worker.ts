@@ -1,8 +1,10 @@
 /**
- * Bundled by e2e/gemm-threads.spec.ts into a worker script: multiplies with our own int8 GEMM on one thread and on
- * helper threads started by the app's spawner (browserGemmHelpers, over the helper entry the spec sends), and
+ * Bundled by e2e/gemm-threads.spec.ts into a worker script: multiplies and attends with our own kernels on one thread
+ * and on helper threads started by the app's spawner (browserGemmHelpers, over the helper entry the spec sends), and
  * reports whether they agree. A worker, because the caller of a threaded call waits with Atomics.wait.
  */
+import { Attention } from '../src/kernels/attention.ts';
+import type { AttentionLayer } from '../src/kernels/attention.ts';
 import { Int8Gemm } from '../src/kernels/int8-gemm.ts';
 import { browserGemmHelpers } from '../src/worker/gemm-helpers.ts';
 
@@ -10,6 +12,8 @@ export interface GemmThreadsResult {
   readonly crossOriginIsolated: boolean;
   readonly equal: boolean;
   readonly outputs: number;
+  /** Self-attention with the step's slot and cross-attention with a text mask, on one thread and on many. */
+  readonly attentionEqual: boolean;
 }
 
 /** What the spec sends: the thread count and the helper entry's script (a blob: worker, which needs no route). */
@@ -35,10 +39,44 @@ async function compare({ threads, helperScript }: GemmThreadsRequest): Promise<G
       const got = many.multiply(layer, x, rows);
       equal &&= got.every((v, i) => v === want[i]);
     }
-    return { crossOriginIsolated: self.crossOriginIsolated, equal, outputs: want.length };
+    return {
+      crossOriginIsolated: self.crossOriginIsolated,
+      equal,
+      outputs: want.length,
+      attentionEqual: attend(one, many),
+    };
   } finally {
     await many.release();
   }
+}
+
+function attend(one: Int8Gemm, many: Int8Gemm): boolean {
+  const [rows, heads, hd, slots] = [4, 3, 16, 20];
+  const fill = (n: number, k: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * k));
+  const query = fill(rows * heads * hd, 1.3);
+  const extra = { keys: fill(rows * heads * hd, 0.7), values: fill(rows * heads * hd, 2.1) };
+  const selfLayer: AttentionLayer = {
+    keys: fill(rows * heads * hd * slots, 0.3),
+    values: fill(rows * heads * slots * hd, 0.9),
+    slots,
+    rowsPerGroup: 1,
+    visible: 13,
+    extra,
+  };
+  const mask = Array.from({ length: 2 * slots }, (_, j) => (j % 7 === 3 ? 0 : 1));
+  const cross: AttentionLayer = {
+    keys: selfLayer.keys.subarray(0, 2 * heads * hd * slots),
+    values: selfLayer.values.subarray(0, 2 * heads * slots * hd),
+    slots,
+    rowsPerGroup: 2,
+    mask,
+  };
+  return [selfLayer, cross].every((layer) => {
+    const [a, b] = [new Float32Array(query.length), new Float32Array(query.length)];
+    new Attention(one).run(query, layer, heads, hd, 0.25, a);
+    new Attention(many).run(query, layer, heads, hd, 0.25, b);
+    return a.every((v, i) => v === b[i]);
+  });
 }
 
 self.addEventListener('message', (event: MessageEvent<GemmThreadsRequest>) => {

@@ -1,6 +1,7 @@
 /**
- * Our own int8 GEMM on helper threads in Chromium (src/worker/gemm-helpers.ts): module and shared memory sent to
- * workers, calls split by columns and met through Atomics, the same results as one thread. On a cross-origin isolated
+ * Our own kernels on helper threads in Chromium (src/worker/gemm-helpers.ts): module and shared memory sent to
+ * workers, GEMM calls split by columns and attention calls by (row, head) pairs, met through Atomics, the same results
+ * as one thread. On a cross-origin isolated
  * page of the preview's origin, without the app.
  */
 import { fileURLToPath } from 'node:url';
@@ -20,7 +21,7 @@ async function script(path: string): Promise<string> {
   return output[0]!.output[0].code;
 }
 
-test('the int8 GEMM on three threads in the browser gives the one-thread result', async ({ page }) => {
+test('the int8 GEMM and attention on three threads in the browser give the one-thread result', async ({ page }) => {
   const workerScript = await script(fileURLToPath(new URL('gemm-threads-worker.ts', import.meta.url)));
   const helperScript = await script(fileURLToPath(new URL('../src/worker/gemm-helper.worker.ts', import.meta.url)));
   await page.route('**/gemm-threads-test', (route) =>
@@ -45,5 +46,5 @@ test('the int8 GEMM on three threads in the browser gives the one-thread result'
       }),
     { threads: 3, helperScript } satisfies GemmThreadsRequest,
   );
-  expect(result).toEqual({ crossOriginIsolated: true, equal: true, outputs: 6 * 250 });
+  expect(result).toEqual({ crossOriginIsolated: true, equal: true, outputs: 6 * 250, attentionEqual: true });
 });

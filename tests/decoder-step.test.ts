@@ -23,7 +23,7 @@ void test('one step on our kernels gives ONNX Runtime’s logits and new slots (
   const c = manifest.dalleBart;
   const entry = manifest.graphs.decoder;
   const externalData = entry.externalData.map((path) => ({ path, data: readFileSync(join(dir, path)) }));
-  const step = await DecoderStep.fromInitializers(
+  const step = DecoderStep.fromInitializers(
     c,
     readInitializers(readFileSync(join(dir, entry.file)), externalData),
     await Int8Gemm.create(),

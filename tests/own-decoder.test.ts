@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import * as ortWeb from 'onnxruntime-web';
 import { loadDalle } from '../src/pipeline/load-dalle.ts';
 import { ownKernelsOnWasm, sessionOptionsFor } from '../src/pipeline/session-options.ts';
+import { spawnNodeGemmHelper } from '../tools/node/gemm-helper.ts';
 import type { GraphName } from '../src/model/graph-io.ts';
 import { formatQuantizationReport, measureQuantizationError } from '../tools/exporter/quantization-report.ts';
 import { openModelFolder } from '../tools/node/model-folder.ts';
@@ -67,9 +68,10 @@ void test('loadDalle reports the decoder on our own kernels; a folder that is no
   assert.match(String(warnings[0]), /our own kernels cannot run this decoder/);
 });
 
-void test('who runs a q8 decoder on WASM: our kernels where ONNX Runtime gets one thread, else ONNX Runtime', () => {
+void test('who runs a q8 decoder on WASM: our kernels on one thread, and on more where helpers can start', () => {
   assert.deepEqual(ownKernelsOnWasm(1), {});
-  assert.equal(ownKernelsOnWasm(3), false);
+  assert.equal(ownKernelsOnWasm(3), false, 'no helpers: ONNX Runtime');
+  assert.deepEqual(ownKernelsOnWasm(3, spawnNodeGemmHelper), { threads: 3, spawnHelper: spawnNodeGemmHelper });
   const q8 = openModelFolder(tinyModel('q8')).manifest;
   const own = { ownKernels: ownKernelsOnWasm(1) };
   assert.deepEqual(sessionOptionsFor('wasm', q8, own)('decoder').ownKernels, {});

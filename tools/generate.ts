@@ -24,6 +24,7 @@ import { openClipFolder, openModelFolder } from './node/model-folder.ts';
 import { drawBestOf } from '../src/pipeline/best-of-n.ts';
 import { loadClipRanker } from '../src/pipeline/clip/clip-ranker.ts';
 import { ensureOutputDir } from './node/output-dir.ts';
+import { spawnNodeGemmHelper } from './node/gemm-helper.ts';
 import { encodePng } from './node/png.ts';
 import { nodeBatchSizes } from './node/node-batch.ts';
 import { loadDalle } from '../src/pipeline/load-dalle.ts';
@@ -78,9 +79,11 @@ async function main(): Promise<void> {
   }
 
   ort.env.wasm.numThreads = 1;
-  // The decoder the page would pick on this machine (ownKernelsOnWasm by its WASM threads), so both draw alike.
+  // The decoder the page would pick on this machine (ownKernelsOnWasm by its WASM threads), so both draw alike (our
+  // kernels give the same results on any number of threads).
   const pageThreads = wasmThreads(true, availableParallelism()).threads;
-  const options = sessionOptionsFor('wasm', manifest, { ownKernels: ownKernelsOnWasm(pageThreads) });
+  const ownKernels = ownKernelsOnWasm(pageThreads, spawnNodeGemmHelper);
+  const options = sessionOptionsFor('wasm', manifest, { ownKernels });
   const { engine, dispose } = await loadDalle(ort, source, options, { hostCacheGraph: true });
   const batch = nodeBatchSizes(manifest, true);
   const started = Date.now();

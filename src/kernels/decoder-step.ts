@@ -81,11 +81,11 @@ export class DecoderStep {
   ) {}
 
   /** Packs the q8 decoder's weights (from readInitializers of any of its graph files) into `gemm`. */
-  static async fromInitializers(
+  static fromInitializers(
     config: DalleBartConfig,
     weights: ReadonlyMap<string, OnnxInitializer>,
     gemm: Int8Gemm,
-  ): Promise<DecoderStep> {
+  ): DecoderStep {
     const get = (name: string): OnnxInitializer => {
       const tensor = weights.get(name);
       if (!tensor) throw new UnsupportedDecoderError(`the decoder has no initializer ${name}: not a q8 export`);

@@ -58,12 +58,13 @@ export async function createOwnDecoderSession(
   );
   const weights = readInitializers(await source.readFile(entry.file), externalData);
   const gemm = await Int8Gemm.create(options);
-  const step = await DecoderStep.fromInitializers(source.manifest.dalleBart, weights, gemm).catch(
-    async (error: unknown) => {
-      await gemm.release();
-      throw error;
-    },
-  );
+  let step: DecoderStep;
+  try {
+    step = DecoderStep.fromInitializers(source.manifest.dalleBart, weights, gemm);
+  } catch (error) {
+    await gemm.release();
+    throw error;
+  }
   return ownDecoderSession(ort, step, source.manifest.dalleBart, () => gemm.release());
 }
 

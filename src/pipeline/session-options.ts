@@ -6,9 +6,9 @@
  * ~17× slower than fp32 in `npm run bench`-style runs on onnxruntime-web; the download stays small.
  * MatMulNBits (8 or 4 bits) loses on this build: it dequantizes every run, 3–15× slower than the folded
  * float32 MatMul (docs/performance.md#q8-on-wasm-int8-kernels-without-packed-weights-lose-to-folded-float32).
- * A q8 decoder's WASM graph (`wasmHostCacheFile`) multiplies in int8 instead and has nothing to fold; where WASM runs
- * one thread a q8 decoder runs on our own kernels instead (ownKernelsOnWasm, SessionChoices.ownKernels), faster at
- * 1 image and closer to fp32 (docs/performance.md#our-own-int8-kernel).
+ * A q8 decoder's WASM graph (`wasmHostCacheFile`) multiplies in int8 instead and has nothing to fold; the page and the
+ * CLI run a q8 decoder on our own kernels instead (ownKernelsOnWasm, SessionChoices.ownKernels), faster and closer to
+ * fp32 (docs/performance.md#our-own-int8-kernel).
  * WebGPU: the decoder's KV cache outputs (the new slot, or present.*) and its logits stay on the GPU, for the
  * shaders that write the slot into the cache and cut the logits to sampling candidates. A q8 decoder's weights are
  * dequantized once at load there too where the worker chooses it (foldsDecoderOnWebgpu), instead of at every step:
@@ -18,6 +18,7 @@ import { DECODER_OUTPUTS, cacheNames, crossAttentionNames, newSlotNames } from '
 import type { GraphName } from '../model/graph-io.ts';
 import { decoderLinearShapes, weightCount } from '../model/decoder-linears.ts';
 import type { ModelManifest } from '../model/manifest.ts';
+import type { SpawnGemmHelper } from '../kernels/gemm-threads.ts';
 import type { Int8GemmOptions } from '../kernels/int8-gemm.ts';
 import type { SessionOptions } from './runtime.ts';
 import { weightInputFiles } from './weight-inputs.ts';
@@ -85,14 +86,15 @@ export function foldsWeights(options: SessionOptions): boolean {
 }
 
 /**
- * Whether a q8 decoder on WASM runs on our own kernels, given the threads ONNX Runtime runs there: yes on one thread,
- * where a mini step is 2.7× faster at 1 image than ONNX Runtime's and within 4–7 % of it at 9, and 12-bit activations
- * are closer to fp32; not yet on more, where ONNX Runtime's GEMM gains from the threads and ours, with everything
- * around it on one thread, does less (9 images on 2 threads: 1.57× ONNX Runtime's step;
- * docs/performance.md#our-own-int8-kernel).
+ * Whether a q8 decoder on WASM runs on our own kernels, given the threads ONNX Runtime runs there and a way to start
+ * helper threads: yes on one thread, and on more where helpers can be spawned (none: ONNX Runtime). Measured on the
+ * random mini q8 export, 2-core machine: one thread 2.7× faster than ONNX Runtime's step at 1 image and even at 9; two
+ * threads 2.1× faster at 1 image and 5–10 % faster at 9; from the 1- and 2-thread steps (Amdahl), ours keeps ahead at 7
+ * threads too (docs/performance.md#our-own-int8-kernel). Their 12-bit activations are also closer to fp32.
  */
-export function ownKernelsOnWasm(threads: number): Int8GemmOptions | false {
-  return threads === 1 ? {} : false;
+export function ownKernelsOnWasm(threads: number, spawnHelper?: SpawnGemmHelper): Int8GemmOptions | false {
+  if (threads === 1) return {};
+  return spawnHelper ? { threads, spawnHelper } : false;
 }
 
 export interface SessionChoices {

@@ -10,6 +10,7 @@ import { chooseBatchSizes } from '../pipeline/batch-size.ts';
 import type { DeviceLimits } from '../pipeline/batch-size.ts';
 import { loadDalle } from '../pipeline/load-dalle.ts';
 import { foldsDecoderOnWebgpu, ownKernelsOnWasm, sessionOptionsFor } from '../pipeline/session-options.ts';
+import { spawnBrowserGemmHelper } from './gemm-helpers.ts';
 import { chooseBackend, navigatorGpu, wasmThreads } from './backend.ts';
 import type { BackendChoice } from './backend.ts';
 import type { LoadedModel, ModelLoader } from './handler.ts';
@@ -91,7 +92,7 @@ export function browserModelLoader(library: ModelLibrary): ModelLoader {
       withCompileProgress(opened.source, onProgress),
       sessionOptionsFor(choice.backend, manifest, {
         foldDecoder: foldsDecoderOnWebgpu(manifest, deviceMemoryGiB()),
-        ownKernels: ownKernelsOnWasm(wasm.threads),
+        ownKernels: ownKernelsOnWasm(wasm.threads, spawnBrowserGemmHelper),
       }),
       choice.backend === 'webgpu' ? webgpuEngineOptions({ capturedImages }) : { hostCacheGraph: true },
     );

@@ -1,6 +1,6 @@
 /**
- * Node's helper threads for the int8 GEMM (src/kernels/gemm-threads.ts): a worker_threads Worker that serves one share
- * of every call until stopped.
+ * Node's helper threads for our own kernels (src/kernels/gemm-threads.ts): a worker_threads Worker that serves one
+ * share of every call until stopped.
  */
 import { Worker } from 'node:worker_threads';
 import type { SpawnGemmHelper } from '../../src/kernels/gemm-threads.ts';
@@ -15,6 +15,11 @@ export const spawnNodeGemmHelper: SpawnGemmHelper = (init) => {
     worker.once('error', reject);
     worker.once('exit', (code) => reject(new Error(`the GEMM helper thread exited (${code}) before it was ready`)));
   });
+  // Once ready, a helper never keeps the process alive (a CLI failing mid-drawing still exits); calls are synchronous.
+  void ready.then(
+    () => worker.unref(),
+    () => undefined,
+  );
   // Terminating also ends a helper that is not waiting in its loop.
   return { ready, stop: () => worker.terminate().then(() => undefined) };
 };
