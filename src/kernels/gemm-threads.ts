@@ -4,7 +4,8 @@
  * activations), an attention call by (row, head) pairs (attention-share.ts).
  * Threads meet through a control block of Int32s in that memory, watching it briefly and then sleeping with
  * `Atomics.wait`/`notify`: a few microseconds per call, where a message would cost a task hop. The caller waits with
- * `Atomics.wait` too, so it must run in a worker (or Node), never on a page's main thread. Pure: the environment spawns the threads (`SpawnGemmHelper`).
+ * `Atomics.wait` too, so it must run in a worker (or Node), never on a page's main thread. Pure: the environment
+ * spawns the threads (`SpawnGemmHelper`).
  */
 import { ATTENTION_PARAMS, attendShare } from './attention-share.ts';
 import type { AttentionKernels } from './attention-share.ts';
