@@ -6,6 +6,8 @@ import { test } from 'node:test';
 import { DecoderStep } from '../src/kernels/decoder-step.ts';
 import type { KeyValue } from '../src/kernels/decoder-step.ts';
 import { Attention } from '../src/kernels/attention.ts';
+import { expFunction } from '../src/kernels/attention-kernel.ts';
+import { encodeModule } from '../src/kernels/wasm-binary.ts';
 import { attendRow } from './helpers/attention-reference.ts';
 import { Int8Gemm } from '../src/kernels/int8-gemm.ts';
 import type { ModelManifest } from '../src/model/manifest.ts';
@@ -57,6 +59,26 @@ void test('one step on our kernels gives ONNX Runtime’s logits and new slots (
     assert.ok(relativeError(ours.newSlots[l]!.key, outputs[names.key]!.data as Float32Array) < 1e-2, `key ${l}`);
     assert.ok(relativeError(ours.newSlots[l]!.value, outputs[names.value]!.data as Float32Array) < 1e-2, `value ${l}`);
   });
+});
+
+void test('the exp kernel: float32 precision over the softmax’s range, 2^−126 below it', async () => {
+  const memory = new WebAssembly.Memory({ initial: 1 });
+  const { instance } = await WebAssembly.instantiate(encodeModule({ exp: expFunction() }, { shared: false }), {
+    env: { memory },
+  });
+  const exp = instance.exports.exp as (...args: number[]) => void;
+  const floats = new Float32Array(memory.buffer);
+  const count = 2001;
+  // x · 2 − 3 over x in [−50, 1.5]: arguments from −103 to 0.
+  floats.set(Array.from({ length: count }, (_, j) => -50 + j * (51.5 / (count - 1))));
+  floats.set([2, 3], 4096);
+  exp(0, 4 * 2048, count, 4 * 4096);
+  for (let j = 0; j < count; j++) {
+    const x = Math.fround(Math.fround(floats[j]! * 2) - 3);
+    const got = floats[2048 + j]!;
+    if (x < -87.3) assert.ok(got > 0 && got <= 2 ** -125, `exp(${x}) = ${got}`);
+    else assert.ok(Math.abs(got / Math.exp(x) - 1) < 3e-7, `exp(${x}) = ${got}, want ${Math.exp(x)}`);
+  }
 });
 
 void test('the reference attention: only the new slot visible; no text visible weighs every column alike, as in the graphs', () => {

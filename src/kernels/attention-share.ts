@@ -34,10 +34,11 @@ type Kernel = (...args: number[]) => void;
 export interface AttentionKernels {
   readonly scores: Kernel;
   readonly weighted: Kernel;
+  readonly exp: Kernel;
 }
 
-/** Floats of one thread's scratch: scores and probabilities. */
-export const attentionScratchFloats = (slots: number): number => 2 * padTo(slots + SCORE_BLOCK, 16);
+/** Floats of one thread's scratch: scores, probabilities, the exp kernel's two parameters (in a vector's room). */
+export const attentionScratchFloats = (slots: number): number => 2 * padTo(slots + SCORE_BLOCK, 16) + 4;
 
 const scaleWords = new Int32Array(2);
 const scaleValue = new Float64Array(scaleWords.buffer);
@@ -68,6 +69,7 @@ export function attendShare(
   const block = padTo(a.slots + SCORE_BLOCK, 16);
   const scoresAt = a.scratchAt + 4 * share * attentionScratchFloats(a.slots);
   const probsAt = scoresAt + 4 * block;
+  const paramsAt = probsAt + 4 * block;
   const [from, to] = sharePairs(a.rows * heads, share, threads);
   for (let pair = from; pair < to; pair++) {
     const r = Math.floor(pair / heads);
@@ -91,22 +93,31 @@ export function attendShare(
       for (let c = 0; c < hd; c++) s += query[c]! * extraKey[c]!;
       extraScore = s * scale;
     }
-    let max = extraScore;
+    let maxScore = -Infinity;
     let any = extraKey !== null;
     for (let j = 0; j < count; j++) {
       if (mask && mask[j] !== 1) continue;
       any = true;
-      max = Math.max(max, scores[j]! * scale);
+      maxScore = Math.max(maxScore, scores[j]!);
     }
-    // With nothing visible every column weighs the same, as in the exported graphs (they add the float32 minimum).
+    const max = Math.max(extraScore, maxScore * scale);
     let total = 0;
-    for (let j = 0; j < count; j++) {
-      probs[j] = !any ? 1 : mask && mask[j] !== 1 ? 0 : Math.exp(scores[j]! * scale - max);
-      total += probs[j]!;
+    if (!any) {
+      // With nothing visible every column weighs the same, as in the exported graphs (they add the float32 minimum).
+      probs.fill(1);
+      total = count;
+    } else if (count > 0) {
+      floats.set([scale, max], paramsAt / 4);
+      kernels.exp(scoresAt, probsAt, count, paramsAt);
+      for (let j = 0; j < count; j++) {
+        if (mask && mask[j] !== 1) probs[j] = 0;
+        total += probs[j]!;
+      }
     }
     const extraWeight = extraKey ? Math.exp(extraScore - max) : 0;
     total += extraWeight;
-    for (let j = 0; j < count; j++) probs[j] = probs[j]! / total;
+    const inverse = 1 / total;
+    for (let j = 0; j < count; j++) probs[j] = probs[j]! * inverse;
     const result = floats.subarray(a.outAt / 4 + at, a.outAt / 4 + at + hd);
     if (count > 0) kernels.weighted(probsAt, a.valuesAt + 4 * kv, a.outAt + 4 * at, count, hd);
     else result.fill(0);

@@ -4,7 +4,7 @@
  * (rows stay independent, as in the exporter's int8-activation graphs, with 16× finer steps) and multiplies exactly in
  * integers. Pure WebAssembly SIMD128 with no browser API: the same code runs in the worker, in Node and in the tests.
  */
-import { scoresFunction, weightedFunction } from './attention-kernel.ts';
+import { expFunction, scoresFunction, weightedFunction } from './attention-kernel.ts';
 import { CONTROL_WORDS, GemmThreads, runShare, TASKS } from './gemm-threads.ts';
 import type { GemmHelper, KernelTask, SharedKernels, SpawnGemmHelper } from './gemm-threads.ts';
 import { int8GemmFunction, K_BLOCK, PANEL_COLUMNS, packInt8Panels, padTo } from './int8-gemm-kernel.ts';
@@ -82,6 +82,7 @@ export class Int8Gemm {
       glu: gluFunction(),
       scores: scoresFunction(),
       weighted: weightedFunction(),
+      exp: expFunction(),
     };
     const module = await WebAssembly.compile(encodeModule(functions, { shared }));
     const instance = await WebAssembly.instantiate(module, { env: { memory } });

@@ -25,6 +25,7 @@ export const SIMD = {
   'i16x8.narrow_i32x4_s': 0x85,
   'i16x8.extend_low_i8x16_s': 0x87,
   'i16x8.extend_high_i8x16_s': 0x88,
+  'i32x4.shl': 0xab,
   'i32x4.add': 0xae,
   'i32x4.dot_i16x8_s': 0xba,
   'f32x4.abs': 0xe0,
@@ -122,6 +123,10 @@ export class FunctionBody {
   /** A v128 constant of four equal float32s. */
   f32x4(value: number): this {
     return this.bytes16('v128.const', [...new Uint8Array(new Float32Array([value, value, value, value]).buffer)]);
+  }
+  /** A v128 constant of four equal int32s. */
+  i32x4(value: number): this {
+    return this.bytes16('v128.const', [...new Uint8Array(new Int32Array([value, value, value, value]).buffer)]);
   }
   /** v128.const or i8x16.shuffle's 16 immediate bytes. */
   bytes16(name: 'v128.const' | 'i8x16.shuffle', bytes: readonly number[]): this {
