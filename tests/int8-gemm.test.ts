@@ -171,3 +171,28 @@ void test('the quantize kernel rounds as quantizeRows does, ties to even, a zero
   quantizeRows(x, 2, inDim, 8, levels, new Float32Array(2));
   assert.deepEqual([...levels], [2047, 0, 2, -2, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
 });
+
+void test('the layerNorm kernel normalizes rows as LayerNormalization does, widths off the vector size included', async () => {
+  const gemm = await Int8Gemm.create();
+  for (const width of [1024, 2730, 3]) {
+    const rows = 3;
+    // A mean far from zero and a small spread: what a two-pass variance is for.
+    const x = fillNormal(new Float32Array(rows * width), width, 40, 0.5);
+    const scale = fillNormal(new Float32Array(width), 1, 1, 0.2);
+    const bias = fillNormal(new Float32Array(width), 2, 0, 0.2);
+    const got = gemm.layerNorm(gemm.addNorm(scale, bias), x, rows, 1e-5);
+    for (let m = 0; m < rows; m++) {
+      const row = x.subarray(m * width, (m + 1) * width);
+      const mean = row.reduce((a, v) => a + v, 0) / width;
+      const variance = row.reduce((a, v) => a + (v - mean) ** 2, 0) / width;
+      for (let c = 0; c < width; c++) {
+        const want = ((row[c]! - mean) / Math.sqrt(variance + 1e-5)) * scale[c]! + bias[c]!;
+        assert.ok(
+          Math.abs(got[m * width + c]! - want) < 2e-4,
+          `${width}: [${m}, ${c}] ${got[m * width + c]} vs ${want}`,
+        );
+      }
+    }
+  }
+  assert.throws(() => gemm.addNorm(new Float32Array(4), new Float32Array(3)), /4 scales has 3 biases/);
+});

@@ -4,16 +4,15 @@
  * weights read from the decoder's ONNX initializers. The math follows the exporter's graph (tools/exporter/graphs/
  * dallebart.ts) op for op: NormFormer-style norms around each attention, attention over the past slots plus the new
  * one, cross-attention of each prompt row's images to that row's text, the GLU, the final norm and the LM head.
- * Everything but the GEMMs is plain TypeScript for now (docs/performance.md#our-own-int8-kernel).
+ * The GEMMs, attention, norms and GLU run on WebAssembly SIMD kernels (docs/performance.md#our-own-int8-kernel).
  */
 import type { DalleBartConfig } from '../model/config.ts';
 import { LAYER_NORM_EPS } from '../model/config.ts';
 import { float32Values, int8Values } from '../model/onnx-initializers.ts';
 import type { OnnxInitializer } from '../model/onnx-initializers.ts';
 import { Int8Gemm } from './int8-gemm.ts';
-import type { Int8Linear } from './int8-gemm.ts';
+import type { Int8Linear, RowNorm } from './int8-gemm.ts';
 import { Attention } from './attention.ts';
-import { addInPlace, layerNorm } from './decoder-math.ts';
 
 /** One layer's key and value: cross [2, H, hd, T] / [2, H, T, hd], past [B, H, hd, P] / [B, H, P, hd]. */
 export interface KeyValue {
@@ -40,26 +39,25 @@ export interface DecoderStepOutputs {
   readonly newSlots: readonly KeyValue[];
 }
 
-interface Norm {
-  readonly scale: Float32Array;
-  readonly bias: Float32Array;
-}
-
 interface DecoderLayer {
-  readonly preSelf: Norm;
+  readonly preSelf: RowNorm;
   /** q, k and v side by side. */
   readonly qkv: Int8Linear;
   readonly selfOut: Int8Linear;
-  readonly postSelf: Norm;
-  readonly preCross: Norm;
+  readonly postSelf: RowNorm;
+  readonly preCross: RowNorm;
   readonly crossQ: Int8Linear;
   readonly crossOut: Int8Linear;
-  readonly postCross: Norm;
-  readonly gluNorm0: Norm;
+  readonly postCross: RowNorm;
+  readonly gluNorm0: RowNorm;
   /** fc0 (the gate) and fc1 side by side. */
   readonly fc01: Int8Linear;
-  readonly gluNorm1: Norm;
+  readonly gluNorm1: RowNorm;
   readonly fc2: Int8Linear;
+}
+
+function addInPlace(into: Float32Array, x: Float32Array): void {
+  for (let i = 0; i < into.length; i++) into[i] = into[i]! + x[i]!;
 }
 
 /** The decoder's files are not a q8 export these kernels can run (ONNX Runtime still can). */
@@ -74,9 +72,9 @@ export class DecoderStep {
     private readonly attention: Attention,
     private readonly tokens: { readonly table: Int8Array; readonly rowScales: Float32Array },
     private readonly positions: Float32Array,
-    private readonly embeddingNorm: Norm,
+    private readonly embeddingNorm: RowNorm,
     private readonly layers: readonly DecoderLayer[],
-    private readonly finalNorm: Norm,
+    private readonly finalNorm: RowNorm,
     private readonly head: Int8Linear,
   ) {}
 
@@ -101,10 +99,8 @@ export class DecoderStep {
       });
       return gemm.addLinears([...inDims][0]!, layers);
     };
-    const norm = (name: string): Norm => ({
-      scale: float32Values(get(`${name}.scale`)),
-      bias: float32Values(get(`${name}.bias`)),
-    });
+    const norm = (name: string): RowNorm =>
+      gemm.addNorm(float32Values(get(`${name}.scale`)), float32Values(get(`${name}.bias`)));
     const layers: DecoderLayer[] = [];
     for (let l = 0; l < config.decoderLayers; l++) {
       const p = `decoder.${l}`;
@@ -143,6 +139,11 @@ export class DecoderStep {
     );
   }
 
+  /** LayerNormalization of rows of the norm's width (B rows). */
+  private norm(norm: RowNorm, x: Float32Array): Float32Array {
+    return this.gemm.layerNorm(norm, x, x.length / norm.width, LAYER_NORM_EPS);
+  }
+
   run(inputs: DecoderStepInputs): DecoderStepOutputs {
     const { config, gemm } = this;
     const d = config.dModel;
@@ -159,12 +160,12 @@ export class DecoderStep {
       for (let c = 0; c < d; c++)
         h[r * d + c] = this.tokens.table[id * d + c]! * scale + this.positions[inputs.position * d + c]!;
     });
-    h = layerNorm(h, d, this.embeddingNorm.scale, this.embeddingNorm.bias, LAYER_NORM_EPS);
+    h = this.norm(this.embeddingNorm, h);
 
     const newSlots: KeyValue[] = [];
     const context = new Float32Array(B * d);
     this.layers.forEach((layer, l) => {
-      const normed = layerNorm(h, d, layer.preSelf.scale, layer.preSelf.bias, LAYER_NORM_EPS);
+      const normed = this.norm(layer.preSelf, h);
       const [q, k, v] = gemm.multiplyParts(layer.qkv, normed, B) as [Float32Array, Float32Array, Float32Array];
       newSlots.push({ key: k, value: v });
       const past = inputs.past[l]!;
@@ -186,9 +187,9 @@ export class DecoderStep {
         context,
       );
       const selfOut = gemm.multiply(layer.selfOut, context, B);
-      addInPlace(h, layerNorm(selfOut, d, layer.postSelf.scale, layer.postSelf.bias, LAYER_NORM_EPS));
+      addInPlace(h, this.norm(layer.postSelf, selfOut));
 
-      const crossNormed = layerNorm(h, d, layer.preCross.scale, layer.preCross.bias, LAYER_NORM_EPS);
+      const crossNormed = this.norm(layer.preCross, h);
       const cq = gemm.multiply(layer.crossQ, crossNormed, B);
       const cross = inputs.cross[l]!;
       this.attention.run(
@@ -207,15 +208,14 @@ export class DecoderStep {
         context,
       );
       const crossOut = gemm.multiply(layer.crossOut, context, B);
-      addInPlace(h, layerNorm(crossOut, d, layer.postCross.scale, layer.postCross.bias, LAYER_NORM_EPS));
+      addInPlace(h, this.norm(layer.postCross, crossOut));
 
-      const gluIn = layerNorm(h, d, layer.gluNorm0.scale, layer.gluNorm0.bias, LAYER_NORM_EPS);
+      const gluIn = this.norm(layer.gluNorm0, h);
       const gate = gemm.multiplyGlu(layer.fc01, gluIn, B);
-      const f = config.decoderFfnDim;
-      const gated = layerNorm(gate, f, layer.gluNorm1.scale, layer.gluNorm1.bias, LAYER_NORM_EPS);
+      const gated = this.norm(layer.gluNorm1, gate);
       addInPlace(h, gemm.multiply(layer.fc2, gated, B));
     });
-    const final = layerNorm(h, d, this.finalNorm.scale, this.finalNorm.bias, LAYER_NORM_EPS);
+    const final = this.norm(this.finalNorm, h);
     return { logits: gemm.multiply(this.head, final, B), newSlots };
   }
 }

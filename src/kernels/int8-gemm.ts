@@ -8,7 +8,7 @@ import { expFunction, scoresFunction, weightedFunction } from './attention-kerne
 import { CONTROL_WORDS, GemmThreads, runShare, TASKS } from './gemm-threads.ts';
 import type { GemmHelper, KernelTask, SharedKernels, SpawnGemmHelper } from './gemm-threads.ts';
 import { int8GemmFunction, K_BLOCK, PANEL_COLUMNS, packInt8Panels, padTo } from './int8-gemm-kernel.ts';
-import { gluFunction, quantizeFunction } from './row-kernels.ts';
+import { gluFunction, layerNormFunction, quantizeFunction } from './row-kernels.ts';
 import { encodeModule } from './wasm-binary.ts';
 
 /** Activations are rounded to this many steps each side of zero per row (12 bits). */
@@ -46,6 +46,15 @@ type Kernel = (...args: number[]) => void;
 interface Kernels extends SharedKernels {
   readonly quantize: Kernel;
   readonly glu: Kernel;
+  readonly layerNorm: Kernel;
+}
+
+/** A LayerNormalization's scale and bias in the kernels' memory (byte offsets), zero past `width`. */
+export interface RowNorm {
+  readonly width: number;
+  readonly padded: number;
+  readonly scaleAt: number;
+  readonly biasAt: number;
 }
 
 export interface Int8GemmOptions {
@@ -62,6 +71,8 @@ export class Int8Gemm {
   private scratch = { rows: 0, width: 0, inputAt: 0, activationsAt: 0, rowScalesAt: 0, outputAt: 0 };
 
   private threads: GemmThreads | null = null;
+  /** A few floats the kernels read their float parameters from. */
+  private paramsAt = 0;
   private helpers: GemmHelper[] = [];
 
   private constructor(
@@ -83,10 +94,12 @@ export class Int8Gemm {
       scores: scoresFunction(),
       weighted: weightedFunction(),
       exp: expFunction(),
+      layerNorm: layerNormFunction(),
     };
     const module = await WebAssembly.compile(encodeModule(functions, { shared }));
     const instance = await WebAssembly.instantiate(module, { env: { memory } });
     const gemm = new Int8Gemm(memory, instance.exports as unknown as Kernels);
+    gemm.paramsAt = gemm.allocate(16);
     if (shared) {
       const controlAt = gemm.allocate(CONTROL_WORDS * 4);
       gemm.threads = new GemmThreads(memory, gemm.kernels, controlAt, threads);
@@ -179,6 +192,42 @@ export class Int8Gemm {
     return this.scratch;
   }
 
+  /** Places a LayerNormalization's scale and bias [width]. */
+  addNorm(scale: Float32Array, bias: Float32Array): RowNorm {
+    const width = scale.length;
+    if (bias.length !== width) throw new Error(`a norm of ${width} scales has ${bias.length} biases`);
+    const padded = padTo(width, 4);
+    const [scaleAt, biasAt] = [this.allocate(4 * padded), this.allocate(4 * padded)];
+    const floats = new Float32Array(this.memory.buffer);
+    floats.set(scale, scaleAt / 4);
+    floats.set(bias, biasAt / 4);
+    return { width, padded, scaleAt, biasAt };
+  }
+
+  /** LayerNormalization of the rows of x [rows, width] (the layerNorm kernel: float32, SIMD). */
+  layerNorm(norm: RowNorm, x: Float32Array, rows: number, eps: number): Float32Array {
+    const { width, padded } = norm;
+    const s = this.reserve(rows, padded);
+    this.stage(x, rows, width, padded, s.inputAt);
+    new Float32Array(this.memory.buffer, this.paramsAt, 1)[0] = eps;
+    this.kernels.layerNorm(s.inputAt, s.inputAt, rows, width, padded, norm.scaleAt, norm.biasAt, this.paramsAt);
+    const y = new Float32Array(this.memory.buffer, s.inputAt, rows * padded);
+    return this.copyOut(y, padded, { column: 0, outDim: width }, rows);
+  }
+
+  /** Copies rows of `width` into the kernels' memory at `at`, `padded` apart, zeros past `width`. */
+  private stage(x: Float32Array, rows: number, width: number, padded: number, at: number): void {
+    if (x.length !== rows * width) throw new Error(`${x.length} activations are not ${rows} rows of ${width}`);
+    const input = new Float32Array(this.memory.buffer, at, rows * padded);
+    if (padded === width) input.set(x);
+    else {
+      for (let m = 0; m < rows; m++) {
+        input.set(x.subarray(m * width, (m + 1) * width), m * padded);
+        input.fill(0, m * padded + width, (m + 1) * padded);
+      }
+    }
+  }
+
   /** x [rows, inDim] · W → [rows, outDim] for a layer of one part. */
   multiply(layer: Int8Linear, x: Float32Array, rows: number): Float32Array {
     if (layer.parts.length !== 1) throw new Error(`a layer of ${layer.parts.length} parts needs multiplyParts`);
@@ -188,7 +237,7 @@ export class Int8Gemm {
   /** x [rows, inDim] · each part's W → one [rows, outDim] per part. */
   multiplyParts(layer: Int8Linear, x: Float32Array, rows: number): Float32Array[] {
     const y = this.product(layer, x, rows);
-    return layer.parts.map((part) => this.copyOut(y, layer, part, rows));
+    return layer.parts.map((part) => this.copyOut(y, layer.paddedOut, part, rows));
   }
 
   /** GELU(x · W_gate) · (x · W_up) for a layer packed from [gate, up] (the GLU's fc0 and fc1). */
@@ -198,22 +247,14 @@ export class Int8Gemm {
       throw new Error('a GLU layer is two parts of one size');
     const y = this.product(layer, x, rows);
     this.kernels.glu(y.byteOffset, rows, layer.paddedOut, padTo(gate!.outDim, 4), up!.column);
-    return this.copyOut(y, layer, gate!, rows);
+    return this.copyOut(y, layer.paddedOut, gate!, rows);
   }
 
   /** The padded product [rows, paddedOut] in the kernel's memory (valid until the next call). */
   private product(layer: Int8Linear, x: Float32Array, rows: number): Float32Array {
     const { inDim, paddedIn, paddedOut } = layer;
-    if (x.length !== rows * inDim) throw new Error(`${x.length} activations are not ${rows} rows of ${inDim}`);
     const s = this.reserve(rows, Math.max(paddedIn, paddedOut));
-    const input = new Float32Array(this.memory.buffer, s.inputAt, rows * paddedIn);
-    if (paddedIn === inDim) input.set(x);
-    else {
-      for (let m = 0; m < rows; m++) {
-        input.set(x.subarray(m * inDim, (m + 1) * inDim), m * paddedIn);
-        input.fill(0, m * paddedIn + inDim, (m + 1) * paddedIn);
-      }
-    }
+    this.stage(x, rows, inDim, paddedIn, s.inputAt);
     this.kernels.quantize(s.inputAt, rows, paddedIn, ACTIVATION_LEVELS, s.activationsAt, s.rowScalesAt);
     const args = [
       layer.weightsAt,
@@ -229,11 +270,12 @@ export class Int8Gemm {
     return new Float32Array(this.memory.buffer, s.outputAt, rows * paddedOut);
   }
 
-  private copyOut(y: Float32Array, layer: Int8Linear, part: Int8LinearPart, rows: number): Float32Array {
+  /** Columns [column, column + outDim) of rows `stride` apart, as rows of their own. */
+  private copyOut(y: Float32Array, stride: number, part: Int8LinearPart, rows: number): Float32Array {
     const { column, outDim } = part;
     const out = new Float32Array(rows * outDim);
     for (let m = 0; m < rows; m++) {
-      const from = m * layer.paddedOut + column;
+      const from = m * stride + column;
       out.set(y.subarray(from, from + outDim), m * outDim);
     }
     return out;

@@ -1,8 +1,8 @@
 /**
- * The element-wise kernels around our int8 GEMM, WebAssembly SIMD128 over float32 in the GEMM's memory: `quantize`
- * rounds each row of activations to 16-bit levels by its own absolute maximum (the GEMM's input), `glu` computes the
- * GLU's GELU(gate) · up in place on the GEMM's output of the fused gate and up layers. TypeScript models of both
- * (int8-gemm.ts `quantizeRows`, decoder-math.ts `gelu`) are their specification in the tests.
+ * The row kernels around our int8 GEMM, WebAssembly SIMD128 over float32 in the GEMM's memory: `quantize` rounds
+ * each row of activations to 16-bit levels by its own absolute maximum (the GEMM's input), `glu` computes the GLU's
+ * GELU(gate) · up in place on the GEMM's output of the fused gate and up layers, `layerNorm` normalizes rows. The
+ * tests hold them to TypeScript models (int8-gemm.ts `quantizeRows`, the reference GELU and LayerNormalization).
  */
 import { FunctionBody } from './wasm-binary.ts';
 
@@ -54,6 +54,88 @@ export function quantizeFunction(): FunctionBody {
         f.simd('i32x4.trunc_sat_f32x4_s').set('v');
         f.get('q').get('v').get('v').simd('i16x8.narrow_i32x4_s').storeLane('v128.store64_lane', 0, 0);
         f.get('q').i32(8).op('add').set('q');
+      });
+      f.get('m').i32(1).op('add').set('m');
+    },
+  );
+  return f;
+}
+
+/** Adds the four lanes of `name` into every lane. */
+function horizontalSum(f: FunctionBody, name: string): void {
+  for (const lanes of [SWAP_HALVES, SWAP_PAIRS])
+    f.get(name).get(name).get(name).bytes16('i8x16.shuffle', lanes).simd('f32x4.add').set(name);
+}
+
+/**
+ * layerNorm(x, out, rows, width, padded, scale, bias, params): rows of x `padded` floats apart (a multiple of 4, the
+ * columns past `width` zero) normalized over `width` (the mean, then the variance of the differences, in float32) with
+ * epsilon the float32 at `params`, scaled and shifted per column, into out (the same layout; may be x).
+ */
+export function layerNormFunction(): FunctionBody {
+  const f = new FunctionBody(['x', 'out', 'rows', 'width', 'padded', 'scale', 'bias', 'params']);
+  for (const name of ['m', 'p', 'q', 'c', 'full', 'end']) f.local(name, 'i32');
+  for (const name of ['acc', 'mean', 'd', 'widthF', 'inv', 'tail']) f.local(name, 'v128');
+  f.get('width').simd('i32x4.splat').simd('f32x4.convert_i32x4_s').set('widthF');
+  // Bytes of the whole vectors within `width`, and the lanes of the last one that are (lane < width mod 4).
+  f.get('width').i32(-4).op('and').i32(2).op('shl').set('full');
+  f.bytes16(
+    'v128.const',
+    [0, 1, 2, 3].flatMap((lane) => [lane, 0, 0, 0]),
+  );
+  f.get('width').i32(3).op('and').simd('i32x4.splat').simd('i32x4.lt_s').set('tail');
+  f.get('padded').i32(2).op('shl').set('end');
+  const overRow = (end: string, body: () => void): void => {
+    f.i32(0).set('c');
+    f.whileNot(
+      () => f.get('c').get(end).op('ge_u'),
+      () => {
+        body();
+        f.get('c').i32(16).op('add').set('c');
+      },
+    );
+  };
+  const load = (pointer: string): void => void f.get(pointer).get('c').op('add').simd('v128.load', 0);
+  const addSquare = (): void => void f.get('acc').get('d').get('d').simd('f32x4.mul').simd('f32x4.add').set('acc');
+  f.i32(0).set('m');
+  f.whileNot(
+    () => f.get('m').get('rows').op('ge_u'),
+    () => {
+      f.get('x').get('m').get('padded').op('mul').i32(2).op('shl').op('add').set('p');
+      f.get('out').get('m').get('padded').op('mul').i32(2).op('shl').op('add').set('q');
+      f.f32x4(0).set('acc');
+      overRow('end', () => {
+        f.get('acc');
+        load('p');
+        f.simd('f32x4.add').set('acc');
+      });
+      horizontalSum(f, 'acc');
+      f.get('acc').get('widthF').simd('f32x4.div').set('mean');
+      f.f32x4(0).set('acc');
+      overRow('full', () => {
+        load('p');
+        f.get('mean').simd('f32x4.sub').set('d');
+        addSquare();
+      });
+      // The lanes of a last, partial vector (c = full after the loop); the zero columns past it add nothing.
+      f.get('width').i32(3).op('and');
+      f.ifThen(() => {
+        load('p');
+        f.get('mean').simd('f32x4.sub').get('tail').simd('v128.and').set('d');
+        addSquare();
+      });
+      horizontalSum(f, 'acc');
+      f.get('acc').get('widthF').simd('f32x4.div').get('params').simd('v128.load32_splat', 0).simd('f32x4.add');
+      f.simd('f32x4.sqrt').set('inv');
+      f.f32x4(1).get('inv').simd('f32x4.div').set('inv');
+      overRow('end', () => {
+        f.get('q').get('c').op('add');
+        load('p');
+        f.get('mean').simd('f32x4.sub').get('inv').simd('f32x4.mul');
+        load('scale');
+        f.simd('f32x4.mul');
+        load('bias');
+        f.simd('f32x4.add').simd('v128.store', 0);
       });
       f.get('m').i32(1).op('add').set('m');
     },

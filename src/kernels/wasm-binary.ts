@@ -17,6 +17,7 @@ export const SIMD = {
   'v128.const': 0x0c,
   'i8x16.shuffle': 0x0d,
   'i32x4.splat': 0x11,
+  'i32x4.lt_s': 0x39,
   'v128.and': 0x4e,
   'v128.or': 0x50,
   'v128.store32_lane': 0x5a,
@@ -29,6 +30,7 @@ export const SIMD = {
   'i32x4.add': 0xae,
   'i32x4.dot_i16x8_s': 0xba,
   'f32x4.abs': 0xe0,
+  'f32x4.sqrt': 0xe3,
   'f32x4.add': 0xe4,
   'f32x4.sub': 0xe5,
   'f32x4.mul': 0xe6,
@@ -103,9 +105,12 @@ export class FunctionBody {
     this.code.push(0x41, ...signedLeb(value | 0));
     return this;
   }
-  /** An i32 instruction with no immediate: add, sub, mul, shl, shr_u, lt_u, ge_u, select. */
-  op(name: 'add' | 'sub' | 'mul' | 'shl' | 'shr_u' | 'lt_u' | 'ge_u' | 'select'): this {
-    const opcodes = { add: 0x6a, sub: 0x6b, mul: 0x6c, shl: 0x74, shr_u: 0x76, lt_u: 0x49, ge_u: 0x4f, select: 0x1b };
+  /** An i32 instruction with no immediate: add, sub, mul, and, shl, shr_u, lt_u, ge_u, select. */
+  op(name: 'add' | 'sub' | 'mul' | 'and' | 'shl' | 'shr_u' | 'lt_u' | 'ge_u' | 'select'): this {
+    const opcodes = {
+      ...{ add: 0x6a, sub: 0x6b, mul: 0x6c, and: 0x71, shl: 0x74, shr_u: 0x76 },
+      ...{ lt_u: 0x49, ge_u: 0x4f, select: 0x1b },
+    };
     this.code.push(opcodes[name]);
     return this;
   }
