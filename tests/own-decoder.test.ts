@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as ortWeb from 'onnxruntime-web';
 import { loadDalle } from '../src/pipeline/load-dalle.ts';
+import { createOwnDecoderSession } from '../src/pipeline/own-decoder-session.ts';
 import { ownKernelsOnWasm, sessionOptionsFor } from '../src/pipeline/session-options.ts';
 import { spawnNodeGemmHelper } from '../tools/node/gemm-helper.ts';
 import type { GraphName } from '../src/model/graph-io.ts';
@@ -66,6 +67,30 @@ void test('loadDalle reports the decoder on our own kernels; a folder that is no
     console.warn = warn;
   }
   assert.match(String(warnings[0]), /our own kernels cannot run this decoder/);
+});
+
+void test('helper threads that cannot start leave our kernels on one thread, with a warning', async () => {
+  const dir = tinyModel('q8');
+  const source = openModelFolder(dir);
+  const noWorkers = (): never => {
+    throw new Error('Worker is not defined');
+  };
+  const warn = console.warn;
+  const warnings: unknown[] = [];
+  console.warn = (...args: unknown[]) => void warnings.push(args[0]);
+  try {
+    const session = await createOwnDecoderSession(ortWeb, source, source.manifest.graphs.decoder, {
+      threads: 3,
+      spawnHelper: noWorkers,
+    });
+    await session.release();
+  } finally {
+    console.warn = warn;
+  }
+  assert.match(
+    String(warnings[0]),
+    /helper threads did not start \(Error: Worker is not defined\): running them on one thread/,
+  );
 });
 
 void test('who runs a q8 decoder on WASM: our kernels on one thread, and on more where helpers can start', () => {

@@ -111,11 +111,13 @@ const LN2_HIGH = 0.693359375;
 const LN2_LOW = -2.1219444e-4;
 /** The smallest argument: e^−87.33 ≈ 2^−126, float32's smallest normal number. */
 const EXP_MIN = -87.33;
+/** The largest: e^88 < float32's largest number (2^k stays a valid exponent). */
+const EXP_MAX = 88;
 
 /**
  * exp(x, out, count, params): out[j] = e^(x[j] · scale − shift) for j < count rounded up to 4, with scale and shift the
  * two float32s at `params`: e^k·ln2 · e^r, k the nearest integer to the argument / ln 2. For arguments ≤ 0 (the
- * softmax's, shifted by its maximum); those below −87.33 give ≈ 2^−126.
+ * softmax's, shifted by its maximum); those below −87.33 give ≈ 2^−126, those above 88 e^88.
  */
 export function expFunction(): FunctionBody {
   const f = new FunctionBody(['x', 'out', 'count', 'params']);
@@ -129,7 +131,7 @@ export function expFunction(): FunctionBody {
     () => f.get('j').get('end').op('ge_u'),
     () => {
       f.get('x').get('j').op('add').simd('v128.load', 0).get('scale').simd('f32x4.mul').get('shift').simd('f32x4.sub');
-      f.f32x4(EXP_MIN).simd('f32x4.max').set('r');
+      f.f32x4(EXP_MIN).simd('f32x4.max').f32x4(EXP_MAX).simd('f32x4.min').set('r');
       f.get('r').f32x4(Math.LOG2E).simd('f32x4.mul').simd('f32x4.nearest').set('k');
       f.get('r').get('k').f32x4(LN2_HIGH).simd('f32x4.mul').simd('f32x4.sub');
       f.get('k').f32x4(LN2_LOW).simd('f32x4.mul').simd('f32x4.sub').set('r');

@@ -1,6 +1,6 @@
 /**
  * One thread's share of an attention call (attention.ts): for its (row, head) pairs, q·K on the `scores` kernel, the
- * softmax in TypeScript (WebAssembly has no exp), p·V on the `weighted` kernel, the step's own slot added. Everything
+ * softmax (its exponentials on the `exp` kernel), p·V on the `weighted` kernel, the step's own slot added. Everything
  * it reads and writes is in the kernels' memory at offsets passed as integers, so a helper thread (gemm-threads.ts)
  * runs the same code on its own share as the caller does on share 0.
  */

@@ -1,9 +1,10 @@
 /**
  * One layer's attention for every row and head of a decoder step on our WebAssembly kernels (attention-kernel.ts), in
- * the int8 GEMM's memory and shared among its threads by (row, head) pairs (attention-share.ts): scores and the
- * weighted sum of values in SIMD, the softmax in TypeScript. Keys [G, H, hd, slots] and values [G, H, slots, hd] are
- * copied into the kernels' memory once per call, except those already there from an earlier call (`fixedId`: the
- * cross-attention tensors, the same for a whole drawing; `appendOnly`: the self-attention cache, a slot per step).
+ * the int8 GEMM's memory and shared among its threads by (row, head) pairs (attention-share.ts): scores, the softmax's
+ * exponentials and the weighted sum of values in SIMD, the softmax's maximum and sum in TypeScript. Keys
+ * [G, H, hd, slots] and values [G, H, slots, hd] are copied into the kernels' memory once per call, except those
+ * already there from an earlier call (`fixedId`: the cross-attention tensors, the same for a whole drawing;
+ * `appendOnly`: the self-attention cache, a slot per step).
  */
 import { CHANNEL_BLOCK, SCORE_BLOCK } from './attention-kernel.ts';
 import { attentionScratchFloats, packAttentionArgs } from './attention-share.ts';
@@ -139,7 +140,8 @@ export class Attention {
       (copied ? 2 * padded(layer.keys.length) : 0) +
       (extra ? 4 : 2) * padded(query.length) + // the query, the extra keys and values, the output
       (mask ? padded(mask.length) : 0);
-    const threadScratch = this.gemm.threadCount * attentionScratchFloats(slots);
+    // Sized for the whole cache at once, so a drawing does not grow the memory (with helpers reading it) as it goes.
+    const threadScratch = this.gemm.threadCount * attentionScratchFloats(Math.max(slots, appendOnly?.capacity ?? 0));
     const scratch = { at: this.reserve(perCall + threadScratch) };
     const visibleSlots = Math.min(layer.visible ?? slots, slots);
     const [keysAt, valuesAt] =

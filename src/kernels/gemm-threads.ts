@@ -106,7 +106,8 @@ export function serveGemmHelper(init: GemmHelperInit, onReady: () => void): void
     if (generation === seen) continue;
     seen = generation;
     if (Atomics.load(control, STOP) !== 0) return;
-    const args = Array.from(control.subarray(ARGS));
+    // Unsigned: byte offsets past 2 GiB travel through the Int32Array as negative numbers.
+    const args = Array.from(control.subarray(ARGS), (word) => word >>> 0);
     try {
       runShare(kernels, init.memory, Atomics.load(control, TASK), args, init.share, init.threads);
     } catch {
@@ -120,6 +121,8 @@ export function serveGemmHelper(init: GemmHelperInit, onReady: () => void): void
 /** The caller's side: posts a call to the helpers, computes share 0, waits for the rest. */
 export class GemmThreads {
   private readonly control: Int32Array;
+  /** Set when helpers stopped answering: a late one could still write into a later call's memory. */
+  private broken = false;
 
   constructor(
     private readonly memory: WebAssembly.Memory,
@@ -132,6 +135,7 @@ export class GemmThreads {
 
   run(task: KernelTask, args: readonly number[]): void {
     const { control, threads } = this;
+    if (this.broken) throw new Error('the kernel helper threads stopped answering in an earlier call');
     control.set(args, ARGS);
     control[TASK] = TASKS[task];
     Atomics.store(control, PENDING, threads - 1);
@@ -147,7 +151,10 @@ export class GemmThreads {
     const deadline = performance.now() + HELPER_TIMEOUT_MS;
     for (let pending = Atomics.load(control, PENDING); pending !== 0; pending = Atomics.load(control, PENDING)) {
       const left = deadline - performance.now();
-      if (left <= 0) throw new Error(`${pending} kernel helper thread(s) stopped answering`);
+      if (left <= 0) {
+        this.broken = true;
+        throw new Error(`${pending} kernel helper thread(s) stopped answering`);
+      }
       spinWhile(control, PENDING, pending);
       if (Atomics.load(control, PENDING) === pending) Atomics.wait(control, PENDING, pending, left);
     }

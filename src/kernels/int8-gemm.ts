@@ -64,6 +64,14 @@ export interface Int8GemmOptions {
 }
 
 const PAGE = 65536;
+/** How long helper threads get to start (a worker's script load and one instantiation). */
+const HELPER_START_MS = 30_000;
+
+function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(message)), ms)));
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
 const ALIGN = 64;
 
 export class Int8Gemm {
@@ -103,13 +111,19 @@ export class Int8Gemm {
     if (shared) {
       const controlAt = gemm.allocate(CONTROL_WORDS * 4);
       gemm.threads = new GemmThreads(memory, gemm.kernels, controlAt, threads);
-      for (let share = 1; share < threads; share++)
-        gemm.helpers.push(options.spawnHelper!({ module, memory, controlAt, share, threads }));
-      // The caller blocks in Atomics.wait during a call: a helper still starting might need this thread's event loop.
-      await Promise.all(gemm.helpers.map((helper) => helper.ready)).catch(async (error: unknown) => {
+      try {
+        for (let share = 1; share < threads; share++)
+          gemm.helpers.push(options.spawnHelper!({ module, memory, controlAt, share, threads }));
+        // The caller blocks in Atomics.wait during a call: a helper still starting might need this thread's event loop.
+        await withTimeout(
+          Promise.all(gemm.helpers.map((helper) => helper.ready)),
+          HELPER_START_MS,
+          `a kernel helper thread did not start within ${HELPER_START_MS / 1000} s`,
+        );
+      } catch (error) {
         await gemm.release();
         throw error;
-      });
+      }
     }
     return gemm;
   }

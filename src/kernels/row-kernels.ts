@@ -1,8 +1,8 @@
 /**
  * The row kernels around our int8 GEMM, WebAssembly SIMD128 over float32 in the GEMM's memory: `quantize` rounds
- * each row of activations to 16-bit levels by its own absolute maximum (the GEMM's input), `glu` computes the GLU's
- * GELU(gate) · up in place on the GEMM's output of the fused gate and up layers, `layerNorm` normalizes rows. The
- * tests hold them to TypeScript models (int8-gemm.ts `quantizeRows`, the reference GELU and LayerNormalization).
+ * each row of activations to integer levels (int16) by its own absolute maximum (the GEMM's input), `glu` computes
+ * the GLU's GELU(gate) · up in place on the GEMM's output of the fused gate and up layers, `layerNorm` normalizes rows.
+ * The tests hold them to TypeScript models (int8-gemm.ts `quantizeRows`, the reference GELU and LayerNormalization).
  */
 import { FunctionBody } from './wasm-binary.ts';
 

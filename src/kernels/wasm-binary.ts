@@ -35,6 +35,7 @@ export const SIMD = {
   'f32x4.sub': 0xe5,
   'f32x4.mul': 0xe6,
   'f32x4.div': 0xe7,
+  'f32x4.min': 0xe8,
   'f32x4.max': 0xe9,
   'i32x4.trunc_sat_f32x4_s': 0xf8,
   'f32x4.convert_i32x4_s': 0xfa,

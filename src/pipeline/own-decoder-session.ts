@@ -57,7 +57,12 @@ export async function createOwnDecoderSession(
     entry.externalData.map(async (path) => ({ path, data: await source.readFile(path) })),
   );
   const weights = readInitializers(await source.readFile(entry.file), externalData);
-  const gemm = await Int8Gemm.create(options);
+  const gemm = await Int8Gemm.create(options).catch((error: unknown) => {
+    if ((options.threads ?? 1) === 1) throw error;
+    // Helper threads that cannot start (no nested workers, a blocked script): our kernels on this thread alone.
+    console.warn(`our kernels' helper threads did not start (${String(error)}): running them on one thread`);
+    return Int8Gemm.create();
+  });
   let step: DecoderStep;
   try {
     step = DecoderStep.fromInitializers(source.manifest.dalleBart, weights, gemm);
