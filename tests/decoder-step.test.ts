@@ -61,6 +61,54 @@ void test('one step on our kernels gives ONNX Runtime’s logits and new slots (
   });
 });
 
+void test('a step that keeps its own cache gives, step by step, what the caller’s host cache gives', async () => {
+  const dir = tinyModel('q8');
+  const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as ModelManifest;
+  const c = manifest.dalleBart;
+  const entry = manifest.graphs.decoder;
+  const externalData = entry.externalData.map((path) => ({ path, data: readFileSync(join(dir, path)) }));
+  const weights = readInitializers(readFileSync(join(dir, entry.file)), externalData);
+  const helpers = await Int8Gemm.create({ threads: 2, spawnHelper: spawnNodeGemmHelper });
+  const [fed, owning] = [
+    DecoderStep.fromInitializers(c, weights, await Int8Gemm.create()),
+    DecoderStep.fromInitializers(c, weights, helpers),
+  ];
+  try {
+    const [B, T, S] = [4, 6, c.imageLength];
+    const H = c.decoderHeads;
+    const hd = c.dModel / H;
+    const random = (n: number, seed: number) => fillNormal(new Float32Array(n), seed, 0, 1);
+    const cross: KeyValue[] = crossAttentionNames(c).map((_, l) => ({
+      key: random(2 * H * hd * T, 10 + l),
+      value: random(2 * H * T * hd, 20 + l),
+    }));
+    const attentionMask = [1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0];
+    // Two drawings: the second starts over at position 0.
+    for (const drawing of [0, 1]) {
+      const past: KeyValue[] = cacheNames(c, 'past').map(() => ({
+        key: new Float32Array(B * H * hd * S),
+        value: new Float32Array(B * H * S * hd),
+      }));
+      for (let position = 0; position < 5; position++) {
+        const ids = [position + drawing, c.imageVocabSize, 7 * position, 3];
+        const want = fed.run({ ids, position, attentionMask, cross, past, pastSlots: S });
+        const got = owning.run({ ids, position, attentionMask, cross });
+        assert.deepEqual(got.logits, want.logits, `drawing ${drawing}, position ${position}`);
+        // The engine's host cache: the new slot written at the position (keys [B, H, hd, S], values [B, H, S, hd]).
+        want.newSlots.forEach(({ key, value }, l) => {
+          for (let i = 0; i < B * H * hd; i++) past[l]!.key[i * S + position] = key[i]!;
+          for (let b = 0; b < B * H; b++)
+            past[l]!.value.set(value.subarray(b * hd, (b + 1) * hd), (b * S + position) * hd);
+        });
+      }
+    }
+    // Positions must follow one another.
+    assert.throws(() => owning.run({ ids: [1, 2, 3, 4], position: 9, attentionMask, cross }), /cannot follow/);
+  } finally {
+    await helpers.release();
+  }
+});
+
 void test('the exp kernel: float32 precision over the softmax’s range, 2^−126 below it', async () => {
   const memory = new WebAssembly.Memory({ initial: 1 });
   const { instance } = await WebAssembly.instantiate(encodeModule({ exp: expFunction() }, { shared: false }), {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as ortWeb from 'onnxruntime-web';
 import { loadDalle } from '../src/pipeline/load-dalle.ts';
-import { createOwnDecoderSession } from '../src/pipeline/own-decoder-session.ts';
+import { createOwnDecoderSession, keepsOwnCache } from '../src/pipeline/own-decoder-session.ts';
 import { ownKernelsOnWasm, sessionOptionsFor } from '../src/pipeline/session-options.ts';
 import { spawnNodeGemmHelper } from '../tools/node/gemm-helper.ts';
 import type { GraphName } from '../src/model/graph-io.ts';
@@ -45,8 +45,8 @@ void test('loadDalle reports the decoder on our own kernels; a folder that is no
   });
   try {
     assert.equal(q8.decoderFile, 'decoder.onnx (own kernels)');
-    // A host cache allocated once for the whole image (our kernels copy only new slots; growing it only cost copies).
-    assert.ok(q8.engine.hostCache && !q8.engine.growingCache);
+    // The session keeps its own cache: the engine feeds no past.* and keeps no host cache.
+    assert.ok(q8.engine.hostCache && keepsOwnCache(q8.engine.sessions.decoder));
     // Bad calls reject, as ONNX Runtime's do.
     const { decoder } = q8.engine.sessions;
     await assert.rejects(decoder.run({}, ['logits']), /needs int64 input input_ids/);

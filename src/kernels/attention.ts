@@ -53,6 +53,11 @@ export class Attention {
     }
   >();
   private scratch = { floats: 0, at: 0 };
+  /** Caches this object keeps (runOwnCache): keys then values from `at`, `floats` each. */
+  private readonly owned = new Map<
+    string,
+    { at: number; floats: number; capacity: number; rows: number; filled: number }
+  >();
 
   /** Attention in `gemm`'s memory, on its threads. */
   constructor(private readonly gemm: Int8Gemm) {}
@@ -125,7 +130,6 @@ export class Attention {
 
   /** softmax(scale · q·K (+ the extra column)) · V for every row and head of `query` [B, H, hd], into `out`. */
   run(query: Float32Array, layer: AttentionLayer, heads: number, hd: number, scale: number, out: Float32Array): void {
-    const rows = query.length / (heads * hd);
     if (hd % CHANNEL_BLOCK !== 0) throw new Error(`head size ${hd} is not a multiple of ${CHANNEL_BLOCK}`);
     const { slots, fixedId, appendOnly, extra, mask } = layer;
     if (slots === 0) {
@@ -141,7 +145,7 @@ export class Attention {
       (extra ? 4 : 2) * padded(query.length) + // the query, the extra keys and values, the output
       (mask ? padded(mask.length) : 0);
     // Sized for the whole cache at once, so a drawing does not grow the memory (with helpers reading it) as it goes.
-    const threadScratch = this.gemm.threadCount * attentionScratchFloats(Math.max(slots, appendOnly?.capacity ?? 0));
+    const threadScratch = this.threadScratch(Math.max(slots, appendOnly?.capacity ?? 0));
     const scratch = { at: this.reserve(perCall + threadScratch) };
     const visibleSlots = Math.min(layer.visible ?? slots, slots);
     const [keysAt, valuesAt] =
@@ -151,6 +155,77 @@ export class Attention {
             this.place(layer.values, fixedId && `${fixedId}.values`, scratch),
           ]
         : this.placeAppendOnly(layer, visibleSlots, hd);
+    const count = mask ? slots : visibleSlots;
+    const placed = { keysAt, valuesAt, stride: appendOnly?.capacity ?? slots, count, slots };
+    this.dispatch(query, placed, layer, heads, hd, scale, out, scratch);
+  }
+
+  /**
+   * Attention over a cache this object keeps (`id`, laid out for `capacity` slots): the caller runs every position
+   * from 0 in order with the step's own key and value (`extra`), which are appended after attending. Position 0
+   * starts the cache over. What the decoder step uses when its session keeps its own cache (keepsOwnCache).
+   */
+  runOwnCache(
+    query: Float32Array,
+    cache: { readonly id: string; readonly capacity: number },
+    position: number,
+    extra: { readonly keys: Float32Array; readonly values: Float32Array },
+    heads: number,
+    hd: number,
+    scale: number,
+    out: Float32Array,
+  ): void {
+    const rows = query.length / (heads * hd);
+    const blocks = rows * heads;
+    const floats = padTo(blocks * hd * cache.capacity + SCORE_BLOCK, 16);
+    let place = this.owned.get(cache.id);
+    if (position === 0) {
+      const reuse = place && place.floats >= floats && place.capacity === cache.capacity;
+      const at = reuse ? place!.at : this.allocate(8 * floats);
+      place = { at, floats: reuse ? place!.floats : floats, capacity: cache.capacity, rows, filled: 0 };
+      this.owned.set(cache.id, place);
+    }
+    if (!place || place.filled !== position || place.rows !== rows)
+      throw new Error(
+        `our kernels' cache ${cache.id} holds ${place?.filled ?? 0} slots of ${place?.rows ?? 0} rows: a step at ` +
+          `position ${position} of ${rows} rows cannot follow`,
+      );
+    if (position >= cache.capacity) throw new Error(`position ${position} is past the cache's ${cache.capacity} slots`);
+    const [keysAt, valuesAt] = [place.at, place.at + 4 * place.floats];
+    if (position === 0) out.set(extra.values.subarray(0, out.length));
+    else {
+      const placed = { keysAt, valuesAt, stride: cache.capacity, count: position, slots: position };
+      const scratch = {
+        at: this.reserve(4 * padTo(query.length + SCORE_BLOCK, 16) + this.threadScratch(cache.capacity)),
+      };
+      this.dispatch(query, placed, { rowsPerGroup: 1, extra }, heads, hd, scale, out, scratch);
+    }
+    // The step's slot, for the next: keys [rows, H, hd, capacity] (one float per row of slots), values
+    // [rows, H, capacity, hd] (one run of hd).
+    const memory = this.floats();
+    for (let i = 0; i < blocks * hd; i++) memory[keysAt / 4 + i * cache.capacity + position] = extra.keys[i]!;
+    for (let b = 0; b < blocks; b++)
+      memory.set(extra.values.subarray(b * hd, (b + 1) * hd), valuesAt / 4 + (b * cache.capacity + position) * hd);
+    place.filled = position + 1;
+  }
+
+  private threadScratch(slots: number): number {
+    return this.gemm.threadCount * attentionScratchFloats(slots);
+  }
+
+  /** Places the query (and extra column, mask), runs the call on every thread, copies the result into `out`. */
+  private dispatch(
+    query: Float32Array,
+    placed: { keysAt: number; valuesAt: number; stride: number; count: number; slots: number },
+    layer: Pick<AttentionLayer, 'rowsPerGroup' | 'extra' | 'mask'>,
+    heads: number,
+    hd: number,
+    scale: number,
+    out: Float32Array,
+    scratch: { at: number },
+  ): void {
+    const { extra, mask } = layer;
+    const padded = (floats: number) => padTo(floats + SCORE_BLOCK, 16);
     const queryAt = this.place(query, undefined, scratch);
     const [extraKeysAt, extraValuesAt] = extra
       ? [this.place(extra.keys, undefined, scratch), this.place(extra.values, undefined, scratch)]
@@ -161,18 +236,13 @@ export class Attention {
     const args = packAttentionArgs(
       {
         queryAt,
-        keysAt,
-        valuesAt,
-        // Slots per key row (and per value block) where the kernels read them.
-        stride: appendOnly?.capacity ?? slots,
-        count: mask ? slots : visibleSlots,
-        slots,
+        ...placed,
         maskAt,
         extraKeysAt,
         extraValuesAt,
         outAt,
         scratchAt: scratch.at,
-        rows,
+        rows: query.length / (heads * hd),
         heads,
         hd,
         rowsPerGroup: layer.rowsPerGroup,

@@ -27,9 +27,13 @@ export interface DecoderStepInputs {
   /** [2, T]: 1 where a text token is attended. */
   readonly attentionMask: ArrayLike<number>;
   readonly cross: readonly KeyValue[];
-  readonly past: readonly KeyValue[];
+  /**
+   * The cache of the steps before: absent, the step keeps its own (each step appends its slots; position 0 starts a
+   * new one, and positions must follow one another).
+   */
+  readonly past?: readonly KeyValue[];
   /** Slots in `past` (P ≥ position; those at or after the position are ignored). */
-  readonly pastSlots: number;
+  readonly pastSlots?: number;
 }
 
 export interface DecoderStepOutputs {
@@ -168,24 +172,30 @@ export class DecoderStep {
       const normed = this.norm(layer.preSelf, h);
       const [q, k, v] = gemm.multiplyParts(layer.qkv, normed, B) as [Float32Array, Float32Array, Float32Array];
       newSlots.push({ key: k, value: v });
-      const past = inputs.past[l]!;
-      this.attention.run(
-        q,
-        {
-          keys: past.key,
-          values: past.value,
-          slots: inputs.pastSlots,
-          rowsPerGroup: 1,
-          visible: inputs.position,
-          extra: { keys: k, values: v },
-          // The engine's host cache only ever writes the slot of the position just run.
-          appendOnly: { id: `self.${l}`, capacity: config.imageLength },
-        },
-        heads,
-        hd,
-        qScale,
-        context,
-      );
+      const past = inputs.past?.[l];
+      const extra = { keys: k, values: v };
+      if (past) {
+        this.attention.run(
+          q,
+          {
+            keys: past.key,
+            values: past.value,
+            slots: inputs.pastSlots ?? 0,
+            rowsPerGroup: 1,
+            visible: inputs.position,
+            extra,
+            // The engine's host cache only ever writes the slot of the position just run.
+            appendOnly: { id: `self.${l}`, capacity: config.imageLength },
+          },
+          heads,
+          hd,
+          qScale,
+          context,
+        );
+      } else {
+        const cache = { id: `own.${l}`, capacity: config.imageLength };
+        this.attention.runOwnCache(q, cache, inputs.position, extra, heads, hd, qScale, context);
+      }
       const selfOut = gemm.multiply(layer.selfOut, context, B);
       addInPlace(h, this.norm(layer.postSelf, selfOut));
 

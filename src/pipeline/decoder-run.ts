@@ -91,6 +91,21 @@ export class DecoderState implements DecoderRun {
   }
 }
 
+/**
+ * The session keeps the self-attention cache itself (our own kernels: own-decoder-session.ts `keepsOwnCache`): each
+ * step feeds the tokens and the position with the per-prompt feeds and fetches only the logits; no host cache.
+ */
+export class SessionCacheDecoder extends DecoderState {
+  constructor(engine: DalleEngine, fixed: Feeds) {
+    super(engine, fixed, {});
+  }
+
+  override async stepLogits(previous: readonly number[]): Promise<Tensor> {
+    const outputs = await this.run(previous, [DECODER_OUTPUTS.logits]);
+    return outputs[DECODER_OUTPUTS.logits]!;
+  }
+}
+
 /** Makes a zero-filled KV cache tensor where the runtime keeps the cache (EngineOptions.cacheTensors). */
 export type CacheTensorFactory = (type: 'float32' | 'float16', dims: readonly number[]) => Promise<Tensor>;
 

@@ -26,6 +26,7 @@ import type { DalleSessions, OrtApi, SessionOptions, Tensor } from './runtime.ts
 import {
   DecoderState,
   HostCacheDecoder,
+  SessionCacheDecoder,
   SlotWriteDecoder,
   SwappedCacheDecoder,
   cacheSlotsAt,
@@ -38,6 +39,7 @@ import type { CandidateLayout, CandidateSelector } from './device-candidates.ts'
 import type { DecoderRun, Feeds } from './decoder-run.ts';
 import { CapturedDecoderRun, CapturedDecoders } from './decoder-capture.ts';
 import { foldsWeights } from './session-options.ts';
+import { keepsOwnCache } from './own-decoder-session.ts';
 import type { CapturedSessionFactory, DecoderCapture } from './decoder-capture.ts';
 
 export interface TokenRequest {
@@ -295,6 +297,7 @@ export class DalleEngine {
     const cacheRows = 2 * n;
     const made: Feeds = {};
     try {
+      if (this.hostCache && keepsOwnCache(this.sessions.decoder)) return new SessionCacheDecoder(this, fixed);
       if (this.hostCache) {
         const slots = this.growingCache ? cacheSlotsAt(0, S) : S;
         const past = await this.emptyCache('past', cacheRows, slots, this.hostZeros, made);

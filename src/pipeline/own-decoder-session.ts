@@ -33,6 +33,18 @@ const tensorInfo = (name: string, type: 'float32' | 'int64', shape: (number | st
   shape,
 });
 
+/** Sessions on our kernels: they keep the self-attention cache themselves when run without `past.*`. */
+const keepingCache = new WeakSet<Session>();
+
+/**
+ * Whether `session` keeps the decoder's self-attention cache itself: the engine then feeds no `past.*` and writes no
+ * host cache (our kernels already hold every slot they computed; copying each new slot into the engine's cache and
+ * back out cost ≈ 18 ms per 9-image step, docs/performance.md#everything-on-the-kernels-threads).
+ */
+export function keepsOwnCache(session: Session): boolean {
+  return keepingCache.has(session);
+}
+
 /** Numbers of an int64 tensor (ids, the position, the mask: all small). */
 function numbers(tensor: Tensor | undefined, name: string): number[] {
   if (!tensor || tensor.type !== 'int64') throw new Error(`the decoder needs int64 input ${name}`);
@@ -78,7 +90,7 @@ export function decoderFeeds(ort: OrtApi, c: DalleBartConfig, inputs: DecoderSte
   const hd = c.dModel / H;
   const B = inputs.ids.length;
   const T = inputs.attentionMask.length / 2;
-  const P = inputs.pastSlots;
+  const P = inputs.pastSlots ?? 0;
   const feeds: Record<string, Tensor> = {
     [DECODER_INPUTS.inputIds]: int64(ort, inputs.ids, [B]),
     [DECODER_INPUTS.position]: int64(ort, [inputs.position], []),
@@ -88,10 +100,13 @@ export function decoderFeeds(ort: OrtApi, c: DalleBartConfig, inputs: DecoderSte
     feeds[key] = new ort.Tensor('float32', inputs.cross[l]!.key, [2, H, hd, T]);
     feeds[value] = new ort.Tensor('float32', inputs.cross[l]!.value, [2, H, T, hd]);
   });
-  cacheNames(c, 'past').forEach(({ key, value }, l) => {
-    feeds[key] = new ort.Tensor('float32', inputs.past[l]!.key, [B, H, hd, P]);
-    feeds[value] = new ort.Tensor('float32', inputs.past[l]!.value, [B, H, P, hd]);
-  });
+  const { past } = inputs;
+  if (past) {
+    cacheNames(c, 'past').forEach(({ key, value }, l) => {
+      feeds[key] = new ort.Tensor('float32', past[l]!.key, [B, H, hd, P]);
+      feeds[value] = new ort.Tensor('float32', past[l]!.value, [B, H, P, hd]);
+    });
+  }
   return feeds;
 }
 
@@ -150,8 +165,13 @@ export function ownDecoderSession(
       position: numbers(feeds[DECODER_INPUTS.position], DECODER_INPUTS.position)[0]!,
       attentionMask: numbers(feeds[DECODER_INPUTS.attentionMask], DECODER_INPUTS.attentionMask),
       cross: cross.map(({ key, value }) => ({ key: floats(feeds[key], key), value: floats(feeds[value], value) })),
-      past: past.map(({ key, value }) => ({ key: floats(feeds[key], key), value: floats(feeds[value], value) })),
-      pastSlots: firstPast?.dims[3] ?? 0,
+      // No past.*: the step's own cache (keepsOwnCache), else the caller's.
+      ...(firstPast === undefined
+        ? {}
+        : {
+            past: past.map(({ key, value }) => ({ key: floats(feeds[key], key), value: floats(feeds[value], value) })),
+            pastSlots: firstPast.dims[3] ?? 0,
+          }),
     });
     const B = ids.length;
     const all: Record<string, Tensor> = {
@@ -173,7 +193,7 @@ export function ownDecoderSession(
   // Errors reject, as ONNX Runtime's do.
   const run = (feeds: Readonly<Record<string, Tensor>>, fetches?: unknown): Promise<Record<string, Tensor>> =>
     new Promise((resolve) => resolve(runNow(feeds, fetches)));
-  return {
+  const session: Session = {
     inputNames: inputMetadata.map((m) => m.name),
     outputNames,
     inputMetadata,
@@ -183,4 +203,6 @@ export function ownDecoderSession(
     startProfiling: () => undefined,
     endProfiling: () => undefined,
   };
+  keepingCache.add(session);
+  return session;
 }
