@@ -175,6 +175,7 @@ export class Attention {
     scale: number,
     out: Float32Array,
   ): void {
+    if (hd % CHANNEL_BLOCK !== 0) throw new Error(`head size ${hd} is not a multiple of ${CHANNEL_BLOCK}`);
     const rows = query.length / (heads * hd);
     const blocks = rows * heads;
     const floats = padTo(blocks * hd * cache.capacity + SCORE_BLOCK, 16);

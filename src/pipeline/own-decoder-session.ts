@@ -129,9 +129,8 @@ export function ownDecoderSession(
       tensorInfo(key, 'float32', [2, H, hd, TEXT_AXIS]),
       tensorInfo(value, 'float32', [2, H, TEXT_AXIS, hd]),
     ]),
-    // All the image's slots, not ONNX Runtime's growing axis: the engine then allocates its host cache once, where
-    // growing it (a copy of every slot per 32) cost ≈ 15 ms per step at 9 images; our kernels copy only new slots
-    // and attend only over the visible ones either way.
+    // Fed only where the engine does not know this session keeps its own cache (keepsOwnCache): then all the
+    // image's slots, not ONNX Runtime's growing axis, so a host cache is allocated once rather than grown by copies.
     ...past.flatMap(({ key, value }) => [
       tensorInfo(key, 'float32', [BATCH_AXIS, H, hd, c.imageLength]),
       tensorInfo(value, 'float32', [BATCH_AXIS, H, c.imageLength, hd]),
