@@ -3,7 +3,8 @@
  * One decoder step at a position, side by side in one process, rounds interleaved: ONNX Runtime's WASM backend on the
  * graph the page runs (a q8 folder's wasmHostCacheFile), onnxruntime-node on its hostCacheFile, and our own kernels
  * (src/kernels/decoder-step.ts behind the session the engine drives) on the same weights, with the growing cache's slot
- * count at that position (docs/performance.md#our-own-int8-kernel).
+ * count at that position (docs/performance.md#our-own-int8-kernel). Ours is fed the cache as the others are (a fixed
+ * position cannot be run again on the cache it keeps in a drawing), so it times the same step minus appending a slot.
  */
 import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';

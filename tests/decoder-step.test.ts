@@ -74,7 +74,7 @@ void test('a step that keeps its own cache gives, step by step, what the callerâ
     DecoderStep.fromInitializers(c, weights, helpers),
   ];
   try {
-    const [B, T, S] = [4, 6, c.imageLength];
+    const [T, S] = [6, c.imageLength];
     const H = c.decoderHeads;
     const hd = c.dModel / H;
     const random = (n: number, seed: number) => fillNormal(new Float32Array(n), seed, 0, 1);
@@ -83,14 +83,18 @@ void test('a step that keeps its own cache gives, step by step, what the callerâ
       value: random(2 * H * T * hd, 20 + l),
     }));
     const attentionMask = [1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0];
-    // Two drawings: the second starts over at position 0.
-    for (const drawing of [0, 1]) {
+    // Three drawings, each starting over at position 0, of 2, 1 and 3 images (the cache's place reused, then grown).
+    for (const [drawing, B] of [
+      [0, 4],
+      [1, 2],
+      [2, 6],
+    ] as const) {
       const past: KeyValue[] = cacheNames(c, 'past').map(() => ({
         key: new Float32Array(B * H * hd * S),
         value: new Float32Array(B * H * S * hd),
       }));
       for (let position = 0; position < 5; position++) {
-        const ids = [position + drawing, c.imageVocabSize, 7 * position, 3];
+        const ids = Array.from({ length: B }, (_, i) => (7 * position + 3 * i + drawing) % (c.imageVocabSize + 1));
         const want = fed.run({ ids, position, attentionMask, cross, past, pastSlots: S });
         const got = owning.run({ ids, position, attentionMask, cross });
         assert.deepEqual(got.logits, want.logits, `drawing ${drawing}, position ${position}`);

@@ -1,7 +1,7 @@
 /**
  * The q8 decoder on our own WebAssembly kernels (SessionOptions.ownKernels) as the pipeline loads it: the engine drives
- * it like ONNX Runtime's host-cache session, it draws what ONNX Runtime's does within a measured distance of fp32, and
- * a folder it cannot run falls back to ONNX Runtime.
+ * it with the host-cache graph's interface and leaves it the cache, it draws what ONNX Runtime's does within a
+ * measured distance of fp32, and a folder it cannot run falls back to ONNX Runtime.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -47,6 +47,16 @@ void test('loadDalle reports the decoder on our own kernels; a folder that is no
     assert.equal(q8.decoderFile, 'decoder.onnx (own kernels)');
     // The session keeps its own cache: the engine feeds no past.* and keeps no host cache.
     assert.ok(q8.engine.hostCache && keepsOwnCache(q8.engine.sessions.decoder));
+    // One cache per session: a run begun later takes it over, and the earlier one refuses to go on.
+    const { manifest } = q8.engine;
+    const prompt = q8.text.encode('a red apple', 1);
+    const first = await q8.engine.beginDecoding(prompt, q8.text.unconditional, 1);
+    const second = await q8.engine.beginDecoding(prompt, q8.text.unconditional, 1);
+    const start = [manifest.specialTokens.imageStart];
+    await assert.rejects(first.step(start), /another decoder run began on this session/);
+    assert.equal((await second.step(start)).length, 2 * (manifest.dalleBart.imageVocabSize + 1));
+    first.dispose();
+    second.dispose();
     // Bad calls reject, as ONNX Runtime's do.
     const { decoder } = q8.engine.sessions;
     await assert.rejects(decoder.run({}, ['logits']), /needs int64 input input_ids/);

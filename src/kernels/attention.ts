@@ -4,7 +4,8 @@
  * exponentials and the weighted sum of values in SIMD, the softmax's maximum and sum in TypeScript. Keys
  * [G, H, hd, slots] and values [G, H, slots, hd] are copied into the kernels' memory once per call, except those
  * already there from an earlier call (`fixedId`: the cross-attention tensors, the same for a whole drawing;
- * `appendOnly`: the self-attention cache, a slot per step).
+ * `appendOnly`: a caller's self-attention cache, a slot per step); `runOwnCache` keeps the self-attention cache here
+ * itself, appending each step's slot.
  */
 import { CHANNEL_BLOCK, SCORE_BLOCK } from './attention-kernel.ts';
 import { attentionScratchFloats, packAttentionArgs } from './attention-share.ts';

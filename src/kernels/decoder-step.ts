@@ -149,6 +149,7 @@ export class DecoderStep {
   }
 
   run(inputs: DecoderStepInputs): DecoderStepOutputs {
+    if (inputs.past && inputs.pastSlots === undefined) throw new Error('a step fed past slots needs pastSlots');
     const { config, gemm } = this;
     const d = config.dModel;
     const heads = config.decoderHeads;

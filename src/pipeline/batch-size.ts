@@ -30,6 +30,7 @@ export type BatchRuntime = 'wasm' | 'webgpu' | 'native';
  * Copies of the KV cache alive during a step. WebGPU writes each new slot into one set of buffers when the folder has
  * the host-cache graph (SlotWriteDecoder) and otherwise reads one set while writing the other (SwappedCacheDecoder);
  * the CPU runtimes keep the cache in JavaScript, where it grows by copying, and WASM copies it into its heap every run.
+ * Our own kernels (a q8 decoder on WASM) keep one copy, outside ONNX Runtime's heap: two is conservative there.
  */
 export function cacheCopies(manifest: ModelManifest, runtime: BatchRuntime): number {
   return runtime === 'webgpu' && manifest.graphs.decoder.hostCacheFile !== undefined ? 1 : 2;

@@ -2,12 +2,13 @@
  * A decoder run for one prompt: the per-prompt feeds and the KV cache, stepped one token at a time.
  * Ways to keep the cache (docs/model-format.md#kv-cache): `present.*` fed back as the next `past.*`
  * (WebGPU: GPU buffers), into two preallocated sets used in turn when the runtime can write into given
- * tensors (WebGPU), or host buffers the run writes one slot per step (CPU runtimes).
+ * tensors (WebGPU), host buffers the run writes one slot per step (CPU runtimes), or inside the session itself (our
+ * own kernels: SessionCacheDecoder).
  */
 import { DECODER_INPUTS, DECODER_OUTPUTS, cacheFeedback, cacheNames, newSlotNames } from '../model/graph-io.ts';
 import type { CacheLink, KeyValueNames } from '../model/graph-io.ts';
 import type { DalleEngine } from './engine.ts';
-import type { OrtApi, Tensor } from './runtime.ts';
+import type { OrtApi, Session, Tensor } from './runtime.ts';
 
 export type Feeds = Record<string, Tensor>;
 
@@ -91,6 +92,9 @@ export class DecoderState implements DecoderRun {
   }
 }
 
+/** The run that last began on each session keeping its own cache. */
+const activeSessionRuns = new WeakMap<Session, SessionCacheDecoder>();
+
 /**
  * The session keeps the self-attention cache itself (our own kernels: own-decoder-session.ts `keepsOwnCache`): each
  * step feeds the tokens and the position with the per-prompt feeds and fetches only the logits; no host cache.
@@ -98,9 +102,13 @@ export class DecoderState implements DecoderRun {
 export class SessionCacheDecoder extends DecoderState {
   constructor(engine: DalleEngine, fixed: Feeds) {
     super(engine, fixed, {});
+    activeSessionRuns.set(engine.sessions.decoder, this);
   }
 
   override async stepLogits(previous: readonly number[]): Promise<Tensor> {
+    // The session holds one cache: a run begun later on it took it over (interleaved runs would mix their slots).
+    if (activeSessionRuns.get(this.engine.sessions.decoder) !== this)
+      throw new Error('another decoder run began on this session, which keeps one cache: this run cannot go on');
     const outputs = await this.run(previous, [DECODER_OUTPUTS.logits]);
     return outputs[DECODER_OUTPUTS.logits]!;
   }

@@ -1,8 +1,9 @@
 /**
  * One prompt through the model: encoder once (cond + uncond rows), 256 decoder steps, then VQGAN.
  * The KV cache either stays in host buffers the engine updates one slot per step (CPU runtimes:
- * only the new slot leaves the runtime) or is fed back as the decoder's `present.*` outputs
- * (WebGPU, where they stay GPU buffers). docs/model-format.md#kv-cache.
+ * only the new slot leaves the runtime), inside the decoder session (our own kernels: keepsOwnCache),
+ * or is fed back as the decoder's `present.*` outputs (WebGPU, where they stay GPU buffers).
+ * docs/model-format.md#kv-cache.
  */
 import { vqganGridSize } from '../model/config.ts';
 import {
@@ -136,7 +137,10 @@ export function loadsHostCacheGraph(options: EngineOptions): boolean {
 }
 
 export class DalleEngine {
-  /** Whether decoding keeps the KV cache in host buffers (see EngineOptions). */
+  /**
+   * Whether decoding runs the host-cache graph's interface (logits and `new.*` out; see EngineOptions): host buffers
+   * the engine writes, or none where the session keeps its own cache (keepsOwnCache).
+   */
   readonly hostCache: boolean;
   /**
    * Whether that host cache grows with the position: the decoder graph's `past.*` slot axis is symbolic (the

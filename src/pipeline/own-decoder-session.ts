@@ -1,8 +1,9 @@
 /**
  * Our own decoder step (src/kernels/decoder-step.ts) behind ONNX Runtime's session interface, with the inputs and
- * outputs of the decoder's host-cache file (`past.*` with a growing slot axis in, logits and `new.*` out), so the
- * engine's HostCacheDecoder drives it like the ONNX Runtime session it replaces on WASM for a q8 model
- * (SessionOptions.ownKernels; docs/performance.md#our-own-int8-kernel).
+ * outputs of the decoder's host-cache file (`past.*` in, logits and `new.*` out), in place of the ONNX Runtime session
+ * on WASM for a q8 model (SessionOptions.ownKernels; docs/performance.md#our-own-int8-kernel). It keeps the
+ * self-attention cache itself (`keepsOwnCache`): the engine's SessionCacheDecoder runs it without `past.*`; fed
+ * `past.*` (tests, benchmarks), it reads the caller's cache instead.
  */
 import type { DalleBartConfig } from '../model/config.ts';
 import type { GraphEntry } from '../model/manifest.ts';
