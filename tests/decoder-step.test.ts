@@ -19,17 +19,19 @@ import { spawnNodeGemmHelper } from '../tools/node/gemm-helper.ts';
 import { tinyModel } from './helpers/fixtures.ts';
 import { ort, relativeError } from './helpers/graphs.ts';
 
-void test('one step on our kernels gives ONNX Runtime’s logits and new slots (q8 tiny, 2 images, masked text)', async () => {
+/** The tiny q8 export's decoder: its config, graph entry, external data and initializers. */
+function tinyQ8Decoder() {
   const dir = tinyModel('q8');
   const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as ModelManifest;
-  const c = manifest.dalleBart;
   const entry = manifest.graphs.decoder;
   const externalData = entry.externalData.map((path) => ({ path, data: readFileSync(join(dir, path)) }));
-  const step = DecoderStep.fromInitializers(
-    c,
-    readInitializers(readFileSync(join(dir, entry.file)), externalData),
-    await Int8Gemm.create(),
-  );
+  const weights = readInitializers(readFileSync(join(dir, entry.file)), externalData);
+  return { dir, c: manifest.dalleBart, entry, externalData, weights };
+}
+
+void test('one step on our kernels gives ONNX Runtime’s logits and new slots (q8 tiny, 2 images, masked text)', async () => {
+  const { dir, c, entry, externalData, weights } = tinyQ8Decoder();
+  const step = DecoderStep.fromInitializers(c, weights, await Int8Gemm.create());
 
   const [B, T, P, position] = [4, 6, 8, 5];
   const H = c.decoderHeads;
@@ -62,12 +64,7 @@ void test('one step on our kernels gives ONNX Runtime’s logits and new slots (
 });
 
 void test('a step that keeps its own cache gives, step by step, what the caller’s host cache gives', async () => {
-  const dir = tinyModel('q8');
-  const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as ModelManifest;
-  const c = manifest.dalleBart;
-  const entry = manifest.graphs.decoder;
-  const externalData = entry.externalData.map((path) => ({ path, data: readFileSync(join(dir, path)) }));
-  const weights = readInitializers(readFileSync(join(dir, entry.file)), externalData);
+  const { c, weights } = tinyQ8Decoder();
   const helpers = await Int8Gemm.create({ threads: 2, spawnHelper: spawnNodeGemmHelper });
   const [fed, owning] = [
     DecoderStep.fromInitializers(c, weights, await Int8Gemm.create()),
