@@ -1,102 +1,141 @@
 /**
- * The attention kernels of our own decoder step, WebAssembly SIMD128 over float32 (docs/performance.md):
- * `scores` is q·K for one row and head with keys stored [hd, slots] (the cache's layout: 16 slots per pass, one
- * accumulator per 4), `weighted` is p·V with values stored [slots, hd] (16 channels per pass), `exp` the softmax's
- * exponentials (WebAssembly has no exp instruction: a polynomial, to float32's precision).
+ * The attention kernels of our own decoder step, WebAssembly SIMD128 (docs/performance.md): the cache they read is
+ * 16-bit integers, one scale per slot of each head (attention.ts keeps it), so a late step reads a quarter of the bytes
+ * a float32 cache would. `scores` is q·K for one row and head, exact in integers (`i32x4.dot_i16x8_s`, 4 slots per
+ * pass) and scaled per slot; `weighted` is p·V, the values widened to float32 (16 channels per pass); `exp` the
+ * softmax's exponentials (WebAssembly has no exp instruction: a polynomial, to float32's precision).
  */
+import { SWAP_HALVES, SWAP_PAIRS } from './row-kernels.ts';
 import { FunctionBody } from './wasm-binary.ts';
 
 /** Slots per pass of `scores`: callers round their count up to it (the extra scores are never read). */
-export const SCORE_BLOCK = 16;
+export const SCORE_BLOCK = 4;
 /** Channels per pass of `weighted`: the head size must be a multiple of it. */
 export const CHANNEL_BLOCK = 16;
 
-/** Four f32x4 accumulators fed by one splatted float and four consecutive vectors at `pointer`. */
-function accumulate4(f: FunctionBody, splat: string, pointer: string): void {
-  for (let a = 0; a < 4; a++)
-    f.get(`a${a}`)
-      .get(splat)
-      .get(pointer)
-      .simd('v128.load', 16 * a)
-      .simd('f32x4.mul')
-      .simd('f32x4.add')
-      .set(`a${a}`);
-}
+/** The i8x16.shuffle bytes taking int32 lanes `lanes` of two vectors (0–3 the first, 4–7 the second). */
+const int32Lanes = (...lanes: number[]): number[] => lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]);
 
-function declareAccumulators(f: FunctionBody): void {
-  f.local('x', 'v128');
-  for (let a = 0; a < 4; a++) f.local(`a${a}`, 'v128');
-}
-
-function zeroAccumulators(f: FunctionBody): void {
-  for (let a = 0; a < 4; a++) f.bytes16('v128.const', Array(16).fill(0)).set(`a${a}`);
-}
-
-function storeAccumulators(f: FunctionBody, address: () => void): void {
-  for (let a = 0; a < 4; a++) {
-    address();
-    f.get(`a${a}`).simd('v128.store', 16 * a);
-  }
-}
-
-/** scores(q, k, out, slots, count, hd): out[j] = Σ_c q[c] · k[c · slots + j] for j < count rounded up to 16. */
+/**
+ * scores(q, k, scales, out, count, hd): out[j] = scales[j] · Σ_c q[c] · k[j · hd + c] for j < count rounded up to 4,
+ * q and k int16 ([slots, hd] keys: a slot's channels together), each lane's sum in int32 (callers bound the levels so
+ * it cannot overflow), the four lanes added in float32; hd a multiple of 8.
+ */
 export function scoresFunction(): FunctionBody {
-  const f = new FunctionBody(['q', 'k', 'out', 'slots', 'count', 'hd']);
-  for (const name of ['j', 'c', 'kp', 'qp', 'stride']) f.local(name, 'i32');
-  declareAccumulators(f);
-  f.get('slots').i32(2).op('shl').set('stride');
+  const f = new FunctionBody(['q', 'k', 'scales', 'out', 'count', 'hd']);
+  for (const name of ['j', 'c', 'row', 'k0', 'k1', 'k2', 'k3']) f.local(name, 'i32');
+  for (const name of ['x', 'a0', 'a1', 'a2', 'a3', 'low', 'high']) f.local(name, 'v128');
+  f.get('hd').i32(1).op('shl').set('row');
+  f.get('k').set('k0');
   f.i32(0).set('j');
   f.whileNot(
     () => f.get('j').get('count').op('ge_u'),
     () => {
-      zeroAccumulators(f);
-      f.get('k').get('j').i32(2).op('shl').op('add').set('kp');
-      f.get('q').set('qp');
+      for (let a = 0; a < 4; a++) f.i32x4(0).set(`a${a}`);
+      for (let a = 1; a < 4; a++)
+        f.get(`k${a - 1}`)
+          .get('row')
+          .op('add')
+          .set(`k${a}`);
       f.i32(0).set('c');
       f.whileNot(
-        () => f.get('c').get('hd').op('ge_u'),
+        () => f.get('c').get('row').op('ge_u'),
         () => {
-          f.get('qp').simd('v128.load32_splat', 0).set('x');
-          accumulate4(f, 'x', 'kp');
-          f.get('kp').get('stride').op('add').set('kp');
-          f.get('qp').i32(4).op('add').set('qp');
-          f.get('c').i32(1).op('add').set('c');
+          f.get('q').get('c').op('add').simd('v128.load', 0).set('x');
+          for (let a = 0; a < 4; a++)
+            f.get(`a${a}`)
+              .get('x')
+              .get(`k${a}`)
+              .get('c')
+              .op('add')
+              .simd('v128.load', 0)
+              .simd('i32x4.dot_i16x8_s')
+              .simd('i32x4.add')
+              .set(`a${a}`);
+          f.get('c').i32(16).op('add').set('c');
         },
       );
-      storeAccumulators(f, () => f.get('out').get('j').i32(2).op('shl').op('add'));
+      // The four slots' lane sums in float32 (each lane fits int32; their sum might not): pairs of lanes, then pairs
+      // of pairs, into [Σa0, Σa1, Σa2, Σa3].
+      for (let a = 0; a < 4; a++) f.get(`a${a}`).simd('f32x4.convert_i32x4_s').set(`a${a}`);
+      f.get('a0')
+        .get('a1')
+        .bytes16('i8x16.shuffle', int32Lanes(0, 1, 4, 5));
+      f.get('a0')
+        .get('a1')
+        .bytes16('i8x16.shuffle', int32Lanes(2, 3, 6, 7))
+        .simd('f32x4.add')
+        .set('low');
+      f.get('a2')
+        .get('a3')
+        .bytes16('i8x16.shuffle', int32Lanes(0, 1, 4, 5));
+      f.get('a2')
+        .get('a3')
+        .bytes16('i8x16.shuffle', int32Lanes(2, 3, 6, 7))
+        .simd('f32x4.add')
+        .set('high');
+      f.get('out').get('j').i32(2).op('shl').op('add');
+      f.get('low')
+        .get('high')
+        .bytes16('i8x16.shuffle', int32Lanes(0, 2, 4, 6));
+      f.get('low')
+        .get('high')
+        .bytes16('i8x16.shuffle', int32Lanes(1, 3, 5, 7))
+        .simd('f32x4.add');
+      f.get('scales').get('j').i32(2).op('shl').op('add').simd('v128.load', 0).simd('f32x4.mul');
+      f.simd('v128.store', 0);
+      f.get('k3').get('row').op('add').set('k0');
       f.get('j').i32(SCORE_BLOCK).op('add').set('j');
     },
   );
   return f;
 }
 
-/** weighted(p, v, out, count, hd): out[c] = Σ_{j < count} p[j] · v[j · hd + c], hd a multiple of 16. */
+/**
+ * weighted(p, v, out, count, hd): out[c] = Σ_{j < count} p[j] · v[j · hd + c] in float32, v int16 [slots, hd] (its
+ * scales already folded into p by the caller), hd a multiple of 16.
+ */
 export function weightedFunction(): FunctionBody {
   const f = new FunctionBody(['p', 'v', 'out', 'count', 'hd']);
-  for (const name of ['j', 'cb', 'vp', 'pp', 'stride']) f.local(name, 'i32');
-  declareAccumulators(f);
-  f.get('hd').i32(2).op('shl').set('stride');
+  for (const name of ['cb', 'vp', 'pp', 'end', 'row']) f.local(name, 'i32');
+  f.local('x', 'v128');
+  for (let a = 0; a < 4; a++) f.local(`a${a}`, 'v128');
+  f.get('hd').i32(1).op('shl').set('row');
+  f.get('p').get('count').i32(2).op('shl').op('add').set('end');
   f.i32(0).set('cb');
   f.whileNot(
-    () => f.get('cb').get('stride').op('ge_u'),
+    () => f.get('cb').get('row').op('ge_u'),
     () => {
-      zeroAccumulators(f);
+      for (let a = 0; a < 4; a++) f.f32x4(0).set(`a${a}`);
       f.get('v').get('cb').op('add').set('vp');
       f.get('p').set('pp');
-      f.i32(0).set('j');
       f.whileNot(
-        () => f.get('j').get('count').op('ge_u'),
+        () => f.get('pp').get('end').op('ge_u'),
         () => {
           f.get('pp').simd('v128.load32_splat', 0).set('x');
-          accumulate4(f, 'x', 'vp');
-          f.get('vp').get('stride').op('add').set('vp');
+          for (let a = 0; a < 4; a++)
+            f.get(`a${a}`)
+              .get('x')
+              .get('vp')
+              .simd('v128.load16x4_s', 8 * a)
+              .simd('f32x4.convert_i32x4_s')
+              .simd('f32x4.mul')
+              .simd('f32x4.add')
+              .set(`a${a}`);
+          f.get('vp').get('row').op('add').set('vp');
           f.get('pp').i32(4).op('add').set('pp');
-          f.get('j').i32(1).op('add').set('j');
         },
       );
-      storeAccumulators(f, () => f.get('out').get('cb').op('add'));
+      for (let a = 0; a < 4; a++)
+        f.get('out')
+          .get('cb')
+          .i32(1)
+          .op('shl')
+          .op('add')
+          .get(`a${a}`)
+          .simd('v128.store', 16 * a);
       f.get('cb')
-        .i32(4 * CHANNEL_BLOCK)
+        .i32(2 * CHANNEL_BLOCK)
         .op('add')
         .set('cb');
     },
@@ -115,34 +154,82 @@ const EXP_MIN = -87.33;
 const EXP_MAX = 88;
 
 /**
- * exp(x, out, count, params): out[j] = e^(x[j] · scale − shift) for j < count rounded up to 4, with scale and shift the
- * two float32s at `params`: e^k·ln2 · e^r, k the nearest integer to the argument / ln 2. For arguments ≤ 0 (the
- * softmax's, shifted by its maximum); those below −87.33 give ≈ 2^−126, those above 88 e^88.
+ * Leaves e^(top of stack) on the stack, for arguments ≤ 0 (the softmax's, shifted by its maximum): e^k·ln2 · e^r, k the
+ * nearest integer to the argument / ln 2. Arguments below −87.33 give ≈ 2^−126, those above 88 e^88. Uses the v128
+ * locals `r` and `k`.
  */
-export function expFunction(): FunctionBody {
-  const f = new FunctionBody(['x', 'out', 'count', 'params']);
-  for (const name of ['j', 'end']) f.local(name, 'i32');
-  for (const name of ['scale', 'shift', 'r', 'k']) f.local(name, 'v128');
-  f.get('params').simd('v128.load32_splat', 0).set('scale');
-  f.get('params').simd('v128.load32_splat', 4).set('shift');
-  f.get('count').i32(2).op('shl').set('end');
+function pushExp(f: FunctionBody): void {
+  f.f32x4(EXP_MIN).simd('f32x4.max').f32x4(EXP_MAX).simd('f32x4.min').set('r');
+  f.get('r').f32x4(Math.LOG2E).simd('f32x4.mul').simd('f32x4.nearest').set('k');
+  f.get('r').get('k').f32x4(LN2_HIGH).simd('f32x4.mul').simd('f32x4.sub');
+  f.get('k').f32x4(LN2_LOW).simd('f32x4.mul').simd('f32x4.sub').set('r');
+  f.f32x4(EXP_TAYLOR[7]!);
+  for (let n = 6; n >= 0; n--) f.get('r').simd('f32x4.mul').f32x4(EXP_TAYLOR[n]!).simd('f32x4.add');
+  // 2^k as float32 bits: (k + 127) << 23.
+  f.get('k').simd('i32x4.trunc_sat_f32x4_s').i32x4(127).simd('i32x4.add').i32(23).simd('i32x4.shl');
+  f.simd('f32x4.mul');
+}
+
+/** Every vector of `count` floats at `x` (count rounded up to 4): `body` with the byte offset in local `j`. */
+function eachVector(f: FunctionBody, count: string, body: () => void): void {
+  f.get(count).i32(3).op('add').i32(-4).op('and').i32(2).op('shl').set('end');
   f.i32(0).set('j');
   f.whileNot(
     () => f.get('j').get('end').op('ge_u'),
     () => {
-      f.get('x').get('j').op('add').simd('v128.load', 0).get('scale').simd('f32x4.mul').get('shift').simd('f32x4.sub');
-      f.f32x4(EXP_MIN).simd('f32x4.max').f32x4(EXP_MAX).simd('f32x4.min').set('r');
-      f.get('r').f32x4(Math.LOG2E).simd('f32x4.mul').simd('f32x4.nearest').set('k');
-      f.get('r').get('k').f32x4(LN2_HIGH).simd('f32x4.mul').simd('f32x4.sub');
-      f.get('k').f32x4(LN2_LOW).simd('f32x4.mul').simd('f32x4.sub').set('r');
-      f.get('out').get('j').op('add');
-      f.f32x4(EXP_TAYLOR[7]!);
-      for (let n = 6; n >= 0; n--) f.get('r').simd('f32x4.mul').f32x4(EXP_TAYLOR[n]!).simd('f32x4.add');
-      // 2^k as float32 bits: (k + 127) << 23.
-      f.get('k').simd('i32x4.trunc_sat_f32x4_s').i32x4(127).simd('i32x4.add').i32(23).simd('i32x4.shl');
-      f.simd('f32x4.mul').simd('v128.store', 0);
+      body();
       f.get('j').i32(16).op('add').set('j');
     },
   );
+}
+
+/** What a hidden slot's score becomes: finite, so that with every slot hidden they all weigh the same. */
+export const HIDDEN_SCORE = -1e30;
+
+/**
+ * softmax(x, out, count, params, weights, mask): the softmax of x[j] · scale (scale the float32 at `params`) over
+ * j < count, each times weights[j], into out: a row's attention weights with the values' scales folded in. The caller
+ * fills x past count up to the next multiple of 4 with −Infinity (those lanes weigh ≈ 2^−126 in the sum, lost against
+ * ≥ 1). With `mask` (float32 [count rounded up to 4], 1 past count; 0 for none) slots whose mask is not 1 take
+ * HIDDEN_SCORE, as the exported graphs add the float32 minimum: ≈ 2^−126 of the weight, or with none visible all
+ * alike.
+ */
+export function softmaxFunction(): FunctionBody {
+  const f = new FunctionBody(['x', 'out', 'count', 'params', 'weights', 'mask']);
+  for (const name of ['j', 'end']) f.local(name, 'i32');
+  for (const name of ['scale', 'shift', 'r', 'k', 'max', 'sum']) f.local(name, 'v128');
+  f.get('mask').ifThen(() =>
+    eachVector(f, 'count', () => {
+      f.get('x').get('j').op('add');
+      f.get('x').get('j').op('add').simd('v128.load', 0).f32x4(HIDDEN_SCORE);
+      f.get('mask').get('j').op('add').simd('v128.load', 0).f32x4(1).simd('f32x4.eq');
+      f.simd('v128.bitselect').simd('v128.store', 0);
+    }),
+  );
+  f.get('params').simd('v128.load32_splat', 0).set('scale');
+  f.f32x4(-Infinity).set('max');
+  eachVector(f, 'count', () =>
+    f.get('max').get('x').get('j').op('add').simd('v128.load', 0).simd('f32x4.max').set('max'),
+  );
+  for (const lanes of [SWAP_HALVES, SWAP_PAIRS])
+    f.get('max').get('max').get('max').bytes16('i8x16.shuffle', lanes).simd('f32x4.max').set('max');
+  f.get('max').get('scale').simd('f32x4.mul').set('shift');
+  f.f32x4(0).set('sum');
+  eachVector(f, 'count', () => {
+    f.get('out').get('j').op('add');
+    f.get('x').get('j').op('add').simd('v128.load', 0).get('scale').simd('f32x4.mul').get('shift').simd('f32x4.sub');
+    pushExp(f);
+    f.set('r').get('r').simd('v128.store', 0);
+    f.get('sum').get('r').simd('f32x4.add').set('sum');
+  });
+  for (const lanes of [SWAP_HALVES, SWAP_PAIRS])
+    f.get('sum').get('sum').get('sum').bytes16('i8x16.shuffle', lanes).simd('f32x4.add').set('sum');
+  f.f32x4(1).get('sum').simd('f32x4.div').set('sum');
+  eachVector(f, 'count', () => {
+    f.get('out').get('j').op('add');
+    f.get('out').get('j').op('add').simd('v128.load', 0).get('sum').simd('f32x4.mul');
+    f.get('weights').get('j').op('add').simd('v128.load', 0).simd('f32x4.mul');
+    f.simd('v128.store', 0);
+  });
   return f;
 }

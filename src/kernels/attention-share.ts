@@ -1,25 +1,41 @@
 /**
- * One thread's share of an attention call (attention.ts): for its (row, head) pairs, q·K on the `scores` kernel, the
- * softmax (its exponentials on the `exp` kernel), p·V on the `weighted` kernel, the step's own slot added. Everything
- * it reads and writes is in the kernels' memory at offsets passed as integers, so a helper thread (gemm-threads.ts)
- * runs the same code on its own share as the caller does on share 0.
+ * One thread's share of an attention call (attention.ts): for its (row, head) pairs, the query rounded to integers
+ * (the `quantize` kernel), q·K on the `scores` kernel, the softmax (its exponentials on the `exp` kernel), p·V on the
+ * `weighted` kernel. Everything it reads and writes is in the kernels' memory at offsets passed as integers, so a
+ * helper thread (gemm-threads.ts) runs the same code on its own share as the caller does on share 0.
  */
 import { SCORE_BLOCK } from './attention-kernel.ts';
 import { padTo } from './int8-gemm-kernel.ts';
 
-/** The attention call's integer arguments, in order (byte offsets end in `At`; 0 for `maskAt`/`extraAt`: none). */
+/**
+ * Integer levels of the query and the cached keys (13 bits): a lane of the scores kernel sums hd / 4 products, within
+ * int32 for hd ≤ MAX_HEAD_SIZE (16 · 8191² < 2^31; DALL·E Mini and Mega have heads of 64).
+ */
+export const QUERY_LEVELS = 8191;
+export const KEY_LEVELS = 8191;
+/** Values are widened to float32 before they are multiplied: int16's whole range. */
+export const VALUE_LEVELS = 32767;
+export const MAX_HEAD_SIZE = 64;
+
+/**
+ * The attention call's integer arguments, in order (byte offsets end in `At`; 0 for `maskAt`: none). A cache place is
+ * keys and values int16 [blocks, stride, hd] with float32 scales [blocks, stride]; the mask, float32 [G, count rounded
+ * up to SCORE_BLOCK], is 1 where a slot is visible.
+ */
 export const ATTENTION_PARAMS = [
   'queryAt',
+  'queryIntsAt',
+  'queryScalesAt',
   'keysAt',
   'valuesAt',
+  'keyScalesAt',
+  'valueScalesAt',
   'stride',
   'count',
-  'slots',
   'maskAt',
-  'extraKeysAt',
-  'extraValuesAt',
   'outAt',
   'scratchAt',
+  'scratchSlots',
   'rows',
   'heads',
   'hd',
@@ -34,7 +50,8 @@ type Kernel = (...args: number[]) => void;
 export interface AttentionKernels {
   readonly scores: Kernel;
   readonly weighted: Kernel;
-  readonly exp: Kernel;
+  readonly softmax: Kernel;
+  readonly quantize: Kernel;
 }
 
 /** Floats of one thread's scratch: scores, probabilities, the exp kernel's two parameters (in a vector's room). */
@@ -66,65 +83,49 @@ export function attendShare(
   scaleWords.set([a.scaleLow, a.scaleHigh]);
   const scale = scaleValue[0]!;
   const { hd, heads, count, stride } = a;
-  const block = padTo(a.slots + SCORE_BLOCK, 16);
-  const scoresAt = a.scratchAt + 4 * share * attentionScratchFloats(a.slots);
+  const block = padTo(a.scratchSlots + SCORE_BLOCK, 16);
+  const scoresAt = a.scratchAt + 4 * share * attentionScratchFloats(a.scratchSlots);
   const probsAt = scoresAt + 4 * block;
   const paramsAt = probsAt + 4 * block;
   const [from, to] = sharePairs(a.rows * heads, share, threads);
+  if (from === to) return;
+  kernels.quantize(
+    a.queryAt + 4 * from * hd,
+    to - from,
+    hd,
+    QUERY_LEVELS,
+    a.queryIntsAt + 2 * from * hd,
+    hd,
+    a.queryScalesAt + 4 * from,
+    1,
+  );
+  // The memory does not grow during a call: one view serves every pair.
+  const floats = new Float32Array(memory.buffer);
+  if (count === 0) {
+    floats.fill(0, a.outAt / 4 + from * hd, a.outAt / 4 + to * hd);
+    return;
+  }
+  const queryScales = floats.subarray(a.queryScalesAt / 4, a.queryScalesAt / 4 + a.rows * heads);
   for (let pair = from; pair < to; pair++) {
     const r = Math.floor(pair / heads);
     const h = pair % heads;
     const group = Math.floor(r / a.rowsPerGroup);
-    const at = (r * heads + h) * hd;
-    const kv = (group * heads + h) * hd * stride;
-    if (count > 0)
-      kernels.scores(a.queryAt + 4 * at, a.keysAt + 4 * kv, scoresAt, stride, padTo(count, SCORE_BLOCK), hd);
-    // A fresh view per pair: the memory may have grown since the last call (shared memories grow in place).
-    const floats = new Float32Array(memory.buffer);
-    const scores = floats.subarray(scoresAt / 4, scoresAt / 4 + count);
-    const probs = floats.subarray(probsAt / 4, probsAt / 4 + count);
-    const mask =
-      a.maskAt === 0 ? null : floats.subarray(a.maskAt / 4 + group * a.slots, a.maskAt / 4 + (group + 1) * a.slots);
-    const query = floats.subarray(a.queryAt / 4 + at, a.queryAt / 4 + at + hd);
-    const extraKey = a.extraKeysAt === 0 ? null : floats.subarray(a.extraKeysAt / 4 + at, a.extraKeysAt / 4 + at + hd);
-    let extraScore = -Infinity;
-    if (extraKey) {
-      let s = 0;
-      for (let c = 0; c < hd; c++) s += query[c]! * extraKey[c]!;
-      extraScore = s * scale;
-    }
-    let maxScore = -Infinity;
-    let any = extraKey !== null;
-    for (let j = 0; j < count; j++) {
-      if (mask && mask[j] !== 1) continue;
-      any = true;
-      maxScore = Math.max(maxScore, scores[j]!);
-    }
-    const max = Math.max(extraScore, maxScore * scale);
-    let total = 0;
-    if (!any) {
-      // With nothing visible every column weighs the same, as in the exported graphs (they add the float32 minimum).
-      probs.fill(1);
-      total = count;
-    } else if (count > 0) {
-      floats.set([scale, max], paramsAt / 4);
-      kernels.exp(scoresAt, probsAt, count, paramsAt);
-      for (let j = 0; j < count; j++) {
-        if (mask && mask[j] !== 1) probs[j] = 0;
-        total += probs[j]!;
-      }
-    }
-    const extraWeight = extraKey ? Math.exp(extraScore - max) : 0;
-    total += extraWeight;
-    const inverse = 1 / total;
-    for (let j = 0; j < count; j++) probs[j] = probs[j]! * inverse;
-    const result = floats.subarray(a.outAt / 4 + at, a.outAt / 4 + at + hd);
-    if (count > 0) kernels.weighted(probsAt, a.valuesAt + 4 * kv, a.outAt + 4 * at, count, hd);
-    else result.fill(0);
-    if (extraKey) {
-      const p = extraWeight / total;
-      const extraValue = floats.subarray(a.extraValuesAt / 4 + at, a.extraValuesAt / 4 + at + hd);
-      for (let c = 0; c < hd; c++) result[c] = result[c]! + p * extraValue[c]!;
-    }
+    const at = pair * hd;
+    const kv = (group * heads + h) * stride;
+    kernels.scores(
+      a.queryIntsAt + 2 * at,
+      a.keysAt + 2 * kv * hd,
+      a.keyScalesAt + 4 * kv,
+      scoresAt,
+      padTo(count, SCORE_BLOCK),
+      hd,
+    );
+    const pairScale = scale * queryScales[pair]!;
+    const valueScalesAt = a.valueScalesAt + 4 * kv;
+    for (let j = count; j < padTo(count, SCORE_BLOCK); j++) floats[scoresAt / 4 + j] = -Infinity;
+    floats[paramsAt / 4] = pairScale;
+    const maskAt = a.maskAt === 0 ? 0 : a.maskAt + 4 * group * padTo(count, SCORE_BLOCK);
+    kernels.softmax(scoresAt, probsAt, count, paramsAt, valueScalesAt, maskAt);
+    kernels.weighted(probsAt, a.valuesAt + 2 * kv * hd, a.outAt + 4 * at, count, hd);
   }
 }

@@ -4,7 +4,7 @@
  * (rows stay independent, as in the exporter's int8-activation graphs, with 16× finer steps) and multiplies exactly in
  * integers. Pure WebAssembly SIMD128 with no browser API: the same code runs in the worker, in Node and in the tests.
  */
-import { expFunction, scoresFunction, weightedFunction } from './attention-kernel.ts';
+import { softmaxFunction, scoresFunction, weightedFunction } from './attention-kernel.ts';
 import { CONTROL_WORDS, GemmThreads, runShare, TASKS } from './gemm-threads.ts';
 import type { GemmHelper, KernelTask, SharedKernels, SpawnGemmHelper } from './gemm-threads.ts';
 import { int8GemmFunction, K_BLOCK, PANEL_COLUMNS, packInt8Panels, padTo } from './int8-gemm-kernel.ts';
@@ -44,7 +44,6 @@ export interface Int8Weights {
 
 type Kernel = (...args: number[]) => void;
 interface Kernels extends SharedKernels {
-  readonly quantize: Kernel;
   readonly glu: Kernel;
   readonly layerNorm: Kernel;
 }
@@ -101,7 +100,7 @@ export class Int8Gemm {
       glu: gluFunction(),
       scores: scoresFunction(),
       weighted: weightedFunction(),
-      exp: expFunction(),
+      softmax: softmaxFunction(),
       layerNorm: layerNormFunction(),
     };
     const module = await WebAssembly.compile(encodeModule(functions, { shared }));
@@ -145,6 +144,21 @@ export class Int8Gemm {
   runTask(task: KernelTask, args: readonly number[]): void {
     if (this.threads) this.threads.run(task, args);
     else runShare(this.kernels, this.memory, TASKS[task], args, 0, 1);
+  }
+
+  /**
+   * Rounds rows of floats in the kernels' memory to int16 levels on this thread (the `quantize` kernel: rows `width`
+   * apart in, `intoStride` int16s apart out, scales `scaleStride` floats apart): attention.ts's cache slots.
+   */
+  roundRows(
+    xAt: number,
+    rows: number,
+    width: number,
+    levels: number,
+    into: { readonly at: number; readonly stride: number },
+    scales: { readonly at: number; readonly stride: number },
+  ): void {
+    this.kernels.quantize(xAt, rows, width, levels, into.at, into.stride, scales.at, scales.stride);
   }
 
   /** Reserves bytes in the kernels' memory (64-byte aligned; never freed). */
@@ -269,7 +283,7 @@ export class Int8Gemm {
     const { inDim, paddedIn, paddedOut } = layer;
     const s = this.reserve(rows, Math.max(paddedIn, paddedOut));
     this.stage(x, rows, inDim, paddedIn, s.inputAt);
-    this.kernels.quantize(s.inputAt, rows, paddedIn, ACTIVATION_LEVELS, s.activationsAt, s.rowScalesAt);
+    this.kernels.quantize(s.inputAt, rows, paddedIn, ACTIVATION_LEVELS, s.activationsAt, paddedIn, s.rowScalesAt, 1);
     const args = [
       layer.weightsAt,
       s.activationsAt,

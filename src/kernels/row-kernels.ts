@@ -9,16 +9,17 @@ import { FunctionBody } from './wasm-binary.ts';
 /** The float32 sign bit in every lane. */
 const SIGN_BITS = Array.from({ length: 16 }, (_, i) => (i % 4 === 3 ? 0x80 : 0));
 /** Lanes [2, 3, 0, 1] and [1, 0, 3, 2]: two steps of a horizontal maximum. */
-const SWAP_HALVES = [8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7];
-const SWAP_PAIRS = [4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11];
+export const SWAP_HALVES = [8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7];
+export const SWAP_PAIRS = [4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11];
 
 /**
- * quantize(x, rows, width, levels, into, scales): row m of x (floats, `width` a multiple of 4) → into (int16, rows
- * `width` apart) rounded to nearest (ties to even) of x · (levels / max |x|), in float32; scales[m] = max / levels.
- * A row of zeros takes a maximum of 1e-30 (no division by zero, as in the exporter's graphs).
+ * quantize(x, rows, width, levels, into, intoStride, scales, scaleStride): row m of x (floats, `width` a multiple of 4)
+ * → into (int16, rows `intoStride` apart) rounded to nearest (ties to even) of x · (levels / max |x|), in float32;
+ * scales[m · scaleStride] = max / levels. A row of zeros takes a maximum of 1e-30 (no division by zero, as in the
+ * exporter's graphs). Strides let the attention cache take a slot of every block in one call (attention.ts).
  */
 export function quantizeFunction(): FunctionBody {
-  const f = new FunctionBody(['x', 'rows', 'width', 'levels', 'into', 'scales']);
+  const f = new FunctionBody(['x', 'rows', 'width', 'levels', 'into', 'intoStride', 'scales', 'scaleStride']);
   for (const name of ['m', 'p', 'end', 'q']) f.local(name, 'i32');
   for (const name of ['max', 'toLevels', 'levelsF', 'v']) f.local(name, 'v128');
   f.get('levels').simd('i32x4.splat').simd('f32x4.convert_i32x4_s').set('levelsF');
@@ -44,11 +45,11 @@ export function quantizeFunction(): FunctionBody {
       eachVector(() => f.get('max').get('p').simd('v128.load', 0).simd('f32x4.abs').simd('f32x4.max').set('max'));
       for (const lanes of [SWAP_HALVES, SWAP_PAIRS])
         f.get('max').get('max').get('max').bytes16('i8x16.shuffle', lanes).simd('f32x4.max').set('max');
-      f.get('scales').get('m').i32(2).op('shl').op('add');
+      f.get('scales').get('m').get('scaleStride').op('mul').i32(2).op('shl').op('add');
       f.get('max').get('levelsF').simd('f32x4.div').storeLane('v128.store32_lane', 0, 0);
       f.get('levelsF').get('max').simd('f32x4.div').set('toLevels');
       rowStart();
-      f.get('into').get('m').get('width').op('mul').i32(1).op('shl').op('add').set('q');
+      f.get('into').get('m').get('intoStride').op('mul').i32(1).op('shl').op('add').set('q');
       eachVector(() => {
         f.get('p').simd('v128.load', 0).get('toLevels').simd('f32x4.mul').simd('f32x4.nearest');
         f.simd('i32x4.trunc_sat_f32x4_s').set('v');

@@ -11,6 +11,7 @@ const VALUE_TYPE: Record<ValueType, number> = { i32: 0x7f, v128: 0x7b };
 /** SIMD opcodes (after the 0xfd prefix) the kernels use. */
 export const SIMD = {
   'v128.load': 0x00,
+  'v128.load16x4_s': 0x03,
   'v128.load32_splat': 0x09,
   'v128.load64_splat': 0x0a,
   'v128.store': 0x0b,
@@ -18,8 +19,10 @@ export const SIMD = {
   'i8x16.shuffle': 0x0d,
   'i32x4.splat': 0x11,
   'i32x4.lt_s': 0x39,
+  'f32x4.eq': 0x41,
   'v128.and': 0x4e,
   'v128.or': 0x50,
+  'v128.bitselect': 0x52,
   'v128.store32_lane': 0x5a,
   'v128.store64_lane': 0x5b,
   'f32x4.nearest': 0x6a,
