@@ -21,19 +21,28 @@ export const SWAP_PAIRS = [4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11]
 export function quantizeFunction(): FunctionBody {
   const f = new FunctionBody(['x', 'rows', 'width', 'levels', 'into', 'intoStride', 'scales', 'scaleStride']);
   for (const name of ['m', 'p', 'end', 'q']) f.local(name, 'i32');
-  for (const name of ['max', 'toLevels', 'levelsF', 'v']) f.local(name, 'v128');
+  for (const name of ['max', 'max2', 'toLevels', 'levelsF', 'v', 'v2']) f.local(name, 'v128');
   f.get('levels').simd('i32x4.splat').simd('f32x4.convert_i32x4_s').set('levelsF');
-  const eachVector = (body: () => void): void => {
+  // Two vectors per pass while two remain (two maxima in flight, one int16 store), then the last one alone.
+  const eachVector = (pair: () => void, single: () => void): void => {
     f.whileNot(
-      () => f.get('p').get('end').op('ge_u'),
+      () => f.get('p').i32(32).op('add').get('end').op('gt_u'),
       () => {
-        body();
-        f.get('p').i32(16).op('add').set('p');
+        pair();
+        f.get('p').i32(32).op('add').set('p');
       },
     );
+    f.get('p').get('end').op('lt_u').ifThen(single);
   };
   const rowStart = (): void => {
     f.get('x').get('m').get('width').op('mul').i32(2).op('shl').op('add').set('p');
+  };
+  const absMax = (acc: string, offset: number): void => {
+    f.get(acc).get('p').simd('v128.load', offset).simd('f32x4.abs').simd('f32x4.max').set(acc);
+  };
+  const levelsOf = (offset: number, into: string): void => {
+    f.get('p').simd('v128.load', offset).get('toLevels').simd('f32x4.mul').simd('f32x4.nearest');
+    f.simd('i32x4.trunc_sat_f32x4_s').set(into);
   };
   f.i32(0).set('m');
   f.whileNot(
@@ -42,7 +51,15 @@ export function quantizeFunction(): FunctionBody {
       rowStart();
       f.get('p').get('width').i32(2).op('shl').op('add').set('end');
       f.f32x4(1e-30).set('max');
-      eachVector(() => f.get('max').get('p').simd('v128.load', 0).simd('f32x4.abs').simd('f32x4.max').set('max'));
+      f.f32x4(1e-30).set('max2');
+      eachVector(
+        () => {
+          absMax('max', 0);
+          absMax('max2', 16);
+        },
+        () => absMax('max', 0),
+      );
+      f.get('max').get('max2').simd('f32x4.max').set('max');
       for (const lanes of [SWAP_HALVES, SWAP_PAIRS])
         f.get('max').get('max').get('max').bytes16('i8x16.shuffle', lanes).simd('f32x4.max').set('max');
       f.get('scales').get('m').get('scaleStride').op('mul').i32(2).op('shl').op('add');
@@ -50,12 +67,18 @@ export function quantizeFunction(): FunctionBody {
       f.get('levelsF').get('max').simd('f32x4.div').set('toLevels');
       rowStart();
       f.get('into').get('m').get('intoStride').op('mul').i32(1).op('shl').op('add').set('q');
-      eachVector(() => {
-        f.get('p').simd('v128.load', 0).get('toLevels').simd('f32x4.mul').simd('f32x4.nearest');
-        f.simd('i32x4.trunc_sat_f32x4_s').set('v');
-        f.get('q').get('v').get('v').simd('i16x8.narrow_i32x4_s').storeLane('v128.store64_lane', 0, 0);
-        f.get('q').i32(8).op('add').set('q');
-      });
+      eachVector(
+        () => {
+          levelsOf(0, 'v');
+          levelsOf(16, 'v2');
+          f.get('q').get('v').get('v2').simd('i16x8.narrow_i32x4_s').simd('v128.store', 0);
+          f.get('q').i32(16).op('add').set('q');
+        },
+        () => {
+          levelsOf(0, 'v');
+          f.get('q').get('v').get('v').simd('i16x8.narrow_i32x4_s').storeLane('v128.store64_lane', 0, 0);
+        },
+      );
       f.get('m').i32(1).op('add').set('m');
     },
   );

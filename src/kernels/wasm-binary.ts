@@ -109,11 +109,11 @@ export class FunctionBody {
     this.code.push(0x41, ...signedLeb(value | 0));
     return this;
   }
-  /** An i32 instruction with no immediate: add, sub, mul, and, shl, shr_u, lt_u, ge_u, select. */
-  op(name: 'add' | 'sub' | 'mul' | 'and' | 'shl' | 'shr_u' | 'lt_u' | 'ge_u' | 'select'): this {
+  /** An i32 instruction with no immediate: add, sub, mul, and, shl, shr_u, lt_u, gt_u, ge_u, select. */
+  op(name: 'add' | 'sub' | 'mul' | 'and' | 'shl' | 'shr_u' | 'lt_u' | 'gt_u' | 'ge_u' | 'select'): this {
     const opcodes = {
       ...{ add: 0x6a, sub: 0x6b, mul: 0x6c, and: 0x71, shl: 0x74, shr_u: 0x76 },
-      ...{ lt_u: 0x49, ge_u: 0x4f, select: 0x1b },
+      ...{ lt_u: 0x49, gt_u: 0x4b, ge_u: 0x4f, select: 0x1b },
     };
     this.code.push(opcodes[name]);
     return this;
