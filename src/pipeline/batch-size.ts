@@ -30,7 +30,8 @@ export type BatchRuntime = 'wasm' | 'webgpu' | 'native';
  * Copies of the KV cache alive during a step. WebGPU writes each new slot into one set of buffers when the folder has
  * the host-cache graph (SlotWriteDecoder) and otherwise reads one set while writing the other (SwappedCacheDecoder);
  * the CPU runtimes keep the cache in JavaScript, where it grows by copying, and WASM copies it into its heap every run.
- * Our own kernels (a q8 decoder on WASM) keep one copy, outside ONNX Runtime's heap: two is conservative there.
+ * Our own kernels (a q8 decoder on WASM) keep one copy of 16-bit integers, outside ONNX Runtime's heap: two float32
+ * copies are 4× that, conservative there (the page-vs-CLI e2e comparisons depend on these plans: change them together).
  */
 export function cacheCopies(manifest: ModelManifest, runtime: BatchRuntime): number {
   return runtime === 'webgpu' && manifest.graphs.decoder.hostCacheFile !== undefined ? 1 : 2;
