@@ -70,6 +70,8 @@ export class UnsupportedDecoderError extends Error {
 }
 
 export class DecoderStep {
+  private readonly buffers = new Map<string, Float32Array>();
+
   private constructor(
     private readonly config: DalleBartConfig,
     private readonly gemm: Int8Gemm,
@@ -143,9 +145,22 @@ export class DecoderStep {
     );
   }
 
-  /** LayerNormalization of rows of the norm's width (B rows). */
-  private norm(norm: RowNorm, x: Float32Array): Float32Array {
-    return this.gemm.layerNorm(norm, x, x.length / norm.width, LAYER_NORM_EPS);
+  /** LayerNormalization of rows of the norm's width (B rows), into `into` when given. */
+  private norm(norm: RowNorm, x: Float32Array, into?: Float32Array): Float32Array {
+    return this.gemm.layerNorm(norm, x, x.length / norm.width, LAYER_NORM_EPS, into);
+  }
+
+  /**
+   * A step's working array `name` of `length` floats, reused from step to step: the activations no caller keeps
+   * (each read before its array is written again), so a step allocates only what it returns.
+   */
+  private buffer(name: string, length: number): Float32Array {
+    let array = this.buffers.get(name);
+    if (array?.length !== length) {
+      array = new Float32Array(length);
+      this.buffers.set(name, array);
+    }
+    return array;
   }
 
   run(inputs: DecoderStepInputs): DecoderStepOutputs {
@@ -168,9 +183,11 @@ export class DecoderStep {
     h = this.norm(this.embeddingNorm, h);
 
     const newSlots: KeyValue[] = [];
-    const context = new Float32Array(B * d);
+    const context = this.buffer('context', B * d);
+    // `normed` takes each input norm (read at once by a product), `added` each norm added to h, `out` each product.
+    const [normed, added, out] = [this.buffer('normed', B * d), this.buffer('added', B * d), this.buffer('out', B * d)];
     this.layers.forEach((layer, l) => {
-      const normed = this.norm(layer.preSelf, h);
+      this.norm(layer.preSelf, h, normed);
       const [q, k, v] = gemm.multiplyParts(layer.qkv, normed, B) as [Float32Array, Float32Array, Float32Array];
       newSlots.push({ key: k, value: v });
       const past = inputs.past?.[l];
@@ -197,11 +214,11 @@ export class DecoderStep {
         const cache = { id: `own.${l}`, capacity: config.imageLength };
         this.attention.runOwnCache(q, cache, inputs.position, extra, heads, hd, qScale, context);
       }
-      const selfOut = gemm.multiply(layer.selfOut, context, B);
-      addInPlace(h, this.norm(layer.postSelf, selfOut));
+      gemm.multiply(layer.selfOut, context, B, out);
+      addInPlace(h, this.norm(layer.postSelf, out, added));
 
-      const crossNormed = this.norm(layer.preCross, h);
-      const cq = gemm.multiply(layer.crossQ, crossNormed, B);
+      this.norm(layer.preCross, h, normed);
+      const cq = gemm.multiply(layer.crossQ, normed, B, this.buffer('crossQuery', B * d));
       const cross = inputs.cross[l]!;
       this.attention.run(
         cq,
@@ -218,15 +235,15 @@ export class DecoderStep {
         qScale,
         context,
       );
-      const crossOut = gemm.multiply(layer.crossOut, context, B);
-      addInPlace(h, this.norm(layer.postCross, crossOut));
+      gemm.multiply(layer.crossOut, context, B, out);
+      addInPlace(h, this.norm(layer.postCross, out, added));
 
-      const gluIn = this.norm(layer.gluNorm0, h);
-      const gate = gemm.multiplyGlu(layer.fc01, gluIn, B);
-      const gated = this.norm(layer.gluNorm1, gate);
-      addInPlace(h, gemm.multiply(layer.fc2, gated, B));
+      this.norm(layer.gluNorm0, h, normed);
+      const width = layer.fc01.parts[0]!.outDim;
+      const gate = gemm.multiplyGlu(layer.fc01, normed, B, this.buffer('gate', B * width));
+      const gated = this.norm(layer.gluNorm1, gate, this.buffer('gated', B * width));
+      addInPlace(h, gemm.multiply(layer.fc2, gated, B, out));
     });
-    const final = this.norm(this.finalNorm, h);
-    return { logits: gemm.multiply(this.head, final, B), newSlots };
+    return { logits: gemm.multiply(this.head, this.norm(this.finalNorm, h, normed), B), newSlots };
   }
 }

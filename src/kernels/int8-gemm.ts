@@ -232,15 +232,18 @@ export class Int8Gemm {
     return { width, padded, scaleAt, biasAt };
   }
 
-  /** LayerNormalization of the rows of x [rows, width] (the layerNorm kernel: float32, SIMD). */
-  layerNorm(norm: RowNorm, x: Float32Array, rows: number, eps: number): Float32Array {
+  /**
+   * LayerNormalization of the rows of x [rows, width] (the layerNorm kernel: float32, SIMD), into `into` when given
+   * (rows × width floats; may not be x), else a new array. So for every product below.
+   */
+  layerNorm(norm: RowNorm, x: Float32Array, rows: number, eps: number, into?: Float32Array): Float32Array {
     const { width, padded } = norm;
     const s = this.reserve(rows, padded);
     this.stage(x, rows, width, padded, s.inputAt);
     new Float32Array(this.memory.buffer, this.paramsAt, 1)[0] = eps;
     this.kernels.layerNorm(s.inputAt, s.inputAt, rows, width, padded, norm.scaleAt, norm.biasAt, this.paramsAt);
     const y = new Float32Array(this.memory.buffer, s.inputAt, rows * padded);
-    return this.copyOut(y, padded, { column: 0, outDim: width }, rows);
+    return this.copyOut(y, padded, { column: 0, outDim: width }, rows, into);
   }
 
   /** Copies rows of `width` into the kernels' memory at `at`, `padded` apart, zeros past `width`. */
@@ -257,9 +260,9 @@ export class Int8Gemm {
   }
 
   /** x [rows, inDim] · W → [rows, outDim] for a layer of one part. */
-  multiply(layer: Int8Linear, x: Float32Array, rows: number): Float32Array {
+  multiply(layer: Int8Linear, x: Float32Array, rows: number, into?: Float32Array): Float32Array {
     if (layer.parts.length !== 1) throw new Error(`a layer of ${layer.parts.length} parts needs multiplyParts`);
-    return this.multiplyParts(layer, x, rows)[0]!;
+    return this.copyOut(this.product(layer, x, rows), layer.paddedOut, layer.parts[0]!, rows, into);
   }
 
   /** x [rows, inDim] · each part's W → one [rows, outDim] per part. */
@@ -269,13 +272,13 @@ export class Int8Gemm {
   }
 
   /** GELU(x · W_gate) · (x · W_up) for a layer packed from [gate, up] (the GLU's fc0 and fc1). */
-  multiplyGlu(layer: Int8Linear, x: Float32Array, rows: number): Float32Array {
+  multiplyGlu(layer: Int8Linear, x: Float32Array, rows: number, into?: Float32Array): Float32Array {
     const [gate, up] = layer.parts;
     if (layer.parts.length !== 2 || gate!.outDim !== up!.outDim)
       throw new Error('a GLU layer is two parts of one size');
     const y = this.product(layer, x, rows);
     this.kernels.glu(y.byteOffset, rows, layer.paddedOut, padTo(gate!.outDim, 4), up!.column);
-    return this.copyOut(y, layer.paddedOut, gate!, rows);
+    return this.copyOut(y, layer.paddedOut, gate!, rows, into);
   }
 
   /** The padded product [rows, paddedOut] in the kernel's memory (valid until the next call). */
@@ -299,9 +302,17 @@ export class Int8Gemm {
   }
 
   /** Columns [column, column + outDim) of rows `stride` apart, as rows of their own. */
-  private copyOut(y: Float32Array, stride: number, part: Int8LinearPart, rows: number): Float32Array {
+  private copyOut(
+    y: Float32Array,
+    stride: number,
+    part: Int8LinearPart,
+    rows: number,
+    into?: Float32Array,
+  ): Float32Array {
     const { column, outDim } = part;
-    const out = new Float32Array(rows * outDim);
+    if (into && into.length !== rows * outDim)
+      throw new Error(`an output of ${into.length} is not ${rows} × ${outDim}`);
+    const out = into ?? new Float32Array(rows * outDim);
     for (let m = 0; m < rows; m++) {
       const from = m * stride + column;
       out.set(y.subarray(from, from + outDim), m * outDim);
