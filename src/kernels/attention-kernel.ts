@@ -16,6 +16,17 @@ export const CHANNEL_BLOCK = 16;
 /** The i8x16.shuffle bytes taking int32 lanes `lanes` of two vectors (0–3 the first, 4–7 the second). */
 const int32Lanes = (...lanes: number[]): number[] => lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]);
 
+/** Pushes shuffle(x, y, first) + shuffle(x, y, second) as float32s, the shuffles taking int32 lanes (int32Lanes). */
+function pairSums(f: FunctionBody, x: string, y: string, first: number[], second: number[]): void {
+  f.get(x)
+    .get(y)
+    .bytes16('i8x16.shuffle', int32Lanes(...first));
+  f.get(x)
+    .get(y)
+    .bytes16('i8x16.shuffle', int32Lanes(...second))
+    .simd('f32x4.add');
+}
+
 /**
  * scores(q, k, scales, out, count, hd): out[j] = scales[j] · Σ_c q[c] · k[j · hd + c] for j < count rounded up to 4,
  * q and k int16 ([slots, hd] keys: a slot's channels together), each lane's sum in int32 (callers bound the levels so
@@ -58,30 +69,12 @@ export function scoresFunction(): FunctionBody {
       // The four slots' lane sums in float32 (each lane fits int32; their sum might not): pairs of lanes, then pairs
       // of pairs, into [Σa0, Σa1, Σa2, Σa3].
       for (let a = 0; a < 4; a++) f.get(`a${a}`).simd('f32x4.convert_i32x4_s').set(`a${a}`);
-      f.get('a0')
-        .get('a1')
-        .bytes16('i8x16.shuffle', int32Lanes(0, 1, 4, 5));
-      f.get('a0')
-        .get('a1')
-        .bytes16('i8x16.shuffle', int32Lanes(2, 3, 6, 7))
-        .simd('f32x4.add')
-        .set('low');
-      f.get('a2')
-        .get('a3')
-        .bytes16('i8x16.shuffle', int32Lanes(0, 1, 4, 5));
-      f.get('a2')
-        .get('a3')
-        .bytes16('i8x16.shuffle', int32Lanes(2, 3, 6, 7))
-        .simd('f32x4.add')
-        .set('high');
+      pairSums(f, 'a0', 'a1', [0, 1, 4, 5], [2, 3, 6, 7]);
+      f.set('low');
+      pairSums(f, 'a2', 'a3', [0, 1, 4, 5], [2, 3, 6, 7]);
+      f.set('high');
       f.get('out').get('j').i32(2).op('shl').op('add');
-      f.get('low')
-        .get('high')
-        .bytes16('i8x16.shuffle', int32Lanes(0, 2, 4, 6));
-      f.get('low')
-        .get('high')
-        .bytes16('i8x16.shuffle', int32Lanes(1, 3, 5, 7))
-        .simd('f32x4.add');
+      pairSums(f, 'low', 'high', [0, 2, 4, 6], [1, 3, 5, 7]);
       f.get('scales').get('j').i32(2).op('shl').op('add').simd('v128.load', 0).simd('f32x4.mul');
       f.simd('v128.store', 0);
       f.get('k3').get('row').op('add').set('k0');
