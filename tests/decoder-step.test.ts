@@ -154,6 +154,18 @@ void test('the softmax kernel: float32 precision over the softmax’s range, a m
     const expected = j % 2 === 0 ? (Math.exp(flat[j]!) / visible) * (1 + (j % 3)) : 0;
     assert.ok(Math.abs(someHidden[j]! - expected) < 1e-6 * (expected || 1), `masked ${j}: ${someHidden[j]}`);
   }
+  // The mask applies after the scale: with a tiny one (a query of zeros) hidden slots still weigh nothing.
+  const tiny = run(
+    1e-35,
+    flat,
+    Array.from({ length: 2004 }, (_, j) => (j % 2 === 0 ? 1 : 0)),
+  );
+  const evenWeight = 1 / Math.ceil(count / 2);
+  for (const j of [0, 1, 2, 1001, 2000])
+    assert.ok(
+      Math.abs(tiny[j]! - (j % 2 === 0 ? evenWeight * (1 + (j % 3)) : 0)) < 1e-9,
+      `tiny scale ${j}: ${tiny[j]}`,
+    );
   const allHidden = run(1, flat, Array<number>(2004).fill(0));
   for (const j of [0, 1, 2, 2000]) assert.ok(Math.abs(allHidden[j]! / ((1 + (j % 3)) / count) - 1) < 1e-5);
 });
@@ -265,6 +277,11 @@ void test('an append-only cache copies only new slots, and starts over for new a
       values.set(full.values.subarray(at, at + hd), at);
     }
   }
+  // A mask would attend to slots an append-only copy never takes.
+  const masked = { keys, values, slots, rowsPerGroup: 1, mask: Array<number>(rows * slots).fill(1) };
+  const appendOnly = { id: 'masked', capacity: 11 };
+  const maskedOut = new Float32Array(query.length);
+  assert.throws(() => attention.run(query, { ...masked, appendOnly }, heads, hd, 0.3, maskedOut), /takes no mask/);
   // A new drawing: other arrays, or the same ones from position 0 again.
   const fresh = { keys: random(full.keys.length, 6), values: random(full.values.length, 7) };
   assert.deepEqual(attend(fresh.keys, fresh.values, 5, 'self'), attend(fresh.keys, fresh.values, 5));

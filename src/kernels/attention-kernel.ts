@@ -191,15 +191,18 @@ export function softmaxFunction(): FunctionBody {
   const f = new FunctionBody(['x', 'out', 'count', 'params', 'weights', 'mask']);
   for (const name of ['j', 'end']) f.local(name, 'i32');
   for (const name of ['scale', 'shift', 'r', 'k', 'max', 'sum']) f.local(name, 'v128');
-  f.get('mask').ifThen(() =>
+  f.get('params').simd('v128.load32_splat', 0).set('scale');
+  // Hidden slots take HIDDEN_SCORE after the scale (as the graphs add their minimum to scaled scores, whatever the
+  // scale), so the masked scores are stored scaled and the passes below scale by 1.
+  f.get('mask').ifThen(() => {
     eachVector(f, 'count', () => {
       f.get('x').get('j').op('add');
-      f.get('x').get('j').op('add').simd('v128.load', 0).f32x4(HIDDEN_SCORE);
+      f.get('x').get('j').op('add').simd('v128.load', 0).get('scale').simd('f32x4.mul').f32x4(HIDDEN_SCORE);
       f.get('mask').get('j').op('add').simd('v128.load', 0).f32x4(1).simd('f32x4.eq');
       f.simd('v128.bitselect').simd('v128.store', 0);
-    }),
-  );
-  f.get('params').simd('v128.load32_splat', 0).set('scale');
+    });
+    f.f32x4(1).set('scale');
+  });
   f.f32x4(-Infinity).set('max');
   eachVector(f, 'count', () =>
     f.get('max').get('x').get('j').op('add').simd('v128.load', 0).simd('f32x4.max').set('max'),

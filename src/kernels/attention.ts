@@ -187,7 +187,8 @@ export class Attention {
     if (capacity < slots) throw new Error(`an append-only cache of ${capacity} slots cannot take ${slots}`);
     let cache = this.appendOnly.get(id);
     const same = cache?.keys.deref() === keys && cache.values.deref() === values;
-    if (!cache || !same || visible < cache.copied || cache.place.blocks !== blocks) {
+    const tooNarrow = cache !== undefined && cache.place.stride < padTo(capacity, SCORE_BLOCK);
+    if (!cache || !same || visible < cache.copied || cache.place.blocks !== blocks || tooNarrow) {
       const fresh = this.newPlace(cache, blocks, capacity, hd);
       cache = { keys: new WeakRef(keys), values: new WeakRef(values), ...fresh, copied: 0 };
       this.appendOnly.set(id, cache);
@@ -217,6 +218,8 @@ export class Attention {
       if (extra) throw new Error('a fixed cache takes no extra slot');
       place = this.placeFixed(layer, fixedId, blocks, hd);
     } else if (appendOnly !== undefined) {
+      // Append-only copies the slots before `visible`; a mask would attend to all of them.
+      if (mask) throw new Error('an append-only cache takes no mask');
       if (count > appendOnly.capacity) throw new Error(`${count} slots are past the cache's ${appendOnly.capacity}`);
       place = this.placeAppendOnly(layer, visibleSlots, blocks, hd);
     } else {
