@@ -102,23 +102,35 @@ export function weightedFunction(): FunctionBody {
       for (let a = 0; a < 4; a++) f.f32x4(0).set(`a${a}`);
       f.get('v').get('cb').op('add').set('vp');
       f.get('p').set('pp');
+      // One slot: its probability times 16 of its values, widened from int16.
+      const slot = (second: boolean): void => {
+        f.get('pp')
+          .simd('v128.load32_splat', second ? 4 : 0)
+          .set('x');
+        for (let a = 0; a < 4; a++)
+          f.get(`a${a}`)
+            .get('x')
+            .get('vp')
+            .simd('v128.load16x4_s', 8 * a)
+            .simd('f32x4.convert_i32x4_s')
+            .simd('f32x4.mul')
+            .simd('f32x4.add')
+            .set(`a${a}`);
+        f.get('vp').get('row').op('add').set('vp');
+      };
+      // Two slots per pass while two remain, then the last one alone.
       f.whileNot(
-        () => f.get('pp').get('end').op('ge_u'),
+        () => f.get('pp').i32(8).op('add').get('end').op('gt_u'),
         () => {
-          f.get('pp').simd('v128.load32_splat', 0).set('x');
-          for (let a = 0; a < 4; a++)
-            f.get(`a${a}`)
-              .get('x')
-              .get('vp')
-              .simd('v128.load16x4_s', 8 * a)
-              .simd('f32x4.convert_i32x4_s')
-              .simd('f32x4.mul')
-              .simd('f32x4.add')
-              .set(`a${a}`);
-          f.get('vp').get('row').op('add').set('vp');
-          f.get('pp').i32(4).op('add').set('pp');
+          slot(false);
+          slot(true);
+          f.get('pp').i32(8).op('add').set('pp');
         },
       );
+      f.get('pp')
+        .get('end')
+        .op('lt_u')
+        .ifThen(() => slot(false));
       for (let a = 0; a < 4; a++)
         f.get('out')
           .get('cb')
