@@ -35,7 +35,6 @@ export const ATTENTION_PARAMS = [
   'maskAt',
   'outAt',
   'scratchAt',
-  'scratchSlots',
   'rows',
   'heads',
   'hd',
@@ -54,7 +53,7 @@ export interface AttentionKernels {
   readonly quantize: Kernel;
 }
 
-/** Floats of one thread's scratch: scores, probabilities, the exp kernel's two parameters (in a vector's room). */
+/** Floats of one thread's scratch for a place of `slots` slots: scores, probabilities, the softmax's scale. */
 export const attentionScratchFloats = (slots: number): number => 2 * padTo(slots + SCORE_BLOCK, 16) + 4;
 
 const scaleWords = new Int32Array(2);
@@ -83,8 +82,8 @@ export function attendShare(
   scaleWords.set([a.scaleLow, a.scaleHigh]);
   const scale = scaleValue[0]!;
   const { hd, heads, count, stride } = a;
-  const block = padTo(a.scratchSlots + SCORE_BLOCK, 16);
-  const scoresAt = a.scratchAt + 4 * share * attentionScratchFloats(a.scratchSlots);
+  const block = padTo(stride + SCORE_BLOCK, 16);
+  const scoresAt = a.scratchAt + 4 * share * attentionScratchFloats(stride);
   const probsAt = scoresAt + 4 * block;
   const paramsAt = probsAt + 4 * block;
   const [from, to] = sharePairs(a.rows * heads, share, threads);

@@ -57,16 +57,14 @@ interface CachePlace {
   readonly stride: number;
 }
 
-function placeBytes(blocks: number, stride: number, hd: number): number {
-  return 2 * padTo(2 * blocks * stride * hd, 64) + 2 * padTo(4 * blocks * stride, 64);
-}
-
-function layoutPlace(at: number, blocks: number, slots: number, hd: number): CachePlace {
+/** The place for `slots` slots from byte `at`, and the bytes it spans. */
+function layoutPlace(at: number, blocks: number, slots: number, hd: number): { place: CachePlace; bytes: number } {
   const stride = padTo(slots, SCORE_BLOCK);
   const [ints, scales] = [padTo(2 * blocks * stride * hd, 64), padTo(4 * blocks * stride, 64)];
   const valuesAt = at + ints;
   const keyScalesAt = valuesAt + ints;
-  return { keysAt: at, valuesAt, keyScalesAt, valueScalesAt: keyScalesAt + scales, blocks, stride };
+  const place = { keysAt: at, valuesAt, keyScalesAt, valueScalesAt: keyScalesAt + scales, blocks, stride };
+  return { place, bytes: 2 * ints + 2 * scales };
 }
 
 /** Keys [G, H, hd, slots] and values [G, H, slots, hd] in float32, as the graphs and the host cache hold them. */
@@ -129,10 +127,10 @@ export class Attention {
 
   /** A place for `slots` slots at `old`'s memory when it is large enough, else newly allocated. */
   private newPlace(old: { at: number; bytes: number } | undefined, blocks: number, slots: number, hd: number) {
-    const bytes = placeBytes(blocks, padTo(slots, SCORE_BLOCK), hd);
+    const { bytes } = layoutPlace(0, blocks, slots, hd);
     const reuse = old !== undefined && old.bytes >= bytes;
     const at = reuse ? old.at : this.gemm.allocate(bytes);
-    return { at, bytes: reuse ? old.bytes : bytes, place: layoutPlace(at, blocks, slots, hd) };
+    return { at, bytes: reuse ? old.bytes : bytes, place: layoutPlace(at, blocks, slots, hd).place };
   }
 
   /**
@@ -223,8 +221,7 @@ export class Attention {
       if (count > appendOnly.capacity) throw new Error(`${count} slots are past the cache's ${appendOnly.capacity}`);
       place = this.placeAppendOnly(layer, visibleSlots, blocks, hd);
     } else {
-      const at = this.region('copied', placeBytes(blocks, padTo(count, SCORE_BLOCK), hd));
-      place = layoutPlace(at, blocks, count, hd);
+      place = layoutPlace(this.region('copied', layoutPlace(0, blocks, count, hd).bytes), blocks, count, hd).place;
       this.writeSlots(place, layer, 0, attended, hd);
     }
     // The step's own slot after the others (an append-only cache overwrites it with the same values next step).
@@ -316,7 +313,6 @@ export class Attention {
         maskAt: call.mask ? maskAt : 0,
         outAt,
         scratchAt,
-        scratchSlots: place.stride,
         rows: pairs / heads,
         heads,
         hd,
