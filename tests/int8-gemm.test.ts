@@ -41,6 +41,7 @@ void test('the kernel multiplies exactly for any shape: odd rows, k and n off th
     [3, 37, 13],
     [18, 130, 50],
     [5, 2730, 9],
+    [13, 64, 20],
   ] as const) {
     const q = randomInt8(inDim * outDim, inDim + outDim);
     const scales = Float32Array.from({ length: outDim }, (_, n) => 0.5 + n / 64);

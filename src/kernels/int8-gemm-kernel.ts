@@ -5,15 +5,19 @@
  *
  * Weights are packed once into panels of 8 columns (`packInt8Panels`): for every 4 rows of k, two 16-byte vectors, each
  * holding 4 columns × 4 consecutive k. A tile of `TILE_ROWS` rows × 8 columns keeps its 8 accumulators in registers
- * while the loop streams one panel; the int8 weights are widened to 16 bits in registers, so they are read at 1 byte
- * each, which is what bounds a 1-image step.
+ * while the loop streams one panel; the int8 weights are widened to 16 bits as they are loaded (`v128.load8x8_s`: one
+ * instruction where a load and two extends took four), so they are read at 1 byte each, which is what bounds a 1-image
+ * step.
  */
 import { FunctionBody } from './wasm-binary.ts';
 
 export const PANEL_COLUMNS = 8;
 /** k is padded to a multiple of this (the packed block height). */
 export const K_BLOCK = 4;
-/** Rows per tile: 2 measured best (4 runs out of registers and reads 2-row batches wastefully). */
+/**
+ * Rows per tile: 2 measured best (4 runs out of registers and reads 2-row batches wastefully; tiles of 4 or 6 rows ×
+ * 4 columns did no better at 18 rows).
+ */
 const TILE_ROWS = 2;
 const VECTORS = PANEL_COLUMNS / 4;
 
@@ -31,7 +35,6 @@ export const GEMM_PARAMS = ['wp', 'xa', 'sw', 'sx', 'y', 'M', 'N', 'K', 'p0', 'p
 export function int8GemmFunction(): FunctionBody {
   const f = new FunctionBody(GEMM_PARAMS);
   for (const name of ['p', 'm', 'k2', 'K2', 'wq', 'ws', 'y0', 'panel']) f.local(name, 'i32');
-  f.local('w', 'v128');
   f.local('x', 'v128');
   const rows = [...Array(TILE_ROWS).keys()];
   const vectors = [...Array(VECTORS).keys()];
@@ -73,10 +76,11 @@ export function int8GemmFunction(): FunctionBody {
             () => {
               for (const g of vectors) {
                 f.get('wq')
-                  .simd('v128.load', 16 * g)
-                  .set('w');
-                f.get('w').simd('i16x8.extend_low_i8x16_s').set(`lo${g}`);
-                f.get('w').simd('i16x8.extend_high_i8x16_s').set(`hi${g}`);
+                  .simd('v128.load8x8_s', 16 * g)
+                  .set(`lo${g}`);
+                f.get('wq')
+                  .simd('v128.load8x8_s', 16 * g + 8)
+                  .set(`hi${g}`);
               }
               for (const r of rows) {
                 // x[k .. k+3] as 16-bit integers, twice: lanes line up with the 4 k of two columns.

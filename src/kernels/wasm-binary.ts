@@ -11,6 +11,7 @@ const VALUE_TYPE: Record<ValueType, number> = { i32: 0x7f, v128: 0x7b };
 /** SIMD opcodes (after the 0xfd prefix) the kernels use. */
 export const SIMD = {
   'v128.load': 0x00,
+  'v128.load8x8_s': 0x01,
   'v128.load16x4_s': 0x03,
   'v128.load32_splat': 0x09,
   'v128.load64_splat': 0x0a,
