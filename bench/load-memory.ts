@@ -4,9 +4,10 @@
  * browser) takes, from a model folder and from the model store (IndexedDB through fake-indexeddb).
  * Each source is measured in a fresh process: a sampling thread records the resident set size every
  * millisecond while `loadDalle` runs. Printed next to the model's bytes, its largest file and its
- * largest graph: what the sessions hold once loaded (ONNX Runtime's own copy of the weights; on WASM
- * the int8 weights are dequantized to float32 at load, src/pipeline/session-options.ts) and the peak
- * above that while loading, the loading path's own cost. The aim (docs/model-format.md#memory-while-loading):
+ * largest graph: what the sessions hold once loaded (ONNX Runtime's own copy of the weights, where on WASM
+ * int8 weights are dequantized to float32 at load, src/pipeline/session-options.ts; a q8 encoder and decoder
+ * run on our own kernels as on the page, their weights int8) and the peak above that while loading, the
+ * loading path's own cost. The aim (docs/model-format.md#memory-while-loading):
  * at most one graph's files on top of the weights, never a second copy of the model.
  */
 import 'fake-indexeddb/auto';
@@ -19,7 +20,7 @@ import { GRAPH_NAMES } from '../src/model/graph-io.ts';
 import type { ModelManifest } from '../src/model/manifest.ts';
 import type { ModelSource } from '../src/model/model-source.ts';
 import { loadDalle } from '../src/pipeline/load-dalle.ts';
-import { sessionOptionsFor } from '../src/pipeline/session-options.ts';
+import { ownKernelsOnWasm, sessionOptionsFor } from '../src/pipeline/session-options.ts';
 import { downloadModel } from '../src/store/download.ts';
 import { ModelStore } from '../src/store/model-store.ts';
 import { indexedDbBackend } from '../src/store/piece-store.ts';
@@ -70,7 +71,8 @@ async function measure(dir: string, kind: SourceKind): Promise<void> {
   global.gc?.();
   const before = process.memoryUsage.rss();
   const sampler = startRssSampler();
-  const { dispose } = await loadDalle(ort, source, sessionOptionsFor('wasm', source.manifest), {
+  const options = sessionOptionsFor('wasm', source.manifest, { ownKernels: ownKernelsOnWasm(1) });
+  const { dispose } = await loadDalle(ort, source, options, {
     hostCacheGraph: true,
   });
   const peak = await sampler.stop();

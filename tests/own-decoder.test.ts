@@ -59,7 +59,7 @@ void test('loadDalle reports the decoder on our own kernels; a folder that is no
     second.dispose();
     // Bad calls reject, as ONNX Runtime's do.
     const { decoder } = q8.engine.sessions;
-    await assert.rejects(decoder.run({}, ['logits']), /needs int64 input input_ids/);
+    await assert.rejects(decoder.run({}, ['logits']), /int64 input input_ids is missing/);
     const preallocated = new ortWeb.Tensor('float32', new Float32Array(1), [1]);
     await assert.rejects(decoder.run({}, { logits: preallocated }), /does not write into preallocated outputs/);
   } finally {
@@ -77,7 +77,8 @@ void test('loadDalle reports the decoder on our own kernels; a folder that is no
   } finally {
     console.warn = warn;
   }
-  assert.match(String(warnings[0]), /our own kernels cannot run this decoder/);
+  assert.match(String(warnings[0]), /our own kernels cannot run this encoder/);
+  assert.match(String(warnings[1]), /our own kernels cannot run this decoder/);
 });
 
 void test('helper threads that cannot start leave our kernels on one thread, with a warning', async () => {
@@ -104,7 +105,7 @@ void test('helper threads that cannot start leave our kernels on one thread, wit
   );
 });
 
-void test('who runs a q8 decoder on WASM: our kernels on one thread, and on more where helpers can start', () => {
+void test('who runs a q8 encoder and decoder on WASM: our kernels on one thread, and on more where helpers can start', () => {
   assert.deepEqual(ownKernelsOnWasm(1), {});
   assert.equal(ownKernelsOnWasm(3), false, 'no helpers: ONNX Runtime');
   assert.deepEqual(ownKernelsOnWasm(3, spawnNodeGemmHelper), { threads: 3, spawnHelper: spawnNodeGemmHelper });
@@ -112,7 +113,8 @@ void test('who runs a q8 decoder on WASM: our kernels on one thread, and on more
   const own = { ownKernels: ownKernelsOnWasm(1) };
   assert.deepEqual(sessionOptionsFor('wasm', q8, own)('decoder').ownKernels, {});
   assert.equal(sessionOptionsFor('wasm', q8)('decoder').ownKernels, undefined, 'asked for, never by default');
-  assert.equal(sessionOptionsFor('wasm', q8, own)('encoder').ownKernels, undefined);
+  assert.deepEqual(sessionOptionsFor('wasm', q8, own)('encoder').ownKernels, {}, 'the encoder too');
+  assert.equal(sessionOptionsFor('wasm', q8, own)('vqgan').ownKernels, undefined);
   const fp32 = openModelFolder(tinyModel('fp32')).manifest;
   assert.equal(sessionOptionsFor('wasm', fp32, own)('decoder').ownKernels, undefined);
 });

@@ -7,12 +7,12 @@
  * The GEMMs, attention, norms and GLU run on WebAssembly SIMD kernels (docs/performance.md#our-own-int8-kernel).
  */
 import type { DalleBartConfig } from '../model/config.ts';
-import { LAYER_NORM_EPS } from '../model/config.ts';
-import { float32Values, int8Values } from '../model/onnx-initializers.ts';
 import type { OnnxInitializer } from '../model/onnx-initializers.ts';
 import { Int8Gemm } from './int8-gemm.ts';
 import type { Int8Linear, RowNorm } from './int8-gemm.ts';
 import { Attention } from './attention.ts';
+import { addInPlace, BartWeights, embedRows, normRows, WorkingArrays } from './bart-weights.ts';
+import type { Int8Embedding } from './bart-weights.ts';
 
 /** One layer's key and value: cross [2, H, hd, T] / [2, H, T, hd], past [B, H, hd, P] / [B, H, P, hd]. */
 export interface KeyValue {
@@ -60,23 +60,14 @@ interface DecoderLayer {
   readonly fc2: Int8Linear;
 }
 
-function addInPlace(into: Float32Array, x: Float32Array): void {
-  for (let i = 0; i < into.length; i++) into[i] = into[i]! + x[i]!;
-}
-
-/** The decoder's files are not a q8 export these kernels can run (ONNX Runtime still can). */
-export class UnsupportedDecoderError extends Error {
-  override readonly name = 'UnsupportedDecoderError';
-}
-
 export class DecoderStep {
-  private readonly buffers = new Map<string, Float32Array>();
+  private readonly buffers = new WorkingArrays();
 
   private constructor(
     private readonly config: DalleBartConfig,
     private readonly gemm: Int8Gemm,
     private readonly attention: Attention,
-    private readonly tokens: { readonly table: Int8Array; readonly rowScales: Float32Array },
+    private readonly tokens: Int8Embedding,
     private readonly positions: Float32Array,
     private readonly embeddingNorm: RowNorm,
     private readonly layers: readonly DecoderLayer[],
@@ -90,23 +81,9 @@ export class DecoderStep {
     weights: ReadonlyMap<string, OnnxInitializer>,
     gemm: Int8Gemm,
   ): DecoderStep {
-    const get = (name: string): OnnxInitializer => {
-      const tensor = weights.get(name);
-      if (!tensor) throw new UnsupportedDecoderError(`the decoder has no initializer ${name}: not a q8 export`);
-      return tensor;
-    };
-    // Layers of one input are packed side by side: one rounding of the input, one call.
-    const linear = (...names: string[]): Int8Linear => {
-      const inDims = new Set(names.map((name) => get(`${name}.q8`).dims[0]));
-      if (inDims.size !== 1) throw new UnsupportedDecoderError(`${names.join(', ')} differ in their inputs`);
-      const layers = names.map((name) => {
-        const q = get(`${name}.q8`);
-        return { q: int8Values(q), scales: float32Values(get(`${name}.scales`)), outDim: q.dims[1]! };
-      });
-      return gemm.addLinears([...inDims][0]!, layers);
-    };
-    const norm = (name: string): RowNorm =>
-      gemm.addNorm(float32Values(get(`${name}.scale`)), float32Values(get(`${name}.bias`)));
+    const w = new BartWeights(weights, gemm, 'decoder');
+    const linear = (...names: string[]): Int8Linear => w.linear(...names);
+    const norm = (name: string): RowNorm => w.norm(name);
     const layers: DecoderLayer[] = [];
     for (let l = 0; l < config.decoderLayers; l++) {
       const p = `decoder.${l}`;
@@ -125,19 +102,13 @@ export class DecoderStep {
         fc2: linear(`${p}.glu.fc2`),
       });
     }
-    const tokens = {
-      // A copy: a view would keep the whole external-data file alive (the linear layers are packed, so copied).
-      table: new Int8Array(int8Values(get('decoder.embed_tokens.q8'))),
-      rowScales: float32Values(get('decoder.embed_tokens.scales')),
-    };
-    const positions = float32Values(get('decoder.embed_positions'));
     const embeddingNorm = norm('decoder.layernorm_embedding');
     return new DecoderStep(
       config,
       gemm,
       new Attention(gemm),
-      tokens,
-      positions,
+      w.embedding('decoder.embed_tokens'),
+      w.floats('decoder.embed_positions'),
       embeddingNorm,
       layers,
       norm('decoder.final_ln'),
@@ -147,20 +118,15 @@ export class DecoderStep {
 
   /** LayerNormalization of rows of the norm's width (B rows), into `into` when given. */
   private norm(norm: RowNorm, x: Float32Array, into?: Float32Array): Float32Array {
-    return this.gemm.layerNorm(norm, x, x.length / norm.width, LAYER_NORM_EPS, into);
+    return normRows(this.gemm, norm, x, into);
   }
 
   /**
-   * A step's working array `name` of `length` floats, reused from step to step: the activations no caller keeps
-   * (each read before its array is written again), so a step allocates only what it returns.
+   * A step's working array `name` of `length` floats, reused from step to step: the activations no caller keeps, so a
+   * step allocates only what it returns.
    */
   private buffer(name: string, length: number): Float32Array {
-    let array = this.buffers.get(name);
-    if (array?.length !== length) {
-      array = new Float32Array(length);
-      this.buffers.set(name, array);
-    }
-    return array;
+    return this.buffers.get(name, length);
   }
 
   run(inputs: DecoderStepInputs): DecoderStepOutputs {
@@ -174,13 +140,8 @@ export class DecoderStep {
     const T = inputs.attentionMask.length / 2;
     const qScale = 1 / Math.sqrt(hd);
 
-    let h: Float32Array = new Float32Array(B * d);
-    inputs.ids.forEach((id, r) => {
-      const scale = this.tokens.rowScales[id]!;
-      for (let c = 0; c < d; c++)
-        h[r * d + c] = this.tokens.table[id * d + c]! * scale + this.positions[inputs.position * d + c]!;
-    });
-    h = this.norm(this.embeddingNorm, h);
+    const embedded = embedRows(this.tokens, inputs.ids, this.positions, () => inputs.position, new Float32Array(B * d));
+    const h = this.norm(this.embeddingNorm, embedded);
 
     const newSlots: KeyValue[] = [];
     const context = this.buffer('context', B * d);

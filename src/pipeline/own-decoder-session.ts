@@ -8,7 +8,6 @@
 import type { DalleBartConfig } from '../model/config.ts';
 import type { GraphEntry } from '../model/manifest.ts';
 import type { ModelSource } from '../model/model-source.ts';
-import { readInitializers } from '../model/onnx-initializers.ts';
 import {
   BATCH_AXIS,
   cacheNames,
@@ -20,19 +19,10 @@ import {
 } from '../model/graph-io.ts';
 import { DecoderStep } from '../kernels/decoder-step.ts';
 import type { DecoderStepInputs } from '../kernels/decoder-step.ts';
-import { Int8Gemm } from '../kernels/int8-gemm.ts';
 import type { Int8GemmOptions } from '../kernels/int8-gemm.ts';
 import { int64 } from './decoder-run.ts';
+import { floats, numbers, ownSession, packOwnGraph, tensorInfo } from './own-session.ts';
 import type { OrtApi, Session, Tensor } from './runtime.ts';
-
-type Metadata = Session['inputMetadata'][number];
-
-const tensorInfo = (name: string, type: 'float32' | 'int64', shape: (number | string)[]): Metadata => ({
-  name,
-  isTensor: true,
-  type,
-  shape,
-});
 
 /** Sessions on our kernels: they keep the self-attention cache themselves when run without `past.*`. */
 const keepingCache = new WeakSet<Session>();
@@ -46,18 +36,6 @@ export function keepsOwnCache(session: Session): boolean {
   return keepingCache.has(session);
 }
 
-/** Numbers of an int64 tensor (ids, the position, the mask: all small). */
-function numbers(tensor: Tensor | undefined, name: string): number[] {
-  if (!tensor || tensor.type !== 'int64') throw new Error(`the decoder needs int64 input ${name}`);
-  return Array.from(tensor.data as BigInt64Array, Number);
-}
-
-function floats(tensor: Tensor | undefined, name: string): Float32Array {
-  if (!tensor || tensor.type !== 'float32' || !(tensor.data instanceof Float32Array))
-    throw new Error(`the decoder needs float32 input ${name} in host memory`);
-  return tensor.data;
-}
-
 /** Loads the q8 decoder's weights from its graph file into our kernels; throws for a folder that is not q8. */
 export async function createOwnDecoderSession(
   ort: OrtApi,
@@ -65,24 +43,10 @@ export async function createOwnDecoderSession(
   entry: GraphEntry,
   options: Int8GemmOptions = {},
 ): Promise<Session> {
-  const externalData = await Promise.all(
-    entry.externalData.map(async (path) => ({ path, data: await source.readFile(path) })),
+  const { packed, gemm } = await packOwnGraph(source, entry, options, (weights, gemm) =>
+    DecoderStep.fromInitializers(source.manifest.dalleBart, weights, gemm),
   );
-  const weights = readInitializers(await source.readFile(entry.file), externalData);
-  const gemm = await Int8Gemm.create(options).catch((error: unknown) => {
-    if ((options.threads ?? 1) === 1) throw error;
-    // Helper threads that cannot start (no nested workers, a blocked script): our kernels on this thread alone.
-    console.warn(`our kernels' helper threads did not start (${String(error)}): running them on one thread`);
-    return Int8Gemm.create();
-  });
-  let step: DecoderStep;
-  try {
-    step = DecoderStep.fromInitializers(source.manifest.dalleBart, weights, gemm);
-  } catch (error) {
-    await gemm.release();
-    throw error;
-  }
-  return ownDecoderSession(ort, step, source.manifest.dalleBart, () => gemm.release());
+  return ownDecoderSession(ort, packed, source.manifest.dalleBart, () => gemm.release());
 }
 
 /** The host-cache decoder's feeds for `inputs`: what the engine passes either decoder, and the adapter reads back. */
@@ -122,7 +86,7 @@ export function ownDecoderSession(
   const cross = crossAttentionNames(c);
   const past = cacheNames(c, 'past');
   const slots = newSlotNames(c);
-  const inputMetadata: Metadata[] = [
+  const inputMetadata = [
     tensorInfo(DECODER_INPUTS.inputIds, 'int64', [BATCH_AXIS]),
     tensorInfo(DECODER_INPUTS.position, 'int64', []),
     tensorInfo(DECODER_INPUTS.attentionMask, 'int64', [2, TEXT_AXIS]),
@@ -138,26 +102,14 @@ export function ownDecoderSession(
     ]),
   ];
   const V = c.imageVocabSize + 1;
-  const outputMetadata: Metadata[] = [
+  const outputMetadata = [
     tensorInfo(DECODER_OUTPUTS.logits, 'float32', [BATCH_AXIS, V]),
     ...slots.flatMap(({ key, value }) => [
       tensorInfo(key, 'float32', [BATCH_AXIS, c.dModel]),
       tensorInfo(value, 'float32', [BATCH_AXIS, c.dModel]),
     ]),
   ];
-  const outputNames = outputMetadata.map((m) => m.name);
-  // ONNX Runtime's run(feeds, options) and run(feeds, fetches, options): fetches are a name list or an object keyed by
-  // output names (anything else is run options). Every output is computed anyway; preallocated output tensors are not
-  // written into (refused).
-  const runNow = (feeds: Readonly<Record<string, Tensor>>, fetches?: unknown): Record<string, Tensor> => {
-    let names: readonly string[] | undefined;
-    if (Array.isArray(fetches)) names = fetches as string[];
-    else if (fetches && typeof fetches === 'object') {
-      const wanted = Object.entries(fetches as Record<string, unknown>).filter(([name]) => outputNames.includes(name));
-      if (wanted.some(([, tensor]) => tensor !== null))
-        throw new Error('the decoder on our own kernels does not write into preallocated outputs');
-      if (wanted.length > 0) names = wanted.map(([name]) => name);
-    }
+  const compute = (feeds: Readonly<Record<string, Tensor>>): Record<string, Tensor> => {
     const ids = numbers(feeds[DECODER_INPUTS.inputIds], DECODER_INPUTS.inputIds);
     const firstPast = feeds[past[0]!.key];
     const outputs = step.run({
@@ -181,28 +133,9 @@ export function ownDecoderSession(
       all[key] = new ort.Tensor('float32', outputs.newSlots[l]!.key, [B, c.dModel]);
       all[value] = new ort.Tensor('float32', outputs.newSlots[l]!.value, [B, c.dModel]);
     });
-    if (!names) return all;
-    return Object.fromEntries(
-      names.map((name) => {
-        const tensor = all[name];
-        if (!tensor) throw new Error(`the decoder has no output ${name}`);
-        return [name, tensor];
-      }),
-    );
+    return all;
   };
-  // Errors reject, as ONNX Runtime's do.
-  const run = (feeds: Readonly<Record<string, Tensor>>, fetches?: unknown): Promise<Record<string, Tensor>> =>
-    new Promise((resolve) => resolve(runNow(feeds, fetches)));
-  const session: Session = {
-    inputNames: inputMetadata.map((m) => m.name),
-    outputNames,
-    inputMetadata,
-    outputMetadata,
-    run,
-    release,
-    startProfiling: () => undefined,
-    endProfiling: () => undefined,
-  };
+  const session = ownSession({ what: 'the decoder', inputMetadata, outputMetadata, compute, release });
   keepingCache.add(session);
   return session;
 }

@@ -10,7 +10,8 @@ import type { ModelSource } from '../model/model-source.ts';
 import { dequantizeWeights, weightInputFiles, withWeightInputs } from './weight-inputs.ts';
 import type { Int8GemmOptions } from '../kernels/int8-gemm.ts';
 import { createOwnDecoderSession } from './own-decoder-session.ts';
-import { UnsupportedDecoderError } from '../kernels/decoder-step.ts';
+import { createOwnEncoderSession } from './own-encoder-session.ts';
+import { UnsupportedGraphError } from '../kernels/bart-weights.ts';
 import { OnnxFormatError } from '../model/onnx-initializers.ts';
 
 export type OrtApi = Pick<typeof Ort, 'InferenceSession' | 'Tensor'>;
@@ -24,9 +25,9 @@ export type Tensor = Ort.Tensor;
 export type SessionOptions = Ort.InferenceSession.SessionOptions & {
   readonly dequantizeOnce?: boolean;
   /**
-   * A q8 host-cache decoder runs on our own WebAssembly kernels (own-decoder-session.ts) instead of ONNX Runtime,
-   * reading the weights of the decoder's graph file, with these threads; a folder they cannot run falls back to ONNX
-   * Runtime.
+   * A q8 encoder or host-cache decoder runs on our own WebAssembly kernels (own-encoder-session.ts,
+   * own-decoder-session.ts) instead of ONNX Runtime, reading the weights of the graph's file, with these threads; a
+   * folder they cannot run falls back to ONNX Runtime.
    */
   readonly ownKernels?: Int8GemmOptions | false;
 };
@@ -83,11 +84,13 @@ export async function createSession(
 ): Promise<Session> {
   const entry = source.manifest.graphs[graph];
   const { dequantizeOnce, ownKernels, ...ortOptions } = options;
-  if (ownKernels && graph === 'decoder' && hostCache) {
-    const own = await createOwnDecoderSession(ort, source, entry, ownKernels).catch((error: unknown) => {
-      // Only a decoder they cannot run falls back; a failed read or a helper thread that would not start is an error.
-      if (!(error instanceof UnsupportedDecoderError || error instanceof OnnxFormatError)) throw error;
-      console.warn('our own kernels cannot run this decoder: ONNX Runtime runs it', error);
+  const ownGraph =
+    graph === 'encoder' ? createOwnEncoderSession : graph === 'decoder' && hostCache ? createOwnDecoderSession : null;
+  if (ownKernels && ownGraph) {
+    const own = await ownGraph(ort, source, entry, ownKernels).catch((error: unknown) => {
+      // Only a graph they cannot run falls back; a failed read or a helper thread that would not start is an error.
+      if (!(error instanceof UnsupportedGraphError || error instanceof OnnxFormatError)) throw error;
+      console.warn(`our own kernels cannot run this ${graph}: ONNX Runtime runs it`, error);
       return undefined;
     });
     if (own) {

@@ -104,8 +104,8 @@ export interface SessionChoices {
    */
   readonly foldDecoder?: boolean;
   /**
-   * WASM: run a q8 decoder on our own kernels with these threads; false (the default) leaves it to ONNX Runtime. The
-   * page, the CLI and the benchmark choose by ownKernelsOnWasm or ask explicitly.
+   * WASM: run a q8 encoder and decoder on our own kernels with these threads; false (the default) leaves them to ONNX
+   * Runtime. The page, the CLI and the benchmark choose by ownKernelsOnWasm or ask explicitly.
    */
   readonly ownKernels?: Int8GemmOptions | false;
 }
@@ -118,8 +118,9 @@ export function sessionOptionsFor(
   return (graph) => {
     if (backend === 'wasm') {
       const own = choices.ownKernels ?? false;
-      const q8Decoder = graph === 'decoder' && manifest.dtype === 'q8' && own !== false;
-      return q8Decoder ? { ...WASM_SESSION_OPTIONS, ownKernels: own } : { ...WASM_SESSION_OPTIONS };
+      // The encoder too: int8 on our kernels where ONNX Runtime would hold its weights as float32.
+      const q8DalleBart = graph !== 'vqgan' && manifest.dtype === 'q8' && own !== false;
+      return q8DalleBart ? { ...WASM_SESSION_OPTIONS, ownKernels: own } : { ...WASM_SESSION_OPTIONS };
     }
     if (graph === 'vqgan') return { ...QUIET, executionProviders: ['webgpu'] };
     // Tensors the decoder reads every step stay on the GPU: the encoder's cross keys/values

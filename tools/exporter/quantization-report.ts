@@ -30,7 +30,7 @@ export interface QuantizationReport {
   readonly dtype: string;
   /**
    * Which of the quantized model's decoders was measured: its full graph, its host-cache graph on WASM, or the
-   * host-cache step on our own WebAssembly kernels (SessionOptions.ownKernels).
+   * host-cache step on our own WebAssembly kernels (SessionOptions.ownKernels; the encoder on them too).
    */
   readonly decoder: 'full' | 'host-cache' | 'own-kernels';
   readonly firstSteps: number;
@@ -48,7 +48,7 @@ const PROMPT = 'a photo of an astronaut riding a horse';
 const DECODER_LABELS: Record<QuantizationReport['decoder'], string> = {
   full: 'decoder (onnxruntime-node CPU)',
   'host-cache': 'host-cache decoder (onnxruntime-web WASM, as the app runs it)',
-  'own-kernels': 'host-cache decoder step on our own WebAssembly kernels',
+  'own-kernels': 'encoder and host-cache decoder step on our own WebAssembly kernels',
 };
 const FIRST_STEPS = 8;
 const CONDITION_SCALE = 10;

@@ -1,0 +1,162 @@
+/**
+ * The q8 DalleBart encoder outside ONNX Runtime, on our kernels: the encoder graph's inputs and outputs on plain typed
+ * arrays (token ids and mask [B, T] → last_hidden_state [B, T, d] and every decoder layer's cross-attention keys and
+ * values), its linear layers int8 in the kernels' memory as the file has them, where ONNX Runtime's WASM backend folds
+ * them to float32 at load (4× the memory). The math follows the exporter's encoder graph (tools/exporter/graphs/
+ * dallebart.ts) op for op: embedding and its norm; per layer a pre-norm, self-attention over the text with padding
+ * hidden as keys, a scaled post-norm, the GLU; the final norm; then each decoder layer's cross key and value
+ * projections (docs/performance.md#the-encoder-on-our-kernels).
+ */
+import type { DalleBartConfig } from '../model/config.ts';
+import type { OnnxInitializer } from '../model/onnx-initializers.ts';
+import { Attention } from './attention.ts';
+import { addInPlace, BartWeights, embedRows, normRows, WorkingArrays } from './bart-weights.ts';
+import type { Int8Embedding } from './bart-weights.ts';
+import type { KeyValue } from './decoder-step.ts';
+import type { Int8Gemm, Int8Linear, RowNorm } from './int8-gemm.ts';
+
+export interface EncoderInputs {
+  /** [B, T] token ids (B prompt rows: the prompt, then the unconditional one). */
+  readonly ids: readonly number[];
+  /** [B, T]: 1 where a token is attended to. */
+  readonly attentionMask: ArrayLike<number>;
+  readonly textLength: number;
+}
+
+export interface EncoderOutputs {
+  /** [B, T, d] */
+  readonly lastHiddenState: Float32Array;
+  /** Per decoder layer: key [B, H, hd, T], value [B, H, T, hd] (H the decoder's heads). */
+  readonly cross: readonly KeyValue[];
+}
+
+interface EncoderLayer {
+  readonly preNorm: RowNorm;
+  /** q, k and v side by side. */
+  readonly qkv: Int8Linear;
+  readonly out: Int8Linear;
+  readonly postNorm: RowNorm;
+  readonly gluNorm0: RowNorm;
+  /** fc0 (the gate) and fc1 side by side. */
+  readonly fc01: Int8Linear;
+  readonly gluNorm1: RowNorm;
+  readonly fc2: Int8Linear;
+}
+
+/** [B, T, H, hd] rows → keys [B, H, hd, T] (`keysLayout`) or values [B, H, T, hd]. */
+function splitHeads(x: Float32Array, B: number, T: number, H: number, hd: number, keysLayout: boolean): Float32Array {
+  const out = new Float32Array(x.length);
+  for (let b = 0; b < B; b++) {
+    for (let t = 0; t < T; t++) {
+      for (let h = 0; h < H; h++) {
+        const from = ((b * T + t) * H + h) * hd;
+        if (!keysLayout) out.set(x.subarray(from, from + hd), ((b * H + h) * T + t) * hd);
+        else for (let c = 0; c < hd; c++) out[((b * H + h) * hd + c) * T + t] = x[from + c]!;
+      }
+    }
+  }
+  return out;
+}
+
+export class EncoderPass {
+  private readonly buffers = new WorkingArrays();
+
+  private constructor(
+    private readonly config: DalleBartConfig,
+    private readonly gemm: Int8Gemm,
+    private readonly attention: Attention,
+    private readonly tokens: Int8Embedding,
+    private readonly positions: Float32Array,
+    private readonly embeddingNorm: RowNorm,
+    private readonly layers: readonly EncoderLayer[],
+    private readonly finalNorm: RowNorm,
+    /** Every decoder layer's cross k and v, side by side: one call for all of them. */
+    private readonly cross: Int8Linear,
+  ) {}
+
+  /** Packs the q8 encoder's weights (readInitializers of its graph file) into `gemm`. */
+  static fromInitializers(
+    config: DalleBartConfig,
+    weights: ReadonlyMap<string, OnnxInitializer>,
+    gemm: Int8Gemm,
+  ): EncoderPass {
+    const w = new BartWeights(weights, gemm, 'encoder');
+    const layers: EncoderLayer[] = [];
+    for (let l = 0; l < config.encoderLayers; l++) {
+      const p = `encoder.${l}`;
+      layers.push({
+        preNorm: w.norm(`${p}.ln_pre`),
+        qkv: w.linear(`${p}.q`, `${p}.k`, `${p}.v`),
+        out: w.linear(`${p}.out`),
+        postNorm: w.norm(`${p}.ln_post`),
+        gluNorm0: w.norm(`${p}.glu.ln0`),
+        fc01: w.linear(`${p}.glu.fc0`, `${p}.glu.fc1`),
+        gluNorm1: w.norm(`${p}.glu.ln1`),
+        fc2: w.linear(`${p}.glu.fc2`),
+      });
+    }
+    const crossNames = Array.from({ length: config.decoderLayers }, (_, l) => [
+      `decoder.${l}.cross.k`,
+      `decoder.${l}.cross.v`,
+    ]).flat();
+    return new EncoderPass(
+      config,
+      gemm,
+      new Attention(gemm),
+      w.embedding('encoder.embed_tokens'),
+      w.floats('encoder.embed_positions'),
+      w.norm('encoder.layernorm_embedding'),
+      layers,
+      w.norm('encoder.final_ln'),
+      w.linear(...crossNames),
+    );
+  }
+
+  private norm(norm: RowNorm, x: Float32Array, into?: Float32Array): Float32Array {
+    return normRows(this.gemm, norm, x, into);
+  }
+
+  run(inputs: EncoderInputs): EncoderOutputs {
+    const { config, gemm } = this;
+    const { ids, attentionMask, textLength: T } = inputs;
+    const d = config.dModel;
+    const rows = ids.length;
+    const B = rows / T;
+    if (!Number.isInteger(B) || attentionMask.length !== rows || T > config.maxTextLength)
+      throw new Error(`the encoder takes ids and a mask of [B, T ≤ ${config.maxTextLength}]; got ${rows} ids, T ${T}`);
+    const heads = config.encoderHeads;
+    const hd = d / heads;
+    const buffer = (name: string, length: number) => this.buffers.get(name, length);
+
+    const embedded = embedRows(this.tokens, ids, this.positions, (r) => r % T, buffer('embedded', rows * d));
+    const h = this.norm(this.embeddingNorm, embedded, new Float32Array(rows * d));
+    const [normed, added] = [buffer('normed', rows * d), buffer('added', rows * d)];
+    const [out, context] = [buffer('out', rows * d), buffer('context', rows * d)];
+    for (const layer of this.layers) {
+      this.norm(layer.preNorm, h, normed);
+      const [q, k, v] = gemm.multiplyParts(layer.qkv, normed, rows) as [Float32Array, Float32Array, Float32Array];
+      const keys = splitHeads(k, B, T, heads, hd, true);
+      const values = splitHeads(v, B, T, heads, hd, false);
+      // Each prompt row's tokens are a group reading that row's keys; padding is hidden as a key, as in the graph.
+      const layerKeys = { keys, values, slots: T, rowsPerGroup: T, mask: attentionMask };
+      this.attention.run(q, layerKeys, heads, hd, 1 / Math.sqrt(hd), context);
+      gemm.multiply(layer.out, context, rows, out);
+      addInPlace(h, this.norm(layer.postNorm, out, added));
+
+      this.norm(layer.gluNorm0, h, normed);
+      const width = layer.fc01.parts[0]!.outDim;
+      const gate = gemm.multiplyGlu(layer.fc01, normed, rows, buffer('gate', rows * width));
+      const gated = this.norm(layer.gluNorm1, gate, buffer('gated', rows * width));
+      addInPlace(h, gemm.multiply(layer.fc2, gated, rows, out));
+    }
+    const encoded = this.norm(this.finalNorm, h, new Float32Array(rows * d));
+    const H = config.decoderHeads;
+    const crossHd = d / H;
+    const projected = gemm.multiplyParts(this.cross, encoded, rows);
+    const cross = Array.from({ length: config.decoderLayers }, (_, l) => ({
+      key: splitHeads(projected[2 * l]!, B, T, H, crossHd, true),
+      value: splitHeads(projected[2 * l + 1]!, B, T, H, crossHd, false),
+    }));
+    return { lastHiddenState: encoded, cross };
+  }
+}

@@ -1,0 +1,111 @@
+/**
+ * A graph on our own kernels behind ONNX Runtime's session interface (own-decoder-session.ts, own-encoder-session.ts):
+ * the same input and output names, shapes and run signature, so the engine drives it as it drives ONNX Runtime.
+ */
+import { Int8Gemm } from '../kernels/int8-gemm.ts';
+import type { Int8GemmOptions } from '../kernels/int8-gemm.ts';
+import type { GraphEntry } from '../model/manifest.ts';
+import type { ModelSource } from '../model/model-source.ts';
+import { readInitializers } from '../model/onnx-initializers.ts';
+import type { OnnxInitializer } from '../model/onnx-initializers.ts';
+import type { Session, Tensor } from './runtime.ts';
+
+type Metadata = Session['inputMetadata'][number];
+
+export const tensorInfo = (name: string, type: 'float32' | 'int64', shape: (number | string)[]): Metadata => ({
+  name,
+  isTensor: true,
+  type,
+  shape,
+});
+
+/** Numbers of an int64 tensor (ids, positions, masks: all small). */
+export function numbers(tensor: Tensor | undefined, name: string): number[] {
+  if (!tensor || tensor.type !== 'int64') throw new Error(`int64 input ${name} is missing`);
+  return Array.from(tensor.data as BigInt64Array, Number);
+}
+
+export function floats(tensor: Tensor | undefined, name: string): Float32Array {
+  if (!tensor || tensor.type !== 'float32' || !(tensor.data instanceof Float32Array))
+    throw new Error(`float32 input ${name} is missing or not in host memory`);
+  return tensor.data;
+}
+
+export interface OwnSessionParts {
+  /** What the session is, for messages ("the decoder"). */
+  readonly what: string;
+  readonly inputMetadata: readonly Metadata[];
+  readonly outputMetadata: readonly Metadata[];
+  /** Every output from the feeds. */
+  readonly compute: (feeds: Readonly<Record<string, Tensor>>) => Record<string, Tensor>;
+  readonly release: () => Promise<void>;
+}
+
+export function ownSession(parts: OwnSessionParts): Session {
+  const { what, inputMetadata, outputMetadata, compute } = parts;
+  const outputNames = outputMetadata.map((m) => m.name);
+  // ONNX Runtime's run(feeds, options) and run(feeds, fetches, options): fetches are a name list or an object keyed by
+  // output names (anything else is run options). Every output is computed anyway; preallocated output tensors are not
+  // written into (refused).
+  const runNow = (feeds: Readonly<Record<string, Tensor>>, fetches?: unknown): Record<string, Tensor> => {
+    let names: readonly string[] | undefined;
+    if (Array.isArray(fetches)) names = fetches as string[];
+    else if (fetches && typeof fetches === 'object') {
+      const wanted = Object.entries(fetches as Record<string, unknown>).filter(([name]) => outputNames.includes(name));
+      if (wanted.some(([, tensor]) => tensor !== null))
+        throw new Error(`${what} on our own kernels does not write into preallocated outputs`);
+      if (wanted.length > 0) names = wanted.map(([name]) => name);
+    }
+    const all = compute(feeds);
+    if (!names) return all;
+    return Object.fromEntries(
+      names.map((name) => {
+        const tensor = all[name];
+        if (!tensor) throw new Error(`${what} has no output ${name}`);
+        return [name, tensor];
+      }),
+    );
+  };
+  // Errors reject, as ONNX Runtime's do.
+  const run = (feeds: Readonly<Record<string, Tensor>>, fetches?: unknown): Promise<Record<string, Tensor>> =>
+    new Promise((resolve) => resolve(runNow(feeds, fetches)));
+  const session: Session = {
+    inputNames: inputMetadata.map((m) => m.name),
+    outputNames,
+    inputMetadata: [...inputMetadata],
+    outputMetadata: [...outputMetadata],
+    run,
+    release: parts.release,
+    startProfiling: () => undefined,
+    endProfiling: () => undefined,
+  };
+  return session;
+}
+
+/**
+ * Reads a graph's weights from its files (the ONNX initializers) and packs them into a new Int8Gemm with `pack`; throws
+ * what `pack` throws for a folder that is not q8, with the Int8Gemm released.
+ */
+export async function packOwnGraph<T>(
+  source: ModelSource,
+  entry: GraphEntry,
+  options: Int8GemmOptions,
+  pack: (weights: ReadonlyMap<string, OnnxInitializer>, gemm: Int8Gemm) => T,
+): Promise<{ packed: T; gemm: Int8Gemm }> {
+  const externalData = await Promise.all(
+    entry.externalData.map(async (path) => ({ path, data: await source.readFile(path) })),
+  );
+  const weights = readInitializers(await source.readFile(entry.file), externalData);
+  const gemm = await Int8Gemm.create(options).catch((error: unknown) => {
+    if ((options.threads ?? 1) === 1) throw error;
+    // Helper threads that cannot start (no nested workers, a blocked script): our kernels on this thread alone.
+    console.warn(`our kernels' helper threads did not start (${String(error)}): running them on one thread`);
+    return Int8Gemm.create();
+  });
+  try {
+    return { packed: pack(weights, gemm), gemm };
+  } catch (error) {
+    await gemm.release();
+    throw error;
+  }
+}
