@@ -9,8 +9,8 @@ import { chooseBatchSizes } from '../src/pipeline/batch-size.ts';
 import { DalleEngine } from '../src/pipeline/engine.ts';
 import { loadDalle } from '../src/pipeline/load-dalle.ts';
 import { createSession, graphFile, runsOnWasm } from '../src/pipeline/runtime.ts';
-import type { SessionOptions } from '../src/pipeline/runtime.ts';
-import { sessionOptionsFor } from '../src/pipeline/session-options.ts';
+import type { Session, SessionOptions } from '../src/pipeline/runtime.ts';
+import { foldsWeights, sessionOptionsFor, WASM_SESSION_OPTIONS } from '../src/pipeline/session-options.ts';
 import type { ModelSource } from '../src/model/model-source.ts';
 import { openModelFolder } from '../tools/node/model-folder.ts';
 import { tinyModel } from './helpers/fixtures.ts';
@@ -97,5 +97,23 @@ void test('WASM loads the Winograd VQGAN, a folder without it loads Conv, and bo
     assert.ok(db >= 40, `${db.toFixed(1)} dB`);
   } finally {
     await Promise.all([winograd.dispose(), direct.release()]);
+  }
+});
+
+void test('WASM dequantizes the VQGAN’s weights in every decode and draws what folded weights draw', async () => {
+  assert.equal(foldsWeights(wasm('vqgan')), false, 'folded, ONNX Runtime would fold the filter transforms too');
+  assert.equal(foldsWeights(wasm('encoder')), true);
+  const unfolded = await createSession(ort, source, 'vqgan', wasm('vqgan'));
+  const folded = await createSession(ort, source, 'vqgan', WASM_SESSION_OPTIONS);
+  try {
+    const sessions = (vqgan: Session) => ({ encoder: vqgan, decoder: vqgan, vqgan });
+    const codes = Int32Array.from({ length: 2 * manifest.dalleBart.imageLength }, (_, i) => (i * 53) % 97);
+    const want = await new DalleEngine(ort, sessions(folded), manifest).decodeImages(codes, 2);
+    const got = await new DalleEngine(ort, sessions(unfolded), manifest).decodeImages(codes, 2);
+    const squared = want.reduce((sum, v, i) => sum + (v - got[i]!) ** 2, 0);
+    const db = 10 * Math.log10(255 ** 2 / Math.max(squared / want.length, 1e-12));
+    assert.ok(db >= 40, `${db.toFixed(1)} dB`);
+  } finally {
+    await Promise.all([unfolded.release(), folded.release()]);
   }
 });

@@ -2,8 +2,9 @@
  * Session options per backend and graph, shared by the worker, the CLI and the benchmarks.
  *
  * WASM: int8 weights are dequantized once at load (`session.disable_quant_qdq` lets ORT's constant
- * folding fold DequantizeLinear). Dequantizing on every step instead made a mini q8 decoder step
- * ~17× slower than fp32 in `npm run bench`-style runs on onnxruntime-web; the download stays small.
+ * folding fold DequantizeLinear), except the VQGAN's (WASM_VQGAN_OPTIONS). Dequantizing on every step
+ * instead made a mini q8 decoder step ~17× slower than fp32 in `npm run bench`-style runs on
+ * onnxruntime-web; the download stays small.
  * MatMulNBits (8 or 4 bits) loses on this build: it dequantizes every run, 3–15× slower than the folded
  * float32 MatMul (docs/performance.md#q8-on-wasm-int8-kernels-without-packed-weights-lose-to-folded-float32).
  * A q8 decoder's WASM graph (`wasmHostCacheFile`) multiplies in int8 instead and has nothing to fold; the page and the
@@ -37,8 +38,16 @@ const QUIET = { logSeverityLevel: 3 } as const;
 /** ORT's constant folding then computes DequantizeLinear of constant (weight) inputs: float32 weights at load. */
 const FOLD_WEIGHTS = { extra: { session: { disable_quant_qdq: '1' } } } as const;
 
-/** Every graph on WASM: int8 weights folded to float32 at load (above). */
+/** The DalleBart graphs on WASM where ONNX Runtime runs them: int8 weights folded to float32 at load (above). */
 export const WASM_SESSION_OPTIONS: SessionOptions = { ...QUIET, executionProviders: ['wasm'], ...FOLD_WEIGHTS };
+
+/**
+ * The VQGAN on WASM: its int8 weights dequantized in every decode, not folded. Folded, ONNX Runtime also folds the
+ * Winograd graph's filter transforms into constants (its constant folding reaches every node whose inputs are all
+ * constant): 7× the float32 weights, ≈ 560 MB more resident for the VQGAN's session, for a decode no faster (once per
+ * image batch, dequantizing takes a few tens of ms of ≈ 1.5 s; docs/performance.md#vqgan-weights-not-folded).
+ */
+export const WASM_VQGAN_OPTIONS: SessionOptions = { ...QUIET, executionProviders: ['wasm'] };
 
 /**
  * The most GPU memory a q8 decoder's weights may take folded to float32 (4 bytes per weight instead of 1): mini's
@@ -119,7 +128,8 @@ export function sessionOptionsFor(
     if (backend === 'wasm') {
       const own = choices.ownKernels ?? false;
       // The encoder too: int8 on our kernels where ONNX Runtime would hold its weights as float32.
-      const q8DalleBart = graph !== 'vqgan' && manifest.dtype === 'q8' && own !== false;
+      if (graph === 'vqgan') return { ...WASM_VQGAN_OPTIONS };
+      const q8DalleBart = manifest.dtype === 'q8' && own !== false;
       return q8DalleBart ? { ...WASM_SESSION_OPTIONS, ownKernels: own } : { ...WASM_SESSION_OPTIONS };
     }
     if (graph === 'vqgan') return { ...QUIET, executionProviders: ['webgpu'] };
