@@ -53,8 +53,8 @@ export interface BenchRun {
    */
   readonly sampled_on_gpu?: number;
   /**
-   * WASM, q8: whether the decoder ran on our own kernels (the default) or on ONNX Runtime (`--runtimes web-ort`);
-   * absent elsewhere.
+   * WASM, q8: whether the encoder and decoder ran on our own kernels (the default) or on ONNX Runtime (`--runtimes
+   * web-ort`); absent elsewhere.
    */
   readonly own_kernels?: boolean;
   /** WebGPU: whether sampling used the shader's candidates (`bench:browser --gpu-sampling`); absent elsewhere. */
@@ -184,10 +184,10 @@ export function formatReport(report: BenchReport): string {
 }
 
 /**
- * The runtime, `-ort` for a q8 decoder on ONNX Runtime's WASM rather than our own kernels, and for WebGPU marks for
- * sampling from the whole logits (`--gpu-sampling off`), for a decoder run
- * step by step rather than captured (`--graph-capture off`, or a model whose graph cannot be captured) and for q8
- * weights dequantized at every step rather than once at load (`--fold-weights off`).
+ * The runtime, `-ort` for a q8 encoder and decoder on ONNX Runtime's WASM rather than our own kernels, and for
+ * WebGPU marks for sampling from the whole logits (`--gpu-sampling off`), for a decoder run step by step rather than
+ * captured (`--graph-capture off`, or a model whose graph cannot be captured) and for q8 weights dequantized at every
+ * step rather than once at load (`--fold-weights off`).
  */
 function runLabel(r: BenchRun): string {
   const sampling = r.gpu_sampling === false ? '-cpu-sampling' : '';

@@ -10,7 +10,7 @@ import { DEFAULT_PREVIEW_EVERY, generateImages } from '../src/pipeline/generate-
 import { loadDalle } from '../src/pipeline/load-dalle.ts';
 import { DEFAULT_SAMPLING } from '../src/pipeline/sampler.ts';
 import type { OrtApi, Session, SessionOptions } from '../src/pipeline/runtime.ts';
-import { ownKernelsFile } from '../src/pipeline/runtime.ts';
+import { loadedFile, ownKernelsFile } from '../src/pipeline/runtime.ts';
 import type { GraphName } from '../src/model/graph-io.ts';
 import type { ModelSource } from '../src/model/model-source.ts';
 import type { BatchSizes } from '../src/pipeline/batch-size.ts';
@@ -150,7 +150,11 @@ export async function measureGeneration(options: MeasureOptions): Promise<Omit<B
       load_avg_end: loadEnd,
       decoder_file: loaded.decoderFile,
       ...(options.runtime === 'web-wasm' && source.manifest.dtype === 'q8'
-        ? { own_kernels: loaded.decoderFile === ownKernelsFile(source.manifest.graphs.decoder) }
+        ? {
+            own_kernels:
+              loaded.decoderFile === ownKernelsFile(source.manifest.graphs.decoder) &&
+              loadedFile(engine.sessions.encoder) === ownKernelsFile(source.manifest.graphs.encoder),
+          }
         : {}),
       ...(options.runtime === 'web-webgpu'
         ? {

@@ -197,3 +197,13 @@ void test('the layerNorm kernel normalizes rows as LayerNormalization does, widt
   }
   assert.throws(() => gemm.addNorm(new Float32Array(4), new Float32Array(3)), /4 scales has 3 biases/);
 });
+
+void test('reserveRows: calls of up to that many rows never grow the memory', async () => {
+  const gemm = await Int8Gemm.create();
+  const [inDim, outDim] = [64, 4096];
+  const layer = gemm.addLinear(randomInt8(inDim * outDim, 3), new Float32Array(outDim).fill(1), inDim, outDim);
+  gemm.reserveRows(128);
+  const bytes = gemm.memory.buffer.byteLength;
+  for (const rows of [2, 37, 128]) gemm.multiply(layer, fillNormal(new Float32Array(rows * inDim), rows, 0, 1), rows);
+  assert.equal(gemm.memory.buffer.byteLength, bytes);
+});

@@ -5,7 +5,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as ortWeb from 'onnxruntime-web';
+import { UnsupportedGraphError } from '../src/kernels/bart-weights.ts';
+import { EncoderPass } from '../src/kernels/encoder-pass.ts';
+import { Int8Gemm } from '../src/kernels/int8-gemm.ts';
 import { ENCODER_INPUTS } from '../src/model/graph-io.ts';
+import { readInitializers } from '../src/model/onnx-initializers.ts';
 import { int64 } from '../src/pipeline/decoder-run.ts';
 import { loadDalle } from '../src/pipeline/load-dalle.ts';
 import { createOwnEncoderSession } from '../src/pipeline/own-encoder-session.ts';
@@ -66,7 +70,7 @@ void test('padding is hidden exactly: a padded token’s id changes nothing of t
     const hidden = (r: Record<string, Tensor>) => r['last_hidden_state']!.data as Float32Array;
     // Row 0 entirely, row 1's first 4 positions: bit for bit.
     assert.deepEqual(hidden(a).subarray(0, (T + 4) * d), hidden(b).subarray(0, (T + 4) * d));
-    await assert.rejects(own.run({}), /int64 input input_ids is missing/);
+    await assert.rejects(own.run({}), /input input_ids is missing/);
   } finally {
     await own.release();
   }
@@ -84,4 +88,20 @@ void test('loadDalle runs a q8 encoder on our kernels where it asks for them', a
   } finally {
     await loaded.dispose();
   }
+});
+
+void test('a model whose heads our attention kernels do not take is left to ONNX Runtime', async () => {
+  const source = openModelFolder(tinyModel('q8'));
+  const c = source.manifest.dalleBart;
+  const entry = source.manifest.graphs.encoder;
+  const externalData = await Promise.all(
+    entry.externalData.map(async (path) => ({ path, data: await source.readFile(path) })),
+  );
+  const weights = readInitializers(await source.readFile(entry.file), externalData);
+  const gemm = await Int8Gemm.create();
+  // Heads of 24 channels: createSession catches UnsupportedGraphError and loads the graph on ONNX Runtime.
+  assert.throws(
+    () => EncoderPass.fromInitializers({ ...c, dModel: 96, encoderHeads: 4 }, weights, gemm),
+    UnsupportedGraphError,
+  );
 });

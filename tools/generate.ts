@@ -79,8 +79,8 @@ async function main(): Promise<void> {
   }
 
   ort.env.wasm.numThreads = 1;
-  // The decoder the page would pick on this machine (ownKernelsOnWasm by its WASM threads), so both draw alike (our
-  // kernels give the same results on any number of threads).
+  // The encoder and decoder the page would pick on this machine (ownKernelsOnWasm by its WASM threads), so both draw
+  // alike (our kernels give the same results on any number of threads).
   const pageThreads = wasmThreads(true, availableParallelism()).threads;
   const ownKernels = ownKernelsOnWasm(pageThreads, spawnNodeGemmHelper);
   const options = sessionOptionsFor('wasm', manifest, { ownKernels });

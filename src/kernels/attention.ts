@@ -82,8 +82,13 @@ interface AttentionCall {
   readonly maskSlots: number;
 }
 
+/** Whether the kernels take heads of `hd` channels (DALL·E Mini's and Mega's are 64). */
+export function supportsHeadSize(hd: number): boolean {
+  return Number.isInteger(hd) && hd > 0 && hd % CHANNEL_BLOCK === 0 && hd <= MAX_HEAD_SIZE;
+}
+
 function checkHeadSize(hd: number): void {
-  if (hd % CHANNEL_BLOCK !== 0 || hd > MAX_HEAD_SIZE)
+  if (!supportsHeadSize(hd))
     throw new Error(`head size ${hd} is not a multiple of ${CHANNEL_BLOCK} up to ${MAX_HEAD_SIZE}`);
 }
 

@@ -7,6 +7,7 @@
 import { LAYER_NORM_EPS } from '../model/config.ts';
 import { float32Values, int8Values } from '../model/onnx-initializers.ts';
 import type { OnnxInitializer } from '../model/onnx-initializers.ts';
+import { supportsHeadSize } from './attention.ts';
 import type { Int8Gemm, Int8Linear, RowNorm } from './int8-gemm.ts';
 
 /** The graph's files are not a q8 export these kernels can run (ONNX Runtime still can). */
@@ -19,6 +20,12 @@ export interface Int8Embedding {
   readonly table: Int8Array;
   readonly rowScales: Float32Array;
   readonly width: number;
+}
+
+/** Throws UnsupportedGraphError unless the attention kernels take `heads` heads over `dModel` channels. */
+export function checkHeads(dModel: number, heads: number, what: string): void {
+  if (!supportsHeadSize(dModel / heads))
+    throw new UnsupportedGraphError(`${what}: heads of ${dModel / heads} channels are not supported by our kernels`);
 }
 
 export class BartWeights {

@@ -11,7 +11,7 @@ import type { OnnxInitializer } from '../model/onnx-initializers.ts';
 import { Int8Gemm } from './int8-gemm.ts';
 import type { Int8Linear, RowNorm } from './int8-gemm.ts';
 import { Attention } from './attention.ts';
-import { addInPlace, BartWeights, embedRows, normRows, WorkingArrays } from './bart-weights.ts';
+import { addInPlace, BartWeights, checkHeads, embedRows, normRows, WorkingArrays } from './bart-weights.ts';
 import type { Int8Embedding } from './bart-weights.ts';
 
 /** One layer's key and value: cross [2, H, hd, T] / [2, H, T, hd], past [B, H, hd, P] / [B, H, P, hd]. */
@@ -81,6 +81,7 @@ export class DecoderStep {
     weights: ReadonlyMap<string, OnnxInitializer>,
     gemm: Int8Gemm,
   ): DecoderStep {
+    checkHeads(config.dModel, config.decoderHeads, 'the decoder');
     const w = new BartWeights(weights, gemm, 'decoder');
     const linear = (...names: string[]): Int8Linear => w.linear(...names);
     const norm = (name: string): RowNorm => w.norm(name);

@@ -10,7 +10,7 @@
 import type { DalleBartConfig } from '../model/config.ts';
 import type { OnnxInitializer } from '../model/onnx-initializers.ts';
 import { Attention } from './attention.ts';
-import { addInPlace, BartWeights, embedRows, normRows, WorkingArrays } from './bart-weights.ts';
+import { addInPlace, BartWeights, checkHeads, embedRows, normRows, WorkingArrays } from './bart-weights.ts';
 import type { Int8Embedding } from './bart-weights.ts';
 import type { KeyValue } from './decoder-step.ts';
 import type { Int8Gemm, Int8Linear, RowNorm } from './int8-gemm.ts';
@@ -70,8 +70,8 @@ export class EncoderPass {
     private readonly embeddingNorm: RowNorm,
     private readonly layers: readonly EncoderLayer[],
     private readonly finalNorm: RowNorm,
-    /** Every decoder layer's cross k and v, side by side: one call for all of them. */
-    private readonly cross: Int8Linear,
+    /** Each decoder layer's cross k and v, side by side. */
+    private readonly cross: readonly Int8Linear[],
   ) {}
 
   /** Packs the q8 encoder's weights (readInitializers of its graph file) into `gemm`. */
@@ -80,6 +80,8 @@ export class EncoderPass {
     weights: ReadonlyMap<string, OnnxInitializer>,
     gemm: Int8Gemm,
   ): EncoderPass {
+    checkHeads(config.dModel, config.encoderHeads, 'the encoder');
+    checkHeads(config.dModel, config.decoderHeads, 'the cross-attention');
     const w = new BartWeights(weights, gemm, 'encoder');
     const layers: EncoderLayer[] = [];
     for (let l = 0; l < config.encoderLayers; l++) {
@@ -95,10 +97,11 @@ export class EncoderPass {
         fc2: w.linear(`${p}.glu.fc2`),
       });
     }
-    const crossNames = Array.from({ length: config.decoderLayers }, (_, l) => [
-      `decoder.${l}.cross.k`,
-      `decoder.${l}.cross.v`,
-    ]).flat();
+    const cross = Array.from({ length: config.decoderLayers }, (_, l) =>
+      w.linear(`decoder.${l}.cross.k`, `decoder.${l}.cross.v`),
+    );
+    // The working memory for the longest prompt pair now: a longer one later would leave a smaller one unused.
+    gemm.reserveRows(2 * config.maxTextLength);
     return new EncoderPass(
       config,
       gemm,
@@ -108,7 +111,7 @@ export class EncoderPass {
       w.norm('encoder.layernorm_embedding'),
       layers,
       w.norm('encoder.final_ln'),
-      w.linear(...crossNames),
+      cross,
     );
   }
 
@@ -152,11 +155,10 @@ export class EncoderPass {
     const encoded = this.norm(this.finalNorm, h, new Float32Array(rows * d));
     const H = config.decoderHeads;
     const crossHd = d / H;
-    const projected = gemm.multiplyParts(this.cross, encoded, rows);
-    const cross = Array.from({ length: config.decoderLayers }, (_, l) => ({
-      key: splitHeads(projected[2 * l]!, B, T, H, crossHd, true),
-      value: splitHeads(projected[2 * l + 1]!, B, T, H, crossHd, false),
-    }));
+    const cross = this.cross.map((layer) => {
+      const [key, value] = gemm.multiplyParts(layer, encoded, rows) as [Float32Array, Float32Array];
+      return { key: splitHeads(key, B, T, H, crossHd, true), value: splitHeads(value, B, T, H, crossHd, false) };
+    });
     return { lastHiddenState: encoded, cross };
   }
 }

@@ -76,6 +76,8 @@ const ALIGN = 64;
 export class Int8Gemm {
   private top = ALIGN;
   private scratch = { rows: 0, width: 0, inputAt: 0, activationsAt: 0, rowScalesAt: 0, outputAt: 0 };
+  /** The widest input or output of any layer or norm placed so far (what a call's working memory spans). */
+  private widest = 0;
 
   private threads: GemmThreads | null = null;
   /** A few floats the kernels read their float parameters from. */
@@ -190,6 +192,7 @@ export class Int8Gemm {
       parts.push({ column: paddedOut, outDim });
       paddedOut += padTo(outDim, PANEL_COLUMNS);
     }
+    this.widest = Math.max(this.widest, paddedIn, paddedOut);
     const weightsAt = this.allocate(paddedIn * paddedOut);
     const scalesAt = this.allocate(paddedOut * 4);
     layers.forEach(({ q, scales, outDim }, i) => {
@@ -203,6 +206,14 @@ export class Int8Gemm {
       new Float32Array(this.memory.buffer, scalesAt + 4 * column, outDim).set(scales);
     });
     return { inDim, paddedIn, paddedOut, weightsAt, scalesAt, parts };
+  }
+
+  /**
+   * Reserves the calls' working memory for `rows` rows of every layer and norm placed so far, so that calls of up to
+   * that many rows never grow it (grown, the smaller regions before stay allocated and unused).
+   */
+  reserveRows(rows: number): void {
+    this.reserve(rows, this.widest);
   }
 
   private reserve(rows: number, width: number): typeof this.scratch {
@@ -225,6 +236,7 @@ export class Int8Gemm {
     const width = scale.length;
     if (bias.length !== width) throw new Error(`a norm of ${width} scales has ${bias.length} biases`);
     const padded = padTo(width, 4);
+    this.widest = Math.max(this.widest, padded);
     const [scaleAt, biasAt] = [this.allocate(4 * padded), this.allocate(4 * padded)];
     const floats = new Float32Array(this.memory.buffer);
     floats.set(scale, scaleAt / 4);

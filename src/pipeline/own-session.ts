@@ -19,15 +19,20 @@ export const tensorInfo = (name: string, type: 'float32' | 'int64', shape: (numb
   shape,
 });
 
+function checkInput(tensor: Tensor | undefined, name: string, type: 'int64' | 'float32'): asserts tensor is Tensor {
+  if (!tensor) throw new Error(`input ${name} is missing`);
+  if (tensor.type !== type) throw new Error(`input ${name} is ${tensor.type}, not ${type}`);
+}
+
 /** Numbers of an int64 tensor (ids, positions, masks: all small). */
 export function numbers(tensor: Tensor | undefined, name: string): number[] {
-  if (!tensor || tensor.type !== 'int64') throw new Error(`int64 input ${name} is missing`);
+  checkInput(tensor, name, 'int64');
   return Array.from(tensor.data as BigInt64Array, Number);
 }
 
 export function floats(tensor: Tensor | undefined, name: string): Float32Array {
-  if (!tensor || tensor.type !== 'float32' || !(tensor.data instanceof Float32Array))
-    throw new Error(`float32 input ${name} is missing or not in host memory`);
+  checkInput(tensor, name, 'float32');
+  if (!(tensor.data instanceof Float32Array)) throw new Error(`input ${name} is not in host memory`);
   return tensor.data;
 }
 

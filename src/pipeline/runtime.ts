@@ -61,7 +61,7 @@ export function graphFile(entry: GraphEntry, options: SessionOptions, hostCache:
 /** The graph file each session createSession made was loaded from (it may fall back from the one asked for). */
 const loadedFiles = new WeakMap<Session, string>();
 
-/** What loadedFile says of a decoder on our own kernels: the file whose weights they read. */
+/** What loadedFile says of an encoder or decoder on our own kernels: the file whose weights they read. */
 export const ownKernelsFile = (entry: GraphEntry): string => `${entry.file} (own kernels)`;
 
 export function loadedFile(session: Session): string {

@@ -8,8 +8,8 @@
  * MatMulNBits (8 or 4 bits) loses on this build: it dequantizes every run, 3–15× slower than the folded
  * float32 MatMul (docs/performance.md#q8-on-wasm-int8-kernels-without-packed-weights-lose-to-folded-float32).
  * A q8 decoder's WASM graph (`wasmHostCacheFile`) multiplies in int8 instead and has nothing to fold; the page and the
- * CLI run a q8 decoder on our own kernels instead (ownKernelsOnWasm, SessionChoices.ownKernels), faster and closer to
- * fp32 (docs/performance.md#our-own-int8-kernel).
+ * CLI run a q8 encoder and decoder on our own kernels instead (ownKernelsOnWasm, SessionChoices.ownKernels), faster,
+ * closer to fp32 and int8 in memory (docs/performance.md#our-own-int8-kernel).
  * WebGPU: the decoder's KV cache outputs (the new slot, or present.*) and its logits stay on the GPU, for the
  * shaders that write the slot into the cache and cut the logits to sampling candidates. A q8 decoder's weights are
  * dequantized once at load there too where the worker chooses it (foldsDecoderOnWebgpu), instead of at every step:
@@ -95,7 +95,8 @@ export function foldsWeights(options: SessionOptions): boolean {
 }
 
 /**
- * Whether a q8 decoder on WASM runs on our own kernels, given the threads ONNX Runtime runs there and a way to start
+ * Whether a q8 encoder and decoder on WASM run on our own kernels, given the threads ONNX Runtime runs there and a way
+ * to start
  * helper threads: yes on one thread, and on more where helpers can be spawned (none: ONNX Runtime). Measured on the
  * random mini q8 export, 2-core machine: one thread 2.7× faster than ONNX Runtime's step at 1 image and even at 9; two
  * threads 2.1× faster at 1 image and 5–10 % faster at 9; from the 1- and 2-thread steps (Amdahl), ours keeps ahead at 7
