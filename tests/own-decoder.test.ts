@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import * as ortWeb from 'onnxruntime-web';
 import { loadDalle } from '../src/pipeline/load-dalle.ts';
 import { createOwnDecoderSession, keepsOwnCache } from '../src/pipeline/own-decoder-session.ts';
+import { createOwnEncoderSession } from '../src/pipeline/own-encoder-session.ts';
 import { ownKernelsOnWasm, sessionOptionsFor } from '../src/pipeline/session-options.ts';
 import { spawnNodeGemmHelper } from '../tools/node/gemm-helper.ts';
 import type { GraphName } from '../src/model/graph-io.ts';
@@ -84,21 +85,25 @@ void test('loadDalle reports the decoder on our own kernels; a folder that is no
 void test('helper threads that cannot start leave our kernels on one thread, with a warning', async () => {
   const dir = tinyModel('q8');
   const source = openModelFolder(dir);
+  let spawned = 0;
   const noWorkers = (): never => {
+    spawned++;
     throw new Error('Worker is not defined');
   };
   const warn = console.warn;
   const warnings: unknown[] = [];
   console.warn = (...args: unknown[]) => void warnings.push(args[0]);
   try {
-    const session = await createOwnDecoderSession(ortWeb, source, source.manifest.graphs.decoder, {
-      threads: 3,
-      spawnHelper: noWorkers,
-    });
-    await session.release();
+    const options = { threads: 3, spawnHelper: noWorkers };
+    const decoder = await createOwnDecoderSession(ortWeb, source, source.manifest.graphs.decoder, options);
+    // The next graph with the same spawner does not try (and wait for) helpers again.
+    const encoder = await createOwnEncoderSession(ortWeb, source, source.manifest.graphs.encoder, options);
+    await Promise.all([decoder.release(), encoder.release()]);
   } finally {
     console.warn = warn;
   }
+  assert.equal(spawned, 1);
+  assert.equal(warnings.length, 1);
   assert.match(
     String(warnings[0]),
     /helper threads did not start \(Error: Worker is not defined\): running them on one thread/,

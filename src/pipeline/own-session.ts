@@ -87,6 +87,9 @@ export function ownSession(parts: OwnSessionParts): Session {
   return session;
 }
 
+/** Spawners whose helper threads did not start: later graphs run on one thread without trying again. */
+const helpersFailed = new WeakSet<NonNullable<Int8GemmOptions['spawnHelper']>>();
+
 /**
  * Reads a graph's weights from its files (the ONNX initializers) and packs them into a new Int8Gemm with `pack`; throws
  * what `pack` throws for a folder that is not q8, with the Int8Gemm released.
@@ -101,9 +104,13 @@ export async function packOwnGraph<T>(
     entry.externalData.map(async (path) => ({ path, data: await source.readFile(path) })),
   );
   const weights = readInitializers(await source.readFile(entry.file), externalData);
-  const gemm = await Int8Gemm.create(options).catch((error: unknown) => {
+  const spawner = options.spawnHelper;
+  const failedBefore = spawner !== undefined && helpersFailed.has(spawner);
+  const gemm = await Int8Gemm.create(failedBefore ? {} : options).catch((error: unknown) => {
     if ((options.threads ?? 1) === 1) throw error;
-    // Helper threads that cannot start (no nested workers, a blocked script): our kernels on this thread alone.
+    // Helper threads that cannot start (no nested workers, a blocked script): our kernels on this thread alone, and so
+    // for the next graph too, which would otherwise wait for its helpers as long again.
+    if (spawner) helpersFailed.add(spawner);
     console.warn(`our kernels' helper threads did not start (${String(error)}): running them on one thread`);
     return Int8Gemm.create();
   });
