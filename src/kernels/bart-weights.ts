@@ -4,10 +4,10 @@
  * scale per row. What the encoder pass and the decoder step both load from (the exporter's names:
  * tools/exporter/graphs/layers.ts).
  */
-import { LAYER_NORM_EPS } from '../model/config.ts';
+import type { DalleBartConfig } from '../model/config.ts';
 import { float32Values, int8Values } from '../model/onnx-initializers.ts';
 import type { OnnxInitializer } from '../model/onnx-initializers.ts';
-import { supportsHeadSize } from './attention.ts';
+import { Attention, supportsHeadSize } from './attention.ts';
 import type { Int8Gemm, Int8Linear, RowNorm } from './int8-gemm.ts';
 
 /** The graph's files are not a q8 export these kernels can run (ONNX Runtime still can). */
@@ -22,6 +22,25 @@ export interface Int8Embedding {
   readonly width: number;
 }
 
+/** A layer's GLU: a norm, GELU(x · fc0) · (x · fc1) (the two packed side by side), a norm, fc2. */
+export interface GluWeights {
+  readonly norm0: RowNorm;
+  readonly fc01: Int8Linear;
+  readonly norm1: RowNorm;
+  readonly fc2: Int8Linear;
+}
+
+/** What the encoder pass and the decoder step both hold: the kernels, the embeddings and their norm, the final norm. */
+export interface BartStackParts {
+  readonly config: DalleBartConfig;
+  readonly gemm: Int8Gemm;
+  readonly attention: Attention;
+  readonly tokens: Int8Embedding;
+  readonly positions: Float32Array;
+  readonly embeddingNorm: RowNorm;
+  readonly finalNorm: RowNorm;
+}
+
 /** Throws UnsupportedGraphError unless the attention kernels take `heads` heads over `dModel` channels. */
 export function checkHeads(dModel: number, heads: number, what: string): void {
   if (!supportsHeadSize(dModel / heads))
@@ -32,8 +51,8 @@ export class BartWeights {
   constructor(
     private readonly weights: ReadonlyMap<string, OnnxInitializer>,
     private readonly gemm: Int8Gemm,
-    /** The graph, for messages: 'encoder' or 'decoder'. */
-    private readonly graph: string,
+    /** The graph, and the prefix of its names: 'encoder' or 'decoder'. */
+    private readonly graph: 'encoder' | 'decoder',
   ) {}
 
   get(name: string): OnnxInitializer {
@@ -66,44 +85,24 @@ export class BartWeights {
     // A copy: a view would keep the whole external-data file alive (the linear layers are packed, so copied).
     return { table: new Int8Array(int8Values(q)), rowScales: this.floats(`${name}.scales`), width: q.dims[1]! };
   }
-}
 
-/** Row r of `into`: row `ids[r]` of an int8 embedding plus row `positionOf(r)` of `positions` [?, width]. */
-export function embedRows(
-  embedding: Int8Embedding,
-  ids: readonly number[],
-  positions: Float32Array,
-  positionOf: (row: number) => number,
-  into: Float32Array,
-): Float32Array {
-  const { table, rowScales, width: d } = embedding;
-  ids.forEach((id, r) => {
-    const scale = rowScales[id]!;
-    const p = positionOf(r) * d;
-    for (let c = 0; c < d; c++) into[r * d + c] = table[id * d + c]! * scale + positions[p + c]!;
-  });
-  return into;
-}
+  /** The GLU under `prefix` (`encoder.3.glu`). */
+  glu(prefix: string): GluWeights {
+    const [norm0, fc01] = [this.norm(`${prefix}.ln0`), this.linear(`${prefix}.fc0`, `${prefix}.fc1`)];
+    return { norm0, fc01, norm1: this.norm(`${prefix}.ln1`), fc2: this.linear(`${prefix}.fc2`) };
+  }
 
-/** LayerNormalization of rows of the norm's width, with the graphs' epsilon, into `into` when given. */
-export function normRows(gemm: Int8Gemm, norm: RowNorm, x: Float32Array, into?: Float32Array): Float32Array {
-  return gemm.layerNorm(norm, x, x.length / norm.width, LAYER_NORM_EPS, into);
-}
-
-export function addInPlace(into: Float32Array, x: Float32Array): void {
-  for (let i = 0; i < into.length; i++) into[i] = into[i]! + x[i]!;
-}
-
-/** Working arrays reused from call to call by name (each read before it is written again). */
-export class WorkingArrays {
-  private readonly arrays = new Map<string, Float32Array>();
-
-  get(name: string, length: number): Float32Array {
-    let array = this.arrays.get(name);
-    if (array?.length !== length) {
-      array = new Float32Array(length);
-      this.arrays.set(name, array);
-    }
-    return array;
+  /** The graph's embeddings, their norm and its final norm, and attention in the same kernels' memory. */
+  stackParts(config: DalleBartConfig): BartStackParts {
+    const g = this.graph;
+    return {
+      config,
+      gemm: this.gemm,
+      attention: new Attention(this.gemm),
+      tokens: this.embedding(`${g}.embed_tokens`),
+      positions: this.floats(`${g}.embed_positions`),
+      embeddingNorm: this.norm(`${g}.layernorm_embedding`),
+      finalNorm: this.norm(`${g}.final_ln`),
+    };
   }
 }

@@ -10,9 +10,9 @@ import type { DalleBartConfig } from '../model/config.ts';
 import type { OnnxInitializer } from '../model/onnx-initializers.ts';
 import { Int8Gemm } from './int8-gemm.ts';
 import type { Int8Linear, RowNorm } from './int8-gemm.ts';
-import { Attention } from './attention.ts';
-import { addInPlace, BartWeights, checkHeads, embedRows, normRows, WorkingArrays } from './bart-weights.ts';
-import type { Int8Embedding } from './bart-weights.ts';
+import { addInPlace, BartStack } from './bart-stack.ts';
+import { BartWeights, checkHeads } from './bart-weights.ts';
+import type { BartStackParts, GluWeights } from './bart-weights.ts';
 
 /** One layer's key and value: cross [2, H, hd, T] / [2, H, T, hd], past [B, H, hd, P] / [B, H, P, hd]. */
 export interface KeyValue {
@@ -53,27 +53,17 @@ interface DecoderLayer {
   readonly crossQ: Int8Linear;
   readonly crossOut: Int8Linear;
   readonly postCross: RowNorm;
-  readonly gluNorm0: RowNorm;
-  /** fc0 (the gate) and fc1 side by side. */
-  readonly fc01: Int8Linear;
-  readonly gluNorm1: RowNorm;
-  readonly fc2: Int8Linear;
+  readonly glu: GluWeights;
 }
 
-export class DecoderStep {
-  private readonly buffers = new WorkingArrays();
-
+export class DecoderStep extends BartStack {
   private constructor(
-    private readonly config: DalleBartConfig,
-    private readonly gemm: Int8Gemm,
-    private readonly attention: Attention,
-    private readonly tokens: Int8Embedding,
-    private readonly positions: Float32Array,
-    private readonly embeddingNorm: RowNorm,
+    parts: BartStackParts,
     private readonly layers: readonly DecoderLayer[],
-    private readonly finalNorm: RowNorm,
     private readonly head: Int8Linear,
-  ) {}
+  ) {
+    super(parts);
+  }
 
   /** Packs the q8 decoder's weights (from readInitializers of any of its graph files) into `gemm`. */
   static fromInitializers(
@@ -83,51 +73,22 @@ export class DecoderStep {
   ): DecoderStep {
     checkHeads(config.dModel, config.decoderHeads, 'the decoder');
     const w = new BartWeights(weights, gemm, 'decoder');
-    const linear = (...names: string[]): Int8Linear => w.linear(...names);
-    const norm = (name: string): RowNorm => w.norm(name);
     const layers: DecoderLayer[] = [];
     for (let l = 0; l < config.decoderLayers; l++) {
       const p = `decoder.${l}`;
       layers.push({
-        preSelf: norm(`${p}.ln_pre_self`),
-        qkv: linear(`${p}.self.q`, `${p}.self.k`, `${p}.self.v`),
-        selfOut: linear(`${p}.self.out`),
-        postSelf: norm(`${p}.ln_post_self`),
-        preCross: norm(`${p}.ln_pre_cross`),
-        crossQ: linear(`${p}.cross.q`),
-        crossOut: linear(`${p}.cross.out`),
-        postCross: norm(`${p}.ln_post_cross`),
-        gluNorm0: norm(`${p}.glu.ln0`),
-        fc01: linear(`${p}.glu.fc0`, `${p}.glu.fc1`),
-        gluNorm1: norm(`${p}.glu.ln1`),
-        fc2: linear(`${p}.glu.fc2`),
+        preSelf: w.norm(`${p}.ln_pre_self`),
+        qkv: w.linear(`${p}.self.q`, `${p}.self.k`, `${p}.self.v`),
+        selfOut: w.linear(`${p}.self.out`),
+        postSelf: w.norm(`${p}.ln_post_self`),
+        preCross: w.norm(`${p}.ln_pre_cross`),
+        crossQ: w.linear(`${p}.cross.q`),
+        crossOut: w.linear(`${p}.cross.out`),
+        postCross: w.norm(`${p}.ln_post_cross`),
+        glu: w.glu(`${p}.glu`),
       });
     }
-    const embeddingNorm = norm('decoder.layernorm_embedding');
-    return new DecoderStep(
-      config,
-      gemm,
-      new Attention(gemm),
-      w.embedding('decoder.embed_tokens'),
-      w.floats('decoder.embed_positions'),
-      embeddingNorm,
-      layers,
-      norm('decoder.final_ln'),
-      linear('lm_head'),
-    );
-  }
-
-  /** LayerNormalization of rows of the norm's width (B rows), into `into` when given. */
-  private norm(norm: RowNorm, x: Float32Array, into?: Float32Array): Float32Array {
-    return normRows(this.gemm, norm, x, into);
-  }
-
-  /**
-   * A step's working array `name` of `length` floats, reused from step to step: the activations no caller keeps, so a
-   * step allocates only what it returns.
-   */
-  private buffer(name: string, length: number): Float32Array {
-    return this.buffers.get(name, length);
+    return new DecoderStep(w.stackParts(config), layers, w.linear('lm_head'));
   }
 
   run(inputs: DecoderStepInputs): DecoderStepOutputs {
@@ -141,7 +102,7 @@ export class DecoderStep {
     const T = inputs.attentionMask.length / 2;
     const qScale = 1 / Math.sqrt(hd);
 
-    const embedded = embedRows(this.tokens, inputs.ids, this.positions, () => inputs.position, new Float32Array(B * d));
+    const embedded = this.embed(inputs.ids, () => inputs.position, new Float32Array(B * d));
     const h = this.norm(this.embeddingNorm, embedded);
 
     const newSlots: KeyValue[] = [];
@@ -200,11 +161,7 @@ export class DecoderStep {
       gemm.multiply(layer.crossOut, context, B, out);
       addInPlace(h, this.norm(layer.postCross, out, added));
 
-      this.norm(layer.gluNorm0, h, normed);
-      const width = layer.fc01.parts[0]!.outDim;
-      const gate = gemm.multiplyGlu(layer.fc01, normed, B, this.buffer('gate', B * width));
-      const gated = this.norm(layer.gluNorm1, gate, this.buffer('gated', B * width));
-      addInPlace(h, gemm.multiply(layer.fc2, gated, B, out));
+      this.addGlu(layer.glu, h, B, normed, out);
     });
     return { logits: gemm.multiply(this.head, this.norm(this.finalNorm, h, normed), B), newSlots };
   }

@@ -9,9 +9,9 @@
  */
 import type { DalleBartConfig } from '../model/config.ts';
 import type { OnnxInitializer } from '../model/onnx-initializers.ts';
-import { Attention } from './attention.ts';
-import { addInPlace, BartWeights, checkHeads, embedRows, normRows, WorkingArrays } from './bart-weights.ts';
-import type { Int8Embedding } from './bart-weights.ts';
+import { addInPlace, BartStack } from './bart-stack.ts';
+import { BartWeights, checkHeads } from './bart-weights.ts';
+import type { BartStackParts, GluWeights } from './bart-weights.ts';
 import type { KeyValue } from './decoder-step.ts';
 import type { Int8Gemm, Int8Linear, RowNorm } from './int8-gemm.ts';
 
@@ -36,11 +36,7 @@ interface EncoderLayer {
   readonly qkv: Int8Linear;
   readonly out: Int8Linear;
   readonly postNorm: RowNorm;
-  readonly gluNorm0: RowNorm;
-  /** fc0 (the gate) and fc1 side by side. */
-  readonly fc01: Int8Linear;
-  readonly gluNorm1: RowNorm;
-  readonly fc2: Int8Linear;
+  readonly glu: GluWeights;
 }
 
 /** [B, T, H, hd] rows → keys [B, H, hd, T] (`keysLayout`) or values [B, H, T, hd]. */
@@ -58,21 +54,15 @@ function splitHeads(x: Float32Array, B: number, T: number, H: number, hd: number
   return out;
 }
 
-export class EncoderPass {
-  private readonly buffers = new WorkingArrays();
-
+export class EncoderPass extends BartStack {
   private constructor(
-    private readonly config: DalleBartConfig,
-    private readonly gemm: Int8Gemm,
-    private readonly attention: Attention,
-    private readonly tokens: Int8Embedding,
-    private readonly positions: Float32Array,
-    private readonly embeddingNorm: RowNorm,
+    parts: BartStackParts,
     private readonly layers: readonly EncoderLayer[],
-    private readonly finalNorm: RowNorm,
     /** Each decoder layer's cross k and v, side by side. */
     private readonly cross: readonly Int8Linear[],
-  ) {}
+  ) {
+    super(parts);
+  }
 
   /** Packs the q8 encoder's weights (readInitializers of its graph file) into `gemm`. */
   static fromInitializers(
@@ -91,32 +81,16 @@ export class EncoderPass {
         qkv: w.linear(`${p}.q`, `${p}.k`, `${p}.v`),
         out: w.linear(`${p}.out`),
         postNorm: w.norm(`${p}.ln_post`),
-        gluNorm0: w.norm(`${p}.glu.ln0`),
-        fc01: w.linear(`${p}.glu.fc0`, `${p}.glu.fc1`),
-        gluNorm1: w.norm(`${p}.glu.ln1`),
-        fc2: w.linear(`${p}.glu.fc2`),
+        glu: w.glu(`${p}.glu`),
       });
     }
     const cross = Array.from({ length: config.decoderLayers }, (_, l) =>
       w.linear(`decoder.${l}.cross.k`, `decoder.${l}.cross.v`),
     );
+    const parts = w.stackParts(config);
     // The working memory for the longest prompt pair now: a longer one later would leave a smaller one unused.
     gemm.reserveRows(2 * config.maxTextLength);
-    return new EncoderPass(
-      config,
-      gemm,
-      new Attention(gemm),
-      w.embedding('encoder.embed_tokens'),
-      w.floats('encoder.embed_positions'),
-      w.norm('encoder.layernorm_embedding'),
-      layers,
-      w.norm('encoder.final_ln'),
-      cross,
-    );
-  }
-
-  private norm(norm: RowNorm, x: Float32Array, into?: Float32Array): Float32Array {
-    return normRows(this.gemm, norm, x, into);
+    return new EncoderPass(parts, layers, cross);
   }
 
   run(inputs: EncoderInputs): EncoderOutputs {
@@ -129,9 +103,9 @@ export class EncoderPass {
       throw new Error(`the encoder takes ids and a mask of [B, T ≤ ${config.maxTextLength}]; got ${rows} ids, T ${T}`);
     const heads = config.encoderHeads;
     const hd = d / heads;
-    const buffer = (name: string, length: number) => this.buffers.get(name, length);
+    const buffer = (name: string, length: number) => this.buffer(name, length);
 
-    const embedded = embedRows(this.tokens, ids, this.positions, (r) => r % T, buffer('embedded', rows * d));
+    const embedded = this.embed(ids, (r) => r % T, buffer('embedded', rows * d));
     const h = this.norm(this.embeddingNorm, embedded, new Float32Array(rows * d));
     const [normed, added] = [buffer('normed', rows * d), buffer('added', rows * d)];
     const [out, context] = [buffer('out', rows * d), buffer('context', rows * d)];
@@ -146,11 +120,7 @@ export class EncoderPass {
       gemm.multiply(layer.out, context, rows, out);
       addInPlace(h, this.norm(layer.postNorm, out, added));
 
-      this.norm(layer.gluNorm0, h, normed);
-      const width = layer.fc01.parts[0]!.outDim;
-      const gate = gemm.multiplyGlu(layer.fc01, normed, rows, buffer('gate', rows * width));
-      const gated = this.norm(layer.gluNorm1, gate, buffer('gated', rows * width));
-      addInPlace(h, gemm.multiply(layer.fc2, gated, rows, out));
+      this.addGlu(layer.glu, h, rows, normed, out);
     }
     const encoded = this.norm(this.finalNorm, h, new Float32Array(rows * d));
     const H = config.decoderHeads;

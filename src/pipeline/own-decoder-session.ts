@@ -21,7 +21,7 @@ import { DecoderStep } from '../kernels/decoder-step.ts';
 import type { DecoderStepInputs } from '../kernels/decoder-step.ts';
 import type { Int8GemmOptions } from '../kernels/int8-gemm.ts';
 import { int64 } from './decoder-run.ts';
-import { floats, numbers, ownSession, packOwnGraph, tensorInfo } from './own-session.ts';
+import { crossMetadata, crossTensors, floats, numbers, ownSession, packOwnGraph, tensorInfo } from './own-session.ts';
 import type { OrtApi, Session, Tensor } from './runtime.ts';
 
 /** Sessions on our kernels: they keep the self-attention cache themselves when run without `past.*`. */
@@ -60,11 +60,8 @@ export function decoderFeeds(ort: OrtApi, c: DalleBartConfig, inputs: DecoderSte
     [DECODER_INPUTS.inputIds]: int64(ort, inputs.ids, [B]),
     [DECODER_INPUTS.position]: int64(ort, [inputs.position], []),
     [DECODER_INPUTS.attentionMask]: int64(ort, inputs.attentionMask, [2, T]),
+    ...crossTensors(ort, c, inputs.cross, 2, T),
   };
-  crossAttentionNames(c).forEach(({ key, value }, l) => {
-    feeds[key] = new ort.Tensor('float32', inputs.cross[l]!.key, [2, H, hd, T]);
-    feeds[value] = new ort.Tensor('float32', inputs.cross[l]!.value, [2, H, T, hd]);
-  });
   const { past } = inputs;
   if (past) {
     cacheNames(c, 'past').forEach(({ key, value }, l) => {
@@ -90,10 +87,7 @@ export function ownDecoderSession(
     tensorInfo(DECODER_INPUTS.inputIds, 'int64', [BATCH_AXIS]),
     tensorInfo(DECODER_INPUTS.position, 'int64', []),
     tensorInfo(DECODER_INPUTS.attentionMask, 'int64', [2, TEXT_AXIS]),
-    ...cross.flatMap(({ key, value }) => [
-      tensorInfo(key, 'float32', [2, H, hd, TEXT_AXIS]),
-      tensorInfo(value, 'float32', [2, H, TEXT_AXIS, hd]),
-    ]),
+    ...crossMetadata(c, 2),
     // Fed only where the engine does not know this session keeps its own cache (keepsOwnCache): then all the
     // image's slots, not ONNX Runtime's growing axis, so a host cache is allocated once rather than grown by copies.
     ...past.flatMap(({ key, value }) => [

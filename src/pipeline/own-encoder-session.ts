@@ -6,10 +6,10 @@
 import type { DalleBartConfig } from '../model/config.ts';
 import type { GraphEntry } from '../model/manifest.ts';
 import type { ModelSource } from '../model/model-source.ts';
-import { BATCH_AXIS, crossAttentionNames, ENCODER_INPUTS, ENCODER_OUTPUTS, TEXT_AXIS } from '../model/graph-io.ts';
+import { BATCH_AXIS, ENCODER_INPUTS, ENCODER_OUTPUTS, TEXT_AXIS } from '../model/graph-io.ts';
 import { EncoderPass } from '../kernels/encoder-pass.ts';
 import type { Int8GemmOptions } from '../kernels/int8-gemm.ts';
-import { numbers, ownSession, packOwnGraph, tensorInfo } from './own-session.ts';
+import { crossMetadata, crossTensors, numbers, ownSession, packOwnGraph, tensorInfo } from './own-session.ts';
 import type { OrtApi, Session, Tensor } from './runtime.ts';
 
 /** Loads the q8 encoder's weights from its graph file into our kernels; throws for a folder that is not q8. */
@@ -32,19 +32,13 @@ export function ownEncoderSession(
   c: DalleBartConfig,
   release: () => Promise<void>,
 ): Session {
-  const H = c.decoderHeads;
-  const hd = c.dModel / H;
-  const cross = crossAttentionNames(c);
   const inputMetadata = [
     tensorInfo(ENCODER_INPUTS.inputIds, 'int64', [BATCH_AXIS, TEXT_AXIS]),
     tensorInfo(ENCODER_INPUTS.attentionMask, 'int64', [BATCH_AXIS, TEXT_AXIS]),
   ];
   const outputMetadata = [
     tensorInfo(ENCODER_OUTPUTS.lastHiddenState, 'float32', [BATCH_AXIS, TEXT_AXIS, c.dModel]),
-    ...cross.flatMap(({ key, value }) => [
-      tensorInfo(key, 'float32', [BATCH_AXIS, H, hd, TEXT_AXIS]),
-      tensorInfo(value, 'float32', [BATCH_AXIS, H, TEXT_AXIS, hd]),
-    ]),
+    ...crossMetadata(c, BATCH_AXIS),
   ];
   const compute = (feeds: Readonly<Record<string, Tensor>>): Record<string, Tensor> => {
     const idsTensor = feeds[ENCODER_INPUTS.inputIds];
@@ -52,14 +46,10 @@ export function ownEncoderSession(
     const [B, T] = idsTensor!.dims as [number, number];
     const attentionMask = numbers(feeds[ENCODER_INPUTS.attentionMask], ENCODER_INPUTS.attentionMask);
     const outputs = pass.run({ ids, attentionMask, textLength: T });
-    const all: Record<string, Tensor> = {
+    return {
       [ENCODER_OUTPUTS.lastHiddenState]: new ort.Tensor('float32', outputs.lastHiddenState, [B, T, c.dModel]),
+      ...crossTensors(ort, c, outputs.cross, B, T),
     };
-    cross.forEach(({ key, value }, l) => {
-      all[key] = new ort.Tensor('float32', outputs.cross[l]!.key, [B, H, hd, T]);
-      all[value] = new ort.Tensor('float32', outputs.cross[l]!.value, [B, H, T, hd]);
-    });
-    return all;
   };
   return ownSession({ what: 'the encoder', inputMetadata, outputMetadata, compute, release });
 }

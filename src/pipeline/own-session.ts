@@ -8,7 +8,10 @@ import type { GraphEntry } from '../model/manifest.ts';
 import type { ModelSource } from '../model/model-source.ts';
 import { readInitializers } from '../model/onnx-initializers.ts';
 import type { OnnxInitializer } from '../model/onnx-initializers.ts';
-import type { Session, Tensor } from './runtime.ts';
+import type { KeyValue } from '../kernels/decoder-step.ts';
+import type { DalleBartConfig } from '../model/config.ts';
+import { crossAttentionNames, TEXT_AXIS } from '../model/graph-io.ts';
+import type { OrtApi, Session, Tensor } from './runtime.ts';
 
 type Metadata = Session['inputMetadata'][number];
 
@@ -22,6 +25,44 @@ export const tensorInfo = (name: string, type: 'float32' | 'int64', shape: (numb
 function checkInput(tensor: Tensor | undefined, name: string, type: 'int64' | 'float32'): asserts tensor is Tensor {
   if (!tensor) throw new Error(`input ${name} is missing`);
   if (tensor.type !== type) throw new Error(`input ${name} is ${tensor.type}, not ${type}`);
+}
+
+/**
+ * The cross-attention tensors the encoder writes and the decoder reads, each decoder layer's keys [batch, H, hd, T] and
+ * values [batch, H, T, hd] (H the decoder's heads), as `[name, shape]`: `batch` and `textLength` are numbers for
+ * tensors, axis names for metadata.
+ */
+function crossShapes<D extends number | string>(
+  c: DalleBartConfig,
+  batch: D,
+  textLength: D,
+): [string, (number | D)[]][] {
+  const H = c.decoderHeads;
+  const hd = c.dModel / H;
+  return crossAttentionNames(c).flatMap(({ key, value }): [string, (number | D)[]][] => [
+    [key, [batch, H, hd, textLength]],
+    [value, [batch, H, textLength, hd]],
+  ]);
+}
+
+export const crossMetadata = (c: DalleBartConfig, batch: number | string): Metadata[] =>
+  crossShapes<number | string>(c, batch, TEXT_AXIS).map(([name, shape]) => tensorInfo(name, 'float32', shape));
+
+/** The cross-attention tensors of `cross` (per decoder layer), for `batch` rows of `textLength` tokens. */
+export function crossTensors(
+  ort: OrtApi,
+  c: DalleBartConfig,
+  cross: readonly KeyValue[],
+  batch: number,
+  textLength: number,
+): Record<string, Tensor> {
+  const shapes = crossShapes(c, batch, textLength);
+  return Object.fromEntries(
+    shapes.map(([name, shape], i) => {
+      const layer = cross[i >> 1]!;
+      return [name, new ort.Tensor('float32', i % 2 === 0 ? layer.key : layer.value, shape)];
+    }),
+  );
 }
 
 /** Numbers of an int64 tensor (ids, positions, masks: all small). */
