@@ -1,6 +1,7 @@
 /**
  * The benchmark's command line: `--model <dir> [--images 1,9] [--steps 256] [--runtimes web,node]
- * [--threads 1,2] [--repeat 1] [--previews on|off] [--json <file>]`. Pure, so its rules have a fast unit test.
+ * [--threads 1,2] [--repeat 1] [--previews on|off] [--graph-capture on,off]
+ * [--json <file>]`. Pure, so its rules have a fast unit test.
  */
 import { availableParallelism } from 'node:os';
 import { intArg, parseArgs, UsageError } from '../tools/cli-args.ts';
@@ -8,9 +9,11 @@ import type { ParsedArgs } from '../tools/cli-args.ts';
 
 /**
  * `web`: onnxruntime-web's WASM backend in Node (what the page runs without WebGPU; a q8 decoder on our own kernels);
- * `web-ort`: the same with a q8 decoder on ONNX Runtime's WASM backend too; `node`: onnxruntime-node, native CPU.
+ * `web-ort`: the same with a q8 decoder on ONNX Runtime's WASM backend too; `node`: onnxruntime-node, native CPU;
+ * `webgpu`: onnxruntime-web's WebGPU backend with the app's WebGPU options, on Dawn in Node (tools/node/node-webgpu.ts:
+ * for a machine with a GPU and no browser; Chromium's is `npm run bench:browser`).
  */
-export const BENCH_RUNTIMES = ['web', 'web-ort', 'node'] as const;
+export const BENCH_RUNTIMES = ['web', 'web-ort', 'node', 'webgpu'] as const;
 export type BenchRuntime = (typeof BENCH_RUNTIMES)[number];
 
 export interface BenchOptions {
@@ -27,6 +30,8 @@ export interface BenchOptions {
    * or none (off: the generation alone, as min-dalle draws; no mosaic previews either).
    */
   readonly previews: boolean;
+  /** WebGPU: the decoder captured and replayed (true: the app's way where the model allows), step by step, or both. */
+  readonly graphCapture: readonly boolean[];
   readonly json?: string;
 }
 
@@ -41,7 +46,17 @@ function intList(args: ParsedArgs, flag: string, fallback: readonly number[], mi
 }
 
 export function parseBenchArgs(argv: readonly string[], cores = availableParallelism()): BenchOptions {
-  const args = parseArgs(argv, ['model', 'images', 'steps', 'runtimes', 'threads', 'repeat', 'previews', 'json']);
+  const args = parseArgs(argv, [
+    'model',
+    'images',
+    'steps',
+    'runtimes',
+    'threads',
+    'repeat',
+    'previews',
+    'graph-capture',
+    'json',
+  ]);
   if (args.positional.length > 0) throw new UsageError(`unexpected argument "${args.positional[0]}"`);
   const model = args.values.get('model');
   if (!model) throw new UsageError('--model <dir> is required (a folder written by npm run export)');
@@ -53,6 +68,9 @@ export function parseBenchArgs(argv: readonly string[], cores = availableParalle
   }
   const previews = args.values.get('previews') ?? 'on';
   if (previews !== 'on' && previews !== 'off') throw new UsageError(`--previews takes on or off; got "${previews}"`);
+  const capture = [...new Set((args.values.get('graph-capture') ?? 'on').split(',').map((v) => v.trim()))];
+  if (capture.some((value) => value !== 'on' && value !== 'off'))
+    throw new UsageError(`--graph-capture takes on, off or both (comma-separated); got "${capture.join(',')}"`);
   const json = args.values.get('json');
   return {
     model,
@@ -62,6 +80,7 @@ export function parseBenchArgs(argv: readonly string[], cores = availableParalle
     threads: intList(args, 'threads', [cores], 1, 64),
     repeat: intArg(args, 'repeat', 1, 1),
     previews: previews === 'on',
+    graphCapture: capture.map((value) => value === 'on'),
     ...(json === undefined ? {} : { json }),
   };
 }

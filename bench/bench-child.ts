@@ -1,8 +1,9 @@
 /**
  * One measurement in a fresh process (so peak memory and allocator state belong to that run alone):
  * `node --import tsx bench/bench-child.ts '<json>'`, the JSON a ChildJob. Prints one BenchRun as JSON on its last line.
+ * The `webgpu` runtime's process is started with tools/node/webgpu-preload.ts, so its `onnxruntime-web` is the
+ * WebGPU bundle.
  */
-import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
 import { loadavg } from 'node:os';
 import { sessionOptionsFor } from '../src/pipeline/session-options.ts';
@@ -12,6 +13,9 @@ import { openModelFolder } from '../tools/node/model-folder.ts';
 import { nodeBatchSizes } from '../tools/node/node-batch.ts';
 import type { BenchRuntime } from './bench-args.ts';
 import { measureGeneration } from './measure-generation.ts';
+import type { BenchRun } from './bench-report.ts';
+import { installNodeWebGpu } from '../tools/node/node-webgpu.ts';
+import { foldedWeights, webgpuMeasurement } from './webgpu-options.ts';
 
 export interface ChildJob {
   readonly model: string;
@@ -20,16 +24,46 @@ export interface ChildJob {
   readonly threads: number;
   readonly steps: number;
   readonly previews: boolean;
+  /** `webgpu`: the decoder captured where the model allows it (the app's way) or step by step. */
+  readonly graphCapture?: boolean;
 }
 
-async function main(): Promise<void> {
-  const job = JSON.parse(process.argv[2] ?? '') as ChildJob;
+const log = (line: string): void => void process.stderr.write(`  ${line}\n`);
+
+/** onnxruntime-web's WebGPU backend on Dawn (the app's WebGPU options; the batch sized by the adapter's limits). */
+async function measureWebgpu(job: ChildJob): Promise<Omit<BenchRun, 'peak_rss_mb'>> {
+  const adapter = await installNodeWebGpu();
+  ortWeb.env.wasm.numThreads = job.threads;
+  const source = openModelFolder(job.model);
+  const limits = { memoryBytes: 2 ** 31, maxBufferBytes: adapter.maxBufferBytes };
+  const choices = { gpuSampling: true, graphCapture: job.graphCapture ?? true, foldWeights: true };
+  const { engineOptions, sessionOptions, batch } = webgpuMeasurement(source.manifest, limits, choices);
+  const run = await measureGeneration({
+    ort: ortWeb,
+    source,
+    sessionOptions,
+    engineOptions,
+    runtime: 'web-webgpu',
+    threads: job.threads,
+    images: job.images,
+    steps: job.steps,
+    previews: job.previews,
+    batch,
+    log,
+    loadAverage: () => loadavg()[0]!,
+  });
+  return { ...run, ...foldedWeights(source.manifest, sessionOptions, run), adapter: adapter.description };
+}
+
+async function measureCpu(job: ChildJob): Promise<Omit<BenchRun, 'peak_rss_mb'>> {
   const source = openModelFolder(job.model);
   const web = job.runtime !== 'node';
+  // Imported here: the webgpu runtime's machine may not have onnxruntime-node's native binary.
+  const ortNode = web ? undefined : await import('onnxruntime-node');
   if (web) ortWeb.env.wasm.numThreads = job.threads;
   const native: SessionOptions = { intraOpNumThreads: job.threads, interOpNumThreads: 1 };
-  const run = await measureGeneration({
-    ort: web ? ortWeb : ortNode,
+  return measureGeneration({
+    ort: ortNode ?? ortWeb,
     source,
     sessionOptions: web
       ? sessionOptionsFor('wasm', source.manifest, {
@@ -42,9 +76,14 @@ async function main(): Promise<void> {
     steps: job.steps,
     previews: job.previews,
     batch: nodeBatchSizes(source.manifest, web),
-    log: (line) => process.stderr.write(`  ${line}\n`),
+    log,
     loadAverage: () => loadavg()[0]!,
   });
+}
+
+async function main(): Promise<void> {
+  const job = JSON.parse(process.argv[2] ?? '') as ChildJob;
+  const run = job.runtime === 'webgpu' ? await measureWebgpu(job) : await measureCpu(job);
   const peak = process.resourceUsage().maxRSS / 1024;
   const measured = { ...run, peak_rss_mb: Math.round(peak) };
   process.stdout.write(`${JSON.stringify(measured)}\n`);

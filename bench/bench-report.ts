@@ -3,7 +3,10 @@
  * asks for (`runs` plus model, versions and CPU), medians over repeats, and the printed table.
  */
 
-/** `web-wasm`: onnxruntime-web WASM (Node or Chromium); `web-webgpu`: Chromium's WebGPU; `node`: onnxruntime-node. */
+/**
+ * `web-wasm`: onnxruntime-web WASM (Node or Chromium); `web-webgpu`: onnxruntime-web WebGPU (Chromium, or Dawn in
+ * Node); `node`: onnxruntime-node.
+ */
 export type RunRuntime = 'web-wasm' | 'web-webgpu' | 'node';
 
 /** Milliseconds unless the name says otherwise; null where a run did not measure it. */
@@ -17,6 +20,12 @@ export interface BenchRun {
   readonly step_ms_median: number;
   /** Median of the last 8 decoder steps. */
   readonly step_ms_last: number;
+  /**
+   * Median time inside the decoder session's run (a step's graph; the rest of a step is sampling, cache upkeep and, on
+   * WebGPU, waiting for the GPU's results); absent in reports from before it and where a batch's decoder was not
+   * loadDalle's session.
+   */
+  readonly decoder_run_ms?: number;
   /**
    * The final decode over the image count; when --steps cut the run short, one VQGAN batch of placeholder codes
    * over its size. Null only in reports from before that.
@@ -66,6 +75,8 @@ export interface BenchRun {
    * (`bench:browser --fold-weights`); absent elsewhere.
    */
   readonly folded_weights?: boolean;
+  /** WebGPU on Dawn in Node (`npm run bench -- --runtimes webgpu`): the adapter's vendor, architecture, description. */
+  readonly adapter?: string;
 }
 
 export interface BenchReport {

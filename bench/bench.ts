@@ -1,9 +1,11 @@
 /**
- * npm run bench -- --model <dir> [--images 1,9] [--steps 256] [--runtimes web,web-ort,node] [--threads 1,2]
- *   [--repeat 3] [--json <file>]
+ * npm run bench -- --model <dir> [--images 1,9] [--steps 256] [--runtimes web,web-ort,node,webgpu] [--threads 1,2]
+ *   [--graph-capture on,off] [--repeat 3] [--json <file>]
  * Whole generations through the app's pipeline on onnxruntime-web's WASM backend (what the page runs
  * without WebGPU) and onnxruntime-node (native CPU), each run in a fresh process, configurations
- * interleaved (A, B, A, B) so a busy machine slows both alike; prints medians and ratios.
+ * interleaved (A, B, A, B) so a busy machine slows both alike; prints medians and ratios. `webgpu` measures
+ * onnxruntime-web's WebGPU backend on Dawn in Node, for a machine with a GPU and no browser (needs the optional
+ * `webgpu` package: tools/node/node-webgpu.ts).
  */
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -18,9 +20,18 @@ import type { BenchReport, BenchRun } from './bench-report.ts';
 import { benchVersions } from './versions.ts';
 
 function runChild(job: ChildJob): BenchRun {
+  // The webgpu runtime's process imports onnxruntime-web's WebGPU bundle (tools/node/webgpu-preload.ts).
+  const preload =
+    job.runtime === 'webgpu' ? ['--import', join(import.meta.dirname, '../tools/node/webgpu-preload.ts')] : [];
   const child = spawnSync(
     process.execPath,
-    ['--import', import.meta.resolve('tsx'), join(import.meta.dirname, 'bench-child.ts'), JSON.stringify(job)],
+    [
+      '--import',
+      import.meta.resolve('tsx'),
+      ...preload,
+      join(import.meta.dirname, 'bench-child.ts'),
+      JSON.stringify(job),
+    ],
     {
       stdio: ['ignore', 'pipe', 'inherit'],
       encoding: 'utf8',
@@ -40,13 +51,23 @@ function main(): void {
   for (const images of options.images)
     for (const threads of options.threads)
       for (const runtime of options.runtimes)
-        jobs.push({ model: options.model, runtime, images, threads, steps: options.steps, previews: options.previews });
+        for (const graphCapture of runtime === 'webgpu' ? options.graphCapture : [undefined])
+          jobs.push({
+            model: options.model,
+            runtime,
+            images,
+            threads,
+            steps: options.steps,
+            previews: options.previews,
+            ...(graphCapture === undefined ? {} : { graphCapture }),
+          });
   const loadStart = loadavg();
   const samples = new Map<ChildJob, BenchRun[]>(jobs.map((job) => [job, []]));
   for (let r = 0; r < options.repeat; r++) {
     for (const job of jobs) {
+      const capture = job.graphCapture === false ? ', step by step' : '';
       process.stderr.write(
-        `run ${r + 1}/${options.repeat}: ${job.runtime}, ${job.images} image(s), ${job.threads} thread(s)\n`,
+        `run ${r + 1}/${options.repeat}: ${job.runtime}${capture}, ${job.images} image(s), ${job.threads} thread(s)\n`,
       );
       const run = runChild(job);
       // Each run as it finishes: a long benchmark that fails later still leaves its measurements.
@@ -54,6 +75,8 @@ function main(): void {
       samples.get(job)!.push(run);
     }
   }
+  const runs = jobs.map((job) => medianRun(samples.get(job)!));
+  const adapters = [...new Set(runs.flatMap((run) => (run.adapter ? [run.adapter] : [])))];
   const report: BenchReport = {
     model_id: manifest.modelId,
     dtype: manifest.dtype,
@@ -63,8 +86,9 @@ function main(): void {
     versions: benchVersions(),
     cpu: { model: cpus()[0]?.model ?? 'unknown', cores: availableParallelism() },
     load_average: { start: loadStart, end: loadavg() },
+    ...(adapters.length > 0 ? { machine_note: `web-webgpu on Dawn in Node, adapter: ${adapters.join('; ')}` } : {}),
     date: new Date().toISOString(),
-    runs: jobs.map((job) => medianRun(samples.get(job)!)),
+    runs,
   };
   console.log(formatReport(report));
   if (options.json) {

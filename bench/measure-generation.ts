@@ -14,7 +14,7 @@ import { loadedFile, ownKernelsFile } from '../src/pipeline/runtime.ts';
 import type { GraphName } from '../src/model/graph-io.ts';
 import type { ModelSource } from '../src/model/model-source.ts';
 import type { BatchSizes } from '../src/pipeline/batch-size.ts';
-import { stepStats } from './bench-report.ts';
+import { median, stepStats } from './bench-report.ts';
 import type { BenchRun, RunRuntime } from './bench-report.ts';
 
 export interface MeasureOptions {
@@ -44,7 +44,7 @@ interface GraphRun {
 /**
  * Makes `session` append each run's graph, start and end to `runs`, in place: the same object (the pipeline knows
  * some sessions by identity), whether ONNX Runtime's or one on our own kernels. Decoder steps are timed by the
- * generation's progress instead.
+ * generation's progress; the decoder's runs only tell how much of a step is the graph's run.
  */
 function timeRuns(session: Session, graph: GraphName, runs: GraphRun[]): void {
   const run = session.run.bind(session);
@@ -70,6 +70,7 @@ export async function measureGeneration(options: MeasureOptions): Promise<Omit<B
     const { engine } = loaded;
     timeRuns(engine.sessions.encoder, 'encoder', runs);
     timeRuns(engine.sessions.vqgan, 'vqgan', runs);
+    timeRuns(engine.sessions.decoder, 'decoder', runs);
     const S = source.manifest.dalleBart.imageLength;
     const stepsToRun = Math.min(steps, S);
     const generate = async (seed: number, stopAfter: number, progress: number[], previews: number[]) => {
@@ -137,12 +138,14 @@ export async function measureGeneration(options: MeasureOptions): Promise<Omit<B
       await engine.decodeImages(new Int32Array(warmBatch * S), warmBatch);
       vqganMsPerImage = (performance.now() - decodeStarted) / warmBatch;
     }
+    const decoderRuns = runs.filter((r) => r.graph === 'decoder').map((r) => r.end - r.start);
     return {
       runtime: options.runtime,
       images,
       threads: options.threads,
       encoder_ms: encoder.end - encoder.start,
       ...stepStats(stepMs),
+      ...(decoderRuns.length > 0 ? { decoder_run_ms: median(decoderRuns) } : {}),
       vqgan_ms_per_image: vqganMsPerImage,
       seconds_per_image: result ? (finished - started) / 1000 / images : null,
       first_preview_ms: previews.length > 0 ? previews[0]! - started : null,

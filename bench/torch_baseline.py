@@ -5,7 +5,9 @@ modules and reads the same official-layout Flax checkpoint folders the exporter 
 Both algorithms encode [unconditional, prompt] once (text padded to max_text_length: 64 for mini and mega); decode
 256 steps one token at a time with a KV cache of 256 slots per layer (each step attends over all slots, masked to
 those written so far); apply super-conditioning (1 - scale) * uncond + scale * cond to the image-code logits; sample
-top-k (top-k 1 is greedy); then run the VQGAN decoder on the 16x16 codes, all fp32 on the CPU. They differ in the
+top-k (top-k 1 is greedy); then run the VQGAN decoder on the 16x16 codes, all fp32 on the CPU (--device cuda: on
+an NVIDIA GPU, as min-dalle runs there; the steps are then timed together, GPU work included, and stepMsMedian is
+their mean). They differ in the
 cross attention:
   min-dalle     (default) as min-dalle does it: every decoder layer projects the encoder states to keys/values
                 again at every step; one [keys; values] state tensor per layer, einsum attention, the logits
@@ -14,6 +16,7 @@ cross attention:
 
     python3 bench/torch_baseline.py --checkpoint <dir> --ids 0,5,9,2 [--images 9] [--steps 256] [--threads n]
         [--algorithm min-dalle|cached-cross] [--top-k 50] [--condition-scale 10] [--seed 0] [--repeat 1] [--no-vqgan]
+        [--device cpu|cuda]
 
 --ids are the prompt's token ids (<s> … </s>, as `npm run tokenize` prints them). Prints one JSON line:
 {"torch": version, "threads": n, "algorithm": name, "runs": [{"images", "seconds", "secondsPerImage", "stepMsMedian"}],
@@ -112,24 +115,32 @@ def main():
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--repeat", type=int, default=1)
     p.add_argument("--no-vqgan", action="store_true")
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     ids = [int(x) for x in a.ids.split(",")]
+    # Modules, caches and masks are made on the device; the checkpoint's arrays are copied there.
+    if a.device != "cpu":
+        torch.set_default_device(a.device)  # torch >= 2.0
+    sync = torch.cuda.synchronize if a.device == "cuda" else None
     gen = load(a.checkpoint)
     runs, tokens = [], None
     for _ in range(a.repeat):
         for images in [int(x) for x in a.images.split(",")]:
             started = time.perf_counter()
-            seed = torch.Generator().manual_seed(a.seed)
-            codes = gen.tokens(ids, images, a.steps, a.top_k, a.condition_scale, seed, a.algorithm)
+            seed = torch.Generator(a.device).manual_seed(a.seed)
+            codes = gen.tokens(ids, images, a.steps, a.top_k, a.condition_scale, seed, a.algorithm, sync)
             if not a.no_vqgan and a.steps == gen.dalle.config["image_length"]:
                 gen.pixels(codes)
+            if sync:
+                sync()
             seconds = time.perf_counter() - started
             step_ms = sorted(gen.step_seconds)[len(gen.step_seconds) // 2] * 1000
             runs.append({"images": images, "seconds": seconds, "secondsPerImage": seconds / images, "stepMsMedian": step_ms})
             tokens = codes.tolist()
     threads = torch.get_num_threads()
-    print(json.dumps({"torch": torch.__version__, "threads": threads, "algorithm": a.algorithm, "runs": runs, "tokens": tokens}))
+    device = torch.cuda.get_device_name() if a.device == "cuda" else "cpu"
+    print(json.dumps({"torch": torch.__version__, "threads": threads, "device": device, "algorithm": a.algorithm, "runs": runs, "tokens": tokens}))
 
 
 if __name__ == "__main__":

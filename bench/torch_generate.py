@@ -75,19 +75,27 @@ class Generator:
         return (1 - scale) * logits[:images] + scale * logits[images:]
 
     @torch.no_grad()
-    def tokens(self, ids, images, steps, top_k, scale, generator, algorithm="min-dalle"):
+    def tokens(self, ids, images, steps, top_k, scale, generator, algorithm="min-dalle", sync=None):
+        """`sync` (a GPU's synchronize): the steps run queued, as min-dalle runs them, and are timed together; each
+        step_seconds is their mean."""
         enc, mask = self.encode(ids, images)
         step_fn = (self.min_dalle_steps if algorithm == "min-dalle" else self.cached_cross_steps)(enc, mask)
         sample = sample_sorted if algorithm == "min-dalle" else sample_top_k
         token = torch.full((2 * images, 1), self.dalle.config["decoder_start_token_id"])
         out = []
         self.step_seconds = []
+        if sync:
+            sync()
+        decoding = time.perf_counter()
         for step in range(steps):
             started = time.perf_counter()
             codes = sample(self.logits(step_fn(self.embed(token, step), step), images, scale), top_k, generator)
             out.append(codes)
             token = codes.repeat(2)[:, None]
             self.step_seconds.append(time.perf_counter() - started)
+        if sync:
+            sync()
+            self.step_seconds = [(time.perf_counter() - decoding) / steps] * steps
         return torch.stack(out, 1)
 
     def min_dalle_steps(self, enc, mask):

@@ -16,6 +16,7 @@ void test('bench arguments: defaults, lists, and clear refusals', () => {
     threads: [4],
     repeat: 1,
     previews: true,
+    graphCapture: [true],
   });
   const parsed = parseBenchArgs(
     ['--model', 'm', '--images', '1,9', '--runtimes', 'web', '--threads', '1,2', '--json', 'out.json', '--repeat', '3'],
@@ -27,6 +28,8 @@ void test('bench arguments: defaults, lists, and clear refusals', () => {
   assert.equal(parsed.json, 'out.json');
   assert.equal(parsed.repeat, 3);
   assert.equal(parseBenchArgs(['--model', 'm', '--previews', 'off'], 2).previews, false);
+  const gpu = parseBenchArgs(['--model', 'm', '--runtimes', 'webgpu', '--graph-capture', 'on,off'], 2);
+  assert.deepEqual([gpu.runtimes, gpu.graphCapture], [['webgpu'], [true, false]]);
   for (const bad of [
     [],
     ['--model', 'm', '--images', '0'],
@@ -35,6 +38,7 @@ void test('bench arguments: defaults, lists, and clear refusals', () => {
     ['--model', 'm', '--steps', '-1'],
     ['--model', 'm', 'extra'],
     ['--model', 'm', '--previews', 'no'],
+    ['--model', 'm', '--graph-capture', 'yes'],
   ])
     assert.throws(() => parseBenchArgs(bad, 2), UsageError, bad.join(' '));
 });

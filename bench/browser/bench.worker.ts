@@ -5,36 +5,27 @@
  */
 import * as ort from 'onnxruntime-web';
 import { chooseBatchSizes } from '../../src/pipeline/batch-size.ts';
-import { capturesDecoder } from '../../src/pipeline/engine.ts';
-import { MAX_IMAGES } from '../../src/worker/protocol.ts';
-import { foldsWeights, sessionOptionsFor } from '../../src/pipeline/session-options.ts';
+import { sessionOptionsFor } from '../../src/pipeline/session-options.ts';
 import { spawnBrowserGemmHelper } from '../../src/worker/gemm-helpers.ts';
 import { fetchManifest, httpModelSource } from '../../src/worker/http-model-source.ts';
 import { asDalleManifest } from '../../src/model/stored-manifest.ts';
 import type { BenchRun } from '../bench-report.ts';
 import { measureGeneration } from '../measure-generation.ts';
-import { webgpuEngineOptions } from '../../src/worker/gpu-device.ts';
+import { foldedWeights, webgpuMeasurement } from '../webgpu-options.ts';
+import type { WebgpuChoices } from '../webgpu-options.ts';
 import { watchWasmHeap } from './wasm-heap.ts';
 
 declare const __ORT_PATH__: string;
 
 const wasmHeapMb = watchWasmHeap();
 
-export interface BrowserJob {
+/** The WebGPU choices apply to the WebGPU backend only. */
+export interface BrowserJob extends WebgpuChoices {
   readonly modelUrl: string;
   readonly backend: 'wasm' | 'webgpu';
   readonly images: number;
   readonly steps: number;
   readonly threads: number;
-  /** WebGPU: sample from the shader's candidates (the app's way) or from the whole logits read back. */
-  readonly gpuSampling: boolean;
-  /** WebGPU: run the decoder as a captured graph where the model allows it (the app's way) or step by step. */
-  readonly graphCapture: boolean;
-  /**
-   * WebGPU, q8: dequantize the decoder's weights once at load where they fit (the app's way: by the folder's
-   * dequantization graph, or folded by ONNX Runtime on devices with 8 GiB of memory) or at every step.
-   */
-  readonly foldWeights: boolean;
 }
 
 export type WorkerReply = { readonly run: Omit<BenchRun, 'peak_rss_mb'> } | { readonly error: string };
@@ -47,24 +38,16 @@ async function measure(job: BrowserJob): Promise<WorkerReply> {
   const source = httpModelSource(job.modelUrl, manifest);
   // The worker's WASM budget; on WebGPU a conservative 128 MiB per buffer (the page asks the adapter).
   const limits = { memoryBytes: 2 ** 31, maxBufferBytes: job.backend === 'webgpu' ? 2 ** 27 : 2 ** 31 };
-  const fits = chooseBatchSizes(manifest, limits, job.backend);
-  // As the app: the decoder captured for a full grid's batch (when it fits), smaller batches padded onto it.
-  const capturedImages = Math.min(fits.decoder, MAX_IMAGES);
-  const q8 = job.backend === 'webgpu' && manifest.dtype === 'q8';
-  const engineOptions =
+  const { engineOptions, sessionOptions, batch } =
     job.backend === 'webgpu'
-      ? webgpuEngineOptions({
-          gpuSampling: job.gpuSampling,
-          graphCapture: job.graphCapture,
-          capturedImages,
-        })
-      : { hostCacheGraph: true };
-  const sessionOptions = sessionOptionsFor(job.backend, manifest, {
-    foldDecoder: job.foldWeights,
-    ownKernels: { threads: job.threads, spawnHelper: spawnBrowserGemmHelper },
-  });
-  const captures = capturesDecoder(engineOptions, manifest, sessionOptions('decoder'));
-  const batch = captures ? { ...fits, decoder: capturedImages } : fits;
+      ? webgpuMeasurement(manifest, limits, job)
+      : {
+          engineOptions: { hostCacheGraph: true },
+          sessionOptions: sessionOptionsFor('wasm', manifest, {
+            ownKernels: { threads: job.threads, spawnHelper: spawnBrowserGemmHelper },
+          }),
+          batch: chooseBatchSizes(manifest, limits, 'wasm'),
+        };
   const run = await measureGeneration({
     ort,
     source,
@@ -77,13 +60,10 @@ async function measure(job: BrowserJob): Promise<WorkerReply> {
     batch,
     log: (line) => postMessage({ log: line }),
   });
-  // As the app, an unfolded q8 decoder runs uncaptured (capturesDecoder). Where dequantizing once failed at load, the
-  // decoder fell back to its host-cache file, dequantizing every step.
-  const decoderOptions = sessionOptions('decoder');
-  const fellBack =
-    decoderOptions.dequantizeOnce === true && run.decoder_file !== manifest.graphs.decoder.weightInputsFile;
   const measured = { ...run, wasm_heap_mb: wasmHeapMb() };
-  return { run: q8 ? { ...measured, folded_weights: foldsWeights(decoderOptions) && !fellBack } : measured };
+  return {
+    run: job.backend === 'webgpu' ? { ...measured, ...foldedWeights(manifest, sessionOptions, run) } : measured,
+  };
 }
 
 onmessage = (event: MessageEvent<BrowserJob>) => {
