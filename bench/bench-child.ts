@@ -35,6 +35,10 @@ async function measureWebgpu(job: ChildJob): Promise<Omit<BenchRun, 'peak_rss_mb
   const adapter = await installNodeWebGpu();
   ortWeb.env.wasm.numThreads = job.threads;
   const source = openModelFolder(job.model);
+  // As the page: float16 graphs only where the adapter runs float16 shaders. Without, ONNX Runtime still loads them,
+  // but not as the page would run them: an fp16 export on such an adapter ran 62 ms steps that could not be captured.
+  if (Object.values(source.manifest.graphs).some((g) => g.compute === 'float16') && !adapter.shaderF16)
+    throw new Error(`${job.model} computes in float16 and this adapter has no shader-f16 (${adapter.description})`);
   const limits = { memoryBytes: 2 ** 31, maxBufferBytes: adapter.maxBufferBytes };
   const choices = { gpuSampling: true, graphCapture: job.graphCapture ?? true, foldWeights: true };
   const { engineOptions, sessionOptions, batch } = webgpuMeasurement(source.manifest, limits, choices);

@@ -239,6 +239,9 @@ export function buildDecoderGraph(
   embeddingLookup: EmbeddingLookup = 'int8-rows',
 ): void {
   const layers = new Layers(b, dtype, q8Matmul, embeddingLookup);
+  // Float32 activations only: WebGPU's SkipLayerNormalization normalizes float16 in float16, and no GPU here runs
+  // float16 shaders to check it.
+  if (q8Matmul === 'dequantize' && layers.compute === 'float32') layers.normOp = 'skip-layer-norm';
   const ctx: Ctx = { layers, params, config };
   const { compute } = layers;
   const T = TEXT_AXIS;

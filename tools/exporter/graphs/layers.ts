@@ -120,11 +120,22 @@ export class Layers {
     return b.op('Gather', [this.floatTensor(name, [rows, cols], table), ids]);
   }
 
+  /**
+   * How norms are written: ONNX's LayerNormalization, or com.microsoft's SkipLayerNormalization of x with itself as
+   * the skip (the decoder's float graphs, which WebGPU runs: docs/model-format.md#layer-norm). onnxruntime-web's WebGPU
+   * kernel for LayerNormalization gives each row one thread, so a decoder step's 2–18 rows leave the GPU idle (≈ 240 µs
+   * a norm on an H200, over half the step); its SkipLayerNormalization reduces each row across a workgroup.
+   */
+  normOp: 'layer-norm' | 'skip-layer-norm' = 'layer-norm';
+
   /** LayerNorm over the last axis; `scale` absent means the bias-only norms of docs/model-format.md#layer-norm. */
   layerNorm(x: string, name: string, bias: Float32Array, scale: Float32Array | null, eps: number): string {
     const width = bias.length;
     const gamma = this.floatTensor(`${name}.scale`, [width], scale ?? new Float32Array(width).fill(1));
     const beta = this.floatTensor(`${name}.bias`, [width], bias);
+    // A norm is blind to scale: LN(x + x) with 4ε is LN(x) with ε, and doubling and quadrupling are exact in floats.
+    if (this.normOp === 'skip-layer-norm')
+      return this.b.op('SkipLayerNormalization', [x, x, gamma, beta], { epsilon: { f: 4 * eps } }, MS_DOMAIN);
     // stash_type: mean and variance in float32, also for float16 activations.
     return this.b.op('LayerNormalization', [x, gamma, beta], {
       axis: { i: -1 },
