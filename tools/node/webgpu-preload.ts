@@ -1,6 +1,6 @@
 /**
- * `node --import tsx --import tools/node/webgpu-preload.ts …`: a Node process whose `onnxruntime-web` is the WebGPU
- * bundle (ort-webgpu-hooks.ts), for `npm run bench -- --runtimes webgpu`. Must run before anything imports
+ * `node --import tsx --import tools/node/webgpu-preload.ts …`: a Node process whose `onnxruntime-web` has the page's
+ * WebGPU backend (ort-webgpu-hooks.ts), for `npm run bench -- --runtimes webgpu`. Must run before anything imports
  * onnxruntime-web, hence a preload rather than an import.
  */
 import { register } from 'node:module';
