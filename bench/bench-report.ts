@@ -185,6 +185,11 @@ export function formatReport(report: BenchReport): string {
   if (files.length > 0) lines.push(`decoder graphs: ${files.join(', ')}`);
   for (const r of report.runs.filter((r) => r.wasm_heap_mb !== undefined && r.wasm_heap_mb !== null))
     lines.push(`${runLabel(r)} ${r.images} img: ONNX Runtime's WASM heap ${fmt(r.wasm_heap_mb!, 0)} MB`);
+  for (const r of report.runs.filter((r) => r.decoder_run_ms !== undefined))
+    lines.push(
+      `${runLabel(r)} ${r.images} img: ${fmt(r.decoder_run_ms!)} ms of a ${fmt(r.step_ms_median)} ms step inside ` +
+        "the decoder's run",
+    );
   for (const r of report.runs.filter((r) => r.sampled_on_gpu !== undefined))
     lines.push(
       `${runLabel(r)} ${r.images} img: ${fmt(100 * r.sampled_on_gpu!, 0)} % of steps sampled from GPU candidates`,
