@@ -113,7 +113,11 @@ function weightInputsVariant(model: OpenedModel): Variant {
     field: 'weightInputsFile',
     file: WEIGHT_INPUTS_DECODER_FILE,
     graph: { ...hostCache, dequantizedWeights: 'inputs' },
-    build: (b) => buildDecoderGraph(b, model.dalle, model.dalleConfig, 'q8', 'dequantize', 'dequantized-table'),
+    build: (b) =>
+      buildDecoderGraph(b, model.dalle, model.dalleConfig, 'q8', {
+        embeddingLookup: 'dequantized-table',
+        normOp: 'skip-layer-norm',
+      }),
     also: [
       { field: 'dequantizeFile', file: DEQUANTIZE_DECODER_FILE, graph: { ...hostCache, dequantizedWeights: 'graph' } },
     ],
@@ -252,11 +256,12 @@ export function exportModel(options: ExportOptions): ModelManifest {
                   file: WASM_HOST_CACHE_DECODER_FILE,
                   graph: hostCacheDecoderVariant(model.dalleConfig),
                   build: (b: GraphBuilder) =>
-                    buildDecoderGraph(b, model.dalle, model.dalleConfig, dtype, 'int8-activations'),
+                    buildDecoderGraph(b, model.dalle, model.dalleConfig, dtype, { q8Matmul: 'int8-activations' }),
                 } as const,
               ]
             : []),
-          // Quantized embeddings gather int8 rows, which WebGPU cannot: the graph it captures gathers from floats.
+          // Quantized embeddings gather int8 rows, which WebGPU cannot: the graph it captures gathers from floats. Only
+          // WebGPU loads it, so its norms are WebGPU's faster kernel (docs/model-format.md#layer-norm).
           ...(dtype === 'q8' || dtype === 'q4'
             ? [
                 {
@@ -264,7 +269,10 @@ export function exportModel(options: ExportOptions): ModelManifest {
                   file: CAPTURE_DECODER_FILE,
                   graph: hostCacheDecoderVariant(model.dalleConfig),
                   build: (b: GraphBuilder) =>
-                    buildDecoderGraph(b, model.dalle, model.dalleConfig, dtype, 'dequantize', 'float-table'),
+                    buildDecoderGraph(b, model.dalle, model.dalleConfig, dtype, {
+                      embeddingLookup: 'float-table',
+                      normOp: 'skip-layer-norm',
+                    }),
                 } as const,
               ]
             : []),

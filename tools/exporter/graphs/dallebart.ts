@@ -39,7 +39,7 @@ import type { Dim, GraphBuilder, GraphVariant } from '../onnx/graph-builder.ts';
 import type { ParamSource } from '../params.ts';
 import { DECODER_LAYERS, ENCODER_LAYERS } from '../layout.ts';
 import { Layers } from './layers.ts';
-import type { EmbeddingLookup, Q8Matmul } from './layers.ts';
+import type { EmbeddingLookup, NormOp, Q8Matmul } from './layers.ts';
 import { maskValue } from './precision.ts';
 import type { ExportDtype } from './precision.ts';
 
@@ -230,18 +230,22 @@ export function buildEncoderGraph(
   b.scope = '';
 }
 
+/** How a decoder file is written, where its runtimes differ (defaults: the main graph's, decoder.onnx). */
+export interface DecoderForm {
+  readonly q8Matmul?: Q8Matmul;
+  readonly embeddingLookup?: EmbeddingLookup;
+  readonly normOp?: NormOp;
+}
+
 export function buildDecoderGraph(
   b: GraphBuilder,
   params: ParamSource,
   config: DalleBartConfig,
   dtype: ExportDtype,
-  q8Matmul: Q8Matmul = 'dequantize',
-  embeddingLookup: EmbeddingLookup = 'int8-rows',
+  form: DecoderForm = {},
 ): void {
-  const layers = new Layers(b, dtype, q8Matmul, embeddingLookup);
-  // Float32 activations only: WebGPU's SkipLayerNormalization normalizes float16 in float16, and no GPU here runs
-  // float16 shaders to check it.
-  if (q8Matmul === 'dequantize' && layers.compute === 'float32') layers.normOp = 'skip-layer-norm';
+  const { q8Matmul = 'dequantize', embeddingLookup = 'int8-rows', normOp = 'layer-norm' } = form;
+  const layers = new Layers(b, dtype, q8Matmul, embeddingLookup, normOp);
   const ctx: Ctx = { layers, params, config };
   const { compute } = layers;
   const T = TEXT_AXIS;

@@ -19,6 +19,15 @@ export type Q8Matmul = 'dequantize' | 'int8-activations';
  */
 export type EmbeddingLookup = 'int8-rows' | 'float-table' | 'dequantized-table';
 
+/**
+ * How norms are written: ONNX's LayerNormalization, or com.microsoft's SkipLayerNormalization of x with itself as the
+ * skip, for the decoder files only WebGPU loads (docs/model-format.md#layer-norm). onnxruntime-web's WebGPU kernel
+ * for LayerNormalization gives each row one thread, so a decoder step's 2–18 rows leave the GPU idle (≈ 240 µs a norm
+ * on an H200, over half the step); its SkipLayerNormalization reduces each row across a workgroup. On the CPU the
+ * latter is the slower kernel (+13 % on a 9-image step natively), so the files CPUs load keep LayerNormalization.
+ */
+export type NormOp = 'layer-norm' | 'skip-layer-norm';
+
 export class Layers {
   readonly compute: ComputeType;
   /** Row-quantized activations by the value they quantize: projections of one input share them. */
@@ -29,6 +38,7 @@ export class Layers {
     readonly dtype: ExportDtype,
     readonly q8Matmul: Q8Matmul = 'dequantize',
     readonly embeddingLookup: EmbeddingLookup = 'int8-rows',
+    readonly normOp: NormOp = 'layer-norm',
   ) {
     this.compute = computeType(dtype);
   }
@@ -119,14 +129,6 @@ export class Layers {
     }
     return b.op('Gather', [this.floatTensor(name, [rows, cols], table), ids]);
   }
-
-  /**
-   * How norms are written: ONNX's LayerNormalization, or com.microsoft's SkipLayerNormalization of x with itself as
-   * the skip (the decoder's float graphs, which WebGPU runs: docs/model-format.md#layer-norm). onnxruntime-web's WebGPU
-   * kernel for LayerNormalization gives each row one thread, so a decoder step's 2–18 rows leave the GPU idle (≈ 240 µs
-   * a norm on an H200, over half the step); its SkipLayerNormalization reduces each row across a workgroup.
-   */
-  normOp: 'layer-norm' | 'skip-layer-norm' = 'layer-norm';
 
   /** LayerNorm over the last axis; `scale` absent means the bias-only norms of docs/model-format.md#layer-norm. */
   layerNorm(x: string, name: string, bias: Float32Array, scale: Float32Array | null, eps: number): string {
