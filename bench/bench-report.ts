@@ -136,6 +136,10 @@ export function medianRun(repeats: readonly BenchRun[]): BenchRun {
     const values = repeats.map((run) => run[field]);
     out[field] = values.some((v) => v === null) ? null : median(values as number[]);
   }
+  // Optional measurements: a median where every repeat has one.
+  const decoderRuns = repeats.map((run) => run.decoder_run_ms);
+  if (decoderRuns.every((v) => v !== undefined)) out.decoder_run_ms = median(decoderRuns);
+  else delete out.decoder_run_ms;
   return out as unknown as BenchRun;
 }
 

@@ -86,6 +86,9 @@ void test('bench report: the issue’s JSON fields, medians over repeats, ratios
   ]);
   assert.equal(merged.encoder_ms, 3);
   assert.equal(merged.first_preview_ms, null);
+  const decoderRuns = medianRun([run({ decoder_run_ms: 2 }), run({ decoder_run_ms: 8 }), run({ decoder_run_ms: 3 })]);
+  assert.equal(decoderRuns.decoder_run_ms, 3);
+  assert.equal('decoder_run_ms' in medianRun([run({ decoder_run_ms: 2 }), run({})]), false);
   const report = reportOf([
     run({ decoder_file: 'decoder_host_cache_int8.onnx' }),
     run({ images: 9, step_ms_median: 10, decoder_file: 'decoder_host_cache_int8.onnx' }),
