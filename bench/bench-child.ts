@@ -1,8 +1,8 @@
 /**
  * One measurement in a fresh process (so peak memory and allocator state belong to that run alone):
  * `node --import tsx bench/bench-child.ts '<json>'`, the JSON a ChildJob. Prints one BenchRun as JSON on its last line.
- * The `webgpu` runtime's process is started with tools/node/webgpu-preload.ts, so its `onnxruntime-web` is the
- * WebGPU bundle.
+ * The `webgpu` runtime's process is started with tools/node/webgpu-preload.ts, so its `onnxruntime-web` has the
+ * page's WebGPU backend.
  */
 import * as ortWeb from 'onnxruntime-web';
 import { loadavg } from 'node:os';
