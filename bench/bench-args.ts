@@ -45,6 +45,14 @@ function intList(args: ParsedArgs, flag: string, fallback: readonly number[], mi
   return [...new Set(values)];
 }
 
+/** A choice's values, `on` by default (as in the app): on, off or both, comma-separated (both benchmarks' flags). */
+export function onOff(raw: string | undefined, flag: string): ('on' | 'off')[] {
+  const values = [...new Set((raw ?? 'on').split(',').map((item) => item.trim()))];
+  if (values.some((value) => value !== 'on' && value !== 'off'))
+    throw new UsageError(`--${flag} takes on, off or both (comma-separated); got "${values.join(',')}"`);
+  return values as ('on' | 'off')[];
+}
+
 export function parseBenchArgs(argv: readonly string[], cores = availableParallelism()): BenchOptions {
   const args = parseArgs(argv, [
     'model',
@@ -68,9 +76,6 @@ export function parseBenchArgs(argv: readonly string[], cores = availableParalle
   }
   const previews = args.values.get('previews') ?? 'on';
   if (previews !== 'on' && previews !== 'off') throw new UsageError(`--previews takes on or off; got "${previews}"`);
-  const capture = [...new Set((args.values.get('graph-capture') ?? 'on').split(',').map((v) => v.trim()))];
-  if (capture.some((value) => value !== 'on' && value !== 'off'))
-    throw new UsageError(`--graph-capture takes on, off or both (comma-separated); got "${capture.join(',')}"`);
   const json = args.values.get('json');
   return {
     model,
@@ -80,7 +85,7 @@ export function parseBenchArgs(argv: readonly string[], cores = availableParalle
     threads: intList(args, 'threads', [cores], 1, 64),
     repeat: intArg(args, 'repeat', 1, 1),
     previews: previews === 'on',
-    graphCapture: capture.map((value) => value === 'on'),
+    graphCapture: onOff(args.values.get('graph-capture'), 'graph-capture').map((value) => value === 'on'),
     ...(json === undefined ? {} : { json }),
   };
 }

@@ -10,6 +10,7 @@ import { sessionOptionsFor } from '../src/pipeline/session-options.ts';
 import { spawnNodeGemmHelper } from '../tools/node/gemm-helper.ts';
 import type { SessionOptions } from '../src/pipeline/runtime.ts';
 import { openModelFolder } from '../tools/node/model-folder.ts';
+import { needsShaderF16 } from '../src/model/manifest.ts';
 import { nodeBatchSizes } from '../tools/node/node-batch.ts';
 import type { BenchRuntime } from './bench-args.ts';
 import { measureGeneration } from './measure-generation.ts';
@@ -37,7 +38,7 @@ async function measureWebgpu(job: ChildJob): Promise<Omit<BenchRun, 'peak_rss_mb
   const source = openModelFolder(job.model);
   // As the page: float16 graphs only where the adapter runs float16 shaders. Without, ONNX Runtime still loads them,
   // but not as the page would run them: an fp16 export on such an adapter ran 62 ms steps that could not be captured.
-  if (Object.values(source.manifest.graphs).some((g) => g.compute === 'float16') && !adapter.shaderF16)
+  if (needsShaderF16(source.manifest) && !adapter.shaderF16)
     throw new Error(`${job.model} computes in float16 and this adapter has no shader-f16 (${adapter.description})`);
   const limits = { memoryBytes: 2 ** 31, maxBufferBytes: adapter.maxBufferBytes };
   const choices = { gpuSampling: true, graphCapture: job.graphCapture ?? true, foldWeights: true };

@@ -108,6 +108,13 @@ export const RUN_NUMBER_FIELDS = [
   'load_avg_end',
 ] as const satisfies readonly (keyof BenchRun)[];
 
+/** Measured only by some runtimes: a median where every repeat has a number, absent where one lacks it. */
+export const OPTIONAL_RUN_NUMBER_FIELDS = [
+  'decoder_run_ms',
+  'wasm_heap_mb',
+  'sampled_on_gpu',
+] as const satisfies readonly (keyof BenchRun)[];
+
 export function median(values: readonly number[]): number {
   if (values.length === 0) return NaN;
   const sorted = [...values].sort((a, b) => a - b);
@@ -136,10 +143,12 @@ export function medianRun(repeats: readonly BenchRun[]): BenchRun {
     const values = repeats.map((run) => run[field]);
     out[field] = values.some((v) => v === null) ? null : median(values as number[]);
   }
-  // Optional measurements: a median where every repeat has one.
-  const decoderRuns = repeats.map((run) => run.decoder_run_ms);
-  if (decoderRuns.every((v) => v !== undefined)) out.decoder_run_ms = median(decoderRuns);
-  else delete out.decoder_run_ms;
+  for (const field of OPTIONAL_RUN_NUMBER_FIELDS) {
+    const values = repeats.map((run) => run[field]);
+    if (values.every((v) => typeof v === 'number')) out[field] = median(values);
+    else if (values.some((v) => v === null)) out[field] = null;
+    else delete out[field];
+  }
   return out as unknown as BenchRun;
 }
 

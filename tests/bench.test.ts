@@ -1,7 +1,7 @@
 /** The benchmark's command line and JSON shape (fast; the benchmark itself never runs in npm test). */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseBenchArgs } from '../bench/bench-args.ts';
+import { onOff, parseBenchArgs } from '../bench/bench-args.ts';
 import { RUN_NUMBER_FIELDS, formatReport, medianRun, stepStats } from '../bench/bench-report.ts';
 import type { BenchReport, BenchRun } from '../bench/bench-report.ts';
 import { UsageError } from '../tools/cli-args.ts';
@@ -30,6 +30,9 @@ void test('bench arguments: defaults, lists, and clear refusals', () => {
   assert.equal(parseBenchArgs(['--model', 'm', '--previews', 'off'], 2).previews, false);
   const gpu = parseBenchArgs(['--model', 'm', '--runtimes', 'webgpu', '--graph-capture', 'on,off'], 2);
   assert.deepEqual([gpu.runtimes, gpu.graphCapture], [['webgpu'], [true, false]]);
+  assert.deepEqual(onOff(undefined, 'gpu-sampling'), ['on']);
+  assert.deepEqual(onOff('off, on,off', 'gpu-sampling'), ['off', 'on']);
+  assert.throws(() => onOff('on,maybe', 'fold-weights'), /--fold-weights takes on, off or both/);
   for (const bad of [
     [],
     ['--model', 'm', '--images', '0'],
@@ -89,6 +92,12 @@ void test('bench report: the issue’s JSON fields, medians over repeats, ratios
   const decoderRuns = medianRun([run({ decoder_run_ms: 2 }), run({ decoder_run_ms: 8 }), run({ decoder_run_ms: 3 })]);
   assert.equal(decoderRuns.decoder_run_ms, 3);
   assert.equal('decoder_run_ms' in medianRun([run({ decoder_run_ms: 2 }), run({})]), false);
+  const gpuRuns = medianRun([
+    run({ sampled_on_gpu: 1, wasm_heap_mb: 200 }),
+    run({ sampled_on_gpu: 0.5, wasm_heap_mb: null }),
+    run({ sampled_on_gpu: 0.75, wasm_heap_mb: 300 }),
+  ]);
+  assert.deepEqual([gpuRuns.sampled_on_gpu, gpuRuns.wasm_heap_mb], [0.75, null]);
   const report = reportOf([
     run({ decoder_file: 'decoder_host_cache_int8.onnx' }),
     run({ images: 9, step_ms_median: 10, decoder_file: 'decoder_host_cache_int8.onnx' }),

@@ -23,6 +23,7 @@ import { CHROMIUM_FLAGS } from '../../playwright.config.ts';
 import { intArg, parseArgs, runCli, UsageError } from '../../tools/cli-args.ts';
 import { openModelFolder } from '../../tools/node/model-folder.ts';
 import { ISOLATION_HEADERS } from '../../tools/web/security-headers.ts';
+import { onOff } from '../bench-args.ts';
 import { formatReport, medianRun } from '../bench-report.ts';
 import type { BenchReport, BenchRun } from '../bench-report.ts';
 import { benchVersions } from '../versions.ts';
@@ -60,14 +61,6 @@ function modelFolder(dir: string): Plugin {
 
 function list(raw: string | undefined, fallback: string): string[] {
   return [...new Set((raw ?? fallback).split(',').map((item) => item.trim()))];
-}
-
-/** A WebGPU choice's values (`on` by default, as in the app): on, off or both. */
-function onOff(raw: string | undefined, flag: string): string[] {
-  const values = list(raw, 'on');
-  if (values.some((value) => value !== 'on' && value !== 'off'))
-    throw new UsageError(`--${flag} takes on, off or both (comma-separated); got "${values.join(',')}"`);
-  return values;
 }
 
 /**

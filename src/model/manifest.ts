@@ -216,6 +216,11 @@ function readSpecialTokens(field: JsonField, dalleBart: DalleBartConfig, vqgan: 
   };
 }
 
+/** Whether the model computes in float16 anywhere, which WebGPU runs only with the adapter's `shader-f16` feature. */
+export function needsShaderF16(manifest: Pick<ModelManifest, 'graphs'>): boolean {
+  return Object.values(manifest.graphs).some((graph) => graph.compute === 'float16');
+}
+
 /** Checks every field of a parsed manifest.json (it may come from any server) and returns a fresh, typed copy. */
 export function parseManifest(json: unknown, source = 'manifest.json'): ModelManifest {
   const root = JsonField.root(json, { source, error: ManifestError, hint: MANIFEST_HINT }).object();

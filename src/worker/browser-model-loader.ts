@@ -5,6 +5,7 @@
  */
 import * as ort from 'onnxruntime-web';
 import { GRAPH_NAMES } from '../model/graph-io.ts';
+import { needsShaderF16 } from '../model/manifest.ts';
 import type { ModelSource } from '../model/model-source.ts';
 import { chooseBatchSizes } from '../pipeline/batch-size.ts';
 import type { DeviceLimits } from '../pipeline/batch-size.ts';
@@ -68,8 +69,7 @@ async function watchDeviceLoss(): Promise<string> {
 export function browserModelLoader(library: ModelLibrary): ModelLoader {
   return async (params, onProgress, signal): Promise<LoadedModel> => {
     const manifest = await library.manifest(params.modelUrl);
-    const needsF16 = Object.values(manifest.graphs).some((g) => g.compute === 'float16');
-    const picked = await chooseBackend(navigatorGpu(), params.backend, needsF16);
+    const picked = await chooseBackend(navigatorGpu(), params.backend, needsShaderF16(manifest));
 
     ort.env.wasm.wasmPaths = params.wasmPaths;
     const wasm = wasmThreads(globalThis.crossOriginIsolated, globalThis.navigator.hardwareConcurrency);
