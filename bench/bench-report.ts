@@ -66,6 +66,12 @@ export interface BenchRun {
    * web-ort`); absent elsewhere.
    */
   readonly own_kernels?: boolean;
+  /**
+   * WASM on our kernels: the GEMM kernel the decoder ran (`dot16`, or `relaxed` where relaxed SIMD compiles and won or
+   * was asked for: `bench:browser --gemm-kernel`), and why; absent elsewhere.
+   */
+  readonly gemm_kernel?: string;
+  readonly gemm_kernel_reason?: string;
   /** WebGPU: whether sampling used the shader's candidates (`bench:browser --gpu-sampling`); absent elsewhere. */
   readonly gpu_sampling?: boolean;
   /** WebGPU: whether the decoder ran as a captured graph (`bench:browser --graph-capture`); absent elsewhere. */
@@ -198,6 +204,10 @@ export function formatReport(report: BenchReport): string {
   if (files.length > 0) lines.push(`decoder graphs: ${files.join(', ')}`);
   for (const r of report.runs.filter((r) => r.wasm_heap_mb !== undefined && r.wasm_heap_mb !== null))
     lines.push(`${runLabel(r)} ${r.images} img: ONNX Runtime's WASM heap ${fmt(r.wasm_heap_mb!, 0)} MB`);
+  for (const r of report.runs.filter((r) => r.gemm_kernel !== undefined))
+    lines.push(
+      `${runLabel(r)} ${r.images} img: GEMM kernel ${r.gemm_kernel} (${r.gemm_kernel_reason ?? 'no reason given'})`,
+    );
   for (const r of report.runs.filter((r) => r.decoder_run_ms !== undefined))
     lines.push(
       `${runLabel(r)} ${r.images} img: ${fmt(r.decoder_run_ms!)} ms of a ${fmt(r.step_ms_median)} ms step inside ` +
@@ -222,7 +232,8 @@ function runLabel(r: BenchRun): string {
   const sampling = r.gpu_sampling === false ? '-cpu-sampling' : '';
   const dequantized = r.folded_weights === false ? '-dequantized' : '';
   const ort = r.own_kernels === false ? '-ort' : '';
-  return `${r.runtime}${ort}${sampling}${r.graph_capture === false ? '-uncaptured' : ''}${dequantized}`;
+  const relaxed = r.gemm_kernel === 'relaxed' ? '-relaxed' : '';
+  return `${r.runtime}${ort}${relaxed}${sampling}${r.graph_capture === false ? '-uncaptured' : ''}${dequantized}`;
 }
 
 function ratioLines(runs: readonly BenchRun[]): string[] {
@@ -266,6 +277,18 @@ function ratioLines(runs: readonly BenchRun[]): string[] {
       lines.push(
         `${r.images} img ${r.threads} thr: WASM step, own kernels / ONNX Runtime ` +
           ratio(own.step_ms_median, r.step_ms_median),
+      );
+    const dot16 =
+      r.gemm_kernel === 'relaxed'
+        ? runs.find(
+            (o) =>
+              o.runtime === r.runtime && o.gemm_kernel === 'dot16' && o.images === r.images && o.threads === r.threads,
+          )
+        : undefined;
+    if (dot16)
+      lines.push(
+        `${r.images} img ${r.threads} thr: WASM step, relaxed / dot16 GEMM kernel ` +
+          ratio(r.step_ms_median, dot16.step_ms_median),
       );
     const native = r.runtime === 'web-wasm' ? find('node', r.images, r.threads) : undefined;
     if (native) {

@@ -8,6 +8,7 @@ import type { EngineOptions } from '../src/pipeline/engine.ts';
 import { GenerationCancelledError } from '../src/pipeline/errors.ts';
 import { DEFAULT_PREVIEW_EVERY, generateImages } from '../src/pipeline/generate-images.ts';
 import { loadDalle } from '../src/pipeline/load-dalle.ts';
+import { ownGemmKernel } from '../src/pipeline/own-session.ts';
 import { DEFAULT_SAMPLING } from '../src/pipeline/sampler.ts';
 import type { OrtApi, Session, SessionOptions } from '../src/pipeline/runtime.ts';
 import { loadedFile, ownKernelsFile } from '../src/pipeline/runtime.ts';
@@ -46,6 +47,12 @@ interface GraphRun {
  * some sessions by identity), whether ONNX Runtime's or one on our own kernels. Decoder steps are timed by the
  * generation's progress; the decoder's runs only tell how much of a step is the graph's run.
  */
+/** The GEMM kernel a decoder on our kernels ran, for the report. */
+function gemmKernelFields(decoder: Session): Pick<BenchRun, 'gemm_kernel' | 'gemm_kernel_reason'> {
+  const choice = ownGemmKernel(decoder);
+  return choice ? { gemm_kernel: choice.kernel, gemm_kernel_reason: choice.reason } : {};
+}
+
 function timeRuns(session: Session, graph: GraphName, runs: GraphRun[]): void {
   const run = session.run.bind(session);
   session.run = (async (...args: Parameters<Session['run']>) => {
@@ -157,6 +164,7 @@ export async function measureGeneration(options: MeasureOptions): Promise<Omit<B
             own_kernels:
               loaded.decoderFile === ownKernelsFile(source.manifest.graphs.decoder) &&
               loadedFile(engine.sessions.encoder) === ownKernelsFile(source.manifest.graphs.encoder),
+            ...gemmKernelFields(engine.sessions.decoder),
           }
         : {}),
       ...(options.runtime === 'web-webgpu'

@@ -1,10 +1,12 @@
 /**
  * Bundled by e2e/gemm-threads.spec.ts into a worker script: multiplies and attends with our own kernels on one thread
  * and on helper threads started by the app's spawner (browserGemmHelpers, over the helper entry the spec sends), and
- * reports whether they agree. A worker, because the caller of a threaded call waits with Atomics.wait.
+ * reports whether they agree; and whether the relaxed SIMD kernel gives the dot16 kernel's products (Node 20, where the
+ * unit tests run, has no relaxed SIMD). A worker, because the caller of a threaded call waits with Atomics.wait.
  */
 import { Attention } from '../src/kernels/attention.ts';
 import type { AttentionLayer } from '../src/kernels/attention.ts';
+import type { GemmKernelChoice } from '../src/kernels/gemm-kernel-choice.ts';
 import { Int8Gemm } from '../src/kernels/int8-gemm.ts';
 import { browserGemmHelpers } from '../src/worker/gemm-helpers.ts';
 
@@ -14,6 +16,10 @@ export interface GemmThreadsResult {
   readonly outputs: number;
   /** Self-attention with the step's slot and cross-attention with a text mask, on one thread and on many. */
   readonly attentionEqual: boolean;
+  /** The relaxed kernel on one thread and on the helpers, against dot16, on shapes off every block size. */
+  readonly relaxedEqual: boolean;
+  /** What `fastest` chose here (timing: either kernel may win). */
+  readonly fastest: GemmKernelChoice;
 }
 
 /** What the spec sends: the thread count and the helper entry's script (a blob: worker, which needs no route). */
@@ -27,11 +33,16 @@ async function compare({ threads, helperScript }: GemmThreadsRequest): Promise<G
   const q = Int8Array.from({ length: inDim * outDim }, (_, i) => ((i * 7919) % 255) - 127);
   const scales = Float32Array.from({ length: outDim }, (_, n) => 0.01 + n / 1000);
   const x = Float32Array.from({ length: rows * inDim }, (_, i) => Math.sin(i));
-  const one = await Int8Gemm.create();
+  const one = await Int8Gemm.create({ kernel: 'dot16' });
   const want = one.multiply(one.addLinear(q, scales, inDim, outDim), x, rows);
   const helperUrl = URL.createObjectURL(new Blob([helperScript], { type: 'text/javascript' }));
   const spawnHelper = browserGemmHelpers(() => new Worker(helperUrl));
-  const many = await Int8Gemm.create({ threads, spawnHelper });
+  const many = await Int8Gemm.create({ threads, spawnHelper, kernel: 'dot16' });
+  const relaxed = [
+    await Int8Gemm.create({ kernel: 'relaxed' }),
+    await Int8Gemm.create({ threads, spawnHelper, kernel: 'relaxed' }),
+  ];
+  const fastest = await Int8Gemm.create();
   try {
     const layer = many.addLinear(q, scales, inDim, outDim);
     let equal = true;
@@ -44,10 +55,32 @@ async function compare({ threads, helperScript }: GemmThreadsRequest): Promise<G
       equal,
       outputs: want.length,
       attentionEqual: attend(one, many),
+      relaxedEqual: relaxed.every((gemm) => sameProducts(one, gemm)),
+      fastest: fastest.kernel,
     };
   } finally {
-    await many.release();
+    await Promise.all([many, ...relaxed].map((gemm) => gemm.release()));
   }
+}
+
+/** The same layers multiplied by two Int8Gemms give the same floats. */
+function sameProducts(a: Int8Gemm, b: Int8Gemm): boolean {
+  const shapes = [
+    [1, 4, 8],
+    [2, 1024, 24],
+    [3, 37, 13],
+    [18, 130, 50],
+    [5, 2730, 9],
+    [7, 64, 300],
+  ] as const;
+  return shapes.every(([rows, inDim, outDim]) => {
+    const q = Int8Array.from({ length: inDim * outDim }, (_, i) => ((i * 7919 + rows) % 255) - 127);
+    const scales = Float32Array.from({ length: outDim }, (_, n) => 0.5 + n / 64);
+    const x = Float32Array.from({ length: rows * inDim }, (_, i) => Math.sin(i * 1.7) * (i % 5 === 0 ? 40 : 1));
+    const want = a.multiply(a.addLinear(q, scales, inDim, outDim), x, rows);
+    const got = b.multiply(b.addLinear(q, scales, inDim, outDim), x, rows);
+    return got.every((v, i) => v === want[i]);
+  });
 }
 
 function attend(one: Int8Gemm, many: Int8Gemm): boolean {

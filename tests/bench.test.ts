@@ -200,3 +200,19 @@ void test('bench --runtimes web,web-ort: a q8 decoder on our own kernels against
   assert.match(table, /web-wasm-ort\s+1/);
   assert.match(table, /1 img 2 thr: WASM step, own kernels \/ ONNX Runtime 0\.40×/);
 });
+
+void test('bench:browser --gemm-kernel dot16,relaxed: our kernels’ two GEMM kernels side by side', () => {
+  const kernel = (gemm_kernel: string, step_ms_median: number) =>
+    run({
+      runtime: 'web-wasm',
+      images: 9,
+      step_ms_median,
+      own_kernels: true,
+      gemm_kernel,
+      gemm_kernel_reason: 'asked for',
+    });
+  const table = formatReport(reportOf([kernel('dot16', 60), kernel('relaxed', 54)]));
+  assert.match(table, /web-wasm-relaxed\s+9/);
+  assert.match(table, /web-wasm-relaxed 9 img: GEMM kernel relaxed \(asked for\)/);
+  assert.match(table, /9 img 2 thr: WASM step, relaxed \/ dot16 GEMM kernel 0\.90×/);
+});

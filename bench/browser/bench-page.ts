@@ -3,6 +3,7 @@
  * job from the query string, runs it in a module worker as the app does, and leaves the result on
  * `window.__benchResult` for the Playwright driver (bench/browser/run.ts).
  */
+import { isGemmKernelRequest } from '../../src/kernels/gemm-kernel-choice.ts';
 import type { BrowserJob, WorkerReply } from './bench.worker.ts';
 
 declare global {
@@ -12,6 +13,7 @@ declare global {
 }
 
 const query = new URLSearchParams(location.search);
+const gemmKernel = query.get('gemmKernel') ?? 'fastest';
 const job: BrowserJob = {
   modelUrl: new URL(query.get('model') ?? '/bench-model/', location.href).href,
   backend: query.get('backend') === 'webgpu' ? 'webgpu' : 'wasm',
@@ -21,6 +23,7 @@ const job: BrowserJob = {
   gpuSampling: query.get('gpuSampling') !== 'off',
   graphCapture: query.get('graphCapture') !== 'off',
   foldWeights: query.get('foldWeights') !== 'off',
+  gemmKernel: isGemmKernelRequest(gemmKernel) ? gemmKernel : 'fastest',
 };
 const status = document.getElementById('status')!;
 const worker = new Worker(new URL('./bench.worker.ts', import.meta.url), { type: 'module' });

@@ -4,6 +4,7 @@
  * `npm run bench`.
  */
 import * as ort from 'onnxruntime-web';
+import type { GemmKernelRequest } from '../../src/kernels/gemm-kernel-choice.ts';
 import { chooseBatchSizes } from '../../src/pipeline/batch-size.ts';
 import { sessionOptionsFor } from '../../src/pipeline/session-options.ts';
 import { spawnBrowserGemmHelper } from '../../src/worker/gemm-helpers.ts';
@@ -26,6 +27,8 @@ export interface BrowserJob extends WebgpuChoices {
   readonly images: number;
   readonly steps: number;
   readonly threads: number;
+  /** WASM: our kernels' GEMM kernel (`bench:browser --gemm-kernel`). */
+  readonly gemmKernel: GemmKernelRequest;
 }
 
 export type WorkerReply = { readonly run: Omit<BenchRun, 'peak_rss_mb'> } | { readonly error: string };
@@ -44,7 +47,7 @@ async function measure(job: BrowserJob): Promise<WorkerReply> {
       : {
           engineOptions: { hostCacheGraph: true },
           sessionOptions: sessionOptionsFor('wasm', manifest, {
-            ownKernels: { threads: job.threads, spawnHelper: spawnBrowserGemmHelper },
+            ownKernels: { threads: job.threads, spawnHelper: spawnBrowserGemmHelper, kernel: job.gemmKernel },
           }),
           batch: chooseBatchSizes(manifest, limits, 'wasm'),
         };

@@ -1,7 +1,7 @@
 /**
  * npm run bench:browser -- --model <dir> [--images 1,9] [--steps 256] [--backends wasm,webgpu] [--threads 2]
- *   [--gpu-sampling on,off] [--graph-capture on,off] [--fold-weights on,off] [--repeat 1] [--json <file>]
- *   [--port 4302]
+ *   [--gpu-sampling on,off] [--graph-capture on,off] [--fold-weights on,off] [--gemm-kernel fastest,dot16,relaxed]
+ *   [--repeat 1] [--json <file>] [--port 4302]
  * The benchmark in Chromium (Debian's /usr/bin/chromium, the e2e tests' flags): Vite's dev server serves
  * bench/browser/bench.html and the model folder, Playwright opens a fresh Chromium per measurement (its processes' peak
  * resident memory is the run's `peak_rss_mb`), and the page runs the same measureGeneration as `npm run bench` in a
@@ -11,7 +11,9 @@
  * `--graph-capture` (on by default, as in the app) the decoder captured and replayed, run step by step, or both;
  * `--fold-weights` (q8 on WebGPU; on by default, as the app does where they fit) the decoder's weights dequantized
  * to float32 once at load (by the folder's dequantization graph, or folded by ONNX Runtime in a folder without one),
- * dequantized at every step (then uncaptured, as the app would run it), or both.
+ * dequantized at every step (then uncaptured, as the app would run it), or both. `--gemm-kernel` (WASM; `fastest` by
+ * default, as in the app) our kernels' GEMM: the one measured faster at load, or `dot16` or `relaxed` (relaxed SIMD),
+ * each in its own runs, side by side.
  */
 import { createReadStream, existsSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
@@ -24,6 +26,7 @@ import { intArg, parseArgs, runCli, UsageError } from '../../tools/cli-args.ts';
 import { openModelFolder } from '../../tools/node/model-folder.ts';
 import { ISOLATION_HEADERS } from '../../tools/web/security-headers.ts';
 import { onOff } from '../bench-args.ts';
+import { GEMM_KERNEL_REQUESTS, isGemmKernelRequest } from '../../src/kernels/gemm-kernel-choice.ts';
 import { formatReport, medianRun } from '../bench-report.ts';
 import type { BenchReport, BenchRun } from '../bench-report.ts';
 import { benchVersions } from '../versions.ts';
@@ -108,6 +111,7 @@ async function main(): Promise<void> {
     'gpu-sampling',
     'graph-capture',
     'fold-weights',
+    'gemm-kernel',
     'repeat',
     'json',
     'port',
@@ -122,6 +126,10 @@ async function main(): Promise<void> {
   const gpuSampling = onOff(args.values.get('gpu-sampling'), 'gpu-sampling');
   const graphCapture = onOff(args.values.get('graph-capture'), 'graph-capture');
   const foldWeights = onOff(args.values.get('fold-weights'), 'fold-weights');
+  const gemmKernels = list(args.values.get('gemm-kernel'), 'fastest');
+  for (const kernel of gemmKernels)
+    if (!isGemmKernelRequest(kernel))
+      throw new UsageError(`--gemm-kernel takes ${GEMM_KERNEL_REQUESTS.join(', ')} (comma-separated); got "${kernel}"`);
   const images = list(args.values.get('images'), '1').map(Number);
   if (images.some((n) => !Number.isInteger(n) || n < 1 || n > 16))
     throw new UsageError('--images takes whole numbers from 1 to 16, separated by commas');
@@ -147,13 +155,16 @@ async function main(): Promise<void> {
       (backends as Backend[]).flatMap((backend) =>
         (backend === 'webgpu' ? gpuSampling : ['on']).flatMap((sampling) =>
           folds(backend).flatMap((fold) =>
-            (backend !== 'webgpu' ? ['on'] : fold === 'on' ? graphCapture : ['off']).map((capture) => ({
-              n,
-              backend,
-              sampling,
-              capture,
-              fold,
-            })),
+            (backend !== 'webgpu' ? ['on'] : fold === 'on' ? graphCapture : ['off']).flatMap((capture) =>
+              (backend === 'wasm' ? gemmKernels : ['fastest']).map((gemmKernel) => ({
+                n,
+                backend,
+                sampling,
+                capture,
+                fold,
+                gemmKernel,
+              })),
+            ),
           ),
         ),
       ),
@@ -164,7 +175,8 @@ async function main(): Promise<void> {
         const variant =
           (job.backend === 'webgpu' && job.sampling === 'off' ? ' (sampling from the whole logits)' : '') +
           (job.backend === 'webgpu' && job.capture === 'off' ? ' (decoder step by step)' : '') +
-          (job.fold === 'off' ? ' (q8 weights dequantized every step)' : '');
+          (job.fold === 'off' ? ' (q8 weights dequantized every step)' : '') +
+          (job.backend === 'wasm' && job.gemmKernel !== 'fastest' ? ` (GEMM kernel ${job.gemmKernel})` : '');
         process.stderr.write(`run ${r + 1}/${repeat}: ${job.backend}${variant}, ${job.n} image(s)\n`);
         const query = new URLSearchParams({
           backend: job.backend,
@@ -174,6 +186,7 @@ async function main(): Promise<void> {
           gpuSampling: job.sampling,
           graphCapture: job.capture,
           foldWeights: job.fold,
+          gemmKernel: job.gemmKernel,
         });
         const measured = await measureInBrowser(`http://127.0.0.1:${port}/bench/browser/bench.html?${query}`);
         chromiumVersion = measured.version;

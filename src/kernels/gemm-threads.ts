@@ -43,13 +43,18 @@ const HELPER_TIMEOUT_MS = 60_000;
 /** Int32s in the control block. */
 export const CONTROL_WORDS = ARGS + Math.max(GEMM_PARAMS.length, ATTENTION_PARAMS.length);
 
-/** What a call computes: `gemm` takes GEMM_PARAMS without p0 and p1, `attention` ATTENTION_PARAMS. */
-export const TASKS = { gemm: 0, attention: 1 } as const;
+/**
+ * What a call computes: `gemm` and `gemmRelaxed` (int8-gemm-kernel.ts's two kernels) take GEMM_PARAMS without p0 and
+ * p1, `attention` ATTENTION_PARAMS.
+ */
+export const TASKS = { gemm: 0, attention: 1, gemmRelaxed: 2 } as const;
 export type KernelTask = keyof typeof TASKS;
 
 /** The module's exports a share runs. */
 export interface SharedKernels extends AttentionKernels {
   readonly gemm: (...args: number[]) => void;
+  /** Only in a module built where relaxed SIMD compiles. */
+  readonly gemmRelaxed?: (...args: number[]) => void;
 }
 
 /**
@@ -76,8 +81,10 @@ export function runShare(
   threads: number,
 ): void {
   if (task === TASKS.attention) return attendShare(kernels, memory, args, share, threads);
+  const gemm = task === TASKS.gemmRelaxed ? kernels.gemmRelaxed : kernels.gemm;
+  if (!gemm) throw new Error('this module has no relaxed SIMD kernel');
   const [p0, p1] = shareColumns(args[6]!, share, threads);
-  if (p1 > p0) kernels.gemm(...args.slice(0, 8), p0, p1);
+  if (p1 > p0) gemm(...args.slice(0, 8), p0, p1);
 }
 
 /** Columns [p0, p1) of share `share` out of `threads`, whole panels each. */

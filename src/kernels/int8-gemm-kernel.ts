@@ -29,23 +29,139 @@ const ODD_LANES = EVEN_LANES.map((b) => b + 4);
 export const GEMM_PARAMS = ['wp', 'xa', 'sw', 'sx', 'y', 'M', 'N', 'K', 'p0', 'p1'] as const;
 
 /**
- * gemm(weights, activations, wScales, xScales, y, M, N, K, p0, p1): N and K padded, y's rows N floats apart; p0 and p1
- * multiples of PANEL_COLUMNS, so threads can share one call by columns.
+ * How a tile's products are taken:
+ * - `dot16`: the activations as 16-bit integers, the weights widened to 16 bits as they load, `i32x4.dot_i16x8_s`
+ *   (8 multiply-adds) and an add; SIMD128, everywhere.
+ * - `relaxed`: relaxed SIMD's `i32x4.relaxed_dot_i8x16_i7x16_add_s` (16 multiply-adds and the accumulate) on the int8
+ *   weights as stored. Its second operand is 7-bit, so each activation q (±2047) goes in as two 6-bit limbs of
+ *   u = q + 2048 (`limbs` in row-kernels.ts): Σ w·q = 64 Σ w·hi + Σ w·lo − 2048 Σ w, the last term a per-column
+ *   constant stored after the layer's scales (`columnOffsets`). The same integers, so the same floats as `dot16`, bit
+ *   for bit; in two's complement the terms may wrap while the result, which fits, comes out exact.
  */
-export function int8GemmFunction(): FunctionBody {
+export type GemmKernel = 'dot16' | 'relaxed';
+
+/** A limb of `relaxed`'s activations: u = hi · LIMB + lo, 0 ≤ lo, hi < LIMB. */
+export const LIMB = 64;
+export const ACTIVATION_OFFSET = 2048;
+
+interface TileProducts {
+  declare(): void;
+  /** Zeroes row r's accumulators. */
+  zero(r: number): void;
+  /** One k block of every row: `wq` points at its 2 × 16 bytes of weights, `xp${r} + k2` at row r's activations. */
+  block(): void;
+  /** Pushes row r's sums of columns 4g … 4g + 3 as int32s. */
+  sums(r: number, g: number): void;
+}
+
+function dot16Products(f: FunctionBody, rows: readonly number[], vectors: readonly number[]): TileProducts {
+  const acc = (r: number, h: number) => `a${r}_${h}`;
+  return {
+    declare() {
+      f.local('x', 'v128');
+      for (const g of vectors) {
+        f.local(`lo${g}`, 'v128');
+        f.local(`hi${g}`, 'v128');
+      }
+      for (const r of rows) for (let h = 0; h < 2 * VECTORS; h++) f.local(acc(r, h), 'v128');
+    },
+    zero(r) {
+      for (let h = 0; h < 2 * VECTORS; h++) f.bytes16('v128.const', Array(16).fill(0)).set(acc(r, h));
+    },
+    block() {
+      for (const g of vectors) {
+        f.get('wq')
+          .simd('v128.load8x8_s', 16 * g)
+          .set(`lo${g}`);
+        f.get('wq')
+          .simd('v128.load8x8_s', 16 * g + 8)
+          .set(`hi${g}`);
+      }
+      for (const r of rows) {
+        // x[k .. k+3] as 16-bit integers, twice: lanes line up with the 4 k of two columns.
+        f.get(`xp${r}`).get('k2').op('add').simd('v128.load64_splat', 0).set('x');
+        for (const g of vectors) {
+          for (const [h, half] of [
+            [2 * g, `lo${g}`],
+            [2 * g + 1, `hi${g}`],
+          ] as const) {
+            f.get(acc(r, h)).get(half).get('x').simd('i32x4.dot_i16x8_s').simd('i32x4.add').set(acc(r, h));
+          }
+        }
+      }
+    },
+    sums(r, g) {
+      const [a, b] = [acc(r, 2 * g), acc(r, 2 * g + 1)];
+      f.get(a).get(b).bytes16('i8x16.shuffle', EVEN_LANES);
+      f.get(a).get(b).bytes16('i8x16.shuffle', ODD_LANES).simd('i32x4.add');
+    },
+  };
+}
+
+function relaxedProducts(f: FunctionBody, rows: readonly number[], vectors: readonly number[]): TileProducts {
+  const acc = (r: number, g: number, limb: 'lo' | 'hi') => `a${r}_${g}${limb}`;
+  return {
+    declare() {
+      for (const g of vectors) f.local(`w${g}`, 'v128');
+      for (const r of rows) {
+        f.local(`lo${r}`, 'v128');
+        f.local(`hi${r}`, 'v128');
+        for (const g of vectors) for (const limb of ['lo', 'hi'] as const) f.local(acc(r, g, limb), 'v128');
+      }
+    },
+    zero(r) {
+      for (const g of vectors)
+        for (const limb of ['lo', 'hi'] as const) f.bytes16('v128.const', Array(16).fill(0)).set(acc(r, g, limb));
+    },
+    block() {
+      for (const g of vectors)
+        f.get('wq')
+          .simd('v128.load', 16 * g)
+          .set(`w${g}`);
+      for (const r of rows) {
+        // The block's 8 bytes: lo limbs of k … k+3, then hi limbs; each splat to every column's lane.
+        f.get(`xp${r}`).get('k2').op('add').simd('v128.load32_splat', 0).set(`lo${r}`);
+        f.get(`xp${r}`).get('k2').op('add').simd('v128.load32_splat', 4).set(`hi${r}`);
+        for (const g of vectors) {
+          for (const limb of ['lo', 'hi'] as const) {
+            const a = acc(r, g, limb);
+            f.get(`w${g}`).get(`${limb}${r}`).get(a).simd('i32x4.relaxed_dot_i8x16_i7x16_add_s').set(a);
+          }
+        }
+      }
+    },
+    sums(r, g) {
+      f.get(acc(r, g, 'hi'))
+        .i32(Math.log2(LIMB))
+        .simd('i32x4.shl')
+        .get(acc(r, g, 'lo'))
+        .simd('i32x4.add');
+      f.get('ws')
+        .get('N')
+        .i32(2)
+        .op('shl')
+        .op('add')
+        .simd('v128.load', 16 * g)
+        .simd('i32x4.sub');
+    },
+  };
+}
+
+/**
+ * gemm(weights, activations, wScales, xScales, y, M, N, K, p0, p1): N and K padded, y's rows N floats apart; p0 and p1
+ * multiples of PANEL_COLUMNS, so threads can share one call by columns. `relaxed` reads its activations as limbs and
+ * its column offsets N floats after wScales.
+ */
+export function int8GemmFunction(kernel: GemmKernel = 'dot16'): FunctionBody {
   const f = new FunctionBody(GEMM_PARAMS);
   for (const name of ['p', 'm', 'k2', 'K2', 'wq', 'ws', 'y0', 'panel']) f.local(name, 'i32');
-  f.local('x', 'v128');
   const rows = [...Array(TILE_ROWS).keys()];
   const vectors = [...Array(VECTORS).keys()];
-  for (const g of vectors) {
-    f.local(`lo${g}`, 'v128');
-    f.local(`hi${g}`, 'v128');
-  }
+  const products = (kernel === 'dot16' ? dot16Products : relaxedProducts)(f, rows, vectors);
+  products.declare();
   for (const r of rows) {
     f.local(`xp${r}`, 'i32');
     f.local(`s${r}`, 'v128');
-    for (let h = 0; h < 2 * VECTORS; h++) f.local(`a${r}_${h}`, 'v128');
   }
   // Row m + r of the tile, or row m past the last row (computed again, never stored).
   const tileRow = (r: number): void => {
@@ -67,34 +183,15 @@ export function int8GemmFunction(): FunctionBody {
             f.get('xa');
             tileRow(r);
             f.get('K').op('mul').i32(1).op('shl').op('add').set(`xp${r}`);
-            for (let h = 0; h < 2 * VECTORS; h++) f.bytes16('v128.const', Array(16).fill(0)).set(`a${r}_${h}`);
+            products.zero(r);
           }
           f.get('wp').get('p').i32(3).op('shr_u').get('panel').op('mul').op('add').set('wq');
+          f.get('sw').get('p').i32(2).op('shl').op('add').set('ws');
           f.i32(0).set('k2');
           f.whileNot(
             () => f.get('k2').get('K2').op('ge_u'),
             () => {
-              for (const g of vectors) {
-                f.get('wq')
-                  .simd('v128.load8x8_s', 16 * g)
-                  .set(`lo${g}`);
-                f.get('wq')
-                  .simd('v128.load8x8_s', 16 * g + 8)
-                  .set(`hi${g}`);
-              }
-              for (const r of rows) {
-                // x[k .. k+3] as 16-bit integers, twice: lanes line up with the 4 k of two columns.
-                f.get(`xp${r}`).get('k2').op('add').simd('v128.load64_splat', 0).set('x');
-                for (const g of vectors) {
-                  for (const [h, half] of [
-                    [2 * g, `lo${g}`],
-                    [2 * g + 1, `hi${g}`],
-                  ] as const) {
-                    const acc = `a${r}_${h}`;
-                    f.get(acc).get(half).get('x').simd('i32x4.dot_i16x8_s').simd('i32x4.add').set(acc);
-                  }
-                }
-              }
+              products.block();
               f.get('wq')
                 .i32(16 * VECTORS)
                 .op('add')
@@ -105,7 +202,6 @@ export function int8GemmFunction(): FunctionBody {
                 .set('k2');
             },
           );
-          f.get('sw').get('p').i32(2).op('shl').op('add').set('ws');
           for (const r of rows) {
             f.get('sx');
             tileRow(r);
@@ -117,9 +213,7 @@ export function int8GemmFunction(): FunctionBody {
             f.ifThen(() => {
               for (const g of vectors) {
                 f.get('y0').i32(r).get('N').op('mul').i32(2).op('shl').op('add');
-                const [a, b] = [`a${r}_${2 * g}`, `a${r}_${2 * g + 1}`];
-                f.get(a).get(b).bytes16('i8x16.shuffle', EVEN_LANES);
-                f.get(a).get(b).bytes16('i8x16.shuffle', ODD_LANES).simd('i32x4.add');
+                products.sums(r, g);
                 f.simd('f32x4.convert_i32x4_s');
                 f.get('ws')
                   .simd('v128.load', 16 * g)
@@ -171,6 +265,13 @@ export function packInt8Panels(q: Int8Array, inDim: number, outDim: number, into
     const blockWord = fullBlocks * PANEL_COLUMNS;
     for (let n = 0; n < outDim; n++) words[(n >> 3) * panelWords + blockWord + (n & 7)]! |= u[k * outDim + n]! << shift;
   }
+}
+
+/** `relaxed`'s per-column constants ACTIVATION_OFFSET · Σ_k w[k, n], in wrapping 32-bit arithmetic as subtracted. */
+export function columnOffsets(q: Int8Array, inDim: number, outDim: number, into: Int32Array): void {
+  const sums = new Int32Array(outDim);
+  for (let k = 0; k < inDim; k++) for (let n = 0; n < outDim; n++) sums[n]! += q[k * outDim + n]!;
+  for (let n = 0; n < outDim; n++) into[n] = Math.imul(sums[n]!, ACTIVATION_OFFSET);
 }
 
 export const padTo = (n: number, multiple: number): number => Math.ceil(n / multiple) * multiple;

@@ -7,8 +7,19 @@
 import { softmaxFunction, scoresFunction, weightedFunction } from './attention-kernel.ts';
 import { CONTROL_WORDS, GemmThreads, runShare, TASKS } from './gemm-threads.ts';
 import type { GemmHelper, KernelTask, SharedKernels, SpawnGemmHelper } from './gemm-threads.ts';
-import { int8GemmFunction, K_BLOCK, PANEL_COLUMNS, packInt8Panels, padTo } from './int8-gemm-kernel.ts';
-import { gluFunction, layerNormFunction, quantizeFunction } from './row-kernels.ts';
+import { chooseGemmKernel, relaxedSimdCompiles } from './gemm-kernel-choice.ts';
+import type { GemmKernelChoice, GemmKernelRequest } from './gemm-kernel-choice.ts';
+import {
+  ACTIVATION_OFFSET,
+  columnOffsets,
+  int8GemmFunction,
+  K_BLOCK,
+  LIMB,
+  PANEL_COLUMNS,
+  packInt8Panels,
+  padTo,
+} from './int8-gemm-kernel.ts';
+import { gluFunction, layerNormFunction, limbsFunction, quantizeFunction } from './row-kernels.ts';
 import { encodeModule } from './wasm-binary.ts';
 
 /** Activations are rounded to this many steps each side of zero per row (12 bits). */
@@ -46,6 +57,8 @@ type Kernel = (...args: number[]) => void;
 interface Kernels extends SharedKernels {
   readonly glu: Kernel;
   readonly layerNorm: Kernel;
+  /** With `gemmRelaxed` only. */
+  readonly limbs?: Kernel;
 }
 
 /** A LayerNormalization's scale and bias in the kernels' memory (byte offsets), zero past `width`. */
@@ -60,6 +73,8 @@ export interface Int8GemmOptions {
   /** Threads per call, the caller's included (default 1); more need `spawnHelper` and a shared memory. */
   readonly threads?: number;
   readonly spawnHelper?: SpawnGemmHelper;
+  /** Which GEMM kernel runs the products (gemm-kernel-choice.ts; default `fastest`). */
+  readonly kernel?: GemmKernelRequest;
 }
 
 const PAGE = 65536;
@@ -83,6 +98,10 @@ export class Int8Gemm {
   /** A few floats the kernels read their float parameters from. */
   private paramsAt = 0;
   private helpers: GemmHelper[] = [];
+  /** The first `fastest` choice on this thread, which later Int8Gemms take (the encoder's and the decoder's). */
+  private static measured: GemmKernelChoice | undefined;
+  /** Null while create measures the kernels. */
+  private choice: GemmKernelChoice | null = null;
 
   private constructor(
     /** The kernels' memory: the packed weights, and the attention's places (attention.ts). */
@@ -96,6 +115,9 @@ export class Int8Gemm {
     if (threads > 1 && !options.spawnHelper) throw new Error('more than one thread needs spawnHelper');
     const shared = threads > 1;
     const memory = new WebAssembly.Memory({ initial: 1, maximum: 65536, shared });
+    const request = options.kernel ?? 'fastest';
+    const relaxed = request !== 'dot16' && relaxedSimdCompiles();
+    if (request === 'relaxed' && !relaxed) throw new Error('relaxed SIMD does not compile here');
     const functions = {
       gemm: int8GemmFunction(),
       quantize: quantizeFunction(),
@@ -104,6 +126,7 @@ export class Int8Gemm {
       weighted: weightedFunction(),
       softmax: softmaxFunction(),
       layerNorm: layerNormFunction(),
+      ...(relaxed ? { gemmRelaxed: int8GemmFunction('relaxed'), limbs: limbsFunction() } : {}),
     };
     const module = await WebAssembly.compile(encodeModule(functions, { shared }));
     const instance = await WebAssembly.instantiate(module, { env: { memory } });
@@ -126,7 +149,28 @@ export class Int8Gemm {
         throw error;
       }
     }
+    if (!relaxed) gemm.choice = { kernel: 'dot16', reason: request === 'dot16' ? 'asked for' : 'no relaxed SIMD here' };
+    else if (request === 'relaxed') gemm.choice = { kernel: 'relaxed', reason: 'asked for' };
+    else gemm.choice = Int8Gemm.measured ??= gemm.measureKernels();
     return gemm;
+  }
+
+  /** The GEMM kernel this Int8Gemm runs, and why. */
+  get kernel(): GemmKernelChoice {
+    return this.choice ?? { kernel: 'dot16', reason: 'being measured' };
+  }
+
+  /** chooseGemmKernel on a layer of 9 images' rows (where the kernels differ most), placed for the purpose. */
+  private measureKernels(): GemmKernelChoice {
+    const [rows, inDim, outDim] = [18, 1024, 128];
+    let seed = 1;
+    const q = Int8Array.from(
+      { length: inDim * outDim },
+      () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 24) - 128,
+    );
+    const layer = this.addLinear(q, new Float32Array(outDim).fill(1 / 128), inDim, outDim);
+    const x = Float32Array.from({ length: rows * inDim }, (_, i) => Math.sin(i * 0.37));
+    return chooseGemmKernel((kernel) => this.product(layer, x, rows, kernel));
   }
 
   /** Stops the helper threads (a one-thread Int8Gemm holds nothing but its memory). */
@@ -194,7 +238,8 @@ export class Int8Gemm {
     }
     this.widest = Math.max(this.widest, paddedIn, paddedOut);
     const weightsAt = this.allocate(paddedIn * paddedOut);
-    const scalesAt = this.allocate(paddedOut * 4);
+    // The scales, then `relaxed`'s column offsets.
+    const scalesAt = this.allocate(paddedOut * 8);
     layers.forEach(({ q, scales, outDim }, i) => {
       const { column } = parts[i]!;
       const panels = new Int8Array(
@@ -204,6 +249,11 @@ export class Int8Gemm {
       );
       packInt8Panels(q, inDim, outDim, panels);
       new Float32Array(this.memory.buffer, scalesAt + 4 * column, outDim).set(scales);
+      // ≈ 1 ns a weight: only where `relaxed` may run.
+      if (this.choice?.kernel !== 'dot16') {
+        const offsets = new Int32Array(this.memory.buffer, scalesAt + 4 * (paddedOut + column), outDim);
+        columnOffsets(q, inDim, outDim, offsets);
+      }
     });
     return { inDim, paddedIn, paddedOut, weightsAt, scalesAt, parts };
   }
@@ -294,11 +344,12 @@ export class Int8Gemm {
   }
 
   /** The padded product [rows, paddedOut] in the kernel's memory (valid until the next call). */
-  private product(layer: Int8Linear, x: Float32Array, rows: number): Float32Array {
+  private product(layer: Int8Linear, x: Float32Array, rows: number, kernel = this.kernel.kernel): Float32Array {
     const { inDim, paddedIn, paddedOut } = layer;
     const s = this.reserve(rows, Math.max(paddedIn, paddedOut));
     this.stage(x, rows, inDim, paddedIn, s.inputAt);
     this.kernels.quantize(s.inputAt, rows, paddedIn, ACTIVATION_LEVELS, s.activationsAt, paddedIn, s.rowScalesAt, 1);
+    if (kernel === 'relaxed') this.kernels.limbs!(s.activationsAt, rows * paddedIn);
     const args = [
       layer.weightsAt,
       s.activationsAt,
@@ -309,7 +360,7 @@ export class Int8Gemm {
       paddedOut,
       paddedIn,
     ];
-    this.runTask('gemm', args);
+    this.runTask(kernel === 'relaxed' ? 'gemmRelaxed' : 'gemm', args);
     return new Float32Array(this.memory.buffer, s.outputAt, rows * paddedOut);
   }
 
@@ -355,6 +406,21 @@ export function quantizeRows(
     for (let k = 0; k < inDim; k++) into[m * paddedIn + k] = roundHalfEven(f(x[m * inDim + k]! * toLevels));
     into.fill(0, m * paddedIn + inDim, (m + 1) * paddedIn);
   }
+}
+
+/**
+ * Rounded activations (whole blocks of K_BLOCK) as the relaxed kernel reads them, exactly as the `limbs` kernel writes
+ * them in place: per block, the low 6 bits of u = q + ACTIVATION_OFFSET for its 4 k, then the high 6 bits.
+ */
+export function toLimbs(levels: Int16Array): Uint8Array {
+  const out = new Uint8Array(levels.length * 2);
+  for (let k = 0; k < levels.length; k++) {
+    const u = levels[k]! + ACTIVATION_OFFSET;
+    const at = 2 * (k - (k % K_BLOCK)) + (k % K_BLOCK);
+    out[at] = u % LIMB;
+    out[at + K_BLOCK] = Math.floor(u / LIMB);
+  }
+  return out;
 }
 
 function roundHalfEven(v: number): number {

@@ -1,9 +1,11 @@
 /**
  * The row kernels around our int8 GEMM, WebAssembly SIMD128 over float32 in the GEMM's memory: `quantize` rounds
  * each row of activations to integer levels (int16) by its own absolute maximum (the GEMM's input), `glu` computes
- * the GLU's GELU(gate) · up in place on the GEMM's output of the fused gate and up layers, `layerNorm` normalizes rows.
+ * the GLU's GELU(gate) · up in place on the GEMM's output of the fused gate and up layers, `layerNorm` normalizes rows,
+ * `limbs` rewrites rounded activations as the relaxed GEMM's 6-bit limbs.
  * The tests hold them to TypeScript models (int8-gemm.ts `quantizeRows`, the reference GELU and LayerNormalization).
  */
+import { ACTIVATION_OFFSET, LIMB } from './int8-gemm-kernel.ts';
 import { FunctionBody } from './wasm-binary.ts';
 
 /** The float32 sign bit in every lane. */
@@ -82,6 +84,48 @@ export function quantizeFunction(): FunctionBody {
       f.get('m').i32(1).op('add').set('m');
     },
   );
+  return f;
+}
+
+/** Bytes [lo0 … lo7, hi0 … hi7] → [lo0 … lo3, hi0 … hi3, lo4 … lo7, hi4 … hi7]: one k block's limbs together. */
+const BLOCK_LIMBS = [0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 12, 13, 14, 15];
+
+/**
+ * limbs(at, count): `count` int16 activations at `at` (a multiple of 4, blocks of 4 consecutive k) rewritten in place
+ * as the relaxed GEMM reads them (int8-gemm-kernel.ts): each block's 8 bytes become u = q + 2048's low 6 bits for its
+ * 4 k, then its high 6 bits, every limb in 0 … 63. `toLimbs` in int8-gemm.ts is its TypeScript model.
+ */
+export function limbsFunction(): FunctionBody {
+  const f = new FunctionBody(['at', 'count']);
+  for (const name of ['p', 'end']) f.local(name, 'i32');
+  for (const name of ['offset', 'mask', 'u']) f.local(name, 'v128');
+  const int16s = (value: number) => Array.from({ length: 16 }, (_, i) => (i % 2 === 0 ? value & 0xff : value >> 8));
+  f.bytes16('v128.const', int16s(ACTIVATION_OFFSET)).set('offset');
+  f.bytes16('v128.const', int16s(LIMB - 1)).set('mask');
+  const limbsOf = (load: 'v128.load' | 'v128.load64_splat'): void => {
+    f.get('p').simd(load, 0).get('offset').simd('i16x8.add').set('u');
+    f.get('u').get('mask').simd('v128.and');
+    f.get('u').i32(Math.log2(LIMB)).simd('i16x8.shr_u').simd('i8x16.narrow_i16x8_u').set('u');
+    f.get('u').get('u').bytes16('i8x16.shuffle', BLOCK_LIMBS);
+  };
+  f.get('at').set('p');
+  f.get('at').get('count').i32(1).op('shl').op('add').set('end');
+  f.whileNot(
+    () => f.get('p').i32(16).op('add').get('end').op('gt_u'),
+    () => {
+      f.get('p');
+      limbsOf('v128.load');
+      f.simd('v128.store', 0);
+      f.get('p').i32(16).op('add').set('p');
+    },
+  );
+  // A last block of 4 alone: loaded twice over, its limbs come out in the first 8 bytes.
+  f.get('p').get('end').op('lt_u');
+  f.ifThen(() => {
+    f.get('p');
+    limbsOf('v128.load64_splat');
+    f.storeLane('v128.store64_lane', 0, 0);
+  });
   return f;
 }
 

@@ -26,12 +26,16 @@ export const SIMD = {
   'v128.bitselect': 0x52,
   'v128.store32_lane': 0x5a,
   'v128.store64_lane': 0x5b,
+  'i8x16.narrow_i16x8_u': 0x66,
   'f32x4.nearest': 0x6a,
   'i16x8.narrow_i32x4_s': 0x85,
   'i16x8.extend_low_i8x16_s': 0x87,
   'i16x8.extend_high_i8x16_s': 0x88,
+  'i16x8.shr_u': 0x8d,
+  'i16x8.add': 0x8e,
   'i32x4.shl': 0xab,
   'i32x4.add': 0xae,
+  'i32x4.sub': 0xb1,
   'i32x4.dot_i16x8_s': 0xba,
   'f32x4.abs': 0xe0,
   'f32x4.sqrt': 0xe3,
@@ -43,6 +47,8 @@ export const SIMD = {
   'f32x4.max': 0xe9,
   'i32x4.trunc_sat_f32x4_s': 0xf8,
   'f32x4.convert_i32x4_s': 0xfa,
+  /** Relaxed SIMD: 16 products of int8 × 7-bit, summed by 4 into int32 lanes, plus an accumulator. */
+  'i32x4.relaxed_dot_i8x16_i7x16_add_s': 0x113,
 } as const;
 
 function unsignedLeb(value: number): number[] {

@@ -21,7 +21,16 @@ import { DecoderStep } from '../kernels/decoder-step.ts';
 import type { DecoderStepInputs } from '../kernels/decoder-step.ts';
 import type { Int8GemmOptions } from '../kernels/int8-gemm.ts';
 import { int64 } from './decoder-run.ts';
-import { crossMetadata, crossTensors, floats, numbers, ownSession, packOwnGraph, tensorInfo } from './own-session.ts';
+import {
+  crossMetadata,
+  crossTensors,
+  floats,
+  numbers,
+  ownSession,
+  packOwnGraph,
+  runsOn,
+  tensorInfo,
+} from './own-session.ts';
 import type { OrtApi, Session, Tensor } from './runtime.ts';
 
 /** Sessions on our kernels: they keep the self-attention cache themselves when run without `past.*`. */
@@ -46,7 +55,10 @@ export async function createOwnDecoderSession(
   const { packed, gemm } = await packOwnGraph(source, entry, options, (weights, gemm) =>
     DecoderStep.fromInitializers(source.manifest.dalleBart, weights, gemm),
   );
-  return ownDecoderSession(ort, packed, source.manifest.dalleBart, () => gemm.release());
+  return runsOn(
+    ownDecoderSession(ort, packed, source.manifest.dalleBart, () => gemm.release()),
+    gemm,
+  );
 }
 
 /** The host-cache decoder's feeds for `inputs`: what the engine passes either decoder, and the adapter reads back. */

@@ -9,7 +9,7 @@ import type { ModelSource } from '../model/model-source.ts';
 import { BATCH_AXIS, ENCODER_INPUTS, ENCODER_OUTPUTS, TEXT_AXIS } from '../model/graph-io.ts';
 import { EncoderPass } from '../kernels/encoder-pass.ts';
 import type { Int8GemmOptions } from '../kernels/int8-gemm.ts';
-import { crossMetadata, crossTensors, numbers, ownSession, packOwnGraph, tensorInfo } from './own-session.ts';
+import { crossMetadata, crossTensors, numbers, ownSession, packOwnGraph, runsOn, tensorInfo } from './own-session.ts';
 import type { OrtApi, Session, Tensor } from './runtime.ts';
 
 /** Loads the q8 encoder's weights from its graph file into our kernels; throws for a folder that is not q8. */
@@ -23,7 +23,10 @@ export async function createOwnEncoderSession(
   const { packed, gemm } = await packOwnGraph(source, entry, options, (weights, gemm) =>
     EncoderPass.fromInitializers(c, weights, gemm),
   );
-  return ownEncoderSession(ort, packed, c, () => gemm.release());
+  return runsOn(
+    ownEncoderSession(ort, packed, c, () => gemm.release()),
+    gemm,
+  );
 }
 
 export function ownEncoderSession(

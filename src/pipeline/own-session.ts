@@ -3,6 +3,7 @@
  * the same input and output names, shapes and run signature, so the engine drives it as it drives ONNX Runtime.
  */
 import { Int8Gemm } from '../kernels/int8-gemm.ts';
+import type { GemmKernelChoice } from '../kernels/gemm-kernel-choice.ts';
 import type { Int8GemmOptions } from '../kernels/int8-gemm.ts';
 import type { GraphEntry } from '../model/manifest.ts';
 import type { ModelSource } from '../model/model-source.ts';
@@ -125,6 +126,19 @@ export function ownSession(parts: OwnSessionParts): Session {
     startProfiling: () => undefined,
     endProfiling: () => undefined,
   };
+  return session;
+}
+
+/** The GEMM kernel each session on our kernels runs (int8-gemm.ts `kernel`): a benchmark reports it. */
+const gemmKernels = new WeakMap<Session, GemmKernelChoice>();
+
+export function ownGemmKernel(session: Session): GemmKernelChoice | undefined {
+  return gemmKernels.get(session);
+}
+
+/** Records `gemm`'s kernel as `session`'s. */
+export function runsOn(session: Session, gemm: Int8Gemm): Session {
+  gemmKernels.set(session, gemm.kernel);
   return session;
 }
 

@@ -1,0 +1,69 @@
+/**
+ * Which of the two GEMM kernels (int8-gemm-kernel.ts) an Int8Gemm runs. Both compute the same integers, so the choice
+ * changes speed only, and it is made by measurement: engines lower relaxed SIMD's 8-bit dot differently. Chromium 150
+ * on a CPU with AVX-VNNI ran `relaxed` 1.25× faster than `dot16` at 18 rows (one instruction per 16 multiply-adds);
+ * Node 20's V8, behind its flag, ran it 1.85× slower (three instructions, as on CPUs without VNNI) and, before it
+ * optimized the code, computed some products wrongly. So `relaxed` runs only where it compiles, gives `dot16`'s
+ * products bit for bit before and after the engine optimized it, and is faster on this machine
+ * (docs/performance.md#relaxed-simd).
+ */
+import type { GemmKernel } from './int8-gemm-kernel.ts';
+import { encodeModule } from './wasm-binary.ts';
+import { int8GemmFunction } from './int8-gemm-kernel.ts';
+
+/** What Int8Gemm.create is asked for: one kernel, or the faster one here (`fastest`, the default). */
+export const GEMM_KERNEL_REQUESTS = ['fastest', 'dot16', 'relaxed'] as const;
+export type GemmKernelRequest = (typeof GEMM_KERNEL_REQUESTS)[number];
+
+export const isGemmKernelRequest = (value: string): value is GemmKernelRequest =>
+  (GEMM_KERNEL_REQUESTS as readonly string[]).includes(value);
+
+export interface GemmKernelChoice {
+  readonly kernel: GemmKernel;
+  /** Why, in words (a benchmark prints it). */
+  readonly reason: string;
+}
+
+/** Whether this engine compiles relaxed SIMD (Chromium ≥ 114 and Firefox ship it; Safari and Node 20 do not). */
+export function relaxedSimdCompiles(): boolean {
+  return WebAssembly.validate(encodeModule({ gemm: int8GemmFunction('relaxed') }, { shared: false }));
+}
+
+/** How long each kernel runs before it is timed: V8 optimizes a WebAssembly function after it has run a while. */
+const WARM_MS = 15;
+const ROUNDS = 5;
+const CALLS_PER_ROUND = 10;
+/** `relaxed` must beat `dot16` by this much: both are exact, so a tie keeps the kernel every engine has. */
+const MARGIN = 0.95;
+
+const median = (values: number[]): number => [...values].sort((a, b) => a - b)[values.length >> 1]!;
+
+/**
+ * Times `multiply` (one product of a fixed layer and input, returning its output) with each kernel, interleaved, and
+ * checks that they agree bit for bit before and after the warm-up.
+ */
+export function chooseGemmKernel(
+  multiply: (kernel: GemmKernel) => Float32Array,
+  now: () => number = () => performance.now(),
+): GemmKernelChoice {
+  const agree = (): boolean => {
+    const want = multiply('dot16').slice();
+    const got = multiply('relaxed');
+    return got.length === want.length && got.every((v, i) => v === want[i]);
+  };
+  if (!agree()) return { kernel: 'dot16', reason: 'relaxed SIMD computed other products than dot16 here' };
+  const kernels = ['dot16', 'relaxed'] as const;
+  for (const kernel of kernels) for (const until = now() + WARM_MS; now() < until;) multiply(kernel);
+  const times: Record<GemmKernel, number[]> = { dot16: [], relaxed: [] };
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const kernel of kernels) {
+      const start = now();
+      for (let call = 0; call < CALLS_PER_ROUND; call++) multiply(kernel);
+      times[kernel].push(now() - start);
+    }
+  }
+  if (!agree()) return { kernel: 'dot16', reason: 'relaxed SIMD, once optimized, computed other products here' };
+  const ratio = median(times.relaxed) / median(times.dot16);
+  const measured = `relaxed SIMD took ${ratio.toFixed(2)}× dot16's time here`;
+  return ratio < MARGIN ? { kernel: 'relaxed', reason: measured } : { kernel: 'dot16', reason: measured };
+}
