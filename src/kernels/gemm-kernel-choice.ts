@@ -24,7 +24,7 @@ export interface GemmKernelChoice {
   readonly reason: string;
 }
 
-/** Whether this engine compiles relaxed SIMD (Chromium ≥ 114 and Firefox ship it; Safari and Node 20 do not). */
+/** Whether this engine compiles relaxed SIMD (Chromium since 114; not Node 20 without a flag). */
 export function relaxedSimdCompiles(): boolean {
   return WebAssembly.validate(encodeModule({ gemm: int8GemmFunction('relaxed') }, { shared: false }));
 }
