@@ -8,7 +8,16 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { chooseGemmKernel, relaxedSimdCompiles } from '../src/kernels/gemm-kernel-choice.ts';
 import type { GemmKernel } from '../src/kernels/int8-gemm-kernel.ts';
-import { ACTIVATION_OFFSET, columnOffsets, LIMB } from '../src/kernels/int8-gemm-kernel.ts';
+import {
+  ACTIVATION_OFFSET,
+  columnOffsets,
+  columnOffsetsFunction,
+  K_BLOCK,
+  LIMB,
+  packInt8Panels,
+  PANEL_COLUMNS,
+  padTo,
+} from '../src/kernels/int8-gemm-kernel.ts';
 import { ACTIVATION_LEVELS, Int8Gemm, MAX_IN_DIM, toLimbs } from '../src/kernels/int8-gemm.ts';
 import { limbsFunction } from '../src/kernels/row-kernels.ts';
 import { encodeModule } from '../src/kernels/wasm-binary.ts';
@@ -47,6 +56,34 @@ void test('the limbs kernel rewrites rounded activations in place as toLimbs say
     limbsOf.every((limb) => limb < LIMB),
     'every limb fits the 7-bit operand',
   );
+});
+
+void test('the columnOffsets kernel sums the packed panels as its TypeScript model sums the weights', async () => {
+  const memory = new WebAssembly.Memory({ initial: 1, maximum: 1024 });
+  const { instance } = await WebAssembly.instantiate(
+    encodeModule({ columnOffsets: columnOffsetsFunction() }, { shared: false }),
+    { env: { memory } },
+  );
+  const kernel = instance.exports['columnOffsets'] as (wp: number, n: number, k: number, out: number) => void;
+  for (const [inDim, outDim, fill] of [
+    [4, 8, 'random'],
+    [37, 13, 'random'],
+    [1024, 24, 'random'],
+    [MAX_IN_DIM, 9, 'extreme'],
+  ] as const) {
+    const q = Int8Array.from({ length: inDim * outDim }, (_, i) =>
+      fill === 'extreme' ? (i % outDim < 4 ? 127 : -127) : ((i * 7919 + inDim) % 255) - 127,
+    );
+    const [paddedIn, paddedOut] = [padTo(inDim, K_BLOCK), padTo(outDim, PANEL_COLUMNS)];
+    const out = paddedIn * paddedOut;
+    const needed = out + 4 * paddedOut;
+    if (needed > memory.buffer.byteLength) memory.grow(Math.ceil((needed - memory.buffer.byteLength) / 65536));
+    packInt8Panels(q, inDim, outDim, new Int8Array(memory.buffer, 0, out));
+    kernel(0, paddedOut, paddedIn, out);
+    const want = new Int32Array(paddedOut);
+    columnOffsets(q, inDim, outDim, want);
+    assert.deepEqual(new Int32Array(memory.buffer, out, paddedOut), want, `[${inDim}, ${outDim}]`);
+  }
 });
 
 void test('64 Σ w·hi + Σ w·lo − offset is Σ w·q in wrapping 32-bit arithmetic, at the largest inner dimension', () => {

@@ -267,7 +267,52 @@ export function packInt8Panels(q: Int8Array, inDim: number, outDim: number, into
   }
 }
 
-/** `relaxed`'s per-column constants ACTIVATION_OFFSET · Σ_k w[k, n], in wrapping 32-bit arithmetic as subtracted. */
+/**
+ * columnOffsets(wp, N, K, out): `relaxed`'s per-column constants ACTIVATION_OFFSET · Σ_k w[k, n] from N packed columns
+ * (whole panels) of K (padded) rows, as int32s at out; the padding columns' are 0. Each 16-byte vector of a panel is 4
+ * columns × 4 k, so two pairwise widening adds give 4 column sums: the weights are read once, as fast as memory gives
+ * them (the TypeScript loop took ≈ 1 ns a weight).
+ */
+export function columnOffsetsFunction(): FunctionBody {
+  const f = new FunctionBody(['wp', 'N', 'K', 'out']);
+  for (const name of ['p', 'wq', 'end']) f.local(name, 'i32');
+  for (const g of [0, 1]) f.local(`sum${g}`, 'v128');
+  f.i32(0).set('p');
+  f.get('wp').set('wq');
+  f.whileNot(
+    () => f.get('p').get('N').op('ge_u'),
+    () => {
+      for (const g of [0, 1]) f.bytes16('v128.const', Array(16).fill(0)).set(`sum${g}`);
+      f.get('wq').get('K').i32(3).op('shl').op('add').set('end');
+      f.whileNot(
+        () => f.get('wq').get('end').op('ge_u'),
+        () => {
+          for (const g of [0, 1]) {
+            f.get(`sum${g}`)
+              .get('wq')
+              .simd('v128.load', 16 * g);
+            f.simd('i16x8.extadd_pairwise_i8x16_s')
+              .simd('i32x4.extadd_pairwise_i16x8_s')
+              .simd('i32x4.add')
+              .set(`sum${g}`);
+          }
+          f.get('wq').i32(32).op('add').set('wq');
+        },
+      );
+      for (const g of [0, 1]) {
+        f.get('out').get('p').i32(2).op('shl').op('add');
+        f.get(`sum${g}`)
+          .i32(Math.log2(ACTIVATION_OFFSET))
+          .simd('i32x4.shl')
+          .simd('v128.store', 16 * g);
+      }
+      f.get('p').i32(PANEL_COLUMNS).op('add').set('p');
+    },
+  );
+  return f;
+}
+
+/** The `columnOffsets` kernel's model: ACTIVATION_OFFSET · Σ_k w[k, n] in wrapping 32-bit arithmetic, as subtracted. */
 export function columnOffsets(q: Int8Array, inDim: number, outDim: number, into: Int32Array): void {
   const sums = new Int32Array(outDim);
   for (let k = 0; k < inDim; k++) for (let n = 0; n < outDim; n++) sums[n]! += q[k * outDim + n]!;

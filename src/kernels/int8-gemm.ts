@@ -11,7 +11,7 @@ import { chooseGemmKernel, relaxedSimdCompiles } from './gemm-kernel-choice.ts';
 import type { GemmKernelChoice, GemmKernelRequest } from './gemm-kernel-choice.ts';
 import {
   ACTIVATION_OFFSET,
-  columnOffsets,
+  columnOffsetsFunction,
   int8GemmFunction,
   K_BLOCK,
   LIMB,
@@ -59,6 +59,7 @@ interface Kernels extends SharedKernels {
   readonly layerNorm: Kernel;
   /** With `gemmRelaxed` only. */
   readonly limbs?: Kernel;
+  readonly columnOffsets?: Kernel;
 }
 
 /** A LayerNormalization's scale and bias in the kernels' memory (byte offsets), zero past `width`. */
@@ -126,7 +127,9 @@ export class Int8Gemm {
       weighted: weightedFunction(),
       softmax: softmaxFunction(),
       layerNorm: layerNormFunction(),
-      ...(relaxed ? { gemmRelaxed: int8GemmFunction('relaxed'), limbs: limbsFunction() } : {}),
+      ...(relaxed
+        ? { gemmRelaxed: int8GemmFunction('relaxed'), limbs: limbsFunction(), columnOffsets: columnOffsetsFunction() }
+        : {}),
     };
     const module = await WebAssembly.compile(encodeModule(functions, { shared }));
     const instance = await WebAssembly.instantiate(module, { env: { memory } });
@@ -249,10 +252,10 @@ export class Int8Gemm {
       );
       packInt8Panels(q, inDim, outDim, panels);
       new Float32Array(this.memory.buffer, scalesAt + 4 * column, outDim).set(scales);
-      // ≈ 1 ns a weight: only where `relaxed` may run.
-      if (this.choice?.kernel !== 'dot16') {
-        const offsets = new Int32Array(this.memory.buffer, scalesAt + 4 * (paddedOut + column), outDim);
-        columnOffsets(q, inDim, outDim, offsets);
+      // Only where `relaxed` may run.
+      if (this.kernels.columnOffsets && this.choice?.kernel !== 'dot16') {
+        const at = weightsAt + column * paddedIn;
+        this.kernels.columnOffsets(at, padTo(outDim, PANEL_COLUMNS), paddedIn, scalesAt + 4 * (paddedOut + column));
       }
     });
     return { inDim, paddedIn, paddedOut, weightsAt, scalesAt, parts };

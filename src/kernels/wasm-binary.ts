@@ -28,6 +28,8 @@ export const SIMD = {
   'v128.store64_lane': 0x5b,
   'i8x16.narrow_i16x8_u': 0x66,
   'f32x4.nearest': 0x6a,
+  'i16x8.extadd_pairwise_i8x16_s': 0x7c,
+  'i32x4.extadd_pairwise_i16x8_s': 0x7e,
   'i16x8.narrow_i32x4_s': 0x85,
   'i16x8.extend_low_i8x16_s': 0x87,
   'i16x8.extend_high_i8x16_s': 0x88,
