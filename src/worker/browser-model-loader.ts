@@ -10,6 +10,7 @@ import type { ModelSource } from '../model/model-source.ts';
 import { chooseBatchSizes } from '../pipeline/batch-size.ts';
 import type { DeviceLimits } from '../pipeline/batch-size.ts';
 import { loadDalle } from '../pipeline/load-dalle.ts';
+import { ownGemmKernel } from '../pipeline/own-session.ts';
 import { foldsDecoderOnWebgpu, ownKernelsOnWasm, sessionOptionsFor } from '../pipeline/session-options.ts';
 import { spawnBrowserGemmHelper } from './gemm-helpers.ts';
 import { chooseBackend, navigatorGpu, wasmThreads } from './backend.ts';
@@ -98,7 +99,10 @@ export function browserModelLoader(library: ModelLibrary): ModelLoader {
     );
     await opened.loaded();
     const batch = dalle.engine.decoderCaptured ? { ...fits, decoder: capturedImages } : fits;
-    const loaded: LoadedModel = { ...dalle, backend: choice, batch };
+    // Our kernels measured relaxed SIMD faster here and run it (docs/performance.md#relaxed-simd): the status says so.
+    const relaxed = ownGemmKernel(dalle.engine.sessions.decoder)?.kernel === 'relaxed';
+    const backend = relaxed ? { ...choice, reason: `${choice.reason} · relaxed SIMD` } : choice;
+    const loaded: LoadedModel = { ...dalle, backend, batch };
     return choice.backend === 'webgpu' ? { ...loaded, deviceLost: watchDeviceLoss() } : loaded;
   };
 }
