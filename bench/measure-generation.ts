@@ -42,17 +42,17 @@ interface GraphRun {
   readonly end: number;
 }
 
-/**
- * Makes `session` append each run's graph, start and end to `runs`, in place: the same object (the pipeline knows
- * some sessions by identity), whether ONNX Runtime's or one on our own kernels. Decoder steps are timed by the
- * generation's progress; the decoder's runs only tell how much of a step is the graph's run.
- */
 /** The GEMM kernel a decoder on our kernels ran, for the report. */
 function gemmKernelFields(decoder: Session): Pick<BenchRun, 'gemm_kernel' | 'gemm_kernel_reason'> {
   const choice = ownGemmKernel(decoder);
   return choice ? { gemm_kernel: choice.kernel, gemm_kernel_reason: choice.reason } : {};
 }
 
+/**
+ * Makes `session` append each run's graph, start and end to `runs`, in place: the same object (the pipeline knows
+ * some sessions by identity), whether ONNX Runtime's or one on our own kernels. Decoder steps are timed by the
+ * generation's progress; the decoder's runs only tell how much of a step is the graph's run.
+ */
 function timeRuns(session: Session, graph: GraphName, runs: GraphRun[]): void {
   const run = session.run.bind(session);
   session.run = (async (...args: Parameters<Session['run']>) => {

@@ -8,6 +8,8 @@ import { test } from 'node:test';
 import * as ortWeb from 'onnxruntime-web';
 import { loadDalle } from '../src/pipeline/load-dalle.ts';
 import { createOwnDecoderSession, keepsOwnCache } from '../src/pipeline/own-decoder-session.ts';
+import { ownGemmKernel } from '../src/pipeline/own-session.ts';
+import { KernelUnavailableError, relaxedSimdCompiles } from '../src/kernels/gemm-kernel-choice.ts';
 import { createOwnEncoderSession } from '../src/pipeline/own-encoder-session.ts';
 import { ownKernelsOnWasm, sessionOptionsFor } from '../src/pipeline/session-options.ts';
 import { spawnNodeGemmHelper } from '../tools/node/gemm-helper.ts';
@@ -94,11 +96,22 @@ void test('helper threads that cannot start leave our kernels on one thread, wit
   const warnings: unknown[] = [];
   console.warn = (...args: unknown[]) => void warnings.push(args[0]);
   try {
-    const options = { threads: 3, spawnHelper: noWorkers };
+    const options = { threads: 3, spawnHelper: noWorkers, kernel: 'dot16' } as const;
     const decoder = await createOwnDecoderSession(ortWeb, source, source.manifest.graphs.decoder, options);
     // The next graph with the same spawner does not try (and wait for) helpers again.
     const encoder = await createOwnEncoderSession(ortWeb, source, source.manifest.graphs.encoder, options);
+    // On one thread, still the kernel asked for.
+    assert.deepEqual(ownGemmKernel(decoder), { kernel: 'dot16', reason: 'asked for' });
+    assert.deepEqual(ownGemmKernel(encoder), { kernel: 'dot16', reason: 'asked for' });
     await Promise.all([decoder.release(), encoder.release()]);
+    if (!relaxedSimdCompiles()) {
+      // A kernel this engine lacks is the caller's error, not a helper thread's: no fallback, no warning.
+      const relaxed = { threads: 3, spawnHelper: noWorkers, kernel: 'relaxed' } as const;
+      await assert.rejects(
+        createOwnDecoderSession(ortWeb, source, source.manifest.graphs.decoder, relaxed),
+        KernelUnavailableError,
+      );
+    }
   } finally {
     console.warn = warn;
   }

@@ -121,7 +121,7 @@ void test('the choice: relaxed only when it agrees with dot16 and is clearly fas
     const product = (kernel: GemmKernel) => {
       calls++;
       clock += costs[kernel];
-      const off = kernel === 'relaxed' && (wrong === 'cold' ? calls <= 2 : wrong === 'warm' && clock > 100);
+      const off = kernel === 'relaxed' && (wrong === 'cold' ? calls <= 2 : wrong === 'warm' && clock > 30);
       return new Float32Array([1, 2, off ? 4 : 3]);
     };
     return chooseGemmKernel(product, () => clock);

@@ -18,6 +18,11 @@ export type GemmKernelRequest = (typeof GEMM_KERNEL_REQUESTS)[number];
 export const isGemmKernelRequest = (value: string): value is GemmKernelRequest =>
   (GEMM_KERNEL_REQUESTS as readonly string[]).includes(value);
 
+/** A kernel asked for by name that this engine cannot run (not a helper thread's failure: nothing to fall back to). */
+export class KernelUnavailableError extends Error {
+  override name = 'KernelUnavailableError';
+}
+
 export interface GemmKernelChoice {
   readonly kernel: GemmKernel;
   /** Why, in words (a benchmark prints it). */
@@ -32,7 +37,11 @@ export function relaxedSimdCompiles(): boolean {
 /** How long each kernel runs before it is timed: V8 optimizes a WebAssembly function after it has run a while. */
 const WARM_MS = 15;
 const ROUNDS = 5;
-const CALLS_PER_ROUND = 10;
+/**
+ * Each round runs a kernel at least this long and counts its calls: a page that is not cross-origin isolated reads a
+ * clock of 0.1 ms steps, coarse against one call's ≈ 0.1 ms.
+ */
+const ROUND_MS = 4;
 /** `relaxed` must beat `dot16` by this much: both are exact, so a tie keeps the kernel every engine has. */
 const MARGIN = 0.95;
 
@@ -54,16 +63,17 @@ export function chooseGemmKernel(
   if (!agree()) return { kernel: 'dot16', reason: 'relaxed SIMD computed other products than dot16 here' };
   const kernels = ['dot16', 'relaxed'] as const;
   for (const kernel of kernels) for (const until = now() + WARM_MS; now() < until;) multiply(kernel);
-  const times: Record<GemmKernel, number[]> = { dot16: [], relaxed: [] };
+  const perCall: Record<GemmKernel, number[]> = { dot16: [], relaxed: [] };
   for (let round = 0; round < ROUNDS; round++) {
     for (const kernel of kernels) {
       const start = now();
-      for (let call = 0; call < CALLS_PER_ROUND; call++) multiply(kernel);
-      times[kernel].push(now() - start);
+      let [calls, elapsed] = [0, 0];
+      for (; elapsed < ROUND_MS; elapsed = now() - start, calls++) multiply(kernel);
+      perCall[kernel].push(elapsed / calls);
     }
   }
   if (!agree()) return { kernel: 'dot16', reason: 'relaxed SIMD, once optimized, computed other products here' };
-  const ratio = median(times.relaxed) / median(times.dot16);
+  const ratio = median(perCall.relaxed) / median(perCall.dot16);
   const measured = `relaxed SIMD took ${ratio.toFixed(2)}× dot16's time here`;
   return ratio < MARGIN ? { kernel: 'relaxed', reason: measured } : { kernel: 'dot16', reason: measured };
 }

@@ -1,7 +1,8 @@
 /**
- * The int8 GEMM kernel, written as WebAssembly SIMD128: y[m, n] = (Σ_k x[m, k] · w[k, n]) · wScale[n] · xScale[m],
- * with int8 weights and 16-bit integer activations, multiplied exactly in 32-bit integers by `i32x4.dot_i16x8_s` (the
- * widest integer product WASM SIMD128 has; docs/performance.md#our-own-int8-kernel).
+ * The int8 GEMM kernels, written as WebAssembly: y[m, n] = (Σ_k x[m, k] · w[k, n]) · wScale[n] · xScale[m], with int8
+ * weights and 12-bit integer activations, multiplied exactly in 32-bit integers: by SIMD128's `i32x4.dot_i16x8_s` (the
+ * widest integer product it has; docs/performance.md#our-own-int8-kernel) or, where the engine has it and it is faster,
+ * by relaxed SIMD's 8-bit dot (`GemmKernel`; docs/performance.md#relaxed-simd).
  *
  * Weights are packed once into panels of 8 columns (`packInt8Panels`): for every 4 rows of k, two 16-byte vectors, each
  * holding 4 columns × 4 consecutive k. A tile of `TILE_ROWS` rows × 8 columns keeps its 8 accumulators in registers

@@ -7,7 +7,7 @@
 import { softmaxFunction, scoresFunction, weightedFunction } from './attention-kernel.ts';
 import { CONTROL_WORDS, GemmThreads, runShare, TASKS } from './gemm-threads.ts';
 import type { GemmHelper, KernelTask, SharedKernels, SpawnGemmHelper } from './gemm-threads.ts';
-import { chooseGemmKernel, relaxedSimdCompiles } from './gemm-kernel-choice.ts';
+import { chooseGemmKernel, KernelUnavailableError, relaxedSimdCompiles } from './gemm-kernel-choice.ts';
 import type { GemmKernelChoice, GemmKernelRequest } from './gemm-kernel-choice.ts';
 import {
   ACTIVATION_OFFSET,
@@ -118,7 +118,7 @@ export class Int8Gemm {
     const memory = new WebAssembly.Memory({ initial: 1, maximum: 65536, shared });
     const request = options.kernel ?? 'fastest';
     const relaxed = request !== 'dot16' && relaxedSimdCompiles();
-    if (request === 'relaxed' && !relaxed) throw new Error('relaxed SIMD does not compile here');
+    if (request === 'relaxed' && !relaxed) throw new KernelUnavailableError('relaxed SIMD does not compile here');
     const functions = {
       gemm: int8GemmFunction(),
       quantize: quantizeFunction(),
@@ -152,9 +152,16 @@ export class Int8Gemm {
         throw error;
       }
     }
-    if (!relaxed) gemm.choice = { kernel: 'dot16', reason: request === 'dot16' ? 'asked for' : 'no relaxed SIMD here' };
-    else if (request === 'relaxed') gemm.choice = { kernel: 'relaxed', reason: 'asked for' };
-    else gemm.choice = Int8Gemm.measured ??= gemm.measureKernels();
+    try {
+      if (!relaxed)
+        gemm.choice = { kernel: 'dot16', reason: request === 'dot16' ? 'asked for' : 'no relaxed SIMD here' };
+      else if (request === 'relaxed') gemm.choice = { kernel: 'relaxed', reason: 'asked for' };
+      else gemm.choice = Int8Gemm.measured ??= gemm.measureKernels();
+    } catch (error) {
+      // The measurement runs on every thread: a helper that failed its share must not outlive this Int8Gemm.
+      await gemm.release();
+      throw error;
+    }
     return gemm;
   }
 

@@ -3,6 +3,7 @@
  * the same input and output names, shapes and run signature, so the engine drives it as it drives ONNX Runtime.
  */
 import { Int8Gemm } from '../kernels/int8-gemm.ts';
+import { KernelUnavailableError } from '../kernels/gemm-kernel-choice.ts';
 import type { GemmKernelChoice } from '../kernels/gemm-kernel-choice.ts';
 import type { Int8GemmOptions } from '../kernels/int8-gemm.ts';
 import type { GraphEntry } from '../model/manifest.ts';
@@ -161,13 +162,14 @@ export async function packOwnGraph<T>(
   const weights = readInitializers(await source.readFile(entry.file), externalData);
   const spawner = options.spawnHelper;
   const failedBefore = spawner !== undefined && helpersFailed.has(spawner);
-  const gemm = await Int8Gemm.create(failedBefore ? {} : options).catch((error: unknown) => {
-    if ((options.threads ?? 1) === 1) throw error;
+  const oneThread: Int8GemmOptions = options.kernel ? { kernel: options.kernel } : {};
+  const gemm = await Int8Gemm.create(failedBefore ? oneThread : options).catch((error: unknown) => {
+    if ((options.threads ?? 1) === 1 || error instanceof KernelUnavailableError) throw error;
     // Helper threads that cannot start (no nested workers, a blocked script): our kernels on this thread alone, and so
     // for the next graph too, which would otherwise wait for its helpers as long again.
     if (spawner) helpersFailed.add(spawner);
     console.warn(`our kernels' helper threads did not start (${String(error)}): running them on one thread`);
-    return Int8Gemm.create();
+    return Int8Gemm.create(oneThread);
   });
   try {
     return { packed: pack(weights, gemm), gemm };
