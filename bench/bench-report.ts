@@ -72,6 +72,8 @@ export interface BenchRun {
    */
   readonly gemm_kernel?: string;
   readonly gemm_kernel_reason?: string;
+  /** `bench:browser --gemm-kernel`: the kernel asked for (`fastest`, `dot16`, `relaxed`); absent elsewhere. */
+  readonly gemm_kernel_request?: string;
   /** WebGPU: whether sampling used the shader's candidates (`bench:browser --gpu-sampling`); absent elsewhere. */
   readonly gpu_sampling?: boolean;
   /** WebGPU: whether the decoder ran as a captured graph (`bench:browser --graph-capture`); absent elsewhere. */
@@ -232,8 +234,8 @@ function runLabel(r: BenchRun): string {
   const sampling = r.gpu_sampling === false ? '-cpu-sampling' : '';
   const dequantized = r.folded_weights === false ? '-dequantized' : '';
   const ort = r.own_kernels === false ? '-ort' : '';
-  const relaxed = r.gemm_kernel === 'relaxed' ? '-relaxed' : '';
-  return `${r.runtime}${ort}${relaxed}${sampling}${r.graph_capture === false ? '-uncaptured' : ''}${dequantized}`;
+  const kernel = r.gemm_kernel_request && r.gemm_kernel_request !== 'fastest' ? `-${r.gemm_kernel_request}` : '';
+  return `${r.runtime}${ort}${kernel}${sampling}${r.graph_capture === false ? '-uncaptured' : ''}${dequantized}`;
 }
 
 function ratioLines(runs: readonly BenchRun[]): string[] {
@@ -279,11 +281,8 @@ function ratioLines(runs: readonly BenchRun[]): string[] {
           ratio(own.step_ms_median, r.step_ms_median),
       );
     const dot16 =
-      r.gemm_kernel === 'relaxed'
-        ? runs.find(
-            (o) =>
-              o.runtime === r.runtime && o.gemm_kernel === 'dot16' && o.images === r.images && o.threads === r.threads,
-          )
+      r.gemm_kernel_request === 'relaxed'
+        ? find(runLabel({ ...r, gemm_kernel_request: 'dot16' }), r.images, r.threads)
         : undefined;
     if (dot16)
       lines.push(

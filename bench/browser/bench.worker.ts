@@ -63,7 +63,11 @@ async function measure(job: BrowserJob): Promise<WorkerReply> {
     batch,
     log: (line) => postMessage({ log: line }),
   });
-  const measured = { ...run, wasm_heap_mb: wasmHeapMb() };
+  const measured = {
+    ...run,
+    wasm_heap_mb: wasmHeapMb(),
+    ...(job.backend === 'wasm' ? { gemm_kernel_request: job.gemmKernel } : {}),
+  };
   return {
     run: job.backend === 'webgpu' ? { ...measured, ...foldedWeights(manifest, sessionOptions, run) } : measured,
   };
