@@ -9,6 +9,7 @@ import { CONTROL_WORDS, GemmThreads, runShare, TASKS } from './gemm-threads.ts';
 import type { GemmHelper, KernelTask, SharedKernels, SpawnGemmHelper } from './gemm-threads.ts';
 import { chooseGemmKernel, KernelUnavailableError, relaxedSimdCompiles } from './gemm-kernel-choice.ts';
 import type { GemmKernelChoice, GemmKernelRequest } from './gemm-kernel-choice.ts';
+import type { GemmKernel } from './int8-gemm-kernel.ts';
 import {
   ACTIVATION_OFFSET,
   columnOffsetsFunction,
@@ -158,7 +159,7 @@ export class Int8Gemm {
       else if (request === 'relaxed') gemm.choice = { kernel: 'relaxed', reason: 'asked for' };
       else gemm.choice = Int8Gemm.measured ??= gemm.measureKernels();
     } catch (error) {
-      // The measurement runs on every thread: a helper that failed its share must not outlive this Int8Gemm.
+      // E.g. no memory for the measurement's layer: the helpers must not outlive this Int8Gemm.
       await gemm.release();
       throw error;
     }
@@ -181,7 +182,7 @@ export class Int8Gemm {
     const layer = this.addLinear(q, new Float32Array(outDim).fill(1 / 128), inDim, outDim);
     const x = Float32Array.from({ length: rows * inDim }, (_, i) => Math.sin(i * 0.37));
     // On this thread alone: what is measured is the kernels, not the meetings of threads around a call this small.
-    return chooseGemmKernel((kernel) => this.product(layer, x, rows, { kernel, thisThreadOnly: true }));
+    return chooseGemmKernel((kernel) => this.product(layer, x, rows, kernel, 'this one'));
   }
 
   /** Stops the helper threads (a one-thread Int8Gemm holds nothing but its memory). */
@@ -359,7 +360,9 @@ export class Int8Gemm {
     layer: Int8Linear,
     x: Float32Array,
     rows: number,
-    { kernel = this.kernel.kernel, thisThreadOnly = false } = {},
+    // Positional, not an options object: ≈ 100 calls a decoder step.
+    kernel: GemmKernel = this.kernel.kernel,
+    threads: 'all' | 'this one' = 'all',
   ): Float32Array {
     const { inDim, paddedIn, paddedOut } = layer;
     const s = this.reserve(rows, Math.max(paddedIn, paddedOut));
@@ -377,7 +380,7 @@ export class Int8Gemm {
       paddedIn,
     ];
     const task = kernel === 'relaxed' ? 'gemmRelaxed' : 'gemm';
-    if (thisThreadOnly) runShare(this.kernels, this.memory, TASKS[task], args, 0, 1);
+    if (threads === 'this one') runShare(this.kernels, this.memory, TASKS[task], args, 0, 1);
     else this.runTask(task, args);
     return new Float32Array(this.memory.buffer, s.outputAt, rows * paddedOut);
   }
