@@ -1,6 +1,7 @@
 /**
- * The decoder's norms as SkipLayerNormalization(x, x) with 4ε (docs/model-format.md#layer-norm): the same values as
- * LayerNormalization with ε, and written in the decoder files only WebGPU loads.
+ * The decoder's norms as SkipLayerNormalization (docs/model-format.md#layer-norm): of x with itself and 4ε the same
+ * values as LayerNormalization with ε, with the residual add folded in the same values and sum as Add then the norm,
+ * and written in the decoder files only WebGPU loads (with com.microsoft's Gelu there too).
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -10,6 +11,8 @@ import { Layers } from '../tools/exporter/graphs/layers.ts';
 import type { NormOp } from '../tools/exporter/graphs/layers.ts';
 import { buildSession, ort, relativeError } from './helpers/graphs.ts';
 import { tinyModel } from './helpers/fixtures.ts';
+import { nodeOpTypes } from '../src/model/onnx-initializers.ts';
+import { PRESET_SHAPES } from '../tools/exporter/presets.ts';
 
 async function norms(op: NormOp, shape: readonly number[], input: Float32Array): Promise<Float32Array> {
   const width = shape[shape.length - 1]!;
@@ -42,6 +45,42 @@ void test('SkipLayerNormalization of x with itself and 4ε equals LayerNormaliza
   }
 });
 
+/** LN(residual + x) and residual + x through Layers.addNorm, for each way of writing norms. */
+async function addNorms(op: NormOp, shape: readonly number[], residual: Float32Array, x: Float32Array) {
+  const width = shape[shape.length - 1]!;
+  const bias = Float32Array.from({ length: width }, (_, i) => Math.cos(i) / 4);
+  const scale = Float32Array.from({ length: width }, (_, i) => 1 + Math.sin(i) / 2);
+  const session = await buildSession('add-norms', (b) => {
+    const layers = new Layers(b, 'fp32', 'dequantize', 'int8-rows', op);
+    const r = b.input('r', 'float32', shape);
+    const first = layers.addNorm(r, b.input('x', 'float32', shape), 'norm0', bias, null, 1e-5);
+    // A second one on the first's sum and normed output, as a decoder layer chains them.
+    const second = layers.addNorm(first.sum, first.normed, 'norm1', bias, scale, 1e-5);
+    b.output('normed', second.normed, 'float32', shape);
+    b.output('sum', second.sum, 'float32', shape);
+  });
+  const feeds = { r: new ort.Tensor('float32', residual, shape), x: new ort.Tensor('float32', x, shape) };
+  const out = await session.run(feeds);
+  await session.release();
+  return { normed: out.normed!.data as Float32Array, sum: out.sum!.data as Float32Array };
+}
+
+void test('SkipLayerNormalization with the residual add folded in equals Add then LayerNormalization', async () => {
+  for (const shape of [
+    [2, 1024],
+    [18, 32],
+  ]) {
+    const size = shape.reduce((a, b) => a * b, 1);
+    const residual = Float32Array.from({ length: size }, (_, i) => 40 + 3 * Math.sin(i * 0.37));
+    const x = Float32Array.from({ length: size }, (_, i) => Math.cos(i * 0.11) + (i % 7) / 10);
+    const expected = await addNorms('layer-norm', shape, residual, x);
+    const actual = await addNorms('skip-layer-norm', shape, residual, x);
+    assert.deepEqual(actual.sum, expected.sum, `shape ${shape.join('×')}: the residual stream`);
+    const error = relativeError(actual.normed, expected.normed);
+    assert.ok(error < 1e-5, `shape ${shape.join('×')}: ${error}`);
+  }
+});
+
 void test('only the decoder files WebGPU alone loads write SkipLayerNormalization', () => {
   const uses = (dir: string, file: string): boolean => readFileSync(join(dir, file)).includes('SkipLayerNormalization');
   const q8 = tinyModel('q8');
@@ -54,4 +93,18 @@ void test('only the decoder files WebGPU alone loads write SkipLayerNormalizatio
   assert.equal(uses(q8, 'decoder_host_cache_int8.onnx'), false);
   assert.equal(uses(fp32, 'decoder_host_cache.onnx'), false);
   assert.equal(uses(q8, 'encoder.onnx'), false);
+});
+
+void test('the decoder files WebGPU alone loads fold residual adds into their norms and write GELU as one Gelu', () => {
+  const q8 = tinyModel('q8');
+  const count = (file: string, op: string): number =>
+    nodeOpTypes(readFileSync(join(q8, file))).filter((type) => type === op).length;
+  const layers = PRESET_SHAPES.tiny.dalleBart.decoderLayers;
+  for (const file of ['decoder_capture.onnx', 'decoder_weight_inputs.onnx']) {
+    // A layer's three residual adds, each inside the next norm now, and the 1 + erf of its GELU.
+    assert.equal(count(file, 'Add'), count('decoder_host_cache.onnx', 'Add') - 4 * layers, file);
+    assert.equal(count(file, 'Erf'), 0, file);
+    assert.equal(count(file, 'Gelu'), layers, file);
+  }
+  assert.equal(count('decoder_host_cache.onnx', 'Erf'), layers, 'CPU files keep the pattern ORT fuses itself');
 });

@@ -1,8 +1,8 @@
 /**
  * Reads an ONNX model's initializers (its weights) without ONNX Runtime: name, type, shape and bytes, inline or in the
  * external-data files the manifest lists. Our own WASM kernels take the q8 decoder's weights from here, the same files
- * ONNX Runtime loads (docs/performance.md#our-own-int8-kernel). Only the protobuf fields initializers use are decoded;
- * everything else is skipped by wire type.
+ * ONNX Runtime loads (docs/performance.md#our-own-int8-kernel). Only the protobuf fields initializers use are decoded
+ * (and nodes' op types, which tests count); everything else is skipped by wire type.
  */
 import { ELEMENT_BYTES, TensorType } from './onnx-types.ts';
 import type { TensorTypeName } from './onnx-types.ts';
@@ -25,7 +25,9 @@ const TYPE_NAMES = new Map<number, TensorTypeName>(
 
 // Field numbers (onnx/onnx.proto).
 const MODEL_GRAPH = 7;
+const GRAPH_NODE = 1;
 const GRAPH_INITIALIZER = 5;
+const NODE_OP_TYPE = 4;
 const TENSOR = { dims: 1, dataType: 2, name: 8, rawData: 9, externalData: 13, dataLocation: 14 } as const;
 const LOCATION_EXTERNAL = 1;
 
@@ -60,6 +62,19 @@ function* fields(buffer: Uint8Array): Generator<Field> {
     } else if (wireType === 1 || wireType === 5) at += wireType === 1 ? 8 : 4;
     else throw new OnnxFormatError(`unsupported wire type ${wireType}`);
   }
+}
+
+/** The op type of every node of `model`'s main graph, in order (what a runtime dispatches, before its fusions). */
+export function nodeOpTypes(model: Uint8Array): string[] {
+  const ops: string[] = [];
+  for (const graph of fields(model)) {
+    if (graph.field !== MODEL_GRAPH || !graph.bytes) continue;
+    for (const node of fields(graph.bytes)) {
+      if (node.field !== GRAPH_NODE || !node.bytes) continue;
+      for (const f of fields(node.bytes)) if (f.field === NODE_OP_TYPE && f.bytes) ops.push(text.decode(f.bytes));
+    }
+  }
+  return ops;
 }
 
 /** Varints of a packed (length-delimited) repeated field. */

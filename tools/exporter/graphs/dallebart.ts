@@ -72,16 +72,23 @@ function textBias(ctx: Ctx, mask: string): string {
   return b.op('Unsqueeze', [bias, b.int64s([1, 2])]);
 }
 
-function glu(ctx: Ctx, x: string, prefix: string, name: string, layer: number, ffn: number): string {
+/** The GLU's first norm (bias only) of the residual stream plus `x` (Layers.addNorm), and that sum. */
+function gluInput(
+  ctx: Ctx,
+  residual: string,
+  x: string | null,
+  prefix: string,
+  name: string,
+  layer: number,
+): { sum: string; normed: string } {
+  const bias = ctx.params.readLayer(`${prefix}/LayerNorm_0/bias`, layer);
+  return ctx.layers.addNorm(residual, x, `${name}.ln0`, bias, null, LAYER_NORM_EPS);
+}
+
+/** The GLU after its first norm (gluInput): `normed` is that norm's output. */
+function glu(ctx: Ctx, normed: string, prefix: string, name: string, layer: number, ffn: number): string {
   const { layers, params } = ctx;
   const d = ctx.config.dModel;
-  const normed = layers.layerNorm(
-    x,
-    `${name}.ln0`,
-    params.readLayer(`${prefix}/LayerNorm_0/bias`, layer),
-    null,
-    LAYER_NORM_EPS,
-  );
   const gate = layers.gelu(
     layers.linear(normed, `${name}.fc0`, params.readLayer(`${prefix}/Dense_0/kernel`, layer), d, ffn),
   );
@@ -203,7 +210,11 @@ export function buildEncoderGraph(
     ]);
     const out = projection(ctx, merged, attn, 'out_proj', l, `encoder.${l}.out`);
     h = b.op('Add', [h, scaledNorm(ctx, out, `encoder.${l}.ln_post`, `${ENCODER_LAYERS}/LayerNorm_1`, l)]);
-    h = b.op('Add', [h, glu(ctx, h, `${ENCODER_LAYERS}/GLU_0`, `encoder.${l}.glu`, l, config.encoderFfnDim)]);
+    const gluIn = gluInput(ctx, h, null, `${ENCODER_LAYERS}/GLU_0`, `encoder.${l}.glu`, l);
+    h = b.op('Add', [
+      h,
+      glu(ctx, gluIn.normed, `${ENCODER_LAYERS}/GLU_0`, `encoder.${l}.glu`, l, config.encoderFfnDim),
+    ]);
   }
   b.scope = '';
   const encoded = layers.layerNorm(
@@ -307,6 +318,7 @@ export function buildDecoderGraph(
     params.read('model/decoder/embed_positions/embedding'),
   );
   const positionRow = b.op('Gather', [positionTable, position]);
+  // Not fused into the norm: the position row is [d], and SkipLayerNormalization takes its shape from its first input.
   let h = scaledNorm(
     ctx,
     b.op('Add', [tokens, positionRow]),
@@ -314,18 +326,23 @@ export function buildDecoderGraph(
     'model/decoder/layernorm_embedding',
     null,
   );
+  // A layer's GLU output, added to the residual stream by the next norm (Layers.addNorm).
+  let pending: string | null = null;
 
   const reshape = (x: string, shape: number[]): string => b.op('Reshape', [x, b.int64s(shape)]);
   for (let l = 0; l < config.decoderLayers; l++) {
     b.scope = `decoder.${l}`;
     const self = `${DECODER_LAYERS}/FlaxBartAttention_0`;
-    const normed = layers.layerNorm(
+    const selfIn = layers.addNorm(
       h,
+      pending,
       `decoder.${l}.ln_pre_self`,
       params.readLayer(`${DECODER_LAYERS}/LayerNorm_0/bias`, l),
       null,
       LAYER_NORM_EPS,
     );
+    h = selfIn.sum;
+    const normed = selfIn.normed;
     // [B, d] reshapes straight into head layouts because d = H·hd is contiguous and the new token is one position.
     const q = b.op('Mul', [
       reshape(projection(ctx, normed, self, 'q_proj', l, `decoder.${l}.self.q`), [0, heads, 1, headDim]),
@@ -353,16 +370,18 @@ export function buildDecoderGraph(
       l,
       `decoder.${l}.self.out`,
     );
-    h = b.op('Add', [h, scaledNorm(ctx, selfOut, `decoder.${l}.ln_post_self`, `${DECODER_LAYERS}/LayerNorm_1`, l)]);
-
-    const crossAttn = `${DECODER_LAYERS}/FlaxBartAttention_1`;
-    const crossNormed = layers.layerNorm(
+    const crossIn = layers.addNorm(
       h,
+      scaledNorm(ctx, selfOut, `decoder.${l}.ln_post_self`, `${DECODER_LAYERS}/LayerNorm_1`, l),
       `decoder.${l}.ln_pre_cross`,
       params.readLayer(`${DECODER_LAYERS}/LayerNorm_2/bias`, l),
       null,
       LAYER_NORM_EPS,
     );
+    h = crossIn.sum;
+    const crossNormed = crossIn.normed;
+
+    const crossAttn = `${DECODER_LAYERS}/FlaxBartAttention_1`;
     // [2n, d] → [2, H, n, hd]: the n images of each prompt row query that row's keys together.
     const crossQueryRows = reshape(projection(ctx, crossNormed, crossAttn, 'q_proj', l, `decoder.${l}.cross.q`), [
       2,
@@ -374,17 +393,14 @@ export function buildDecoderGraph(
     const crossContext = attend(ctx, b.op('Mul', [crossQuery, qScale]), cross[l]!.key, cross[l]!.value, crossBias);
     const merged = reshape(b.op('Transpose', [crossContext], { perm: { ints: [0, 2, 1, 3] } }), [-1, d]);
     const crossOut = projection(ctx, merged, crossAttn, 'out_proj', l, `decoder.${l}.cross.out`);
-    h = b.op('Add', [h, scaledNorm(ctx, crossOut, `decoder.${l}.ln_post_cross`, `${DECODER_LAYERS}/LayerNorm_3`, l)]);
-    h = b.op('Add', [h, glu(ctx, h, `${DECODER_LAYERS}/GLU_0`, `decoder.${l}.glu`, l, config.decoderFfnDim)]);
+    const crossNorm = scaledNorm(ctx, crossOut, `decoder.${l}.ln_post_cross`, `${DECODER_LAYERS}/LayerNorm_3`, l);
+    const gluIn = gluInput(ctx, h, crossNorm, `${DECODER_LAYERS}/GLU_0`, `decoder.${l}.glu`, l);
+    h = gluIn.sum;
+    pending = glu(ctx, gluIn.normed, `${DECODER_LAYERS}/GLU_0`, `decoder.${l}.glu`, l, config.decoderFfnDim);
   }
   b.scope = '';
-  const final = layers.layerNorm(
-    h,
-    'decoder.final_ln',
-    params.read('model/decoder/final_ln/bias'),
-    null,
-    LAYER_NORM_EPS,
-  );
+  const finalBias = params.read('model/decoder/final_ln/bias');
+  const final = layers.addNorm(h, pending, 'decoder.final_ln', finalBias, null, LAYER_NORM_EPS, false).normed;
   // The LM head keeps float activations: its 16 385 columns made the 1-image step on WASM ≈ 20 % slower with int8
   // ones, for ≈ 5 % at 9 images (docs/performance.md#int8-activations-on-wasm).
   const head = q8Matmul === 'dequantize' ? layers : new Layers(b, dtype);

@@ -20,11 +20,15 @@ export type Q8Matmul = 'dequantize' | 'int8-activations';
 export type EmbeddingLookup = 'int8-rows' | 'float-table' | 'dequantized-table';
 
 /**
- * How norms are written: ONNX's LayerNormalization, or com.microsoft's SkipLayerNormalization of x with itself as the
- * skip, for the decoder files only WebGPU loads (docs/model-format.md#layer-norm). onnxruntime-web's WebGPU kernel
- * for LayerNormalization gives each row one thread, so a decoder step's 2–18 rows leave the GPU idle (≈ 240 µs a norm
- * on an H200, over half the step); its SkipLayerNormalization reduces each row across a workgroup. On the CPU the
- * latter is the slower kernel (+13 % on a 9-image step natively), so the files CPUs load keep LayerNormalization.
+ * How norms are written: ONNX's LayerNormalization, or com.microsoft's SkipLayerNormalization, for the decoder files
+ * only WebGPU loads (docs/model-format.md#layer-norm). onnxruntime-web's WebGPU kernel for LayerNormalization gives
+ * each row one thread, so a decoder step's 2–18 rows leave the GPU idle (≈ 240 µs a norm on an H200, over half the
+ * step); its SkipLayerNormalization reduces each row across a workgroup. On the CPU the latter is the slower kernel
+ * (+13 % on a 9-image step natively), so the files CPUs load keep LayerNormalization.
+ *
+ * With 'skip-layer-norm' the residual add before a norm goes into it too (addNorm), and GELU is com.microsoft's
+ * `Gelu`: ONNX Runtime fuses neither pattern for its WebGPU backend, and with the norms fixed a captured step on the
+ * H200 was mostly the CPU encoding ≈ 500 kernels, so each kernel fewer counts.
  */
 export type NormOp = 'layer-norm' | 'skip-layer-norm';
 
@@ -130,11 +134,38 @@ export class Layers {
     return b.op('Gather', [this.floatTensor(name, [rows, cols], table), ids]);
   }
 
+  /**
+   * LN(residual + x) and the sum itself, the residual stream's next value; `x` null: LN(residual), the stream as it
+   * was. SkipLayerNormalization gives both from one kernel (the sum is its fourth output, left out where `keepSum` is
+   * false), so no Add runs.
+   */
+  addNorm(
+    residual: string,
+    x: string | null,
+    name: string,
+    bias: Float32Array,
+    scale: Float32Array | null,
+    eps: number,
+    keepSum = true,
+  ): { sum: string; normed: string } {
+    if (x === null) return { sum: residual, normed: this.layerNorm(residual, name, bias, scale, eps) };
+    if (this.normOp === 'layer-norm') {
+      const sum = this.b.op('Add', [residual, x]);
+      return { sum, normed: this.layerNorm(sum, name, bias, scale, eps) };
+    }
+    const [normed, , , sum] = this.b.opMulti(
+      'SkipLayerNormalization',
+      [x, residual, ...this.normParameters(name, bias, scale)],
+      [true, false, false, keepSum],
+      { epsilon: { f: eps } },
+      MS_DOMAIN,
+    );
+    return { sum: sum!, normed: normed! };
+  }
+
   /** LayerNorm over the last axis; `scale` absent means the bias-only norms of docs/model-format.md#layer-norm. */
   layerNorm(x: string, name: string, bias: Float32Array, scale: Float32Array | null, eps: number): string {
-    const width = bias.length;
-    const gamma = this.floatTensor(`${name}.scale`, [width], scale ?? new Float32Array(width).fill(1));
-    const beta = this.floatTensor(`${name}.bias`, [width], bias);
+    const [gamma, beta] = this.normParameters(name, bias, scale);
     // A norm is blind to scale: LN(x + x) with 4ε is LN(x) with ε, and doubling and quadrupling are exact in floats.
     if (this.normOp === 'skip-layer-norm')
       return this.b.op('SkipLayerNormalization', [x, x, gamma, beta], { epsilon: { f: 4 * eps } }, MS_DOMAIN);
@@ -146,10 +177,18 @@ export class Layers {
     });
   }
 
-  /** Exact (erf) GELU, written so ORT's fusion recognises it. */
+  /** γ and β of a norm (γ all ones for the bias-only ones). */
+  private normParameters(name: string, bias: Float32Array, scale: Float32Array | null): [string, string] {
+    const width = bias.length;
+    const gamma = this.floatTensor(`${name}.scale`, [width], scale ?? new Float32Array(width).fill(1));
+    return [gamma, this.floatTensor(`${name}.bias`, [width], bias)];
+  }
+
+  /** Exact (erf) GELU, written so ORT's CPU fusion recognises it where it is not com.microsoft's `Gelu` already. */
   gelu(x: string): string {
     const { b } = this;
-    if (this.q8Matmul === 'int8-activations') return b.op('Gelu', [x], {}, MS_DOMAIN);
+    if (this.q8Matmul === 'int8-activations' || this.normOp === 'skip-layer-norm')
+      return b.op('Gelu', [x], {}, MS_DOMAIN);
     const erf = b.op('Erf', [b.op('Div', [x, this.scalar(Math.SQRT2)])]);
     return b.op('Mul', [b.op('Mul', [x, b.op('Add', [erf, this.scalar(1)])]), this.scalar(0.5)]);
   }

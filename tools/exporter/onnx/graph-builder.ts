@@ -131,18 +131,25 @@ export class GraphBuilder {
     return this.opMulti(op, inputs, 1, attrs, domain)[0]!;
   }
 
+  /**
+   * A node with several outputs. `outputs` counts them, or says which are wanted: an unwanted one is written as '',
+   * ONNX's absent optional output (so the kernel need not produce it), or left off at the end, and returned as ''.
+   */
   opMulti(
     op: string,
     inputs: readonly string[],
-    outputCount: number,
+    outputs: number | readonly boolean[],
     attrs: Record<string, Attr> = {},
     domain = '',
   ): string[] {
     if (domain === MS_DOMAIN) this.usesMsDomain = true;
     const name = this.fresh(op);
-    const outputs = Array.from({ length: outputCount }, (_, i) => `${name}:${i}`);
-    this.nodes.push({ op, domain, name, inputs, outputs, attrs });
-    return outputs;
+    const wanted = typeof outputs === 'number' ? Array.from({ length: outputs }, () => true) : outputs;
+    const names = wanted.map((want, i) => (want ? `${name}:${i}` : ''));
+    // Trailing absent outputs are left off: onnxruntime-web's WebGPU kernels count every output the node lists.
+    const listed = names.slice(0, wanted.lastIndexOf(true) + 1);
+    this.nodes.push({ op, domain, name, inputs, outputs: listed, attrs });
+    return names;
   }
 
   /** A named tensor stored with the model (external when large). */
