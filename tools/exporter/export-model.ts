@@ -116,7 +116,7 @@ function weightInputsVariant(model: OpenedModel): Variant {
     build: (b) =>
       buildDecoderGraph(b, model.dalle, model.dalleConfig, 'q8', {
         embeddingLookup: 'dequantized-table',
-        normOp: 'skip-layer-norm',
+        target: 'webgpu',
       }),
     also: [
       { field: 'dequantizeFile', file: DEQUANTIZE_DECODER_FILE, graph: { ...hostCache, dequantizedWeights: 'graph' } },
@@ -271,7 +271,7 @@ export function exportModel(options: ExportOptions): ModelManifest {
                   build: (b: GraphBuilder) =>
                     buildDecoderGraph(b, model.dalle, model.dalleConfig, dtype, {
                       embeddingLookup: 'float-table',
-                      normOp: 'skip-layer-norm',
+                      target: 'webgpu',
                     }),
                 } as const,
               ]

@@ -39,7 +39,7 @@ import type { Dim, GraphBuilder, GraphVariant } from '../onnx/graph-builder.ts';
 import type { ParamSource } from '../params.ts';
 import { DECODER_LAYERS, ENCODER_LAYERS } from '../layout.ts';
 import { Layers } from './layers.ts';
-import type { EmbeddingLookup, NormOp, Q8Matmul } from './layers.ts';
+import type { EmbeddingLookup, GraphTarget, Q8Matmul } from './layers.ts';
 import { maskValue } from './precision.ts';
 import type { ExportDtype } from './precision.ts';
 
@@ -147,6 +147,36 @@ function attendWithNew(
   return b.op('Add', [b.op('MatMul', [pastProbs!, past.value]), b.op('Mul', [newProb!, vNew])]);
 }
 
+/**
+ * Cross-attention of the decoder's rows [2n, d] (the n images of each prompt row, unconditioned row first) over their
+ * row's text keys [2, H, hd, T] and values [2, H, T, hd], `bias` [2, 1, 1, T]; the context comes back as [2n, d].
+ */
+function crossAttention(
+  ctx: Ctx,
+  queryRows: string,
+  cross: { key: string; value: string },
+  bias: string,
+  qScale: string,
+): string {
+  const { b, target } = ctx.layers;
+  const { dModel: d, decoderHeads: heads } = ctx.config;
+  const headDim = headDimOf(ctx.config, heads);
+  const reshape = (x: string, shape: number[]): string => b.op('Reshape', [x, b.int64s(shape)]);
+  const unsqueeze = (x: string): string => b.op('Unsqueeze', [x, b.int64s([1])]);
+  if (target === 'webgpu') {
+    // [2, n, H, 1, hd] against [2, 1, H, hd, T]: MatMul broadcasts each row's keys over its n images, so neither the
+    // queries nor the context need a Transpose (two kernels fewer a layer; reshapes cost WebGPU no kernel). On the
+    // CPU it would be 2·n·H products of one row each, hence the files CPUs load keep the transposes.
+    const q = b.op('Mul', [reshape(queryRows, [2, -1, heads, 1, headDim]), qScale]);
+    const context = attend(ctx, q, unsqueeze(cross.key), unsqueeze(cross.value), unsqueeze(bias));
+    return reshape(context, [-1, d]);
+  }
+  // [2n, d] → [2, H, n, hd]: the n images of each prompt row query that row's keys together.
+  const query = b.op('Transpose', [reshape(queryRows, [2, -1, heads, headDim])], { perm: { ints: [0, 2, 1, 3] } });
+  const context = attend(ctx, b.op('Mul', [query, qScale]), cross.key, cross.value, bias);
+  return reshape(b.op('Transpose', [context], { perm: { ints: [0, 2, 1, 3] } }), [-1, d]);
+}
+
 export function buildEncoderGraph(
   b: GraphBuilder,
   params: ParamSource,
@@ -245,7 +275,7 @@ export function buildEncoderGraph(
 export interface DecoderForm {
   readonly q8Matmul?: Q8Matmul;
   readonly embeddingLookup?: EmbeddingLookup;
-  readonly normOp?: NormOp;
+  readonly target?: GraphTarget;
 }
 
 export function buildDecoderGraph(
@@ -255,8 +285,8 @@ export function buildDecoderGraph(
   dtype: ExportDtype,
   form: DecoderForm = {},
 ): void {
-  const { q8Matmul = 'dequantize', embeddingLookup = 'int8-rows', normOp = 'layer-norm' } = form;
-  const layers = new Layers(b, dtype, q8Matmul, embeddingLookup, normOp);
+  const { q8Matmul = 'dequantize', embeddingLookup = 'int8-rows', target = 'any' } = form;
+  const layers = new Layers(b, dtype, q8Matmul, embeddingLookup, target);
   const ctx: Ctx = { layers, params, config };
   const { compute } = layers;
   const T = TEXT_AXIS;
@@ -382,16 +412,8 @@ export function buildDecoderGraph(
     const crossNormed = crossIn.normed;
 
     const crossAttn = `${DECODER_LAYERS}/FlaxBartAttention_1`;
-    // [2n, d] → [2, H, n, hd]: the n images of each prompt row query that row's keys together.
-    const crossQueryRows = reshape(projection(ctx, crossNormed, crossAttn, 'q_proj', l, `decoder.${l}.cross.q`), [
-      2,
-      -1,
-      heads,
-      headDim,
-    ]);
-    const crossQuery = b.op('Transpose', [crossQueryRows], { perm: { ints: [0, 2, 1, 3] } });
-    const crossContext = attend(ctx, b.op('Mul', [crossQuery, qScale]), cross[l]!.key, cross[l]!.value, crossBias);
-    const merged = reshape(b.op('Transpose', [crossContext], { perm: { ints: [0, 2, 1, 3] } }), [-1, d]);
+    const crossQueryRows = projection(ctx, crossNormed, crossAttn, 'q_proj', l, `decoder.${l}.cross.q`);
+    const merged = crossAttention(ctx, crossQueryRows, cross[l]!, crossBias, qScale);
     const crossOut = projection(ctx, merged, crossAttn, 'out_proj', l, `decoder.${l}.cross.out`);
     const crossNorm = scaledNorm(ctx, crossOut, `decoder.${l}.ln_post_cross`, `${DECODER_LAYERS}/LayerNorm_3`, l);
     const gluIn = gluInput(ctx, h, crossNorm, `${DECODER_LAYERS}/GLU_0`, `decoder.${l}.glu`, l);

@@ -20,17 +20,17 @@ export type Q8Matmul = 'dequantize' | 'int8-activations';
 export type EmbeddingLookup = 'int8-rows' | 'float-table' | 'dequantized-table';
 
 /**
- * How norms are written: ONNX's LayerNormalization, or com.microsoft's SkipLayerNormalization, for the decoder files
- * only WebGPU loads (docs/model-format.md#layer-norm). onnxruntime-web's WebGPU kernel for LayerNormalization gives
- * each row one thread, so a decoder step's 2–18 rows leave the GPU idle (≈ 240 µs a norm on an H200, over half the
- * step); its SkipLayerNormalization reduces each row across a workgroup. On the CPU the latter is the slower kernel
- * (+13 % on a 9-image step natively), so the files CPUs load keep LayerNormalization.
- *
- * With 'skip-layer-norm' the residual add before a norm goes into it too (addNorm), and GELU is com.microsoft's
- * `Gelu`: ONNX Runtime fuses neither pattern for its WebGPU backend, and with the norms fixed a captured step on the
- * H200 was mostly the CPU encoding ≈ 500 kernels, so each kernel fewer counts.
+ * Which runtimes load a file: `any`, the files CPUs load (WebGPU loads the fp32 and fp16 decoders too), or `webgpu`,
+ * the decoder files only WebGPU loads (q8's and q4's `captureFile`, q8's `weightInputsFile`), written for
+ * onnxruntime-web's WebGPU kernels (docs/model-format.md#layer-norm):
+ *  - norms as com.microsoft's SkipLayerNormalization: its LayerNormalization kernel gives each row one thread, so a
+ *    step's 2–18 rows leave the GPU idle (≈ 240 µs a norm on an H200, over half the step); SkipLayerNormalization
+ *    reduces each row across a workgroup. On the CPU it is the slower kernel (+13 % on a 9-image step natively).
+ *  - fewer kernels: the residual add before a norm goes into it (addNorm), GELU is com.microsoft's `Gelu`, and the
+ *    cross-attention needs no transposes. ONNX Runtime fuses none of these for WebGPU, where every kernel is
+ *    dispatched from JavaScript at every step: with the norms fixed, that was most of a captured H200 step.
  */
-export type NormOp = 'layer-norm' | 'skip-layer-norm';
+export type GraphTarget = 'any' | 'webgpu';
 
 export class Layers {
   readonly compute: ComputeType;
@@ -42,7 +42,7 @@ export class Layers {
     readonly dtype: ExportDtype,
     readonly q8Matmul: Q8Matmul = 'dequantize',
     readonly embeddingLookup: EmbeddingLookup = 'int8-rows',
-    readonly normOp: NormOp = 'layer-norm',
+    readonly target: GraphTarget = 'any',
   ) {
     this.compute = computeType(dtype);
   }
@@ -149,7 +149,7 @@ export class Layers {
     keepSum = true,
   ): { sum: string; normed: string } {
     if (x === null) return { sum: residual, normed: this.layerNorm(residual, name, bias, scale, eps) };
-    if (this.normOp === 'layer-norm') {
+    if (this.target === 'any') {
       const sum = this.b.op('Add', [residual, x]);
       return { sum, normed: this.layerNorm(sum, name, bias, scale, eps) };
     }
@@ -167,7 +167,7 @@ export class Layers {
   layerNorm(x: string, name: string, bias: Float32Array, scale: Float32Array | null, eps: number): string {
     const [gamma, beta] = this.normParameters(name, bias, scale);
     // A norm is blind to scale: LN(x + x) with 4ε is LN(x) with ε, and doubling and quadrupling are exact in floats.
-    if (this.normOp === 'skip-layer-norm')
+    if (this.target === 'webgpu')
       return this.b.op('SkipLayerNormalization', [x, x, gamma, beta], { epsilon: { f: 4 * eps } }, MS_DOMAIN);
     // stash_type: mean and variance in float32, also for float16 activations.
     return this.b.op('LayerNormalization', [x, gamma, beta], {
@@ -187,8 +187,7 @@ export class Layers {
   /** Exact (erf) GELU, written so ORT's CPU fusion recognises it where it is not com.microsoft's `Gelu` already. */
   gelu(x: string): string {
     const { b } = this;
-    if (this.q8Matmul === 'int8-activations' || this.normOp === 'skip-layer-norm')
-      return b.op('Gelu', [x], {}, MS_DOMAIN);
+    if (this.q8Matmul === 'int8-activations' || this.target === 'webgpu') return b.op('Gelu', [x], {}, MS_DOMAIN);
     const erf = b.op('Erf', [b.op('Div', [x, this.scalar(Math.SQRT2)])]);
     return b.op('Mul', [b.op('Mul', [x, b.op('Add', [erf, this.scalar(1)])]), this.scalar(0.5)]);
   }
