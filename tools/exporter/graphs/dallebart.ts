@@ -110,9 +110,30 @@ function scaledNorm(ctx: Ctx, x: string, name: string, path: string, layer: numb
   return layers.layerNorm(x, name, read('bias'), read('scale'), LAYER_NORM_EPS);
 }
 
-function projection(ctx: Ctx, x: string, attn: string, proj: string, layer: number, name: string): string {
+function projection(
+  ctx: Ctx,
+  x: string,
+  attn: string,
+  proj: string,
+  layer: number,
+  name: string,
+  outputScale = 1,
+): string {
   const d = ctx.config.dModel;
-  return ctx.layers.linear(x, name, ctx.params.readLayer(`${attn}/${proj}/kernel`, layer), d, d);
+  return ctx.layers.linear(x, name, ctx.params.readLayer(`${attn}/${proj}/kernel`, layer), d, d, outputScale);
+}
+
+/**
+ * The queries' 1/√hd: a Mul after the q projection, or, in the files only WebGPU loads where it is a power of two (hd a
+ * power of 4: 64 for mini and mega), folded into the projection's weight scales exactly (Layers.linear), one kernel
+ * fewer per attention: `projected` is the output scale to give the q projection, `scale` applies what is left.
+ */
+function queryScale(ctx: Ctx, headDim: number): { readonly projected: number; scale(q: string): string } {
+  const { layers } = ctx;
+  const value = 1 / Math.sqrt(headDim);
+  if (layers.target === 'webgpu' && Number.isInteger(Math.log2(value))) return { projected: value, scale: (q) => q };
+  const scalar = layers.scalar(value);
+  return { projected: 1, scale: (q) => layers.b.op('Mul', [q, scalar]) };
 }
 
 /** Softmax(q·K + bias)·V for q [B, H, Q, hd] (already scaled), K [B, H, hd, S], V [B, H, S, hd]. */
@@ -156,7 +177,7 @@ function crossAttention(
   queryRows: string,
   cross: { key: string; value: string },
   bias: string,
-  qScale: string,
+  qScale: (q: string) => string,
 ): string {
   const { b, target } = ctx.layers;
   const { dModel: d, decoderHeads: heads } = ctx.config;
@@ -167,13 +188,13 @@ function crossAttention(
     // [2, n, H, 1, hd] against [2, 1, H, hd, T]: MatMul broadcasts each row's keys over its n images, so neither the
     // queries nor the context need a Transpose (two kernels fewer a layer; reshapes cost WebGPU no kernel). On the
     // CPU it would be 2·n·H products of one row each, hence the files CPUs load keep the transposes.
-    const q = b.op('Mul', [reshape(queryRows, [2, -1, heads, 1, headDim]), qScale]);
+    const q = qScale(reshape(queryRows, [2, -1, heads, 1, headDim]));
     const context = attend(ctx, q, unsqueeze(cross.key), unsqueeze(cross.value), unsqueeze(bias));
     return reshape(context, [-1, d]);
   }
   // [2n, d] → [2, H, n, hd]: the n images of each prompt row query that row's keys together.
   const query = b.op('Transpose', [reshape(queryRows, [2, -1, heads, headDim])], { perm: { ints: [0, 2, 1, 3] } });
-  const context = attend(ctx, b.op('Mul', [query, qScale]), cross.key, cross.value, bias);
+  const context = attend(ctx, qScale(query), cross.key, cross.value, bias);
   return reshape(b.op('Transpose', [context], { perm: { ints: [0, 2, 1, 3] } }), [-1, d]);
 }
 
@@ -333,7 +354,7 @@ export function buildDecoderGraph(
     b.int64s([1, 1, 1, -1]),
   ]);
   const crossBias = textBias(ctx, mask);
-  const qScale = layers.scalar(1 / Math.sqrt(headDim));
+  const qScale = queryScale(ctx, headDim);
 
   const tokens = layers.embedding(
     ids,
@@ -374,10 +395,8 @@ export function buildDecoderGraph(
     h = selfIn.sum;
     const normed = selfIn.normed;
     // [B, d] reshapes straight into head layouts because d = H·hd is contiguous and the new token is one position.
-    const q = b.op('Mul', [
-      reshape(projection(ctx, normed, self, 'q_proj', l, `decoder.${l}.self.q`), [0, heads, 1, headDim]),
-      qScale,
-    ]);
+    const qRows = projection(ctx, normed, self, 'q_proj', l, `decoder.${l}.self.q`, qScale.projected);
+    const q = qScale.scale(reshape(qRows, [0, heads, 1, headDim]));
     // new.* are the projections as computed, [B, d]: a Reshape in front of a graph output becomes a copy into the
     // output's buffer, which WebGPU's graph capture does not replay (its consumers would read a stale slot).
     const kRows = projection(ctx, normed, self, 'k_proj', l, `decoder.${l}.self.k`);
@@ -412,8 +431,16 @@ export function buildDecoderGraph(
     const crossNormed = crossIn.normed;
 
     const crossAttn = `${DECODER_LAYERS}/FlaxBartAttention_1`;
-    const crossQueryRows = projection(ctx, crossNormed, crossAttn, 'q_proj', l, `decoder.${l}.cross.q`);
-    const merged = crossAttention(ctx, crossQueryRows, cross[l]!, crossBias, qScale);
+    const crossQueryRows = projection(
+      ctx,
+      crossNormed,
+      crossAttn,
+      'q_proj',
+      l,
+      `decoder.${l}.cross.q`,
+      qScale.projected,
+    );
+    const merged = crossAttention(ctx, crossQueryRows, cross[l]!, crossBias, qScale.scale);
     const crossOut = projection(ctx, merged, crossAttn, 'out_proj', l, `decoder.${l}.cross.out`);
     const crossNorm = scaledNorm(ctx, crossOut, `decoder.${l}.ln_post_cross`, `${DECODER_LAYERS}/LayerNorm_3`, l);
     const gluIn = gluInput(ctx, h, crossNorm, `${DECODER_LAYERS}/GLU_0`, `decoder.${l}.glu`, l);

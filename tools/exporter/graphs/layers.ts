@@ -58,13 +58,20 @@ export class Layers {
     return this.b.scalar(this.compute, value);
   }
 
-  /** x · W for a flax [in, out] kernel, in the export dtype's weight format. */
-  linear(x: string, name: string, kernel: Float32Array, inDim: number, outDim: number): string {
+  /**
+   * x · W for a flax [in, out] kernel, in the export dtype's weight format. `outputScale`, a power of two, multiplies
+   * the product: in a quantized format through the weights' scales, which is exact (the same integers, every scale
+   * times a power of two), so it costs no kernel.
+   */
+  linear(x: string, name: string, kernel: Float32Array, inDim: number, outDim: number, outputScale = 1): string {
     const { b } = this;
+    if (!Number.isInteger(Math.log2(outputScale))) throw new Error(`${name}: output scale ${outputScale} is inexact`);
+    const scaled = (values: Float32Array): Float32Array =>
+      outputScale === 1 ? values : values.map((value) => value * outputScale);
     if (this.dtype === 'q4') {
       const { packed, scales, blocks } = quantizeQ4Blockwise(kernel, inDim, outDim);
       const weightsQ4 = b.initializer(`${name}.q4`, 'uint8', [outDim, blocks, Q4_BLOCK / 2], packed);
-      const blockScales = b.initializer(`${name}.scales`, 'float32', [outDim * blocks], scales);
+      const blockScales = b.initializer(`${name}.scales`, 'float32', [outDim * blocks], scaled(scales));
       return b.op(
         'MatMulNBits',
         [x, weightsQ4, blockScales],
@@ -75,12 +82,12 @@ export class Layers {
     if (this.dtype === 'q8') {
       const { q, scales } = quantizeInt8PerColumn(kernel, inDim, outDim);
       const weightsQ8 = b.initializer(`${name}.q8`, 'int8', [inDim, outDim], q);
-      const outputScales = b.initializer(`${name}.scales`, 'float32', [outDim], scales);
+      const outputScales = b.initializer(`${name}.scales`, 'float32', [outDim], scaled(scales));
       if (this.q8Matmul === 'int8-activations') return this.int8Linear(x, weightsQ8, outputScales);
       const zeroPoints = b.initializer(`${name}.zero`, 'int8', [outDim], new Int8Array(outDim));
       return b.op('MatMul', [x, b.op('DequantizeLinear', [weightsQ8, outputScales, zeroPoints], { axis: { i: 1 } })]);
     }
-    return b.op('MatMul', [x, this.floatTensor(name, [inDim, outDim], kernel)]);
+    return b.op('MatMul', [x, this.floatTensor(name, [inDim, outDim], scaled(kernel))]);
   }
 
   /**

@@ -1,7 +1,8 @@
 /**
- * The decoder's norms as SkipLayerNormalization (docs/model-format.md#layer-norm): of x with itself and 4ε the same
- * values as LayerNormalization with ε, with the residual add folded in the same values and sum as Add then the norm,
- * and written in the decoder files only WebGPU loads (with com.microsoft's Gelu there too).
+ * How the decoder files only WebGPU loads are written (GraphTarget 'webgpu', docs/model-format.md#layer-norm): norms
+ * as SkipLayerNormalization (of x with itself and 4ε the same values as LayerNormalization with ε; with the residual
+ * add folded in the same values and sum as Add then the norm), com.microsoft's Gelu, no Transposes, the queries' scale
+ * in the q projections' weight scales (exact), so fewer kernels than the files CPUs load.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -95,6 +96,24 @@ void test('only the decoder files WebGPU alone loads write SkipLayerNormalizatio
   assert.equal(uses(q8, 'encoder.onnx'), false);
 });
 
+void test('a power of two folded into a quantized linear layer’s scales is exactly a Mul after it', async () => {
+  const [inDim, outDim] = [64, 48];
+  const kernel = Float32Array.from({ length: inDim * outDim }, (_, i) => Math.sin(i * 0.7) / 3);
+  const x = Float32Array.from({ length: 3 * inDim }, (_, i) => Math.cos(i * 0.3) * 2);
+  for (const dtype of ['q8', 'q4'] as const) {
+    const session = await buildSession(`scaled-${dtype}`, (b) => {
+      const layers = new Layers(b, dtype);
+      const input = b.input('x', 'float32', [3, inDim]);
+      const after = b.op('Mul', [layers.linear(input, 'plain', kernel, inDim, outDim), layers.scalar(0.125)]);
+      b.output('after', after, 'float32', [3, outDim]);
+      b.output('folded', layers.linear(input, 'folded', kernel, inDim, outDim, 0.125), 'float32', [3, outDim]);
+    });
+    const out = await session.run({ x: new ort.Tensor('float32', x, [3, inDim]) });
+    await session.release();
+    assert.deepEqual(out.folded!.data, out.after!.data, dtype);
+  }
+});
+
 void test('the decoder files WebGPU alone loads have fewer kernels: adds in norms, one Gelu, no Transpose', () => {
   const q8 = tinyModel('q8');
   const count = (file: string, op: string): number =>
@@ -107,6 +126,10 @@ void test('the decoder files WebGPU alone loads have fewer kernels: adds in norm
     assert.equal(count(file, 'Gelu'), layers, file);
     // The cross-attention's two a layer: MatMul broadcasts the keys instead.
     assert.equal(count(file, 'Transpose'), 0, file);
+    // Both queries' 1/√hd (tiny's hd is 16) and GELU's two; the weight-inputs file's embedding (its table dequantized
+    // with the weights) has no row-scale Mul either.
+    const embedding = file === 'decoder_weight_inputs.onnx' ? 1 : 0;
+    assert.equal(count(file, 'Mul'), count('decoder_host_cache.onnx', 'Mul') - 4 * layers - embedding, file);
   }
   assert.equal(count('decoder_host_cache.onnx', 'Erf'), layers, 'CPU files keep the pattern ORT fuses itself');
 });
