@@ -128,7 +128,7 @@ function projection(
  * power of 4: 64 for mini and mega), folded into the projection's weight scales exactly (Layers.linear), one kernel
  * fewer per attention: `projected` is the output scale to give the q projection, `scale` applies what is left.
  */
-function queryScale(ctx: Ctx, headDim: number): { readonly projected: number; scale(q: string): string } {
+function queryScale(ctx: Ctx, headDim: number): { readonly projected: number; readonly scale: (q: string) => string } {
   const { layers } = ctx;
   const value = 1 / Math.sqrt(headDim);
   if (layers.target === 'webgpu' && Number.isInteger(Math.log2(value))) return { projected: value, scale: (q) => q };
