@@ -15,10 +15,17 @@ import { tinyModel } from './helpers/fixtures.ts';
 import { nodeOpTypes } from '../src/model/onnx-initializers.ts';
 import { PRESET_SHAPES } from '../tools/exporter/presets.ts';
 
-async function norms(target: GraphTarget, shape: readonly number[], input: Float32Array): Promise<Float32Array> {
+/** β and γ for norms over the last axis of `shape`. */
+function normParameters(shape: readonly number[]): { bias: Float32Array; scale: Float32Array } {
   const width = shape[shape.length - 1]!;
-  const bias = Float32Array.from({ length: width }, (_, i) => Math.cos(i) / 4);
-  const scale = Float32Array.from({ length: width }, (_, i) => 1 + Math.sin(i) / 2);
+  return {
+    bias: Float32Array.from({ length: width }, (_, i) => Math.cos(i) / 4),
+    scale: Float32Array.from({ length: width }, (_, i) => 1 + Math.sin(i) / 2),
+  };
+}
+
+async function norms(target: GraphTarget, shape: readonly number[], input: Float32Array): Promise<Float32Array> {
+  const { bias, scale } = normParameters(shape);
   const session = await buildSession('norms', (b) => {
     const layers = new Layers(b, 'fp32', 'dequantize', 'int8-rows', target);
     let x = b.input('x', 'float32', shape);
@@ -48,9 +55,7 @@ void test('SkipLayerNormalization of x with itself and 4ε equals LayerNormaliza
 
 /** LN(residual + x) and residual + x through Layers.addNorm, for each way of writing norms. */
 async function addNorms(target: GraphTarget, shape: readonly number[], residual: Float32Array, x: Float32Array) {
-  const width = shape[shape.length - 1]!;
-  const bias = Float32Array.from({ length: width }, (_, i) => Math.cos(i) / 4);
-  const scale = Float32Array.from({ length: width }, (_, i) => 1 + Math.sin(i) / 2);
+  const { bias, scale } = normParameters(shape);
   const session = await buildSession('add-norms', (b) => {
     const layers = new Layers(b, 'fp32', 'dequantize', 'int8-rows', target);
     const r = b.input('r', 'float32', shape);
