@@ -4,7 +4,8 @@
  * graph the page runs (a q8 folder's wasmHostCacheFile), onnxruntime-node on its hostCacheFile, and our own kernels
  * (src/kernels/decoder-step.ts behind the session the engine drives) on the same weights, with the growing cache's slot
  * count at that position (docs/performance.md#our-own-int8-kernel). Ours is fed the cache as the others are (a fixed
- * position cannot be run again on the cache it keeps in a drawing), so it times the same step minus appending a slot.
+ * position cannot be run again on the cache it keeps in a drawing), so it times the same step minus appending a slot;
+ * `own-guided` is ours as a drawing asks for it, the rows super-conditioned before the LM head (n rows there, not 2n).
  */
 import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
@@ -12,7 +13,7 @@ import { cpus, loadavg } from 'node:os';
 import type { DecoderStepInputs, KeyValue } from '../src/kernels/decoder-step.ts';
 import { cacheNames, crossAttentionNames, DECODER_OUTPUTS, newSlotNames } from '../src/model/graph-io.ts';
 import { cacheSlotsAt } from '../src/pipeline/decoder-run.ts';
-import { createOwnDecoderSession, decoderFeeds } from '../src/pipeline/own-decoder-session.ts';
+import { CONDITION_SCALE_INPUT, createOwnDecoderSession, decoderFeeds } from '../src/pipeline/own-decoder-session.ts';
 import { createSession } from '../src/pipeline/runtime.ts';
 import type { OrtApi, Session } from '../src/pipeline/runtime.ts';
 import { sessionOptionsFor } from '../src/pipeline/session-options.ts';
@@ -22,7 +23,7 @@ import { spawnNodeGemmHelper } from '../tools/node/gemm-helper.ts';
 import { openModelFolder } from '../tools/node/model-folder.ts';
 import { median } from './bench-report.ts';
 
-type Runner = 'web-wasm' | 'node' | 'own-wasm';
+type Runner = 'web-wasm' | 'node' | 'own-wasm' | 'own-guided';
 const PAUSE_MS = 500;
 
 async function main(): Promise<void> {
@@ -81,8 +82,10 @@ async function main(): Promise<void> {
       };
       const fetches = [DECODER_OUTPUTS.logits, ...newSlotNames(c).flatMap(({ key, value }) => [key, value])];
       // Every runtime through the session interface, our kernels' adapter included (what the engine calls).
-      const time = async (session: Session, ort: OrtApi): Promise<number> => {
+      const time = async (session: Session, ort: OrtApi, guided = false): Promise<number> => {
         const feeds = decoderFeeds(ort, c, inputs);
+        // The engine's drawing: the rows mixed before the LM head, which then multiplies n rows (mixesGuidance).
+        if (guided) feeds[CONDITION_SCALE_INPUT] = new ort.Tensor('float32', [10], []);
         // The last runtime's thread pool spins a while after its runs: a pause, so none shares the cores with this one.
         await new Promise((resolve) => setTimeout(resolve, PAUSE_MS));
         const times: number[] = [];
@@ -100,7 +103,9 @@ async function main(): Promise<void> {
       };
       record('web-wasm', await time(web, ortWeb));
       record('node', await time(node, ortNode));
-      record('own-wasm', await time(own, ortWeb));
+      // Ours fed 2n rows and ours guided, in turn first (they differ by a few ms; the first after a pause runs colder).
+      for (const guided of round % 2 === 0 ? [false, true] : [true, false])
+        record(guided ? 'own-guided' : 'own-wasm', await time(own, ortWeb, guided));
     }
     process.stderr.write(`round ${round + 1}/${rounds} done, load ${loadavg()[0]!.toFixed(2)}\n`);
   }
@@ -108,13 +113,20 @@ async function main(): Promise<void> {
     `decoder step at position ${position} (${P} cache slots), ${threads} thread(s), ${cpus()[0]?.model ?? 'unknown CPU'}, ` +
       `median of ${rounds} round(s) × ${runs} runs`,
   );
-  console.log('| images | web-wasm ms | node ms | own-wasm ms | own / web-wasm | own / node |');
-  console.log('| ------ | ----------- | ------- | ----------- | -------------- | ---------- |');
+  console.log('own-guided: our kernels as a drawing runs them, the rows super-conditioned before the LM head');
+  console.log(
+    '| images | web-wasm ms | node ms | own-wasm ms | own-guided ms | own / web-wasm | own / node | guided / node |',
+  );
+  console.log(
+    '| ------ | ----------- | ------- | ----------- | ------------- | -------------- | ---------- | ------------- |',
+  );
   for (const n of images) {
-    const [w, nat, o] = (['web-wasm', 'node', 'own-wasm'] as const).map((r) => median(table.get(`${r}|${n}`)!));
-    console.log(
-      `| ${String(n).padEnd(6)} | ${w!.toFixed(1).padStart(11)} | ${nat!.toFixed(1).padStart(7)} | ${o!.toFixed(1).padStart(11)} | ${(o! / w!).toFixed(2).padStart(13)}× | ${(o! / nat!).toFixed(2).padStart(9)}× |`,
+    const [w, nat, o, g] = (['web-wasm', 'node', 'own-wasm', 'own-guided'] as const).map((r) =>
+      median(table.get(`${r}|${n}`)!),
     );
+    const cells = [w, nat, o, g].map((ms, i) => ms!.toFixed(1).padStart([11, 7, 11, 13][i]!));
+    const ratios = [o! / w!, o! / nat!, g! / nat!].map((r, i) => `${r.toFixed(2).padStart([13, 9, 12][i]!)}×`);
+    console.log(`| ${String(n).padEnd(6)} | ${cells.join(' | ')} | ${ratios.join(' | ')} |`);
   }
   await Promise.all([web.release(), node.release(), own.release()]);
   process.exit(0);

@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as ortWeb from 'onnxruntime-web';
 import { loadDalle } from '../src/pipeline/load-dalle.ts';
-import { createOwnDecoderSession, keepsOwnCache } from '../src/pipeline/own-decoder-session.ts';
+import { createOwnDecoderSession, keepsOwnCache, mixesGuidance } from '../src/pipeline/own-decoder-session.ts';
+import { superCondition } from '../src/pipeline/sampler.ts';
 import { ownGemmKernel } from '../src/pipeline/own-session.ts';
 import { KernelUnavailableError, relaxedSimdCompiles } from '../src/kernels/gemm-kernel-choice.ts';
 import { createOwnEncoderSession } from '../src/pipeline/own-encoder-session.ts';
@@ -83,6 +84,65 @@ void test('loadDalle reports the decoder on our own kernels; a folder that is no
   assert.match(String(warnings[0]), /our own kernels cannot run this encoder/);
   assert.match(String(warnings[1]), /our own kernels cannot run this decoder/);
 });
+
+/**
+ * Super-conditioning before the LM head (DalleEngine.beginDecoding's `guidance`): the same logits as mixing the raw
+ * rows' logits, up to the rounding of the mixed rows to 12 bits. The demo model, two images, the raw run's greedy
+ * tokens fed to both runs.
+ */
+void test('our decoder mixes the rows before its LM head: the super-conditioned logits, on half the rows', async () => {
+  const dir = demoModel('q8');
+  const loaded = await loadDalle(ortWeb, openModelFolder(dir), ownKernels(dir), { hostCacheGraph: true });
+  try {
+    const { engine, text } = loaded;
+    assert.ok(mixesGuidance(engine.sessions.decoder));
+    const c = engine.manifest.dalleBart;
+    const [vocab, codes, n, steps, scale] = [c.imageVocabSize + 1, engine.manifest.specialTokens.imageCodes, 2, 24, 10];
+    const prompt = text.encode('a yellow circle on a blue background', 0);
+    const raw = await engine.beginDecoding(prompt, text.unconditional, n);
+    assert.ok(!raw.guided);
+    const mixed: Float32Array[] = [];
+    const fed: number[][] = [];
+    let previous = [engine.manifest.specialTokens.imageStart, engine.manifest.specialTokens.imageStart];
+    for (let step = 0; step < steps; step++) {
+      fed.push(previous);
+      const combined = superCondition(await raw.step(previous), n, vocab, codes, scale);
+      mixed.push(combined);
+      previous = [0, 1].map((i) => argmaxOf(combined.subarray(i * codes, (i + 1) * codes)));
+    }
+    raw.dispose();
+    const guided = await engine.beginDecoding(prompt, text.unconditional, n, scale);
+    assert.ok(guided.guided);
+    let [worst, largest, agree] = [0, 0, 0];
+    for (let step = 0; step < steps; step++) {
+      const logits = await guided.step(fed[step]!);
+      assert.equal(logits.length, n * vocab);
+      for (let i = 0; i < n; i++) {
+        const a = mixed[step]!.subarray(i * codes, (i + 1) * codes);
+        const b = logits.subarray(i * vocab, i * vocab + codes);
+        for (let j = 0; j < codes; j++) {
+          worst = Math.max(worst, Math.abs(a[j]! - b[j]!));
+          largest = Math.max(largest, Math.abs(a[j]!));
+        }
+        if (argmaxOf(a) === argmaxOf(b)) agree++;
+      }
+    }
+    guided.dispose();
+    console.log(
+      `guided vs mixed logits: max |Δ| ${worst.toPrecision(3)} of ${largest.toPrecision(3)}, argmax ${agree}/${n * steps}`,
+    );
+    assert.ok(worst < 0.01 * largest, `max |Δ| ${worst} of ${largest}`);
+    assert.ok(agree >= 0.9 * n * steps, `argmax agreement ${agree}/${n * steps}`);
+  } finally {
+    await loaded.dispose();
+  }
+});
+
+function argmaxOf(values: Float32Array): number {
+  let best = 0;
+  for (let j = 1; j < values.length; j++) if (values[j]! > values[best]!) best = j;
+  return best;
+}
 
 void test('helper threads that cannot start leave our kernels on one thread, with a warning', async () => {
   const dir = tinyModel('q8');

@@ -8,6 +8,7 @@ import {
   DEFAULT_SAMPLING,
   NonFiniteLogitsError,
   sampleFromLogits,
+  sampleGuidedTokens,
   sampleNextTokens,
   superCondition,
   topKIndices,
@@ -19,6 +20,25 @@ void test('super-conditioning is uncond + s·(cond − uncond) on rows i and n +
   const logits = Float32Array.from([1, 2, 3, 99, 0, 0, 1, 99, /* uncond */ 0, 1, 1, 99, 1, 1, 1, 99]);
   const combined = superCondition(logits, 2, 4, 3, 10);
   assert.deepEqual(Array.from(combined), [0 + 10 * 1, 1 + 10 * 1, 1 + 10 * 2, 1 - 10, 1 - 10, 1]);
+});
+
+void test('guided logits (mixed before the LM head, [n, vocab]) draw what the raw rows draw, from the same streams', () => {
+  const [n, vocab, codes] = [3, 41, 40];
+  const rng = createRng(7);
+  const raw = Float32Array.from({ length: 2 * n * vocab }, () => Math.round(rng() * 80) / 8);
+  for (const settings of [DEFAULT_SAMPLING, { ...DEFAULT_SAMPLING, topK: 0, topP: 0.8, conditionScale: 3 }]) {
+    const combined = superCondition(raw, n, vocab, codes, settings.conditionScale);
+    // As the decoder returns them: n rows of the whole vocab (the start token last, never drawn).
+    const guided = new Float32Array(n * vocab).fill(1e4);
+    for (let i = 0; i < n; i++) guided.set(combined.subarray(i * codes, (i + 1) * codes), i * vocab);
+    for (let seed = 1; seed <= 5; seed++) {
+      const streams = () => Array.from({ length: n }, (_, i) => createRng(seed, i));
+      assert.deepEqual(
+        sampleGuidedTokens(guided, n, vocab, codes, settings, streams()),
+        sampleNextTokens(raw, n, vocab, codes, settings, streams()),
+      );
+    }
+  }
 });
 
 void test('top-k keeps exactly k, ties to the lower index', () => {

@@ -34,10 +34,15 @@ export interface DecoderStepInputs {
   readonly past?: readonly KeyValue[];
   /** Slots in `past` (P ≥ position; those at or after the position are ignored). */
   readonly pastSlots?: number;
+  /**
+   * The super-conditioning scale s: given, the step returns each image's guided logits uncond + s · (cond − uncond)
+   * [n, V], mixing the rows' final hidden states before the LM head (linear, so the same logits; half its rows).
+   */
+  readonly conditionScale?: number;
 }
 
 export interface DecoderStepOutputs {
-  /** [B, V] */
+  /** [B, V], or [n, V] guided with `conditionScale`. */
   readonly logits: Float32Array;
   /** Per layer, this step's key and value, [B, d] each (laid out [B, H, hd]). */
   readonly newSlots: readonly KeyValue[];
@@ -163,6 +168,21 @@ export class DecoderStep extends BartStack {
 
       this.addGlu(layer.glu, h, B, normed, out);
     });
-    return { logits: gemm.multiply(this.head, this.norm(this.finalNorm, h, normed), B), newSlots };
+    const final = this.norm(this.finalNorm, h, normed);
+    const s = inputs.conditionScale;
+    if (s === undefined) return { logits: gemm.multiply(this.head, final, B), newSlots };
+    return { logits: gemm.multiply(this.head, guidedRows(final, n, d, s, this.buffer('guided', n * d)), n), newSlots };
   }
+}
+
+/**
+ * Rows i (cond) and n + i (uncond) of `x` [2n, d] combined as uncond + s · (cond − uncond) (the sampler's
+ * superConditioned, here on the LM head's input: W·x + b is linear in x and the bias comes out whole).
+ */
+export function guidedRows(x: Float32Array, n: number, d: number, s: number, into: Float32Array): Float32Array {
+  for (let i = 0; i < n * d; i++) {
+    const uncond = x[n * d + i]!;
+    into[i] = uncond + s * (x[i]! - uncond);
+  }
+  return into;
 }

@@ -33,8 +33,13 @@ export async function hostLogits(logits: Tensor): Promise<Float32Array> {
   }
 }
 
-/** A decoder run in progress: each step feeds the n previous tokens and returns the raw logits [2n, V+1]. */
+/**
+ * A decoder run in progress: each step feeds the n previous tokens and returns the raw logits [2n, V+1], or where
+ * `guided` each image's super-conditioned logits [n, V+1].
+ */
 export interface DecoderRun {
+  /** Whether the steps return logits already super-conditioned (our kernels, asked by beginDecoding's `guidance`). */
+  readonly guided?: boolean;
   step(previous: readonly number[]): Promise<Float32Array>;
   /** The same logits as the runtime returned them (WebGPU: possibly a GPU buffer); the caller disposes them. */
   stepLogits(previous: readonly number[]): Promise<Tensor>;
@@ -100,8 +105,12 @@ const activeSessionRuns = new WeakMap<Session, SessionCacheDecoder>();
  * step feeds the tokens and the position with the per-prompt feeds and fetches only the logits; no host cache.
  */
 export class SessionCacheDecoder extends DecoderState {
-  constructor(engine: DalleEngine, fixed: Feeds) {
+  readonly guided: boolean;
+
+  /** @param guided whether `fixed` holds the condition scale, so the session returns guided logits. */
+  constructor(engine: DalleEngine, fixed: Feeds, guided = false) {
     super(engine, fixed, {});
+    this.guided = guided;
     activeSessionRuns.set(engine.sessions.decoder, this);
   }
 

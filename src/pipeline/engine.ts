@@ -21,7 +21,7 @@ import { throwIfCancelled } from './errors.ts';
 import { createRng } from '../core/rng.ts';
 import type { Rng } from '../core/rng.ts';
 import { checkSeed } from '../core/seed.ts';
-import { checkSamplingSettings, sampleNextTokens } from './sampler.ts';
+import { checkSamplingSettings, sampleGuidedTokens, sampleNextTokens } from './sampler.ts';
 import type { SamplingSettings } from './sampler.ts';
 import type { DalleSessions, OrtApi, SessionOptions, Tensor } from './runtime.ts';
 import {
@@ -40,7 +40,7 @@ import type { CandidateLayout, CandidateSelector } from './device-candidates.ts'
 import type { DecoderRun, Feeds } from './decoder-run.ts';
 import { CapturedDecoderRun, CapturedDecoders } from './decoder-capture.ts';
 import { foldsWeights } from './session-options.ts';
-import { keepsOwnCache } from './own-decoder-session.ts';
+import { CONDITION_SCALE_INPUT, keepsOwnCache, mixesGuidance } from './own-decoder-session.ts';
 import type { CapturedSessionFactory, DecoderCapture } from './decoder-capture.ts';
 
 export interface TokenRequest {
@@ -220,7 +220,13 @@ export class DalleEngine {
     const S = manifest.dalleBart.imageLength;
     const vocab = manifest.dalleBart.imageVocabSize + 1;
     const codeCount = manifest.specialTokens.imageCodes;
-    const decoding = await this.beginDecoding(request.prompt, request.unconditional, n);
+    // Guided logits where the session can mix them (our kernels): its LM head then runs on half the rows.
+    const decoding = await this.beginDecoding(
+      request.prompt,
+      request.unconditional,
+      n,
+      request.sampling.conditionScale,
+    );
     const rngs = Array.from({ length: n }, (_, i) => createRng(request.seed, (request.firstImage ?? 0) + i));
     const layout = this.candidates ? candidateLayout(n, vocab, codeCount, request.sampling) : null;
     const result = new Int32Array(n * S).fill(-1);
@@ -228,7 +234,8 @@ export class DalleEngine {
     try {
       for (let step = 0; step < S; step++) {
         throwIfCancelled(request.signal);
-        const next = await this.sampleStep(await decoding.stepLogits(previous), n, request.sampling, rngs, layout);
+        const logits = await decoding.stepLogits(previous);
+        const next = await this.sampleStep(logits, n, request.sampling, rngs, layout, decoding.guided === true);
         for (let i = 0; i < n; i++) result[i * S + step] = next[i]!;
         previous = Array.from(next);
         await request.onStep?.(step, result);
@@ -246,9 +253,10 @@ export class DalleEngine {
     sampling: SamplingSettings,
     rngs: readonly Rng[],
     layout: CandidateLayout | null,
+    guided: boolean,
   ): Promise<Int32Array> {
     try {
-      const select = this.candidates;
+      const select = guided ? undefined : this.candidates;
       const onDevice = select && layout && (await sampleNextTokensOnDevice(select, logits, layout, sampling, rngs));
       if (onDevice) {
         this.gpuSampledSteps++;
@@ -256,7 +264,8 @@ export class DalleEngine {
       }
       const { imageVocabSize } = this.manifest.dalleBart;
       const all = (await logits.getData()) as Float32Array;
-      return sampleNextTokens(all, n, imageVocabSize + 1, this.manifest.specialTokens.imageCodes, sampling, rngs);
+      const sample = guided ? sampleGuidedTokens : sampleNextTokens;
+      return sample(all, n, imageVocabSize + 1, this.manifest.specialTokens.imageCodes, sampling, rngs);
     } finally {
       logits.dispose();
     }
@@ -266,8 +275,15 @@ export class DalleEngine {
    * Runs the encoder for one prompt and returns a decoder positioned at step 0 for n images
    * (2n rows: cond × n, then uncond × n). Each `step` feeds the n previous tokens and returns
    * the raw logits [2n, V+1]; callers choose the next tokens (sampling, or teacher forcing in reports).
+   * With `guidance` (the condition scale), a session that can mix the rows before its LM head (our kernels:
+   * mixesGuidance) returns each image's super-conditioned logits [n, V+1] instead, and the run says so (`guided`).
    */
-  async beginDecoding(prompt: EncodedPrompt, unconditional: EncodedPrompt, n: number): Promise<DecoderRun> {
+  async beginDecoding(
+    prompt: EncodedPrompt,
+    unconditional: EncodedPrompt,
+    n: number,
+    guidance?: number,
+  ): Promise<DecoderRun> {
     const { ort, manifest } = this;
     const c = manifest.dalleBart;
     const rows = [prompt, unconditional];
@@ -301,7 +317,11 @@ export class DalleEngine {
     const cacheRows = 2 * n;
     const made: Feeds = {};
     try {
-      if (this.hostCache && keepsOwnCache(this.sessions.decoder)) return new SessionCacheDecoder(this, fixed);
+      if (this.hostCache && keepsOwnCache(this.sessions.decoder)) {
+        const guided = guidance !== undefined && mixesGuidance(this.sessions.decoder);
+        if (guided) fixed[CONDITION_SCALE_INPUT] = new ort.Tensor('float32', [guidance], []);
+        return new SessionCacheDecoder(this, fixed, guided);
+      }
       if (this.hostCache) {
         const slots = this.growingCache ? cacheSlotsAt(0, S) : S;
         const past = await this.emptyCache('past', cacheRows, slots, this.hostZeros, made);

@@ -45,6 +45,18 @@ export function keepsOwnCache(session: Session): boolean {
   return keepingCache.has(session);
 }
 
+/**
+ * The feed that asks our decoder for guided logits: the super-conditioning scale (float32, a scalar). Fed, `logits` is
+ * [n, V], each image's uncond + s · (cond − uncond), mixed before the LM head (DecoderStepInputs.conditionScale);
+ * ONNX Runtime's graphs have no such input.
+ */
+export const CONDITION_SCALE_INPUT = 'condition_scale';
+
+/** Whether `session` takes CONDITION_SCALE_INPUT (our kernels' decoder). */
+export function mixesGuidance(session: Session): boolean {
+  return keepingCache.has(session);
+}
+
 /** Loads the q8 decoder's weights from its graph file into our kernels; throws for a folder that is not q8. */
 export async function createOwnDecoderSession(
   ort: OrtApi,
@@ -100,6 +112,7 @@ export function ownDecoderSession(
     tensorInfo(DECODER_INPUTS.position, 'int64', []),
     tensorInfo(DECODER_INPUTS.attentionMask, 'int64', [2, TEXT_AXIS]),
     ...crossMetadata(c, 2),
+    tensorInfo(CONDITION_SCALE_INPUT, 'float32', []),
     // Fed only where the engine does not know this session keeps its own cache (keepsOwnCache): then all the
     // image's slots, not ONNX Runtime's growing axis, so a host cache is allocated once rather than grown by copies.
     ...past.flatMap(({ key, value }) => [
@@ -118,6 +131,7 @@ export function ownDecoderSession(
   const compute = (feeds: Readonly<Record<string, Tensor>>): Record<string, Tensor> => {
     const ids = numbers(feeds[DECODER_INPUTS.inputIds], DECODER_INPUTS.inputIds);
     const firstPast = feeds[past[0]!.key];
+    const scale = feeds[CONDITION_SCALE_INPUT];
     const outputs = step.run({
       ids,
       position: numbers(feeds[DECODER_INPUTS.position], DECODER_INPUTS.position)[0]!,
@@ -130,10 +144,11 @@ export function ownDecoderSession(
             past: past.map(({ key, value }) => ({ key: floats(feeds[key], key), value: floats(feeds[value], value) })),
             pastSlots: firstPast.dims[3] ?? 0,
           }),
+      ...(scale === undefined ? {} : { conditionScale: floats(scale, CONDITION_SCALE_INPUT)[0]! }),
     });
     const B = ids.length;
     const all: Record<string, Tensor> = {
-      [DECODER_OUTPUTS.logits]: new ort.Tensor('float32', outputs.logits, [B, V]),
+      [DECODER_OUTPUTS.logits]: new ort.Tensor('float32', outputs.logits, [outputs.logits.length / V, V]),
     };
     slots.forEach(({ key, value }, l) => {
       all[key] = new ort.Tensor('float32', outputs.newSlots[l]!.key, [B, c.dModel]);

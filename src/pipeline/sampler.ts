@@ -210,9 +210,42 @@ export function sampleNextTokens(
       `the decoder returned ${logits[bad]} for code ${bad - row * vocab} of image ${image} (${which} row): the model's weights are broken or its float16 range overflowed. Re-export the model (fp32 or q8), or use the WASM backend`,
     );
   }
-  const combined = superCondition(logits, n, vocab, codeCount, settings.conditionScale);
+  return drawEach(
+    superCondition(logits, n, vocab, codeCount, settings.conditionScale),
+    n,
+    codeCount,
+    codeCount,
+    settings,
+    rngs,
+  );
+}
+
+/**
+ * sampleNextTokens for logits already super-conditioned with `settings.conditionScale` ([n, vocab]: the decoder mixed
+ * the rows before its LM head, DalleEngine.beginDecoding's `guidance`): the same draws from the same values.
+ */
+export function sampleGuidedTokens(
+  logits: Float32Array,
+  n: number,
+  vocab: number,
+  codeCount: number,
+  settings: SamplingSettings,
+  rngs: readonly Rng[],
+): Int32Array {
+  return drawEach(logits, n, vocab, codeCount, settings, rngs);
+}
+
+/** Image i's code from row i of `combined` [n, stride] (its first codeCount entries). */
+function drawEach(
+  combined: Float32Array,
+  n: number,
+  stride: number,
+  codeCount: number,
+  settings: SamplingSettings,
+  rngs: readonly Rng[],
+): Int32Array {
   const next = new Int32Array(n);
   for (let i = 0; i < n; i++)
-    next[i] = sampleFromLogits(combined.subarray(i * codeCount, (i + 1) * codeCount), settings, rngs[i]!);
+    next[i] = sampleFromLogits(combined.subarray(i * stride, i * stride + codeCount), settings, rngs[i]!);
   return next;
 }
