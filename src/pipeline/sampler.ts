@@ -192,15 +192,18 @@ function drawSorted(count: number, valueAt: (i: number) => number, temperature: 
   return count - 1;
 }
 
-/** One decoder step's choice for each of the n images. */
-export function sampleNextTokens(
+/** Each of the n images' next code from one step's logits (rows `vocab` apart, codes 0 … codeCount − 1 drawn). */
+export type TokenSampler = (
   logits: Float32Array,
   n: number,
   vocab: number,
   codeCount: number,
   settings: SamplingSettings,
   rngs: readonly Rng[],
-): Int32Array {
+) => Int32Array;
+
+/** One decoder step's choice for each of the n images. */
+export const sampleNextTokens: TokenSampler = (logits, n, vocab, codeCount, settings, rngs) => {
   for (let row = 0; row < 2 * n; row++) {
     const bad = firstNonFinite(logits, row * vocab, row * vocab + codeCount);
     if (bad === -1) continue;
@@ -210,42 +213,18 @@ export function sampleNextTokens(
       `the decoder returned ${logits[bad]} for code ${bad - row * vocab} of image ${image} (${which} row): the model's weights are broken or its float16 range overflowed. Re-export the model (fp32 or q8), or use the WASM backend`,
     );
   }
-  return drawEach(
-    superCondition(logits, n, vocab, codeCount, settings.conditionScale),
-    n,
-    codeCount,
-    codeCount,
-    settings,
-    rngs,
-  );
-}
+  const combined = superCondition(logits, n, vocab, codeCount, settings.conditionScale);
+  return sampleGuidedTokens(combined, n, codeCount, codeCount, settings, rngs);
+};
 
 /**
  * sampleNextTokens for logits already super-conditioned with `settings.conditionScale` ([n, vocab]: the decoder mixed
- * the rows before its LM head, DalleEngine.beginDecoding's `guidance`): the same draws from the same values.
+ * the rows before its LM head, DalleEngine.beginDecoding's `guidance`): image i's code from the first codeCount
+ * entries of row i, the same draws from the same values.
  */
-export function sampleGuidedTokens(
-  logits: Float32Array,
-  n: number,
-  vocab: number,
-  codeCount: number,
-  settings: SamplingSettings,
-  rngs: readonly Rng[],
-): Int32Array {
-  return drawEach(logits, n, vocab, codeCount, settings, rngs);
-}
-
-/** Image i's code from row i of `combined` [n, stride] (its first codeCount entries). */
-function drawEach(
-  combined: Float32Array,
-  n: number,
-  stride: number,
-  codeCount: number,
-  settings: SamplingSettings,
-  rngs: readonly Rng[],
-): Int32Array {
+export const sampleGuidedTokens: TokenSampler = (logits, n, vocab, codeCount, settings, rngs) => {
   const next = new Int32Array(n);
   for (let i = 0; i < n; i++)
-    next[i] = sampleFromLogits(combined.subarray(i * stride, i * stride + codeCount), settings, rngs[i]!);
+    next[i] = sampleFromLogits(logits.subarray(i * vocab, i * vocab + codeCount), settings, rngs[i]!);
   return next;
-}
+};
