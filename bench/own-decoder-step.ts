@@ -84,7 +84,7 @@ async function main(): Promise<void> {
       // Every runtime through the session interface, our kernels' adapter included (what the engine calls).
       const time = async (session: Session, ort: OrtApi, guided = false): Promise<number> => {
         const feeds = decoderFeeds(ort, c, inputs);
-        // The engine's drawing: the rows mixed before the LM head, which then multiplies n rows (mixesGuidance).
+        // As a drawing runs it: the rows mixed before the LM head, whose product then takes n rows.
         if (guided) feeds[CONDITION_SCALE_INPUT] = new ort.Tensor('float32', [10], []);
         // The last runtime's thread pool spins a while after its runs: a pause, so none shares the cores with this one.
         await new Promise((resolve) => setTimeout(resolve, PAUSE_MS));

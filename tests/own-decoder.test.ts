@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as ortWeb from 'onnxruntime-web';
 import { loadDalle } from '../src/pipeline/load-dalle.ts';
-import { createOwnDecoderSession, keepsOwnCache, mixesGuidance } from '../src/pipeline/own-decoder-session.ts';
+import { CONDITION_SCALE_INPUT, createOwnDecoderSession, keepsOwnCache } from '../src/pipeline/own-decoder-session.ts';
 import { superCondition } from '../src/pipeline/sampler.ts';
 import { ownGemmKernel } from '../src/pipeline/own-session.ts';
 import { KernelUnavailableError, relaxedSimdCompiles } from '../src/kernels/gemm-kernel-choice.ts';
@@ -95,7 +95,9 @@ void test('our decoder mixes the rows before its LM head: the super-conditioned 
   const loaded = await loadDalle(ortWeb, openModelFolder(dir), ownKernels(dir), { hostCacheGraph: true });
   try {
     const { engine, text } = loaded;
-    assert.ok(mixesGuidance(engine.sessions.decoder));
+    assert.ok(
+      keepsOwnCache(engine.sessions.decoder) && engine.sessions.decoder.inputNames.includes(CONDITION_SCALE_INPUT),
+    );
     const c = engine.manifest.dalleBart;
     const [vocab, codes, n, steps, scale] = [c.imageVocabSize + 1, engine.manifest.specialTokens.imageCodes, 2, 24, 10];
     const prompt = text.encode('a yellow circle on a blue background', 0);

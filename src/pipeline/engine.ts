@@ -40,7 +40,7 @@ import type { CandidateLayout, CandidateSelector } from './device-candidates.ts'
 import type { DecoderRun, Feeds } from './decoder-run.ts';
 import { CapturedDecoderRun, CapturedDecoders } from './decoder-capture.ts';
 import { foldsWeights } from './session-options.ts';
-import { CONDITION_SCALE_INPUT, keepsOwnCache, mixesGuidance } from './own-decoder-session.ts';
+import { CONDITION_SCALE_INPUT, keepsOwnCache } from './own-decoder-session.ts';
 import type { CapturedSessionFactory, DecoderCapture } from './decoder-capture.ts';
 
 export interface TokenRequest {
@@ -276,7 +276,7 @@ export class DalleEngine {
    * (2n rows: cond × n, then uncond × n). Each `step` feeds the n previous tokens and returns
    * the raw logits [2n, V+1]; callers choose the next tokens (sampling, or teacher forcing in reports).
    * With `guidance` (the condition scale), a session that can mix the rows before its LM head (our kernels:
-   * mixesGuidance) returns each image's super-conditioned logits [n, V+1] instead, and the run says so (`guided`).
+   * keepsOwnCache) returns each image's super-conditioned logits [n, V+1] instead, and the run says so (`guided`).
    */
   async beginDecoding(
     prompt: EncodedPrompt,
@@ -318,9 +318,8 @@ export class DalleEngine {
     const made: Feeds = {};
     try {
       if (this.hostCache && keepsOwnCache(this.sessions.decoder)) {
-        const guided = guidance !== undefined && mixesGuidance(this.sessions.decoder);
-        if (guided) fixed[CONDITION_SCALE_INPUT] = new ort.Tensor('float32', [guidance], []);
-        return new SessionCacheDecoder(this, fixed, guided);
+        if (guidance !== undefined) fixed[CONDITION_SCALE_INPUT] = new ort.Tensor('float32', [guidance], []);
+        return new SessionCacheDecoder(this, fixed, guidance !== undefined);
       }
       if (this.hostCache) {
         const slots = this.growingCache ? cacheSlotsAt(0, S) : S;

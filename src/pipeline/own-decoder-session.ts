@@ -46,16 +46,11 @@ export function keepsOwnCache(session: Session): boolean {
 }
 
 /**
- * The feed that asks our decoder for guided logits: the super-conditioning scale (float32, a scalar). Fed, `logits` is
- * [n, V], each image's uncond + s · (cond − uncond), mixed before the LM head (DecoderStepInputs.conditionScale);
- * ONNX Runtime's graphs have no such input.
+ * The feed that asks our decoder for guided logits: the super-conditioning scale (float32, a scalar). Every session
+ * that keepsOwnCache takes it; fed, `logits` is [n, V], each image's uncond + s · (cond − uncond), mixed before the LM
+ * head (DecoderStepInputs.conditionScale). ONNX Runtime's graphs have no such input.
  */
 export const CONDITION_SCALE_INPUT = 'condition_scale';
-
-/** Whether `session` takes CONDITION_SCALE_INPUT (our kernels' decoder). */
-export function mixesGuidance(session: Session): boolean {
-  return keepingCache.has(session);
-}
 
 /** Loads the q8 decoder's weights from its graph file into our kernels; throws for a folder that is not q8. */
 export async function createOwnDecoderSession(
