@@ -5,7 +5,7 @@ import { onOff, parseBenchArgs } from '../bench/bench-args.ts';
 import { RUN_NUMBER_FIELDS, formatReport, medianRun, stepStats } from '../bench/bench-report.ts';
 import type { BenchReport, BenchRun } from '../bench/bench-report.ts';
 import { UsageError } from '../tools/cli-args.ts';
-import { chromiumBrowserPids, treeRssMb } from '../bench/browser/process-memory.ts';
+import { chromiumBrowserPids, readProcessTable, treeRssMb } from '../bench/browser/process-memory.ts';
 
 void test('bench arguments: defaults, lists, and clear refusals', () => {
   assert.deepEqual(parseBenchArgs(['--model', 'm'], 4), {
@@ -188,6 +188,15 @@ void test('bench:browser memory: a Chromium tree’s resident memory, from its b
   assert.equal(treeRssMb(processes, 10), 1550);
   assert.equal(treeRssMb(processes, 20), 1069);
   assert.equal(treeRssMb(processes, 99), 0);
+});
+
+void test('bench:browser memory: the sampler reads parents and resident memory without starting a process', () => {
+  const self = readProcessTable().find((entry) => entry.pid === process.pid);
+  assert.ok(self, 'this process is in the table');
+  assert.equal(self.ppid, process.ppid);
+  // Within a factor of two of what Node reports (both read the kernel's count, moments apart).
+  const rssKb = process.memoryUsage().rss / 1024;
+  assert.ok(self.rssKb > rssKb / 2 && self.rssKb < rssKb * 2, `${self.rssKb} kB against ${rssKb}`);
 });
 
 void test('bench --runtimes web,web-ort: a q8 decoder on our own kernels against ONNX Runtime’s, side by side', () => {
