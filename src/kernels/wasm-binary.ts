@@ -49,6 +49,8 @@ export const SIMD = {
   'f32x4.max': 0xe9,
   'i32x4.trunc_sat_f32x4_s': 0xf8,
   'f32x4.convert_i32x4_s': 0xfa,
+  /** Relaxed SIMD: a · b + c, fused or not (the engine's choice: FMA where the CPU has it). */
+  'f32x4.relaxed_madd': 0x105,
   /** Relaxed SIMD: 16 products of int8 × 7-bit, summed by 4 into int32 lanes, plus an accumulator. */
   'i32x4.relaxed_dot_i8x16_i7x16_add_s': 0x113,
 } as const;

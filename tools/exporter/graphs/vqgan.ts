@@ -82,7 +82,7 @@ function convWeight(ctx: Ctx, name: string, oihw: Float32Array, dims: number[]):
  */
 const WINOGRAD_6_MIN_SIZE = 64;
 
-function winogradTile(algorithm: Exclude<ConvAlgorithm, 'direct'>, size: number): WinogradTile {
+export function winogradTile(algorithm: Exclude<ConvAlgorithm, 'direct'>, size: number): WinogradTile {
   if (algorithm === 'winograd') return size >= WINOGRAD_6_MIN_SIZE ? 6 : 4;
   return Number(algorithm.slice('winograd-'.length)) as WinogradTile;
 }

@@ -1,0 +1,196 @@
+/**
+ * npm run bench:vqgan-gemm -- [--shape mini] [--images 1] [--runs 3] [--json <file>]
+ * The VQGAN's Winograd products alone, one thread each: for every 3×3 convolution of the preset's VQGAN, the batched
+ * GEMM its Winograd graph runs on WASM ([a², tiles, C] × [a², C, K]; docs/model-format.md#vqgan-blocks), timed on
+ * onnxruntime-web's WASM backend and onnxruntime-node (each product's kernel time from ONNX Runtime's own profiler,
+ * so copying feeds and outputs is left out) and on our float32 kernel (src/kernels/f32-gemm-kernel.ts: `mul-add`
+ * everywhere, `relaxed-madd` where this JavaScript engine compiles relaxed SIMD — in Node 20 run
+ * `node --experimental-wasm-relaxed-simd --import tsx bench/vqgan-gemm.ts …`). Sums per decode.
+ * docs/performance.md#a-float-gemm-of-our-own.
+ */
+import * as ortNode from 'onnxruntime-node';
+import * as ortWeb from 'onnxruntime-web';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { vqganGridSize, vqganLevelChannels } from '../src/model/config.ts';
+import type { VqganConfig } from '../src/model/config.ts';
+import type { OrtApi, SessionOptions } from '../src/pipeline/runtime.ts';
+import { WASM_SESSION_OPTIONS } from '../src/pipeline/session-options.ts';
+import { compileF32Gemm, f32PanelFloats, F32_PANEL_COLUMNS, packF32Panels } from '../src/kernels/f32-gemm-kernel.ts';
+import type { F32Product } from '../src/kernels/f32-gemm-kernel.ts';
+import { padTo } from '../src/kernels/int8-gemm-kernel.ts';
+import { GraphBuilder } from '../tools/exporter/onnx/graph-builder.ts';
+import { winogradTile } from '../tools/exporter/graphs/vqgan.ts';
+import { vqganLevels } from '../tools/exporter/layout.ts';
+import { PRESET_SHAPES, PRESETS } from '../tools/exporter/presets.ts';
+import type { PresetName } from '../tools/exporter/presets.ts';
+import { fillNormal } from '../tools/exporter/prng.ts';
+import { intArg, parseArgs, runCli, UsageError } from '../tools/cli-args.ts';
+import { median } from './bench-report.ts';
+import { endProfiling, kernelEvents } from './ort-profile.ts';
+import { benchVersions } from './versions.ts';
+
+/** One Winograd product: `taps` GEMMs of [rows, channels] × [channels, outputs], `count` of them per decode. */
+interface Product {
+  readonly size: number;
+  readonly taps: number;
+  readonly rows: number;
+  readonly channels: number;
+  readonly outputs: number;
+  count: number;
+}
+
+/** The 3×3 convolutions of a VQGAN decoder (size, in, out), in order: what vqgan.ts builds as Winograd. */
+function conv3x3s(c: VqganConfig): [number, number, number][] {
+  const top = vqganLevelChannels(c, c.chMult.length - 1);
+  const grid = vqganGridSize(c);
+  const convs: [number, number, number][] = [[grid, c.zChannels, top]];
+  for (let i = 0; i < 4; i++) convs.push([grid, top, top]); // the middle's two residual blocks
+  for (const level of vqganLevels(c)) {
+    for (const block of level.blocks)
+      convs.push([level.resolution, block.cin, block.cout], [level.resolution, block.cout, block.cout]);
+    if (level.upsample) {
+      const channels = vqganLevelChannels(c, level.level);
+      convs.push([2 * level.resolution, channels, channels]);
+    }
+  }
+  convs.push([c.resolution, vqganLevelChannels(c, 0), c.outCh]);
+  return convs;
+}
+
+function products(c: VqganConfig, images: number): Product[] {
+  const found = new Map<string, Product>();
+  for (const [size, channels, outputs] of conv3x3s(c)) {
+    const m = winogradTile('winograd', size);
+    const rows = images * Math.ceil(size / m) ** 2;
+    const key = `${size} ${channels} ${outputs}`;
+    const known = found.get(key);
+    if (known) known.count++;
+    else found.set(key, { size, taps: (m + 2) ** 2, rows, channels, outputs, count: 1 });
+  }
+  return [...found.values()];
+}
+
+const flops = (p: Product): number => 2 * p.taps * p.rows * p.channels * p.outputs;
+
+/** The product as ONNX Runtime runs it in the Winograd graph: MatMul of the operands by the transformed filters. */
+function productGraph(p: Product, filters: Float32Array): Uint8Array {
+  const b = new GraphBuilder('winograd_product', null);
+  const v = b.input('v', 'float32', [p.taps, p.rows, p.channels]);
+  const u = b.initializer('u', 'float32', [p.taps, p.channels, p.outputs], filters);
+  b.output('m', b.op('MatMul', [v, u]), 'float32', [p.taps, p.rows, p.outputs]);
+  return b.serialize();
+}
+
+/** ONNX Runtime's kernel time for the product (ms, median of `runs` after a warm-up), from its profiler. */
+async function timeOrt(ort: OrtApi, web: boolean, p: Product, operands: Float32Array, filters: Float32Array, runs = 3) {
+  const dir = mkdtempSync(join(tmpdir(), 'vqgan-gemm-'));
+  const options: SessionOptions = web
+    ? { ...WASM_SESSION_OPTIONS, enableProfiling: true }
+    : { intraOpNumThreads: 1, interOpNumThreads: 1, enableProfiling: true, profileFilePrefix: join(dir, 'p') };
+  const session = await ort.InferenceSession.create(productGraph(p, filters), options);
+  const feeds = { v: new ort.Tensor('float32', operands, [p.taps, p.rows, p.channels]) };
+  for (let r = 0; r <= runs; r++) for (const t of Object.values(await session.run(feeds))) t.dispose();
+  const events = kernelEvents(endProfiling(session, web, dir)).filter((e) => /MatMul/.test(e.args?.op_name ?? ''));
+  await session.release();
+  rmSync(dir, { recursive: true, force: true });
+  return median(events.slice(1).map((e) => e.dur / 1000));
+}
+
+type Gemm = (wp: number, x: number, y: number, M: number, N: number, K: number, p0: number, p1: number) => void;
+
+/** Our kernel's time for the product: `taps` calls over one memory (ms, median of `runs` after a warm-up). */
+function timeOwn(product: F32Product, p: Product, operands: Float32Array, filters: Float32Array, runs = 3) {
+  const module = compileF32Gemm(product, { shared: false });
+  if (!module) return null;
+  const paddedOut = padTo(p.outputs, F32_PANEL_COLUMNS);
+  const panelFloats = f32PanelFloats(p.channels, p.outputs);
+  const bytes = 4 * (p.taps * panelFloats + operands.length + p.taps * p.rows * paddedOut);
+  const memory = new WebAssembly.Memory({ initial: Math.ceil(bytes / 65536) });
+  const gemm = new WebAssembly.Instance(module, { env: { memory } }).exports.gemm as Gemm;
+  const heap = new Float32Array(memory.buffer);
+  const operandsAt = p.taps * panelFloats;
+  const outAt = operandsAt + operands.length;
+  for (let t = 0; t < p.taps; t++) {
+    const tap = filters.subarray(t * p.channels * p.outputs, (t + 1) * p.channels * p.outputs);
+    packF32Panels(tap, p.channels, p.outputs, heap.subarray(t * panelFloats, (t + 1) * panelFloats));
+  }
+  heap.set(operands, operandsAt);
+  const times: number[] = [];
+  for (let r = 0; r <= runs; r++) {
+    const start = performance.now();
+    for (let t = 0; t < p.taps; t++) {
+      const x = 4 * (operandsAt + t * p.rows * p.channels);
+      const y = 4 * (outAt + t * p.rows * paddedOut);
+      gemm(4 * t * panelFloats, x, y, p.rows, paddedOut, p.channels, 0, paddedOut);
+    }
+    if (r > 0) times.push(performance.now() - start);
+  }
+  return median(times);
+}
+
+const COLUMNS = ['web-wasm', 'node', 'own-mul-add', 'own-relaxed-madd'] as const;
+type Column = (typeof COLUMNS)[number];
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2), ['shape', 'images', 'runs', 'json']);
+  const shape = (args.values.get('shape') ?? 'mini') as PresetName;
+  if (!PRESETS.includes(shape)) throw new UsageError(`--shape takes ${PRESETS.join(', ')}; got "${shape}"`);
+  const images = intArg(args, 'images', 1, 1);
+  const runs = intArg(args, 'runs', 3, 1);
+  ortWeb.env.wasm.numThreads = 1;
+  const loadStart = loadavg()[0]!;
+  const rows: ({ product: Product } & Partial<Record<Column, number | null>>)[] = [];
+  for (const p of products(PRESET_SHAPES[shape].vqgan, images)) {
+    const operands = fillNormal(new Float32Array(p.taps * p.rows * p.channels), p.rows, 0, 1);
+    const filters = fillNormal(new Float32Array(p.taps * p.channels * p.outputs), p.channels, 0, 0.05);
+    rows.push({
+      product: p,
+      'web-wasm': await timeOrt(ortWeb, true, p, operands, filters, runs),
+      node: await timeOrt(ortNode, false, p, operands, filters, runs),
+      'own-mul-add': timeOwn('mul-add', p, operands, filters, runs),
+      'own-relaxed-madd': timeOwn('relaxed-madd', p, operands, filters, runs),
+    });
+  }
+  const cell = (ms: number | null | undefined, p?: Product) =>
+    ms == null ? 'n/a' : `${ms.toFixed(1)} ms${p ? ` ${(flops(p) / ms / 1e6).toFixed(0)} GF/s` : ''}`;
+  console.log(`VQGAN Winograd products, ${shape}, ${images} image(s), 1 thread; per product, then × count per decode:`);
+  console.log(['size C→K', 'taps × rows', 'count', ...COLUMNS].map((s) => s.padEnd(20)).join(''));
+  const totals = new Map<Column, number | null>(COLUMNS.map((c) => [c, 0]));
+  for (const row of rows) {
+    const p = row.product;
+    const line = [`${p.size} ${p.channels}→${p.outputs}`, `${p.taps} × ${p.rows}`, String(p.count)];
+    for (const column of COLUMNS) {
+      line.push(cell(row[column], p));
+      const sum = totals.get(column);
+      totals.set(column, sum == null || row[column] == null ? null : sum + p.count * row[column]);
+    }
+    console.log(line.map((s) => s.padEnd(20)).join(''));
+  }
+  console.log(['per decode', '', '', ...COLUMNS.map((c) => cell(totals.get(c)))].map((s) => s.padEnd(20)).join(''));
+  const web = totals.get('web-wasm')!;
+  for (const column of ['own-mul-add', 'own-relaxed-madd', 'node'] as const) {
+    const t = totals.get(column);
+    if (t != null && web) console.log(`${column} / web-wasm: ${(t / web).toFixed(2)}× the time`);
+  }
+  const json = args.values.get('json');
+  if (json) {
+    const report = {
+      shape,
+      images,
+      threads: 1,
+      runs,
+      versions: benchVersions(),
+      cpu: { model: cpus()[0]?.model ?? 'unknown' },
+      load_average: { start: loadStart, end: loadavg()[0]! },
+      products: rows.map(({ product, ...ms }) => ({ ...product, gflop: flops(product) / 1e9, ms })),
+      per_decode_ms: Object.fromEntries(totals),
+    };
+    writeFileSync(json, `${JSON.stringify(report, null, 2)}\n`);
+    console.log(`wrote ${json}`);
+  }
+  process.exit(0);
+}
+
+runCli(main);
