@@ -1,12 +1,15 @@
 /**
- * npm run bench:vqgan-gemm -- [--shape mini] [--images 1] [--runs 3] [--json <file>]
+ * npm run bench:vqgan-gemm -- [--shape mini] [--images 1] [--runs 3] [--layers] [--json <file>]
  * The VQGAN's Winograd products alone, one thread each: for every 3×3 convolution of the preset's VQGAN, the batched
  * GEMM its Winograd graph runs on WASM ([a², tiles, C] × [a², C, K]; docs/model-format.md#vqgan-blocks), timed on
  * onnxruntime-web's WASM backend and onnxruntime-node (each product's kernel time from ONNX Runtime's own profiler,
  * so copying feeds and outputs is left out) and on our float32 kernel (src/kernels/f32-gemm-kernel.ts: `mul-add`
  * everywhere, `relaxed-madd` where this JavaScript engine compiles relaxed SIMD — in Node 20 run
  * `node --experimental-wasm-relaxed-simd --import tsx bench/vqgan-gemm.ts …`). Sums per decode.
- * docs/performance.md#a-float-gemm-of-our-own.
+ * `--layers` times whole convolutions instead (1 image): the exporter's Winograd subgraph of each distinct layer on
+ * onnxruntime-web (its kernels' times summed from the profiler) against our kernels' (src/kernels/winograd-conv.ts:
+ * both transforms, the products and the bias).
+ * docs/performance.md#a-float-gemm-of-our-own, docs/performance.md#a-3x3-convolution-on-our-kernels.
  */
 import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
@@ -22,6 +25,8 @@ import type { F32Product } from '../src/kernels/f32-gemm-kernel.ts';
 import { padTo } from '../src/kernels/int8-gemm-kernel.ts';
 import { GraphBuilder } from '../tools/exporter/onnx/graph-builder.ts';
 import { winogradTile } from '../tools/exporter/graphs/vqgan.ts';
+import { winogradConv3x3 } from '../tools/exporter/graphs/winograd.ts';
+import { OwnConv3x3 } from '../src/kernels/winograd-conv.ts';
 import { vqganLevels } from '../tools/exporter/layout.ts';
 import { PRESET_SHAPES, PRESETS } from '../tools/exporter/presets.ts';
 import type { PresetName } from '../tools/exporter/presets.ts';
@@ -130,16 +135,82 @@ function timeOwn(product: F32Product, p: Product, operands: Float32Array, filter
   return median(times);
 }
 
+/** One distinct layer as the exporter's Winograd subgraph: x [1, size, size, C] → y, the filter transform folded. */
+function layerGraph(size: number, channels: number, outputs: number, kernel: Float32Array, bias: Float32Array) {
+  const b = new GraphBuilder('winograd_layer', null);
+  const x = b.input('x', 'float32', [1, size, size, channels]);
+  const weight = b.initializer('w', 'float32', [outputs, channels, 3, 3], kernel);
+  const biasValue = b.initializer('b', 'float32', [outputs], bias);
+  const one = b.constant('float32', [1], [1]);
+  const m = winogradTile('winograd', size);
+  b.output('y', winogradConv3x3(b, x, weight, biasValue, channels, outputs, size, m, one), 'float32', [
+    1,
+    size,
+    size,
+    outputs,
+  ]);
+  return b.serialize();
+}
+
+/** Whole layers, 1 image, 1 thread: ONNX Runtime WASM's kernels summed against ours (ms per decode). */
+async function timeLayers(shape: PresetName, runs: number): Promise<void> {
+  const convs = conv3x3s(PRESET_SHAPES[shape].vqgan).filter(([, , outputs]) => outputs % 4 === 0);
+  const distinct = new Map<string, { size: number; channels: number; outputs: number; count: number }>();
+  for (const [size, channels, outputs] of convs) {
+    const key = `${size} ${channels} ${outputs}`;
+    const known = distinct.get(key);
+    if (known) known.count++;
+    else distinct.set(key, { size, channels, outputs, count: 1 });
+  }
+  let [ortTotal, ownTotal] = [0, 0];
+  console.log(`VQGAN 3×3 layers, ${shape}, 1 image, 1 thread (ms per layer: web-wasm, ours, ratio; × count):`);
+  for (const { size, channels, outputs, count } of distinct.values()) {
+    const kernel = fillNormal(new Float32Array(outputs * channels * 9), size, 0, 0.05);
+    const bias = fillNormal(new Float32Array(outputs), outputs, 0, 0.1);
+    const x = fillNormal(new Float32Array(size * size * channels), channels, 0, 1);
+    const session = await ortWeb.InferenceSession.create(layerGraph(size, channels, outputs, kernel, bias), {
+      ...WASM_SESSION_OPTIONS,
+      enableProfiling: true,
+    });
+    const feeds = { x: new ortWeb.Tensor('float32', x, [1, size, size, channels]) };
+    for (let r = 0; r <= runs; r++) for (const t of Object.values(await session.run(feeds))) t.dispose();
+    const events = kernelEvents(endProfiling(session, true, tmpdir()));
+    await session.release();
+    const perRun = events.reduce((sum, e) => sum + e.dur / 1000, 0) / (runs + 1);
+    const conv = new OwnConv3x3({ kernel, bias, channels, outputs }, { m: winogradTile('winograd', size), size });
+    conv.run(x);
+    const times: number[] = [];
+    for (let r = 0; r < runs; r++) {
+      const start = performance.now();
+      conv.compute();
+      times.push(performance.now() - start);
+    }
+    const own = median(times);
+    [ortTotal, ownTotal] = [ortTotal + count * perRun, ownTotal + count * own];
+    const ratio = (own / perRun).toFixed(2);
+    console.log(`  ${size} ${channels}→${outputs} × ${count}: ${perRun.toFixed(1)}, ${own.toFixed(1)} ms, ${ratio}×`);
+  }
+  console.log(
+    `per decode: web-wasm ${ortTotal.toFixed(0)} ms, ours ${ownTotal.toFixed(0)} ms, ${(ownTotal / ortTotal).toFixed(2)}×`,
+  );
+}
+
 const COLUMNS = ['web-wasm', 'node', 'own-mul-add', 'own-relaxed-madd'] as const;
 type Column = (typeof COLUMNS)[number];
 
 async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2), ['shape', 'images', 'runs', 'json']);
+  const args = parseArgs(process.argv.slice(2), ['shape', 'images', 'runs', 'json'], ['layers']);
   const shape = (args.values.get('shape') ?? 'mini') as PresetName;
   if (!PRESETS.includes(shape)) throw new UsageError(`--shape takes ${PRESETS.join(', ')}; got "${shape}"`);
   const images = intArg(args, 'images', 1, 1);
   const runs = intArg(args, 'runs', 3, 1);
   ortWeb.env.wasm.numThreads = 1;
+  if (args.switches.has('layers')) {
+    console.log(`load ${loadavg()[0]!.toFixed(2)}`);
+    await timeLayers(shape, runs);
+    console.log(`load ${loadavg()[0]!.toFixed(2)}`);
+    process.exit(0);
+  }
   const loadStart = loadavg()[0]!;
   const rows: ({ product: Product } & Partial<Record<Column, number | null>>)[] = [];
   for (const p of products(PRESET_SHAPES[shape].vqgan, images)) {

@@ -129,6 +129,17 @@ export function compileF32Gemm(product: F32Product, memory: { shared: boolean })
   return WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
 }
 
+/** `functions` and the kernel (as `gemm`) in one module, instantiated over `memory`; their exports by name. */
+export function compileF32GemmFunctions(
+  functions: Record<string, FunctionBody>,
+  product: F32Product,
+  memory: WebAssembly.Memory,
+): Record<string, (...args: number[]) => void> {
+  const bytes = encodeModule({ ...functions, gemm: f32GemmFunction(product) }, { shared: false });
+  const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
+  return instance.exports as Record<string, (...args: number[]) => void>;
+}
+
 /** Floats the panels of a [K, N] matrix take (N padded to whole panels). */
 export function f32PanelFloats(K: number, N: number): number {
   return padTo(N, F32_PANEL_COLUMNS) * K;

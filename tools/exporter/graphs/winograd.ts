@@ -18,94 +18,10 @@
  * (tests/vqgan-winograd.test.ts).
  */
 import type { GraphBuilder } from '../onnx/graph-builder.ts';
+import { WINOGRAD_TRANSFORMS as TRANSFORMS } from '../../../src/model/winograd-transforms.ts';
+import type { WinogradTile } from '../../../src/model/winograd-transforms.ts';
 
-export type WinogradTile = 2 | 4 | 6;
-
-interface Transforms {
-  /** a × 3 */
-  readonly G: readonly (readonly number[])[];
-  /** a × a */
-  readonly BT: readonly (readonly number[])[];
-  /** m × a */
-  readonly AT: readonly (readonly number[])[];
-}
-
-/** Lavin & Gray's matrices: interpolation points 0, ±1 (m = 2) and 0, ±1, ±2 (m = 4), plus ∞. */
-const TRANSFORMS: Record<WinogradTile, Transforms> = {
-  2: {
-    G: [
-      [1, 0, 0],
-      [0.5, 0.5, 0.5],
-      [0.5, -0.5, 0.5],
-      [0, 0, 1],
-    ],
-    BT: [
-      [1, 0, -1, 0],
-      [0, 1, 1, 0],
-      [0, -1, 1, 0],
-      [0, 1, 0, -1],
-    ],
-    AT: [
-      [1, 1, 1, 0],
-      [0, 1, -1, -1],
-    ],
-  },
-  4: {
-    G: [
-      [1 / 4, 0, 0],
-      [-1 / 6, -1 / 6, -1 / 6],
-      [-1 / 6, 1 / 6, -1 / 6],
-      [1 / 24, 1 / 12, 1 / 6],
-      [1 / 24, -1 / 12, 1 / 6],
-      [0, 0, 1],
-    ],
-    BT: [
-      [4, 0, -5, 0, 1, 0],
-      [0, -4, -4, 1, 1, 0],
-      [0, 4, -4, -1, 1, 0],
-      [0, -2, -1, 2, 1, 0],
-      [0, 2, -1, -2, 1, 0],
-      [0, 4, 0, -5, 0, 1],
-    ],
-    AT: [
-      [1, 1, 1, 1, 1, 0],
-      [0, 1, -1, 2, -2, 0],
-      [0, 1, 1, 4, 4, 0],
-      [0, 1, -1, 8, -8, 1],
-    ],
-  },
-  // Points 0, ±1, ±2, ±1/2 (the usual choice for F(6×6, 3×3); Cook–Toom with these points gives the two above too).
-  6: {
-    G: [
-      [-1, 0, 0],
-      [-2 / 9, -2 / 9, -2 / 9],
-      [-2 / 9, 2 / 9, -2 / 9],
-      [1 / 90, 1 / 45, 2 / 45],
-      [1 / 90, -1 / 45, 2 / 45],
-      [32 / 45, 16 / 45, 8 / 45],
-      [32 / 45, -16 / 45, 8 / 45],
-      [0, 0, 1],
-    ],
-    BT: [
-      [-1, 0, 21 / 4, 0, -21 / 4, 0, 1, 0],
-      [0, 1, 1, -17 / 4, -17 / 4, 1, 1, 0],
-      [0, -1, 1, 17 / 4, -17 / 4, -1, 1, 0],
-      [0, 1 / 2, 1 / 4, -5 / 2, -5 / 4, 2, 1, 0],
-      [0, -1 / 2, 1 / 4, 5 / 2, -5 / 4, -2, 1, 0],
-      [0, 2, 4, -5 / 2, -5, 1 / 2, 1, 0],
-      [0, -2, 4, 5 / 2, -5, -1 / 2, 1, 0],
-      [0, -1, 0, 21 / 4, 0, -21 / 4, 0, 1],
-    ],
-    AT: [
-      [1, 1, 1, 1, 1, 1, 1, 0],
-      [0, 1, -1, 2, -2, 1 / 2, -1 / 2, 0],
-      [0, 1, 1, 4, 4, 1 / 4, 1 / 4, 0],
-      [0, 1, -1, 8, -8, 1 / 8, -1 / 8, 0],
-      [0, 1, 1, 16, 16, 1 / 16, 1 / 16, 0],
-      [0, 1, -1, 32, -32, 1 / 32, -1 / 32, 1],
-    ],
-  },
-};
+export type { WinogradTile };
 
 /** Kronecker product P ⊗ Q as a flat row-major [rows(P)·rows(Q), cols(P)·cols(Q)] matrix, transposed if asked. */
 function kron(p: readonly (readonly number[])[], q: readonly (readonly number[])[], transpose: boolean): number[] {

@@ -1,0 +1,246 @@
+/**
+ * Winograd F(m×m, 3×3)'s input and output transforms as WebAssembly, for maps stored channels last (a pixel's
+ * channels side by side), four channels per SIMD vector. Each function is written for one layer's shape, so every
+ * offset inside a tile is an immediate and the a × a tile lives in locals: the transforms are sums of a few terms
+ * with constant weights (docs/performance.md#a-3x3-convolution-on-our-kernels).
+ */
+import { FunctionBody } from './wasm-binary.ts';
+import { WINOGRAD_TRANSFORMS } from '../model/winograd-transforms.ts';
+import type { WinogradTile } from '../model/winograd-transforms.ts';
+
+/** One layer's tiling: a size × size map in tiles of m, t per side (the last ones cropped where m does not divide). */
+export interface WinogradShape {
+  readonly m: WinogradTile;
+  readonly size: number;
+}
+
+export const tilesPerSide = ({ m, size }: WinogradShape): number => Math.ceil(size / m);
+/** Side of the padded input a layer reads: 1 pixel of the convolution's padding before, the rest after. */
+export const paddedSide = (shape: WinogradShape): number => tilesPerSide(shape) * shape.m + 2;
+
+/**
+ * Pushes Σ_k weights[k] · value(k), skipping zero weights, adding or subtracting where a weight is ±1. At least one
+ * weight is nonzero in every row of the matrices.
+ */
+function linearCombination(f: FunctionBody, weights: readonly number[], value: (k: number) => void): void {
+  let first = true;
+  weights.forEach((w, k) => {
+    if (w === 0) return;
+    value(k);
+    if (Math.abs(w) !== 1) f.f32x4(Math.abs(w)).simd('f32x4.mul');
+    if (first) {
+      if (w < 0) throw new Error('the first term of a transform row is negative: write its row negated');
+    } else f.simd(w < 0 ? 'f32x4.sub' : 'f32x4.add');
+    first = false;
+  });
+}
+
+/** A row of weights with its first nonzero weight positive, and the sign to apply to what it computes. */
+function leadingPositive(row: readonly number[]): { weights: number[]; negate: boolean } {
+  const lead = row.find((w) => w !== 0)!;
+  return lead < 0 ? { weights: row.map((w) => -w), negate: true } : { weights: [...row], negate: false };
+}
+
+/**
+ * winogradInput(x, v): V[ξ·a + ν, tile, c] = (Bᵀ·d·B)[ξ, ν] for every tile and channel, where d is the tile's a × a
+ * window of the padded map x ([paddedSide, paddedSide, channels], x pointing at its first pixel) and V the a² GEMM
+ * operands [a², t², channels], tiles in rows.
+ */
+export function winogradInputFunction(shape: WinogradShape, channels: number): FunctionBody {
+  if (channels % 4 !== 0) throw new Error('the input transform takes channels in fours');
+  const { m } = shape;
+  const a = m + 2;
+  const t = tilesPerSide(shape);
+  const side = paddedSide(shape);
+  const pixel = 4 * channels;
+  const tapStride = 4 * t * t * channels;
+  const BT = WINOGRAD_TRANSFORMS[m].BT.map(leadingPositive);
+  const f = new FunctionBody(['x', 'v']);
+  for (const name of ['ty', 'tx', 'c', 'src', 'dst']) f.local(name, 'i32');
+  const d = (i: number, j: number) => `d${i}_${j}`;
+  const rowsDone = (i: number, j: number) => `r${i}_${j}`;
+  for (let i = 0; i < a; i++) for (let j = 0; j < a; j++) f.local(d(i, j), 'v128');
+  for (let i = 0; i < a; i++) for (let j = 0; j < a; j++) f.local(rowsDone(i, j), 'v128');
+
+  f.i32(0).set('ty');
+  f.whileNot(
+    () => f.get('ty').i32(t).op('ge_u'),
+    () => {
+      f.i32(0).set('tx');
+      f.whileNot(
+        () => f.get('tx').i32(t).op('ge_u'),
+        () => {
+          f.i32(0).set('c');
+          f.whileNot(
+            () => f.get('c').i32(pixel).op('ge_u'),
+            () => {
+              // src: the window's first pixel, channel c; dst: tap 0 of this tile, channel c.
+              f.get('x')
+                .get('ty')
+                .i32(m * side * pixel)
+                .op('mul')
+                .op('add');
+              f.get('tx')
+                .i32(m * pixel)
+                .op('mul')
+                .op('add')
+                .get('c')
+                .op('add')
+                .set('src');
+              f.get('v').get('ty').i32(t).op('mul').get('tx').op('add').i32(pixel).op('mul').op('add');
+              f.get('c').op('add').set('dst');
+              for (let i = 0; i < a; i++)
+                for (let j = 0; j < a; j++)
+                  f.get('src')
+                    .simd('v128.load', (i * side + j) * pixel)
+                    .set(d(i, j));
+              // Bᵀ·d: row ξ of the result combines the window's rows.
+              for (let xi = 0; xi < a; xi++) {
+                for (let j = 0; j < a; j++) {
+                  linearCombination(f, BT[xi]!.weights, (k) => f.get(d(k, j)));
+                  f.set(rowsDone(xi, j));
+                }
+              }
+              // (Bᵀ·d)·B: column ν combines that result's columns; signs of negated rows applied here.
+              for (let xi = 0; xi < a; xi++) {
+                for (let nu = 0; nu < a; nu++) {
+                  f.get('dst');
+                  const negate = BT[xi]!.negate !== BT[nu]!.negate;
+                  if (negate) f.f32x4(0);
+                  linearCombination(f, BT[nu]!.weights, (k) => f.get(rowsDone(xi, k)));
+                  if (negate) f.simd('f32x4.sub');
+                  f.simd('v128.store', (xi * a + nu) * tapStride);
+                }
+              }
+              f.get('c').i32(16).op('add').set('c');
+            },
+          );
+          f.get('tx').i32(1).op('add').set('tx');
+        },
+      );
+      f.get('ty').i32(1).op('add').set('ty');
+    },
+  );
+  return f;
+}
+
+/**
+ * winogradOutput(mm, bias, y, yRow, residual): y = (Aᵀ·M·A) + bias (+ residual) for every tile, M the a² GEMM results
+ * [a², t², paddedOutputs] (tiles in rows), y the output map channels last (pointing at pixel (0, 0), rows yRow bytes
+ * apart, `outputs` channels per pixel); tiles past the map's edge are cropped. With `residual`, that map (same layout
+ * as y) is added.
+ */
+export function winogradOutputFunction(
+  shape: WinogradShape,
+  outputs: number,
+  paddedOutputs: number,
+  residual: boolean,
+): FunctionBody {
+  if (outputs % 4 !== 0) throw new Error('the output transform writes channels in fours');
+  const { m, size } = shape;
+  const a = m + 2;
+  const t = tilesPerSide(shape);
+  const pixel = 4 * outputs;
+  const tapStride = 4 * t * t * paddedOutputs;
+  const AT = WINOGRAD_TRANSFORMS[m].AT.map(leadingPositive);
+  const f = new FunctionBody(['mm', 'bias', 'y', 'yRow', 'res']);
+  for (const name of ['ty', 'tx', 'k', 'src', 'dst', 'rows', 'cols', 'at']) f.local(name, 'i32');
+  f.local('b', 'v128');
+  const p = (xi: number, nu: number) => `p${xi}_${nu}`;
+  const q = (i: number, nu: number) => `q${i}_${nu}`;
+  for (let xi = 0; xi < a; xi++) for (let nu = 0; nu < a; nu++) f.local(p(xi, nu), 'v128');
+  for (let i = 0; i < m; i++) for (let nu = 0; nu < a; nu++) f.local(q(i, nu), 'v128');
+  // min(m, size − first) for a tile starting at `first` (pushed by `first`).
+  const kept = (first: () => void): void => {
+    f.i32(m);
+    f.i32(size);
+    first();
+    f.op('sub');
+    f.i32(m);
+    f.i32(size);
+    first();
+    f.op('sub').op('lt_u').op('select');
+  };
+
+  f.i32(0).set('ty');
+  f.whileNot(
+    () => f.get('ty').i32(t).op('ge_u'),
+    () => {
+      kept(() => f.get('ty').i32(m).op('mul'));
+      f.set('rows');
+      f.i32(0).set('tx');
+      f.whileNot(
+        () => f.get('tx').i32(t).op('ge_u'),
+        () => {
+          kept(() => f.get('tx').i32(m).op('mul'));
+          f.set('cols');
+          f.i32(0).set('k');
+          f.whileNot(
+            () => f.get('k').i32(pixel).op('ge_u'),
+            () => {
+              f.get('mm')
+                .get('ty')
+                .i32(t)
+                .op('mul')
+                .get('tx')
+                .op('add')
+                .i32(4 * paddedOutputs)
+                .op('mul')
+                .op('add');
+              f.get('k').op('add').set('src');
+              for (let xi = 0; xi < a; xi++)
+                for (let nu = 0; nu < a; nu++)
+                  f.get('src')
+                    .simd('v128.load', (xi * a + nu) * tapStride)
+                    .set(p(xi, nu));
+              for (let i = 0; i < m; i++) {
+                for (let nu = 0; nu < a; nu++) {
+                  linearCombination(f, AT[i]!.weights, (xi) => f.get(p(xi, nu)));
+                  f.set(q(i, nu));
+                }
+              }
+              f.get('bias').get('k').op('add').simd('v128.load', 0).set('b');
+              // The tile's first pixel, channel k, as a byte offset from y (and from the residual map).
+              f.get('ty').i32(m).op('mul').get('yRow').op('mul');
+              f.get('tx')
+                .i32(m * pixel)
+                .op('mul')
+                .op('add')
+                .get('k')
+                .op('add')
+                .set('at');
+              for (let i = 0; i < m; i++) {
+                f.i32(i).get('rows').op('lt_u');
+                f.ifThen(() => {
+                  for (let j = 0; j < m; j++) {
+                    f.i32(j).get('cols').op('lt_u');
+                    f.ifThen(() => {
+                      f.get('y').get('at').op('add');
+                      if (i > 0) f.get('yRow').i32(i).op('mul').op('add');
+                      f.set('dst');
+                      f.get('dst');
+                      // b + combination, or b − combination where the rows' signs differ.
+                      f.get('b');
+                      linearCombination(f, AT[j]!.weights, (nu) => f.get(q(i, nu)));
+                      f.simd(AT[i]!.negate !== AT[j]!.negate ? 'f32x4.sub' : 'f32x4.add');
+                      if (residual) {
+                        f.get('res').get('at').op('add');
+                        if (i > 0) f.get('yRow').i32(i).op('mul').op('add');
+                        f.simd('v128.load', j * pixel).simd('f32x4.add');
+                      }
+                      f.simd('v128.store', j * pixel);
+                    });
+                  }
+                });
+              }
+              f.get('k').i32(16).op('add').set('k');
+            },
+          );
+          f.get('tx').i32(1).op('add').set('tx');
+        },
+      );
+      f.get('ty').i32(1).op('add').set('ty');
+    },
+  );
+  return f;
+}
