@@ -163,7 +163,7 @@ const EXP_MAX = 88;
  * nearest integer to the argument / ln 2. Arguments below −87.33 give ≈ 2^−126, those above 88 e^88. Uses the v128
  * locals `r` and `k`.
  */
-function pushExp(f: FunctionBody): void {
+export function pushExp(f: FunctionBody): void {
   f.f32x4(EXP_MIN).simd('f32x4.max').f32x4(EXP_MAX).simd('f32x4.min').set('r');
   f.get('r').f32x4(Math.LOG2E).simd('f32x4.mul').simd('f32x4.nearest').set('k');
   f.get('r').get('k').f32x4(LN2_HIGH).simd('f32x4.mul').simd('f32x4.sub');
