@@ -26,7 +26,7 @@ import { padTo } from '../src/kernels/int8-gemm-kernel.ts';
 import { GraphBuilder } from '../tools/exporter/onnx/graph-builder.ts';
 import { winogradTile } from '../tools/exporter/graphs/vqgan.ts';
 import { winogradConv3x3 } from '../tools/exporter/graphs/winograd.ts';
-import { OwnConv3x3 } from '../src/kernels/winograd-conv.ts';
+import { StandaloneConv3x3 } from '../src/kernels/winograd-conv.ts';
 import { vqganLevels } from '../tools/exporter/layout.ts';
 import { PRESET_SHAPES, PRESETS } from '../tools/exporter/presets.ts';
 import type { PresetName } from '../tools/exporter/presets.ts';
@@ -103,7 +103,7 @@ async function timeOrt(ort: OrtApi, web: boolean, p: Product, operands: Float32A
   return median(events.slice(1).map((e) => e.dur / 1000));
 }
 
-type Gemm = (wp: number, x: number, y: number, M: number, N: number, K: number, p0: number, p1: number) => void;
+type Gemm = (...args: number[]) => void;
 
 /** Our kernel's time for the product: `taps` calls over one memory (ms, median of `runs` after a warm-up). */
 function timeOwn(product: F32Product, p: Product, operands: Float32Array, filters: Float32Array, runs = 3) {
@@ -111,12 +111,13 @@ function timeOwn(product: F32Product, p: Product, operands: Float32Array, filter
   if (!module) return null;
   const paddedOut = padTo(p.outputs, F32_PANEL_COLUMNS);
   const panelFloats = f32PanelFloats(p.channels, p.outputs);
-  const bytes = 4 * (p.taps * panelFloats + operands.length + p.taps * p.rows * paddedOut);
+  const bytes = 4 * (p.taps * panelFloats + operands.length + p.taps * p.rows * paddedOut + paddedOut);
   const memory = new WebAssembly.Memory({ initial: Math.ceil(bytes / 65536) });
   const gemm = new WebAssembly.Instance(module, { env: { memory } }).exports.gemm as Gemm;
   const heap = new Float32Array(memory.buffer);
   const operandsAt = p.taps * panelFloats;
   const outAt = operandsAt + operands.length;
+  const zeroBias = 4 * (outAt + p.taps * p.rows * paddedOut);
   for (let t = 0; t < p.taps; t++) {
     const tap = filters.subarray(t * p.channels * p.outputs, (t + 1) * p.channels * p.outputs);
     packF32Panels(tap, p.channels, p.outputs, heap.subarray(t * panelFloats, (t + 1) * panelFloats));
@@ -128,7 +129,7 @@ function timeOwn(product: F32Product, p: Product, operands: Float32Array, filter
     for (let t = 0; t < p.taps; t++) {
       const x = 4 * (operandsAt + t * p.rows * p.channels);
       const y = 4 * (outAt + t * p.rows * paddedOut);
-      gemm(4 * t * panelFloats, x, y, p.rows, paddedOut, p.channels, 0, paddedOut);
+      gemm(4 * t * panelFloats, x, zeroBias, y, p.rows, paddedOut, p.channels, 0, paddedOut);
     }
     if (r > 0) times.push(performance.now() - start);
   }
@@ -177,7 +178,10 @@ async function timeLayers(shape: PresetName, runs: number): Promise<void> {
     const events = kernelEvents(endProfiling(session, true, tmpdir()));
     await session.release();
     const perRun = events.reduce((sum, e) => sum + e.dur / 1000, 0) / (runs + 1);
-    const conv = new OwnConv3x3({ kernel, bias, channels, outputs }, { m: winogradTile('winograd', size), size });
+    const conv = new StandaloneConv3x3(
+      { kernel, bias, channels, outputs },
+      { m: winogradTile('winograd', size), size },
+    );
     conv.run(x);
     const times: number[] = [];
     for (let r = 0; r < runs; r++) {

@@ -6,7 +6,7 @@ import type { F32Product } from '../src/kernels/f32-gemm-kernel.ts';
 import { padTo } from '../src/kernels/int8-gemm-kernel.ts';
 import { fillNormal } from '../tools/exporter/prng.ts';
 
-type Gemm = (wp: number, x: number, y: number, M: number, N: number, K: number, p0: number, p1: number) => void;
+type Gemm = (...args: number[]) => void;
 
 /** x · w through the kernel, columns shared out as `splits` calls (as threads would take them); y [M, padded N]. */
 function multiply(product: F32Product, x: Float32Array, w: Float32Array, M: number, K: number, N: number, splits = 1) {
@@ -17,15 +17,18 @@ function multiply(product: F32Product, x: Float32Array, w: Float32Array, M: numb
   const paddedN = padTo(N, F32_PANEL_COLUMNS);
   const wp = 0;
   const xAt = wp + 4 * f32PanelFloats(K, N);
-  const yAt = xAt + 4 * M * K;
+  const biasAt = xAt + 4 * M * K;
+  const yAt = biasAt + 4 * paddedN;
   assert.ok(yAt + 4 * M * paddedN <= memory.buffer.byteLength);
+  // Column n's bias is n / 8: every row starts from it.
+  new Float32Array(memory.buffer, biasAt, paddedN).set(Array.from({ length: paddedN }, (_, n) => n / 8));
   packF32Panels(w, K, N, new Float32Array(memory.buffer, wp, f32PanelFloats(K, N)));
   new Float32Array(memory.buffer, xAt, M * K).set(x);
   const panels = paddedN / F32_PANEL_COLUMNS;
   for (let s = 0; s < splits; s++) {
     const p0 = Math.floor((s * panels) / splits) * F32_PANEL_COLUMNS;
     const p1 = Math.floor(((s + 1) * panels) / splits) * F32_PANEL_COLUMNS;
-    gemm(wp, xAt, yAt, M, paddedN, K, p0, p1);
+    gemm(wp, xAt, biasAt, yAt, M, paddedN, K, p0, p1);
   }
   return new Float32Array(memory.buffer.slice(yAt, yAt + 4 * M * paddedN));
 }
@@ -41,8 +44,8 @@ function check(product: F32Product, M: number, K: number, N: number, splits: num
   let worst = 0;
   for (let m = 0; m < M; m++) {
     for (let n = 0; n < N; n++) {
-      let sum = 0;
-      let magnitude = 0;
+      let sum = n / 8;
+      let magnitude = n / 8;
       for (let k = 0; k < K; k++) {
         sum += x[m * K + k]! * w[k * N + n]!;
         magnitude += Math.abs(x[m * K + k]! * w[k * N + n]!);
@@ -55,7 +58,7 @@ function check(product: F32Product, M: number, K: number, N: number, splits: num
   return true;
 }
 
-void test('f32 GEMM: the products of float64 within float32 rounding, any M, N and K, columns shared out', () => {
+void test('f32 GEMM: x · w + bias of float64 within float32 rounding, any M, N and K, columns shared out', () => {
   for (const [M, K, N, splits] of [
     [1, 1, 1, 1],
     [5, 3, 9, 1],

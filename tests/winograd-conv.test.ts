@@ -1,7 +1,7 @@
 /** A 3×3 convolution on our kernels (src/kernels/winograd-conv.ts) against the direct convolution in float64. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { OwnConv3x3 } from '../src/kernels/winograd-conv.ts';
+import { StandaloneConv3x3 } from '../src/kernels/winograd-conv.ts';
 import type { Conv3x3Weights } from '../src/kernels/winograd-conv.ts';
 import { fillNormal } from '../tools/exporter/prng.ts';
 
@@ -49,7 +49,7 @@ void test('3×3 convolution on our kernels: Winograd F(4×4) and F(6×6) as the 
       outputs: K,
     };
     const x = fillNormal(new Float32Array(size * size * C), size * C, 0, 1);
-    const conv = new OwnConv3x3(weights, { m, size });
+    const conv = new StandaloneConv3x3(weights, { m, size });
     const want = directConv(x, weights, size);
     const error = relativeError(conv.run(x), want);
     assert.ok(error < (m === 6 ? 1e-5 : 2e-6), `F(${m}×${m}) ${size}² ${C}→${K}: relative error ${error}`);

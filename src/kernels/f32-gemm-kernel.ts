@@ -20,8 +20,11 @@ const TILE_ROWS = 4;
  */
 const ROW_BLOCK = 32;
 
-/** The kernel's parameters, in order: byte offsets, then sizes; columns [p0, p1) of the padded N are computed. */
-export const F32_GEMM_PARAMS = ['wp', 'x', 'y', 'M', 'N', 'K', 'p0', 'p1'] as const;
+/**
+ * The kernel's parameters, in order: byte offsets (`bias`: N floats every row starts from), then sizes; columns
+ * [p0, p1) of the padded N are computed.
+ */
+export const F32_GEMM_PARAMS = ['wp', 'x', 'bias', 'y', 'M', 'N', 'K', 'p0', 'p1'] as const;
 
 /**
  * How a product is accumulated: `mul-add`, SIMD128's `f32x4.mul` then `f32x4.add` (everywhere); `relaxed-madd`,
@@ -31,8 +34,9 @@ export const F32_GEMM_PARAMS = ['wp', 'x', 'y', 'M', 'N', 'K', 'p0', 'p1'] as co
 export type F32Product = 'mul-add' | 'relaxed-madd';
 
 /**
- * gemm(weights, x, y, M, N, K, p0, p1): x [M, K] row-major, y's rows N floats apart (N padded to whole panels),
- * columns [p0, p1) computed, p0 and p1 multiples of F32_PANEL_COLUMNS, so threads can share one call by columns.
+ * gemm(weights, x, bias, y, M, N, K, p0, p1): y = x · w + bias, x [M, K] row-major, y's rows N floats apart (N padded
+ * to whole panels), columns [p0, p1) computed, p0 and p1 multiples of F32_PANEL_COLUMNS, so threads can share one call
+ * by columns.
  */
 export function f32GemmFunction(product: F32Product = 'mul-add'): FunctionBody {
   const f = new FunctionBody(F32_GEMM_PARAMS);
@@ -56,7 +60,14 @@ export function f32GemmFunction(product: F32Product = 'mul-add'): FunctionBody {
       f.get('x');
       tileRow(r);
       f.get('K4').op('mul').op('add').set(`xp${r}`);
-      for (const h of [0, 1]) f.f32x4(0).set(acc(r, h));
+      for (const h of [0, 1])
+        f.get('bias')
+          .get('p')
+          .i32(2)
+          .op('shl')
+          .op('add')
+          .simd('v128.load', 16 * h)
+          .set(acc(r, h));
     }
     // Panel p / 8 starts p / 8 · K · 8 floats in: p · K · 4 bytes.
     f.get('wp').get('p').get('K4').op('mul').op('add').set('wq');

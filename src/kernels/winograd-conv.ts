@@ -1,13 +1,15 @@
 /**
  * One 3×3 convolution (stride 1, padding 1, channels last) on our kernels as Winograd F(m×m, 3×3): the input
  * transform, a² float32 GEMMs by the transformed filters, the output transform with the bias (and a residual map)
- * added. The first layer of the VQGAN on our kernels (docs/performance.md#a-3x3-convolution-on-our-kernels); one
- * thread so far.
+ * added (docs/performance.md#a-3x3-convolution-on-our-kernels). Maps live in a KernelArena: the input padded (a pixel
+ * of zeros before, the rest of the last tile after: paddedSide), the output written through a row stride, so it can
+ * be the interior of the next layer's padded input. One thread so far.
  */
 import { WINOGRAD_TRANSFORMS } from '../model/winograd-transforms.ts';
 import { compileF32GemmFunctions, f32PanelFloats, F32_PANEL_COLUMNS, packF32Panels } from './f32-gemm-kernel.ts';
 import type { F32Product } from './f32-gemm-kernel.ts';
 import { padTo } from './int8-gemm-kernel.ts';
+import { KernelArena } from './kernel-arena.ts';
 import { paddedSide, tilesPerSide, winogradInputFunction, winogradOutputFunction } from './winograd-kernels.ts';
 import type { WinogradShape } from './winograd-kernels.ts';
 
@@ -30,61 +32,56 @@ export function transformFilters(weights: Conv3x3Weights, m: WinogradShape['m'])
     for (let c = 0; c < C; c++) {
       const g = kernel.subarray((k * C + c) * 9, (k * C + c) * 9 + 9);
       // G·g: [a, 3]
-      for (let xi = 0; xi < a; xi++)
-        for (let j = 0; j < 3; j++)
-          gg[xi * 3 + j] = G[xi]![0]! * g[j]! + G[xi]![1]! * g[3 + j]! + G[xi]![2]! * g[6 + j]!;
+      for (let xi = 0; xi < a; xi++) {
+        const [g0, g1, g2] = G[xi]!;
+        for (let j = 0; j < 3; j++) gg[xi * 3 + j] = g0! * g[j]! + g1! * g[3 + j]! + g2! * g[6 + j]!;
+      }
       for (let xi = 0; xi < a; xi++)
         for (let nu = 0; nu < a; nu++) {
-          const row = G[nu]!;
-          u[((xi * a + nu) * C + c) * K + k] =
-            gg[xi * 3]! * row[0]! + gg[xi * 3 + 1]! * row[1]! + gg[xi * 3 + 2]! * row[2]!;
+          const [g0, g1, g2] = G[nu]!;
+          u[((xi * a + nu) * C + c) * K + k] = gg[xi * 3]! * g0! + gg[xi * 3 + 1]! * g1! + gg[xi * 3 + 2]! * g2!;
         }
     }
   }
   return u;
 }
 
+/** Floats of GEMM operands and products a layer needs (scratch shared by every layer of a decode). */
+export function convScratchFloats(shape: WinogradShape, channels: number, outputs: number) {
+  const taps = (shape.m + 2) ** 2;
+  const tiles = tilesPerSide(shape) ** 2;
+  return { operands: taps * tiles * channels, products: taps * tiles * padTo(outputs, F32_PANEL_COLUMNS) };
+}
+
+/** Byte offsets of the scratch every layer uses in turn: operands, products, and a zero bias for the products. */
+export interface ConvScratch {
+  readonly operands: number;
+  readonly products: number;
+  readonly zeros: number;
+}
+
 type Kernel = (...args: number[]) => void;
 
-/** A 3×3 convolution over size × size maps in a memory of its own: x [size, size, C] → y [size, size, K]. */
 export class OwnConv3x3 {
-  private readonly memory: WebAssembly.Memory;
   private readonly input: Kernel;
   private readonly output: Kernel;
   private readonly outputWithResidual: Kernel;
   private readonly gemm: Kernel;
-  private readonly at: Record<'panels' | 'bias' | 'padded' | 'operands' | 'products' | 'y' | 'residual', number>;
+  private readonly panelsAt: number;
+  private readonly biasAt: number;
   private readonly paddedOutputs: number;
 
   constructor(
-    private readonly weights: Conv3x3Weights,
-    private readonly shape: WinogradShape,
+    arena: KernelArena,
+    readonly weights: Conv3x3Weights,
+    readonly shape: WinogradShape,
+    private readonly scratch: ConvScratch,
     product: F32Product = 'mul-add',
   ) {
     const { channels: C, outputs: K } = weights;
-    const { m, size } = shape;
-    const taps = (m + 2) ** 2;
-    const tiles = tilesPerSide(shape) ** 2;
-    const side = paddedSide(shape);
+    const taps = (shape.m + 2) ** 2;
     this.paddedOutputs = padTo(K, F32_PANEL_COLUMNS);
     const panelFloats = f32PanelFloats(C, K);
-    const sizes = {
-      panels: taps * panelFloats,
-      bias: this.paddedOutputs,
-      padded: side * side * C,
-      operands: taps * tiles * C,
-      products: taps * tiles * this.paddedOutputs,
-      y: size * size * K,
-      residual: size * size * K,
-    };
-    let floats = 0;
-    const at = {} as Record<keyof typeof sizes, number>;
-    for (const [name, n] of Object.entries(sizes) as [keyof typeof sizes, number][]) {
-      at[name] = 4 * floats;
-      floats += padTo(n, 4);
-    }
-    this.at = at;
-    this.memory = new WebAssembly.Memory({ initial: Math.ceil((4 * floats) / 65536) });
     const exports = compileF32GemmFunctions(
       {
         input: winogradInputFunction(shape, C),
@@ -92,7 +89,7 @@ export class OwnConv3x3 {
         outputWithResidual: winogradOutputFunction(shape, K, this.paddedOutputs, true),
       },
       product,
-      this.memory,
+      arena.memory,
     );
     [this.input, this.output, this.outputWithResidual, this.gemm] = [
       exports.input!,
@@ -100,46 +97,76 @@ export class OwnConv3x3 {
       exports.outputWithResidual!,
       exports.gemm!,
     ];
-    const heap = new Float32Array(this.memory.buffer);
-    const u = transformFilters(weights, m);
+    this.panelsAt = arena.alloc(4 * taps * panelFloats);
+    this.biasAt = arena.alloc(4 * this.paddedOutputs);
+    const u = transformFilters(weights, shape.m);
     for (let tap = 0; tap < taps; tap++) {
-      const panels = heap.subarray(at.panels / 4 + tap * panelFloats, at.panels / 4 + (tap + 1) * panelFloats);
+      const panels = arena.floats(this.panelsAt + 4 * tap * panelFloats, panelFloats);
       packF32Panels(u.subarray(tap * C * K, (tap + 1) * C * K), C, K, panels);
     }
-    heap.set(weights.bias, at.bias / 4);
+    arena.floats(this.biasAt, K).set(weights.bias);
   }
 
-  /** y = conv3×3(x) + bias (+ residual), all [size, size, channels] channels last. */
-  run(x: Float32Array, residual?: Float32Array): Float32Array {
-    const { size } = this.shape;
-    const { channels, outputs } = this.weights;
-    const heap = new Float32Array(this.memory.buffer);
-    const side = paddedSide(this.shape);
-    // Rows into the padded map's interior; its border was zero from the start and is never written.
-    for (let r = 0; r < size; r++) {
-      const row = x.subarray(r * size * channels, (r + 1) * size * channels);
-      heap.set(row, this.at.padded / 4 + ((r + 1) * side + 1) * channels);
-    }
-    if (residual) heap.set(residual, this.at.residual / 4);
-    this.compute(residual !== undefined);
-    return heap.slice(this.at.y / 4, this.at.y / 4 + size * size * outputs);
-  }
-
-  /** The kernels alone, on the padded map (and residual) already in memory: what a layer costs inside a decode. */
-  compute(withResidual = false): void {
-    const { m, size } = this.shape;
-    const { channels, outputs } = this.weights;
-    const { at, paddedOutputs } = this;
+  /**
+   * y = conv3×3(x) + bias (+ residual): x the padded input's first byte (paddedSide² pixels, border zero), y the
+   * output's pixel (0, 0) with rows yRow bytes apart, residual (0 for none) laid out as y.
+   */
+  compute(x: number, y: number, yRow: number, residual = 0): void {
+    const { channels } = this.weights;
+    const { scratch, paddedOutputs } = this;
     const tiles = tilesPerSide(this.shape) ** 2;
-    this.input(at.padded, at.operands);
-    const panelBytes = 4 * f32PanelFloats(channels, outputs);
-    for (let tap = 0; tap < (m + 2) ** 2; tap++) {
-      const v = at.operands + 4 * tap * tiles * channels;
-      const products = at.products + 4 * tap * tiles * paddedOutputs;
-      this.gemm(at.panels + tap * panelBytes, v, products, tiles, paddedOutputs, channels, 0, paddedOutputs);
+    this.input(x, scratch.operands);
+    const panelBytes = 4 * f32PanelFloats(channels, this.weights.outputs);
+    for (let tap = 0; tap < (this.shape.m + 2) ** 2; tap++) {
+      const v = scratch.operands + 4 * tap * tiles * channels;
+      const products = scratch.products + 4 * tap * tiles * paddedOutputs;
+      const panels = this.panelsAt + tap * panelBytes;
+      this.gemm(panels, v, scratch.zeros, products, tiles, paddedOutputs, channels, 0, paddedOutputs);
     }
-    const yRow = 4 * size * outputs;
-    if (withResidual) this.outputWithResidual(at.products, at.bias, at.y, yRow, at.residual);
-    else this.output(at.products, at.bias, at.y, yRow, 0);
+    if (residual) this.outputWithResidual(scratch.products, this.biasAt, y, yRow, residual);
+    else this.output(scratch.products, this.biasAt, y, yRow, 0);
+  }
+}
+
+/** A convolution in an arena of its own, on plain [size, size, channels] arrays: for tests and benchmarks. */
+export class StandaloneConv3x3 {
+  readonly arena = new KernelArena();
+  readonly conv: OwnConv3x3;
+  private readonly at: { padded: number; y: number; residual: number };
+
+  constructor(weights: Conv3x3Weights, shape: WinogradShape, product: F32Product = 'mul-add') {
+    const { arena } = this;
+    const floats = convScratchFloats(shape, weights.channels, weights.outputs);
+    const scratch = {
+      operands: arena.alloc(4 * floats.operands),
+      products: arena.alloc(4 * floats.products),
+      zeros: arena.alloc(4 * padTo(weights.outputs, F32_PANEL_COLUMNS)),
+    };
+    this.conv = new OwnConv3x3(arena, weights, shape, scratch, product);
+    const map = 4 * shape.size ** 2 * weights.outputs;
+    this.at = {
+      padded: arena.alloc(4 * paddedSide(shape) ** 2 * weights.channels),
+      y: arena.alloc(map),
+      residual: arena.alloc(map),
+    };
+  }
+
+  run(x: Float32Array, residual?: Float32Array): Float32Array {
+    const { size } = this.conv.shape;
+    const { channels, outputs } = this.conv.weights;
+    const side = paddedSide(this.conv.shape);
+    const padded = this.arena.floats(this.at.padded, side * side * channels);
+    // Rows into the padded map's interior; its border was zero from the start and is never written.
+    for (let r = 0; r < size; r++)
+      padded.set(x.subarray(r * size * channels, (r + 1) * size * channels), ((r + 1) * side + 1) * channels);
+    if (residual) this.arena.floats(this.at.residual, residual.length).set(residual);
+    this.compute(residual !== undefined);
+    return this.arena.floats(this.at.y, size * size * outputs).slice();
+  }
+
+  /** The kernels alone, on the input already in place: what the layer costs inside a decode. */
+  compute(withResidual = false): void {
+    const yRow = 4 * this.conv.shape.size * this.conv.weights.outputs;
+    this.conv.compute(this.at.padded, this.at.y, yRow, withResidual ? this.at.residual : 0);
   }
 }
