@@ -24,10 +24,10 @@ import { compileF32Gemm, f32PanelFloats, F32_PANEL_COLUMNS, packF32Panels } from
 import type { F32Product } from '../src/kernels/f32-gemm-kernel.ts';
 import { padTo } from '../src/kernels/int8-gemm-kernel.ts';
 import { GraphBuilder } from '../tools/exporter/onnx/graph-builder.ts';
-import { winogradTile } from '../tools/exporter/graphs/vqgan.ts';
+import { shippedWinogradTile } from '../src/model/winograd-transforms.ts';
 import { winogradConv3x3 } from '../tools/exporter/graphs/winograd.ts';
 import { StandaloneConv3x3 } from '../src/kernels/winograd-conv.ts';
-import { vqganLevels } from '../tools/exporter/layout.ts';
+import { vqganLevels } from '../src/model/vqgan-levels.ts';
 import { PRESET_SHAPES, PRESETS } from '../tools/exporter/presets.ts';
 import type { PresetName } from '../tools/exporter/presets.ts';
 import { fillNormal } from '../tools/exporter/prng.ts';
@@ -67,7 +67,7 @@ function conv3x3s(c: VqganConfig): [number, number, number][] {
 function products(c: VqganConfig, images: number): Product[] {
   const found = new Map<string, Product>();
   for (const [size, channels, outputs] of conv3x3s(c)) {
-    const m = winogradTile('winograd', size);
+    const m = shippedWinogradTile(size);
     const rows = images * Math.ceil(size / m) ** 2;
     const key = `${size} ${channels} ${outputs}`;
     const known = found.get(key);
@@ -143,7 +143,7 @@ function layerGraph(size: number, channels: number, outputs: number, kernel: Flo
   const weight = b.initializer('w', 'float32', [outputs, channels, 3, 3], kernel);
   const biasValue = b.initializer('b', 'float32', [outputs], bias);
   const one = b.constant('float32', [1], [1]);
-  const m = winogradTile('winograd', size);
+  const m = shippedWinogradTile(size);
   b.output('y', winogradConv3x3(b, x, weight, biasValue, channels, outputs, size, m, one), 'float32', [
     1,
     size,
@@ -178,10 +178,7 @@ async function timeLayers(shape: PresetName, runs: number): Promise<void> {
     const events = kernelEvents(endProfiling(session, true, tmpdir()));
     await session.release();
     const perRun = events.reduce((sum, e) => sum + e.dur / 1000, 0) / (runs + 1);
-    const conv = new StandaloneConv3x3(
-      { kernel, bias, channels, outputs },
-      { m: winogradTile('winograd', size), size },
-    );
+    const conv = new StandaloneConv3x3({ kernel, bias, channels, outputs }, { m: shippedWinogradTile(size), size });
     conv.run(x);
     const times: number[] = [];
     for (let r = 0; r < runs; r++) {

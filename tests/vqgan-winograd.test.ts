@@ -11,6 +11,7 @@ import type { ConvAlgorithm } from '../tools/exporter/graphs/vqgan.ts';
 import type { ExportDtype } from '../tools/exporter/graphs/precision.ts';
 import { vqganLayout } from '../tools/exporter/layout.ts';
 import { buildSession, int64, smallVqganConfig } from './helpers/graphs.ts';
+import { psnr } from './helpers/psnr.ts';
 import { randomParams } from './reference/memory-params.ts';
 
 // Two levels (maps of 8 and 16), attention, a channel change with nin_shortcut: every conv kind.
@@ -27,18 +28,6 @@ async function decode(dtype: ExportDtype, algorithm: ConvAlgorithm): Promise<Flo
   } finally {
     await session.release();
   }
-}
-
-/** Peak signal-to-noise ratio in dB, the peak being the reference's value range. */
-function psnr(actual: Float32Array, reference: Float32Array): number {
-  let squared = 0;
-  let [lo, hi] = [Infinity, -Infinity];
-  reference.forEach((r, i) => {
-    squared += (actual[i]! - r) ** 2;
-    lo = Math.min(lo, r);
-    hi = Math.max(hi, r);
-  });
-  return 10 * Math.log10((hi - lo) ** 2 / (squared / reference.length));
 }
 
 for (const dtype of ['fp32', 'q8'] as const) {

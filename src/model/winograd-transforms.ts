@@ -90,3 +90,14 @@ export const WINOGRAD_TRANSFORMS: Record<WinogradTile, WinogradTransforms> = {
     ],
   },
 };
+
+/**
+ * Below this map size F(6×6) loses to F(4×4) on WASM: sizes are powers of two, so whole 6×6 tiles pad
+ * 16 and 32 by a quarter and an eighth (64 by 3 %, 256 by 1 %; docs/performance.md#vqgan-on-wasm).
+ */
+const WINOGRAD_6_MIN_SIZE = 64;
+
+/** The tile the WASM VQGAN uses on a size × size map: F(6×6) from WINOGRAD_6_MIN_SIZE, F(4×4) below. */
+export function shippedWinogradTile(size: number): WinogradTile {
+  return size >= WINOGRAD_6_MIN_SIZE ? 6 : 4;
+}

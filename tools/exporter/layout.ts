@@ -5,6 +5,10 @@
  */
 import type { DalleBartConfig, VqganConfig } from '../../src/model/config.ts';
 import { vqganGridSize, vqganLevelChannels } from '../../src/model/config.ts';
+import { vqganLevels } from '../../src/model/vqgan-levels.ts';
+
+export { vqganLevels };
+export type { VqganLevel } from '../../src/model/vqgan-levels.ts';
 
 /** What a leaf is, which decides how a random checkpoint initialises it. */
 export type LeafRole = 'embedding' | 'kernel' | 'scale' | 'bias';
@@ -85,41 +89,6 @@ function resBlock(layout: Layout, prefix: string, cin: number, cout: number): vo
 function attnBlock(layout: Layout, prefix: string, channels: number): void {
   groupNorm(layout, `${prefix}/norm`, channels);
   for (const name of ['q', 'k', 'v', 'proj_out']) conv(layout, `${prefix}/${name}`, 1, channels, channels);
-}
-
-/** One decoder level's blocks, in execution order, as the graph and the reference walk them. */
-export interface VqganLevel {
-  readonly level: number;
-  readonly resolution: number;
-  readonly blocks: readonly { readonly prefix: string; readonly cin: number; readonly cout: number }[];
-  readonly attentions: readonly string[];
-  /** Undefined at level 0, which keeps its resolution. */
-  readonly upsample: string | undefined;
-}
-
-/**
- * The decoder's structure, derived from the config the way taming/vqgan-jax build it
- * (docs/model-format.md#vqgan-decoder).
- */
-export function vqganLevels(c: VqganConfig): VqganLevel[] {
-  const levels: VqganLevel[] = [];
-  const top = c.chMult.length - 1;
-  let cin = vqganLevelChannels(c, top);
-  let resolution = vqganGridSize(c);
-  for (let level = top; level >= 0; level--) {
-    const cout = vqganLevelChannels(c, level);
-    const blocks = [];
-    const attentions = [];
-    for (let i = 0; i <= c.numResBlocks; i++) {
-      blocks.push({ prefix: `decoder/up_${level}/block_${i}`, cin, cout });
-      cin = cout;
-      if (c.attnResolutions.includes(resolution)) attentions.push(`decoder/up_${level}/attn_${i}`);
-    }
-    const upsample = level !== 0 ? `decoder/up_${level}/upsample/conv` : undefined;
-    levels.push({ level, resolution, blocks, attentions, upsample });
-    if (upsample) resolution *= 2;
-  }
-  return levels;
 }
 
 export function vqganLayout(c: VqganConfig): Layout {

@@ -16,12 +16,13 @@ import { vqganLevels } from '../layout.ts';
 import type { ExportDtype } from './precision.ts';
 import { quantizeInt8PerColumn } from './quantize.ts';
 import { runtimeOne, winogradConv3x3 } from './winograd.ts';
+import { shippedWinogradTile } from '../../../src/model/winograd-transforms.ts';
 import type { WinogradTile } from './winograd.ts';
 
 /**
  * How 3×3 convolutions are written: `direct` is one Conv node each; `winograd-2` / `-4` / `-6` are
  * Winograd F(m×m, 3×3) with m = 2, 4, 6 (tools/exporter/graphs/winograd.ts), 2.25× / 4× / 5.06× fewer
- * multiplies; `winograd` (the WASM backend's file) is F(6×6) on maps of WINOGRAD_6_MIN_SIZE and more,
+ * multiplies; `winograd` (the WASM backend's file) is `shippedWinogradTile`: F(6×6) on maps of 64 and more,
  * F(4×4) on the smaller ones.
  */
 export const CONV_ALGORITHMS = ['direct', 'winograd-2', 'winograd-4', 'winograd-6', 'winograd'] as const;
@@ -76,15 +77,10 @@ function convWeight(ctx: Ctx, name: string, oihw: Float32Array, dims: number[]):
   return b.op('DequantizeLinear', [weightsQ8, outputScales, zeroPoints], { axis: { i: 0 } });
 }
 
-/**
- * Below this map size F(6×6) loses to F(4×4) on WASM: sizes are powers of two, so whole 6×6 tiles pad
- * 16 and 32 by a quarter and an eighth (64 by 3 %, 256 by 1 %; docs/performance.md#vqgan-on-wasm).
- */
-const WINOGRAD_6_MIN_SIZE = 64;
-
-export function winogradTile(algorithm: Exclude<ConvAlgorithm, 'direct'>, size: number): WinogradTile {
-  if (algorithm === 'winograd') return size >= WINOGRAD_6_MIN_SIZE ? 6 : 4;
-  return Number(algorithm.slice('winograd-'.length)) as WinogradTile;
+function winogradTile(algorithm: Exclude<ConvAlgorithm, 'direct'>, size: number): WinogradTile {
+  return algorithm === 'winograd'
+    ? shippedWinogradTile(size)
+    : (Number(algorithm.slice('winograd-'.length)) as WinogradTile);
 }
 
 /** A convolution over a size × size map, padded to keep the size. */

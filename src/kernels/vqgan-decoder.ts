@@ -1,0 +1,432 @@
+/**
+ * The VQGAN decoder on our float kernels (docs/performance.md#the-vqgan-on-our-kernels): codes → pixels
+ * [images, outCh, R, R] as the exporter's graph computes them (tools/exporter/graphs/vqgan.ts), one image at a time.
+ * Maps live channels last in padded buffers of one KernelArena (winograd-conv.ts), so every 3×3 convolution reads its
+ * input where the layer before wrote it; 1×1 convolutions and the attention's products run on the float GEMM, the
+ * small glue (the codebook lookup, the attention's softmax, upsampling) in TypeScript. One thread so far.
+ */
+import type { VqganConfig } from '../model/config.ts';
+import { vqganGridSize, vqganLevelChannels } from '../model/config.ts';
+import { vqganLevels } from '../model/vqgan-levels.ts';
+import { shippedWinogradTile } from '../model/winograd-transforms.ts';
+import { compileF32GemmFunctions, f32PanelFloats, packF32Panels } from './f32-gemm-kernel.ts';
+import type { F32Product } from './f32-gemm-kernel.ts';
+import { groupNormScratchFloats, OwnGroupNorm } from './group-norm.ts';
+import { KernelArena } from './kernel-arena.ts';
+import { convScratchFloats, OwnConv3x3 } from './winograd-conv.ts';
+import type { ConvScratch } from './winograd-conv.ts';
+import { paddedSide } from './winograd-kernels.ts';
+import type { ConvTensors, VqganTensors } from './vqgan-tensors.ts';
+
+type Kernel = (...args: number[]) => void;
+
+/** Where a size × size map of `channels` sits in a padded buffer. */
+class MapGeometry {
+  readonly side: number;
+  constructor(
+    readonly size: number,
+    readonly channels: number,
+  ) {
+    this.side = paddedSide({ m: shippedWinogradTile(size), size });
+  }
+  /** Bytes from one row to the next. */
+  get row(): number {
+    return 4 * this.side * this.channels;
+  }
+  /** Byte offset of pixel (0, 0) from the buffer's start. */
+  get interior(): number {
+    return 4 * (this.side + 1) * this.channels;
+  }
+  get floats(): number {
+    return this.side * this.side * this.channels;
+  }
+}
+
+/** A padded map buffer; `shape` is what it holds now (its border is zero for that shape). */
+interface MapBuffer {
+  readonly at: number;
+  shape: MapGeometry | null;
+  free: boolean;
+}
+
+/** A 1×1 convolution: the float GEMM over pixels, weights packed as [in, out] panels. */
+class OwnConv1x1 {
+  private readonly panelsAt: number;
+  private readonly biasAt: number;
+  readonly outputs: number;
+  readonly channels: number;
+
+  constructor(
+    arena: KernelArena,
+    private readonly gemm: Kernel,
+    t: ConvTensors,
+    scale = 1,
+  ) {
+    [this.channels, this.outputs] = [t.channels, t.outputs];
+    if (t.size !== 1 || t.outputs % 8 !== 0)
+      throw new Error('a 1×1 convolution on our kernels needs outputs in eights');
+    const w = new Float32Array(t.channels * t.outputs);
+    for (let o = 0; o < t.outputs; o++)
+      for (let c = 0; c < t.channels; c++) w[c * t.outputs + o] = t.kernel[o * t.channels + c]! * scale;
+    this.panelsAt = arena.alloc(4 * f32PanelFloats(t.channels, t.outputs));
+    packF32Panels(w, t.channels, t.outputs, arena.floats(this.panelsAt, f32PanelFloats(t.channels, t.outputs)));
+    this.biasAt = arena.alloc(4 * t.outputs);
+    arena.floats(this.biasAt, t.outputs).set(t.bias.map((b) => b * scale));
+  }
+
+  /** `rows` pixels, contiguous at x (channels each) → contiguous at y (outputs each). */
+  run(x: number, y: number, rows: number): void {
+    this.gemm(this.panelsAt, x, this.biasAt, y, rows, this.outputs, this.channels, 0, this.outputs);
+  }
+
+  /** Every row of a map: from x's interior into y's (different geometries, the same size). */
+  runMap(x: number, from: MapGeometry, y: number, to: MapGeometry): void {
+    for (let r = 0; r < from.size; r++)
+      this.run(x + from.interior + r * from.row, y + to.interior + r * to.row, from.size);
+  }
+}
+
+interface ResBlock {
+  readonly norm1: OwnGroupNorm;
+  readonly conv1: OwnConv3x3;
+  readonly norm2: OwnGroupNorm;
+  readonly conv2: OwnConv3x3;
+  readonly shortcut: OwnConv1x1 | null;
+  readonly size: number;
+  readonly cin: number;
+  readonly cout: number;
+}
+
+interface AttnBlock {
+  readonly norm: OwnGroupNorm;
+  readonly q: OwnConv1x1;
+  readonly k: OwnConv1x1;
+  readonly v: OwnConv1x1;
+  readonly proj: OwnConv1x1;
+  readonly size: number;
+  readonly channels: number;
+}
+
+type Step =
+  | { readonly kind: 'res'; readonly block: ResBlock }
+  | { readonly kind: 'attn'; readonly block: AttnBlock }
+  | { readonly kind: 'upsample'; readonly conv: OwnConv3x3; readonly size: number; readonly channels: number };
+
+/** Buffers a decode holds at once at most (a residual block's input, two intermediates, its shortcut, its output). */
+const MAP_BUFFERS = 5;
+
+export class OwnVqgan {
+  private readonly arena = new KernelArena();
+  private readonly gemm: Kernel;
+  private readonly grid: number;
+  private readonly codebook: Float32Array;
+  private readonly postQuant: OwnConv1x1;
+  private readonly convIn: OwnConv3x3;
+  private readonly steps: Step[] = [];
+  private readonly normOut: OwnGroupNorm;
+  private readonly convOut: OwnConv3x3;
+  private readonly outChannels: number;
+  private readonly buffers: MapBuffer[] = [];
+  private readonly at: Record<'codes' | 'out' | 'attention', number>;
+  private readonly attentionFloats: number;
+
+  constructor(
+    private readonly config: VqganConfig,
+    tensors: VqganTensors,
+    product: F32Product = 'mul-add',
+  ) {
+    const { arena } = this;
+    this.gemm = compileF32GemmFunctions({}, product, arena.memory).gemm!;
+    this.grid = vqganGridSize(config);
+    this.codebook = tensors.codebook();
+    const top = vqganLevelChannels(config, config.chMult.length - 1);
+    // Every 3×3 convolution, to size the scratch they share before any is built.
+    const convs: [string, number][] = [['decoder/conv_in', this.grid]];
+    const plan: (() => Step)[] = [];
+    const maps: MapGeometry[] = [];
+    const resBlock = (prefix: string, cin: number, cout: number, size: number) => {
+      convs.push([`${prefix}/conv1`, size], [`${prefix}/conv2`, size]);
+      maps.push(new MapGeometry(size, cin), new MapGeometry(size, cout));
+      plan.push(() => ({ kind: 'res', block: this.resBlock(tensors, prefix, cin, cout, size) }));
+    };
+    const attnBlock = (prefix: string, channels: number, size: number) =>
+      plan.push(() => ({ kind: 'attn', block: this.attnBlock(tensors, prefix, channels, size) }));
+    resBlock('decoder/mid/block_1', top, top, this.grid);
+    attnBlock('decoder/mid/attn_1', top, this.grid);
+    resBlock('decoder/mid/block_2', top, top, this.grid);
+    for (const level of vqganLevels(config)) {
+      level.blocks.forEach((block, i) => {
+        resBlock(block.prefix, block.cin, block.cout, level.resolution);
+        const attention = level.attentions[i];
+        if (attention) attnBlock(attention, block.cout, level.resolution);
+      });
+      const upsample = level.upsample;
+      if (upsample) {
+        const [channels, size] = [vqganLevelChannels(config, level.level), 2 * level.resolution];
+        convs.push([upsample, size]);
+        maps.push(new MapGeometry(size, channels));
+        plan.push(() => ({ kind: 'upsample', conv: this.conv3x3(tensors.conv(upsample), size), size, channels }));
+      }
+    }
+    const base = vqganLevelChannels(config, 0);
+    convs.push(['decoder/conv_out', config.resolution]);
+    maps.push(new MapGeometry(this.grid, Math.max(config.zChannels, top)));
+
+    this.scratch = this.allocateScratch(convs.map(([path, size]) => ({ conv: tensors.conv(path), size })));
+    this.postQuant = new OwnConv1x1(arena, this.gemm, tensors.conv('post_quant_conv'));
+    this.convIn = this.conv3x3(tensors.conv('decoder/conv_in'), this.grid);
+    this.steps = plan.map((build) => build());
+    const out = tensors.conv('decoder/conv_out');
+    this.outChannels = out.outputs;
+    this.normOut = this.groupNorm(tensors, 'decoder/norm_out', config.resolution, base, true);
+    this.convOut = this.conv3x3(fourOutputs(out), config.resolution);
+    const largest = Math.max(...maps.map((g) => g.floats));
+    for (let i = 0; i < MAP_BUFFERS; i++) this.buffers.push({ at: arena.alloc(4 * largest), shape: null, free: true });
+    const pixels = this.grid * this.grid;
+    this.attentionFloats = pixels * Math.max(top, pixels);
+    this.at = {
+      codes: arena.alloc(4 * pixels * config.embedDim),
+      out: arena.alloc(4 * config.resolution ** 2 * 4),
+      attention: arena.alloc(4 * 7 * this.attentionFloats),
+    };
+  }
+
+  private scratch: ConvScratch & { norm: number };
+
+  private allocateScratch(convs: { conv: ConvTensors; size: number }[]) {
+    let [operands, products, widest] = [0, 0, 0];
+    for (const { conv, size } of convs) {
+      const floats = convScratchFloats(
+        { m: shippedWinogradTile(size), size },
+        conv.channels,
+        Math.max(4, conv.outputs),
+      );
+      [operands, products] = [Math.max(operands, floats.operands), Math.max(products, floats.products)];
+      widest = Math.max(widest, conv.channels, conv.outputs);
+    }
+    const pixels = this.grid * this.grid;
+    const { arena } = this;
+    return {
+      operands: arena.alloc(4 * operands),
+      products: arena.alloc(4 * products),
+      zeros: arena.alloc(4 * Math.max(widest, pixels)),
+      norm: arena.alloc(4 * groupNormScratchFloats(widest)),
+    };
+  }
+
+  private conv3x3(t: ConvTensors, size: number): OwnConv3x3 {
+    if (t.size !== 3) throw new Error(`expected a 3×3 convolution, got ${t.size}×${t.size}`);
+    const weights = { kernel: t.kernel, bias: t.bias, channels: t.channels, outputs: t.outputs };
+    return new OwnConv3x3(this.arena, weights, { m: shippedWinogradTile(size), size }, this.scratch);
+  }
+
+  private groupNorm(tensors: VqganTensors, path: string, size: number, channels: number, swish: boolean) {
+    const { scale, bias } = tensors.norm(path);
+    return new OwnGroupNorm(this.arena.memory, this.scratch.norm, scale, bias, size, channels, swish);
+  }
+
+  private resBlock(tensors: VqganTensors, prefix: string, cin: number, cout: number, size: number): ResBlock {
+    return {
+      norm1: this.groupNorm(tensors, `${prefix}/norm1`, size, cin, true),
+      conv1: this.conv3x3(tensors.conv(`${prefix}/conv1`), size),
+      norm2: this.groupNorm(tensors, `${prefix}/norm2`, size, cout, true),
+      conv2: this.conv3x3(tensors.conv(`${prefix}/conv2`), size),
+      shortcut: cin !== cout ? new OwnConv1x1(this.arena, this.gemm, tensors.conv(`${prefix}/nin_shortcut`)) : null,
+      size,
+      cin,
+      cout,
+    };
+  }
+
+  private attnBlock(tensors: VqganTensors, prefix: string, channels: number, size: number): AttnBlock {
+    const conv1x1 = (name: string, scale = 1) =>
+      new OwnConv1x1(this.arena, this.gemm, tensors.conv(`${prefix}/${name}`), scale);
+    return {
+      norm: this.groupNorm(tensors, `${prefix}/norm`, size, channels, false),
+      // The scores' 1/√C folded into the queries.
+      q: conv1x1('q', 1 / Math.sqrt(channels)),
+      k: conv1x1('k'),
+      v: conv1x1('v'),
+      proj: conv1x1('proj_out'),
+      size,
+      channels,
+    };
+  }
+
+  /** A free buffer holding a `size` × `size` map of `channels`, its border zero. */
+  private take(shape: MapGeometry): MapBuffer {
+    const buffer = this.buffers.find((b) => b.free);
+    if (!buffer) throw new Error('our VQGAN ran out of map buffers');
+    buffer.free = false;
+    const same = buffer.shape && buffer.shape.size === shape.size && buffer.shape.channels === shape.channels;
+    if (!same) {
+      const heap = this.arena.floats(buffer.at, shape.floats);
+      const { side, size, channels: C } = shape;
+      heap.fill(0, 0, (side + 1) * C);
+      for (let r = 1; r <= size; r++) heap.fill(0, (r * side + size + 1) * C, ((r + 1) * side + 1) * C);
+      heap.fill(0, (size + 1) * side * C, side * side * C);
+    }
+    buffer.shape = shape;
+    return buffer;
+  }
+
+  private give(...buffers: MapBuffer[]): void {
+    for (const b of buffers) b.free = true;
+  }
+
+  /** pixels [images, outCh, R, R] for codes [images, grid²]. */
+  decode(codes: ArrayLike<number | bigint>, images: number): Float32Array {
+    const { config } = this;
+    const R = config.resolution;
+    const pixels = new Float32Array(images * this.outChannels * R * R);
+    for (let n = 0; n < images; n++) {
+      const out = this.decodeOne(codes, n);
+      for (let c = 0; c < this.outChannels; c++)
+        for (let p = 0; p < R * R; p++) pixels[(n * this.outChannels + c) * R * R + p] = out[p * 4 + c]!;
+    }
+    return pixels;
+  }
+
+  private decodeOne(codes: ArrayLike<number | bigint>, n: number): Float32Array {
+    const { config, grid } = this;
+    const dims = config.embedDim;
+    const gathered = this.arena.floats(this.at.codes, grid * grid * dims);
+    for (let p = 0; p < grid * grid; p++) {
+      const code = Number(codes[n * grid * grid + p]!);
+      if (!Number.isInteger(code) || code < 0 || code >= config.nEmbed)
+        throw new RangeError(`code ${code} is no VQGAN code`);
+      gathered.set(this.codebook.subarray(code * dims, (code + 1) * dims), p * dims);
+    }
+    const top = vqganLevelChannels(config, config.chMult.length - 1);
+    const quantized = new MapGeometry(grid, config.zChannels);
+    let x = this.take(quantized);
+    for (let r = 0; r < grid; r++)
+      this.postQuant.run(this.at.codes + 4 * r * grid * dims, x.at + quantized.interior + r * quantized.row, grid);
+    const first = new MapGeometry(grid, top);
+    const y = this.take(first);
+    this.convIn.compute(x.at, y.at + first.interior, first.row);
+    this.give(x);
+    x = y;
+    for (const step of this.steps) {
+      if (step.kind === 'res') x = this.runResBlock(x, step.block);
+      else if (step.kind === 'attn') x = this.runAttention(x, step.block);
+      else x = this.runUpsample(x, step.size, step.channels, step.conv);
+    }
+    const base = new MapGeometry(config.resolution, vqganLevelChannels(config, 0));
+    const h = this.take(base);
+    this.normOut.run(x.at + base.interior, base.row, h.at + base.interior, base.row);
+    this.give(x);
+    this.convOut.compute(h.at, this.at.out, 16 * config.resolution);
+    this.give(h);
+    return this.arena.floats(this.at.out, config.resolution ** 2 * 4);
+  }
+
+  private runResBlock(x: MapBuffer, block: ResBlock): MapBuffer {
+    const [input, output] = [new MapGeometry(block.size, block.cin), new MapGeometry(block.size, block.cout)];
+    const h = this.take(input);
+    block.norm1.run(x.at + input.interior, input.row, h.at + input.interior, input.row);
+    const h2 = this.take(output);
+    block.conv1.compute(h.at, h2.at + output.interior, output.row);
+    this.give(h);
+    const h3 = this.take(output);
+    block.norm2.run(h2.at + output.interior, output.row, h3.at + output.interior, output.row);
+    this.give(h2);
+    let shortcut = x;
+    if (block.shortcut) {
+      shortcut = this.take(output);
+      block.shortcut.runMap(x.at, input, shortcut.at, output);
+    }
+    const out = this.take(output);
+    block.conv2.compute(h3.at, out.at + output.interior, output.row, shortcut.at + output.interior);
+    this.give(h3, shortcut, x);
+    return out;
+  }
+
+  private runAttention(x: MapBuffer, block: AttnBlock): MapBuffer {
+    const map = new MapGeometry(block.size, block.channels);
+    const C = block.channels;
+    const P = block.size * block.size;
+    const h = this.take(map);
+    block.norm.run(x.at + map.interior, map.row, h.at + map.interior, map.row);
+    const piece = (i: number) => this.at.attention + 4 * i * this.attentionFloats;
+    const [hc, q, k, v, scores, mixed, projected] = [0, 1, 2, 3, 4, 5, 6].map(piece) as [
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+    ];
+    const rows = (buffer: MapBuffer) => (r: number) =>
+      this.arena.floats(buffer.at + map.interior + r * map.row, block.size * C);
+    const contiguous = this.arena.floats(hc, P * C);
+    for (let r = 0; r < block.size; r++) contiguous.set(rows(h)(r), r * block.size * C);
+    this.give(h);
+    block.q.run(hc, q, P);
+    block.k.run(hc, k, P);
+    block.v.run(hc, v, P);
+    // scores = q · kᵀ: kᵀ [C, P] as the GEMM's weights (packed over hc, no longer needed).
+    const keys = this.arena.floats(k, P * C);
+    const transposed = new Float32Array(C * P);
+    for (let p = 0; p < P; p++) for (let c = 0; c < C; c++) transposed[c * P + p] = keys[p * C + c]!;
+    packF32Panels(transposed, C, P, this.arena.floats(hc, f32PanelFloats(C, P)));
+    this.gemm(hc, q, this.scratch.zeros, scores, P, P, C, 0, P);
+    const weights = this.arena.floats(scores, P * P);
+    for (let i = 0; i < P; i++) {
+      const row = weights.subarray(i * P, (i + 1) * P);
+      let largest = -Infinity;
+      for (const s of row) largest = Math.max(largest, s);
+      let sum = 0;
+      for (let j = 0; j < P; j++) sum += row[j] = Math.exp(row[j]! - largest);
+      for (let j = 0; j < P; j++) row[j]! /= sum;
+    }
+    // mixed = weights · v: v [P, C] as the weights.
+    packF32Panels(this.arena.floats(v, P * C).slice(), P, C, this.arena.floats(hc, f32PanelFloats(P, C)));
+    this.gemm(hc, scores, this.scratch.zeros, mixed, P, C, P, 0, C);
+    block.proj.run(mixed, projected, P);
+    const out = this.take(map);
+    const added = this.arena.floats(projected, P * C);
+    for (let r = 0; r < block.size; r++) {
+      const [from, to] = [rows(x)(r), rows(out)(r)];
+      for (let i = 0; i < block.size * C; i++) to[i] = from[i]! + added[r * block.size * C + i]!;
+    }
+    this.give(x);
+    return out;
+  }
+
+  /** Nearest-neighbour ×2, then the level's 3×3 convolution. */
+  private runUpsample(x: MapBuffer, size: number, channels: number, conv: OwnConv3x3): MapBuffer {
+    const [from, to] = [new MapGeometry(size / 2, channels), new MapGeometry(size, channels)];
+    const up = this.take(to);
+    const heap = this.arena.floats(0, this.arena.memory.buffer.byteLength / 4);
+    const C = channels;
+    for (let r = 0; r < size; r++) {
+      const target = (up.at + to.interior + r * to.row) / 4;
+      if (r % 2 === 1) {
+        heap.copyWithin(target, target - to.row / 4, target - to.row / 4 + size * C);
+        continue;
+      }
+      const source = (x.at + from.interior + (r / 2) * from.row) / 4;
+      for (let p = 0; p < size; p++) {
+        const pixel = source + (p >> 1) * C;
+        heap.copyWithin(target + p * C, pixel, pixel + C);
+      }
+    }
+    this.give(x);
+    const out = this.take(to);
+    conv.compute(up.at, out.at + to.interior, to.row);
+    this.give(up);
+    return out;
+  }
+}
+
+/** conv_out's 3 output channels widened to 4 (zero weights and bias): the output transform writes fours. */
+function fourOutputs(t: ConvTensors): ConvTensors {
+  const outputs = Math.ceil(t.outputs / 4) * 4;
+  const kernel = new Float32Array(outputs * t.channels * 9);
+  kernel.set(t.kernel);
+  const bias = new Float32Array(outputs);
+  bias.set(t.bias);
+  return { ...t, kernel, bias, outputs };
+}

@@ -1,0 +1,58 @@
+/**
+ * The VQGAN decoder on our float kernels (src/kernels/vqgan-decoder.ts) draws what ONNX Runtime draws from the same
+ * graph's weights (read from its initializers), for every dtype the exporter writes.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { VQGAN_INPUTS, VQGAN_OUTPUTS } from '../src/model/graph-io.ts';
+import { readInitializers } from '../src/model/onnx-initializers.ts';
+import { OwnVqgan } from '../src/kernels/vqgan-decoder.ts';
+import { vqganTensorsFromOnnx } from '../src/kernels/vqgan-tensors.ts';
+import { buildVqganGraph } from '../tools/exporter/graphs/vqgan.ts';
+import { GraphBuilder } from '../tools/exporter/onnx/graph-builder.ts';
+import { vqganLayout } from '../tools/exporter/layout.ts';
+import { int64, ort } from './helpers/graphs.ts';
+import { psnr } from './helpers/psnr.ts';
+import { randomParams } from './reference/memory-params.ts';
+import type { VqganConfig } from '../src/model/config.ts';
+
+// Three levels (maps of 8, 16 and 32), attention at 8, channel changes with nin_shortcut, two blocks per level.
+const config: VqganConfig = {
+  ch: 32,
+  chMult: [1, 2, 2],
+  numResBlocks: 1,
+  attnResolutions: [8],
+  resolution: 32,
+  zChannels: 16,
+  embedDim: 8,
+  nEmbed: 64,
+  outCh: 3,
+};
+const params = randomParams(vqganLayout(config), 5);
+const images = 2;
+const codes = Array.from({ length: images * 64 }, (_, i) => (i * 37 + (i >> 3)) % 64);
+
+for (const dtype of ['fp32', 'q8', 'fp16'] as const) {
+  void test(`${dtype}: our VQGAN draws ONNX Runtime's pixels from the graph's own weights`, async (t) => {
+    const b = new GraphBuilder('vqgan', null);
+    buildVqganGraph(b, params, config, dtype, 'direct');
+    const model = b.serialize();
+    const session = await ort.InferenceSession.create(model);
+    const out = await session.run({ [VQGAN_INPUTS.codes]: int64(codes, [images, 64]) });
+    await session.release();
+    const want = out[VQGAN_OUTPUTS.pixels]!.data as Float32Array;
+    const ours = new OwnVqgan(config, vqganTensorsFromOnnx(readInitializers(model)));
+    const got = ours.decode(codes, images);
+    assert.equal(got.length, want.length);
+    const db = psnr(got, want);
+    t.diagnostic(`${db.toFixed(1)} dB`);
+    assert.ok(db >= 80, `${db.toFixed(1)} dB`);
+  });
+}
+
+void test('our VQGAN refuses a code outside the codebook', () => {
+  const b = new GraphBuilder('vqgan', null);
+  buildVqganGraph(b, params, config, 'fp32', 'direct');
+  const ours = new OwnVqgan(config, vqganTensorsFromOnnx(readInitializers(b.serialize())));
+  assert.throws(() => ours.decode([...codes.slice(0, 63), 64], 1), /code 64 is no VQGAN code/);
+});
