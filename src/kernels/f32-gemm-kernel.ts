@@ -160,12 +160,10 @@ export function f32PanelFloats(K: number, N: number): number {
 export function packF32Panels(w: Float32Array, K: number, N: number, into: Float32Array): void {
   if (into.length < f32PanelFloats(K, N)) throw new Error('the panels need f32PanelFloats(K, N) floats');
   into.fill(0, 0, f32PanelFloats(K, N));
+  // Plain loops: a subarray per row of a panel cost more than the copy.
   for (let p = 0; p < N; p += F32_PANEL_COLUMNS) {
-    const panel = p * K;
     const width = Math.min(F32_PANEL_COLUMNS, N - p);
-    for (let k = 0; k < K; k++) {
-      const from = k * N + p;
-      into.set(w.subarray(from, from + width), panel + k * F32_PANEL_COLUMNS);
-    }
+    for (let k = 0, to = p * K, from = p; k < K; k++, to += F32_PANEL_COLUMNS, from += N)
+      for (let j = 0; j < width; j++) into[to + j] = w[from + j]!;
   }
 }

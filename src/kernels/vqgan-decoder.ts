@@ -16,7 +16,7 @@ import { KernelArena } from './kernel-arena.ts';
 import { convScratchFloats, OwnConv3x3 } from './winograd-conv.ts';
 import type { ConvScratch } from './winograd-conv.ts';
 import { paddedSide } from './winograd-kernels.ts';
-import type { ConvTensors, VqganTensors } from './vqgan-tensors.ts';
+import type { ConvShape, ConvTensors, VqganTensors } from './vqgan-tensors.ts';
 
 type Kernel = (...args: number[]) => void;
 
@@ -172,7 +172,7 @@ export class OwnVqgan {
     convs.push(['decoder/conv_out', config.resolution]);
     maps.push(new MapGeometry(this.grid, Math.max(config.zChannels, top)));
 
-    this.scratch = this.allocateScratch(convs.map(([path, size]) => ({ conv: tensors.conv(path), size })));
+    this.scratch = this.allocateScratch(convs.map(([path, size]) => ({ conv: tensors.convShape(path), size })));
     this.postQuant = new OwnConv1x1(arena, this.gemm, tensors.conv('post_quant_conv'));
     this.convIn = this.conv3x3(tensors.conv('decoder/conv_in'), this.grid);
     this.steps = plan.map((build) => build());
@@ -193,7 +193,7 @@ export class OwnVqgan {
 
   private scratch: ConvScratch & { norm: number };
 
-  private allocateScratch(convs: { conv: ConvTensors; size: number }[]) {
+  private allocateScratch(convs: { conv: ConvShape; size: number }[]) {
     let [operands, products, widest] = [0, 0, 0];
     for (const { conv, size } of convs) {
       const floats = convScratchFloats(

@@ -23,8 +23,12 @@ export interface NormTensors {
   readonly bias: Float32Array;
 }
 
+/** A convolution's sizes, without its values. */
+export type ConvShape = Pick<ConvTensors, 'channels' | 'outputs' | 'size'>;
+
 export interface VqganTensors {
   conv(path: string): ConvTensors;
+  convShape(path: string): ConvShape;
   norm(path: string): NormTensors;
   /** [codes, dims] */
   codebook(): Float32Array;
@@ -33,15 +37,12 @@ export interface VqganTensors {
 export const CODEBOOK = 'quantize/embedding/embedding';
 
 /** A weight stored by the exporter's convWeight: float32, float16, or `.q8` with `.scales` along dim 0. */
-function weight(
-  initializers: ReadonlyMap<string, OnnxInitializer>,
-  name: string,
-): { values: Float32Array; dims: readonly number[] } {
+function weight(initializers: ReadonlyMap<string, OnnxInitializer>, name: string): Float32Array {
   const plain = initializers.get(name);
-  if (plain?.type === 'float32') return { values: float32Values(plain), dims: plain.dims };
+  if (plain?.type === 'float32') return float32Values(plain);
   if (plain?.type === 'float16') {
     const halves = new Uint16Array(new Uint8Array(plain.bytes).buffer);
-    return { values: float16ToFloat32(halves), dims: plain.dims };
+    return float16ToFloat32(halves);
   }
   const q = initializers.get(`${name}.q8`);
   const scales = initializers.get(`${name}.scales`);
@@ -52,7 +53,7 @@ function weight(
   const values = new Float32Array(ints.length);
   for (let row = 0; row < perRow.length; row++)
     for (let i = row * width; i < (row + 1) * width; i++) values[i] = ints[i]! * perRow[row]!;
-  return { values, dims: q.dims };
+  return values;
 }
 
 function float32(initializers: ReadonlyMap<string, OnnxInitializer>, name: string): Float32Array {
@@ -62,21 +63,22 @@ function float32(initializers: ReadonlyMap<string, OnnxInitializer>, name: strin
 }
 
 export function vqganTensorsFromOnnx(initializers: ReadonlyMap<string, OnnxInitializer>): VqganTensors {
+  const convShape = (path: string): ConvShape => {
+    const dims = (initializers.get(path) ?? initializers.get(`${path}.q8`))?.dims;
+    if (!dims) throw new OnnxFormatError(`the VQGAN graph has no weight ${path}`);
+    const [outputs, channels, size] = dims;
+    if (dims.length !== 4 || size !== dims[3])
+      throw new OnnxFormatError(`${path}: [${dims.join(', ')}] is no conv kernel`);
+    return { channels: channels!, outputs: outputs!, size: size! };
+  };
   return {
-    conv(path) {
-      const { values, dims } = weight(initializers, path);
-      const [outputs, channels, size] = dims;
-      if (dims.length !== 4 || size !== dims[3])
-        throw new OnnxFormatError(`${path}: [${dims.join(', ')}] is no conv kernel`);
-      return {
-        kernel: values,
-        bias: float32(initializers, `${path}/bias`),
-        channels: channels!,
-        outputs: outputs!,
-        size: size!,
-      };
-    },
+    convShape,
+    conv: (path) => ({
+      ...convShape(path),
+      kernel: weight(initializers, path),
+      bias: float32(initializers, `${path}/bias`),
+    }),
     norm: (path) => ({ scale: float32(initializers, `${path}/scale`), bias: float32(initializers, `${path}/bias`) }),
-    codebook: () => weight(initializers, CODEBOOK).values,
+    codebook: () => weight(initializers, CODEBOOK),
   };
 }

@@ -6,7 +6,7 @@
  * be the interior of the next layer's padded input. One thread so far.
  */
 import { WINOGRAD_TRANSFORMS } from '../model/winograd-transforms.ts';
-import { compileF32GemmFunctions, f32PanelFloats, F32_PANEL_COLUMNS, packF32Panels } from './f32-gemm-kernel.ts';
+import { compileF32GemmFunctions, f32PanelFloats, F32_PANEL_COLUMNS } from './f32-gemm-kernel.ts';
 import type { F32Product } from './f32-gemm-kernel.ts';
 import { padTo } from './int8-gemm-kernel.ts';
 import { KernelArena } from './kernel-arena.ts';
@@ -21,29 +21,46 @@ export interface Conv3x3Weights {
   readonly outputs: number;
 }
 
-/** U[ξ·a + ν, c, k] = Σ_ij G[ξ, i] · g[k, c, i, j] · G[ν, j], in float64 and rounded once. */
-export function transformFilters(weights: Conv3x3Weights, m: WinogradShape['m']): Float32Array {
+/**
+ * The transformed filters U[ξ·a + ν, c, k] = Σ_ij G[ξ, i] · g[k, c, i, j] · G[ν, j] (in float64, rounded once), written
+ * straight into the GEMM's panels, one set of f32PanelFloats(C, K) per tap: G·g·Gᵀ as one [a², 9] matrix (G ⊗ G)
+ * applied to each 3 × 3 kernel, in plain loops over typed arrays.
+ */
+export function packTransformedFilters(weights: Conv3x3Weights, m: WinogradShape['m'], into: Float32Array): void {
   const { kernel, channels: C, outputs: K } = weights;
   const { G } = WINOGRAD_TRANSFORMS[m];
   const a = m + 2;
-  const u = new Float32Array(a * a * C * K);
-  const gg = new Float64Array(a * 3);
-  for (let k = 0; k < K; k++) {
-    for (let c = 0; c < C; c++) {
-      const g = kernel.subarray((k * C + c) * 9, (k * C + c) * 9 + 9);
-      // G·g: [a, 3]
-      for (let xi = 0; xi < a; xi++) {
-        const [g0, g1, g2] = G[xi]!;
-        for (let j = 0; j < 3; j++) gg[xi * 3 + j] = g0! * g[j]! + g1! * g[3 + j]! + g2! * g[6 + j]!;
+  const taps = a * a;
+  const panelFloats = f32PanelFloats(C, K);
+  if (into.length < taps * panelFloats) throw new Error('the panels need a² · f32PanelFloats(C, K) floats');
+  into.fill(0, 0, taps * panelFloats);
+  const gg = new Float64Array(taps * 9);
+  for (let xi = 0; xi < a; xi++)
+    for (let nu = 0; nu < a; nu++)
+      for (let i = 0; i < 3; i++)
+        for (let j = 0; j < 3; j++) gg[(xi * a + nu) * 9 + i * 3 + j] = G[xi]![i]! * G[nu]![j]!;
+  for (let c = 0; c < C; c++) {
+    for (let k = 0; k < K; k++) {
+      const at = (k * C + c) * 9;
+      const [g0, g1, g2] = [kernel[at]!, kernel[at + 1]!, kernel[at + 2]!];
+      const [g3, g4, g5] = [kernel[at + 3]!, kernel[at + 4]!, kernel[at + 5]!];
+      const [g6, g7, g8] = [kernel[at + 6]!, kernel[at + 7]!, kernel[at + 8]!];
+      // Column k of row c in its panel: panel k / 8 holds C rows of 8.
+      const place = (k >> 3) * C * F32_PANEL_COLUMNS + c * F32_PANEL_COLUMNS + (k & 7);
+      for (let tap = 0, row = 0; tap < taps; tap++, row += 9) {
+        into[tap * panelFloats + place] =
+          gg[row]! * g0 +
+          gg[row + 1]! * g1 +
+          gg[row + 2]! * g2 +
+          gg[row + 3]! * g3 +
+          gg[row + 4]! * g4 +
+          gg[row + 5]! * g5 +
+          gg[row + 6]! * g6 +
+          gg[row + 7]! * g7 +
+          gg[row + 8]! * g8;
       }
-      for (let xi = 0; xi < a; xi++)
-        for (let nu = 0; nu < a; nu++) {
-          const [g0, g1, g2] = G[nu]!;
-          u[((xi * a + nu) * C + c) * K + k] = gg[xi * 3]! * g0! + gg[xi * 3 + 1]! * g1! + gg[xi * 3 + 2]! * g2!;
-        }
     }
   }
-  return u;
 }
 
 /** Floats of GEMM operands and products a layer needs (scratch shared by every layer of a decode). */
@@ -99,11 +116,7 @@ export class OwnConv3x3 {
     ];
     this.panelsAt = arena.alloc(4 * taps * panelFloats);
     this.biasAt = arena.alloc(4 * this.paddedOutputs);
-    const u = transformFilters(weights, shape.m);
-    for (let tap = 0; tap < taps; tap++) {
-      const panels = arena.floats(this.panelsAt + 4 * tap * panelFloats, panelFloats);
-      packF32Panels(u.subarray(tap * C * K, (tap + 1) * C * K), C, K, panels);
-    }
+    packTransformedFilters(weights, shape.m, arena.floats(this.panelsAt, taps * panelFloats));
     arena.floats(this.biasAt, K).set(weights.bias);
   }
 

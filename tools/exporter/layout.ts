@@ -4,7 +4,7 @@
  * real checkpoint against them before it writes anything.
  */
 import type { DalleBartConfig, VqganConfig } from '../../src/model/config.ts';
-import { vqganGridSize, vqganLevelChannels } from '../../src/model/config.ts';
+import { vqganLevelChannels } from '../../src/model/config.ts';
 import { vqganLevels } from '../../src/model/vqgan-levels.ts';
 
 export { vqganLevels };
