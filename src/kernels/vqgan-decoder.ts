@@ -194,19 +194,21 @@ export class OwnVqgan {
   private scratch: ConvScratch & { norm: number };
 
   private allocateScratch(convs: { conv: ConvShape; size: number }[]) {
-    let [operands, products, widest] = [0, 0, 0];
+    let [filters, operands, products, widest] = [0, 0, 0, 0];
     for (const { conv, size } of convs) {
       const floats = convScratchFloats(
         { m: shippedWinogradTile(size), size },
         conv.channels,
         Math.max(4, conv.outputs),
       );
+      filters = Math.max(filters, floats.filters);
       [operands, products] = [Math.max(operands, floats.operands), Math.max(products, floats.products)];
       widest = Math.max(widest, conv.channels, conv.outputs);
     }
     const pixels = this.grid * this.grid;
     const { arena } = this;
     return {
+      filters: arena.alloc(4 * filters),
       operands: arena.alloc(4 * operands),
       products: arena.alloc(4 * products),
       zeros: arena.alloc(4 * Math.max(widest, pixels)),

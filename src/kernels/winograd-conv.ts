@@ -5,12 +5,17 @@
  * of zeros before, the rest of the last tile after: paddedSide), the output written through a row stride, so it can
  * be the interior of the next layer's padded input. One thread so far.
  */
-import { WINOGRAD_TRANSFORMS } from '../model/winograd-transforms.ts';
 import { compileF32GemmFunctions, f32PanelFloats, F32_PANEL_COLUMNS } from './f32-gemm-kernel.ts';
 import type { F32Product } from './f32-gemm-kernel.ts';
 import { padTo } from './int8-gemm-kernel.ts';
 import { KernelArena } from './kernel-arena.ts';
-import { paddedSide, tilesPerSide, winogradInputFunction, winogradOutputFunction } from './winograd-kernels.ts';
+import {
+  paddedSide,
+  tilesPerSide,
+  winogradFilterFunction,
+  winogradInputFunction,
+  winogradOutputFunction,
+} from './winograd-kernels.ts';
 import type { WinogradShape } from './winograd-kernels.ts';
 
 /** A convolution's weights as stored: kernel [outputs, channels, 3, 3], bias [outputs]. */
@@ -22,56 +27,38 @@ export interface Conv3x3Weights {
 }
 
 /**
- * The transformed filters U[ξ·a + ν, c, k] = Σ_ij G[ξ, i] · g[k, c, i, j] · G[ν, j] (in float64, rounded once), written
- * straight into the GEMM's panels, one set of f32PanelFloats(C, K) per tap: G·g·Gᵀ as one [a², 9] matrix (G ⊗ G)
- * applied to each 3 × 3 kernel, in plain loops over typed arrays.
+ * Whether a layer transforms its filters before every run, into scratch all layers share, rather than keeping them:
+ * they take (m + 2)²/9 times the kernel's memory (964 MB for the mini VQGAN's, all kept), while transforming costs
+ * 9 multiply-adds per filter value against the GEMM's one per tile, so only layers of many tiles (maps of 64 and more:
+ * ≥ 121 tiles, ≤ 7 % more work) transform each run.
  */
-export function packTransformedFilters(weights: Conv3x3Weights, m: WinogradShape['m'], into: Float32Array): void {
+export const transformsEachRun = (shape: WinogradShape): boolean => tilesPerSide(shape) ** 2 >= 100;
+
+/** A 3×3 kernel [outputs, channels, 3, 3] laid out [channels][9][outputs], as the filter transform reads it. */
+function tapsByOutput(weights: Conv3x3Weights, into: Float32Array): void {
   const { kernel, channels: C, outputs: K } = weights;
-  const { G } = WINOGRAD_TRANSFORMS[m];
-  const a = m + 2;
-  const taps = a * a;
-  const panelFloats = f32PanelFloats(C, K);
-  if (into.length < taps * panelFloats) throw new Error('the panels need a² · f32PanelFloats(C, K) floats');
-  into.fill(0, 0, taps * panelFloats);
-  const gg = new Float64Array(taps * 9);
-  for (let xi = 0; xi < a; xi++)
-    for (let nu = 0; nu < a; nu++)
-      for (let i = 0; i < 3; i++)
-        for (let j = 0; j < 3; j++) gg[(xi * a + nu) * 9 + i * 3 + j] = G[xi]![i]! * G[nu]![j]!;
-  for (let c = 0; c < C; c++) {
-    for (let k = 0; k < K; k++) {
-      const at = (k * C + c) * 9;
-      const [g0, g1, g2] = [kernel[at]!, kernel[at + 1]!, kernel[at + 2]!];
-      const [g3, g4, g5] = [kernel[at + 3]!, kernel[at + 4]!, kernel[at + 5]!];
-      const [g6, g7, g8] = [kernel[at + 6]!, kernel[at + 7]!, kernel[at + 8]!];
-      // Column k of row c in its panel: panel k / 8 holds C rows of 8.
-      const place = (k >> 3) * C * F32_PANEL_COLUMNS + c * F32_PANEL_COLUMNS + (k & 7);
-      for (let tap = 0, row = 0; tap < taps; tap++, row += 9) {
-        into[tap * panelFloats + place] =
-          gg[row]! * g0 +
-          gg[row + 1]! * g1 +
-          gg[row + 2]! * g2 +
-          gg[row + 3]! * g3 +
-          gg[row + 4]! * g4 +
-          gg[row + 5]! * g5 +
-          gg[row + 6]! * g6 +
-          gg[row + 7]! * g7 +
-          gg[row + 8]! * g8;
-      }
-    }
-  }
+  for (let k = 0; k < K; k++)
+    for (let c = 0; c < C; c++) for (let t = 0; t < 9; t++) into[(c * 9 + t) * K + k] = kernel[(k * C + c) * 9 + t]!;
 }
 
-/** Floats of GEMM operands and products a layer needs (scratch shared by every layer of a decode). */
+/** Floats of transformed filters, GEMM operands and products a layer needs (scratch every layer of a decode shares). */
 export function convScratchFloats(shape: WinogradShape, channels: number, outputs: number) {
   const taps = (shape.m + 2) ** 2;
   const tiles = tilesPerSide(shape) ** 2;
-  return { operands: taps * tiles * channels, products: taps * tiles * padTo(outputs, F32_PANEL_COLUMNS) };
+  return {
+    filters: taps * f32PanelFloats(channels, outputs),
+    // Also where a kept layer's kernel waits to be transformed.
+    operands: Math.max(taps * tiles * channels, 9 * channels * outputs),
+    products: taps * tiles * padTo(outputs, F32_PANEL_COLUMNS),
+  };
 }
 
-/** Byte offsets of the scratch every layer uses in turn: operands, products, and a zero bias for the products. */
+/**
+ * Byte offsets of the scratch every layer uses in turn: its transformed filters (packed for the GEMM), the GEMM
+ * operands and products, and a zero bias for the products.
+ */
 export interface ConvScratch {
+  readonly filters: number;
   readonly operands: number;
   readonly products: number;
   readonly zeros: number;
@@ -84,7 +71,11 @@ export class OwnConv3x3 {
   private readonly output: Kernel;
   private readonly outputWithResidual: Kernel;
   private readonly gemm: Kernel;
+  private readonly filters: Kernel;
+  private readonly kernelAt: number;
+  /** Where the GEMM reads this layer's transformed filters: kept, or the shared scratch they go to before each run. */
   private readonly panelsAt: number;
+  private readonly transformsEachRun: boolean;
   private readonly biasAt: number;
   private readonly paddedOutputs: number;
 
@@ -96,27 +87,36 @@ export class OwnConv3x3 {
     product: F32Product = 'mul-add',
   ) {
     const { channels: C, outputs: K } = weights;
-    const taps = (shape.m + 2) ** 2;
     this.paddedOutputs = padTo(K, F32_PANEL_COLUMNS);
-    const panelFloats = f32PanelFloats(C, K);
     const exports = compileF32GemmFunctions(
       {
         input: winogradInputFunction(shape, C),
         output: winogradOutputFunction(shape, K, this.paddedOutputs, false),
         outputWithResidual: winogradOutputFunction(shape, K, this.paddedOutputs, true),
+        filters: winogradFilterFunction(shape.m, C, K),
       },
       product,
       arena.memory,
     );
-    [this.input, this.output, this.outputWithResidual, this.gemm] = [
+    [this.input, this.output, this.outputWithResidual, this.gemm, this.filters] = [
       exports.input!,
       exports.output!,
       exports.outputWithResidual!,
       exports.gemm!,
+      exports.filters!,
     ];
-    this.panelsAt = arena.alloc(4 * taps * panelFloats);
+    this.transformsEachRun = transformsEachRun(shape);
+    if (this.transformsEachRun) {
+      this.kernelAt = arena.alloc(4 * C * 9 * K);
+      this.panelsAt = scratch.filters;
+    } else {
+      // Kept transformed: the kernel passes through the operands' scratch on its way (nothing else is running).
+      this.kernelAt = scratch.operands;
+      this.panelsAt = arena.alloc(4 * convScratchFloats(shape, C, K).filters);
+    }
+    tapsByOutput(weights, arena.floats(this.kernelAt, C * 9 * K));
+    if (!this.transformsEachRun) this.filters(this.kernelAt, this.panelsAt);
     this.biasAt = arena.alloc(4 * this.paddedOutputs);
-    packTransformedFilters(weights, shape.m, arena.floats(this.panelsAt, taps * panelFloats));
     arena.floats(this.biasAt, K).set(weights.bias);
   }
 
@@ -128,6 +128,7 @@ export class OwnConv3x3 {
     const { channels } = this.weights;
     const { scratch, paddedOutputs } = this;
     const tiles = tilesPerSide(this.shape) ** 2;
+    if (this.transformsEachRun) this.filters(this.kernelAt, scratch.filters);
     this.input(x, scratch.operands);
     const panelBytes = 4 * f32PanelFloats(channels, this.weights.outputs);
     for (let tap = 0; tap < (this.shape.m + 2) ** 2; tap++) {
@@ -151,6 +152,7 @@ export class StandaloneConv3x3 {
     const { arena } = this;
     const floats = convScratchFloats(shape, weights.channels, weights.outputs);
     const scratch = {
+      filters: arena.alloc(4 * floats.filters),
       operands: arena.alloc(4 * floats.operands),
       products: arena.alloc(4 * floats.products),
       zeros: arena.alloc(4 * padTo(weights.outputs, F32_PANEL_COLUMNS)),

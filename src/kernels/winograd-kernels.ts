@@ -244,3 +244,83 @@ export function winogradOutputFunction(
   );
   return f;
 }
+
+/** Pushes Σ_t weights[t] · value(t) for weights of any sign, zero weights skipped (at least one is nonzero). */
+function weightedSum(f: FunctionBody, weights: readonly number[], value: (t: number) => void): void {
+  let first = true;
+  weights.forEach((w, t) => {
+    if (w === 0) return;
+    value(t);
+    if (first) {
+      if (w !== 1) f.f32x4(w).simd('f32x4.mul');
+      first = false;
+      return;
+    }
+    if (Math.abs(w) !== 1) f.f32x4(Math.abs(w)).simd('f32x4.mul');
+    f.simd(w < 0 ? 'f32x4.sub' : 'f32x4.add');
+  });
+}
+
+/**
+ * winogradFilters(w, panels): the transformed filters U[ξ·a + ν, c, k] = Σ_ij G[ξ, i] · g[k, c, i, j] · G[ν, j] of one
+ * layer, written straight into the float GEMM's panels (one set of `panelFloats` per tap; f32-gemm-kernel.ts), from
+ * the kernel laid out [channels][9][outputs] (so four outputs load as one vector). Run before the layer, into scratch
+ * every layer shares: the transformed filters are (m + 2)²/9 times the kernel's size, too many to keep for every layer.
+ */
+export function winogradFilterFunction(m: WinogradTile, channels: number, outputs: number): FunctionBody {
+  if (outputs % 4 !== 0) throw new Error('the filter transform takes outputs in fours');
+  const { G } = WINOGRAD_TRANSFORMS[m];
+  const a = m + 2;
+  const panelFloats = Math.ceil(outputs / 8) * 8 * channels;
+  const f = new FunctionBody(['w', 'panels']);
+  for (const name of ['c', 'k', 'src', 'dst']) f.local(name, 'i32');
+  for (let t = 0; t < 9; t++) f.local(`g${t}`, 'v128');
+  f.i32(0).set('c');
+  f.whileNot(
+    () => f.get('c').i32(channels).op('ge_u'),
+    () => {
+      f.i32(0).set('k');
+      f.whileNot(
+        () =>
+          f
+            .get('k')
+            .i32(4 * outputs)
+            .op('ge_u'),
+        () => {
+          f.get('w')
+            .get('c')
+            .i32(9 * 4 * outputs)
+            .op('mul')
+            .op('add')
+            .get('k')
+            .op('add')
+            .set('src');
+          for (let t = 0; t < 9; t++)
+            f.get('src')
+              .simd('v128.load', t * 4 * outputs)
+              .set(`g${t}`);
+          // Column k (a byte offset, four columns at a time) of row c: panel k / 8 holds `channels` rows of 8.
+          f.get('panels')
+            .get('k')
+            .i32(5)
+            .op('shr_u')
+            .i32(32 * channels)
+            .op('mul')
+            .op('add');
+          f.get('c').i32(32).op('mul').op('add');
+          f.get('k').i32(31).op('and').op('add').set('dst');
+          for (let xi = 0; xi < a; xi++)
+            for (let nu = 0; nu < a; nu++) {
+              const weights = Array.from({ length: 9 }, (_, t) => G[xi]![Math.floor(t / 3)]! * G[nu]![t % 3]!);
+              f.get('dst');
+              weightedSum(f, weights, (t) => f.get(`g${t}`));
+              f.simd('v128.store', (xi * a + nu) * 4 * panelFloats);
+            }
+          f.get('k').i32(16).op('add').set('k');
+        },
+      );
+      f.get('c').i32(1).op('add').set('c');
+    },
+  );
+  return f;
+}
