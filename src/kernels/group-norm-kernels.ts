@@ -18,69 +18,36 @@ export function channelSumsFunction(size: number, channels: number): FunctionBod
   const f = new FunctionBody(['x', 'xRow', 'shift', 'sums', 'rowSums']);
   for (const name of ['r', 'p', 'c', 'at']) f.local(name, 'i32');
   f.local('d', 'v128');
-  const zero = (at: string) => {
-    f.i32(0).set('c');
-    f.whileNot(
-      () =>
-        f
-          .get('c')
-          .i32(2 * bytes)
-          .op('ge_u'),
-      () => {
-        f.get(at).get('c').op('add').f32x4(0).simd('v128.store', 0);
-        f.get('c').i32(16).op('add').set('c');
-      },
-    );
-  };
-  zero('sums');
-  f.i32(0).set('r');
-  f.whileNot(
-    () => f.get('r').i32(size).op('ge_u'),
-    () => {
-      zero('rowSums');
-      f.i32(0).set('p');
-      f.whileNot(
-        () => f.get('p').i32(size).op('ge_u'),
-        () => {
-          f.get('x').get('r').get('xRow').op('mul').op('add').get('p').i32(bytes).op('mul').op('add').set('at');
-          f.i32(0).set('c');
-          f.whileNot(
-            () => f.get('c').i32(bytes).op('ge_u'),
-            () => {
-              f.get('at').get('c').op('add').simd('v128.load', 0);
-              f.get('shift').get('c').op('add').simd('v128.load', 0).simd('f32x4.sub').set('d');
-              f.get('rowSums').get('c').op('add');
-              f.get('rowSums').get('c').op('add').simd('v128.load', 0).get('d').simd('f32x4.add');
-              f.simd('v128.store', 0);
-              f.get('rowSums').get('c').op('add');
-              f.get('rowSums').get('c').op('add').simd('v128.load', bytes);
-              f.get('d').get('d').simd('f32x4.mul').simd('f32x4.add');
-              f.simd('v128.store', bytes);
-              f.get('c').i32(16).op('add').set('c');
-            },
-          );
-          f.get('p').i32(1).op('add').set('p');
-        },
-      );
-      // This row's partial sums into the totals.
-      f.i32(0).set('c');
-      f.whileNot(
-        () =>
-          f
-            .get('c')
-            .i32(2 * bytes)
-            .op('ge_u'),
-        () => {
-          f.get('sums').get('c').op('add');
-          f.get('sums').get('c').op('add').simd('v128.load', 0);
-          f.get('rowSums').get('c').op('add').simd('v128.load', 0).simd('f32x4.add');
-          f.simd('v128.store', 0);
-          f.get('c').i32(16).op('add').set('c');
-        },
-      );
-      f.get('r').i32(1).op('add').set('r');
-    },
-  );
+  // `into`[c] += `from`[c] over the 2C sums (or = 0 without `from`).
+  const addAll = (into: string, from?: string) =>
+    f.forRange('c', 2 * bytes, 16, () => {
+      f.get(into).get('c').op('add');
+      if (from) {
+        f.get(into).get('c').op('add').simd('v128.load', 0);
+        f.get(from).get('c').op('add').simd('v128.load', 0).simd('f32x4.add');
+      } else f.f32x4(0);
+      f.simd('v128.store', 0);
+    });
+  addAll('sums');
+  f.forRange('r', size, 1, () => {
+    addAll('rowSums');
+    f.forRange('p', size, 1, () => {
+      f.get('x').get('r').get('xRow').op('mul').op('add').get('p').i32(bytes).op('mul').op('add').set('at');
+      f.forRange('c', bytes, 16, () => {
+        f.get('at').get('c').op('add').simd('v128.load', 0);
+        f.get('shift').get('c').op('add').simd('v128.load', 0).simd('f32x4.sub').set('d');
+        f.get('rowSums').get('c').op('add');
+        f.get('rowSums').get('c').op('add').simd('v128.load', 0).get('d').simd('f32x4.add');
+        f.simd('v128.store', 0);
+        f.get('rowSums').get('c').op('add');
+        f.get('rowSums').get('c').op('add').simd('v128.load', bytes);
+        f.get('d').get('d').simd('f32x4.mul').simd('f32x4.add');
+        f.simd('v128.store', bytes);
+      });
+    });
+    // This row's partial sums into the totals.
+    addAll('sums', 'rowSums');
+  });
   return f;
 }
 
@@ -96,46 +63,32 @@ export function normalizeFunction(size: number, channels: number, swish: boolean
   for (const name of ['row', 'p', 'c', 'from', 'to']) f.local(name, 'i32');
   // z, and pushExp's r and k.
   for (const name of ['z', 'r', 'k']) f.local(name, 'v128');
-  f.i32(0).set('row');
-  f.whileNot(
-    () => f.get('row').i32(size).op('ge_u'),
-    () => {
-      f.i32(0).set('p');
-      f.whileNot(
-        () => f.get('p').i32(size).op('ge_u'),
-        () => {
-          f.get('x').get('row').get('xRow').op('mul').op('add').get('p').i32(bytes).op('mul').op('add').set('from');
-          f.get('y').get('row').get('yRow').op('mul').op('add').get('p').i32(bytes).op('mul').op('add').set('to');
-          f.i32(0).set('c');
-          f.whileNot(
-            () => f.get('c').i32(bytes).op('ge_u'),
-            () => {
-              f.get('from').get('c').op('add').simd('v128.load', 0);
-              f.get('coefficients').get('c').op('add').simd('v128.load', 0).simd('f32x4.sub');
-              f.get('coefficients').get('c').op('add').simd('v128.load', bytes).simd('f32x4.mul');
-              f.get('coefficients')
-                .get('c')
-                .op('add')
-                .simd('v128.load', 2 * bytes)
-                .simd('f32x4.add')
-                .set('z');
-              f.get('to').get('c').op('add');
-              if (swish) {
-                // z / (1 + e^−z): e^−z saturates at e^88 for z < −88 (then ≈ 0), and at e^−87 for z > 87 (≈ z).
-                f.get('z');
-                f.f32x4(0).get('z').simd('f32x4.sub');
-                pushExp(f);
-                f.f32x4(1).simd('f32x4.add').simd('f32x4.div');
-              } else f.get('z');
-              f.simd('v128.store', 0);
-              f.get('c').i32(16).op('add').set('c');
-            },
-          );
-          f.get('p').i32(1).op('add').set('p');
-        },
-      );
-      f.get('row').i32(1).op('add').set('row');
-    },
-  );
+  const coefficient = (n: number) =>
+    f
+      .get('coefficients')
+      .get('c')
+      .op('add')
+      .simd('v128.load', n * bytes);
+  f.forRange('row', size, 1, () => {
+    f.forRange('p', size, 1, () => {
+      f.get('x').get('row').get('xRow').op('mul').op('add').get('p').i32(bytes).op('mul').op('add').set('from');
+      f.get('y').get('row').get('yRow').op('mul').op('add').get('p').i32(bytes).op('mul').op('add').set('to');
+      f.forRange('c', bytes, 16, () => {
+        f.get('from').get('c').op('add').simd('v128.load', 0);
+        coefficient(0).simd('f32x4.sub');
+        coefficient(1).simd('f32x4.mul');
+        coefficient(2).simd('f32x4.add').set('z');
+        f.get('to').get('c').op('add');
+        if (swish) {
+          // z / (1 + e^−z): e^−z saturates at e^88 for z < −88 (then ≈ 0), and at e^−87 for z > 87 (≈ z).
+          f.get('z');
+          f.f32x4(0).get('z').simd('f32x4.sub');
+          pushExp(f);
+          f.f32x4(1).simd('f32x4.add').simd('f32x4.div');
+        } else f.get('z');
+        f.simd('v128.store', 0);
+      });
+    });
+  });
   return f;
 }

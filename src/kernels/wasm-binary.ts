@@ -163,6 +163,22 @@ export class FunctionBody {
     this.code.push(0x0c, 0, 0x0b, 0x0b);
     return this;
   }
+  /** `for (name = 0; name < end; name += step) body()`, unsigned; `end` a constant or a local's name. */
+  forRange(name: string, end: number | string, step: number, body: () => void): this {
+    this.i32(0).set(name);
+    return this.whileNot(
+      () => {
+        this.get(name);
+        if (typeof end === 'number') this.i32(end);
+        else this.get(end);
+        this.op('ge_u');
+      },
+      () => {
+        body();
+        this.get(name).i32(step).op('add').set(name);
+      },
+    );
+  }
   /** `if (top of stack) { then }`. */
   ifThen(then: () => void): this {
     this.code.push(0x04, 0x40);

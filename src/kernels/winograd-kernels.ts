@@ -18,27 +18,20 @@ export const tilesPerSide = ({ m, size }: WinogradShape): number => Math.ceil(si
 /** Side of the padded input a layer reads: 1 pixel of the convolution's padding before, the rest after. */
 export const paddedSide = (shape: WinogradShape): number => tilesPerSide(shape) * shape.m + 2;
 
-/**
- * Pushes Σ_k weights[k] · value(k), skipping zero weights, adding or subtracting where a weight is ±1. At least one
- * weight is nonzero in every row of the matrices.
- */
-function linearCombination(f: FunctionBody, weights: readonly number[], value: (k: number) => void): void {
+/** Pushes Σ_t weights[t] · value(t) for weights of any sign, zero weights skipped (at least one is nonzero). */
+function weightedSum(f: FunctionBody, weights: readonly number[], value: (t: number) => void): void {
   let first = true;
-  weights.forEach((w, k) => {
+  weights.forEach((w, t) => {
     if (w === 0) return;
-    value(k);
-    if (Math.abs(w) !== 1) f.f32x4(Math.abs(w)).simd('f32x4.mul');
+    value(t);
     if (first) {
-      if (w < 0) throw new Error('the first term of a transform row is negative: write its row negated');
-    } else f.simd(w < 0 ? 'f32x4.sub' : 'f32x4.add');
-    first = false;
+      if (w !== 1) f.f32x4(w).simd('f32x4.mul');
+      first = false;
+      return;
+    }
+    if (Math.abs(w) !== 1) f.f32x4(Math.abs(w)).simd('f32x4.mul');
+    f.simd(w < 0 ? 'f32x4.sub' : 'f32x4.add');
   });
-}
-
-/** A row of weights with its first nonzero weight positive, and the sign to apply to what it computes. */
-function leadingPositive(row: readonly number[]): { weights: number[]; negate: boolean } {
-  const lead = row.find((w) => w !== 0)!;
-  return lead < 0 ? { weights: row.map((w) => -w), negate: true } : { weights: [...row], negate: false };
 }
 
 /**
@@ -54,72 +47,50 @@ export function winogradInputFunction(shape: WinogradShape, channels: number): F
   const side = paddedSide(shape);
   const pixel = 4 * channels;
   const tapStride = 4 * t * t * channels;
-  const BT = WINOGRAD_TRANSFORMS[m].BT.map(leadingPositive);
+  const { BT } = WINOGRAD_TRANSFORMS[m];
   const f = new FunctionBody(['x', 'v']);
   for (const name of ['ty', 'tx', 'c', 'src', 'dst']) f.local(name, 'i32');
   const d = (i: number, j: number) => `d${i}_${j}`;
   const rowsDone = (i: number, j: number) => `r${i}_${j}`;
   for (let i = 0; i < a; i++) for (let j = 0; j < a; j++) f.local(d(i, j), 'v128');
   for (let i = 0; i < a; i++) for (let j = 0; j < a; j++) f.local(rowsDone(i, j), 'v128');
-
-  f.i32(0).set('ty');
-  f.whileNot(
-    () => f.get('ty').i32(t).op('ge_u'),
-    () => {
-      f.i32(0).set('tx');
-      f.whileNot(
-        () => f.get('tx').i32(t).op('ge_u'),
-        () => {
-          f.i32(0).set('c');
-          f.whileNot(
-            () => f.get('c').i32(pixel).op('ge_u'),
-            () => {
-              // src: the window's first pixel, channel c; dst: tap 0 of this tile, channel c.
-              f.get('x')
-                .get('ty')
-                .i32(m * side * pixel)
-                .op('mul')
-                .op('add');
-              f.get('tx')
-                .i32(m * pixel)
-                .op('mul')
-                .op('add')
-                .get('c')
-                .op('add')
-                .set('src');
-              f.get('v').get('ty').i32(t).op('mul').get('tx').op('add').i32(pixel).op('mul').op('add');
-              f.get('c').op('add').set('dst');
-              for (let i = 0; i < a; i++)
-                for (let j = 0; j < a; j++)
-                  f.get('src')
-                    .simd('v128.load', (i * side + j) * pixel)
-                    .set(d(i, j));
-              // Bᵀ·d: row ξ of the result combines the window's rows.
-              for (let xi = 0; xi < a; xi++) {
-                for (let j = 0; j < a; j++) {
-                  linearCombination(f, BT[xi]!.weights, (k) => f.get(d(k, j)));
-                  f.set(rowsDone(xi, j));
-                }
-              }
-              // (Bᵀ·d)·B: column ν combines that result's columns; signs of negated rows applied here.
-              for (let xi = 0; xi < a; xi++) {
-                for (let nu = 0; nu < a; nu++) {
-                  f.get('dst');
-                  const negate = BT[xi]!.negate !== BT[nu]!.negate;
-                  if (negate) f.f32x4(0);
-                  linearCombination(f, BT[nu]!.weights, (k) => f.get(rowsDone(xi, k)));
-                  if (negate) f.simd('f32x4.sub');
-                  f.simd('v128.store', (xi * a + nu) * tapStride);
-                }
-              }
-              f.get('c').i32(16).op('add').set('c');
-            },
-          );
-          f.get('tx').i32(1).op('add').set('tx');
-        },
-      );
-      f.get('ty').i32(1).op('add').set('ty');
-    },
+  f.forRange('ty', t, 1, () =>
+    f.forRange('tx', t, 1, () =>
+      f.forRange('c', pixel, 16, () => {
+        // src: the window's first pixel, channel c; dst: tap 0 of this tile, channel c.
+        f.get('x')
+          .get('ty')
+          .i32(m * side * pixel)
+          .op('mul')
+          .op('add');
+        f.get('tx')
+          .i32(m * pixel)
+          .op('mul')
+          .op('add')
+          .get('c')
+          .op('add')
+          .set('src');
+        f.get('v').get('ty').i32(t).op('mul').get('tx').op('add').i32(pixel).op('mul').op('add');
+        f.get('c').op('add').set('dst');
+        for (let i = 0; i < a; i++)
+          for (let j = 0; j < a; j++)
+            f.get('src')
+              .simd('v128.load', (i * side + j) * pixel)
+              .set(d(i, j));
+        // Bᵀ·d: row ξ of the result combines the window's rows; then (Bᵀ·d)·B combines that result's columns.
+        for (let xi = 0; xi < a; xi++)
+          for (let j = 0; j < a; j++) {
+            weightedSum(f, BT[xi]!, (k) => f.get(d(k, j)));
+            f.set(rowsDone(xi, j));
+          }
+        for (let xi = 0; xi < a; xi++)
+          for (let nu = 0; nu < a; nu++) {
+            f.get('dst');
+            weightedSum(f, BT[nu]!, (k) => f.get(rowsDone(xi, k)));
+            f.simd('v128.store', (xi * a + nu) * tapStride);
+          }
+      }),
+    ),
   );
   return f;
 }
@@ -142,7 +113,7 @@ export function winogradOutputFunction(
   const t = tilesPerSide(shape);
   const pixel = 4 * outputs;
   const tapStride = 4 * t * t * paddedOutputs;
-  const AT = WINOGRAD_TRANSFORMS[m].AT.map(leadingPositive);
+  const { AT } = WINOGRAD_TRANSFORMS[m];
   const f = new FunctionBody(['mm', 'bias', 'y', 'yRow', 'res']);
   for (const name of ['ty', 'tx', 'k', 'src', 'dst', 'rows', 'cols', 'at']) f.local(name, 'i32');
   f.local('b', 'v128');
@@ -150,115 +121,72 @@ export function winogradOutputFunction(
   const q = (i: number, nu: number) => `q${i}_${nu}`;
   for (let xi = 0; xi < a; xi++) for (let nu = 0; nu < a; nu++) f.local(p(xi, nu), 'v128');
   for (let i = 0; i < m; i++) for (let nu = 0; nu < a; nu++) f.local(q(i, nu), 'v128');
-  // min(m, size − first) for a tile starting at `first` (pushed by `first`).
-  const kept = (first: () => void): void => {
-    f.i32(m);
-    f.i32(size);
-    first();
-    f.op('sub');
-    f.i32(m);
-    f.i32(size);
-    first();
-    f.op('sub').op('lt_u').op('select');
+  // min(m, size − first) for a tile starting at `first`: how many of its rows (or columns) are inside the map.
+  const kept = (tile: string, into: string): void => {
+    for (let twice = 0; twice < 2; twice++) f.i32(m).i32(size).get(tile).i32(m).op('mul').op('sub');
+    f.op('lt_u').op('select').set(into);
   };
-
-  f.i32(0).set('ty');
-  f.whileNot(
-    () => f.get('ty').i32(t).op('ge_u'),
-    () => {
-      kept(() => f.get('ty').i32(m).op('mul'));
-      f.set('rows');
-      f.i32(0).set('tx');
-      f.whileNot(
-        () => f.get('tx').i32(t).op('ge_u'),
-        () => {
-          kept(() => f.get('tx').i32(m).op('mul'));
-          f.set('cols');
-          f.i32(0).set('k');
-          f.whileNot(
-            () => f.get('k').i32(pixel).op('ge_u'),
-            () => {
-              f.get('mm')
-                .get('ty')
-                .i32(t)
-                .op('mul')
-                .get('tx')
-                .op('add')
-                .i32(4 * paddedOutputs)
-                .op('mul')
-                .op('add');
-              f.get('k').op('add').set('src');
-              for (let xi = 0; xi < a; xi++)
-                for (let nu = 0; nu < a; nu++)
-                  f.get('src')
-                    .simd('v128.load', (xi * a + nu) * tapStride)
-                    .set(p(xi, nu));
-              for (let i = 0; i < m; i++) {
-                for (let nu = 0; nu < a; nu++) {
-                  linearCombination(f, AT[i]!.weights, (xi) => f.get(p(xi, nu)));
-                  f.set(q(i, nu));
+  f.forRange('ty', t, 1, () => {
+    kept('ty', 'rows');
+    f.forRange('tx', t, 1, () => {
+      kept('tx', 'cols');
+      f.forRange('k', pixel, 16, () => {
+        f.get('mm')
+          .get('ty')
+          .i32(t)
+          .op('mul')
+          .get('tx')
+          .op('add')
+          .i32(4 * paddedOutputs)
+          .op('mul')
+          .op('add');
+        f.get('k').op('add').set('src');
+        for (let xi = 0; xi < a; xi++)
+          for (let nu = 0; nu < a; nu++)
+            f.get('src')
+              .simd('v128.load', (xi * a + nu) * tapStride)
+              .set(p(xi, nu));
+        for (let i = 0; i < m; i++)
+          for (let nu = 0; nu < a; nu++) {
+            weightedSum(f, AT[i]!, (xi) => f.get(p(xi, nu)));
+            f.set(q(i, nu));
+          }
+        f.get('bias').get('k').op('add').simd('v128.load', 0).set('b');
+        // The tile's first pixel, channel k, as a byte offset from y (and from the residual map).
+        f.get('ty').i32(m).op('mul').get('yRow').op('mul');
+        f.get('tx')
+          .i32(m * pixel)
+          .op('mul')
+          .op('add')
+          .get('k')
+          .op('add')
+          .set('at');
+        for (let i = 0; i < m; i++) {
+          f.i32(i).get('rows').op('lt_u');
+          f.ifThen(() => {
+            for (let j = 0; j < m; j++) {
+              f.i32(j).get('cols').op('lt_u');
+              f.ifThen(() => {
+                f.get('y').get('at').op('add');
+                if (i > 0) f.get('yRow').i32(i).op('mul').op('add');
+                f.set('dst');
+                f.get('dst');
+                weightedSum(f, AT[j]!, (nu) => f.get(q(i, nu)));
+                f.get('b').simd('f32x4.add');
+                if (residual) {
+                  f.get('res').get('at').op('add');
+                  if (i > 0) f.get('yRow').i32(i).op('mul').op('add');
+                  f.simd('v128.load', j * pixel).simd('f32x4.add');
                 }
-              }
-              f.get('bias').get('k').op('add').simd('v128.load', 0).set('b');
-              // The tile's first pixel, channel k, as a byte offset from y (and from the residual map).
-              f.get('ty').i32(m).op('mul').get('yRow').op('mul');
-              f.get('tx')
-                .i32(m * pixel)
-                .op('mul')
-                .op('add')
-                .get('k')
-                .op('add')
-                .set('at');
-              for (let i = 0; i < m; i++) {
-                f.i32(i).get('rows').op('lt_u');
-                f.ifThen(() => {
-                  for (let j = 0; j < m; j++) {
-                    f.i32(j).get('cols').op('lt_u');
-                    f.ifThen(() => {
-                      f.get('y').get('at').op('add');
-                      if (i > 0) f.get('yRow').i32(i).op('mul').op('add');
-                      f.set('dst');
-                      f.get('dst');
-                      // b + combination, or b − combination where the rows' signs differ.
-                      f.get('b');
-                      linearCombination(f, AT[j]!.weights, (nu) => f.get(q(i, nu)));
-                      f.simd(AT[i]!.negate !== AT[j]!.negate ? 'f32x4.sub' : 'f32x4.add');
-                      if (residual) {
-                        f.get('res').get('at').op('add');
-                        if (i > 0) f.get('yRow').i32(i).op('mul').op('add');
-                        f.simd('v128.load', j * pixel).simd('f32x4.add');
-                      }
-                      f.simd('v128.store', j * pixel);
-                    });
-                  }
-                });
-              }
-              f.get('k').i32(16).op('add').set('k');
-            },
-          );
-          f.get('tx').i32(1).op('add').set('tx');
-        },
-      );
-      f.get('ty').i32(1).op('add').set('ty');
-    },
-  );
-  return f;
-}
-
-/** Pushes Σ_t weights[t] · value(t) for weights of any sign, zero weights skipped (at least one is nonzero). */
-function weightedSum(f: FunctionBody, weights: readonly number[], value: (t: number) => void): void {
-  let first = true;
-  weights.forEach((w, t) => {
-    if (w === 0) return;
-    value(t);
-    if (first) {
-      if (w !== 1) f.f32x4(w).simd('f32x4.mul');
-      first = false;
-      return;
-    }
-    if (Math.abs(w) !== 1) f.f32x4(Math.abs(w)).simd('f32x4.mul');
-    f.simd(w < 0 ? 'f32x4.sub' : 'f32x4.add');
+                f.simd('v128.store', j * pixel);
+              });
+            }
+          });
+        }
+      });
+    });
   });
+  return f;
 }
 
 /**
@@ -275,52 +203,38 @@ export function winogradFilterFunction(m: WinogradTile, channels: number, output
   const f = new FunctionBody(['w', 'panels']);
   for (const name of ['c', 'k', 'src', 'dst']) f.local(name, 'i32');
   for (let t = 0; t < 9; t++) f.local(`g${t}`, 'v128');
-  f.i32(0).set('c');
-  f.whileNot(
-    () => f.get('c').i32(channels).op('ge_u'),
-    () => {
-      f.i32(0).set('k');
-      f.whileNot(
-        () =>
-          f
-            .get('k')
-            .i32(4 * outputs)
-            .op('ge_u'),
-        () => {
-          f.get('w')
-            .get('c')
-            .i32(9 * 4 * outputs)
-            .op('mul')
-            .op('add')
-            .get('k')
-            .op('add')
-            .set('src');
-          for (let t = 0; t < 9; t++)
-            f.get('src')
-              .simd('v128.load', t * 4 * outputs)
-              .set(`g${t}`);
-          // Column k (a byte offset, four columns at a time) of row c: panel k / 8 holds `channels` rows of 8.
-          f.get('panels')
-            .get('k')
-            .i32(5)
-            .op('shr_u')
-            .i32(32 * channels)
-            .op('mul')
-            .op('add');
-          f.get('c').i32(32).op('mul').op('add');
-          f.get('k').i32(31).op('and').op('add').set('dst');
-          for (let xi = 0; xi < a; xi++)
-            for (let nu = 0; nu < a; nu++) {
-              const weights = Array.from({ length: 9 }, (_, t) => G[xi]![Math.floor(t / 3)]! * G[nu]![t % 3]!);
-              f.get('dst');
-              weightedSum(f, weights, (t) => f.get(`g${t}`));
-              f.simd('v128.store', (xi * a + nu) * 4 * panelFloats);
-            }
-          f.get('k').i32(16).op('add').set('k');
-        },
-      );
-      f.get('c').i32(1).op('add').set('c');
-    },
+  f.forRange('c', channels, 1, () =>
+    f.forRange('k', 4 * outputs, 16, () => {
+      f.get('w')
+        .get('c')
+        .i32(9 * 4 * outputs)
+        .op('mul')
+        .op('add')
+        .get('k')
+        .op('add')
+        .set('src');
+      for (let t = 0; t < 9; t++)
+        f.get('src')
+          .simd('v128.load', t * 4 * outputs)
+          .set(`g${t}`);
+      // Column k (a byte offset, four columns at a time) of row c: panel k / 8 holds `channels` rows of 8.
+      f.get('panels')
+        .get('k')
+        .i32(5)
+        .op('shr_u')
+        .i32(32 * channels)
+        .op('mul')
+        .op('add');
+      f.get('c').i32(32).op('mul').op('add');
+      f.get('k').i32(31).op('and').op('add').set('dst');
+      for (let xi = 0; xi < a; xi++)
+        for (let nu = 0; nu < a; nu++) {
+          const weights = Array.from({ length: 9 }, (_, t) => G[xi]![Math.floor(t / 3)]! * G[nu]![t % 3]!);
+          f.get('dst');
+          weightedSum(f, weights, (t) => f.get(`g${t}`));
+          f.simd('v128.store', (xi * a + nu) * 4 * panelFloats);
+        }
+    }),
   );
   return f;
 }
