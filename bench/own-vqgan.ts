@@ -19,6 +19,7 @@ import { sessionOptionsFor } from '../src/pipeline/session-options.ts';
 import { openModelFolder } from '../tools/node/model-folder.ts';
 import { intArg, parseArgs, runCli, UsageError } from '../tools/cli-args.ts';
 import { median } from './bench-report.ts';
+import { psnr } from '../tools/image-psnr.ts';
 
 async function ortDecode(ort: OrtApi, session: Session, codes: BigInt64Array, images: number, grid: number) {
   const feeds = { [VQGAN_INPUTS.codes]: new ort.Tensor('int64', codes, [images, grid * grid]) };
@@ -26,16 +27,6 @@ async function ortDecode(ort: OrtApi, session: Session, codes: BigInt64Array, im
   const pixels = out[VQGAN_OUTPUTS.pixels]!.data as Float32Array;
   for (const t of Object.values(out)) t.dispose();
   return pixels;
-}
-
-function psnr(actual: Float32Array, reference: Float32Array): number {
-  let squared = 0;
-  let [lo, hi] = [Infinity, -Infinity];
-  reference.forEach((r, i) => {
-    squared += (actual[i]! - r) ** 2;
-    [lo, hi] = [Math.min(lo, r), Math.max(hi, r)];
-  });
-  return 10 * Math.log10((hi - lo) ** 2 / (squared / reference.length));
 }
 
 async function main(): Promise<void> {

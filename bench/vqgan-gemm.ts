@@ -16,7 +16,6 @@ import * as ortWeb from 'onnxruntime-web';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { vqganGridSize, vqganLevelChannels } from '../src/model/config.ts';
 import type { VqganConfig } from '../src/model/config.ts';
 import type { OrtApi, SessionOptions } from '../src/pipeline/runtime.ts';
 import { WASM_SESSION_OPTIONS } from '../src/pipeline/session-options.ts';
@@ -27,7 +26,7 @@ import { GraphBuilder } from '../tools/exporter/onnx/graph-builder.ts';
 import { shippedWinogradTile } from '../src/model/winograd-transforms.ts';
 import { winogradConv3x3 } from '../tools/exporter/graphs/winograd.ts';
 import { StandaloneConv3x3 } from '../src/kernels/winograd-conv.ts';
-import { vqganLevels } from '../src/model/vqgan-levels.ts';
+import { vqganConv3x3s } from '../src/model/vqgan-levels.ts';
 import { PRESET_SHAPES, PRESETS } from '../tools/exporter/presets.ts';
 import type { PresetName } from '../tools/exporter/presets.ts';
 import { fillNormal } from '../tools/exporter/prng.ts';
@@ -46,35 +45,23 @@ interface Product {
   count: number;
 }
 
-/** The 3×3 convolutions of a VQGAN decoder (size, in, out), in order: what vqgan.ts builds as Winograd. */
-function conv3x3s(c: VqganConfig): [number, number, number][] {
-  const top = vqganLevelChannels(c, c.chMult.length - 1);
-  const grid = vqganGridSize(c);
-  const convs: [number, number, number][] = [[grid, c.zChannels, top]];
-  for (let i = 0; i < 4; i++) convs.push([grid, top, top]); // the middle's two residual blocks
-  for (const level of vqganLevels(c)) {
-    for (const block of level.blocks)
-      convs.push([level.resolution, block.cin, block.cout], [level.resolution, block.cout, block.cout]);
-    if (level.upsample) {
-      const channels = vqganLevelChannels(c, level.level);
-      convs.push([2 * level.resolution, channels, channels]);
-    }
-  }
-  convs.push([c.resolution, vqganLevelChannels(c, 0), c.outCh]);
-  return convs;
-}
-
-function products(c: VqganConfig, images: number): Product[] {
-  const found = new Map<string, Product>();
-  for (const [size, channels, outputs] of conv3x3s(c)) {
-    const m = shippedWinogradTile(size);
-    const rows = images * Math.ceil(size / m) ** 2;
+/** The decoder's distinct 3×3 convolutions (size, channels in and out) with how many of each a decode runs. */
+function distinctConvs(c: VqganConfig) {
+  const found = new Map<string, { size: number; channels: number; outputs: number; count: number }>();
+  for (const { size, channels, outputs } of vqganConv3x3s(c)) {
     const key = `${size} ${channels} ${outputs}`;
     const known = found.get(key);
     if (known) known.count++;
-    else found.set(key, { size, taps: (m + 2) ** 2, rows, channels, outputs, count: 1 });
+    else found.set(key, { size, channels, outputs, count: 1 });
   }
   return [...found.values()];
+}
+
+function products(c: VqganConfig, images: number): Product[] {
+  return distinctConvs(c).map(({ size, channels, outputs, count }) => {
+    const m = shippedWinogradTile(size);
+    return { size, taps: (m + 2) ** 2, rows: images * Math.ceil(size / m) ** 2, channels, outputs, count };
+  });
 }
 
 const flops = (p: Product): number => 2 * p.taps * p.rows * p.channels * p.outputs;
@@ -153,19 +140,16 @@ function layerGraph(size: number, channels: number, outputs: number, kernel: Flo
   return b.serialize();
 }
 
-/** Whole layers, 1 image, 1 thread: ONNX Runtime WASM's kernels summed against ours (ms per decode). */
+/**
+ * Whole layers, 1 image, 1 thread: ONNX Runtime WASM's kernels summed (its filter transform folded at load) against
+ * ours as a decode runs them (layers of ≥ 100 tiles transform their filters each run: transformsEachRun).
+ */
 async function timeLayers(shape: PresetName, runs: number): Promise<void> {
-  const convs = conv3x3s(PRESET_SHAPES[shape].vqgan).filter(([, , outputs]) => outputs % 4 === 0);
-  const distinct = new Map<string, { size: number; channels: number; outputs: number; count: number }>();
-  for (const [size, channels, outputs] of convs) {
-    const key = `${size} ${channels} ${outputs}`;
-    const known = distinct.get(key);
-    if (known) known.count++;
-    else distinct.set(key, { size, channels, outputs, count: 1 });
-  }
+  // conv_out's 3 outputs are left out: the output transform writes channels in fours.
+  const distinct = distinctConvs(PRESET_SHAPES[shape].vqgan).filter(({ outputs }) => outputs % 4 === 0);
   let [ortTotal, ownTotal] = [0, 0];
   console.log(`VQGAN 3×3 layers, ${shape}, 1 image, 1 thread (ms per layer: web-wasm, ours, ratio; × count):`);
-  for (const { size, channels, outputs, count } of distinct.values()) {
+  for (const { size, channels, outputs, count } of distinct) {
     const kernel = fillNormal(new Float32Array(outputs * channels * 9), size, 0, 0.05);
     const bias = fillNormal(new Float32Array(outputs), outputs, 0, 0.1);
     const x = fillNormal(new Float32Array(size * size * channels), channels, 0, 1);
@@ -177,7 +161,9 @@ async function timeLayers(shape: PresetName, runs: number): Promise<void> {
     for (let r = 0; r <= runs; r++) for (const t of Object.values(await session.run(feeds))) t.dispose();
     const events = kernelEvents(endProfiling(session, true, tmpdir()));
     await session.release();
-    const perRun = events.reduce((sum, e) => sum + e.dur / 1000, 0) / (runs + 1);
+    // Every run runs the same nodes: the first run's (the warm-up) are left out, as ours is.
+    const timed = events.slice(events.length / (runs + 1));
+    const perRun = timed.reduce((sum, e) => sum + e.dur / 1000, 0) / runs;
     const conv = new StandaloneConv3x3({ kernel, bias, channels, outputs }, { m: shippedWinogradTile(size), size });
     conv.run(x);
     const times: number[] = [];

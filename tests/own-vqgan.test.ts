@@ -12,7 +12,7 @@ import { buildVqganGraph } from '../tools/exporter/graphs/vqgan.ts';
 import { GraphBuilder } from '../tools/exporter/onnx/graph-builder.ts';
 import { vqganLayout } from '../tools/exporter/layout.ts';
 import { int64, ort } from './helpers/graphs.ts';
-import { psnr } from './helpers/psnr.ts';
+import { psnr } from '../tools/image-psnr.ts';
 import { randomParams } from './reference/memory-params.ts';
 import type { VqganConfig } from '../src/model/config.ts';
 
@@ -49,6 +49,21 @@ for (const dtype of ['fp32', 'q8', 'fp16'] as const) {
     assert.ok(db >= 80, `${db.toFixed(1)} dB`);
   });
 }
+
+void test('our VQGAN: attention over pixel counts that are not whole panels (6², 12²), at more than one level', async () => {
+  // A 6 × 6 grid: 36 and 144 pixels, neither a multiple of the GEMM's 8 columns; attention on both maps.
+  const odd: VqganConfig = { ...config, chMult: [1, 2], resolution: 12, attnResolutions: [6, 12] };
+  const b = new GraphBuilder('vqgan', null);
+  buildVqganGraph(b, randomParams(vqganLayout(odd), 9), odd, 'fp32', 'direct');
+  const model = b.serialize();
+  const oddCodes = codes.slice(0, 36);
+  const session = await ort.InferenceSession.create(model);
+  const out = await session.run({ [VQGAN_INPUTS.codes]: int64(oddCodes, [1, 36]) });
+  await session.release();
+  const ours = new OwnVqgan(odd, vqganTensorsFromOnnx(readInitializers(model)));
+  const db = psnr(ours.decode(oddCodes, 1), out[VQGAN_OUTPUTS.pixels]!.data as Float32Array);
+  assert.ok(db >= 80, `${db.toFixed(1)} dB`);
+});
 
 void test('our VQGAN refuses a code outside the codebook', () => {
   const b = new GraphBuilder('vqgan', null);

@@ -11,7 +11,7 @@ import type { ConvAlgorithm } from '../tools/exporter/graphs/vqgan.ts';
 import type { ExportDtype } from '../tools/exporter/graphs/precision.ts';
 import { vqganLayout } from '../tools/exporter/layout.ts';
 import { buildSession, int64, smallVqganConfig } from './helpers/graphs.ts';
-import { psnr } from './helpers/psnr.ts';
+import { psnr } from '../tools/image-psnr.ts';
 import { randomParams } from './reference/memory-params.ts';
 
 // Two levels (maps of 8 and 16), attention, a channel change with nin_shortcut: every conv kind.

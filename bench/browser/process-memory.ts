@@ -15,7 +15,7 @@ export interface ProcessEntry {
 
 /**
  * Every process `ps` lists, with its command line; none where there is no `ps` (the bench then reports no memory).
- * A `ps` costs ≈ 25 ms of CPU: the driver runs it only when Chromium starts (sampling with it every 250 ms took
+ * A `ps` costs ≈ 22 ms of CPU: the driver runs it only when Chromium starts (sampling with it every 250 ms took
  * a 9-image step 11–40 % slower on two cores; `readProcessTable` is what the sampler reads).
  */
 export function listProcesses(): ProcessEntry[] {

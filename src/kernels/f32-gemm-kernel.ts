@@ -24,7 +24,10 @@ const ROW_BLOCK = 32;
  * The kernel's parameters, in order: byte offsets (`bias`: N floats every row starts from), then sizes; columns
  * [p0, p1) of the padded N are computed.
  */
-export const F32_GEMM_PARAMS = ['wp', 'x', 'bias', 'y', 'M', 'N', 'K', 'p0', 'p1'] as const;
+const F32_GEMM_PARAMS = ['wp', 'x', 'bias', 'y', 'M', 'N', 'K', 'p0', 'p1'] as const;
+
+/** A kernel as JavaScript calls it: byte offsets and sizes in, results in the memory. */
+export type KernelFunction = (...args: number[]) => void;
 
 /**
  * How a product is accumulated: `mul-add`, SIMD128's `f32x4.mul` then `f32x4.add` (everywhere); `relaxed-madd`,
@@ -38,7 +41,7 @@ export type F32Product = 'mul-add' | 'relaxed-madd';
  * to whole panels), columns [p0, p1) computed, p0 and p1 multiples of F32_PANEL_COLUMNS, so threads can share one call
  * by columns.
  */
-export function f32GemmFunction(product: F32Product = 'mul-add'): FunctionBody {
+function f32GemmFunction(product: F32Product = 'mul-add'): FunctionBody {
   const f = new FunctionBody(F32_GEMM_PARAMS);
   for (const name of ['p', 'm', 'mb', 'mEnd', 'k4', 'K4', 'wq', 'y0']) f.local(name, 'i32');
   for (const name of ['w0', 'w1', 'a']) f.local(name, 'v128');
@@ -145,10 +148,10 @@ export function compileF32GemmFunctions(
   functions: Record<string, FunctionBody>,
   product: F32Product,
   memory: WebAssembly.Memory,
-): Record<string, (...args: number[]) => void> {
+): Record<string, KernelFunction> {
   const bytes = encodeModule({ ...functions, gemm: f32GemmFunction(product) }, { shared: false });
   const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
-  return instance.exports as Record<string, (...args: number[]) => void>;
+  return instance.exports as Record<string, KernelFunction>;
 }
 
 /** Floats the panels of a [K, N] matrix take (N padded to whole panels). */

@@ -7,14 +7,14 @@ import { GROUP_NORM_EPS, GROUP_NORM_GROUPS } from '../model/config.ts';
 import { channelSumsFunction, normalizeFunction } from './group-norm-kernels.ts';
 import { encodeModule } from './wasm-binary.ts';
 
-type Kernel = (...args: number[]) => void;
+import type { KernelFunction } from './f32-gemm-kernel.ts';
 
 /** Floats of scratch a norm of `channels` needs (sums, row sums, shift; mean, scale and bias). */
 export const groupNormScratchFloats = (channels: number): number => 8 * channels;
 
 export class OwnGroupNorm {
-  private readonly sums: Kernel;
-  private readonly normalize: Kernel;
+  private readonly sums: KernelFunction;
+  private readonly normalize: KernelFunction;
 
   /**
    * `scratchAt`: a byte offset in `memory` with groupNormScratchFloats(channels) floats, 16-byte aligned; `scale` and
@@ -32,11 +32,12 @@ export class OwnGroupNorm {
     if (channels % GROUP_NORM_GROUPS !== 0) throw new Error(`${channels} channels do not split into groups`);
     const bytes = encodeModule(
       { sums: channelSumsFunction(size, channels), normalize: normalizeFunction(size, channels, swish) },
-      { shared: memory.buffer instanceof SharedArrayBuffer },
+      // SharedArrayBuffer is undefined on pages that are not cross-origin isolated.
+      { shared: typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer },
     );
     const exports = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports;
-    this.sums = exports.sums as Kernel;
-    this.normalize = exports.normalize as Kernel;
+    this.sums = exports.sums as KernelFunction;
+    this.normalize = exports.normalize as KernelFunction;
   }
 
   /** y = GroupNorm(x) (· sigmoid of itself with swish); maps of size² pixels, rows xRow / yRow bytes apart. */

@@ -12,11 +12,11 @@ export class KernelArena {
   /** A piece of `bytes` (zeroed, as new memory is), 16-byte aligned. */
   alloc(bytes: number): number {
     const at = Math.ceil(this.top / 16) * 16;
-    this.top = at + bytes;
-    const pages = Math.ceil(this.top / PAGE);
+    const pages = Math.ceil((at + bytes) / PAGE);
+    if (pages > MAX_PAGES) throw new RangeError(`our kernels' memory would pass 4 GiB (${at + bytes} bytes)`);
     const have = this.memory.buffer.byteLength / PAGE;
-    if (pages > MAX_PAGES) throw new RangeError(`our kernels' memory would pass 4 GiB (${this.top} bytes)`);
     if (pages > have) this.memory.grow(pages - have);
+    this.top = at + bytes;
     return at;
   }
 

@@ -7,18 +7,18 @@
  */
 import type { VqganConfig } from '../model/config.ts';
 import { vqganGridSize, vqganLevelChannels } from '../model/config.ts';
-import { vqganLevels } from '../model/vqgan-levels.ts';
+import { vqganConv3x3s, vqganLevels } from '../model/vqgan-levels.ts';
+import type { VqganConv3x3 } from '../model/vqgan-levels.ts';
 import { shippedWinogradTile } from '../model/winograd-transforms.ts';
 import { compileF32GemmFunctions, f32PanelFloats, packF32Panels } from './f32-gemm-kernel.ts';
-import type { F32Product } from './f32-gemm-kernel.ts';
+import type { F32Product, KernelFunction as Kernel } from './f32-gemm-kernel.ts';
 import { groupNormScratchFloats, OwnGroupNorm } from './group-norm.ts';
 import { KernelArena } from './kernel-arena.ts';
-import { convScratchFloats, OwnConv3x3 } from './winograd-conv.ts';
+import { convScratchFloats, OwnConv3x3, transformsEachRun } from './winograd-conv.ts';
 import type { ConvScratch } from './winograd-conv.ts';
 import { paddedSide } from './winograd-kernels.ts';
-import type { ConvShape, ConvTensors, VqganTensors } from './vqgan-tensors.ts';
-
-type Kernel = (...args: number[]) => void;
+import type { ConvTensors, VqganTensors } from './vqgan-tensors.ts';
+import { padTo } from './int8-gemm-kernel.ts';
 
 /** Where a size × size map of `channels` sits in a padded buffer. */
 class MapGeometry {
@@ -112,8 +112,14 @@ type Step =
   | { readonly kind: 'attn'; readonly block: AttnBlock }
   | { readonly kind: 'upsample'; readonly conv: OwnConv3x3; readonly size: number; readonly channels: number };
 
-/** Buffers a decode holds at once at most (a residual block's input, two intermediates, its shortcut, its output). */
-const MAP_BUFFERS = 5;
+/**
+ * Buffers a decode holds at once at most: a residual block's input, its second norm's output, its shortcut and its
+ * output (the first norm's and convolution's are given back before).
+ */
+const MAP_BUFFERS = 4;
+/** Pieces of the attention's scratch: normed map, q, k, v, scores, mixed values, projection. */
+const ATTENTION_PIECES = 7;
+const CONV_OUT = 'decoder/conv_out';
 
 export class OwnVqgan {
   private readonly arena = new KernelArena();
@@ -122,10 +128,12 @@ export class OwnVqgan {
   private readonly codebook: Float32Array;
   private readonly postQuant: OwnConv1x1;
   private readonly convIn: OwnConv3x3;
-  private readonly steps: Step[] = [];
+  private readonly steps: readonly Step[];
   private readonly normOut: OwnGroupNorm;
   private readonly convOut: OwnConv3x3;
-  private readonly outChannels: number;
+  /** conv_out's outputs rounded up to 4: the channels of each pixel it writes. */
+  private readonly outStride: number;
+  private readonly scratch: ConvScratch & { readonly norm: number };
   private readonly buffers: MapBuffer[] = [];
   private readonly at: Record<'codes' | 'out' | 'attention', number>;
   private readonly attentionFloats: number;
@@ -139,18 +147,19 @@ export class OwnVqgan {
     this.gemm = compileF32GemmFunctions({}, product, arena.memory).gemm!;
     this.grid = vqganGridSize(config);
     this.codebook = tensors.codebook();
+    this.outStride = padTo(config.outCh, 4);
+    const convs = vqganConv3x3s(config).map((conv) =>
+      conv.path === CONV_OUT ? { ...conv, outputs: this.outStride } : conv,
+    );
+    this.scratch = this.allocateScratch(convs);
+    this.postQuant = new OwnConv1x1(arena, this.gemm, tensors.conv('post_quant_conv'));
+    this.convIn = this.conv3x3(tensors.conv('decoder/conv_in'), this.grid);
     const top = vqganLevelChannels(config, config.chMult.length - 1);
-    // Every 3×3 convolution, to size the scratch they share before any is built.
-    const convs: [string, number][] = [['decoder/conv_in', this.grid]];
-    const plan: (() => Step)[] = [];
-    const maps: MapGeometry[] = [];
-    const resBlock = (prefix: string, cin: number, cout: number, size: number) => {
-      convs.push([`${prefix}/conv1`, size], [`${prefix}/conv2`, size]);
-      maps.push(new MapGeometry(size, cin), new MapGeometry(size, cout));
-      plan.push(() => ({ kind: 'res', block: this.resBlock(tensors, prefix, cin, cout, size) }));
-    };
+    const steps: Step[] = [];
+    const resBlock = (prefix: string, cin: number, cout: number, size: number) =>
+      steps.push({ kind: 'res', block: this.resBlock(tensors, prefix, cin, cout, size) });
     const attnBlock = (prefix: string, channels: number, size: number) =>
-      plan.push(() => ({ kind: 'attn', block: this.attnBlock(tensors, prefix, channels, size) }));
+      steps.push({ kind: 'attn', block: this.attnBlock(tensors, prefix, channels, size) });
     resBlock('decoder/mid/block_1', top, top, this.grid);
     attnBlock('decoder/mid/attn_1', top, this.grid);
     resBlock('decoder/mid/block_2', top, top, this.grid);
@@ -163,49 +172,46 @@ export class OwnVqgan {
       const upsample = level.upsample;
       if (upsample) {
         const [channels, size] = [vqganLevelChannels(config, level.level), 2 * level.resolution];
-        convs.push([upsample, size]);
-        maps.push(new MapGeometry(size, channels));
-        plan.push(() => ({ kind: 'upsample', conv: this.conv3x3(tensors.conv(upsample), size), size, channels }));
+        steps.push({ kind: 'upsample', conv: this.conv3x3(tensors.conv(upsample), size), size, channels });
       }
     }
+    this.steps = steps;
     const base = vqganLevelChannels(config, 0);
-    convs.push(['decoder/conv_out', config.resolution]);
-    maps.push(new MapGeometry(this.grid, Math.max(config.zChannels, top)));
-
-    this.scratch = this.allocateScratch(convs.map(([path, size]) => ({ conv: tensors.convShape(path), size })));
-    this.postQuant = new OwnConv1x1(arena, this.gemm, tensors.conv('post_quant_conv'));
-    this.convIn = this.conv3x3(tensors.conv('decoder/conv_in'), this.grid);
-    this.steps = plan.map((build) => build());
-    const out = tensors.conv('decoder/conv_out');
-    this.outChannels = out.outputs;
     this.normOut = this.groupNorm(tensors, 'decoder/norm_out', config.resolution, base, true);
-    this.convOut = this.conv3x3(fourOutputs(out), config.resolution);
+    this.convOut = this.conv3x3(widened(tensors.conv(CONV_OUT), this.outStride), config.resolution);
+    // Every map a decode holds: each convolution's input and output, and the codes' map.
+    const maps = convs.flatMap(({ size, channels, outputs }) => [
+      new MapGeometry(size, channels),
+      new MapGeometry(size, outputs),
+    ]);
+    maps.push(new MapGeometry(this.grid, config.zChannels));
     const largest = Math.max(...maps.map((g) => g.floats));
     for (let i = 0; i < MAP_BUFFERS; i++) this.buffers.push({ at: arena.alloc(4 * largest), shape: null, free: true });
-    const pixels = this.grid * this.grid;
-    this.attentionFloats = pixels * Math.max(top, pixels);
+    // Each piece of an attention's scratch holds [pixels (padded to 8), max(channels, pixels padded)].
+    const attentions = steps.flatMap((step) => (step.kind === 'attn' ? [step.block] : []));
+    this.attentionFloats = Math.max(
+      0,
+      ...attentions.map(({ size, channels }) => padTo(size * size, 8) * Math.max(channels, padTo(size * size, 8))),
+    );
     this.at = {
-      codes: arena.alloc(4 * pixels * config.embedDim),
-      out: arena.alloc(4 * config.resolution ** 2 * 4),
-      attention: arena.alloc(4 * 7 * this.attentionFloats),
+      codes: arena.alloc(4 * this.grid ** 2 * config.embedDim),
+      out: arena.alloc(4 * config.resolution ** 2 * this.outStride),
+      attention: arena.alloc(4 * ATTENTION_PIECES * this.attentionFloats),
     };
   }
 
-  private scratch: ConvScratch & { norm: number };
-
-  private allocateScratch(convs: { conv: ConvShape; size: number }[]) {
+  private allocateScratch(convs: readonly VqganConv3x3[]): ConvScratch & { readonly norm: number } {
     let [filters, operands, products, widest] = [0, 0, 0, 0];
-    for (const { conv, size } of convs) {
-      const floats = convScratchFloats(
-        { m: shippedWinogradTile(size), size },
-        conv.channels,
-        Math.max(4, conv.outputs),
-      );
-      filters = Math.max(filters, floats.filters);
+    for (const { size, channels, outputs } of convs) {
+      const shape = { m: shippedWinogradTile(size), size };
+      const floats = convScratchFloats(shape, channels, outputs);
+      // Only layers that transform their filters each run use the shared filter scratch.
+      if (transformsEachRun(shape)) filters = Math.max(filters, floats.filters);
       [operands, products] = [Math.max(operands, floats.operands), Math.max(products, floats.products)];
-      widest = Math.max(widest, conv.channels, conv.outputs);
+      widest = Math.max(widest, channels, outputs);
     }
-    const pixels = this.grid * this.grid;
+    // The zero bias of every product: as wide as the widest layer, or as an attention's pixels (at most a full map).
+    const pixels = padTo(this.config.resolution ** 2, 8);
     const { arena } = this;
     return {
       filters: arena.alloc(4 * filters),
@@ -280,11 +286,12 @@ export class OwnVqgan {
   decode(codes: ArrayLike<number | bigint>, images: number): Float32Array {
     const { config } = this;
     const R = config.resolution;
-    const pixels = new Float32Array(images * this.outChannels * R * R);
+    const channels = config.outCh;
+    const pixels = new Float32Array(images * channels * R * R);
     for (let n = 0; n < images; n++) {
       const out = this.decodeOne(codes, n);
-      for (let c = 0; c < this.outChannels; c++)
-        for (let p = 0; p < R * R; p++) pixels[(n * this.outChannels + c) * R * R + p] = out[p * 4 + c]!;
+      for (let c = 0; c < channels; c++)
+        for (let p = 0; p < R * R; p++) pixels[(n * channels + c) * R * R + p] = out[p * this.outStride + c]!;
     }
     return pixels;
   }
@@ -318,9 +325,9 @@ export class OwnVqgan {
     const h = this.take(base);
     this.normOut.run(x.at + base.interior, base.row, h.at + base.interior, base.row);
     this.give(x);
-    this.convOut.compute(h.at, this.at.out, 16 * config.resolution);
+    this.convOut.compute(h.at, this.at.out, 4 * this.outStride * config.resolution);
     this.give(h);
-    return this.arena.floats(this.at.out, config.resolution ** 2 * 4);
+    return this.arena.floats(this.at.out, config.resolution ** 2 * this.outStride);
   }
 
   private runResBlock(x: MapBuffer, block: ResBlock): MapBuffer {
@@ -368,24 +375,29 @@ export class OwnVqgan {
     block.q.run(hc, q, P);
     block.k.run(hc, k, P);
     block.v.run(hc, v, P);
-    // scores = q · kᵀ: kᵀ [C, P] as the GEMM's weights (packed over hc, no longer needed).
+    // scores = q · kᵀ: kᵀ [C, P] as the GEMM's weights (packed over hc, no longer needed), its columns padded to
+    // whole panels, Pp: the scores' rows are Pp apart, their padding 0 after the softmax, v's padding rows 0.
+    const Pp = padTo(P, 8);
     const keys = this.arena.floats(k, P * C);
     const transposed = new Float32Array(C * P);
     for (let p = 0; p < P; p++) for (let c = 0; c < C; c++) transposed[c * P + p] = keys[p * C + c]!;
     packF32Panels(transposed, C, P, this.arena.floats(hc, f32PanelFloats(C, P)));
-    this.gemm(hc, q, this.scratch.zeros, scores, P, P, C, 0, P);
-    const weights = this.arena.floats(scores, P * P);
+    this.gemm(hc, q, this.scratch.zeros, scores, P, Pp, C, 0, Pp);
+    const weights = this.arena.floats(scores, P * Pp);
     for (let i = 0; i < P; i++) {
-      const row = weights.subarray(i * P, (i + 1) * P);
+      const row = weights.subarray(i * Pp, i * Pp + P);
       let largest = -Infinity;
       for (const s of row) largest = Math.max(largest, s);
       let sum = 0;
       for (let j = 0; j < P; j++) sum += row[j] = Math.exp(row[j]! - largest);
       for (let j = 0; j < P; j++) row[j]! /= sum;
+      weights.fill(0, i * Pp + P, (i + 1) * Pp);
     }
-    // mixed = weights · v: v [P, C] as the weights.
-    packF32Panels(this.arena.floats(v, P * C).slice(), P, C, this.arena.floats(hc, f32PanelFloats(P, C)));
-    this.gemm(hc, scores, this.scratch.zeros, mixed, P, C, P, 0, C);
+    // mixed = weights · v: v [Pp, C] as the weights.
+    const values = new Float32Array(Pp * C);
+    values.set(this.arena.floats(v, P * C));
+    packF32Panels(values, Pp, C, this.arena.floats(hc, f32PanelFloats(Pp, C)));
+    this.gemm(hc, scores, this.scratch.zeros, mixed, P, C, Pp, 0, C);
     block.proj.run(mixed, projected, P);
     const out = this.take(map);
     const added = this.arena.floats(projected, P * C);
@@ -423,9 +435,8 @@ export class OwnVqgan {
   }
 }
 
-/** conv_out's 3 output channels widened to 4 (zero weights and bias): the output transform writes fours. */
-function fourOutputs(t: ConvTensors): ConvTensors {
-  const outputs = Math.ceil(t.outputs / 4) * 4;
+/** conv_out's outputs widened to `outputs` (zero weights and bias): the output transform writes channels in fours. */
+function widened(t: ConvTensors, outputs: number): ConvTensors {
   const kernel = new Float32Array(outputs * t.channels * 9);
   kernel.set(t.kernel);
   const bias = new Float32Array(outputs);

@@ -34,7 +34,7 @@ export interface VqganTensors {
   codebook(): Float32Array;
 }
 
-export const CODEBOOK = 'quantize/embedding/embedding';
+const CODEBOOK = 'quantize/embedding/embedding';
 
 /** A weight stored by the exporter's convWeight: float32, float16, or `.q8` with `.scales` along dim 0. */
 function weight(initializers: ReadonlyMap<string, OnnxInitializer>, name: string): Float32Array {

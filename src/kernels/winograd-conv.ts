@@ -6,6 +6,7 @@
  * be the interior of the next layer's padded input. One thread so far.
  */
 import { compileF32GemmFunctions, f32PanelFloats, F32_PANEL_COLUMNS } from './f32-gemm-kernel.ts';
+import type { KernelFunction as Kernel } from './f32-gemm-kernel.ts';
 import type { F32Product } from './f32-gemm-kernel.ts';
 import { padTo } from './int8-gemm-kernel.ts';
 import { KernelArena } from './kernel-arena.ts';
@@ -28,9 +29,9 @@ export interface Conv3x3Weights {
 
 /**
  * Whether a layer transforms its filters before every run, into scratch all layers share, rather than keeping them:
- * they take (m + 2)²/9 times the kernel's memory (964 MB for the mini VQGAN's, all kept), while transforming costs
- * 9 multiply-adds per filter value against the GEMM's one per tile, so only layers of many tiles (maps of 64 and more:
- * ≥ 121 tiles, ≤ 7 % more work) transform each run.
+ * they take (m + 2)²/9 times the kernel's memory (964 MiB of arena for the mini VQGAN with all kept), while
+ * transforming costs 9 multiply-adds per filter value against the GEMM's one per tile, so only layers of ≥ 100 tiles
+ * (in the VQGAN, maps of 64 and more at F(6×6): ≥ 121 tiles, ≤ 7.5 % more work) transform each run.
  */
 export const transformsEachRun = (shape: WinogradShape): boolean => tilesPerSide(shape) ** 2 >= 100;
 
@@ -63,8 +64,6 @@ export interface ConvScratch {
   readonly products: number;
   readonly zeros: number;
 }
-
-type Kernel = (...args: number[]) => void;
 
 export class OwnConv3x3 {
   private readonly input: Kernel;

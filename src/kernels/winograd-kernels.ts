@@ -4,6 +4,7 @@
  * offset inside a tile is an immediate and the a × a tile lives in locals: the transforms are sums of a few terms
  * with constant weights (docs/performance.md#a-3x3-convolution-on-our-kernels).
  */
+import { f32PanelFloats } from './f32-gemm-kernel.ts';
 import { FunctionBody } from './wasm-binary.ts';
 import { WINOGRAD_TRANSFORMS } from '../model/winograd-transforms.ts';
 import type { WinogradTile } from '../model/winograd-transforms.ts';
@@ -199,7 +200,7 @@ export function winogradFilterFunction(m: WinogradTile, channels: number, output
   if (outputs % 4 !== 0) throw new Error('the filter transform takes outputs in fours');
   const { G } = WINOGRAD_TRANSFORMS[m];
   const a = m + 2;
-  const panelFloats = Math.ceil(outputs / 8) * 8 * channels;
+  const panelFloats = f32PanelFloats(channels, outputs);
   const f = new FunctionBody(['w', 'panels']);
   for (const name of ['c', 'k', 'src', 'dst']) f.local(name, 'i32');
   for (let t = 0; t < 9; t++) f.local(`g${t}`, 'v128');

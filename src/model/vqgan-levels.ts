@@ -39,3 +39,34 @@ export function vqganLevels(c: VqganConfig): VqganLevel[] {
   }
   return levels;
 }
+
+/** One 3×3 convolution of the decoder: its weights' path, the map it runs on, its channels in and out. */
+export interface VqganConv3x3 {
+  readonly path: string;
+  readonly size: number;
+  readonly channels: number;
+  readonly outputs: number;
+}
+
+/** The decoder's 3×3 convolutions in the order they run, `conv_out` last. */
+export function vqganConv3x3s(c: VqganConfig): VqganConv3x3[] {
+  const top = vqganLevelChannels(c, c.chMult.length - 1);
+  const grid = vqganGridSize(c);
+  const convs: VqganConv3x3[] = [{ path: 'decoder/conv_in', size: grid, channels: c.zChannels, outputs: top }];
+  const block = (prefix: string, size: number, cin: number, cout: number) =>
+    convs.push(
+      { path: `${prefix}/conv1`, size, channels: cin, outputs: cout },
+      { path: `${prefix}/conv2`, size, channels: cout, outputs: cout },
+    );
+  block('decoder/mid/block_1', grid, top, top);
+  block('decoder/mid/block_2', grid, top, top);
+  for (const level of vqganLevels(c)) {
+    for (const b of level.blocks) block(b.prefix, level.resolution, b.cin, b.cout);
+    if (level.upsample) {
+      const channels = vqganLevelChannels(c, level.level);
+      convs.push({ path: level.upsample, size: 2 * level.resolution, channels, outputs: channels });
+    }
+  }
+  convs.push({ path: 'decoder/conv_out', size: c.resolution, channels: vqganLevelChannels(c, 0), outputs: c.outCh });
+  return convs;
+}

@@ -1,4 +1,7 @@
-/** Peak signal-to-noise ratio in dB, the peak being the reference's value range. */
+/**
+ * Peak signal-to-noise ratio in dB, the peak being the reference's value range: how close two decodes of the same
+ * codes are (tests and benchmarks of the VQGAN's variants).
+ */
 export function psnr(actual: Float32Array, reference: Float32Array): number {
   let squared = 0;
   let [lo, hi] = [Infinity, -Infinity];
