@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { GROUP_NORM_EPS, GROUP_NORM_GROUPS } from '../src/model/config.ts';
 import { groupNormScratchFloats, OwnGroupNorm } from '../src/kernels/group-norm.ts';
+import { KernelModule } from '../src/kernels/kernel-module.ts';
 import { fillNormal } from '../tools/exporter/prng.ts';
 
 function reference(x: Float32Array, scale: Float32Array, bias: Float32Array, C: number, swish: boolean): Float64Array {
@@ -44,7 +45,9 @@ void test('GroupNorm and swish on our kernels: float64 values inside padded maps
     const bias = fillNormal(new Float32Array(C), 2, 0, 0.3);
     const y0 = mapBytes;
     heap.fill(7, y0 / 4, (y0 + mapBytes) / 4);
-    const norm = new OwnGroupNorm(memory, 2 * mapBytes, scale, bias, size, C, swish);
+    const module = new KernelModule();
+    const norm = new OwnGroupNorm(module, memory, 2 * mapBytes, scale, bias, size, C, swish);
+    module.build(memory);
     const interior = 4 * (side + 1) * C;
     norm.run(interior, row, y0 + interior, row);
     const want = reference(x, scale, bias, C, swish);

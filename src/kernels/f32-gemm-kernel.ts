@@ -41,7 +41,7 @@ export type F32Product = 'mul-add' | 'relaxed-madd';
  * to whole panels), columns [p0, p1) computed, p0 and p1 multiples of F32_PANEL_COLUMNS, so threads can share one call
  * by columns.
  */
-function f32GemmFunction(product: F32Product = 'mul-add'): FunctionBody {
+export function f32GemmFunction(product: F32Product = 'mul-add'): FunctionBody {
   const f = new FunctionBody(F32_GEMM_PARAMS);
   for (const name of ['p', 'm', 'mb', 'mEnd', 'k4', 'K4', 'wq', 'y0']) f.local(name, 'i32');
   for (const name of ['w0', 'w1', 'a']) f.local(name, 'v128');
@@ -141,17 +141,6 @@ function f32GemmFunction(product: F32Product = 'mul-add'): FunctionBody {
 export function compileF32Gemm(product: F32Product, memory: { shared: boolean }): WebAssembly.Module | null {
   const bytes = encodeModule({ gemm: f32GemmFunction(product) }, memory);
   return WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
-}
-
-/** `functions` and the kernel (as `gemm`) in one module, instantiated over `memory`; their exports by name. */
-export function compileF32GemmFunctions(
-  functions: Record<string, FunctionBody>,
-  product: F32Product,
-  memory: WebAssembly.Memory,
-): Record<string, KernelFunction> {
-  const bytes = encodeModule({ ...functions, gemm: f32GemmFunction(product) }, { shared: false });
-  const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
-  return instance.exports as Record<string, KernelFunction>;
 }
 
 /** Floats the panels of a [K, N] matrix take (N padded to whole panels). */

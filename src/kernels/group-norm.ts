@@ -5,22 +5,22 @@
  */
 import { GROUP_NORM_EPS, GROUP_NORM_GROUPS } from '../model/config.ts';
 import { channelSumsFunction, normalizeFunction } from './group-norm-kernels.ts';
-import { encodeModule } from './wasm-binary.ts';
 
-import type { KernelFunction } from './f32-gemm-kernel.ts';
+import type { KernelModule } from './kernel-module.ts';
 
 /** Floats of scratch a norm of `channels` needs (sums, row sums, shift; mean, scale and bias). */
 export const groupNormScratchFloats = (channels: number): number => 8 * channels;
 
 export class OwnGroupNorm {
-  private readonly sums: KernelFunction;
-  private readonly normalize: KernelFunction;
+  private readonly sums: string;
+  private readonly normalize: string;
 
   /**
-   * `scratchAt`: a byte offset in `memory` with groupNormScratchFloats(channels) floats, 16-byte aligned; `scale` and
-   * `bias` the norm's own per-channel weights.
+   * Adds its kernels to `module` (built before `run`). `scratchAt`: a byte offset in `memory` with
+   * groupNormScratchFloats(channels) floats, 16-byte aligned; `scale` and `bias` the norm's own per-channel weights.
    */
   constructor(
+    private readonly module: KernelModule,
     private readonly memory: WebAssembly.Memory,
     private readonly scratchAt: number,
     private readonly scale: Float32Array,
@@ -30,14 +30,10 @@ export class OwnGroupNorm {
     swish: boolean,
   ) {
     if (channels % GROUP_NORM_GROUPS !== 0) throw new Error(`${channels} channels do not split into groups`);
-    const bytes = encodeModule(
-      { sums: channelSumsFunction(size, channels), normalize: normalizeFunction(size, channels, swish) },
-      // SharedArrayBuffer is undefined on pages that are not cross-origin isolated.
-      { shared: typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer },
+    this.sums = module.add(`groupNormSums_${size}_${channels}`, () => channelSumsFunction(size, channels));
+    this.normalize = module.add(`groupNormApply_${size}_${channels}_${swish ? 'swish' : 'plain'}`, () =>
+      normalizeFunction(size, channels, swish),
     );
-    const exports = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports;
-    this.sums = exports.sums as KernelFunction;
-    this.normalize = exports.normalize as KernelFunction;
   }
 
   /** y = GroupNorm(x) (· sigmoid of itself with swish); maps of size² pixels, rows xRow / yRow bytes apart. */
@@ -52,11 +48,11 @@ export class OwnGroupNorm {
     const per = C / GROUP_NORM_GROUPS;
     const count = size * size * per;
     shift.fill(0);
-    this.sums(x, xRow, shiftAt, sumsAt, rowSumsAt);
+    this.module.fn(this.sums)(x, xRow, shiftAt, sumsAt, rowSumsAt);
     const means = new Float64Array(GROUP_NORM_GROUPS);
     for (let c = 0; c < C; c++) means[Math.floor(c / per)]! += sums[c]! / count;
     for (let c = 0; c < C; c++) shift[c] = means[Math.floor(c / per)]!;
-    this.sums(x, xRow, shiftAt, sumsAt, rowSumsAt);
+    this.module.fn(this.sums)(x, xRow, shiftAt, sumsAt, rowSumsAt);
     for (let g = 0; g < GROUP_NORM_GROUPS; g++) {
       let [centred, squares] = [0, 0];
       for (let c = g * per; c < (g + 1) * per; c++) [centred, squares] = [centred + sums[c]!, squares + sums[C + c]!];
@@ -69,6 +65,6 @@ export class OwnGroupNorm {
         coefficients[2 * C + c] = this.bias[c]!;
       }
     }
-    this.normalize(x, xRow, y, yRow, coefficientsAt);
+    this.module.fn(this.normalize)(x, xRow, y, yRow, coefficientsAt);
   }
 }

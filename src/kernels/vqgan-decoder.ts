@@ -10,8 +10,9 @@ import { vqganGridSize, vqganLevelChannels } from '../model/config.ts';
 import { vqganConv3x3s, vqganLevels } from '../model/vqgan-levels.ts';
 import type { VqganConv3x3 } from '../model/vqgan-levels.ts';
 import { shippedWinogradTile } from '../model/winograd-transforms.ts';
-import { compileF32GemmFunctions, f32PanelFloats, packF32Panels } from './f32-gemm-kernel.ts';
-import type { F32Product, KernelFunction as Kernel } from './f32-gemm-kernel.ts';
+import { f32GemmFunction, f32PanelFloats, packF32Panels } from './f32-gemm-kernel.ts';
+import type { F32Product, KernelFunction } from './f32-gemm-kernel.ts';
+import { KernelModule } from './kernel-module.ts';
 import { groupNormScratchFloats, OwnGroupNorm } from './group-norm.ts';
 import { KernelArena } from './kernel-arena.ts';
 import { convScratchFloats, OwnConv3x3, transformsEachRun } from './winograd-conv.ts';
@@ -58,7 +59,7 @@ class OwnConv1x1 {
 
   constructor(
     arena: KernelArena,
-    private readonly gemm: Kernel,
+    private readonly gemm: KernelFunction,
     t: ConvTensors,
     scale = 1,
   ) {
@@ -123,7 +124,13 @@ const CONV_OUT = 'decoder/conv_out';
 
 export class OwnVqgan {
   private readonly arena = new KernelArena();
-  private readonly gemm: Kernel;
+  /** Every kernel of the decoder, compiled once all its layers are built. */
+  private readonly module = new KernelModule();
+  private readonly gemmName: string;
+  /** Every 3×3 convolution, to prepare once the module is built. */
+  private readonly convs: OwnConv3x3[] = [];
+  /** The float GEMM (f32-gemm-kernel.ts), once the module is built. */
+  private readonly gemm: KernelFunction = (...args) => this.module.fn(this.gemmName)(...args);
   private readonly grid: number;
   private readonly codebook: Float32Array;
   private readonly postQuant: OwnConv1x1;
@@ -141,10 +148,10 @@ export class OwnVqgan {
   constructor(
     private readonly config: VqganConfig,
     tensors: VqganTensors,
-    product: F32Product = 'mul-add',
+    private readonly product: F32Product = 'mul-add',
   ) {
     const { arena } = this;
-    this.gemm = compileF32GemmFunctions({}, product, arena.memory).gemm!;
+    this.gemmName = this.module.add(`gemm_${product}`, () => f32GemmFunction(product));
     this.grid = vqganGridSize(config);
     this.codebook = tensors.codebook();
     this.outStride = padTo(config.outCh, 4);
@@ -198,6 +205,8 @@ export class OwnVqgan {
       out: arena.alloc(4 * config.resolution ** 2 * this.outStride),
       attention: arena.alloc(4 * ATTENTION_PIECES * this.attentionFloats),
     };
+    this.module.build(arena.memory);
+    for (const conv of this.convs) conv.prepare();
   }
 
   private allocateScratch(convs: readonly VqganConv3x3[]): ConvScratch & { readonly norm: number } {
@@ -225,12 +234,15 @@ export class OwnVqgan {
   private conv3x3(t: ConvTensors, size: number): OwnConv3x3 {
     if (t.size !== 3) throw new Error(`expected a 3×3 convolution, got ${t.size}×${t.size}`);
     const weights = { kernel: t.kernel, bias: t.bias, channels: t.channels, outputs: t.outputs };
-    return new OwnConv3x3(this.arena, weights, { m: shippedWinogradTile(size), size }, this.scratch);
+    const shape = { m: shippedWinogradTile(size), size };
+    const conv = new OwnConv3x3(this.arena, this.module, weights, shape, this.scratch, this.product);
+    this.convs.push(conv);
+    return conv;
   }
 
   private groupNorm(tensors: VqganTensors, path: string, size: number, channels: number, swish: boolean) {
     const { scale, bias } = tensors.norm(path);
-    return new OwnGroupNorm(this.arena.memory, this.scratch.norm, scale, bias, size, channels, swish);
+    return new OwnGroupNorm(this.module, this.arena.memory, this.scratch.norm, scale, bias, size, channels, swish);
   }
 
   private resBlock(tensors: VqganTensors, prefix: string, cin: number, cout: number, size: number): ResBlock {

@@ -5,11 +5,11 @@
  * of zeros before, the rest of the last tile after: paddedSide), the output written through a row stride, so it can
  * be the interior of the next layer's padded input. One thread so far.
  */
-import { compileF32GemmFunctions, f32PanelFloats, F32_PANEL_COLUMNS } from './f32-gemm-kernel.ts';
-import type { KernelFunction as Kernel } from './f32-gemm-kernel.ts';
+import { f32GemmFunction, f32PanelFloats, F32_PANEL_COLUMNS } from './f32-gemm-kernel.ts';
 import type { F32Product } from './f32-gemm-kernel.ts';
 import { padTo } from './int8-gemm-kernel.ts';
 import { KernelArena } from './kernel-arena.ts';
+import { KernelModule } from './kernel-module.ts';
 import {
   paddedSide,
   tilesPerSide,
@@ -65,58 +65,66 @@ export interface ConvScratch {
   readonly zeros: number;
 }
 
+/**
+ * One layer, in two steps: the constructor places its weights and adds its kernels to `module`; once the module is
+ * built, `prepare` transforms the filters of a layer that keeps them (one at a time: they pass through shared scratch).
+ */
 export class OwnConv3x3 {
-  private readonly input: Kernel;
-  private readonly output: Kernel;
-  private readonly outputWithResidual: Kernel;
-  private readonly gemm: Kernel;
-  private readonly filters: Kernel;
+  private readonly names: Record<'input' | 'output' | 'outputWithResidual' | 'gemm' | 'filters', string>;
   private readonly kernelAt: number;
   /** Where the GEMM reads this layer's transformed filters: kept, or the shared scratch they go to before each run. */
   private readonly panelsAt: number;
   private readonly transformsEachRun: boolean;
   private readonly biasAt: number;
   private readonly paddedOutputs: number;
+  readonly channels: number;
+  readonly outputs: number;
+  /** A kept layer's kernel until `prepare` transforms it. */
+  private pending: Conv3x3Weights | null = null;
 
   constructor(
-    arena: KernelArena,
-    readonly weights: Conv3x3Weights,
+    private readonly arena: KernelArena,
+    private readonly module: KernelModule,
+    weights: Conv3x3Weights,
     readonly shape: WinogradShape,
     private readonly scratch: ConvScratch,
     product: F32Product = 'mul-add',
   ) {
     const { channels: C, outputs: K } = weights;
+    const { m, size } = shape;
+    [this.channels, this.outputs] = [C, K];
     this.paddedOutputs = padTo(K, F32_PANEL_COLUMNS);
-    const exports = compileF32GemmFunctions(
-      {
-        input: winogradInputFunction(shape, C),
-        output: winogradOutputFunction(shape, K, this.paddedOutputs, false),
-        outputWithResidual: winogradOutputFunction(shape, K, this.paddedOutputs, true),
-        filters: winogradFilterFunction(shape.m, C, K),
-      },
-      product,
-      arena.memory,
-    );
-    [this.input, this.output, this.outputWithResidual, this.gemm, this.filters] = [
-      exports.input!,
-      exports.output!,
-      exports.outputWithResidual!,
-      exports.gemm!,
-      exports.filters!,
-    ];
+    const Kp = this.paddedOutputs;
+    this.names = {
+      input: module.add(`winogradInput_${m}_${size}_${C}`, () => winogradInputFunction(shape, C)),
+      output: module.add(`winogradOutput_${m}_${size}_${K}`, () => winogradOutputFunction(shape, K, Kp, false)),
+      outputWithResidual: module.add(`winogradOutputResidual_${m}_${size}_${K}`, () =>
+        winogradOutputFunction(shape, K, Kp, true),
+      ),
+      filters: module.add(`winogradFilters_${m}_${C}_${K}`, () => winogradFilterFunction(m, C, K)),
+      gemm: module.add(`gemm_${product}`, () => f32GemmFunction(product)),
+    };
     this.transformsEachRun = transformsEachRun(shape);
     if (this.transformsEachRun) {
       this.kernelAt = arena.alloc(4 * C * 9 * K);
       this.panelsAt = scratch.filters;
+      tapsByOutput(weights, arena.floats(this.kernelAt, C * 9 * K));
     } else {
-      // Kept transformed: the kernel passes through the operands' scratch on its way (nothing else is running).
+      // Kept transformed: the kernel passes through the operands' scratch on its way, in `prepare`.
       this.kernelAt = scratch.operands;
       this.panelsAt = arena.alloc(4 * convScratchFloats(shape, C, K).filters);
+      this.pending = weights;
     }
-    tapsByOutput(weights, arena.floats(this.kernelAt, C * 9 * K));
-    if (!this.transformsEachRun) this.filters(this.kernelAt, this.panelsAt);
-    this.biasAt = arena.alloc(4 * this.paddedOutputs);
+    this.biasAt = arena.alloc(4 * Kp);
     arena.floats(this.biasAt, K).set(weights.bias);
+  }
+
+  /** Transforms a kept layer's filters (the module built; nothing else using the operands' scratch). */
+  prepare(): void {
+    if (!this.pending) return;
+    tapsByOutput(this.pending, this.arena.floats(this.kernelAt, this.channels * 9 * this.outputs));
+    this.module.fn(this.names.filters)(this.kernelAt, this.panelsAt);
+    this.pending = null;
   }
 
   /**
@@ -124,20 +132,21 @@ export class OwnConv3x3 {
    * output's pixel (0, 0) with rows yRow bytes apart, residual (0 for none) laid out as y.
    */
   compute(x: number, y: number, yRow: number, residual = 0): void {
-    const { channels } = this.weights;
-    const { scratch, paddedOutputs } = this;
+    if (this.pending) throw new Error('a 3×3 convolution ran before its filters were prepared');
+    const { channels, scratch, paddedOutputs, names, module } = this;
     const tiles = tilesPerSide(this.shape) ** 2;
-    if (this.transformsEachRun) this.filters(this.kernelAt, scratch.filters);
-    this.input(x, scratch.operands);
-    const panelBytes = 4 * f32PanelFloats(channels, this.weights.outputs);
+    if (this.transformsEachRun) module.fn(names.filters)(this.kernelAt, scratch.filters);
+    module.fn(names.input)(x, scratch.operands);
+    const gemm = module.fn(names.gemm);
+    const panelBytes = 4 * f32PanelFloats(channels, this.outputs);
     for (let tap = 0; tap < (this.shape.m + 2) ** 2; tap++) {
       const v = scratch.operands + 4 * tap * tiles * channels;
       const products = scratch.products + 4 * tap * tiles * paddedOutputs;
       const panels = this.panelsAt + tap * panelBytes;
-      this.gemm(panels, v, scratch.zeros, products, tiles, paddedOutputs, channels, 0, paddedOutputs);
+      gemm(panels, v, scratch.zeros, products, tiles, paddedOutputs, channels, 0, paddedOutputs);
     }
-    if (residual) this.outputWithResidual(scratch.products, this.biasAt, y, yRow, residual);
-    else this.output(scratch.products, this.biasAt, y, yRow, 0);
+    if (residual) module.fn(names.outputWithResidual)(scratch.products, this.biasAt, y, yRow, residual);
+    else module.fn(names.output)(scratch.products, this.biasAt, y, yRow, 0);
   }
 }
 
@@ -156,18 +165,21 @@ export class StandaloneConv3x3 {
       products: arena.alloc(4 * floats.products),
       zeros: arena.alloc(4 * padTo(weights.outputs, F32_PANEL_COLUMNS)),
     };
-    this.conv = new OwnConv3x3(arena, weights, shape, scratch, product);
+    const module = new KernelModule();
+    this.conv = new OwnConv3x3(arena, module, weights, shape, scratch, product);
     const map = 4 * shape.size ** 2 * weights.outputs;
     this.at = {
       padded: arena.alloc(4 * paddedSide(shape) ** 2 * weights.channels),
       y: arena.alloc(map),
       residual: arena.alloc(map),
     };
+    module.build(arena.memory);
+    this.conv.prepare();
   }
 
   run(x: Float32Array, residual?: Float32Array): Float32Array {
     const { size } = this.conv.shape;
-    const { channels, outputs } = this.conv.weights;
+    const { channels, outputs } = this.conv;
     const side = paddedSide(this.conv.shape);
     const padded = this.arena.floats(this.at.padded, side * side * channels);
     // Rows into the padded map's interior; its border was zero from the start and is never written.
@@ -180,7 +192,7 @@ export class StandaloneConv3x3 {
 
   /** The kernels alone, on the input already in place: what the layer costs inside a decode. */
   compute(withResidual = false): void {
-    const yRow = 4 * this.conv.shape.size * this.conv.weights.outputs;
+    const yRow = 4 * this.conv.shape.size * this.conv.outputs;
     this.conv.compute(this.at.padded, this.at.y, yRow, withResidual ? this.at.residual : 0);
   }
 }
