@@ -23,12 +23,8 @@ export interface NormTensors {
   readonly bias: Float32Array;
 }
 
-/** A convolution's sizes, without its values. */
-export type ConvShape = Pick<ConvTensors, 'channels' | 'outputs' | 'size'>;
-
 export interface VqganTensors {
   conv(path: string): ConvTensors;
-  convShape(path: string): ConvShape;
   norm(path: string): NormTensors;
   /** [codes, dims] */
   codebook(): Float32Array;
@@ -63,7 +59,7 @@ function float32(initializers: ReadonlyMap<string, OnnxInitializer>, name: strin
 }
 
 export function vqganTensorsFromOnnx(initializers: ReadonlyMap<string, OnnxInitializer>): VqganTensors {
-  const convShape = (path: string): ConvShape => {
+  const convShape = (path: string): Pick<ConvTensors, 'channels' | 'outputs' | 'size'> => {
     const dims = (initializers.get(path) ?? initializers.get(`${path}.q8`))?.dims;
     if (!dims) throw new OnnxFormatError(`the VQGAN graph has no weight ${path}`);
     const [outputs, channels, size] = dims;
@@ -72,7 +68,6 @@ export function vqganTensorsFromOnnx(initializers: ReadonlyMap<string, OnnxIniti
     return { channels: channels!, outputs: outputs!, size: size! };
   };
   return {
-    convShape,
     conv: (path) => ({
       ...convShape(path),
       kernel: weight(initializers, path),
