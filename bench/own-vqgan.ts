@@ -1,7 +1,7 @@
 /**
- * npm run bench:own-vqgan -- --model <dir> [--images 1] [--rounds 3]
- * Whole VQGAN decodes, one thread each, rounds interleaved: our float kernels (src/kernels/vqgan-decoder.ts, weights
- * read from the folder's `vqgan.onnx`) against onnxruntime-web's WASM backend on the file it loads there
+ * npm run bench:own-vqgan -- --model <dir> [--images 1] [--rounds 3] [--threads 1]
+ * Whole VQGAN decodes, the same threads each, rounds interleaved: our float kernels (src/kernels/vqgan-decoder.ts,
+ * weights read from the folder's `vqgan.onnx`) against onnxruntime-web's WASM backend on the file it loads there
  * (`vqgan_winograd.onnx`) and onnxruntime-node on `vqgan.onnx`; prints each round, the medians, their ratios, and
  * the PSNR of our pixels against ONNX Runtime WASM's. docs/performance.md#the-vqgan-on-our-kernels.
  */
@@ -17,6 +17,7 @@ import { createSession } from '../src/pipeline/runtime.ts';
 import type { OrtApi, Session } from '../src/pipeline/runtime.ts';
 import { sessionOptionsFor } from '../src/pipeline/session-options.ts';
 import { openModelFolder } from '../tools/node/model-folder.ts';
+import { spawnNodeGemmHelper } from '../tools/node/gemm-helper.ts';
 import { intArg, parseArgs, runCli, UsageError } from '../tools/cli-args.ts';
 import { median } from './bench-report.ts';
 import { psnr } from '../tools/image-psnr.ts';
@@ -30,11 +31,12 @@ async function ortDecode(ort: OrtApi, session: Session, codes: BigInt64Array, im
 }
 
 async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2), ['model', 'images', 'rounds']);
+  const args = parseArgs(process.argv.slice(2), ['model', 'images', 'rounds', 'threads']);
   const model = args.values.get('model');
   if (!model) throw new UsageError('--model <dir> is required (a folder written by npm run export)');
   const images = intArg(args, 'images', 1, 1);
   const rounds = intArg(args, 'rounds', 3, 1);
+  const threads = intArg(args, 'threads', 1, 1);
   const source = openModelFolder(model);
   const { manifest } = source;
   const grid = vqganGridSize(manifest.vqgan);
@@ -47,14 +49,15 @@ async function main(): Promise<void> {
   const externalData = await Promise.all(
     entry.externalData.map(async (path) => ({ path, data: await source.readFile(path) })),
   );
-  const own = new OwnVqgan(
+  const own = await OwnVqgan.create(
     manifest.vqgan,
     vqganTensorsFromOnnx(readInitializers(await source.readFile(entry.file), externalData)),
+    { threads, spawnHelper: spawnNodeGemmHelper },
   );
   console.log(`our VQGAN built in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-  ortWeb.env.wasm.numThreads = 1;
+  ortWeb.env.wasm.numThreads = threads;
   const web = await createSession(ortWeb, source, 'vqgan', sessionOptionsFor('wasm', manifest)('vqgan'));
-  const node = await createSession(ortNode, source, 'vqgan', { intraOpNumThreads: 1, interOpNumThreads: 1 });
+  const node = await createSession(ortNode, source, 'vqgan', { intraOpNumThreads: threads, interOpNumThreads: 1 });
   const runners: [string, () => Promise<Float32Array>][] = [
     ['ours', () => Promise.resolve(own.decode(codes, images))],
     ['web-wasm', () => ortDecode(ortWeb, web, codes, images, grid)],
@@ -62,7 +65,7 @@ async function main(): Promise<void> {
   ];
   const times = new Map(runners.map(([name]) => [name, [] as number[]]));
   const last = new Map<string, Float32Array>();
-  console.log(`${manifest.modelId}, ${images} image(s), 1 thread, load ${loadavg()[0]!.toFixed(2)}`);
+  console.log(`${manifest.modelId}, ${images} image(s), ${threads} thread(s), load ${loadavg()[0]!.toFixed(2)}`);
   // One warm-up decode each, then the rounds.
   for (const [, run] of runners) await run();
   for (let r = 0; r < rounds; r++) {
@@ -81,7 +84,7 @@ async function main(): Promise<void> {
   console.log(`median ms per image: ours ${ours.toFixed(0)}, web-wasm ${wasm.toFixed(0)}, node ${native.toFixed(0)}`);
   console.log(`ours / web-wasm ${(ours / wasm).toFixed(2)}×, ours / node ${(ours / native).toFixed(2)}×`);
   console.log(`PSNR of ours against web-wasm: ${psnr(last.get('ours')!, last.get('web-wasm')!).toFixed(1)} dB`);
-  await Promise.all([web.release(), node.release()]);
+  await Promise.all([web.release(), node.release(), own.release()]);
   process.exit(0);
 }
 

@@ -13,6 +13,7 @@ import { GraphBuilder } from '../tools/exporter/onnx/graph-builder.ts';
 import { vqganLayout } from '../tools/exporter/layout.ts';
 import { int64, ort } from './helpers/graphs.ts';
 import { psnr } from '../tools/image-psnr.ts';
+import { spawnNodeGemmHelper } from '../tools/node/gemm-helper.ts';
 import { randomParams } from './reference/memory-params.ts';
 import type { VqganConfig } from '../src/model/config.ts';
 
@@ -41,7 +42,7 @@ for (const dtype of ['fp32', 'q8', 'fp16'] as const) {
     const out = await session.run({ [VQGAN_INPUTS.codes]: int64(codes, [images, 64]) });
     await session.release();
     const want = out[VQGAN_OUTPUTS.pixels]!.data as Float32Array;
-    const ours = new OwnVqgan(config, vqganTensorsFromOnnx(readInitializers(model)));
+    const ours = await OwnVqgan.create(config, vqganTensorsFromOnnx(readInitializers(model)));
     const got = ours.decode(codes, images);
     assert.equal(got.length, want.length);
     const db = psnr(got, want);
@@ -60,14 +61,29 @@ void test('our VQGAN: attention over pixel counts that are not whole panels (6²
   const session = await ort.InferenceSession.create(model);
   const out = await session.run({ [VQGAN_INPUTS.codes]: int64(oddCodes, [1, 36]) });
   await session.release();
-  const ours = new OwnVqgan(odd, vqganTensorsFromOnnx(readInitializers(model)));
+  const ours = await OwnVqgan.create(odd, vqganTensorsFromOnnx(readInitializers(model)));
   const db = psnr(ours.decode(oddCodes, 1), out[VQGAN_OUTPUTS.pixels]!.data as Float32Array);
   assert.ok(db >= 80, `${db.toFixed(1)} dB`);
 });
 
-void test('our VQGAN refuses a code outside the codebook', () => {
+void test('our VQGAN refuses a code outside the codebook', async () => {
   const b = new GraphBuilder('vqgan', null);
   buildVqganGraph(b, params, config, 'fp32', 'direct');
-  const ours = new OwnVqgan(config, vqganTensorsFromOnnx(readInitializers(b.serialize())));
+  const ours = await OwnVqgan.create(config, vqganTensorsFromOnnx(readInitializers(b.serialize())));
   assert.throws(() => ours.decode([...codes.slice(0, 63), 64], 1), /code 64 is no VQGAN code/);
+});
+
+void test('our VQGAN on two threads draws the same pixels as on one', async () => {
+  const b = new GraphBuilder('vqgan', null);
+  buildVqganGraph(b, params, config, 'q8', 'direct');
+  const tensors = vqganTensorsFromOnnx(readInitializers(b.serialize()));
+  const one = await OwnVqgan.create(config, tensors);
+  const two = await OwnVqgan.create(config, tensors, { threads: 2, spawnHelper: spawnNodeGemmHelper });
+  try {
+    assert.equal(two.threadCount, 2);
+    // Every share computes whole columns, tile rows, channels or map rows: the same arithmetic, bit for bit.
+    assert.deepEqual(two.decode(codes, images), one.decode(codes, images));
+  } finally {
+    await two.release();
+  }
 });

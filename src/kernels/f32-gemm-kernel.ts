@@ -10,6 +10,7 @@
  */
 import { encodeModule, FunctionBody } from './wasm-binary.ts';
 import { padTo } from './int8-gemm-kernel.ts';
+import type { KernelModule } from './kernel-module.ts';
 
 export const F32_PANEL_COLUMNS = 8;
 /** Rows per tile: 4 measured best (6 rows ran at half the rate, out of registers). */
@@ -159,3 +160,13 @@ export function packF32Panels(w: Float32Array, K: number, N: number, into: Float
       for (let j = 0; j < width; j++) into[to + j] = w[from + j]!;
   }
 }
+
+/**
+ * y = x · w + bias on `module`'s float GEMM added under `name` (f32GemmFunction), its columns shared out among the
+ * module's threads by whole panels: wp, x, bias, y byte offsets, M rows, N (padded to whole panels) and K.
+ */
+export function runF32Gemm(module: KernelModule, name: string, ...[wp, x, bias, y, M, N, K]: GemmCall): void {
+  module.run(name, N / F32_PANEL_COLUMNS, F32_PANEL_COLUMNS, [wp, x, bias, y, M, N, K]);
+}
+
+type GemmCall = [wp: number, x: number, bias: number, y: number, M: number, N: number, K: number];

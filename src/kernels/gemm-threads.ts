@@ -9,6 +9,7 @@
  */
 import { ATTENTION_PARAMS, attendShare } from './attention-share.ts';
 import type { AttentionKernels } from './attention-share.ts';
+import type { KernelFunction } from './f32-gemm-kernel.ts';
 import { GEMM_PARAMS, PANEL_COLUMNS } from './int8-gemm-kernel.ts';
 
 /** What a helper thread is sent once. */
@@ -40,21 +41,54 @@ const TASK = 4;
 const ARGS = 5;
 /** How long a call waits for its helpers before it gives up on them (a share takes milliseconds). */
 const HELPER_TIMEOUT_MS = 60_000;
+/** How long helper threads get to start (a worker's script load and one instantiation). */
+const HELPER_START_MS = 30_000;
+/** The most parameters a `ranged` call passes its function before the range (f32-gemm-kernel.ts's seven). */
+export const RANGED_PARAMS = 7;
+/** A `ranged` call's words before the function's parameters: its export index, count and granularity. */
+const RANGED_HEADER = 3;
 /** Int32s in the control block. */
-export const CONTROL_WORDS = ARGS + Math.max(GEMM_PARAMS.length, ATTENTION_PARAMS.length);
+export const CONTROL_WORDS =
+  ARGS + Math.max(GEMM_PARAMS.length, ATTENTION_PARAMS.length, RANGED_HEADER + RANGED_PARAMS);
 
 /**
  * What a call computes: `gemm` and `gemmRelaxed` (int8-gemm-kernel.ts's two kernels) take GEMM_PARAMS without p0 and
- * p1, `attention` ATTENTION_PARAMS.
+ * p1, `attention` ATTENTION_PARAMS; `ranged` any function of the module whose last two parameters are a range
+ * [from, to) of its work (rangedArgs).
  */
-export const TASKS = { gemm: 0, attention: 1, gemmRelaxed: 2 } as const;
+export const TASKS = { gemm: 0, attention: 1, gemmRelaxed: 2, ranged: 3 } as const;
 export type KernelTask = keyof typeof TASKS;
 
-/** The module's exports a share runs. */
+/** The int8 module's exports a share runs (a module of float kernels has none of them: it runs `ranged` calls). */
 export interface SharedKernels extends AttentionKernels {
   readonly gemm: (...args: number[]) => void;
   /** Only in a module built where relaxed SIMD compiles. */
   readonly gemmRelaxed?: (...args: number[]) => void;
+}
+
+/** One instance of a module, as a share runs it: its kernels by name, and every function it exports by index. */
+export interface ShareKernels {
+  readonly kernels: SharedKernels;
+  /** In the module's export order, the same on every thread: what a `ranged` call names by index. */
+  readonly functions: readonly KernelFunction[];
+}
+
+/** The exports of `instance` (of `module`) as shares run them. */
+export function shareKernels(module: WebAssembly.Module, instance: WebAssembly.Instance): ShareKernels {
+  const exports = instance.exports as Record<string, KernelFunction>;
+  const functions = WebAssembly.Module.exports(module)
+    .filter((entry) => entry.kind === 'function')
+    .map((entry) => exports[entry.name]!);
+  return { kernels: instance.exports as unknown as SharedKernels, functions };
+}
+
+/**
+ * A `ranged` call's arguments: function `index` of the module's exports, called by each share as
+ * f(...params, from, to) with its slice of [0, count) in steps of `granularity` (0 … count · granularity).
+ */
+export function rangedArgs(index: number, count: number, granularity: number, params: readonly number[]): number[] {
+  if (params.length > RANGED_PARAMS) throw new Error(`a ranged call passes at most ${RANGED_PARAMS} parameters`);
+  return [index, count, granularity, ...params];
 }
 
 /**
@@ -73,18 +107,29 @@ function spinWhile(control: Int32Array, index: number, value: number): void {
 
 /** Computes share `share` of `threads` of a call. */
 export function runShare(
-  kernels: SharedKernels,
+  { kernels, functions }: ShareKernels,
   memory: WebAssembly.Memory,
   task: number,
   args: readonly number[],
   share: number,
   threads: number,
 ): void {
+  if (task === TASKS.ranged) return rangedShare(functions, args, share, threads);
   if (task === TASKS.attention) return attendShare(kernels, memory, args, share, threads);
   const gemm = task === TASKS.gemmRelaxed ? kernels.gemmRelaxed : kernels.gemm;
   if (!gemm) throw new Error('this module has no relaxed SIMD kernel');
   const [p0, p1] = shareColumns(args[6]!, share, threads);
   if (p1 > p0) gemm(...args.slice(0, 8), p0, p1);
+}
+
+function rangedShare(functions: readonly KernelFunction[], args: readonly number[], share: number, threads: number) {
+  const [index, count, granularity] = args as [number, number, number];
+  const fn = functions[index];
+  if (!fn) throw new Error(`the module has no function ${index}`);
+  const from = Math.floor((share * count) / threads);
+  const to = Math.floor(((share + 1) * count) / threads);
+  // Only the parameters the caller wrote: the control block's later words hold an earlier call's.
+  if (to > from) fn(...args.slice(RANGED_HEADER, RANGED_HEADER + fn.length - 2), from * granularity, to * granularity);
 }
 
 /** Columns [p0, p1) of share `share` out of `threads`, whole panels each. */
@@ -101,7 +146,7 @@ export function shareColumns(paddedOut: number, share: number, threads: number):
  */
 export function serveGemmHelper(init: GemmHelperInit, onReady: () => void): void {
   const instance = new WebAssembly.Instance(init.module, { env: { memory: init.memory } });
-  const kernels = instance.exports as unknown as SharedKernels;
+  const kernels = shareKernels(init.module, instance);
   const control = new Int32Array(init.memory.buffer, init.controlAt, CONTROL_WORDS);
   // Calls are numbered from 1 and each waits for every helper: starting at 0, a helper never misses one.
   let seen = 0;
@@ -133,7 +178,7 @@ export class GemmThreads {
 
   constructor(
     private readonly memory: WebAssembly.Memory,
-    private readonly kernels: SharedKernels,
+    private readonly kernels: ShareKernels,
     controlAt: number,
     private readonly threads: number,
   ) {
@@ -175,5 +220,35 @@ export class GemmThreads {
     Atomics.store(this.control, STOP, 1);
     Atomics.add(this.control, GENERATION, 1);
     Atomics.notify(this.control, GENERATION);
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(message)), ms)));
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Spawns helpers 1 … threads − 1 of `module` over `memory` and waits until each serves calls; on failure the ones
+ * started are stopped and the error thrown.
+ */
+export async function startGemmHelpers(
+  spawn: SpawnGemmHelper,
+  init: Omit<GemmHelperInit, 'share'>,
+): Promise<GemmHelper[]> {
+  const helpers: GemmHelper[] = [];
+  try {
+    for (let share = 1; share < init.threads; share++) helpers.push(spawn({ ...init, share }));
+    // The caller blocks in Atomics.wait during a call: a helper still starting might need this thread's event loop.
+    await withTimeout(
+      Promise.all(helpers.map((helper) => helper.ready)),
+      HELPER_START_MS,
+      `a kernel helper thread did not start within ${HELPER_START_MS / 1000} s`,
+    );
+    return helpers;
+  } catch (error) {
+    await Promise.all(helpers.map((helper) => helper.stop()));
+    throw error;
   }
 }

@@ -5,8 +5,8 @@
  * integers. Pure WebAssembly SIMD128 with no browser API: the same code runs in the worker, in Node and in the tests.
  */
 import { softmaxFunction, scoresFunction, weightedFunction } from './attention-kernel.ts';
-import { CONTROL_WORDS, GemmThreads, runShare, TASKS } from './gemm-threads.ts';
-import type { GemmHelper, KernelTask, SharedKernels, SpawnGemmHelper } from './gemm-threads.ts';
+import { CONTROL_WORDS, GemmThreads, runShare, shareKernels, startGemmHelpers, TASKS } from './gemm-threads.ts';
+import type { GemmHelper, KernelTask, ShareKernels, SharedKernels, SpawnGemmHelper } from './gemm-threads.ts';
 import { chooseGemmKernel, KernelUnavailableError, relaxedSimdCompiles } from './gemm-kernel-choice.ts';
 import type { GemmKernelChoice, GemmKernelRequest } from './gemm-kernel-choice.ts';
 import type { GemmKernel } from './int8-gemm-kernel.ts';
@@ -80,14 +80,6 @@ export interface Int8GemmOptions {
 }
 
 const PAGE = 65536;
-/** How long helper threads get to start (a worker's script load and one instantiation). */
-const HELPER_START_MS = 30_000;
-
-function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(message)), ms)));
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 const ALIGN = 64;
 
 export class Int8Gemm {
@@ -109,6 +101,8 @@ export class Int8Gemm {
     /** The kernels' memory: the packed weights, and the attention's places (attention.ts). */
     readonly memory: WebAssembly.Memory,
     private readonly kernels: Kernels,
+    /** The same kernels as shares run them (gemm-threads.ts). */
+    private readonly shares: ShareKernels,
   ) {}
 
   static async create(options: Int8GemmOptions = {}): Promise<Int8Gemm> {
@@ -134,20 +128,13 @@ export class Int8Gemm {
     };
     const module = await WebAssembly.compile(encodeModule(functions, { shared }));
     const instance = await WebAssembly.instantiate(module, { env: { memory } });
-    const gemm = new Int8Gemm(memory, instance.exports as unknown as Kernels);
+    const gemm = new Int8Gemm(memory, instance.exports as unknown as Kernels, shareKernels(module, instance));
     gemm.paramsAt = gemm.allocate(16);
     if (shared) {
       const controlAt = gemm.allocate(CONTROL_WORDS * 4);
-      gemm.threads = new GemmThreads(memory, gemm.kernels, controlAt, threads);
+      gemm.threads = new GemmThreads(memory, gemm.shares, controlAt, threads);
       try {
-        for (let share = 1; share < threads; share++)
-          gemm.helpers.push(options.spawnHelper!({ module, memory, controlAt, share, threads }));
-        // The caller blocks in Atomics.wait during a call: a helper still starting might need this thread's event loop.
-        await withTimeout(
-          Promise.all(gemm.helpers.map((helper) => helper.ready)),
-          HELPER_START_MS,
-          `a kernel helper thread did not start within ${HELPER_START_MS / 1000} s`,
-        );
+        gemm.helpers = await startGemmHelpers(options.spawnHelper!, { module, memory, controlAt, threads });
       } catch (error) {
         await gemm.release();
         throw error;
@@ -201,7 +188,7 @@ export class Int8Gemm {
   /** Runs a call on every thread, each its share (gemm-threads.ts). */
   runTask(task: KernelTask, args: readonly number[]): void {
     if (this.threads) this.threads.run(task, args);
-    else runShare(this.kernels, this.memory, TASKS[task], args, 0, 1);
+    else runShare(this.shares, this.memory, TASKS[task], args, 0, 1);
   }
 
   /**
@@ -380,7 +367,7 @@ export class Int8Gemm {
       paddedIn,
     ];
     const task = kernel === 'relaxed' ? 'gemmRelaxed' : 'gemm';
-    if (threads === 'this one') runShare(this.kernels, this.memory, TASKS[task], args, 0, 1);
+    if (threads === 'this one') runShare(this.shares, this.memory, TASKS[task], args, 0, 1);
     else this.runTask(task, args);
     return new Float32Array(this.memory.buffer, s.outputAt, rows * paddedOut);
   }

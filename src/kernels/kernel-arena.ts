@@ -1,17 +1,24 @@
 /**
- * One WebAssembly memory for a set of float kernels and their data, handed out in 16-byte-aligned pieces and grown as
- * needed (up to WebAssembly's 4 GiB). Views must be taken afresh after an allocation: growing detaches old ones.
+ * One WebAssembly memory for a set of float kernels and their data, handed out in pieces aligned to cache lines and
+ * grown as needed (up to WebAssembly's 4 GiB). Views must be taken afresh after an allocation: growing detaches old
+ * ones. Aligned to lines, pieces that threads write side by side (each its columns or channels of a row) share none.
  */
 const PAGE = 65536;
+const LINE = 64;
 const MAX_PAGES = 65536;
 
 export class KernelArena {
-  readonly memory = new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES });
+  readonly memory: WebAssembly.Memory;
   private top = 16; // offset 0 stays unused: a null address is never a piece
 
-  /** A piece of `bytes` (zeroed, as new memory is), 16-byte aligned. */
+  /** `shared`: a memory helper threads can share (gemm-threads.ts). */
+  constructor(shared = false) {
+    this.memory = new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES, shared });
+  }
+
+  /** A piece of `bytes` (zeroed, as new memory is), aligned to 64 bytes. */
   alloc(bytes: number): number {
-    const at = Math.ceil(this.top / 16) * 16;
+    const at = Math.ceil(this.top / LINE) * LINE;
     const pages = Math.ceil((at + bytes) / PAGE);
     if (pages > MAX_PAGES) throw new RangeError(`our kernels' memory would pass 4 GiB (${at + bytes} bytes)`);
     const have = this.memory.buffer.byteLength / PAGE;

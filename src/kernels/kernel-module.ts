@@ -1,19 +1,31 @@
 /**
  * One WebAssembly module for a set of float kernels: every layer adds the functions it needs by name (one name, one
- * code: layers of one shape share theirs), then the module is compiled once over one memory, so the layers' code is
- * one module that threads could each instantiate (docs/performance.md#the-vqgan-on-our-kernels).
+ * code: layers of one shape share theirs), then the module is compiled once over one memory. Each kernel's last two
+ * parameters are a range of its work, so a call can be shared out among threads that each instantiate the same module
+ * over the same (shared) memory: `run` (gemm-threads.ts's `ranged` task; docs/performance.md#the-vqgan-on-our-kernels).
  */
-import type { KernelFunction } from './f32-gemm-kernel.ts';
+import { GemmThreads, rangedArgs, runShare, shareKernels, startGemmHelpers, TASKS } from './gemm-threads.ts';
+import type { GemmHelper, ShareKernels, SpawnGemmHelper } from './gemm-threads.ts';
 import { encodeModule } from './wasm-binary.ts';
 import type { FunctionBody } from './wasm-binary.ts';
 
+interface Built {
+  readonly module: WebAssembly.Module;
+  readonly memory: WebAssembly.Memory;
+  readonly shares: ShareKernels;
+  /** Each function's index in the module's exports, as `ranged` calls name it. */
+  readonly indices: ReadonlyMap<string, number>;
+}
+
 export class KernelModule {
   private readonly bodies = new Map<string, FunctionBody>();
-  private exports: Record<string, KernelFunction> | null = null;
+  private built: Built | null = null;
+  private threads: GemmThreads | null = null;
+  private helpers: GemmHelper[] = [];
 
   /** Adds the function `write` builds under `name`, unless it is there; returns the name to call it by. */
   add(name: string, write: () => FunctionBody): string {
-    if (this.exports) throw new Error(`kernel ${name} added after the module was built`);
+    if (this.built) throw new Error(`kernel ${name} added after the module was built`);
     if (!this.bodies.has(name)) this.bodies.set(name, write());
     return name;
   }
@@ -22,16 +34,56 @@ export class KernelModule {
   build(memory: WebAssembly.Memory): void {
     // SharedArrayBuffer is undefined on pages that are not cross-origin isolated.
     const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
-    const bytes = encodeModule(Object.fromEntries(this.bodies), { shared });
-    const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
-    this.exports = instance.exports as Record<string, KernelFunction>;
+    const module = new WebAssembly.Module(encodeModule(Object.fromEntries(this.bodies), { shared }));
+    const instance = new WebAssembly.Instance(module, { env: { memory } });
+    const indices = new Map(
+      WebAssembly.Module.exports(module)
+        .filter((entry) => entry.kind === 'function')
+        .map((entry, index) => [entry.name, index]),
+    );
+    this.built = { module, memory, shares: shareKernels(module, instance), indices };
   }
 
-  /** The function added under `name`, once built. */
-  fn(name: string): KernelFunction {
-    const found = this.exports?.[name];
-    if (!found)
-      throw new Error(this.exports ? `no kernel ${name}` : `kernel ${name} called before the module was built`);
-    return found;
+  /**
+   * Shares every later `run` among `threads` (this one included): starts helpers 1 … threads − 1 on the built module.
+   * The memory must be shared, with gemm-threads.ts's CONTROL_WORDS Int32s at byte offset `controlAt` for them alone.
+   */
+  async startThreads(threads: number, spawn: SpawnGemmHelper, controlAt: number): Promise<void> {
+    const { module, memory, shares } = this.ready();
+    if (threads < 2 || this.threads) return;
+    this.helpers = await startGemmHelpers(spawn, { module, memory, controlAt, threads });
+    this.threads = new GemmThreads(memory, shares, controlAt, threads);
+  }
+
+  /** Threads a `run` is shared among (this one included). */
+  get threadCount(): number {
+    return this.helpers.length + 1;
+  }
+
+  /**
+   * Calls the function added under `name` as f(...params, from, to) over [0, count · granularity), each thread its
+   * slice (whole multiples of `granularity`).
+   */
+  run(name: string, count: number, granularity: number, params: readonly number[]): void {
+    const { memory, shares, indices } = this.ready();
+    const index = indices.get(name);
+    if (index === undefined) throw new Error(`no kernel ${name}`);
+    const args = rangedArgs(index, count, granularity, params);
+    if (this.threads && count > 1) this.threads.run('ranged', args);
+    else runShare(shares, memory, TASKS.ranged, args, 0, 1);
+  }
+
+  /** Stops the helper threads; the module still runs on this thread. */
+  async release(): Promise<void> {
+    this.threads?.stop();
+    this.threads = null;
+    const helpers = this.helpers;
+    this.helpers = [];
+    await Promise.all(helpers.map((helper) => helper.stop()));
+  }
+
+  private ready(): Built {
+    if (!this.built) throw new Error('a kernel was called before the module was built');
+    return this.built;
   }
 }

@@ -3,15 +3,18 @@
  * [images, outCh, R, R] as the exporter's graph computes them (tools/exporter/graphs/vqgan.ts), one image at a time.
  * Maps live channels last in padded buffers of one KernelArena (winograd-conv.ts), so every 3×3 convolution reads its
  * input where the layer before wrote it; 1×1 convolutions and the attention's products run on the float GEMM, the
- * small glue (the codebook lookup, the attention's softmax, upsampling) in TypeScript. One thread so far.
+ * small glue (the codebook lookup, the attention's softmax, upsampling) in TypeScript. Every kernel call can be shared
+ * among threads (KernelModule.run); the glue runs on the caller's.
  */
 import type { VqganConfig } from '../model/config.ts';
 import { vqganGridSize, vqganLevelChannels } from '../model/config.ts';
 import { vqganConv3x3s, vqganLevels } from '../model/vqgan-levels.ts';
 import type { VqganConv3x3 } from '../model/vqgan-levels.ts';
 import { shippedWinogradTile } from '../model/winograd-transforms.ts';
-import { f32GemmFunction, f32PanelFloats, packF32Panels } from './f32-gemm-kernel.ts';
-import type { F32Product, KernelFunction } from './f32-gemm-kernel.ts';
+import { f32GemmFunction, f32PanelFloats, packF32Panels, runF32Gemm } from './f32-gemm-kernel.ts';
+import type { F32Product } from './f32-gemm-kernel.ts';
+import { CONTROL_WORDS } from './gemm-threads.ts';
+import type { SpawnGemmHelper } from './gemm-threads.ts';
 import { KernelModule } from './kernel-module.ts';
 import { groupNormScratchFloats, OwnGroupNorm } from './group-norm.ts';
 import { KernelArena } from './kernel-arena.ts';
@@ -50,6 +53,9 @@ interface MapBuffer {
   free: boolean;
 }
 
+/** The decoder's float GEMM (f32-gemm-kernel.ts): weights, x, bias, y (byte offsets), M rows, N columns, K. */
+type Gemm = (wp: number, x: number, bias: number, y: number, M: number, N: number, K: number) => void;
+
 /** A 1×1 convolution: the float GEMM over pixels, weights packed as [in, out] panels. */
 class OwnConv1x1 {
   private readonly panelsAt: number;
@@ -59,7 +65,7 @@ class OwnConv1x1 {
 
   constructor(
     arena: KernelArena,
-    private readonly gemm: KernelFunction,
+    private readonly gemm: Gemm,
     t: ConvTensors,
     scale = 1,
   ) {
@@ -77,7 +83,7 @@ class OwnConv1x1 {
 
   /** `rows` pixels, contiguous at x (channels each) → contiguous at y (outputs each). */
   run(x: number, y: number, rows: number): void {
-    this.gemm(this.panelsAt, x, this.biasAt, y, rows, this.outputs, this.channels, 0, this.outputs);
+    this.gemm(this.panelsAt, x, this.biasAt, y, rows, this.outputs, this.channels);
   }
 
   /** Every row of a map: from x's interior into y's (different geometries, the same size). */
@@ -122,15 +128,24 @@ const MAP_BUFFERS = 4;
 const ATTENTION_PIECES = 7;
 const CONV_OUT = 'decoder/conv_out';
 
+/** How OwnVqgan.create builds a decoder. */
+export interface OwnVqganOptions {
+  /** How the float GEMM multiplies (default `mul-add`). */
+  readonly product?: F32Product;
+  /** Threads each kernel call is shared among, this one included (default 1); more need `spawnHelper`. */
+  readonly threads?: number;
+  readonly spawnHelper?: SpawnGemmHelper;
+}
+
 export class OwnVqgan {
-  private readonly arena = new KernelArena();
+  private readonly arena: KernelArena;
   /** Every kernel of the decoder, compiled once all its layers are built. */
   private readonly module = new KernelModule();
   private readonly gemmName: string;
   /** Every 3×3 convolution, to prepare once the module is built. */
   private readonly convs: OwnConv3x3[] = [];
   /** The float GEMM (f32-gemm-kernel.ts), once the module is built. */
-  private readonly gemm: KernelFunction = (...args) => this.module.fn(this.gemmName)(...args);
+  private readonly gemm: Gemm = (...args) => runF32Gemm(this.module, this.gemmName, ...args);
   private readonly grid: number;
   private readonly codebook: Float32Array;
   private readonly postQuant: OwnConv1x1;
@@ -145,12 +160,32 @@ export class OwnVqgan {
   private readonly at: Record<'codes' | 'out' | 'attention', number>;
   private readonly attentionFloats: number;
 
-  constructor(
+  /** Where helper threads meet (gemm-threads.ts), in a shared memory; 0 on one thread. */
+  private readonly controlAt: number;
+
+  /**
+   * Builds the decoder from `tensors` (read once: the result keeps its own float32 copies in its memory), starts its
+   * helper threads and prepares its layers.
+   */
+  static async create(config: VqganConfig, tensors: VqganTensors, options: OwnVqganOptions = {}): Promise<OwnVqgan> {
+    const threads = options.threads ?? 1;
+    if (!Number.isSafeInteger(threads) || threads < 1) throw new Error('threads must be a whole number ≥ 1');
+    if (threads > 1 && !options.spawnHelper) throw new Error('more than one thread needs spawnHelper');
+    const vqgan = new OwnVqgan(config, tensors, options.product ?? 'mul-add', threads > 1);
+    if (options.spawnHelper && threads > 1)
+      await vqgan.module.startThreads(threads, options.spawnHelper, vqgan.controlAt);
+    for (const conv of vqgan.convs) conv.prepare();
+    return vqgan;
+  }
+
+  private constructor(
     private readonly config: VqganConfig,
     tensors: VqganTensors,
-    private readonly product: F32Product = 'mul-add',
+    private readonly product: F32Product,
+    shared: boolean,
   ) {
-    const { arena } = this;
+    const arena = (this.arena = new KernelArena(shared));
+    this.controlAt = shared ? arena.alloc(4 * CONTROL_WORDS) : 0;
     this.gemmName = this.module.add(`gemm_${product}`, () => f32GemmFunction(product));
     this.grid = vqganGridSize(config);
     this.codebook = tensors.codebook();
@@ -206,7 +241,16 @@ export class OwnVqgan {
       attention: arena.alloc(4 * ATTENTION_PIECES * this.attentionFloats),
     };
     this.module.build(arena.memory);
-    for (const conv of this.convs) conv.prepare();
+  }
+
+  /** Threads each kernel call is shared among (this one included). */
+  get threadCount(): number {
+    return this.module.threadCount;
+  }
+
+  /** Stops the helper threads (the decoder still runs, on this thread). */
+  release(): Promise<void> {
+    return this.module.release();
   }
 
   private allocateScratch(convs: readonly VqganConv3x3[]): ConvScratch & { readonly norm: number } {
@@ -394,7 +438,7 @@ export class OwnVqgan {
     const transposed = new Float32Array(C * P);
     for (let p = 0; p < P; p++) for (let c = 0; c < C; c++) transposed[c * P + p] = keys[p * C + c]!;
     packF32Panels(transposed, C, P, this.arena.floats(hc, f32PanelFloats(C, P)));
-    this.gemm(hc, q, this.scratch.zeros, scores, P, Pp, C, 0, Pp);
+    this.gemm(hc, q, this.scratch.zeros, scores, P, Pp, C);
     const weights = this.arena.floats(scores, P * Pp);
     for (let i = 0; i < P; i++) {
       const row = weights.subarray(i * Pp, i * Pp + P);
@@ -409,7 +453,7 @@ export class OwnVqgan {
     const values = new Float32Array(Pp * C);
     values.set(this.arena.floats(v, P * C));
     packF32Panels(values, Pp, C, this.arena.floats(hc, f32PanelFloats(Pp, C)));
-    this.gemm(hc, scores, this.scratch.zeros, mixed, P, C, Pp, 0, C);
+    this.gemm(hc, scores, this.scratch.zeros, mixed, P, C, Pp);
     block.proj.run(mixed, projected, P);
     const out = this.take(map);
     const added = this.arena.floats(projected, P * C);

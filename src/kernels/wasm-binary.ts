@@ -163,9 +163,11 @@ export class FunctionBody {
     this.code.push(0x0c, 0, 0x0b, 0x0b);
     return this;
   }
-  /** `for (name = 0; name < end; name += step) body()`, unsigned; `end` a constant or a local's name. */
-  forRange(name: string, end: number | string, step: number, body: () => void): this {
-    this.i32(0).set(name);
+  /** `for (name = from; name < end; name += step) body()`, unsigned; `from` and `end` constants or locals' names. */
+  forRange(name: string, end: number | string, step: number, body: () => void, from: number | string = 0): this {
+    if (typeof from === 'number') this.i32(from);
+    else this.get(from);
+    this.set(name);
     return this.whileNot(
       () => {
         this.get(name);

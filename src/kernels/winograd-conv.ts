@@ -5,7 +5,7 @@
  * of zeros before, the rest of the last tile after: paddedSide), the output written through a row stride, so it can
  * be the interior of the next layer's padded input. One thread so far.
  */
-import { f32GemmFunction, f32PanelFloats, F32_PANEL_COLUMNS } from './f32-gemm-kernel.ts';
+import { f32GemmFunction, f32PanelFloats, F32_PANEL_COLUMNS, runF32Gemm } from './f32-gemm-kernel.ts';
 import type { F32Product } from './f32-gemm-kernel.ts';
 import { padTo } from './int8-gemm-kernel.ts';
 import { KernelArena } from './kernel-arena.ts';
@@ -123,7 +123,7 @@ export class OwnConv3x3 {
   prepare(): void {
     if (!this.pending) return;
     tapsByOutput(this.pending, this.arena.floats(this.kernelAt, this.channels * 9 * this.outputs));
-    this.module.fn(this.names.filters)(this.kernelAt, this.panelsAt);
+    this.module.run(this.names.filters, this.channels, 1, [this.kernelAt, this.panelsAt]);
     this.pending = null;
   }
 
@@ -134,19 +134,19 @@ export class OwnConv3x3 {
   compute(x: number, y: number, yRow: number, residual = 0): void {
     if (this.pending) throw new Error('a 3×3 convolution ran before its filters were prepared');
     const { channels, scratch, paddedOutputs, names, module } = this;
-    const tiles = tilesPerSide(this.shape) ** 2;
-    if (this.transformsEachRun) module.fn(names.filters)(this.kernelAt, scratch.filters);
-    module.fn(names.input)(x, scratch.operands);
-    const gemm = module.fn(names.gemm);
+    const t = tilesPerSide(this.shape);
+    const tiles = t * t;
+    if (this.transformsEachRun) module.run(names.filters, channels, 1, [this.kernelAt, scratch.filters]);
+    module.run(names.input, t, 1, [x, scratch.operands]);
     const panelBytes = 4 * f32PanelFloats(channels, this.outputs);
     for (let tap = 0; tap < (this.shape.m + 2) ** 2; tap++) {
       const v = scratch.operands + 4 * tap * tiles * channels;
       const products = scratch.products + 4 * tap * tiles * paddedOutputs;
       const panels = this.panelsAt + tap * panelBytes;
-      gemm(panels, v, scratch.zeros, products, tiles, paddedOutputs, channels, 0, paddedOutputs);
+      runF32Gemm(module, names.gemm, panels, v, scratch.zeros, products, tiles, paddedOutputs, channels);
     }
-    if (residual) module.fn(names.outputWithResidual)(scratch.products, this.biasAt, y, yRow, residual);
-    else module.fn(names.output)(scratch.products, this.biasAt, y, yRow, 0);
+    const output = residual ? names.outputWithResidual : names.output;
+    module.run(output, t, 1, [scratch.products, this.biasAt, y, yRow, residual]);
   }
 }
 

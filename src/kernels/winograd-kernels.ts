@@ -36,9 +36,9 @@ function weightedSum(f: FunctionBody, weights: readonly number[], value: (t: num
 }
 
 /**
- * winogradInput(x, v): V[ξ·a + ν, tile, c] = (Bᵀ·d·B)[ξ, ν] for every tile and channel, where d is the tile's a × a
- * window of the padded map x ([paddedSide, paddedSide, channels], x pointing at its first pixel) and V the a² GEMM
- * operands [a², t², channels], tiles in rows.
+ * winogradInput(x, v, ty0, ty1): V[ξ·a + ν, tile, c] = (Bᵀ·d·B)[ξ, ν] for every tile in tile rows [ty0, ty1) and
+ * every channel, where d is the tile's a × a window of the padded map x ([paddedSide, paddedSide, channels], x pointing
+ * at its first pixel) and V the a² GEMM operands [a², t², channels], tiles in rows.
  */
 export function winogradInputFunction(shape: WinogradShape, channels: number): FunctionBody {
   if (channels % 4 !== 0) throw new Error('the input transform takes channels in fours');
@@ -49,55 +49,61 @@ export function winogradInputFunction(shape: WinogradShape, channels: number): F
   const pixel = 4 * channels;
   const tapStride = 4 * t * t * channels;
   const { BT } = WINOGRAD_TRANSFORMS[m];
-  const f = new FunctionBody(['x', 'v']);
+  const f = new FunctionBody(['x', 'v', 'ty0', 'ty1']);
   for (const name of ['ty', 'tx', 'c', 'src', 'dst']) f.local(name, 'i32');
   const d = (i: number, j: number) => `d${i}_${j}`;
   const rowsDone = (i: number, j: number) => `r${i}_${j}`;
   for (let i = 0; i < a; i++) for (let j = 0; j < a; j++) f.local(d(i, j), 'v128');
   for (let i = 0; i < a; i++) for (let j = 0; j < a; j++) f.local(rowsDone(i, j), 'v128');
-  f.forRange('ty', t, 1, () =>
-    f.forRange('tx', t, 1, () =>
-      f.forRange('c', pixel, 16, () => {
-        // src: the window's first pixel, channel c; dst: tap 0 of this tile, channel c.
-        f.get('x')
-          .get('ty')
-          .i32(m * side * pixel)
-          .op('mul')
-          .op('add');
-        f.get('tx')
-          .i32(m * pixel)
-          .op('mul')
-          .op('add')
-          .get('c')
-          .op('add')
-          .set('src');
-        f.get('v').get('ty').i32(t).op('mul').get('tx').op('add').i32(pixel).op('mul').op('add');
-        f.get('c').op('add').set('dst');
-        for (let i = 0; i < a; i++)
-          for (let j = 0; j < a; j++)
-            f.get('src')
-              .simd('v128.load', (i * side + j) * pixel)
-              .set(d(i, j));
-        // Bᵀ·d: row ξ of the result combines the window's rows; then (Bᵀ·d)·B combines that result's columns.
-        for (let xi = 0; xi < a; xi++)
-          for (let j = 0; j < a; j++) {
-            weightedSum(f, BT[xi]!, (k) => f.get(d(k, j)));
-            f.set(rowsDone(xi, j));
-          }
-        for (let xi = 0; xi < a; xi++)
-          for (let nu = 0; nu < a; nu++) {
-            f.get('dst');
-            weightedSum(f, BT[nu]!, (k) => f.get(rowsDone(xi, k)));
-            f.simd('v128.store', (xi * a + nu) * tapStride);
-          }
-      }),
-    ),
+  f.forRange(
+    'ty',
+    'ty1',
+    1,
+    () =>
+      f.forRange('tx', t, 1, () =>
+        f.forRange('c', pixel, 16, () => {
+          // src: the window's first pixel, channel c; dst: tap 0 of this tile, channel c.
+          f.get('x')
+            .get('ty')
+            .i32(m * side * pixel)
+            .op('mul')
+            .op('add');
+          f.get('tx')
+            .i32(m * pixel)
+            .op('mul')
+            .op('add')
+            .get('c')
+            .op('add')
+            .set('src');
+          f.get('v').get('ty').i32(t).op('mul').get('tx').op('add').i32(pixel).op('mul').op('add');
+          f.get('c').op('add').set('dst');
+          for (let i = 0; i < a; i++)
+            for (let j = 0; j < a; j++)
+              f.get('src')
+                .simd('v128.load', (i * side + j) * pixel)
+                .set(d(i, j));
+          // Bᵀ·d: row ξ of the result combines the window's rows; then (Bᵀ·d)·B combines that result's columns.
+          for (let xi = 0; xi < a; xi++)
+            for (let j = 0; j < a; j++) {
+              weightedSum(f, BT[xi]!, (k) => f.get(d(k, j)));
+              f.set(rowsDone(xi, j));
+            }
+          for (let xi = 0; xi < a; xi++)
+            for (let nu = 0; nu < a; nu++) {
+              f.get('dst');
+              weightedSum(f, BT[nu]!, (k) => f.get(rowsDone(xi, k)));
+              f.simd('v128.store', (xi * a + nu) * tapStride);
+            }
+        }),
+      ),
+    'ty0',
   );
   return f;
 }
 
 /**
- * winogradOutput(mm, bias, y, yRow, residual): y = (Aᵀ·M·A) + bias (+ residual) for every tile, M the a² GEMM results
+ * winogradOutput(mm, bias, y, yRow, residual, ty0, ty1): y = (Aᵀ·M·A) + bias (+ residual) for every tile in tile
+ * rows [ty0, ty1), M the a² GEMM results
  * [a², t², paddedOutputs] (tiles in rows), y the output map channels last (pointing at pixel (0, 0), rows yRow bytes
  * apart, `outputs` channels per pixel); tiles past the map's edge are cropped. With `residual`, that map (same layout
  * as y) is added.
@@ -115,7 +121,7 @@ export function winogradOutputFunction(
   const pixel = 4 * outputs;
   const tapStride = 4 * t * t * paddedOutputs;
   const { AT } = WINOGRAD_TRANSFORMS[m];
-  const f = new FunctionBody(['mm', 'bias', 'y', 'yRow', 'res']);
+  const f = new FunctionBody(['mm', 'bias', 'y', 'yRow', 'res', 'ty0', 'ty1']);
   for (const name of ['ty', 'tx', 'k', 'src', 'dst', 'rows', 'cols', 'at']) f.local(name, 'i32');
   f.local('b', 'v128');
   const p = (xi: number, nu: number) => `p${xi}_${nu}`;
@@ -127,115 +133,127 @@ export function winogradOutputFunction(
     for (let twice = 0; twice < 2; twice++) f.i32(m).i32(size).get(tile).i32(m).op('mul').op('sub');
     f.op('lt_u').op('select').set(into);
   };
-  f.forRange('ty', t, 1, () => {
-    kept('ty', 'rows');
-    f.forRange('tx', t, 1, () => {
-      kept('tx', 'cols');
-      f.forRange('k', pixel, 16, () => {
-        f.get('mm')
-          .get('ty')
-          .i32(t)
-          .op('mul')
-          .get('tx')
-          .op('add')
-          .i32(4 * paddedOutputs)
-          .op('mul')
-          .op('add');
-        f.get('k').op('add').set('src');
-        for (let xi = 0; xi < a; xi++)
-          for (let nu = 0; nu < a; nu++)
-            f.get('src')
-              .simd('v128.load', (xi * a + nu) * tapStride)
-              .set(p(xi, nu));
-        for (let i = 0; i < m; i++)
-          for (let nu = 0; nu < a; nu++) {
-            weightedSum(f, AT[i]!, (xi) => f.get(p(xi, nu)));
-            f.set(q(i, nu));
-          }
-        f.get('bias').get('k').op('add').simd('v128.load', 0).set('b');
-        // The tile's first pixel, channel k, as a byte offset from y (and from the residual map).
-        f.get('ty').i32(m).op('mul').get('yRow').op('mul');
-        f.get('tx')
-          .i32(m * pixel)
-          .op('mul')
-          .op('add')
-          .get('k')
-          .op('add')
-          .set('at');
-        for (let i = 0; i < m; i++) {
-          f.i32(i).get('rows').op('lt_u');
-          f.ifThen(() => {
-            for (let j = 0; j < m; j++) {
-              f.i32(j).get('cols').op('lt_u');
-              f.ifThen(() => {
-                f.get('y').get('at').op('add');
-                if (i > 0) f.get('yRow').i32(i).op('mul').op('add');
-                f.set('dst');
-                f.get('dst');
-                weightedSum(f, AT[j]!, (nu) => f.get(q(i, nu)));
-                f.get('b').simd('f32x4.add');
-                if (residual) {
-                  f.get('res').get('at').op('add');
-                  if (i > 0) f.get('yRow').i32(i).op('mul').op('add');
-                  f.simd('v128.load', j * pixel).simd('f32x4.add');
-                }
-                f.simd('v128.store', j * pixel);
-              });
+  f.forRange(
+    'ty',
+    'ty1',
+    1,
+    () => {
+      kept('ty', 'rows');
+      f.forRange('tx', t, 1, () => {
+        kept('tx', 'cols');
+        f.forRange('k', pixel, 16, () => {
+          f.get('mm')
+            .get('ty')
+            .i32(t)
+            .op('mul')
+            .get('tx')
+            .op('add')
+            .i32(4 * paddedOutputs)
+            .op('mul')
+            .op('add');
+          f.get('k').op('add').set('src');
+          for (let xi = 0; xi < a; xi++)
+            for (let nu = 0; nu < a; nu++)
+              f.get('src')
+                .simd('v128.load', (xi * a + nu) * tapStride)
+                .set(p(xi, nu));
+          for (let i = 0; i < m; i++)
+            for (let nu = 0; nu < a; nu++) {
+              weightedSum(f, AT[i]!, (xi) => f.get(p(xi, nu)));
+              f.set(q(i, nu));
             }
-          });
-        }
+          f.get('bias').get('k').op('add').simd('v128.load', 0).set('b');
+          // The tile's first pixel, channel k, as a byte offset from y (and from the residual map).
+          f.get('ty').i32(m).op('mul').get('yRow').op('mul');
+          f.get('tx')
+            .i32(m * pixel)
+            .op('mul')
+            .op('add')
+            .get('k')
+            .op('add')
+            .set('at');
+          for (let i = 0; i < m; i++) {
+            f.i32(i).get('rows').op('lt_u');
+            f.ifThen(() => {
+              for (let j = 0; j < m; j++) {
+                f.i32(j).get('cols').op('lt_u');
+                f.ifThen(() => {
+                  f.get('y').get('at').op('add');
+                  if (i > 0) f.get('yRow').i32(i).op('mul').op('add');
+                  f.set('dst');
+                  f.get('dst');
+                  weightedSum(f, AT[j]!, (nu) => f.get(q(i, nu)));
+                  f.get('b').simd('f32x4.add');
+                  if (residual) {
+                    f.get('res').get('at').op('add');
+                    if (i > 0) f.get('yRow').i32(i).op('mul').op('add');
+                    f.simd('v128.load', j * pixel).simd('f32x4.add');
+                  }
+                  f.simd('v128.store', j * pixel);
+                });
+              }
+            });
+          }
+        });
       });
-    });
-  });
+    },
+    'ty0',
+  );
   return f;
 }
 
 /**
- * winogradFilters(w, panels): the transformed filters U[ξ·a + ν, c, k] = Σ_ij G[ξ, i] · g[k, c, i, j] · G[ν, j] of one
- * layer, written straight into the float GEMM's panels (one set of `panelFloats` per tap; f32-gemm-kernel.ts), from
- * the kernel laid out [channels][9][outputs] (so four outputs load as one vector). Run before the layer, into scratch
- * every layer shares: the transformed filters are (m + 2)²/9 times the kernel's size, too many to keep for every layer.
+ * winogradFilters(w, panels, c0, c1): the transformed filters U[ξ·a + ν, c, k] = Σ_ij G[ξ, i] · g[k, c, i, j] · G[ν, j]
+ * of one layer's channels [c0, c1), written straight into the float GEMM's panels (one set of `panelFloats` per tap;
+ * f32-gemm-kernel.ts), from the kernel laid out [channels][9][outputs] (so four outputs load as one vector). Run
+ * before the layer, into scratch every layer shares: the transformed filters are (m + 2)²/9 times the kernel's size,
+ * too many to keep for every layer.
  */
 export function winogradFilterFunction(m: WinogradTile, channels: number, outputs: number): FunctionBody {
   if (outputs % 4 !== 0) throw new Error('the filter transform takes outputs in fours');
   const { G } = WINOGRAD_TRANSFORMS[m];
   const a = m + 2;
   const panelFloats = f32PanelFloats(channels, outputs);
-  const f = new FunctionBody(['w', 'panels']);
+  const f = new FunctionBody(['w', 'panels', 'c0', 'c1']);
   for (const name of ['c', 'k', 'src', 'dst']) f.local(name, 'i32');
   for (let t = 0; t < 9; t++) f.local(`g${t}`, 'v128');
-  f.forRange('c', channels, 1, () =>
-    f.forRange('k', 4 * outputs, 16, () => {
-      f.get('w')
-        .get('c')
-        .i32(9 * 4 * outputs)
-        .op('mul')
-        .op('add')
-        .get('k')
-        .op('add')
-        .set('src');
-      for (let t = 0; t < 9; t++)
-        f.get('src')
-          .simd('v128.load', t * 4 * outputs)
-          .set(`g${t}`);
-      // Column k (a byte offset, four columns at a time) of row c: panel k / 8 holds `channels` rows of 8.
-      f.get('panels')
-        .get('k')
-        .i32(5)
-        .op('shr_u')
-        .i32(32 * channels)
-        .op('mul')
-        .op('add');
-      f.get('c').i32(32).op('mul').op('add');
-      f.get('k').i32(31).op('and').op('add').set('dst');
-      for (let xi = 0; xi < a; xi++)
-        for (let nu = 0; nu < a; nu++) {
-          const weights = Array.from({ length: 9 }, (_, t) => G[xi]![Math.floor(t / 3)]! * G[nu]![t % 3]!);
-          f.get('dst');
-          weightedSum(f, weights, (t) => f.get(`g${t}`));
-          f.simd('v128.store', (xi * a + nu) * 4 * panelFloats);
-        }
-    }),
+  f.forRange(
+    'c',
+    'c1',
+    1,
+    () =>
+      f.forRange('k', 4 * outputs, 16, () => {
+        f.get('w')
+          .get('c')
+          .i32(9 * 4 * outputs)
+          .op('mul')
+          .op('add')
+          .get('k')
+          .op('add')
+          .set('src');
+        for (let t = 0; t < 9; t++)
+          f.get('src')
+            .simd('v128.load', t * 4 * outputs)
+            .set(`g${t}`);
+        // Column k (a byte offset, four columns at a time) of row c: panel k / 8 holds `channels` rows of 8.
+        f.get('panels')
+          .get('k')
+          .i32(5)
+          .op('shr_u')
+          .i32(32 * channels)
+          .op('mul')
+          .op('add');
+        f.get('c').i32(32).op('mul').op('add');
+        f.get('k').i32(31).op('and').op('add').set('dst');
+        for (let xi = 0; xi < a; xi++)
+          for (let nu = 0; nu < a; nu++) {
+            const weights = Array.from({ length: 9 }, (_, t) => G[xi]![Math.floor(t / 3)]! * G[nu]![t % 3]!);
+            f.get('dst');
+            weightedSum(f, weights, (t) => f.get(`g${t}`));
+            f.simd('v128.store', (xi * a + nu) * 4 * panelFloats);
+          }
+      }),
+    'c0',
   );
   return f;
 }
