@@ -147,6 +147,37 @@ export function runsOn(session: Session, gemm: Int8Gemm): Session {
 const helpersFailed = new WeakSet<NonNullable<Int8GemmOptions['spawnHelper']>>();
 
 /**
+ * `create(options)`, or where its helper threads cannot start (no nested workers, a blocked script), `create` on this
+ * thread alone, and so for every later graph of the same spawner, which would otherwise wait for its helpers as long
+ * again.
+ */
+export async function withOneThreadFallback<T>(
+  options: Int8GemmOptions,
+  create: (options: Int8GemmOptions) => Promise<T>,
+): Promise<T> {
+  const spawner = options.spawnHelper;
+  const oneThread: Int8GemmOptions = options.kernel ? { kernel: options.kernel } : {};
+  if (spawner !== undefined && helpersFailed.has(spawner)) return create(oneThread);
+  return create(options).catch((error: unknown) => {
+    if ((options.threads ?? 1) === 1 || error instanceof KernelUnavailableError) throw error;
+    if (spawner) helpersFailed.add(spawner);
+    console.warn(`our kernels' helper threads did not start (${String(error)}): running them on one thread`);
+    return create(oneThread);
+  });
+}
+
+/** A graph's weights: the ONNX initializers of its file and external data. */
+export async function readGraphWeights(
+  source: ModelSource,
+  entry: GraphEntry,
+): Promise<ReadonlyMap<string, OnnxInitializer>> {
+  const externalData = await Promise.all(
+    entry.externalData.map(async (path) => ({ path, data: await source.readFile(path) })),
+  );
+  return readInitializers(await source.readFile(entry.file), externalData);
+}
+
+/**
  * Reads a graph's weights from its files (the ONNX initializers) and packs them into a new Int8Gemm with `pack`; throws
  * what `pack` throws for a folder that is not q8, with the Int8Gemm released.
  */
@@ -156,21 +187,8 @@ export async function packOwnGraph<T>(
   options: Int8GemmOptions,
   pack: (weights: ReadonlyMap<string, OnnxInitializer>, gemm: Int8Gemm) => T,
 ): Promise<{ packed: T; gemm: Int8Gemm }> {
-  const externalData = await Promise.all(
-    entry.externalData.map(async (path) => ({ path, data: await source.readFile(path) })),
-  );
-  const weights = readInitializers(await source.readFile(entry.file), externalData);
-  const spawner = options.spawnHelper;
-  const failedBefore = spawner !== undefined && helpersFailed.has(spawner);
-  const oneThread: Int8GemmOptions = options.kernel ? { kernel: options.kernel } : {};
-  const gemm = await Int8Gemm.create(failedBefore ? oneThread : options).catch((error: unknown) => {
-    if ((options.threads ?? 1) === 1 || error instanceof KernelUnavailableError) throw error;
-    // Helper threads that cannot start (no nested workers, a blocked script): our kernels on this thread alone, and so
-    // for the next graph too, which would otherwise wait for its helpers as long again.
-    if (spawner) helpersFailed.add(spawner);
-    console.warn(`our kernels' helper threads did not start (${String(error)}): running them on one thread`);
-    return Int8Gemm.create(oneThread);
-  });
+  const weights = await readGraphWeights(source, entry);
+  const gemm = await withOneThreadFallback(options, (chosen) => Int8Gemm.create(chosen));
   try {
     return { packed: pack(weights, gemm), gemm };
   } catch (error) {

@@ -11,6 +11,7 @@ import { dequantizeWeights, weightInputFiles, withWeightInputs } from './weight-
 import type { Int8GemmOptions } from '../kernels/int8-gemm.ts';
 import { createOwnDecoderSession } from './own-decoder-session.ts';
 import { createOwnEncoderSession } from './own-encoder-session.ts';
+import { createOwnVqganSession } from './own-vqgan-session.ts';
 import { UnsupportedGraphError } from '../kernels/bart-weights.ts';
 import { OnnxFormatError } from '../model/onnx-initializers.ts';
 
@@ -25,9 +26,9 @@ export type Tensor = Ort.Tensor;
 export type SessionOptions = Ort.InferenceSession.SessionOptions & {
   readonly dequantizeOnce?: boolean;
   /**
-   * A q8 encoder or host-cache decoder runs on our own WebAssembly kernels (own-encoder-session.ts,
-   * own-decoder-session.ts) instead of ONNX Runtime, reading the weights of the graph's file, with these threads; a
-   * folder they cannot run falls back to ONNX Runtime.
+   * A q8 encoder or host-cache decoder, or a VQGAN of any dtype, runs on our own WebAssembly kernels
+   * (own-encoder-session.ts, own-decoder-session.ts, own-vqgan-session.ts) instead of ONNX Runtime, reading the
+   * weights of the graph's file, with these threads; a folder they cannot run falls back to ONNX Runtime.
    */
   readonly ownKernels?: Int8GemmOptions | false;
 };
@@ -85,7 +86,13 @@ export async function createSession(
   const entry = source.manifest.graphs[graph];
   const { dequantizeOnce, ownKernels, ...ortOptions } = options;
   const ownGraph =
-    graph === 'encoder' ? createOwnEncoderSession : graph === 'decoder' && hostCache ? createOwnDecoderSession : null;
+    graph === 'encoder'
+      ? createOwnEncoderSession
+      : graph === 'vqgan'
+        ? createOwnVqganSession
+        : graph === 'decoder' && hostCache
+          ? createOwnDecoderSession
+          : null;
   if (ownKernels && ownGraph) {
     const own = await ownGraph(ort, source, entry, ownKernels).catch((error: unknown) => {
       // Only a graph they cannot run falls back; a failed read or a helper thread that would not start is an error.

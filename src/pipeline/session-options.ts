@@ -114,8 +114,8 @@ export interface SessionChoices {
    */
   readonly foldDecoder?: boolean;
   /**
-   * WASM: run a q8 encoder and decoder on our own kernels with these threads; false (the default) leaves them to ONNX
-   * Runtime. The page, the CLI and the benchmark choose by ownKernelsOnWasm or ask explicitly.
+   * WASM: run a q8 encoder and decoder, and the VQGAN, on our own kernels with these threads; false (the default)
+   * leaves them to ONNX Runtime. The page, the CLI and the benchmark choose by ownKernelsOnWasm or ask explicitly.
    */
   readonly ownKernels?: Int8GemmOptions | false;
 }
@@ -129,7 +129,9 @@ export function sessionOptionsFor(
     if (backend === 'wasm') {
       const own = choices.ownKernels ?? false;
       // The encoder too: int8 on our kernels where ONNX Runtime would hold its weights as float32.
-      if (graph === 'vqgan') return { ...WASM_VQGAN_OPTIONS };
+      // The VQGAN of any dtype: its weights come out float32 either way (own-vqgan-session.ts).
+      if (graph === 'vqgan')
+        return own === false ? { ...WASM_VQGAN_OPTIONS } : { ...WASM_VQGAN_OPTIONS, ownKernels: own };
       const q8DalleBart = manifest.dtype === 'q8' && own !== false;
       return q8DalleBart ? { ...WASM_SESSION_OPTIONS, ownKernels: own } : { ...WASM_SESSION_OPTIONS };
     }

@@ -1,0 +1,61 @@
+/**
+ * The VQGAN on our own kernels behind ONNX Runtime's interface (own-vqgan-session.ts): chosen on WASM with ownKernels
+ * for every dtype, drawing ONNX Runtime WASM's pixels from the same folder, on two threads as on one.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import * as ortWeb from 'onnxruntime-web';
+import { vqganGridSize } from '../src/model/config.ts';
+import { DalleEngine } from '../src/pipeline/engine.ts';
+import { createSession, loadedFile } from '../src/pipeline/runtime.ts';
+import type { Session } from '../src/pipeline/runtime.ts';
+import { sessionOptionsFor } from '../src/pipeline/session-options.ts';
+import { spawnNodeGemmHelper } from '../tools/node/gemm-helper.ts';
+import { openModelFolder } from '../tools/node/model-folder.ts';
+import { psnr } from '../tools/image-psnr.ts';
+import { tinyModel } from './helpers/fixtures.ts';
+
+for (const dtype of ['fp32', 'q8'] as const) {
+  void test(`${dtype}: the VQGAN on our kernels draws ONNX Runtime WASM's pixels, on one thread and two`, async () => {
+    const source = openModelFolder(tinyModel(dtype));
+    const { manifest } = source;
+    const options = sessionOptionsFor('wasm', manifest, { ownKernels: {} })('vqgan');
+    const { ownKernels, ...onOrt } = options;
+    assert.deepEqual(ownKernels, {});
+    const ort = await createSession(ortWeb, source, 'vqgan', onOrt);
+    const own = await createSession(ortWeb, source, 'vqgan', options);
+    const twoThreads = { ...options, ownKernels: { threads: 2, spawnHelper: spawnNodeGemmHelper } };
+    const own2 = await createSession(ortWeb, source, 'vqgan', twoThreads);
+    const decode = (vqgan: Session) => {
+      const sessions = { encoder: vqgan, decoder: vqgan, vqgan };
+      const grid = vqganGridSize(manifest.vqgan);
+      const codes = Int32Array.from({ length: 2 * grid * grid }, (_, i) => (i * 37 + (i >> 4)) % manifest.vqgan.nEmbed);
+      return new DalleEngine(ortWeb, sessions, manifest).decodeImages(codes, 2);
+    };
+    try {
+      assert.equal(loadedFile(own), `${manifest.graphs.vqgan.file} (own kernels)`);
+      const [want, got, got2] = [await decode(ort), await decode(own), await decode(own2)];
+      const db = psnr(got, want);
+      assert.ok(db >= 80, `${db.toFixed(1)} dB`);
+      assert.deepEqual(got2, got);
+    } finally {
+      await Promise.all([ort.release(), own.release(), own2.release()]);
+    }
+  });
+}
+
+void test('the VQGAN on our kernels refuses codes of the wrong shape, as ONNX Runtime would', async () => {
+  const source = openModelFolder(tinyModel('q8'));
+  const own = await createSession(
+    ortWeb,
+    source,
+    'vqgan',
+    sessionOptionsFor('wasm', source.manifest, { ownKernels: {} })('vqgan'),
+  );
+  try {
+    const codes = new ortWeb.Tensor('int64', new BigInt64Array(5), [1, 5]);
+    await assert.rejects(own.run({ codes }), /must be int64 \[images, \d+\]/);
+  } finally {
+    await own.release();
+  }
+});
