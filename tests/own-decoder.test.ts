@@ -185,7 +185,7 @@ void test('helper threads that cannot start leave our kernels on one thread, wit
   );
 });
 
-void test('who runs a q8 encoder and decoder on WASM: our kernels on one thread, and on more where helpers can start', () => {
+void test('who runs a q8 encoder and decoder, and the VQGAN, on WASM: our kernels on one thread, and on more where helpers can start', () => {
   assert.deepEqual(ownKernelsOnWasm(1), {});
   assert.equal(ownKernelsOnWasm(3), false, 'no helpers: ONNX Runtime');
   assert.deepEqual(ownKernelsOnWasm(3, spawnNodeGemmHelper), { threads: 3, spawnHelper: spawnNodeGemmHelper });
@@ -194,7 +194,9 @@ void test('who runs a q8 encoder and decoder on WASM: our kernels on one thread,
   assert.deepEqual(sessionOptionsFor('wasm', q8, own)('decoder').ownKernels, {});
   assert.equal(sessionOptionsFor('wasm', q8)('decoder').ownKernels, undefined, 'asked for, never by default');
   assert.deepEqual(sessionOptionsFor('wasm', q8, own)('encoder').ownKernels, {}, 'the encoder too');
-  assert.equal(sessionOptionsFor('wasm', q8, own)('vqgan').ownKernels, undefined);
+  assert.deepEqual(sessionOptionsFor('wasm', q8, own)('vqgan').ownKernels, {}, 'the VQGAN too');
+  assert.equal(sessionOptionsFor('wasm', q8)('vqgan').ownKernels, undefined);
   const fp32 = openModelFolder(tinyModel('fp32')).manifest;
   assert.equal(sessionOptionsFor('wasm', fp32, own)('decoder').ownKernels, undefined);
+  assert.deepEqual(sessionOptionsFor('wasm', fp32, own)('vqgan').ownKernels, {}, 'a VQGAN of any dtype');
 });

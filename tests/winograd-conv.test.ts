@@ -35,8 +35,9 @@ function relativeError(got: Float32Array, want: Float64Array): number {
   return Math.sqrt(err / norm);
 }
 
-void test('3×3 convolution on our kernels: Winograd F(4×4) and F(6×6) as the direct convolution, edges, both filter paths', () => {
+void test('3×3 convolution on our kernels: Winograd F(2×2), F(4×4) and F(6×6) as the direct convolution, edges, both filter paths', () => {
   for (const [m, size, C, K] of [
+    [2, 9, 8, 4],
     [4, 8, 4, 4],
     [4, 13, 8, 12],
     [6, 17, 12, 8],
