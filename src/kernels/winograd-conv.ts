@@ -11,7 +11,10 @@ import { padTo } from './int8-gemm-kernel.ts';
 import { KernelArena } from './kernel-arena.ts';
 import { KernelModule } from './kernel-module.ts';
 import {
+  filterQuadFloats,
+  filterQuads,
   paddedSide,
+  tapBytes,
   tilesPerSide,
   winogradFilterFunction,
   winogradInputFunction,
@@ -35,22 +38,15 @@ export interface Conv3x3Weights {
  */
 export const transformsEachRun = (shape: WinogradShape): boolean => tilesPerSide(shape) ** 2 >= 100;
 
-/** A 3×3 kernel [outputs, channels, 3, 3] laid out [channels][9][outputs], as the filter transform reads it. */
-function tapsByOutput(weights: Conv3x3Weights, into: Float32Array): void {
-  const { kernel, channels: C, outputs: K } = weights;
-  for (let k = 0; k < K; k++)
-    for (let c = 0; c < C; c++) for (let t = 0; t < 9; t++) into[(c * 9 + t) * K + k] = kernel[(k * C + c) * 9 + t]!;
-}
-
 /** Floats of transformed filters, GEMM operands and products a layer needs (scratch every layer of a decode shares). */
 export function convScratchFloats(shape: WinogradShape, channels: number, outputs: number) {
   const taps = (shape.m + 2) ** 2;
   const tiles = tilesPerSide(shape) ** 2;
   return {
-    filters: taps * f32PanelFloats(channels, outputs),
+    filters: (taps * tapBytes(f32PanelFloats(channels, outputs))) / 4,
     // Also where a kept layer's kernel waits to be transformed.
-    operands: Math.max(taps * tiles * channels, 9 * channels * outputs),
-    products: taps * tiles * padTo(outputs, F32_PANEL_COLUMNS),
+    operands: Math.max((taps * tapBytes(tiles * channels)) / 4, filterQuadFloats(channels, outputs)),
+    products: (taps * tapBytes(tiles * padTo(outputs, F32_PANEL_COLUMNS))) / 4,
   };
 }
 
@@ -106,9 +102,9 @@ export class OwnConv3x3 {
     };
     this.transformsEachRun = transformsEachRun(shape);
     if (this.transformsEachRun) {
-      this.kernelAt = arena.alloc(4 * C * 9 * K);
+      this.kernelAt = arena.alloc(4 * filterQuadFloats(C, K));
       this.panelsAt = scratch.filters;
-      tapsByOutput(weights, arena.floats(this.kernelAt, C * 9 * K));
+      filterQuads(weights.kernel, C, K, arena.floats(this.kernelAt, filterQuadFloats(C, K)));
     } else {
       // Kept transformed: the kernel passes through the operands' scratch on its way, in `prepare`.
       this.kernelAt = scratch.operands;
@@ -122,9 +118,15 @@ export class OwnConv3x3 {
   /** Transforms a kept layer's filters (the module built; nothing else using the operands' scratch). */
   prepare(): void {
     if (!this.pending) return;
-    tapsByOutput(this.pending, this.arena.floats(this.kernelAt, this.channels * 9 * this.outputs));
-    this.module.run(this.names.filters, this.channels, 1, [this.kernelAt, this.panelsAt]);
+    const { channels: C, outputs: K } = this;
+    filterQuads(this.pending.kernel, C, K, this.arena.floats(this.kernelAt, filterQuadFloats(C, K)));
+    this.runFilters(this.panelsAt);
     this.pending = null;
+  }
+
+  /** The filter transform into `panelsAt`, threads sharing it by whole panels (two quads). */
+  private runFilters(panelsAt: number): void {
+    this.module.run(this.names.filters, this.paddedOutputs / F32_PANEL_COLUMNS, 2, [this.kernelAt, panelsAt]);
   }
 
   /**
@@ -136,12 +138,13 @@ export class OwnConv3x3 {
     const { channels, scratch, paddedOutputs, names, module } = this;
     const t = tilesPerSide(this.shape);
     const tiles = t * t;
-    if (this.transformsEachRun) module.run(names.filters, channels, 1, [this.kernelAt, scratch.filters]);
+    if (this.transformsEachRun) this.runFilters(scratch.filters);
     module.run(names.input, t, 1, [x, scratch.operands]);
-    const panelBytes = 4 * f32PanelFloats(channels, this.outputs);
+    const strides = [tiles * channels, tiles * paddedOutputs, f32PanelFloats(channels, this.outputs)].map(tapBytes);
+    const [operandBytes, productBytes, panelBytes] = strides as [number, number, number];
     for (let tap = 0; tap < (this.shape.m + 2) ** 2; tap++) {
-      const v = scratch.operands + 4 * tap * tiles * channels;
-      const products = scratch.products + 4 * tap * tiles * paddedOutputs;
+      const v = scratch.operands + tap * operandBytes;
+      const products = scratch.products + tap * productBytes;
       const panels = this.panelsAt + tap * panelBytes;
       runF32Gemm(module, names.gemm, panels, v, scratch.zeros, products, tiles, paddedOutputs, channels);
     }
