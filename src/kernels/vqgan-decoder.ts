@@ -11,7 +11,6 @@ import { vqganGridSize, vqganLevelChannels } from '../model/config.ts';
 import { vqganConv3x3s, vqganLevels } from '../model/vqgan-levels.ts';
 import type { VqganConv3x3 } from '../model/vqgan-levels.ts';
 import { shippedWinogradTile } from '../model/winograd-transforms.ts';
-import type { WinogradTile } from '../model/winograd-transforms.ts';
 import { f32GemmFunction, f32PanelFloats, packF32Panels, runF32Gemm } from './f32-gemm-kernel.ts';
 import type { F32Product } from './f32-gemm-kernel.ts';
 import { CONTROL_WORDS } from './gemm-threads.ts';
@@ -19,22 +18,11 @@ import type { SpawnGemmHelper } from './gemm-threads.ts';
 import { KernelModule } from './kernel-module.ts';
 import { groupNormScratchFloats, OwnGroupNorm } from './group-norm.ts';
 import { KernelArena } from './kernel-arena.ts';
-import { convScratchFloats, OwnConv3x3, transformsEachRun } from './winograd-conv.ts';
+import { convScratchFloats, OwnConv3x3 } from './winograd-conv.ts';
 import type { ConvScratch } from './winograd-conv.ts';
 import { paddedSide } from './winograd-kernels.ts';
 import type { ConvTensors, VqganTensors } from './vqgan-tensors.ts';
 import { padTo } from './int8-gemm-kernel.ts';
-
-/**
- * The tile our decoder convolves a size × size map in: the shipped graph's (F(6×6) from 64, F(4×4) below), but F(2×2)
- * on maps of 16 and less. Layers there keep their filters transformed (transformsEachRun), which takes (m + 2)²/9 of
- * their kernels' memory: on the mini VQGAN the eleven 16 × 16 layers' 378 MiB at F(4×4), 168 MiB at F(2×2) (arena
- * 789 → 579 MiB), for 1.8× their GEMM work: ≈ 40 ms more of a 1.8 s decode on two threads
- * (docs/performance.md#the-vqgan-in-the-app).
- */
-export function ourWinogradTile(size: number): WinogradTile {
-  return size <= 16 ? 2 : shippedWinogradTile(size);
-}
 
 /** Where a size × size map of `channels` sits in a padded buffer. */
 class MapGeometry {
@@ -43,7 +31,7 @@ class MapGeometry {
     readonly size: number,
     readonly channels: number,
   ) {
-    this.side = paddedSide({ m: ourWinogradTile(size), size });
+    this.side = paddedSide({ m: shippedWinogradTile(size), size });
   }
   /** Bytes from one row to the next. */
   get row(): number {
@@ -154,8 +142,6 @@ export class OwnVqgan {
   /** Every kernel of the decoder, compiled once all its layers are built. */
   private readonly module = new KernelModule();
   private readonly gemmName: string;
-  /** Every 3×3 convolution, to prepare once the module is built. */
-  private readonly convs: OwnConv3x3[] = [];
   /** The float GEMM (f32-gemm-kernel.ts), once the module is built. */
   private readonly gemm: Gemm = (...args) => runF32Gemm(this.module, this.gemmName, ...args);
   private readonly grid: number;
@@ -177,7 +163,7 @@ export class OwnVqgan {
 
   /**
    * Builds the decoder from `tensors` (read once: the result keeps its own float32 copies in its memory), starts its
-   * helper threads and prepares its layers.
+   * helper threads.
    */
   static async create(config: VqganConfig, tensors: VqganTensors, options: OwnVqganOptions = {}): Promise<OwnVqgan> {
     const threads = options.threads ?? 1;
@@ -186,7 +172,6 @@ export class OwnVqgan {
     const vqgan = new OwnVqgan(config, tensors, options.product ?? 'mul-add', threads > 1);
     if (options.spawnHelper && threads > 1)
       await vqgan.module.startThreads(threads, options.spawnHelper, vqgan.controlAt);
-    for (const conv of vqgan.convs) conv.prepare();
     return vqgan;
   }
 
@@ -268,10 +253,9 @@ export class OwnVqgan {
   private allocateScratch(convs: readonly VqganConv3x3[]): ConvScratch & { readonly norm: number } {
     let [filters, operands, products, widest] = [0, 0, 0, 0];
     for (const { size, channels, outputs } of convs) {
-      const shape = { m: ourWinogradTile(size), size };
+      const shape = { m: shippedWinogradTile(size), size };
       const floats = convScratchFloats(shape, channels, outputs);
-      // Only layers that transform their filters each run use the shared filter scratch.
-      if (transformsEachRun(shape)) filters = Math.max(filters, floats.filters);
+      filters = Math.max(filters, floats.filters);
       [operands, products] = [Math.max(operands, floats.operands), Math.max(products, floats.products)];
       widest = Math.max(widest, channels, outputs);
     }
@@ -290,9 +274,8 @@ export class OwnVqgan {
   private conv3x3(t: ConvTensors, size: number): OwnConv3x3 {
     if (t.size !== 3) throw new Error(`expected a 3×3 convolution, got ${t.size}×${t.size}`);
     const weights = { kernel: t.kernel, bias: t.bias, channels: t.channels, outputs: t.outputs };
-    const shape = { m: ourWinogradTile(size), size };
+    const shape = { m: shippedWinogradTile(size), size };
     const conv = new OwnConv3x3(this.arena, this.module, weights, shape, this.scratch, this.product);
-    this.convs.push(conv);
     return conv;
   }
 

@@ -30,22 +30,13 @@ export interface Conv3x3Weights {
   readonly outputs: number;
 }
 
-/**
- * Whether a layer transforms its filters before every run, into scratch all layers share, rather than keeping them:
- * they take (m + 2)²/9 times the kernel's memory (964 MiB of arena for the mini VQGAN with all kept), while
- * transforming costs 9 multiply-adds per filter value against the GEMM's one per tile, so only layers of ≥ 100 tiles
- * (in the VQGAN, maps of 64 and more at F(6×6): ≥ 121 tiles, ≤ 7.5 % more work) transform each run.
- */
-export const transformsEachRun = (shape: WinogradShape): boolean => tilesPerSide(shape) ** 2 >= 100;
-
 /** Floats of transformed filters, GEMM operands and products a layer needs (scratch every layer of a decode shares). */
 export function convScratchFloats(shape: WinogradShape, channels: number, outputs: number) {
   const taps = (shape.m + 2) ** 2;
   const tiles = tilesPerSide(shape) ** 2;
   return {
     filters: (taps * tapBytes(f32PanelFloats(channels, outputs))) / 4,
-    // Also where a kept layer's kernel waits to be transformed.
-    operands: Math.max((taps * tapBytes(tiles * channels)) / 4, filterQuadFloats(channels, outputs)),
+    operands: (taps * tapBytes(tiles * channels)) / 4,
     products: (taps * tapBytes(tiles * padTo(outputs, F32_PANEL_COLUMNS))) / 4,
   };
 }
@@ -62,24 +53,22 @@ export interface ConvScratch {
 }
 
 /**
- * One layer, in two steps: the constructor places its weights and adds its kernels to `module`; once the module is
- * built, `prepare` transforms the filters of a layer that keeps them (one at a time: they pass through shared scratch).
+ * One layer: the constructor places its kernel (in quads: filterQuads) and bias and adds its kernels to `module`,
+ * which must be built before `compute`. Every run transforms the filters first, into scratch all layers share: kept
+ * transformed they would take (m + 2)²/9 of the kernel's memory (the mini VQGAN's arena 789 MiB with the layers on
+ * maps of 32 and less keeping theirs, 451 with none; decodes within 1–2 % of each other:
+ * docs/performance.md#the-vqgan-in-the-app).
  */
 export class OwnConv3x3 {
   private readonly names: Record<'input' | 'output' | 'outputWithResidual' | 'gemm' | 'filters', string>;
   private readonly kernelAt: number;
-  /** Where the GEMM reads this layer's transformed filters: kept, or the shared scratch they go to before each run. */
-  private readonly panelsAt: number;
-  private readonly transformsEachRun: boolean;
   private readonly biasAt: number;
   private readonly paddedOutputs: number;
   readonly channels: number;
   readonly outputs: number;
-  /** A kept layer's kernel until `prepare` transforms it. */
-  private pending: Conv3x3Weights | null = null;
 
   constructor(
-    private readonly arena: KernelArena,
+    arena: KernelArena,
     private readonly module: KernelModule,
     weights: Conv3x3Weights,
     readonly shape: WinogradShape,
@@ -100,33 +89,10 @@ export class OwnConv3x3 {
       filters: module.add(`winogradFilters_${m}_${C}_${K}`, () => winogradFilterFunction(m, C, K)),
       gemm: module.add(`gemm_${product}`, () => f32GemmFunction(product)),
     };
-    this.transformsEachRun = transformsEachRun(shape);
-    if (this.transformsEachRun) {
-      this.kernelAt = arena.alloc(4 * filterQuadFloats(C, K));
-      this.panelsAt = scratch.filters;
-      filterQuads(weights.kernel, C, K, arena.floats(this.kernelAt, filterQuadFloats(C, K)));
-    } else {
-      // Kept transformed: the kernel passes through the operands' scratch on its way, in `prepare`.
-      this.kernelAt = scratch.operands;
-      this.panelsAt = arena.alloc(4 * convScratchFloats(shape, C, K).filters);
-      this.pending = weights;
-    }
+    this.kernelAt = arena.alloc(4 * filterQuadFloats(C, K));
+    filterQuads(weights.kernel, C, K, arena.floats(this.kernelAt, filterQuadFloats(C, K)));
     this.biasAt = arena.alloc(4 * Kp);
     arena.floats(this.biasAt, K).set(weights.bias);
-  }
-
-  /** Transforms a kept layer's filters (the module built; nothing else using the operands' scratch). */
-  prepare(): void {
-    if (!this.pending) return;
-    const { channels: C, outputs: K } = this;
-    filterQuads(this.pending.kernel, C, K, this.arena.floats(this.kernelAt, filterQuadFloats(C, K)));
-    this.runFilters(this.panelsAt);
-    this.pending = null;
-  }
-
-  /** The filter transform into `panelsAt`, threads sharing it by whole panels (two quads). */
-  private runFilters(panelsAt: number): void {
-    this.module.run(this.names.filters, this.paddedOutputs / F32_PANEL_COLUMNS, 2, [this.kernelAt, panelsAt]);
   }
 
   /**
@@ -134,18 +100,18 @@ export class OwnConv3x3 {
    * output's pixel (0, 0) with rows yRow bytes apart, residual (0 for none) laid out as y.
    */
   compute(x: number, y: number, yRow: number, residual = 0): void {
-    if (this.pending) throw new Error('a 3×3 convolution ran before its filters were prepared');
     const { channels, scratch, paddedOutputs, names, module } = this;
     const t = tilesPerSide(this.shape);
     const tiles = t * t;
-    if (this.transformsEachRun) this.runFilters(scratch.filters);
+    // Threads share the filter transform by whole panels (two quads).
+    module.run(names.filters, paddedOutputs / F32_PANEL_COLUMNS, 2, [this.kernelAt, scratch.filters]);
     module.run(names.input, t, 1, [x, scratch.operands]);
     const strides = [tiles * channels, tiles * paddedOutputs, f32PanelFloats(channels, this.outputs)].map(tapBytes);
     const [operandBytes, productBytes, panelBytes] = strides as [number, number, number];
     for (let tap = 0; tap < (this.shape.m + 2) ** 2; tap++) {
       const v = scratch.operands + tap * operandBytes;
       const products = scratch.products + tap * productBytes;
-      const panels = this.panelsAt + tap * panelBytes;
+      const panels = scratch.filters + tap * panelBytes;
       runF32Gemm(module, names.gemm, panels, v, scratch.zeros, products, tiles, paddedOutputs, channels);
     }
     const output = residual ? names.outputWithResidual : names.output;
@@ -177,7 +143,6 @@ export class StandaloneConv3x3 {
       residual: arena.alloc(map),
     };
     module.build(arena.memory);
-    this.conv.prepare();
   }
 
   run(x: Float32Array, residual?: Float32Array): Float32Array {
