@@ -3,7 +3,8 @@
  * transform, a² float32 GEMMs by the transformed filters, the output transform with the bias (and a residual map)
  * added (docs/performance.md#a-3x3-convolution-on-our-kernels). Maps live in a KernelArena: the input padded (a pixel
  * of zeros before, the rest of the last tile after: paddedSide), the output written through a row stride, so it can
- * be the interior of the next layer's padded input. One thread so far.
+ * be the interior of the next layer's padded input. Each kernel takes a range of its work, so threads can share a call
+ * (KernelModule.run).
  */
 import { f32GemmFunction, f32PanelFloats, F32_PANEL_COLUMNS, runF32Gemm } from './f32-gemm-kernel.ts';
 import type { F32Product } from './f32-gemm-kernel.ts';

@@ -42,7 +42,8 @@ const FOLD_WEIGHTS = { extra: { session: { disable_quant_qdq: '1' } } } as const
 export const WASM_SESSION_OPTIONS: SessionOptions = { ...QUIET, executionProviders: ['wasm'], ...FOLD_WEIGHTS };
 
 /**
- * The VQGAN on WASM: its int8 weights dequantized in every decode, not folded. Folded, ONNX Runtime also folds the
+ * The VQGAN on WASM where ONNX Runtime runs it (without ownKernels): its int8 weights dequantized in every decode, not
+ * folded. Folded, ONNX Runtime also folds the
  * Winograd graph's filter transforms into constants (its constant folding reaches every node whose inputs are all
  * constant): 7× the float32 weights, ≈ 560 MB more resident for the VQGAN's session, for a decode no faster (once per
  * image batch, dequantizing takes a few tens of ms of ≈ 1.5 s; docs/performance.md#vqgan-weights-not-folded).
@@ -95,12 +96,13 @@ export function foldsWeights(options: SessionOptions): boolean {
 }
 
 /**
- * Whether a q8 encoder and decoder on WASM run on our own kernels, given the threads ONNX Runtime runs there and a way
- * to start
- * helper threads: yes on one thread, and on more where helpers can be spawned (none: ONNX Runtime). Measured on the
- * random mini q8 export, 2-core machine: one thread 2.7× faster than ONNX Runtime's step at 1 image and even at 9; two
- * threads 2.1× faster at 1 image and 5–10 % faster at 9; from the 1- and 2-thread steps (Amdahl), ours keeps ahead at 7
- * threads too (docs/performance.md#our-own-int8-kernel). Their 12-bit activations are also closer to fp32.
+ * Whether a q8 encoder and decoder, and the VQGAN, on WASM run on our own kernels, given the threads ONNX Runtime runs
+ * there and a way to start helper threads: yes on one thread, and on more where helpers can be spawned (none: ONNX
+ * Runtime). Measured on the random mini q8 export, 2-core machine: one thread 2.7× faster than ONNX Runtime's step at
+ * 1 image and even at 9; two threads 2.1× faster at 1 image and 5–10 % faster at 9; from the 1- and 2-thread steps
+ * (Amdahl), ours keeps ahead at 7 threads too (docs/performance.md#our-own-int8-kernel). Their 12-bit activations are
+ * also closer to fp32. The VQGAN on two threads: 0.70× ONNX Runtime WASM's time
+ * (docs/performance.md#the-vqgan-in-the-app).
  */
 export function ownKernelsOnWasm(threads: number, spawnHelper?: SpawnGemmHelper): Int8GemmOptions | false {
   if (threads === 1) return {};
