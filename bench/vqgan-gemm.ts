@@ -142,7 +142,7 @@ function layerGraph(size: number, channels: number, outputs: number, kernel: Flo
 
 /**
  * Whole layers, 1 image, 1 thread: ONNX Runtime WASM's kernels summed (its filter transform folded at load) against
- * ours as a decode runs them (layers of ≥ 100 tiles transform their filters each run: transformsEachRun).
+ * ours as a decode runs them (every layer transforms its filters each run).
  */
 async function timeLayers(shape: PresetName, runs: number): Promise<void> {
   // conv_out's 3 outputs are left out: the output transform writes channels in fours.

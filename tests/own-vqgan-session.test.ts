@@ -14,6 +14,12 @@ import { spawnNodeGemmHelper } from '../tools/node/gemm-helper.ts';
 import { openModelFolder } from '../tools/node/model-folder.ts';
 import { psnr } from '../tools/image-psnr.ts';
 import { tinyModel } from './helpers/fixtures.ts';
+import type { SpawnGemmHelper } from '../src/kernels/gemm-threads.ts';
+import { threadOptions } from '../src/pipeline/own-session.ts';
+import type { ModelSource } from '../src/model/model-source.ts';
+
+/** The VQGAN's session options on WASM without our kernels. */
+const onWasm = (source: ModelSource) => sessionOptionsFor('wasm', source.manifest)('vqgan');
 
 for (const dtype of ['fp32', 'q8'] as const) {
   void test(`${dtype}: the VQGAN on our kernels draws ONNX Runtime WASM's pixels, on one thread and two`, async () => {
@@ -58,4 +64,27 @@ void test('the VQGAN on our kernels refuses codes of the wrong shape, as ONNX Ru
   } finally {
     await own.release();
   }
+});
+
+void test('helpers that cannot start leave the VQGAN on one thread, with a warning, and later graphs ask for one', async () => {
+  const source = openModelFolder(tinyModel('q8'));
+  const warnings: unknown[] = [];
+  const warn = console.warn;
+  console.warn = (message: unknown) => warnings.push(message);
+  let spawned = 0;
+  const noWorkers: SpawnGemmHelper = () => {
+    spawned++;
+    return { ready: Promise.reject(new Error('Worker is not defined')), stop: () => Promise.resolve() };
+  };
+  const options = { threads: 2, spawnHelper: noWorkers };
+  try {
+    const own = await createSession(ortWeb, source, 'vqgan', { ...onWasm(source), ownKernels: options });
+    await own.release();
+    assert.deepEqual(threadOptions(options), {}, 'the next graph of this spawner asks for one thread');
+  } finally {
+    console.warn = warn;
+  }
+  assert.equal(spawned, 1);
+  assert.equal(warnings.length, 1);
+  assert.match(String(warnings[0]), /helper threads did not start \(Error: Worker is not defined\)/);
 });

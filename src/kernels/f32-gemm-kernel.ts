@@ -166,6 +166,7 @@ export function packF32Panels(w: Float32Array, K: number, N: number, into: Float
  * module's threads by whole panels: wp, x, bias, y byte offsets, M rows, N (padded to whole panels) and K.
  */
 export function runF32Gemm(module: KernelModule, name: string, ...[wp, x, bias, y, M, N, K]: GemmCall): void {
+  if (N % F32_PANEL_COLUMNS !== 0) throw new Error(`the float GEMM takes whole panels of columns, not ${N}`);
   module.run(name, N / F32_PANEL_COLUMNS, F32_PANEL_COLUMNS, [wp, x, bias, y, M, N, K]);
 }
 

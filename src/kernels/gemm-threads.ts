@@ -1,7 +1,8 @@
 /**
  * Helper threads for our kernels: every thread instantiates the same module over one shared memory, and a call is
  * split into shares: a GEMM by columns (each thread streams its own panels of weights, so nothing is shared but the
- * activations), an attention call by (row, head) pairs (attention-share.ts).
+ * activations), an attention call by (row, head) pairs (attention-share.ts), any function of a module of float kernels
+ * by the range of its work it takes last (`ranged`: KernelModule.run).
  * Threads meet through a control block of Int32s in that memory, watching it briefly and then sleeping with
  * `Atomics.wait`/`notify`: a few microseconds per call, where a message would cost a task hop. The caller waits with
  * `Atomics.wait` too, so it must run in a worker (or Node), never on a page's main thread. Pure: the environment

@@ -68,6 +68,9 @@ export class KernelModule {
     const { memory, shares, indices } = this.ready();
     const index = indices.get(name);
     if (index === undefined) throw new Error(`no kernel ${name}`);
+    // Helpers read as many parameters as the function takes: fewer given, they would read an earlier call's.
+    if (shares.functions[index]!.length !== params.length + 2)
+      throw new Error(`kernel ${name} takes ${shares.functions[index]!.length - 2} parameters before its range`);
     const args = rangedArgs(index, count, granularity, params);
     if (this.threads && count > 1) this.threads.run('ranged', args);
     else runShare(shares, memory, TASKS.ranged, args, 0, 1);

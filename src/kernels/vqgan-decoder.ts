@@ -135,6 +135,8 @@ export interface OwnVqganOptions {
   /** Threads each kernel call is shared among, this one included (default 1); more need `spawnHelper`. */
   readonly threads?: number;
   readonly spawnHelper?: SpawnGemmHelper;
+  /** Where given, helpers that do not start leave the decoder on this thread and are reported here (else: thrown). */
+  readonly onThreadsFailed?: (error: unknown) => void;
 }
 
 export class OwnVqgan {
@@ -171,7 +173,10 @@ export class OwnVqgan {
     if (threads > 1 && !options.spawnHelper) throw new Error('more than one thread needs spawnHelper');
     const vqgan = new OwnVqgan(config, tensors, options.product ?? 'mul-add', threads > 1);
     if (options.spawnHelper && threads > 1)
-      await vqgan.module.startThreads(threads, options.spawnHelper, vqgan.controlAt);
+      await vqgan.module.startThreads(threads, options.spawnHelper, vqgan.controlAt).catch((error: unknown) => {
+        if (!options.onThreadsFailed) throw error;
+        options.onThreadsFailed(error);
+      });
     return vqgan;
   }
 

@@ -1,8 +1,9 @@
 /**
- * Winograd F(m×m, 3×3)'s input and output transforms as WebAssembly, for maps stored channels last (a pixel's
+ * Winograd F(m×m, 3×3)'s input, output and filter transforms as WebAssembly, for maps stored channels last (a pixel's
  * channels side by side), four channels per SIMD vector. Each function is written for one layer's shape, so every
  * offset inside a tile is an immediate and the a × a tile lives in locals: the transforms are sums of a few terms
- * with constant weights (docs/performance.md#a-3x3-convolution-on-our-kernels).
+ * with constant weights (docs/performance.md#a-3x3-convolution-on-our-kernels). Each takes a range of its work last
+ * (tile rows, or quads of outputs), so threads can share a call.
  */
 import { f32PanelFloats } from './f32-gemm-kernel.ts';
 import { FunctionBody } from './wasm-binary.ts';

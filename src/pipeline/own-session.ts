@@ -146,6 +146,19 @@ export function runsOn(session: Session, gemm: Int8Gemm): Session {
 /** Spawners whose helper threads did not start: later graphs run on one thread without trying again. */
 const helpersFailed = new WeakSet<NonNullable<Int8GemmOptions['spawnHelper']>>();
 
+/** `options`, or where this spawner's helpers did not start for an earlier graph, one thread (the same kernel). */
+export function threadOptions(options: Int8GemmOptions): Int8GemmOptions {
+  const spawner = options.spawnHelper;
+  if (spawner === undefined || !helpersFailed.has(spawner)) return options;
+  return options.kernel ? { kernel: options.kernel } : {};
+}
+
+/** Records that `options`' helper threads did not start: later graphs of this spawner ask for one thread. */
+export function helpersDidNotStart(options: Int8GemmOptions, error: unknown): void {
+  if (options.spawnHelper) helpersFailed.add(options.spawnHelper);
+  console.warn(`our kernels' helper threads did not start (${String(error)}): running them on one thread`);
+}
+
 /**
  * `create(options)`, or where its helper threads cannot start (no nested workers, a blocked script), `create` on this
  * thread alone, and so for every later graph of the same spawner, which would otherwise wait for its helpers as long
@@ -155,14 +168,11 @@ export async function withOneThreadFallback<T>(
   options: Int8GemmOptions,
   create: (options: Int8GemmOptions) => Promise<T>,
 ): Promise<T> {
-  const spawner = options.spawnHelper;
-  const oneThread: Int8GemmOptions = options.kernel ? { kernel: options.kernel } : {};
-  if (spawner !== undefined && helpersFailed.has(spawner)) return create(oneThread);
-  return create(options).catch((error: unknown) => {
-    if ((options.threads ?? 1) === 1 || error instanceof KernelUnavailableError) throw error;
-    if (spawner) helpersFailed.add(spawner);
-    console.warn(`our kernels' helper threads did not start (${String(error)}): running them on one thread`);
-    return create(oneThread);
+  const chosen = threadOptions(options);
+  return create(chosen).catch((error: unknown) => {
+    if ((chosen.threads ?? 1) === 1 || error instanceof KernelUnavailableError) throw error;
+    helpersDidNotStart(options, error);
+    return create(threadOptions(options));
   });
 }
 

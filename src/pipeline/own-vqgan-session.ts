@@ -13,11 +13,12 @@ import { relaxedSimdCompiles } from '../kernels/gemm-kernel-choice.ts';
 import type { Int8GemmOptions } from '../kernels/int8-gemm.ts';
 import { OwnVqgan } from '../kernels/vqgan-decoder.ts';
 import { vqganTensorsFromOnnx } from '../kernels/vqgan-tensors.ts';
-import { ownSession, readGraphWeights, tensorInfo, withOneThreadFallback } from './own-session.ts';
+import { helpersDidNotStart, ownSession, readGraphWeights, tensorInfo, threadOptions } from './own-session.ts';
 import type { OrtApi, Session, Tensor } from './runtime.ts';
 
 /**
- * Builds our VQGAN from the graph file's weights, on `options.threads` (one where its helpers cannot start). Its GEMM
+ * Builds our VQGAN from the graph file's weights, on `options.threads` (one where its helpers cannot start: then, as
+ * for the other graphs, later graphs of the same spawner ask for one thread). Its GEMM
  * multiplies with relaxed SIMD's fused multiply-add where that compiles, unless `options.kernel` asks for `dot16` (the
  * portable kernels everywhere).
  */
@@ -30,13 +31,14 @@ export async function createOwnVqganSession(
   const config = source.manifest.vqgan;
   const tensors = vqganTensorsFromOnnx(await readGraphWeights(source, entry));
   const product = options.kernel !== 'dot16' && relaxedSimdCompiles() ? 'relaxed-madd' : 'mul-add';
-  const vqgan = await withOneThreadFallback(options, ({ threads, spawnHelper }) =>
-    OwnVqgan.create(config, tensors, {
-      product,
-      ...(threads ? { threads } : {}),
-      ...(spawnHelper ? { spawnHelper } : {}),
-    }),
-  );
+  const { threads, spawnHelper } = threadOptions(options);
+  const vqgan = await OwnVqgan.create(config, tensors, {
+    product,
+    ...(threads ? { threads } : {}),
+    ...(spawnHelper ? { spawnHelper } : {}),
+    // Built already: it runs on this thread rather than being built again.
+    onThreadsFailed: (error) => helpersDidNotStart(options, error),
+  });
   return ownVqganSession(ort, vqgan, config);
 }
 
