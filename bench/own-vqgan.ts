@@ -54,7 +54,9 @@ async function main(): Promise<void> {
     vqganTensorsFromOnnx(readInitializers(await source.readFile(entry.file), externalData)),
     { threads, spawnHelper: spawnNodeGemmHelper },
   );
-  console.log(`our VQGAN built in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  const mib = () => `${(own.memoryBytes / 2 ** 20).toFixed(0)} MiB`;
+  const built = ((performance.now() - started) / 1000).toFixed(1);
+  console.log(`our VQGAN built in ${built} s on ${own.threadCount} thread(s), holding ${mib()}`);
   ortWeb.env.wasm.numThreads = threads;
   const web = await createSession(ortWeb, source, 'vqgan', sessionOptionsFor('wasm', manifest)('vqgan'));
   const node = await createSession(ortNode, source, 'vqgan', { intraOpNumThreads: threads, interOpNumThreads: 1 });
@@ -84,6 +86,7 @@ async function main(): Promise<void> {
   console.log(`median ms per image: ours ${ours.toFixed(0)}, web-wasm ${wasm.toFixed(0)}, node ${native.toFixed(0)}`);
   console.log(`ours / web-wasm ${(ours / wasm).toFixed(2)}×, ours / node ${(ours / native).toFixed(2)}×`);
   console.log(`PSNR of ours against web-wasm: ${psnr(last.get('ours')!, last.get('web-wasm')!).toFixed(1)} dB`);
+  console.log(`our VQGAN holds ${mib()} after the decodes`);
   await Promise.all([web.release(), node.release(), own.release()]);
   process.exit(0);
 }

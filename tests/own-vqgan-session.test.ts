@@ -30,8 +30,13 @@ for (const dtype of ['fp32', 'q8'] as const) {
     assert.deepEqual(ownKernels, {});
     const ort = await createSession(ortWeb, source, 'vqgan', onOrt);
     const own = await createSession(ortWeb, source, 'vqgan', options);
-    const twoThreads = { ...options, ownKernels: { threads: 2, spawnHelper: spawnNodeGemmHelper } };
-    const own2 = await createSession(ortWeb, source, 'vqgan', twoThreads);
+    let helpers = 0;
+    const spawnHelper: SpawnGemmHelper = (init) => (helpers++, spawnNodeGemmHelper(init));
+    const twoThreads = { threads: 2, spawnHelper };
+    const own2 = await createSession(ortWeb, source, 'vqgan', { ...options, ownKernels: twoThreads });
+    // Helpers that failed to start would leave it on one thread (with a warning), which would draw the same pixels.
+    assert.equal(helpers, 1);
+    assert.equal(threadOptions(twoThreads), twoThreads, 'its helper started');
     const decode = (vqgan: Session) => {
       const sessions = { encoder: vqgan, decoder: vqgan, vqgan };
       const grid = vqganGridSize(manifest.vqgan);

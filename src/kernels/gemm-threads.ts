@@ -72,15 +72,18 @@ export interface ShareKernels {
   readonly kernels: SharedKernels;
   /** In the module's export order, the same on every thread: what a `ranged` call names by index. */
   readonly functions: readonly KernelFunction[];
+  /** `functions`' export names, in the same order. */
+  readonly names: readonly string[];
 }
 
 /** The exports of `instance` (of `module`) as shares run them. */
 export function shareKernels(module: WebAssembly.Module, instance: WebAssembly.Instance): ShareKernels {
   const exports = instance.exports as Record<string, KernelFunction>;
-  const functions = WebAssembly.Module.exports(module)
+  const names = WebAssembly.Module.exports(module)
     .filter((entry) => entry.kind === 'function')
-    .map((entry) => exports[entry.name]!);
-  return { kernels: instance.exports as unknown as SharedKernels, functions };
+    .map((entry) => entry.name);
+  const functions = names.map((name) => exports[name]!);
+  return { kernels: instance.exports as unknown as SharedKernels, functions, names };
 }
 
 /**

@@ -36,12 +36,9 @@ export class KernelModule {
     const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
     const module = new WebAssembly.Module(encodeModule(Object.fromEntries(this.bodies), { shared }));
     const instance = new WebAssembly.Instance(module, { env: { memory } });
-    const indices = new Map(
-      WebAssembly.Module.exports(module)
-        .filter((entry) => entry.kind === 'function')
-        .map((entry, index) => [entry.name, index]),
-    );
-    this.built = { module, memory, shares: shareKernels(module, instance), indices };
+    const shares = shareKernels(module, instance);
+    const indices = new Map(shares.names.map((name, index) => [name, index]));
+    this.built = { module, memory, shares, indices };
   }
 
   /**

@@ -250,6 +250,11 @@ export class OwnVqgan {
     return this.module.threadCount;
   }
 
+  /** Bytes of the memory the decoder holds (weights, scratch, buffers): all of it from creation on. */
+  get memoryBytes(): number {
+    return this.arena.memory.buffer.byteLength;
+  }
+
   /** Stops the helper threads (the decoder still runs, on this thread). */
   release(): Promise<void> {
     return this.module.release();
