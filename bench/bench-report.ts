@@ -45,9 +45,11 @@ export interface BenchRun {
   readonly peak_rss_mb: number | null;
   /**
    * The browser: onnxruntime-web's WASM heap at the end, in MB (a WASM memory never shrinks: the most ONNX Runtime held
-   * in the page, bench/browser/wasm-heap.ts); absent elsewhere.
+   * in the page, bench/browser/wasm-memories.ts); absent elsewhere.
    */
   readonly wasm_heap_mb?: number | null;
+  /** The browser: our kernels' WebAssembly memories at the end (the int8 GEMM's, the VQGAN's), summed, in MB. */
+  readonly own_kernels_memory_mb?: number;
   /** The machine's 1-minute load average when the measured generation started and ended (os.loadavg). */
   readonly load_avg_start: number | null;
   readonly load_avg_end: number | null;
@@ -120,6 +122,7 @@ export const RUN_NUMBER_FIELDS = [
 export const OPTIONAL_RUN_NUMBER_FIELDS = [
   'decoder_run_ms',
   'wasm_heap_mb',
+  'own_kernels_memory_mb',
   'sampled_on_gpu',
 ] as const satisfies readonly (keyof BenchRun)[];
 
@@ -204,8 +207,11 @@ export function formatReport(report: BenchReport): string {
   for (const row of [header, ...rows]) lines.push(row.map((cell, i) => cell.padStart(widths[i]!)).join('  '));
   const files = [...new Set(report.runs.flatMap((r) => (r.decoder_file ? [`${r.runtime} ${r.decoder_file}`] : [])))];
   if (files.length > 0) lines.push(`decoder graphs: ${files.join(', ')}`);
-  for (const r of report.runs.filter((r) => r.wasm_heap_mb !== undefined && r.wasm_heap_mb !== null))
-    lines.push(`${runLabel(r)} ${r.images} img: ONNX Runtime's WASM heap ${fmt(r.wasm_heap_mb!, 0)} MB`);
+  for (const r of report.runs.filter((r) => r.wasm_heap_mb !== undefined)) {
+    const ort = r.wasm_heap_mb === null ? 'none' : `${fmt(r.wasm_heap_mb!, 0)} MB`;
+    const own = r.own_kernels_memory_mb ? `, our kernels' memories ${fmt(r.own_kernels_memory_mb, 0)} MB` : '';
+    lines.push(`${runLabel(r)} ${r.images} img: ONNX Runtime's WASM heap ${ort}${own}`);
+  }
   for (const r of report.runs.filter((r) => r.gemm_kernel !== undefined))
     lines.push(
       `${runLabel(r)} ${r.images} img: GEMM kernel ${r.gemm_kernel} (${r.gemm_kernel_reason ?? 'no reason given'})`,

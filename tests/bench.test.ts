@@ -121,6 +121,7 @@ void test('bench:browser --gpu-sampling on,off: WebGPU rows apart, compared side
       gpu_sampling: true,
       sampled_on_gpu: 1,
       wasm_heap_mb: 271,
+      own_kernels_memory_mb: 451,
       decoder_run_ms: 2.5,
     }),
     run({ runtime: 'web-webgpu', images: 9, step_ms_median: 12, gpu_sampling: false, sampled_on_gpu: 0 }),
@@ -128,6 +129,7 @@ void test('bench:browser --gpu-sampling on,off: WebGPU rows apart, compared side
   const table = formatReport(report);
   assert.match(table, /web-webgpu-cpu-sampling\s+9/);
   assert.match(table, /web-webgpu 9 img: 100 % of steps sampled from GPU candidates/);
+  assert.match(table, /web-webgpu 9 img: ONNX Runtime's WASM heap 271 MB, our kernels' memories 451 MB\n/);
   assert.match(table, /web-webgpu 9 img: ONNX Runtime's WASM heap 271 MB/);
   assert.match(table, /web-webgpu 9 img: 2\.5 ms of a 9\.0 ms step inside the decoder's run/);
   assert.match(

@@ -14,11 +14,11 @@ import type { BenchRun } from '../bench-report.ts';
 import { measureGeneration } from '../measure-generation.ts';
 import { foldedWeights, webgpuMeasurement } from '../webgpu-options.ts';
 import type { WebgpuChoices } from '../webgpu-options.ts';
-import { watchWasmHeap } from './wasm-heap.ts';
+import { watchWasmMemories } from './wasm-memories.ts';
 
 declare const __ORT_PATH__: string;
 
-const wasmHeapMb = watchWasmHeap();
+const wasmMemories = watchWasmMemories();
 
 /** The WebGPU choices apply to the WebGPU backend only. */
 export interface BrowserJob extends WebgpuChoices {
@@ -63,9 +63,11 @@ async function measure(job: BrowserJob): Promise<WorkerReply> {
     batch,
     log: (line) => postMessage({ log: line }),
   });
+  const { ortMb, ownKernelsMb } = wasmMemories();
   const measured = {
     ...run,
-    wasm_heap_mb: wasmHeapMb(),
+    wasm_heap_mb: ortMb,
+    own_kernels_memory_mb: ownKernelsMb,
     ...(job.backend === 'wasm' ? { gemm_kernel_request: job.gemmKernel } : {}),
   };
   return {

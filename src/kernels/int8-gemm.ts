@@ -10,6 +10,7 @@ import type { GemmHelper, KernelTask, ShareKernels, SharedKernels, SpawnGemmHelp
 import { chooseGemmKernel, KernelUnavailableError, relaxedSimdCompiles } from './gemm-kernel-choice.ts';
 import type { GemmKernelChoice, GemmKernelRequest } from './gemm-kernel-choice.ts';
 import type { GemmKernel } from './int8-gemm-kernel.ts';
+import { newKernelMemory } from './kernel-arena.ts';
 import {
   ACTIVATION_OFFSET,
   columnOffsetsFunction,
@@ -110,7 +111,7 @@ export class Int8Gemm {
     if (!Number.isSafeInteger(threads) || threads < 1) throw new Error(`threads must be a whole number ≥ 1`);
     if (threads > 1 && !options.spawnHelper) throw new Error('more than one thread needs spawnHelper');
     const shared = threads > 1;
-    const memory = new WebAssembly.Memory({ initial: 1, maximum: 65536, shared });
+    const memory = newKernelMemory(shared);
     const request = options.kernel ?? 'fastest';
     const relaxed = request !== 'dot16' && relaxedSimdCompiles();
     if (request === 'relaxed' && !relaxed) throw new KernelUnavailableError('relaxed SIMD does not compile here');

@@ -7,13 +7,27 @@ const PAGE = 65536;
 const LINE = 64;
 const MAX_PAGES = 65536;
 
+const kernelMemories = new WeakSet<WebAssembly.Memory>();
+
+/** A fresh memory for our kernels, of one page, growable to 4 GiB; `shared` where helper threads share it. */
+export function newKernelMemory(shared: boolean): WebAssembly.Memory {
+  const memory = new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES, shared });
+  kernelMemories.add(memory);
+  return memory;
+}
+
+/** Whether `memory` is one of our kernels' (bench:browser tells them from ONNX Runtime's heap by it). */
+export function isKernelMemory(memory: WebAssembly.Memory): boolean {
+  return kernelMemories.has(memory);
+}
+
 export class KernelArena {
   readonly memory: WebAssembly.Memory;
   private top = 16; // offset 0 stays unused: a null address is never a piece
 
   /** `shared`: a memory helper threads can share (gemm-threads.ts). */
   constructor(shared = false) {
-    this.memory = new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES, shared });
+    this.memory = newKernelMemory(shared);
   }
 
   /** A piece of `bytes` (zeroed, as new memory is), aligned to 64 bytes. */
