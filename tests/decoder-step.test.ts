@@ -63,7 +63,7 @@ void test('one step on our kernels gives ONNX Runtime’s logits and new slots (
   });
 });
 
-void test('a step that keeps its own cache gives, step by step, what the caller’s host cache gives', async () => {
+void test('a step that keeps its own cache gives, step by step, what the caller’s host cache gives, with or without its new slots', async () => {
   const { c, weights } = tinyQ8Decoder();
   const helpers = await Int8Gemm.create({ threads: 2, spawnHelper: spawnNodeGemmHelper });
   const [fed, owning] = [
@@ -93,8 +93,11 @@ void test('a step that keeps its own cache gives, step by step, what the caller�
       for (let position = 0; position < 5; position++) {
         const ids = Array.from({ length: B }, (_, i) => (7 * position + 3 * i + drawing) % (c.imageVocabSize + 1));
         const want = fed.run({ ids, position, attentionMask, cross, past, pastSlots: S });
-        const got = owning.run({ ids, position, attentionMask, cross });
+        // The second drawing asks for no new slots (as a drawing on the step's own cache does): the same logits.
+        const newSlots = drawing !== 1;
+        const got = owning.run({ ids, position, attentionMask, cross, newSlots });
         assert.deepEqual(got.logits, want.logits, `drawing ${drawing}, position ${position}`);
+        assert.equal(got.newSlots.length, newSlots ? c.decoderLayers : 0);
         // The engine's host cache: the new slot written at the position (keys [B, H, hd, S], values [B, H, S, hd]).
         want.newSlots.forEach(({ key, value }, l) => {
           for (let i = 0; i < B * H * hd; i++) past[l]!.key[i * S + position] = key[i]!;

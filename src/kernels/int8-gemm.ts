@@ -327,10 +327,10 @@ export class Int8Gemm {
     return this.copyOut(this.product(layer, x, rows), layer.paddedOut, layer.parts[0]!, rows, into);
   }
 
-  /** x [rows, inDim] · each part's W → one [rows, outDim] per part. */
-  multiplyParts(layer: Int8Linear, x: Float32Array, rows: number): Float32Array[] {
+  /** x [rows, inDim] · each part's W → one [rows, outDim] per part (into `into`'s arrays when given, else new ones). */
+  multiplyParts(layer: Int8Linear, x: Float32Array, rows: number, into?: readonly Float32Array[]): Float32Array[] {
     const y = this.product(layer, x, rows);
-    return layer.parts.map((part) => this.copyOut(y, layer.paddedOut, part, rows));
+    return layer.parts.map((part, i) => this.copyOut(y, layer.paddedOut, part, rows, into?.[i]));
   }
 
   /** GELU(x · W_gate) · (x · W_up) for a layer packed from [gate, up] (the GLU's fc0 and fc1). */

@@ -123,7 +123,10 @@ export function ownDecoderSession(
       tensorInfo(value, 'float32', [BATCH_AXIS, c.dModel]),
     ]),
   ];
-  const compute = (feeds: Readonly<Record<string, Tensor>>): Record<string, Tensor> => {
+  const compute = (feeds: Readonly<Record<string, Tensor>>, fetched?: readonly string[]): Record<string, Tensor> => {
+    // A drawing on the step's own cache fetches only the logits: the new slots then cost nothing.
+    const newSlots =
+      fetched === undefined || slots.some(({ key, value }) => fetched.includes(key) || fetched.includes(value));
     const ids = numbers(feeds[DECODER_INPUTS.inputIds], DECODER_INPUTS.inputIds);
     const firstPast = feeds[past[0]!.key];
     const scale = feeds[CONDITION_SCALE_INPUT];
@@ -140,15 +143,17 @@ export function ownDecoderSession(
             pastSlots: firstPast.dims[3] ?? 0,
           }),
       ...(scale === undefined ? {} : { conditionScale: floats(scale, CONDITION_SCALE_INPUT)[0]! }),
+      newSlots,
     });
     const B = ids.length;
     const all: Record<string, Tensor> = {
       [DECODER_OUTPUTS.logits]: new ort.Tensor('float32', outputs.logits, [outputs.logits.length / V, V]),
     };
-    slots.forEach(({ key, value }, l) => {
-      all[key] = new ort.Tensor('float32', outputs.newSlots[l]!.key, [B, c.dModel]);
-      all[value] = new ort.Tensor('float32', outputs.newSlots[l]!.value, [B, c.dModel]);
-    });
+    if (newSlots)
+      slots.forEach(({ key, value }, l) => {
+        all[key] = new ort.Tensor('float32', outputs.newSlots[l]!.key, [B, c.dModel]);
+        all[value] = new ort.Tensor('float32', outputs.newSlots[l]!.value, [B, c.dModel]);
+      });
     return all;
   };
   const session = ownSession({ what: 'the decoder', inputMetadata, outputMetadata, compute, release });

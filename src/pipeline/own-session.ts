@@ -85,7 +85,8 @@ export interface OwnSessionParts {
   readonly inputMetadata: readonly Metadata[];
   readonly outputMetadata: readonly Metadata[];
   /** Every output from the feeds. */
-  readonly compute: (feeds: Readonly<Record<string, Tensor>>) => Record<string, Tensor>;
+  /** Every output, or at least those in `fetched` where the caller named the outputs it reads. */
+  readonly compute: (feeds: Readonly<Record<string, Tensor>>, fetched?: readonly string[]) => Record<string, Tensor>;
   readonly release: () => Promise<void>;
 }
 
@@ -93,8 +94,8 @@ export function ownSession(parts: OwnSessionParts): Session {
   const { what, inputMetadata, outputMetadata, compute } = parts;
   const outputNames = outputMetadata.map((m) => m.name);
   // ONNX Runtime's run(feeds, options) and run(feeds, fetches, options): fetches are a name list or an object keyed by
-  // output names (anything else is run options). Every output is computed anyway; preallocated output tensors are not
-  // written into (refused).
+  // output names (anything else is run options). compute may leave out outputs not fetched; preallocated output tensors
+  // are not written into (refused).
   const runNow = (feeds: Readonly<Record<string, Tensor>>, fetches?: unknown): Record<string, Tensor> => {
     let names: readonly string[] | undefined;
     if (Array.isArray(fetches)) names = fetches as string[];
@@ -104,7 +105,7 @@ export function ownSession(parts: OwnSessionParts): Session {
         throw new Error(`${what} on our own kernels does not write into preallocated outputs`);
       if (wanted.length > 0) names = wanted.map(([name]) => name);
     }
-    const all = compute(feeds);
+    const all = compute(feeds, names);
     if (!names) return all;
     return Object.fromEntries(
       names.map((name) => {
