@@ -45,7 +45,8 @@ export interface BenchRun {
   readonly peak_rss_mb: number | null;
   /**
    * The browser: onnxruntime-web's WASM heap at the end, in MB (a WASM memory never shrinks: the most ONNX Runtime held
-   * in the page, bench/browser/wasm-memories.ts); absent elsewhere.
+   * in the page, bench/browser/wasm-memories.ts); null where ONNX Runtime never instantiated its WASM (our kernels
+   * ran every graph); absent elsewhere.
    */
   readonly wasm_heap_mb?: number | null;
   /** The browser: our kernels' WebAssembly memories at the end (the int8 GEMM's, the VQGAN's), summed, in MB. */

@@ -113,7 +113,10 @@ async function main(): Promise<void> {
     `decoder step at position ${position} (${P} cache slots), ${threads} thread(s), ${cpus()[0]?.model ?? 'unknown CPU'}, ` +
       `median of ${rounds} round(s) × ${runs} runs`,
   );
-  console.log('own-guided: our kernels as a drawing runs them, the rows super-conditioned before the LM head');
+  console.log(
+    'own-guided: our kernels with the rows super-conditioned before the LM head, as a drawing asks (fed the cache, ' +
+      'and returning the new slots, where a drawing keeps its own)',
+  );
   console.log(
     '| images | web-wasm ms | node ms | own-wasm ms | own-guided ms | own / web-wasm | own / node | guided / node |',
   );

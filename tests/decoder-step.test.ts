@@ -80,6 +80,7 @@ void test('a step that keeps its own cache gives, step by step, what the callerâ
       value: random(2 * H * T * hd, 20 + l),
     }));
     const attentionMask = [1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0];
+    let returned: { slot: KeyValue; copy: Float32Array } | null = null;
     // Three drawings, each starting over at position 0, of 2, 1 and 3 images (the cache's place reused, then grown).
     for (const [drawing, B] of [
       [0, 4],
@@ -98,6 +99,10 @@ void test('a step that keeps its own cache gives, step by step, what the callerâ
         const got = owning.run({ ids, position, attentionMask, cross, newSlots });
         assert.deepEqual(got.logits, want.logits, `drawing ${drawing}, position ${position}`);
         assert.equal(got.newSlots.length, newSlots ? c.decoderLayers : 0);
+        // Slots returned are the caller's: a later step never writes into them.
+        if (returned) assert.deepEqual(returned.slot.key, returned.copy, 'a returned slot was written by a later step');
+        const slot = got.newSlots[0];
+        returned = slot ? { slot, copy: Float32Array.from(slot.key) } : null;
         // The engine's host cache: the new slot written at the position (keys [B, H, hd, S], values [B, H, S, hd]).
         want.newSlots.forEach(({ key, value }, l) => {
           for (let i = 0; i < B * H * hd; i++) past[l]!.key[i * S + position] = key[i]!;

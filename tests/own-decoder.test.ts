@@ -7,7 +7,15 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as ortWeb from 'onnxruntime-web';
 import { loadDalle } from '../src/pipeline/load-dalle.ts';
-import { CONDITION_SCALE_INPUT, createOwnDecoderSession, keepsOwnCache } from '../src/pipeline/own-decoder-session.ts';
+import {
+  CONDITION_SCALE_INPUT,
+  createOwnDecoderSession,
+  decoderFeeds,
+  keepsOwnCache,
+} from '../src/pipeline/own-decoder-session.ts';
+import { cacheNames, crossAttentionNames, DECODER_OUTPUTS, newSlotNames } from '../src/model/graph-io.ts';
+import { fillNormal } from '../tools/exporter/prng.ts';
+import { DecoderStep } from '../src/kernels/decoder-step.ts';
 import { superCondition } from '../src/pipeline/sampler.ts';
 import { ownGemmKernel } from '../src/pipeline/own-session.ts';
 import { KernelUnavailableError, relaxedSimdCompiles } from '../src/kernels/gemm-kernel-choice.ts';
@@ -61,8 +69,42 @@ void test('loadDalle reports the decoder on our own kernels; a folder that is no
     assert.equal((await second.step(start)).length, 2 * (manifest.dalleBart.imageVocabSize + 1));
     first.dispose();
     second.dispose();
-    // Bad calls reject, as ONNX Runtime's do.
     const { decoder } = q8.engine.sessions;
+    // Fetching only the logits (a drawing on the session's own cache) leaves out the new slots, the same logits.
+    const c = manifest.dalleBart;
+    const [H, B, T, S] = [c.decoderHeads, 2, 4, c.imageLength];
+    const hd = c.dModel / H;
+    const random = (n: number, seed: number) => fillNormal(new Float32Array(n), seed, 0, 1);
+    const feeds = decoderFeeds(ortWeb, c, {
+      ids: [1, 2],
+      position: 0,
+      attentionMask: [1, 1, 1, 0, 1, 1, 0, 0],
+      cross: crossAttentionNames(c).map((_, l) => ({
+        key: random(2 * H * hd * T, l),
+        value: random(2 * H * T * hd, 9 + l),
+      })),
+      past: cacheNames(c, 'past').map(() => ({
+        key: new Float32Array(B * H * hd * S),
+        value: new Float32Array(B * H * S * hd),
+      })),
+      pastSlots: S,
+    });
+    const slotNames = newSlotNames(c).flatMap(({ key, value }) => [key, value]);
+    const asked: (boolean | undefined)[] = [];
+    const run = Object.getOwnPropertyDescriptor(DecoderStep.prototype, 'run')!.value as DecoderStep['run'];
+    DecoderStep.prototype.run = function (inputs) {
+      asked.push(inputs.newSlots);
+      return run.call(this, inputs);
+    };
+    const all = await decoder.run(feeds);
+    const logitsOnly = await decoder.run(feeds, [DECODER_OUTPUTS.logits]);
+    DecoderStep.prototype.run = run;
+    assert.deepEqual(asked, [true, false], 'the step is asked for its new slots only where they are fetched');
+    assert.deepEqual(Object.keys(logitsOnly), [DECODER_OUTPUTS.logits]);
+    assert.deepEqual(logitsOnly[DECODER_OUTPUTS.logits]!.data, all[DECODER_OUTPUTS.logits]!.data);
+    const withSlots = await decoder.run(feeds, [DECODER_OUTPUTS.logits, ...slotNames]);
+    for (const name of slotNames) assert.deepEqual(withSlots[name]!.data, all[name]!.data, name);
+    // Bad calls reject, as ONNX Runtime's do.
     await assert.rejects(decoder.run({}, ['logits']), /input input_ids is missing/);
     const preallocated = new ortWeb.Tensor('float32', new Float32Array(1), [1]);
     await assert.rejects(decoder.run({}, { logits: preallocated }), /does not write into preallocated outputs/);

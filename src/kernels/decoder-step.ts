@@ -116,15 +116,16 @@ export class DecoderStep extends BartStack {
     const h = this.norm(this.embeddingNorm, embedded, this.buffer('residual', B * d));
 
     const newSlots: KeyValue[] = [];
-    const qkvInto =
-      inputs.newSlots === false ? ['query', 'key', 'value'].map((name) => this.buffer(name, B * d)) : undefined;
+    // The queries never leave the step; the keys and values are fresh arrays only where returned as new slots.
+    const keepsSlots = inputs.newSlots !== false;
+    const qkvInto = (keepsSlots ? ['query'] : ['query', 'key', 'value']).map((name) => this.buffer(name, B * d));
     const context = this.buffer('context', B * d);
     // `normed` takes each input norm (read at once by a product), `added` each norm added to h, `out` each product.
     const [normed, added, out] = [this.buffer('normed', B * d), this.buffer('added', B * d), this.buffer('out', B * d)];
     this.layers.forEach((layer, l) => {
       this.norm(layer.preSelf, h, normed);
       const [q, k, v] = gemm.multiplyParts(layer.qkv, normed, B, qkvInto) as [Float32Array, Float32Array, Float32Array];
-      if (!qkvInto) newSlots.push({ key: k, value: v });
+      if (keepsSlots) newSlots.push({ key: k, value: v });
       const past = inputs.past?.[l];
       const extra = { keys: k, values: v };
       if (past) {

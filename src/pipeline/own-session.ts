@@ -84,7 +84,6 @@ export interface OwnSessionParts {
   readonly what: string;
   readonly inputMetadata: readonly Metadata[];
   readonly outputMetadata: readonly Metadata[];
-  /** Every output from the feeds. */
   /** Every output, or at least those in `fetched` where the caller named the outputs it reads. */
   readonly compute: (feeds: Readonly<Record<string, Tensor>>, fetched?: readonly string[]) => Record<string, Tensor>;
   readonly release: () => Promise<void>;
