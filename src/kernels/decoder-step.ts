@@ -40,8 +40,8 @@ export interface DecoderStepInputs {
    */
   readonly conditionScale?: number;
   /**
-   * false: the step returns no newSlots, and its queries, keys and values go through reused buffers (a drawing on the
-   * step's own cache reads only the logits; fresh arrays for them cost ≈ 15 ms of a 9-image step in Chromium).
+   * false: the step returns no newSlots, and its keys and values go through reused buffers, as its queries always do (a
+   * drawing on the step's own cache reads only the logits; fresh arrays cost ≈ 15 ms of a 9-image step in Chromium).
    */
   readonly newSlots?: boolean;
 }
