@@ -104,6 +104,23 @@ export interface BenchReport {
   readonly load_average: { readonly start: readonly number[]; readonly end: readonly number[] };
   readonly date: string;
   readonly runs: readonly BenchRun[];
+  /**
+   * Each round's WASM run (our kernels, the kernel the page chooses) beside native's run of the same images and
+   * threads in that round: noise on this kind of machine moves both for minutes at a time, so a ratio taken within a
+   * round says more than a ratio of medians. Absent where no round ran both.
+   */
+  readonly paired_rounds?: readonly PairedRound[];
+}
+
+/** One round's web-wasm and node runs of the same image and thread count, measured one after the other. */
+export interface PairedRound {
+  readonly round: number;
+  readonly images: number;
+  readonly threads: number;
+  readonly web_wasm_step_ms: number;
+  readonly node_step_ms: number;
+  readonly web_wasm_vqgan_ms_per_image: number | null;
+  readonly node_vqgan_ms_per_image: number | null;
 }
 
 export const RUN_NUMBER_FIELDS = [
@@ -162,6 +179,31 @@ export function medianRun(repeats: readonly BenchRun[]): BenchRun {
     else delete out[field];
   }
   return out as unknown as BenchRun;
+}
+
+/**
+ * Pairs, round by round, each plain web-wasm run (labelled `web-wasm`: our kernels, the page's kernel choice) with
+ * the node run of that round with the same image and thread count.
+ */
+export function pairRounds(rounds: readonly (readonly BenchRun[])[]): PairedRound[] {
+  return rounds.flatMap((runs, r) =>
+    runs.flatMap((web) => {
+      if (runLabel(web) !== 'web-wasm') return [];
+      const native = runs.find((n) => n.runtime === 'node' && n.images === web.images && n.threads === web.threads);
+      if (!native) return [];
+      return [
+        {
+          round: r + 1,
+          images: web.images,
+          threads: web.threads,
+          web_wasm_step_ms: web.step_ms_median,
+          node_step_ms: native.step_ms_median,
+          web_wasm_vqgan_ms_per_image: web.vqgan_ms_per_image,
+          node_vqgan_ms_per_image: native.vqgan_ms_per_image,
+        },
+      ];
+    }),
+  );
 }
 
 const fmt = (v: number | null, digits = 1): string => (v === null ? '–' : v.toFixed(digits));
@@ -228,6 +270,9 @@ export function formatReport(report: BenchReport): string {
     );
   lines.push('', 'ratios (ms from the table above):');
   for (const line of ratioLines(report.runs)) lines.push(`  ${line}`);
+  const pairs = report.paired_rounds ?? [];
+  if (pairs.length > 0) lines.push('', 'web-wasm / node within each round (median of the rounds):');
+  for (const line of pairedLines(pairs)) lines.push(`  ${line}`);
   return lines.join('\n');
 }
 
@@ -243,6 +288,30 @@ function runLabel(r: BenchRun): string {
   const ort = r.own_kernels === false ? '-ort' : '';
   const kernel = r.gemm_kernel_request && r.gemm_kernel_request !== 'fastest' ? `-${r.gemm_kernel_request}` : '';
   return `${r.runtime}${ort}${kernel}${sampling}${r.graph_capture === false ? '-uncaptured' : ''}${dequantized}`;
+}
+
+function pairedLines(pairs: readonly PairedRound[]): string[] {
+  const groups = new Map<string, PairedRound[]>();
+  for (const pair of pairs) {
+    const key = `${pair.images} img ${pair.threads} thr`;
+    groups.set(key, [...(groups.get(key) ?? []), pair]);
+  }
+  const ratios = (values: readonly (number | null)[]): string => {
+    const known = values.filter((v): v is number => v !== null && Number.isFinite(v));
+    if (known.length === 0) return '–';
+    return `${known.map((v) => `${v.toFixed(2)}×`).join(' ')} (${median(known).toFixed(2)}×)`;
+  };
+  return [...groups].map(([key, group]) => {
+    const step = ratios(group.map((p) => p.web_wasm_step_ms / p.node_step_ms));
+    const vqgan = ratios(
+      group.map((p) =>
+        p.web_wasm_vqgan_ms_per_image === null || p.node_vqgan_ms_per_image === null
+          ? null
+          : p.web_wasm_vqgan_ms_per_image / p.node_vqgan_ms_per_image,
+      ),
+    );
+    return `${key}: step ${step}; VQGAN ${vqgan}`;
+  });
 }
 
 function ratioLines(runs: readonly BenchRun[]): string[] {

@@ -7,42 +7,16 @@
  * onnxruntime-web's WebGPU backend on Dawn in Node, for a machine with a GPU and no browser (needs the optional
  * `webgpu` package: tools/node/node-webgpu.ts).
  */
-import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
-import { join } from 'node:path';
 import { openModelFolder } from '../tools/node/model-folder.ts';
 import { runCli } from '../tools/cli-args.ts';
 import { parseBenchArgs } from './bench-args.ts';
 import type { ChildJob } from './bench-child.ts';
-import { formatReport, medianRun } from './bench-report.ts';
+import { formatReport, medianRun, pairRounds } from './bench-report.ts';
+import { runChild } from './run-child.ts';
 import type { BenchReport, BenchRun } from './bench-report.ts';
 import { benchVersions } from './versions.ts';
-
-function runChild(job: ChildJob): BenchRun {
-  // The webgpu runtime's process imports onnxruntime-web's WebGPU bundle (tools/node/webgpu-preload.ts).
-  const preload =
-    job.runtime === 'webgpu' ? ['--import', join(import.meta.dirname, '../tools/node/webgpu-preload.ts')] : [];
-  const child = spawnSync(
-    process.execPath,
-    [
-      '--import',
-      import.meta.resolve('tsx'),
-      ...preload,
-      join(import.meta.dirname, 'bench-child.ts'),
-      JSON.stringify(job),
-    ],
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-      encoding: 'utf8',
-      maxBuffer: 1 << 20,
-    },
-  );
-  const last = child.stdout.trim().split('\n').pop() ?? '';
-  if (child.status !== 0 || !last.startsWith('{'))
-    throw new Error(`benchmark run ${JSON.stringify(job)} failed (exit ${child.status ?? child.signal})`);
-  return JSON.parse(last) as BenchRun;
-}
 
 function main(): void {
   const options = parseBenchArgs(process.argv.slice(2));
@@ -63,7 +37,9 @@ function main(): void {
           });
   const loadStart = loadavg();
   const samples = new Map<ChildJob, BenchRun[]>(jobs.map((job) => [job, []]));
+  const rounds: BenchRun[][] = [];
   for (let r = 0; r < options.repeat; r++) {
+    rounds.push([]);
     for (const job of jobs) {
       const capture = job.graphCapture === false ? ', step by step' : '';
       process.stderr.write(
@@ -73,8 +49,10 @@ function main(): void {
       // Each run as it finishes: a long benchmark that fails later still leaves its measurements.
       process.stderr.write(`  ${JSON.stringify(run)}\n`);
       samples.get(job)!.push(run);
+      rounds[r]!.push(run);
     }
   }
+  const pairs = pairRounds(rounds);
   const runs = jobs.map((job) => medianRun(samples.get(job)!));
   const adapters = [...new Set(runs.flatMap((run) => (run.adapter ? [run.adapter] : [])))];
   const report: BenchReport = {
@@ -89,6 +67,7 @@ function main(): void {
     ...(adapters.length > 0 ? { machine_note: `web-webgpu on Dawn in Node, adapter: ${adapters.join('; ')}` } : {}),
     date: new Date().toISOString(),
     runs,
+    ...(pairs.length > 0 ? { paired_rounds: pairs } : {}),
   };
   console.log(formatReport(report));
   if (options.json) {

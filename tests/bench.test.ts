@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { onOff, parseBenchArgs } from '../bench/bench-args.ts';
-import { RUN_NUMBER_FIELDS, formatReport, medianRun, stepStats } from '../bench/bench-report.ts';
+import { RUN_NUMBER_FIELDS, formatReport, medianRun, pairRounds, stepStats } from '../bench/bench-report.ts';
 import type { BenchReport, BenchRun } from '../bench/bench-report.ts';
 import { UsageError } from '../tools/cli-args.ts';
 import { chromiumBrowserPids, readProcessTable, treeRssMb } from '../bench/browser/process-memory.ts';
@@ -232,4 +232,30 @@ void test('bench:browser --gemm-kernel dot16,relaxed: our kernels’ two GEMM ke
   assert.match(table, /web-wasm 9 img: GEMM kernel relaxed \(measured faster\)/);
   assert.match(table, /web-wasm-relaxed 9 img: GEMM kernel relaxed \(asked for\)/);
   assert.match(table, /9 img 2 thr: WASM step, relaxed \/ dot16 GEMM kernel 0\.90×/);
+});
+
+void test('bench:browser --native on: each round’s web-wasm run paired with native’s of the same images and threads', () => {
+  const wasm = (images: number, step_ms_median: number, over: Partial<BenchRun> = {}) =>
+    run({ runtime: 'web-wasm', images, step_ms_median, own_kernels: true, ...over });
+  const node = (images: number, step_ms_median: number, vqgan_ms_per_image: number | null = 100) =>
+    run({ runtime: 'node', images, step_ms_median, vqgan_ms_per_image });
+  const pairs = pairRounds([
+    // A WASM run on ONNX Runtime and one of a kernel asked for are not the page's own: never paired.
+    [wasm(9, 60), wasm(9, 90, { own_kernels: false }), wasm(9, 70, { gemm_kernel_request: 'dot16' }), node(9, 40)],
+    [wasm(9, 66, { vqgan_ms_per_image: 150 }), node(9, 44), wasm(1, 8), node(1, 10, null)],
+    // A round without native's run of those images pairs nothing.
+    [wasm(9, 50), node(1, 10)],
+  ]);
+  assert.deepEqual(
+    pairs.map((p) => [p.round, p.images, p.web_wasm_step_ms, p.node_step_ms]),
+    [
+      [1, 9, 60, 40],
+      [2, 9, 66, 44],
+      [2, 1, 8, 10],
+    ],
+  );
+  const table = formatReport({ ...reportOf([wasm(9, 63), node(9, 42)]), paired_rounds: pairs });
+  assert.match(table, /9 img 2 thr: step 1\.50× 1\.50× \(1\.50×\); VQGAN 1\.00× 1\.50× \(1\.25×\)/);
+  assert.match(table, /1 img 2 thr: step 0\.80× \(0\.80×\); VQGAN –/);
+  assert.doesNotMatch(formatReport(reportOf([wasm(9, 63), node(9, 42)])), /within each round/);
 });

@@ -1,7 +1,7 @@
 /**
  * npm run bench:browser -- --model <dir> [--images 1,9] [--steps 256] [--backends wasm,webgpu] [--threads 2]
  *   [--gpu-sampling on,off] [--graph-capture on,off] [--fold-weights on,off] [--gemm-kernel fastest,dot16,relaxed]
- *   [--repeat 1] [--json <file>] [--port 4302]
+ *   [--native off|on] [--repeat 1] [--json <file>] [--port 4302]
  * The benchmark in Chromium (Debian's /usr/bin/chromium, the e2e tests' flags): Vite's dev server serves
  * bench/browser/bench.html and the model folder, Playwright opens a fresh Chromium per measurement (its processes' peak
  * resident memory is the run's `peak_rss_mb`), and the page runs the same measureGeneration as `npm run bench` in a
@@ -13,7 +13,9 @@
  * to float32 once at load (by the folder's dequantization graph, or folded by ONNX Runtime in a folder without one),
  * dequantized at every step (then uncaptured, as the app would run it), or both. `--gemm-kernel` (WASM; `fastest` by
  * default, as in the app) our kernels' GEMM: the one measured faster at load, or `dot16` or `relaxed` (relaxed SIMD),
- * each in its own runs, side by side.
+ * each in its own runs, side by side. `--native on` runs native ONNX Runtime (onnxruntime-node, `npm run bench`'s
+ * `node` runtime, in a fresh process) for each image count in every round, after the page's runs of that round, and
+ * prints each round's web-wasm / node ratios beside their medians.
  */
 import { createReadStream, existsSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
@@ -27,7 +29,9 @@ import { openModelFolder } from '../../tools/node/model-folder.ts';
 import { ISOLATION_HEADERS } from '../../tools/web/security-headers.ts';
 import { onOff } from '../bench-args.ts';
 import { GEMM_KERNEL_REQUESTS, isGemmKernelRequest } from '../../src/kernels/gemm-kernel-choice.ts';
-import { formatReport, medianRun } from '../bench-report.ts';
+import { formatReport, medianRun, pairRounds } from '../bench-report.ts';
+import type { ChildJob } from '../bench-child.ts';
+import { runChild } from '../run-child.ts';
 import type { BenchReport, BenchRun } from '../bench-report.ts';
 import { benchVersions } from '../versions.ts';
 import { canFoldDecoderOnWebgpu } from '../../src/pipeline/session-options.ts';
@@ -112,6 +116,7 @@ async function main(): Promise<void> {
     'graph-capture',
     'fold-weights',
     'gemm-kernel',
+    'native',
     'repeat',
     'json',
     'port',
@@ -136,6 +141,8 @@ async function main(): Promise<void> {
   const steps = intArg(args, 'steps', 256, 1);
   const threads = intArg(args, 'threads', availableParallelism(), 1);
   const repeat = intArg(args, 'repeat', 1, 1);
+  const native = args.values.get('native') ?? 'off';
+  if (native !== 'on' && native !== 'off') throw new UsageError(`--native takes on or off; got "${native}"`);
   const port = intArg(args, 'port', 4302, 1);
 
   const loadStart = loadavg();
@@ -170,7 +177,13 @@ async function main(): Promise<void> {
       ),
     );
     const samples = new Map(jobs.map((job) => [job, [] as BenchRun[]]));
+    // As the page draws: its thread count, VQGAN previews on.
+    const nativeJobs: ChildJob[] =
+      native === 'on' ? images.map((n) => ({ model, runtime: 'node', images: n, threads, steps, previews: true })) : [];
+    const nativeSamples = new Map(nativeJobs.map((job) => [job, [] as BenchRun[]]));
+    const rounds: BenchRun[][] = [];
     for (let r = 0; r < repeat; r++) {
+      rounds.push([]);
       for (const job of jobs) {
         const variant =
           (job.backend === 'webgpu' && job.sampling === 'off' ? ' (sampling from the whole logits)' : '') +
@@ -191,8 +204,16 @@ async function main(): Promise<void> {
         const measured = await measureInBrowser(`http://127.0.0.1:${port}/bench/browser/bench.html?${query}`);
         chromiumVersion = measured.version;
         samples.get(job)!.push(measured.run);
+        rounds[r]!.push(measured.run);
+      }
+      for (const job of nativeJobs) {
+        process.stderr.write(`run ${r + 1}/${repeat}: native (onnxruntime-node), ${job.images} image(s)\n`);
+        const run = runChild(job);
+        nativeSamples.get(job)!.push(run);
+        rounds[r]!.push(run);
       }
     }
+    const pairs = pairRounds(rounds);
     const report: BenchReport = {
       model_id: manifest.modelId,
       dtype: manifest.dtype,
@@ -203,7 +224,11 @@ async function main(): Promise<void> {
       ...(backends.includes('webgpu') ? { machine_note: SMOKE_NOTE } : {}),
       load_average: { start: loadStart, end: loadavg() },
       date: new Date().toISOString(),
-      runs: jobs.map((job) => medianRun(samples.get(job)!)),
+      runs: [
+        ...jobs.map((job) => medianRun(samples.get(job)!)),
+        ...nativeJobs.map((job) => medianRun(nativeSamples.get(job)!)),
+      ],
+      ...(pairs.length > 0 ? { paired_rounds: pairs } : {}),
     };
     console.log(formatReport(report));
     const json = args.values.get('json');
