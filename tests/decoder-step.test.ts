@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { DecoderStep } from '../src/kernels/decoder-step.ts';
 import type { KeyValue } from '../src/kernels/decoder-step.ts';
 import { Attention } from '../src/kernels/attention.ts';
-import { softmaxFunction } from '../src/kernels/attention-kernel.ts';
+import { softmaxFunction, weightedFunction, WEIGHTED_SLOTS } from '../src/kernels/attention-kernel.ts';
 import { encodeModule } from '../src/kernels/wasm-binary.ts';
 import { attendRow } from './helpers/attention-reference.ts';
 import { Int8Gemm } from '../src/kernels/int8-gemm.ts';
@@ -176,6 +176,34 @@ void test('the softmax kernel: float32 precision over the softmax’s range, a m
     );
   const allHidden = run(1, flat, Array<number>(2004).fill(0));
   for (const j of [0, 1, 2, 2000]) assert.ok(Math.abs(allHidden[j]! / ((1 + (j % 3)) / count) - 1) < 1e-5);
+});
+
+void test('the weighted kernel: p·V exactly as float32 adds each slot in order, for every head size and chunk edge', async () => {
+  const memory = new WebAssembly.Memory({ initial: 2 });
+  const { instance } = await WebAssembly.instantiate(
+    encodeModule({ weighted: weightedFunction() }, { shared: false }),
+    { env: { memory } },
+  );
+  const weighted = instance.exports.weighted as (...args: number[]) => void;
+  const [pAt, vAt, outAt] = [0, 1024, 65536];
+  const f = Math.fround;
+  for (const hd of [16, 32, 48, 64]) {
+    for (const count of [0, 1, WEIGHTED_SLOTS - 1, WEIGHTED_SLOTS, WEIGHTED_SLOTS + 1, 3 * WEIGHTED_SLOTS + 5]) {
+      const p = fillNormal(new Float32Array(count), hd + count, 0, 1e-3);
+      const v = Int16Array.from({ length: count * hd }, (_, i) => ((i * 7919 + hd) % 65535) - 32767);
+      new Float32Array(memory.buffer, pAt, count).set(p);
+      new Int16Array(memory.buffer, vAt, count * hd).set(v);
+      new Float32Array(memory.buffer, outAt, hd).fill(NaN);
+      weighted(pAt, vAt, outAt, count, hd);
+      const want = new Float32Array(hd);
+      for (let c = 0; c < hd; c++) {
+        let sum = 0;
+        for (let j = 0; j < count; j++) sum = f(sum + f(p[j]! * v[j * hd + c]!));
+        want[c] = sum;
+      }
+      assert.deepEqual(new Float32Array(memory.buffer, outAt, hd), want, `hd ${hd}, ${count} slots`);
+    }
+  }
 });
 
 void test('the reference attention: only the new slot visible; no text visible weighs every column alike, as in the graphs', () => {
