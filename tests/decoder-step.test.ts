@@ -191,10 +191,17 @@ void test('the weighted kernel: p·V exactly as float32 adds each slot in order,
     for (const count of [0, 1, WEIGHTED_SLOTS - 1, WEIGHTED_SLOTS, WEIGHTED_SLOTS + 1, 3 * WEIGHTED_SLOTS + 5]) {
       const p = fillNormal(new Float32Array(count), hd + count, 0, 1e-3);
       const v = Int16Array.from({ length: count * hd }, (_, i) => ((i * 7919 + hd) % 65535) - 32767);
-      new Float32Array(memory.buffer, pAt, count).set(p);
+      // Probabilities past `count` are NaN, so a slot read past it shows; so do writes either side of `out`.
+      new Float32Array(memory.buffer, pAt, count + 4 * WEIGHTED_SLOTS).fill(NaN).set(p);
       new Int16Array(memory.buffer, vAt, count * hd).set(v);
-      new Float32Array(memory.buffer, outAt, hd).fill(NaN);
+      const around = new Float32Array(memory.buffer, outAt - 64, hd + 32).fill(NaN);
+      around.fill(7, 0, 16);
+      around.fill(7, 16 + hd);
       weighted(pAt, vAt, outAt, count, hd);
+      assert.ok(
+        around.subarray(0, 16).every((x) => x === 7) && around.subarray(16 + hd).every((x) => x === 7),
+        `hd ${hd}, ${count} slots: written outside out`,
+      );
       const want = new Float32Array(hd);
       for (let c = 0; c < hd; c++) {
         let sum = 0;

@@ -1,16 +1,17 @@
 /**
  * The attention kernels of our own decoder step, WebAssembly SIMD128 (docs/performance.md): the cache they read is
- * 16-bit integers, one scale per slot of each head (attention.ts keeps it), so a late step reads a quarter of the bytes
- * a float32 cache would. `scores` is q·K for one row and head, exact in integers (`i32x4.dot_i16x8_s`, 4 slots per
+ * 16-bit integers, one scale per slot of each head (attention.ts keeps it), so a late step reads half the bytes a
+ * float32 cache would. `scores` is q·K for one row and head, exact in integers (`i32x4.dot_i16x8_s`, 4 slots per
  * pass) and scaled per slot; `weighted` is p·V, the values widened to float32 (a head of 64 channels 16 slots at a
- * time); `exp` the softmax's exponentials (WebAssembly has no exp instruction: a polynomial, to float32's precision).
+ * time, smaller heads 16 channels per pass over the slots); `softmax` the whole softmax, its exponentials by `pushExp`
+ * (WebAssembly has no exp instruction: a polynomial, to float32's precision).
  */
 import { SWAP_HALVES, SWAP_PAIRS } from './row-kernels.ts';
 import { FunctionBody } from './wasm-binary.ts';
 
 /** Slots per pass of `scores`: callers round their count up to it (the extra scores are never read). */
 export const SCORE_BLOCK = 4;
-/** Channels per pass of `weighted`: the head size must be a multiple of it. */
+/** Channels per pass of `weighted` over the slots for heads under WIDE_HEAD: the head size must be a multiple of it. */
 export const CHANNEL_BLOCK = 16;
 
 /** The i8x16.shuffle bytes taking int32 lanes `lanes` of two vectors (0–3 the first, 4–7 the second). */
@@ -86,23 +87,27 @@ export function scoresFunction(): FunctionBody {
 
 /** Slots `weighted` takes at a time for a head of WIDE_HEAD channels, all of them before the next slots (2 KiB). */
 export const WEIGHTED_SLOTS = 16;
-/** The head size `weighted` takes that way (DALL·E Mini's and Mega's); others: a pass over slots per 16 channels. */
+/**
+ * The head size `weighted` takes that way (DALL·E Mini's and Mega's), and the largest the kernels take
+ * (attention-share.ts's MAX_HEAD_SIZE); smaller heads: a pass over the slots per 16 channels.
+ */
 export const WIDE_HEAD = 64;
+const HALF_HEAD = WIDE_HEAD / 2;
 
 /**
  * weighted(p, v, out, count, hd): out[c] = Σ_{j < count} p[j] · v[j · hd + c] in float32, v int16 [slots, hd] (its
  * scales already folded into p by the caller), hd a multiple of 16 up to WIDE_HEAD. A head of WIDE_HEAD goes
- * WEIGHTED_SLOTS slots at a time, within them channels 0–31 then 32–63 (the sums so far kept in `out` between), so
- * the cache streams from memory in order; whole passes over the slots for 16 channels each read every row in pieces,
- * 4 times over (a (row, head) pair of 128 slots read cold: ≈ 1.7 against 2.5 µs; the same chunks with the two channel
- * groups in a loop rather than written out lost it all; docs/performance.md#pv-16-slots-at-a-time). Each channel adds
- * its slots in the same order either way, so the floats are the same.
+ * WEIGHTED_SLOTS slots at a time, within them its first half of channels, then its second (the sums so far kept in
+ * `out` between), so the cache streams from memory in order; whole passes over the slots for 16 channels each read
+ * every row in pieces, 4 times over (a (row, head) pair of 128 slots read cold: ≈ 1.5–1.7 against 2.5 µs; the same
+ * chunks with the two halves in a loop rather than written out lost it all; docs/performance.md#pv-16-slots-at-a-time).
+ * Each channel adds its slots in the same order either way, so the floats are the same.
  */
 export function weightedFunction(): FunctionBody {
   const f = new FunctionBody(['p', 'v', 'out', 'count', 'hd']);
   for (const name of ['cb', 'vp', 'pp', 'end', 'row', 'chunkEnd', 'pChunk', 'vChunk']) f.local(name, 'i32');
   f.local('x', 'v128');
-  for (let a = 0; a < 8; a++) f.local(`a${a}`, 'v128');
+  for (let a = 0; a < HALF_HEAD / 4; a++) f.local(`a${a}`, 'v128');
   f.get('hd').i32(1).op('shl').set('row');
   f.get('p').get('count').i32(2).op('shl').op('add').set('end');
   /**
@@ -138,6 +143,7 @@ export function weightedFunction(): FunctionBody {
     );
     for (let a = 0; a < accumulators; a++) store(a);
   };
+  // hd ≥ WIDE_HEAD is hd = WIDE_HEAD: callers refuse larger heads (MAX_HEAD_SIZE).
   f.get('hd')
     .i32(WIDE_HEAD)
     .op('ge_u')
@@ -154,22 +160,17 @@ export function weightedFunction(): FunctionBody {
           // chunkEnd = min(pChunk + WEIGHTED_SLOTS floats, end)
           f.get('pChunk')
             .i32(4 * WEIGHTED_SLOTS)
-            .op('add');
-          f.get('end');
-          f.get('pChunk')
-            .i32(4 * WEIGHTED_SLOTS)
             .op('add')
-            .get('end')
-            .op('lt_u');
-          f.op('select').set('chunkEnd');
-          // Written out, not looped: a loop over the two groups lost what the chunks gain.
-          for (const group of [0, 1]) {
+            .set('chunkEnd');
+          f.get('chunkEnd').get('end').get('chunkEnd').get('end').op('lt_u').op('select').set('chunkEnd');
+          // Written out, not looped: a loop over the two halves lost what the chunks gain.
+          for (const half of [0, 1]) {
             f.get('vChunk').set('vp');
             f.get('pChunk').set('pp');
-            const outAt = (a: number) => 128 * group + 16 * a;
+            const outAt = (a: number) => 4 * HALF_HEAD * half + 16 * a;
             slots(
-              32,
-              64 * group,
+              HALF_HEAD,
+              2 * HALF_HEAD * half,
               'chunkEnd',
               (a) => void f.get('out').simd('v128.load', outAt(a)).set(`a${a}`),
               (a) => void f.get('out').get(`a${a}`).simd('v128.store', outAt(a)),

@@ -4,7 +4,7 @@
  * `weighted` kernel. Everything it reads and writes is in the kernels' memory at offsets passed as integers, so a
  * helper thread (gemm-threads.ts) runs the same code on its own share as the caller does on share 0.
  */
-import { SCORE_BLOCK } from './attention-kernel.ts';
+import { SCORE_BLOCK, WIDE_HEAD } from './attention-kernel.ts';
 import { padTo } from './int8-gemm-kernel.ts';
 
 /**
@@ -15,7 +15,8 @@ export const QUERY_LEVELS = 8191;
 export const KEY_LEVELS = 8191;
 /** Values are widened to float32 before they are multiplied: int16's whole range. */
 export const VALUE_LEVELS = 32767;
-export const MAX_HEAD_SIZE = 64;
+/** The largest head the kernels take: `weighted` takes a head of this size its own way (attention-kernel.ts). */
+export const MAX_HEAD_SIZE = WIDE_HEAD;
 
 /**
  * The attention call's integer arguments, in order (byte offsets end in `At`; 0 for `maskAt`: none). A cache place is
