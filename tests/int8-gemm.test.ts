@@ -121,7 +121,7 @@ void test('threads split a call by columns and give the one-thread result bit fo
       for (let call = 0; call < 3; call++) assert.deepEqual(gemm.multiply(layer, x, rows), want, `${threads} threads`);
       // A share that traps (weights past the memory's end) fails the call, not the next one.
       const bogus = { ...layer, weightsAt: 2 ** 31 - 64 };
-      assert.throws(() => gemm.multiply(bogus, x, rows), /out of bounds|failed its share/);
+      assert.throws(() => gemm.multiply(bogus, x, rows), /out of bounds|failed its chunk/);
       assert.deepEqual(gemm.multiply(layer, x, rows), want);
       // Fewer panels than threads: a helper with no columns still reports done.
       const small = gemm.addLinear(q.subarray(0, inDim * 8), scales.subarray(0, 8), inDim, 8);

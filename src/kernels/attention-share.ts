@@ -1,8 +1,8 @@
 /**
- * One thread's share of an attention call (attention.ts): for its (row, head) pairs, the query rounded to integers
- * (the `quantize` kernel), q·K on the `scores` kernel, the softmax (its exponentials on the `exp` kernel), p·V on the
- * `weighted` kernel. Everything it reads and writes is in the kernels' memory at offsets passed as integers, so a
- * helper thread (gemm-threads.ts) runs the same code on its own share as the caller does on share 0.
+ * A range of an attention call's (row, head) pairs (attention.ts), on one thread: for each pair, the query rounded to
+ * integers (the `quantize` kernel), q·K on the `scores` kernel, the softmax (its exponentials on the `exp` kernel), p·V
+ * on the `weighted` kernel. Everything it reads and writes is in the kernels' memory at offsets passed as integers,
+ * so a helper thread (gemm-threads.ts) runs the same code on the chunks of pairs it claims as the caller does.
  */
 import { SCORE_BLOCK, WIDE_HEAD } from './attention-kernel.ts';
 import { padTo } from './int8-gemm-kernel.ts';
@@ -67,28 +67,29 @@ export function packAttentionArgs(args: Omit<AttentionArgs, 'scaleLow' | 'scaleH
   return ATTENTION_PARAMS.map((name) => all[name]);
 }
 
-/** Pairs [from, to) of share `share` out of `threads`. */
-export function sharePairs(pairs: number, share: number, threads: number): [number, number] {
-  return [Math.floor((share * pairs) / threads), Math.floor(((share + 1) * pairs) / threads)];
+/** The (row, head) pairs of an attention call's arguments. */
+export function attentionPairs(packed: readonly number[]): number {
+  return packed[ATTENTION_PARAMS.indexOf('rows')]! * packed[ATTENTION_PARAMS.indexOf('heads')]!;
 }
 
-export function attendShare(
+/** Pairs [from, to) of a call, on thread `thread` (the scratch it uses is that thread's). */
+export function attendPairs(
   kernels: AttentionKernels,
   memory: WebAssembly.Memory,
   packed: readonly number[],
-  share: number,
-  threads: number,
+  from: number,
+  to: number,
+  thread: number,
 ): void {
   const a = Object.fromEntries(ATTENTION_PARAMS.map((name, i) => [name, packed[i]!])) as AttentionArgs;
   scaleWords.set([a.scaleLow, a.scaleHigh]);
   const scale = scaleValue[0]!;
   const { hd, heads, count, stride } = a;
   const block = padTo(stride + SCORE_BLOCK, 16);
-  const scoresAt = a.scratchAt + 4 * share * attentionScratchFloats(stride);
+  const scoresAt = a.scratchAt + 4 * thread * attentionScratchFloats(stride);
   const probsAt = scoresAt + 4 * block;
   const paramsAt = probsAt + 4 * block;
-  const [from, to] = sharePairs(a.rows * heads, share, threads);
-  if (from === to) return;
+  if (from >= to) return;
   kernels.quantize(
     a.queryAt + 4 * from * hd,
     to - from,

@@ -1,14 +1,15 @@
 /**
- * Helper threads for our kernels: every thread instantiates the same module over one shared memory, and a call is
- * split into shares: a GEMM by columns (each thread streams its own panels of weights, so nothing is shared but the
- * activations), an attention call by (row, head) pairs (attention-share.ts), any function of a module of float kernels
- * by the range of its work it takes last (`ranged`: KernelModule.run).
+ * Helper threads for our kernels: every thread instantiates the same module over one shared memory, and a call's work
+ * is cut into chunks that the threads claim one at a time until none is left: a GEMM's by panels of columns (each
+ * thread streams its own panels of weights, so nothing is shared but the activations), an attention call's by (row,
+ * head) pairs (attention-share.ts), any function of a module of float kernels by the range of its work it takes last
+ * (`ranged`: KernelModule.run). A thread that starts late or runs slow simply takes fewer chunks.
  * Threads meet through a control block of Int32s in that memory, watching it briefly and then sleeping with
  * `Atomics.wait`/`notify`: a few microseconds per call, where a message would cost a task hop. The caller waits with
  * `Atomics.wait` too, so it must run in a worker (or Node), never on a page's main thread. Pure: the environment
  * spawns the threads (`SpawnGemmHelper`).
  */
-import { ATTENTION_PARAMS, attendShare } from './attention-share.ts';
+import { ATTENTION_PARAMS, attendPairs, attentionPairs } from './attention-share.ts';
 import type { AttentionKernels } from './attention-share.ts';
 import type { KernelFunction } from './f32-gemm-kernel.ts';
 import { GEMM_PARAMS, PANEL_COLUMNS } from './int8-gemm-kernel.ts';
@@ -19,8 +20,8 @@ export interface GemmHelperInit {
   readonly memory: WebAssembly.Memory;
   /** Byte offset of the control block. */
   readonly controlAt: number;
-  /** This helper's share: 1 … threads − 1 (the caller takes share 0). */
-  readonly share: number;
+  /** This helper's thread: 1 … threads − 1 (the caller is 0); an attention call's scratch is per thread. */
+  readonly thread: number;
   readonly threads: number;
 }
 
@@ -34,13 +35,17 @@ export interface GemmHelper {
 export type SpawnGemmHelper = (init: GemmHelperInit) => GemmHelper;
 
 const GENERATION = 0;
-const PENDING = 1;
+/** Chunks of the current call finished, by any thread. */
+const DONE = 1;
 const STOP = 2;
-/** Set by a helper whose share failed (the caller throws). */
+/** Set by a thread whose chunk failed (the caller throws once every chunk is counted). */
 const FAILED = 3;
 const TASK = 4;
-const ARGS = 5;
-/** How long a call waits for its helpers before it gives up on them (a share takes milliseconds). */
+/** The current call's tag (tagOf its generation) plus its next unclaimed chunk. */
+const NEXT = 5;
+const CHUNKS = 6;
+const ARGS = 7;
+/** How long a call waits for chunks a helper claimed before it gives up on it (a chunk takes milliseconds). */
 const HELPER_TIMEOUT_MS = 60_000;
 /** How long helper threads get to start (a worker's script load and one instantiation). */
 const HELPER_START_MS = 30_000;
@@ -50,7 +55,20 @@ export const RANGED_PARAMS = 7;
 const RANGED_HEADER = 3;
 /** Int32s in the control block. */
 export const CONTROL_WORDS =
-  ARGS + Math.max(GEMM_PARAMS.length, ATTENTION_PARAMS.length, RANGED_HEADER + RANGED_PARAMS);
+  ARGS + Math.max(GEMM_PARAMS.length - 2, ATTENTION_PARAMS.length, RANGED_HEADER + RANGED_PARAMS);
+
+/** Low bits of NEXT: the chunk index (so at most 1 023 chunks a call); the rest tag the call. */
+const CHUNK_BITS = 10;
+const CHUNK_MASK = (1 << CHUNK_BITS) - 1;
+/**
+ * Chunks a call is cut into per thread: a thread that starts late (a helper woken from sleep takes 0.1–0.2 ms) or runs
+ * slower takes fewer, and the call ends at most a chunk after its work is done, where fixed shares waited for the
+ * slowest thread's whole share (docs/performance.md#chunks-claimed-not-shares-assigned).
+ */
+export const CHUNKS_PER_THREAD = 2;
+
+/** A call's tag in NEXT: its generation's low 21 bits, above the chunk index (positive as an Int32). */
+const tagOf = (generation: number): number => (generation & 0x1fffff) << CHUNK_BITS;
 
 /**
  * What a call computes: `gemm` and `gemmRelaxed` (int8-gemm-kernel.ts's two kernels) take GEMM_PARAMS without p0 and
@@ -60,14 +78,14 @@ export const CONTROL_WORDS =
 export const TASKS = { gemm: 0, attention: 1, gemmRelaxed: 2, ranged: 3 } as const;
 export type KernelTask = keyof typeof TASKS;
 
-/** The int8 module's exports a share runs (a module of float kernels has none of them: it runs `ranged` calls). */
+/** The int8 module's exports a thread runs (a module of float kernels has none of them: it runs `ranged` calls). */
 export interface SharedKernels extends AttentionKernels {
   readonly gemm: (...args: number[]) => void;
   /** Only in a module built where relaxed SIMD compiles. */
   readonly gemmRelaxed?: (...args: number[]) => void;
 }
 
-/** One instance of a module, as a share runs it: its kernels by name, and every function it exports by index. */
+/** One instance of a module, as a thread runs it: its kernels by name, and every function it exports by index. */
 export interface ShareKernels {
   readonly kernels: SharedKernels;
   /** In the module's export order, the same on every thread: what a `ranged` call names by index. */
@@ -76,7 +94,7 @@ export interface ShareKernels {
   readonly names: readonly string[];
 }
 
-/** The exports of `instance` (of `module`) as shares run them. */
+/** The exports of `instance` (of `module`) as threads run them. */
 export function shareKernels(module: WebAssembly.Module, instance: WebAssembly.Instance): ShareKernels {
   const exports = instance.exports as Record<string, KernelFunction>;
   const names = WebAssembly.Module.exports(module)
@@ -87,8 +105,8 @@ export function shareKernels(module: WebAssembly.Module, instance: WebAssembly.I
 }
 
 /**
- * A `ranged` call's arguments: function `index` of the module's exports, called by each share as
- * f(...params, from, to) with its slice of [0, count) in steps of `granularity` (0 … count · granularity).
+ * A `ranged` call's arguments: function `index` of the module's exports, called as f(...params, from, to) on slices of
+ * [0, count) in steps of `granularity` (0 … count · granularity).
  */
 export function rangedArgs(index: number, count: number, granularity: number, params: readonly number[]): number[] {
   if (params.length > RANGED_PARAMS) throw new Error(`a ranged call passes at most ${RANGED_PARAMS} parameters`);
@@ -109,50 +127,123 @@ function spinWhile(control: Int32Array, index: number, value: number): void {
   for (let i = 0; i < SPINS && Atomics.load(control, index) === value; i++);
 }
 
-/** Computes share `share` of `threads` of a call. */
-export function runShare(
+/**
+ * The units a call's work is divided into, each computed by one thread: a GEMM's panels of columns, an attention
+ * call's (row, head) pairs, a `ranged` call's count.
+ */
+export function callUnits(task: number, args: readonly number[]): number {
+  if (task === TASKS.ranged) return args[1]!;
+  if (task === TASKS.attention) return attentionPairs(args);
+  return args[6]! / PANEL_COLUMNS;
+}
+
+/** Computes units [from, to) of a call on thread `thread` (0: the caller). */
+export function runUnits(
   { kernels, functions }: ShareKernels,
   memory: WebAssembly.Memory,
   task: number,
   args: readonly number[],
-  share: number,
-  threads: number,
+  [from, to]: readonly [number, number],
+  thread: number,
 ): void {
-  if (task === TASKS.ranged) return rangedShare(functions, args, share, threads);
-  if (task === TASKS.attention) return attendShare(kernels, memory, args, share, threads);
+  if (to <= from) return;
+  if (task === TASKS.ranged) return rangedUnits(functions, args, from, to);
+  if (task === TASKS.attention) return attendPairs(kernels, memory, args, from, to, thread);
   const gemm = task === TASKS.gemmRelaxed ? kernels.gemmRelaxed : kernels.gemm;
   if (!gemm) throw new Error('this module has no relaxed SIMD kernel');
-  const [p0, p1] = shareColumns(args[6]!, share, threads);
-  if (p1 > p0) gemm(...args.slice(0, 8), p0, p1);
+  gemm(...args.slice(0, GEMM_PARAMS.length - 2), from * PANEL_COLUMNS, to * PANEL_COLUMNS);
 }
 
-function rangedShare(functions: readonly KernelFunction[], args: readonly number[], share: number, threads: number) {
-  const [index, count, granularity] = args as [number, number, number];
+/** Runs a whole call on this thread alone (thread 0). */
+export function runCall(shares: ShareKernels, memory: WebAssembly.Memory, task: number, args: readonly number[]): void {
+  runUnits(shares, memory, task, args, [0, callUnits(task, args)], 0);
+}
+
+function rangedUnits(functions: readonly KernelFunction[], args: readonly number[], from: number, to: number) {
+  const [index, , granularity] = args as [number, number, number];
   const fn = functions[index];
   if (!fn) throw new Error(`the module has no function ${index}`);
-  const from = Math.floor((share * count) / threads);
-  const to = Math.floor(((share + 1) * count) / threads);
   // Only the parameters the caller wrote: the control block's later words hold an earlier call's.
-  if (to > from) fn(...args.slice(RANGED_HEADER, RANGED_HEADER + fn.length - 2), from * granularity, to * granularity);
+  fn(...args.slice(RANGED_HEADER, RANGED_HEADER + fn.length - 2), from * granularity, to * granularity);
 }
 
-/** Columns [p0, p1) of share `share` out of `threads`, whole panels each. */
-export function shareColumns(paddedOut: number, share: number, threads: number): [number, number] {
-  const panels = paddedOut / PANEL_COLUMNS;
-  const from = Math.floor((share * panels) / threads);
-  const to = Math.floor(((share + 1) * panels) / threads);
-  return [from * PANEL_COLUMNS, to * PANEL_COLUMNS];
+/** How many chunks a call of `units` units is cut into for `threads` threads. */
+export function chunkCount(units: number, threads: number): number {
+  return Math.min(units, threads * CHUNKS_PER_THREAD, CHUNK_MASK);
+}
+
+/** Units [from, to) of chunk `chunk` of `chunks`. */
+export function chunkUnits(units: number, chunks: number, chunk: number): [number, number] {
+  return [Math.floor((chunk * units) / chunks), Math.floor(((chunk + 1) * units) / chunks)];
 }
 
 /**
- * A helper thread's loop: waits for each call, computes its share, reports done; returns when told to stop.
- * `onReady` runs once the kernel is instantiated (the caller's first call waits for every helper's).
+ * Takes the next chunk of the call tagged `tag`, or −1 when none is left or that call is over. Compare-and-swap, so a
+ * thread holding an earlier call's words never takes a chunk of a later one.
+ */
+export function claimChunk(control: Int32Array, tag: number, chunks: number): number {
+  for (;;) {
+    const next = Atomics.load(control, NEXT);
+    const chunk = next & CHUNK_MASK;
+    if (next - chunk !== tag || chunk >= chunks) return -1;
+    if (Atomics.compareExchange(control, NEXT, next, next + 1) === next) return chunk;
+  }
+}
+
+/** A posted call as a thread read it. */
+interface Call {
+  readonly tag: number;
+  readonly task: number;
+  readonly args: readonly number[];
+  readonly units: number;
+  readonly chunks: number;
+}
+
+/**
+ * Claims and computes chunks of `call` until none is left, each counted in DONE once computed or failed (a failure is
+ * flagged in FAILED first, so the caller sees it once every chunk is counted); returns this thread's first error.
+ */
+function workOn(
+  shares: ShareKernels,
+  memory: WebAssembly.Memory,
+  control: Int32Array,
+  call: Call,
+  thread: number,
+): Error | undefined {
+  let failure: Error | undefined;
+  for (let chunk = claimChunk(control, call.tag, call.chunks); chunk >= 0;) {
+    try {
+      runUnits(shares, memory, call.task, call.args, chunkUnits(call.units, call.chunks, chunk), thread);
+    } catch (error) {
+      failure ??= error instanceof Error ? error : new Error(String(error));
+      Atomics.store(control, FAILED, 1);
+    }
+    if (Atomics.add(control, DONE, 1) + 1 === call.chunks) Atomics.notify(control, DONE);
+    chunk = claimChunk(control, call.tag, call.chunks);
+  }
+  return failure;
+}
+
+/**
+ * The call posted under `generation`, read atomically word by word: should the caller have moved on to a later call
+ * meanwhile (overwriting some words), that call's tag is already in NEXT, so `claimChunk` refuses every chunk.
+ */
+function readCall(control: Int32Array, generation: number): Call {
+  const task = Atomics.load(control, TASK);
+  // Unsigned: byte offsets past 2 GiB travel through the Int32Array as negative numbers.
+  const args = Array.from({ length: CONTROL_WORDS - ARGS }, (_, i) => Atomics.load(control, ARGS + i) >>> 0);
+  const chunks = Atomics.load(control, CHUNKS);
+  return { tag: tagOf(generation), task, args, units: callUnits(task, args), chunks };
+}
+
+/**
+ * A helper thread's loop: waits for each call and computes chunks of it while any is left; returns when told to stop.
+ * `onReady` runs once the kernel is instantiated (startGemmHelpers waits for every helper's before any call).
  */
 export function serveGemmHelper(init: GemmHelperInit, onReady: () => void): void {
   const instance = new WebAssembly.Instance(init.module, { env: { memory: init.memory } });
   const kernels = shareKernels(init.module, instance);
   const control = new Int32Array(init.memory.buffer, init.controlAt, CONTROL_WORDS);
-  // Calls are numbered from 1 and each waits for every helper: starting at 0, a helper never misses one.
   let seen = 0;
   onReady();
   for (;;) {
@@ -162,19 +253,14 @@ export function serveGemmHelper(init: GemmHelperInit, onReady: () => void): void
     if (generation === seen) continue;
     seen = generation;
     if (Atomics.load(control, STOP) !== 0) return;
-    // Unsigned: byte offsets past 2 GiB travel through the Int32Array as negative numbers.
-    const args = Array.from(control.subarray(ARGS), (word) => word >>> 0);
-    try {
-      runShare(kernels, init.memory, Atomics.load(control, TASK), args, init.share, init.threads);
-    } catch {
-      Atomics.store(control, FAILED, 1);
-    } finally {
-      if (Atomics.sub(control, PENDING, 1) === 1) Atomics.notify(control, PENDING);
-    }
+    workOn(kernels, init.memory, control, readCall(control, generation), init.thread);
   }
 }
 
-/** The caller's side: posts a call to the helpers, computes share 0, waits for the rest. */
+/**
+ * The caller's side: posts a call cut into chunks, computes chunks itself while any is left, then waits only for
+ * chunks a helper is still computing (never for a helper that has not woken).
+ */
 export class GemmThreads {
   private readonly control: Int32Array;
   /** Set when helpers stopped answering: a late one could still write into a later call's memory. */
@@ -190,33 +276,38 @@ export class GemmThreads {
   }
 
   run(task: KernelTask, args: readonly number[]): void {
-    const { control, threads } = this;
+    const { control } = this;
     if (this.broken) throw new Error('the kernel helper threads stopped answering in an earlier call');
-    control.set(args, ARGS);
-    control[TASK] = TASKS[task];
-    Atomics.store(control, PENDING, threads - 1);
-    Atomics.add(control, GENERATION, 1);
+    if (args.length > CONTROL_WORDS - ARGS) throw new Error(`a call carries at most ${CONTROL_WORDS - ARGS} words`);
+    const units = callUnits(TASKS[task], args);
+    const chunks = chunkCount(units, this.threads);
+    if (chunks === 0) return;
+    const generation = (Atomics.load(control, GENERATION) + 1) | 0;
+    const tag = tagOf(generation);
+    // The new tag first: from here on no helper still holding the last call's words can claim a chunk.
+    Atomics.store(control, NEXT, tag);
+    Atomics.store(control, DONE, 0);
+    Atomics.store(control, TASK, TASKS[task]);
+    Atomics.store(control, CHUNKS, chunks);
+    args.forEach((word, i) => Atomics.store(control, ARGS + i, word));
+    Atomics.store(control, GENERATION, generation);
     Atomics.notify(control, GENERATION);
-    let failure: Error | null = null;
-    try {
-      runShare(this.kernels, this.memory, TASKS[task], args, 0, threads);
-    } catch (error) {
-      failure = error instanceof Error ? error : new Error(String(error));
-    }
-    // Even when this share failed: the helpers are still writing into the memory.
+    const call = { tag, task: TASKS[task], args, units, chunks };
+    const failure = workOn(this.kernels, this.memory, control, call, 0);
+    // Even when a chunk failed: helpers may still be writing into the memory.
     const deadline = performance.now() + HELPER_TIMEOUT_MS;
-    for (let pending = Atomics.load(control, PENDING); pending !== 0; pending = Atomics.load(control, PENDING)) {
+    for (let done = Atomics.load(control, DONE); done !== chunks; done = Atomics.load(control, DONE)) {
       const left = deadline - performance.now();
       if (left <= 0) {
         this.broken = true;
-        throw new Error(`${pending} kernel helper thread(s) stopped answering`);
+        throw new Error(`${chunks - done} chunk(s) of a kernel call were never finished by a helper thread`);
       }
-      spinWhile(control, PENDING, pending);
-      if (Atomics.load(control, PENDING) === pending) Atomics.wait(control, PENDING, pending, left);
+      spinWhile(control, DONE, done);
+      if (Atomics.load(control, DONE) === done) Atomics.wait(control, DONE, done, left);
     }
-    const helperFailed = Atomics.exchange(control, FAILED, 0) !== 0;
-    if (failure !== null) throw failure;
-    if (helperFailed) throw new Error('a kernel helper thread failed its share');
+    const chunkFailed = Atomics.exchange(control, FAILED, 0) !== 0;
+    if (failure) throw failure;
+    if (chunkFailed) throw new Error('a kernel helper thread failed its chunk');
   }
 
   /** Tells every helper to return. */
@@ -239,11 +330,11 @@ function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promi
  */
 export async function startGemmHelpers(
   spawn: SpawnGemmHelper,
-  init: Omit<GemmHelperInit, 'share'>,
+  init: Omit<GemmHelperInit, 'thread'>,
 ): Promise<GemmHelper[]> {
   const helpers: GemmHelper[] = [];
   try {
-    for (let share = 1; share < init.threads; share++) helpers.push(spawn({ ...init, share }));
+    for (let thread = 1; thread < init.threads; thread++) helpers.push(spawn({ ...init, thread }));
     // The caller blocks in Atomics.wait during a call: a helper still starting might need this thread's event loop.
     await withTimeout(
       Promise.all(helpers.map((helper) => helper.ready)),

@@ -5,7 +5,7 @@
  * integers. Pure WebAssembly SIMD128 with no browser API: the same code runs in the worker, in Node and in the tests.
  */
 import { softmaxFunction, scoresFunction, weightedFunction } from './attention-kernel.ts';
-import { CONTROL_WORDS, GemmThreads, runShare, shareKernels, startGemmHelpers, TASKS } from './gemm-threads.ts';
+import { CONTROL_WORDS, GemmThreads, runCall, shareKernels, startGemmHelpers, TASKS } from './gemm-threads.ts';
 import type { GemmHelper, KernelTask, ShareKernels, SharedKernels, SpawnGemmHelper } from './gemm-threads.ts';
 import { chooseGemmKernel, KernelUnavailableError, relaxedSimdCompiles } from './gemm-kernel-choice.ts';
 import type { GemmKernelChoice, GemmKernelRequest } from './gemm-kernel-choice.ts';
@@ -186,10 +186,10 @@ export class Int8Gemm {
     return this.helpers.length + 1;
   }
 
-  /** Runs a call on every thread, each its share (gemm-threads.ts). */
+  /** Runs a call on every thread, each taking chunks of it (gemm-threads.ts). */
   runTask(task: KernelTask, args: readonly number[]): void {
     if (this.threads) this.threads.run(task, args);
-    else runShare(this.shares, this.memory, TASKS[task], args, 0, 1);
+    else runCall(this.shares, this.memory, TASKS[task], args);
   }
 
   /**
@@ -368,7 +368,7 @@ export class Int8Gemm {
       paddedIn,
     ];
     const task = kernel === 'relaxed' ? 'gemmRelaxed' : 'gemm';
-    if (threads === 'this one') runShare(this.shares, this.memory, TASKS[task], args, 0, 1);
+    if (threads === 'this one') runCall(this.shares, this.memory, TASKS[task], args);
     else this.runTask(task, args);
     return new Float32Array(this.memory.buffer, s.outputAt, rows * paddedOut);
   }

@@ -4,7 +4,7 @@
  * parameters are a range of its work, so a call can be shared out among threads that each instantiate the same module
  * over the same (shared) memory: `run` (gemm-threads.ts's `ranged` task; docs/performance.md#the-vqgan-on-our-kernels).
  */
-import { GemmThreads, rangedArgs, runShare, shareKernels, startGemmHelpers, TASKS } from './gemm-threads.ts';
+import { GemmThreads, rangedArgs, runCall, shareKernels, startGemmHelpers, TASKS } from './gemm-threads.ts';
 import type { GemmHelper, ShareKernels, SpawnGemmHelper } from './gemm-threads.ts';
 import { encodeModule } from './wasm-binary.ts';
 import type { FunctionBody } from './wasm-binary.ts';
@@ -70,7 +70,7 @@ export class KernelModule {
       throw new Error(`kernel ${name} takes ${shares.functions[index]!.length - 2} parameters before its range`);
     const args = rangedArgs(index, count, granularity, params);
     if (this.threads && count > 1) this.threads.run('ranged', args);
-    else runShare(shares, memory, TASKS.ranged, args, 0, 1);
+    else runCall(shares, memory, TASKS.ranged, args);
   }
 
   /** Stops the helper threads; the module still runs on this thread. */
