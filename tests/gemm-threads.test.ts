@@ -63,18 +63,25 @@ void test('chunks cover every unit once, in order, never more chunks than units'
   }
 });
 
-void test('claimChunk hands out each chunk of the tagged call once, and none of another call', () => {
+void test('claimChunk hands out each chunk of the posted call once, and none of another call', () => {
   const control = new Int32Array(new SharedArrayBuffer(4 * CONTROL_WORDS));
-  const tag = 5 << 10;
-  control[5] = tag; // NEXT: this call's tag, chunk 0
+  const post = (generation: number) => {
+    control[0] = generation; // GENERATION
+    control[5] = (generation & 0x1fffff) << 10; // NEXT: the call's tag, chunk 0
+  };
+  post(5);
   assert.deepEqual(
-    [0, 1, 2, 3].map(() => claimChunk(control, tag, 3)),
+    [0, 1, 2, 3].map(() => claimChunk(control, 5, 3)),
     [0, 1, 2, -1],
   );
-  // A thread still holding the call before (its tag) takes nothing, however many chunks it read.
-  control[5] = 6 << 10;
-  assert.equal(claimChunk(control, tag, 1000), -1);
-  assert.equal(claimChunk(control, 6 << 10, 2), 0);
+  // A thread still holding the call before takes nothing, however many chunks it read.
+  post(6);
+  assert.equal(claimChunk(control, 5, 1000), -1);
+  assert.equal(claimChunk(control, 6, 2), 0);
+  // 2^21 calls later the tag comes round again: the generation itself, checked before the swap, still refuses.
+  post(5 + 2 ** 21);
+  assert.equal(claimChunk(control, 5, 1000), -1);
+  assert.equal(claimChunk(control, 5 + 2 ** 21, 3), 0);
 });
 
 void test('a call never waits for a helper that has not started: the caller takes every chunk itself', () => {
@@ -82,26 +89,37 @@ void test('a call never waits for a helper that has not started: the caller take
   const { arena, controlAt, countsAt, shares, counts } = countSetup(units);
   // Three threads, but no helper was ever started: each call must still end, every unit counted once.
   const threads = new GemmThreads(arena.memory, shares, controlAt, 3);
-  for (let call = 1; call <= 3; call++) {
-    threads.run('ranged', rangedArgs(0, units, 1, [countsAt]));
+  // Across the Int32 generation's wrap-around (and so the tag's).
+  new Int32Array(arena.memory.buffer, controlAt, 1)[0] = 2 ** 31 - 2;
+  for (let call = 1; call <= 4; call++) {
+    assert.equal(threads.run('ranged', rangedArgs(0, units, 1, [countsAt])), chunkCount(units, 3));
     assert.deepEqual(counts(), new Array<number>(4 * units).fill(call));
   }
+  assert.throws(() => threads.run('ranged', rangedArgs(0, 2.5, 1, [countsAt])), /a call of 2.5 units/);
 });
 
-void test('helpers and the caller share a call chunk by chunk: every unit counted once per call', async () => {
+void test('helpers and the caller share calls chunk by chunk: every unit counted once, helpers computing some', async () => {
   for (const threadCount of [2, 3]) {
-    for (const units of [1, 2, 5, 64, 1000]) {
-      const { arena, controlAt, countsAt, module, shares, counts } = countSetup(units);
-      const init = { module, memory: arena.memory, controlAt, threads: threadCount };
-      const helpers = await startGemmHelpers(spawnNodeGemmHelper, init);
-      try {
-        const threads = new GemmThreads(arena.memory, shares, controlAt, threadCount);
-        for (let call = 1; call <= 50; call++) threads.run('ranged', rangedArgs(0, units, 1, [countsAt]));
-        assert.deepEqual(counts(), new Array<number>(4 * units).fill(50), `${threadCount} threads, ${units} units`);
-      } finally {
-        new GemmThreads(arena.memory, shares, controlAt, threadCount).stop();
-        await Promise.all(helpers.map((helper) => helper.stop()));
+    // Calls alternate between two regions and sizes, so a thread computing with another call's words would show.
+    const sizes = [1000, 40_000];
+    const { arena, controlAt, countsAt, module, shares, counts } = countSetup(sizes[0]! + sizes[1]!);
+    const regions = [countsAt, countsAt + 16 * sizes[0]!];
+    const init = { module, memory: arena.memory, controlAt, threads: threadCount };
+    const helpers = await startGemmHelpers(spawnNodeGemmHelper, init);
+    const threads = new GemmThreads(arena.memory, shares, controlAt, threadCount);
+    try {
+      let byCaller = 0;
+      let all = 0;
+      for (let call = 0; call < 60; call++) {
+        const units = sizes[call % 2]!;
+        byCaller += threads.run('ranged', rangedArgs(0, units, 1, [regions[call % 2]!]));
+        all += chunkCount(units, threadCount);
       }
+      assert.deepEqual(counts(), new Array<number>(4 * (sizes[0]! + sizes[1]!)).fill(30), `${threadCount} threads`);
+      assert.ok(byCaller < all, `the helpers computed none of ${all} chunks`);
+    } finally {
+      threads.stop();
+      await Promise.all(helpers.map((helper) => helper.stop()));
     }
   }
 });

@@ -107,7 +107,7 @@ void test('bad shapes are refused with the reason', async () => {
   assert.equal(ACTIVATION_LEVELS, 2047);
 });
 
-void test('threads split a call by columns and give the one-thread result bit for bit', async () => {
+void test('threads claim a call by chunks of columns and give the one-thread result bit for bit', async () => {
   const [rows, inDim, outDim] = [18, 200, 203];
   const q = randomInt8(inDim * outDim, 5);
   const scales = Float32Array.from({ length: outDim }, (_, n) => 1 + n / 100);
@@ -119,11 +119,11 @@ void test('threads split a call by columns and give the one-thread result bit fo
     try {
       const layer = gemm.addLinear(q, scales, inDim, outDim);
       for (let call = 0; call < 3; call++) assert.deepEqual(gemm.multiply(layer, x, rows), want, `${threads} threads`);
-      // A share that traps (weights past the memory's end) fails the call, not the next one.
+      // Chunks that trap (weights past the memory's end) fail the call, not the next one.
       const bogus = { ...layer, weightsAt: 2 ** 31 - 64 };
       assert.throws(() => gemm.multiply(bogus, x, rows), /out of bounds|failed its chunk/);
       assert.deepEqual(gemm.multiply(layer, x, rows), want);
-      // Fewer panels than threads: a helper with no columns still reports done.
+      // Fewer panels than threads: one chunk, the others find nothing to claim.
       const small = gemm.addLinear(q.subarray(0, inDim * 8), scales.subarray(0, 8), inDim, 8);
       assert.equal(gemm.multiply(small, x, rows).length, rows * 8);
     } finally {

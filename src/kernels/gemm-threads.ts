@@ -62,8 +62,8 @@ const CHUNK_BITS = 10;
 const CHUNK_MASK = (1 << CHUNK_BITS) - 1;
 /**
  * Chunks a call is cut into per thread: a thread that starts late (a helper woken from sleep takes 0.1–0.2 ms) or runs
- * slower takes fewer, and the call ends at most a chunk after its work is done, where fixed shares waited for the
- * slowest thread's whole share (docs/performance.md#chunks-claimed-not-shares-assigned).
+ * slower takes fewer, and the caller waits only for chunks already claimed, where fixed shares waited for every
+ * thread's whole share (docs/performance.md#chunks-claimed-not-shares-assigned).
  */
 export const CHUNKS_PER_THREAD = 2;
 
@@ -178,21 +178,25 @@ export function chunkUnits(units: number, chunks: number, chunk: number): [numbe
 }
 
 /**
- * Takes the next chunk of the call tagged `tag`, or −1 when none is left or that call is over. Compare-and-swap, so a
- * thread holding an earlier call's words never takes a chunk of a later one.
+ * Takes the next chunk of call `generation`, or −1 when none is left or that call is over. Compare-and-swap on NEXT,
+ * which carries the call's tag, so a thread holding an earlier call's words takes no chunk of a later one. The tag
+ * keeps 21 bits of the generation; GENERATION is checked again just before the swap, so only a thread stalled between
+ * those two loads while 2 097 152 calls went by (minutes of drawing) could meet an older call's tag again.
  */
-export function claimChunk(control: Int32Array, tag: number, chunks: number): number {
+export function claimChunk(control: Int32Array, generation: number, chunks: number): number {
+  const tag = tagOf(generation);
   for (;;) {
     const next = Atomics.load(control, NEXT);
     const chunk = next & CHUNK_MASK;
     if (next - chunk !== tag || chunk >= chunks) return -1;
+    if (Atomics.load(control, GENERATION) !== generation) return -1;
     if (Atomics.compareExchange(control, NEXT, next, next + 1) === next) return chunk;
   }
 }
 
 /** A posted call as a thread read it. */
 interface Call {
-  readonly tag: number;
+  readonly generation: number;
   readonly task: number;
   readonly args: readonly number[];
   readonly units: number;
@@ -201,7 +205,8 @@ interface Call {
 
 /**
  * Claims and computes chunks of `call` until none is left, each counted in DONE once computed or failed (a failure is
- * flagged in FAILED first, so the caller sees it once every chunk is counted); returns this thread's first error.
+ * flagged in FAILED first, so the caller sees it once every chunk is counted); returns this thread's first error and
+ * how many chunks it computed.
  */
 function workOn(
   shares: ShareKernels,
@@ -209,19 +214,21 @@ function workOn(
   control: Int32Array,
   call: Call,
   thread: number,
-): Error | undefined {
+): [Error | undefined, number] {
   let failure: Error | undefined;
-  for (let chunk = claimChunk(control, call.tag, call.chunks); chunk >= 0;) {
+  let computed = 0;
+  for (let chunk = claimChunk(control, call.generation, call.chunks); chunk >= 0;) {
     try {
       runUnits(shares, memory, call.task, call.args, chunkUnits(call.units, call.chunks, chunk), thread);
     } catch (error) {
       failure ??= error instanceof Error ? error : new Error(String(error));
       Atomics.store(control, FAILED, 1);
     }
+    computed++;
     if (Atomics.add(control, DONE, 1) + 1 === call.chunks) Atomics.notify(control, DONE);
-    chunk = claimChunk(control, call.tag, call.chunks);
+    chunk = claimChunk(control, call.generation, call.chunks);
   }
-  return failure;
+  return [failure, computed];
 }
 
 /**
@@ -233,7 +240,7 @@ function readCall(control: Int32Array, generation: number): Call {
   // Unsigned: byte offsets past 2 GiB travel through the Int32Array as negative numbers.
   const args = Array.from({ length: CONTROL_WORDS - ARGS }, (_, i) => Atomics.load(control, ARGS + i) >>> 0);
   const chunks = Atomics.load(control, CHUNKS);
-  return { tag: tagOf(generation), task, args, units: callUnits(task, args), chunks };
+  return { generation, task, args, units: callUnits(task, args), chunks };
 }
 
 /**
@@ -275,25 +282,26 @@ export class GemmThreads {
     this.control = new Int32Array(memory.buffer, controlAt, CONTROL_WORDS);
   }
 
-  run(task: KernelTask, args: readonly number[]): void {
+  /** Runs a call; returns how many of its chunks this thread computed (the rest were the helpers'). */
+  run(task: KernelTask, args: readonly number[]): number {
     const { control } = this;
     if (this.broken) throw new Error('the kernel helper threads stopped answering in an earlier call');
     if (args.length > CONTROL_WORDS - ARGS) throw new Error(`a call carries at most ${CONTROL_WORDS - ARGS} words`);
     const units = callUnits(TASKS[task], args);
+    if (!Number.isSafeInteger(units) || units < 0) throw new Error(`a call of ${units} units`);
     const chunks = chunkCount(units, this.threads);
-    if (chunks === 0) return;
+    if (chunks === 0) return 0;
     const generation = (Atomics.load(control, GENERATION) + 1) | 0;
-    const tag = tagOf(generation);
     // The new tag first: from here on no helper still holding the last call's words can claim a chunk.
-    Atomics.store(control, NEXT, tag);
+    Atomics.store(control, NEXT, tagOf(generation));
     Atomics.store(control, DONE, 0);
     Atomics.store(control, TASK, TASKS[task]);
     Atomics.store(control, CHUNKS, chunks);
     args.forEach((word, i) => Atomics.store(control, ARGS + i, word));
     Atomics.store(control, GENERATION, generation);
     Atomics.notify(control, GENERATION);
-    const call = { tag, task: TASKS[task], args, units, chunks };
-    const failure = workOn(this.kernels, this.memory, control, call, 0);
+    const call = { generation, task: TASKS[task], args, units, chunks };
+    const [failure, computed] = workOn(this.kernels, this.memory, control, call, 0);
     // Even when a chunk failed: helpers may still be writing into the memory.
     const deadline = performance.now() + HELPER_TIMEOUT_MS;
     for (let done = Atomics.load(control, DONE); done !== chunks; done = Atomics.load(control, DONE)) {
@@ -308,6 +316,7 @@ export class GemmThreads {
     const chunkFailed = Atomics.exchange(control, FAILED, 0) !== 0;
     if (failure) throw failure;
     if (chunkFailed) throw new Error('a kernel helper thread failed its chunk');
+    return computed;
   }
 
   /** Tells every helper to return. */

@@ -102,7 +102,7 @@ export class Int8Gemm {
     /** The kernels' memory: the packed weights, and the attention's places (attention.ts). */
     readonly memory: WebAssembly.Memory,
     private readonly kernels: Kernels,
-    /** The same kernels as shares run them (gemm-threads.ts). */
+    /** The same kernels as threads run them (gemm-threads.ts). */
     private readonly shares: ShareKernels,
   ) {}
 

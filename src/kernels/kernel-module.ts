@@ -58,8 +58,8 @@ export class KernelModule {
   }
 
   /**
-   * Calls the function added under `name` as f(...params, from, to) over [0, count · granularity), each thread its
-   * slice (whole multiples of `granularity`).
+   * Calls the function added under `name` as f(...params, from, to) over [0, count · granularity), each thread the
+   * chunks it claims (whole multiples of `granularity`).
    */
   run(name: string, count: number, granularity: number, params: readonly number[]): void {
     const { memory, shares, indices } = this.ready();

@@ -1,4 +1,4 @@
-/** A helper thread of our own kernels (gemm-helpers.ts): serves its share of every call until stopped. */
+/** A helper thread of our own kernels (gemm-helpers.ts): computes chunks of every call until stopped. */
 import { serveGemmHelper } from '../kernels/gemm-threads.ts';
 import type { GemmHelperInit } from '../kernels/gemm-threads.ts';
 import type { HelperMessage } from './gemm-helpers.ts';

@@ -1,6 +1,6 @@
 /**
- * Node's helper threads for our own kernels (src/kernels/gemm-threads.ts): a worker_threads Worker that serves one
- * share of every call until stopped.
+ * Node's helper threads for our own kernels (src/kernels/gemm-threads.ts): a worker_threads Worker that computes
+ * chunks of every call until stopped.
  */
 import { Worker } from 'node:worker_threads';
 import type { SpawnGemmHelper } from '../../src/kernels/gemm-threads.ts';
