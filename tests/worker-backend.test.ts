@@ -58,9 +58,16 @@ void test('forcing a backend: WASM always works, WebGPU without a usable adapter
   await assert.rejects(chooseBackend(gpu(noF16), 'webgpu', true), /lacks shader-f16/);
 });
 
-void test('WASM uses all cores but one when cross-origin isolated, else one thread', () => {
-  assert.deepEqual(wasmThreads(true, 8), { threads: 7, note: '7 threads' });
-  assert.deepEqual(wasmThreads(true, 2), { threads: 1, note: '1 thread' });
+void test('WASM uses all cores but one when cross-origin isolated (our kernels both of two), else one thread', () => {
+  assert.deepEqual(wasmThreads(true, 8), { threads: 7, kernelThreads: 7, note: '7 threads' });
+  assert.deepEqual(wasmThreads(true, 2), { threads: 1, kernelThreads: 2, note: '1 thread, our kernels 2' });
+  assert.deepEqual(wasmThreads(true, 3), { threads: 2, kernelThreads: 2, note: '2 threads' });
+  assert.deepEqual(wasmThreads(true, 1), { threads: 1, kernelThreads: 1, note: '1 thread' });
   assert.equal(wasmThreads(true, 64).threads, 8);
-  assert.deepEqual(wasmThreads(false, 8), { threads: 1, note: '1 thread (the page is not cross-origin isolated)' });
+  assert.equal(wasmThreads(true, 64).kernelThreads, 8);
+  assert.deepEqual(wasmThreads(false, 8), {
+    threads: 1,
+    kernelThreads: 1,
+    note: '1 thread (the page is not cross-origin isolated)',
+  });
 });

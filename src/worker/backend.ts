@@ -31,18 +31,24 @@ function withLimits(choice: BackendChoice, adapter: GpuAdapterLike): BackendChoi
 }
 
 /**
- * WASM threads: all cores but one (the page keeps one), at most 8, and only when the page is
- * cross-origin isolated; without isolation there is no SharedArrayBuffer and ORT runs one thread.
- * On a busy 2-core machine a second thread made decoder steps up to 2× slower and never helped
- * (docs/performance.md#wasm-threads), so one core stays free.
+ * WASM threads, only when the page is cross-origin isolated (without isolation there is no SharedArrayBuffer: one
+ * thread). ONNX Runtime's (`threads`): all cores but one, at most 8; on a busy 2-core machine its second thread made
+ * decoder steps up to 2× slower and never helped (docs/performance.md#wasm-threads), so one core stays free. Our
+ * kernels' (`kernelThreads`) the same, but both cores of a 2-core machine: their threads claim chunks of each call, so
+ * there a core busy elsewhere costs them 2–31 % while an idle one makes their steps 1.3–1.5× faster
+ * (docs/performance.md#our-kernels-on-both-of-two-cores).
  */
 export function wasmThreads(
   crossOriginIsolated: boolean,
   cores: number | undefined,
-): { threads: number; note: string } {
-  if (!crossOriginIsolated) return { threads: 1, note: '1 thread (the page is not cross-origin isolated)' };
+): { threads: number; kernelThreads: number; note: string } {
+  if (!crossOriginIsolated)
+    return { threads: 1, kernelThreads: 1, note: '1 thread (the page is not cross-origin isolated)' };
   const threads = Math.max(1, Math.min(8, (cores ?? 2) - 1));
-  return { threads, note: `${threads} thread${threads === 1 ? '' : 's'}` };
+  const kernelThreads = Math.max(threads, Math.min(2, cores ?? 2));
+  const count = (n: number) => `${n} thread${n === 1 ? '' : 's'}`;
+  const note = kernelThreads === threads ? count(threads) : `${count(threads)}, our kernels ${kernelThreads}`;
+  return { threads, kernelThreads, note };
 }
 
 /** `navigator.gpu` where it exists (window or worker). */

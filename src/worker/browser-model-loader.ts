@@ -93,7 +93,7 @@ export function browserModelLoader(library: ModelLibrary): ModelLoader {
       withCompileProgress(opened.source, onProgress),
       sessionOptionsFor(choice.backend, manifest, {
         foldDecoder: foldsDecoderOnWebgpu(manifest, deviceMemoryGiB()),
-        ownKernels: ownKernelsOnWasm(wasm.threads, spawnBrowserGemmHelper),
+        ownKernels: ownKernelsOnWasm(wasm.kernelThreads, spawnBrowserGemmHelper),
       }),
       choice.backend === 'webgpu' ? webgpuEngineOptions({ capturedImages }) : { hostCacheGraph: true },
     );
