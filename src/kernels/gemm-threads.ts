@@ -131,14 +131,14 @@ function spinWhile(control: Int32Array, index: number, value: number): void {
  * The units a call's work is divided into, each computed by one thread: a GEMM's panels of columns, an attention
  * call's (row, head) pairs, a `ranged` call's count.
  */
-export function callUnits(task: number, args: readonly number[]): number {
+function callUnits(task: number, args: readonly number[]): number {
   if (task === TASKS.ranged) return args[1]!;
   if (task === TASKS.attention) return attentionPairs(args);
   return args[6]! / PANEL_COLUMNS;
 }
 
 /** Computes units [from, to) of a call on thread `thread` (0: the caller). */
-export function runUnits(
+function runUnits(
   { kernels, functions }: ShareKernels,
   memory: WebAssembly.Memory,
   task: number,

@@ -35,7 +35,7 @@ function withLimits(choice: BackendChoice, adapter: GpuAdapterLike): BackendChoi
  * thread). ONNX Runtime's (`threads`): all cores but one, at most 8; on a busy 2-core machine its second thread made
  * decoder steps up to 2× slower and never helped (docs/performance.md#wasm-threads), so one core stays free. Our
  * kernels' (`kernelThreads`) the same, but both cores of a 2-core machine: their threads claim chunks of each call, so
- * there a core busy elsewhere costs them 2–31 % while an idle one makes their steps 1.3–1.5× faster
+ * there their steps are 1.3–1.5× faster idle and 6–31 % slower with a core busy elsewhere
  * (docs/performance.md#our-kernels-on-both-of-two-cores).
  */
 export function wasmThreads(
