@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, test } from '@playwright/test';
 import type { Page } from '@playwright/test';
-import { build } from 'vite';
+import { build, defaultClientConditions } from 'vite';
 import type { Rollup } from 'vite';
 import { createRng } from '../src/core/rng.ts';
 import {
@@ -30,6 +30,10 @@ async function pageScript(): Promise<string> {
   const output = (await build({
     configFile: false,
     logLevel: 'silent',
+    // ORT's entry without its .wasm, as the app builds it (vite.config.ts): a library build inlines every asset, and
+    // the default entry's two references to its 28 MB .wasm made this script 77 MB, about a minute per test to hand
+    // to the page. The page takes the .wasm from the preview server (`wasmPaths`).
+    resolve: { conditions: ['onnxruntime-web-use-extern-wasm', ...defaultClientConditions] },
     build: {
       write: false,
       minify: false,
