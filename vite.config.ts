@@ -14,18 +14,21 @@ import type { Plugin } from 'vite';
 import { ensureDemoClip } from './tools/exporter/clip/demo-clip.ts';
 import { ensureDemoModel } from './tools/exporter/demo-model.ts';
 import { catalogHosts, parseCatalog } from './src/model/catalog.ts';
+import { ORT_RUNTIME_FILES } from './src/pipeline/ort-build.ts';
 import { parseModelHosts } from './tools/web/content-security-policy.ts';
 import { pwa } from './tools/web/pwa.ts';
 import { IMMUTABLE_CACHE, ISOLATION_HEADERS, pageHeaders, securityHeaders } from './tools/web/security-headers.ts';
 
-/** The default `onnxruntime-web` entry (JSEP build: WebGPU and WASM EPs) loads these two at run time. */
+/**
+ * `onnxruntime-web` loads one of its builds at run time: the JSEP one (WebGPU and WASM EPs) on WebGPU, the
+ * WASM-only one on WASM (src/pipeline/ort-build.ts).
+ */
 const ORT_DIR = dirname(createRequire(import.meta.url).resolve('onnxruntime-web'));
-const ORT_FILES = ['ort-wasm-simd-threaded.jsep.mjs', 'ort-wasm-simd-threaded.jsep.wasm'];
 const ORT_VERSION = (JSON.parse(readFileSync(join(ORT_DIR, '..', 'package.json'), 'utf8')) as { version: string })
   .version;
 /**
  * A folder per ONNX Runtime version (src/main.tsx gets it as __ORT_PATH__): the URL itself is the
- * revision, so the service worker precaches the very URL the page fetches and the ~28 MB .wasm is
+ * revision, so the service worker precaches the very URL the page fetches and each .wasm (14 and 28 MB) is
  * downloaded once (tools/web/pwa.ts), and hosts may cache the folder forever.
  */
 const ORT_URL_DIR = `ort/${ORT_VERSION}/`;
@@ -36,7 +39,7 @@ function ortRuntimeFiles(): Plugin {
   const isOrtFile = (url: string | undefined): string | undefined => {
     const path = url?.split('?')[0] ?? '';
     const file = path.startsWith(base + ORT_URL_DIR) ? path.slice(base.length + ORT_URL_DIR.length) : '';
-    return ORT_FILES.includes(file) ? file : undefined;
+    return ORT_RUNTIME_FILES.includes(file) ? file : undefined;
   };
   return {
     name: 'ort-runtime-files',
@@ -61,7 +64,7 @@ function ortRuntimeFiles(): Plugin {
       });
     },
     generateBundle() {
-      for (const file of ORT_FILES)
+      for (const file of ORT_RUNTIME_FILES)
         this.emitFile({ type: 'asset', fileName: ORT_URL_DIR + file, source: readFileSync(join(ORT_DIR, file)) });
     },
   };
@@ -103,7 +106,7 @@ export default defineConfig(({ mode }) => {
       securityHeaders({ modelHosts }, [ORT_URL_DIR]),
       pwa({
         ortUrlDir: ORT_URL_DIR,
-        ortMaxBytes: Math.max(...ORT_FILES.map((file) => statSync(join(ORT_DIR, file)).size)),
+        ortMaxBytes: Math.max(...ORT_RUNTIME_FILES.map((file) => statSync(join(ORT_DIR, file)).size)),
       }),
     ],
     resolve: {

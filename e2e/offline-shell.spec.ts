@@ -8,6 +8,8 @@ import { readFileSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ORT_BUILDS } from '../src/pipeline/ort-build.ts';
+import type { OrtBuildFiles } from '../src/pipeline/ort-build.ts';
 import { expect, test } from './app-page.ts';
 
 /** ONNX Runtime's files live in a folder per version (vite.config.ts): `/ort/1.30.0/…`. */
@@ -16,8 +18,13 @@ const ORT_VERSION = (
     version: string;
   }
 ).version;
-const ORT_WASM = `/ort/${ORT_VERSION}/ort-wasm-simd-threaded.jsep.wasm`;
-const ORT_MJS = `/ort/${ORT_VERSION}/ort-wasm-simd-threaded.jsep.mjs`;
+/** Each build's files (src/pipeline/ort-build.ts): WebGPU's JSEP build and the WASM-only one. */
+const ORT_FILES = Object.fromEntries(
+  Object.entries(ORT_BUILDS).map(([backend, { mjs, wasm }]) => [
+    backend,
+    { mjs: `/ort/${ORT_VERSION}/${mjs}`, wasm: `/ort/${ORT_VERSION}/${wasm}` },
+  ]),
+) as Record<keyof typeof ORT_BUILDS, OrtBuildFiles>;
 
 interface CachedEntry {
   readonly cache: string;
@@ -31,15 +38,21 @@ declare global {
   }
 }
 
-/** Bytes of the .wasm each fetch took from the network (0 from the HTTP cache or the service worker). */
-function wasmTransfers(): number[] {
+/**
+ * Each fetch of a .wasm: its path, and the bytes it took from the network (0 from the HTTP cache or the service
+ * worker).
+ */
+function wasmTransfers(): { path: string; bytes: number }[] {
   return performance
     .getEntriesByType('resource')
     .filter((entry) => entry.name.endsWith('.wasm') || entry.name.includes('.wasm?'))
-    .map((entry) => (entry as PerformanceResourceTiming).transferSize);
+    .map((entry) => ({
+      path: new URL(entry.name).pathname,
+      bytes: (entry as PerformanceResourceTiming).transferSize,
+    }));
 }
 
-test('on a first visit the ~28 MB .wasm comes over the network once, for the page and the service worker', async ({
+test('on a first visit each ORT .wasm comes over the network once, shared by the page and the service worker', async ({
   playwright,
 }) => {
   // A browser profile on disk, as a visitor has: Playwright's usual contexts are off the record, with
@@ -56,7 +69,7 @@ test('on a first visit the ~28 MB .wasm comes over the network once, for the pag
     // too; starting the page's fetch before the service worker is registered gives that overlap here.
     await page.addInitScript((wasm) => {
       void fetch(wasm).then((response) => response.arrayBuffer());
-    }, ORT_WASM);
+    }, ORT_FILES.wasm.wasm);
     await page.goto('./?backend=wasm');
     await expect(page.getByTestId('prompt.submit')).toBeEnabled({ timeout: 120_000 });
     await page.waitForFunction(() => navigator.serviceWorker.controller?.state === 'activated', undefined, {
@@ -65,14 +78,25 @@ test('on a first visit the ~28 MB .wasm comes over the network once, for the pag
     const worker = page.workers().find((w) => w.url().includes('dalle.worker'));
     const serviceWorker = context.serviceWorkers()[0];
     expect(worker && serviceWorker, 'the DALL·E worker and the service worker are running').toBeTruthy();
+    // The WASM backend loads ORT's WASM-only build, never the JSEP one.
+    const workerTransfers = await worker!.evaluate(wasmTransfers);
+    expect(workerTransfers.map(({ path }) => path)).toContain(ORT_FILES.wasm.wasm);
+    expect(workerTransfers.map(({ path }) => path)).not.toContain(ORT_FILES.webgpu.wasm);
     const transfers = [
       ...(await page.evaluate(wasmTransfers)),
-      ...(await worker!.evaluate(wasmTransfers)),
+      ...workerTransfers,
       ...(await serviceWorker!.evaluate(wasmTransfers)),
     ];
-    const wasmBytes = statSync(join(import.meta.dirname, '../dist', ORT_WASM)).size;
-    expect(transfers.filter((bytes) => bytes > 0).length, `transfer sizes ${transfers.join(', ')}`).toBe(1);
-    expect(transfers.reduce((sum, bytes) => sum + bytes, 0)).toBeLessThan(wasmBytes * 1.1);
+    // The service worker precaches both builds: the page's copy of the WASM-only one, the JSEP one on its own.
+    for (const { wasm } of Object.values(ORT_FILES)) {
+      const bytes = transfers.filter(({ path }) => path === wasm).map((transfer) => transfer.bytes);
+      const wasmBytes = statSync(join(import.meta.dirname, '../dist', wasm)).size;
+      expect(bytes.filter((b) => b > 0).length, `${wasm}: transfer sizes ${bytes.join(', ')}`).toBe(1);
+      expect(
+        bytes.reduce((sum, b) => sum + b, 0),
+        wasm,
+      ).toBeLessThan(wasmBytes * 1.1);
+    }
   } finally {
     await context.close();
     await rm(profile, { recursive: true, force: true });
@@ -99,7 +123,7 @@ test('after one visit the page loads with no network, isolated and under the CSP
 
   await test.step('the service worker is active and controls the page', async () => {
     // Not `navigator.serviceWorker.ready` alone: it resolves while the worker may still be 'activating'.
-    // clientsClaim: the first visit is controlled without a reload, once the precache (~29 MB) is in.
+    // clientsClaim: the first visit is controlled without a reload, once the precache (~44 MB) is in.
     await page.waitForFunction(() => navigator.serviceWorker.controller?.state === 'activated', undefined, {
       timeout: 60_000,
     });
@@ -131,13 +155,14 @@ test('after one visit the page loads with no network, isolated and under the CSP
 
   await test.step('ONNX Runtime and the app shell are precached, with their COOP/COEP/CSP headers; model files are not', () => {
     // The embed widget too: else the navigation fallback would answer /embed.html with the app's page.
-    for (const path of ['/index.html', '/embed.html', ORT_WASM, ORT_MJS, '/manifest.webmanifest', '/icon-192.png']) {
+    const ortFiles = Object.values(ORT_FILES).flatMap(({ mjs, wasm }) => [mjs, wasm]);
+    for (const path of ['/index.html', '/embed.html', ...ortFiles, '/manifest.webmanifest', '/icon-192.png']) {
       expect(
         precached.map((entry) => entry.path),
         path,
       ).toContain(path);
     }
-    for (const path of ['/index.html', ORT_WASM, ORT_MJS]) {
+    for (const path of ['/index.html', ...ortFiles]) {
       const { headers } = precached.find((entry) => entry.path === path)!;
       expect(headers['cross-origin-opener-policy'], path).toBe('same-origin');
       expect(headers['cross-origin-embedder-policy'], path).toBe('require-corp');
@@ -204,20 +229,23 @@ test('after one visit the page loads with no network, isolated and under the CSP
     await expect.poll(() => page.workers().some((w) => w.url().includes('dalle.worker'))).toBe(true);
     const worker = page.workers().find((w) => w.url().includes('dalle.worker'))!;
     expect(await worker.evaluate(() => self.crossOriginIsolated)).toBe(isolatedOnline);
-    // What ORT loads in the worker comes from the cache and is usable: the glue imports, the .wasm compiles.
-    const ort = await worker.evaluate(
-      async ([mjs, wasm]) => {
-        const glue: unknown = await import(mjs);
-        const module = await WebAssembly.compileStreaming(fetch(wasm));
-        return {
-          glue: typeof (glue as { default?: unknown }).default,
-          exports: WebAssembly.Module.exports(module).length,
-        };
-      },
-      [ORT_MJS, ORT_WASM] as const,
-    );
-    expect(ort.glue).toBe('function');
-    expect(ort.exports).toBeGreaterThan(0);
+    // What ORT loads in the worker comes from the cache and is usable, for either backend: the glue imports, the
+    // .wasm compiles.
+    for (const [backend, { mjs, wasm }] of Object.entries(ORT_FILES)) {
+      const ort = await worker.evaluate(
+        async ([glueUrl, wasmUrl]) => {
+          const glue: unknown = await import(glueUrl);
+          const module = await WebAssembly.compileStreaming(fetch(wasmUrl));
+          return {
+            glue: typeof (glue as { default?: unknown }).default,
+            exports: WebAssembly.Module.exports(module).length,
+          };
+        },
+        [mjs, wasm] as const,
+      );
+      expect(ort.glue, backend).toBe('function');
+      expect(ort.exports, backend).toBeGreaterThan(0);
+    }
     expect(await page.evaluate(() => window.__offlineCspViolations ?? [])).toEqual([]);
     expect(cspMessages).toEqual([]);
   });

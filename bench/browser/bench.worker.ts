@@ -6,6 +6,7 @@
 import * as ort from 'onnxruntime-web';
 import type { GemmKernelRequest } from '../../src/kernels/gemm-kernel-choice.ts';
 import { chooseBatchSizes } from '../../src/pipeline/batch-size.ts';
+import { ortWasmPaths } from '../../src/pipeline/ort-build.ts';
 import { sessionOptionsFor } from '../../src/pipeline/session-options.ts';
 import { spawnBrowserGemmHelper } from '../../src/worker/gemm-helpers.ts';
 import { fetchManifest, httpModelSource } from '../../src/worker/http-model-source.ts';
@@ -34,7 +35,7 @@ export interface BrowserJob extends WebgpuChoices {
 export type WorkerReply = { readonly run: Omit<BenchRun, 'peak_rss_mb'> } | { readonly error: string };
 
 async function measure(job: BrowserJob): Promise<WorkerReply> {
-  ort.env.wasm.wasmPaths = new URL(`/${__ORT_PATH__}`, location.origin).href;
+  ort.env.wasm.wasmPaths = ortWasmPaths(new URL(`/${__ORT_PATH__}`, location.origin).href, job.backend);
   ort.env.wasm.numThreads = job.threads;
   ort.env.wasm.proxy = false;
   const manifest = asDalleManifest(await fetchManifest(job.modelUrl), job.modelUrl);

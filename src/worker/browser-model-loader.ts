@@ -1,7 +1,7 @@
 /**
- * Loads a model in the browser worker: manifest → backend choice → onnxruntime-web setup → files
- * into the model store (downloaded and sha256-checked once, then read from IndexedDB) → one session
- * per graph, created one after another.
+ * Loads a model in the browser worker: manifest → backend choice → onnxruntime-web setup (that backend's build)
+ * → files into the model store (downloaded and sha256-checked once, then read from IndexedDB) → one session per
+ * graph, created one after another.
  */
 import * as ort from 'onnxruntime-web';
 import { GRAPH_NAMES } from '../model/graph-io.ts';
@@ -11,11 +11,14 @@ import { chooseBatchSizes } from '../pipeline/batch-size.ts';
 import type { DeviceLimits } from '../pipeline/batch-size.ts';
 import { loadDalle } from '../pipeline/load-dalle.ts';
 import { ownGemmKernel } from '../pipeline/own-session.ts';
+import { ortWasmPaths } from '../pipeline/ort-build.ts';
 import { foldsDecoderOnWebgpu, ownKernelsOnWasm, sessionOptionsFor } from '../pipeline/session-options.ts';
+import type { BackendName } from '../pipeline/session-options.ts';
 import { spawnBrowserGemmHelper } from './gemm-helpers.ts';
 import { chooseBackend, navigatorGpu, wasmThreads } from './backend.ts';
 import type { BackendChoice } from './backend.ts';
 import type { LoadedModel, ModelLoader } from './handler.ts';
+import { ModelAlreadyLoadedError } from './errors.ts';
 import type { ModelLibrary } from './model-library.ts';
 import { MAX_IMAGES } from './protocol.ts';
 import type { LoadProgress } from './protocol.ts';
@@ -67,12 +70,25 @@ async function watchDeviceLoss(): Promise<string> {
   return info.message || info.reason || 'device lost';
 }
 
+/** The ORT build this worker set up (docs/performance.md#onnx-runtimes-wasm-only-build-on-the-wasm-backend). */
+let ortBuild: BackendName | undefined;
+
+/**
+ * ORT loads its build once per worker, at the first session. The JSEP build runs either backend; the WASM-only one
+ * cannot take WebGPU sessions, so a worker that chose it stays on WASM (the page starts a fresh worker to switch).
+ */
+function ortBuildFor(backend: BackendName): BackendName {
+  if (ortBuild === 'wasm' && backend === 'webgpu') throw new ModelAlreadyLoadedError();
+  ortBuild ??= backend;
+  return ortBuild;
+}
+
 export function browserModelLoader(library: ModelLibrary): ModelLoader {
   return async (params, onProgress, signal): Promise<LoadedModel> => {
     const manifest = await library.manifest(params.modelUrl);
     const picked = await chooseBackend(navigatorGpu(), params.backend, needsShaderF16(manifest));
 
-    ort.env.wasm.wasmPaths = params.wasmPaths;
+    ort.env.wasm.wasmPaths = ortWasmPaths(params.wasmPaths, ortBuildFor(picked.backend));
     const wasm = wasmThreads(globalThis.crossOriginIsolated, globalThis.navigator.hardwareConcurrency);
     ort.env.wasm.numThreads = wasm.threads;
     const choice = picked.backend === 'wasm' ? { ...picked, reason: `${picked.reason} · ${wasm.note}` } : picked;

@@ -1,6 +1,7 @@
 /**
  * The service worker and web app manifest (vite-plugin-pwa, Workbox generateSW): after one visit the
- * page, its scripts and ONNX Runtime's .mjs/.wasm load with no network, and the app can be installed.
+ * page, its scripts and ONNX Runtime's .mjs/.wasm (both builds: the WebGPU one and the WASM-only one,
+ * src/pipeline/ort-build.ts) load with no network, and the app can be installed.
  *
  * Model files are not the service worker's business: the model store (src/store) keeps them in
  * IndexedDB, checked against their sha256, and a second copy in Cache Storage would double a
@@ -63,7 +64,7 @@ type ManifestTransform = NonNullable<NonNullable<VitePWAOptions['workbox']>['man
 
 /**
  * Lets only files under `largeDir` past Workbox's usual 2 MiB limit (`maximumFileSizeToCacheInBytes`
- * is raised for ORT's ~28 MB .wasm, and one limit applies to every file). Any other file that large
+ * is raised for ORT's .wasm files of 14 and 28 MB, and one limit applies to every file). Any other file that large
  * fails the build: silently leaving it out of the precache would break the page offline.
  */
 export function limitLargeEntries(largeDir: string): ManifestTransform {
@@ -82,7 +83,7 @@ export function limitLargeEntries(largeDir: string): ManifestTransform {
 /**
  * Precache entries under `versionedDir` (`ort/<version>/`) keep their plain URL: the folder name is
  * their revision. Workbox would otherwise fetch `…wasm?__WB_REVISION__=…` with `cache: 'reload'`, a
- * second ~28 MB download next to the page's own fetch of the plain URL on the first visit; with no
+ * second download of up to 28 MB next to the page's own fetch of the plain URL on the first visit; with no
  * revision it fetches the same URL with the default cache mode and gets the page's copy.
  */
 export function versionedUrls(versionedDir: string): RegExp {
