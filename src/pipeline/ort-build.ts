@@ -26,3 +26,13 @@ export function ortWasmPaths(folderUrl: string, backend: BackendName): OrtBuildF
   const { mjs, wasm } = ORT_BUILDS[backend];
   return { mjs: new URL(mjs, folderUrl).href, wasm: new URL(wasm, folderUrl).href };
 }
+
+/**
+ * The build a worker loads for `backend`, given the one it started with, if any (ORT loads one build per worker, at
+ * its first session): the JSEP build runs either backend; the WASM-only one cannot run WebGPU sessions, so then
+ * `null` (the page starts a fresh worker to switch backends).
+ */
+export function ortBuildFor(started: BackendName | undefined, backend: BackendName): BackendName | null {
+  if (started === undefined) return backend;
+  return started === 'wasm' && backend === 'webgpu' ? null : started;
+}

@@ -11,7 +11,7 @@ import { chooseBatchSizes } from '../pipeline/batch-size.ts';
 import type { DeviceLimits } from '../pipeline/batch-size.ts';
 import { loadDalle } from '../pipeline/load-dalle.ts';
 import { ownGemmKernel } from '../pipeline/own-session.ts';
-import { ortWasmPaths } from '../pipeline/ort-build.ts';
+import { ortBuildFor, ortWasmPaths } from '../pipeline/ort-build.ts';
 import { foldsDecoderOnWebgpu, ownKernelsOnWasm, sessionOptionsFor } from '../pipeline/session-options.ts';
 import type { BackendName } from '../pipeline/session-options.ts';
 import { spawnBrowserGemmHelper } from './gemm-helpers.ts';
@@ -70,25 +70,17 @@ async function watchDeviceLoss(): Promise<string> {
   return info.message || info.reason || 'device lost';
 }
 
-/** The ORT build this worker set up (docs/performance.md#onnx-runtimes-wasm-only-build-on-the-wasm-backend). */
-let ortBuild: BackendName | undefined;
-
 /**
- * ORT loads its build once per worker, at the first session. The JSEP build runs either backend; the WASM-only one
- * cannot take WebGPU sessions, so a worker that chose it stays on WASM (the page starts a fresh worker to switch).
+ * The ORT build this worker handed ORT before its first session, once a load got that far
+ * (docs/performance.md#onnx-runtimes-wasm-only-build-on-the-wasm-backend).
  */
-function ortBuildFor(backend: BackendName): BackendName {
-  if (ortBuild === 'wasm' && backend === 'webgpu') throw new ModelAlreadyLoadedError();
-  ortBuild ??= backend;
-  return ortBuild;
-}
+let ortBuild: BackendName | undefined;
 
 export function browserModelLoader(library: ModelLibrary): ModelLoader {
   return async (params, onProgress, signal): Promise<LoadedModel> => {
     const manifest = await library.manifest(params.modelUrl);
     const picked = await chooseBackend(navigatorGpu(), params.backend, needsShaderF16(manifest));
 
-    ort.env.wasm.wasmPaths = ortWasmPaths(params.wasmPaths, ortBuildFor(picked.backend));
     const wasm = wasmThreads(globalThis.crossOriginIsolated, globalThis.navigator.hardwareConcurrency);
     ort.env.wasm.numThreads = wasm.threads;
     const choice = picked.backend === 'wasm' ? { ...picked, reason: `${picked.reason} · ${wasm.note}` } : picked;
@@ -104,6 +96,11 @@ export function browserModelLoader(library: ModelLibrary): ModelLoader {
     // A captured decoder runs batches up to the size it was captured for (smaller ones padded): a full grid's, the
     // most one drawing asks for, when it fits. Its batches stay within it, so it is never made again.
     const capturedImages = Math.min(fits.decoder, MAX_IMAGES);
+    // Only now, as the first session may start ORT: a load that failed before leaves the worker free to choose.
+    const build = ortBuildFor(ortBuild, choice.backend);
+    if (build === null) throw new ModelAlreadyLoadedError();
+    ortBuild = build;
+    ort.env.wasm.wasmPaths = ortWasmPaths(params.wasmPaths, build);
     const dalle = await loadDalle(
       ort,
       withCompileProgress(opened.source, onProgress),

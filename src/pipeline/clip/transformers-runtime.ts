@@ -59,6 +59,8 @@ async function importTransformers(ort: ClipOrt): Promise<Transformers> {
   env.useFS = false;
   env.useFSCache = false;
   env.useBrowserCache = false;
+  // Also keeps transformers.js from replacing our `wasmPaths` (on WASM an object naming the WASM-only build's files,
+  // src/pipeline/ort-build.ts) with blob URLs of its own copies.
   env.useWasmCache = false;
   env.useCustomCache = true;
   env.customCache = {
