@@ -4,8 +4,9 @@
  * fingerprint means export again.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
+import { withFolderLock } from '../node/folder-lock.ts';
 import { exportModel } from './export-model.ts';
 import type { ExportDtype } from './graphs/precision.ts';
 import { writeRandomCheckpoint } from './random-checkpoint.ts';
@@ -37,12 +38,19 @@ function isCurrent(dir: string, fingerprint: string): boolean {
   return existsSync(stampOf(dir)) && readFileSync(stampOf(dir), 'utf8') === fingerprint;
 }
 
-/** Runs `build` (which writes `dir`) unless `dir` was built under the same fingerprint; returns `dir`. */
+/**
+ * Runs `build` (which writes `dir`) unless `dir` was built under the same fingerprint; returns `dir`.
+ * Processes wanting the same `dir` build it once: the others wait for the lock, then find it current.
+ */
 export function ensureStamped(dir: string, fingerprint: string, build: () => void): string {
   if (isCurrent(dir, fingerprint)) return dir;
-  build();
-  writeFileSync(stampOf(dir), fingerprint);
-  return dir;
+  mkdirSync(dirname(dir), { recursive: true });
+  return withFolderLock(dir, () => {
+    if (isCurrent(dir, fingerprint)) return dir;
+    build();
+    writeFileSync(stampOf(dir), fingerprint);
+    return dir;
+  });
 }
 
 /** Runs `build` (which writes `outDir`) unless the folder was built by the current exporter code; returns `outDir`. */

@@ -1,0 +1,56 @@
+/**
+ * A lock that lets one process at a time build an output, so processes that need the same cached
+ * fixture (the unit tests run two files at once) do not export it twice or swap it under a reader.
+ *
+ * Each contender writes its own claim, `.<name>.lock-<pid>`, beside the output, then lists the
+ * claims: it holds the lock when every other claim belongs to a dead process, and otherwise takes
+ * its claim back and waits. Of two contenders at least one sees the other's claim, so two never
+ * hold at once; when both see each other both back off for a random while and try again. Claims of
+ * dead processes (killed mid-build) are ignored and removed by name, which no live process can
+ * reuse, so there is no stale lock to break.
+ */
+import { readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { isProcessAlive } from './staging.ts';
+
+const POLL_MS = 100;
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+/** Blocks the thread for `ms` (a fixture build is synchronous, so its wait is too). */
+function sleepSync(ms: number): void {
+  Atomics.wait(sleeper, 0, 0, ms);
+}
+
+/** The pids of the live processes other than this one that claim `target`; dead ones' claims are removed. */
+function otherLiveClaims(target: string): number[] {
+  const folder = dirname(target);
+  const prefix = `.${basename(target)}.lock-`;
+  const others: number[] = [];
+  for (const name of readdirSync(folder)) {
+    if (!name.startsWith(prefix)) continue;
+    const pid = Number(name.slice(prefix.length));
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    if (isProcessAlive(pid)) others.push(pid);
+    else rmSync(join(folder, name), { force: true });
+  }
+  return others;
+}
+
+/**
+ * Runs `fn` while holding the lock on `target` (a path whose folder exists), waiting for other holders first.
+ * Not reentrant: a process must not take the same target's lock inside `fn`.
+ */
+export function withFolderLock<T>(target: string, fn: () => T): T {
+  const claim = join(dirname(target), `.${basename(target)}.lock-${process.pid}`);
+  for (;;) {
+    writeFileSync(claim, '');
+    if (otherLiveClaims(target).length === 0) break;
+    rmSync(claim, { force: true });
+    sleepSync(POLL_MS / 2 + Math.random() * POLL_MS);
+  }
+  try {
+    return fn();
+  } finally {
+    rmSync(claim, { force: true });
+  }
+}
