@@ -48,6 +48,33 @@ test('draws one 256×256 image with ?backend=wasm, the tokens `npm run generate`
   expect(await app.tokens()).toEqual(drawInCli('tokens.json', { prompt: PROMPT, images: 1 }));
 });
 
+test.describe('on a machine with more cores', () => {
+  // The worker script is rewritten on its way to the page, which a service worker serving it from its cache would skip.
+  test.use({ serviceWorkers: 'block' });
+
+  test('WASM runs ONNX Runtime on 3 threads of its WASM-only build and our kernels on 3, drawing the same tokens', async ({
+    app,
+    page,
+  }) => {
+    // This machine has 2 cores, where ONNX Runtime keeps one thread (src/worker/backend.ts); 4 give it 3, started as
+    // workers of the build's own glue script: the path most visitors' machines take.
+    await page.route(/\/assets\/dalle\.worker-[^/]+\.js$/, async (route) => {
+      const response = await route.fetch();
+      const cores = "Object.defineProperty(WorkerNavigator.prototype, 'hardwareConcurrency', { get: () => 4 });";
+      await route.fulfill({ response, body: `${cores}\n${await response.text()}` });
+    });
+    const workers: string[] = [];
+    page.on('worker', (worker) => workers.push(new URL(worker.url()).pathname));
+    await drawOne(app, 'wasm', 'WASM');
+    await expect(app.backend).toContainText('3 threads');
+    const ortThreads = workers.filter((path) => path.endsWith('/ort-wasm-simd-threaded.mjs'));
+    expect(ortThreads, 'ONNX Runtime started 2 threads besides its own').toHaveLength(2);
+    expect(workers.filter((path) => path.includes('/gemm-helper.worker-'))).toHaveLength(2);
+    expect(workers.filter((path) => path.includes('jsep'))).toEqual([]);
+    expect(await app.tokens()).toEqual(drawInCli('tokens.json', { prompt: PROMPT, images: 1 }));
+  });
+});
+
 test('ranks 2 candidates with CLIP on ?backend=webgpu and shows the same best image and score as WASM', async ({
   app,
 }) => {
