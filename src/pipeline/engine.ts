@@ -46,10 +46,13 @@ import type { CapturedSessionFactory, DecoderCapture } from './decoder-capture.t
 export interface TokenRequest {
   readonly prompt: EncodedPrompt;
   readonly unconditional: EncodedPrompt;
-  /** How many images this batch samples. */
+  /** How many images this request samples (a batch, or a whole drawing's images for ImageRequest). */
   readonly count: number;
   readonly seed: number;
-  /** Index of this batch's first image in the whole request: image i samples from stream firstImage + i. */
+  /**
+   * Index of the first image in a larger drawing (a batch in its drawing, a part of best-of-N): image i samples from
+   * stream firstImage + i.
+   */
   readonly firstImage?: number;
   readonly sampling: SamplingSettings;
   readonly signal?: AbortSignal;

@@ -3,11 +3,9 @@
  * progressive previews and cancellation. The worker, the Node CLI and the benchmarks all call this.
  */
 import { vqganGridSize } from '../model/config.ts';
-import type { EncodedPrompt } from '../text/bpe-tokenizer.ts';
-import type { DalleEngine } from './engine.ts';
+import type { DalleEngine, TokenRequest } from './engine.ts';
 import { throwIfCancelled } from './errors.ts';
 import { pixelsToRgba } from './images.ts';
-import type { SamplingSettings } from './sampler.ts';
 import type { BatchSizes } from './batch-size.ts';
 
 /**
@@ -15,17 +13,11 @@ import type { BatchSizes } from './batch-size.ts';
  */
 export const DEFAULT_PREVIEW_EVERY = 32;
 
-export interface ImageRequest {
-  readonly prompt: EncodedPrompt;
-  readonly unconditional: EncodedPrompt;
-  readonly count: number;
-  readonly seed: number;
-  /**
-   * Index of the first image in a larger drawing (best-of-N draws in parts): image i samples from stream firstImage +
-   * i.
-   */
-  readonly firstImage?: number;
-  readonly sampling: SamplingSettings;
+/** What a drawing asks for: what TokenRequest asks (prompt, seed, sampling, …), and how to batch and preview. */
+export interface ImageRequest extends Pick<
+  TokenRequest,
+  'prompt' | 'unconditional' | 'count' | 'seed' | 'firstImage' | 'sampling' | 'signal'
+> {
   /** Most images sampled together (cond + uncond rows are twice that) and decoded by the VQGAN together. */
   readonly batch: BatchSizes;
   /** Decode a preview every this many steps; 0 turns previews off. */
@@ -35,7 +27,6 @@ export interface ImageRequest {
    * Infinity keeps every preview).
    */
   readonly previewShare?: number;
-  readonly signal?: AbortSignal;
 }
 
 export interface GenerationProgress {
