@@ -190,6 +190,9 @@ void test('npm run export writes the catalog entry and splits external data into
       'tiny',
       '--seed',
       '1',
+      // Its own cache: the shared one is written only by ensureStamped, under its lock (two test files run at once).
+      '--cache-dir',
+      join(dir, 'cache'),
       '--out',
       join(dir, 'tiny'),
       '--catalog',

@@ -81,6 +81,15 @@ void test('a claim left by a dead process is ignored and removed', () => {
   assert.deepEqual(readdirSync(root), [], 'both claims are gone');
 });
 
+void test('files that only look like claims (pid 0, not a number) hold nothing', () => {
+  const root = temp();
+  for (const name of ['.fixture.lock-0', '.fixture.lock-0x1A', '.fixture.lock- 12'])
+    writeFileSync(join(root, name), '');
+  let ran = false;
+  withFolderLock(join(root, 'fixture'), () => (ran = true));
+  assert.equal(ran, true);
+});
+
 void test('the lock is released when the work throws', () => {
   const root = temp();
   assert.throws(() =>

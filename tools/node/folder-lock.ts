@@ -6,14 +6,17 @@
  * claims: it holds the lock when every other claim belongs to a dead process, and otherwise takes
  * its claim back and waits. Of two contenders at least one sees the other's claim, so two never
  * hold at once; when both see each other both back off for a random while and try again. Claims of
- * dead processes (killed mid-build) are ignored and removed by name, which no live process can
- * reuse, so there is no stale lock to break.
+ * dead processes (killed mid-build) are ignored and removed. Should a dead holder's pid be taken by
+ * an unrelated process, its claim looks live: a waiter says after a while which claim it waits for.
+ * Readers need no lock: a fixture built under the current fingerprint is never rebuilt in that run.
  */
 import { readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { isProcessAlive } from './staging.ts';
 
 const POLL_MS = 100;
+/** A fixture build takes seconds to a minute; a wait this long is worth a line naming the holder. */
+const SAY_AFTER_MS = 120_000;
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
 /** Blocks the thread for `ms` (a fixture build is synchronous, so its wait is too). */
@@ -28,8 +31,10 @@ function otherLiveClaims(target: string): number[] {
   const others: number[] = [];
   for (const name of readdirSync(folder)) {
     if (!name.startsWith(prefix)) continue;
-    const pid = Number(name.slice(prefix.length));
-    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    const suffix = name.slice(prefix.length);
+    if (!/^[1-9][0-9]{0,9}$/.test(suffix)) continue;
+    const pid = Number(suffix);
+    if (pid === process.pid) continue;
     if (isProcessAlive(pid)) others.push(pid);
     else rmSync(join(folder, name), { force: true });
   }
@@ -42,10 +47,18 @@ function otherLiveClaims(target: string): number[] {
  */
 export function withFolderLock<T>(target: string, fn: () => T): T {
   const claim = join(dirname(target), `.${basename(target)}.lock-${process.pid}`);
+  const started = Date.now();
+  let said = false;
   for (;;) {
     writeFileSync(claim, '');
-    if (otherLiveClaims(target).length === 0) break;
+    const others = otherLiveClaims(target);
+    if (others.length === 0) break;
     rmSync(claim, { force: true });
+    if (!said && Date.now() - started > SAY_AFTER_MS) {
+      said = true;
+      const claims = others.map((pid) => `.${basename(target)}.lock-${pid}`).join(', ');
+      console.warn(`waiting for process ${others.join(', ')} to build ${target} (claim ${claims} beside it)`);
+    }
     sleepSync(POLL_MS / 2 + Math.random() * POLL_MS);
   }
   try {
