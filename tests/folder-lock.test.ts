@@ -34,7 +34,8 @@ void test('three processes wanting one fixture: one builds it, the others wait a
   const root = temp();
   const dir = join(root, 'models', 'fixture');
   const log = join(root, 'log');
-  const codes = await Promise.all([0, 1, 2].map(() => contend([dir, 'fp-1', log, '400'])));
+  // A build longer than a process takes to start (tsx included), so the others arrive while it holds the lock.
+  const codes = await Promise.all([0, 1, 2].map(() => contend([dir, 'fp-1', log, '1500'])));
   assert.deepEqual(codes, [0, 0, 0]);
   const seen = events(log);
   assert.deepEqual(

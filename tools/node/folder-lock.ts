@@ -24,10 +24,13 @@ function sleepSync(ms: number): void {
   Atomics.wait(sleeper, 0, 0, ms);
 }
 
+/** The name of `pid`'s claim on `target`, beside it. */
+const claimName = (target: string, pid: number | '') => `.${basename(target)}.lock-${pid}`;
+
 /** The pids of the live processes other than this one that claim `target`; dead ones' claims are removed. */
 function otherLiveClaims(target: string): number[] {
   const folder = dirname(target);
-  const prefix = `.${basename(target)}.lock-`;
+  const prefix = claimName(target, '');
   const others: number[] = [];
   for (const name of readdirSync(folder)) {
     if (!name.startsWith(prefix)) continue;
@@ -46,7 +49,7 @@ function otherLiveClaims(target: string): number[] {
  * Not reentrant: a process must not take the same target's lock inside `fn`.
  */
 export function withFolderLock<T>(target: string, fn: () => T): T {
-  const claim = join(dirname(target), `.${basename(target)}.lock-${process.pid}`);
+  const claim = join(dirname(target), claimName(target, process.pid));
   const started = Date.now();
   let said = false;
   for (;;) {
@@ -56,7 +59,7 @@ export function withFolderLock<T>(target: string, fn: () => T): T {
     rmSync(claim, { force: true });
     if (!said && Date.now() - started > SAY_AFTER_MS) {
       said = true;
-      const claims = others.map((pid) => `.${basename(target)}.lock-${pid}`).join(', ');
+      const claims = others.map((pid) => claimName(target, pid)).join(', ');
       console.warn(`waiting for process ${others.join(', ')} to build ${target} (claim ${claims} beside it)`);
     }
     sleepSync(POLL_MS / 2 + Math.random() * POLL_MS);
