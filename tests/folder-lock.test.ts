@@ -4,7 +4,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { withFolderLock } from '../tools/node/folder-lock.ts';
+import { processStartTime, withFolderLock } from '../tools/node/folder-lock.ts';
 import { tempDirs } from './helpers/temp-dirs.ts';
 
 const temp = tempDirs('folder-lock-');
@@ -80,6 +80,31 @@ void test('a claim left by a dead process is ignored and removed', () => {
   });
   assert.equal(ran, true);
   assert.deepEqual(readdirSync(root), [], 'both claims are gone');
+});
+
+const onLinux = processStartTime(process.pid) !== '';
+
+void test('a claim whose pid now belongs to another process is ignored and removed', { skip: !onLinux }, async () => {
+  const root = temp();
+  const log = join(root, 'log');
+  // A live process that did not write the claim: its start time is not the one the claim holds.
+  const stranger = spawn('sleep', ['600']);
+  try {
+    const pid = stranger.pid!;
+    const started = processStartTime(pid);
+    assert.notEqual(started, '');
+    assert.equal(processStartTime(pid), started, 'a process keeps its start time');
+    writeFileSync(join(root, `.fixture.lock-${pid}`), String(Number(started) - 1));
+    const waited = new Promise<'waited'>((resolve) => setTimeout(() => resolve('waited'), 30_000).unref());
+    assert.equal(await Promise.race([contend([join(root, 'fixture'), 'fp-1', log, '0']), waited]), 0);
+    assert.deepEqual(
+      events(log).map(([event]) => event),
+      ['start', 'end', 'done'],
+    );
+    assert.equal(existsSync(join(root, `.fixture.lock-${pid}`)), false, 'the stale claim is gone');
+  } finally {
+    stranger.kill();
+  }
 });
 
 void test('files that only look like claims (pid 0, not a number) hold nothing', () => {

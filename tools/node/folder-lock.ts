@@ -6,11 +6,12 @@
  * claims: it holds the lock when every other claim belongs to a dead process, and otherwise takes
  * its claim back and waits. Of two contenders at least one sees the other's claim, so two never
  * hold at once; when both see each other both back off for a random while and try again. Claims of
- * dead processes (killed mid-build) are ignored and removed. Should a dead holder's pid be taken by
- * an unrelated process, its claim looks live: a waiter says after a while which claim it waits for.
+ * dead processes (killed mid-build) are ignored and removed. A claim holds its writer's start time
+ * where the system tells it (Linux's /proc), so a dead holder's pid taken by an unrelated process
+ * does not keep the claim alive; elsewhere a waiter says after a while which claim it waits for.
  * Readers need no lock: a fixture built under the current fingerprint is never rebuilt in that run.
  */
-import { readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { isProcessAlive } from './staging.ts';
 
@@ -22,6 +23,29 @@ const sleeper = new Int32Array(new SharedArrayBuffer(4));
 /** Blocks the thread for `ms` (a fixture build is synchronous, so its wait is too). */
 function sleepSync(ms: number): void {
   Atomics.wait(sleeper, 0, 0, ms);
+}
+
+/**
+ * When process `pid` started, in clock ticks since boot (field 22 of /proc/<pid>/stat), or '' where
+ * that cannot be read (not Linux, or the process is gone). With the pid it names one process for good.
+ */
+export function processStartTime(pid: number): string {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may hold spaces and parentheses; the fields after its last ')' do not.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return fields[19] ?? '';
+  } catch {
+    return '';
+  }
+}
+
+/** Whether the process that wrote a claim as `pid` with start time `started` ('' unknown) still runs. */
+function isClaimantAlive(pid: number, started: string): boolean {
+  if (!isProcessAlive(pid)) return false;
+  if (started === '') return true;
+  const now = processStartTime(pid);
+  return now === '' || now === started;
 }
 
 /** The name of `pid`'s claim on `target`, beside it. */
@@ -38,8 +62,15 @@ function otherLiveClaims(target: string): number[] {
     if (!/^[1-9][0-9]{0,9}$/.test(suffix)) continue;
     const pid = Number(suffix);
     if (pid === process.pid) continue;
-    if (isProcessAlive(pid)) others.push(pid);
-    else rmSync(join(folder, name), { force: true });
+    const path = join(folder, name);
+    let started: string;
+    try {
+      started = readFileSync(path, 'utf8').trim();
+    } catch {
+      continue; // taken back by its writer meanwhile
+    }
+    if (isClaimantAlive(pid, started)) others.push(pid);
+    else rmSync(path, { force: true });
   }
   return others;
 }
@@ -50,14 +81,15 @@ function otherLiveClaims(target: string): number[] {
  */
 export function withFolderLock<T>(target: string, fn: () => T): T {
   const claim = join(dirname(target), claimName(target, process.pid));
-  const started = Date.now();
+  const started = processStartTime(process.pid);
+  const waitingSince = Date.now();
   let said = false;
   for (;;) {
-    writeFileSync(claim, '');
+    writeFileSync(claim, started);
     const others = otherLiveClaims(target);
     if (others.length === 0) break;
     rmSync(claim, { force: true });
-    if (!said && Date.now() - started > SAY_AFTER_MS) {
+    if (!said && Date.now() - waitingSince > SAY_AFTER_MS) {
       said = true;
       const claims = others.map((pid) => claimName(target, pid)).join(', ');
       console.warn(`waiting for process ${others.join(', ')} to build ${target} (claim ${claims} beside it)`);
