@@ -32,6 +32,8 @@ async function untilReady(signal: AbortSignal): Promise<void> {
         `${state.offer?.model.name ?? 'The model'} is not downloaded yet: the widget asks the visitor first. Send generate again after the widget posts "ready".`,
       );
   }
+  // A request cancelled while another drawing ran: the abort came before there was anything to stop.
+  if (signal.aborted) throw new GenerationCancelledError();
 }
 
 export function parentDraw(controller: Controller) {
