@@ -4,7 +4,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { processStartTime, withFolderLock } from '../tools/node/folder-lock.ts';
+import { withFolderLock } from '../tools/node/folder-lock.ts';
+import { processStartTime } from '../tools/node/staging.ts';
 import { tempDirs } from './helpers/temp-dirs.ts';
 
 const temp = tempDirs('folder-lock-');

@@ -13,7 +13,7 @@
  */
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { isProcessAlive } from './staging.ts';
+import { isProcessAlive, processStartTime } from './staging.ts';
 
 const POLL_MS = 100;
 /** A fixture build takes seconds to a minute; a wait this long is worth a line naming the holder. */
@@ -23,21 +23,6 @@ const sleeper = new Int32Array(new SharedArrayBuffer(4));
 /** Blocks the thread for `ms` (a fixture build is synchronous, so its wait is too). */
 function sleepSync(ms: number): void {
   Atomics.wait(sleeper, 0, 0, ms);
-}
-
-/**
- * When process `pid` started, in clock ticks since boot (field 22 of /proc/<pid>/stat), or '' where
- * that cannot be read (not Linux, or the process is gone). With the pid it names one process for good.
- */
-export function processStartTime(pid: number): string {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) may hold spaces and parentheses; the fields after its last ')' do not.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return fields[19] ?? '';
-  } catch {
-    return '';
-  }
 }
 
 /** Whether the process that wrote a claim as `pid` with start time `started` ('' unknown) still runs. */

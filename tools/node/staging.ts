@@ -5,7 +5,7 @@
  * leaves them behind; the next writer in the same folder (or the cleanup guard) sweeps those
  * whose process is gone, and only those.
  */
-import { lstatSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 const LEFTOVER = /^\.(.+)\.(partial|old)-([1-9][0-9]{0,9})$/;
@@ -34,6 +34,21 @@ export function isProcessAlive(pid: number): boolean {
   } catch (error) {
     // EPERM: it exists but belongs to someone else.
     return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * When process `pid` started, in clock ticks since boot (field 22 of /proc/<pid>/stat), or '' where
+ * that cannot be read (not Linux, or the process is gone). With the pid it names one process for good.
+ */
+export function processStartTime(pid: number): string {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may hold spaces and parentheses; the fields after its last ')' do not.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return fields[19] ?? '';
+  } catch {
+    return '';
   }
 }
 
