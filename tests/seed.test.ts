@@ -43,3 +43,18 @@ void test('distinct seeds give distinct first draws (no two seeds share a stream
   const firstDraws = new Set([...seeds].map((seed) => createRng(seed)()));
   assert.equal(firstDraws.size, seeds.size);
 });
+
+void test('every (seed, image) pair draws its own stream: image 1 of one seed never repeats image 0 of another', () => {
+  const firstDraws = (seed: number, stream: number) => {
+    const rng = createRng(seed, stream);
+    return Array.from({ length: 4 }, () => rng()).join(',');
+  };
+  // The pair a single 32-bit fold of (seed, stream) made collide: 989505748 = 7 ^ 2·0x165667b1 ^ 0x165667b1.
+  assert.notEqual(firstDraws(7, 1), firstDraws(989505748, 0));
+  const seen = new Set<string>();
+  for (let seed = 0; seed < 2000; seed++) {
+    for (let image = 0; image < 9; image++) seen.add(firstDraws((Math.imul(seed, 0x9e3779b1) ^ image) >>> 0, image));
+  }
+  assert.equal(seen.size, 2000 * 9);
+  assert.throws(() => createRng(0, -1), RangeError);
+});

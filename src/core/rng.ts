@@ -18,16 +18,20 @@ function splitmix32(state: number): () => number {
 }
 
 /**
- * A uniform [0, 1) generator for `seed` (0 … 2^32 − 1, see seed.ts) and `stream`. The state is 32
- * bits wide, so larger seeds are refused rather than folded onto smaller ones.
+ * A uniform [0, 1) generator for `seed` (0 … 2^32 − 1, see seed.ts) and `stream` (same range).
+ * Seed and stream fill separate halves of the 128-bit state, each through its own splitmix32, so
+ * every (seed, stream) pair starts a distinct sequence: folding both into one 32-bit word would
+ * let image 1 of one seed repeat image 0 of another.
  */
 export function createRng(seed: number, stream = 0): Rng {
   checkSeed(seed);
-  const init = splitmix32((seed >>> 0) ^ Math.imul(stream + 1, 0x165667b1));
-  let a = init(),
-    b = init(),
-    c = init(),
-    d = init();
+  if (!Number.isInteger(stream) || stream < 0 || stream > 0xffffffff) throw new RangeError(`bad stream ${stream}`);
+  const fromSeed = splitmix32(seed);
+  const fromStream = splitmix32(stream ^ 0x165667b1);
+  let a = fromSeed(),
+    b = fromSeed(),
+    c = fromStream(),
+    d = fromStream();
   return () => {
     const result = Math.imul(rotl(Math.imul(b, 5), 7), 9) >>> 0;
     const t = b << 9;
