@@ -105,3 +105,15 @@ test('an empty prompt shows an error instead of drawing', async ({ app }) => {
   await expect(app.error).toContainText('Type a prompt to draw');
   await expect(app.gridImages).toHaveCount(0);
 });
+
+test('a prompt longer than the model reads draws from its start and names the end it ignored', async ({
+  app,
+  page,
+}) => {
+  await app.open('wasm');
+  await app.draw(`${'a red circle on a blue square, '.repeat(20)}and a yellow moon`, 1);
+  await expect(app.progress).toContainText('Done', { timeout: 120_000 });
+  await expect(page.getByTestId('status.notice')).toContainText('drew without');
+  await expect(page.getByTestId('status.notice')).toContainText('a yellow moon');
+  await expect(app.gridImages).toHaveCount(1);
+});

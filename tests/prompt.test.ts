@@ -68,6 +68,22 @@ void test('honours maxLength and keeps </s> when truncating', () => {
   assert.equal(row.ids.at(-1), 2);
 });
 
+void test('says which end of a prompt the model does not read, and nothing when all of it fits', () => {
+  const short = preparePrompt('a red fox in the snow', tokenizer, { seed: 0, maxLength: 16 });
+  assert.equal(short.ignoredText, '');
+  const long = preparePrompt('a red fox in the snow at night under a full moon', tokenizer, { seed: 0, maxLength: 8 });
+  const content = tokenizer.encode(long.normalized);
+  assert.ok(content.length > 6);
+  assert.deepEqual(long.ids.slice(1, 7), content.slice(0, 6));
+  assert.equal(long.ignoredText, tokenizer.decode(content.slice(6)).trim());
+  assert.ok(long.normalized.endsWith(` ${long.ignoredText}`), long.ignoredText);
+  assert.ok(long.ignoredText.endsWith('full moon'));
+});
+
+void test('a prompt of emoji is words enough to draw from', () => {
+  assert.doesNotThrow(() => preparePrompt('🐱 🌙', tokenizer, { seed: 0 }));
+});
+
 void test('refuses prompts the model cannot use, with messages a person can act on', () => {
   for (const empty of ['', '   ', '\n\t']) {
     assert.throws(() => preparePrompt(empty, tokenizer, { seed: 0 }), {
@@ -85,7 +101,7 @@ void test('refuses prompts the model cannot use, with messages a person can act 
     },
   );
   assert.doesNotThrow(() => preparePrompt('a'.repeat(MAX_PROMPT_CHARS), tokenizer, { seed: 0 }));
-  for (const noWords of ['!!!', '... ---', '()']) {
+  for (const noWords of ['!!!', '... ---', '()', '"', '@@@', '# * ~']) {
     assert.throws(
       () => preparePrompt(noWords, tokenizer, { seed: 0 }),
       (error: unknown) => {

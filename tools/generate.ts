@@ -77,6 +77,8 @@ async function main(): Promise<void> {
   } catch (error) {
     throw error instanceof PromptError ? new UsageError(error.message) : error;
   }
+  if (encoded.ignoredText !== '')
+    console.warn(`The prompt is longer than the model reads; ignored: "${encoded.ignoredText}"`);
 
   ort.env.wasm.numThreads = 1;
   // The encoder and decoder the page would pick on this machine (ownKernelsOnWasm by its WASM threads), so both draw

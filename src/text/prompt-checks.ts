@@ -1,7 +1,7 @@
 /** Prompt checks that need no model, kept apart so the page bundle does not pull in the normalizer. */
 import { ExpectedError } from '../core/expected-error.ts';
 
-/** Longer prompts are refused rather than silently cut: only 62 tokens reach the model anyway. */
+/** Longer prompts are refused: only 62 tokens reach the model anyway (the rest is reported as ignored). */
 export const MAX_PROMPT_CHARS = 2000;
 
 export class PromptError extends ExpectedError {

@@ -24,6 +24,11 @@ export interface PromptOptions {
 export interface PreparedPrompt extends EncodedPrompt {
   /** The normalised text (leading space included) that was tokenised. */
   readonly normalized: string;
+  /**
+   * The end of `normalized` past the model's text length, which the model never reads ('' when all
+   * of it fits): the caller tells the visitor rather than cutting the prompt silently.
+   */
+  readonly ignoredText: string;
 }
 
 export function preparePrompt(text: string, tokenizer: BpeTokenizer, options: PromptOptions): PreparedPrompt {
@@ -32,12 +37,16 @@ export function preparePrompt(text: string, tokenizer: BpeTokenizer, options: Pr
     rng: createRng(options.seed, PERSON_STREAM),
     wordSegmenter: options.wordSegmenter,
   });
-  if (normalized.trim() === '') {
+  // Letters, digits or emoji: a prompt of only quotes or @ signs would draw from punctuation alone.
+  if (!/[\p{L}\p{N}\p{Extended_Pictographic}]/u.test(normalized)) {
     throw new PromptError(
       'The prompt has no words the model can read (only symbols or punctuation?): describe the image in words.',
     );
   }
-  return { normalized, ...tokenizer.encodePrompt(normalized, options.maxLength ?? 64) };
+  const maxLength = options.maxLength ?? 64;
+  const content = tokenizer.encode(normalized);
+  const ignoredText = tokenizer.decode(content.slice(maxLength - 2)).trim();
+  return { normalized, ignoredText, ...tokenizer.encodePrompt(normalized, maxLength) };
 }
 
 /** The classifier-free-guidance row: `[<s>, </s>, <pad>…]`. */

@@ -173,6 +173,7 @@ export function createController(makeGenerator: () => DalleGenerator, events: Co
       store.setState({
         phase: 'generating',
         error: null,
+        notice: null,
         drawing,
         images: [],
         tokens: [],
@@ -213,11 +214,13 @@ export function createController(makeGenerator: () => DalleGenerator, events: Co
           },
         );
         const seconds = ((performance.now() - started) / 1000).toFixed(1);
+        const ignored = result.ignoredPromptText;
         store.setState({
           images: result.images,
           tokens: result.tokens,
           imageSize: result.imageSize,
           progress: { label: t('status.done', { seconds }), fraction: 1 },
+          ...(ignored === undefined ? {} : { notice: t('status.promptCut', { ignored }) }),
         });
         useRankingStore.setState({ scores: result.ranking?.scores ?? [], indices: result.ranking?.indices ?? [] });
         events.onDrawn?.(drawn, result);

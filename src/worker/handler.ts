@@ -183,6 +183,7 @@ export function createWorkerHandler({ post, loadModel, loadRanker, library }: Ha
     } catch (error) {
       throw await explained(error, deviceLost);
     }
+    if (prompt.ignoredText !== '') result = { ...result, ignoredPromptText: prompt.ignoredText };
     post(
       { type: 'result', id, result },
       result.images.map((image) => image.buffer),

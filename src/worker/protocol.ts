@@ -167,6 +167,8 @@ export interface GenerateResult {
   readonly imageSize: number;
   /** Ranked drawings only: each image's candidate index and CLIP score, best first. */
   readonly ranking?: { readonly indices: number[]; readonly scores: number[] };
+  /** The end of the (normalised) prompt past the model's text length, which it did not read; absent when all fit. */
+  readonly ignoredPromptText?: string;
 }
 
 /** A thrown error as data: its class name, message and any primitive fields it carries (file, expected, …). */
