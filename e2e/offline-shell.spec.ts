@@ -186,7 +186,7 @@ test('after one visit the page loads with no network, isolated and under the CSP
     // A URL no cache answers goes to the network and fails.
     expect(
       await page.evaluate(() =>
-        fetch(`/favicon.svg?offline-check=${Date.now()}`).then(
+        fetch(`/offline-check-${Date.now()}.svg`).then(
           () => 'fetched',
           () => 'failed',
         ),
@@ -196,7 +196,7 @@ test('after one visit the page loads with no network, isolated and under the CSP
     expect(serviceWorker, 'the service worker is visible to Playwright').toBeDefined();
     expect(
       await serviceWorker!.evaluate(() =>
-        fetch(`/favicon.svg?offline-check=${Date.now()}`).then(
+        fetch(`/offline-check-${Date.now()}.svg`).then(
           () => 'fetched',
           () => 'failed',
         ),
@@ -248,6 +248,14 @@ test('after one visit the page loads with no network, isolated and under the CSP
     }
     expect(await page.evaluate(() => window.__offlineCspViolations ?? [])).toEqual([]);
     expect(cspMessages).toEqual([]);
+  });
+
+  await test.step('the widget with its query is the widget, not the app the navigation fallback would give', async () => {
+    // A query string must not make /embed.html miss the precache: the fallback's index.html only frames in itself.
+    const response = await page.goto('./embed.html?model=demo&lang=en');
+    expect(response?.fromServiceWorker()).toBe(true);
+    expect(response?.headers()['content-security-policy']).toContain('frame-ancestors *');
+    await expect(page).toHaveTitle('DALL·E Mini widget');
   });
 
   await context.setOffline(false);

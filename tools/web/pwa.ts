@@ -121,6 +121,10 @@ export function pwa({ ortUrlDir, ortMaxBytes }: PwaOptions): PluginOption {
       skipWaiting: true,
       clientsClaim: true,
       cleanupOutdatedCaches: true,
+      // Every query parameter is ignored when matching the precache: the pages take their settings from it
+      // (`embed.html?model=…`), and with Workbox's default (only utm_* and fbclid) such a URL would miss and get the
+      // navigation fallback, the app's index.html, whose CSP only lets it frame in itself.
+      ignoreURLParametersMatching: [/./],
       navigateFallback: 'index.html',
       // Opening a model file or the runtime's files directly must not show the app instead.
       navigateFallbackDenylist: [/\/models\//, /\/ort\//],
