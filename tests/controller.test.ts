@@ -16,6 +16,7 @@ import type {
   GenerateParams,
   GenerateResult,
   LoadParams,
+  LoadProgress,
   ModelInfo,
   ReadyInfo,
   StorageReport,
@@ -40,7 +41,7 @@ class FakeGenerator implements DalleGenerator {
   loads = 0;
   disposed = false;
   constructor(private readonly outcome: () => Promise<GenerateResult>) {}
-  load(): Promise<ReadyInfo> {
+  load(_params?: LoadParams, _onProgress?: (progress: LoadProgress) => void): Promise<ReadyInfo> {
     this.loads++;
     return Promise.resolve(READY);
   }
@@ -148,6 +149,51 @@ void test('a lost GPU device replaces the worker, reloads the model and says so'
   assert.match(useAppStore.getState().error ?? '', /GPU stopped working \(device reset\)/);
   await controller.draw();
   assert.deepEqual(useAppStore.getState().tokens, RESULT.tokens, 'the next drawing works');
+});
+
+void test('after a restart for a lost GPU no download view is left: its Stop button and the disabled controls go', async () => {
+  let made = 0;
+  class Downloading extends FakeGenerator {
+    override load(_params?: LoadParams, onProgress?: (progress: LoadProgress) => void): Promise<ReadyInfo> {
+      const file = { path: 'decoder.onnx', state: 'downloading', loaded: 5, total: 10 } as const;
+      onProgress?.({ stage: 'download', file, loaded: 5, total: 10, bytesPerSecond: null, secondsLeft: null });
+      return super.load();
+    }
+  }
+  const controller = createController(() => {
+    made++;
+    return new Downloading(() =>
+      made === 1 ? Promise.reject(new DeviceLostError('device reset')) : Promise.resolve(RESULT),
+    );
+  });
+  await controller.load(LOAD);
+  assert.equal(useAppStore.getState().download, null);
+  useAppStore.setState({ prompt: 'a red apple' });
+  await controller.draw();
+  assert.equal(made, 2, 'the worker was replaced and the model loaded again');
+  assert.equal(useAppStore.getState().phase, 'ready');
+  assert.equal(useAppStore.getState().download, null);
+});
+
+void test('a drawing that fails gives the grid back its last drawing; a cancelled one leaves it empty', async () => {
+  let outcome: () => Promise<GenerateResult> = () => Promise.resolve(RESULT);
+  const controller = createController(() => new FakeGenerator(() => outcome()));
+  await controller.load(LOAD);
+  useAppStore.setState({ prompt: 'a red apple' });
+  await controller.draw();
+  const before = useAppStore.getState();
+  outcome = () => Promise.reject(new Error('out of memory'));
+  useAppStore.setState({ prompt: 'a green pear' });
+  await controller.draw();
+  const after = useAppStore.getState();
+  assert.match(after.error ?? '', /out of memory/);
+  assert.equal(after.drawing, before.drawing, 'the shown drawing is still the one its share link and history name');
+  assert.equal(after.images, before.images);
+  assert.equal(after.tokens, before.tokens);
+  outcome = () => Promise.reject(new GenerationCancelledError());
+  await controller.draw();
+  assert.deepEqual(useAppStore.getState().tokens, []);
+  assert.equal(useAppStore.getState().error, null);
 });
 
 void test('the seed is sent exactly as typed; one a number cannot hold exactly is refused before any request', async () => {

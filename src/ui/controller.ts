@@ -133,6 +133,10 @@ export function createController(makeGenerator: () => DalleGenerator, events: Co
           error: t('errors.loadFailed', { detail: messageOf(error) }),
           progress: null,
         });
+      } finally {
+        // The file list (and its Stop button) belongs to this load, whoever started it: the model picker or a
+        // restart after a lost GPU, which no picker code follows to clear it.
+        store.setState({ download: null });
       }
     },
 
@@ -170,6 +174,10 @@ export function createController(makeGenerator: () => DalleGenerator, events: Co
           return { images: next };
         });
       };
+      // What the grid showed: a drawing that fails (not one the visitor cancels) gives it back, not a blank grid.
+      const { drawing: shownDrawing, images, tokens, imageSize } = store.getState();
+      const shown = { drawing: shownDrawing, images, tokens, imageSize };
+      const { scores, indices } = useRankingStore.getState();
       store.setState({
         phase: 'generating',
         error: null,
@@ -229,7 +237,9 @@ export function createController(makeGenerator: () => DalleGenerator, events: Co
         store.setState({
           progress: cancelled ? { label: t('status.cancelled'), fraction: null } : null,
           error: cancelled ? null : messageOf(error),
+          ...(cancelled ? {} : shown),
         });
+        if (!cancelled) useRankingStore.setState({ scores, indices });
         if (needsNewWorker(error)) {
           running = null;
           await restart(messageOf(error));
