@@ -4,6 +4,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { catalogHosts, parseCatalog } from '../src/model/catalog.ts';
+import { GenerationCancelledError } from '../src/pipeline/errors.ts';
+import { DownloadCancelledError } from '../src/store/errors.ts';
+import { createModelActions } from '../src/ui/model-actions.ts';
 import { createRankingActions, pickRanker } from '../src/ui/ranking-actions.ts';
 import { INITIAL_RANKING, useRankingStore } from '../src/ui/ranking-store.ts';
 import { INITIAL_STATE, setSettings, useAppStore } from '../src/ui/store.ts';
@@ -90,4 +93,72 @@ void test('ranking turned on outside the panel (reset, history, a link) still as
   await assert.rejects(actions.forDraw(9), /is not downloaded/);
   assert.equal(useRankingStore.getState().status, 'consent');
   assert.equal(loads, 0);
+});
+
+/** A worker whose ranker download runs until its signal aborts, then fails as the worker's cancel does. */
+function downloadingRanker(): { generator: DalleGenerator; loads: () => number } {
+  let loads = 0;
+  const generator = {
+    inspect: () => Promise.resolve({ complete: false, missingBytes: 153_500_000 } as ModelInfo),
+    loadRanker: (_params: unknown, _progress: unknown, signal?: AbortSignal) => {
+      loads++;
+      return new Promise((_, reject) =>
+        signal?.addEventListener('abort', () => reject(new DownloadCancelledError()), { once: true }),
+      );
+    },
+  } as unknown as DalleGenerator;
+  return { generator, loads: () => loads };
+}
+
+async function realRankerActions(generator: DalleGenerator) {
+  useAppStore.setState({ ...INITIAL_STATE, phase: 'ready' }, true);
+  useRankingStore.setState(INITIAL_RANKING, true);
+  setSettings({ rank: true });
+  const actions = createRankingActions({ current: () => generator, replace: () => undefined });
+  const realFetch = globalThis.fetch;
+  globalThis.fetch = () => Promise.resolve(new Response(readFileSync(SITE_CATALOG)));
+  try {
+    await actions.configure('http://test/models/catalog.json', realModel);
+  } finally {
+    globalThis.fetch = realFetch;
+  }
+  return actions;
+}
+
+void test("a drawing's Cancel while it waits for CLIP to download is honoured at once; the download goes on", async () => {
+  const { generator, loads } = downloadingRanker();
+  const actions = await realRankerActions(generator);
+  const download = actions.acceptDownload();
+  assert.equal(useRankingStore.getState().status, 'loading');
+  const cancel = new AbortController();
+  const waiting = actions.forDraw(4, cancel.signal);
+  cancel.abort();
+  await assert.rejects(waiting, GenerationCancelledError);
+  assert.equal(useRankingStore.getState().status, 'loading', 'the download was not stopped by the drawing');
+  assert.equal(loads(), 1);
+  actions.cancelDownload();
+  await download;
+});
+
+void test("the ranker's Stop ends its download and offers it again; stored files cannot be deleted meanwhile", async () => {
+  const { generator } = downloadingRanker();
+  const actions = await realRankerActions(generator);
+  const download = actions.acceptDownload();
+  assert.equal(useRankingStore.getState().status, 'loading');
+  let deletes = 0;
+  const models = createModelActions(
+    {
+      current: () =>
+        ({ storage: () => (deletes++, Promise.reject(new Error('deleted'))) }) as unknown as DalleGenerator,
+      replace: () => undefined,
+    },
+    () => Promise.resolve(),
+  );
+  await models.deleteStored(null);
+  assert.equal(deletes, 0, 'Delete all waits for the ranker');
+  actions.cancelDownload();
+  await download;
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.equal(useRankingStore.getState().status, 'consent');
+  assert.match(useRankingStore.getState().detail ?? '', /to download once/);
 });

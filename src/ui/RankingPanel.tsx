@@ -48,6 +48,11 @@ export function RankingPanel({ controller }: { readonly controller: Controller }
           {detail}
         </p>
       )}
+      {enabled && status === 'loading' && (
+        <button data-testid="ranking.stop" type="button" onClick={() => controller.ranking.cancelDownload()}>
+          {t('download.stop')}
+        </button>
+      )}
       {enabled && status === 'consent' && (
         <button data-testid="ranking.download" type="button" onClick={() => void controller.ranking.acceptDownload()}>
           {t('ranking.download', { name: ranker.name })}

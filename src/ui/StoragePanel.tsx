@@ -6,6 +6,7 @@ import { useTranslation } from 'react-i18next';
 import { formatBytes } from '../store/errors.ts';
 import type { Controller } from './controller.ts';
 import { MAX_HISTORY, recordBytes } from './history/records.ts';
+import { useRankingStore } from './ranking-store.ts';
 import { useAppStore } from './store.ts';
 
 /** Inside a frame whose storage is blocked, the full page (its own tab) can keep the model. */
@@ -30,7 +31,9 @@ export function StorageNotice() {
 export function StoragePanel({ controller }: { readonly controller: Controller }) {
   const { t } = useTranslation();
   const report = useAppStore((s) => s.storageReport);
-  const busy = useAppStore((s) => s.download !== null || s.phase === 'loading');
+  const loading = useAppStore((s) => s.download !== null || s.phase === 'loading');
+  // Deleting files a load is writing or reading (the model's, or CLIP's while ranking loads) would fail that load.
+  const busy = useRankingStore((s) => s.status === 'loading') || loading;
   const persistent = useAppStore((s) => s.persistent);
   const history = useAppStore((s) => s.history);
   if (!report || report.storage.kind === 'memory') return null;

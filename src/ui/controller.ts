@@ -189,7 +189,7 @@ export function createController(makeGenerator: () => DalleGenerator, events: Co
       });
       useRankingStore.setState({ scores: [], indices: [] });
       try {
-        const rank = await ranking.forDraw(drawing.count);
+        const rank = await ranking.forDraw(drawing.count, running.signal);
         // A ranked drawing is the best `count` of its candidates: share links and the history draw it again so.
         const drawn: Drawing = rank ? { ...drawing, candidates: rank.candidates } : drawing;
         if (rank) store.setState({ drawing: drawn });

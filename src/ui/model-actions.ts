@@ -13,6 +13,7 @@ import { t } from './i18n.ts';
 import { hostOf, modelWithoutDownload, probeDevice, spaceProblem } from './model-choice.ts';
 import { askPersistence, isPersisted } from './persistence.ts';
 import type { BackendChoice } from './settings.ts';
+import { useRankingStore } from './ranking-store.ts';
 import { setSettings, useAppStore } from './store.ts';
 
 export interface StartOptions {
@@ -245,7 +246,8 @@ export function createModelActions(worker: WorkerSlot, load: Loader): ModelActio
     },
 
     async deleteStored(id) {
-      if (downloading) return;
+      // Not while a model or the CLIP ranker loads: it may be writing or reading the files.
+      if (downloading || useRankingStore.getState().status === 'loading') return;
       try {
         const report = await worker
           .current()

@@ -5,6 +5,7 @@
  */
 import { modelFolderUrl, parseCatalog } from '../model/catalog.ts';
 import type { CatalogModel, CatalogRanker } from '../model/catalog.ts';
+import { GenerationCancelledError } from '../pipeline/errors.ts';
 import { formatBytes } from '../store/errors.ts';
 import type { DalleGenerator } from '../worker/client.ts';
 import type { RankParams } from '../worker/protocol.ts';
@@ -22,8 +23,24 @@ export interface RankingActions {
   /** The model is loaded: check the ranker's storage and load it if it may load without asking. */
   modelReady(): Promise<void>;
   acceptDownload(): Promise<void>;
-  /** draw()'s rank parameters: undefined with ranking off; loads the ranker first when needed. */
-  forDraw(count: number): Promise<RankParams | undefined>;
+  /** Stops the ranker's download or load (what arrived is kept); a large ranker is offered again. */
+  cancelDownload(): void;
+  /**
+   * draw()'s rank parameters: undefined with ranking off; loads the ranker first when needed. Aborting `signal`
+   * (the drawing's Cancel) stops waiting with GenerationCancelledError; a load the drawing did not start goes on.
+   */
+  forDraw(count: number, signal?: AbortSignal): Promise<RankParams | undefined>;
+}
+
+/** `work`, or GenerationCancelledError as soon as `signal` aborts (`work` itself goes on). */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return work;
+  if (signal.aborted) return Promise.reject(new GenerationCancelledError());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new GenerationCancelledError());
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 function messageOf(error: unknown): string {
@@ -53,6 +70,7 @@ export function createRankingActions(worker: WorkerSlot): RankingActions {
   /** The worker holding the ranker: a replaced worker needs it loaded again. */
   let loadedIn: DalleGenerator | null = null;
   let loading: Promise<void> | null = null;
+  let stopLoading: AbortController | null = null;
 
   const folder = (ranker: CatalogRanker): string => modelFolderUrl(ranker, catalog);
   const enabled = (): boolean => rankingEnabled(useAppStore.getState().settings.rank, store.getState());
@@ -61,9 +79,13 @@ export function createRankingActions(worker: WorkerSlot): RankingActions {
     const generator = worker.current();
     if (loadedIn === generator) return Promise.resolve();
     if (!generator.loadRanker) return Promise.reject(new Error('this page cannot rank'));
+    const stop = new AbortController();
+    stopLoading = stop;
     const started = generator
-      .loadRanker({ modelUrl: folder(ranker) }, (progress) =>
-        store.setState({ detail: loadProgressLabel(progress, ranker.name).label }),
+      .loadRanker(
+        { modelUrl: folder(ranker) },
+        (progress) => store.setState({ detail: loadProgressLabel(progress, ranker.name).label }),
+        stop.signal,
       )
       .then(
         () => {
@@ -71,6 +93,10 @@ export function createRankingActions(worker: WorkerSlot): RankingActions {
           store.setState({ status: 'ready', detail: null });
         },
         (error: unknown) => {
+          if (stop.signal.aborted) {
+            store.setState({ status: 'idle', detail: null });
+            throw error;
+          }
           store.setState({
             status: 'failed',
             detail: t('ranking.loadFailed', { name: ranker.name, detail: messageOf(error) }),
@@ -78,7 +104,12 @@ export function createRankingActions(worker: WorkerSlot): RankingActions {
           throw error;
         },
       )
-      .finally(() => (loading = null));
+      .finally(() => {
+        loading = null;
+        if (stopLoading === stop) stopLoading = null;
+        // Stopped by the visitor: a ranker that asks before downloading is offered again, with what is missing.
+        if (stop.signal.aborted) void prepare();
+      });
     store.setState({ status: 'loading', detail: t('ranking.loading', { name: ranker.name }) });
     loading = started;
     return started;
@@ -140,13 +171,17 @@ export function createRankingActions(worker: WorkerSlot): RankingActions {
       if (ranker) await load(ranker).catch(() => undefined);
     },
 
-    async forDraw(count) {
+    cancelDownload() {
+      stopLoading?.abort();
+    },
+
+    async forDraw(count, signal) {
       const { ranker } = store.getState();
       if (!enabled() || !ranker) return undefined;
       // Turned on by a reset, the history or "draw again" rather than the checkbox: ask first, as the panel would.
       if (store.getState().status === 'idle') await prepare();
       if (store.getState().status === 'consent') throw new Error(t('ranking.notDownloaded', { name: ranker.name }));
-      await (loading ?? load(ranker));
+      await untilAborted(loading ?? load(ranker), signal);
       return { candidates: clampCandidates(useAppStore.getState().settings.candidates, count) };
     },
   };
