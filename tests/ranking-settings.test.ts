@@ -162,3 +162,34 @@ void test("the ranker's Stop ends its download and offers it again; stored files
   assert.equal(useRankingStore.getState().status, 'consent');
   assert.match(useRankingStore.getState().detail ?? '', /to download once/);
 });
+
+void test('switching model switches ranker: the real model asks for the real CLIP though the demo CLIP was loaded', async () => {
+  useAppStore.setState({ ...INITIAL_STATE, phase: 'ready' }, true);
+  useRankingStore.setState(INITIAL_RANKING, true);
+  setSettings({ rank: true });
+  const loaded: string[] = [];
+  const generator = {
+    inspect: (url: string) =>
+      Promise.resolve({ complete: !url.includes('vit-base'), missingBytes: url.includes('vit-base') ? 1 : 0 }),
+    loadRanker: ({ modelUrl }: { modelUrl: string }) => (loaded.push(modelUrl), Promise.resolve({})),
+  } as unknown as DalleGenerator;
+  const actions = createRankingActions({ current: () => generator, replace: () => undefined });
+  const realFetch = globalThis.fetch;
+  globalThis.fetch = () => Promise.resolve(new Response(readFileSync(SITE_CATALOG)));
+  try {
+    await actions.configure('http://test/models/catalog.json', demoModel);
+  } finally {
+    globalThis.fetch = realFetch;
+  }
+  await actions.modelReady();
+  assert.equal(useRankingStore.getState().status, 'ready');
+  assert.equal(loaded.length, 1);
+  actions.modelChosen(realModel!);
+  assert.equal(useRankingStore.getState().ranker?.id, 'clip-vit-base-patch32-q8');
+  assert.equal(useRankingStore.getState().offReason, null, 'the real CLIP is not off for random weights');
+  await actions.modelReady();
+  assert.equal(useRankingStore.getState().status, 'consent');
+  await actions.acceptDownload();
+  assert.equal(useRankingStore.getState().status, 'ready');
+  assert.match(loaded[1] ?? '', /vit-base/);
+});

@@ -90,7 +90,10 @@ export function createController(makeGenerator: () => DalleGenerator, events: Co
 
   const controller: Controller = {
     ranking,
-    ...createModelActions(slot, (params, model, signal) => controller.load(params, { signal, modelName: model.name })),
+    ...createModelActions(slot, (params, model, signal) => {
+      ranking.modelChosen(model);
+      return controller.load(params, { signal, modelName: model.name });
+    }),
 
     async load(params, options = {}) {
       lastLoad = params;

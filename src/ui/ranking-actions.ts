@@ -18,6 +18,8 @@ import { setSettings, useAppStore } from './store.ts';
 export interface RankingActions {
   /** Reads the catalog's rankers, picks the one for `model` and works out the device's default on/off. */
   configure(catalogUrl: string, model: CatalogModel | undefined): Promise<void>;
+  /** Another model is being loaded: its ranker (the demo's or a real CLIP) replaces the last one's. */
+  modelChosen(model: CatalogModel): void;
   /** The visitor's choice, kept in the settings. */
   setEnabled(enabled: boolean): Promise<void>;
   /** The model is loaded: check the ranker's storage and load it if it may load without asking. */
@@ -67,17 +69,19 @@ function deviceMemoryGib(): number | undefined {
 export function createRankingActions(worker: WorkerSlot): RankingActions {
   const store = useRankingStore;
   let catalog = '';
-  /** The worker holding the ranker: a replaced worker needs it loaded again. */
-  let loadedIn: DalleGenerator | null = null;
+  let rankers: readonly CatalogRanker[] = [];
+  /** The worker holding a ranker, and which: a replaced worker or another model's ranker needs a load. */
+  let loaded: { readonly generator: DalleGenerator; readonly ranker: CatalogRanker } | null = null;
   let loading: Promise<void> | null = null;
   let stopLoading: AbortController | null = null;
 
   const folder = (ranker: CatalogRanker): string => modelFolderUrl(ranker, catalog);
+  const isLoaded = (): boolean => loaded?.generator === worker.current() && loaded.ranker === store.getState().ranker;
   const enabled = (): boolean => rankingEnabled(useAppStore.getState().settings.rank, store.getState());
 
   function load(ranker: CatalogRanker): Promise<void> {
     const generator = worker.current();
-    if (loadedIn === generator) return Promise.resolve();
+    if (loaded?.generator === generator && loaded.ranker === ranker) return Promise.resolve();
     if (!generator.loadRanker) return Promise.reject(new Error('this page cannot rank'));
     const stop = new AbortController();
     stopLoading = stop;
@@ -89,7 +93,7 @@ export function createRankingActions(worker: WorkerSlot): RankingActions {
       )
       .then(
         () => {
-          loadedIn = generator;
+          loaded = { generator, ranker };
           store.setState({ status: 'ready', detail: null });
         },
         (error: unknown) => {
@@ -115,6 +119,15 @@ export function createRankingActions(worker: WorkerSlot): RankingActions {
     return started;
   }
 
+  /** Picks the ranker that goes with `model`; another ranker than before starts unloaded, asked about afresh. */
+  function modelChosen(model: CatalogModel | undefined): void {
+    const ranker = pickRanker(rankers, model);
+    const offReason = rankingOffReason(deviceMemoryGib(), ranker);
+    if (ranker === store.getState().ranker) return store.setState({ offReason });
+    stopLoading?.abort();
+    store.setState({ ranker, offReason, status: 'idle', detail: null });
+  }
+
   async function check(): Promise<void> {
     // The ranker loads after the model (its backend decides CLIP's); load() success calls back here.
     if (useAppStore.getState().phase === 'ready') await prepare();
@@ -123,7 +136,7 @@ export function createRankingActions(worker: WorkerSlot): RankingActions {
   /** Asks before a download the visitor has not agreed to (status `consent`), else loads the ranker. */
   async function prepare(): Promise<void> {
     const { ranker } = store.getState();
-    if (!enabled() || !ranker || loadedIn === worker.current() || loading) return;
+    if (!enabled() || !ranker || isLoaded() || loading) return;
     try {
       const info = await worker.current().inspect(folder(ranker));
       if (ranker.askBeforeDownload && !info.complete) {
@@ -146,22 +159,22 @@ export function createRankingActions(worker: WorkerSlot): RankingActions {
   return {
     async configure(catalogUrl, model) {
       catalog = catalogUrl;
-      let rankers: readonly CatalogRanker[] = [];
       try {
         const response = await fetch(catalogUrl);
         rankers = parseCatalog(await response.json(), catalogUrl).rankers;
       } catch {
         // The model side reports a broken catalog; without one there is nothing to rank with.
+        rankers = [];
       }
-      const ranker = pickRanker(rankers, model);
-      const offReason = rankingOffReason(deviceMemoryGib(), ranker);
-      store.setState({ ranker, offReason });
+      modelChosen(model);
     },
+
+    modelChosen,
 
     async setEnabled(on) {
       setSettings({ rank: on });
       if (on) await check();
-      else store.setState({ status: loadedIn ? 'ready' : 'idle', detail: null });
+      else store.setState({ status: isLoaded() ? 'ready' : 'idle', detail: null });
     },
 
     modelReady: check,
