@@ -180,3 +180,26 @@ test('stopping a download keeps what arrived and offers the rest', async ({ app,
   await page.getByTestId('consent.accept').click();
   await expect(app.submit).toBeEnabled({ timeout: 60_000 });
 });
+
+test('two tabs opening the site at once fetch each model file once between them, and both draw', async ({
+  app,
+  page,
+}) => {
+  const modelRequests: string[] = [];
+  page.context().on('request', (request) => {
+    if (/\/models\/demo\/(?!manifest\.json)/.test(request.url())) modelRequests.push(new URL(request.url()).pathname);
+  });
+  // The VQGAN's weights arrive slowly, so both tabs are downloading at the same time.
+  await page.context().route('**/models/demo/vqgan.onnx_data', async (route) => {
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    await route.continue().catch(() => undefined);
+  });
+  const other = await page.context().newPage();
+  await Promise.all([page.goto('./?backend=wasm'), other.goto('./?backend=wasm')]);
+  await expect(app.submit).toBeEnabled({ timeout: 120_000 });
+  await expect(other.getByTestId('prompt.submit')).toBeEnabled({ timeout: 120_000 });
+  expect(modelRequests.length).toBeGreaterThan(0);
+  expect(modelRequests, 'no file fetched by both tabs').toEqual([...new Set(modelRequests)]);
+  await app.draw(PROMPT, 1, 0);
+  await expect(app.progress).toContainText('Done', { timeout: 120_000 });
+});

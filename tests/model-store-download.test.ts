@@ -332,3 +332,37 @@ void test('persistent storage is requested when a download starts, and the answe
   assert.equal(storage.persistCalls, 1);
   assert.equal(result.persisted, true);
 });
+
+void test('two tabs downloading one model: each file is fetched once, and once one finishes the model stays whole', async () => {
+  // Two stores over one backend are two tabs over one IndexedDB; both start before either has a piece.
+  const backend = memoryBackend();
+  const [first, second] = [0, 1].map(() => new ModelStore(backend, { pieceBytes: PIECE }));
+  const [firstServer, secondServer] = [0, 1].map(() => new FakeModelServer(model, { chunkBytes: 100 }));
+  const firstDone = downloadModel(first!, BASE_URL, model.manifest, { fetch: firstServer!.fetch }).then(async (r) => {
+    assert.equal((await first!.status(model.manifest)).complete, true, 'whole as soon as the first download ends');
+    return r;
+  });
+  const secondDone = downloadModel(second!, BASE_URL, model.manifest, { fetch: secondServer!.fetch });
+  const [a, b] = await Promise.all([firstDone, secondDone]);
+  assert.equal(a.downloadedBytes + b.downloadedBytes, totalBytes(model), 'no byte fetched twice');
+  await assertStoredIntact(first!);
+  await assertStoredIntact(second!);
+});
+
+void test('stopping a download that waits for another tab’s ends the wait at once', async () => {
+  const backend = memoryBackend();
+  const [first, second] = [0, 1].map(() => new ModelStore(backend, { pieceBytes: PIECE }));
+  const stalled = new FakeModelServer(model, { chunkBytes: 100 });
+  const firstStop = new AbortController();
+  const firstDone = downloadModel(first!, BASE_URL, model.manifest, { fetch: stalled.fetch, signal: firstStop.signal });
+  const secondStop = new AbortController();
+  const secondDone = downloadModel(second!, BASE_URL, model.manifest, {
+    fetch: new FakeModelServer(model).fetch,
+    signal: secondStop.signal,
+  });
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  secondStop.abort();
+  await assert.rejects(secondDone, DownloadCancelledError);
+  firstStop.abort();
+  await assert.rejects(firstDone, DownloadCancelledError);
+});

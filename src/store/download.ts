@@ -5,6 +5,7 @@
  */
 import type { StoredManifest } from '../model/stored-manifest.ts';
 import { downloadFile } from './download-file.ts';
+import { withFileLock } from './file-lock.ts';
 import { modelFileUrl, modelFolderUrl } from './model-http.ts';
 import type { Fetch } from './download-file.ts';
 import { StorageQuotaError } from './errors.ts';
@@ -82,8 +83,11 @@ export async function downloadModel(
   try {
     await store.saveModel(manifest, new URL('.', baseUrl).href);
     for (const file of files) {
-      if (await store.files.isComplete(file)) progress.fileStored(file.path, file.bytes);
-      else await downloadFile(context, file, urls.get(file.sha256)!);
+      // Held while the file is checked and written: a file another tab is downloading is waited for, then stored.
+      await withFileLock(file.sha256, options.signal, async () => {
+        if (await store.files.isComplete(file)) progress.fileStored(file.path, file.bytes);
+        else await downloadFile(context, file, urls.get(file.sha256)!);
+      });
     }
   } catch (error) {
     if (isQuotaExceeded(error)) throw await quotaError(store, manifest);

@@ -1,0 +1,72 @@
+/**
+ * One writer per stored file. Two tabs (or the page and a widget of the same site) downloading the same model
+ * would otherwise both write the file's pieces and record: the later writer's "incomplete" record can land after
+ * the other's "complete" one, and a model that was whole reads as missing. The Web Locks API holds the lock
+ * across tabs and workers of the origin; where it is missing (Node, old browsers) a lock within this realm does.
+ */
+import { DownloadCancelledError } from './errors.ts';
+
+/** A lock name: the site's other tabs use the same one for the same file. */
+const lockName = (sha256: string): string => `dalle-mini-web:file:${sha256}`;
+
+interface LockManagerLike {
+  request<T>(name: string, options: { signal?: AbortSignal }, work: () => Promise<T>): Promise<T>;
+}
+
+function webLocks(): LockManagerLike | undefined {
+  if (typeof navigator === 'undefined') return undefined;
+  const locks: unknown = (navigator as { locks?: unknown }).locks;
+  return locks && typeof (locks as LockManagerLike).request === 'function' ? (locks as LockManagerLike) : undefined;
+}
+
+/** Locks of this realm, for where there are no Web Locks: the tail of each name's queue. */
+const localQueues = new Map<string, Promise<unknown>>();
+
+/** Resolves with `wait`, or rejects with DownloadCancelledError as soon as `signal` aborts. */
+function untilAborted(wait: Promise<unknown>, signal: AbortSignal | undefined): Promise<void> {
+  if (signal?.aborted) return Promise.reject(new DownloadCancelledError());
+  if (!signal) return wait.then(() => undefined);
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = () => reject(new DownloadCancelledError());
+    signal.addEventListener('abort', onAbort, { once: true });
+    void wait.then(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    });
+  });
+}
+
+async function withLocalLock<T>(name: string, signal: AbortSignal | undefined, work: () => Promise<T>): Promise<T> {
+  const before = localQueues.get(name) ?? Promise.resolve();
+  let release = (): void => undefined;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  const tail = before.then(() => held);
+  localQueues.set(name, tail);
+  try {
+    await untilAborted(before, signal);
+    return await work();
+  } finally {
+    release();
+    if (localQueues.get(name) === tail) localQueues.delete(name);
+  }
+}
+
+/**
+ * Runs `work` while holding the file's lock, waiting for another tab's download of it first. Aborting `signal`
+ * while waiting ends the wait with DownloadCancelledError.
+ */
+export async function withFileLock<T>(
+  sha256: string,
+  signal: AbortSignal | undefined,
+  work: () => Promise<T>,
+): Promise<T> {
+  const locks = webLocks();
+  if (!locks) return withLocalLock(lockName(sha256), signal, work);
+  try {
+    return await locks.request(lockName(sha256), signal ? { signal } : {}, work);
+  } catch (error) {
+    // The wait was aborted (an AbortError DOMException): the visitor stopped the download.
+    if (signal?.aborted && !(error instanceof DownloadCancelledError)) throw new DownloadCancelledError();
+    throw error;
+  }
+}
