@@ -146,6 +146,23 @@ void test('a model saved again with other files leaves no orphaned files behind'
   assert.equal((await store.files.storedHashes()).size, reexport.files.size);
 });
 
+void test('an update that stops half-way keeps the old version whole, to load offline; a finished one removes it', async () => {
+  const store = new ModelStore(memoryBackend(), { pieceBytes: PIECE, storage: undefined });
+  const folder = new URL('.', BASE_URL).href;
+  await downloadModel(store, BASE_URL, mini.manifest, { fetch: new FakeModelServer(mini).fetch });
+  const update = syntheticModel('dalle-mini', 3, mini);
+  const failing = new FakeModelServer(update, { status: new Map([['decoder.onnx_data', 503]]) });
+  await assert.rejects(downloadModel(store, BASE_URL, update.manifest, { fetch: failing.fetch }), /503/);
+  const offline = await store.manifestFrom(folder);
+  assert.deepEqual(offline, mini.manifest, 'offline, the stored version that is whole loads');
+  const source = storeModelSource(store, offline);
+  for (const [path, bytes] of mini.files) assert.deepEqual(await source.readFile(path), bytes, path);
+
+  await downloadModel(store, BASE_URL, update.manifest, { fetch: new FakeModelServer(update).fetch });
+  assert.deepEqual(await store.manifestFrom(folder), update.manifest);
+  assert.equal((await store.files.storedHashes()).size, update.files.size, 'the old version’s own files are gone');
+});
+
 void test('an entry that does not make sense reads as absent instead of crashing the store', async () => {
   const backend = memoryBackend();
   const store = new ModelStore(backend, { pieceBytes: PIECE, storage: undefined });

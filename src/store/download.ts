@@ -89,6 +89,7 @@ export async function downloadModel(
         else await downloadFile(context, file, urls.get(file.sha256)!);
       });
     }
+    await store.settleModel(manifest);
   } catch (error) {
     if (isQuotaExceeded(error)) throw await quotaError(store, manifest);
     throw error;

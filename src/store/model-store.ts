@@ -74,17 +74,37 @@ export class ModelStore {
 
   /**
    * Records the model (before its files arrive, so partial downloads show up and can be deleted).
+   * A replaced manifest with other files stays as `previous`, its files kept, until `settleModel`.
    * @param source the folder URL it comes from, so `manifestFrom(source)` finds it offline.
    */
   async saveModel(manifest: StoredManifest, source?: string): Promise<void> {
     const id = storedModelId(manifest);
-    const replaced = await this.manifest(id);
-    await this.backend.put([
-      [modelKey(id), { manifest, savedAt: Date.now(), ...(source === undefined ? {} : { source }) }],
-    ]);
-    // A re-export under the same id may leave files that nothing uses any more.
+    const replaced = parseModelRecord(await this.backend.get(modelKey(id)));
     const kept = new Set(manifest.files.map((file) => file.sha256));
-    if (replaced?.files.some((file) => !kept.has(file.sha256))) await this.removeUnusedFiles();
+    const changed = replaced?.manifest.files.some((file) => !kept.has(file.sha256)) === true;
+    const replacedWhole = changed && (await this.status(replaced.manifest)).complete;
+    const previous = replacedWhole ? replaced.manifest : replaced?.previous;
+    const record: ModelRecord = {
+      manifest,
+      savedAt: Date.now(),
+      ...(source === undefined ? {} : { source }),
+      ...(previous === undefined ? {} : { previous }),
+    };
+    await this.backend.put([[modelKey(id), record]]);
+    // The replaced version's own files were never whole (no fallback there): they go now.
+    if (changed && !replacedWhole) await this.removeUnusedFiles();
+  }
+
+  /** Every file of `manifest` is stored: the version it replaced goes, with the files nothing else lists. */
+  async settleModel(manifest: StoredManifest): Promise<void> {
+    const id = storedModelId(manifest);
+    const record = parseModelRecord(await this.backend.get(modelKey(id)));
+    if (!record?.previous) return;
+    const { manifest: current, savedAt, source } = record;
+    await this.backend.put([
+      [modelKey(id), { manifest: current, savedAt, ...(source === undefined ? {} : { source }) }],
+    ]);
+    await this.removeUnusedFiles();
   }
 
   async manifest(id: string): Promise<StoredManifest | undefined> {
@@ -93,7 +113,10 @@ export class ModelStore {
 
   /** The newest stored manifest downloaded from the folder `source`: what loads when the network is gone. */
   async manifestFrom(source: string): Promise<StoredManifest | undefined> {
-    return (await this.manifests()).filter((record) => record.source === source).pop()?.manifest;
+    const record = (await this.manifests()).filter((r) => r.source === source).pop();
+    // An update that did not finish: the version it replaced is still whole.
+    if (record?.previous && !(await this.status(record.manifest)).complete) return record.previous;
+    return record?.manifest;
   }
 
   async status(manifest: StoredManifest): Promise<ModelStatus> {
@@ -148,7 +171,7 @@ export class ModelStore {
 
   /** Stored bytes of every stored model's files, each file once. */
   private async modelBytes(): Promise<number> {
-    const records = await this.fileRecords((await this.manifests()).map((m) => m.manifest));
+    const records = await this.fileRecords((await this.manifests()).flatMap(manifestsOf));
     let bytes = 0;
     for (const record of records.values()) bytes += storedBytesOf(record);
     return bytes;
@@ -178,9 +201,15 @@ export class ModelStore {
    * interrupted cleanups.
    */
   private async removeUnusedFiles(): Promise<void> {
-    const used = new Set((await this.manifests()).flatMap(({ manifest }) => manifest.files.map((file) => file.sha256)));
+    const manifests = (await this.manifests()).flatMap(manifestsOf);
+    const used = new Set(manifests.flatMap((manifest) => manifest.files.map((file) => file.sha256)));
     for (const sha256 of await this.files.storedHashes()) if (!used.has(sha256)) await this.files.discard(sha256);
   }
+}
+
+/** The manifests whose files a record keeps: its own, and the one it is replacing. */
+function manifestsOf(record: ModelRecord): StoredManifest[] {
+  return record.previous ? [record.manifest, record.previous] : [record.manifest];
 }
 
 function statusOf(files: readonly ManifestFile[], records: ReadonlyMap<string, FileRecord>): ModelStatus {

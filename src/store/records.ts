@@ -39,6 +39,11 @@ export interface ModelRecord {
   readonly savedAt: number;
   /** The folder URL it was downloaded from: how the page finds it again without the network. */
   readonly source?: string;
+  /**
+   * The complete manifest this one replaced (a new export under the same id), kept with its files until the new
+   * one's files are all stored: a stopped or failed update leaves the old version to load, offline included.
+   */
+  readonly previous?: StoredManifest;
 }
 
 export type StoredRecord = FileRecord | ModelRecord;
@@ -63,7 +68,9 @@ export function parseModelRecord(value: unknown): ModelRecord | undefined {
   const source = 'source' in value && typeof value.source === 'string' ? { source: value.source } : {};
   if (typeof savedAt !== 'number') return undefined;
   try {
-    return { manifest: parseStoredManifest(manifest, 'stored manifest'), savedAt, ...source };
+    const record = { manifest: parseStoredManifest(manifest, 'stored manifest'), savedAt, ...source };
+    const previous = 'previous' in value ? parsePrevious(value.previous) : undefined;
+    return previous ? { ...record, previous } : record;
   } catch (error) {
     if (error instanceof ManifestError) return undefined;
     throw error;
@@ -84,4 +91,14 @@ export function uniqueFiles(manifest: StoredManifest): ManifestFile[] {
   const bySha = new Map<string, ManifestFile>();
   for (const file of manifest.files) if (!bySha.has(file.sha256)) bySha.set(file.sha256, file);
   return [...bySha.values()];
+}
+
+/** A damaged previous manifest only loses the fallback, not the model. */
+function parsePrevious(value: unknown): StoredManifest | undefined {
+  try {
+    return parseStoredManifest(value, 'previous stored manifest');
+  } catch (error) {
+    if (error instanceof ManifestError) return undefined;
+    throw error;
+  }
 }
