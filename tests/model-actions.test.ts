@@ -81,3 +81,34 @@ void test('the remembered model loads; switching backend disposes the worker and
   assert.equal(useAppStore.getState().phase, 'ready');
   assert.equal(useAppStore.getState().unavailable['dalle-mega-q4'] !== undefined, true, 'mega needs WebGPU');
 });
+
+void test('Download clicked again while the browser asks about persistent storage starts one download', async () => {
+  let answer: (granted: boolean) => void = () => undefined;
+  let prompted: () => void = () => undefined;
+  const prompt = new Promise<void>((resolve) => (prompted = resolve));
+  const storage = {
+    persisted: () => Promise.resolve(false),
+    persist: () => new Promise<boolean>((resolve) => ((answer = resolve), prompted())),
+    estimate: () => Promise.resolve({ usage: 0, quota: 1e12 }),
+  };
+  Object.defineProperty(globalThis, 'navigator', { value: { storage }, configurable: true });
+  Object.defineProperty(globalThis, 'location', { value: { origin: 'http://test' }, configurable: true });
+  class NotStored extends FakeGenerator {
+    override inspect(): Promise<ModelInfo> {
+      return super.inspect().then((info) => ({ ...info, storedBytes: 0, missingBytes: 1, complete: false }));
+    }
+  }
+  const worker = new NotStored();
+  const controller = createController(() => worker);
+  setSettings({ model: 'dalle-mini-q8', backend: 'auto' });
+  await controller.start({ catalogUrl: 'http://test/models/catalog.json', wasmPaths: 'http://test/ort/' });
+  assert.equal(useAppStore.getState().phase, 'consent', useAppStore.getState().error ?? '');
+  const clicks = [controller.acceptDownload()];
+  await prompt;
+  clicks.push(controller.acceptDownload());
+  answer(false);
+  await Promise.all(clicks);
+  assert.equal(worker.loads.length, 1, 'one download');
+  assert.equal(useAppStore.getState().phase, 'ready');
+  Reflect.deleteProperty(globalThis, 'location');
+});

@@ -9,6 +9,7 @@ import { GenerationCancelledError } from '../src/pipeline/errors.ts';
 import { loadDalle } from '../src/pipeline/load-dalle.ts';
 import { DEFAULT_SAMPLING } from '../src/pipeline/sampler.ts';
 import { sessionOptionsFor } from '../src/pipeline/session-options.ts';
+import { DownloadCancelledError } from '../src/store/errors.ts';
 import { PromptError } from '../src/text/prompt-checks.ts';
 import { WorkerClient } from '../src/worker/client.ts';
 import type { WorkerLike } from '../src/worker/client.ts';
@@ -216,6 +217,29 @@ void test('a failed load is forgotten, so the next load tries again', async () =
     details: { file: 'encoder.onnx', expected: 'sha256 aa', actual: 'sha256 bb' },
   });
   assert.equal(only(posted, 'ready')[0]?.id, 2);
+});
+
+void test('a second load request joins the one in flight, and cancelling either stops the download', async () => {
+  let loads = 0;
+  const { handle, posted } = harness(
+    (_params, _onProgress, signal) =>
+      new Promise((_, reject) => {
+        loads++;
+        signal.addEventListener('abort', () => reject(new DownloadCancelledError()), { once: true });
+      }),
+  );
+  const first = handle({ type: 'load', id: 1, params: LOAD });
+  const second = handle({ type: 'load', id: 2, params: LOAD });
+  await handle({ type: 'cancel', id: 3, target: 2 });
+  await Promise.all([first, second]);
+  assert.equal(loads, 1, 'one load for both requests');
+  assert.deepEqual(
+    only(posted, 'error').map((m) => [m.id, m.error.name]),
+    [
+      [1, 'DownloadCancelledError'],
+      [2, 'DownloadCancelledError'],
+    ],
+  );
 });
 
 void test('errors rebuilt from data keep their class, message and fields', () => {

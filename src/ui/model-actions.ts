@@ -74,6 +74,8 @@ export function createModelActions(worker: WorkerSlot, load: Loader): ModelActio
   /** The folder the current worker holds (or is loading): another one needs a fresh worker. */
   let workerModel: string | null = null;
   let downloading: AbortController | null = null;
+  /** The visitor agreed to a download and the browser is still answering the persistence question. */
+  let accepting = false;
 
   const modelById = (id: string): CatalogModel | undefined => store.getState().catalog.find((m) => m.id === id);
   const forcedBackend = () => {
@@ -220,9 +222,16 @@ export function createModelActions(worker: WorkerSlot, load: Loader): ModelActio
 
     async acceptDownload() {
       const offer = store.getState().offer;
-      if (!offer || offer.spaceProblem !== null) return;
-      // Only the page may ask for persistent storage (not the worker); browsers decide, some after asking.
-      store.setState({ persistent: (await askPersistence('consent')) ?? null });
+      if (!offer || offer.spaceProblem !== null || accepting) return;
+      // Only the page may ask for persistent storage (not the worker); browsers decide, some after asking. Firefox's
+      // prompt leaves the Download button clickable: a second click must not start a second load.
+      accepting = true;
+      try {
+        store.setState({ persistent: (await askPersistence('consent')) ?? null });
+      } finally {
+        accepting = false;
+      }
+      if (store.getState().offer !== offer) return;
       await loadModel(offer.model);
     },
 

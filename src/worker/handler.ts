@@ -91,7 +91,9 @@ async function explained(error: unknown, deviceLost: Promise<string> | undefined
 
 export function createWorkerHandler({ post, loadModel, loadRanker, library }: HandlerDeps): WorkerHandler {
   /** The one model this worker holds, memoized while in flight and dropped on failure so a retry reloads. */
-  let loaded: { readonly key: string; readonly model: Promise<LoadedModel> } | undefined;
+  let loaded:
+    | { readonly key: string; readonly model: Promise<LoadedModel>; readonly stop: AbortController; settled: boolean }
+    | undefined;
   const cancels = new Map<RequestId, AbortController>();
   /** Generations run one after another: ONNX Runtime on WebGPU cannot run two sessions at once. */
   let queue: Promise<unknown> = Promise.resolve();
@@ -128,6 +130,13 @@ export function createWorkerHandler({ post, loadModel, loadRanker, library }: Ha
   async function load(id: RequestId, params: LoadParams): Promise<void> {
     const key = JSON.stringify([params.modelUrl, params.backend ?? 'auto']);
     if (loaded && loaded.key !== key) throw new ModelAlreadyLoadedError();
+    if (loaded && !loaded.settled) {
+      // A second request for the load in flight joins it, and its cancel stops it too: the page may have asked
+      // twice (a second click while the browser's persistence prompt was open) and then lost the first request.
+      const joined = loaded;
+      cancels.set(id, joined.stop);
+      void joined.model.catch(() => undefined).finally(() => cancels.delete(id));
+    }
     if (!loaded) {
       const controller = new AbortController();
       cancels.set(id, controller);
@@ -136,8 +145,14 @@ export function createWorkerHandler({ post, loadModel, loadRanker, library }: Ha
         (progress) => post({ type: 'load-progress', id, progress }, []),
         controller.signal,
       );
-      loaded = { key, model };
-      void model.catch(() => undefined).finally(() => cancels.delete(id));
+      const entry = { key, model, stop: controller, settled: false };
+      loaded = entry;
+      void model
+        .catch(() => undefined)
+        .finally(() => {
+          entry.settled = true;
+          cancels.delete(id);
+        });
       model.then(
         ({ deviceLost }) => void deviceLost?.then((reason) => (lostReason = reason)),
         () => {
