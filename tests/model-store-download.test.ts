@@ -113,6 +113,33 @@ void test('resume: a dropped connection keeps the stored pieces; the retry asks 
   await assertStoredIntact(store);
 });
 
+void test('resume from a cross-origin host that hides Content-Range (not exposed to the page): the 206 is the rest', async () => {
+  const store = newStore();
+  const server = new FakeModelServer(model, { cutAfter: new Map([['vqgan.onnx_data', 2500]]) });
+  await assert.rejects(
+    downloadModel(store, BASE_URL, model.manifest, { fetch: server.fetch }),
+    DownloadInterruptedError,
+  );
+  server.requests.length = 0;
+  // What the page sees of a CORS response without Access-Control-Expose-Headers: Content-Range is filtered out.
+  const crossOrigin: typeof server.fetch = async (url, init) => {
+    const response = await server.fetch(url, init);
+    const headers = new Headers(response.headers);
+    headers.delete('Content-Range');
+    const filtered = new Response(response.body, { status: response.status, headers });
+    Object.defineProperty(filtered, 'type', { value: 'cors' });
+    return filtered;
+  };
+  const result = await downloadModel(store, BASE_URL, model.manifest, { fetch: crossOrigin });
+  assert.deepEqual(
+    server.requests.filter((r) => r.path === 'vqgan.onnx_data'),
+    [{ path: 'vqgan.onnx_data', range: `bytes=${2 * PIECE}-` }],
+    'no second request from byte 0',
+  );
+  assert.ok(result.downloadedBytes < totalBytes(model));
+  await assertStoredIntact(store);
+});
+
 void test('resume: a stored piece damaged since the interruption is caught by the re-hash; the download resumes before it', async () => {
   const backend = memoryBackend();
   const store = new ModelStore(backend, { pieceBytes: PIECE, storage: undefined });
