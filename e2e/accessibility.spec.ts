@@ -57,3 +57,30 @@ test('the embed widget, drawn, in a cross-site frame: no serious or critical acc
     await page.locator('iframe').screenshot({ path: testInfo.outputPath(`embed-widget-${colorScheme}.png`) });
   }
 });
+
+test('keyboard: Enter draws and the focus moves to Cancel; Cancel hands it back to Draw; the grid is then not busy', async ({
+  app,
+  page,
+}) => {
+  await app.open('wasm');
+  await app.prompt.fill('a red circle');
+  await app.imageCount.selectOption('9');
+  await app.prompt.press('Enter');
+  await expect(app.cancel).toBeFocused();
+  await expect(app.progress).toContainText('step');
+  await page.keyboard.press('Enter');
+  await expect(app.progress).toContainText('Cancelled');
+  await expect(app.submit).toBeFocused();
+  await expect(page.getByTestId('grid')).toHaveAttribute('aria-busy', 'false');
+});
+
+test('the widget: a double-click on Draw draws (its second click does not hit the Cancel that took its place)', async ({
+  page,
+}) => {
+  await page.goto('./embed.html?backend=wasm&images=1&prompt=a%20red%20apple');
+  const draw = page.getByTestId('prompt.submit');
+  await expect(draw).toBeEnabled({ timeout: 120_000 });
+  await draw.dblclick();
+  await expect(page.getByTestId('status.progress')).toContainText('Done', { timeout: 120_000 });
+  await expect(page.getByTestId('grid.image')).toHaveCount(1);
+});

@@ -53,6 +53,7 @@ export function ImageGrid() {
   const candidates = useRankingStore((s) => s.indices);
   const imageSize = useAppStore((s) => s.imageSize);
   const count = useAppStore((s) => s.drawing?.count ?? 0);
+  const generating = useAppStore((s) => s.phase === 'generating');
   const done = useAppStore((s) => s.phase !== 'generating' && s.drawing !== null && s.tokens.length === count);
   const slots = Math.max(count, images.length);
   if (slots === 0) return null;
@@ -62,7 +63,8 @@ export function ImageGrid() {
       <ul
         className="grid"
         data-testid="grid"
-        aria-busy={!done}
+        // Busy while images form; a cancelled drawing's partial grid is final, not still loading.
+        aria-busy={generating}
         style={{ gridTemplateColumns: `repeat(${gridColumns(slots)}, minmax(0, ${imageSize}px))` }}
       >
         {Array.from({ length: slots }, (_, i) => {

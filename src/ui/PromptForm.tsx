@@ -2,7 +2,7 @@
  * The prompt, Draw and Cancel, for the app and (compact) for the embed widget; the settings that
  * shape the drawing live in SettingsPanel (the widget's come from its URL).
  */
-import { useId } from 'react';
+import { useEffect, useId, useRef } from 'react';
 import type { FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { Controller } from './controller.ts';
@@ -26,6 +26,23 @@ export function PromptForm({
     useAppStore((s) => s.catalog.find((model) => model.id === s.selectedModel)?.examples[0]) ??
     t('prompt.placeholderExample');
 
+  const drawButton = useRef<HTMLButtonElement>(null);
+  const cancelButton = useRef<HTMLButtonElement>(null);
+  const wasGenerating = useRef(generating);
+  useEffect(() => {
+    if (wasGenerating.current === generating) return;
+    wasGenerating.current = generating;
+    // The button (or input) that just became disabled dropped the keyboard focus to the page: hand it to the button
+    // that now works, so a keyboard user can cancel, or draw again, without searching for it.
+    // (Chromium keeps a disabled element as document.activeElement, others move it to the body.)
+    const focused = document.activeElement;
+    const dropped =
+      focused === null ||
+      focused === document.body ||
+      ((focused instanceof HTMLButtonElement || focused instanceof HTMLInputElement) && focused.disabled);
+    if (dropped) (generating ? cancelButton : drawButton).current?.focus({ preventScroll: true });
+  }, [generating]);
+
   const submit = (event: FormEvent): void => {
     event.preventDefault();
     void controller.draw();
@@ -42,12 +59,19 @@ export function PromptForm({
     />
   );
   const draw = (
-    <button data-testid="prompt.submit" type="submit" disabled={phase !== 'ready'}>
+    <button ref={drawButton} data-testid="prompt.submit" type="submit" disabled={phase !== 'ready'}>
       {t('prompt.draw')}
     </button>
   );
   const cancel = (
-    <button data-testid="prompt.cancel" type="button" onClick={() => controller.cancel()} disabled={!generating}>
+    <button
+      ref={cancelButton}
+      data-testid="prompt.cancel"
+      type="button"
+      // The second click of a double-click on Draw lands here in the widget, where Cancel takes Draw's place.
+      onClick={(event) => event.detail < 2 && controller.cancel()}
+      disabled={!generating}
+    >
       {t('prompt.cancel')}
     </button>
   );
