@@ -11,7 +11,7 @@ import { createController } from '../src/ui/controller.ts';
 import { INITIAL_STATE, setSettings, useAppStore } from '../src/ui/store.ts';
 import type { Drawing } from '../src/ui/store.ts';
 import type { DalleGenerator, GenerateOptions } from '../src/worker/client.ts';
-import { DeviceLostError } from '../src/worker/errors.ts';
+import { DeviceLostError, WorkerCrashedError } from '../src/worker/errors.ts';
 import type {
   GenerateParams,
   GenerateResult,
@@ -194,6 +194,32 @@ void test('a drawing that fails gives the grid back its last drawing; a cancelle
   await controller.draw();
   assert.deepEqual(useAppStore.getState().tokens, []);
   assert.equal(useAppStore.getState().error, null);
+});
+
+void test('a worker that dies while loading is replaced, so loading again works without reloading the page', async () => {
+  const workers: FakeGenerator[] = [];
+  class Dying extends FakeGenerator {
+    override load(): Promise<ReadyInfo> {
+      this.loads++;
+      return Promise.reject(new WorkerCrashedError('out of memory'));
+    }
+  }
+  const controller = createController(() => {
+    workers.push(
+      workers.length === 0
+        ? new Dying(() => Promise.resolve(RESULT))
+        : new FakeGenerator(() => Promise.resolve(RESULT)),
+    );
+    return workers.at(-1)!;
+  });
+  await controller.load(LOAD);
+  assert.equal(useAppStore.getState().phase, 'failed');
+  assert.match(useAppStore.getState().error ?? '', /stopped unexpectedly/);
+  assert.equal(workers.length, 2, 'a fresh worker is ready');
+  assert.ok(workers[0]!.disposed);
+  await controller.load(LOAD);
+  assert.equal(useAppStore.getState().phase, 'ready');
+  assert.equal(workers[1]!.loads, 1);
 });
 
 void test('the seed is sent exactly as typed; one a number cannot hold exactly is refused before any request', async () => {

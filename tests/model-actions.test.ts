@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, beforeEach, test } from 'node:test';
 import { createController } from '../src/ui/controller.ts';
+import { WorkerCrashedError } from '../src/worker/errors.ts';
 import { INITIAL_STATE, setSettings, useAppStore } from '../src/ui/store.ts';
 import type { DalleGenerator } from '../src/worker/client.ts';
 import type { GenerateResult, LoadParams, ModelInfo, ReadyInfo, StorageReport } from '../src/worker/protocol.ts';
@@ -110,5 +111,40 @@ void test('Download clicked again while the browser asks about persistent storag
   await Promise.all(clicks);
   assert.equal(worker.loads.length, 1, 'one download');
   assert.equal(useAppStore.getState().phase, 'ready');
+  Reflect.deleteProperty(globalThis, 'location');
+});
+
+void test('picking another model while the first is being checked: the first worker’s end is no error of the second', async () => {
+  class Crashing extends FakeGenerator {
+    private crash: (error: Error) => void = () => undefined;
+    override inspect(): Promise<ModelInfo> {
+      return new Promise((_, reject) => (this.crash = reject));
+    }
+    override dispose(): void {
+      super.dispose();
+      this.crash(new WorkerCrashedError('the client was disposed'));
+    }
+  }
+  class NotStored extends FakeGenerator {
+    override inspect(): Promise<ModelInfo> {
+      return super.inspect().then((info) => ({ ...info, storedBytes: 0, missingBytes: 1, complete: false }));
+    }
+  }
+  Object.defineProperty(globalThis, 'location', { value: { origin: 'http://test' }, configurable: true });
+  const workers: FakeGenerator[] = [];
+  const controller = createController(() => {
+    workers.push(workers.length === 0 ? new Crashing() : new NotStored());
+    return workers.at(-1)!;
+  });
+  setSettings({ model: 'demo', backend: 'auto' });
+  const starting = controller.start({ catalogUrl: 'http://test/models/catalog.json', wasmPaths: 'http://test/ort/' });
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.equal(useAppStore.getState().selectedModel, 'demo');
+  // The real model asks before its download: the page waits on the consent panel, where no stale error may show.
+  await controller.selectModel('dalle-mini-q8');
+  await starting;
+  assert.equal(workers[0]!.disposed, true);
+  assert.equal(useAppStore.getState().phase, 'consent');
+  assert.equal(useAppStore.getState().error, null);
   Reflect.deleteProperty(globalThis, 'location');
 });

@@ -97,6 +97,10 @@ export function createController(makeGenerator: () => DalleGenerator, events: Co
 
     async load(params, options = {}) {
       lastLoad = params;
+      // A load whose worker was replaced meanwhile (another model, backend or store) was superseded: what its
+      // worker answers, even "stopped unexpectedly", belongs to no one, and the new load owns the page.
+      const generator = slot.current();
+      const superseded = (): boolean => slot.current() !== generator;
       const name = options.modelName ?? t('model.theModel');
       store.setState({
         phase: 'loading',
@@ -111,6 +115,7 @@ export function createController(makeGenerator: () => DalleGenerator, events: Co
             store.setState((s) => ({ progress: loadProgressLabel(p, name), download: withDownload(s.download, p) })),
           options.signal,
         );
+        if (superseded()) return;
         mosaicColors = ready.mosaic;
         store.setState({
           phase: 'ready',
@@ -122,7 +127,13 @@ export function createController(makeGenerator: () => DalleGenerator, events: Co
         });
         void ranking.modelReady();
       } catch (error) {
+        if (superseded()) return;
         lastLoad = null;
+        // A worker that died while loading cannot load anything again: the next attempt gets a fresh one.
+        if (needsNewWorker(error)) {
+          slot.replace();
+          store.setState({ download: null });
+        }
         if (error instanceof DownloadCancelledError) {
           store.setState({
             phase: 'failed',
@@ -139,7 +150,7 @@ export function createController(makeGenerator: () => DalleGenerator, events: Co
       } finally {
         // The file list (and its Stop button) belongs to this load, whoever started it: the model picker or a
         // restart after a lost GPU, which no picker code follows to clear it.
-        store.setState({ download: null });
+        if (!superseded()) store.setState({ download: null });
       }
     },
 

@@ -107,8 +107,11 @@ export function createModelActions(worker: WorkerSlot, load: Loader): ModelActio
         controller.signal,
       );
     } finally {
-      downloading = null;
-      store.setState({ download: null });
+      // A later pick may have started its own download already: only this one's state is cleared.
+      if (downloading === controller) {
+        downloading = null;
+        store.setState({ download: null });
+      }
       await actions.refreshStorage();
     }
     // A model stored without the visitor's say (the demo) asks once per browser (persistence.ts).
@@ -185,8 +188,11 @@ export function createModelActions(worker: WorkerSlot, load: Loader): ModelActio
         return;
       }
       store.setState({ progress: { label: t('status.checking', { model: model.name }), fraction: null } });
+      const generator = worker.current();
       try {
-        const info = await worker.current().inspect(folder);
+        const info = await generator.inspect(folder);
+        // Another model was picked meanwhile (its own worker, its own check): this answer is stale.
+        if (worker.current() !== generator || store.getState().selectedModel !== id) return;
         store.setState({ storage: info.storage });
         if (info.complete || !model.askBeforeDownload) return await loadModel(model);
         const estimate = await navigator.storage?.estimate?.().catch(() => undefined);
@@ -199,6 +205,8 @@ export function createModelActions(worker: WorkerSlot, load: Loader): ModelActio
         };
         store.setState({ phase: 'consent', progress: null, offer });
       } catch (error) {
+        // A worker replaced by a later pick answers "stopped unexpectedly": not this model's problem.
+        if (worker.current() !== generator || store.getState().selectedModel !== id) return;
         store.setState({
           phase: 'failed',
           progress: null,

@@ -6,7 +6,8 @@ import type { HistoryRecord } from './records.ts';
 
 function HistoryItem({ record, history }: { readonly record: HistoryRecord; readonly history: HistoryActions }) {
   const { t, i18n } = useTranslation();
-  const busy = useAppStore((s) => s.phase === 'generating');
+  // Drawing again may pick another model: not while a drawing runs or a model loads (it would stop the download).
+  const busy = useAppStore((s) => s.phase === 'generating' || s.phase === 'loading' || s.download !== null);
   const time = new Intl.DateTimeFormat(i18n.language, { dateStyle: 'medium', timeStyle: 'short' }).format(record.time);
   return (
     <li className="history-item" data-testid="history.item">
