@@ -84,7 +84,7 @@ export async function downloadModel(
     await store.saveModel(manifest, new URL('.', baseUrl).href);
     for (const file of files) {
       // Held while the file is checked and written: a file another tab is downloading is waited for, then stored.
-      await withFileLock(file.sha256, options.signal, async () => {
+      await withFileLock(file.sha256, store.kind === 'indexeddb', options.signal, async () => {
         if (await store.files.isComplete(file)) progress.fileStored(file.path, file.bytes);
         else await downloadFile(context, file, urls.get(file.sha256)!);
       });

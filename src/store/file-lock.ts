@@ -52,21 +52,30 @@ async function withLocalLock<T>(name: string, signal: AbortSignal | undefined, w
 }
 
 /**
- * Runs `work` while holding the file's lock, waiting for another tab's download of it first. Aborting `signal`
- * while waiting ends the wait with DownloadCancelledError.
+ * Runs `work` while holding the file's lock, waiting for another tab's download of it first; `acrossTabs` false (a
+ * store in memory, which no other tab sees) keeps the lock within this realm. Aborting `signal` while waiting ends
+ * the wait with DownloadCancelledError.
  */
 export async function withFileLock<T>(
   sha256: string,
+  acrossTabs: boolean,
   signal: AbortSignal | undefined,
   work: () => Promise<T>,
 ): Promise<T> {
-  const locks = webLocks();
+  const locks = acrossTabs ? webLocks() : undefined;
   if (!locks) return withLocalLock(lockName(sha256), signal, work);
+  let started = false;
   try {
-    return await locks.request(lockName(sha256), signal ? { signal } : {}, work);
+    return await locks.request(lockName(sha256), signal ? { signal } : {}, () => {
+      started = true;
+      return work();
+    });
   } catch (error) {
+    // A frame whose storage the browser blocks is refused the Locks API too (SecurityError): its store is its own.
+    if (!started && error instanceof DOMException && error.name === 'SecurityError')
+      return withLocalLock(lockName(sha256), signal, work);
     // The wait was aborted (an AbortError DOMException): the visitor stopped the download.
-    if (signal?.aborted && !(error instanceof DownloadCancelledError)) throw new DownloadCancelledError();
+    if (!started && signal?.aborted) throw new DownloadCancelledError();
     throw error;
   }
 }
