@@ -73,22 +73,12 @@ void test('rankers are checked like models: ids unique across both lists, absolu
 });
 
 void test('ranking turned on outside the panel (reset, history, a link) still asks before downloading CLIP', async () => {
-  useAppStore.setState({ ...INITIAL_STATE, phase: 'generating' }, true);
-  useRankingStore.setState(INITIAL_RANKING, true);
-  setSettings({ rank: true });
   let loads = 0;
   const generator = {
     inspect: () => Promise.resolve({ complete: false, missingBytes: 153_500_000 } as ModelInfo),
     loadRanker: () => (loads++, Promise.reject(new Error('must not load'))),
   } as unknown as DalleGenerator;
-  const actions = createRankingActions({ current: () => generator, replace: () => undefined });
-  const realFetch = globalThis.fetch;
-  globalThis.fetch = () => Promise.resolve(new Response(readFileSync(SITE_CATALOG)));
-  try {
-    await actions.configure('http://test/models/catalog.json', realModel);
-  } finally {
-    globalThis.fetch = realFetch;
-  }
+  const actions = await configuredActions(generator, { phase: 'generating' });
   assert.equal(useRankingStore.getState().ranker?.id, 'clip-vit-base-patch32-q8');
   await assert.rejects(actions.forDraw(9), /is not downloaded/);
   assert.equal(useRankingStore.getState().status, 'consent');
@@ -110,15 +100,19 @@ function downloadingRanker(): { generator: DalleGenerator; loads: () => number }
   return { generator, loads: () => loads };
 }
 
-async function realRankerActions(generator: DalleGenerator) {
-  useAppStore.setState({ ...INITIAL_STATE, phase: 'ready' }, true);
+/** Ranking actions on `generator`, ranking on, configured from the site's catalog for `model`. */
+async function configuredActions(
+  generator: DalleGenerator,
+  { model = realModel, phase = 'ready' }: { model?: typeof realModel | undefined; phase?: 'ready' | 'generating' } = {},
+) {
+  useAppStore.setState({ ...INITIAL_STATE, phase }, true);
   useRankingStore.setState(INITIAL_RANKING, true);
   setSettings({ rank: true });
   const actions = createRankingActions({ current: () => generator, replace: () => undefined });
   const realFetch = globalThis.fetch;
   globalThis.fetch = () => Promise.resolve(new Response(readFileSync(SITE_CATALOG)));
   try {
-    await actions.configure('http://test/models/catalog.json', realModel);
+    await actions.configure('http://test/models/catalog.json', model);
   } finally {
     globalThis.fetch = realFetch;
   }
@@ -127,7 +121,7 @@ async function realRankerActions(generator: DalleGenerator) {
 
 void test("a drawing's Cancel while it waits for CLIP to download is honoured at once; the download goes on", async () => {
   const { generator, loads } = downloadingRanker();
-  const actions = await realRankerActions(generator);
+  const actions = await configuredActions(generator);
   const download = actions.acceptDownload();
   assert.equal(useRankingStore.getState().status, 'loading');
   const cancel = new AbortController();
@@ -142,7 +136,7 @@ void test("a drawing's Cancel while it waits for CLIP to download is honoured at
 
 void test("the ranker's Stop ends its download and offers it again; stored files cannot be deleted meanwhile", async () => {
   const { generator } = downloadingRanker();
-  const actions = await realRankerActions(generator);
+  const actions = await configuredActions(generator);
   const download = actions.acceptDownload();
   assert.equal(useRankingStore.getState().status, 'loading');
   let deletes = 0;
@@ -164,23 +158,13 @@ void test("the ranker's Stop ends its download and offers it again; stored files
 });
 
 void test('switching model switches ranker: the real model asks for the real CLIP though the demo CLIP was loaded', async () => {
-  useAppStore.setState({ ...INITIAL_STATE, phase: 'ready' }, true);
-  useRankingStore.setState(INITIAL_RANKING, true);
-  setSettings({ rank: true });
   const loaded: string[] = [];
   const generator = {
     inspect: (url: string) =>
       Promise.resolve({ complete: !url.includes('vit-base'), missingBytes: url.includes('vit-base') ? 1 : 0 }),
     loadRanker: ({ modelUrl }: { modelUrl: string }) => (loaded.push(modelUrl), Promise.resolve({})),
   } as unknown as DalleGenerator;
-  const actions = createRankingActions({ current: () => generator, replace: () => undefined });
-  const realFetch = globalThis.fetch;
-  globalThis.fetch = () => Promise.resolve(new Response(readFileSync(SITE_CATALOG)));
-  try {
-    await actions.configure('http://test/models/catalog.json', demoModel);
-  } finally {
-    globalThis.fetch = realFetch;
-  }
+  const actions = await configuredActions(generator, { model: demoModel });
   await actions.modelReady();
   assert.equal(useRankingStore.getState().status, 'ready');
   assert.equal(loaded.length, 1);
