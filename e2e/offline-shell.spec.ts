@@ -4,7 +4,7 @@
  * under the same CSP as online (cached responses keep the headers they were stored with).
  * Drawing offline needs the model store's copy of the model and is tested with it.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -279,5 +279,33 @@ test('after one visit that drew, a reload with no network draws the same tokens'
     await expect(app.error).toHaveCount(0);
   } finally {
     await context.setOffline(false);
+  }
+});
+
+test('a new version waits for the visitor: the open page keeps its own, offers to reload, and then runs the new one', async ({
+  app,
+  page,
+}) => {
+  await page.goto('./');
+  await expect(app.prompt).toBeVisible();
+  await page.waitForFunction(() => navigator.serviceWorker.controller?.state === 'activated', undefined, {
+    timeout: 60_000,
+  });
+  // A deploy: the service worker script changes (one more comment makes a new version for the browser). The
+  // preview server reads files as they are asked for, and the tests run one at a time; the build is restored after.
+  const script = join(import.meta.dirname, '../dist/sw.js');
+  const deployed = readFileSync(script, 'utf8');
+  writeFileSync(script, `${deployed}\n// the next deploy\n`);
+  try {
+    await page.evaluate(async () => (await navigator.serviceWorker.getRegistration())!.update());
+    await expect(page.getByTestId('status.update')).toContainText('A new version of the app is ready');
+    const waiting = () => page.evaluate(async () => (await navigator.serviceWorker.getRegistration())?.waiting?.state);
+    expect(await waiting(), 'installed, not yet in charge of the open page').toBe('installed');
+    await Promise.all([page.waitForEvent('load'), page.getByTestId('status.update-reload').click()]);
+    await expect(app.prompt).toBeVisible();
+    expect(await waiting()).toBeUndefined();
+    await expect(page.getByTestId('status.update')).toHaveCount(0);
+  } finally {
+    writeFileSync(script, deployed);
   }
 });

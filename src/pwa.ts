@@ -4,15 +4,23 @@
  * tools/web/pwa.ts). In `npm run dev` the virtual module registers nothing.
  */
 import { registerSW } from 'virtual:pwa-register';
+import { useAppStore } from './ui/store.ts';
 
-registerSW({
-  // A new version has taken over: it runs from the next load. Reloading now, the default, would
-  // throw away a drawing in progress.
+const activateUpdate = registerSW({
+  // A new version is installed and waits: the page offers to reload for it (StatusPanel), never reloads by itself.
+  onNeedRefresh: () => useAppStore.setState({ applyUpdate: reloadForUpdate }),
+  // Another tab's update took over this page too: reloading here would throw away a drawing in progress.
   onNeedReload: () => {},
   // Without a service worker the app still works, online only.
   onRegisterError: (error: unknown) =>
     console.warn('Service worker registration failed; the app will not work offline.', error),
 });
+
+/** Lets the waiting version take over, then reloads into it (controllerchange: it now answers this page). */
+function reloadForUpdate(): void {
+  navigator.serviceWorker.addEventListener('controllerchange', () => location.reload(), { once: true });
+  void activateUpdate();
+}
 
 // On the first visit the page fetches the model catalog before the service worker is there to keep
 // a copy; fetching it again once the worker controls the page makes one visit enough for offline.

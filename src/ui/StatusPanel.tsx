@@ -12,6 +12,8 @@ export function StatusPanel() {
   const error = useAppStore((s) => s.error);
   const notice = useAppStore((s) => s.notice);
   const waiting = useAppStore((s) => s.phase === 'loading');
+  const applyUpdate = useAppStore((s) => s.applyUpdate);
+  const generating = useAppStore((s) => s.phase === 'generating');
 
   return (
     <section className="status" aria-live="polite">
@@ -32,6 +34,14 @@ export function StatusPanel() {
           <progress max={1} {...(progress.fraction === null ? {} : { value: progress.fraction })} />
           <span>{progress.label}</span>
         </div>
+      )}
+      {applyUpdate && (
+        <p data-testid="status.update" className="confirmation">
+          {t('update.ready')} {/* Not mid-drawing: the reload would throw the drawing away. */}
+          <button type="button" data-testid="status.update-reload" onClick={applyUpdate} disabled={generating}>
+            {t('update.reload')}
+          </button>
+        </p>
       )}
       {notice && (
         <p data-testid="status.notice" className="confirmation" role="status">

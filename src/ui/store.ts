@@ -68,6 +68,11 @@ export interface AppState {
   readonly error: string | null;
   /** A passing confirmation ("Link copied"), cleared by the next action. */
   readonly notice: string | null;
+  /**
+   * A new version of the app is installed and waits (src/pwa.ts): calling this activates it and reloads the page.
+   * Null while there is none, and always in the embed widget, which registers no service worker.
+   */
+  readonly applyUpdate: (() => void) | null;
   /** The index of the image open in the large viewer, or null. */
   readonly viewer: number | null;
   readonly prompt: string;
@@ -106,6 +111,7 @@ export const INITIAL_STATE: AppState = {
   progress: null,
   error: null,
   notice: null,
+  applyUpdate: null,
   viewer: null,
   prompt: '',
   settings: DEFAULT_SETTINGS,

@@ -100,9 +100,11 @@ export interface PwaOptions {
 export function pwa({ ortUrlDir, ortMaxBytes }: PwaOptions): PluginOption {
   return VitePWA({
     strategies: 'generateSW',
-    // A new version's service worker takes over as soon as it is installed, and src/pwa.ts does not
-    // reload the page for it: the next load runs the new version, a drawing in progress is not cut off.
-    registerType: 'autoUpdate',
+    // A new version's service worker waits until the visitor reloads for it (src/pwa.ts offers a button) or every
+    // tab of the app has closed: taking over at once would delete the open page's old hashed scripts and ORT files
+    // from the precache, which that page still loads when it switches model or backend (offline, nothing else has
+    // them), and reloading for it would cut a drawing off.
+    registerType: 'prompt',
     // src/pwa.ts registers it from our own bundle: no inline script for the CSP to allow.
     injectRegister: false,
     manifest: WEB_APP_MANIFEST,
@@ -115,10 +117,9 @@ export function pwa({ ortUrlDir, ortMaxBytes }: PwaOptions): PluginOption {
       maximumFileSizeToCacheInBytes: ortMaxBytes,
       dontCacheBustURLsMatching: versionedUrls(ortUrlDir),
       manifestTransforms: [limitLargeEntries(ortUrlDir)],
-      // What registerType 'autoUpdate' means, spelled out: vite-plugin-pwa sets these only when it
-      // injects the registration itself. The first visit is controlled without a reload, so it is
-      // ready for offline at once.
-      skipWaiting: true,
+      // An update waits (the SW answers src/pwa.ts's SKIP_WAITING message); the first install has nothing to wait
+      // for, and clientsClaim has it control the first visit without a reload, ready for offline at once.
+      skipWaiting: false,
       clientsClaim: true,
       cleanupOutdatedCaches: true,
       // Every query parameter is ignored when matching the precache: the pages take their settings from it
