@@ -56,5 +56,10 @@ void test('every (seed, image) pair draws its own stream: image 1 of one seed ne
     for (let image = 0; image < 9; image++) seen.add(firstDraws((Math.imul(seed, 0x9e3779b1) ^ image) >>> 0, image));
   }
   assert.equal(seen.size, 2000 * 9);
+  // The first draw alone: images of one seed start apart (at step 0 they sample the same logits).
+  for (let seed = 0; seed < 200; seed++) {
+    const firsts = new Set(Array.from({ length: 64 }, (_, image) => createRng(seed, image)()));
+    assert.equal(firsts.size, 64, `seed ${seed}`);
+  }
   assert.throws(() => createRng(0, -1), RangeError);
 });

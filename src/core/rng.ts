@@ -19,7 +19,7 @@ function splitmix32(state: number): () => number {
 
 /**
  * A uniform [0, 1) generator for `seed` (0 … 2^32 − 1, see seed.ts) and `stream` (same range).
- * Seed and stream fill separate halves of the 128-bit state, each through its own splitmix32, so
+ * The seed (through its own splitmix32) fixes one word of the 128-bit state and the stream two, so
  * every (seed, stream) pair starts a distinct sequence: folding both into one 32-bit word would
  * let image 1 of one seed repeat image 0 of another.
  */
@@ -28,10 +28,14 @@ export function createRng(seed: number, stream = 0): Rng {
   if (!Number.isInteger(stream) || stream < 0 || stream > 0xffffffff) throw new RangeError(`bad stream ${stream}`);
   const fromSeed = splitmix32(seed);
   const fromStream = splitmix32(stream ^ 0x165667b1);
-  let a = fromSeed(),
-    b = fromSeed(),
-    c = fromStream(),
-    d = fromStream();
+  const c = fromStream();
+  const d = fromStream();
+  // The first output depends on b alone: b takes both, so the streams of a seed differ from their first draw on
+  // (for a fixed stream b is still a bijection of the seed, and for a fixed seed of the stream).
+  return xoshiro128(fromSeed(), fromSeed() ^ d, c, d);
+}
+
+function xoshiro128(a: number, b: number, c: number, d: number): Rng {
   return () => {
     const result = Math.imul(rotl(Math.imul(b, 5), 7), 9) >>> 0;
     const t = b << 9;
