@@ -50,7 +50,14 @@ void test('a wait for another writer ends at once when its download is stopped; 
   const waiting = withFileLock(SHA, false, stop.signal, () => Promise.resolve('ran'));
   stop.abort();
   await assert.rejects(waiting, DownloadCancelledError);
+  // A writer arriving after the one that gave up still waits for the holder.
+  const order: string[] = [];
+  const next = withFileLock(SHA, false, undefined, () => Promise.resolve(order.push('next')));
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  order.push('holder still writing');
   release();
   await holder;
+  await next;
+  assert.deepEqual(order, ['holder still writing', 'next']);
   assert.equal(await withFileLock(SHA, false, undefined, () => Promise.resolve('free')), 'free');
 });

@@ -157,8 +157,16 @@ void test('an update that stops half-way keeps the old version whole, to load of
   assert.deepEqual(offline, mini.manifest, 'offline, the stored version that is whole loads');
   const source = storeModelSource(store, offline);
   for (const [path, bytes] of mini.files) assert.deepEqual(await source.readFile(path), bytes, path);
+  // Loading it offline (nothing to fetch) keeps the update's stored part: going online again continues it.
+  const stored = (await store.status(update.manifest)).storedBytes;
+  assert.ok(stored > 0);
+  const unreachable = () => Promise.reject(new TypeError('Failed to fetch'));
+  await downloadModel(store, BASE_URL, offline, { fetch: unreachable });
+  assert.equal((await store.status(update.manifest)).storedBytes, stored, 'the update’s pieces are kept');
+  assert.deepEqual(await store.manifestFrom(folder), mini.manifest);
 
-  await downloadModel(store, BASE_URL, update.manifest, { fetch: new FakeModelServer(update).fetch });
+  const resumed = await downloadModel(store, BASE_URL, update.manifest, { fetch: new FakeModelServer(update).fetch });
+  assert.equal(resumed.downloadedBytes, totalBytes(update) - stored, 'only what the update still lacked');
   assert.deepEqual(await store.manifestFrom(folder), update.manifest);
   assert.equal((await store.files.storedHashes()).size, update.files.size, 'the old version’s own files are gone');
 });

@@ -47,7 +47,10 @@ async function withLocalLock<T>(name: string, signal: AbortSignal | undefined, w
     return await work();
   } finally {
     release();
-    if (localQueues.get(name) === tail) localQueues.delete(name);
+    // Only once every writer queued before this one is done (a waiter that gave up still holds its place).
+    void tail.then(() => {
+      if (localQueues.get(name) === tail) localQueues.delete(name);
+    });
   }
 }
 

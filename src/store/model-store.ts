@@ -80,6 +80,8 @@ export class ModelStore {
   async saveModel(manifest: StoredManifest, source?: string): Promise<void> {
     const id = storedModelId(manifest);
     const replaced = parseModelRecord(await this.backend.get(modelKey(id)));
+    // Offline, the whole old version loads while an update is half stored: the record and its files stay as they are.
+    if (replaced?.previous && sameFiles(replaced.previous, manifest)) return;
     const kept = new Set(manifest.files.map((file) => file.sha256));
     const changed = replaced?.manifest.files.some((file) => !kept.has(file.sha256)) === true;
     const replacedWhole = changed && (await this.status(replaced.manifest)).complete;
@@ -99,7 +101,7 @@ export class ModelStore {
   async settleModel(manifest: StoredManifest): Promise<void> {
     const id = storedModelId(manifest);
     const record = parseModelRecord(await this.backend.get(modelKey(id)));
-    if (!record?.previous) return;
+    if (!record?.previous || !sameFiles(record.manifest, manifest)) return;
     const { manifest: current, savedAt, source } = record;
     await this.backend.put([
       [modelKey(id), { manifest: current, savedAt, ...(source === undefined ? {} : { source }) }],
@@ -205,6 +207,11 @@ export class ModelStore {
     const used = new Set(manifests.flatMap((manifest) => manifest.files.map((file) => file.sha256)));
     for (const sha256 of await this.files.storedHashes()) if (!used.has(sha256)) await this.files.discard(sha256);
   }
+}
+
+function sameFiles(a: StoredManifest, b: StoredManifest): boolean {
+  const files = (m: StoredManifest): string => [...new Set(m.files.map((file) => file.sha256))].sort().join();
+  return files(a) === files(b);
 }
 
 /** The manifests whose files a record keeps: its own, and the one it is replacing. */
