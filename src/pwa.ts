@@ -9,8 +9,9 @@ import { useAppStore } from './ui/store.ts';
 const activateUpdate = registerSW({
   // A new version is installed and waits: the page offers to reload for it (StatusPanel), never reloads by itself.
   onNeedRefresh: () => useAppStore.setState({ applyUpdate: reloadForUpdate }),
-  // Another tab's update took over this page too: reloading here would throw away a drawing in progress.
-  onNeedReload: () => {},
+  // Another tab's update took over this page too: reloading here would throw away a drawing in progress, so the
+  // button stays, now only reloading (the new version already answers).
+  onNeedReload: () => useAppStore.setState({ applyUpdate: () => location.reload() }),
   // Without a service worker the app still works, online only.
   onRegisterError: (error: unknown) =>
     console.warn('Service worker registration failed; the app will not work offline.', error),
@@ -18,8 +19,12 @@ const activateUpdate = registerSW({
 
 /** Lets the waiting version take over, then reloads into it (controllerchange: it now answers this page). */
 function reloadForUpdate(): void {
-  navigator.serviceWorker.addEventListener('controllerchange', () => location.reload(), { once: true });
-  void activateUpdate();
+  void navigator.serviceWorker.getRegistration().then((registration) => {
+    // No version waits any more: another tab let it take over, and it answers this page already.
+    if (!registration?.waiting) return location.reload();
+    navigator.serviceWorker.addEventListener('controllerchange', () => location.reload(), { once: true });
+    void activateUpdate();
+  });
 }
 
 // On the first visit the page fetches the model catalog before the service worker is there to keep

@@ -177,3 +177,33 @@ void test('switching model switches ranker: the real model asks for the real CLI
   assert.equal(useRankingStore.getState().status, 'ready');
   assert.match(loaded[1] ?? '', /vit-base/);
 });
+
+void test('Stop on the bundled CLIP (which loads without asking) stops it: nothing loads again until asked', async () => {
+  const { generator, loads } = downloadingRanker();
+  const actions = await configuredActions(generator, { model: demoModel });
+  void actions.modelReady();
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.equal(useRankingStore.getState().status, 'loading');
+  actions.cancelDownload();
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.equal(loads(), 1, 'not started again');
+  assert.equal(useRankingStore.getState().status, 'idle');
+});
+
+void test('a model picked while the catalog is read gets its own ranker, not the one of the model picked before', async () => {
+  useAppStore.setState({ ...INITIAL_STATE, phase: 'ready' }, true);
+  useRankingStore.setState(INITIAL_RANKING, true);
+  const actions = createRankingActions({ current: () => ({}) as DalleGenerator, replace: () => undefined });
+  let answer: () => void = () => undefined;
+  const realFetch = globalThis.fetch;
+  globalThis.fetch = () => new Promise((resolve) => (answer = () => resolve(new Response(readFileSync(SITE_CATALOG)))));
+  try {
+    const configuring = actions.configure('http://test/models/catalog.json', demoModel);
+    actions.modelChosen(realModel!);
+    answer();
+    await configuring;
+  } finally {
+    globalThis.fetch = realFetch;
+  }
+  assert.equal(useRankingStore.getState().ranker?.id, 'clip-vit-base-patch32-q8');
+});

@@ -6,7 +6,7 @@
 import { modelFolderUrl, parseCatalog } from '../model/catalog.ts';
 import type { CatalogModel, CatalogRanker } from '../model/catalog.ts';
 import { GenerationCancelledError } from '../pipeline/errors.ts';
-import { formatBytes } from '../store/errors.ts';
+import { DownloadCancelledError, formatBytes } from '../store/errors.ts';
 import type { DalleGenerator } from '../worker/client.ts';
 import type { RankParams } from '../worker/protocol.ts';
 import type { WorkerSlot } from './model-actions.ts';
@@ -70,6 +70,8 @@ export function createRankingActions(worker: WorkerSlot): RankingActions {
   const store = useRankingStore;
   let catalog = '';
   let rankers: readonly CatalogRanker[] = [];
+  /** The model whose ranker is wanted: the last one picked. */
+  let chosen: CatalogModel | undefined;
   /** The worker holding a ranker, and which: a replaced worker or another model's ranker needs a load. */
   let loaded: { readonly generator: DalleGenerator; readonly ranker: CatalogRanker } | null = null;
   let loading: Promise<void> | null = null;
@@ -98,8 +100,9 @@ export function createRankingActions(worker: WorkerSlot): RankingActions {
         },
         (error: unknown) => {
           if (stop.signal.aborted) {
+            // Whatever stage the Stop cut short (download or compile), it reads as the visitor's stop.
             store.setState({ status: 'idle', detail: null });
-            throw error;
+            throw new DownloadCancelledError();
           }
           store.setState({
             status: 'failed',
@@ -111,8 +114,9 @@ export function createRankingActions(worker: WorkerSlot): RankingActions {
       .finally(() => {
         loading = null;
         if (stopLoading === stop) stopLoading = null;
-        // Stopped by the visitor: a ranker that asks before downloading is offered again, with what is missing.
-        if (stop.signal.aborted) void prepare();
+        // Stopped by the visitor: a ranker that asks before downloading is offered again, with what is missing;
+        // nothing loads again until the visitor asks (Download, or the next ranked Draw).
+        if (stop.signal.aborted) void prepare({ load: false });
       });
     store.setState({ status: 'loading', detail: t('ranking.loading', { name: ranker.name }) });
     loading = started;
@@ -121,6 +125,7 @@ export function createRankingActions(worker: WorkerSlot): RankingActions {
 
   /** Picks the ranker that goes with `model`; another ranker than before starts unloaded, asked about afresh. */
   function modelChosen(model: CatalogModel | undefined): void {
+    chosen = model;
     const ranker = pickRanker(rankers, model);
     const offReason = rankingOffReason(deviceMemoryGib(), ranker);
     if (ranker === store.getState().ranker) return store.setState({ offReason });
@@ -133,8 +138,8 @@ export function createRankingActions(worker: WorkerSlot): RankingActions {
     if (useAppStore.getState().phase === 'ready') await prepare();
   }
 
-  /** Asks before a download the visitor has not agreed to (status `consent`), else loads the ranker. */
-  async function prepare(): Promise<void> {
+  /** Asks before a download the visitor has not agreed to (status `consent`), else loads the ranker (`load`). */
+  async function prepare({ load: loadNow = true }: { load?: boolean } = {}): Promise<void> {
     const { ranker } = store.getState();
     if (!enabled() || !ranker || isLoaded() || loading) return;
     try {
@@ -147,8 +152,9 @@ export function createRankingActions(worker: WorkerSlot): RankingActions {
         });
         return;
       }
-      await load(ranker);
+      if (loadNow) await load(ranker);
     } catch (error) {
+      if (error instanceof DownloadCancelledError) return; // the visitor's Stop: no failure to report
       store.setState({
         status: 'failed',
         detail: t('ranking.unavailable', { name: ranker.name, detail: messageOf(error) }),
@@ -159,6 +165,8 @@ export function createRankingActions(worker: WorkerSlot): RankingActions {
   return {
     async configure(catalogUrl, model) {
       catalog = catalogUrl;
+      // A model picked while the catalog is read (modelChosen) is newer than `model`.
+      chosen ??= model;
       try {
         const response = await fetch(catalogUrl);
         rankers = parseCatalog(await response.json(), catalogUrl).rankers;
@@ -166,7 +174,7 @@ export function createRankingActions(worker: WorkerSlot): RankingActions {
         // The model side reports a broken catalog; without one there is nothing to rank with.
         rankers = [];
       }
-      modelChosen(model);
+      modelChosen(chosen);
     },
 
     modelChosen,
