@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { beforeEach, test } from 'node:test';
 import { parseCatalog } from '../src/model/catalog.ts';
 import { GenerationCancelledError } from '../src/pipeline/errors.ts';
+import { DownloadCancelledError } from '../src/store/errors.ts';
 import { DEFAULT_SAMPLING } from '../src/pipeline/sampler.ts';
 import { createController } from '../src/ui/controller.ts';
 import { INITIAL_STATE, setSettings, useAppStore } from '../src/ui/store.ts';
@@ -220,6 +221,31 @@ void test('a worker that dies while loading is replaced, so loading again works 
   await controller.load(LOAD);
   assert.equal(useAppStore.getState().phase, 'ready');
   assert.equal(workers[1]!.loads, 1);
+});
+
+void test('Stop reaches the load a restart started after a lost GPU', async () => {
+  let made = 0;
+  class Stoppable extends FakeGenerator {
+    override load(_params?: LoadParams, _onProgress?: unknown, signal?: AbortSignal): Promise<ReadyInfo> {
+      if (made === 1) return super.load();
+      return new Promise((_, reject) =>
+        signal?.addEventListener('abort', () => reject(new DownloadCancelledError()), { once: true }),
+      );
+    }
+  }
+  const controller = createController(() => {
+    made++;
+    return new Stoppable(() => Promise.reject(new DeviceLostError('device reset')));
+  });
+  await controller.load(LOAD);
+  useAppStore.setState({ prompt: 'a red apple' });
+  const drawing = controller.draw();
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.equal(made, 2, 'the restart is loading in a fresh worker');
+  controller.cancelDownload();
+  await drawing;
+  assert.equal(useAppStore.getState().phase, 'failed');
+  assert.equal(useAppStore.getState().download, null);
 });
 
 void test('the seed is sent exactly as typed; one a number cannot hold exactly is refused before any request', async () => {

@@ -79,21 +79,35 @@ export function createController(makeGenerator: () => DalleGenerator, events: Co
   };
 
   /** Terminating frees the dead worker's GPU memory; the new worker loads the model again. */
+  /** Stops the load a restart started (where the store is in memory, that is a whole download again). */
+  let restartLoad: AbortController | null = null;
+
   async function restart(why: string): Promise<void> {
     const reload = lastLoad;
     slot.replace();
-    if (reload) await controller.load(reload);
+    restartLoad = new AbortController();
+    try {
+      if (reload) await controller.load(reload, { signal: restartLoad.signal });
+    } finally {
+      restartLoad = null;
+    }
     if (store.getState().phase === 'ready') store.setState({ error: why });
   }
 
   const ranking = createRankingActions(slot);
+  const modelActions = createModelActions(slot, (params, model, signal) => {
+    ranking.modelChosen(model);
+    return controller.load(params, { signal, modelName: model.name });
+  });
 
   const controller: Controller = {
     ranking,
-    ...createModelActions(slot, (params, model, signal) => {
-      ranking.modelChosen(model);
-      return controller.load(params, { signal, modelName: model.name });
-    }),
+    ...modelActions,
+
+    cancelDownload() {
+      restartLoad?.abort();
+      modelActions.cancelDownload();
+    },
 
     async load(params, options = {}) {
       lastLoad = params;
