@@ -1,6 +1,7 @@
 /** What both pages (the app, main.tsx, and the embed widget, embed.tsx) set up the same way. */
 import { createController } from './ui/controller.ts';
 import type { Controller, ControllerEvents } from './ui/controller.ts';
+import { useRankingStore } from './ui/ranking-store.ts';
 import { useAppStore } from './ui/store.ts';
 import { WorkerClient } from './worker/client.ts';
 
@@ -24,10 +25,13 @@ export const startController = (events: ControllerEvents = {}): Controller => cr
 declare global {
   interface Window {
     /** Read-only access for end-to-end tests (state such as the last drawing's tokens). */
-    __appTest?: { readonly state: () => ReturnType<typeof useAppStore.getState> };
+    __appTest?: {
+      readonly state: () => ReturnType<typeof useAppStore.getState>;
+      readonly ranking: () => ReturnType<typeof useRankingStore.getState>;
+    };
   }
 }
 
 export function exposeTestHook(): void {
-  window.__appTest = { state: () => useAppStore.getState() };
+  window.__appTest = { state: () => useAppStore.getState(), ranking: () => useRankingStore.getState() };
 }
