@@ -117,7 +117,7 @@ test('a prompt longer than the model reads draws from its start and names the en
   await app.open('wasm');
   await app.draw(`${'a red circle on a blue square, '.repeat(20)}and a yellow moon`, 1);
   await expect(app.progress).toContainText('Done', { timeout: 120_000 });
-  await expect(page.getByTestId('status.notice')).toContainText('drew without');
-  await expect(page.getByTestId('status.notice')).toContainText('a yellow moon');
+  // The ignored end is named by its first words (the whole of it would be a wall of text).
+  await expect(page.getByTestId('status.notice')).toContainText(/drew without its end, from “[a-z ,]+…”/);
   await expect(app.gridImages).toHaveCount(1);
 });

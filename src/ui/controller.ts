@@ -54,6 +54,15 @@ function withDownload(view: DownloadView | null, progress: LoadProgress): Downlo
   return { files: { ...view?.files, [progress.file.path]: progress.file } };
 }
 
+/** The first words of a long text, enough to find the place in the prompt: a whole ignored tail is a wall of text. */
+function beginning(text: string, chars = 48): string {
+  const all = [...text];
+  if (all.length <= chars) return text;
+  const cut = all.slice(0, chars).join('');
+  const lastSpace = cut.lastIndexOf(' ');
+  return `${(lastSpace > chars / 2 ? cut.slice(0, lastSpace) : cut).trimEnd()}…`;
+}
+
 export interface ControllerEvents {
   /** A drawing finished (the grid shows it): the history keeps it. */
   readonly onDrawn?: (drawing: Drawing, result: GenerateResult) => void;
@@ -256,7 +265,7 @@ export function createController(makeGenerator: () => DalleGenerator, events: Co
           tokens: result.tokens,
           imageSize: result.imageSize,
           progress: { label: t('status.done', { seconds }), fraction: 1 },
-          ...(ignored === undefined ? {} : { notice: t('status.promptCut', { ignored }) }),
+          ...(ignored === undefined ? {} : { notice: t('status.promptCut', { ignored: beginning(ignored) }) }),
         });
         useRankingStore.setState({ scores: result.ranking?.scores ?? [], indices: result.ranking?.indices ?? [] });
         events.onDrawn?.(drawn, result);
