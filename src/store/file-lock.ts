@@ -4,6 +4,7 @@
  * the other's "complete" one, and a model that was whole reads as missing. The Web Locks API holds the lock
  * across tabs and workers of the origin; where it is missing (Node, old browsers) a lock within this realm does.
  */
+import { untilAborted } from '../core/abort.ts';
 import { DownloadCancelledError } from './errors.ts';
 
 /** A lock name: the site's other tabs use the same one for the same file. */
@@ -22,20 +23,6 @@ function webLocks(): LockManagerLike | undefined {
 /** Locks of this realm, for where there are no Web Locks: the tail of each name's queue. */
 const localQueues = new Map<string, Promise<unknown>>();
 
-/** Resolves with `wait`, or rejects with DownloadCancelledError as soon as `signal` aborts. */
-function untilAborted(wait: Promise<unknown>, signal: AbortSignal | undefined): Promise<void> {
-  if (signal?.aborted) return Promise.reject(new DownloadCancelledError());
-  if (!signal) return wait.then(() => undefined);
-  return new Promise<void>((resolve, reject) => {
-    const onAbort = () => reject(new DownloadCancelledError());
-    signal.addEventListener('abort', onAbort, { once: true });
-    void wait.then(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    });
-  });
-}
-
 async function withLocalLock<T>(name: string, signal: AbortSignal | undefined, work: () => Promise<T>): Promise<T> {
   const before = localQueues.get(name) ?? Promise.resolve();
   let release = (): void => undefined;
@@ -43,7 +30,7 @@ async function withLocalLock<T>(name: string, signal: AbortSignal | undefined, w
   const tail = before.then(() => held);
   localQueues.set(name, tail);
   try {
-    await untilAborted(before, signal);
+    await untilAborted(before, signal, () => new DownloadCancelledError());
     return await work();
   } finally {
     release();

@@ -3,6 +3,7 @@
  * models), load it into the current worker after the model, and give draw() the rank parameters.
  * Ranking off means the ranker is never inspected, downloaded or loaded.
  */
+import { untilAborted } from '../core/abort.ts';
 import { modelFolderUrl, parseCatalog } from '../model/catalog.ts';
 import type { CatalogModel, CatalogRanker } from '../model/catalog.ts';
 import { GenerationCancelledError } from '../pipeline/errors.ts';
@@ -32,17 +33,6 @@ export interface RankingActions {
    * (the drawing's Cancel) stops waiting with GenerationCancelledError; a load the drawing did not start goes on.
    */
   forDraw(count: number, signal?: AbortSignal): Promise<RankParams | undefined>;
-}
-
-/** `work`, or GenerationCancelledError as soon as `signal` aborts (`work` itself goes on). */
-function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return work;
-  if (signal.aborted) return Promise.reject(new GenerationCancelledError());
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new GenerationCancelledError());
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
 }
 
 function messageOf(error: unknown): string {
@@ -202,7 +192,7 @@ export function createRankingActions(worker: WorkerSlot): RankingActions {
       // Turned on by a reset, the history or "draw again" rather than the checkbox: ask first, as the panel would.
       if (store.getState().status === 'idle') await prepare();
       if (store.getState().status === 'consent') throw new Error(t('ranking.notDownloaded', { name: ranker.name }));
-      await untilAborted(loading ?? load(ranker), signal);
+      await untilAborted(loading ?? load(ranker), signal, () => new GenerationCancelledError());
       return { candidates: clampCandidates(useAppStore.getState().settings.candidates, count) };
     },
   };
