@@ -282,15 +282,20 @@ test('after one visit that drew, a reload with no network draws the same tokens'
   }
 });
 
-test('a new version waits for the visitor: the open page keeps its own, offers to reload, and then runs the new one', async ({
+test('a new version waits for the visitor: open tabs keep their own, offer to reload, and then run the new one', async ({
   app,
   page,
+  context,
 }) => {
   await page.goto('./');
   await expect(app.prompt).toBeVisible();
   await page.waitForFunction(() => navigator.serviceWorker.controller?.state === 'activated', undefined, {
     timeout: 60_000,
   });
+  // A second tab of the app, open while the new version arrives.
+  const second = await context.newPage();
+  await second.goto('./');
+  await expect(second.getByTestId('prompt.input')).toBeVisible();
   // A deploy: the service worker script changes (one more comment makes a new version for the browser). The
   // preview server reads files as they are asked for, and the tests run one at a time; the build is restored after.
   const script = join(import.meta.dirname, '../dist/sw.js');
@@ -305,6 +310,13 @@ test('a new version waits for the visitor: the open page keeps its own, offers t
     await expect(app.prompt).toBeVisible();
     expect(await waiting()).toBeUndefined();
     await expect(page.getByTestId('status.update')).toHaveCount(0);
+    // The second tab still runs the old version's scripts: it keeps offering to reload (the new version already
+    // answers it), and its button reloads it once.
+    const secondUpdate = second.getByTestId('status.update-reload');
+    await expect(secondUpdate).toBeVisible();
+    await Promise.all([second.waitForEvent('load'), secondUpdate.click()]);
+    await expect(second.getByTestId('prompt.input')).toBeVisible();
+    await expect(second.getByTestId('status.update')).toHaveCount(0);
   } finally {
     writeFileSync(script, deployed);
   }
