@@ -130,6 +130,23 @@ void test('cancel reports "Cancelled" without an error', async () => {
   assert.equal(useAppStore.getState().phase, 'ready');
 });
 
+void test('cancel pressed while the worker finishes the last images: no result shown, none handed on', async () => {
+  let cancelNow = (): void => undefined;
+  // The worker answers with its result although the cancel was sent: it was decoding and read the cancel too late.
+  const controller = createController(() => new FakeGenerator(() => (cancelNow(), Promise.resolve(RESULT))), {
+    onDrawn: () => assert.fail('a cancelled drawing reached the history'),
+  });
+  cancelNow = () => controller.cancel();
+  await controller.load(LOAD);
+  useAppStore.setState({ prompt: 'a red apple' });
+  await controller.draw();
+  const state = useAppStore.getState();
+  assert.equal(state.progress?.label, 'Cancelled');
+  assert.deepEqual(state.tokens, []);
+  assert.deepEqual(state.images, []);
+  assert.equal(state.phase, 'ready');
+});
+
 void test('a lost GPU device replaces the worker, reloads the model and says so', async () => {
   const workers: FakeGenerator[] = [];
   const controller = createController(() => {

@@ -13,6 +13,7 @@ import {
   previewCodes,
   previewShare,
 } from '../src/pipeline/generate-images.ts';
+import { GenerationCancelledError } from '../src/pipeline/errors.ts';
 import { sessionOptionsFor } from '../src/pipeline/session-options.ts';
 import { DEFAULT_SAMPLING } from '../src/pipeline/sampler.ts';
 import { BpeTokenizer } from '../src/text/bpe-tokenizer.ts';
@@ -22,6 +23,7 @@ import { openModelFolder } from '../tools/node/model-folder.ts';
 import { tinyModel } from './helpers/fixtures.ts';
 import { ort } from './helpers/graphs.ts';
 import { loadDalle } from '../src/pipeline/load-dalle.ts';
+import type { DalleEngine } from '../src/pipeline/engine.ts';
 
 void test('batches are as even as possible and never above the limit', () => {
   assert.deepEqual(planBatches(9, 4), [3, 3, 3]);
@@ -78,7 +80,8 @@ function manifest(preset: 'mini' | 'mega', compute: 'float32' | 'float16'): Mode
   } as unknown as ModelManifest;
 }
 
-void test('batched generation equals one batch, and previews and codes arrive as the image forms', async () => {
+/** The tiny fp32 model on WASM, with its tokenizer. */
+async function loadTiny(): Promise<{ engine: DalleEngine; tokenizer: BpeTokenizer }> {
   const dir = tinyModel('fp32');
   const source = openModelFolder(dir);
   const { engine } = await loadDalle(ort, source, sessionOptionsFor('wasm', source.manifest));
@@ -86,6 +89,11 @@ void test('batched generation equals one batch, and previews and codes arrive as
     readFileSync(join(dir, 'vocab.json'), 'utf8'),
     readFileSync(join(dir, 'merges.txt'), 'utf8'),
   );
+  return { engine, tokenizer };
+}
+
+void test('batched generation equals one batch, and previews and codes arrive as the image forms', async () => {
+  const { engine, tokenizer } = await loadTiny();
   const base = {
     prompt: tokenizer.encodePrompt(' a red apple'),
     unconditional: tokenizer.encodePrompt(''),
@@ -121,6 +129,28 @@ void test('batched generation equals one batch, and previews and codes arrive as
     ...Array.from({ length: 255 }, (_, slot) => [0, slot, t0![slot]!, t1![slot]!]),
     ...Array.from({ length: 255 }, (_, slot) => [2, slot, t2![slot]!]),
   ]);
+});
+
+void test('a cancel that arrives while the last images are decoded cancels the drawing', async () => {
+  const { engine, tokenizer } = await loadTiny();
+  const cancel = new AbortController();
+  // The worker reads a cancel message between awaits: here, during the final VQGAN decode.
+  const decodeImages = engine.decodeImages.bind(engine);
+  engine.decodeImages = async (codes, n) => {
+    const pixels = await decodeImages(codes, n);
+    cancel.abort();
+    return pixels;
+  };
+  const request = {
+    prompt: tokenizer.encodePrompt(' a red apple'),
+    unconditional: tokenizer.encodePrompt(''),
+    count: 1,
+    seed: 4,
+    sampling: DEFAULT_SAMPLING,
+    batch: { decoder: 1, vqgan: 1 },
+    signal: cancel.signal,
+  };
+  await assert.rejects(generateImages(engine, request), GenerationCancelledError);
 });
 
 void test('the preview budget skips previews that would take more than their share', () => {

@@ -77,6 +77,7 @@ export async function drawBestOf(
     );
     throwIfCancelled(request.signal);
     const scores = await scoreImages(ranker, text, generated.images, size);
+    throwIfCancelled(request.signal);
     const part = generated.images.map((image, i) => ({
       index: first + i,
       score: scores[i]!,

@@ -185,5 +185,7 @@ export async function generateImages(
     images.push(...(await decodeToRgba(engine, codes, n, request.batch.vqgan)));
     first += n;
   }
+  // A cancel read while the last images were decoded: the caller asked for nothing, so it gets nothing.
+  throwIfCancelled(request.signal);
   return { tokens, images };
 }

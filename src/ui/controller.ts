@@ -198,7 +198,7 @@ export function createController(makeGenerator: () => DalleGenerator, events: Co
         model: selectedModel,
         modelId,
       };
-      running = new AbortController();
+      const run = (running = new AbortController());
       const started = performance.now();
       const mosaic = mosaicColors
         ? new MosaicPreview(mosaicColors.colors, mosaicColors.grid, store.getState().imageSize)
@@ -226,7 +226,7 @@ export function createController(makeGenerator: () => DalleGenerator, events: Co
       });
       useRankingStore.setState({ scores: [], indices: [] });
       try {
-        const rank = await ranking.forDraw(drawing.count, running.signal);
+        const rank = await ranking.forDraw(drawing.count, run.signal);
         // A ranked drawing is the best `count` of its candidates: share links and the history draw it again so.
         const drawn: Drawing = rank ? { ...drawing, candidates: rank.candidates } : drawing;
         if (rank) store.setState({ drawing: drawn });
@@ -244,7 +244,7 @@ export function createController(makeGenerator: () => DalleGenerator, events: Co
                 },
               }));
             },
-            signal: running.signal,
+            signal: run.signal,
             onStep: ({ step, totalSteps }) =>
               store.setState({
                 progress: { label: t('status.step', { step, total: totalSteps }), fraction: step / totalSteps },
@@ -258,6 +258,8 @@ export function createController(makeGenerator: () => DalleGenerator, events: Co
             },
           },
         );
+        // Cancel pressed while the last images were decoded or scored: the worker only read it once it had answered.
+        if (run.signal.aborted) throw new GenerationCancelledError();
         const seconds = ((performance.now() - started) / 1000).toFixed(1);
         const ignored = result.ignoredPromptText;
         store.setState({
