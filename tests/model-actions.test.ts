@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, beforeEach, test } from 'node:test';
 import { createController } from '../src/ui/controller.ts';
-import { WorkerCrashedError } from '../src/worker/errors.ts';
+import { DownloadCancelledError } from '../src/store/errors.ts';
+import { DeviceLostError, WorkerCrashedError } from '../src/worker/errors.ts';
 import { INITIAL_STATE, setSettings, useAppStore } from '../src/ui/store.ts';
 import type { DalleGenerator } from '../src/worker/client.ts';
 import type { GenerateResult, LoadParams, ModelInfo, ReadyInfo, StorageReport } from '../src/worker/protocol.ts';
@@ -146,5 +147,67 @@ void test('picking another model while the first is being checked: the first wor
   assert.equal(workers[0]!.disposed, true);
   assert.equal(useAppStore.getState().phase, 'consent');
   assert.equal(useAppStore.getState().error, null);
+  Reflect.deleteProperty(globalThis, 'location');
+});
+
+/** A model whose download is under way until the visitor stops it; each later load finishes. */
+class StoppableDownload extends FakeGenerator {
+  constructor(private readonly stopsFirst = true) {
+    super();
+  }
+  override inspect(): Promise<ModelInfo> {
+    return super.inspect().then((info) => ({ ...info, bytes: 4, storedBytes: 1, missingBytes: 3, complete: false }));
+  }
+  override load(params: LoadParams, _onProgress?: unknown, signal?: AbortSignal): Promise<ReadyInfo> {
+    if (!this.stopsFirst || this.loads.push(params) > 1) return super.load(params);
+    return new Promise((_, reject) =>
+      signal?.addEventListener('abort', () => reject(new DownloadCancelledError()), { once: true }),
+    );
+  }
+}
+
+void test('Stop on a model that loads without asking offers its download again, so the page has a way on', async () => {
+  Object.defineProperty(globalThis, 'location', { value: { origin: 'http://test' }, configurable: true });
+  const worker = new StoppableDownload();
+  const controller = createController(() => worker);
+  setSettings({ model: 'demo', backend: 'auto' });
+  const starting = controller.start({ catalogUrl: 'http://test/models/catalog.json', wasmPaths: 'http://test/ort/' });
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.equal(worker.loads.length, 1, 'the demo loads without asking');
+  controller.cancelDownload();
+  await starting;
+  const state = useAppStore.getState();
+  assert.equal(state.phase, 'consent');
+  assert.equal(state.offer?.model.id, 'demo');
+  assert.equal(state.offer?.missingBytes, 3, 'what arrived is kept');
+  assert.match(state.error ?? '', /download was stopped/);
+  await controller.acceptDownload();
+  assert.equal(useAppStore.getState().phase, 'ready');
+  Reflect.deleteProperty(globalThis, 'location');
+});
+
+void test('Stop on the load a restart after a lost GPU started offers the download again', async () => {
+  Object.defineProperty(globalThis, 'location', { value: { origin: 'http://test' }, configurable: true });
+  class LosesDevice extends StoppableDownload {
+    override generate(): Promise<GenerateResult> {
+      return Promise.reject(new DeviceLostError('device reset'));
+    }
+  }
+  const workers: FakeGenerator[] = [];
+  const controller = createController(() => {
+    workers.push(workers.length === 0 ? new LosesDevice(false) : new StoppableDownload());
+    return workers.at(-1)!;
+  });
+  setSettings({ model: 'demo', backend: 'auto' });
+  await controller.start({ catalogUrl: 'http://test/models/catalog.json', wasmPaths: 'http://test/ort/' });
+  assert.equal(useAppStore.getState().phase, 'ready');
+  useAppStore.setState({ prompt: 'a red apple' });
+  const drawing = controller.draw();
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.equal(workers.length, 2, 'the restart is loading in a fresh worker');
+  controller.cancelDownload();
+  await drawing;
+  assert.equal(useAppStore.getState().phase, 'consent');
+  assert.equal(useAppStore.getState().offer?.model.id, 'demo');
   Reflect.deleteProperty(globalThis, 'location');
 });

@@ -94,12 +94,14 @@ export function createController(makeGenerator: () => DalleGenerator, events: Co
   async function restart(why: string): Promise<void> {
     const reload = lastLoad;
     slot.replace();
-    restartLoad = new AbortController();
+    const stop = (restartLoad = new AbortController());
     try {
-      if (reload) await controller.load(reload, { signal: restartLoad.signal });
+      if (reload) await controller.load(reload, { signal: stop.signal });
     } finally {
       restartLoad = null;
     }
+    // Stopped by the visitor: the download is offered again, as after any Stop.
+    if (stop.signal.aborted && store.getState().phase === 'failed') await modelActions.offerStoppedDownload();
     if (store.getState().phase === 'ready') store.setState({ error: why });
   }
 

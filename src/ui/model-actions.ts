@@ -33,6 +33,11 @@ export interface ModelActions {
   /** "Not now": back to a model that needs no download, when the site offers one. */
   declineDownload(): Promise<void>;
   cancelDownload(): void;
+  /**
+   * After the visitor stopped a download: the selected model's download offered again (what arrived is kept), also
+   * for a model that loads without asking, so the page is never left without a way on.
+   */
+  offerStoppedDownload(): Promise<void>;
   refreshStorage(): Promise<void>;
   /** Deletes one stored model (StoredModelInfo.id), or every one with null. */
   deleteStored(id: string | null): Promise<void>;
@@ -74,6 +79,8 @@ export function createModelActions(worker: WorkerSlot, load: Loader): ModelActio
   /** The folder the current worker holds (or is loading): another one needs a fresh worker. */
   let workerModel: string | null = null;
   let downloading: AbortController | null = null;
+  /** The download the visitor stopped (Stop), as against one a later pick or backend switch aborted. */
+  let stopped: AbortController | null = null;
   /** The visitor agreed to a download and the browser is still answering the persistence question. */
   let accepting = false;
 
@@ -119,10 +126,63 @@ export function createModelActions(worker: WorkerSlot, load: Loader): ModelActio
       store.setState({ persistent: (await askPersistence('stored')) ?? null });
     }
     // Stopped by the visitor: offer the rest of the download again (what arrived is kept).
-    if (controller.signal.aborted && model.askBeforeDownload && store.getState().selectedModel === model.id) {
-      const stopped = store.getState().error;
-      await actions.selectModel(model.id);
-      if (store.getState().phase === 'consent') store.setState({ error: stopped });
+    if (stopped === controller && store.getState().selectedModel === model.id) await actions.offerStoppedDownload();
+  }
+
+  /** Picks model `id`: loads it if stored or if it loads without asking (unless `offer`), else offers the download. */
+  async function pick(id: string, { offer }: { offer: boolean }): Promise<void> {
+    const model = modelById(id);
+    if (!model || !options) return;
+    downloading?.abort();
+    const folder = modelFolderUrl(model, options.catalogUrl);
+    if (workerModel !== null && workerModel !== folder) worker.replace();
+    workerModel = folder;
+    setSettings({ model: id });
+    store.setState({
+      selectedModel: id,
+      phase: 'loading',
+      offer: null,
+      error: null,
+      modelId: '',
+      backend: null,
+      drawing: null,
+      images: [],
+      tokens: [],
+    });
+    const reason = store.getState().unavailable[id];
+    if (reason !== undefined) {
+      store.setState({
+        phase: 'failed',
+        progress: null,
+        error: t('errors.cannotRun', { model: model.name, reason }),
+      });
+      return;
+    }
+    store.setState({ progress: { label: t('status.checking', { model: model.name }), fraction: null } });
+    const generator = worker.current();
+    try {
+      const info = await generator.inspect(folder);
+      // Another model was picked meanwhile (its own worker, its own check): this answer is stale.
+      if (worker.current() !== generator || store.getState().selectedModel !== id) return;
+      store.setState({ storage: info.storage });
+      if (info.complete || (!model.askBeforeDownload && !offer)) return await loadModel(model);
+      const estimate = await navigator.storage?.estimate?.().catch(() => undefined);
+      const downloadOffer = {
+        model,
+        missingBytes: info.missingBytes,
+        bytes: info.bytes,
+        host: hostOf(folder, location.origin),
+        spaceProblem: spaceProblem(info.missingBytes, estimate),
+      };
+      store.setState({ phase: 'consent', progress: null, offer: downloadOffer });
+    } catch (error) {
+      // A worker replaced by a later pick answers "stopped unexpectedly": not this model's problem.
+      if (worker.current() !== generator || store.getState().selectedModel !== id) return;
+      store.setState({
+        phase: 'failed',
+        progress: null,
+        error: notAvailableMessage(model, folder, error),
+      });
     }
   }
 
@@ -159,60 +219,14 @@ export function createModelActions(worker: WorkerSlot, load: Loader): ModelActio
       }
     },
 
-    async selectModel(id) {
-      const model = modelById(id);
-      if (!model || !options) return;
-      downloading?.abort();
-      const folder = modelFolderUrl(model, options.catalogUrl);
-      if (workerModel !== null && workerModel !== folder) worker.replace();
-      workerModel = folder;
-      setSettings({ model: id });
-      store.setState({
-        selectedModel: id,
-        phase: 'loading',
-        offer: null,
-        error: null,
-        modelId: '',
-        backend: null,
-        drawing: null,
-        images: [],
-        tokens: [],
-      });
-      const reason = store.getState().unavailable[id];
-      if (reason !== undefined) {
-        store.setState({
-          phase: 'failed',
-          progress: null,
-          error: t('errors.cannotRun', { model: model.name, reason }),
-        });
-        return;
-      }
-      store.setState({ progress: { label: t('status.checking', { model: model.name }), fraction: null } });
-      const generator = worker.current();
-      try {
-        const info = await generator.inspect(folder);
-        // Another model was picked meanwhile (its own worker, its own check): this answer is stale.
-        if (worker.current() !== generator || store.getState().selectedModel !== id) return;
-        store.setState({ storage: info.storage });
-        if (info.complete || !model.askBeforeDownload) return await loadModel(model);
-        const estimate = await navigator.storage?.estimate?.().catch(() => undefined);
-        const offer = {
-          model,
-          missingBytes: info.missingBytes,
-          bytes: info.bytes,
-          host: hostOf(folder, location.origin),
-          spaceProblem: spaceProblem(info.missingBytes, estimate),
-        };
-        store.setState({ phase: 'consent', progress: null, offer });
-      } catch (error) {
-        // A worker replaced by a later pick answers "stopped unexpectedly": not this model's problem.
-        if (worker.current() !== generator || store.getState().selectedModel !== id) return;
-        store.setState({
-          phase: 'failed',
-          progress: null,
-          error: notAvailableMessage(model, folder, error),
-        });
-      }
+    selectModel: (id) => pick(id, { offer: false }),
+
+    async offerStoppedDownload() {
+      const { selectedModel, error } = store.getState();
+      if (selectedModel === null) return;
+      await pick(selectedModel, { offer: true });
+      // The offer says what is left to download; the message says why it is offered.
+      if (store.getState().phase === 'consent') store.setState({ error });
     },
 
     async selectBackend(choice) {
@@ -250,6 +264,7 @@ export function createModelActions(worker: WorkerSlot, load: Loader): ModelActio
     },
 
     cancelDownload() {
+      stopped = downloading;
       downloading?.abort();
     },
 
