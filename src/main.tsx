@@ -4,7 +4,8 @@ import { createRoot } from 'react-dom/client';
 import { App } from './ui/App.tsx';
 import { createHistoryActions } from './ui/history/history-actions.ts';
 import type { HistoryActions } from './ui/history/history-actions.ts';
-import { setPrompt, setSettings, useAppStore } from './ui/store.ts';
+import { setPrompt, setSettings } from './ui/store.ts';
+import { startApp } from './ui/start-app.ts';
 import { readUrlOptions } from './ui/url-params.ts';
 import { catalogUrl, exposeTestHook, startController, wasmPaths } from './page-setup.ts';
 import './ui/app.css';
@@ -35,19 +36,8 @@ setSettings({ ...options.settings, ...(options.backend ? { backend: options.back
 if (options.prompt !== undefined) setPrompt(options.prompt);
 
 // Loading starts here rather than in an effect, so StrictMode's double mount cannot load twice.
-void controller
-  .start({
-    catalogUrl: catalog,
-    wasmPaths: wasmPaths(),
-    ...(options.model ? { model: options.model } : {}),
-  })
-  .then(async () => {
-    const { catalog: models, selectedModel } = useAppStore.getState();
-    await controller.ranking.configure(
-      catalog,
-      models.find((model) => model.id === selectedModel),
-    );
-    void controller.ranking.modelReady();
-    const problems = [useAppStore.getState().error, ...options.problems].filter((p) => p !== null);
-    if (problems.length > 0) useAppStore.setState({ error: problems.join(' ') });
-  });
+void startApp(
+  controller,
+  { catalogUrl: catalog, wasmPaths: wasmPaths(), ...(options.model ? { model: options.model } : {}) },
+  options.problems,
+);

@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, beforeEach, test } from 'node:test';
 import { createController } from '../src/ui/controller.ts';
+import { useRankingStore } from '../src/ui/ranking-store.ts';
+import { startApp } from '../src/ui/start-app.ts';
 import { DownloadCancelledError } from '../src/store/errors.ts';
 import { DeviceLostError, WorkerCrashedError } from '../src/worker/errors.ts';
 import { INITIAL_STATE, setSettings, useAppStore } from '../src/ui/store.ts';
@@ -210,4 +212,40 @@ void test('Stop on the load a restart after a lost GPU started offers the downlo
   assert.equal(useAppStore.getState().phase, 'consent');
   assert.equal(useAppStore.getState().offer?.model.id, 'demo');
   Reflect.deleteProperty(globalThis, 'location');
+});
+
+void test('the page starts while the browser still asks about persistent storage, its ranker picked before Draw', async () => {
+  const storage = {
+    persisted: () => Promise.resolve(false),
+    // Firefox's prompt, left open.
+    persist: () => new Promise<boolean>(() => undefined),
+    estimate: () => Promise.resolve({ usage: 0, quota: 1e12 }),
+  };
+  Object.defineProperty(globalThis, 'navigator', { value: { storage }, configurable: true });
+  const flags = { getItem: () => null, setItem: () => undefined };
+  Object.defineProperty(globalThis, 'localStorage', { value: flags, configurable: true });
+  class Stored extends FakeGenerator {
+    override storage(): Promise<StorageReport> {
+      const demo = {
+        id: 'demo-shapes/fp32',
+        modelId: 'demo-shapes',
+        dtype: 'fp32',
+        savedAt: 0,
+        sharedBytes: 0,
+      } as const;
+      return Promise.resolve({
+        ...REPORT,
+        models: [{ ...demo, bytes: 1, storedBytes: 1, missingBytes: 0, complete: true }],
+      });
+    }
+  }
+  const controller = createController(() => new Stored());
+  setSettings({ model: 'demo', backend: 'auto', rank: true });
+  const start = { catalogUrl: 'http://test/models/catalog.json', wasmPaths: 'http://test/ort/' };
+  await startApp(controller, start, ['a problem of the URL.']);
+  const state = useAppStore.getState();
+  assert.equal(state.phase, 'ready');
+  assert.equal(state.error, 'a problem of the URL.');
+  assert.equal(useRankingStore.getState().ranker?.id, 'clip-demo', 'the demo’s own ranker');
+  Reflect.deleteProperty(globalThis, 'localStorage');
 });

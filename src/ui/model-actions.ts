@@ -123,7 +123,8 @@ export function createModelActions(worker: WorkerSlot, load: Loader): ModelActio
     }
     // A model stored without the visitor's say (the demo) asks once per browser (persistence.ts).
     if (!model.askBeforeDownload && store.getState().storageReport?.models.some((m) => m.complete)) {
-      store.setState({ persistent: (await askPersistence('stored')) ?? null });
+      // Not awaited: Firefox asks with a prompt that may stay open while the visitor draws.
+      void askPersistence('stored').then((persistent) => store.setState({ persistent: persistent ?? null }));
     }
     // Stopped by the visitor: offer the rest of the download again (what arrived is kept).
     if (stopped === controller && store.getState().selectedModel === model.id) await actions.offerStoppedDownload();
