@@ -62,7 +62,16 @@ void test('ours but unusable: invalid, with the id when it had one and the field
     [{ api: EMBED_API, type: 'generate', id: 1, prompt: 'x', count: 10 }, 1, /"count" must be an integer from 1 to 9/],
     [{ api: EMBED_API, type: 'generate', id: 1, prompt: 'x', seed: 2 ** 32 }, 1, /"seed" must be an integer/],
     [{ api: EMBED_API, type: 'generate', id: 1, prompt: 'x', seed: 1.5 }, 1, /"seed"/],
-    [{ api: EMBED_API, type: 'generate', id: 1, prompt: 'x', sampling: { topP: 2 } }, 1, /top-p/],
+    // The app's settings ranges: the widget's share link of what it drew must draw it again in the app.
+    [
+      { api: EMBED_API, type: 'generate', id: 1, prompt: 'x', sampling: { topP: 2 } },
+      1,
+      /"sampling.topP" must be a number from 0.01 to 1, got 2/,
+    ],
+    [{ api: EMBED_API, type: 'generate', id: 1, prompt: 'x', sampling: { temperature: 50 } }, 1, /from 0.01 to 10/],
+    [{ api: EMBED_API, type: 'generate', id: 1, prompt: 'x', sampling: { topK: 1e6 } }, 1, /integer from 0 to 16384/],
+    [{ api: EMBED_API, type: 'generate', id: 1, prompt: 'x', sampling: { topK: 1.5 } }, 1, /"sampling.topK"/],
+    [{ api: EMBED_API, type: 'generate', id: 1, prompt: 'x', sampling: { conditionScale: 1e300 } }, 1, /0 to 100/],
     [
       { api: EMBED_API, type: 'generate', id: 1, prompt: 'x', sampling: { topK: '5' } },
       1,

@@ -63,6 +63,14 @@ void test('a ranked drawing’s link turns ranking on with its candidates; an un
   assert.deepEqual(readUrlOptions('?rank=').settings, {}, 'an empty rank leaves the device default');
 });
 
+void test('a share link reads back the sampling it was drawn with, also numbers String() writes with an exponent', () => {
+  const sampling = { conditionScale: 1e-7, topK: 16384, topP: 0.01, temperature: 0.01 };
+  const options = readUrlOptions(new URL(shareUrl('https://example.com/', { ...DRAWING, sampling })).search);
+  assert.deepEqual(options.problems, []);
+  const { conditionScale, topK, topP, temperature } = options.settings;
+  assert.deepEqual({ conditionScale, topK, topP, temperature }, sampling);
+});
+
 void test('no parameters: nothing set, no problems', () => {
   assert.deepEqual(readUrlOptions(''), { settings: {}, problems: [] });
   assert.deepEqual(readUrlOptions('?backend=auto'), { backend: 'auto', settings: {}, problems: [] });
@@ -70,7 +78,7 @@ void test('no parameters: nothing set, no problems', () => {
 
 void test('each bad parameter is named in a message and leaves its setting alone', () => {
   const options = readUrlOptions(
-    '?seed=9007199254740993&images=10&scale=abc&top_k=1.5&top_p=0&temperature=1e1&candidates=65&model=../x&backend=cuda' +
+    '?seed=9007199254740993&images=10&scale=abc&top_k=1.5&top_p=0&temperature=0x1&candidates=65&model=../x&backend=cuda' +
       '&rank=yes&prompt=ok',
   );
   assert.deepEqual(options.settings, {});

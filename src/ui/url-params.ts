@@ -39,9 +39,12 @@ function shown(text: string): string {
   return text.length > 40 ? `${text.slice(0, 40)}…` : text;
 }
 
-/** Plain decimal notation only ("0.9", "50"); Number() alone would also take "0x10", "1e1" and "". */
+/**
+ * Decimal notation ("0.9", "50"), with the exponent String() writes for small numbers ("1e-7": a share link's
+ * scale of 0.0000001); Number() alone would also take "0x10", "Infinity" and "".
+ */
 function parseDecimal(text: string): number {
-  return /^-?[0-9]+(\.[0-9]+)?$/.test(text.trim()) ? Number(text) : NaN;
+  return /^-?[0-9]+(\.[0-9]+)?(e[-+]?[0-9]+)?$/i.test(text.trim()) ? Number(text) : NaN;
 }
 
 export function readUrlOptions(search: string): UrlOptions {

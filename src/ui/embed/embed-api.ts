@@ -10,6 +10,7 @@ import type { SamplingSettings } from '../../pipeline/sampler.ts';
 import { checkPromptText } from '../../text/prompt-checks.ts';
 import { JsonField } from '../../model/validate.ts';
 import { MAX_IMAGES } from '../../worker/protocol.ts';
+import { isValidNumber, NUMBER_RULES } from '../settings.ts';
 
 /** Every message either way carries `api: EMBED_API`, which tells ours apart from a page's other messages. */
 export const EMBED_API = 'dalle-mini-embed/1';
@@ -113,14 +114,20 @@ function requestId(field: JsonField): EmbedRequestId {
 }
 
 /**
- * The sampling fields the parent set (the others stay the widget's); checked as the sampler would, on dalle-mini's
- * defaults.
+ * The sampling fields the parent set (the others stay the widget's); each within the app's settings range (so the
+ * widget's share link draws it again in the app), then checked as the sampler would, on dalle-mini's defaults.
  */
 function sampling(field: JsonField): Partial<SamplingSettings> {
   const settings: { -readonly [K in keyof SamplingSettings]?: number } = {};
   for (const name of Object.keys(DEFAULT_SAMPLING) as (keyof SamplingSettings)[]) {
     const value = field.field(name).optional((f) => f.number());
-    if (value !== undefined) settings[name] = value;
+    if (value === undefined) continue;
+    const rule = NUMBER_RULES[name];
+    if (!isValidNumber(rule, value)) {
+      const kind = rule.integer ? 'an integer' : 'a number';
+      field.field(name).fail(`must be ${kind} from ${rule.min} to ${rule.max}, got ${value}`);
+    }
+    settings[name] = value;
   }
   checkSamplingSettings({ ...DEFAULT_SAMPLING, ...settings });
   return settings;
