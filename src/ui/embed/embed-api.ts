@@ -123,9 +123,10 @@ function sampling(field: JsonField): Partial<SamplingSettings> {
     const value = field.field(name).optional((f) => f.number());
     if (value === undefined) continue;
     const rule = NUMBER_RULES[name];
+    const shown = String(value);
     if (!isValidNumber(rule, value)) {
       const kind = rule.integer ? 'an integer' : 'a number';
-      field.field(name).fail(`must be ${kind} from ${rule.min} to ${rule.max}, got ${value}`);
+      field.field(name).fail(`must be ${kind} from ${rule.min} to ${rule.max}, got ${shown}`);
     }
     settings[name] = value;
   }
