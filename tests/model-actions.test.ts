@@ -249,3 +249,25 @@ void test('the page starts while the browser still asks about persistent storage
   assert.equal(useRankingStore.getState().ranker?.id, 'clip-demo', 'the demo’s own ranker');
   Reflect.deleteProperty(globalThis, 'localStorage');
 });
+
+void test('Stop pressed once the files are in stops nothing: the model loads and no download is offered', async () => {
+  Object.defineProperty(globalThis, 'location', { value: { origin: 'http://test' }, configurable: true });
+  class LateStop extends StoppableDownload {
+    constructor() {
+      super(false);
+    }
+    // The worker no longer listens for the abort: its sessions are being made.
+    override load(params: LoadParams, _onProgress?: unknown, signal?: AbortSignal): Promise<ReadyInfo> {
+      return new Promise((resolve) => signal?.addEventListener('abort', () => resolve(super.load(params))));
+    }
+  }
+  const controller = createController(() => new LateStop());
+  setSettings({ model: 'demo', backend: 'auto' });
+  const starting = controller.start({ catalogUrl: 'http://test/models/catalog.json', wasmPaths: 'http://test/ort/' });
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  controller.cancelDownload();
+  await starting;
+  assert.equal(useAppStore.getState().phase, 'ready');
+  assert.equal(useAppStore.getState().offer, null);
+  Reflect.deleteProperty(globalThis, 'location');
+});

@@ -126,8 +126,11 @@ export function createModelActions(worker: WorkerSlot, load: Loader): ModelActio
       // Not awaited: Firefox asks with a prompt that may stay open while the visitor draws.
       void askPersistence('stored').then((persistent) => store.setState({ persistent: persistent ?? null }));
     }
-    // Stopped by the visitor: offer the rest of the download again (what arrived is kept).
-    if (stopped === controller && store.getState().selectedModel === model.id) await actions.offerStoppedDownload();
+    // Stopped by the visitor: offer the rest of the download again (what arrived is kept). A Stop that came once the
+    // files were in (the sessions were being made) stopped nothing: that model is loaded.
+    const { selectedModel, phase } = store.getState();
+    if (stopped === controller && selectedModel === model.id && phase === 'failed')
+      await actions.offerStoppedDownload();
   }
 
   /** Picks model `id`: loads it if stored or if it loads without asking (unless `offer`), else offers the download. */
