@@ -271,3 +271,25 @@ void test('Stop pressed once the files are in stops nothing: the model loads and
   assert.equal(useAppStore.getState().offer, null);
   Reflect.deleteProperty(globalThis, 'location');
 });
+
+void test('space freed in the storage panel lets the offered download start', async () => {
+  let quota = 2;
+  const storage = {
+    persisted: () => Promise.resolve(false),
+    persist: () => Promise.resolve(false),
+    estimate: () => Promise.resolve({ usage: 0, quota }),
+  };
+  Object.defineProperty(globalThis, 'navigator', { value: { storage }, configurable: true });
+  Object.defineProperty(globalThis, 'location', { value: { origin: 'http://test' }, configurable: true });
+  const controller = createController(() => new StoppableDownload(false));
+  setSettings({ model: 'dalle-mini-q8', backend: 'auto' });
+  await controller.start({ catalogUrl: 'http://test/models/catalog.json', wasmPaths: 'http://test/ort/' });
+  assert.equal(useAppStore.getState().phase, 'consent');
+  assert.match(useAppStore.getState().offer?.spaceProblem ?? '', /space/i, '3 bytes missing, 2 free');
+  quota = 1e12;
+  await controller.deleteStored('other-model/fp32');
+  assert.equal(useAppStore.getState().offer?.spaceProblem, null);
+  await controller.acceptDownload();
+  assert.equal(useAppStore.getState().phase, 'ready');
+  Reflect.deleteProperty(globalThis, 'location');
+});

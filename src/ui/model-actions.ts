@@ -291,7 +291,11 @@ export function createModelActions(worker: WorkerSlot, load: Loader): ModelActio
         store.setState({ storageReport: report, storage: report.storage });
       } catch (error) {
         store.setState({ error: t('errors.deleteFailed', { detail: messageOf(error) }) });
+        return;
       }
+      // The offer said to free space and try again: with space freed, it is worked out again.
+      const { phase, offer } = store.getState();
+      if (phase === 'consent' && offer?.spaceProblem) await pick(offer.model.id, { offer: true });
     },
 
     async reopenStore() {

@@ -45,7 +45,6 @@ export function spaceProblem(
   return t('consent.noSpace', { free: formatBytes(free), needed: formatBytes(missingBytes) });
 }
 
-/** Catalog ids whose folder is completely stored. */
 /**
  * Where "Not now" on the consent panel goes: a model that runs here with no download (the demo), if the site
  * has one.
