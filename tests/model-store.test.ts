@@ -4,6 +4,7 @@
  */
 import 'fake-indexeddb/auto';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import { IntegrityError } from '../src/model/integrity.ts';
 import { ManifestError } from '../src/model/manifest.ts';
@@ -12,7 +13,8 @@ import { FileNotStoredError } from '../src/store/errors.ts';
 import { ModelStore } from '../src/store/model-store.ts';
 import { indexedDbBackend, memoryBackend } from '../src/store/piece-store.ts';
 import type { StoreBackend } from '../src/store/piece-store.ts';
-import { fileKey, pieceKey, piecePrefix } from '../src/store/records.ts';
+import { fileKey, modelKey, pieceKey, piecePrefix } from '../src/store/records.ts';
+import type { ModelRecord } from '../src/store/records.ts';
 import { storedModelSource, storeModelSource } from '../src/store/store-model-source.ts';
 import { BASE_URL, FakeModelServer, SHARED_PATHS, syntheticModel, totalBytes } from './helpers/store-fixtures.ts';
 
@@ -169,6 +171,52 @@ void test('an update that stops half-way keeps the old version whole, to load of
   assert.equal(resumed.downloadedBytes, totalBytes(update) - stored, 'only what the update still lacked');
   assert.deepEqual(await store.manifestFrom(folder), update.manifest);
   assert.equal((await store.files.storedHashes()).size, update.files.size, 'the old version’s own files are gone');
+});
+
+void test('an update that only adds files and stops half-way also keeps the old version whole', async () => {
+  const store = new ModelStore(memoryBackend(), { pieceBytes: PIECE, storage: undefined });
+  const folder = new URL('.', BASE_URL).href;
+  await downloadModel(store, BASE_URL, mini.manifest, { fetch: new FakeModelServer(mini).fetch });
+  const extra = new Uint8Array(3 * PIECE).fill(7);
+  const added = {
+    path: 'extra.onnx',
+    bytes: extra.byteLength,
+    sha256: createHash('sha256').update(extra).digest('hex'),
+  };
+  const update = {
+    manifest: { ...mini.manifest, files: [...mini.manifest.files, added] },
+    files: new Map([...mini.files, ['extra.onnx', extra]]),
+  };
+  const failing = new FakeModelServer(update, { status: new Map([['extra.onnx', 503]]) });
+  await assert.rejects(downloadModel(store, BASE_URL, update.manifest, { fetch: failing.fetch }), /503/);
+  assert.deepEqual(await store.manifestFrom(folder), mini.manifest, 'offline, the stored version that is whole loads');
+  await downloadModel(store, BASE_URL, update.manifest, { fetch: new FakeModelServer(update).fetch });
+  assert.deepEqual(await store.manifestFrom(folder), update.manifest);
+});
+
+void test('a model record this version cannot read (a newer version’s) keeps its files when another model goes', async () => {
+  const backend = memoryBackend();
+  const store = new ModelStore(backend, { pieceBytes: PIECE, storage: undefined });
+  await downloadModel(store, BASE_URL, mini.manifest, { fetch: new FakeModelServer(mini).fetch });
+  await downloadModel(store, BASE_URL, mega.manifest, { fetch: new FakeModelServer(mega).fetch });
+  // A tab running a newer version stored mini again under a dtype this version does not know.
+  const future = { ...mini.manifest, dtype: 'int3', modelId: 'dalle-mini-next' };
+  const written = { manifest: future, savedAt: Date.now() } as unknown as ModelRecord;
+  await backend.put([[modelKey('dalle-mini-next/int3'), written]]);
+  assert.deepEqual(
+    (await store.listModels()).map((model) => model.id),
+    ['dalle-mini/q8', 'dalle-mega/q8'],
+  );
+  await store.deleteModel('dalle-mini/q8');
+  const source = storeModelSource(store, mini.manifest);
+  for (const [path, bytes] of mini.files) assert.deepEqual(await source.readFile(path), bytes, path);
+  // A record that lists nothing this version can find keeps every file.
+  await backend.put([
+    [modelKey('something/else'), { manifest: { format: 'other' }, savedAt: 0 } as unknown as ModelRecord],
+  ]);
+  await store.deleteModel('dalle-mega/q8');
+  for (const [path, bytes] of mega.files)
+    assert.deepEqual(await storeModelSource(store, mega.manifest).readFile(path), bytes, path);
 });
 
 void test('an entry that does not make sense reads as absent instead of crashing the store', async () => {

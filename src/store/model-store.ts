@@ -7,7 +7,15 @@ import type { ManifestFile } from '../model/manifest.ts';
 import type { StoredManifest } from '../model/stored-manifest.ts';
 import { FileStore } from './file-store.ts';
 import type { StorageKind, StoreBackend } from './piece-store.ts';
-import { MODEL_PREFIX, modelKey, parseModelRecord, storedBytesOf, storedModelId, uniqueFiles } from './records.ts';
+import {
+  listedHashes,
+  MODEL_PREFIX,
+  modelKey,
+  parseModelRecord,
+  storedBytesOf,
+  storedModelId,
+  uniqueFiles,
+} from './records.ts';
 import type { FileRecord, ModelRecord } from './records.ts';
 import { browserStorageManager, estimateSpace } from './storage-quota.ts';
 import type { StorageManagerLike } from './storage-quota.ts';
@@ -82,8 +90,8 @@ export class ModelStore {
     const replaced = parseModelRecord(await this.backend.get(modelKey(id)));
     // Offline, the whole old version loads while an update is half stored: the record and its files stay as they are.
     if (replaced?.previous && sameFiles(replaced.previous, manifest)) return;
-    const kept = new Set(manifest.files.map((file) => file.sha256));
-    const changed = replaced?.manifest.files.some((file) => !kept.has(file.sha256)) === true;
+    // Other files, also an update that only adds some: until they are in, the replaced version is the whole one.
+    const changed = replaced !== undefined && !sameFiles(replaced.manifest, manifest);
     const replacedWhole = changed && (await this.status(replaced.manifest)).complete;
     const previous = replacedWhole ? replaced.manifest : replaced?.previous;
     const record: ModelRecord = {
@@ -203,8 +211,14 @@ export class ModelStore {
    * interrupted cleanups.
    */
   private async removeUnusedFiles(): Promise<void> {
-    const manifests = (await this.manifests()).flatMap(manifestsOf);
-    const used = new Set(manifests.flatMap((manifest) => manifest.files.map((file) => file.sha256)));
+    const used = new Set<string>();
+    for (const key of await this.backend.keys(MODEL_PREFIX)) {
+      // A record this version cannot read may be a newer version's (another tab, updated first): its files stay.
+      // One that lists no files this version can find keeps every file: only "Delete all" clears it.
+      const hashes = listedHashes(await this.backend.get(key));
+      if (hashes === undefined) return;
+      for (const sha256 of hashes) used.add(sha256);
+    }
     for (const sha256 of await this.files.storedHashes()) if (!used.has(sha256)) await this.files.discard(sha256);
   }
 }

@@ -77,6 +77,29 @@ export function parseModelRecord(value: unknown): ModelRecord | undefined {
   }
 }
 
+/**
+ * The sha256 of every file a stored model record lists (its manifest's and the version it replaces), read loosely: a
+ * record another version of the app wrote may not parse here, and its files must not look unused. Undefined when
+ * the record lists no files in a form this version can find.
+ */
+export function listedHashes(value: unknown): string[] | undefined {
+  const filesOf = (manifest: unknown): unknown =>
+    typeof manifest === 'object' && manifest !== null && 'files' in manifest ? manifest.files : undefined;
+  const hashesOf = (files: unknown): string[] =>
+    Array.isArray(files)
+      ? files.flatMap((file: unknown) =>
+          typeof file === 'object' && file !== null && 'sha256' in file && typeof file.sha256 === 'string'
+            ? [file.sha256]
+            : [],
+        )
+      : [];
+  if (typeof value !== 'object' || value === null || !('manifest' in value)) return undefined;
+  const files = filesOf(value.manifest);
+  if (!Array.isArray(files)) return undefined;
+  const previous = 'previous' in value ? filesOf(value.previous) : undefined;
+  return [...hashesOf(files), ...hashesOf(previous)];
+}
+
 export function piecesOf(bytes: number, pieceBytes: number): number {
   return Math.ceil(bytes / pieceBytes);
 }
