@@ -64,6 +64,11 @@ void test('a corrupt stored value falls back to the defaults, field by field', (
   assert.deepEqual(readSettings({ count: 2, topK: 'x' }), { ...DEFAULT_SETTINGS, count: 2 });
 });
 
+void test('a seed typed with spaces or leading zeros is kept as typed: the field drew with it, a reload keeps it', () => {
+  for (const seedText of [' 42', '0042', '42 ']) assert.equal(readSettings({ seedText }).seedText, seedText);
+  assert.equal(readSettings({ seedText: '00004294967296' }).seedText, DEFAULT_SETTINGS.seedText);
+});
+
 void test('random seeds are valid seeds', () => {
   for (let i = 0; i < 100; i++) assert.ok(isValidSeed(randomSeed()));
 });

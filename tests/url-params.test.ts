@@ -71,6 +71,12 @@ void test('a share link reads back the sampling it was drawn with, also numbers 
   assert.deepEqual({ conditionScale, topK, topP, temperature }, sampling);
 });
 
+void test('a link’s seed follows the seed field’s rule: leading zeros and spaces are the same seed', () => {
+  assert.deepEqual(readUrlOptions('?seed=00000000042').settings, { seedText: '42', seedLocked: true });
+  assert.deepEqual(readUrlOptions('?seed=%2042').settings, { seedText: '42', seedLocked: true });
+  assert.equal(readUrlOptions('?seed=4294967296').problems.length, 1);
+});
+
 void test('no parameters: nothing set, no problems', () => {
   assert.deepEqual(readUrlOptions(''), { settings: {}, problems: [] });
   assert.deepEqual(readUrlOptions('?backend=auto'), { backend: 'auto', settings: {}, problems: [] });

@@ -31,3 +31,13 @@ export function parseSeed(text: string): number {
   if (!isValidSeed(value)) throw new SeedError(`seed must be a whole number from 0 to ${MAX_SEED}, got "${text}"`);
   return value;
 }
+
+/** parseSeed's seed, or undefined where it refuses the text. */
+export function seedOf(text: string): number | undefined {
+  try {
+    return parseSeed(text);
+  } catch (error) {
+    if (error instanceof SeedError) return undefined;
+    throw error;
+  }
+}

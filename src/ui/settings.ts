@@ -5,7 +5,7 @@
  * is one field in DrawSettings, DEFAULT_SETTINGS and SETTING_RULES. The sampling settings may be null: follow the
  * active model's suggestion (sampling-choice.ts).
  */
-import { isValidSeed, MAX_SEED } from '../core/seed.ts';
+import { MAX_SEED, seedOf } from '../core/seed.ts';
 import { isBackendName, MAX_CANDIDATES, MAX_IMAGES } from '../worker/protocol.ts';
 import type { BackendName } from '../worker/protocol.ts';
 import { FOLLOW_MODEL } from './sampling-choice.ts';
@@ -89,7 +89,8 @@ const MODEL_ID = /^[A-Za-z0-9._-]{1,100}$/;
 /** For each setting: the value read, or undefined when it is unusable (the default is taken). */
 const SETTING_RULES: { readonly [K in keyof DrawSettings]: (value: unknown) => DrawSettings[K] | undefined } = {
   count: (v) => (isValidNumber(NUMBER_RULES.count, v) ? v : undefined),
-  seedText: (v) => (typeof v === 'string' && /^[0-9]{1,10}$/.test(v) && isValidSeed(Number(v)) ? v : undefined),
+  // Kept as typed (" 42", "0042" draw seed 42 too), read back by the same rule as the field's.
+  seedText: (v) => (typeof v === 'string' && seedOf(v) !== undefined ? v : undefined),
   seedLocked: (v) => (typeof v === 'boolean' ? v : undefined),
   conditionScale: (v) => (v === null || isValidNumber(NUMBER_RULES.conditionScale, v) ? v : undefined),
   topK: (v) => (v === null || isValidNumber(NUMBER_RULES.topK, v) ? v : undefined),

@@ -7,7 +7,7 @@
  * setting keeps its current value.
  */
 import { MAX_PROMPT_CHARS } from '../text/prompt-checks.ts';
-import { isValidSeed } from '../core/seed.ts';
+import { MAX_SEED, seedOf } from '../core/seed.ts';
 import { BACKENDS, isBackendName } from '../worker/protocol.ts';
 import { t } from './i18n.ts';
 import { isModelId, isValidNumber, NUMBER_RULES } from './settings.ts';
@@ -74,11 +74,12 @@ export function readUrlOptions(search: string): UrlOptions {
 
   const seed = params.get('seed');
   if (seed !== null) {
-    const trimmed = seed.trim();
-    if (/^[0-9]{1,10}$/.test(trimmed) && isValidSeed(Number(trimmed))) {
-      settings.seedText = String(Number(trimmed));
+    // The seed field's rule: "0042" is seed 42, as typed there.
+    const parsed = seedOf(seed);
+    if (parsed !== undefined) {
+      settings.seedText = String(parsed);
       settings.seedLocked = true;
-    } else problem('seed', seed, t('seed.range', { max: 2 ** 32 - 1 }));
+    } else problem('seed', seed, t('seed.range', { max: MAX_SEED }));
   }
 
   const prompt = params.get('prompt') ?? undefined;
