@@ -21,6 +21,10 @@ test('ranks 4 candidates with CLIP on WASM and shows the best 2 first, scores on
   const shown = (await app.gridScores.allTextContents()).map(Number);
   expect(shown[0]!, 'best first').toBeGreaterThanOrEqual(shown[1]!);
 
+  // A screen reader hears the score with each finished image's button (a button's content is not read out).
+  await expect(app.page.getByTestId('grid.open').first()).toHaveAccessibleName(
+    new RegExp(`^Open image 1 large, CLIP score ${shown[0]!.toFixed(2)} \\(rank 1, candidate \\d\\)$`),
+  );
   await expect(app.gridScores.first()).toHaveCSS('opacity', '0');
   await app.gridImages.first().hover();
   await expect(app.gridScores.first()).toHaveCSS('opacity', '1');

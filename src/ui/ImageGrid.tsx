@@ -86,7 +86,10 @@ export function ImageGrid() {
                   type="button"
                   className="image-button"
                   data-testid="grid.open"
-                  aria-label={t('grid.open', { n: i + 1 })}
+                  // A button's content is not read out: its name carries the score the canvas's label holds.
+                  aria-label={
+                    scoreText ? `${t('grid.open', { n: i + 1 })}, ${scoreText}` : t('grid.open', { n: i + 1 })
+                  }
                   onClick={() => openViewer(i)}
                 >
                   <ImageCanvas rgba={rgba} imageSize={imageSize} label={label} testId="grid.image" />

@@ -1,5 +1,6 @@
 import { useTranslation } from 'react-i18next';
 import { useAppStore } from './store.ts';
+import { announcedProgress } from './announced-progress.ts';
 
 const BACKEND_LABELS = { webgpu: 'WebGPU', wasm: 'WASM' } as const;
 
@@ -16,14 +17,17 @@ export function StatusPanel() {
   const generating = useAppStore((s) => s.phase === 'generating');
 
   return (
-    <section className="status" aria-live="polite">
+    <section className="status">
+      <p className="sr-only" aria-live="polite" data-testid="status.announced">
+        {announcedProgress(progress, t)}
+      </p>
       {(backend || waiting) && (
         <p data-testid="status.backend" className="backend">
           {backend ? `${BACKEND_LABELS[backend]} · ${reason}` : t('status.choosingBackend')}
         </p>
       )}
       {modelId && (
-        <p data-testid="status.model" className="backend">
+        <p data-testid="status.model" className="backend" role="status">
           {t('status.model', { id: modelId })}
           {/* Synthetic checkpoints (npm run export -- --random …) have the real architecture but untrained weights. */}
           {modelId.startsWith('random-') && t('status.randomWeights')}
@@ -36,7 +40,7 @@ export function StatusPanel() {
         </div>
       )}
       {applyUpdate && (
-        <p data-testid="status.update" className="confirmation">
+        <p data-testid="status.update" className="confirmation" role="status">
           {t('update.ready')} {/* Not mid-drawing: the reload would throw the drawing away. */}
           <button type="button" data-testid="status.update-reload" onClick={applyUpdate} disabled={generating}>
             {t('update.reload')}
