@@ -293,3 +293,30 @@ void test('space freed in the storage panel lets the offered download start', as
   assert.equal(useAppStore.getState().phase, 'ready');
   Reflect.deleteProperty(globalThis, 'location');
 });
+
+void test('after a lost GPU, a model that asks first and is no longer stored is offered, not downloaded unasked', async () => {
+  Object.defineProperty(globalThis, 'location', { value: { origin: 'http://test' }, configurable: true });
+  class LosesDevice extends FakeGenerator {
+    override generate(): Promise<GenerateResult> {
+      return Promise.reject(new DeviceLostError('device reset'));
+    }
+  }
+  const workers: FakeGenerator[] = [];
+  const controller = createController(() => {
+    // The first worker had the model stored; it was deleted since (or it lived in memory, gone with the worker).
+    workers.push(workers.length === 0 ? new LosesDevice() : new StoppableDownload(false));
+    return workers.at(-1)!;
+  });
+  setSettings({ model: 'dalle-mini-q8', backend: 'auto' });
+  await controller.start({ catalogUrl: 'http://test/models/catalog.json', wasmPaths: 'http://test/ort/' });
+  assert.equal(useAppStore.getState().phase, 'ready');
+  useAppStore.setState({ prompt: 'a red apple' });
+  await controller.draw();
+  assert.equal(workers.length, 2);
+  assert.equal(workers[1]!.loads.length, 0, 'nothing downloaded unasked');
+  assert.equal(useAppStore.getState().phase, 'consent');
+  assert.match(useAppStore.getState().error ?? '', /device reset|GPU/i);
+  await controller.acceptDownload();
+  assert.equal(useAppStore.getState().phase, 'ready');
+  Reflect.deleteProperty(globalThis, 'location');
+});

@@ -87,15 +87,18 @@ export function createController(makeGenerator: () => DalleGenerator, events: Co
     },
   };
 
-  /** Terminating frees the dead worker's GPU memory; the new worker loads the model again. */
   /** Stops the load a restart started (where the store is in memory, that is a whole download again). */
   let restartLoad: AbortController | null = null;
 
+  /** Terminating frees the dead worker's GPU memory; the new worker loads the model again. */
   async function restart(why: string): Promise<void> {
     const reload = lastLoad;
     slot.replace();
     const stop = (restartLoad = new AbortController());
     try {
+      // A model that asks before its download is not downloaded again unasked (deleted meanwhile, or memory mode).
+      const ask = reload !== null && (await modelActions.reloadNeedsConsent().catch(() => false));
+      if (ask) return await modelActions.offerStoppedDownload();
       if (reload) await controller.load(reload, { signal: stop.signal });
     } finally {
       restartLoad = null;

@@ -38,6 +38,11 @@ export interface ModelActions {
    * for a model that loads without asking, so the page is never left without a way on.
    */
   offerStoppedDownload(): Promise<void>;
+  /**
+   * Whether loading the selected model again (in a fresh worker, after a lost GPU) would download files of a model
+   * that asks first: deleted meanwhile, or kept in memory only, where a new worker starts empty.
+   */
+  reloadNeedsConsent(): Promise<boolean>;
   refreshStorage(): Promise<void>;
   /** Deletes one stored model (StoredModelInfo.id), or every one with null. */
   deleteStored(id: string | null): Promise<void>;
@@ -224,6 +229,13 @@ export function createModelActions(worker: WorkerSlot, load: Loader): ModelActio
     },
 
     selectModel: (id) => pick(id, { offer: false }),
+
+    async reloadNeedsConsent() {
+      const model = modelById(store.getState().selectedModel ?? '');
+      if (!model?.askBeforeDownload || !options) return false;
+      const info = await worker.current().inspect(modelFolderUrl(model, options.catalogUrl));
+      return !info.complete;
+    },
 
     async offerStoppedDownload() {
       const { selectedModel, error } = store.getState();
