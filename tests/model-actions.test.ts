@@ -320,3 +320,23 @@ void test('after a lost GPU, a model that asks first and is no longer stored is 
   assert.equal(useAppStore.getState().phase, 'ready');
   Reflect.deleteProperty(globalThis, 'location');
 });
+
+void test('storage allowed while the model downloads into memory: the load starts again in a fresh worker', async () => {
+  Object.defineProperty(globalThis, 'location', { value: { origin: 'http://test' }, configurable: true });
+  const workers: StoppableDownload[] = [];
+  const controller = createController(() => {
+    workers.push(new StoppableDownload(workers.length === 0));
+    return workers.at(-1)!;
+  });
+  setSettings({ model: 'demo', backend: 'auto' });
+  const starting = controller.start({ catalogUrl: 'http://test/models/catalog.json', wasmPaths: 'http://test/ort/' });
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.equal(useAppStore.getState().phase, 'loading');
+  await controller.reopenStore();
+  await starting;
+  assert.equal(workers.length, 2, 'a fresh worker probes storage again');
+  assert.equal(workers[1]!.loads.length, 1);
+  assert.equal(useAppStore.getState().phase, 'ready');
+  assert.equal(useAppStore.getState().offer, null);
+  Reflect.deleteProperty(globalThis, 'location');
+});

@@ -47,7 +47,8 @@ export interface ModelActions {
   /** Deletes one stored model (StoredModelInfo.id), or every one with null. */
   deleteStored(id: string | null): Promise<void>;
   /**
-   * Starts a fresh worker, which probes storage again (after the Storage Access API granted it), and reloads the model.
+   * Starts a fresh worker, which probes storage again (after the Storage Access API granted it), and reloads the model:
+   * once a drawing has ended; a load under way (into memory) starts again.
    */
   reopenStore(): Promise<void>;
 }
@@ -311,9 +312,14 @@ export function createModelActions(worker: WorkerSlot, load: Loader): ModelActio
     },
 
     async reopenStore() {
-      const { phase, selectedModel } = store.getState();
-      // Not while the worker is busy: replacing it would fail what it is doing.
-      if (downloading || phase === 'loading' || phase === 'generating') return;
+      // A drawing ends first: replacing the worker would fail it.
+      await new Promise<void>((resolve) => {
+        if (store.getState().phase !== 'generating') return resolve();
+        const stop = store.subscribe(({ phase }) => phase !== 'generating' && (stop(), resolve()));
+      });
+      // A load into memory is given up: the model now goes to the storage the visitor allowed.
+      downloading?.abort();
+      const { selectedModel } = store.getState();
       worker.replace();
       workerModel = null;
       if (selectedModel !== null) await actions.selectModel(selectedModel);
