@@ -10,6 +10,7 @@ import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { exportModel } from '../tools/exporter/export-model.ts';
 import { ensureRandomCheckpoint } from '../tools/exporter/random-checkpoint.ts';
+import { markStaging } from '../tools/node/staging.ts';
 import { runTool } from './helpers/cli.ts';
 import type { CliResult } from './helpers/cli.ts';
 import { tinyCheckpoint, tinyModel } from './helpers/fixtures.ts';
@@ -164,6 +165,7 @@ void test('an export sweeps staging folders of dead processes beside --out, and 
   const root = temp();
   const dead = deadPid();
   const alive = process.ppid;
+  // Ours: made by createStaging (a mark inside) or set aside by a swap (a claim beside).
   const folders = [
     `.model.partial-${dead}`,
     `.other.partial-${dead}`,
@@ -173,8 +175,16 @@ void test('an export sweeps staging folders of dead processes beside --out, and 
     `.gone.old-${dead}`,
   ];
   for (const name of folders) mkdirSync(join(root, name));
+  for (const name of folders.filter((name) => name.includes('.partial-'))) markStaging(join(root, name));
   writeFileSync(join(root, `.gone.old-${dead}`, 'manifest.json'), 'the model set aside');
+  writeFileSync(join(root, `.gone.old-${dead}.claim`), `${dead}\n`);
+  writeFileSync(join(root, `.never.old-${dead}.claim`), `${dead}\n`);
   writeFileSync(join(root, `.file.partial-${dead}`), 'a file, not ours');
+  // The visitor's own folders that merely look like leftovers: no mark, no claim.
+  for (const name of [`.thesis.partial-${dead}`, `.photos.old-${dead}`]) {
+    mkdirSync(join(root, name));
+    writeFileSync(join(root, name, 'notes.txt'), 'mine');
+  }
   const { dalle, vqgan } = tinyCheckpoint();
   exportModel({ dalleDir: dalle, vqganDir: vqgan, outDir: join(root, 'model'), dtype: 'fp32' });
   assert.deepEqual(
@@ -183,10 +193,18 @@ void test('an export sweeps staging folders of dead processes beside --out, and 
       `.file.partial-${dead}`,
       `.model.partial-${alive}`,
       '.model.partial-abc',
+      `.thesis.partial-${dead}`,
+      `.photos.old-${dead}`,
       'gone',
       'model',
       `model.partial-${dead}`,
     ].sort(),
+  );
+  assert.equal(readFileSync(join(root, `.thesis.partial-${dead}`, 'notes.txt'), 'utf8'), 'mine');
+  assert.deepEqual(
+    readdirSync(join(root, 'model')).filter((name) => name.startsWith('.')),
+    [],
+    'no mark in the output',
   );
   assert.equal(
     readFileSync(join(root, 'gone', 'manifest.json'), 'utf8'),

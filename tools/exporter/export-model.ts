@@ -12,7 +12,7 @@ import type { DalleBartConfig, VqganConfig } from '../../src/model/config.ts';
 import { MANIFEST_FORMAT, TEXT_SPECIAL_TOKENS } from '../../src/model/manifest.ts';
 import type { GraphEntry, GraphName, ManifestFile, ModelManifest } from '../../src/model/manifest.ts';
 import { forEachPiece } from '../node/read-fully.ts';
-import { createStaging, replaceWithStaged } from '../node/staging.ts';
+import { createStaging, replaceWithStaged, STAGING_MARK } from '../node/staging.ts';
 import { checkExportTarget } from './export-target.ts';
 import { CheckpointError, FlaxCheckpoint } from './flax-msgpack.ts';
 import { CODE_COLORS_FILE } from './code-colors.ts';
@@ -306,6 +306,7 @@ export function exportModel(options: ExportOptions): ModelManifest {
     }
     const hasWords = existsSync(join(staging, OPTIONAL_FILES[0]));
     const files: ManifestFile[] = readdirSync(staging)
+      .filter((path) => path !== STAGING_MARK)
       .sort()
       .map((path) => describeFile(staging, path));
     const c = model.dalleConfig;

@@ -20,7 +20,7 @@ import { DalleEngine } from '../../src/pipeline/engine.ts';
 import { DEFAULT_SAMPLING, superCondition, topKIndices } from '../../src/pipeline/sampler.ts';
 import { loadPromptEncoder } from '../../src/text/prompt-encoder.ts';
 import { openModelFolder } from '../node/model-folder.ts';
-import { stagingPath } from '../node/staging.ts';
+import { markStaging, stagingPath } from '../node/staging.ts';
 import { exportModel } from './export-model.ts';
 import { loadDalle } from '../../src/pipeline/load-dalle.ts';
 import type { LoadedDalle } from '../../src/pipeline/load-dalle.ts';
@@ -183,6 +183,8 @@ export async function printQuantizationReport(options: {
   const fp32Dir = stagingPath(join(options.cacheDir, 'report-fp32'));
   try {
     exportModel({ dalleDir: options.dalleDir, vqganDir: options.vqganDir, outDir: fp32Dir, dtype: 'fp32' });
+    // Swept like a staging folder if this run is killed before the finally below.
+    markStaging(fp32Dir);
     const report = await measureQuantizationError(fp32Dir, options.quantizedDir);
     console.log(formatQuantizationReport(report));
     // WASM's decoder multiplies with int8 activations: its own error, next to the full decoder's.

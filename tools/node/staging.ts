@@ -3,12 +3,23 @@
  * complete old or a complete new one. Names carry the writer's pid: `.<name>.partial-<pid>` while
  * building, `.<name>.old-<pid>` for the previous output during the swap. A process that dies
  * leaves them behind; the next writer in the same folder (or the cleanup guard) sweeps those
- * whose process is gone, and only those.
+ * whose process is gone, and only those it can tell are its own: a staging folder holds a mark file, and a set-aside
+ * output has a claim file beside it. A folder of the visitor's that merely has such a name is never touched.
  */
-import { lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 const LEFTOVER = /^\.(.+)\.(partial|old)-([1-9][0-9]{0,9})$/;
+/** Inside a staging folder: this project made it. Removed from the output once it is in place. */
+export const STAGING_MARK = '.dalle-mini-web-staging';
+/** Beside `.<name>.old-<pid>`: this project set that output aside (its own files are left as they were). */
+const CLAIM = '.claim';
+const LEFTOVER_CLAIM = /^\.(.+)\.old-([1-9][0-9]{0,9})\.claim$/;
+
+/** Marks `dir` as a staging folder of this project's, so a sweep may delete it once its writer is gone. */
+export function markStaging(dir: string): void {
+  writeFileSync(join(dir, STAGING_MARK), `${process.pid}\n`);
+}
 
 export function stagingPath(target: string, pid = process.pid): string {
   return join(dirname(target), `.${basename(target)}.partial-${pid}`);
@@ -65,23 +76,31 @@ export function sweepLeftovers(dir: string, deadPids: readonly number[] = []): s
     return [];
   }
   const swept: string[] = [];
+  const gone = (pid: number): boolean => pid !== process.pid && (deadPids.includes(pid) || !isProcessAlive(pid));
   // Set-aside outputs first, so one whose new output never arrived is restored rather than lost.
   for (const name of names.sort((a, b) => Number(b.includes('.old-')) - Number(a.includes('.old-')))) {
     const match = LEFTOVER.exec(name);
-    if (!match) continue;
-    const pid = Number(match[3]);
-    if (pid === process.pid || (!deadPids.includes(pid) && isProcessAlive(pid))) continue;
+    if (!match || !gone(Number(match[3]))) continue;
     const path = join(dir, name);
+    const old = match[2] === 'old';
     try {
       if (!lstatSync(path).isDirectory()) continue;
+      if (!exists(old ? `${path}${CLAIM}` : join(path, STAGING_MARK))) continue;
       const target = join(dir, match[1]!);
-      if (match[2] === 'old' && !exists(target)) renameSync(path, target);
+      if (old && !exists(target)) renameSync(path, target);
       else rmSync(path, { recursive: true, force: true });
+      if (old) rmSync(`${path}${CLAIM}`, { force: true });
       swept.push(name);
     } catch (error) {
       // Another sweeper got there first.
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     }
+  }
+  // A claim whose writer died before it set anything aside.
+  for (const name of names) {
+    const match = LEFTOVER_CLAIM.exec(name);
+    const path = join(dir, name);
+    if (match && gone(Number(match[2])) && !exists(path.slice(0, -CLAIM.length))) rmSync(path, { force: true });
   }
   return swept;
 }
@@ -92,19 +111,27 @@ export function createStaging(target: string): string {
   const staging = stagingPath(target);
   rmSync(staging, { recursive: true, force: true });
   mkdirSync(staging);
+  markStaging(staging);
   return staging;
 }
 
 /** Swaps `staging` in at `target`: old output aside, new one in, old deleted. A failed swap puts the old one back. */
 export function replaceWithStaged(staging: string, target: string): void {
   const aside = asidePath(target);
+  const claim = `${aside}${CLAIM}`;
   const hadOld = exists(target);
-  if (hadOld) renameSync(target, aside);
+  if (hadOld) {
+    writeFileSync(claim, `${process.pid}\n`);
+    renameSync(target, aside);
+  }
   try {
     renameSync(staging, target);
   } catch (error) {
     if (hadOld) renameSync(aside, target);
+    rmSync(claim, { force: true });
     throw error;
   }
+  rmSync(join(target, STAGING_MARK), { force: true });
   if (hadOld) rmSync(aside, { recursive: true, force: true });
+  rmSync(claim, { force: true });
 }
