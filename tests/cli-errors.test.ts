@@ -43,6 +43,9 @@ void test('generate refuses sampling flags and seeds before loading the model, i
       /--seed: seed must be a whole number from 0 to 4294967295, got "9007199254740993"/,
     ],
     [['--seed', '4294967296'], /--seed: seed must be a whole number from 0 to 4294967295/],
+    // An unquoted prompt: "a" would be drawn and "red fox" dropped.
+    [['--prompt', 'a', 'red', 'fox'], /unexpected "red": a value of several words needs quotes/],
+    [['--prompt', '-- a cat'], /--prompt needs a value \(one that starts with "--" is written --prompt=…\)/],
   ];
   const results = await Promise.all(
     cases.map(([flags]) =>
@@ -50,6 +53,18 @@ void test('generate refuses sampling flags and seeds before loading the model, i
     ),
   );
   results.forEach((result, i) => assert.match(oneErrorLine(result), cases[i]![1]));
+});
+
+void test('a CLIP export refuses the flags only DALL·E exports use, rather than ignore them', async () => {
+  const out = join(dir, 'clip');
+  for (const flags of [
+    ['--catalog', join(dir, 'c.json')],
+    ['--shard-mb', '8'],
+    ['--dalle', dir],
+  ]) {
+    const result = await runTool('export', ['--random', 'clip-tiny', '--seed', '1', '--out', out, ...flags]);
+    assert.match(oneErrorLine(result), new RegExp(`${flags[0]} does not apply to a CLIP export`));
+  }
 });
 
 void test('a missing model, a corrupted file and a deleted file are one line each', async () => {

@@ -14,10 +14,15 @@ export interface ParsedArgs {
   readonly positional: string[];
 }
 
+/**
+ * @param takesPositional whether words outside flags mean something to the tool (tokenize's text); elsewhere they are
+ * refused: an unquoted `--prompt a red fox` would otherwise draw "a" and drop the rest without a word.
+ */
 export function parseArgs(
   argv: readonly string[],
   known: readonly string[],
   knownSwitches: readonly string[] = [],
+  { takesPositional = false }: { takesPositional?: boolean } = {},
 ): ParsedArgs {
   const values = new Map<string, string>();
   const switches = new Set<string>();
@@ -25,6 +30,8 @@ export function parseArgs(
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (!arg.startsWith('--')) {
+      if (!takesPositional)
+        throw new UsageError(`unexpected "${arg}": a value of several words needs quotes (--prompt "a red fox")`);
       positional.push(arg);
       continue;
     }
@@ -40,7 +47,7 @@ export function parseArgs(
       );
     const value = inline ?? argv[++i];
     if (value === undefined || (inline === undefined && value.startsWith('--')))
-      throw new UsageError(`--${flag} needs a value`);
+      throw new UsageError(`--${flag} needs a value (one that starts with "--" is written --${flag}=…)`);
     values.set(flag, value);
   }
   return { values, switches, positional };

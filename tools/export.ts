@@ -6,7 +6,7 @@
  * npm run export -- --random clip-tiny --seed <n> --out <dir> [--dtype fp32|q8]     (a CLIP ranking model)
  * npm run export -- --clip <hub CLIP folder> --out <dir> [--dtype fp32|fp16|q8] [--model-id <id>] [--logit-scale
  * 4.6052]   (a folder of ONNX graphs, or Flax weights whose graphs are built: fp32 or q8)
- * Any of them: [--shard-mb 64] [--catalog public/models/catalog.json [--catalog-url <folder URL>]]
+ * DALL·E exports: [--shard-mb 64] [--catalog public/models/catalog.json [--catalog-url <folder URL>]]
  *
  * --out is checked before anything is downloaded or written (exporter/export-target.ts), and
  * a cleanup guard removes this run's staging folders if it is interrupted.
@@ -121,8 +121,32 @@ function sourceFrom(args: ParsedArgs, cacheDir: string): Source {
   return { dalle, vqgan, usesCache: false, prepare: () => Promise.resolve() };
 }
 
+/** Flags of DALL·E exports that a CLIP export has no use for: refused rather than silently ignored. */
+const NOT_FOR_CLIP = [
+  'dalle',
+  'vqgan',
+  'from-hub',
+  'revision',
+  'vqgan-repo',
+  'vqgan-revision',
+  'hub-endpoint',
+  'cache-dir',
+  'report',
+  // A CLIP folder's graphs are single files, and `--catalog` writes DALL·E models' entries (rankers are by hand).
+  'shard-mb',
+  'catalog',
+  'catalog-url',
+  'int8-activations',
+  'no-int8-activations',
+];
+
 /** CLIP ranking models: a random tiny one, or a hub folder packaged with our manifest (exporter/clip). */
 function exportClip(args: ParsedArgs, out: string): void {
+  for (const flag of NOT_FOR_CLIP)
+    if (args.values.has(flag) || args.switches.has(flag))
+      throw new UsageError(`--${flag} does not apply to a CLIP export (see the README's "Best of N" section)`);
+  // An interrupted export leaves no staging folder beside --out, as a DALL·E export does not.
+  startCleanupGuard([dirname(resolve(out))]);
   const dtype = args.values.get('dtype') ?? (args.values.has('clip') ? 'q8' : 'fp32');
   const force = args.switches.has('force');
   const clipDir = args.values.get('clip');

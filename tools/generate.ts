@@ -2,14 +2,13 @@
  * npm run generate -- --model <dir> --prompt "…" --seed <n> --images <k>
  *   [--top-k 50 --top-p 1 --temperature 1 --condition-scale 10] --out <dir>
  *   [--rank <CLIP folder> [--candidates <N ≥ k>]]
- * Writes image-0.png … and tokens.json (k arrays of 256 codes), using the same pipeline as the app
+ * Writes image-0.png … and tokens.json (k arrays of 256 codes), replacing an earlier drawing in --out as a whole
+ * (tools/node/drawing-output.ts), using the same pipeline as the app
  * (onnxruntime-web, WASM backend, in Node). With --rank it draws N candidates, scores them with
  * CLIP against the prompt as typed, writes the best k as image-0.png (best) … and scores.json
  * (every candidate's seed index, score and tokens, and which were shown).
  */
 import { availableParallelism } from 'node:os';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import * as ort from 'onnxruntime-web';
 import { generateImages } from '../src/pipeline/generate-images.ts';
 import { ownKernelsOnWasm, sessionOptionsFor } from '../src/pipeline/session-options.ts';
@@ -23,6 +22,7 @@ import { intArg, numberArg, parseArgs, runCli, seedArg, UsageError } from './cli
 import { openClipFolder, openModelFolder } from './node/model-folder.ts';
 import { drawBestOf } from '../src/pipeline/best-of-n.ts';
 import { loadClipRanker } from '../src/pipeline/clip/clip-ranker.ts';
+import { writeDrawing } from './node/drawing-output.ts';
 import { ensureOutputDir } from './node/output-dir.ts';
 import { spawnNodeGemmHelper } from './node/gemm-helper.ts';
 import { encodePng } from './node/png.ts';
@@ -112,9 +112,6 @@ async function main(): Promise<void> {
     );
     process.stderr.write('\n');
     await Promise.all([dispose(), ranker.dispose()]);
-    ranked.best.forEach(({ image }, i) =>
-      writeFileSync(join(outDir, `image-${i}.png`), encodePng(image, imageSize, imageSize)),
-    );
     const scores = {
       ranker: { modelId: clip.manifest.modelId, dtype: clip.manifest.dtype, logitScale: clip.manifest.logitScale },
       prompt,
@@ -122,7 +119,13 @@ async function main(): Promise<void> {
       shown: ranked.best.map(({ index }) => index),
       candidates: ranked.candidates.map(({ index, score, tokens }) => ({ index, score, tokens: Array.from(tokens) })),
     };
-    writeFileSync(join(outDir, 'scores.json'), `${JSON.stringify(scores)}\n`);
+    writeDrawing(
+      outDir,
+      new Map<string, Uint8Array | string>([
+        ...ranked.best.map(({ image }, i) => [`image-${i}.png`, encodePng(image, imageSize, imageSize)] as const),
+        ['scores.json', `${JSON.stringify(scores)}\n`],
+      ]),
+    );
     console.log(
       `wrote the best ${count} of ${candidates} image(s) and scores.json to ${out} in ${((Date.now() - started) / 1000).toFixed(1)} s`,
     );
@@ -146,11 +149,14 @@ async function main(): Promise<void> {
   );
   process.stderr.write('\n');
   await dispose();
-  result.images.forEach((rgba, i) =>
-    writeFileSync(join(outDir, `image-${i}.png`), encodePng(rgba, imageSize, imageSize)),
-  );
   const tokens = result.tokens.map((codes) => Array.from(codes));
-  writeFileSync(join(outDir, 'tokens.json'), `${JSON.stringify(tokens)}\n`);
+  writeDrawing(
+    outDir,
+    new Map<string, Uint8Array | string>([
+      ...result.images.map((rgba, i) => [`image-${i}.png`, encodePng(rgba, imageSize, imageSize)] as const),
+      ['tokens.json', `${JSON.stringify(tokens)}\n`],
+    ]),
+  );
   console.log(`wrote ${count} image(s) and tokens.json to ${out} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 

@@ -12,7 +12,7 @@ import { parseArgs, runCli, seedArg, UsageError } from './cli-args.ts';
 import { openModelFolder } from './node/model-folder.ts';
 
 async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2), ['model', 'seed']);
+  const args = parseArgs(process.argv.slice(2), ['model', 'seed'], [], { takesPositional: true });
   const modelDir = args.values.get('model');
   if (!modelDir || args.positional.length === 0)
     throw new UsageError('usage: npm run tokenize -- --model <dir> "<prompt>" [--seed n]');
