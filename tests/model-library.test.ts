@@ -39,6 +39,25 @@ void test('inspect reports the whole model as missing, then complete after open;
   assert.deepEqual(vocab, await opened.source.readFile(manifest.tokenizer.vocab));
 });
 
+void test('offline during an unfinished update (the service worker still serves its manifest), the whole old version opens', async () => {
+  const server = serveFolder(dir, BASE);
+  const library = testLibrary(server, indexedDbBackend('library-update-offline'));
+  const stored = await library.manifest(BASE);
+  await library.open(BASE, stored);
+  // The next version adds a file; the network goes before it arrives.
+  const extra = { path: 'extra.bin', bytes: 4, sha256: 'ab'.repeat(32) };
+  const update = { ...stored, files: [...stored.files, extra] };
+  server.offline = true;
+  const opened = await library.open(BASE, update);
+  assert.deepEqual(opened.source.manifest, stored);
+  const vocab = await opened.source.readFile(stored.tokenizer.vocab);
+  assert.ok(vocab.byteLength > 0);
+  // Other failures are not hidden behind the old version: a file that is not what its manifest says.
+  server.offline = false;
+  const wrong = { ...stored, files: [...stored.files, { ...extra, path: 'vocab.json', sha256: 'cd'.repeat(32) }] };
+  await assert.rejects(library.open(BASE, wrong), /sha256|bytes/);
+});
+
 void test('offline with nothing stored, inspect fails with the network error', async () => {
   const server = serveFolder(dir, BASE);
   server.offline = true;

@@ -78,8 +78,8 @@ let ortBuild: BackendName | undefined;
 
 export function browserModelLoader(library: ModelLibrary): ModelLoader {
   return async (params, onProgress, signal): Promise<LoadedModel> => {
-    const manifest = await library.manifest(params.modelUrl);
-    const picked = await chooseBackend(navigatorGpu(), params.backend, needsShaderF16(manifest));
+    const latest = await library.manifest(params.modelUrl);
+    const picked = await chooseBackend(navigatorGpu(), params.backend, needsShaderF16(latest));
 
     const wasm = wasmThreads(globalThis.crossOriginIsolated, globalThis.navigator.hardwareConcurrency);
     ort.env.wasm.numThreads = wasm.threads;
@@ -88,10 +88,12 @@ export function browserModelLoader(library: ModelLibrary): ModelLoader {
     ort.env.wasm.proxy = false;
 
     // Downloads only after the backend is settled: a model this browser cannot run costs no bandwidth.
-    const opened = await library.open(params.modelUrl, manifest, {
+    const opened = await library.open(params.modelUrl, latest, {
       signal,
       onProgress: (p) => onProgress({ stage: 'download', ...p }),
     });
+    // The version that loads: `latest`, or offline the whole one stored before an unfinished update (same dtype).
+    const { manifest } = opened.source;
     const fits = chooseBatchSizes(manifest, deviceLimits(choice), choice.backend);
     // A captured decoder runs batches up to the size it was captured for (smaller ones padded): a full grid's, the
     // most one drawing asks for, when it fits. Its batches stay within it, so it is never made again.

@@ -8,7 +8,9 @@ import type { ModelManifest } from '../model/manifest.ts';
 import { asClipManifest, asDalleManifest } from '../model/stored-manifest.ts';
 import type { StoredManifest } from '../model/stored-manifest.ts';
 import type { ModelSource } from '../model/model-source.ts';
+import { ModelFileUnavailableError } from '../model/integrity.ts';
 import { downloadModel } from '../store/download.ts';
+import { DownloadHttpError, DownloadInterruptedError } from '../store/errors.ts';
 import type { DownloadProgress } from '../store/progress.ts';
 import type { ModelStore } from '../store/model-store.ts';
 import type { StorageChoice } from '../store/storage-probe.ts';
@@ -56,6 +58,29 @@ function storageInfo(choice: StorageChoice): StorageInfo {
   return choice.kind === 'memory' ? { kind: 'memory', notice: choice.notice } : { kind: 'indexeddb' };
 }
 
+/**
+ * An update whose files cannot be fetched (offline, while the service worker still answers with the new manifest.json
+ * it kept): the whole version stored before it loads instead, if there is one of the same kind. Undefined otherwise,
+ * and for errors the network does not explain (a wrong sha256, a full disk, the visitor's Stop).
+ */
+async function wholeVersionInstead<M extends StoredManifest>(
+  models: ModelStore,
+  folder: string,
+  manifest: M,
+  error: unknown,
+): Promise<M | undefined> {
+  const unreachable =
+    error instanceof DownloadInterruptedError ||
+    error instanceof DownloadHttpError ||
+    error instanceof ModelFileUnavailableError;
+  if (!unreachable) return undefined;
+  const whole = await models.manifestFrom(folder);
+  if (!whole || whole.format !== manifest.format || storedModelId(whole) !== storedModelId(manifest)) return undefined;
+  if (!(await models.status(whole)).complete) return undefined;
+  // Same format and id as `manifest`: the same kind of model, an older version of it.
+  return whole as M;
+}
+
 export function createModelLibrary({ openStore, fetch }: ModelLibraryDeps): ModelLibrary {
   let opened: Promise<OpenedStore> | undefined;
   const store = (): Promise<OpenedStore> => (opened ??= openStore());
@@ -96,11 +121,19 @@ export function createModelLibrary({ openStore, fetch }: ModelLibraryDeps): Mode
 
     async open(modelUrl, manifest, options = {}) {
       const { store: models } = await store();
-      await downloadModel(models, modelFolderUrl(modelUrl).href, manifest, { ...options, ...(fetch ? { fetch } : {}) });
+      const folder = modelFolderUrl(modelUrl).href;
+      let opened = manifest;
+      try {
+        await downloadModel(models, folder, manifest, { ...options, ...(fetch ? { fetch } : {}) });
+      } catch (error) {
+        const whole = await wholeVersionInstead(models, folder, manifest, error);
+        if (!whole) throw error;
+        opened = whole;
+      }
       const loaded = async (): Promise<void> => {
-        if (models.kind === 'memory') await models.deleteModel(storedModelId(manifest));
+        if (models.kind === 'memory') await models.deleteModel(storedModelId(opened));
       };
-      return { source: storeModelSource(models, manifest), loaded };
+      return { source: storeModelSource(models, opened), loaded };
     },
 
     async storage(action) {
