@@ -88,3 +88,11 @@ export class DownloadCancelledError extends ExpectedError {
     super('The download was cancelled. Completed pieces are kept: starting it again resumes where it stopped.');
   }
 }
+
+/** A delete while another tab of the site downloads a model: its files could go from under it. */
+export class StoreBusyError extends ExpectedError {
+  override name = 'StoreBusyError';
+  constructor() {
+    super('Another tab of this site is downloading a model. Delete once that download has finished or been stopped.');
+  }
+}

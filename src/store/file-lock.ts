@@ -5,13 +5,17 @@
  * across tabs and workers of the origin; where it is missing (Node, old browsers) a lock within this realm does.
  */
 import { untilAborted } from '../core/abort.ts';
-import { DownloadCancelledError } from './errors.ts';
+import { DownloadCancelledError, StoreBusyError } from './errors.ts';
 
 /** A lock name: the site's other tabs use the same one for the same file. */
 const lockName = (sha256: string): string => `dalle-mini-web:file:${sha256}`;
 
 interface LockManagerLike {
-  request<T>(name: string, options: { signal?: AbortSignal }, work: () => Promise<T>): Promise<T>;
+  request<T>(
+    name: string,
+    options: { signal?: AbortSignal; mode?: 'shared' | 'exclusive'; ifAvailable?: boolean },
+    work: (lock: unknown) => Promise<T>,
+  ): Promise<T>;
 }
 
 function webLocks(): LockManagerLike | undefined {
@@ -66,6 +70,48 @@ export async function withFileLock<T>(
       return withLocalLock(lockName(sha256), signal, work);
     // The wait was aborted (an AbortError DOMException): the visitor stopped the download.
     if (!started && signal?.aborted) throw new DownloadCancelledError();
+    throw error;
+  }
+}
+
+/** Held shared by every download of the site's tabs, asked for alone by a delete. */
+const DOWNLOADS_LOCK = 'dalle-mini-web:downloads';
+
+/**
+ * Runs a download while holding the site's downloads lock, shared: other tabs' downloads go on, a delete waits for
+ * none of them but is refused while any runs (withNoDownloads).
+ */
+export async function whileDownloading<T>(acrossTabs: boolean, work: () => Promise<T>): Promise<T> {
+  const locks = acrossTabs ? webLocks() : undefined;
+  if (!locks) return work();
+  let started = false;
+  try {
+    return await locks.request(DOWNLOADS_LOCK, { mode: 'shared' }, () => {
+      started = true;
+      return work();
+    });
+  } catch (error) {
+    if (!started && error instanceof DOMException && error.name === 'SecurityError') return work();
+    throw error;
+  }
+}
+
+/**
+ * Runs a delete unless a download runs in another tab (or worker) of the site, which it would take files from: then
+ * StoreBusyError. Within one realm the page refuses deletes during its own downloads itself.
+ */
+export async function withNoDownloads<T>(acrossTabs: boolean, work: () => Promise<T>): Promise<T> {
+  const locks = acrossTabs ? webLocks() : undefined;
+  if (!locks) return work();
+  let started = false;
+  try {
+    return await locks.request(DOWNLOADS_LOCK, { mode: 'exclusive', ifAvailable: true }, (lock) => {
+      started = true;
+      if (lock === null) throw new StoreBusyError();
+      return work();
+    });
+  } catch (error) {
+    if (!started && error instanceof DOMException && error.name === 'SecurityError') return work();
     throw error;
   }
 }

@@ -6,6 +6,7 @@
 import type { ManifestFile } from '../model/manifest.ts';
 import type { StoredManifest } from '../model/stored-manifest.ts';
 import { FileStore } from './file-store.ts';
+import { withNoDownloads } from './file-lock.ts';
 import type { StorageKind, StoreBackend } from './piece-store.ts';
 import {
   listedHashes,
@@ -167,16 +168,21 @@ export class ModelStore {
       : { kind: this.kind, modelBytes };
   }
 
-  /** Deletes the model and the files no other stored model uses; resolves to the bytes freed. */
-  async deleteModel(id: string): Promise<number> {
-    const before = await this.modelBytes();
-    await this.backend.delete([modelKey(id)]);
-    await this.removeUnusedFiles();
-    return before - (await this.modelBytes());
+  /**
+   * Deletes the model and the files no other stored model uses; resolves to the bytes freed. Refused (StoreBusyError)
+   * while another tab of the site downloads, as `deleteAll` is.
+   */
+  deleteModel(id: string): Promise<number> {
+    return withNoDownloads(this.kind === 'indexeddb', async () => {
+      const before = await this.modelBytes();
+      await this.backend.delete([modelKey(id)]);
+      await this.removeUnusedFiles();
+      return before - (await this.modelBytes());
+    });
   }
 
-  async deleteAll(): Promise<void> {
-    await this.backend.clear();
+  deleteAll(): Promise<void> {
+    return withNoDownloads(this.kind === 'indexeddb', () => this.backend.clear());
   }
 
   /** Stored bytes of every stored model's files, each file once. */

@@ -12,6 +12,7 @@ const TRANSLATED = [
   'DeviceLostError',
   'WorkerCrashedError',
   'StorageQuotaError',
+  'StoreBusyError',
   'DownloadHttpError',
   'DownloadInterruptedError',
   'IntegrityError',

@@ -17,6 +17,7 @@ import {
   DownloadInterruptedError,
   FileNotStoredError,
   StorageQuotaError,
+  StoreBusyError,
 } from '../store/errors.ts';
 import {
   DeviceLostError,
@@ -57,6 +58,7 @@ export const BOUNDARY_ERRORS = {
   GpuMemoryError,
   WorkerCrashedError,
   StorageQuotaError,
+  StoreBusyError,
   FileNotStoredError,
   DownloadHttpError,
   DownloadInterruptedError,
