@@ -3,12 +3,14 @@
  * the active model's suggested sampling.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { beforeEach, test } from 'node:test';
 import { parseCatalog } from '../src/model/catalog.ts';
 import { GenerationCancelledError } from '../src/pipeline/errors.ts';
 import { DownloadCancelledError } from '../src/store/errors.ts';
 import { DEFAULT_SAMPLING } from '../src/pipeline/sampler.ts';
 import { createController } from '../src/ui/controller.ts';
+import { useRankingStore } from '../src/ui/ranking-store.ts';
 import { INITIAL_STATE, setSettings, useAppStore } from '../src/ui/store.ts';
 import type { Drawing } from '../src/ui/store.ts';
 import type { DalleGenerator, GenerateOptions } from '../src/worker/client.ts';
@@ -19,10 +21,13 @@ import type {
   LoadParams,
   LoadProgress,
   ModelInfo,
+  RankerInfo,
   ReadyInfo,
   StorageReport,
 } from '../src/worker/protocol.ts';
 
+/** The ranking store as a page starts with it. */
+const RANKING_INITIAL = useRankingStore.getState();
 const LOAD: LoadParams = { modelUrl: 'http://test/m/', wasmPaths: 'http://test/ort/' };
 const CATALOG_ENTRY = {
   name: 'M',
@@ -60,7 +65,10 @@ class FakeGenerator implements DalleGenerator {
   }
 }
 
-beforeEach(() => useAppStore.setState(INITIAL_STATE, true));
+beforeEach(() => {
+  useAppStore.setState(INITIAL_STATE, true);
+  useRankingStore.setState(RANKING_INITIAL, true);
+});
 
 void test('a drawing stores images and tokens and leaves the app ready', async () => {
   const controller = createController(() => new FakeGenerator(() => Promise.resolve(RESULT)));
@@ -145,6 +153,30 @@ void test('cancel pressed while the worker finishes the last images: no result s
   assert.deepEqual(state.tokens, []);
   assert.deepEqual(state.images, []);
   assert.equal(state.phase, 'ready');
+});
+
+void test('CLIP’s download stopped while a drawing waits for it ends the drawing as cancelled, not with an error', async () => {
+  class RankerStopped extends FakeGenerator {
+    loadRanker(): Promise<RankerInfo> {
+      return Promise.reject(new DownloadCancelledError());
+    }
+  }
+  const controller = createController(() => new RankerStopped(() => Promise.resolve(RESULT)));
+  await controller.load(LOAD);
+  const catalog = readFileSync(new URL('../public/models/catalog.json', import.meta.url), 'utf8');
+  const realFetch = globalThis.fetch;
+  globalThis.fetch = () => Promise.resolve(new Response(catalog));
+  await controller.ranking.configure('http://test/models/catalog.json', undefined).finally(() => {
+    globalThis.fetch = realFetch;
+  });
+  // Ranking on, its ranker past the checks: the drawing waits for the ranker's download, which the visitor stops.
+  useRankingStore.setState({ offReason: null, status: 'ready' });
+  setSettings({ rank: true });
+  useAppStore.setState({ prompt: 'a red apple' });
+  await controller.draw();
+  assert.equal(useAppStore.getState().progress?.label, 'Cancelled');
+  assert.equal(useAppStore.getState().error, null);
+  assert.equal(useAppStore.getState().phase, 'ready');
 });
 
 void test('a lost GPU device replaces the worker, reloads the model and says so', async () => {

@@ -277,7 +277,8 @@ export function createController(makeGenerator: () => DalleGenerator, events: Co
         useRankingStore.setState({ scores: result.ranking?.scores ?? [], indices: result.ranking?.indices ?? [] });
         events.onDrawn?.(drawn, result);
       } catch (error) {
-        const cancelled = error instanceof GenerationCancelledError;
+        // The visitor's Stop on CLIP's download while the drawing waited for it ends the drawing as a Cancel does.
+        const cancelled = error instanceof GenerationCancelledError || error instanceof DownloadCancelledError;
         store.setState({
           progress: cancelled ? { label: t('status.cancelled'), fraction: null } : null,
           error: cancelled ? null : messageOf(error),

@@ -3,6 +3,7 @@
  * models), load it into the current worker after the model, and give draw() the rank parameters.
  * Ranking off means the ranker is never inspected, downloaded or loaded.
  */
+import { describeError } from './error-text.ts';
 import { untilAborted } from '../core/abort.ts';
 import { modelFolderUrl, parseCatalog } from '../model/catalog.ts';
 import type { CatalogModel, CatalogRanker } from '../model/catalog.ts';
@@ -35,9 +36,8 @@ export interface RankingActions {
   forDraw(count: number, signal?: AbortSignal): Promise<RankParams | undefined>;
 }
 
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
+/** In the page's language where the error is one a visitor meets (error-text.ts). */
+const messageOf = describeError;
 
 export function pickRanker(rankers: readonly CatalogRanker[], model: CatalogModel | undefined): CatalogRanker | null {
   // The bundled demo (random weights, or trained here on shapes, and loaded without asking) goes with the bundled

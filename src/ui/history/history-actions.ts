@@ -3,6 +3,7 @@
  * (thumbnails made after the grid is shown, off the drawing's path), reopen one (fills the prompt
  * and settings, picks its model, and draws the same images from its seed), delete one or all.
  */
+import { describeError } from '../error-text.ts';
 import type { GenerateResult } from '../../worker/protocol.ts';
 import type { Controller } from '../controller.ts';
 import { t } from '../i18n.ts';
@@ -24,9 +25,8 @@ export interface HistoryActions {
   clearAll(): Promise<void>;
 }
 
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
+/** In the page's language where the error is one a visitor meets (error-text.ts). */
+const messageOf = describeError;
 
 /** Waits until the browser is idle (or a moment has passed), so thumbnails never delay the grid. */
 function idle(): Promise<void> {
