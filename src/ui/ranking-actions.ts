@@ -31,7 +31,8 @@ export interface RankingActions {
   cancelDownload(): void;
   /**
    * draw()'s rank parameters: undefined with ranking off; loads the ranker first when needed. Aborting `signal`
-   * (the drawing's Cancel) stops waiting with GenerationCancelledError; a load the drawing did not start goes on.
+   * (the drawing's Cancel) stops waiting with GenerationCancelledError; the ranker's load goes on, also one this
+   * drawing started (the next ranked drawing needs it; the ranking panel's Stop stops it).
    */
   forDraw(count: number, signal?: AbortSignal): Promise<RankParams | undefined>;
 }
