@@ -1,7 +1,9 @@
 /**
- * npm run bench:load-memory -- --model <dir> [--source folder|store|both]
+ * npm run bench:load-memory -- --model <dir> [--source folder,store,memory,memory-kept|both]
  * How much memory loading a model into ONNX Runtime (onnxruntime-web's WASM backend, as in the
- * browser) takes, from a model folder and from the model store (IndexedDB through fake-indexeddb).
+ * browser) takes, from a model folder and from the model store (IndexedDB through fake-indexeddb); `memory` is the
+ * store a page runs from where the browser blocks storage (the worker's model library, each file handed over as it
+ * is read), `memory-kept` the same store read without handing over (the whole model kept until loaded, as before).
  * Each source is measured in a fresh process: a sampling thread records the resident set size every
  * millisecond while `loadDalle` runs. Printed next to the model's bytes, its largest file and its
  * largest graph: what the sessions hold once loaded (ONNX Runtime's own copy of the weights, where on WASM
@@ -23,12 +25,14 @@ import { loadDalle } from '../src/pipeline/load-dalle.ts';
 import { ownKernelsOnWasm, sessionOptionsFor } from '../src/pipeline/session-options.ts';
 import { downloadModel } from '../src/store/download.ts';
 import { ModelStore } from '../src/store/model-store.ts';
-import { indexedDbBackend } from '../src/store/piece-store.ts';
+import { indexedDbBackend, memoryBackend } from '../src/store/piece-store.ts';
+import { storedModelId } from '../src/store/records.ts';
 import { storeModelSource } from '../src/store/store-model-source.ts';
+import { createModelLibrary } from '../src/worker/model-library.ts';
 import { parseArgs, runCli, UsageError } from '../tools/cli-args.ts';
 import { openModelFolder } from '../tools/node/model-folder.ts';
 
-const SOURCES = ['folder', 'store'] as const;
+const SOURCES = ['folder', 'store', 'memory', 'memory-kept'] as const;
 type SourceKind = (typeof SOURCES)[number];
 
 const MB = 1e6;
@@ -52,21 +56,46 @@ function startRssSampler(): { stop: () => Promise<number> } {
   };
 }
 
-/** The folder's files put into a fresh model store, through the store's own downloader. */
-async function storeSource(dir: string, manifest: ModelManifest): Promise<ModelSource> {
-  const store = new ModelStore(indexedDbBackend('load-memory-bench'), { storage: undefined });
-  const fetchFromDisk = async (url: string): Promise<Response> => {
+const BASE_URL = 'http://bench.invalid/model/';
+
+/** The folder's files served as a host would, for the store's own downloader. */
+function fetchFromDisk(dir: string) {
+  return async (url: string): Promise<Response> => {
     const bytes = await readFile(join(dir, decodeURIComponent(new URL(url).pathname.slice('/model/'.length))));
     return new Response(bytes, { headers: { 'content-length': String(bytes.byteLength) } });
   };
-  await store.saveModel(manifest);
-  await downloadModel(store, 'http://bench.invalid/model/', manifest, { fetch: fetchFromDisk });
-  return storeModelSource(store, manifest);
+}
+
+/**
+ * The folder's files put into a fresh model store, through the store's own downloader; `loaded` is what the page
+ * does once the sessions hold the weights (a memory store drops the model).
+ */
+async function storeSource(
+  dir: string,
+  manifest: ModelManifest,
+  kind: Exclude<SourceKind, 'folder'>,
+): Promise<{ source: ModelSource; loaded: () => Promise<unknown> }> {
+  const backend = kind === 'store' ? indexedDbBackend('load-memory-bench') : memoryBackend();
+  const store = new ModelStore(backend, { storage: undefined });
+  if (kind === 'memory') {
+    const storage = { kind: 'memory' as const, reason: 'bench', notice: 'bench' };
+    const library = createModelLibrary({
+      openStore: () => Promise.resolve({ store, storage }),
+      fetch: fetchFromDisk(dir),
+    });
+    return library.open(BASE_URL, manifest);
+  }
+  await downloadModel(store, BASE_URL, manifest, { fetch: fetchFromDisk(dir) });
+  const loaded = () => (kind === 'memory-kept' ? store.deleteModel(storedModelId(manifest)) : Promise.resolve());
+  return { source: storeModelSource(store, manifest), loaded };
 }
 
 async function measure(dir: string, kind: SourceKind): Promise<void> {
   const folder = openModelFolder(dir);
-  const source = kind === 'folder' ? folder : await storeSource(dir, folder.manifest);
+  const { source, loaded } =
+    kind === 'folder'
+      ? { source: folder, loaded: () => Promise.resolve() }
+      : await storeSource(dir, folder.manifest, kind);
   ort.env.wasm.numThreads = 1;
   global.gc?.();
   const before = process.memoryUsage.rss();
@@ -75,6 +104,7 @@ async function measure(dir: string, kind: SourceKind): Promise<void> {
   const { dispose } = await loadDalle(ort, source, options, {
     hostCacheGraph: true,
   });
+  await loaded();
   const peak = await sampler.stop();
   global.gc?.();
   const after = process.memoryUsage.rss();
@@ -99,9 +129,10 @@ async function main(): Promise<void> {
   const child = args.values.get('child');
   if (child !== undefined) return measure(dir, child as SourceKind);
   const which = args.values.get('source') ?? 'both';
-  if (which !== 'both' && !(SOURCES as readonly string[]).includes(which))
-    throw new UsageError(`--source must be folder, store or both, got "${which}"`);
-  const kinds = which === 'both' ? SOURCES : [which as SourceKind];
+  const kinds = (which === 'both' ? 'folder,store' : which).split(',') as SourceKind[];
+  for (const kind of kinds)
+    if (!(SOURCES as readonly string[]).includes(kind))
+      throw new UsageError(`--source takes ${SOURCES.join(', ')} (comma-separated) or both, got "${kind}"`);
 
   const { manifest } = openModelFolder(dir);
   const modelBytes = manifest.files.reduce((sum, file) => sum + file.bytes, 0);
@@ -122,7 +153,7 @@ async function main(): Promise<void> {
     const held = after! - before!;
     const transient = peak! - before! - held;
     console.log(
-      `${kind.padEnd(6)} held once loaded ${mb(held)} (${(held / modelBytes).toFixed(2)}× the model), ` +
+      `${kind.padEnd(11)} held once loaded ${mb(held)} (${(held / modelBytes).toFixed(2)}× the model), ` +
         `peak while loading ${mb(peak! - before!)}: ${mb(transient)} above what stays ` +
         `(${(transient / largestGraph).toFixed(2)}× the largest graph, ${(transient / modelBytes).toFixed(2)}× the model)`,
     );

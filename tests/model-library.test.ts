@@ -86,6 +86,23 @@ void test('a memory store forgets the model once the sessions are loaded', async
   assert.deepEqual((await library.storage({ action: 'list' })).models, []);
 });
 
+void test('a memory store hands each file over as it is read, so the model is never held twice; a second read refetches', async () => {
+  const server = serveFolder(dir, BASE);
+  const library = testLibrary(server);
+  const manifest = await library.manifest(BASE);
+  const opened = await library.open(BASE, manifest);
+  const [model] = (await library.storage({ action: 'list' })).models;
+  assert.equal(model?.storedBytes, model?.bytes);
+  const file = manifest.graphs.decoder.externalData[0]!;
+  const first = await opened.source.readFile(file);
+  const entry = manifest.files.find((f) => f.path === file)!;
+  const [after] = (await library.storage({ action: 'list' })).models;
+  assert.equal(after?.storedBytes, model!.bytes - entry.bytes, 'the store no longer holds the file read');
+  const requests = server.requests.length;
+  assert.deepEqual(await opened.source.readFile(file), first);
+  assert.deepEqual(server.requests.slice(requests), [new URL(file, BASE).href], 'read again: fetched once more');
+});
+
 void test('the handler answers inspect and storage requests from the library', async () => {
   const posted: WorkerResponse[] = [];
   const handle = createWorkerHandler({

@@ -10,14 +10,15 @@ import type { StoredManifest } from '../model/stored-manifest.ts';
 import type { ModelSource } from '../model/model-source.ts';
 import { ModelFileUnavailableError } from '../model/integrity.ts';
 import { downloadModel } from '../store/download.ts';
-import { DownloadHttpError, DownloadInterruptedError } from '../store/errors.ts';
+import { DownloadHttpError, DownloadInterruptedError, FileNotStoredError } from '../store/errors.ts';
 import type { DownloadProgress } from '../store/progress.ts';
 import type { ModelStore } from '../store/model-store.ts';
 import type { StorageChoice } from '../store/storage-probe.ts';
 import { storeModelSource } from '../store/store-model-source.ts';
 import { storedModelId } from '../store/records.ts';
 import { modelFolderUrl } from '../store/model-http.ts';
-import { fetchManifest } from './http-model-source.ts';
+import { fetchManifest, httpModelSource } from './http-model-source.ts';
+import type { HttpModelOptions } from './http-model-source.ts';
 import type { Fetch } from './http-model-source.ts';
 import type { ModelInfo, StorageAction, StorageInfo, StorageReport } from './protocol.ts';
 
@@ -81,6 +82,35 @@ async function wholeVersionInstead<M extends StoredManifest>(
   return whole as M;
 }
 
+/**
+ * A memory store's model, each file handed over as it is read: the sessions hold it from then on, so the model is
+ * never in memory twice while it loads (the store's copy and the sessions'). A file read a second time (a graph that
+ * falls back to another runtime) comes from the network again, checked as every download is.
+ */
+function takenOnRead<M extends StoredManifest>(
+  models: ModelStore,
+  stored: ModelSource<M>,
+  folder: string,
+  network: HttpModelOptions,
+): ModelSource<M> {
+  const again = httpModelSource(folder, stored.manifest, network);
+  return {
+    manifest: stored.manifest,
+    async readFile(path) {
+      const entry = stored.manifest.files.find((file) => file.path === path);
+      let bytes: Uint8Array;
+      try {
+        bytes = await stored.readFile(path);
+      } catch (error) {
+        if (!(error instanceof FileNotStoredError)) throw error;
+        return again.readFile(path);
+      }
+      if (entry) await models.files.discard(entry.sha256);
+      return bytes;
+    },
+  };
+}
+
 export function createModelLibrary({ openStore, fetch }: ModelLibraryDeps): ModelLibrary {
   let opened: Promise<OpenedStore> | undefined;
   const store = (): Promise<OpenedStore> => (opened ??= openStore());
@@ -133,7 +163,9 @@ export function createModelLibrary({ openStore, fetch }: ModelLibraryDeps): Mode
       const loaded = async (): Promise<void> => {
         if (models.kind === 'memory') await models.deleteModel(storedModelId(opened));
       };
-      return { source: storeModelSource(models, opened), loaded };
+      const stored = storeModelSource(models, opened);
+      const network = { ...(options.signal ? { signal: options.signal } : {}), ...(fetch ? { fetch } : {}) };
+      return { source: models.kind === 'memory' ? takenOnRead(models, stored, folder, network) : stored, loaded };
     },
 
     async storage(action) {
