@@ -31,13 +31,10 @@ import { startCleanupGuard } from './node/cleanup-guard.ts';
 import { hubProgressPrinter } from './hub-progress.ts';
 import { ensureOutputDir } from './node/output-dir.ts';
 
-const FLAGS = [
+/** Flags only DALL·E exports use: a CLIP export refuses them rather than ignore them. */
+const DALLE_FLAGS = [
   'dalle',
   'vqgan',
-  'out',
-  'dtype',
-  'random',
-  'seed',
   'from-hub',
   'revision',
   'vqgan-repo',
@@ -45,14 +42,14 @@ const FLAGS = [
   'hub-endpoint',
   'cache-dir',
   'report',
+  // A CLIP folder's graphs are single files, and `--catalog` writes DALL·E models' entries (rankers are by hand).
   'shard-mb',
   'catalog',
   'catalog-url',
-  'clip',
-  'model-id',
-  'logit-scale',
 ];
-const SWITCHES = ['force', 'int8-activations', 'no-int8-activations'];
+const DALLE_SWITCHES = ['int8-activations', 'no-int8-activations'];
+const FLAGS = ['out', 'dtype', 'random', 'seed', ...DALLE_FLAGS, 'clip', 'model-id', 'logit-scale'];
+const SWITCHES = ['force', ...DALLE_SWITCHES];
 
 function isPreset(value: string): value is PresetName {
   return (PRESETS as readonly string[]).includes(value);
@@ -121,28 +118,9 @@ function sourceFrom(args: ParsedArgs, cacheDir: string): Source {
   return { dalle, vqgan, usesCache: false, prepare: () => Promise.resolve() };
 }
 
-/** Flags of DALL·E exports that a CLIP export has no use for: refused rather than silently ignored. */
-const NOT_FOR_CLIP = [
-  'dalle',
-  'vqgan',
-  'from-hub',
-  'revision',
-  'vqgan-repo',
-  'vqgan-revision',
-  'hub-endpoint',
-  'cache-dir',
-  'report',
-  // A CLIP folder's graphs are single files, and `--catalog` writes DALL·E models' entries (rankers are by hand).
-  'shard-mb',
-  'catalog',
-  'catalog-url',
-  'int8-activations',
-  'no-int8-activations',
-];
-
 /** CLIP ranking models: a random tiny one, or a hub folder packaged with our manifest (exporter/clip). */
 function exportClip(args: ParsedArgs, out: string): void {
-  for (const flag of NOT_FOR_CLIP)
+  for (const flag of [...DALLE_FLAGS, ...DALLE_SWITCHES])
     if (args.values.has(flag) || args.switches.has(flag))
       throw new UsageError(`--${flag} does not apply to a CLIP export (see the README's "Best of N" section)`);
   // An interrupted export leaves no staging folder beside --out, as a DALL·E export does not.

@@ -18,7 +18,7 @@ export function StatusPanel() {
 
   return (
     <section className="status">
-      <p className="sr-only" aria-live="polite" data-testid="status.announced">
+      <p className="visually-hidden" aria-live="polite" data-testid="status.announced">
         {announcedProgress(progress, t)}
       </p>
       {(backend || waiting) && (
