@@ -5,11 +5,14 @@
  */
 import 'fake-indexeddb/auto';
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { test } from 'node:test';
+import { loadClipRanker } from '../src/pipeline/clip/clip-ranker.ts';
 import { indexedDbBackend } from '../src/store/piece-store.ts';
 import { createWorkerHandler } from '../src/worker/handler.ts';
 import type { WorkerResponse } from '../src/worker/protocol.ts';
 import { tinyModel } from './helpers/fixtures.ts';
+import { ort } from './helpers/graphs.ts';
 import { serveFolder, testLibrary } from './helpers/library.ts';
 
 const dir = tinyModel('fp32');
@@ -90,7 +93,7 @@ void test('a memory store hands each file over as it is read, so the model is ne
   const server = serveFolder(dir, BASE);
   const library = testLibrary(server);
   const manifest = await library.manifest(BASE);
-  const opened = await library.open(BASE, manifest);
+  const opened = await library.open(BASE, manifest, { handOverFiles: true });
   const [model] = (await library.storage({ action: 'list' })).models;
   assert.equal(model?.storedBytes, model?.bytes);
   const file = manifest.graphs.decoder.externalData[0]!;
@@ -101,6 +104,17 @@ void test('a memory store hands each file over as it is read, so the model is ne
   const requests = server.requests.length;
   assert.deepEqual(await opened.source.readFile(file), first);
   assert.deepEqual(server.requests.slice(requests), [new URL(file, BASE).href], 'read again: fetched once more');
+});
+
+void test('a CLIP ranker in a memory store loads without fetching anything again (transformers.js reads files twice)', async () => {
+  const base = 'https://models.test/clip/';
+  const server = serveFolder(join(import.meta.dirname, '..', 'public', 'models', 'clip-demo'), base);
+  const library = testLibrary(server);
+  const opened = await library.open(base, await library.clipManifest(base));
+  const requests = server.requests.length;
+  const ranker = await loadClipRanker(ort, opened.source, 'wasm');
+  await ranker.dispose();
+  assert.deepEqual(server.requests.slice(requests), []);
 });
 
 void test('the handler answers inspect and storage requests from the library', async () => {

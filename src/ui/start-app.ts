@@ -11,8 +11,8 @@ import { useAppStore } from './store.ts';
 export async function startApp(controller: Controller, options: StartOptions, problems: readonly string[]) {
   const ranking = controller.ranking
     .configure(options.catalogUrl, undefined)
-    // A model that loaded first found no ranker to load after it.
-    .then(() => controller.ranking.modelReady());
+    // A model that loaded first found no ranker to load after it. Not awaited: the ranker's own load is its panel's.
+    .then(() => void controller.ranking.modelReady());
   await controller.start(options);
   await ranking;
   // The model picked, also one waiting for the visitor's consent, shows its own ranker (the load picks it otherwise).

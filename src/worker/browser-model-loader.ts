@@ -91,6 +91,8 @@ export function browserModelLoader(library: ModelLibrary): ModelLoader {
     const opened = await library.open(params.modelUrl, latest, {
       signal,
       onProgress: (p) => onProgress({ stage: 'download', ...p }),
+      // Each file is read once here: in memory mode the store gives each up as the sessions take it.
+      handOverFiles: true,
     });
     // The version that loads: `latest`, or offline the whole one stored before an unfinished update (same dtype).
     const { manifest } = opened.source;

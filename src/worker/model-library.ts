@@ -36,6 +36,11 @@ export interface ModelLibraryDeps {
 export interface OpenOptions {
   readonly signal?: AbortSignal;
   readonly onProgress?: (progress: DownloadProgress) => void;
+  /**
+   * A memory store hands each file over as it is read (takenOnRead): for loaders that read each file once, as the
+   * DALL·E loader does. transformers.js (the CLIP ranker) reads some files twice, which would fetch them again.
+   */
+  readonly handOverFiles?: boolean;
 }
 
 export interface OpenedModel<M extends StoredManifest = ModelManifest> {
@@ -154,7 +159,13 @@ export function createModelLibrary({ openStore, fetch }: ModelLibraryDeps): Mode
       const folder = modelFolderUrl(modelUrl).href;
       let opened = manifest;
       try {
-        await downloadModel(models, folder, manifest, { ...options, ...(fetch ? { fetch } : {}) });
+        const { signal, onProgress } = options;
+        const download = {
+          ...(signal ? { signal } : {}),
+          ...(onProgress ? { onProgress } : {}),
+          ...(fetch ? { fetch } : {}),
+        };
+        await downloadModel(models, folder, manifest, download);
       } catch (error) {
         const whole = await wholeVersionInstead(models, folder, manifest, error);
         if (!whole) throw error;
@@ -165,7 +176,8 @@ export function createModelLibrary({ openStore, fetch }: ModelLibraryDeps): Mode
       };
       const stored = storeModelSource(models, opened);
       const network = { ...(options.signal ? { signal: options.signal } : {}), ...(fetch ? { fetch } : {}) };
-      return { source: models.kind === 'memory' ? takenOnRead(models, stored, folder, network) : stored, loaded };
+      const handOver = models.kind === 'memory' && options.handOverFiles === true;
+      return { source: handOver ? takenOnRead(models, stored, folder, network) : stored, loaded };
     },
 
     async storage(action) {
