@@ -21,6 +21,12 @@ const REPORT: StorageReport = {
   usage: { kind: 'memory', modelBytes: 0 },
 };
 
+const RESULT: GenerateResult = {
+  images: [new Uint8ClampedArray(256 * 256 * 4)],
+  tokens: [new Array<number>(256).fill(5)],
+  imageSize: 256,
+};
+
 class FakeGenerator implements DalleGenerator {
   readonly loads: LoadParams[] = [];
   disposed = false;
@@ -338,5 +344,46 @@ void test('storage allowed while the model downloads into memory: the load start
   assert.equal(workers[1]!.loads.length, 1);
   assert.equal(useAppStore.getState().phase, 'ready');
   assert.equal(useAppStore.getState().offer, null);
+  Reflect.deleteProperty(globalThis, 'location');
+});
+
+void test('storage allowed while an agreed download runs: it starts again without asking again', async () => {
+  Object.defineProperty(globalThis, 'location', { value: { origin: 'http://test' }, configurable: true });
+  const workers: StoppableDownload[] = [];
+  const controller = createController(() => {
+    workers.push(new StoppableDownload(workers.length === 0));
+    return workers.at(-1)!;
+  });
+  setSettings({ model: 'dalle-mini-q8', backend: 'auto' });
+  await controller.start({ catalogUrl: 'http://test/models/catalog.json', wasmPaths: 'http://test/ort/' });
+  assert.equal(useAppStore.getState().phase, 'consent');
+  const accepted = controller.acceptDownload();
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  await controller.reopenStore();
+  await accepted;
+  assert.equal(workers[1]!.loads.length, 1, 'loaded in the fresh worker');
+  assert.equal(useAppStore.getState().phase, 'ready');
+  Reflect.deleteProperty(globalThis, 'location');
+});
+
+void test('storage allowed while drawing: the drawing ends first and stays on the grid', async () => {
+  Object.defineProperty(globalThis, 'location', { value: { origin: 'http://test' }, configurable: true });
+  let finish = (): void => undefined;
+  class Drawing extends FakeGenerator {
+    override generate(): Promise<GenerateResult> {
+      return new Promise((resolve) => (finish = () => resolve(RESULT)));
+    }
+  }
+  const controller = createController(() => new Drawing());
+  setSettings({ model: 'demo', backend: 'auto' });
+  await controller.start({ catalogUrl: 'http://test/models/catalog.json', wasmPaths: 'http://test/ort/' });
+  useAppStore.setState({ prompt: 'a red apple' });
+  const drawing = controller.draw();
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  const reopened = controller.reopenStore();
+  finish();
+  await Promise.all([drawing, reopened]);
+  assert.equal(useAppStore.getState().phase, 'ready');
+  assert.deepEqual(useAppStore.getState().tokens, RESULT.tokens, 'the drawing is still shown');
   Reflect.deleteProperty(globalThis, 'location');
 });

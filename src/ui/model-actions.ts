@@ -139,8 +139,11 @@ export function createModelActions(worker: WorkerSlot, load: Loader): ModelActio
       await actions.offerStoppedDownload();
   }
 
-  /** Picks model `id`: loads it if stored or if it loads without asking (unless `offer`), else offers the download. */
-  async function pick(id: string, { offer }: { offer: boolean }): Promise<void> {
+  /**
+   * Picks model `id`: loads it if stored or if it loads without asking (unless `offer`), or if the visitor already
+   * agreed to its download (`agreed`); else offers the download.
+   */
+  async function pick(id: string, { offer, agreed = false }: { offer: boolean; agreed?: boolean }): Promise<void> {
     const model = modelById(id);
     if (!model || !options) return;
     downloading?.abort();
@@ -148,6 +151,8 @@ export function createModelActions(worker: WorkerSlot, load: Loader): ModelActio
     if (workerModel !== null && workerModel !== folder) worker.replace();
     workerModel = folder;
     setSettings({ model: id });
+    // The grid is another model's drawing only when the model changes.
+    const other = store.getState().selectedModel !== id;
     store.setState({
       selectedModel: id,
       phase: 'loading',
@@ -155,9 +160,7 @@ export function createModelActions(worker: WorkerSlot, load: Loader): ModelActio
       error: null,
       modelId: '',
       backend: null,
-      drawing: null,
-      images: [],
-      tokens: [],
+      ...(other ? { drawing: null, images: [], tokens: [] } : {}),
     });
     const reason = store.getState().unavailable[id];
     if (reason !== undefined) {
@@ -175,7 +178,7 @@ export function createModelActions(worker: WorkerSlot, load: Loader): ModelActio
       // Another model was picked meanwhile (its own worker, its own check): this answer is stale.
       if (worker.current() !== generator || store.getState().selectedModel !== id) return;
       store.setState({ storage: info.storage });
-      if (info.complete || (!model.askBeforeDownload && !offer)) return await loadModel(model);
+      if (info.complete || ((!model.askBeforeDownload || agreed) && !offer)) return await loadModel(model);
       const estimate = await navigator.storage?.estimate?.().catch(() => undefined);
       const downloadOffer = {
         model,
@@ -317,12 +320,13 @@ export function createModelActions(worker: WorkerSlot, load: Loader): ModelActio
         if (store.getState().phase !== 'generating') return resolve();
         const stop = store.subscribe(({ phase }) => phase !== 'generating' && (stop(), resolve()));
       });
-      // A load into memory is given up: the model now goes to the storage the visitor allowed.
+      // A load into memory is given up: the model now goes to the storage the visitor allowed, without asking again.
+      const agreed = downloading !== null;
       downloading?.abort();
       const { selectedModel } = store.getState();
       worker.replace();
       workerModel = null;
-      if (selectedModel !== null) await actions.selectModel(selectedModel);
+      if (selectedModel !== null) await pick(selectedModel, { offer: false, agreed });
       else await actions.refreshStorage();
     },
   };
