@@ -387,3 +387,19 @@ void test('storage allowed while drawing: the drawing ends first and stays on th
   assert.deepEqual(useAppStore.getState().tokens, RESULT.tokens, 'the drawing is still shown');
   Reflect.deleteProperty(globalThis, 'location');
 });
+
+void test('no delete while any model load runs (also a restart’s, which no pick started)', async () => {
+  const actions: string[] = [];
+  class Recording extends FakeGenerator {
+    override storage(action?: { action: string }): Promise<StorageReport> {
+      actions.push(action?.action ?? '?');
+      return super.storage();
+    }
+  }
+  const controller = createController(() => new Recording());
+  await controller.load({ modelUrl: 'http://test/models/demo/', wasmPaths: 'http://test/ort/' });
+  useAppStore.setState({ phase: 'loading' });
+  await controller.deleteStored('demo-shapes/fp32');
+  await controller.deleteStored(null);
+  assert.deepEqual(actions, []);
+});

@@ -298,8 +298,10 @@ export function createModelActions(worker: WorkerSlot, load: Loader): ModelActio
     },
 
     async deleteStored(id) {
-      // Not while a model or the CLIP ranker loads: it may be writing or reading the files.
-      if (downloading || useRankingStore.getState().status === 'loading') return;
+      // Not while a model (also a restart's, after a lost GPU) or the CLIP ranker loads: it may be writing or reading
+      // the files.
+      const loading = downloading !== null || store.getState().phase === 'loading';
+      if (loading || useRankingStore.getState().status === 'loading') return;
       try {
         const report = await worker
           .current()
