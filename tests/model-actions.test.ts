@@ -403,3 +403,26 @@ void test('no delete while any model load runs (also a restart’s, which no pic
   await controller.deleteStored(null);
   assert.deepEqual(actions, []);
 });
+
+void test('Stop while a stored model loads offers to load it, rather than loading it again at once', async () => {
+  Object.defineProperty(globalThis, 'location', { value: { origin: 'http://test' }, configurable: true });
+  /** Every file stored; the first load runs until stopped. */
+  class StoredStoppable extends StoppableDownload {
+    override inspect(): Promise<ModelInfo> {
+      return FakeGenerator.prototype.inspect.call(this);
+    }
+  }
+  const worker = new StoredStoppable();
+  const controller = createController(() => worker);
+  setSettings({ model: 'demo', backend: 'auto' });
+  const starting = controller.start({ catalogUrl: 'http://test/models/catalog.json', wasmPaths: 'http://test/ort/' });
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  controller.cancelDownload();
+  await starting;
+  assert.equal(worker.loads.length, 1, 'not loaded again unasked');
+  assert.equal(useAppStore.getState().phase, 'consent');
+  assert.equal(useAppStore.getState().offer?.missingBytes, 0);
+  await controller.acceptDownload();
+  assert.equal(useAppStore.getState().phase, 'ready');
+  Reflect.deleteProperty(globalThis, 'location');
+});

@@ -59,18 +59,22 @@ function ConsentPanel({ controller }: { readonly controller: Controller }) {
   const fallback = useAppStore((s) => modelWithoutDownload(s.catalog, s.unavailable));
   if (!offer) return null;
   const partial = offer.missingBytes < offer.bytes;
+  // Offered again after a Stop, though every file is stored: nothing to download, only to load.
+  const stored = offer.missingBytes === 0;
   return (
     <section className="panel consent" data-testid="consent.panel" aria-labelledby="consent-title">
-      <h2 id="consent-title">{t('consent.title', { model: offer.model.name })}</h2>
+      <h2 id="consent-title">{t(stored ? 'consent.loadTitle' : 'consent.title', { model: offer.model.name })}</h2>
       <p>
-        {partial
-          ? t('consent.partial', {
-              missing: formatBytes(offer.missingBytes),
-              total: formatBytes(offer.bytes),
-              host: offer.host,
-            })
-          : t('consent.whole', { total: formatBytes(offer.bytes), host: offer.host })}{' '}
-        {storage?.kind === 'memory' ? t('consent.memory') : t('consent.kept')} {t('consent.private')}
+        {stored
+          ? t('consent.stored')
+          : partial
+            ? t('consent.partial', {
+                missing: formatBytes(offer.missingBytes),
+                total: formatBytes(offer.bytes),
+                host: offer.host,
+              })
+            : t('consent.whole', { total: formatBytes(offer.bytes), host: offer.host })}{' '}
+        {stored ? null : storage?.kind === 'memory' ? t('consent.memory') : t('consent.kept')} {t('consent.private')}
       </p>
       {offer.spaceProblem && (
         <p className="error" role="alert" data-testid="consent.space">
@@ -87,7 +91,7 @@ function ConsentPanel({ controller }: { readonly controller: Controller }) {
           disabled={offer.spaceProblem !== null}
           onClick={() => void controller.acceptDownload()}
         >
-          {t('consent.accept', { bytes: formatBytes(offer.missingBytes) })}
+          {stored ? t('consent.load') : t('consent.accept', { bytes: formatBytes(offer.missingBytes) })}
         </button>
         {fallback && (
           <button

@@ -140,8 +140,8 @@ export function createModelActions(worker: WorkerSlot, load: Loader): ModelActio
   }
 
   /**
-   * Picks model `id`: loads it if stored or if it loads without asking (unless `offer`), or if the visitor already
-   * agreed to its download (`agreed`); else offers the download.
+   * Picks model `id`: loads it if stored, if it loads without asking or if the visitor already agreed to its download
+   * (`agreed`); else, or always with `offer` (after a Stop), offers the download.
    */
   async function pick(id: string, { offer, agreed = false }: { offer: boolean; agreed?: boolean }): Promise<void> {
     const model = modelById(id);
@@ -178,7 +178,8 @@ export function createModelActions(worker: WorkerSlot, load: Loader): ModelActio
       // Another model was picked meanwhile (its own worker, its own check): this answer is stale.
       if (worker.current() !== generator || store.getState().selectedModel !== id) return;
       store.setState({ storage: info.storage });
-      if (info.complete || ((!model.askBeforeDownload || agreed) && !offer)) return await loadModel(model);
+      // Offered after a Stop even when stored whole (nothing to download: the panel offers to load it).
+      if (!offer && (info.complete || !model.askBeforeDownload || agreed)) return await loadModel(model);
       const estimate = await navigator.storage?.estimate?.().catch(() => undefined);
       const downloadOffer = {
         model,
