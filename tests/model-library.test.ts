@@ -14,6 +14,7 @@ import type { WorkerResponse } from '../src/worker/protocol.ts';
 import { tinyModel } from './helpers/fixtures.ts';
 import { ort } from './helpers/graphs.ts';
 import { serveFolder, testLibrary } from './helpers/library.ts';
+import type { FolderServer } from './helpers/library.ts';
 
 const dir = tinyModel('fp32');
 const BASE = 'https://models.test/tiny/';
@@ -51,6 +52,19 @@ void test('offline during an unfinished update (the service worker still serves 
   const extra = { path: 'extra.bin', bytes: 4, sha256: 'ab'.repeat(32) };
   const update = { ...stored, files: [...stored.files, extra] };
   server.offline = true;
+  // The page checks first, with the update's manifest.json still served (a service worker kept it).
+  const serving = (others: () => Promise<Response>): FolderServer => ({
+    offline: false,
+    requests: [],
+    fetch: (url) => (url.endsWith('/manifest.json') ? Promise.resolve(new Response(JSON.stringify(update))) : others()),
+  });
+  const offline = serving(() => Promise.reject(new TypeError('Failed to fetch')));
+  const info = await testLibrary(offline, indexedDbBackend('library-update-offline')).inspect(BASE);
+  assert.deepEqual([info.complete, info.manifestFrom], [true, 'store'], 'offline: the whole version loads');
+  // Where the host answers at all, the update is what is offered.
+  const online = serving(() => Promise.resolve(new Response('not found', { status: 404 })));
+  const offered = await testLibrary(online, indexedDbBackend('library-update-offline')).inspect(BASE);
+  assert.deepEqual([offered.complete, offered.manifestFrom, offered.missingBytes], [false, 'network', 4]);
   const opened = await library.open(BASE, update);
   assert.deepEqual(opened.source.manifest, stored);
   const vocab = await opened.source.readFile(stored.tokenizer.vocab);

@@ -8,13 +8,13 @@ import type { ModelManifest } from '../model/manifest.ts';
 import { asClipManifest, asDalleManifest } from '../model/stored-manifest.ts';
 import type { StoredManifest } from '../model/stored-manifest.ts';
 import type { ModelSource } from '../model/model-source.ts';
-import { ModelFileUnavailableError } from '../model/integrity.ts';
 import { downloadModel } from '../store/download.ts';
-import { DownloadHttpError, DownloadInterruptedError, FileNotStoredError } from '../store/errors.ts';
+import { FileNotStoredError } from '../store/errors.ts';
 import type { DownloadProgress } from '../store/progress.ts';
 import type { ModelStore } from '../store/model-store.ts';
 import type { StorageChoice } from '../store/storage-probe.ts';
 import { storeModelSource } from '../store/store-model-source.ts';
+import { wholeIfUnreachable, wholeVersionInstead } from './stored-version.ts';
 import { storedModelId } from '../store/records.ts';
 import { modelFolderUrl } from '../store/model-http.ts';
 import { fetchManifest, httpModelSource } from './http-model-source.ts';
@@ -65,29 +65,6 @@ function storageInfo(choice: StorageChoice): StorageInfo {
 }
 
 /**
- * An update whose files cannot be fetched (offline, while the service worker still answers with the new manifest.json
- * it kept): the whole version stored before it loads instead, if there is one of the same kind. Undefined otherwise,
- * and for errors the network does not explain (a wrong sha256, a full disk, the visitor's Stop).
- */
-async function wholeVersionInstead<M extends StoredManifest>(
-  models: ModelStore,
-  folder: string,
-  manifest: M,
-  error: unknown,
-): Promise<M | undefined> {
-  const unreachable =
-    error instanceof DownloadInterruptedError ||
-    error instanceof DownloadHttpError ||
-    error instanceof ModelFileUnavailableError;
-  if (!unreachable) return undefined;
-  const whole = await models.manifestFrom(folder);
-  if (!whole || whole.format !== manifest.format || storedModelId(whole) !== storedModelId(manifest)) return undefined;
-  if (!(await models.status(whole)).complete) return undefined;
-  // Same format and id as `manifest`: the same kind of model, an older version of it.
-  return whole as M;
-}
-
-/**
  * A memory store's model, each file handed over as it is read: the sessions hold it from then on, so the model is
  * never in memory twice while it loads (the store's copy and the sessions'). A file read a second time (a graph that
  * falls back to another runtime) comes from the network again, checked as every download is.
@@ -134,9 +111,21 @@ export function createModelLibrary({ openStore, fetch }: ModelLibraryDeps): Mode
 
   return {
     async inspect(modelUrl) {
-      const { manifest, from } = await manifestOf(modelUrl);
+      const latest = await manifestOf(modelUrl);
       const { store: models, storage } = await store();
-      const status = await models.status(manifest);
+      let { manifest, from } = latest;
+      let status = await models.status(manifest);
+      if (!status.complete && from === 'network') {
+        const folder = modelFolderUrl(modelUrl).href;
+        // Calls the global fetch through a wrapper: some browsers throw "Illegal invocation" on an unbound one.
+        const whole = await wholeIfUnreachable(
+          models,
+          folder,
+          manifest,
+          fetch ?? ((url, init) => globalThis.fetch(url, init)),
+        );
+        if (whole) [manifest, from, status] = [whole, 'store', await models.status(whole)];
+      }
       return {
         modelId: manifest.modelId,
         dtype: manifest.dtype,
