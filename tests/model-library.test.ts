@@ -5,13 +5,12 @@
  */
 import 'fake-indexeddb/auto';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadClipRanker } from '../src/pipeline/clip/clip-ranker.ts';
 import { indexedDbBackend } from '../src/store/piece-store.ts';
 import { createWorkerHandler } from '../src/worker/handler.ts';
 import type { WorkerResponse } from '../src/worker/protocol.ts';
-import { tinyModel } from './helpers/fixtures.ts';
+import { tinyClip, tinyModel } from './helpers/fixtures.ts';
 import { ort } from './helpers/graphs.ts';
 import { serveFolder, testLibrary } from './helpers/library.ts';
 import type { FolderServer } from './helpers/library.ts';
@@ -122,7 +121,7 @@ void test('a memory store hands each file over as it is read, so the model is ne
 
 void test('a CLIP ranker in a memory store loads without fetching anything again (transformers.js reads files twice)', async () => {
   const base = 'https://models.test/clip/';
-  const server = serveFolder(join(import.meta.dirname, '..', 'public', 'models', 'clip-demo'), base);
+  const server = serveFolder(tinyClip(), base);
   const library = testLibrary(server);
   const opened = await library.open(base, await library.clipManifest(base));
   const requests = server.requests.length;
