@@ -44,7 +44,9 @@ async function storedWhole<M extends StoredManifest>(
 /**
  * For `inspect`: the whole stored version when `manifest` (an unfinished update) cannot be completed now, because a
  * file it lacks cannot be reached (offline; the service worker may still answer with the update's manifest.json).
- * One HEAD request, made only in that state; any answer at all means the host is there, and the update is offered.
+ * One request for the first byte of a missing file, made only in that state, as a resumed download asks (a host
+ * whose CORS rules cover GET with Range answers it; HEAD may not be allowed); any answer at all means the host is
+ * there, and the update is offered.
  */
 export async function wholeIfUnreachable<M extends StoredManifest>(
   models: ModelStore,
@@ -57,7 +59,10 @@ export async function wholeIfUnreachable<M extends StoredManifest>(
   for (const file of manifest.files) {
     if (await models.files.isComplete(file)) continue;
     try {
-      await fetchFn(modelFileUrl(modelFolderUrl(folder), file.path), { method: 'HEAD' });
+      const answer = await fetchFn(modelFileUrl(modelFolderUrl(folder), file.path), {
+        headers: { Range: 'bytes=0-0' },
+      });
+      await answer.body?.cancel();
       return undefined;
     } catch {
       return whole;
