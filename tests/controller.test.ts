@@ -179,6 +179,23 @@ void test('CLIP’s download stopped while a drawing waits for it ends the drawi
   assert.equal(useAppStore.getState().phase, 'ready');
 });
 
+void test('a load of another image size clears a grid kept from before it', async () => {
+  const controller = createController(() => new FakeGenerator(() => Promise.resolve(RESULT)));
+  await controller.load(LOAD);
+  useAppStore.setState({ prompt: 'a red apple' });
+  await controller.draw();
+  await controller.load(LOAD);
+  assert.deepEqual(useAppStore.getState().tokens, RESULT.tokens, 'same size: kept');
+  class Smaller extends FakeGenerator {
+    override load(): Promise<ReadyInfo> {
+      return Promise.resolve({ ...READY, imageSize: 64 });
+    }
+  }
+  const other = createController(() => new Smaller(() => Promise.resolve(RESULT)));
+  await other.load(LOAD);
+  assert.deepEqual(useAppStore.getState().images, []);
+});
+
 void test('a lost GPU device replaces the worker, reloads the model and says so', async () => {
   const workers: FakeGenerator[] = [];
   const controller = createController(() => {

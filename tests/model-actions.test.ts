@@ -426,3 +426,64 @@ void test('Stop while a stored model loads offers to load it, rather than loadin
   assert.equal(useAppStore.getState().phase, 'ready');
   Reflect.deleteProperty(globalThis, 'location');
 });
+
+void test('after a Stop on a stored model: Load asks the browser nothing; a delete meanwhile turns it into a download offer', async () => {
+  Object.defineProperty(globalThis, 'location', { value: { origin: 'http://test' }, configurable: true });
+  let stored = true;
+  let persistAsked = 0;
+  const storage = {
+    persisted: () => Promise.resolve(false),
+    persist: () => (persistAsked++, Promise.resolve(false)),
+    estimate: () => Promise.resolve({ usage: 0, quota: 1e12 }),
+  };
+  Object.defineProperty(globalThis, 'navigator', { value: { storage }, configurable: true });
+  class Deletable extends StoppableDownload {
+    override inspect(): Promise<ModelInfo> {
+      return stored ? FakeGenerator.prototype.inspect.call(this) : super.inspect();
+    }
+  }
+  const worker = new Deletable();
+  const controller = createController(() => worker);
+  setSettings({ model: 'demo', backend: 'auto' });
+  const starting = controller.start({ catalogUrl: 'http://test/models/catalog.json', wasmPaths: 'http://test/ort/' });
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  controller.cancelDownload();
+  await starting;
+  assert.deepEqual([useAppStore.getState().offer?.missingBytes, useAppStore.getState().error], [0, null]);
+  stored = false;
+  await controller.deleteStored('demo-shapes/fp32');
+  assert.equal(useAppStore.getState().offer?.missingBytes, 3, 'the offer says what the download now takes');
+  stored = true;
+  await controller.deleteStored('other/fp32');
+  await controller.acceptDownload();
+  assert.equal(useAppStore.getState().phase, 'ready');
+  assert.equal(persistAsked, 0, 'loading what is stored asks nothing');
+  Reflect.deleteProperty(globalThis, 'location');
+});
+
+void test('an agreed download that no longer fits (storage allowed, smaller quota) shows the offer with its space problem', async () => {
+  Object.defineProperty(globalThis, 'location', { value: { origin: 'http://test' }, configurable: true });
+  let quota = 1e12;
+  const storage = {
+    persisted: () => Promise.resolve(false),
+    persist: () => Promise.resolve(false),
+    estimate: () => Promise.resolve({ usage: 0, quota }),
+  };
+  Object.defineProperty(globalThis, 'navigator', { value: { storage }, configurable: true });
+  const workers: StoppableDownload[] = [];
+  const controller = createController(() => {
+    workers.push(new StoppableDownload(workers.length === 0));
+    return workers.at(-1)!;
+  });
+  setSettings({ model: 'dalle-mini-q8', backend: 'auto' });
+  await controller.start({ catalogUrl: 'http://test/models/catalog.json', wasmPaths: 'http://test/ort/' });
+  const accepted = controller.acceptDownload();
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  quota = 2;
+  await controller.reopenStore();
+  await accepted;
+  assert.equal(useAppStore.getState().phase, 'consent');
+  assert.notEqual(useAppStore.getState().offer?.spaceProblem, null);
+  assert.equal(workers[1]!.loads.length, 0);
+  Reflect.deleteProperty(globalThis, 'location');
+});

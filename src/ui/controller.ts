@@ -145,7 +145,10 @@ export function createController(makeGenerator: () => DalleGenerator, events: Co
         );
         if (superseded()) return;
         mosaicColors = ready.mosaic;
+        // A grid kept from before this load (the same model picked again) only if its pictures are this model's size.
+        const resized = ready.imageSize !== store.getState().imageSize;
         store.setState({
+          ...(resized ? { drawing: null, images: [], tokens: [] } : {}),
           phase: 'ready',
           backend: ready.backend,
           backendReason: ready.reason,

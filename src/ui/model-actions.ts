@@ -179,14 +179,17 @@ export function createModelActions(worker: WorkerSlot, load: Loader): ModelActio
       if (worker.current() !== generator || store.getState().selectedModel !== id) return;
       store.setState({ storage: info.storage });
       // Offered after a Stop even when stored whole (nothing to download: the panel offers to load it).
-      if (!offer && (info.complete || !model.askBeforeDownload || agreed)) return await loadModel(model);
+      if (!offer && (info.complete || !model.askBeforeDownload)) return await loadModel(model);
       const estimate = await navigator.storage?.estimate?.().catch(() => undefined);
+      const problem = spaceProblem(info.missingBytes, estimate);
+      // An agreed download goes on unless it cannot fit: then the panel says so, with the storage panel below.
+      if (!offer && agreed && problem === null) return await loadModel(model);
       const downloadOffer = {
         model,
         missingBytes: info.missingBytes,
         bytes: info.bytes,
         host: hostOf(folder, location.origin),
-        spaceProblem: spaceProblem(info.missingBytes, estimate),
+        spaceProblem: problem,
       };
       store.setState({ phase: 'consent', progress: null, offer: downloadOffer });
     } catch (error) {
@@ -246,8 +249,9 @@ export function createModelActions(worker: WorkerSlot, load: Loader): ModelActio
       const { selectedModel, error } = store.getState();
       if (selectedModel === null) return;
       await pick(selectedModel, { offer: true });
-      // The offer says what is left to download; the message says why it is offered.
-      if (store.getState().phase === 'consent') store.setState({ error });
+      // The offer says what is left to download; the message says why it is offered (none where nothing is left).
+      const { phase, offer } = store.getState();
+      if (phase === 'consent' && offer && offer.missingBytes > 0) store.setState({ error });
     },
 
     async selectBackend(choice) {
@@ -270,7 +274,8 @@ export function createModelActions(worker: WorkerSlot, load: Loader): ModelActio
       // prompt leaves the Download button clickable: a second click must not start a second load.
       accepting = true;
       try {
-        store.setState({ persistent: (await askPersistence('consent')) ?? null });
+        // Loading what is stored asks nothing of the browser.
+        if (offer.missingBytes > 0) store.setState({ persistent: (await askPersistence('consent')) ?? null });
       } finally {
         accepting = false;
       }
@@ -312,9 +317,10 @@ export function createModelActions(worker: WorkerSlot, load: Loader): ModelActio
         store.setState({ error: t('errors.deleteFailed', { detail: messageOf(error) }) });
         return;
       }
-      // The offer said to free space and try again: with space freed, it is worked out again.
+      // The offer is worked out again: the space freed (it said to free some and try again), the files it counted.
       const { phase, offer } = store.getState();
-      if (phase === 'consent' && offer?.spaceProblem) await pick(offer.model.id, { offer: true });
+      // Also when what is offered changed: a model deleted while its 'Load' (nothing to download) was offered.
+      if (phase === 'consent' && offer) await pick(offer.model.id, { offer: true });
     },
 
     async reopenStore() {

@@ -96,10 +96,17 @@ function takenOnRead<M extends StoredManifest>(
 export function createModelLibrary({ openStore, fetch }: ModelLibraryDeps): ModelLibrary {
   let opened: Promise<OpenedStore> | undefined;
   const store = (): Promise<OpenedStore> => (opened ??= openStore());
+  /**
+   * Folders whose last check found an unfinished update unreachable and reported the whole stored version: the load
+   * that follows opens that version, not the update (which the page never offered), even if the network is back.
+   */
+  const wholeChosen = new Map<string, StoredManifest>();
 
   /** The folder's manifest; offline (or when the host stopped serving it), the copy stored with the model. */
   async function manifestOf(modelUrl: string): Promise<{ manifest: StoredManifest; from: ModelInfo['manifestFrom'] }> {
     const folder = modelFolderUrl(modelUrl).href;
+    const chosen = wholeChosen.get(folder);
+    if (chosen) return { manifest: chosen, from: 'store' };
     try {
       return { manifest: await fetchManifest(folder, fetch ? { fetch } : {}), from: 'network' };
     } catch (error) {
@@ -111,6 +118,7 @@ export function createModelLibrary({ openStore, fetch }: ModelLibraryDeps): Mode
 
   return {
     async inspect(modelUrl) {
+      wholeChosen.delete(modelFolderUrl(modelUrl).href);
       const latest = await manifestOf(modelUrl);
       const { store: models, storage } = await store();
       let { manifest, from } = latest;
@@ -124,7 +132,10 @@ export function createModelLibrary({ openStore, fetch }: ModelLibraryDeps): Mode
           manifest,
           fetch ?? ((url, init) => globalThis.fetch(url, init)),
         );
-        if (whole) [manifest, from, status] = [whole, 'store', await models.status(whole)];
+        if (whole) {
+          [manifest, from, status] = [whole, 'store', await models.status(whole)];
+          wholeChosen.set(folder, whole);
+        }
       }
       return {
         modelId: manifest.modelId,

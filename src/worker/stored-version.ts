@@ -10,6 +10,9 @@ import type { ModelStore } from '../store/model-store.ts';
 import { storedModelId } from '../store/records.ts';
 import type { Fetch } from './http-model-source.ts';
 
+/** How long the reachability check waits for the host's first answer. */
+const PROBE_MS = 5000;
+
 /**
  * An update whose files cannot be fetched (offline, while the service worker still answers with the new manifest.json
  * it kept): the whole version stored before it loads instead, if there is one of the same kind. Undefined otherwise,
@@ -59,8 +62,11 @@ export async function wholeIfUnreachable<M extends StoredManifest>(
   for (const file of manifest.files) {
     if (await models.files.isComplete(file)) continue;
     try {
+      // Past a few seconds a barely working connection counts as none: the page is not left on "Checking…".
       const answer = await fetchFn(modelFileUrl(modelFolderUrl(folder), file.path), {
         headers: { Range: 'bytes=0-0' },
+        cache: 'no-store',
+        signal: AbortSignal.timeout(PROBE_MS),
       });
       await answer.body?.cancel();
       return undefined;
