@@ -61,12 +61,15 @@ const realFetch = globalThis.fetch;
 const hadNavigator = 'navigator' in globalThis;
 beforeEach(() => {
   useAppStore.setState(INITIAL_STATE, true);
+  // The page's origin, which the consent panel compares a model's host with.
+  Object.defineProperty(globalThis, 'location', { value: { origin: 'http://test' }, configurable: true });
   globalThis.fetch = () => Promise.resolve(new Response(CATALOG));
   // A device with no WebGPU (Node 20 has no navigator at all).
   if (!hadNavigator) Object.defineProperty(globalThis, 'navigator', { value: {}, configurable: true });
 });
 after(() => {
   globalThis.fetch = realFetch;
+  Reflect.deleteProperty(globalThis, 'location');
   if (!hadNavigator) Reflect.deleteProperty(globalThis, 'navigator');
 });
 
@@ -102,7 +105,6 @@ void test('Download clicked again while the browser asks about persistent storag
     estimate: () => Promise.resolve({ usage: 0, quota: 1e12 }),
   };
   Object.defineProperty(globalThis, 'navigator', { value: { storage }, configurable: true });
-  Object.defineProperty(globalThis, 'location', { value: { origin: 'http://test' }, configurable: true });
   class NotStored extends FakeGenerator {
     override inspect(): Promise<ModelInfo> {
       return super.inspect().then((info) => ({ ...info, storedBytes: 0, missingBytes: 1, complete: false }));
@@ -120,7 +122,6 @@ void test('Download clicked again while the browser asks about persistent storag
   await Promise.all(clicks);
   assert.equal(worker.loads.length, 1, 'one download');
   assert.equal(useAppStore.getState().phase, 'ready');
-  Reflect.deleteProperty(globalThis, 'location');
 });
 
 void test('picking another model while the first is being checked: the first worker’s end is no error of the second', async () => {
@@ -139,7 +140,6 @@ void test('picking another model while the first is being checked: the first wor
       return super.inspect().then((info) => ({ ...info, storedBytes: 0, missingBytes: 1, complete: false }));
     }
   }
-  Object.defineProperty(globalThis, 'location', { value: { origin: 'http://test' }, configurable: true });
   const workers: FakeGenerator[] = [];
   const controller = createController(() => {
     workers.push(workers.length === 0 ? new Crashing() : new NotStored());
@@ -155,8 +155,28 @@ void test('picking another model while the first is being checked: the first wor
   assert.equal(workers[0]!.disposed, true);
   assert.equal(useAppStore.getState().phase, 'consent');
   assert.equal(useAppStore.getState().error, null);
-  Reflect.deleteProperty(globalThis, 'location');
 });
+
+/**
+ * navigator.storage as the page sees it: a quota the test may change, `persist` answered by `persist` (counted).
+ */
+function fakeBrowserStorage(quota: number, persist: () => Promise<boolean> = () => Promise.resolve(false)) {
+  const state = { quota, persistAsked: 0 };
+  const storage = {
+    persisted: () => Promise.resolve(false),
+    persist: () => (state.persistAsked++, persist()),
+    estimate: () => Promise.resolve({ usage: 0, quota: state.quota }),
+  };
+  Object.defineProperty(globalThis, 'navigator', { value: { storage }, configurable: true });
+  return state;
+}
+
+/** A worker whose drawing loses the GPU device. */
+class LosesDevice extends FakeGenerator {
+  override generate(): Promise<GenerateResult> {
+    return Promise.reject(new DeviceLostError('device reset'));
+  }
+}
 
 /** A model whose download is under way until the visitor stops it; each later load finishes. */
 class StoppableDownload extends FakeGenerator {
@@ -174,8 +194,17 @@ class StoppableDownload extends FakeGenerator {
   }
 }
 
+/** A controller whose first worker's download runs until the visitor stops it; later workers' loads finish. */
+function stoppedFirstWorker(): { controller: ReturnType<typeof createController>; workers: StoppableDownload[] } {
+  const workers: StoppableDownload[] = [];
+  const controller = createController(() => {
+    workers.push(new StoppableDownload(workers.length === 0));
+    return workers.at(-1)!;
+  });
+  return { controller, workers };
+}
+
 void test('Stop on a model that loads without asking offers its download again, so the page has a way on', async () => {
-  Object.defineProperty(globalThis, 'location', { value: { origin: 'http://test' }, configurable: true });
   const worker = new StoppableDownload();
   const controller = createController(() => worker);
   setSettings({ model: 'demo', backend: 'auto' });
@@ -191,19 +220,12 @@ void test('Stop on a model that loads without asking offers its download again, 
   assert.match(state.error ?? '', /download was stopped/);
   await controller.acceptDownload();
   assert.equal(useAppStore.getState().phase, 'ready');
-  Reflect.deleteProperty(globalThis, 'location');
 });
 
 void test('Stop on the load a restart after a lost GPU started offers the download again', async () => {
-  Object.defineProperty(globalThis, 'location', { value: { origin: 'http://test' }, configurable: true });
-  class LosesDevice extends StoppableDownload {
-    override generate(): Promise<GenerateResult> {
-      return Promise.reject(new DeviceLostError('device reset'));
-    }
-  }
   const workers: FakeGenerator[] = [];
   const controller = createController(() => {
-    workers.push(workers.length === 0 ? new LosesDevice(false) : new StoppableDownload());
+    workers.push(workers.length === 0 ? new LosesDevice() : new StoppableDownload());
     return workers.at(-1)!;
   });
   setSettings({ model: 'demo', backend: 'auto' });
@@ -217,7 +239,6 @@ void test('Stop on the load a restart after a lost GPU started offers the downlo
   await drawing;
   assert.equal(useAppStore.getState().phase, 'consent');
   assert.equal(useAppStore.getState().offer?.model.id, 'demo');
-  Reflect.deleteProperty(globalThis, 'location');
 });
 
 void test('the page starts while the browser still asks about persistent storage, its ranker picked before Draw', async () => {
@@ -257,7 +278,6 @@ void test('the page starts while the browser still asks about persistent storage
 });
 
 void test('Stop pressed once the files are in stops nothing: the model loads and no download is offered', async () => {
-  Object.defineProperty(globalThis, 'location', { value: { origin: 'http://test' }, configurable: true });
   class LateStop extends StoppableDownload {
     constructor() {
       super(false);
@@ -275,38 +295,23 @@ void test('Stop pressed once the files are in stops nothing: the model loads and
   await starting;
   assert.equal(useAppStore.getState().phase, 'ready');
   assert.equal(useAppStore.getState().offer, null);
-  Reflect.deleteProperty(globalThis, 'location');
 });
 
 void test('space freed in the storage panel lets the offered download start', async () => {
-  let quota = 2;
-  const storage = {
-    persisted: () => Promise.resolve(false),
-    persist: () => Promise.resolve(false),
-    estimate: () => Promise.resolve({ usage: 0, quota }),
-  };
-  Object.defineProperty(globalThis, 'navigator', { value: { storage }, configurable: true });
-  Object.defineProperty(globalThis, 'location', { value: { origin: 'http://test' }, configurable: true });
+  const space = fakeBrowserStorage(2);
   const controller = createController(() => new StoppableDownload(false));
   setSettings({ model: 'dalle-mini-q8', backend: 'auto' });
   await controller.start({ catalogUrl: 'http://test/models/catalog.json', wasmPaths: 'http://test/ort/' });
   assert.equal(useAppStore.getState().phase, 'consent');
   assert.match(useAppStore.getState().offer?.spaceProblem ?? '', /space/i, '3 bytes missing, 2 free');
-  quota = 1e12;
+  space.quota = 1e12;
   await controller.deleteStored('other-model/fp32');
   assert.equal(useAppStore.getState().offer?.spaceProblem, null);
   await controller.acceptDownload();
   assert.equal(useAppStore.getState().phase, 'ready');
-  Reflect.deleteProperty(globalThis, 'location');
 });
 
 void test('after a lost GPU, a model that asks first and is no longer stored is offered, not downloaded unasked', async () => {
-  Object.defineProperty(globalThis, 'location', { value: { origin: 'http://test' }, configurable: true });
-  class LosesDevice extends FakeGenerator {
-    override generate(): Promise<GenerateResult> {
-      return Promise.reject(new DeviceLostError('device reset'));
-    }
-  }
   const workers: FakeGenerator[] = [];
   const controller = createController(() => {
     // The first worker had the model stored; it was deleted since (or it lived in memory, gone with the worker).
@@ -324,16 +329,10 @@ void test('after a lost GPU, a model that asks first and is no longer stored is 
   assert.match(useAppStore.getState().error ?? '', /device reset|GPU/i);
   await controller.acceptDownload();
   assert.equal(useAppStore.getState().phase, 'ready');
-  Reflect.deleteProperty(globalThis, 'location');
 });
 
 void test('storage allowed while the model downloads into memory: the load starts again in a fresh worker', async () => {
-  Object.defineProperty(globalThis, 'location', { value: { origin: 'http://test' }, configurable: true });
-  const workers: StoppableDownload[] = [];
-  const controller = createController(() => {
-    workers.push(new StoppableDownload(workers.length === 0));
-    return workers.at(-1)!;
-  });
+  const { controller, workers } = stoppedFirstWorker();
   setSettings({ model: 'demo', backend: 'auto' });
   const starting = controller.start({ catalogUrl: 'http://test/models/catalog.json', wasmPaths: 'http://test/ort/' });
   await new Promise((resolve) => setTimeout(resolve, 10));
@@ -344,16 +343,10 @@ void test('storage allowed while the model downloads into memory: the load start
   assert.equal(workers[1]!.loads.length, 1);
   assert.equal(useAppStore.getState().phase, 'ready');
   assert.equal(useAppStore.getState().offer, null);
-  Reflect.deleteProperty(globalThis, 'location');
 });
 
 void test('storage allowed while an agreed download runs: it starts again without asking again', async () => {
-  Object.defineProperty(globalThis, 'location', { value: { origin: 'http://test' }, configurable: true });
-  const workers: StoppableDownload[] = [];
-  const controller = createController(() => {
-    workers.push(new StoppableDownload(workers.length === 0));
-    return workers.at(-1)!;
-  });
+  const { controller, workers } = stoppedFirstWorker();
   setSettings({ model: 'dalle-mini-q8', backend: 'auto' });
   await controller.start({ catalogUrl: 'http://test/models/catalog.json', wasmPaths: 'http://test/ort/' });
   assert.equal(useAppStore.getState().phase, 'consent');
@@ -363,11 +356,9 @@ void test('storage allowed while an agreed download runs: it starts again withou
   await accepted;
   assert.equal(workers[1]!.loads.length, 1, 'loaded in the fresh worker');
   assert.equal(useAppStore.getState().phase, 'ready');
-  Reflect.deleteProperty(globalThis, 'location');
 });
 
 void test('storage allowed while drawing: the drawing ends first and stays on the grid', async () => {
-  Object.defineProperty(globalThis, 'location', { value: { origin: 'http://test' }, configurable: true });
   let finish = (): void => undefined;
   class Drawing extends FakeGenerator {
     override generate(): Promise<GenerateResult> {
@@ -385,7 +376,6 @@ void test('storage allowed while drawing: the drawing ends first and stays on th
   await Promise.all([drawing, reopened]);
   assert.equal(useAppStore.getState().phase, 'ready');
   assert.deepEqual(useAppStore.getState().tokens, RESULT.tokens, 'the drawing is still shown');
-  Reflect.deleteProperty(globalThis, 'location');
 });
 
 void test('no delete while any model load runs (also a restart’s, which no pick started)', async () => {
@@ -404,39 +394,9 @@ void test('no delete while any model load runs (also a restart’s, which no pic
   assert.deepEqual(actions, []);
 });
 
-void test('Stop while a stored model loads offers to load it, rather than loading it again at once', async () => {
-  Object.defineProperty(globalThis, 'location', { value: { origin: 'http://test' }, configurable: true });
-  /** Every file stored; the first load runs until stopped. */
-  class StoredStoppable extends StoppableDownload {
-    override inspect(): Promise<ModelInfo> {
-      return FakeGenerator.prototype.inspect.call(this);
-    }
-  }
-  const worker = new StoredStoppable();
-  const controller = createController(() => worker);
-  setSettings({ model: 'demo', backend: 'auto' });
-  const starting = controller.start({ catalogUrl: 'http://test/models/catalog.json', wasmPaths: 'http://test/ort/' });
-  await new Promise((resolve) => setTimeout(resolve, 10));
-  controller.cancelDownload();
-  await starting;
-  assert.equal(worker.loads.length, 1, 'not loaded again unasked');
-  assert.equal(useAppStore.getState().phase, 'consent');
-  assert.equal(useAppStore.getState().offer?.missingBytes, 0);
-  await controller.acceptDownload();
-  assert.equal(useAppStore.getState().phase, 'ready');
-  Reflect.deleteProperty(globalThis, 'location');
-});
-
-void test('after a Stop on a stored model: Load asks the browser nothing; a delete meanwhile turns it into a download offer', async () => {
-  Object.defineProperty(globalThis, 'location', { value: { origin: 'http://test' }, configurable: true });
+void test('Stop while a stored model loads offers Load, which asks the browser nothing; a delete turns it into a download offer', async () => {
   let stored = true;
-  let persistAsked = 0;
-  const storage = {
-    persisted: () => Promise.resolve(false),
-    persist: () => (persistAsked++, Promise.resolve(false)),
-    estimate: () => Promise.resolve({ usage: 0, quota: 1e12 }),
-  };
-  Object.defineProperty(globalThis, 'navigator', { value: { storage }, configurable: true });
+  const space = fakeBrowserStorage(1e12);
   class Deletable extends StoppableDownload {
     override inspect(): Promise<ModelInfo> {
       return stored ? FakeGenerator.prototype.inspect.call(this) : super.inspect();
@@ -449,6 +409,9 @@ void test('after a Stop on a stored model: Load asks the browser nothing; a dele
   await new Promise((resolve) => setTimeout(resolve, 10));
   controller.cancelDownload();
   await starting;
+  // Offered to load, not loaded again at once; no "download stopped" above "nothing to download".
+  assert.equal(worker.loads.length, 1, 'not loaded again unasked');
+  assert.equal(useAppStore.getState().phase, 'consent');
   assert.deepEqual([useAppStore.getState().offer?.missingBytes, useAppStore.getState().error], [0, null]);
   stored = false;
   await controller.deleteStored('demo-shapes/fp32');
@@ -457,33 +420,20 @@ void test('after a Stop on a stored model: Load asks the browser nothing; a dele
   await controller.deleteStored('other/fp32');
   await controller.acceptDownload();
   assert.equal(useAppStore.getState().phase, 'ready');
-  assert.equal(persistAsked, 0, 'loading what is stored asks nothing');
-  Reflect.deleteProperty(globalThis, 'location');
+  assert.equal(space.persistAsked, 0, 'loading what is stored asks nothing');
 });
 
 void test('an agreed download that no longer fits (storage allowed, smaller quota) shows the offer with its space problem', async () => {
-  Object.defineProperty(globalThis, 'location', { value: { origin: 'http://test' }, configurable: true });
-  let quota = 1e12;
-  const storage = {
-    persisted: () => Promise.resolve(false),
-    persist: () => Promise.resolve(false),
-    estimate: () => Promise.resolve({ usage: 0, quota }),
-  };
-  Object.defineProperty(globalThis, 'navigator', { value: { storage }, configurable: true });
-  const workers: StoppableDownload[] = [];
-  const controller = createController(() => {
-    workers.push(new StoppableDownload(workers.length === 0));
-    return workers.at(-1)!;
-  });
+  const space = fakeBrowserStorage(1e12);
+  const { controller, workers } = stoppedFirstWorker();
   setSettings({ model: 'dalle-mini-q8', backend: 'auto' });
   await controller.start({ catalogUrl: 'http://test/models/catalog.json', wasmPaths: 'http://test/ort/' });
   const accepted = controller.acceptDownload();
   await new Promise((resolve) => setTimeout(resolve, 10));
-  quota = 2;
+  space.quota = 2;
   await controller.reopenStore();
   await accepted;
   assert.equal(useAppStore.getState().phase, 'consent');
   assert.notEqual(useAppStore.getState().offer?.spaceProblem, null);
   assert.equal(workers[1]!.loads.length, 0);
-  Reflect.deleteProperty(globalThis, 'location');
 });
