@@ -83,7 +83,8 @@ async function storeSource(
       openStore: () => Promise.resolve({ store, storage }),
       fetch: fetchFromDisk(dir),
     });
-    return library.open(BASE_URL, manifest, { handOverFiles: true });
+    const { source, close } = await library.open(BASE_URL, manifest, { handOverFiles: true });
+    return { source, loaded: () => close({ loaded: true }) };
   }
   await downloadModel(store, BASE_URL, manifest, { fetch: fetchFromDisk(dir) });
   const loaded = () => (kind === 'memory-kept' ? store.deleteModel(storedModelId(manifest)) : Promise.resolve());

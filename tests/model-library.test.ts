@@ -105,7 +105,7 @@ void test('a memory store forgets the model once the sessions are loaded', async
   const library = testLibrary(serveFolder(dir, BASE));
   const opened = await library.open(BASE, await library.manifest(BASE));
   assert.equal((await library.storage({ action: 'list' })).models.length, 1);
-  await opened.loaded();
+  await opened.close({ loaded: true });
   assert.deepEqual((await library.storage({ action: 'list' })).models, []);
 });
 

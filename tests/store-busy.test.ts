@@ -1,4 +1,7 @@
-/** A delete in one tab while another tab of the site downloads is refused: it would take files from under it. */
+/**
+ * A delete in one tab while another tab of the site downloads a model, or creates sessions from its stored files, is
+ * refused: it would take the files from under it.
+ */
 import 'fake-indexeddb/auto';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -6,6 +9,8 @@ import { downloadModel } from '../src/store/download.ts';
 import { StoreBusyError } from '../src/store/errors.ts';
 import { ModelStore } from '../src/store/model-store.ts';
 import { indexedDbBackend } from '../src/store/piece-store.ts';
+import { tinyModel } from './helpers/fixtures.ts';
+import { serveFolder, testLibrary } from './helpers/library.ts';
 import { BASE_URL, FakeModelServer, syntheticModel } from './helpers/store-fixtures.ts';
 
 /** The Web Locks API's shared and exclusive modes and ifAvailable, as one origin's tabs see them. */
@@ -29,9 +34,20 @@ function fakeLocks() {
   };
 }
 
-void test('deleting while another tab downloads is refused with a message; afterwards it deletes', async () => {
-  Object.defineProperty(globalThis, 'navigator', { value: { locks: fakeLocks() }, configurable: true });
-  try {
+function withFakeLocks(run: () => Promise<void>): () => Promise<void> {
+  return async () => {
+    Object.defineProperty(globalThis, 'navigator', { value: { locks: fakeLocks() }, configurable: true });
+    try {
+      await run();
+    } finally {
+      Reflect.deleteProperty(globalThis, 'navigator');
+    }
+  };
+}
+
+void test(
+  'deleting while another tab downloads is refused with a message; afterwards it deletes',
+  withFakeLocks(async () => {
     const mini = syntheticModel('dalle-mini', 1);
     const other = syntheticModel('dalle-mega', 2);
     const backend = indexedDbBackend('store-busy');
@@ -52,7 +68,26 @@ void test('deleting while another tab downloads is refused with a message; after
     await download;
     assert.equal((await downloading.status(mini.manifest)).complete, true, 'the download was not disturbed');
     assert.ok((await deleting.deleteModel('dalle-mini/q8')) > 0);
-  } finally {
-    Reflect.deleteProperty(globalThis, 'navigator');
-  }
-});
+  }),
+);
+
+void test(
+  'deleting while another tab creates sessions from the stored files is refused, until that load ends either way',
+  withFakeLocks(async () => {
+    const base = 'https://models.test/tiny/';
+    const backend = indexedDbBackend('store-busy-load');
+    const loading = testLibrary(serveFolder(tinyModel('fp32'), base), backend);
+    const deleting = testLibrary(serveFolder(tinyModel('fp32'), base), backend);
+    const manifest = await loading.manifest(base);
+      for (const loaded of [false, true]) {
+      const opened = await loading.open(base, manifest);
+      const [stored] = (await deleting.storage({ action: 'list' })).models;
+      assert.equal(stored?.complete, true, 'downloaded; the sessions are being made from the files');
+      await assert.rejects(deleting.storage({ action: 'delete', model: stored.id }), StoreBusyError);
+      await assert.rejects(deleting.storage({ action: 'delete-all' }), StoreBusyError);
+      await opened.close({ loaded });
+    }
+    const after = await deleting.storage({ action: 'delete-all' });
+    assert.deepEqual(after.models, [], 'deleted once no load holds the files');
+  }),
+);

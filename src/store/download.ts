@@ -5,7 +5,7 @@
  */
 import type { StoredManifest } from '../model/stored-manifest.ts';
 import { downloadFile } from './download-file.ts';
-import { whileDownloading, withFileLock } from './file-lock.ts';
+import { holdWhileLoading, withFileLock } from './file-lock.ts';
 import { modelFileUrl, modelFolderUrl } from './model-http.ts';
 import type { Fetch } from './download-file.ts';
 import { StorageQuotaError } from './errors.ts';
@@ -81,22 +81,23 @@ export async function downloadModel(
     progress,
   };
   const acrossTabs = store.kind === 'indexeddb';
+  // Another tab's delete is refused meanwhile: it would take this model's record and files from under it.
+  const release = await holdWhileLoading(acrossTabs);
   try {
-    // Another tab's delete is refused meanwhile: it would take this model's record and files from under it.
-    await whileDownloading(acrossTabs, async () => {
-      await store.saveModel(manifest, new URL('.', baseUrl).href);
-      for (const file of files) {
-        // Held while the file is checked and written: a file another tab is downloading is waited for, then stored.
-        await withFileLock(file.sha256, acrossTabs, options.signal, async () => {
-          if (await store.files.isComplete(file)) progress.fileStored(file.path, file.bytes);
-          else await downloadFile(context, file, urls.get(file.sha256)!);
-        });
-      }
-      await store.settleModel(manifest);
-    });
+    await store.saveModel(manifest, new URL('.', baseUrl).href);
+    for (const file of files) {
+      // Held while the file is checked and written: a file another tab is downloading is waited for, then stored.
+      await withFileLock(file.sha256, acrossTabs, options.signal, async () => {
+        if (await store.files.isComplete(file)) progress.fileStored(file.path, file.bytes);
+        else await downloadFile(context, file, urls.get(file.sha256)!);
+      });
+    }
+    await store.settleModel(manifest);
   } catch (error) {
     if (isQuotaExceeded(error)) throw await quotaError(store, manifest);
     throw error;
+  } finally {
+    release();
   }
   return { id: storedModelId(manifest), bytes: before.bytes, downloadedBytes: progress.networkBytes, persisted };
 }

@@ -89,10 +89,10 @@ export class DownloadCancelledError extends ExpectedError {
   }
 }
 
-/** A delete while another tab of the site downloads a model: its files could go from under it. */
+/** A delete while another tab of the site downloads or loads a model: its files could go from under it. */
 export class StoreBusyError extends ExpectedError {
   override name = 'StoreBusyError';
   constructor() {
-    super('Another tab of this site is downloading a model. Delete once that download has finished or been stopped.');
+    super('Another tab of this site is downloading or loading a model. Delete once it has finished or been stopped.');
   }
 }

@@ -74,31 +74,38 @@ export async function withFileLock<T>(
   }
 }
 
-/** Held shared by every download of the site's tabs, asked for alone by a delete. */
+/**
+ * Held shared by every download and every load of the site's tabs, asked for alone by a delete. (The name predates
+ * loads holding it too; kept so that a tab of an older version and one of this version still see each other.)
+ */
 const DOWNLOADS_LOCK = 'dalle-mini-web:downloads';
 
 /**
- * Runs a download while holding the site's downloads lock, shared: other tabs' downloads go on, a delete waits for
- * none of them but is refused while any runs (withNoDownloads).
+ * Holds the site's downloads lock, shared, until the returned release is called: from a model's download until its
+ * sessions hold the weights, so another tab's delete is refused (withNoDownloads) rather than taking the record and
+ * files from under the download or the reads. Other tabs' downloads and loads go on meanwhile.
  */
-export async function whileDownloading<T>(acrossTabs: boolean, work: () => Promise<T>): Promise<T> {
+export async function holdWhileLoading(acrossTabs: boolean): Promise<() => void> {
   const locks = acrossTabs ? webLocks() : undefined;
-  if (!locks) return work();
-  let started = false;
+  if (!locks) return () => undefined;
+  let release = (): void => undefined;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let granted = (): void => undefined;
+  const held = new Promise<void>((resolve) => (granted = resolve));
+  const request = locks.request(DOWNLOADS_LOCK, { mode: 'shared' }, () => (granted(), released));
   try {
-    return await locks.request(DOWNLOADS_LOCK, { mode: 'shared' }, () => {
-      started = true;
-      return work();
-    });
+    await Promise.race([held, request]);
   } catch (error) {
-    if (!started && error instanceof DOMException && error.name === 'SecurityError') return work();
+    // A frame whose storage the browser blocks is refused the Locks API too (SecurityError): its store is its own.
+    if (error instanceof DOMException && error.name === 'SecurityError') return () => undefined;
     throw error;
   }
+  return release;
 }
 
 /**
- * Runs a delete unless a download runs in another tab (or worker) of the site, which it would take files from: then
- * StoreBusyError. Within one realm the page refuses deletes during its own downloads itself.
+ * Runs a delete unless a download or load runs in another tab (or worker) of the site, which it would take files from:
+ * then StoreBusyError. Within one realm the page refuses deletes during its own loads itself.
  */
 export async function withNoDownloads<T>(acrossTabs: boolean, work: () => Promise<T>): Promise<T> {
   const locks = acrossTabs ? webLocks() : undefined;

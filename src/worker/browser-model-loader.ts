@@ -100,21 +100,25 @@ export function browserModelLoader(library: ModelLibrary): ModelLoader {
     // A captured decoder runs batches up to the size it was captured for (smaller ones padded): a full grid's, the
     // most one drawing asks for, when it fits. Its batches stay within it, so it is never made again.
     const capturedImages = Math.min(fits.decoder, MAX_IMAGES);
-    // Only now, as the first session may start ORT: a load that failed before leaves the worker free to choose.
-    const build = ortBuildFor(ortBuild, choice.backend);
-    if (build === null) throw new ModelAlreadyLoadedError();
-    ortBuild = build;
-    ort.env.wasm.wasmPaths = ortWasmPaths(params.wasmPaths, build);
-    const dalle = await loadDalle(
-      ort,
-      withCompileProgress(opened.source, onProgress),
-      sessionOptionsFor(choice.backend, manifest, {
-        foldDecoder: foldsDecoderOnWebgpu(manifest, deviceMemoryGiB()),
-        ownKernels: ownKernelsOnWasm(wasm.kernelThreads, spawnBrowserGemmHelper),
-      }),
-      choice.backend === 'webgpu' ? webgpuEngineOptions({ capturedImages }) : { hostCacheGraph: true },
-    );
-    await opened.loaded();
+    let dalle: Awaited<ReturnType<typeof loadDalle>> | undefined;
+    try {
+      // Only now, as the first session may start ORT: a load that failed before leaves the worker free to choose.
+      const build = ortBuildFor(ortBuild, choice.backend);
+      if (build === null) throw new ModelAlreadyLoadedError();
+      ortBuild = build;
+      ort.env.wasm.wasmPaths = ortWasmPaths(params.wasmPaths, build);
+      dalle = await loadDalle(
+        ort,
+        withCompileProgress(opened.source, onProgress),
+        sessionOptionsFor(choice.backend, manifest, {
+          foldDecoder: foldsDecoderOnWebgpu(manifest, deviceMemoryGiB()),
+          ownKernels: ownKernelsOnWasm(wasm.kernelThreads, spawnBrowserGemmHelper),
+        }),
+        choice.backend === 'webgpu' ? webgpuEngineOptions({ capturedImages }) : { hostCacheGraph: true },
+      );
+    } finally {
+      await opened.close({ loaded: dalle !== undefined });
+    }
     const batch = dalle.engine.decoderCaptured ? { ...fits, decoder: capturedImages } : fits;
     // Our kernels measured relaxed SIMD faster here and run it (docs/performance.md#relaxed-simd): the status says so.
     const relaxed = ownGemmKernel(dalle.engine.sessions.decoder)?.kernel === 'relaxed';

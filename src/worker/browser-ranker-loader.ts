@@ -16,8 +16,12 @@ export function browserRankerLoader(library: ModelLibrary): RankerLoader {
       signal,
       onProgress: (p) => onProgress({ stage: 'download', ...p }),
     });
-    const ranker = await loadClipRanker(ort, opened.source, backend);
-    await opened.loaded();
+    let ranker;
+    try {
+      ranker = await loadClipRanker(ort, opened.source, backend);
+    } finally {
+      await opened.close({ loaded: ranker !== undefined });
+    }
     return ranker;
   };
 }

@@ -9,6 +9,7 @@ import { asClipManifest, asDalleManifest } from '../model/stored-manifest.ts';
 import type { StoredManifest } from '../model/stored-manifest.ts';
 import type { ModelSource } from '../model/model-source.ts';
 import { downloadModel } from '../store/download.ts';
+import { holdWhileLoading } from '../store/file-lock.ts';
 import { FileNotStoredError } from '../store/errors.ts';
 import type { DownloadProgress } from '../store/progress.ts';
 import type { ModelStore } from '../store/model-store.ts';
@@ -45,8 +46,11 @@ export interface OpenOptions {
 
 export interface OpenedModel<M extends StoredManifest = ModelManifest> {
   readonly source: ModelSource<M>;
-  /** Call once the sessions hold the weights: a memory store then drops its copy (it dies with the worker anyway). */
-  readonly loaded: () => Promise<void>;
+  /**
+   * Call once the sessions hold the weights (`loaded`) or the load failed: ends the hold that refuses other tabs'
+   * deletes of the files meanwhile (file-lock.ts), and a memory store that loaded drops its copy.
+   */
+  readonly close: (outcome: { loaded: boolean }) => Promise<void>;
 }
 
 export interface ModelLibrary {
@@ -157,6 +161,8 @@ export function createModelLibrary({ openStore, fetch }: ModelLibraryDeps): Mode
     async open(modelUrl, manifest, options = {}) {
       const { store: models } = await store();
       const folder = modelFolderUrl(modelUrl).href;
+      // Until the sessions hold the weights: another tab's delete would take the files from under the reads.
+      const release = await holdWhileLoading(models.kind === 'indexeddb');
       let opened = manifest;
       try {
         const { signal, onProgress } = options;
@@ -167,17 +173,24 @@ export function createModelLibrary({ openStore, fetch }: ModelLibraryDeps): Mode
         };
         await downloadModel(models, folder, manifest, download);
       } catch (error) {
-        const whole = await wholeVersionInstead(models, folder, manifest, error);
+        let whole: typeof manifest | undefined;
+        try {
+          whole = await wholeVersionInstead(models, folder, manifest, error);
+        } finally {
+          if (!whole) release();
+        }
         if (!whole) throw error;
         opened = whole;
       }
-      const loaded = async (): Promise<void> => {
-        if (models.kind === 'memory') await models.deleteModel(storedModelId(opened));
+      const close = async ({ loaded }: { loaded: boolean }): Promise<void> => {
+        release();
+        // The sessions hold the model; in memory it dies with the worker anyway, but not a moment too late.
+        if (loaded && models.kind === 'memory') await models.deleteModel(storedModelId(opened));
       };
       const stored = storeModelSource(models, opened);
       const network = { ...(options.signal ? { signal: options.signal } : {}), ...(fetch ? { fetch } : {}) };
       const handOver = models.kind === 'memory' && options.handOverFiles === true;
-      return { source: handOver ? takenOnRead(models, stored, folder, network) : stored, loaded };
+      return { source: handOver ? takenOnRead(models, stored, folder, network) : stored, close };
     },
 
     async storage(action) {
