@@ -8,7 +8,7 @@ import { after, beforeEach, test } from 'node:test';
 import { createController } from '../src/ui/controller.ts';
 import { useRankingStore } from '../src/ui/ranking-store.ts';
 import { startApp } from '../src/ui/start-app.ts';
-import { DownloadCancelledError } from '../src/store/errors.ts';
+import { DownloadCancelledError, DownloadInterruptedError } from '../src/store/errors.ts';
 import { DeviceLostError, WorkerCrashedError } from '../src/worker/errors.ts';
 import { INITIAL_STATE, setSettings, useAppStore } from '../src/ui/store.ts';
 import type { DalleGenerator } from '../src/worker/client.ts';
@@ -436,4 +436,63 @@ void test('an agreed download that no longer fits (storage allowed, smaller quot
   assert.equal(useAppStore.getState().phase, 'consent');
   assert.notEqual(useAppStore.getState().offer?.spaceProblem, null);
   assert.equal(workers[1]!.loads.length, 0);
+});
+
+/** A worker whose first load fails: `missingBytes` left to download (0: the files were in, the sessions failed). */
+class FailsFirstLoad extends FakeGenerator {
+  constructor(
+    private readonly missingBytes: number,
+    private readonly failure: Error,
+  ) {
+    super();
+  }
+  override inspect(): Promise<ModelInfo> {
+    const missingBytes = this.loads.length > 1 ? 0 : this.missingBytes;
+    return super.inspect().then((info) => ({ ...info, bytes: 4, missingBytes, complete: missingBytes === 0 }));
+  }
+  override load(params: LoadParams): Promise<ReadyInfo> {
+    if (this.loads.length > 0) return super.load(params);
+    this.loads.push(params);
+    return Promise.reject(this.failure);
+  }
+}
+
+void test('a load that fails offers the download (or Load) again with its message, so the page has a way on without a reload', async () => {
+  const cases = [
+    { missing: 3, failure: new DownloadInterruptedError('decoder.onnx_data', 1, 4, 'network error'), action: 'resume' },
+    { missing: 0, failure: new Error('out of memory while creating the decoder'), action: 'load' },
+  ];
+  for (const { missing, failure, action } of cases) {
+    useAppStore.setState(INITIAL_STATE, true);
+    const worker = new FailsFirstLoad(missing, failure);
+    const controller = createController(() => worker);
+    setSettings({ model: 'demo', backend: 'auto' });
+    await controller.start({ catalogUrl: 'http://test/models/catalog.json', wasmPaths: 'http://test/ort/' });
+    const state = useAppStore.getState();
+    assert.equal(state.phase, 'consent', action);
+    assert.equal(state.offer?.model.id, 'demo');
+    assert.equal(state.offer?.missingBytes, missing);
+    assert.match(state.error ?? '', /could not be loaded/, `${action}: the failure is still told`);
+    await controller.acceptDownload();
+    assert.equal(useAppStore.getState().phase, 'ready', `${action}: the second try loads`);
+    assert.equal(worker.loads.length, 2);
+  }
+});
+
+void test('the load a restart after a lost GPU started fails: the model is offered again with the failure', async () => {
+  const failure = new Error('out of memory while creating the decoder');
+  const workers: FakeGenerator[] = [];
+  const controller = createController(() => {
+    workers.push(workers.length === 0 ? new LosesDevice() : new FailsFirstLoad(0, failure));
+    return workers.at(-1)!;
+  });
+  setSettings({ model: 'demo', backend: 'auto' });
+  await controller.start({ catalogUrl: 'http://test/models/catalog.json', wasmPaths: 'http://test/ort/' });
+  useAppStore.setState({ prompt: 'a red apple' });
+  await controller.draw();
+  assert.equal(workers.length, 2, 'the restart loaded in a fresh worker');
+  const state = useAppStore.getState();
+  assert.equal(state.phase, 'consent');
+  assert.equal(state.offer?.model.id, 'demo');
+  assert.match(state.error ?? '', /out of memory/);
 });

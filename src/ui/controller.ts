@@ -98,13 +98,13 @@ export function createController(makeGenerator: () => DalleGenerator, events: Co
     try {
       // A model that asks before its download is not downloaded again unasked (deleted meanwhile, or memory mode).
       const ask = reload !== null && (await modelActions.reloadNeedsConsent().catch(() => false));
-      if (ask) return await modelActions.offerStoppedDownload();
+      if (ask) return await modelActions.offerDownloadAgain({ keepError: false });
       if (reload) await controller.load(reload, { signal: stop.signal });
     } finally {
       restartLoad = null;
     }
-    // Stopped by the visitor: the download is offered again, as after any Stop.
-    if (stop.signal.aborted && store.getState().phase === 'failed') await modelActions.offerStoppedDownload();
+    // Failed, or stopped by the visitor: the download is offered again, as after any load that did not end.
+    if (store.getState().phase === 'failed') await modelActions.offerDownloadAgain({ keepError: !stop.signal.aborted });
     if (store.getState().phase === 'ready') store.setState({ error: why });
   }
 

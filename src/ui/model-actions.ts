@@ -34,10 +34,11 @@ export interface ModelActions {
   declineDownload(): Promise<void>;
   cancelDownload(): void;
   /**
-   * After the visitor stopped a download: the selected model's download offered again (what arrived is kept), also
-   * for a model that loads without asking, so the page is never left without a way on.
+   * After a load that failed or that the visitor stopped: the selected model's download offered again (what arrived is
+   * kept; 'Load' where nothing is missing), also for a model that loads without asking, so the page is never left
+   * without a way on. The message shown stays with `keepError`, else only while something is left to download.
    */
-  offerStoppedDownload(): Promise<void>;
+  offerDownloadAgain(options: { keepError: boolean }): Promise<void>;
   /**
    * Whether loading the selected model again (in a fresh worker, after a lost GPU) would download files of a model
    * that asks first: deleted meanwhile, or kept in memory only, where a new worker starts empty.
@@ -89,6 +90,12 @@ export function createModelActions(worker: WorkerSlot, load: Loader): ModelActio
   let stopped: AbortController | null = null;
   /** The visitor agreed to a download and the browser is still answering the persistence question. */
   let accepting = false;
+  /** Counts loads given up for another (a pick, a backend switch, a restart into storage): theirs is no failure. */
+  let abandoned = 0;
+  const abandonLoad = (): void => {
+    abandoned += 1;
+    downloading?.abort();
+  };
 
   const modelById = (id: string): CatalogModel | undefined => store.getState().catalog.find((m) => m.id === id);
   const forcedBackend = () => {
@@ -112,6 +119,7 @@ export function createModelActions(worker: WorkerSlot, load: Loader): ModelActio
     const backend = forcedBackend();
     const controller = new AbortController();
     downloading = controller;
+    const abandonedBefore = abandoned;
     store.setState({ offer: null });
     try {
       await load(
@@ -132,11 +140,11 @@ export function createModelActions(worker: WorkerSlot, load: Loader): ModelActio
       // Not awaited: Firefox asks with a prompt that may stay open while the visitor draws.
       void askPersistence('stored').then((persistent) => store.setState({ persistent: persistent ?? null }));
     }
-    // Stopped by the visitor: offer the rest of the download again (what arrived is kept). A Stop that came once the
-    // files were in (the sessions were being made) stopped nothing: that model is loaded.
+    // Failed or stopped by the visitor: offer the download again (what arrived is kept), so that there is a way on
+    // short of a reload. A Stop that came once the files were in (the sessions were being made) stopped nothing.
     const { selectedModel, phase } = store.getState();
-    if (stopped === controller && selectedModel === model.id && phase === 'failed')
-      await actions.offerStoppedDownload();
+    if (abandoned === abandonedBefore && selectedModel === model.id && phase === 'failed')
+      await actions.offerDownloadAgain({ keepError: stopped !== controller });
   }
 
   /**
@@ -146,7 +154,7 @@ export function createModelActions(worker: WorkerSlot, load: Loader): ModelActio
   async function pick(id: string, { offer, agreed = false }: { offer: boolean; agreed?: boolean }): Promise<void> {
     const model = modelById(id);
     if (!model || !options) return;
-    downloading?.abort();
+    abandonLoad();
     const folder = modelFolderUrl(model, options.catalogUrl);
     if (workerModel !== null && workerModel !== folder) worker.replace();
     workerModel = folder;
@@ -245,13 +253,14 @@ export function createModelActions(worker: WorkerSlot, load: Loader): ModelActio
       return !info.complete;
     },
 
-    async offerStoppedDownload() {
+    async offerDownloadAgain({ keepError }) {
       const { selectedModel, error } = store.getState();
       if (selectedModel === null) return;
       await pick(selectedModel, { offer: true });
-      // The offer says what is left to download; the message says why it is offered (none where nothing is left).
+      // The offer says what is left to download; the message says why it is offered (a Stop's: none where nothing is
+      // left).
       const { phase, offer } = store.getState();
-      if (phase === 'consent' && offer && offer.missingBytes > 0) store.setState({ error });
+      if (phase === 'consent' && offer && (keepError || offer.missingBytes > 0)) store.setState({ error });
     },
 
     async selectBackend(choice) {
@@ -259,7 +268,7 @@ export function createModelActions(worker: WorkerSlot, load: Loader): ModelActio
       if (choice === settings.backend) return;
       setSettings({ backend: choice });
       if (!options || selectedModel === null) return;
-      downloading?.abort();
+      abandonLoad();
       // A fresh worker: the old backend's sessions (and GPU memory) go with the old one.
       worker.replace();
       workerModel = null;
@@ -331,7 +340,7 @@ export function createModelActions(worker: WorkerSlot, load: Loader): ModelActio
       });
       // A load into memory is given up: the model now goes to the storage the visitor allowed, without asking again.
       const agreed = downloading !== null;
-      downloading?.abort();
+      abandonLoad();
       const { selectedModel } = store.getState();
       worker.replace();
       workerModel = null;
