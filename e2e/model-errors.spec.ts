@@ -34,6 +34,9 @@ test('a manifest listing a file at another origin is refused, and nothing is fet
   await expect(app.error).toContainText('is not available');
   await expect(app.error).toContainText('must be a relative path of plain names');
   await expect(app.submit).toBeDisabled();
+  // A way on without a reload: the check is made again (and refused again).
+  await page.getByTestId('model.retry').click();
+  await expect(app.error).toContainText('must be a relative path of plain names');
   expect(requests).toEqual([]);
 });
 

@@ -496,3 +496,24 @@ void test('the load a restart after a lost GPU started fails: the model is offer
   assert.equal(state.offer?.model.id, 'demo');
   assert.match(state.error ?? '', /out of memory/);
 });
+
+void test('a worker that stops during the model check is replaced, and Try again checks in the new one', async () => {
+  class CrashesOnCheck extends FakeGenerator {
+    override inspect(): Promise<ModelInfo> {
+      return Promise.reject(new WorkerCrashedError('script error'));
+    }
+  }
+  const workers: FakeGenerator[] = [];
+  const controller = createController(() => {
+    workers.push(workers.length === 0 ? new CrashesOnCheck() : new FakeGenerator());
+    return workers.at(-1)!;
+  });
+  setSettings({ model: 'demo', backend: 'auto' });
+  await controller.start({ catalogUrl: 'http://test/models/catalog.json', wasmPaths: 'http://test/ort/' });
+  assert.equal(useAppStore.getState().phase, 'failed');
+  assert.match(useAppStore.getState().error ?? '', /starts a new one/);
+  assert.equal(workers.length, 2, 'as the message says, a new worker');
+  assert.equal(workers[0]?.disposed, true);
+  await controller.selectModel('demo');
+  assert.equal(useAppStore.getState().phase, 'ready');
+});

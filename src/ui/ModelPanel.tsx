@@ -141,6 +141,24 @@ function DownloadPanel({ controller, download }: { readonly controller: Controll
   );
 }
 
+/** A model that could not be checked (its host unreachable, not published yet, the worker stopped): try again. */
+function RetryButton({ controller }: { readonly controller: Controller }) {
+  const { t } = useTranslation();
+  const model = useAppStore((s) =>
+    s.phase === 'failed' && s.offer === null && s.selectedModel !== null && !(s.selectedModel in s.unavailable)
+      ? s.selectedModel
+      : null,
+  );
+  if (model === null) return null;
+  return (
+    <div className="actions">
+      <button data-testid="model.retry" type="button" onClick={() => void controller.selectModel(model)}>
+        {t('model.retry')}
+      </button>
+    </div>
+  );
+}
+
 /**
  * The consent question and the download's progress, without the picker (the embed widget's model comes from its URL).
  */
@@ -149,6 +167,7 @@ export function ModelDownload({ controller }: { readonly controller: Controller 
   return (
     <>
       <ConsentPanel controller={controller} />
+      <RetryButton controller={controller} />
       {download && <DownloadPanel controller={controller} download={download} />}
     </>
   );

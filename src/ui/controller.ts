@@ -4,7 +4,6 @@
  */
 import { GenerationCancelledError } from '../pipeline/errors.ts';
 import type { DalleGenerator } from '../worker/client.ts';
-import { DeviceLostError, WorkerCrashedError } from '../worker/errors.ts';
 import { checkPromptText } from '../text/prompt-checks.ts';
 import { parseSeedText } from './seed-text.ts';
 import type { GenerateResult, LoadParams, LoadProgress, MosaicColors } from '../worker/protocol.ts';
@@ -12,7 +11,7 @@ import { MosaicPreview } from '../pipeline/mosaic.ts';
 import { DownloadCancelledError } from '../store/errors.ts';
 import { describeError } from './error-text.ts';
 import { t } from './i18n.ts';
-import { createModelActions } from './model-actions.ts';
+import { createModelActions, needsNewWorker } from './model-actions.ts';
 import type { ModelActions, WorkerSlot } from './model-actions.ts';
 import { loadProgressLabel } from './model-choice.ts';
 import { activeModel, choiceFor, effectiveSampling } from './sampling-choice.ts';
@@ -42,11 +41,6 @@ export interface LoadOptions {
 
 /** In the page's language, with what to do next (error-text.ts). */
 const messageOf = describeError;
-
-/** Failures after which the worker is replaced: its GPU device or the worker itself is gone. */
-function needsNewWorker(error: unknown): boolean {
-  return error instanceof DeviceLostError || error instanceof WorkerCrashedError;
-}
 
 /** Per-file progress kept by path, so the download panel shows every file the model needs. */
 function withDownload(view: DownloadView | null, progress: LoadProgress): DownloadView | null {

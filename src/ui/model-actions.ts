@@ -7,6 +7,7 @@ import { CatalogError, modelFolderUrl, parseCatalog, unavailableReason } from '.
 import type { CatalogModel } from '../model/catalog.ts';
 import { ModelFileUnavailableError } from '../model/integrity.ts';
 import type { DalleGenerator } from '../worker/client.ts';
+import { DeviceLostError, WorkerCrashedError } from '../worker/errors.ts';
 import type { LoadParams } from '../worker/protocol.ts';
 import { describeError } from './error-text.ts';
 import { t } from './i18n.ts';
@@ -65,6 +66,11 @@ export type Loader = (params: LoadParams, model: CatalogModel, signal: AbortSign
 
 /** In the page's language, with what to do next (error-text.ts). */
 const messageOf = describeError;
+
+/** Failures after which the worker is replaced: its GPU device or the worker itself is gone. */
+export function needsNewWorker(error: unknown): boolean {
+  return error instanceof DeviceLostError || error instanceof WorkerCrashedError;
+}
 
 /** A catalog entry whose folder has no manifest.json yet is a model the site owner has not published. */
 function notAvailableMessage(model: CatalogModel, folder: string, error: unknown): string {
@@ -203,6 +209,8 @@ export function createModelActions(worker: WorkerSlot, load: Loader): ModelActio
     } catch (error) {
       // A worker replaced by a later pick answers "stopped unexpectedly": not this model's problem.
       if (worker.current() !== generator || store.getState().selectedModel !== id) return;
+      // The message says a new worker is started: 'Try again' then asks that one.
+      if (needsNewWorker(error)) worker.replace();
       store.setState({
         phase: 'failed',
         progress: null,
@@ -304,10 +312,13 @@ export function createModelActions(worker: WorkerSlot, load: Loader): ModelActio
     },
 
     async refreshStorage() {
+      const generator = worker.current();
       try {
-        const report = await worker.current().storage({ action: 'list' });
+        const report = await generator.storage({ action: 'list' });
         store.setState({ storageReport: report, storage: report.storage, persistent: (await isPersisted()) ?? null });
       } catch (error) {
+        // Once: a load in the same worker may have replaced it already.
+        if (needsNewWorker(error) && worker.current() === generator) worker.replace();
         store.setState({ error: t('errors.listFailed', { detail: messageOf(error) }) });
       }
     },
