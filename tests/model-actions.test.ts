@@ -9,7 +9,7 @@ import { createController } from '../src/ui/controller.ts';
 import { useRankingStore } from '../src/ui/ranking-store.ts';
 import { startApp } from '../src/ui/start-app.ts';
 import { DownloadCancelledError, DownloadInterruptedError } from '../src/store/errors.ts';
-import { DeviceLostError, WorkerCrashedError } from '../src/worker/errors.ts';
+import { DeviceLostError, OutOfMemoryError, WorkerCrashedError } from '../src/worker/errors.ts';
 import { INITIAL_STATE, setSettings, useAppStore } from '../src/ui/store.ts';
 import type { DalleGenerator } from '../src/worker/client.ts';
 import type { GenerateResult, LoadParams, ModelInfo, ReadyInfo, StorageReport } from '../src/worker/protocol.ts';
@@ -516,4 +516,26 @@ void test('a worker that stops during the model check is replaced, and Try again
   assert.equal(workers[0]?.disposed, true);
   await controller.selectModel('demo');
   assert.equal(useAppStore.getState().phase, 'ready');
+});
+
+void test('a drawing that ran out of memory starts a fresh worker, which loads the model again', async () => {
+  class RunsOutOfMemory extends FakeGenerator {
+    override generate(): Promise<GenerateResult> {
+      return Promise.reject(new OutOfMemoryError('Array buffer allocation failed'));
+    }
+  }
+  const workers: FakeGenerator[] = [];
+  const controller = createController(() => {
+    workers.push(workers.length === 0 ? new RunsOutOfMemory() : new FakeGenerator());
+    return workers.at(-1)!;
+  });
+  setSettings({ model: 'demo', backend: 'auto' });
+  await controller.start({ catalogUrl: 'http://test/models/catalog.json', wasmPaths: 'http://test/ort/' });
+  useAppStore.setState({ prompt: 'a red apple' });
+  await controller.draw();
+  assert.equal(workers.length, 2);
+  assert.equal(workers[0]?.disposed, true, 'the worker whose memory ran out is gone');
+  assert.equal(workers[1]?.loads.length, 1, 'the model loads again in the fresh one');
+  assert.equal(useAppStore.getState().phase, 'ready');
+  assert.match(useAppStore.getState().error ?? '', /ran out of memory/);
 });

@@ -79,7 +79,7 @@ void test(
     const loading = testLibrary(serveFolder(tinyModel('fp32'), base), backend);
     const deleting = testLibrary(serveFolder(tinyModel('fp32'), base), backend);
     const manifest = await loading.manifest(base);
-      for (const loaded of [false, true]) {
+    for (const loaded of [false, true]) {
       const opened = await loading.open(base, manifest);
       const [stored] = (await deleting.storage({ action: 'list' })).models;
       assert.equal(stored?.complete, true, 'downloaded; the sessions are being made from the files');

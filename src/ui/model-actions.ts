@@ -7,7 +7,7 @@ import { CatalogError, modelFolderUrl, parseCatalog, unavailableReason } from '.
 import type { CatalogModel } from '../model/catalog.ts';
 import { ModelFileUnavailableError } from '../model/integrity.ts';
 import type { DalleGenerator } from '../worker/client.ts';
-import { DeviceLostError, WorkerCrashedError } from '../worker/errors.ts';
+import { DeviceLostError, OutOfMemoryError, WorkerCrashedError } from '../worker/errors.ts';
 import type { LoadParams } from '../worker/protocol.ts';
 import { describeError } from './error-text.ts';
 import { t } from './i18n.ts';
@@ -69,7 +69,7 @@ const messageOf = describeError;
 
 /** Failures after which the worker is replaced: its GPU device or the worker itself is gone. */
 export function needsNewWorker(error: unknown): boolean {
-  return error instanceof DeviceLostError || error instanceof WorkerCrashedError;
+  return error instanceof DeviceLostError || error instanceof WorkerCrashedError || error instanceof OutOfMemoryError;
 }
 
 /** A catalog entry whose folder has no manifest.json yet is a model the site owner has not published. */

@@ -60,3 +60,26 @@ export class GpuMemoryError extends ExpectedError {
     );
   }
 }
+
+/** Memory ran out in the worker (WASM heap, an ArrayBuffer, ONNX Runtime's allocator): only a fresh worker is sure. */
+export class OutOfMemoryError extends ExpectedError {
+  override name = 'OutOfMemoryError';
+  constructor(detail: string) {
+    super(
+      `This device ran out of memory (${detail}). Draw fewer images at once or pick a smaller model, and close other tabs to free memory. The app starts a fresh worker: draw again.`,
+    );
+  }
+}
+
+/**
+ * What the engines and the JS engine say when an allocation fails: V8's ArrayBuffer and WebAssembly.Memory messages,
+ * ONNX Runtime's allocator, and Emscripten's abort (a failed malloc in a build without assertions ends in `Aborted()`).
+ */
+const OUT_OF_MEMORY =
+  /out of memory|allocation failed|failed to allocate|bad_alloc|Aborted\(|could not allocate|Maximum memory size|Cannot allocate Wasm memory/i;
+
+/** `error` as OutOfMemoryError where it is a failed allocation; our own (expected) errors pass unchanged. */
+export function asOutOfMemory(error: unknown): unknown {
+  if (!(error instanceof Error) || error instanceof ExpectedError || !OUT_OF_MEMORY.test(error.message)) return error;
+  return new OutOfMemoryError(error.message);
+}

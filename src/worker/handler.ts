@@ -11,7 +11,13 @@ import type { PromptEncoder } from '../text/prompt-encoder.ts';
 import type { BackendChoice } from './backend.ts';
 import type { ModelLibrary } from './model-library.ts';
 import { toErrorData } from './error-data.ts';
-import { DeviceLostError, ModelAlreadyLoadedError, ModelNotLoadedError, RankerNotLoadedError } from './errors.ts';
+import {
+  asOutOfMemory,
+  DeviceLostError,
+  ModelAlreadyLoadedError,
+  ModelNotLoadedError,
+  RankerNotLoadedError,
+} from './errors.ts';
 import type { ClipRanker } from '../pipeline/clip/clip-ranker.ts';
 import type { BackendName } from '../pipeline/session-options.ts';
 import { drawImages } from './drawing.ts';
@@ -239,7 +245,7 @@ export function createWorkerHandler({ post, loadModel, loadRanker, library }: Ha
           return;
       }
     } catch (error) {
-      post({ type: 'error', id: request.id, error: toErrorData(error) }, []);
+      post({ type: 'error', id: request.id, error: toErrorData(asOutOfMemory(error)) }, []);
     }
   };
 }

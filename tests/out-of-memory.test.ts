@@ -1,0 +1,55 @@
+/**
+ * A failed allocation in the worker reaches the page as OutOfMemoryError (advice in the page's language, a fresh
+ * worker), not as the engine's raw words; the errors a visitor meets have the page's own sentence in Chinese too.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ManifestError } from '../src/model/manifest.ts';
+import { FileNotStoredError } from '../src/store/errors.ts';
+import { describeError } from '../src/ui/error-text.ts';
+import { i18n } from '../src/ui/i18n.ts';
+import {
+  asOutOfMemory,
+  GpuMemoryError,
+  ModelNotLoadedError,
+  OutOfMemoryError,
+  RankerNotLoadedError,
+} from '../src/worker/errors.ts';
+
+void test('failed allocations of V8, WebAssembly, Emscripten and ONNX Runtime become OutOfMemoryError; others pass', () => {
+  const failures = [
+    new RangeError('Array buffer allocation failed'),
+    new RangeError('WebAssembly.Memory.grow(): Maximum memory size exceeded'),
+    new Error('Aborted(). Build with -sASSERTIONS for more info.'),
+    new Error('[WebAssembly] failed to allocate a buffer of size 1073741824'),
+    new Error('std::bad_alloc'),
+  ];
+  for (const failure of failures) {
+    const mapped = asOutOfMemory(failure);
+    assert.ok(mapped instanceof OutOfMemoryError, failure.message);
+    assert.match(mapped.message, /fewer images/);
+  }
+  const others = [new TypeError('x is not a function'), new RangeError('Invalid seed'), new GpuMemoryError(64, 'no')];
+  for (const other of others) assert.equal(asOutOfMemory(other), other);
+});
+
+void test('on a Chinese page, memory, not-loaded, manifest and unstored-file errors read in Chinese', async () => {
+  const errors = [
+    new OutOfMemoryError('Array buffer allocation failed'),
+    new GpuMemoryError(64, 'createBuffer failed'),
+    new ModelNotLoadedError(),
+    new RankerNotLoadedError(),
+    new ManifestError('"format" must be one of "dalle-mini-web/1"'),
+    new FileNotStoredError('decoder.onnx_data'),
+  ];
+  await i18n.changeLanguage('zh-CN');
+  try {
+    for (const error of errors) {
+      const text = describeError(error);
+      assert.match(text, /[\u4e00-\u9fff]{4}/, `${error.name}: ${text}`);
+      assert.ok(text.includes(error.message), `${error.name} keeps the original as the detail`);
+    }
+  } finally {
+    await i18n.changeLanguage('en');
+  }
+});
