@@ -211,3 +211,16 @@ void test('npm run export writes the catalog entry and splits external data into
   const manifest = openModelFolder(join(dir, 'tiny')).manifest;
   assert.ok(manifest.graphs.decoder.externalData.length > 1, 'the decoder data is split into several files');
 });
+
+void test('a catalog of a newer app asks for a reload, not a fix of the file', () => {
+  const json = { ...(JSON.parse(readFileSync(SITE_CATALOG, 'utf8')) as object), format: 'dalle-mini-web-catalog/2' };
+  assert.throws(
+    () => parseCatalog(json),
+    (e: unknown) => e instanceof CatalogError && /reload the page/.test(e.message),
+  );
+  const other = { ...(JSON.parse(readFileSync(SITE_CATALOG, 'utf8')) as object), format: 'something-else/9' };
+  assert.throws(
+    () => parseCatalog(other),
+    (e: unknown) => e instanceof CatalogError && !/reload/.test(e.message),
+  );
+});

@@ -205,3 +205,23 @@ void test('the model folder URL: http(s) only, and files resolve only under it',
   for (const bad of ['../x', 'https://evil.example/x', '/tiny2/x', '..%2f..%2fx/../../../x'])
     assert.throws(() => modelFileUrl(folder, bad), ManifestError, bad);
 });
+
+void test('a busy server, an index.html without a type and a newer app’s manifest each get their own remedy', async () => {
+  await assert.rejects(
+    fetchManifest(BASE, { fetch: folderFetch({ 'manifest.json': 503 }) }),
+    (e: unknown) => e instanceof ModelFileUnavailableError && e.status === 503 && /try again later/.test(e.message),
+  );
+  const page = new TextEncoder().encode('<!DOCTYPE html><html><body>app</body></html>');
+  await assert.rejects(
+    fetchManifest(BASE, { fetch: folderFetch({ 'manifest.json': page }) }),
+    (e: unknown) => e instanceof ModelFileUnavailableError && /web page/.test(e.message),
+  );
+  const newer = {
+    ...(JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as object),
+    format: 'dalle-mini-web/2',
+  };
+  await assert.rejects(
+    fetchManifest(BASE, { fetch: folderFetch({ 'manifest.json': new TextEncoder().encode(JSON.stringify(newer)) }) }),
+    (e: unknown) => e instanceof ManifestError && /newer version of this app wrote: reload the page/.test(e.message),
+  );
+});

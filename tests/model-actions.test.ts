@@ -8,6 +8,7 @@ import { after, beforeEach, test } from 'node:test';
 import { createController } from '../src/ui/controller.ts';
 import { useRankingStore } from '../src/ui/ranking-store.ts';
 import { startApp } from '../src/ui/start-app.ts';
+import { ModelFileUnavailableError } from '../src/model/integrity.ts';
 import { DownloadCancelledError, DownloadInterruptedError } from '../src/store/errors.ts';
 import { DeviceLostError, OutOfMemoryError, WorkerCrashedError } from '../src/worker/errors.ts';
 import { INITIAL_STATE, setSettings, useAppStore } from '../src/ui/store.ts';
@@ -538,4 +539,26 @@ void test('a drawing that ran out of memory starts a fresh worker, which loads t
   assert.equal(workers[1]?.loads.length, 1, 'the model loads again in the fresh one');
   assert.equal(useAppStore.getState().phase, 'ready');
   assert.match(useAppStore.getState().error ?? '', /ran out of memory/);
+});
+
+void test('a model folder whose server is busy is not called unpublished; a catalog answered with a web page says so', async () => {
+  class BusyServer extends FakeGenerator {
+    override inspect(): Promise<ModelInfo> {
+      const url = 'http://test/models/demo/manifest.json';
+      return Promise.reject(new ModelFileUnavailableError(url, 'the server answered HTTP 503', 503));
+    }
+  }
+  const controller = createController(() => new BusyServer());
+  setSettings({ model: 'demo', backend: 'auto' });
+  await controller.start({ catalogUrl: 'http://test/models/catalog.json', wasmPaths: 'http://test/ort/' });
+  assert.doesNotMatch(useAppStore.getState().error ?? '', /not published/);
+  assert.match(useAppStore.getState().error ?? '', /try again later/);
+
+  useAppStore.setState(INITIAL_STATE, true);
+  globalThis.fetch = () => Promise.resolve(new Response('<!doctype html><title>Blog</title>'));
+  await createController(() => new FakeGenerator()).start({
+    catalogUrl: 'http://test/models/catalog.json',
+    wasmPaths: 'http://test/ort/',
+  });
+  assert.match(useAppStore.getState().error ?? '', /is not a model list/);
 });

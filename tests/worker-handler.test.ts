@@ -213,7 +213,7 @@ void test('a failed load is forgotten, so the next load tries again', async () =
   const [error] = only(posted, 'error');
   assert.deepEqual(error?.error, {
     name: 'IntegrityError',
-    message: 'encoder.onnx is corrupted: expected sha256 aa, got sha256 bb. Delete it and download the model again.',
+    message: new IntegrityError('encoder.onnx', 'sha256 aa', 'sha256 bb').message,
     details: { file: 'encoder.onnx', expected: 'sha256 aa', actual: 'sha256 bb' },
   });
   assert.equal(only(posted, 'ready')[0]?.id, 2);

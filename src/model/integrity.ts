@@ -6,6 +6,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import type { ManifestFile } from './manifest.ts';
 import { ExpectedError } from '../core/expected-error.ts';
+import { serverTrouble } from '../core/http-status.ts';
 
 /** Raised when a model file's size or sha256 differs from its manifest entry (corrupted or partial download). */
 export class IntegrityError extends ExpectedError {
@@ -15,7 +16,11 @@ export class IntegrityError extends ExpectedError {
     readonly expected: string,
     readonly actual: string,
   ) {
-    super(`${file} is corrupted: expected ${expected}, got ${actual}. Delete it and download the model again.`);
+    // No "delete it": the downloader and the store already drop a file or piece that fails, and deleting the model
+    // would throw away its good files too.
+    super(
+      `${file} is corrupted: expected ${expected}, got ${actual}. It is not used: fetch or copy that file again; if it is corrupted again, the model folder itself is damaged (export it again).`,
+    );
   }
 }
 
@@ -28,9 +33,11 @@ export class ModelFileUnavailableError extends ExpectedError {
   constructor(
     readonly file: string,
     readonly reason: string,
+    /** The HTTP status that refused it, when one did (a busy server is not a missing file). */
+    readonly status?: number,
   ) {
     super(
-      `${file} is not available: ${reason}. Make sure the model folder holds every file its manifest.json lists, then load the model again.`,
+      `${file} is not available: ${reason}. ${status !== undefined && serverTrouble(status) ? 'The server may be busy or down: try again later.' : 'Make sure the model folder holds every file its manifest.json lists, then load the model again.'}`,
     );
   }
 }

@@ -67,7 +67,12 @@ function answersRange(response: Response, offset: number, bytes: number): boolea
 /** Why this response cannot be the file (from `offset` on), or undefined when it can. */
 function responseProblem(entry: ManifestFile, url: string, response: Response, offset: number): Error | undefined {
   if (!response.ok)
-    return new DownloadHttpError(entry.path, url, `HTTP ${response.status} ${response.statusText}`.trim());
+    return new DownloadHttpError(
+      entry.path,
+      url,
+      `HTTP ${response.status} ${response.statusText}`.trim(),
+      response.status,
+    );
   // Single-page-app servers answer a missing file with their index page and status 200.
   if (isWebPageResponse(response))
     return new DownloadHttpError(

@@ -4,6 +4,7 @@
  * A file whose bytes differ from manifest.json raises the existing `IntegrityError` (src/model/integrity.ts).
  */
 import { ExpectedError } from '../core/expected-error.ts';
+import { serverTrouble } from '../core/http-status.ts';
 
 /** "1.5 GB", "340.2 MB", "12.0 kB": decimal units, as browsers' storage settings show them. */
 export function formatBytes(bytes: number): string {
@@ -59,9 +60,11 @@ export class DownloadHttpError extends ExpectedError {
     readonly file: string,
     readonly url: string,
     readonly detail: string,
+    /** The HTTP status, when the server answered with an error one. */
+    readonly status?: number,
   ) {
     super(
-      `Downloading ${file} from ${url} failed: ${detail}. Check that the model URL points at an exported model folder, then try again.`,
+      `Downloading ${file} from ${url} failed: ${detail}. ${status !== undefined && serverTrouble(status) ? 'The server may be busy or down: try again later (what arrived is kept).' : 'Check that the model URL points at an exported model folder, then try again.'}`,
     );
   }
 }

@@ -5,6 +5,7 @@
  */
 import { CatalogError, modelFolderUrl, parseCatalog, unavailableReason } from '../model/catalog.ts';
 import type { CatalogModel } from '../model/catalog.ts';
+import { serverTrouble } from '../core/http-status.ts';
 import { ModelFileUnavailableError } from '../model/integrity.ts';
 import type { DalleGenerator } from '../worker/client.ts';
 import { DeviceLostError, OutOfMemoryError, WorkerCrashedError } from '../worker/errors.ts';
@@ -74,7 +75,8 @@ export function needsNewWorker(error: unknown): boolean {
 
 /** A catalog entry whose folder has no manifest.json yet is a model the site owner has not published. */
 function notAvailableMessage(model: CatalogModel, folder: string, error: unknown): string {
-  if (error instanceof ModelFileUnavailableError && error.file.endsWith('/manifest.json')) {
+  const busy = error instanceof ModelFileUnavailableError && error.status !== undefined && serverTrouble(error.status);
+  if (error instanceof ModelFileUnavailableError && error.file.endsWith('/manifest.json') && !busy) {
     return t('errors.notPublished', { model: model.name, folder });
   }
   return t('errors.notAvailable', { model: model.name, detail: messageOf(error) });
@@ -82,8 +84,17 @@ function notAvailableMessage(model: CatalogModel, folder: string, error: unknown
 
 async function fetchCatalog(url: string): Promise<readonly CatalogModel[]> {
   const response = await fetch(url);
-  if (!response.ok) throw new CatalogError(t('errors.catalogMissing', { url, status: response.status }));
-  return parseCatalog(await response.json(), url).models;
+  if (!response.ok) {
+    const key = serverTrouble(response.status) ? 'errors.catalogBusy' : 'errors.catalogMissing';
+    throw new CatalogError(t(key, { url, status: response.status }));
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(await response.text());
+  } catch {
+    throw new CatalogError(t('errors.catalogNotJson', { url }));
+  }
+  return parseCatalog(json, url).models;
 }
 
 export function createModelActions(worker: WorkerSlot, load: Loader): ModelActions {

@@ -42,6 +42,7 @@ async function fetchFile(fetchFn: Fetch, url: string, signal: AbortSignal | unde
     throw new ModelFileUnavailableError(
       url,
       `the server answered HTTP ${response.status} ${response.statusText}`.trim(),
+      response.status,
     );
   }
   return response;
@@ -56,13 +57,17 @@ export async function fetchManifest(baseUrl: string, options: HttpModelOptions =
     throw new ModelFileUnavailableError(url, `${WEB_PAGE}; check the model URL`);
   }
   let json: unknown;
+  let bytes: Uint8Array | undefined;
   try {
-    json = JSON.parse(new TextDecoder().decode(await readBoundedBody(response, MAX_MANIFEST_BYTES)));
+    bytes = await readBoundedBody(response, MAX_MANIFEST_BYTES);
+    json = JSON.parse(new TextDecoder().decode(bytes));
   } catch (error) {
     if (error instanceof BodyTooLargeError)
       throw new ManifestError(
         `${url} is larger than ${MAX_MANIFEST_BYTES} bytes, so it is not a model manifest. Check the model URL.`,
       );
+    // A host's index.html served as plain text (no text/html type) is still a missing folder, not a broken export.
+    if (bytes && looksLikeWebPage(bytes)) throw new ModelFileUnavailableError(url, `${WEB_PAGE}; check the model URL`);
     throw new ManifestError(
       `${url} is not valid JSON (${(error as Error).name}). Export the model again (npm run export).`,
     );
