@@ -91,7 +91,7 @@ test('ranks 2 candidates with CLIP on ?backend=webgpu and shows the same best im
   expect(Math.abs(webgpu.score! - reference.score!)).toBeLessThan(0.05);
 });
 
-test('cancel stops a drawing and leaves the app ready', async ({ app }) => {
+test('cancel stops a drawing, gives the grid back its last drawing and leaves the app ready', async ({ app }) => {
   await app.open('wasm');
   await app.draw(PROMPT, 9);
   await expect(app.progress).toContainText('step');
@@ -100,6 +100,15 @@ test('cancel stops a drawing and leaves the app ready', async ({ app }) => {
   expect(await app.tokens(), 'no finished drawing').toEqual([]);
   await expect(app.error).toHaveCount(0);
   await expect(app.submit).toBeEnabled();
+  await app.draw(PROMPT, 1);
+  await expect(app.progress).toContainText('Done', { timeout: 120_000 });
+  const finished = await app.tokens();
+  await app.draw('a blue square', 9);
+  await expect(app.progress).toContainText('step');
+  await app.cancel.click();
+  await expect(app.progress).toContainText('Cancelled');
+  expect(await app.tokens(), 'the finished drawing is back, not half-formed previews').toEqual(finished);
+  await expect(app.gridImages).toHaveCount(1);
 });
 
 test('an empty prompt shows an error instead of drawing', async ({ app }) => {

@@ -213,7 +213,8 @@ export function createController(makeGenerator: () => DalleGenerator, events: Co
           return { images: next };
         });
       };
-      // What the grid showed: a drawing that fails (not one the visitor cancels) gives it back, not a blank grid.
+      // What the grid showed: a drawing that fails or is cancelled gives it back, not a blank grid or half-formed
+      // previews (which cannot be opened, saved or shared).
       const { drawing: shownDrawing, images, tokens, imageSize } = store.getState();
       const shown = { drawing: shownDrawing, images, tokens, imageSize };
       const { scores, indices } = useRankingStore.getState();
@@ -279,9 +280,9 @@ export function createController(makeGenerator: () => DalleGenerator, events: Co
         store.setState({
           progress: cancelled ? { label: t('status.cancelled'), fraction: null } : null,
           error: cancelled ? null : messageOf(error),
-          ...(cancelled ? {} : shown),
+          ...shown,
         });
-        if (!cancelled) useRankingStore.setState({ scores, indices });
+        useRankingStore.setState({ scores, indices });
         if (needsNewWorker(error)) {
           running = null;
           await restart(messageOf(error));
