@@ -76,8 +76,18 @@ void test('says which end of a prompt the model does not read, and nothing when 
   assert.ok(content.length > 6);
   assert.deepEqual(long.ids.slice(1, 7), content.slice(0, 6));
   assert.equal(long.ignoredText, tokenizer.decode(content.slice(6)).trim());
-  assert.ok(long.normalized.endsWith(` ${long.ignoredText}`), long.ignoredText);
   assert.ok(long.ignoredText.endsWith('full moon'));
+});
+
+void test('the ignored end is quoted as the visitor typed it: capitals, Chinese, a word the cut splits whole', () => {
+  const typed = 'A Red Fox in the Snow, at Night under a FULL Moon!';
+  const { ignoredText } = preparePrompt(typed, tokenizer, { seed: 0, maxLength: 8 });
+  assert.ok(ignoredText.length > 0 && typed.endsWith(ignoredText), ignoredText);
+  assert.ok(typed.slice(0, -ignoredText.length).endsWith(' '), `starts at a word: ${ignoredText}`);
+  const chinese = '埃菲尔铁塔旁边的一只红色狐狸，水彩画，在雪中的夜晚，满月';
+  const cut = preparePrompt(chinese, tokenizer, { seed: 0, maxLength: 12 });
+  assert.ok(cut.ignoredText.length > 0 && chinese.endsWith(cut.ignoredText), cut.ignoredText);
+  assert.doesNotMatch(cut.ignoredText, /[a-z]/, 'not the pinyin the model reads');
 });
 
 void test('a prompt of emoji is words enough to draw from', () => {

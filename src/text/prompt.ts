@@ -25,18 +25,38 @@ export interface PreparedPrompt extends EncodedPrompt {
   /** The normalised text (leading space included) that was tokenised. */
   readonly normalized: string;
   /**
-   * The end of `normalized` past the model's text length, which the model never reads ('' when all
-   * of it fits): the caller tells the visitor rather than cutting the prompt silently.
+   * The end of the prompt as the visitor typed it that the model never reads ('' when all of it fits): the caller
+   * tells the visitor rather than cutting the prompt silently.
    */
   readonly ignoredText: string;
 }
 
+/**
+ * What the model does not read of `text`, in the visitor's own words: the normalised text is lower case,
+ * transliterated (Chinese becomes pinyin) and spaced differently, so the cut is found on the original, the longest
+ * prefix whose tokens still fit (by bisection), moved back to the start of a word it would split.
+ */
+function ignoredOfOriginal(text: string, fits: (prefix: string) => boolean): string {
+  const chars = [...text];
+  let [kept, cut] = [0, chars.length];
+  while (cut - kept > 1) {
+    const middle = (kept + cut) >> 1;
+    if (fits(chars.slice(0, middle).join(''))) kept = middle;
+    else cut = middle;
+  }
+  // A word half read is quoted whole; text without spaces (Chinese, Japanese) is cut where it is.
+  let start = kept;
+  while (start > 0 && kept - start < 40 && /\S/u.test(chars[start - 1]!)) start -= 1;
+  if (start === 0 || /\S/u.test(chars[start - 1]!)) start = kept;
+  return chars.slice(start).join('').trim();
+}
+
 export function preparePrompt(text: string, tokenizer: BpeTokenizer, options: PromptOptions): PreparedPrompt {
   checkPromptText(text);
-  const normalized = normalizeText(text, {
-    rng: createRng(options.seed, PERSON_STREAM),
-    wordSegmenter: options.wordSegmenter,
-  });
+  // The same `<person>` draws for the same seed, also for the prefixes ignoredOfOriginal tries.
+  const normalize = (prefix: string): string =>
+    normalizeText(prefix, { rng: createRng(options.seed, PERSON_STREAM), wordSegmenter: options.wordSegmenter });
+  const normalized = normalize(text);
   // Letters, digits or emoji: a prompt of only quotes or @ signs would draw from punctuation alone.
   if (!/[\p{L}\p{N}\p{Extended_Pictographic}]/u.test(normalized)) {
     throw new PromptError(
@@ -44,8 +64,8 @@ export function preparePrompt(text: string, tokenizer: BpeTokenizer, options: Pr
     );
   }
   const maxLength = options.maxLength ?? 64;
-  const content = tokenizer.encode(normalized);
-  const ignoredText = tokenizer.decode(content.slice(maxLength - 2)).trim();
+  const fits = (prefix: string): boolean => tokenizer.encode(normalize(prefix)).length <= maxLength - 2;
+  const ignoredText = tokenizer.encode(normalized).length <= maxLength - 2 ? '' : ignoredOfOriginal(text, fits);
   return { normalized, ignoredText, ...tokenizer.encodePrompt(normalized, maxLength) };
 }
 
