@@ -200,7 +200,7 @@ void test('with no trusted origins the API is off and nothing is ever posted', a
   assert.deepEqual(posted, []);
 });
 
-void test('drawings run one at a time, a failure is an error answer, and cancel reaches only its own request', async () => {
+void test('drawings run one at a time, a failure is an error answer, and cancel reaches only its own request, answered at once when it waits', async () => {
   const order: string[] = [];
   let release = (): void => undefined;
   const { bridge, posted } = bridgeWith(async (request, _onProgress, signal) => {
@@ -217,15 +217,46 @@ void test('drawings run one at a time, a failure is an error answer, and cancel 
   const cancelled = bridge.receive({ origin: BLOG, data: generate('later'), fromParent: true });
   await bridge.receive({ origin: BLOG, data: generate('slow'), fromParent: true });
   await bridge.receive({ origin: BLOG, data: { api: EMBED_API, type: 'cancel', id: 'later' }, fromParent: true });
+  assert.equal(
+    posted.at(-1)?.message.type,
+    'error',
+    'a waiting request is answered when cancelled, not after the others',
+  );
+  // Its id is free again at once.
+  const again = bridge.receive({ origin: BLOG, data: generate('later'), fromParent: true });
   release();
-  await Promise.all([slow, bad, cancelled]);
-  assert.deepEqual(order, ['start slow', 'end slow', 'start bad', 'start later']);
+  await Promise.all([slow, bad, cancelled, again]);
+  assert.deepEqual(order, ['start slow', 'end slow', 'start bad', 'start later', 'end later']);
   const answers = posted.map(({ message }) =>
     message.type === 'error'
       ? `${String(message.id)} ${message.name}`
       : `${'id' in message ? String(message.id) : ''} ${message.type}`,
   );
-  assert.deepEqual(answers, ['slow EmbedMessageError', 'slow result', 'bad Error', 'later GenerationCancelledError']);
+  assert.deepEqual(answers, [
+    'slow EmbedMessageError',
+    'later GenerationCancelledError',
+    'slow result',
+    'bad Error',
+    'later result',
+  ]);
+});
+
+void test('an untrusted frame’s message is not read past its api marker, and its origin is named in the console once', async () => {
+  const { bridge, posted, warnings } = bridgeWith(() => Promise.reject(new Error('not called')));
+  let reads = 0;
+  const message = {
+    api: EMBED_API,
+    type: 'generate',
+    id: 1,
+    get prompt() {
+      reads++;
+      return 'a'.repeat(10);
+    },
+  };
+  for (let i = 0; i < 5; i++) await bridge.receive({ origin: OTHER, data: message, fromParent: true });
+  assert.equal(reads, 0);
+  assert.deepEqual(posted, []);
+  assert.equal(warnings.length, 1);
 });
 
 void test('ready is announced to each trusted origin by name, never to "*"', () => {

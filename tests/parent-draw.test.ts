@@ -21,3 +21,54 @@ void test('a request cancelled while it waited for another drawing never starts'
   );
   assert.equal(draws, 0);
 });
+
+const DRAWING = {
+  prompt: 'a red square',
+  count: 1,
+  seed: 7,
+  sampling: { conditionScale: 10, topK: 50, topP: 1, temperature: 1 },
+  model: 'demo',
+  modelId: 'm',
+};
+
+void test('a cancelled drawing answers cancelled, not with the drawing the grid gives back', async () => {
+  useAppStore.setState({
+    phase: 'ready',
+    drawing: DRAWING,
+    images: [new Uint8ClampedArray(4)],
+    tokens: [[1]],
+    imageSize: 1,
+    error: null,
+  });
+  const controller = { draw: () => Promise.resolve(false), cancel: () => undefined } as unknown as Controller;
+  const request: GenerateMessage = { api: EMBED_API, type: 'generate', id: 3, prompt: 'a blue square', count: 1 };
+  await assert.rejects(
+    parentDraw(controller)(request, () => undefined, new AbortController().signal),
+    GenerationCancelledError,
+  );
+});
+
+void test('a cancel that comes while the PNGs are encoded cancels: no result is handed over', async () => {
+  useAppStore.setState({ phase: 'ready', drawing: DRAWING, images: [new Uint8ClampedArray(4)], imageSize: 1 });
+  const cancel = new AbortController();
+  // A canvas whose toBlob answers later, as browsers' do; the parent's cancel arrives meanwhile.
+  const canvas = {
+    getContext: () => ({ putImageData: () => undefined }),
+    toBlob: (done: (blob: Blob) => void) => setTimeout(() => (cancel.abort(), done(new Blob(['png']))), 5),
+  };
+  Object.assign(globalThis, {
+    document: { createElement: () => canvas },
+    ImageData: class {},
+  });
+  try {
+    const controller = { draw: () => Promise.resolve(true), cancel: () => undefined } as unknown as Controller;
+    const request: GenerateMessage = { api: EMBED_API, type: 'generate', id: 4, prompt: 'x', count: 1, format: 'blob' };
+    await assert.rejects(
+      parentDraw(controller)(request, () => undefined, cancel.signal),
+      GenerationCancelledError,
+    );
+  } finally {
+    Reflect.deleteProperty(globalThis, 'document');
+    Reflect.deleteProperty(globalThis, 'ImageData');
+  }
+});

@@ -11,7 +11,8 @@ export class PromptError extends ExpectedError {
 /** The checks that need no model: the page runs them before a request, the worker again. */
 export function checkPromptText(text: string): void {
   if (text.trim() === '') throw new PromptError('Type a prompt to draw');
-  const length = [...text].length;
+  // Counted without copying a huge text (a parent page's message, say): each character is at most two code units.
+  const length = text.length > 2 * MAX_PROMPT_CHARS ? text.length : [...text].length;
   if (length > MAX_PROMPT_CHARS) {
     throw new PromptError(`The prompt is ${length} characters long; shorten it to at most ${MAX_PROMPT_CHARS}.`);
   }

@@ -24,8 +24,11 @@ import { useRankingStore } from './ranking-store.ts';
 
 export interface Controller extends ModelActions {
   load(params: LoadParams, options?: LoadOptions): Promise<void>;
-  /** Draws the prompt with the settings; an unlocked seed is replaced by a new random one first. */
-  draw(): Promise<void>;
+  /**
+   * Draws the prompt with the settings; an unlocked seed is replaced by a new random one first. True once the drawing
+   * is on the grid; false when it did not start, failed or was cancelled (the grid then shows the one before).
+   */
+  draw(): Promise<boolean>;
   /** Draws the shown grid again with its seed, locked, and at least `index` + 1 images, so image `index` comes back. */
   drawAgainFrom(index: number): Promise<void>;
   cancel(): void;
@@ -181,7 +184,7 @@ export function createController(makeGenerator: () => DalleGenerator, events: Co
 
     async draw() {
       const { prompt, phase, selectedModel, modelId } = store.getState();
-      if (phase !== 'ready') return;
+      if (phase !== 'ready') return false;
       if (!store.getState().settings.seedLocked) setSettings({ seedText: String(randomSeed()) });
       const settings = store.getState().settings;
       let seed: number;
@@ -190,7 +193,7 @@ export function createController(makeGenerator: () => DalleGenerator, events: Co
         seed = parseSeedText(settings.seedText);
       } catch (error) {
         store.setState({ error: messageOf(error) });
-        return;
+        return false;
       }
       const drawing: Drawing = {
         prompt,
@@ -274,6 +277,7 @@ export function createController(makeGenerator: () => DalleGenerator, events: Co
         });
         useRankingStore.setState({ scores: result.ranking?.scores ?? [], indices: result.ranking?.indices ?? [] });
         events.onDrawn?.(drawn, result);
+        return true;
       } catch (error) {
         // The visitor's Stop on CLIP's download while the drawing waited for it ends the drawing as a Cancel does.
         const cancelled = error instanceof GenerationCancelledError || error instanceof DownloadCancelledError;
@@ -287,6 +291,7 @@ export function createController(makeGenerator: () => DalleGenerator, events: Co
           running = null;
           await restart(messageOf(error));
         }
+        return false;
       } finally {
         running = null;
         store.setState((s) => (s.phase === 'generating' ? { phase: 'ready' } : {}));

@@ -4,7 +4,8 @@
  * that asked — never `*`. Free of `window` and the store (both injected), so Node tests drive it
  * with plain objects.
  */
-import { parseParentMessage, widgetMessage } from './embed-api.ts';
+import { GenerationCancelledError } from '../../pipeline/errors.ts';
+import { EMBED_API, parseParentMessage, widgetMessage } from './embed-api.ts';
 import type { EmbedRequestId, GenerateMessage, WidgetMessage } from './embed-api.ts';
 
 export interface IncomingMessage {
@@ -52,6 +53,10 @@ export function createEmbedBridge({ trustedOrigins, post, draw, warn }: EmbedBri
   let queue: Promise<void> = Promise.resolve();
   /** Drawings waiting or running, by origin and id, so `cancel` reaches only its own origin's. */
   const running = new Map<string, AbortController>();
+  /** Those of `running` that have started: a cancel of one still waiting is answered at once. */
+  const started = new Set<AbortController>();
+  /** Origins already told they are not trusted: a frame posting in a loop fills the console once. */
+  const warned = new Set<string>();
   const keyOf = (origin: string, id: EmbedRequestId): string => `${origin} ${typeof id} ${id}`;
 
   function answer(message: WidgetMessage, origin: string): void {
@@ -61,6 +66,9 @@ export function createEmbedBridge({ trustedOrigins, post, draw, warn }: EmbedBri
 
   async function run(request: GenerateMessage, origin: string, controller: AbortController): Promise<void> {
     const key = keyOf(origin, request.id);
+    // Cancelled while it waited: answered then, and its id may already be in use again.
+    if (controller.signal.aborted) return;
+    started.add(controller);
     try {
       const drawn = await draw(
         request,
@@ -71,26 +79,28 @@ export function createEmbedBridge({ trustedOrigins, post, draw, warn }: EmbedBri
     } catch (error) {
       answer(widgetMessage({ type: 'error', id: request.id, ...errorFields(error) }), origin);
     } finally {
-      running.delete(key);
+      started.delete(controller);
+      if (running.get(key) === controller) running.delete(key);
     }
   }
 
   return {
     async receive({ origin, data, fromParent }) {
+      // Who sent it before what it holds: an untrusted frame's message is never read further (a huge prompt in one
+      // would hold up the widget's page while it was checked).
+      if (typeof data !== 'object' || data === null || (data as { api?: unknown }).api !== EMBED_API) return;
+      if (!trustedOrigins.includes(origin) || !fromParent) {
+        if (!warned.has(origin))
+          warn(
+            trustedOrigins.includes(origin)
+              ? `DALL·E Mini widget: ignored a message from ${origin} that did not come from the page framing the widget.`
+              : `DALL·E Mini widget: ignored a message from ${origin}, which is not among the trusted origins (the origins= parameter${trustedOrigins.length === 0 ? ' is empty' : `: ${trustedOrigins.join(', ')}`}).`,
+          );
+        warned.add(origin);
+        return;
+      }
       const parsed = parseParentMessage(data);
       if (parsed.kind === 'foreign') return;
-      if (!trustedOrigins.includes(origin)) {
-        warn(
-          `DALL·E Mini widget: ignored a message from ${origin}, which is not among the trusted origins (the origins= parameter${trustedOrigins.length === 0 ? ' is empty' : `: ${trustedOrigins.join(', ')}`}).`,
-        );
-        return;
-      }
-      if (!fromParent) {
-        warn(
-          `DALL·E Mini widget: ignored a message from ${origin} that did not come from the page framing the widget.`,
-        );
-        return;
-      }
       if (parsed.kind === 'invalid') {
         answer(
           widgetMessage({ type: 'error', id: parsed.id, name: 'EmbedMessageError', message: parsed.problem }),
@@ -101,7 +111,13 @@ export function createEmbedBridge({ trustedOrigins, post, draw, warn }: EmbedBri
       const { message } = parsed;
       const key = keyOf(origin, message.id);
       if (message.type === 'cancel') {
-        running.get(key)?.abort();
+        const waiting = running.get(key);
+        waiting?.abort();
+        // Not started yet: answered now, not once the drawings before it are done, and its id is free again.
+        if (waiting && !started.has(waiting)) {
+          running.delete(key);
+          answer(widgetMessage({ type: 'error', id: message.id, ...errorFields(new GenerationCancelledError()) }), origin);
+        }
         return;
       }
       if (running.has(key)) {

@@ -59,21 +59,22 @@ export function parentDraw(controller: Controller) {
       if (state.phase === 'generating' && state.progress !== previous.progress && typeof fraction === 'number')
         onProgress(fraction);
     });
+    let drawn: boolean;
     try {
-      await controller.draw();
+      drawn = await controller.draw();
     } finally {
       unsubscribe();
       signal.removeEventListener('abort', stop);
       setSettings(widgetSettings);
     }
-    const { error, tokens, images, imageSize, drawing } = useAppStore.getState();
-    if (error !== null) throw new Error(error);
-    if (tokens.length !== count || drawing === null) throw new GenerationCancelledError();
+    // Not drawn, the grid shows the drawing before (a failed or cancelled one gives it back): never an answer.
+    const { error, images, imageSize, drawing } = useAppStore.getState();
+    if (!drawn && error !== null) throw new Error(error);
+    if (!drawn || drawing === null || signal.aborted) throw new GenerationCancelledError();
     const format = request.format ?? 'data-url';
-    return {
-      images: await Promise.all(images.map((rgba) => rgbaToPng(rgba, imageSize, format))),
-      imageSize,
-      seed: drawing.seed,
-    };
+    const encoded = await Promise.all(images.map((rgba) => rgbaToPng(rgba, imageSize, format)));
+    // A cancel that came while the PNGs were encoded (blobs are encoded asynchronously) still cancels.
+    if (signal.aborted) throw new GenerationCancelledError();
+    return { images: encoded, imageSize, seed: drawing.seed };
   };
 }
