@@ -11,6 +11,7 @@ import { createEmbedBridge } from './ui/embed/embed-bridge.ts';
 import { readEmbedOptions } from './ui/embed/embed-params.ts';
 import { parentDraw } from './ui/embed/parent-draw.ts';
 import { createJSONStorage } from 'zustand/middleware';
+import { currentLanguage } from './ui/i18n.ts';
 import { DEFAULT_SETTINGS } from './ui/settings.ts';
 import { useAppStore } from './ui/store.ts';
 import { catalogUrl, exposeTestHook, startController, wasmPaths } from './page-setup.ts';
@@ -37,10 +38,12 @@ useAppStore.setState({
 const controller = startController();
 exposeTestHook();
 
-/** The app's page, for "Open the full page": the same model and prompt. */
-function fullPageUrl(): string {
+/** The app's page, for "Open the full page": the same model, the prompt as typed now, the widget's language. */
+function fullPageUrl(prompt: string): string {
   const url = new URL('./', document.baseURI);
   if (options.model) url.searchParams.set('model', options.model);
+  if (prompt.trim() !== '') url.searchParams.set('prompt', prompt.trim());
+  url.searchParams.set('lang', currentLanguage());
   return url.href;
 }
 
@@ -63,7 +66,7 @@ const root = document.getElementById('root');
 if (!root) throw new Error('embed.html has no #root element');
 createRoot(root).render(
   <StrictMode>
-    <EmbedApp controller={controller} fullPageUrl={fullPageUrl()} problems={options.problems} />
+    <EmbedApp controller={controller} fullPageUrl={fullPageUrl} problems={options.problems} />
   </StrictMode>,
 );
 

@@ -361,6 +361,15 @@ void test('an unlocked seed is new at every Draw and shown; "draw again" reuses 
   await controller.drawAgainFrom(1);
   assert.deepEqual(asked[2], asked[1]);
   assert.equal(useAppStore.getState().settings.seedLocked, true);
+
+  // The widget's way: that one drawing, then its own settings back (it has no seed control to unlock the seed).
+  setSettings({ seedLocked: false, count: 1, topK: 9 });
+  await controller.drawAgainFrom(1, { once: true });
+  assert.deepEqual(asked[3], asked[1]);
+  const { seedLocked, count, topK } = useAppStore.getState().settings;
+  assert.deepEqual({ seedLocked, count, topK }, { seedLocked: false, count: 1, topK: 9 });
+  await controller.draw();
+  assert.notEqual(asked[4]!.seed, asked[1]!.seed, 'the next Draw has a new seed');
 });
 
 void test("a drawing uses the active model's suggested sampling where the visitor chose none, and records it", async () => {

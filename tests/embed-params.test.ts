@@ -30,13 +30,13 @@ void test("the share link's parameters, plus theme and origins (repeated or comm
 });
 
 void test('a value the widget cannot use is reported in words and the default is used', () => {
-  const options = readEmbedOptions('?images=12&seed=-3&theme=blue&backend=cuda&origins=*,https://ok.example');
+  const options = readEmbedOptions('?images=12&seed=-3&theme=blue&backend=cuda&origins=*,https://ok.example&lang=fr');
   assert.deepEqual(options.settings, { count: 4 });
   assert.equal(options.theme, 'auto');
   assert.equal(options.backend, undefined);
   assert.deepEqual(options.trustedOrigins, ['https://ok.example']);
   const text = options.problems.join('\n');
-  for (const part of ['images', 'seed', 'theme=blue', 'cuda', '"*" is not an exact origin'])
+  for (const part of ['images', 'seed', 'theme=blue', 'cuda', '"*" is not an exact origin', 'lang=fr'])
     assert.ok(text.includes(part), part);
 });
 
@@ -72,5 +72,11 @@ void test('the snippet: embed.html beside the app with the share link parameters
   assert.match(snippet, /^<iframe src="https:\/\/draw\.example\/embed\.html\?a=1&amp;b=&quot;2&quot;" /);
   assert.match(snippet, / title="Draw &amp; &quot;see&quot;" /);
   assert.match(snippet, /loading="lazy"/);
-  assert.match(snippet, /allow="cross-origin-isolated"/);
+  assert.match(snippet, /allow="cross-origin-isolated; clipboard-write"/);
+});
+
+void test('a ranked share link in the widget is reported: it would draw other pictures than the link', () => {
+  const options = readEmbedOptions('?prompt=a+fox&seed=3&rank=on&candidates=16');
+  assert.match(options.problems.join('\n'), /does not rank/);
+  assert.deepEqual(readEmbedOptions('?prompt=a+fox&seed=3&rank=off').problems, []);
 });

@@ -10,7 +10,14 @@ import { closeViewer, copyImage, downloadImage, stepViewer } from './image-actio
 import { ImageCanvas } from './ImageGrid.tsx';
 import { useAppStore } from './store.ts';
 
-export function ImageViewer({ controller }: { readonly controller: Controller }) {
+export function ImageViewer({
+  controller,
+  drawAgainOnce = false,
+}: {
+  readonly controller: Controller;
+  /** The widget: "draw again" applies to that one drawing (it has no seed control to unlock the seed again). */
+  readonly drawAgainOnce?: boolean;
+}) {
   const { t } = useTranslation();
   const dialog = useRef<HTMLDialogElement>(null);
   const index = useAppStore((s) => s.viewer);
@@ -78,7 +85,7 @@ export function ImageViewer({ controller }: { readonly controller: Controller })
               aria-describedby="viewer-redraw-hint"
               onClick={() => {
                 dialog.current?.close();
-                void controller.drawAgainFrom(index);
+                void controller.drawAgainFrom(index, { once: drawAgainOnce });
               }}
             >
               {t('actions.drawAgain')}
@@ -88,7 +95,7 @@ export function ImageViewer({ controller }: { readonly controller: Controller })
             </button>
           </div>
           <p id="viewer-redraw-hint" className="hint">
-            {t('actions.drawAgainHint', { seed, n: index + 1 })}
+            {t(drawAgainOnce ? 'actions.drawAgainOnceHint' : 'actions.drawAgainHint', { seed, n: index + 1 })}
           </p>
         </>
       )}

@@ -29,8 +29,11 @@ export interface Controller extends ModelActions {
    * is on the grid; false when it did not start, failed or was cancelled (the grid then shows the one before).
    */
   draw(): Promise<boolean>;
-  /** Draws the shown grid again with its seed, locked, and at least `index` + 1 images, so image `index` comes back. */
-  drawAgainFrom(index: number): Promise<void>;
+  /**
+   * Draws the shown grid again with its seed, locked, and at least `index` + 1 images, so image `index` comes back.
+   * With `once` (the widget, which has no seed control to unlock it) the settings are given back afterwards.
+   */
+  drawAgainFrom(index: number, options?: { once?: boolean }): Promise<void>;
   cancel(): void;
   /** CLIP ranking: settings, its download and loading (ranking-actions.ts). */
   readonly ranking: RankingActions;
@@ -298,7 +301,7 @@ export function createController(makeGenerator: () => DalleGenerator, events: Co
       }
     },
 
-    async drawAgainFrom(index) {
+    async drawAgainFrom(index, { once = false } = {}) {
       const { drawing, settings } = store.getState();
       if (!drawing) return;
       store.setState({ prompt: drawing.prompt });
@@ -309,7 +312,11 @@ export function createController(makeGenerator: () => DalleGenerator, events: Co
         count: Math.max(settings.count, index + 1),
         ...rankingOf(drawing.candidates),
       });
-      await controller.draw();
+      try {
+        await controller.draw();
+      } finally {
+        if (once) setSettings(settings);
+      }
     },
 
     cancel() {

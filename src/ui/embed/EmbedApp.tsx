@@ -10,18 +10,21 @@ import { ImageViewer } from '../ImageViewer.tsx';
 import { ModelDownload } from '../ModelPanel.tsx';
 import { PromptForm } from '../PromptForm.tsx';
 import { StatusPanel } from '../StatusPanel.tsx';
+import { useAppStore } from '../store.ts';
 import { EmbedStorageNotice } from './EmbedStorageNotice.tsx';
 
 export interface EmbedAppProps {
   readonly controller: Controller;
-  /** The app's own page with the widget's model and prompt. */
-  readonly fullPageUrl: string;
+  /** The app's own page with the widget's model and this prompt. */
+  readonly fullPageUrl: (prompt: string) => string;
   /** URL parameters the widget could not use, in words. */
   readonly problems: readonly string[];
 }
 
 export function EmbedApp({ controller, fullPageUrl, problems }: EmbedAppProps) {
   const { t } = useTranslation();
+  // What the visitor typed goes along: a visitor sent to the full page (storage blocked here) loses nothing.
+  const fullPage = fullPageUrl(useAppStore((s) => s.prompt));
 
   return (
     <main className="embed">
@@ -34,13 +37,13 @@ export function EmbedApp({ controller, fullPageUrl, problems }: EmbedAppProps) {
           ))}
         </ul>
       )}
-      <EmbedStorageNotice controller={controller} fullPageUrl={fullPageUrl} />
+      <EmbedStorageNotice controller={controller} fullPageUrl={fullPage} />
       <ModelDownload controller={controller} />
       <StatusPanel />
       <ImageGrid />
-      <ImageViewer controller={controller} />
+      <ImageViewer controller={controller} drawAgainOnce />
       <footer className="embed-footer">
-        <a href={fullPageUrl} target="_blank" rel="noopener">
+        <a href={fullPage} target="_blank" rel="noopener">
           {t('app.title')}
         </a>{' '}
         {t('embed.footer')}

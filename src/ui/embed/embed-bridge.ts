@@ -116,7 +116,10 @@ export function createEmbedBridge({ trustedOrigins, post, draw, warn }: EmbedBri
         // Not started yet: answered now, not once the drawings before it are done, and its id is free again.
         if (waiting && !started.has(waiting)) {
           running.delete(key);
-          answer(widgetMessage({ type: 'error', id: message.id, ...errorFields(new GenerationCancelledError()) }), origin);
+          answer(
+            widgetMessage({ type: 'error', id: message.id, ...errorFields(new GenerationCancelledError()) }),
+            origin,
+          );
         }
         return;
       }

@@ -5,7 +5,7 @@
  * trusted with the postMessage API). A value the widget cannot use is reported in `problems`, in
  * words, and the default is used instead: a typo never breaks the widget.
  */
-import { t } from '../i18n.ts';
+import { LANGUAGES, matchLanguage, t } from '../i18n.ts';
 import type { BackendChoice, DrawSettings } from '../settings.ts';
 import { readUrlOptions } from '../url-params.ts';
 import { MAX_ORIGINS, parseTrustedOrigins } from './embed-api.ts';
@@ -31,6 +31,13 @@ export function readEmbedOptions(search: string): EmbedOptions {
   const params = new URLSearchParams(search);
   const { prompt = '', settings, problems: urlProblems, ...picked } = readUrlOptions(search);
   const problems = [...urlProblems];
+  // A ranked share link's pictures are CLIP's best of its candidates; the widget does not rank: it would draw others.
+  if (settings.rank === true) problems.push(t('embed.noRanking'));
+
+  // The page's language was picked from it already (i18n.ts); one it does not have is only reported.
+  const lang = params.get('lang');
+  if (lang !== null && matchLanguage(lang) === null)
+    problems.push(t('embed.badLang', { value: lang.slice(0, 20), languages: LANGUAGES.join(', ') }));
 
   const themeText = params.get('theme') ?? 'auto';
   const theme = (THEMES as readonly string[]).includes(themeText) ? (themeText as Theme) : 'auto';

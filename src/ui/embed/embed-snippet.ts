@@ -39,12 +39,13 @@ function attribute(value: string): string {
 
 /**
  * The snippet: lazy, so readers who never scroll to it download nothing; `allow="cross-origin-isolated"`
- * lets a cross-origin-isolated page give the widget WASM threads (elsewhere it runs on one).
+ * lets a cross-origin-isolated page give the widget WASM threads (elsewhere it runs on one); `clipboard-write` lets
+ * its copy buttons work (a cross-origin frame has no clipboard unless allowed).
  */
 export function iframeSnippet(src: string, title: string): string {
   return (
     `<iframe src="${attribute(src)}" title="${attribute(title)}" ` +
     `width="${EMBED_WIDTH}" height="${EMBED_HEIGHT}" style="border:0;max-width:100%" ` +
-    `allow="cross-origin-isolated" loading="lazy"></iframe>`
+    `allow="cross-origin-isolated; clipboard-write" loading="lazy"></iframe>`
   );
 }
