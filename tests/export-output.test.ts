@@ -49,6 +49,10 @@ void test('a non-empty folder that is not an export is kept, unless --force', ()
   mkdirSync(join(root, 'empty'));
   exportTo(ckpt, join(root, 'empty'));
   exportTo(ckpt, out);
+  // Unless someone keeps something of theirs beside an export: that is named, and kept.
+  writeFileSync(join(out, 'NOTES.txt'), 'mine');
+  assert.throws(() => exportTo(ckpt, out), refusal(/earlier export that also holds .*NOTES\.txt.* pass --force/));
+  assert.equal(readFileSync(join(out, 'NOTES.txt'), 'utf8'), 'mine');
   assert.deepEqual(
     readdirSync(root).filter((f) => f.startsWith('.')),
     [],
@@ -130,7 +134,8 @@ void test('a previous export is swapped for the new one, leaving nothing beside 
   const out = join(root, 'model');
   cpSync(tinyModel('fp32'), out, { recursive: true });
   writeFileSync(join(out, 'stale.txt'), 'old model');
-  exportTo(checkpointIn(root), out);
+  // A file the old manifest does not list goes only with --force (above).
+  exportTo(checkpointIn(root), out, true);
   assert.equal(existsSync(join(out, 'stale.txt')), false);
   assert.deepEqual(readdirSync(root).sort(), ['ckpt', 'model']);
 });

@@ -40,17 +40,22 @@ function listing(dir: string): string[] | undefined {
   }
 }
 
-/** A folder whose manifest.json says it is one of our model exports. */
-function isPreviousExport(dir: string): boolean {
+/**
+ * The names in `dir` that are its own: manifest.json and the files it lists, when the manifest says the folder is one
+ * of our model exports; undefined when it is not one.
+ */
+function previousExportNames(dir: string): Set<string> | undefined {
   try {
-    const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as unknown;
-    return (
-      typeof manifest === 'object' &&
-      manifest !== null &&
-      [MANIFEST_FORMAT, CLIP_MANIFEST_FORMAT].includes(String((manifest as { format?: unknown }).format))
-    );
+    const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as {
+      format?: unknown;
+      files?: unknown;
+    } | null;
+    if (manifest === null || ![MANIFEST_FORMAT, CLIP_MANIFEST_FORMAT].includes(String(manifest.format)))
+      return undefined;
+    const files = Array.isArray(manifest.files) ? (manifest.files as { path?: unknown }[]) : [];
+    return new Set(['manifest.json', ...files.map((file) => String(file.path).split('/')[0]!)]);
   } catch {
-    return false;
+    return undefined;
   }
 }
 
@@ -77,9 +82,19 @@ export function checkExportTarget(out: string, inputs: readonly string[], force:
     }
   }
   const entries = listing(target);
-  if (entries !== undefined && entries.length > 0 && !isPreviousExport(target) && !force) {
+  if (entries === undefined || entries.length === 0 || force) return target;
+  const own = previousExportNames(target);
+  if (own === undefined) {
     throw new OutputPathError(
       `--out ${target} is a non-empty folder that is not a model export (it has no manifest.json of ours), and exporting replaces the whole folder; choose an empty or new folder, or pass --force to replace it`,
+    );
+  }
+  // Someone's notes or images kept beside an earlier export would go with it.
+  const others = entries.filter((entry) => !own.has(entry));
+  if (others.length > 0) {
+    const named = others.slice(0, 3).join(', ') + (others.length > 3 ? `, … (${others.length} in all)` : '');
+    throw new OutputPathError(
+      `--out ${target} is an earlier export that also holds what its manifest does not list (${named}), which replacing the folder would delete; move those out, or pass --force to replace it all`,
     );
   }
   return target;
