@@ -21,6 +21,14 @@ const MODEL = {
 };
 
 const RANKER = { id: 'clip-demo', name: 'C', url: 'clip/', dtype: 'fp32', memoryBytes: 0 };
+const PLAIN_ENTRY = {
+  id: 'other',
+  name: 'Other',
+  description: 'd',
+  url: 'other/',
+  dtype: 'fp32',
+  requires: { webgpu: false, shaderF16: false, memoryBytes: 0 },
+};
 
 void test("the site's own catalog is valid and starts with the bundled demo, which loads without asking", () => {
   const { models } = parseCatalog(JSON.parse(readFileSync(SITE_CATALOG, 'utf8')));
@@ -149,14 +157,22 @@ void test('export --catalog adds an entry, and a re-export keeps the owner’s w
   const written = JSON.parse(readFileSync(catalogFile, 'utf8')) as { models: Record<string, unknown>[] };
   assert.ok(!('examples' in written.models[0]!), 'a new entry offers no examples, and the file does not list none');
   const edited = { ...written, rankers: [RANKER] };
-  edited.models[0] = { ...edited.models[0], name: 'My model', examples: ['a red apple'] };
+  edited.models[0] = { ...edited.models[0], name: 'My model', examples: ['a red apple'], license: 'CC-BY-4.0' };
+  edited.models.push({ ...PLAIN_ENTRY, homepage: 'https://example.org' });
   writeFileSync(catalogFile, JSON.stringify(edited));
   const again = updateCatalog({ catalogFile, outDir: join(dir, 'tiny'), manifest, url: 'https://cdn.example/tiny/' });
   assert.equal(again.name, 'My model');
   assert.deepEqual(again.examples, ['a red apple']);
   assert.equal(again.url, 'https://cdn.example/tiny/');
-  const reread = parseCatalog(JSON.parse(readFileSync(catalogFile, 'utf8')));
-  assert.equal(reread.models.length, 1);
+  const rewritten = JSON.parse(readFileSync(catalogFile, 'utf8')) as { models: Record<string, unknown>[] };
+  assert.equal(rewritten.models[0]?.license, 'CC-BY-4.0', 'fields the app does not read are the owner’s: kept');
+  assert.deepEqual(
+    rewritten.models[1],
+    { ...PLAIN_ENTRY, homepage: 'https://example.org' },
+    'other entries as written',
+  );
+  const reread = parseCatalog(rewritten);
+  assert.equal(reread.models.length, 2);
   assert.deepEqual(reread.models[0]?.examples, ['a red apple']);
   assert.deepEqual(
     reread.rankers.map((ranker) => ranker.id),

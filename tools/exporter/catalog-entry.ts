@@ -47,7 +47,11 @@ function catalogId(manifest: ModelManifest): string {
     .replace(/^-|-$/g, '');
 }
 
-export function catalogEntryFor(manifest: ModelManifest, url: string): CatalogModel & { readonly bytes: number } {
+/**
+ * A new entry as a site owner would write it: no example prompts or suggested sampling (theirs to write; the page
+ * offers none and keeps the app's defaults).
+ */
+function catalogEntryFor(manifest: ModelManifest, url: string): Record<string, unknown> {
   const bytes = manifest.files.reduce((sum, file) => sum + file.bytes, 0);
   const fp16 = manifest.dtype === 'fp16';
   return {
@@ -64,41 +68,29 @@ export function catalogEntryFor(manifest: ModelManifest, url: string): CatalogMo
     },
     randomWeights: manifest.modelId.startsWith('random-'),
     askBeforeDownload: true,
-    // Example prompts are the site owner's to write: a new entry offers none.
-    examples: [],
-    // Suggested sampling settings too: a new entry keeps the app's defaults.
-    sampling: {},
   };
 }
 
-/** Adds or replaces (by id) the model's entry; other entries and their order are kept. Written atomically. */
+/**
+ * Adds or replaces (by id) the model's entry; other entries, their order and every field the site owner wrote (also
+ * ones this app does not read) are kept as written. Written atomically.
+ */
 export function updateCatalog({ catalogFile, outDir, manifest, url }: CatalogEntryOptions): CatalogModel {
-  const existing = existsSync(catalogFile)
-    ? parseCatalog(JSON.parse(readFileSync(catalogFile, 'utf8')), catalogFile)
-    : { models: [], rankers: [] };
-  const models = [...existing.models];
+  const raw: unknown = existsSync(catalogFile) ? JSON.parse(readFileSync(catalogFile, 'utf8')) : undefined;
+  // Checked as the page reads it, then edited as written, not as parsed (parsing fills in defaults, drops extras).
+  if (raw !== undefined) parseCatalog(raw, catalogFile);
+  const written = (raw ?? {}) as { models?: Record<string, unknown>[] };
+  const models = [...(written.models ?? [])];
   const folder = url ?? `${relative(dirname(catalogFile), outDir).split(sep).join('/')}/`;
   const entry = catalogEntryFor(manifest, folder);
   const at = models.findIndex((model) => model.id === entry.id);
-  const previous = at >= 0 ? models[at] : undefined;
   // A site owner's wording, requirements and consent choice survive a re-export; the facts are renewed.
-  const merged = previous ? { ...previous, url: entry.url, dtype: entry.dtype, bytes: entry.bytes } : entry;
-  if (at >= 0) models[at] = merged;
-  else models.push(merged);
-  // Entries without examples or suggested sampling are written without the field, as a site owner would write them.
-  const json = {
-    format: CATALOG_FORMAT,
-    models: models.map(({ examples, sampling, ...rest }) => ({
-      ...rest,
-      ...(Object.keys(sampling).length > 0 ? { sampling } : {}),
-      ...(examples.length > 0 ? { examples } : {}),
-    })),
-    // The CLIP rankers are kept as they were.
-    ...(existing.rankers.length > 0 ? { rankers: existing.rankers } : {}),
-  };
-  parseCatalog(json, catalogFile);
+  if (at >= 0) models[at] = { ...models[at], url: entry.url, dtype: entry.dtype, bytes: entry.bytes };
+  else models.push(entry);
+  const json = { ...written, format: CATALOG_FORMAT, models };
+  const catalog = parseCatalog(json, catalogFile);
   const staging = `${catalogFile}.partial-${process.pid}`;
   writeFileSync(staging, `${JSON.stringify(json, null, 2)}\n`);
   renameSync(staging, catalogFile);
-  return merged;
+  return catalog.models.find((model) => model.id === entry.id)!;
 }
