@@ -215,6 +215,8 @@ void test('npm run export writes the catalog entry and splits external data into
       join(dir, 'catalog.json'),
       '--shard-mb',
       '1',
+      '--model-id',
+      'My Tiny',
     ],
     {
       cwd: join(import.meta.dirname, '..'),
@@ -223,8 +225,9 @@ void test('npm run export writes the catalog entry and splits external data into
   );
   assert.equal(run.status, 0, run.stderr);
   const [entry] = parseCatalog(JSON.parse(readFileSync(join(dir, 'catalog.json'), 'utf8'))).models;
-  assert.equal(entry?.id, 'random-tiny-seed1-fp32');
+  assert.equal(entry?.id, 'my-tiny-fp32', '--model-id names the model');
   const manifest = openModelFolder(join(dir, 'tiny')).manifest;
+  assert.equal(manifest.modelId, 'My Tiny');
   assert.ok(manifest.graphs.decoder.externalData.length > 1, 'the decoder data is split into several files');
 });
 

@@ -1,6 +1,6 @@
 /** CLI failures: expected errors and system errors print one line; flags are checked before any model loads. */
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -65,6 +65,20 @@ void test('a CLIP export refuses the flags only DALL·E exports use, rather than
     const result = await runTool('export', ['--random', 'clip-tiny', '--seed', '1', '--out', out, ...flags]);
     assert.match(oneErrorLine(result), new RegExp(`${flags[0]} does not apply to a CLIP export`));
   }
+});
+
+void test('a flag its source does not read is refused rather than ignored; --report is on or off', async () => {
+  const out = join(dir, 'never');
+  const cases: [string[], RegExp][] = [
+    [['--random', 'tiny', '--revision', 'v2'], /--revision applies only with --from-hub/],
+    [['--dalle', dir, '--vqgan', dir, '--seed', '3'], /--seed applies only with --random/],
+    [['--random', 'clip-tiny', '--logit-scale', '1.5'], /--logit-scale applies only with --clip/],
+    [['--random', 'tiny', '--catalog-url', 'https://x.example/m/'], /--catalog-url applies only with --catalog/],
+    [['--random', 'tiny', '--dtype', 'q8', '--report', 'false'], /--report must be on or off, got "false"/],
+  ];
+  const results = await Promise.all(cases.map(([flags]) => runTool('export', [...flags, '--out', out])));
+  results.forEach((result, i) => assert.match(oneErrorLine(result), cases[i]![1]));
+  assert.equal(existsSync(out), false);
 });
 
 void test('a missing model, a corrupted file and a deleted file are one line each', async () => {

@@ -6,7 +6,8 @@
  * npm run export -- --random clip-tiny --seed <n> --out <dir> [--dtype fp32|q8]     (a CLIP ranking model)
  * npm run export -- --clip <hub CLIP folder> --out <dir> [--dtype fp32|fp16|q8] [--model-id <id>] [--logit-scale
  * 4.6052]   (a folder of ONNX graphs, or Flax weights whose graphs are built: fp32 or q8)
- * DALL·E exports: [--shard-mb 64] [--catalog public/models/catalog.json [--catalog-url <folder URL>]]
+ * DALL·E exports: [--model-id <id>] [--shard-mb 64] [--catalog public/models/catalog.json [--catalog-url <folder URL>]]
+ *   [--report on|off]   (quantized exports: the error report against fp32, on by default)
  *
  * --out is checked before anything is downloaded or written (exporter/export-target.ts), and
  * a cleanup guard removes this run's staging folders if it is interrupted.
@@ -50,6 +51,30 @@ const DALLE_FLAGS = [
 const DALLE_SWITCHES = ['int8-activations', 'no-int8-activations'];
 const FLAGS = ['out', 'dtype', 'random', 'seed', ...DALLE_FLAGS, 'clip', 'model-id', 'logit-scale'];
 const SWITCHES = ['force', ...DALLE_SWITCHES];
+
+/**
+ * Flags only one source reads, with that source's flag: given with another source they would be ignored silently
+ * (a --revision with --random, a --seed with --dalle), so they are refused.
+ */
+const SOURCE_OF_FLAG: Readonly<Record<string, string>> = {
+  seed: 'random',
+  revision: 'from-hub',
+  'vqgan-repo': 'from-hub',
+  'vqgan-revision': 'from-hub',
+  'hub-endpoint': 'from-hub',
+  vqgan: 'dalle',
+  'logit-scale': 'clip',
+  'catalog-url': 'catalog',
+};
+
+function checkFlagsApply(args: ParsedArgs): void {
+  for (const [flag, source] of Object.entries(SOURCE_OF_FLAG))
+    if (args.values.has(flag) && !args.values.has(source))
+      throw new UsageError(`--${flag} applies only with --${source}`);
+  const report = args.values.get('report');
+  if (report !== undefined && report !== 'on' && report !== 'off')
+    throw new UsageError(`--report must be on or off, got "${report}"`);
+}
 
 function isPreset(value: string): value is PresetName {
   return (PRESETS as readonly string[]).includes(value);
@@ -132,7 +157,8 @@ function exportClip(args: ParsedArgs, out: string): void {
   if (clipDir === undefined) {
     if (dtype !== 'fp32' && dtype !== 'q8')
       throw new UsageError(`--dtype of a random CLIP must be fp32 or q8, got "${dtype}"`);
-    manifest = exportRandomClip({ seed: seedArg(args), outDir: out, dtype, force });
+    const modelId = args.values.get('model-id');
+    manifest = exportRandomClip({ seed: seedArg(args), outDir: out, dtype, force, ...(modelId ? { modelId } : {}) });
   } else {
     if (args.values.has('random')) throw new UsageError('give either --clip <dir> or --random clip-tiny, not both');
     if (!(CLIP_DTYPES as readonly string[]).includes(dtype))
@@ -158,6 +184,7 @@ async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2), FLAGS, SWITCHES);
   const out = args.values.get('out');
   if (!out) throw new UsageError('--out <dir> is required');
+  checkFlagsApply(args);
   if (args.values.get('random') === 'clip-tiny' || args.values.has('clip')) return exportClip(args, out);
   const dtype = args.values.get('dtype') ?? 'fp32';
   if (!isExportDtype(dtype)) throw new UsageError(`--dtype must be one of ${EXPORT_DTYPES.join(', ')}, got "${dtype}"`);
@@ -170,11 +197,14 @@ async function main(): Promise<void> {
   const cacheDir = resolve(args.values.get('cache-dir') ?? '.cache');
   const source = sourceFrom(args, cacheDir);
   const force = args.switches.has('force');
+  if (args.values.get('report') === 'on' && dtype === 'fp32')
+    throw new UsageError('--report on compares a quantized export with fp32: it needs --dtype fp16, q8 or q4');
   const report = dtype !== 'fp32' && args.values.get('report') !== 'off';
   // Static hosts limit file sizes, and small pieces store, resume and hash well in the browser.
   const shardMb = intArg(args, 'shard-mb', 64, 1);
   const catalogFile = args.values.get('catalog');
   const catalogUrl = args.values.get('catalog-url');
+  const modelIdArg = args.values.get('model-id');
 
   // Every path is checked before a byte is downloaded or written.
   const usesCache = source.usesCache || report;
@@ -191,7 +221,9 @@ async function main(): Promise<void> {
     force,
     shardBytes: shardMb * 2 ** 20,
     int8Activations,
-    ...(source.modelId ? { modelId: source.modelId } : {}),
+    // The id names the model in the page, the store and the catalog: two checkpoints both in folders named `dalle`
+    // would otherwise share one (and one catalog entry).
+    ...(modelIdArg ? { modelId: modelIdArg } : source.modelId ? { modelId: source.modelId } : {}),
     log,
   });
   const total = manifest.files.reduce((sum, f) => sum + f.bytes, 0);

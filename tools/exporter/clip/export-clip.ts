@@ -112,6 +112,8 @@ export interface RandomClipOptions {
   /** The dtype the manifest names; both fp32 and q8 (`_quantized`) graphs are written either way. */
   readonly dtype?: 'fp32' | 'q8';
   readonly force?: boolean;
+  /** The manifest's model id; `random-clip-tiny-seed<seed>` by default. */
+  readonly modelId?: string;
 }
 
 export function exportRandomClip(options: RandomClipOptions): ClipManifest {
@@ -128,7 +130,7 @@ export function exportRandomClip(options: RandomClipOptions): ClipManifest {
     for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
     return writeClipManifest(
       dir,
-      `random-clip-tiny-seed${options.seed}`,
+      options.modelId ?? `random-clip-tiny-seed${options.seed}`,
       options.dtype ?? 'fp32',
       OPENAI_CLIP_LOGIT_SCALE,
     );
