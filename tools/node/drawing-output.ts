@@ -1,17 +1,42 @@
 /**
- * `npm run generate`'s --out holds one drawing: its images (`image-<n>.png`), `tokens.json` or `scores.json`. A new
+ * `npm run generate`'s --out holds one drawing: its images (`image-<n>.png`) and `tokens.json` or `scores.json`. A new
  * drawing replaces the one before as a whole, so no image or score file of an earlier, larger or ranked drawing is
- * left beside it to be taken for part of it; files of other names are left alone.
+ * left beside it to be taken for part of it. Only files generate itself wrote go: it records them (`.drawing.json`),
+ * and a file of the same name it never wrote (someone's own image-5.png) stays. Each file is written aside and renamed
+ * into place once all are written, the JSON last, so a failed write leaves the earlier drawing whole.
  */
-import { readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-const DRAWING_FILE = /^(?:image-(?:0|[1-9][0-9]*)\.png|tokens\.json|scores\.json)$/;
+/** What the last drawing written here consists of. */
+const RECORD = '.drawing.json';
+
+/** The files the drawing before wrote, from its record; none where there is no (readable) record. */
+function earlierFiles(dir: string): string[] {
+  try {
+    const record = JSON.parse(readFileSync(join(dir, RECORD), 'utf8')) as { files?: unknown };
+    const files = Array.isArray(record.files) ? record.files : [];
+    // Only plain names of this folder: a record edited by hand never reaches outside it.
+    return files.filter((name): name is string => typeof name === 'string' && /^[\w.-]+$/.test(name));
+  } catch {
+    return [];
+  }
+}
 
 /** Writes `files` (name → bytes or text) into `dir`, then removes the earlier drawing's files it did not rewrite. */
 export function writeDrawing(dir: string, files: ReadonlyMap<string, Uint8Array | string>): string[] {
-  for (const [name, data] of files) writeFileSync(join(dir, name), data);
-  const stale = readdirSync(dir).filter((name) => DRAWING_FILE.test(name) && !files.has(name));
+  const aside = (name: string): string => join(dir, `.${name}.partial-${process.pid}`);
+  const names = [...files.keys()].sort((a, b) => Number(a.endsWith('.json')) - Number(b.endsWith('.json')));
+  try {
+    for (const name of names) writeFileSync(aside(name), files.get(name)!);
+  } catch (error) {
+    for (const name of names) rmSync(aside(name), { force: true });
+    throw error;
+  }
+  const earlier = earlierFiles(dir);
+  for (const name of names) renameSync(aside(name), join(dir, name));
+  const stale = earlier.filter((name) => !files.has(name));
   for (const name of stale) rmSync(join(dir, name), { force: true });
+  writeFileSync(join(dir, RECORD), `${JSON.stringify({ files: names })}\n`);
   return stale;
 }
