@@ -190,3 +190,20 @@ void test('hub config.json: the same rules in snake_case, defaults for the optio
   );
   assert.equal(parseVqganConfig({}).nEmbed, 16384);
 });
+
+void test('a checkpoint config asking for what the graphs do not compute is refused, not exported wrong', () => {
+  const hub = toDalleBartConfigJson((VALID as { dalleBart: Parameters<typeof toDalleBartConfigJson>[0] }).dalleBart);
+  const variants: [string, unknown][] = [
+    ['activation_function', 'swish'],
+    ['use_absolute_position_embeddings', false],
+    ['normalize_text', false],
+  ];
+  for (const [key, value] of variants)
+    assert.throws(
+      () => parseDalleBartConfig({ ...hub, [key]: value }),
+      (e: unknown) => e instanceof ConfigError && e.message.includes(`"${key}" is ${JSON.stringify(value)}`),
+    );
+  assert.doesNotThrow(() =>
+    parseDalleBartConfig({ ...hub, activation_function: 'gelu', use_absolute_position_embeddings: true }),
+  );
+});

@@ -133,6 +133,10 @@ const REQUIRED_DALLE_SWITCHES: Record<string, unknown> = {
   use_alibi: false,
   use_final_ln_encoder: true,
   use_final_ln_decoder: true,
+  // Exact (erf) GELU, learned positions added to the embeddings, and the prompt normalised (the page always does).
+  activation_function: 'gelu',
+  use_absolute_position_embeddings: true,
+  normalize_text: true,
 };
 
 export function parseDalleBartConfig(value: unknown, file = 'config.json'): DalleBartConfig {
