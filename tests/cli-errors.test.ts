@@ -67,7 +67,7 @@ void test('a CLIP export refuses the flags only DALL·E exports use, rather than
   }
 });
 
-void test('a flag its source does not read is refused rather than ignored; --report is on or off', async () => {
+void test('a flag its source does not read is refused rather than ignored; --report is on or off; hub names stay names', async () => {
   const out = join(dir, 'never');
   const cases: [string[], RegExp][] = [
     [['--random', 'tiny', '--revision', 'v2'], /--revision applies only with --from-hub/],
@@ -75,6 +75,9 @@ void test('a flag its source does not read is refused rather than ignored; --rep
     [['--random', 'clip-tiny', '--logit-scale', '1.5'], /--logit-scale applies only with --clip/],
     [['--random', 'tiny', '--catalog-url', 'https://x.example/m/'], /--catalog-url applies only with --catalog/],
     [['--random', 'tiny', '--dtype', 'q8', '--report', 'false'], /--report must be on or off, got "false"/],
+    // A revision or repo is one folder name in the cache, never a path out of it.
+    [['--from-hub', 'a/b', '--revision', '../../escaped'], /--revision "..\/..\/escaped" is not a hub name/],
+    [['--from-hub', '../b'], /--from-hub "..\/b" is not a hub name/],
   ];
   const results = await Promise.all(cases.map(([flags]) => runTool('export', [...flags, '--out', out])));
   results.forEach((result, i) => assert.match(oneErrorLine(result), cases[i]![1]));

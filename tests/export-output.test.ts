@@ -3,7 +3,16 @@
  * only with --force.
  */
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { exportModel } from '../tools/exporter/export-model.ts';
@@ -138,4 +147,15 @@ void test('a previous export is swapped for the new one, leaving nothing beside 
   exportTo(checkpointIn(root), out, true);
   assert.equal(existsSync(join(out, 'stale.txt')), false);
   assert.deepEqual(readdirSync(root).sort(), ['ckpt', 'model']);
+});
+
+void test('--out a link to a folder exports into the linked folder and keeps the link', () => {
+  const root = temp();
+  const ckpt = checkpointIn(root);
+  mkdirSync(join(root, 'big-disk'));
+  symlinkSync(join(root, 'big-disk'), join(root, 'model'));
+  exportTo(ckpt, join(root, 'model'));
+  assert.ok(lstatSync(join(root, 'model')).isSymbolicLink(), 'still a link');
+  assert.ok(existsSync(join(root, 'big-disk', 'manifest.json')), 'the model is where the link points');
+  assert.deepEqual(readdirSync(root).sort(), ['big-disk', 'ckpt', 'model']);
 });

@@ -4,7 +4,7 @@
  * checkpoint being read (or inside it), and, unless --force, for a non-empty folder that is not a
  * previous export.
  */
-import { readdirSync, readFileSync, realpathSync } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { CLIP_MANIFEST_FORMAT } from '../../src/model/clip-manifest.ts';
 import { MANIFEST_FORMAT } from '../../src/model/manifest.ts';
@@ -25,6 +25,14 @@ function canonical(path: string): string {
 function isWithin(inner: string, outer: string): boolean {
   const rel = relative(outer, inner);
   return rel === '' || (!isAbsolute(rel) && rel.split(sep)[0] !== '..');
+}
+
+function isLink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
+  }
 }
 
 /** The folder's entries; undefined when there is no folder yet. */
@@ -64,8 +72,11 @@ function previousExportNames(dir: string): Set<string> | undefined {
  * absolute. `inputs` are the folders the export reads: the checkpoints, and the cache when used.
  */
 export function checkExportTarget(out: string, inputs: readonly string[], force: boolean): string {
-  const target = ensureOutputParent(out);
-  const real = canonical(target);
+  const named = ensureOutputParent(out);
+  const real = canonical(named);
+  // A link to a folder (on a bigger disk, say) is exported into where it points: swapping a staged folder in at the
+  // link's own path would replace the link with a plain folder and leave the linked one stale.
+  const target = isLink(named) ? real : named;
   const cwd = canonical(process.cwd());
   if (isWithin(cwd, real)) {
     throw new OutputPathError(

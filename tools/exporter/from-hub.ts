@@ -1,5 +1,6 @@
 /** `export --from-hub`: fetch a DalleBart repo and the pinned VQGAN repo in the official layout. */
 import { join } from 'node:path';
+import { ExpectedError } from '../../src/core/expected-error.ts';
 import { downloadHubFiles } from './hub-download.ts';
 import type { HubProgress } from './hub-download.ts';
 
@@ -18,12 +19,31 @@ export interface CheckpointDownload {
   readonly signal?: AbortSignal;
 }
 
+export class HubNameError extends ExpectedError {
+  override name = 'HubNameError';
+}
+
+/**
+ * A repo id or revision as one folder name in the cache ("a/b" → "a--b"): plain names only, so that no "..", absolute
+ * path or hidden name can place the download (or a file trusted as already verified) outside the cache.
+ */
+function cacheName(value: string, what: string): string {
+  const names = value.split('/');
+  if (names.some((name) => !/^\w[\w.-]*$/.test(name)))
+    throw new HubNameError(
+      `${what} "${value}" is not a hub name: use letters, digits, "_", "-" and "." (not first), with "/" between names`,
+    );
+  return names.join('--');
+}
+
 /** Where `downloadCheckpoints` puts the two repos: `<cacheDir>/<repo>/<revision>` folders. */
 export function hubCheckpointDirs(options: Omit<CheckpointDownload, 'endpoint'>): { dalle: string; vqgan: string } {
   const vqganRepo = options.vqganRepo ?? VQGAN_REPO;
+  const revision = options.revision ?? 'main';
+  const vqganRevision = options.vqganRevision ?? VQGAN_REVISION;
   return {
-    dalle: join(options.cacheDir, options.repo.replaceAll('/', '--'), options.revision ?? 'main'),
-    vqgan: join(options.cacheDir, vqganRepo.replaceAll('/', '--'), options.vqganRevision ?? VQGAN_REVISION),
+    dalle: join(options.cacheDir, cacheName(options.repo, '--from-hub'), cacheName(revision, '--revision')),
+    vqgan: join(options.cacheDir, cacheName(vqganRepo, '--vqgan-repo'), cacheName(vqganRevision, '--vqgan-revision')),
   };
 }
 
