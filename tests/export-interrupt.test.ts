@@ -213,7 +213,7 @@ void test('an export sweeps staging folders of dead processes beside --out, and 
   );
 });
 
-void test('a random checkpoint without its completion stamp (an older, interrupted write) is rewritten', () => {
+void test('a random checkpoint without its completion stamp (an interrupted write), or by other code, is rewritten', () => {
   const root = temp();
   const dir = join(root, 'random-tiny-seed1');
   const first = ensureRandomCheckpoint('tiny', 1, dir);
@@ -226,6 +226,11 @@ void test('a random checkpoint without its completion stamp (an older, interrupt
     'a complete checkpoint is reused as it is',
   );
   rmSync(join(dir, '.complete'));
+  ensureRandomCheckpoint('tiny', 1, dir);
+  assert.deepEqual(readFileSync(join(first.dalle, 'flax_model.msgpack')), complete);
+  // Written by other exporter code (its fingerprint in the stamp): the same seed may give other bytes now.
+  writeFileSync(join(first.dalle, 'flax_model.msgpack'), complete.subarray(0, 1000));
+  writeFileSync(join(dir, '.complete'), 'older-exporter');
   ensureRandomCheckpoint('tiny', 1, dir);
   assert.deepEqual(readFileSync(join(first.dalle, 'flax_model.msgpack')), complete);
 });

@@ -8,7 +8,8 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { exportModel } from './export-model.ts';
 import type { ExportDtype } from './graphs/precision.ts';
-import { ensureStamped, exporterFingerprint } from './tiny-model.ts';
+import { exporterFingerprint } from './fingerprint.ts';
+import { ensureStamped } from './tiny-model.ts';
 
 export const DEMO_CHECKPOINT = join(import.meta.dirname, '..', 'train', 'demo-checkpoint');
 export const DEMO_MODEL_ID = 'demo-shapes';

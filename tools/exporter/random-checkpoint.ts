@@ -3,7 +3,7 @@
  * vocab.json, merges.txt), so the exporter's real reading path is what tests and benchmarks exercise.
  * Values are statistically plausible (normal kernels, unit-ish norm scales), not trained.
  */
-import { closeSync, existsSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { toDalleBartConfigJson, toVqganConfigJson } from '../../src/model/config.ts';
 import { ensureOutputDir } from '../node/output-dir.ts';
@@ -12,6 +12,7 @@ import { writeFlaxMsgpack } from './flax-msgpack-writer.ts';
 import type { LeafSpec, TreeSpec } from './flax-msgpack-writer.ts';
 import { dalleBartLayout, vqganLayout } from './layout.ts';
 import type { Layout, LeafLayout } from './layout.ts';
+import { exporterFingerprint } from './fingerprint.ts';
 import { PRESET_SHAPES } from './presets.ts';
 import type { PresetName } from './presets.ts';
 import { fillNormal, streamSeed } from './prng.ts';
@@ -60,7 +61,10 @@ function writeMsgpack(file: string, tree: TreeSpec): void {
   }
 }
 
-/** Written last into a finished checkpoint: a folder without it (an older, interrupted write) is rewritten. */
+/**
+ * Written last into a finished checkpoint, holding the fingerprint of the code that wrote it: a folder without it (an
+ * interrupted write) or with another (written by other code: the same seed may now give other bytes) is rewritten.
+ */
 const COMPLETE = '.complete';
 
 /**
@@ -78,7 +82,7 @@ export function writeRandomCheckpoint(
   const staging = createStaging(dir);
   try {
     writeTree(preset, seed, staging, log);
-    writeFileSync(join(staging, COMPLETE), '');
+    writeFileSync(join(staging, COMPLETE), exporterFingerprint());
     replaceWithStaged(staging, dir);
   } catch (error) {
     rmSync(staging, { recursive: true, force: true });
@@ -94,7 +98,9 @@ export function ensureRandomCheckpoint(
   dir: string,
   log: (line: string) => void = () => undefined,
 ): { dalle: string; vqgan: string } {
-  if (existsSync(join(dir, COMPLETE))) return { dalle: join(dir, 'dalle'), vqgan: join(dir, 'vqgan') };
+  const complete = join(dir, COMPLETE);
+  if (existsSync(complete) && readFileSync(complete, 'utf8') === exporterFingerprint())
+    return { dalle: join(dir, 'dalle'), vqgan: join(dir, 'vqgan') };
   return writeRandomCheckpoint(preset, seed, dir, log);
 }
 

@@ -3,31 +3,16 @@
  * changes: the export records a fingerprint of that code next to the model, and a stale or missing
  * fingerprint means export again.
  */
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, relative } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { withFolderLock } from '../node/folder-lock.ts';
 import { exportModel } from './export-model.ts';
+import { exporterFingerprint } from './fingerprint.ts';
 import type { ExportDtype } from './graphs/precision.ts';
 import { writeRandomCheckpoint } from './random-checkpoint.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const SOURCES = [join(ROOT, 'tools', 'exporter'), join(ROOT, 'src', 'model')];
 const STAMP = '.exporter-fingerprint';
-
-function listFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
-    entry.isDirectory() ? listFiles(join(dir, entry.name)) : entry.name.endsWith('.ts') ? [join(dir, entry.name)] : [],
-  );
-}
-
-/** sha256 over the exporter's and the model format's source files. */
-export function exporterFingerprint(): string {
-  const hash = createHash('sha256');
-  for (const file of SOURCES.flatMap(listFiles).sort())
-    hash.update(relative(ROOT, file)).update('\0').update(readFileSync(file)).update('\0');
-  return hash.digest('hex').slice(0, 16);
-}
 
 /** The stamp sits beside the folder, so a model folder holds exactly what its manifest lists. */
 function stampOf(dir: string): string {

@@ -6,7 +6,8 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ensureStamped, exporterFingerprint } from '../tiny-model.ts';
+import { exporterFingerprint } from '../fingerprint.ts';
+import { ensureStamped } from '../tiny-model.ts';
 import { packageClip } from './export-clip.ts';
 
 export const DEMO_CLIP_CHECKPOINT = join(import.meta.dirname, '..', '..', 'train', 'clip-checkpoint');
