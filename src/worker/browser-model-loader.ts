@@ -23,6 +23,7 @@ import type { ModelLibrary } from './model-library.ts';
 import { MAX_IMAGES } from './protocol.ts';
 import type { LoadProgress } from './protocol.ts';
 import { webgpuEngineOptions } from './gpu-device.ts';
+import { explainedByDeviceLoss } from './device-loss.ts';
 
 /** RAM in GiB as the browser reports it (`navigator.deviceMemory`, capped at 8); 4 where it does not. */
 function deviceMemoryGiB(): number {
@@ -116,6 +117,9 @@ export function browserModelLoader(library: ModelLibrary): ModelLoader {
         }),
         choice.backend === 'webgpu' ? webgpuEngineOptions({ capturedImages }) : { hostCacheGraph: true },
       );
+    } catch (error) {
+      // A GPU lost while the sessions were made: the page needs a fresh worker (and says why), not ORT's words.
+      throw choice.backend === 'webgpu' ? await explainedByDeviceLoss(error, watchDeviceLoss()) : error;
     } finally {
       await opened.close({ loaded: dalle !== undefined });
     }

@@ -20,6 +20,7 @@ import {
 } from './errors.ts';
 import type { ClipRanker } from '../pipeline/clip/clip-ranker.ts';
 import type { BackendName } from '../pipeline/session-options.ts';
+import { explainedByDeviceLoss } from './device-loss.ts';
 import { drawImages } from './drawing.ts';
 import { drawRanked } from './ranked-drawing.ts';
 import { parseWorkerRequest, requestIdOf } from './parse-request.ts';
@@ -72,28 +73,6 @@ export interface HandlerDeps {
 
 /** Takes any message: it is checked (parse-request.ts) before anything acts on it. */
 export type WorkerHandler = (message: unknown) => Promise<void>;
-
-/** The promise's value if it settles within `ms`, else undefined. */
-async function settledWithin<T>(promise: Promise<T> | undefined, ms: number): Promise<T | undefined> {
-  if (!promise) return undefined;
-  let clear = (): void => undefined;
-  const timeout = new Promise<undefined>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    clear = () => clearTimeout(timer);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clear();
-  }
-}
-
-/** A run that fails because the GPU went away says so, rather than with ORT's internal message. */
-async function explained(error: unknown, deviceLost: Promise<string> | undefined): Promise<unknown> {
-  if (error instanceof GenerationCancelledError) return error;
-  const reason = await settledWithin(deviceLost, 200);
-  return reason === undefined ? error : new DeviceLostError(reason);
-}
 
 export function createWorkerHandler({ post, loadModel, loadRanker, library }: HandlerDeps): WorkerHandler {
   /** The one model this worker holds, memoized while in flight and dropped on failure so a retry reloads. */
@@ -202,7 +181,7 @@ export function createWorkerHandler({ post, loadModel, loadRanker, library }: Ha
         result = await drawImages(drawing, codeColors !== undefined);
       }
     } catch (error) {
-      throw await explained(error, deviceLost);
+      throw await explainedByDeviceLoss(error, deviceLost);
     }
     if (prompt.ignoredText !== '') result = { ...result, ignoredPromptText: prompt.ignoredText };
     post(
