@@ -155,8 +155,9 @@ void test('an existing --out is replaced only after a successful export', () => 
   const previous = join(ckpt.out, 'keep.txt');
   cpSync(tinyModel('fp32'), ckpt.out, { recursive: true });
   writeFileSync(previous, 'old model');
+  // --force: keep.txt is not the export's own, so replacing the folder needs it.
   assert.throws(
-    () => exportModel({ dalleDir: ckpt.dalle, vqganDir: ckpt.vqgan, outDir: ckpt.out, dtype: 'fp32' }),
+    () => exportModel({ dalleDir: ckpt.dalle, vqganDir: ckpt.vqgan, outDir: ckpt.out, dtype: 'fp32', force: true }),
     /vocab\.json is missing/,
   );
   assert.equal(readFileSync(previous, 'utf8'), 'old model');
