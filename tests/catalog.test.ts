@@ -1,7 +1,7 @@
 /** The model catalog: validation that names the field, device checks, and `npm run export -- --catalog`. */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -148,7 +148,7 @@ void test('export --catalog adds an entry, and a re-export keeps the owner’s w
   const dir = mkdtempSync(join(tmpdir(), 'catalog-'));
   const catalogFile = join(dir, 'catalog.json');
   const { manifest } = openModelFolder(tinyModel('fp32'));
-  const first = updateCatalog({ catalogFile, outDir: join(dir, 'tiny'), manifest });
+  const first = updateCatalog({ catalogFile, outDir: join(dir, 'tiny'), manifest, randomWeights: true });
   assert.equal(first.url, 'tiny/');
   assert.equal(
     first.bytes,
@@ -160,7 +160,13 @@ void test('export --catalog adds an entry, and a re-export keeps the owner’s w
   edited.models[0] = { ...edited.models[0], name: 'My model', examples: ['a red apple'], license: 'CC-BY-4.0' };
   edited.models.push({ ...PLAIN_ENTRY, homepage: 'https://example.org' });
   writeFileSync(catalogFile, JSON.stringify(edited));
-  const again = updateCatalog({ catalogFile, outDir: join(dir, 'tiny'), manifest, url: 'https://cdn.example/tiny/' });
+  const again = updateCatalog({
+    catalogFile,
+    outDir: join(dir, 'tiny'),
+    manifest,
+    url: 'https://cdn.example/tiny/',
+    randomWeights: true,
+  });
   assert.equal(again.name, 'My model');
   assert.deepEqual(again.examples, ['a red apple']);
   assert.equal(again.url, 'https://cdn.example/tiny/');
@@ -196,6 +202,9 @@ void test('the memory estimate counts a q8 decoder with int8 activations at its 
 
 void test('npm run export writes the catalog entry and splits external data into --shard-mb files', () => {
   const dir = mkdtempSync(join(tmpdir(), 'catalog-cli-'));
+  // --out is a link to a folder on another disk: the catalog still names it as the site serves it.
+  mkdirSync(join(dir, 'disk', 'tiny'), { recursive: true });
+  symlinkSync(join(dir, 'disk', 'tiny'), join(dir, 'tiny'));
   const run = spawnSync(
     process.execPath,
     [
@@ -226,6 +235,9 @@ void test('npm run export writes the catalog entry and splits external data into
   assert.equal(run.status, 0, run.stderr);
   const [entry] = parseCatalog(JSON.parse(readFileSync(join(dir, 'catalog.json'), 'utf8'))).models;
   assert.equal(entry?.id, 'my-tiny-fp32', '--model-id names the model');
+  assert.equal(entry?.url, 'tiny/');
+  assert.equal(entry?.randomWeights, true, 'random, whatever --model-id calls it');
+  assert.ok(lstatSync(join(dir, 'tiny')).isSymbolicLink());
   const manifest = openModelFolder(join(dir, 'tiny')).manifest;
   assert.equal(manifest.modelId, 'My Tiny');
   assert.ok(manifest.graphs.decoder.externalData.length > 1, 'the decoder data is split into several files');

@@ -499,8 +499,12 @@ void test('the load a restart after a lost GPU started fails: the model is offer
 });
 
 void test('a worker that stops during the model check is replaced, and Try again checks in the new one', async () => {
+  // Its storage list fails too, first: as a dead worker fails every call waiting on it.
   class CrashesOnCheck extends FakeGenerator {
     override inspect(): Promise<ModelInfo> {
+      return Promise.reject(new WorkerCrashedError('script error'));
+    }
+    override storage(): Promise<StorageReport> {
       return Promise.reject(new WorkerCrashedError('script error'));
     }
   }

@@ -29,7 +29,15 @@ void test('failed allocations of V8, WebAssembly, Emscripten and ONNX Runtime be
     assert.ok(mapped instanceof OutOfMemoryError, failure.message);
     assert.match(mapped.message, /fewer images/);
   }
-  const others = [new TypeError('x is not a function'), new RangeError('Invalid seed'), new GpuMemoryError(64, 'no')];
+  const others = [
+    new TypeError('x is not a function'),
+    new RangeError('Invalid seed'),
+    new GpuMemoryError(64, 'no'),
+    // Other aborts name their reason: a WASM file that could not be fetched is no memory problem.
+    new Error(
+      'no available backend found. ERR: [wasm] RuntimeError: Aborted(both async and sync fetching of the wasm failed)',
+    ),
+  ];
   for (const other of others) assert.equal(asOutOfMemory(other), other);
 });
 

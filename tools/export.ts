@@ -20,7 +20,7 @@ import { intArg, numberArg, parseArgs, runCli, seedArg, UsageError } from './cli
 import { updateCatalog } from './exporter/catalog-entry.ts';
 import type { ParsedArgs } from './cli-args.ts';
 import { exportModel } from './exporter/export-model.ts';
-import { checkExportTarget } from './exporter/export-target.ts';
+import { checkExportTarget, exportLocation } from './exporter/export-target.ts';
 import { EXPORT_DTYPES, isExportDtype } from './exporter/graphs/precision.ts';
 import { DEFAULT_HUB_ENDPOINT } from './exporter/hub-download.ts';
 import { downloadCheckpoints, hubCheckpointDirs } from './exporter/from-hub.ts';
@@ -149,7 +149,7 @@ function exportClip(args: ParsedArgs, out: string): void {
     if (args.values.has(flag) || args.switches.has(flag))
       throw new UsageError(`--${flag} does not apply to a CLIP export (see the README's "Best of N" section)`);
   // An interrupted export leaves no staging folder beside --out, as a DALL·E export does not.
-  startCleanupGuard([dirname(resolve(out))]);
+  startCleanupGuard([dirname(exportLocation(out))]);
   const dtype = args.values.get('dtype') ?? (args.values.has('clip') ? 'q8' : 'fp32');
   const force = args.switches.has('force');
   const clipDir = args.values.get('clip');
@@ -233,7 +233,10 @@ async function main(): Promise<void> {
   if (catalogFile) {
     const entry = updateCatalog({
       catalogFile: resolve(catalogFile),
-      outDir,
+      // The folder as named: a link's target may lie outside the site.
+      outDir: resolve(out),
+      // Known from the source, not guessed from the id (--model-id may name a random export anything).
+      randomWeights: args.values.has('random'),
       manifest,
       ...(catalogUrl ? { url: catalogUrl } : {}),
     });

@@ -323,13 +323,12 @@ export function createModelActions(worker: WorkerSlot, load: Loader): ModelActio
     },
 
     async refreshStorage() {
-      const generator = worker.current();
       try {
-        const report = await generator.storage({ action: 'list' });
+        const report = await worker.current().storage({ action: 'list' });
         store.setState({ storageReport: report, storage: report.storage, persistent: (await isPersisted()) ?? null });
       } catch (error) {
-        // Once: a load in the same worker may have replaced it already.
-        if (needsNewWorker(error) && worker.current() === generator) worker.replace();
+        // A stopped worker is replaced by the check or load that meets it too (they report it): not here, where it
+        // would make their answer look stale and leave them silent.
         store.setState({ error: t('errors.listFailed', { detail: messageOf(error) }) });
       }
     },

@@ -66,17 +66,18 @@ export class OutOfMemoryError extends ExpectedError {
   override name = 'OutOfMemoryError';
   constructor(detail: string) {
     super(
-      `This device ran out of memory (${detail}). Draw fewer images at once or pick a smaller model, and close other tabs to free memory. The app starts a fresh worker: draw again.`,
+      `This device ran out of memory (${detail}). Draw fewer images at once or pick a smaller model, and close other tabs to free memory, then try again.`,
     );
   }
 }
 
 /**
  * What the engines and the JS engine say when an allocation fails: V8's ArrayBuffer and WebAssembly.Memory messages,
- * ONNX Runtime's allocator, and Emscripten's abort (a failed malloc in a build without assertions ends in `Aborted()`).
+ * ONNX Runtime's allocator, and Emscripten's bare abort (a failed malloc in a build without assertions ends in
+ * `Aborted()`; other aborts give their reason inside the brackets, e.g. a WASM file that could not be fetched).
  */
 const OUT_OF_MEMORY =
-  /out of memory|allocation failed|failed to allocate|bad_alloc|Aborted\(|could not allocate|Maximum memory size|Cannot allocate Wasm memory/i;
+  /out of memory|allocation failed|failed to allocate|bad_alloc|Aborted\(\)|could not allocate|Maximum memory size|Cannot allocate Wasm memory/i;
 
 /** `error` as OutOfMemoryError where it is a failed allocation; our own (expected) errors pass unchanged. */
 export function asOutOfMemory(error: unknown): unknown {

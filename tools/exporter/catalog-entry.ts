@@ -38,6 +38,8 @@ export interface CatalogEntryOptions {
   readonly manifest: ModelManifest;
   /** The folder's URL as the page should fetch it; by default the path from the catalog to --out. */
   readonly url?: string;
+  /** Seeded random weights (`--random`): the page says so and pairs the model with a random ranker. */
+  readonly randomWeights: boolean;
 }
 
 function catalogId(manifest: ModelManifest): string {
@@ -51,7 +53,7 @@ function catalogId(manifest: ModelManifest): string {
  * A new entry as a site owner would write it: no example prompts or suggested sampling (theirs to write; the page
  * offers none and keeps the app's defaults).
  */
-function catalogEntryFor(manifest: ModelManifest, url: string): Record<string, unknown> {
+function catalogEntryFor(manifest: ModelManifest, url: string, randomWeights: boolean): Record<string, unknown> {
   const bytes = manifest.files.reduce((sum, file) => sum + file.bytes, 0);
   const fp16 = manifest.dtype === 'fp16';
   return {
@@ -66,7 +68,7 @@ function catalogEntryFor(manifest: ModelManifest, url: string): Record<string, u
       shaderF16: fp16,
       memoryBytes: Math.ceil(loadedWeightBytes(manifest) * ACTIVATION_MARGIN),
     },
-    randomWeights: manifest.modelId.startsWith('random-'),
+    randomWeights,
     askBeforeDownload: true,
   };
 }
@@ -75,14 +77,20 @@ function catalogEntryFor(manifest: ModelManifest, url: string): Record<string, u
  * Adds or replaces (by id) the model's entry; other entries, their order and every field the site owner wrote (also
  * ones this app does not read) are kept as written. Written atomically.
  */
-export function updateCatalog({ catalogFile, outDir, manifest, url }: CatalogEntryOptions): CatalogModel {
+export function updateCatalog({
+  catalogFile,
+  outDir,
+  manifest,
+  url,
+  randomWeights,
+}: CatalogEntryOptions): CatalogModel {
   const raw: unknown = existsSync(catalogFile) ? JSON.parse(readFileSync(catalogFile, 'utf8')) : undefined;
   // Checked as the page reads it, then edited as written, not as parsed (parsing fills in defaults, drops extras).
   if (raw !== undefined) parseCatalog(raw, catalogFile);
   const written = (raw ?? {}) as { models?: Record<string, unknown>[] };
   const models = [...(written.models ?? [])];
   const folder = url ?? `${relative(dirname(catalogFile), outDir).split(sep).join('/')}/`;
-  const entry = catalogEntryFor(manifest, folder);
+  const entry = catalogEntryFor(manifest, folder, randomWeights);
   const at = models.findIndex((model) => model.id === entry.id);
   // A site owner's wording, requirements and consent choice survive a re-export; the facts are renewed.
   if (at >= 0) models[at] = { ...models[at], url: entry.url, dtype: entry.dtype, bytes: entry.bytes };

@@ -71,12 +71,20 @@ function previousExportNames(dir: string): Set<string> | undefined {
  * Checks `out` before anything is read or written, creates its parent folder, and returns it
  * absolute. `inputs` are the folders the export reads: the checkpoints, and the cache when used.
  */
+/**
+ * The folder an export to `out` writes: `out`, or where it points when it is a link to a folder (on a bigger disk,
+ * say): swapping a staged folder in at the link's own path would replace the link with a plain folder and leave the
+ * linked one stale. Staging folders go beside it. (URLs, such as the catalog's, are made from `out` as named.)
+ */
+export function exportLocation(out: string): string {
+  const named = resolve(out);
+  return isLink(named) ? canonical(named) : named;
+}
+
 export function checkExportTarget(out: string, inputs: readonly string[], force: boolean): string {
   const named = ensureOutputParent(out);
   const real = canonical(named);
-  // A link to a folder (on a bigger disk, say) is exported into where it points: swapping a staged folder in at the
-  // link's own path would replace the link with a plain folder and leave the linked one stale.
-  const target = isLink(named) ? real : named;
+  const target = exportLocation(named);
   const cwd = canonical(process.cwd());
   if (isWithin(cwd, real)) {
     throw new OutputPathError(
