@@ -51,3 +51,19 @@ void test('a drawing that cannot be written whole leaves the one before as it wa
   assert.equal(readFileSync(join(dir, 'tokens.json'), 'utf8'), '[[1]]\n');
   assert.deepEqual(readdirSync(dir).sort(), ['.drawing.json', 'image-0.png', 'tokens.json']);
 });
+
+void test('a folder an older generate wrote (no record) loses the earlier drawing’s files by their names', () => {
+  const dir = join(root, 'c');
+  mkdirSync(dir);
+  for (const name of ['image-0.png', 'image-4.png', 'scores.json', 'notes.txt'])
+    writeFileSync(join(dir, name), 'older');
+  const stale = writeDrawing(
+    dir,
+    files([
+      ['image-0.png', 'new'],
+      ['tokens.json', '[[1]]\n'],
+    ]),
+  );
+  assert.deepEqual(stale.sort(), ['image-4.png', 'scores.json']);
+  assert.deepEqual(readdirSync(dir).sort(), ['.drawing.json', 'image-0.png', 'notes.txt', 'tokens.json']);
+});

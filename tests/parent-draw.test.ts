@@ -72,3 +72,13 @@ void test('a cancel that comes while the PNGs are encoded cancels: no result is 
     Reflect.deleteProperty(globalThis, 'ImageData');
   }
 });
+
+void test('after a failed load (the model offered again) a parent’s request is answered with the failure', async () => {
+  useAppStore.setState({ phase: 'consent', error: 'The model could not be loaded. Out of memory.' });
+  const controller = { draw: () => Promise.resolve(true), cancel: () => undefined } as unknown as Controller;
+  const request: GenerateMessage = { api: EMBED_API, type: 'generate', id: 5, prompt: 'x' };
+  await assert.rejects(
+    parentDraw(controller)(request, () => undefined, new AbortController().signal),
+    /could not be loaded\. Out of memory/,
+  );
+});
