@@ -31,24 +31,33 @@ export interface PreparedPrompt extends EncodedPrompt {
   readonly ignoredText: string;
 }
 
+/** Scripts written without spaces between words: there every character boundary is one between words. */
+const UNSPACED = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Thai}\p{Script=Lao}\p{Script=Khmer}]/u;
+
 /**
  * What the model does not read of `text`, in the visitor's own words: the normalised text is lower case,
- * transliterated (Chinese becomes pinyin) and spaced differently, so the cut is found on the original, the longest
- * prefix whose tokens still fit (by bisection), moved back to the start of a word it would split.
+ * transliterated (Chinese becomes pinyin) and spaced differently, so the cut is found on the original: the longest
+ * prefix of whole words whose tokens still fit, by bisection. Whole words only: a half-typed word can cost more tokens
+ * than the whole one, so prefixes that split words do not grow in tokens as they grow in length; a word the model
+ * read only the start of is quoted whole.
  */
 function ignoredOfOriginal(text: string, fits: (prefix: string) => boolean): string {
   const chars = [...text];
-  let [kept, cut] = [0, chars.length];
+  const wordEnds = [0];
+  for (let i = 1; i < chars.length; i++) {
+    const [before, after] = [chars[i - 1]!, chars[i]!];
+    if ((/\S/u.test(before) && /\s/u.test(after)) || UNSPACED.test(before) || UNSPACED.test(after)) wordEnds.push(i);
+  }
+  // One endless word: cut between characters.
+  const ends = wordEnds.length > 1 ? wordEnds : chars.map((_, i) => i);
+  // ends[kept] fits (nothing fits trivially); the whole text, past the last end, does not (the caller checked).
+  let [kept, cut] = [0, ends.length];
   while (cut - kept > 1) {
     const middle = (kept + cut) >> 1;
-    if (fits(chars.slice(0, middle).join(''))) kept = middle;
+    if (fits(chars.slice(0, ends[middle]).join(''))) kept = middle;
     else cut = middle;
   }
-  // A word half read is quoted whole; text without spaces (Chinese, Japanese) is cut where it is.
-  let start = kept;
-  while (start > 0 && kept - start < 40 && /\S/u.test(chars[start - 1]!)) start -= 1;
-  if (start === 0 || /\S/u.test(chars[start - 1]!)) start = kept;
-  return chars.slice(start).join('').trim();
+  return chars.slice(ends[kept]).join('').trim();
 }
 
 export function preparePrompt(text: string, tokenizer: BpeTokenizer, options: PromptOptions): PreparedPrompt {
