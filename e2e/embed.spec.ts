@@ -51,10 +51,10 @@ test('the widget in a cross-site iframe draws, answers the trusted parent and ig
 
   await test.step('storage is blocked in the frame: it runs from memory, says so, offers the full page', async () => {
     await expect(widget.getByTestId('embed.storage')).toContainText('Runs from memory', { timeout: 60_000 });
-    // With the prompt as typed and the widget's language: the visitor loses nothing by going there.
+    // With the prompt as typed: the visitor loses nothing by going there.
     await expect(widget.getByRole('link', { name: 'Open the full page' })).toHaveAttribute(
       'href',
-      `${widgetOrigin}/?prompt=a+red+apple&lang=en`,
+      `${widgetOrigin}/?prompt=a+red+apple`,
     );
   });
 

@@ -38,12 +38,15 @@ useAppStore.setState({
 const controller = startController();
 exposeTestHook();
 
-/** The app's page, for "Open the full page": the same model, the prompt as typed now, the widget's language. */
+/**
+ * The app's page, for "Open the full page": the same model, the prompt as typed now, and the language the widget was
+ * told (`lang=`; else the full page follows the visitor's own choice there, which a partitioned frame cannot see).
+ */
 function fullPageUrl(prompt: string): string {
   const url = new URL('./', document.baseURI);
   if (options.model) url.searchParams.set('model', options.model);
   if (prompt.trim() !== '') url.searchParams.set('prompt', prompt.trim());
-  url.searchParams.set('lang', currentLanguage());
+  if (new URLSearchParams(location.search).has('lang')) url.searchParams.set('lang', currentLanguage());
   return url.href;
 }
 

@@ -5,6 +5,7 @@ import { lstatSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFile
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { NewerFormatError } from '../src/model/format-version.ts';
 import { CatalogError, catalogHosts, modelFolderUrl, parseCatalog, unavailableReason } from '../src/model/catalog.ts';
 import { loadedWeightBytes, updateCatalog } from '../tools/exporter/catalog-entry.ts';
 import { openModelFolder } from '../tools/node/model-folder.ts';
@@ -247,7 +248,7 @@ void test('a catalog of a newer app asks for a reload, not a fix of the file', (
   const json = { ...(JSON.parse(readFileSync(SITE_CATALOG, 'utf8')) as object), format: 'dalle-mini-web-catalog/2' };
   assert.throws(
     () => parseCatalog(json),
-    (e: unknown) => e instanceof CatalogError && /reload the page/.test(e.message),
+    (e: unknown) => e instanceof NewerFormatError && /reload the page/.test(e.message),
   );
   const other = { ...(JSON.parse(readFileSync(SITE_CATALOG, 'utf8')) as object), format: 'something-else/9' };
   assert.throws(

@@ -58,6 +58,9 @@ void test('a non-empty folder that is not an export is kept, unless --force', ()
   mkdirSync(join(root, 'empty'));
   exportTo(ckpt, join(root, 'empty'));
   exportTo(ckpt, out);
+  // A desktop's index file is no one's work.
+  writeFileSync(join(out, '.DS_Store'), 'finder');
+  exportTo(ckpt, out);
   // Unless someone keeps something of theirs beside an export: that is named, and kept.
   writeFileSync(join(out, 'NOTES.txt'), 'mine');
   assert.throws(() => exportTo(ckpt, out), refusal(/earlier export that also holds .*NOTES\.txt.* pass --force/));

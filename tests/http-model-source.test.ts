@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { NewerFormatError } from '../src/model/format-version.ts';
 import { IntegrityError, ModelFileUnavailableError } from '../src/model/integrity.ts';
 import { ManifestError } from '../src/model/manifest.ts';
 import type { ModelManifest } from '../src/model/manifest.ts';
@@ -222,6 +223,6 @@ void test('a busy server, an index.html without a type and a newer app’s manif
   };
   await assert.rejects(
     fetchManifest(BASE, { fetch: folderFetch({ 'manifest.json': new TextEncoder().encode(JSON.stringify(newer)) }) }),
-    (e: unknown) => e instanceof ManifestError && /newer version of this app wrote: reload the page/.test(e.message),
+    (e: unknown) => e instanceof NewerFormatError && /newer version of this app wrote: reload the page/.test(e.message),
   );
 });

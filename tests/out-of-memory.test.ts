@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { NewerFormatError } from '../src/model/format-version.ts';
 import { ManifestError } from '../src/model/manifest.ts';
 import { FileNotStoredError } from '../src/store/errors.ts';
 import { describeError } from '../src/ui/error-text.ts';
@@ -41,7 +42,7 @@ void test('failed allocations of V8, WebAssembly, Emscripten and ONNX Runtime be
   for (const other of others) assert.equal(asOutOfMemory(other), other);
 });
 
-void test('on a Chinese page, memory, not-loaded, manifest and unstored-file errors read in Chinese', async () => {
+void test('on a Chinese page, memory, not-loaded, manifest, newer-format and unstored-file errors read in Chinese', async () => {
   const errors = [
     new OutOfMemoryError('Array buffer allocation failed'),
     new GpuMemoryError(64, 'createBuffer failed'),
@@ -49,6 +50,7 @@ void test('on a Chinese page, memory, not-loaded, manifest and unstored-file err
     new RankerNotLoadedError(),
     new ManifestError('"format" must be one of "dalle-mini-web/1"'),
     new FileNotStoredError('decoder.onnx_data'),
+    new NewerFormatError('manifest.json is in format "dalle-mini-web/2"'),
   ];
   await i18n.changeLanguage('zh-CN');
   try {

@@ -38,9 +38,17 @@ function describe(error: SystemError): string {
   return match?.[1] ?? error.message;
 }
 
+/** What to do next where the error's own message states only what is wrong (the page says its own remedy). */
+const NEXT_STEP_FOR: Readonly<Record<string, string>> = {
+  IntegrityError: 'Copy the model folder again, or export it again if the copy you have is damaged.',
+};
+
 /** The line to print, and the stack only for errors nobody planned for. */
 export function formatCliError(error: unknown): { line: string; stack: string | undefined } {
-  if (error instanceof ExpectedError) return { line: `error: ${error.message}`, stack: undefined };
+  if (error instanceof ExpectedError) {
+    const next = NEXT_STEP_FOR[error.name];
+    return { line: `error: ${error.message}${next === undefined ? '' : ` ${next}`}`, stack: undefined };
+  }
   if (isSystemError(error)) {
     const target =
       error.path === undefined ? '' : ` ${error.path}${error.dest === undefined ? '' : ` → ${error.dest}`}`;

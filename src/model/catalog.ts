@@ -9,7 +9,7 @@ import { CLIP_DTYPES } from './clip-manifest.ts';
 import type { ClipDtype } from './clip-manifest.ts';
 import { MODEL_DTYPES } from './manifest.ts';
 import type { ModelDtype } from './manifest.ts';
-import { newerFormat } from './format-version.ts';
+import { refuseNewerFormat } from './format-version.ts';
 import { JsonField } from './validate.ts';
 
 export const CATALOG_FORMAT = 'dalle-mini-web-catalog/1';
@@ -179,8 +179,7 @@ function readRanker(field: JsonField): CatalogRanker {
 }
 
 export function parseCatalog(json: unknown, source = 'catalog.json'): ModelCatalog {
-  const newer = newerFormat(json, [CATALOG_FORMAT], source);
-  if (newer !== null) throw new CatalogError(newer);
+  refuseNewerFormat(json, [CATALOG_FORMAT], source);
   const root = JsonField.root(json, { source, error: CatalogError, hint: HINT }).object();
   root.field('format').oneOf([CATALOG_FORMAT]);
   const items = root.field('models').items({ min: 1, max: 100 });

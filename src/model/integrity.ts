@@ -16,11 +16,10 @@ export class IntegrityError extends ExpectedError {
     readonly expected: string,
     readonly actual: string,
   ) {
-    // No "delete it": the downloader and the store already drop a file or piece that fails, and deleting the model
-    // would throw away its good files too.
-    super(
-      `${file} is corrupted: expected ${expected}, got ${actual}. It is not used: fetch or copy that file again; if it is corrupted again, the model folder itself is damaged (export it again).`,
-    );
+    // Facts only: the remedy depends on who reads it (the page: try again, only this file is fetched; the CLIs: copy
+    // or export the folder again). No "delete it": the downloader and the store already drop what fails, and deleting
+    // the model would throw away its good files too.
+    super(`${file} is corrupted: expected ${expected}, got ${actual}; it was not used.`);
   }
 }
 

@@ -7,13 +7,12 @@ import { CLIP_MANIFEST_FORMAT, parseClipManifest } from './clip-manifest.ts';
 import type { ClipManifest } from './clip-manifest.ts';
 import { ManifestError, MANIFEST_FORMAT, parseManifest } from './manifest.ts';
 import type { ModelManifest } from './manifest.ts';
-import { newerFormat } from './format-version.ts';
+import { refuseNewerFormat } from './format-version.ts';
 
 export type StoredManifest = ModelManifest | ClipManifest;
 
 export function parseStoredManifest(json: unknown, source = 'manifest.json'): StoredManifest {
-  const newer = newerFormat(json, [MANIFEST_FORMAT, CLIP_MANIFEST_FORMAT], source);
-  if (newer !== null) throw new ManifestError(newer);
+  refuseNewerFormat(json, [MANIFEST_FORMAT, CLIP_MANIFEST_FORMAT], source);
   const format = typeof json === 'object' && json !== null && 'format' in json ? json.format : undefined;
   return format === CLIP_MANIFEST_FORMAT ? parseClipManifest(json, source) : parseManifest(json, source);
 }

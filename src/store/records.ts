@@ -7,6 +7,7 @@
  *   file:v1:<sha256>           → FileRecord
  *   model:v1:<modelId>/<dtype> → ModelRecord
  */
+import { NewerFormatError } from '../model/format-version.ts';
 import { ManifestError } from '../model/manifest.ts';
 import type { ManifestFile } from '../model/manifest.ts';
 import { parseStoredManifest } from '../model/stored-manifest.ts';
@@ -72,7 +73,7 @@ export function parseModelRecord(value: unknown): ModelRecord | undefined {
     const previous = 'previous' in value ? parsePrevious(value.previous) : undefined;
     return previous ? { ...record, previous } : record;
   } catch (error) {
-    if (error instanceof ManifestError) return undefined;
+    if (error instanceof ManifestError || error instanceof NewerFormatError) return undefined;
     throw error;
   }
 }
@@ -121,7 +122,7 @@ function parsePrevious(value: unknown): StoredManifest | undefined {
   try {
     return parseStoredManifest(value, 'previous stored manifest');
   } catch (error) {
-    if (error instanceof ManifestError) return undefined;
+    if (error instanceof ManifestError || error instanceof NewerFormatError) return undefined;
     throw error;
   }
 }

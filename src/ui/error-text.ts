@@ -16,6 +16,7 @@ const TRANSLATED = [
   'ModelNotLoadedError',
   'RankerNotLoadedError',
   'ManifestError',
+  'NewerFormatError',
   'FileNotStoredError',
   'StorageQuotaError',
   'StoreBusyError',

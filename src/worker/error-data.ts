@@ -9,6 +9,7 @@ import { GenerationCancelledError } from '../pipeline/errors.ts';
 import { NonFiniteLogitsError, SamplingSettingsError } from '../pipeline/sampler.ts';
 import { SeedError } from '../core/seed.ts';
 import { CatalogError } from '../model/catalog.ts';
+import { NewerFormatError } from '../model/format-version.ts';
 import { ConfigError } from '../model/config.ts';
 import { PromptError } from '../text/prompt-checks.ts';
 import {
@@ -41,6 +42,7 @@ type ErrorClass = abstract new (...args: never[]) => Error;
  */
 export const BOUNDARY_ERRORS = {
   CatalogError,
+  NewerFormatError,
   ConfigError,
   ManifestError,
   IntegrityError,

@@ -35,6 +35,9 @@ function isLink(path: string): boolean {
   }
 }
 
+/** Files desktops leave in any folder they show: no one's work. */
+const DESKTOP_FILES = new Set(['.DS_Store', 'Thumbs.db', 'desktop.ini', '.directory']);
+
 /** The folder's entries; undefined when there is no folder yet. */
 function listing(dir: string): string[] | undefined {
   try {
@@ -108,8 +111,8 @@ export function checkExportTarget(out: string, inputs: readonly string[], force:
       `--out ${target} is a non-empty folder that is not a model export (it has no manifest.json of ours), and exporting replaces the whole folder; choose an empty or new folder, or pass --force to replace it`,
     );
   }
-  // Someone's notes or images kept beside an earlier export would go with it.
-  const others = entries.filter((entry) => !own.has(entry));
+  // Someone's notes or images kept beside an earlier export would go with it (not the desktop's own index files).
+  const others = entries.filter((entry) => !own.has(entry) && !DESKTOP_FILES.has(entry));
   if (others.length > 0) {
     const named = others.slice(0, 3).join(', ') + (others.length > 3 ? `, … (${others.length} in all)` : '');
     throw new OutputPathError(
