@@ -11,7 +11,7 @@ const activateUpdate = registerSW({
   onNeedRefresh: () => useAppStore.setState({ applyUpdate: reloadForUpdate }),
   // Another tab's update took over this page too: reloading here would throw away a drawing in progress, so the
   // button stays, now only reloading (the new version already answers).
-  onNeedReload: () => useAppStore.setState({ applyUpdate: () => location.reload() }),
+  onNeedReload: () => useAppStore.setState({ applyUpdate: () => location.reload(), versionReplaced: true }),
   // Without a service worker the app still works, online only.
   onRegisterError: (error: unknown) =>
     console.warn('Service worker registration failed; the app will not work offline.', error),

@@ -1,6 +1,7 @@
 /**
  * A failed allocation in the worker reaches the page as OutOfMemoryError (advice in the page's language, a fresh
- * worker), not as the engine's raw words; the errors a visitor meets have the page's own sentence in Chinese too.
+ * worker), not as the engine's raw words; the errors a visitor meets have the page's own sentence in Chinese too; a
+ * page whose files another tab's update replaced says to reload.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -15,7 +16,9 @@ import {
   ModelNotLoadedError,
   OutOfMemoryError,
   RankerNotLoadedError,
+  WorkerCrashedError,
 } from '../src/worker/errors.ts';
+import { useAppStore } from '../src/ui/store.ts';
 
 void test('failed allocations of V8, WebAssembly, Emscripten and ONNX Runtime become OutOfMemoryError; others pass', () => {
   const failures = [
@@ -61,5 +64,18 @@ void test('on a Chinese page, memory, not-loaded, manifest, newer-format and uns
     }
   } finally {
     await i18n.changeLanguage('en');
+  }
+});
+
+void test('after another tab’s update took this page over, a worker or chunk that fails to start asks for a reload', () => {
+  const crashed = new WorkerCrashedError('script error');
+  const chunk = new TypeError('Failed to fetch dynamically imported module: http://x/assets/transformers.web-1.js');
+  assert.doesNotMatch(describeError(crashed), /reload this page/);
+  useAppStore.setState({ versionReplaced: true });
+  try {
+    for (const error of [crashed, chunk]) assert.match(describeError(error), /updated the app .* reload this page/);
+    assert.doesNotMatch(describeError(new OutOfMemoryError('x')), /reload this page/, 'other errors keep their words');
+  } finally {
+    useAppStore.setState({ versionReplaced: false });
   }
 });

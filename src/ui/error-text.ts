@@ -5,6 +5,7 @@
  * left with an English error, and remedies can name the page's controls rather than URL parameters.
  */
 import { i18n, t } from './i18n.ts';
+import { useAppStore } from './store.ts';
 
 const TRANSLATED = [
   'PromptError',
@@ -33,8 +34,14 @@ function isTranslated(name: string): name is TranslatedError {
   return (TRANSLATED as readonly string[]).includes(name);
 }
 
+/** How a script of this page's version fails to start once it is gone: a worker's, or a chunk's import. */
+const SCRIPT_GONE = /dynamically imported module|Importing a module script failed|error loading dynamically imported/i;
+
 export function describeError(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
+  // After another tab's update this page's own files may be gone: a reload, not a retry, is the way on.
+  const gone = error.name === 'WorkerCrashedError' || SCRIPT_GONE.test(error.message);
+  if (gone && useAppStore.getState().versionReplaced) return t('errors.versionReplaced', { detail: error.message });
   if (!isTranslated(error.name) || !i18n.exists(`errorNames.${error.name}`)) return error.message;
   return t(`errorNames.${error.name}`, { detail: error.message });
 }

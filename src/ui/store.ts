@@ -73,6 +73,11 @@ export interface AppState {
    * Null while there is none, and always in the embed widget, which registers no service worker.
    */
   readonly applyUpdate: (() => void) | null;
+  /**
+   * Another tab's update took over this page (src/pwa.ts): the new version's service worker dropped this version's
+   * scripts from its cache, so a worker or chunk this page starts now may be gone (offline, or from the host too).
+   */
+  readonly versionReplaced: boolean;
   /** The index of the image open in the large viewer, or null. */
   readonly viewer: number | null;
   readonly prompt: string;
@@ -112,6 +117,7 @@ export const INITIAL_STATE: AppState = {
   error: null,
   notice: null,
   applyUpdate: null,
+  versionReplaced: false,
   viewer: null,
   prompt: '',
   settings: DEFAULT_SETTINGS,
