@@ -75,11 +75,7 @@ after(() => {
 });
 
 void test('the remembered model loads; switching backend disposes the worker and loads again, forced', async () => {
-  const workers: FakeGenerator[] = [];
-  const controller = createController(() => {
-    workers.push(new FakeGenerator());
-    return workers.at(-1)!;
-  });
+  const { controller, workers } = controllerWith(() => new FakeGenerator());
   setSettings({ model: 'dalle-mini-q8', backend: 'auto' });
   await controller.start({ catalogUrl: 'http://test/models/catalog.json', wasmPaths: 'http://test/ort/' });
   assert.equal(useAppStore.getState().selectedModel, 'dalle-mini-q8');
@@ -141,11 +137,7 @@ void test('picking another model while the first is being checked: the first wor
       return super.inspect().then((info) => ({ ...info, storedBytes: 0, missingBytes: 1, complete: false }));
     }
   }
-  const workers: FakeGenerator[] = [];
-  const controller = createController(() => {
-    workers.push(workers.length === 0 ? new Crashing() : new NotStored());
-    return workers.at(-1)!;
-  });
+  const { controller, workers } = controllerWith((made) => (made === 0 ? new Crashing() : new NotStored()));
   setSettings({ model: 'demo', backend: 'auto' });
   const starting = controller.start({ catalogUrl: 'http://test/models/catalog.json', wasmPaths: 'http://test/ort/' });
   await new Promise((resolve) => setTimeout(resolve, 10));
@@ -195,6 +187,19 @@ class StoppableDownload extends FakeGenerator {
   }
 }
 
+/** A controller whose workers `make` builds in turn (`made`: how many came before), kept for the test to look at. */
+function controllerWith(make: (made: number) => FakeGenerator): {
+  controller: ReturnType<typeof createController>;
+  workers: FakeGenerator[];
+} {
+  const workers: FakeGenerator[] = [];
+  const controller = createController(() => {
+    workers.push(make(workers.length));
+    return workers.at(-1)!;
+  });
+  return { controller, workers };
+}
+
 /** A controller whose first worker's download runs until the visitor stops it; later workers' loads finish. */
 function stoppedFirstWorker(): { controller: ReturnType<typeof createController>; workers: StoppableDownload[] } {
   const workers: StoppableDownload[] = [];
@@ -224,11 +229,7 @@ void test('Stop on a model that loads without asking offers its download again, 
 });
 
 void test('Stop on the load a restart after a lost GPU started offers the download again', async () => {
-  const workers: FakeGenerator[] = [];
-  const controller = createController(() => {
-    workers.push(workers.length === 0 ? new LosesDevice() : new StoppableDownload());
-    return workers.at(-1)!;
-  });
+  const { controller, workers } = controllerWith((made) => (made === 0 ? new LosesDevice() : new StoppableDownload()));
   setSettings({ model: 'demo', backend: 'auto' });
   await controller.start({ catalogUrl: 'http://test/models/catalog.json', wasmPaths: 'http://test/ort/' });
   assert.equal(useAppStore.getState().phase, 'ready');
@@ -313,12 +314,10 @@ void test('space freed in the storage panel lets the offered download start', as
 });
 
 void test('after a lost GPU, a model that asks first and is no longer stored is offered, not downloaded unasked', async () => {
-  const workers: FakeGenerator[] = [];
-  const controller = createController(() => {
-    // The first worker had the model stored; it was deleted since (or it lived in memory, gone with the worker).
-    workers.push(workers.length === 0 ? new LosesDevice() : new StoppableDownload(false));
-    return workers.at(-1)!;
-  });
+  // The first worker had the model stored; it was deleted since (or it lived in memory, gone with the worker).
+  const { controller, workers } = controllerWith((made) =>
+    made === 0 ? new LosesDevice() : new StoppableDownload(false),
+  );
   setSettings({ model: 'dalle-mini-q8', backend: 'auto' });
   await controller.start({ catalogUrl: 'http://test/models/catalog.json', wasmPaths: 'http://test/ort/' });
   assert.equal(useAppStore.getState().phase, 'ready');
@@ -482,11 +481,9 @@ void test('a load that fails offers the download (or Load) again with its messag
 
 void test('the load a restart after a lost GPU started fails: the model is offered again with the failure', async () => {
   const failure = new Error('out of memory while creating the decoder');
-  const workers: FakeGenerator[] = [];
-  const controller = createController(() => {
-    workers.push(workers.length === 0 ? new LosesDevice() : new FailsFirstLoad(0, failure));
-    return workers.at(-1)!;
-  });
+  const { controller, workers } = controllerWith((made) =>
+    made === 0 ? new LosesDevice() : new FailsFirstLoad(0, failure),
+  );
   setSettings({ model: 'demo', backend: 'auto' });
   await controller.start({ catalogUrl: 'http://test/models/catalog.json', wasmPaths: 'http://test/ort/' });
   useAppStore.setState({ prompt: 'a red apple' });
@@ -508,11 +505,7 @@ void test('a worker that stops during the model check is replaced, and Try again
       return Promise.reject(new WorkerCrashedError('script error'));
     }
   }
-  const workers: FakeGenerator[] = [];
-  const controller = createController(() => {
-    workers.push(workers.length === 0 ? new CrashesOnCheck() : new FakeGenerator());
-    return workers.at(-1)!;
-  });
+  const { controller, workers } = controllerWith((made) => (made === 0 ? new CrashesOnCheck() : new FakeGenerator()));
   setSettings({ model: 'demo', backend: 'auto' });
   await controller.start({ catalogUrl: 'http://test/models/catalog.json', wasmPaths: 'http://test/ort/' });
   assert.equal(useAppStore.getState().phase, 'failed');
@@ -529,11 +522,7 @@ void test('a drawing that ran out of memory starts a fresh worker, which loads t
       return Promise.reject(new OutOfMemoryError('Array buffer allocation failed'));
     }
   }
-  const workers: FakeGenerator[] = [];
-  const controller = createController(() => {
-    workers.push(workers.length === 0 ? new RunsOutOfMemory() : new FakeGenerator());
-    return workers.at(-1)!;
-  });
+  const { controller, workers } = controllerWith((made) => (made === 0 ? new RunsOutOfMemory() : new FakeGenerator()));
   setSettings({ model: 'demo', backend: 'auto' });
   await controller.start({ catalogUrl: 'http://test/models/catalog.json', wasmPaths: 'http://test/ort/' });
   useAppStore.setState({ prompt: 'a red apple' });
