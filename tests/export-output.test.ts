@@ -54,8 +54,9 @@ void test('a non-empty folder that is not an export is kept, unless --force', ()
   exportTo(ckpt, out, true);
   assert.deepEqual(readdirSync(out).includes('holiday.jpg'), false);
   assert.ok(existsSync(join(out, 'manifest.json')));
-  // Empty folders and previous exports need no --force.
+  // Empty folders (a desktop's index file aside) and previous exports need no --force.
   mkdirSync(join(root, 'empty'));
+  writeFileSync(join(root, 'empty', '.DS_Store'), 'finder');
   exportTo(ckpt, join(root, 'empty'));
   exportTo(ckpt, out);
   // A desktop's index file is no one's work.

@@ -473,6 +473,7 @@ void test('a load that fails offers the download (or Load) again with its messag
     assert.equal(state.offer?.model.id, 'demo');
     assert.equal(state.offer?.missingBytes, missing);
     assert.match(state.error ?? '', /could not be loaded/, `${action}: the failure is still told`);
+    assert.equal(state.offer?.afterFailure, true, 'the widget answers its parent with the failure');
     await controller.acceptDownload();
     assert.equal(useAppStore.getState().phase, 'ready', `${action}: the second try loads`);
     assert.equal(worker.loads.length, 2);

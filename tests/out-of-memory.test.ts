@@ -68,13 +68,15 @@ void test('on a Chinese page, memory, not-loaded, manifest, newer-format and uns
 });
 
 void test('after another tab’s update took this page over, a worker or chunk that fails to start asks for a reload', () => {
-  const crashed = new WorkerCrashedError('script error');
+  const crashed = new WorkerCrashedError('script error', true);
   const chunk = new TypeError('Failed to fetch dynamically imported module: http://x/assets/transformers.web-1.js');
   assert.doesNotMatch(describeError(crashed), /reload this page/);
   useAppStore.setState({ versionReplaced: true });
   try {
     for (const error of [crashed, chunk]) assert.match(describeError(error), /updated the app .* reload this page/);
     assert.doesNotMatch(describeError(new OutOfMemoryError('x')), /reload this page/, 'other errors keep their words');
+    const midDrawing = new WorkerCrashedError('out of memory', false);
+    assert.doesNotMatch(describeError(midDrawing), /reload this page/, 'a worker that ran and died keeps its advice');
   } finally {
     useAppStore.setState({ versionReplaced: false });
   }

@@ -6,6 +6,7 @@ import type { Controller } from '../src/ui/controller.ts';
 import { EMBED_API } from '../src/ui/embed/embed-api.ts';
 import type { GenerateMessage } from '../src/ui/embed/embed-api.ts';
 import { parentDraw } from '../src/ui/embed/parent-draw.ts';
+import type { CatalogModel } from '../src/model/catalog.ts';
 import { useAppStore } from '../src/ui/store.ts';
 
 void test('a request cancelled while it waited for another drawing never starts', async () => {
@@ -74,7 +75,22 @@ void test('a cancel that comes while the PNGs are encoded cancels: no result is 
 });
 
 void test('after a failed load (the model offered again) a parent’s request is answered with the failure', async () => {
-  useAppStore.setState({ phase: 'consent', error: 'The model could not be loaded. Out of memory.' });
+  const offer = { model: {} as CatalogModel, missingBytes: 0, bytes: 1, host: 'this site', spaceProblem: null };
+  // Another notice beside a first download's offer is no failure: the parent is told to wait for "ready".
+  useAppStore.setState({ phase: 'consent', offer, error: 'This site offers no model "x"; showing Demo instead.' });
+  await assert.rejects(
+    parentDraw({} as Controller)(
+      { api: EMBED_API, type: 'generate', id: 6, prompt: 'x' },
+      () => undefined,
+      new AbortController().signal,
+    ),
+    /not downloaded yet/,
+  );
+  useAppStore.setState({
+    phase: 'consent',
+    offer: { ...offer, afterFailure: true },
+    error: 'The model could not be loaded. Out of memory.',
+  });
   const controller = { draw: () => Promise.resolve(true), cancel: () => undefined } as unknown as Controller;
   const request: GenerateMessage = { api: EMBED_API, type: 'generate', id: 5, prompt: 'x' };
   await assert.rejects(

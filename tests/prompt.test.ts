@@ -88,6 +88,14 @@ void test('the ignored end is quoted as the visitor typed it: capitals, Chinese,
   const cut = preparePrompt(chinese, tokenizer, { seed: 0, maxLength: 12 });
   assert.ok(cut.ignoredText.length > 0 && chinese.endsWith(cut.ignoredText), cut.ignoredText);
   assert.doesNotMatch(cut.ignoredText, /[a-z]/, 'not the pinyin the model reads');
+  // A first word too long to fit is cut inside it, not reported whole with everything after it.
+  const longFirst = `${'pneumonoultramicroscopicsilicovolcanoconiosis'.repeat(2)} and a red fox`;
+  const inside = preparePrompt(longFirst, tokenizer, { seed: 0, maxLength: 8 }).ignoredText;
+  assert.ok(inside.length > 0 && inside.length < longFirst.length && longFirst.endsWith(inside), inside);
+  // Emoji stay whole (skin tones, joined families): the quote never starts with half of one.
+  const emoji = '👍🏽👨‍👩‍👧'.repeat(12);
+  const quoted = preparePrompt(emoji, tokenizer, { seed: 0, maxLength: 8 }).ignoredText;
+  assert.ok(quoted.startsWith('👍🏽') || quoted.startsWith('👨‍👩‍👧'), quoted);
 });
 
 void test('a prompt of emoji is words enough to draw from', () => {

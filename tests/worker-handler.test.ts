@@ -316,7 +316,7 @@ void test('client: errors reject as their own classes; aborting cancels the gene
   await assert.rejects(client.generate(DRAW, { signal: aborted.signal }), GenerationCancelledError);
 });
 
-void test('client: a crashed worker rejects every pending call and every later one', async () => {
+void test('client: a crashed worker rejects every pending call and every later one, saying whether it ever answered', async () => {
   const worker = new InThreadWorker();
   const client = new WorkerClient(worker);
   const loading = client.load(LOAD);
@@ -325,8 +325,16 @@ void test('client: a crashed worker rejects every pending call and every later o
   await assert.rejects(loading, WorkerCrashedError);
   await assert.rejects(drawing, /out of memory/);
   await assert.rejects(client.load(LOAD), WorkerCrashedError);
+  await client.load(LOAD).catch((error: WorkerCrashedError) => assert.equal(error.beforeFirstMessage, true));
   client.dispose();
   assert.ok(worker.terminated);
+  // One that answered before it died ran its script: its crash is no sign of files gone after an update.
+  const answered = new InThreadWorker();
+  const ran = new WorkerClient(answered);
+  await ran.load(LOAD);
+  const late = ran.generate(DRAW);
+  answered.crash('out of memory');
+  await assert.rejects(late, (error: WorkerCrashedError) => error.beforeFirstMessage === false);
 });
 
 void test('after the GPU device is lost, generations fail with DeviceLostError', async () => {

@@ -35,29 +35,44 @@ export interface PreparedPrompt extends EncodedPrompt {
 const UNSPACED = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Thai}\p{Script=Lao}\p{Script=Khmer}]/u;
 
 /**
- * What the model does not read of `text`, in the visitor's own words: the normalised text is lower case,
- * transliterated (Chinese becomes pinyin) and spaced differently, so the cut is found on the original: the longest
- * prefix of whole words whose tokens still fit, by bisection. Whole words only: a half-typed word can cost more tokens
- * than the whole one, so prefixes that split words do not grow in tokens as they grow in length; a word the model
- * read only the start of is quoted whole.
+ * The last of `ends` whose prefix fits, by bisection: `ends[0]` fits (the caller sees to it) and the text past the
+ * last of them does not.
  */
-function ignoredOfOriginal(text: string, fits: (prefix: string) => boolean): string {
-  const chars = [...text];
-  const wordEnds = [0];
-  for (let i = 1; i < chars.length; i++) {
-    const [before, after] = [chars[i - 1]!, chars[i]!];
-    if ((/\S/u.test(before) && /\s/u.test(after)) || UNSPACED.test(before) || UNSPACED.test(after)) wordEnds.push(i);
-  }
-  // One endless word: cut between characters.
-  const ends = wordEnds.length > 1 ? wordEnds : chars.map((_, i) => i);
-  // ends[kept] fits (nothing fits trivially); the whole text, past the last end, does not (the caller checked).
+function lastFitting(ends: readonly number[], fits: (end: number) => boolean): number {
   let [kept, cut] = [0, ends.length];
   while (cut - kept > 1) {
     const middle = (kept + cut) >> 1;
-    if (fits(chars.slice(0, ends[middle]).join(''))) kept = middle;
+    if (fits(ends[middle]!)) kept = middle;
     else cut = middle;
   }
-  return chars.slice(ends[kept]).join('').trim();
+  return ends[kept]!;
+}
+
+/**
+ * What the model does not read of `text`, in the visitor's own words: the normalised text is lower case,
+ * transliterated (Chinese becomes pinyin) and spaced differently, so the cut is found on the original: the longest
+ * prefix of whole words whose tokens still fit, by bisection. Whole words: a half-typed word can cost more tokens than
+ * the whole one, so prefixes that split words do not grow in tokens as they grow in length; a word the model read
+ * only the start of is quoted whole, unless it is the first (a long run without spaces): that one is cut between
+ * characters. Characters are graphemes, so an emoji with its skin tone or a letter with its accents stays whole.
+ */
+function ignoredOfOriginal(text: string, fits: (prefix: string) => boolean): string {
+  const units = [...new Intl.Segmenter(undefined, { granularity: 'grapheme' }).segment(text)].map((s) => s.segment);
+  const fitsUpTo = (end: number): boolean => fits(units.slice(0, end).join(''));
+  const wordEnds = [0];
+  for (let i = 1; i < units.length; i++) {
+    const [before, after] = [units[i - 1]!, units[i]!];
+    if ((/\S/u.test(before) && /^\s/u.test(after)) || UNSPACED.test(before) || UNSPACED.test(after)) wordEnds.push(i);
+  }
+  let end = lastFitting(wordEnds, fitsUpTo);
+  if (end === 0) {
+    const firstWordEnd = wordEnds[1] ?? units.length;
+    end = lastFitting(
+      Array.from({ length: firstWordEnd }, (_, i) => i),
+      fitsUpTo,
+    );
+  }
+  return units.slice(end).join('').trim();
 }
 
 export function preparePrompt(text: string, tokenizer: BpeTokenizer, options: PromptOptions): PreparedPrompt {

@@ -6,6 +6,7 @@
  */
 import { i18n, t } from './i18n.ts';
 import { useAppStore } from './store.ts';
+import type { WorkerCrashedError } from '../worker/errors.ts';
 
 const TRANSLATED = [
   'PromptError',
@@ -39,8 +40,11 @@ const SCRIPT_GONE = /dynamically imported module|Importing a module script faile
 
 export function describeError(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
-  // After another tab's update this page's own files may be gone: a reload, not a retry, is the way on.
-  const gone = error.name === 'WorkerCrashedError' || SCRIPT_GONE.test(error.message);
+  // After another tab's update this page's own files may be gone: a reload, not a retry, is the way on. Only for a
+  // worker that never said a word (its script may not have loaded) or a part whose import failed: a worker that died
+  // mid-drawing keeps its own advice.
+  const neverStarted = error.name === 'WorkerCrashedError' && (error as WorkerCrashedError).beforeFirstMessage;
+  const gone = neverStarted || SCRIPT_GONE.test(error.message);
   if (gone && useAppStore.getState().versionReplaced) return t('errors.versionReplaced', { detail: error.message });
   if (!isTranslated(error.name) || !i18n.exists(`errorNames.${error.name}`)) return error.message;
   return t(`errorNames.${error.name}`, { detail: error.message });

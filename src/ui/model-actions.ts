@@ -279,7 +279,8 @@ export function createModelActions(worker: WorkerSlot, load: Loader): ModelActio
       // The offer says what is left to download; the message says why it is offered (a Stop's: none where nothing is
       // left).
       const { phase, offer } = store.getState();
-      if (phase === 'consent' && offer && (keepError || offer.missingBytes > 0)) store.setState({ error });
+      if (phase === 'consent' && offer && (keepError || offer.missingBytes > 0))
+        store.setState({ error, offer: keepError ? { ...offer, afterFailure: true } : offer });
     },
 
     async selectBackend(choice) {

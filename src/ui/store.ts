@@ -31,6 +31,8 @@ export interface DownloadOffer {
   readonly host: string;
   /** Set when the browser's storage estimate says the model will not fit: the download is not offered then. */
   readonly spaceProblem: string | null;
+  /** Offered again because the load failed (the page's `error` says why), not asked before a first download. */
+  readonly afterFailure?: boolean;
 }
 
 /** Per-file download progress by path (the totals are in `progress`). */

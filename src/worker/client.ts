@@ -73,6 +73,8 @@ export class WorkerClient implements DalleGenerator {
   private nextId: RequestId = 1;
   private readonly pending = new Map<RequestId, Pending>();
   private crashed: Error | undefined;
+  /** Whether the worker has answered anything yet (a worker whose script never ran never does). */
+  private heard = false;
 
   constructor(private readonly worker: WorkerLike) {
     worker.onmessage = (event) => this.receive(event.data);
@@ -172,6 +174,7 @@ export class WorkerClient implements DalleGenerator {
   }
 
   private receive(response: WorkerResponse): void {
+    this.heard = true;
     if (response.type === 'error' && response.id === UNKNOWN_REQUEST_ID) {
       // The worker could not tell which request this answers: a protocol bug, not one call's failure.
       console.error(`DALL·E worker: ${response.error.name}: ${response.error.message}`);
@@ -182,7 +185,7 @@ export class WorkerClient implements DalleGenerator {
   }
 
   private crash(detail: string): void {
-    this.crashed ??= new WorkerCrashedError(detail);
+    this.crashed ??= new WorkerCrashedError(detail, !this.heard);
     for (const pending of this.pending.values()) pending.reject(this.crashed);
     this.pending.clear();
   }

@@ -46,7 +46,11 @@ export class DeviceLostError extends ExpectedError {
 /** The worker died (script error, out of memory, device loss): every pending call fails with this. */
 export class WorkerCrashedError extends ExpectedError {
   override name = 'WorkerCrashedError';
-  constructor(detail: string) {
+  constructor(
+    detail: string,
+    /** It died before it said anything: its script may not have loaded at all (gone after another tab's update). */
+    readonly beforeFirstMessage = false,
+  ) {
     super(`The generation worker stopped unexpectedly (${detail}). The app starts a new one: draw again.`);
   }
 }

@@ -35,8 +35,9 @@ function isLink(path: string): boolean {
   }
 }
 
-/** Files desktops leave in any folder they show: no one's work. */
+/** Files desktops leave in folders they show (macOS also `._<name>` beside files on other disks): no one's work. */
 const DESKTOP_FILES = new Set(['.DS_Store', 'Thumbs.db', 'desktop.ini', '.directory']);
+const isDesktopFile = (name: string): boolean => DESKTOP_FILES.has(name) || name.startsWith('._');
 
 /** The folder's entries; undefined when there is no folder yet. */
 function listing(dir: string): string[] | undefined {
@@ -103,7 +104,7 @@ export function checkExportTarget(out: string, inputs: readonly string[], force:
       );
     }
   }
-  const entries = listing(target);
+  const entries = listing(target)?.filter((entry) => !isDesktopFile(entry));
   if (entries === undefined || entries.length === 0 || force) return target;
   const own = previousExportNames(target);
   if (own === undefined) {
@@ -112,7 +113,7 @@ export function checkExportTarget(out: string, inputs: readonly string[], force:
     );
   }
   // Someone's notes or images kept beside an earlier export would go with it (not the desktop's own index files).
-  const others = entries.filter((entry) => !own.has(entry) && !DESKTOP_FILES.has(entry));
+  const others = entries.filter((entry) => !own.has(entry));
   if (others.length > 0) {
     const named = others.slice(0, 3).join(', ') + (others.length > 3 ? `, … (${others.length} in all)` : '');
     throw new OutputPathError(

@@ -28,7 +28,7 @@ async function untilReady(signal: AbortSignal): Promise<void> {
     if (signal.aborted) throw new GenerationCancelledError();
     if (state.phase === 'failed') throw new Error(state.error ?? 'The model could not be loaded.');
     // Offered again after a failed load: the failure is the answer, not "not downloaded yet".
-    if (state.phase === 'consent' && state.error !== null) throw new Error(state.error);
+    if (state.phase === 'consent' && state.offer?.afterFailure && state.error !== null) throw new Error(state.error);
     if (state.phase === 'consent')
       throw new Error(
         `${state.offer?.model.name ?? 'The model'} is not downloaded yet: the widget asks the visitor first. Send generate again after the widget posts "ready".`,
