@@ -115,7 +115,8 @@ test('a download cut mid-file is offered again and resumes with a Range request 
   await page.goto('./?backend=wasm');
   await expect(app.error).toContainText('vqgan.onnx_data');
   await expect(app.error).toContainText('resumes');
-  // Offered again on the page, no reload needed.
+  // Offered again on the page, no reload needed (and not "use the demo instead": this is the demo).
+  await expect(page.getByTestId('consent.decline')).toHaveCount(0);
   await page.getByTestId('consent.accept').click();
   await expect(app.submit).toBeEnabled({ timeout: 120_000 });
   expect(ranges).toEqual([null, `bytes=${2 * 2 ** 20}-`]);

@@ -93,7 +93,8 @@ function ConsentPanel({ controller }: { readonly controller: Controller }) {
         >
           {stored ? t('consent.load') : t('consent.accept', { bytes: formatBytes(offer.missingBytes) })}
         </button>
-        {fallback && (
+        {/* Offered again after a Stop or a failure, the fallback may be this very model: no "use it instead" then. */}
+        {fallback && fallback.id !== offer.model.id && (
           <button
             data-testid="consent.decline"
             className="secondary"
@@ -151,7 +152,7 @@ function RetryButton({ controller }: { readonly controller: Controller }) {
   );
   if (model === null) return null;
   return (
-    <div className="actions">
+    <div className="retry">
       <button data-testid="model.retry" type="button" onClick={() => void controller.selectModel(model)}>
         {t('model.retry')}
       </button>
