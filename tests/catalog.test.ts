@@ -166,9 +166,10 @@ void test('export --catalog adds an entry, and a re-export keeps the owner’s w
     outDir: join(dir, 'tiny'),
     manifest,
     url: 'https://cdn.example/tiny/',
-    randomWeights: true,
+    randomWeights: false,
   });
   assert.equal(again.name, 'My model');
+  assert.equal(again.randomWeights, false, 'a fact of the export, renewed (trained weights exported over random ones)');
   assert.deepEqual(again.examples, ['a red apple']);
   assert.equal(again.url, 'https://cdn.example/tiny/');
   const rewritten = JSON.parse(readFileSync(catalogFile, 'utf8')) as { models: Record<string, unknown>[] };

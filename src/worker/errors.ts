@@ -39,7 +39,7 @@ export class ModelAlreadyLoadedError extends ExpectedError {
 export class DeviceLostError extends ExpectedError {
   override name = 'DeviceLostError';
   constructor(reason: string) {
-    super(`The GPU stopped working (${reason}). The app restarts its GPU worker: draw again.`);
+    super(`The GPU stopped working (${reason}). The app restarts its GPU worker: try again.`);
   }
 }
 

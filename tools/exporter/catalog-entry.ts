@@ -92,8 +92,10 @@ export function updateCatalog({
   const folder = url ?? `${relative(dirname(catalogFile), outDir).split(sep).join('/')}/`;
   const entry = catalogEntryFor(manifest, folder, randomWeights);
   const at = models.findIndex((model) => model.id === entry.id);
-  // A site owner's wording, requirements and consent choice survive a re-export; the facts are renewed.
-  if (at >= 0) models[at] = { ...models[at], url: entry.url, dtype: entry.dtype, bytes: entry.bytes };
+  // A site owner's wording, requirements and consent choice survive a re-export; the facts (where, what type, how
+  // big, random or trained) are renewed.
+  const { url: entryUrl, dtype, bytes } = entry;
+  if (at >= 0) models[at] = { ...models[at], url: entryUrl, dtype, bytes, randomWeights };
   else models.push(entry);
   const json = { ...written, format: CATALOG_FORMAT, models };
   const catalog = parseCatalog(json, catalogFile);
