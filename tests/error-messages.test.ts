@@ -1,7 +1,7 @@
 /**
- * A failed allocation in the worker reaches the page as OutOfMemoryError (advice in the page's language, a fresh
- * worker), not as the engine's raw words; the errors a visitor meets have the page's own sentence in Chinese too; a
- * page whose files another tab's update replaced says to reload.
+ * The words a visitor reads for an error. A failed allocation in the worker reaches the page as OutOfMemoryError
+ * (advice in the page's language, a fresh worker), not as the engine's raw words; the errors a visitor meets have the
+ * page's own sentence in Chinese too; a page whose files another tab's update replaced says to reload.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
