@@ -56,5 +56,20 @@ export default tseslint.config(
     },
   },
   ...layerRules,
+  {
+    // The service worker is a bundle of its own, loaded before every page: it holds Workbox and its own modules only.
+    files: ['src/sw.ts', 'src/service-worker/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: LAYERS.map((layer) => ({
+            group: [`./${layer}/*`, `../${layer}/*`],
+            message: 'The service worker imports nothing of the app (docs/architecture.md#layering).',
+          })),
+        },
+      ],
+    },
+  },
   { files: ['eslint.config.js'], ...tseslint.configs.disableTypeChecked },
 );

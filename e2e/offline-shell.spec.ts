@@ -2,7 +2,8 @@
  * Offline: after one visit the service worker (tools/web/pwa.ts) has the app shell and ONNX
  * Runtime's files, and a reload with no network renders the page, as cross-origin isolated and
  * under the same CSP as online (cached responses keep the headers they were stored with).
- * Drawing offline needs the model store's copy of the model and is tested with it.
+ * Drawing offline needs the model store's copy of the model and is tested with it. A deploy is faked over dist/
+ * (fake-deploy.ts) to test how an update reaches open tabs.
  */
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -10,7 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ORT_BUILDS } from '../src/pipeline/ort-build.ts';
 import type { OrtBuildFiles } from '../src/pipeline/ort-build.ts';
+import type { Page } from '@playwright/test';
 import { expect, test } from './app-page.ts';
+import { deployNewVersion } from './fake-deploy.ts';
 
 /** ONNX Runtime's files live in a folder per version (vite.config.ts): `/ort/1.30.0/…`. */
 const ORT_VERSION = (
@@ -319,5 +322,86 @@ test('a new version waits for the visitor: open tabs keep their own, offer to re
     await expect(second.getByTestId('status.update')).toHaveCount(0);
   } finally {
     writeFileSync(script, deployed);
+  }
+});
+
+/** The windows of the app open, as the service worker counts them (run in the service worker). */
+async function openWindowCount(): Promise<number> {
+  const { clients } = self as unknown as ServiceWorkerGlobalScope;
+  return (await clients.matchAll({ type: 'window', includeUncontrolled: true })).length;
+}
+
+/** The paths the precache holds, as seen from `page`. */
+function precachedPaths(page: Page): Promise<string[]> {
+  return page.evaluate(async () => {
+    const name = (await caches.keys()).find((key) => key.startsWith('workbox-precache'));
+    const cache = name === undefined ? undefined : await caches.open(name);
+    return cache ? (await cache.keys()).map((request) => new URL(request.url).pathname) : [];
+  });
+}
+
+test('after another tab updates, an open tab of the older version still loads its own files; they go once it closes', async ({
+  app,
+  page,
+  context,
+}) => {
+  // This tab stays on the older version: it has not loaded CLIP's runtime (a part imported when ranking is turned on).
+  await app.open('wasm');
+  await page.waitForFunction(() => navigator.serviceWorker.controller?.state === 'activated', undefined, {
+    timeout: 60_000,
+  });
+  const updater = await context.newPage();
+  await updater.goto('./');
+  await expect(updater.getByTestId('prompt.input')).toBeVisible();
+
+  const deploy = deployNewVersion();
+  try {
+    const olderFiles = [...deploy.renamed.keys()];
+    const isOlder = (path: string) => olderFiles.includes(path) || path.startsWith(deploy.ortFolder[0]);
+    const clipRuntime = olderFiles.find((path) => path.includes('transformers'));
+    expect(clipRuntime, 'a lazily imported part').toBeDefined();
+    // The server has only the new version's files now (asked directly, not through the service worker).
+    const fromServer = await context.request.get(clipRuntime!);
+    expect(fromServer.ok() && fromServer.headers()['content-type']?.includes('javascript')).toBe(false);
+
+    await test.step('the other tab reloads into the new version', async () => {
+      await updater.evaluate(async () => (await navigator.serviceWorker.getRegistration())!.update());
+      await expect(updater.getByTestId('status.update')).toContainText('A new version of the app is ready');
+      await Promise.all([updater.waitForEvent('load'), updater.getByTestId('status.update-reload').click()]);
+      await expect(updater.getByTestId('prompt.input')).toBeVisible();
+      expect(await precachedPaths(updater)).toEqual(expect.arrayContaining([...deploy.renamed.values()]));
+    });
+
+    await test.step('the older tab turns ranking on and ranks a drawing, its files served from the precache', async () => {
+      expect(await precachedPaths(page)).toEqual(expect.arrayContaining(olderFiles));
+      // ONNX Runtime's files of the older version too (kept under their plain URL), though the host has a new folder.
+      const olderOrt = `${deploy.ortFolder[0]}${ORT_BUILDS.webgpu.mjs}`;
+      expect((await context.request.get(olderOrt)).headers()['content-type']).not.toContain('javascript');
+      expect(await page.evaluate((url) => fetch(url).then((r) => r.headers.get('content-type')), olderOrt)).toContain(
+        'javascript',
+      );
+      await app.rankingEnabled.check();
+      await expect(page.getByTestId('ranking.status')).toHaveCount(0, { timeout: 60_000 }); // CLIP loaded
+      await app.candidates.fill('2');
+      await app.draw('a red apple on a table', 1, 0);
+      await expect(app.progress).toContainText('Done', { timeout: 120_000 });
+      await expect(app.error).toHaveCount(0);
+      await expect(app.gridScores).toHaveCount(1);
+    });
+
+    await test.step('once the older tab has closed, the next page opened deletes its files', async () => {
+      await page.close();
+      // Closing is not instant: until the service worker no longer counts the tab, it would wait for it still.
+      await expect.poll(() => context.serviceWorkers().at(-1)!.evaluate(openWindowCount)).toBe(1);
+      await updater.reload();
+      await expect
+        .poll(async () => (await precachedPaths(updater)).filter((path) => isOlder(path)), {
+          timeout: 30_000,
+        })
+        .toEqual([]);
+      expect(await precachedPaths(updater)).toEqual(expect.arrayContaining([...deploy.renamed.values()]));
+    });
+  } finally {
+    deploy.restore();
   }
 });

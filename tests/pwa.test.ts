@@ -1,16 +1,10 @@
-/** The service worker's configuration (tools/web/pwa.ts) and the installable app's manifest and icons. */
+/** The service worker's build (tools/web/pwa.ts) and model-index route; the installable app's manifest and icons. */
 import assert from 'node:assert/strict';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import {
-  KEEP_ONLY_JSON,
-  limitLargeEntries,
-  MODEL_INDEX_URL,
-  THEME_COLOR,
-  versionedUrls,
-  WEB_APP_MANIFEST,
-} from '../tools/web/pwa.ts';
+import { KEEP_ONLY_JSON, MODEL_INDEX_URL } from '../src/service-worker/model-index.ts';
+import { limitLargeEntries, THEME_COLOR, versionedUrls, WEB_APP_MANIFEST } from '../tools/web/pwa.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 
