@@ -69,3 +69,20 @@ test('settings survive a reload; reset restores the defaults; a corrupt stored v
   await expect(page.getByTestId('settings.topK')).toHaveValue('5');
   await expect(page.getByTestId('settings.conditionScale')).toHaveValue(String(DEMO_SAMPLING.conditionScale));
 });
+
+test('a browser whose storage for the site is full: the page starts and draws, and says the settings last for the visit', async ({
+  app,
+}) => {
+  const { page } = app;
+  // Every write to localStorage refused, as a full origin refuses it (reads still work).
+  await page.addInitScript(() => {
+    Storage.prototype.setItem = () => {
+      throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+    };
+  });
+  await app.open('wasm');
+  await expect(page.getByTestId('settings.unsaved')).toContainText('last until this page closes');
+  await app.draw('a red circle on a blue background', 1);
+  await expect(app.progress).toContainText('Done', { timeout: 120_000 });
+  await expect(app.error).toHaveCount(0);
+});

@@ -1,6 +1,6 @@
 /**
  * The drawing settings, each with a line saying what it does, and "reset to defaults" (the sampling settings then
- * follow the model's suggestions again).
+ * follow the model's suggestions again); a note when the browser would not store them.
  */
 import { useId } from 'react';
 import { useTranslation } from 'react-i18next';
@@ -82,9 +82,15 @@ export function SettingsPanel({ controller }: { readonly controller: Controller 
   const { t } = useTranslation();
   const generating = useAppStore((s) => s.phase === 'generating');
   const downloading = useAppStore((s) => s.download !== null);
+  const unsaved = useAppStore((s) => s.settingsUnsaved);
   return (
     <section className="panel settings" data-testid="settings.panel" aria-labelledby="settings-title">
       <h2 id="settings-title">{t('settings.title')}</h2>
+      {unsaved && (
+        <p data-testid="settings.unsaved" className="note" role="status">
+          {t('settings.unsaved')}
+        </p>
+      )}
       <div className="fields">
         <ImageCountField disabled={generating} />
         <SeedField disabled={generating} />

@@ -6,13 +6,13 @@
  */
 import { create } from 'zustand';
 import { createJSONStorage, persist } from 'zustand/middleware';
-import type { StateStorage } from 'zustand/middleware';
 import type { CatalogModel } from '../model/catalog.ts';
 import type { SamplingSettings } from '../pipeline/sampler.ts';
 import type { DownloadProgress } from '../store/progress.ts';
 import type { BackendName, StorageInfo, StorageReport } from '../worker/protocol.ts';
 import { forgetOldDefaults } from './sampling-choice.ts';
 import { DEFAULT_SETTINGS, readSettings } from './settings.ts';
+import { settingsStorage } from './settings-storage.ts';
 import type { DrawSettings } from './settings.ts';
 import type { HistoryRecord } from './history/records.ts';
 
@@ -76,10 +76,13 @@ export interface AppState {
    */
   readonly applyUpdate: (() => void) | null;
   /**
-   * Another tab's update took over this page (src/pwa.ts): the new version's service worker dropped this version's
-   * scripts from its cache, so a worker or chunk this page starts now may be gone (offline, or from the host too).
+   * Another tab's update took over this page (src/pwa.ts). The new version's service worker keeps this version's
+   * files for it (src/service-worker/older-versions.ts); should one be gone all the same (site data cleared), a worker
+   * that never starts or a failed import says to reload.
    */
   readonly versionReplaced: boolean;
+  /** The browser refused to store the settings (its storage full): they last for this visit (SettingsPanel says so). */
+  readonly settingsUnsaved: boolean;
   /** The index of the image open in the large viewer, or null. */
   readonly viewer: number | null;
   readonly prompt: string;
@@ -120,6 +123,7 @@ export const INITIAL_STATE: AppState = {
   notice: null,
   applyUpdate: null,
   versionReplaced: false,
+  settingsUnsaved: false,
   viewer: null,
   prompt: '',
   settings: DEFAULT_SETTINGS,
@@ -152,42 +156,17 @@ export function migrateStoredSettings(stored: unknown, version: number): unknown
   return { ...stored, settings: forgetOldDefaults(stored.settings) };
 }
 
-/** Where localStorage is missing (Node tests) or refused (a sandboxed frame), settings last for the visit. */
-function settingsStorage(): StateStorage {
-  let storage: StateStorage;
-  try {
-    storage = globalThis.localStorage;
-    storage.getItem(SETTINGS_STORAGE_KEY);
-  } catch {
-    const memory = new Map<string, string>();
-    storage = {
-      getItem: (key) => memory.get(key) ?? null,
-      setItem: (key, value) => void memory.set(key, value),
-      removeItem: (key) => void memory.delete(key),
-    };
-  }
-  // persist writes after every state change (progress arrives at every decoder step); only a change of settings reaches
-  // the disk.
-  let written: string | null = null;
-  return {
-    getItem: (key) => storage.getItem(key),
-    setItem: (key, value) => {
-      if (value === written) return;
-      written = value;
-      return storage.setItem(key, value);
-    },
-    removeItem: (key) => {
-      written = null;
-      return storage.removeItem(key);
-    },
-  };
-}
-
 export const useAppStore = create<AppState>()(
   persist(() => INITIAL_STATE, {
     name: SETTINGS_STORAGE_KEY,
     version: SETTINGS_VERSION,
-    storage: createJSONStorage(settingsStorage),
+    storage: createJSONStorage(() =>
+      settingsStorage(
+        () => globalThis.localStorage,
+        // Not from inside the store's own setState, whose write this is.
+        () => queueMicrotask(() => useAppStore.setState({ settingsUnsaved: true })),
+      ),
+    ),
     partialize: (state) => ({ settings: state.settings }),
     // Older versions' settings are read like current ones, whatever still fits kept; version 1's sampling values
     // equal to dalle-mini's defaults follow the model from now on (sampling-choice.ts forgetOldDefaults).
