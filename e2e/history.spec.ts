@@ -28,7 +28,17 @@ test('history survives a reload, reopens a drawing with the same tokens, and del
 
   await items.first().getByTestId('history.delete').click();
   await expect(items).toHaveCount(1);
+  // The focus, whose button went with the drawing, is on the history's heading, not lost to the page.
+  await expect(page.locator('#history-title')).toBeFocused();
+  // "Delete all" asks first, the focus on the answer that keeps them; Escape keeps them too.
   await page.getByTestId('history.delete-all').click();
+  await expect(page.getByRole('group', { name: 'Delete the 1 drawing in the history?' })).toBeVisible();
+  await expect(page.getByTestId('history.delete-all-no')).toBeFocused();
+  await page.keyboard.press('Escape');
+  await expect(page.getByTestId('history.delete-all')).toBeFocused();
+  await expect(items).toHaveCount(1);
+  await page.getByTestId('history.delete-all').click();
+  await page.getByTestId('history.delete-all-yes').click();
   await expect(items).toHaveCount(0);
   await page.reload();
   await expect(app.submit).toBeEnabled({ timeout: 120_000 });

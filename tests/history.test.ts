@@ -75,10 +75,13 @@ void test('actions: a finished drawing is kept, reopened with its seed and setti
     draw: () => (draws.push(useAppStore.getState().settings.seedText), Promise.resolve()),
   } as unknown as Controller;
   const history = createHistoryActions(controller, () =>
-    Promise.resolve({ db: memoryHistory(), reason: 'storage denied' }),
+    Promise.resolve({ db: memoryHistory(), problem: { kind: 'refused', detail: 'storage denied' } as const }),
   );
   await history.open();
-  assert.deepEqual(useAppStore.getState().historyStorage, { kind: 'memory', reason: 'storage denied' });
+  assert.deepEqual(useAppStore.getState().historyStorage, {
+    kind: 'memory',
+    problem: { kind: 'refused', detail: 'storage denied' },
+  });
   const result = { images: [], tokens: [], imageSize: 256 };
   await history.record(DRAWING, result);
   await history.record({ ...DRAWING, prompt: 'a pear', seed: 7, candidates: 12 }, result);
@@ -118,4 +121,99 @@ void test('actions: a finished drawing is kept, reopened with its seed and setti
   );
   await history.clearAll();
   assert.deepEqual(useAppStore.getState().history, []);
+});
+
+void test('a drawing not kept for a full storage says so and how to make room', async () => {
+  const full = {
+    ...memoryHistory(),
+    kind: 'indexeddb' as const,
+    put: () => Promise.reject(new DOMException('The quota has been exceeded.', 'QuotaExceededError')),
+  };
+  const history = createHistoryActions({} as Controller, () => Promise.resolve({ db: full, problem: null }));
+  await history.open();
+  await history.record(DRAWING, { images: [], tokens: [], imageSize: 256 });
+  assert.match(useAppStore.getState().error ?? '', /not kept in the history: .* full\. Delete older drawings/);
+  assert.deepEqual(useAppStore.getState().history, []);
+});
+
+void test('"delete all" while a finished drawing is still being kept: it does not come back after the list is cleared', async () => {
+  const history = createHistoryActions({} as Controller, () => Promise.resolve({ db: memoryHistory(), problem: null }));
+  await history.open();
+  await history.record(DRAWING, { images: [], tokens: [], imageSize: 256 });
+  const keeping = history.record({ ...DRAWING, prompt: 'a pear' }, { images: [], tokens: [], imageSize: 256 });
+  await history.clearAll();
+  await keeping;
+  assert.deepEqual(useAppStore.getState().history, []);
+  await history.record(DRAWING, { images: [], tokens: [], imageSize: 256 });
+  assert.equal(useAppStore.getState().history.length, 1, 'a drawing finished after it is kept');
+});
+
+void test('drawing again a drawing whose model cannot run here, or is offered no more, keeps the loaded model', async () => {
+  const calls: string[] = [];
+  const controller = {
+    selectModel: (id: string) => (calls.push(`select ${id}`), Promise.resolve()),
+    draw: () => (calls.push('draw'), Promise.resolve(true)),
+  } as unknown as Controller;
+  const history = createHistoryActions(controller, () => Promise.resolve({ db: memoryHistory(), problem: null }));
+  await history.open();
+  const catalog = parseCatalog({
+    format: 'dalle-mini-web-catalog/1',
+    models: [
+      { ...CATALOG_ENTRY, id: 'demo' },
+      { ...CATALOG_ENTRY, id: 'mega', name: 'DALL·E Mega' },
+    ],
+  }).models;
+  useAppStore.setState({
+    catalog,
+    selectedModel: 'demo',
+    phase: 'ready',
+    unavailable: { mega: 'it needs WebGPU' },
+  });
+  const mega = newRecord({ ...DRAWING, model: 'mega', prompt: 'a castle', seed: 5 }, 1, []);
+  await history.reopen(mega);
+  assert.deepEqual(calls, [], 'neither picked nor drawn with another model');
+  assert.equal(useAppStore.getState().prompt, 'a castle');
+  assert.equal(useAppStore.getState().settings.seedText, '5');
+  assert.match(useAppStore.getState().notice ?? '', /made with DALL·E Mega, which cannot run here \(it needs WebGPU\)/);
+
+  const gone = newRecord({ ...DRAWING, model: 'retired', modelId: 'retired-v1' }, 1, []);
+  await history.reopen(gone);
+  assert.deepEqual(calls, []);
+  assert.match(useAppStore.getState().notice ?? '', /made with retired-v1, which this site no longer offers/);
+
+  await history.reopen(newRecord(DRAWING, 1, []));
+  assert.deepEqual(calls, ['draw'], 'the loaded model draws its own drawings again');
+});
+
+void test('stored drawings this version cannot read are counted, not listed, and "delete all" removes them too', async () => {
+  const db = memoryHistory();
+  await db.put('from-a-newer-version', { format: 99 });
+  const history = createHistoryActions({} as Controller, () => Promise.resolve({ db, problem: null }));
+  await history.open();
+  await history.record(DRAWING, { images: [], tokens: [], imageSize: 256 });
+  assert.equal(useAppStore.getState().history.length, 1);
+  assert.equal(useAppStore.getState().historyUnreadable, 1);
+  await history.clearAll();
+  assert.equal(useAppStore.getState().historyUnreadable, 0);
+  assert.deepEqual(await db.all(), []);
+});
+
+void test("another tab's change to the stored history is listed here too", async () => {
+  const db = { ...memoryHistory(), kind: 'indexeddb' as const };
+  const listeners: (() => void)[] = [];
+  const here = createHistoryActions({} as Controller, () => Promise.resolve({ db, problem: null }), {
+    announce: () => undefined,
+    onChange: (listener) => listeners.push(listener),
+  });
+  await here.open();
+  assert.deepEqual(useAppStore.getState().history, []);
+  // The other tab writes to the same database and tells the others.
+  const record = newRecord(DRAWING, 1, []);
+  await db.put(record.id, record);
+  listeners.forEach((listener) => listener());
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.deepEqual(
+    useAppStore.getState().history.map((r) => r.prompt),
+    ['a red apple'],
+  );
 });

@@ -15,6 +15,7 @@ import { DEFAULT_SETTINGS, readSettings } from './settings.ts';
 import { settingsStorage } from './settings-storage.ts';
 import type { DrawSettings } from './settings.ts';
 import type { HistoryRecord } from './history/records.ts';
+import type { StorageProblem } from './history/history-db.ts';
 
 export type { DrawSettings } from './settings.ts';
 
@@ -109,8 +110,11 @@ export interface AppState {
   readonly persistent: boolean | null;
   /** Past drawings, newest first. */
   readonly history: readonly HistoryRecord[];
-  /** Where the history is kept: IndexedDB, or memory (with the browser's reason); null until opened. */
-  readonly historyStorage: { readonly kind: 'indexeddb' } | { readonly kind: 'memory'; readonly reason: string } | null;
+  /** Where the history is kept: IndexedDB, or memory (with the reason); null until opened. */
+  readonly historyStorage:
+    { readonly kind: 'indexeddb' } | { readonly kind: 'memory'; readonly problem: StorageProblem } | null;
+  /** Stored drawings this version cannot read (a newer version's, or damaged): not listed, only counted. */
+  readonly historyUnreadable: number;
 }
 
 export const INITIAL_STATE: AppState = {
@@ -141,6 +145,7 @@ export const INITIAL_STATE: AppState = {
   persistent: null,
   history: [],
   historyStorage: null,
+  historyUnreadable: 0,
 };
 
 /**

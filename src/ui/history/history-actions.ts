@@ -1,7 +1,8 @@
 /**
  * The history's actions: open it (IndexedDB, or memory with a notice), add a finished drawing
  * (thumbnails made after the grid is shown, off the drawing's path), reopen one (fills the prompt
- * and settings, picks its model, and draws the same images from its seed), delete one or all.
+ * and settings, picks its model, and draws the same images from its seed), delete one or all. Tabs of the app tell
+ * each other when the stored history changes.
  */
 import { describeError } from '../error-text.ts';
 import type { GenerateResult } from '../../worker/protocol.ts';
@@ -13,9 +14,27 @@ import { rankingOf } from '../settings.ts';
 import { setSettings, useAppStore } from '../store.ts';
 import type { Drawing } from '../store.ts';
 import { memoryHistory, openHistoryDb } from './history-db.ts';
-import type { HistoryDb } from './history-db.ts';
+import type { HistoryDb, StorageProblem } from './history-db.ts';
 import { newestFirst, newRecord, overflow, readRecord } from './records.ts';
 import type { HistoryRecord } from './records.ts';
+
+/** Tells the app's other tabs that the stored history changed, and hears theirs. */
+export interface HistoryChannel {
+  announce(): void;
+  onChange(listener: () => void): void;
+}
+
+/** A BroadcastChannel between the app's tabs; none outside a page (Node has no other tabs to tell). */
+export function tabsHistoryChannel(): HistoryChannel {
+  if (typeof document === 'undefined' || typeof BroadcastChannel === 'undefined') {
+    return { announce: () => undefined, onChange: () => undefined };
+  }
+  const channel = new BroadcastChannel('dalle-mini-web:history');
+  return {
+    announce: () => channel.postMessage('changed'),
+    onChange: (listener) => channel.addEventListener('message', listener),
+  };
+}
 
 export interface HistoryActions {
   open(): Promise<void>;
@@ -38,7 +57,8 @@ function idle(): Promise<void> {
 
 export function createHistoryActions(
   controller: Controller,
-  openDb: () => Promise<{ db: HistoryDb; reason: string | null }> = openHistoryDb,
+  openDb: () => Promise<{ db: HistoryDb; problem: StorageProblem | null }> = openHistoryDb,
+  tabs: HistoryChannel = tabsHistoryChannel(),
 ): HistoryActions {
   const store = useAppStore;
   let db: HistoryDb = memoryHistory();
@@ -47,24 +67,32 @@ export function createHistoryActions(
   async function refresh(): Promise<void> {
     const stored = await db.all();
     const records = stored.map(readRecord).filter((r): r is HistoryRecord => r !== null);
-    store.setState({ history: newestFirst(records) });
+    // Written by a newer version of the app (another tab), or damaged: kept, not listed, counted so the panel says so.
+    store.setState({ history: newestFirst(records), historyUnreadable: stored.length - records.length });
   }
+
+  /** Counts "delete all": a drawing finished before one is not kept after it (its thumbnails were still being made). */
+  let clearings = 0;
 
   async function guarded(action: () => Promise<void>): Promise<void> {
     try {
       await opened;
       await action();
     } catch (error) {
-      store.setState({ error: t('history.failed', { detail: messageOf(error) }) });
+      // The origin's quota is shared with the stored models: either makes room.
+      const full = error instanceof DOMException && error.name === 'QuotaExceededError';
+      store.setState({ error: full ? t('history.full') : t('history.failed', { detail: messageOf(error) }) });
     }
   }
 
   const actions: HistoryActions = {
     open() {
       opened ??= (async () => {
-        const { db: chosen, reason } = await openDb();
+        const { db: chosen, problem } = await openDb();
         db = chosen;
-        store.setState({ historyStorage: reason === null ? { kind: 'indexeddb' } : { kind: 'memory', reason } });
+        store.setState({ historyStorage: problem === null ? { kind: 'indexeddb' } : { kind: 'memory', problem } });
+        // Another tab kept or deleted drawings in the same database: list what it holds now.
+        if (chosen.kind === 'indexeddb') tabs.onChange(() => void refresh().catch(() => undefined));
         await refresh().catch((error: unknown) => {
           store.setState({ error: t('history.failed', { detail: messageOf(error) }) });
         });
@@ -73,11 +101,13 @@ export function createHistoryActions(
     },
 
     record(drawing, result) {
+      const clearingsBefore = clearings;
       return guarded(async () => {
         await idle();
         const thumbnails = await Promise.all(
           result.images.map((rgba) => thumbnail(rgba, result.imageSize).catch(() => null)),
         );
+        if (clearings !== clearingsBefore) return;
         const record = newRecord(
           drawing,
           Date.now(),
@@ -86,15 +116,19 @@ export function createHistoryActions(
         await db.put(record.id, record);
         const old = overflow([record, ...store.getState().history]);
         if (old.length > 0) await db.delete(old);
+        tabs.announce();
         await refresh();
       });
     },
 
     async reopen(record) {
-      const { catalog, selectedModel } = store.getState();
+      const { catalog, selectedModel, unavailable } = store.getState();
       store.setState({ prompt: record.prompt });
-      // The model it was drawn with is about to be picked again, when the catalog still has it.
-      const model = catalog.find((m) => m.id === record.model) ?? activeModel(store.getState());
+      const drawnWith = catalog.find((m) => m.id === record.model);
+      const cannotRun = drawnWith === undefined ? undefined : unavailable[drawnWith.id];
+      // The model it was drawn with is picked again when this site still offers it and this device can run it.
+      const pickable = drawnWith !== undefined && cannotRun === undefined;
+      const model = pickable ? drawnWith : activeModel(store.getState());
       setSettings({
         ...choiceFor(record.sampling, store.getState().settings, model),
         count: record.count,
@@ -102,7 +136,16 @@ export function createHistoryActions(
         seedLocked: true,
         ...rankingOf(record.candidates),
       });
-      if (record.model !== null && record.model !== selectedModel && catalog.some((m) => m.id === record.model)) {
+      if (record.model !== null && record.model !== selectedModel) {
+        if (!pickable) {
+          // The model loaded stays. Its images would not be the ones kept: the visitor decides whether to draw them.
+          const notice =
+            drawnWith === undefined
+              ? t('history.modelGone', { model: record.modelId })
+              : t('history.modelCannotRun', { model: drawnWith.name, reason: cannotRun });
+          store.setState({ notice, error: null });
+          return;
+        }
         // Loads it (or asks before a download); the visitor presses Draw once it is ready.
         await controller.selectModel(record.model);
       }
@@ -112,13 +155,16 @@ export function createHistoryActions(
     remove(id) {
       return guarded(async () => {
         await db.delete([id]);
+        tabs.announce();
         await refresh();
       });
     },
 
     clearAll() {
+      clearings++;
       return guarded(async () => {
         await db.clear();
+        tabs.announce();
         await refresh();
       });
     },

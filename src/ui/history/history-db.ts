@@ -46,29 +46,38 @@ export function memoryHistory(): HistoryDb {
   };
 }
 
-async function works(db: HistoryDb): Promise<string | null> {
+/**
+ * Why the history is kept in memory: the browser offers no IndexedDB here, its storage did not answer in time (a slow
+ * disk), or it refused (its own words, or a value that did not read back). The page words each in its language.
+ */
+export type StorageProblem =
+  | { readonly kind: 'unavailable' }
+  | { readonly kind: 'timeout'; readonly seconds: number }
+  | { readonly kind: 'refused'; readonly detail: string };
+
+async function works(db: HistoryDb): Promise<StorageProblem | null> {
   const key = `probe:${Date.now()}:${Math.random()}`;
   try {
     await db.put(key, { probe: true });
     const read = await db.get(key);
     await db.delete([key]);
-    return typeof read === 'object' && read !== null ? null : 'a value written to storage did not read back';
+    return typeof read === 'object' && read !== null ? null : { kind: 'refused', detail: 'a value did not read back' };
   } catch (error) {
-    return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    return { kind: 'refused', detail: error instanceof Error ? `${error.name}: ${error.message}` : String(error) };
   }
 }
 
-/** IndexedDB when it works, else memory with the reason. */
-export async function openHistoryDb(): Promise<{ readonly db: HistoryDb; readonly reason: string | null }> {
-  if (!('indexedDB' in globalThis)) return { db: memoryHistory(), reason: 'this browser offers no IndexedDB here' };
+/** IndexedDB when it works, else memory with the problem. */
+export async function openHistoryDb(): Promise<{ readonly db: HistoryDb; readonly problem: StorageProblem | null }> {
+  if (!('indexedDB' in globalThis)) return { db: memoryHistory(), problem: { kind: 'unavailable' } };
   const db = indexedDbHistory();
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<string>((resolve) => {
-    timer = setTimeout(() => resolve(`no answer from storage within ${PROBE_TIMEOUT_MS} ms`), PROBE_TIMEOUT_MS);
+  const timeout = new Promise<StorageProblem>((resolve) => {
+    timer = setTimeout(() => resolve({ kind: 'timeout', seconds: PROBE_TIMEOUT_MS / 1000 }), PROBE_TIMEOUT_MS);
   });
   try {
-    const reason = await Promise.race([works(db), timeout]);
-    return reason === null ? { db, reason: null } : { db: memoryHistory(), reason };
+    const problem = await Promise.race([works(db), timeout]);
+    return problem === null ? { db, problem: null } : { db: memoryHistory(), problem };
   } finally {
     clearTimeout(timer);
   }
