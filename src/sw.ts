@@ -15,8 +15,7 @@ import { cleanupOutdatedCaches, PrecacheController, PrecacheRoute } from 'workbo
 import { NavigationRoute, registerRoute } from 'workbox-routing';
 import { NetworkFirst } from 'workbox-strategies';
 import { KEEP_ONLY_JSON, MODEL_INDEX_URL } from './service-worker/model-index.ts';
-import { OlderVersionFiles, unlistedKeys } from './service-worker/older-versions.ts';
-import type { PageIdStore } from './service-worker/older-versions.ts';
+import { cachedPageIds, OlderVersionFiles, unlistedKeys } from './service-worker/older-versions.ts';
 
 const sw = self as unknown as ServiceWorkerGlobalScope;
 const scope = sw.registration.scope;
@@ -44,7 +43,7 @@ const olderVersions = new OlderVersionFiles(
         .map((client) => client.id),
     isOpen: async (id) => (await sw.clients.get(id)) !== undefined,
   },
-  pageIdStore('older-version-pages', new URL('older-version-pages.json', scope).href),
+  cachedPageIds(caches, 'older-version-pages', new URL('older-version-pages.json', scope).href),
   deleteUnlistedFiles,
 );
 sw.addEventListener('activate', (event) => event.waitUntil(olderVersions.activated()));
@@ -58,18 +57,6 @@ async function deleteUnlistedFiles(): Promise<void> {
   if (newerVersion()) return;
   const listed = new Set(precache.getURLsToCacheKeys().values());
   await Promise.all(unlistedKeys(cached, listed).map((key) => cache.delete(key)));
-}
-
-/** The ids of older versions' pages, as one JSON entry in a cache of its own (Cache Storage outlives the worker). */
-function pageIdStore(cacheName: string, key: string): PageIdStore {
-  return {
-    read: async (): Promise<readonly string[]> => {
-      const response = await (await caches.open(cacheName)).match(key);
-      const ids: unknown = response ? await response.json() : [];
-      return Array.isArray(ids) ? ids.filter((id): id is string => typeof id === 'string') : [];
-    },
-    write: async (ids: readonly string[]): Promise<void> => (await caches.open(cacheName)).put(key, Response.json(ids)),
-  };
 }
 
 // A page of the app opens: the older versions' files go once their last page has closed. Also at the first request

@@ -6,8 +6,17 @@ import assert from 'node:assert/strict';
 import { beforeEach, test } from 'node:test';
 import type { Controller } from '../src/ui/controller.ts';
 import { createHistoryActions } from '../src/ui/history/history-actions.ts';
+import type { HistoryChange } from '../src/ui/history/history-actions.ts';
 import { memoryHistory } from '../src/ui/history/history-db.ts';
-import { MAX_HISTORY, newestFirst, newRecord, overflow, readRecord, recordBytes } from '../src/ui/history/records.ts';
+import {
+  isThumbnail,
+  MAX_HISTORY,
+  newestFirst,
+  newRecord,
+  overflow,
+  readRecord,
+  recordBytes,
+} from '../src/ui/history/records.ts';
 import { parseCatalog } from '../src/model/catalog.ts';
 import { FOLLOW_MODEL } from '../src/ui/sampling-choice.ts';
 import { INITIAL_STATE, setSettings, useAppStore } from '../src/ui/store.ts';
@@ -187,7 +196,7 @@ void test('drawing again a drawing whose model cannot run here, or is offered no
 
 void test('stored drawings this version cannot read are counted, not listed, and "delete all" removes them too', async () => {
   const db = memoryHistory();
-  await db.put('from-a-newer-version', { format: 99 });
+  await db.put('drawing:from-a-newer-version', { id: 'drawing:from-a-newer-version', format: 99 });
   const history = createHistoryActions({} as Controller, () => Promise.resolve({ db, problem: null }));
   await history.open();
   await history.record(DRAWING, { images: [], tokens: [], imageSize: 256 });
@@ -198,9 +207,13 @@ void test('stored drawings this version cannot read are counted, not listed, and
   assert.deepEqual(await db.all(), []);
 });
 
-void test("another tab's change to the stored history is listed here too", async () => {
+void test("another tab's changes are listed here too; its 'delete all' drops a drawing still being kept here", async () => {
   const db = { ...memoryHistory(), kind: 'indexeddb' as const };
-  const listeners: (() => void)[] = [];
+  const listeners: ((change: HistoryChange) => void)[] = [];
+  const tell = async (change: HistoryChange) => {
+    listeners.forEach((listener) => listener(change));
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  };
   const here = createHistoryActions({} as Controller, () => Promise.resolve({ db, problem: null }), {
     announce: () => undefined,
     onChange: (listener) => listeners.push(listener),
@@ -210,10 +223,44 @@ void test("another tab's change to the stored history is listed here too", async
   // The other tab writes to the same database and tells the others.
   const record = newRecord(DRAWING, 1, []);
   await db.put(record.id, record);
-  listeners.forEach((listener) => listener());
-  await new Promise((resolve) => setTimeout(resolve, 10));
+  await tell('changed');
   assert.deepEqual(
     useAppStore.getState().history.map((r) => r.prompt),
     ['a red apple'],
   );
+
+  const keeping = here.record({ ...DRAWING, prompt: 'a pear' }, { images: [], tokens: [], imageSize: 256 });
+  await db.clear();
+  await tell('cleared');
+  await keeping;
+  assert.deepEqual(useAppStore.getState().history, []);
+  assert.deepEqual(await db.all(), []);
+});
+
+void test("the storage probe's leftovers are not drawings; an empty canvas's thumbnail is not kept", async () => {
+  const db = memoryHistory();
+  await db.put('probe:1:0.5', { probe: true });
+  const history = createHistoryActions({} as Controller, () => Promise.resolve({ db, problem: null }));
+  await history.open();
+  assert.equal(useAppStore.getState().historyUnreadable, 0);
+  assert.equal(isThumbnail('data:'), false);
+  assert.equal(isThumbnail('data:image/jpeg;base64,'), false);
+  assert.equal(isThumbnail(THUMB), true);
+});
+
+void test('"Draw again" clears the notice of the one before and leaves the page\'s error alone', async () => {
+  const history = createHistoryActions({ draw: () => Promise.resolve(true) } as unknown as Controller, () =>
+    Promise.resolve({ db: memoryHistory(), problem: null }),
+  );
+  await history.open();
+  const catalog = parseCatalog({
+    format: 'dalle-mini-web-catalog/1',
+    models: [{ ...CATALOG_ENTRY, id: 'demo' }],
+  }).models;
+  useAppStore.setState({ catalog, selectedModel: 'demo', phase: 'failed', error: 'the GPU was lost' });
+  await history.reopen(newRecord({ ...DRAWING, model: 'retired' }, 1, []));
+  assert.match(useAppStore.getState().notice ?? '', /no longer offers/);
+  assert.equal(useAppStore.getState().error, 'the GPU was lost');
+  await history.reopen(newRecord(DRAWING, 1, []));
+  assert.equal(useAppStore.getState().notice, null);
 });

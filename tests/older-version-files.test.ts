@@ -4,8 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { OlderVersionFiles, unlistedKeys } from '../src/service-worker/older-versions.ts';
-import type { PageIdStore } from '../src/service-worker/older-versions.ts';
+import { cachedPageIds, OlderVersionFiles, unlistedKeys } from '../src/service-worker/older-versions.ts';
+import type { CacheStorageLike, PageIdStore } from '../src/service-worker/older-versions.ts';
 
 /** Open windows by id, a stored list and a count of deletions. */
 function setup(open: string[]) {
@@ -124,8 +124,9 @@ void test('overlapping calls run one after the other, and one that fails does no
     rest.map((result) => result.status),
     ['fulfilled', 'fulfilled'],
   );
-  // Each call reads the list only after the call before it has written (or failed): never read, read, write, write.
-  assert.deepEqual(log, ['read', 'read', 'write', 'read', 'write']);
+  // Each call reads the list only after the call before it has written (or failed): never read, read, write. The
+  // last check finds the same page open and writes nothing.
+  assert.deepEqual(log, ['read', 'read', 'write', 'read']);
 });
 
 void test('the files to delete are the cached keys this version does not list', () => {
@@ -141,4 +142,44 @@ void test('the files to delete are the cached keys this version does not list', 
     ),
     ['https://h/index.html?__WB_REVISION__=1'],
   );
+});
+
+void test('with nothing waited for, a check reads the list and does nothing more', async () => {
+  const { files, deletions } = setup(['new']);
+  let writes = 0;
+  const quiet = new OlderVersionFiles(
+    { list: () => Promise.resolve(['new']), isOpen: () => Promise.resolve(true) },
+    {
+      read: () => Promise.resolve([]),
+      write: () => {
+        writes++;
+        return Promise.resolve();
+      },
+    },
+    () => Promise.reject(new Error('nothing to delete')),
+  );
+  await quiet.check();
+  assert.equal(writes, 0);
+  await files.check();
+  assert.equal(deletions(), 0);
+});
+
+void test('the ids are kept as JSON in Cache Storage; none stored, or unreadable, is unknown, not "none open"', async () => {
+  const entries = new Map<string, Response>();
+  const caches: CacheStorageLike = {
+    open: () =>
+      Promise.resolve({
+        match: (key: string) => Promise.resolve(entries.get(key)?.clone()),
+        put: (key: string, response: Response) => (entries.set(key, response), Promise.resolve()),
+      }),
+  };
+  const store = cachedPageIds(caches, 'older-version-pages', 'https://h/older-version-pages.json');
+  assert.equal(await store.read(), undefined);
+  await store.write(['a', 'b']);
+  assert.deepEqual(await store.read(), ['a', 'b']);
+  assert.equal(entries.get('https://h/older-version-pages.json')?.headers.get('content-type'), 'application/json');
+  entries.set('https://h/older-version-pages.json', new Response('not json'));
+  assert.equal(await store.read(), undefined);
+  entries.set('https://h/older-version-pages.json', new Response('{"ids": 1}'));
+  assert.equal(await store.read(), undefined);
 });

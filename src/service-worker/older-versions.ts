@@ -47,25 +47,28 @@ export class OlderVersionFiles {
     return this.enqueue(() => this.waitForOpenPages());
   }
 
-  /** Deletes the older versions' files if none of their pages is open any more (when a page of the app opens). */
+  /**
+   * Deletes the older versions' files if none of their pages is open any more (when a page of the app opens). Cheap
+   * when nothing is waited for: one read.
+   */
   check(): Promise<void> {
     return this.enqueue(async () => {
       const ids = await this.store.read();
       // Not knowing which pages to wait for is no reason to delete: every page open now is waited for instead.
       if (ids === undefined) return this.waitForOpenPages();
-      await this.settle(await this.stillOpen(ids));
+      if (ids.length === 0) return;
+      const open = await this.stillOpen(ids);
+      if (open.length === 0) await this.deleteUnlisted();
+      if (open.length < ids.length) await this.store.write(open);
     });
   }
 
   private async waitForOpenPages(): Promise<void> {
     const open = await this.stillOpen((await this.store.read()) ?? []);
     const added = (await this.pages.list()).filter((id) => !open.includes(id));
-    await this.settle([...open, ...added]);
-  }
-
-  private async settle(open: readonly string[]): Promise<void> {
-    if (open.length === 0) await this.deleteUnlisted();
-    await this.store.write(open);
+    const waited = [...open, ...added];
+    if (waited.length === 0) await this.deleteUnlisted();
+    await this.store.write(waited);
   }
 
   private async stillOpen(ids: readonly string[]): Promise<string[]> {
@@ -79,6 +82,34 @@ export class OlderVersionFiles {
     this.queue = next.catch(() => undefined);
     return next;
   }
+}
+
+/** What `cachedPageIds` needs of `self.caches`. */
+export interface CacheStorageLike {
+  open(name: string): Promise<{
+    match(key: string): Promise<Response | undefined>;
+    put(key: string, response: Response): Promise<void>;
+  }>;
+}
+
+/** The ids as one JSON entry in a cache of its own (Cache Storage outlives the worker). */
+export function cachedPageIds(caches: CacheStorageLike, cacheName: string, key: string): PageIdStore {
+  return {
+    async read() {
+      try {
+        const response = await (await caches.open(cacheName)).match(key);
+        const ids: unknown = await response?.json();
+        return Array.isArray(ids) ? ids.filter((id): id is string => typeof id === 'string') : undefined;
+      } catch {
+        return undefined;
+      }
+    },
+    async write(ids) {
+      // Not Response.json(): Safari 16 and Firefox 114, which the build still targets, lack it.
+      const body = new Response(JSON.stringify(ids), { headers: { 'content-type': 'application/json' } });
+      await (await caches.open(cacheName)).put(key, body);
+    },
+  };
 }
 
 /** Cache keys of `cached` the running version does not list. */

@@ -86,9 +86,9 @@ export function SettingsPanel({ controller }: { readonly controller: Controller 
   return (
     <section className="panel settings" data-testid="settings.panel" aria-labelledby="settings-title">
       <h2 id="settings-title">{t('settings.title')}</h2>
-      {unsaved && (
-        <p data-testid="settings.unsaved" className="note" role="status">
-          {t('settings.unsaved')}
+      {unsaved !== null && (
+        <p data-testid="settings.unsaved" className="notice" role="status">
+          {unsaved === 'full' ? t('settings.unsavedFull') : t('settings.unsavedRefused')}
         </p>
       )}
       <div className="fields">

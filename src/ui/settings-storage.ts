@@ -1,15 +1,15 @@
 /**
- * Where the settings persist: localStorage, or memory for the visit where the browser refuses it. Reading may be
- * refused from the start (a sandboxed frame, storage blocked: nothing to say, the page cannot keep anything there), or
- * writing later (the origin's storage full, shared with other sites on a `*.github.io` host): then `onWriteRefused` is
- * told once, the settings go on in memory, and nothing throws back into the store's `setState` (a throw there stopped
- * the page from starting and every Draw that picks a new seed).
+ * Where the settings persist: localStorage, or memory for the visit where the browser refuses it, from the start
+ * (storage blocked for the site, a sandboxed frame) or at a write (the origin's storage full, perhaps by other pages
+ * of a shared `*.github.io` host). Either way `onRefused` is told once, the settings go on in memory, and nothing
+ * throws back into the store's `setState` (a throw there stopped the page from starting, and every Draw that picks a
+ * new seed). Where there is no localStorage at all (Node) there is nothing to tell.
  */
 import type { StateStorage } from 'zustand/middleware';
 
 export function settingsStorage(
   local: () => StateStorage | undefined,
-  onWriteRefused: (error: unknown) => void,
+  onRefused: (error: unknown) => void,
 ): StateStorage {
   const memory = new Map<string, string>();
   const inMemory: StateStorage = {
@@ -23,8 +23,8 @@ export function settingsStorage(
     // Throws where storage is blocked; Node has no localStorage.
     found?.getItem('');
     if (found) storage = found;
-  } catch {
-    // Blocked: the settings last for the visit.
+  } catch (error) {
+    onRefused(error);
   }
   // persist writes after every state change (progress arrives at every decoder step); only a change of settings reaches
   // the disk.
@@ -38,7 +38,7 @@ export function settingsStorage(
         return storage.setItem(key, value);
       } catch (error) {
         storage = inMemory;
-        onWriteRefused(error);
+        onRefused(error);
         return inMemory.setItem(key, value);
       }
     },

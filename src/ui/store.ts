@@ -82,8 +82,11 @@ export interface AppState {
    * that never starts or a failed import says to reload.
    */
   readonly versionReplaced: boolean;
-  /** The browser refused to store the settings (its storage full): they last for this visit (SettingsPanel says so). */
-  readonly settingsUnsaved: boolean;
+  /**
+   * The browser refused to store the settings, its storage for the site full or blocked: they last for this visit
+   * (SettingsPanel says so).
+   */
+  readonly settingsUnsaved: 'full' | 'refused' | null;
   /** The index of the image open in the large viewer, or null. */
   readonly viewer: number | null;
   readonly prompt: string;
@@ -127,7 +130,7 @@ export const INITIAL_STATE: AppState = {
   notice: null,
   applyUpdate: null,
   versionReplaced: false,
-  settingsUnsaved: false,
+  settingsUnsaved: null,
   viewer: null,
   prompt: '',
   settings: DEFAULT_SETTINGS,
@@ -169,7 +172,13 @@ export const useAppStore = create<AppState>()(
       settingsStorage(
         () => globalThis.localStorage,
         // Not from inside the store's own setState, whose write this is.
-        () => queueMicrotask(() => useAppStore.setState({ settingsUnsaved: true })),
+        (error) =>
+          queueMicrotask(() =>
+            useAppStore.setState({
+              settingsUnsaved:
+                error instanceof DOMException && error.name === 'QuotaExceededError' ? 'full' : 'refused',
+            }),
+          ),
       ),
     ),
     partialize: (state) => ({ settings: state.settings }),

@@ -49,7 +49,7 @@ function HistoryItem({ record, history, focusAfterDelete }: ItemProps) {
           type="button"
           data-testid="history.delete"
           aria-label={t('history.deleteLabel', { prompt: record.prompt })}
-          onClick={() => void history.remove(record.id).then(() => focusAfterDelete.current?.focus())}
+          onClick={() => void history.remove(record.id).then((gone) => gone && focusAfterDelete.current?.focus())}
         >
           {t('history.delete')}
         </button>
@@ -89,7 +89,7 @@ function DeleteAll({ count, history, focusAfterDelete }: Omit<ItemProps, 'record
       <button
         type="button"
         data-testid="history.delete-all-yes"
-        onClick={() => void history.clearAll().then(() => focusAfterDelete.current?.focus())}
+        onClick={() => void history.clearAll().then((gone) => gone && focusAfterDelete.current?.focus())}
       >
         {t('history.deleteAllYes')}
       </button>

@@ -15,13 +15,16 @@ import { setSettings, useAppStore } from '../store.ts';
 import type { Drawing } from '../store.ts';
 import { memoryHistory, openHistoryDb } from './history-db.ts';
 import type { HistoryDb, StorageProblem } from './history-db.ts';
-import { newestFirst, newRecord, overflow, readRecord } from './records.ts';
+import { isDrawingEntry, isThumbnail, newestFirst, newRecord, overflow, readRecord } from './records.ts';
 import type { HistoryRecord } from './records.ts';
+
+/** What changed in the stored history: drawings kept or deleted, or all of them deleted. */
+export type HistoryChange = 'changed' | 'cleared';
 
 /** Tells the app's other tabs that the stored history changed, and hears theirs. */
 export interface HistoryChannel {
-  announce(): void;
-  onChange(listener: () => void): void;
+  announce(change: HistoryChange): void;
+  onChange(listener: (change: HistoryChange) => void): void;
 }
 
 /** A BroadcastChannel between the app's tabs; none outside a page (Node has no other tabs to tell). */
@@ -31,8 +34,11 @@ export function tabsHistoryChannel(): HistoryChannel {
   }
   const channel = new BroadcastChannel('dalle-mini-web:history');
   return {
-    announce: () => channel.postMessage('changed'),
-    onChange: (listener) => channel.addEventListener('message', listener),
+    announce: (change) => channel.postMessage(change),
+    onChange: (listener) =>
+      channel.addEventListener('message', ({ data }: MessageEvent<unknown>) =>
+        listener(data === 'cleared' ? 'cleared' : 'changed'),
+      ),
   };
 }
 
@@ -40,8 +46,9 @@ export interface HistoryActions {
   open(): Promise<void>;
   record(drawing: Drawing, result: GenerateResult): Promise<void>;
   reopen(record: HistoryRecord): Promise<void>;
-  remove(id: string): Promise<void>;
-  clearAll(): Promise<void>;
+  /** Whether it was deleted (a failure is shown as the page's error). */
+  remove(id: string): Promise<boolean>;
+  clearAll(): Promise<boolean>;
 }
 
 /** In the page's language where the error is one a visitor meets (error-text.ts). */
@@ -65,7 +72,7 @@ export function createHistoryActions(
   let opened: Promise<void> | null = null;
 
   async function refresh(): Promise<void> {
-    const stored = await db.all();
+    const stored = (await db.all()).filter(isDrawingEntry);
     const records = stored.map(readRecord).filter((r): r is HistoryRecord => r !== null);
     // Written by a newer version of the app (another tab), or damaged: kept, not listed, counted so the panel says so.
     store.setState({ history: newestFirst(records), historyUnreadable: stored.length - records.length });
@@ -74,14 +81,16 @@ export function createHistoryActions(
   /** Counts "delete all": a drawing finished before one is not kept after it (its thumbnails were still being made). */
   let clearings = 0;
 
-  async function guarded(action: () => Promise<void>): Promise<void> {
+  async function guarded(action: () => Promise<void>): Promise<boolean> {
     try {
       await opened;
       await action();
+      return true;
     } catch (error) {
       // The origin's quota is shared with the stored models: either makes room.
       const full = error instanceof DOMException && error.name === 'QuotaExceededError';
       store.setState({ error: full ? t('history.full') : t('history.failed', { detail: messageOf(error) }) });
+      return false;
     }
   }
 
@@ -92,7 +101,13 @@ export function createHistoryActions(
         db = chosen;
         store.setState({ historyStorage: problem === null ? { kind: 'indexeddb' } : { kind: 'memory', problem } });
         // Another tab kept or deleted drawings in the same database: list what it holds now.
-        if (chosen.kind === 'indexeddb') tabs.onChange(() => void refresh().catch(() => undefined));
+        if (chosen.kind === 'indexeddb') {
+          tabs.onChange((change) => {
+            // A drawing of this tab still being kept is not brought back after another tab's "delete all" either.
+            if (change === 'cleared') clearings++;
+            void refresh().catch(() => undefined);
+          });
+        }
         await refresh().catch((error: unknown) => {
           store.setState({ error: t('history.failed', { detail: messageOf(error) }) });
         });
@@ -100,9 +115,9 @@ export function createHistoryActions(
       return opened;
     },
 
-    record(drawing, result) {
+    async record(drawing, result) {
       const clearingsBefore = clearings;
-      return guarded(async () => {
+      await guarded(async () => {
         await idle();
         const thumbnails = await Promise.all(
           result.images.map((rgba) => thumbnail(rgba, result.imageSize).catch(() => null)),
@@ -111,19 +126,20 @@ export function createHistoryActions(
         const record = newRecord(
           drawing,
           Date.now(),
-          thumbnails.filter((t): t is string => t !== null),
+          thumbnails.filter((t): t is string => t !== null && isThumbnail(t)),
         );
         await db.put(record.id, record);
         const old = overflow([record, ...store.getState().history]);
         if (old.length > 0) await db.delete(old);
-        tabs.announce();
+        tabs.announce('changed');
         await refresh();
       });
     },
 
     async reopen(record) {
       const { catalog, selectedModel, unavailable } = store.getState();
-      store.setState({ prompt: record.prompt });
+      // A notice of an earlier "Draw again" is about that one.
+      store.setState({ prompt: record.prompt, notice: null });
       const drawnWith = catalog.find((m) => m.id === record.model);
       const cannotRun = drawnWith === undefined ? undefined : unavailable[drawnWith.id];
       // The model it was drawn with is picked again when this site still offers it and this device can run it.
@@ -143,7 +159,7 @@ export function createHistoryActions(
             drawnWith === undefined
               ? t('history.modelGone', { model: record.modelId })
               : t('history.modelCannotRun', { model: drawnWith.name, reason: cannotRun });
-          store.setState({ notice, error: null });
+          store.setState({ notice });
           return;
         }
         // Loads it (or asks before a download); the visitor presses Draw once it is ready.
@@ -155,7 +171,7 @@ export function createHistoryActions(
     remove(id) {
       return guarded(async () => {
         await db.delete([id]);
-        tabs.announce();
+        tabs.announce('changed');
         await refresh();
       });
     },
@@ -164,7 +180,7 @@ export function createHistoryActions(
       clearings++;
       return guarded(async () => {
         await db.clear();
-        tabs.announce();
+        tabs.announce('cleared');
         await refresh();
       });
     },

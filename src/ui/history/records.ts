@@ -46,6 +46,16 @@ function isSampling(value: unknown): value is SamplingSettings {
 
 const THUMBNAIL = /^data:image\/(jpeg|png|webp);base64,[A-Za-z0-9+/=]+$/;
 
+/** Whether a thumbnail will be read back (an empty canvas's `data:` would make its whole record unreadable). */
+export function isThumbnail(value: string): boolean {
+  return THUMBNAIL.test(value);
+}
+
+/** Whether a stored value is meant to be a drawing (the storage probe's leftovers are not), readable or not. */
+export function isDrawingEntry(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && 'id' in value && String(value.id).startsWith('drawing:');
+}
+
 /** A stored value as a record, or null when it is not one (it is then left out of the list). */
 export function readRecord(value: unknown): HistoryRecord | null {
   if (typeof value !== 'object' || value === null) return null;
