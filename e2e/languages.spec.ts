@@ -1,6 +1,6 @@
 /**
- * English and Simplified Chinese: the browser's language picks one, the switch changes it and is remembered (a dark-
- * mode screenshot on the way).
+ * English and Simplified Chinese: the browser's language picks one, the switch changes it (the message shown too)
+ * and is remembered (a dark-mode screenshot on the way).
  */
 import { expect, test } from './app-page.ts';
 
@@ -19,8 +19,13 @@ test('a Chinese browser gets the Chinese UI; the switch changes it and the choic
   await expect(page.getByTestId('status.model')).toContainText('模型');
   await page.screenshot({ path: testInfo.outputPath('app-zh-dark.png'), fullPage: true });
 
+  // A message on the page when the language is switched is said again in the new one.
+  await app.prompt.fill('   ');
+  await app.submit.click();
+  await expect(app.error).toContainText('请检查提示词');
   await page.getByTestId('language.select').selectOption('en');
   await expect(app.submit).toHaveText('Draw');
+  await expect(app.error).toHaveText('Type a prompt to draw');
   await expect(page.locator('html')).toHaveAttribute('lang', 'en');
   await page.reload();
   await expect(app.submit).toHaveText('Draw');

@@ -1,7 +1,8 @@
 /** The language switch: each language named in itself, so a visitor finds theirs whatever is shown. */
 import { useTranslation } from 'react-i18next';
-import { currentLanguage, LANGUAGE_NAMES, LANGUAGES, setLanguage } from './i18n.ts';
+import { currentLanguage, LANGUAGE_NAMES, LANGUAGES } from './i18n.ts';
 import type { Language } from './i18n.ts';
+import { switchLanguage } from './language-messages.ts';
 
 function isLanguage(value: string): value is Language {
   return (LANGUAGES as readonly string[]).includes(value);
@@ -15,7 +16,7 @@ export function LanguageSwitch() {
       <select
         data-testid="language.select"
         value={currentLanguage()}
-        onChange={(e) => isLanguage(e.target.value) && setLanguage(e.target.value)}
+        onChange={(e) => isLanguage(e.target.value) && switchLanguage(e.target.value)}
       >
         {LANGUAGES.map((language) => (
           <option key={language} value={language} lang={language}>

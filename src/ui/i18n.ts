@@ -8,6 +8,7 @@ import i18next from 'i18next';
 import { initReactI18next } from 'react-i18next';
 import en from './locales/en.json';
 import zhCN from './locales/zh-CN.json';
+import { argumentsAgain, remember } from './said-again.ts';
 
 export const LANGUAGES = ['en', 'zh-CN'] as const;
 export type Language = (typeof LANGUAGES)[number];
@@ -65,8 +66,20 @@ void i18n.use(initReactI18next).init({
   initAsync: false,
 });
 
-/** Bound, so it can be passed around and imported alone. */
-export const t = i18n.t.bind(i18n);
+const translate = i18n.t.bind(i18n);
+type AnyTranslate = (...args: unknown[]) => unknown;
+
+function rememberingTranslate(...args: unknown[]): unknown {
+  const text = (translate as unknown as AnyTranslate)(...args);
+  if (typeof text === 'string') remember(text, () => String(rememberingTranslate(...argumentsAgain(args))));
+  return text;
+}
+
+/**
+ * Bound, so it can be passed around and imported alone; it remembers how it made each text, so that the messages the
+ * stores hold can be said again after a switch of language (said-again.ts).
+ */
+export const t = rememberingTranslate as unknown as typeof translate;
 
 export function currentLanguage(): Language {
   return matchLanguage(i18n.language) ?? 'en';
