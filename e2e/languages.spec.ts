@@ -26,6 +26,11 @@ test('a Chinese browser gets the Chinese UI; the switch changes it and the choic
   await page.getByTestId('language.select').selectOption('en');
   await expect(app.submit).toHaveText('Draw');
   await expect(app.error).toHaveText('Type a prompt to draw');
+  // And back, and again: a message that is its own detail in English is said again each time.
+  await page.getByTestId('language.select').selectOption('zh-CN');
+  await expect(app.error).toContainText('请检查提示词');
+  await page.getByTestId('language.select').selectOption('en');
+  await expect(app.error).toHaveText('Type a prompt to draw');
   await expect(page.locator('html')).toHaveAttribute('lang', 'en');
   await page.reload();
   await expect(app.submit).toHaveText('Draw');

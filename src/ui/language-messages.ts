@@ -6,20 +6,41 @@
 import { setLanguage } from './i18n.ts';
 import type { Language } from './i18n.ts';
 import { useRankingStore } from './ranking-store.ts';
-import { sayAgain } from './said-again.ts';
+import type { RankingState } from './ranking-store.ts';
+import { keepRemembering, sayAgain } from './said-again.ts';
 import { useAppStore } from './store.ts';
+import type { AppState } from './store.ts';
 
-const again = (text: string | null) => (text === null ? null : sayAgain(text));
+/** The stores' fields that hold text made in the page's language, each passed through `say`. */
+function appMessages(s: AppState, say: (text: string) => string): Partial<AppState> {
+  const maybe = (text: string | null) => (text === null ? null : say(text));
+  return {
+    error: maybe(s.error),
+    notice: maybe(s.notice),
+    progress: s.progress && { ...s.progress, label: say(s.progress.label) },
+    backendReason: say(s.backendReason),
+    unavailable: Object.fromEntries(Object.entries(s.unavailable).map(([id, reason]) => [id, say(reason)])),
+    offer: s.offer && { ...s.offer, host: say(s.offer.host), spaceProblem: maybe(s.offer.spaceProblem) },
+  };
+}
+
+function rankingMessages(s: RankingState, say: (text: string) => string): Partial<RankingState> {
+  const maybe = (text: string | null) => (text === null ? null : say(text));
+  return { offReason: maybe(s.offReason), detail: maybe(s.detail) };
+}
+
+const keep = (text: string) => (keepRemembering(text), text);
+
+// What the stores hold now stays remembered however many texts are made meanwhile (a drawing's progress labels).
+function keepHeld(): void {
+  appMessages(useAppStore.getState(), keep);
+  rankingMessages(useRankingStore.getState(), keep);
+}
+useAppStore.subscribe(keepHeld);
+useRankingStore.subscribe(keepHeld);
 
 export function switchLanguage(language: Language): void {
   setLanguage(language);
-  useAppStore.setState((s) => ({
-    error: again(s.error),
-    notice: again(s.notice),
-    progress: s.progress && { ...s.progress, label: sayAgain(s.progress.label) },
-    backendReason: sayAgain(s.backendReason),
-    unavailable: Object.fromEntries(Object.entries(s.unavailable).map(([id, reason]) => [id, sayAgain(reason)])),
-    offer: s.offer && { ...s.offer, spaceProblem: again(s.offer.spaceProblem) },
-  }));
-  useRankingStore.setState((s) => ({ offReason: again(s.offReason), detail: again(s.detail) }));
+  useAppStore.setState((s) => appMessages(s, sayAgain));
+  useRankingStore.setState((s) => rankingMessages(s, sayAgain));
 }

@@ -4,6 +4,7 @@ import type { CatalogModel, DeviceCapabilities } from '../model/catalog.ts';
 import { formatBytes } from '../store/errors.ts';
 import type { BackendName, LoadProgress, StorageReport } from '../worker/protocol.ts';
 import { t } from './i18n.ts';
+import { joinSaid } from './said-again.ts';
 import type { Progress } from './store.ts';
 
 /** "1 min 20 s left", "12 s left". */
@@ -25,7 +26,7 @@ export function loadProgressLabel(progress: LoadProgress, modelName: string): Pr
   if (progress.bytesPerSecond !== null)
     parts.push(t('status.perSecond', { bytes: formatBytes(progress.bytesPerSecond) }));
   if (progress.secondsLeft !== null) parts.push(timeLeft(progress.secondsLeft));
-  return { label: parts.join(' · '), fraction: progress.total > 0 ? progress.loaded / progress.total : null };
+  return { label: joinSaid(parts, ' · '), fraction: progress.total > 0 ? progress.loaded / progress.total : null };
 }
 
 /** Where a model folder is, as a visitor reads it: "this site" or the host name. */

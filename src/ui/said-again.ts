@@ -6,9 +6,14 @@
  * engine's own words) stays as it is.
  */
 
-/** Enough for every message on a page at once; the oldest are forgotten first. */
-const MAX_REMEMBERED = 500;
+/**
+ * The texts made last; the oldest are forgotten first, and language-messages.ts keeps those the stores hold among the
+ * newest, so a long-lived message outlasts a drawing's hundreds of progress labels.
+ */
+const MAX_REMEMBERED = 1000;
 const remembered = new Map<string, () => string>();
+/** Texts being said again now: a text met again inside its own re-saying stays as it is. */
+const saying = new Set<string>();
 
 export function remember(text: string, again: () => string): void {
   remembered.delete(text);
@@ -16,9 +21,23 @@ export function remember(text: string, again: () => string): void {
   if (remembered.size > MAX_REMEMBERED) remembered.delete(remembered.keys().next().value!);
 }
 
+/** Keeps `text` among the newest remembered (it is still shown). */
+export function keepRemembering(text: string): void {
+  const again = remembered.get(text);
+  if (again) remember(text, again);
+}
+
 /** `text` in the language now, if `t` made it; else `text`. */
 export function sayAgain(text: string): string {
-  return remembered.get(text)?.() ?? text;
+  const again = remembered.get(text);
+  // A message that is its own detail (English `"{{detail}}"`) would otherwise say itself again without end.
+  if (!again || saying.has(text)) return text;
+  saying.add(text);
+  try {
+    return again();
+  } finally {
+    saying.delete(text);
+  }
 }
 
 /** `t`'s arguments with the remembered texts among an options object's values said again. */
@@ -28,4 +47,11 @@ export function argumentsAgain(args: readonly unknown[]): unknown[] {
       ? Object.fromEntries(Object.entries(arg).map(([k, v]) => [k, typeof v === 'string' ? sayAgain(v) : v]))
       : arg,
   );
+}
+
+/** Texts joined into one message, remembered as the same texts joined again. */
+export function joinSaid(parts: readonly string[], separator: string): string {
+  const text = parts.join(separator);
+  remember(text, () => parts.map(sayAgain).join(separator));
+  return text;
 }

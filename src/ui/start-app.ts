@@ -5,6 +5,7 @@
  */
 import type { Controller } from './controller.ts';
 import type { StartOptions } from './model-actions.ts';
+import { joinSaid } from './said-again.ts';
 import { useAppStore } from './store.ts';
 
 /** @param problems what the URL asked for that the page cannot do, shown once the start has settled. */
@@ -20,5 +21,5 @@ export async function startApp(controller: Controller, options: StartOptions, pr
   const model = catalog.find(({ id }) => id === selectedModel);
   if (model) controller.ranking.modelChosen(model);
   const shown = [useAppStore.getState().error, ...problems].filter((problem) => problem !== null);
-  if (shown.length > 0) useAppStore.setState({ error: shown.join(' ') });
+  if (shown.length > 0) useAppStore.setState({ error: joinSaid(shown, ' ') });
 }
