@@ -11,9 +11,14 @@ import { keepRemembering, sayAgain } from './said-again.ts';
 import { useAppStore } from './store.ts';
 import type { AppState } from './store.ts';
 
+type Say = (text: string) => string;
+
+/** `say` for a field that may hold no text. */
+const orNone = (say: Say) => (text: string | null) => (text === null ? null : say(text));
+
 /** The stores' fields that hold text made in the page's language, each passed through `say`. */
-function appMessages(s: AppState, say: (text: string) => string): Partial<AppState> {
-  const maybe = (text: string | null) => (text === null ? null : say(text));
+function appMessages(s: AppState, say: Say): Partial<AppState> {
+  const maybe = orNone(say);
   return {
     error: maybe(s.error),
     notice: maybe(s.notice),
@@ -24,8 +29,8 @@ function appMessages(s: AppState, say: (text: string) => string): Partial<AppSta
   };
 }
 
-function rankingMessages(s: RankingState, say: (text: string) => string): Partial<RankingState> {
-  const maybe = (text: string | null) => (text === null ? null : say(text));
+function rankingMessages(s: RankingState, say: Say): Partial<RankingState> {
+  const maybe = orNone(say);
   return { offReason: maybe(s.offReason), detail: maybe(s.detail) };
 }
 
